@@ -1,0 +1,594 @@
+/* Command processor of the emulated device (docs/protocol.md). Every handler
+ * validates its whole command and sizes its response before it changes any
+ * state, so a rejected command leaves the device exactly as it was. */
+#include "mt_device.h"
+#include "mt_state.h"
+
+#define HIDDEN_MAX ((int32_t)0x3FFFFFFF)
+
+typedef struct {
+  mt_regs_t *regs;
+  mt_tile_t *tiles;
+  uint32_t n_tiles;
+  const uint32_t *p; /* payload */
+  uint32_t len;
+  uint32_t *out; /* response payload */
+  uint32_t cap;
+  uint32_t n_out;
+  uint32_t detail[2];
+} mt_ctx_t;
+
+/* Reasons reported with ERR_STATE (detail word 0). */
+enum { NOT_CONFIGURED = 1, NO_LEVELS = 2, NOT_FABRICATED = 3 };
+
+static uint32_t fail(mt_ctx_t *c, uint32_t status, uint32_t d0, uint32_t d1) {
+  c->detail[0] = d0;
+  c->detail[1] = d1;
+  return status;
+}
+
+static uint32_t need(mt_ctx_t *c, uint32_t words) {
+  if (words > c->cap) return fail(c, MT_ST_ERR_OVERFLOW, words, c->cap);
+  c->n_out = words;
+  return MT_ST_OK;
+}
+
+static uint32_t expect_len(mt_ctx_t *c, uint32_t words) {
+  return c->len == words ? MT_ST_OK : fail(c, MT_ST_ERR_LENGTH, c->len, words);
+}
+
+static int is_fabricated(const mt_regs_t *regs, uint32_t tile) {
+  return (regs->fabricated[tile / 32] >> (tile % 32)) & 1u;
+}
+
+/* Checks, in this order, what a tile operation needs: the tile index in payload
+ * word 0, configuration, a level table (if asked) and fabrication (if asked). */
+static uint32_t check_tile(mt_ctx_t *c, int want_levels, int want_fab) {
+  uint32_t tile = c->p[0];
+  if (tile >= c->n_tiles) return fail(c, MT_ST_ERR_TILE, 0, tile);
+  if (!c->regs->configured) return fail(c, MT_ST_ERR_STATE, NOT_CONFIGURED, tile);
+  if (want_levels && c->regs->levels == 0) return fail(c, MT_ST_ERR_STATE, NO_LEVELS, tile);
+  if (want_fab && !is_fabricated(c->regs, tile))
+    return fail(c, MT_ST_ERR_STATE, NOT_FABRICATED, tile);
+  return MT_ST_OK;
+}
+
+/* Region row0, nrows, col0, ncols in payload words 1..4. */
+static uint32_t check_region(mt_ctx_t *c) {
+  const uint32_t *p = c->p;
+  if (p[1] >= MT_ROWS) return fail(c, MT_ST_ERR_RANGE, 1, p[1]);
+  if (p[2] == 0 || p[2] > MT_ROWS - p[1]) return fail(c, MT_ST_ERR_RANGE, 2, p[2]);
+  if (p[3] >= MT_COLS) return fail(c, MT_ST_ERR_RANGE, 3, p[3]);
+  if (p[4] == 0 || p[4] > MT_COLS - p[3]) return fail(c, MT_ST_ERR_RANGE, 4, p[4]);
+  return MT_ST_OK;
+}
+
+static uint32_t op_info(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 0);
+  if (st == MT_ST_OK) st = need(c, MT_INFO_COUNT);
+  if (st != MT_ST_OK) return st;
+  uint32_t *o = c->out;
+  o[MT_INFO_VERSION] = (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;
+  o[MT_INFO_ROWS] = MT_ROWS;
+  o[MT_INFO_COLS] = MT_COLS;
+  o[MT_INFO_TILES] = c->n_tiles;
+  o[MT_INFO_LANES] = MT_LANES;
+  o[MT_INFO_MAX_LEVELS] = MT_MAX_LEVELS;
+  o[MT_INFO_MAX_PAYLOAD] = MT_MAX_PAYLOAD;
+  o[MT_INFO_MAX_BATCH] = MT_MAX_BATCH;
+  o[MT_INFO_PRNG] = 1;
+  o[MT_INFO_GAUSS] = 1;
+  o[MT_INFO_CONFIG_WORDS] = MT_CFG_COUNT;
+  o[MT_INFO_COUNTERS] = MT_CNT_COUNT;
+  o[MT_INFO_FEATURES] = 0xFu;
+  return MT_ST_OK;
+}
+
+static uint32_t op_echo(mt_ctx_t *c) {
+  uint32_t st = need(c, c->len);
+  if (st != MT_ST_OK) return st;
+  for (uint32_t i = 0; i < c->len; i++) c->out[i] = c->p[i];
+  return MT_ST_OK;
+}
+
+/* The whole parameter set is checked before any of it is taken. */
+uint32_t mt_config_check(const uint32_t *cfg, uint32_t *bad_field) {
+  for (uint32_t i = 0; i < MT_CFG_COUNT; i++) {
+    if (cfg[i] < mt_cfg_min[i] || cfg[i] > mt_cfg_max[i]) {
+      *bad_field = i;
+      return MT_ST_ERR_PARAM;
+    }
+  }
+  if (cfg[MT_CFG_G_MIN] >= cfg[MT_CFG_G_MAX]) {
+    *bad_field = MT_CFG_G_MAX;
+    return MT_ST_ERR_PARAM;
+  }
+  if ((uint64_t)cfg[MT_CFG_P_STUCK_LOW] + cfg[MT_CFG_P_STUCK_HIGH] > 0xFFFFFFFFu) {
+    *bad_field = MT_CFG_P_STUCK_HIGH;
+    return MT_ST_ERR_PARAM;
+  }
+  return MT_ST_OK;
+}
+
+static uint32_t op_configure(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, MT_CFG_COUNT);
+  if (st != MT_ST_OK) return st;
+  uint32_t field = 0;
+  if (mt_config_check(c->p, &field) != MT_ST_OK)
+    return fail(c, MT_ST_ERR_PARAM, field, c->p[field]);
+  for (uint32_t i = 0; i < MT_CFG_COUNT; i++) c->regs->cfg[i] = c->p[i];
+  c->regs->configured = 1;
+  return MT_ST_OK;
+}
+
+static uint32_t op_seed(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 2);
+  if (st != MT_ST_OK) return st;
+  c->regs->noise_seed = c->p[0] | ((uint64_t)c->p[1] << 32);
+  mt_lanes_seed(c->regs->lanes, c->regs->noise_seed);
+  return MT_ST_OK;
+}
+
+static uint32_t op_set_levels(mt_ctx_t *c) {
+  if (c->len < 1) return fail(c, MT_ST_ERR_LENGTH, c->len, 1);
+  uint32_t levels = c->p[0];
+  if (levels < MT_MIN_LEVELS || levels > MT_MAX_LEVELS)
+    return fail(c, MT_ST_ERR_PARAM, 0, levels);
+  uint32_t st = expect_len(c, 1 + levels * MT_LEVEL_ENTRY_WORDS);
+  if (st != MT_ST_OK) return st;
+  for (uint32_t q = 0; q < levels; q++) {
+    uint32_t w = 1 + q * MT_LEVEL_ENTRY_WORDS + 2;
+    if (c->p[w] > 0xFFFFu) return fail(c, MT_ST_ERR_PARAM, w, c->p[w]);
+  }
+  for (uint32_t q = 0; q < levels; q++)
+    for (uint32_t k = 0; k < MT_LEVEL_ENTRY_WORDS; k++)
+      c->regs->level_table[q][k] = c->p[1 + q * MT_LEVEL_ENTRY_WORDS + k];
+  c->regs->levels = levels;
+  return MT_ST_OK;
+}
+
+static uint32_t op_meta_table(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, MT_META_TABLE_SIZE / 2);
+  if (st != MT_ST_OK) return st;
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++)
+    c->regs->meta_table[i] = (uint16_t)(c->p[i / 2] >> (16u * (i % 2)));
+  return MT_ST_OK;
+}
+
+static uint32_t op_fabricate(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 3);
+  if (st != MT_ST_OK) return st;
+  uint32_t tile = c->p[2];
+  if (tile >= c->n_tiles) return fail(c, MT_ST_ERR_TILE, 2, tile);
+  if (!c->regs->configured) return fail(c, MT_ST_ERR_STATE, NOT_CONFIGURED, tile);
+  /* Fabrication lanes are separate from the noise lanes, so a tile's devices
+   * depend only on (seed, tile, configuration), never on what ran before. */
+  mt_xoshiro_t fab[MT_LANES];
+  uint64_t seed = c->p[0] | ((uint64_t)c->p[1] << 32);
+  mt_lanes_seed(fab, seed ^ ((uint64_t)tile << 48));
+  mt_tile_t *t = &c->tiles[tile];
+  for (uint32_t i = 0; i < MT_ROWS; i++) {
+    for (uint32_t j = 0; j < MT_COLS; j++) {
+      mt_dev_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_PLUS]);
+      mt_dev_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_MINUS]);
+      t->level[i][j] = MT_LEVEL_NONE;
+      t->hidden[i][j] = 0;
+    }
+  }
+  c->regs->fabricated[tile / 32] |= 1u << (tile % 32);
+  return MT_ST_OK;
+}
+
+static uint32_t op_program(mt_ctx_t *c) {
+  if (c->len < 2) return fail(c, MT_ST_ERR_LENGTH, c->len, 2);
+  uint32_t st = check_tile(c, 1, 1);
+  if (st != MT_ST_OK) return st;
+  uint32_t flags = c->p[1];
+  if (flags > (MT_PROG_OPEN_LOOP | MT_PROG_FORCE)) return fail(c, MT_ST_ERR_PARAM, 1, flags);
+  for (uint32_t k = 2; k < c->len; k++) {
+    uint32_t e = c->p[k];
+    if ((e >> 20) >= MT_ROWS || ((e >> 8) & 0xFFFu) >= MT_COLS)
+      return fail(c, MT_ST_ERR_RANGE, k, e);
+    if ((e & 0xFFu) >= c->regs->levels) return fail(c, MT_ST_ERR_LEVEL, k, e);
+  }
+  st = need(c, 3);
+  if (st != MT_ST_OK) return st;
+  mt_tile_t *t = &c->tiles[c->p[0]];
+  uint32_t programmed = 0, wv_fail = 0;
+  for (uint32_t k = 2; k < c->len; k++) {
+    uint32_t e = c->p[k];
+    programmed += mt_weight_program(c->regs, t, e >> 20, (e >> 8) & 0xFFFu, e & 0xFFu, flags,
+                                    &wv_fail);
+  }
+  c->out[0] = programmed;
+  c->out[1] = c->len - 2 - programmed;
+  c->out[2] = wv_fail;
+  return MT_ST_OK;
+}
+
+static uint32_t op_pulse(mt_ctx_t *c) {
+  if (c->len < 1) return fail(c, MT_ST_ERR_LENGTH, c->len, 1);
+  uint32_t st = check_tile(c, 0, 1);
+  if (st != MT_ST_OK) return st;
+  for (uint32_t k = 1; k < c->len; k++) {
+    uint32_t e = c->p[k];
+    if ((e >> 20) >= MT_ROWS || ((e >> 8) & 0xFFFu) >= MT_COLS)
+      return fail(c, MT_ST_ERR_RANGE, k, e);
+  }
+  mt_tile_t *t = &c->tiles[c->p[0]];
+  for (uint32_t k = 1; k < c->len; k++) {
+    uint32_t e = c->p[k];
+    uint32_t col = (e >> 8) & 0xFFFu;
+    int32_t n = (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); /* signed 7-bit */
+    mt_dev_t *d = &t->dev[e >> 20][col][(e >> 7) & 1u];
+    uint32_t count = (uint32_t)(n < 0 ? -n : n);
+    for (uint32_t i = 0; i < 64; i++) {
+      if (i >= count) break;
+      mt_dev_pulse(c->regs, &c->regs->lanes[col % MT_LANES], d, n > 0);
+    }
+  }
+  return MT_ST_OK;
+}
+
+static uint32_t op_read_cells(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 6);
+  if (st == MT_ST_OK) st = check_tile(c, 0, 1);
+  if (st == MT_ST_OK) st = check_region(c);
+  if (st != MT_ST_OK) return st;
+  uint32_t flags = c->p[5];
+  if (flags > MT_READ_PROBE) return fail(c, MT_ST_ERR_PARAM, 5, flags);
+  st = need(c, c->p[2] * c->p[4]);
+  if (st != MT_ST_OK) return st;
+  const mt_tile_t *t = &c->tiles[c->p[0]];
+  uint32_t n = 0;
+  for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
+    for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
+      uint32_t word = 0;
+      for (uint32_t k = 0; k < 2; k++) {
+        const mt_dev_t *d = &t->dev[i][j][k];
+        int32_t v = d->g;
+        if (!(flags & MT_READ_PROBE)) {
+          v = mt_dev_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], d);
+          v = v < 0 ? 0 : (v > 65535 ? 65535 : v); /* sense-amplifier range */
+          mt_count(c->regs, MT_CNT_CELL_READS, 1);
+        }
+        word |= (uint32_t)v << (16u * k);
+      }
+      c->out[n++] = word;
+    }
+  }
+  return MT_ST_OK;
+}
+
+static uint32_t op_read_levels(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 5);
+  if (st == MT_ST_OK && c->p[0] >= c->n_tiles) st = fail(c, MT_ST_ERR_TILE, 0, c->p[0]);
+  if (st == MT_ST_OK) st = check_region(c);
+  if (st == MT_ST_OK) st = need(c, c->p[2] * c->p[4]);
+  if (st != MT_ST_OK) return st;
+  const mt_tile_t *t = &c->tiles[c->p[0]];
+  uint32_t n = 0;
+  for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++)
+    for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) c->out[n++] = t->level[i][j];
+  return MT_ST_OK;
+}
+
+static int32_t half(const uint32_t *words, uint32_t i) {
+  return (int16_t)(uint16_t)(words[i / 2] >> (16u * (i % 2)));
+}
+
+static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uint32_t nrows,
+                    uint32_t ncols, uint32_t *out) {
+  const uint32_t *cfg = regs->cfg;
+  int32_t xmax = (int32_t)(1u << (cfg[MT_CFG_DAC_BITS] - 1)) - 1;
+  int64_t ymax = ((int64_t)1 << (cfg[MT_CFG_ADC_BITS] - 1)) - 1;
+  uint32_t mode = cfg[MT_CFG_READ_MODE];
+  int64_t sigma = cfg[MT_CFG_READ_SIGMA];
+  int32_t x[MT_ROWS];
+  int64_t acc[MT_COLS];
+  uint64_t sum_sq = 0;
+  for (uint32_t i = 0; i < nrows; i++) {
+    int32_t v = half(in, i);
+    if (v > xmax || v < -xmax) {
+      v = v > 0 ? xmax : -xmax;
+      mt_count(regs, MT_CNT_DAC_CLIPS, 1);
+    }
+    x[i] = v;
+    sum_sq += (uint64_t)((int64_t)v * v);
+  }
+  for (uint32_t j = 0; j < ncols; j++) acc[j] = 0;
+  for (uint32_t i = 0; i < nrows; i++) {
+    for (uint32_t j = 0; j < ncols; j++) {
+      const mt_dev_t *d = t->dev[i][j];
+      int64_t diff = (int64_t)d[MT_DEV_PLUS].g - d[MT_DEV_MINUS].g;
+      if (mode == 1) {
+        mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
+        int64_t np = mt_gnoise(sigma, mt_gauss(r));
+        diff += np - mt_gnoise(sigma, mt_gauss(r));
+      }
+      acc[j] += x[i] * diff;
+    }
+  }
+  if (mode == 2) {
+    /* Sum over rows of x_i*(n+ - n-) is Gaussian with sigma*sqrt(2*sum x_i^2). */
+    int64_t amp = (int64_t)mt_isqrt64(2 * sum_sq) * sigma;
+    for (uint32_t j = 0; j < ncols; j++)
+      acc[j] += mt_gnoise(amp, mt_gauss(&regs->lanes[j % MT_LANES]));
+  }
+  for (uint32_t j = 0; j < ncols; j++) {
+    int64_t y = mt_round_shift(acc[j] * (int64_t)cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT]);
+    if (y > ymax || y < -ymax) {
+      y = y > 0 ? ymax : -ymax;
+      mt_count(regs, MT_CNT_ADC_CLIPS, 1);
+    }
+    if (j % 2 == 0) out[j / 2] = 0;
+    out[j / 2] |= ((uint32_t)y & 0xFFFFu) << (16u * (j % 2));
+  }
+  mt_count(regs, MT_CNT_MVMS, 1);
+  mt_count(regs, MT_CNT_DAC_CONVERSIONS, nrows);
+  mt_count(regs, MT_CNT_ADC_CONVERSIONS, ncols);
+}
+
+static uint32_t op_mvm(mt_ctx_t *c) {
+  if (c->len < 4) return fail(c, MT_ST_ERR_LENGTH, c->len, 4);
+  uint32_t st = check_tile(c, 0, 1);
+  if (st != MT_ST_OK) return st;
+  uint32_t nvec = c->p[1], nrows = c->p[2], ncols = c->p[3];
+  if (nvec == 0 || nvec > MT_MAX_BATCH) return fail(c, MT_ST_ERR_RANGE, 1, nvec);
+  if (nrows == 0 || nrows > MT_ROWS) return fail(c, MT_ST_ERR_RANGE, 2, nrows);
+  if (ncols == 0 || ncols > MT_COLS) return fail(c, MT_ST_ERR_RANGE, 3, ncols);
+  uint32_t in_words = (nrows + 1) / 2, out_words = (ncols + 1) / 2;
+  st = expect_len(c, 4 + nvec * in_words);
+  if (st == MT_ST_OK) st = need(c, nvec * out_words);
+  if (st != MT_ST_OK) return st;
+  const mt_tile_t *t = &c->tiles[c->p[0]];
+  for (uint32_t v = 0; v < nvec; v++)
+    mvm_one(c->regs, t, c->p + 4 + v * in_words, nrows, ncols, c->out + v * out_words);
+  return MT_ST_OK;
+}
+
+/* Shared by META_WRITE and META_UPDATE: checks and returns the region size. */
+static uint32_t meta_prepare(mt_ctx_t *c, int want_levels, uint32_t *n) {
+  if (c->len < 5) return fail(c, MT_ST_ERR_LENGTH, c->len, 5);
+  uint32_t st = check_tile(c, want_levels, 1);
+  if (st == MT_ST_OK) st = check_region(c);
+  *n = c->p[2] * c->p[4];
+  return st;
+}
+
+/* Re-quantizes the hidden weight of (i, j) and programs the weight when its
+ * level changed; the metaplasticity unit never programs an unchanged cell. */
+static uint32_t meta_commit(mt_ctx_t *c, mt_tile_t *t, uint32_t i, uint32_t j, uint32_t *wv) {
+  uint32_t q = mt_level_of_hidden(t->hidden[i][j], c->regs->levels);
+  uint32_t flags = c->regs->cfg[MT_CFG_META_PROG_MODE] ? MT_PROG_OPEN_LOOP : 0;
+  return mt_weight_program(c->regs, t, i, j, q, flags, wv);
+}
+
+static uint32_t meta_report(mt_ctx_t *c, uint32_t programmed, uint32_t requests, uint32_t wv) {
+  c->out[0] = programmed;
+  c->out[1] = requests - programmed;
+  c->out[2] = wv;
+  return MT_ST_OK;
+}
+
+static uint32_t op_meta_write(mt_ctx_t *c) {
+  uint32_t n = 0;
+  uint32_t st = meta_prepare(c, 1, &n);
+  if (st == MT_ST_OK) st = expect_len(c, 5 + n);
+  if (st != MT_ST_OK) return st;
+  for (uint32_t k = 0; k < n; k++) {
+    int32_t h = (int32_t)c->p[5 + k];
+    if (h > HIDDEN_MAX || h < -HIDDEN_MAX) return fail(c, MT_ST_ERR_RANGE, 5 + k, c->p[5 + k]);
+  }
+  st = need(c, 3);
+  if (st != MT_ST_OK) return st;
+  mt_tile_t *t = &c->tiles[c->p[0]];
+  uint32_t k = 0, programmed = 0, wv = 0;
+  for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
+    for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
+      t->hidden[i][j] = (int32_t)c->p[5 + k++];
+      programmed += meta_commit(c, t, i, j, &wv);
+    }
+  }
+  return meta_report(c, programmed, n, wv);
+}
+
+static uint32_t op_meta_update(mt_ctx_t *c) {
+  uint32_t n = 0;
+  uint32_t st = meta_prepare(c, 1, &n);
+  if (st == MT_ST_OK) st = expect_len(c, 5 + (n + 1) / 2);
+  if (st == MT_ST_OK) st = need(c, 3);
+  if (st != MT_ST_OK) return st;
+  mt_regs_t *regs = c->regs;
+  mt_tile_t *t = &c->tiles[c->p[0]];
+  uint32_t in_shift = regs->cfg[MT_CFG_META_IN_SHIFT], idx_shift = regs->cfg[MT_CFG_META_IDX_SHIFT];
+  uint32_t k = 0, requests = 0, programmed = 0, wv = 0;
+  for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
+    for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
+      int64_t d = (int64_t)half(c->p + 5, k++) * ((int64_t)1 << in_shift);
+      if (d == 0) continue;
+      int32_t h = t->hidden[i][j];
+      mt_count(regs, MT_CNT_META_UPDATES, 1);
+      if ((h > 0 && d < 0) || (h < 0 && d > 0)) {
+        /* Consolidation: a step toward zero is scaled by f_meta(|h|). */
+        uint32_t mag = (uint32_t)(h < 0 ? -(int64_t)h : h);
+        uint32_t idx = mag >> idx_shift;
+        d = mt_floor_shift(d * regs->meta_table[idx > 255 ? 255 : idx], 16);
+        mt_count(regs, MT_CNT_META_ATTENUATED, 1);
+      }
+      int64_t hn = (int64_t)h + d;
+      t->hidden[i][j] = (int32_t)(hn > HIDDEN_MAX ? HIDDEN_MAX : (hn < -HIDDEN_MAX ? -HIDDEN_MAX : hn));
+      requests++;
+      programmed += meta_commit(c, t, i, j, &wv);
+    }
+  }
+  return meta_report(c, programmed, requests, wv);
+}
+
+static uint32_t op_meta_read(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 5);
+  if (st == MT_ST_OK && c->p[0] >= c->n_tiles) st = fail(c, MT_ST_ERR_TILE, 0, c->p[0]);
+  if (st == MT_ST_OK) st = check_region(c);
+  if (st == MT_ST_OK) st = need(c, c->p[2] * c->p[4]);
+  if (st != MT_ST_OK) return st;
+  const mt_tile_t *t = &c->tiles[c->p[0]];
+  uint32_t n = 0;
+  for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++)
+    for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) c->out[n++] = (uint32_t)t->hidden[i][j];
+  return MT_ST_OK;
+}
+
+static uint32_t op_stats_get(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 0);
+  if (st == MT_ST_OK) st = need(c, 2 * MT_CNT_COUNT);
+  if (st != MT_ST_OK) return st;
+  for (uint32_t i = 0; i < MT_CNT_COUNT; i++) {
+    c->out[2 * i] = (uint32_t)c->regs->counters[i];
+    c->out[2 * i + 1] = (uint32_t)(c->regs->counters[i] >> 32);
+  }
+  return MT_ST_OK;
+}
+
+static uint32_t op_stats_reset(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 0);
+  if (st != MT_ST_OK) return st;
+  for (uint32_t i = 0; i < MT_CNT_COUNT; i++) c->regs->counters[i] = 0;
+  return MT_ST_OK;
+}
+
+/* Section, index, offset, count of a state chunk; count is the payload word 3
+ * for reads and the number of trailing words for writes. */
+static uint32_t check_chunk(mt_ctx_t *c, uint32_t count) {
+  uint32_t section = c->p[0], index = c->p[1], offset = c->p[2];
+  uint32_t size = section == MT_SECTION_GLOBAL ? MT_GLOBAL_WORDS : MT_TILE_WORDS;
+  if (section > MT_SECTION_TILE) return fail(c, MT_ST_ERR_PARAM, 0, section);
+  if (section == MT_SECTION_GLOBAL && index != 0) return fail(c, MT_ST_ERR_RANGE, 1, index);
+  if (section == MT_SECTION_TILE && index >= c->n_tiles) return fail(c, MT_ST_ERR_TILE, 1, index);
+  if (offset >= size) return fail(c, MT_ST_ERR_RANGE, 2, offset);
+  if (count == 0 || count > MT_STATE_CHUNK || count > size - offset)
+    return fail(c, MT_ST_ERR_RANGE, 3, count);
+  return MT_ST_OK;
+}
+
+static uint32_t op_state_read(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, 4);
+  if (st == MT_ST_OK) st = check_chunk(c, c->p[3]);
+  if (st == MT_ST_OK) st = need(c, c->p[3]);
+  if (st != MT_ST_OK) return st;
+  if (c->p[0] == MT_SECTION_GLOBAL)
+    mt_state_global_read(c->regs, c->p[2], c->p[3], c->out);
+  else
+    mt_state_tile_read(&c->tiles[c->p[1]], c->p[2], c->p[3], c->out);
+  return MT_ST_OK;
+}
+
+static uint32_t op_state_write(mt_ctx_t *c) {
+  if (c->len < 4) return fail(c, MT_ST_ERR_LENGTH, c->len, 4);
+  uint32_t count = c->len - 3;
+  uint32_t st = check_chunk(c, count);
+  if (st != MT_ST_OK) return st;
+  uint32_t bad = 0;
+  if (c->p[0] == MT_SECTION_GLOBAL) {
+    /* Cross-field invariants need the whole section in one command. */
+    if (c->p[2] != 0 || count != MT_GLOBAL_WORDS)
+      return fail(c, MT_ST_ERR_LENGTH, count, MT_GLOBAL_WORDS);
+    if (mt_state_global_check(c->p + 3, c->n_tiles, &bad) != MT_ST_OK)
+      return fail(c, MT_ST_ERR_SNAPSHOT, bad, c->p[3 + bad]);
+    mt_state_global_write(c->regs, c->p + 3);
+  } else {
+    if (c->p[2] % MT_WEIGHT_WORDS != 0) return fail(c, MT_ST_ERR_RANGE, 2, c->p[2]);
+    if (count % MT_WEIGHT_WORDS != 0) return fail(c, MT_ST_ERR_LENGTH, count, MT_WEIGHT_WORDS);
+    if (mt_state_tile_check(c->p + 3, count, &bad) != MT_ST_OK)
+      return fail(c, MT_ST_ERR_SNAPSHOT, c->p[2] + bad, c->p[3 + bad]);
+    mt_state_tile_write(&c->tiles[c->p[1]], c->p[2], count, c->p + 3);
+  }
+  return MT_ST_OK;
+}
+
+static uint32_t dispatch(mt_ctx_t *c, uint32_t op) {
+  switch (op) {
+    case MT_OP_NOP: return MT_ST_OK;
+    case MT_OP_INFO: return op_info(c);
+    case MT_OP_ECHO: return op_echo(c);
+    case MT_OP_CONFIGURE: return op_configure(c);
+    case MT_OP_SEED: return op_seed(c);
+    case MT_OP_SET_LEVELS: return op_set_levels(c);
+    case MT_OP_META_TABLE: return op_meta_table(c);
+    case MT_OP_FABRICATE: return op_fabricate(c);
+    case MT_OP_PROGRAM: return op_program(c);
+    case MT_OP_PULSE: return op_pulse(c);
+    case MT_OP_READ_CELLS: return op_read_cells(c);
+    case MT_OP_READ_LEVELS: return op_read_levels(c);
+    case MT_OP_MVM: return op_mvm(c);
+    case MT_OP_META_WRITE: return op_meta_write(c);
+    case MT_OP_META_UPDATE: return op_meta_update(c);
+    case MT_OP_META_READ: return op_meta_read(c);
+    case MT_OP_STATS_GET: return op_stats_get(c);
+    case MT_OP_STATS_RESET: return op_stats_reset(c);
+    case MT_OP_STATE_READ: return op_state_read(c);
+    case MT_OP_STATE_WRITE: return op_state_write(c);
+    default: return fail(c, MT_ST_ERR_OPCODE, op, 0);
+  }
+}
+
+void mt_device_reset(mt_regs_t *regs, mt_tile_t *tiles, uint32_t n_tiles) {
+  uint8_t *b = (uint8_t *)regs;
+  for (uint32_t i = 0; i < sizeof *regs; i++) b[i] = 0;
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) regs->meta_table[i] = 0xFFFFu;
+  mt_lanes_seed(regs->lanes, 0);
+  for (uint32_t t = 0; t < n_tiles; t++) {
+    b = (uint8_t *)&tiles[t];
+    for (uint32_t i = 0; i < sizeof tiles[t]; i++) b[i] = 0;
+  }
+}
+
+uint32_t mt_kernel(const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp, uint32_t rsp_cap,
+                   mt_regs_t *regs, mt_tile_t *tiles, uint32_t n_tiles, uint32_t *consumed) {
+#pragma HLS INTERFACE mode = m_axi port = cmd offset = slave bundle = gmem0 depth = 65538
+#pragma HLS INTERFACE mode = m_axi port = rsp offset = slave bundle = gmem1 depth = 65538
+#pragma HLS INTERFACE mode = m_axi port = regs offset = slave bundle = gmem2 depth = 1
+#pragma HLS INTERFACE mode = m_axi port = tiles offset = slave bundle = gmem3 depth = 64
+#pragma HLS INTERFACE mode = m_axi port = consumed offset = slave bundle = gmem2 depth = 1
+#pragma HLS INTERFACE mode = s_axilite port = n_cmd
+#pragma HLS INTERFACE mode = s_axilite port = rsp_cap
+#pragma HLS INTERFACE mode = s_axilite port = n_tiles
+#pragma HLS INTERFACE mode = s_axilite port = return
+  uint32_t pos = 0, w = 0;
+  if (n_tiles > MT_MAX_TILES) n_tiles = MT_MAX_TILES;
+  while (pos < n_cmd) {
+#pragma HLS LOOP_TRIPCOUNT max = 65536
+    /* Room for an error response is required before a command is looked at. */
+    if (rsp_cap - w < MT_HDR_WORDS + 2) break;
+    mt_ctx_t c = {regs, tiles, n_tiles, 0, 0, rsp + w + MT_HDR_WORDS,
+                  rsp_cap - w - MT_HDR_WORDS, 0, {0, 0}};
+    uint32_t op = cmd[pos] >> 24, tag = (cmd[pos] >> 16) & 0xFFu;
+    uint32_t avail = n_cmd - pos - (n_cmd - pos >= MT_HDR_WORDS ? MT_HDR_WORDS : n_cmd - pos);
+    uint32_t status;
+    int stop = 0;
+    if (n_cmd - pos < MT_HDR_WORDS || cmd[pos + 1] > avail) {
+      status = fail(&c, MT_ST_ERR_TRUNCATED, n_cmd - pos >= MT_HDR_WORDS ? cmd[pos + 1] : 0, avail);
+      stop = 1;
+    } else {
+      c.len = cmd[pos + 1];
+      c.p = cmd + pos + MT_HDR_WORDS;
+      status = c.len > MT_MAX_PAYLOAD ? fail(&c, MT_ST_ERR_LENGTH, c.len, MT_MAX_PAYLOAD)
+                                      : dispatch(&c, op);
+    }
+    if (status != MT_ST_OK) {
+      c.out[0] = c.detail[0];
+      c.out[1] = c.detail[1];
+      c.n_out = 2;
+    }
+    rsp[w] = (op << 24) | (tag << 16) | status;
+    rsp[w + 1] = c.n_out;
+    w += MT_HDR_WORDS + c.n_out;
+    if (status == MT_ST_ERR_OVERFLOW) break;
+    if (stop) {
+      pos = n_cmd;
+      break;
+    }
+    pos += MT_HDR_WORDS + c.len;
+  }
+  *consumed = pos;
+  return w;
+}

@@ -1,0 +1,118 @@
+/* Noise sources of the device. This file is the bit-exact reference for rtl/: every
+ * operation is integer, every loop has a constant trip count, and every signed shift
+ * of a possibly negative value goes through mt_floor_shr so the result does not depend
+ * on the compiler (C leaves >> of negative values implementation-defined; Verilog >>>
+ * is floor). Algorithm: docs/protocol.md, "Random numbers". */
+#include "mt_rng.h"
+
+#include "mt_gauss_table.h"
+
+#define MT_SPLITMIX_GAMMA 0x9E3779B97F4A7C15ull
+#define MT_GAUSS_DROP_BITS (MT_GAUSS_KNOT_FRAC_BITS - MT_GAUSS_OUT_FRAC_BITS)
+
+/* floor(x / 2^k) for 0 < k < 63 and |x| < 2^62. */
+static int64_t mt_floor_shr(int64_t x, unsigned k) {
+  if (x >= 0) {
+    return x >> k;
+  }
+  /* -x cannot overflow for |x| < 2^62; rounding the magnitude up is floor for x < 0. */
+  return -(int64_t)(((uint64_t)(-x) + ((1ull << k) - 1u)) >> k);
+}
+
+static uint32_t mt_rotl32(uint32_t x, unsigned k) {
+  return (x << k) | (x >> (32u - k));
+}
+
+uint64_t mt_splitmix64_next(uint64_t *x) {
+  uint64_t z;
+  *x += MT_SPLITMIX_GAMMA;
+  z = *x;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+void mt_lanes_seed(mt_xoshiro_t lanes[MT_LANES], uint64_t seed) {
+  uint64_t x = seed;
+  unsigned l;
+  /* One splitmix64 sequence feeds all lanes in lane order, so a lane's state depends on
+   * the seed and its index only, and the RTL can seed lanes serially from one mixer. */
+  for (l = 0; l < MT_LANES; l++) {
+    uint64_t a = mt_splitmix64_next(&x);
+    uint64_t b = mt_splitmix64_next(&x);
+    lanes[l].s[0] = (uint32_t)a;
+    lanes[l].s[1] = (uint32_t)(a >> 32);
+    lanes[l].s[2] = (uint32_t)b;
+    lanes[l].s[3] = (uint32_t)(b >> 32);
+    /* The all-zero state is the one fixed point of xoshiro. The splitmix64 mixer is a
+     * bijection, so a and b (two different counter values) are never both zero and this
+     * cannot fire; it stays because the contract states it and costs one comparator. */
+    if ((lanes[l].s[0] | lanes[l].s[1] | lanes[l].s[2] | lanes[l].s[3]) == 0u) {
+      lanes[l].s[0] = 1u;
+    }
+  }
+}
+
+uint32_t mt_xoshiro_next(mt_xoshiro_t *r) {
+  uint32_t *s = r->s;
+  const uint32_t result = mt_rotl32(s[0] + s[3], 7) + s[0];
+  const uint32_t t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = mt_rotl32(s[3], 11);
+  return result;
+}
+
+int16_t mt_gauss_from_u32(uint32_t u) {
+  const uint32_t sign = u >> 31;
+  const uint32_t v = u & 0x7FFFFFFFu;
+  int32_t mag;
+  int32_t z12;
+
+  if (v == 0u) {
+    /* Leading-zero segmentation cannot place v == 0; it stands for the whole tail below
+     * 2^-32 and gets its own knot. */
+    mag = mt_gauss_knots[MT_GAUSS_K_ZERO_INDEX];
+  } else {
+    /* Normalise v (as a 32-bit word w = v << 1) with a 5-stage shifter: this yields the
+     * leading-zero count and the shifted mantissa together, as the RTL does it. */
+    uint32_t w = v << 1;
+    uint32_t lz = 0u;
+    uint32_t m, s, f, base;
+    int32_t k0, k1;
+    int64_t delta_f;
+    if ((w & 0xFFFF0000u) == 0u) { w <<= 16; lz += 16u; }
+    if ((w & 0xFF000000u) == 0u) { w <<= 8; lz += 8u; }
+    if ((w & 0xF0000000u) == 0u) { w <<= 4; lz += 4u; }
+    if ((w & 0xC0000000u) == 0u) { w <<= 2; lz += 2u; }
+    if ((w & 0x80000000u) == 0u) { w <<= 1; lz += 1u; }
+    m = w >> 1; /* = v << lz, bit 30 set */
+    s = (m >> (30u - MT_GAUSS_SEG_BITS)) & (MT_GAUSS_SEGS - 1u);
+    f = (m >> (30u - MT_GAUSS_SEG_BITS - MT_GAUSS_FRAC_BITS)) &
+        ((1u << MT_GAUSS_FRAC_BITS) - 1u);
+    base = lz * MT_GAUSS_KNOTS_PER_OCTAVE + s;
+    k0 = mt_gauss_knots[base];
+    k1 = mt_gauss_knots[base + 1u];
+    /* Knots fall with k, so delta*f <= 0: the contract is floor (what Verilog >>> gives
+     * on the signed product), and truncation would differ by one Q4.16 LSB. Either keeps
+     * M in [K[s+1], K[s]], which is what makes |z| monotone across segment edges. */
+    delta_f = (int64_t)(k1 - k0) * (int64_t)f;
+    mag = k0 + (int32_t)mt_floor_shr(delta_f, MT_GAUSS_FRAC_BITS);
+  }
+  /* mag >= 0, so a plain shift is floor; adding half an output LSB (8) makes it round
+   * half up from Q4.16 to Q3.12. */
+  z12 = (int32_t)(((uint32_t)mag + (1u << (MT_GAUSS_DROP_BITS - 1u))) >> MT_GAUSS_DROP_BITS);
+  return (int16_t)(sign ? -z12 : z12);
+}
+
+int16_t mt_gauss(mt_xoshiro_t *r) {
+  return mt_gauss_from_u32(mt_xoshiro_next(r));
+}
+
+int64_t mt_gnoise(int64_t amp, int16_t z) {
+  /* |amp| < 2^40 and |z| <= 2^15 keep the product below 2^55, inside mt_floor_shr's range. */
+  return mt_floor_shr(amp * (int64_t)z + 2048, 12);
+}

@@ -1,0 +1,170 @@
+/* Serialization of the device state. The layout is part of the protocol, so
+ * images move between model://, verilator:// and the hardware. */
+#include "mt_state.h"
+
+/* Word offsets inside the GLOBAL section. */
+#define G_VERSION 0u
+#define G_CONFIGURED 1u
+#define G_CFG 2u
+#define G_LEVELS (G_CFG + MT_CFG_COUNT)
+#define G_LEVEL_TABLE (G_LEVELS + 1u)
+#define G_META (G_LEVEL_TABLE + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS)
+#define G_SEED (G_META + MT_META_TABLE_SIZE / 2u)
+#define G_LANES (G_SEED + 2u)
+#define G_COUNTERS (G_LANES + MT_LANES * 4u)
+#define G_FABRICATED (G_COUNTERS + MT_CNT_COUNT * 2u)
+#define G_END (G_FABRICATED + MT_MAX_TILES / 32u)
+
+typedef char global_layout_matches[(G_END == MT_GLOBAL_WORDS) ? 1 : -1];
+
+#define HIDDEN_MAX 0x3FFFFFFF
+
+static uint32_t global_word(const mt_regs_t *regs, uint32_t i) {
+  if (i == G_VERSION) return (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;
+  if (i == G_CONFIGURED) return regs->configured;
+  if (i < G_LEVELS) return regs->cfg[i - G_CFG];
+  if (i == G_LEVELS) return regs->levels;
+  if (i < G_META) {
+    uint32_t k = i - G_LEVEL_TABLE;
+    return regs->level_table[k / MT_LEVEL_ENTRY_WORDS][k % MT_LEVEL_ENTRY_WORDS];
+  }
+  if (i < G_SEED) {
+    uint32_t k = 2 * (i - G_META);
+    return regs->meta_table[k] | ((uint32_t)regs->meta_table[k + 1] << 16);
+  }
+  if (i < G_LANES) return (uint32_t)(regs->noise_seed >> (32u * (i - G_SEED)));
+  if (i < G_COUNTERS) return regs->lanes[(i - G_LANES) / 4].s[(i - G_LANES) % 4];
+  if (i < G_FABRICATED) {
+    uint32_t k = i - G_COUNTERS;
+    return (uint32_t)(regs->counters[k / 2] >> (32u * (k % 2)));
+  }
+  return regs->fabricated[i - G_FABRICATED];
+}
+
+void mt_state_global_read(const mt_regs_t *regs, uint32_t offset, uint32_t count, uint32_t *out) {
+  for (uint32_t k = 0; k < count; k++) out[k] = global_word(regs, offset + k);
+}
+
+uint32_t mt_state_global_check(const uint32_t *img, uint32_t n_tiles, uint32_t *bad) {
+  uint32_t field = 0;
+  *bad = G_VERSION;
+  if (img[G_VERSION] != ((MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR)) return MT_ST_ERR_SNAPSHOT;
+  *bad = G_CONFIGURED;
+  if (img[G_CONFIGURED] > 1) return MT_ST_ERR_SNAPSHOT;
+  if (img[G_CONFIGURED] && mt_config_check(img + G_CFG, &field) != MT_ST_OK) {
+    *bad = G_CFG + field;
+    return MT_ST_ERR_SNAPSHOT;
+  }
+  *bad = G_LEVELS;
+  uint32_t levels = img[G_LEVELS];
+  if (levels != 0 && (levels < MT_MIN_LEVELS || levels > MT_MAX_LEVELS)) return MT_ST_ERR_SNAPSHOT;
+  for (uint32_t q = 0; q < MT_MAX_LEVELS; q++) {
+    *bad = G_LEVEL_TABLE + q * MT_LEVEL_ENTRY_WORDS + 2;
+    if (img[*bad] > 0xFFFFu) return MT_ST_ERR_SNAPSHOT;
+  }
+  for (uint32_t l = 0; l < MT_LANES; l++) {
+    const uint32_t *s = img + G_LANES + 4 * l;
+    *bad = G_LANES + 4 * l;
+    if ((s[0] | s[1] | s[2] | s[3]) == 0) return MT_ST_ERR_SNAPSHOT; /* xoshiro fixed point */
+  }
+  for (uint32_t t = n_tiles; t < MT_MAX_TILES; t++) {
+    *bad = G_FABRICATED + t / 32;
+    if ((img[*bad] >> (t % 32)) & 1u) return MT_ST_ERR_SNAPSHOT;
+  }
+  return MT_ST_OK;
+}
+
+void mt_state_global_write(mt_regs_t *regs, const uint32_t *img) {
+  regs->configured = img[G_CONFIGURED];
+  for (uint32_t i = 0; i < MT_CFG_COUNT; i++) regs->cfg[i] = img[G_CFG + i];
+  regs->levels = img[G_LEVELS];
+  for (uint32_t k = 0; k < MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS; k++)
+    regs->level_table[k / MT_LEVEL_ENTRY_WORDS][k % MT_LEVEL_ENTRY_WORDS] = img[G_LEVEL_TABLE + k];
+  for (uint32_t k = 0; k < MT_META_TABLE_SIZE; k++)
+    regs->meta_table[k] = (uint16_t)(img[G_META + k / 2] >> (16u * (k % 2)));
+  regs->noise_seed = img[G_SEED] | ((uint64_t)img[G_SEED + 1] << 32);
+  for (uint32_t k = 0; k < MT_LANES * 4; k++) regs->lanes[k / 4].s[k % 4] = img[G_LANES + k];
+  for (uint32_t k = 0; k < MT_CNT_COUNT; k++)
+    regs->counters[k] = img[G_COUNTERS + 2 * k] | ((uint64_t)img[G_COUNTERS + 2 * k + 1] << 32);
+  for (uint32_t k = 0; k < MT_MAX_TILES / 32; k++) regs->fabricated[k] = img[G_FABRICATED + k];
+}
+
+static uint32_t pack(uint32_t lo, uint32_t hi) { return (lo & 0xFFFFu) | (hi << 16); }
+
+static void record_pack(const mt_tile_t *t, uint32_t w, uint32_t rec[MT_WEIGHT_WORDS]) {
+  const mt_dev_t *p = &t->dev[w / MT_COLS][w % MT_COLS][MT_DEV_PLUS];
+  const mt_dev_t *m = &t->dev[w / MT_COLS][w % MT_COLS][MT_DEV_MINUS];
+  rec[0] = pack(p->g, m->g);
+  rec[1] = pack(p->gmin, p->gmax);
+  rec[2] = pack(m->gmin, m->gmax);
+  rec[3] = pack(p->step_set, p->step_rst);
+  rec[4] = pack(m->step_set, m->step_rst);
+  rec[5] = pack(p->a_set, p->a_rst);
+  rec[6] = pack(m->a_set, m->a_rst);
+  rec[7] = p->pulses;
+  rec[8] = m->pulses;
+  rec[9] = p->fault | ((uint32_t)m->fault << 8) | ((uint32_t)t->level[w / MT_COLS][w % MT_COLS] << 16);
+  rec[10] = (uint32_t)t->hidden[w / MT_COLS][w % MT_COLS];
+}
+
+void mt_state_tile_read(const mt_tile_t *t, uint32_t offset, uint32_t count, uint32_t *out) {
+  uint32_t rec[MT_WEIGHT_WORDS];
+  for (uint32_t k = 0; k < count; k++) {
+    uint32_t i = offset + k;
+    if (k == 0 || i % MT_WEIGHT_WORDS == 0) record_pack(t, i / MT_WEIGHT_WORDS, rec);
+    out[k] = rec[i % MT_WEIGHT_WORDS];
+  }
+}
+
+/* Index (within the record) of the first word breaking an invariant, or
+ * MT_WEIGHT_WORDS when the record is valid. */
+static uint32_t record_bad_word(const uint32_t *r) {
+  uint32_t g[2] = {r[0] & 0xFFFFu, r[0] >> 16};
+  for (uint32_t k = 0; k < 2; k++) {
+    uint32_t lo = r[1 + k] & 0xFFFFu, hi = r[1 + k] >> 16;
+    if (lo > hi) return 1 + k;
+    if (g[k] < lo || g[k] > hi) return 0;
+  }
+  uint32_t fp = r[9] & 0xFFu, fm = (r[9] >> 8) & 0xFFu, level = r[9] >> 16;
+  if (fp > MT_FAULT_WORN || fm > MT_FAULT_WORN) return 9;
+  if (level >= MT_MAX_LEVELS && level != MT_LEVEL_NONE) return 9;
+  int32_t h = (int32_t)r[10];
+  if (h > HIDDEN_MAX || h < -HIDDEN_MAX) return 10;
+  return MT_WEIGHT_WORDS;
+}
+
+uint32_t mt_state_tile_check(const uint32_t *words, uint32_t count, uint32_t *bad) {
+  for (uint32_t k = 0; k < count; k += MT_WEIGHT_WORDS) {
+    uint32_t b = record_bad_word(words + k);
+    if (b != MT_WEIGHT_WORDS) {
+      *bad = k + b;
+      return MT_ST_ERR_SNAPSHOT;
+    }
+  }
+  return MT_ST_OK;
+}
+
+static void unpack_dev(mt_dev_t *d, uint32_t g, uint32_t bounds, uint32_t steps, uint32_t a,
+                       uint32_t pulses, uint32_t fault) {
+  d->g = (uint16_t)g;
+  d->gmin = (uint16_t)bounds;
+  d->gmax = (uint16_t)(bounds >> 16);
+  d->step_set = (uint16_t)steps;
+  d->step_rst = (uint16_t)(steps >> 16);
+  d->a_set = (uint16_t)a;
+  d->a_rst = (uint16_t)(a >> 16);
+  d->pulses = pulses;
+  d->fault = (uint8_t)fault;
+  d->reserved = 0;
+}
+
+void mt_state_tile_write(mt_tile_t *t, uint32_t offset, uint32_t count, const uint32_t *words) {
+  for (uint32_t k = 0; k < count; k += MT_WEIGHT_WORDS) {
+    const uint32_t *r = words + k;
+    uint32_t w = (offset + k) / MT_WEIGHT_WORDS, i = w / MT_COLS, j = w % MT_COLS;
+    unpack_dev(&t->dev[i][j][MT_DEV_PLUS], r[0] & 0xFFFFu, r[1], r[3], r[5], r[7], r[9] & 0xFFu);
+    unpack_dev(&t->dev[i][j][MT_DEV_MINUS], r[0] >> 16, r[2], r[4], r[6], r[8], (r[9] >> 8) & 0xFFu);
+    t->level[i][j] = (uint16_t)(r[9] >> 16);
+    t->hidden[i][j] = (int32_t)r[10];
+  }
+}
