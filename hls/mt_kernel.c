@@ -410,11 +410,15 @@ static uint32_t op_meta_update(mt_ctx_t *c) {
       int32_t h = t->hidden[i][j];
       mt_count(regs, MT_CNT_META_UPDATES, 1);
       if ((h > 0 && d < 0) || (h < 0 && d > 0)) {
-        /* Consolidation: a step toward zero is scaled by f_meta(|h|). */
+        /* Consolidation: a step toward zero is scaled by f_meta(|h|); the
+         * entry 0xFFFF stands for exactly 1 so that "no metaplasticity" is exact. */
         uint32_t mag = (uint32_t)(h < 0 ? -(int64_t)h : h);
         uint32_t idx = mag >> idx_shift;
-        d = mt_floor_shift(d * regs->meta_table[idx > 255 ? 255 : idx], 16);
-        mt_count(regs, MT_CNT_META_ATTENUATED, 1);
+        uint32_t f = regs->meta_table[idx > 255 ? 255 : idx];
+        if (f != 0xFFFFu) {
+          d = mt_floor_shift(d * f, 16);
+          mt_count(regs, MT_CNT_META_ATTENUATED, 1);
+        }
       }
       int64_t hn = (int64_t)h + d;
       t->hidden[i][j] = (int32_t)(hn > HIDDEN_MAX ? HIDDEN_MAX : (hn < -HIDDEN_MAX ? -HIDDEN_MAX : hn));
