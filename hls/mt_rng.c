@@ -12,11 +12,11 @@
 
 /* floor(x / 2^k) for 0 < k < 63 and |x| < 2^62. */
 static int64_t mt_floor_shr(int64_t x, unsigned k) {
-  if (x >= 0) {
-    return x >> k;
-  }
-  /* -x cannot overflow for |x| < 2^62; rounding the magnitude up is floor for x < 0. */
-  return -(int64_t)(((uint64_t)(-x) + ((1ull << k) - 1u)) >> k);
+  /* Offsetting by 2^62 (a multiple of 2^k) makes the value non-negative, so an
+   * unsigned shift gives floor without a branch on the sign, which is random
+   * for noise and would mispredict half the time. Needs |x| < 2^62, k <= 62. */
+  const uint64_t bias = (uint64_t)1 << 62;
+  return (int64_t)(((uint64_t)x + bias) >> k) - (int64_t)(bias >> k);
 }
 
 static uint32_t mt_rotl32(uint32_t x, unsigned k) {

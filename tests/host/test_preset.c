@@ -226,7 +226,7 @@ static void test_rram(void **state)
   assert_int_equal(c[MT_CFG_P_STUCK_HIGH], (uint32_t)llround(0.0005 * 4294967296.0));
   assert_int_equal(c[MT_CFG_ENDURANCE], 100000000u);
   assert_int_equal(c[MT_CFG_READ_SIGMA], gu(0.01));
-  assert_int_equal(c[MT_CFG_READ_MODE], 1);
+  assert_int_equal(c[MT_CFG_READ_MODE], 2) /* per-column */;
   assert_int_equal(c[MT_CFG_WV_TOL], gu(0.01));
   assert_int_equal(c[MT_CFG_T_SET], 100000u); /* 100 ns in ps */
   assert_int_equal(c[MT_CFG_E_SET], 8159u);
