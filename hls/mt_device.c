@@ -63,7 +63,7 @@ static uint16_t vary_rel(uint32_t x, uint32_t sigma_rel, mt_xoshiro_t *r) {
   return clamp16((int64_t)x + mt_gnoise(amp, mt_gauss(r)), 0, 65535);
 }
 
-void mt_dev_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d) {
+void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d) {
   d->gmin = clamp16((int64_t)cfg[MT_CFG_G_MIN] + mt_gnoise(cfg[MT_CFG_D2D_GMIN], mt_gauss(r)),
                     0, 65535);
   d->gmax = clamp16((int64_t)cfg[MT_CFG_G_MAX] + mt_gnoise(cfg[MT_CFG_D2D_GMAX], mt_gauss(r)),
@@ -85,7 +85,7 @@ void mt_dev_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d) {
   d->pulses = 0;
 }
 
-void mt_dev_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set) {
+void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set) {
   const uint32_t *cfg = regs->cfg;
   int16_t z = mt_gauss(r);
   mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, 1);
@@ -102,7 +102,7 @@ void mt_dev_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set) {
     d->fault = MT_FAULT_WORN;
 }
 
-int32_t mt_dev_sense(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d) {
+int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d) {
   return (int32_t)(d->g + mt_gnoise(cfg[MT_CFG_READ_SIGMA], mt_gauss(r)));
 }
 
@@ -110,12 +110,12 @@ int32_t mt_dev_sense(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d) {
 static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint32_t target) {
   const uint32_t *cfg = regs->cfg;
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
-    int64_t sensed = mt_dev_sense(cfg, r, d);
+    int64_t sensed = mt_cell_sense(cfg, r, d);
     mt_count(regs, MT_CNT_VERIFY_READS, 1);
     int64_t err = sensed - (int64_t)target;
     if (err <= (int64_t)cfg[MT_CFG_WV_TOL] && -err <= (int64_t)cfg[MT_CFG_WV_TOL]) return 1;
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
-    mt_dev_pulse(regs, r, d, err < 0);
+    mt_cell_pulse(regs, r, d, err < 0);
   }
   return 0;
 }
@@ -128,7 +128,7 @@ static void open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint32_t p_
   for (uint32_t k = 0; k < 65536u; k++) {
 #pragma HLS LOOP_TRIPCOUNT max = 65535
     if (k >= n) break;
-    mt_dev_pulse(regs, r, d, set);
+    mt_cell_pulse(regs, r, d, set);
   }
 }
 

@@ -8,13 +8,13 @@
 void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n);
 
 /* Draws the d2d parameters and fault of one device from lane r. */
-void mt_dev_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d);
+void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d);
 
 /* One SET (set != 0) or RESET pulse; consumes one Gaussian draw of r. */
-void mt_dev_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set);
+void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set);
 
 /* Sensed conductance of one read: g + read noise; consumes one draw. */
-int32_t mt_dev_sense(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d);
+int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d);
 
 /* Programs weight (row, col) of a tile to level q. Returns 1 if programmed,
  * 0 if skipped because the stored level already matched; *wv_fail counts

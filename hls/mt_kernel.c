@@ -169,8 +169,8 @@ static uint32_t op_fabricate(mt_ctx_t *c) {
   mt_tile_t *t = &c->tiles[tile];
   for (uint32_t i = 0; i < MT_ROWS; i++) {
     for (uint32_t j = 0; j < MT_COLS; j++) {
-      mt_dev_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_PLUS]);
-      mt_dev_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_MINUS]);
+      mt_cell_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_PLUS]);
+      mt_cell_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_MINUS]);
       t->level[i][j] = MT_LEVEL_NONE;
       t->hidden[i][j] = 0;
     }
@@ -224,7 +224,7 @@ static uint32_t op_pulse(mt_ctx_t *c) {
     uint32_t count = (uint32_t)(n < 0 ? -n : n);
     for (uint32_t i = 0; i < 64; i++) {
       if (i >= count) break;
-      mt_dev_pulse(c->regs, &c->regs->lanes[col % MT_LANES], d, n > 0);
+      mt_cell_pulse(c->regs, &c->regs->lanes[col % MT_LANES], d, n > 0);
     }
   }
   return MT_ST_OK;
@@ -248,7 +248,7 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
         const mt_dev_t *d = &t->dev[i][j][k];
         int32_t v = d->g;
         if (!(flags & MT_READ_PROBE)) {
-          v = mt_dev_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], d);
+          v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], d);
           v = v < 0 ? 0 : (v > 65535 ? 65535 : v); /* sense-amplifier range */
           mt_count(c->regs, MT_CNT_CELL_READS, 1);
         }

@@ -69,7 +69,7 @@ def c_header(p):
             assert [i["value"] for i in items] == list(range(len(items))), key
         out.append(f"static const char *const {name}[{len(items)}] = {{")
         for item in items:
-            out.append(f"  \"{item['name'].lower() if key in ('opcodes', 'status') else item['name']}\",")
+            out.append(f"  \"{item['name']}\",")
         out.append("};")
     out.append("#endif")
     out.append("")

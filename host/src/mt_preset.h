@@ -37,4 +37,9 @@ double mt_preset_neurosim_a_norm(double nl);
  * bookkeeping. */
 uint32_t mt_preset_nominal_set_pulses(const uint32_t cfg[MT_CFG_COUNT], uint32_t target);
 
+struct mt_dev;
+/* Sends the preset to a device: CONFIGURE, SET_LEVELS, META_TABLE. Returns
+ * MT_OK or the device's error (message in mt_dev_errmsg). */
+int mt_preset_apply(const mt_preset_t *p, struct mt_dev *dev);
+
 #endif

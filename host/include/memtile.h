@@ -1,0 +1,110 @@
+/* libmemtile: the host side of an emulated memristor crossbar device.
+ *
+ * A device is opened by URI and driven through the command protocol of
+ * docs/protocol.md; every backend receives the same command words. Every call
+ * returns MT_OK (0) or a negative MT_ERR_* code; mt_dev_errmsg() then says what
+ * went wrong in words, naming the command, field or value. */
+#ifndef MEMTILE_H
+#define MEMTILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+  MT_OK = 0,
+  MT_ERR_INVAL = -1,       /* bad argument from the caller */
+  MT_ERR_NOMEM = -2,
+  MT_ERR_NODEV = -3,       /* no such device or backend not available */
+  MT_ERR_IO = -4,          /* transport or file I/O failed */
+  MT_ERR_TIMEOUT = -5,
+  MT_ERR_DEVICE = -6,      /* the device rejected a command (see message) */
+  MT_ERR_PROTOCOL = -7,    /* malformed or unexpected response */
+  MT_ERR_FILE = -8,        /* a file's content is invalid */
+};
+
+/* Static description of a code, e.g. "device rejected the command". */
+const char *mt_strerror(int code);
+
+typedef struct mt_dev mt_dev;
+
+typedef struct {
+  uint32_t version; /* protocol major << 16 | minor */
+  uint32_t rows, cols, tiles, lanes;
+  uint32_t max_levels, max_payload, max_batch;
+  uint32_t features;
+} mt_dev_info;
+
+typedef struct {
+  uint32_t row0, nrows, col0, ncols;
+} mt_region;
+
+typedef struct {
+  uint32_t programmed;  /* weights programmed */
+  uint32_t skipped;     /* requests whose level was already stored */
+  uint32_t wv_failures; /* devices whose write-verify did not converge */
+} mt_prog_result;
+
+/* Opens a device: "model://" (golden model in-process; "model://?tiles=N"
+ * sets the tile count, default 32), "verilator://", "xrt://N", "usb://VID:PID".
+ * *out is set whenever a handle could be allocated, also on failure, so that
+ * mt_dev_errmsg() can explain it; close it with mt_dev_close() in both cases. */
+int mt_dev_open(const char *uri, mt_dev **out);
+void mt_dev_close(mt_dev *dev);
+
+/* Message of the last failed call on this handle ("" if none). */
+const char *mt_dev_errmsg(const mt_dev *dev);
+const mt_dev_info *mt_dev_get_info(const mt_dev *dev);
+const char *mt_dev_uri(const mt_dev *dev);
+
+/* Configuration: cfg has info.config_words fields in CONFIGURE order;
+ * table has levels * 3 words (SET_LEVELS entries); meta has 256 Q0.16 values. */
+int mt_dev_configure(mt_dev *dev, const uint32_t *cfg);
+int mt_dev_set_levels(mt_dev *dev, uint32_t levels, const uint32_t *table);
+int mt_dev_set_meta_table(mt_dev *dev, const uint16_t *meta);
+int mt_dev_seed(mt_dev *dev, uint64_t seed);
+int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile);
+
+/* Weight access. Entries are row << 20 | col << 8 | level (PROGRAM) and
+ * row << 20 | col << 8 | dev << 7 | n (PULSE); any count (split as needed). */
+int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *entries, size_t n,
+                   mt_prog_result *res);
+int mt_dev_pulse(mt_dev *dev, uint32_t tile, const uint32_t *entries, size_t n);
+int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16_t *g_plus,
+                      uint16_t *g_minus);
+int mt_dev_read_levels(mt_dev *dev, uint32_t tile, mt_region r, uint16_t *levels);
+
+/* nvec input vectors of nrows DAC codes -> nvec outputs of ncols ADC codes,
+ * both row-major; any nvec (split into MAX_BATCH commands). */
+int mt_dev_mvm(mt_dev *dev, uint32_t tile, uint32_t nvec, uint32_t nrows, uint32_t ncols,
+               const int16_t *x, int16_t *y);
+
+/* Metaplasticity unit: hidden weights of a region, row-major. */
+int mt_dev_meta_write(mt_dev *dev, uint32_t tile, mt_region r, const int32_t *h,
+                      mt_prog_result *res);
+int mt_dev_meta_update(mt_dev *dev, uint32_t tile, mt_region r, const int16_t *d,
+                       mt_prog_result *res);
+int mt_dev_meta_read(mt_dev *dev, uint32_t tile, mt_region r, int32_t *h);
+
+/* Counters in the order of docs/protocol.md (info... counters entries). */
+int mt_dev_stats(mt_dev *dev, uint64_t *counters, size_t n);
+int mt_dev_stats_reset(mt_dev *dev);
+
+/* Whole device state to a file (written atomically: temporary file, fsync,
+ * rename) and back; loading checks the file against the device and its own
+ * length and checksum before anything is sent. */
+int mt_dev_snapshot_save(mt_dev *dev, const char *path);
+int mt_dev_snapshot_load(mt_dev *dev, const char *path);
+
+/* One raw command: payload in, response payload out (for tools and tests).
+ * Returns MT_ERR_DEVICE with the decoded message if the status is not OK. */
+int mt_dev_command(mt_dev *dev, uint32_t opcode, const uint32_t *payload, uint32_t len,
+                   uint32_t *rsp, uint32_t rsp_cap, uint32_t *rsp_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

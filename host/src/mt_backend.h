@@ -1,0 +1,26 @@
+/* The one interface every backend implements (the way libusb's os/ backends
+ * sit behind its core): open from the part of the URI after "scheme://",
+ * exchange command words for response words, close. */
+#ifndef MT_BACKEND_H
+#define MT_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mt_backend mt_backend;
+
+typedef struct {
+  const char *scheme;
+  /* params: text after "scheme://". On failure returns an MT_ERR_* code and
+   * writes a message to err. */
+  int (*open)(const char *params, mt_backend **out, char *err, size_t errlen);
+  /* Runs a buffer of commands; *n_rsp response words, *consumed command words. */
+  int (*transact)(mt_backend *be, const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp,
+                  uint32_t rsp_cap, uint32_t *n_rsp, uint32_t *consumed, char *err,
+                  size_t errlen);
+  void (*close)(mt_backend *be);
+} mt_backend_ops;
+
+extern const mt_backend_ops mt_backend_model;
+
+#endif

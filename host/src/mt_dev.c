@@ -1,0 +1,574 @@
+/* Device handle: URI dispatch to a backend, command framing, response
+ * checking and error messages. Buffers are allocated once at open, so no call
+ * allocates on the hot path. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "memtile.h"
+#include "mt_backend.h"
+#include "mt_model.h"
+#include "mt_state.h"
+
+#define BUF_WORDS (MT_MAX_PAYLOAD + MT_HDR_WORDS)
+#define SNAP_MAGIC 0x4E53544Du /* "MTSN" */
+#define SNAP_FORMAT 1u
+#define SNAP_HDR_WORDS 8u
+#define TILE_CHUNK ((MT_STATE_CHUNK / MT_WEIGHT_WORDS) * MT_WEIGHT_WORDS)
+
+static const mt_backend_ops *const backends[] = {&mt_backend_model};
+
+struct mt_dev {
+  const mt_backend_ops *ops;
+  mt_backend *be;
+  char uri[256];
+  mt_dev_info info;
+  uint32_t tag;
+  uint32_t *cmd; /* header + payload of the command being built */
+  uint32_t *rsp;
+  const uint32_t *out; /* payload of the last response */
+  uint32_t out_len;
+  char msg[512];
+};
+
+const char *mt_strerror(int code) {
+  switch (code) {
+    case MT_OK: return "success";
+    case MT_ERR_INVAL: return "invalid argument";
+    case MT_ERR_NOMEM: return "out of memory";
+    case MT_ERR_NODEV: return "no such device";
+    case MT_ERR_IO: return "input/output error";
+    case MT_ERR_TIMEOUT: return "timed out";
+    case MT_ERR_DEVICE: return "device rejected the command";
+    case MT_ERR_PROTOCOL: return "malformed response from the device";
+    case MT_ERR_FILE: return "invalid file";
+    default: return "unknown error";
+  }
+}
+
+static int fail(mt_dev *dev, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(dev->msg, sizeof dev->msg, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+const char *mt_dev_errmsg(const mt_dev *dev) { return dev ? dev->msg : "no device handle"; }
+const mt_dev_info *mt_dev_get_info(const mt_dev *dev) { return &dev->info; }
+const char *mt_dev_uri(const mt_dev *dev) { return dev->uri; }
+
+/* Words the device's error details describe, in words a user can act on. */
+static void describe_error(mt_dev *dev, uint32_t op, uint32_t status, uint32_t d0, uint32_t d1) {
+  const char *opn = op < MT_OP_COUNT ? mt_op_names[op] : "unknown";
+  const char *stn = status < MT_ST_COUNT ? mt_st_names[status] : "unknown status";
+  char detail[256];
+  switch (status) {
+    case MT_ST_ERR_PARAM:
+      if (op == MT_OP_CONFIGURE && d0 < MT_CFG_COUNT)
+        snprintf(detail, sizeof detail, "field %u (%s) = %u is out of range [%u, %u]%s", d0,
+                 mt_cfg_names[d0], d1, mt_cfg_min[d0], mt_cfg_max[d0],
+                 d0 == MT_CFG_G_MAX ? " or not above g_min"
+                 : d0 == MT_CFG_P_STUCK_HIGH ? " or p_stuck_low + p_stuck_high overflows" : "");
+      else
+        snprintf(detail, sizeof detail, "payload word %u = %u is not a valid parameter", d0, d1);
+      break;
+    case MT_ST_ERR_STATE:
+      snprintf(detail, sizeof detail, "%s (tile %u)",
+               d0 == 1 ? "device not configured" : d0 == 2 ? "no level table set"
+                                                 : "tile not fabricated", d1);
+      break;
+    case MT_ST_ERR_LENGTH:
+      snprintf(detail, sizeof detail, "payload of %u words, expected %u", d0, d1);
+      break;
+    case MT_ST_ERR_TRUNCATED:
+      snprintf(detail, sizeof detail, "declared %u words, %u available", d0, d1);
+      break;
+    case MT_ST_ERR_OPCODE:
+      snprintf(detail, sizeof detail, "opcode %u", d0);
+      break;
+    case MT_ST_ERR_OVERFLOW:
+      snprintf(detail, sizeof detail, "response of %u words, room for %u", d0, d1);
+      break;
+    default:
+      snprintf(detail, sizeof detail, "payload word %u = %u (0x%x)", d0, d1, d1);
+  }
+  fail(dev, MT_ERR_DEVICE, "%s: %s: %s: %s", dev->uri, opn, stn, detail);
+}
+
+/* Sends the command whose payload is in dev->cmd + 2 and checks the response. */
+static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
+  uint32_t tag = (dev->tag++) & 0xFFu;
+  dev->cmd[0] = op << 24 | tag << 16;
+  dev->cmd[1] = len;
+  uint32_t n_rsp = 0, consumed = 0;
+  char err[256] = "";
+  int rc = dev->ops->transact(dev->be, dev->cmd, len + MT_HDR_WORDS, dev->rsp, BUF_WORDS, &n_rsp,
+                              &consumed, err, sizeof err);
+  if (rc != MT_OK) return fail(dev, rc, "%s: %s: %s", dev->uri, mt_op_names[op], err);
+  if (n_rsp < MT_HDR_WORDS || dev->rsp[1] != n_rsp - MT_HDR_WORDS)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response of %u words is not one framed response",
+                dev->uri, mt_op_names[op], n_rsp);
+  if (dev->rsp[0] >> 24 != op || ((dev->rsp[0] >> 16) & 0xFFu) != tag)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response header 0x%08x does not match opcode %u tag %u",
+                dev->uri, mt_op_names[op], dev->rsp[0], op, tag);
+  uint32_t status = dev->rsp[0] & 0xFFu;
+  if (status != MT_ST_OK) {
+    describe_error(dev, op, status, n_rsp > 2 ? dev->rsp[2] : 0, n_rsp > 3 ? dev->rsp[3] : 0);
+    return MT_ERR_DEVICE;
+  }
+  if (consumed != len + MT_HDR_WORDS)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: %s: device consumed %u of %u words", dev->uri,
+                mt_op_names[op], consumed, len + MT_HDR_WORDS);
+  dev->out = dev->rsp + MT_HDR_WORDS;
+  dev->out_len = n_rsp - MT_HDR_WORDS;
+  return MT_OK;
+}
+
+static int expect_out(mt_dev *dev, uint32_t op, uint32_t words) {
+  if (dev->out_len == words) return MT_OK;
+  return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response payload of %u words, expected %u", dev->uri,
+              mt_op_names[op], dev->out_len, words);
+}
+
+static uint32_t *payload(mt_dev *dev) { return dev->cmd + MT_HDR_WORDS; }
+
+int mt_dev_command(mt_dev *dev, uint32_t opcode, const uint32_t *p, uint32_t len, uint32_t *rsp,
+                   uint32_t rsp_cap, uint32_t *rsp_len) {
+  if (len > MT_MAX_PAYLOAD || (len && !p))
+    return fail(dev, MT_ERR_INVAL, "command payload of %u words (max %u)", len, MT_MAX_PAYLOAD);
+  if (len) memcpy(payload(dev), p, len * sizeof *p);
+  int rc = exec(dev, opcode, len);
+  if (rc != MT_OK) return rc;
+  if (dev->out_len > rsp_cap)
+    return fail(dev, MT_ERR_INVAL, "response of %u words does not fit in %u", dev->out_len, rsp_cap);
+  if (dev->out_len) memcpy(rsp, dev->out, dev->out_len * sizeof *rsp);
+  if (rsp_len) *rsp_len = dev->out_len;
+  return MT_OK;
+}
+
+static int query_info(mt_dev *dev) {
+  int rc = exec(dev, MT_OP_INFO, 0);
+  if (rc == MT_OK) rc = expect_out(dev, MT_OP_INFO, MT_INFO_COUNT);
+  if (rc != MT_OK) return rc;
+  const uint32_t *o = dev->out;
+  mt_dev_info *i = &dev->info;
+  i->version = o[MT_INFO_VERSION];
+  i->rows = o[MT_INFO_ROWS];
+  i->cols = o[MT_INFO_COLS];
+  i->tiles = o[MT_INFO_TILES];
+  i->lanes = o[MT_INFO_LANES];
+  i->max_levels = o[MT_INFO_MAX_LEVELS];
+  i->max_payload = o[MT_INFO_MAX_PAYLOAD];
+  i->max_batch = o[MT_INFO_MAX_BATCH];
+  i->features = o[MT_INFO_FEATURES];
+  /* The host is built against one protocol; refuse a device that speaks another. */
+  if (i->version >> 16 != MT_PROTO_MAJOR || i->rows != MT_ROWS || i->cols != MT_COLS ||
+      o[MT_INFO_CONFIG_WORDS] != MT_CFG_COUNT || o[MT_INFO_COUNTERS] != MT_CNT_COUNT)
+    return fail(dev, MT_ERR_PROTOCOL,
+                "%s: device speaks protocol %u.%u with %ux%u tiles, %u config words, %u counters; "
+                "this host expects %u.x, %ux%u, %u, %u", dev->uri, i->version >> 16,
+                i->version & 0xFFFFu, i->rows, i->cols, o[MT_INFO_CONFIG_WORDS],
+                o[MT_INFO_COUNTERS], MT_PROTO_MAJOR, MT_ROWS, MT_COLS, MT_CFG_COUNT, MT_CNT_COUNT);
+  return MT_OK;
+}
+
+int mt_dev_open(const char *uri, mt_dev **out) {
+  *out = NULL;
+  mt_dev *dev = calloc(1, sizeof *dev);
+  if (!dev) return MT_ERR_NOMEM;
+  *out = dev;
+  if (!uri) return fail(dev, MT_ERR_INVAL, "no device URI given");
+  snprintf(dev->uri, sizeof dev->uri, "%s", uri);
+  dev->cmd = malloc(BUF_WORDS * sizeof *dev->cmd);
+  dev->rsp = malloc(BUF_WORDS * sizeof *dev->rsp);
+  if (!dev->cmd || !dev->rsp) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", uri);
+  const char *sep = strstr(uri, "://");
+  if (!sep)
+    return fail(dev, MT_ERR_INVAL, "'%s' is not a device URI (expected model://, verilator://, "
+                "xrt://N or usb://VID:PID)", uri);
+  size_t scheme_len = (size_t)(sep - uri);
+  for (size_t k = 0; k < sizeof backends / sizeof *backends; k++) {
+    if (strlen(backends[k]->scheme) == scheme_len &&
+        strncmp(uri, backends[k]->scheme, scheme_len) == 0) {
+      char err[256] = "";
+      int rc = backends[k]->open(sep + 3, &dev->be, err, sizeof err);
+      if (rc != MT_OK) return fail(dev, rc, "%s", err);
+      dev->ops = backends[k];
+      return query_info(dev);
+    }
+  }
+  if ((scheme_len == 9 && !strncmp(uri, "verilator", 9)) || (scheme_len == 3 && !strncmp(uri, "xrt", 3)) ||
+      (scheme_len == 3 && !strncmp(uri, "usb", 3)))
+    return fail(dev, MT_ERR_NODEV, "%s: this backend is not part of this build yet; "
+                "available: model://", uri);
+  return fail(dev, MT_ERR_INVAL, "%s: unknown scheme '%.*s' (expected model, verilator, xrt or usb)",
+              uri, (int)scheme_len, uri);
+}
+
+void mt_dev_close(mt_dev *dev) {
+  if (!dev) return;
+  if (dev->ops) dev->ops->close(dev->be);
+  free(dev->cmd);
+  free(dev->rsp);
+  free(dev);
+}
+
+int mt_dev_configure(mt_dev *dev, const uint32_t *cfg) {
+  memcpy(payload(dev), cfg, MT_CFG_COUNT * sizeof *cfg);
+  return exec(dev, MT_OP_CONFIGURE, MT_CFG_COUNT);
+}
+
+int mt_dev_set_levels(mt_dev *dev, uint32_t levels, const uint32_t *table) {
+  if (levels > MT_MAX_LEVELS)
+    return fail(dev, MT_ERR_INVAL, "SET_LEVELS: %u levels (max %u)", levels, MT_MAX_LEVELS);
+  payload(dev)[0] = levels;
+  memcpy(payload(dev) + 1, table, levels * MT_LEVEL_ENTRY_WORDS * sizeof *table);
+  return exec(dev, MT_OP_SET_LEVELS, 1 + levels * MT_LEVEL_ENTRY_WORDS);
+}
+
+int mt_dev_set_meta_table(mt_dev *dev, const uint16_t *meta) {
+  for (uint32_t k = 0; k < MT_META_TABLE_SIZE / 2; k++)
+    payload(dev)[k] = meta[2 * k] | (uint32_t)meta[2 * k + 1] << 16;
+  return exec(dev, MT_OP_META_TABLE, MT_META_TABLE_SIZE / 2);
+}
+
+int mt_dev_seed(mt_dev *dev, uint64_t seed) {
+  payload(dev)[0] = (uint32_t)seed;
+  payload(dev)[1] = (uint32_t)(seed >> 32);
+  return exec(dev, MT_OP_SEED, 2);
+}
+
+int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile) {
+  payload(dev)[0] = (uint32_t)seed;
+  payload(dev)[1] = (uint32_t)(seed >> 32);
+  payload(dev)[2] = tile;
+  return exec(dev, MT_OP_FABRICATE, 3);
+}
+
+int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *entries, size_t n,
+                   mt_prog_result *res) {
+  mt_prog_result sum = {0, 0, 0};
+  const size_t chunk = MT_MAX_PAYLOAD - 2;
+  for (size_t done = 0; done < n || (n == 0 && done == 0); done += chunk) {
+    uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
+    payload(dev)[0] = tile;
+    payload(dev)[1] = flags;
+    if (m) memcpy(payload(dev) + 2, entries + done, m * sizeof *entries);
+    int rc = exec(dev, MT_OP_PROGRAM, 2 + m);
+    if (rc == MT_OK) rc = expect_out(dev, MT_OP_PROGRAM, 3);
+    if (rc != MT_OK) return rc;
+    sum.programmed += dev->out[0];
+    sum.skipped += dev->out[1];
+    sum.wv_failures += dev->out[2];
+    if (n == 0) break;
+  }
+  if (res) *res = sum;
+  return MT_OK;
+}
+
+int mt_dev_pulse(mt_dev *dev, uint32_t tile, const uint32_t *entries, size_t n) {
+  const size_t chunk = MT_MAX_PAYLOAD - 1;
+  for (size_t done = 0; done < n; done += chunk) {
+    uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
+    payload(dev)[0] = tile;
+    memcpy(payload(dev) + 1, entries + done, m * sizeof *entries);
+    int rc = exec(dev, MT_OP_PULSE, 1 + m);
+    if (rc != MT_OK) return rc;
+  }
+  return MT_OK;
+}
+
+static void put_region(mt_dev *dev, uint32_t tile, mt_region r) {
+  uint32_t *p = payload(dev);
+  p[0] = tile, p[1] = r.row0, p[2] = r.nrows, p[3] = r.col0, p[4] = r.ncols;
+}
+
+/* Region sizes the caller's arrays are built for; the device checks bounds. */
+static int region_words(mt_dev *dev, mt_region r, uint32_t *n) {
+  if (r.nrows == 0 || r.ncols == 0 || r.nrows > MT_ROWS || r.ncols > MT_COLS)
+    return fail(dev, MT_ERR_INVAL, "region %ux%u is empty or larger than a tile (%ux%u)", r.nrows,
+                r.ncols, MT_ROWS, MT_COLS);
+  *n = r.nrows * r.ncols;
+  return MT_OK;
+}
+
+int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16_t *g_plus,
+                      uint16_t *g_minus) {
+  uint32_t n = 0;
+  int rc = region_words(dev, r, &n);
+  if (rc != MT_OK) return rc;
+  put_region(dev, tile, r);
+  payload(dev)[5] = probe ? MT_READ_PROBE : 0;
+  rc = exec(dev, MT_OP_READ_CELLS, 6);
+  if (rc == MT_OK) rc = expect_out(dev, MT_OP_READ_CELLS, n);
+  if (rc != MT_OK) return rc;
+  for (uint32_t k = 0; k < n; k++) {
+    if (g_plus) g_plus[k] = (uint16_t)dev->out[k];
+    if (g_minus) g_minus[k] = (uint16_t)(dev->out[k] >> 16);
+  }
+  return MT_OK;
+}
+
+int mt_dev_read_levels(mt_dev *dev, uint32_t tile, mt_region r, uint16_t *levels) {
+  uint32_t n = 0;
+  int rc = region_words(dev, r, &n);
+  if (rc != MT_OK) return rc;
+  put_region(dev, tile, r);
+  rc = exec(dev, MT_OP_READ_LEVELS, 5);
+  if (rc == MT_OK) rc = expect_out(dev, MT_OP_READ_LEVELS, n);
+  if (rc != MT_OK) return rc;
+  for (uint32_t k = 0; k < n; k++) levels[k] = (uint16_t)dev->out[k];
+  return MT_OK;
+}
+
+static void pack16(uint32_t *dst, const int16_t *src, uint32_t n) {
+  for (uint32_t k = 0; k < n; k += 2) {
+    uint32_t hi = k + 1 < n ? (uint16_t)src[k + 1] : 0;
+    dst[k / 2] = (uint16_t)src[k] | hi << 16;
+  }
+}
+
+int mt_dev_mvm(mt_dev *dev, uint32_t tile, uint32_t nvec, uint32_t nrows, uint32_t ncols,
+               const int16_t *x, int16_t *y) {
+  if (nrows == 0 || nrows > MT_ROWS || ncols == 0 || ncols > MT_COLS)
+    return fail(dev, MT_ERR_INVAL, "MVM of %u rows x %u columns on a %ux%u tile", nrows, ncols,
+                MT_ROWS, MT_COLS);
+  uint32_t in_w = (nrows + 1) / 2, out_w = (ncols + 1) / 2;
+  for (uint32_t v0 = 0; v0 < nvec; v0 += MT_MAX_BATCH) {
+    uint32_t nv = nvec - v0 < MT_MAX_BATCH ? nvec - v0 : MT_MAX_BATCH;
+    uint32_t *p = payload(dev);
+    p[0] = tile, p[1] = nv, p[2] = nrows, p[3] = ncols;
+    for (uint32_t v = 0; v < nv; v++) pack16(p + 4 + v * in_w, x + (size_t)(v0 + v) * nrows, nrows);
+    int rc = exec(dev, MT_OP_MVM, 4 + nv * in_w);
+    if (rc == MT_OK) rc = expect_out(dev, MT_OP_MVM, nv * out_w);
+    if (rc != MT_OK) return rc;
+    for (uint32_t v = 0; v < nv; v++)
+      for (uint32_t j = 0; j < ncols; j++)
+        y[(size_t)(v0 + v) * ncols + j] = (int16_t)(uint16_t)(dev->out[v * out_w + j / 2] >> (16u * (j % 2)));
+  }
+  return MT_OK;
+}
+
+static int prog_result(mt_dev *dev, uint32_t op, mt_prog_result *res) {
+  int rc = expect_out(dev, op, 3);
+  if (rc == MT_OK && res) *res = (mt_prog_result){dev->out[0], dev->out[1], dev->out[2]};
+  return rc;
+}
+
+int mt_dev_meta_write(mt_dev *dev, uint32_t tile, mt_region r, const int32_t *h,
+                      mt_prog_result *res) {
+  uint32_t n = 0;
+  int rc = region_words(dev, r, &n);
+  if (rc != MT_OK) return rc;
+  put_region(dev, tile, r);
+  for (uint32_t k = 0; k < n; k++) payload(dev)[5 + k] = (uint32_t)h[k];
+  rc = exec(dev, MT_OP_META_WRITE, 5 + n);
+  return rc == MT_OK ? prog_result(dev, MT_OP_META_WRITE, res) : rc;
+}
+
+int mt_dev_meta_update(mt_dev *dev, uint32_t tile, mt_region r, const int16_t *d,
+                       mt_prog_result *res) {
+  uint32_t n = 0;
+  int rc = region_words(dev, r, &n);
+  if (rc != MT_OK) return rc;
+  put_region(dev, tile, r);
+  pack16(payload(dev) + 5, d, n);
+  rc = exec(dev, MT_OP_META_UPDATE, 5 + (n + 1) / 2);
+  return rc == MT_OK ? prog_result(dev, MT_OP_META_UPDATE, res) : rc;
+}
+
+int mt_dev_meta_read(mt_dev *dev, uint32_t tile, mt_region r, int32_t *h) {
+  uint32_t n = 0;
+  int rc = region_words(dev, r, &n);
+  if (rc != MT_OK) return rc;
+  put_region(dev, tile, r);
+  rc = exec(dev, MT_OP_META_READ, 5);
+  if (rc == MT_OK) rc = expect_out(dev, MT_OP_META_READ, n);
+  if (rc != MT_OK) return rc;
+  for (uint32_t k = 0; k < n; k++) h[k] = (int32_t)dev->out[k];
+  return MT_OK;
+}
+
+int mt_dev_stats(mt_dev *dev, uint64_t *counters, size_t n) {
+  int rc = exec(dev, MT_OP_STATS_GET, 0);
+  if (rc == MT_OK) rc = expect_out(dev, MT_OP_STATS_GET, 2 * MT_CNT_COUNT);
+  if (rc != MT_OK) return rc;
+  for (size_t k = 0; k < n && k < MT_CNT_COUNT; k++)
+    counters[k] = dev->out[2 * k] | (uint64_t)dev->out[2 * k + 1] << 32;
+  return MT_OK;
+}
+
+int mt_dev_stats_reset(mt_dev *dev) { return exec(dev, MT_OP_STATS_RESET, 0); }
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+static int state_read(mt_dev *dev, uint32_t section, uint32_t index, uint32_t offset,
+                      uint32_t count, uint32_t *dst) {
+  uint32_t *p = payload(dev);
+  p[0] = section, p[1] = index, p[2] = offset, p[3] = count;
+  int rc = exec(dev, MT_OP_STATE_READ, 4);
+  if (rc == MT_OK) rc = expect_out(dev, MT_OP_STATE_READ, count);
+  if (rc == MT_OK) memcpy(dst, dev->out, count * sizeof *dst);
+  return rc;
+}
+
+static int state_write(mt_dev *dev, uint32_t section, uint32_t index, uint32_t offset,
+                       uint32_t count, const uint32_t *src) {
+  uint32_t *p = payload(dev);
+  p[0] = section, p[1] = index, p[2] = offset;
+  memcpy(p + 3, src, count * sizeof *src);
+  return exec(dev, MT_OP_STATE_WRITE, 3 + count);
+}
+
+static size_t snapshot_words(const mt_dev *dev) {
+  return SNAP_HDR_WORDS + MT_GLOBAL_WORDS + (size_t)dev->info.tiles * MT_TILE_WORDS + 1;
+}
+
+static void put_le32(unsigned char *b, uint32_t v) {
+  b[0] = (unsigned char)v, b[1] = (unsigned char)(v >> 8), b[2] = (unsigned char)(v >> 16),
+  b[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_le32(const unsigned char *b) {
+  return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* Writes the bytes to path atomically: a crash leaves the old file or the new. */
+static int write_atomic(mt_dev *dev, const char *path, const unsigned char *bytes, size_t n) {
+  size_t len = strlen(path);
+  char *tmp = malloc(len + 16);
+  if (!tmp) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", path);
+  snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    int rc = fail(dev, MT_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+    free(tmp);
+    return rc;
+  }
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, bytes + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  int ok = done == n && fsync(fd) == 0;
+  int err = errno;
+  ok = close(fd) == 0 && ok;
+  if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
+  if (!ok) {
+    unlink(tmp);
+    free(tmp);
+    return fail(dev, MT_ERR_IO, "%s: cannot write snapshot: %s", path, strerror(err));
+  }
+  free(tmp);
+  /* Make the rename itself durable. */
+  char *dir = strdup(path);
+  if (dir) {
+    char *slash = strrchr(dir, '/');
+    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+    int dfd = open(d, O_RDONLY);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+    free(dir);
+  }
+  return MT_OK;
+}
+
+int mt_dev_snapshot_save(mt_dev *dev, const char *path) {
+  size_t words = snapshot_words(dev);
+  uint32_t *img = malloc(words * sizeof *img);
+  unsigned char *bytes = malloc(words * 4);
+  if (!img || !bytes) {
+    free(img);
+    free(bytes);
+    return fail(dev, MT_ERR_NOMEM, "%s: out of memory for a %zu-byte snapshot", path, words * 4);
+  }
+  uint32_t hdr[SNAP_HDR_WORDS] = {SNAP_MAGIC, SNAP_FORMAT, dev->info.version, MT_ROWS, MT_COLS,
+                                  dev->info.tiles, MT_GLOBAL_WORDS, MT_TILE_WORDS};
+  memcpy(img, hdr, sizeof hdr);
+  uint32_t *w = img + SNAP_HDR_WORDS;
+  int rc = state_read(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, w);
+  w += MT_GLOBAL_WORDS;
+  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += MT_STATE_CHUNK) {
+      uint32_t cnt = MT_TILE_WORDS - off < MT_STATE_CHUNK ? MT_TILE_WORDS - off : MT_STATE_CHUNK;
+      rc = state_read(dev, MT_SECTION_TILE, t, off, cnt, w + off);
+    }
+    w += MT_TILE_WORDS;
+  }
+  if (rc == MT_OK) {
+    for (size_t k = 0; k + 1 < words; k++) put_le32(bytes + 4 * k, img[k]);
+    uLong crc = crc32(0L, bytes, (uInt)((words - 1) * 4));
+    put_le32(bytes + 4 * (words - 1), (uint32_t)crc);
+    rc = write_atomic(dev, path, bytes, words * 4);
+  }
+  free(img);
+  free(bytes);
+  return rc;
+}
+
+int mt_dev_snapshot_load(mt_dev *dev, const char *path) {
+  size_t words = snapshot_words(dev);
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return fail(dev, MT_ERR_IO, "%s: cannot open snapshot: %s", path, strerror(errno));
+  /* The size is fixed by this device's geometry: check it before reading. */
+  if ((size_t)st.st_size != words * 4)
+    return fail(dev, MT_ERR_FILE, "%s: %lld bytes, but a snapshot of this device (%u tiles) has %zu",
+                path, (long long)st.st_size, dev->info.tiles, words * 4);
+  unsigned char *bytes = malloc(words * 4);
+  uint32_t *img = malloc(words * sizeof *img);
+  FILE *f = fopen(path, "rb");
+  int rc = MT_OK;
+  if (!bytes || !img) rc = fail(dev, MT_ERR_NOMEM, "%s: out of memory", path);
+  else if (!f) rc = fail(dev, MT_ERR_IO, "%s: cannot open snapshot: %s", path, strerror(errno));
+  else if (fread(bytes, 1, words * 4, f) != words * 4)
+    rc = fail(dev, MT_ERR_IO, "%s: short read", path);
+  if (f) fclose(f);
+  if (rc == MT_OK) {
+    for (size_t k = 0; k < words; k++) img[k] = get_le32(bytes + 4 * k);
+    uint32_t crc = (uint32_t)crc32(0L, bytes, (uInt)((words - 1) * 4));
+    uint32_t expect[SNAP_HDR_WORDS] = {SNAP_MAGIC, SNAP_FORMAT, dev->info.version, MT_ROWS, MT_COLS,
+                                       dev->info.tiles, MT_GLOBAL_WORDS, MT_TILE_WORDS};
+    static const char *const names[SNAP_HDR_WORDS] = {"magic", "format", "protocol version", "rows",
+                                                      "columns", "tiles", "global words", "tile words"};
+    for (uint32_t k = 0; k < SNAP_HDR_WORDS && rc == MT_OK; k++)
+      if (img[k] != expect[k])
+        rc = fail(dev, MT_ERR_FILE, "%s: header %s is %u, this device needs %u", path, names[k],
+                  img[k], expect[k]);
+    if (rc == MT_OK && crc != img[words - 1])
+      rc = fail(dev, MT_ERR_FILE, "%s: checksum mismatch (file damaged)", path);
+  }
+  /* Check every section before sending any, so a bad file changes nothing. */
+  uint32_t bad = 0;
+  const uint32_t *g = img ? img + SNAP_HDR_WORDS : NULL;
+  if (rc == MT_OK && mt_state_global_check(g, dev->info.tiles, &bad) != MT_ST_OK)
+    rc = fail(dev, MT_ERR_FILE, "%s: global state word %u = %u is invalid", path, bad, g[bad]);
+  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
+    const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
+    if (mt_state_tile_check(tw, MT_TILE_WORDS, &bad) != MT_ST_OK)
+      rc = fail(dev, MT_ERR_FILE, "%s: tile %u state word %u = %u is invalid", path, t, bad, tw[bad]);
+  }
+  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
+    const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += TILE_CHUNK) {
+      uint32_t cnt = MT_TILE_WORDS - off < TILE_CHUNK ? MT_TILE_WORDS - off : TILE_CHUNK;
+      rc = state_write(dev, MT_SECTION_TILE, t, off, cnt, tw + off);
+    }
+  }
+  if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, g);
+  free(bytes);
+  free(img);
+  return rc;
+}

@@ -1,0 +1,214 @@
+/* libmemtile device API on model://: opening, messages, data paths, snapshots. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "memtile.h"
+#include "mt_preset.h"
+#include "mt_protocol.h"
+
+static mt_dev *open_ok(const char *uri) {
+  mt_dev *dev = NULL;
+  int rc = mt_dev_open(uri, &dev);
+  if (rc != MT_OK) fail_msg("%s: %s", uri, mt_dev_errmsg(dev));
+  return dev;
+}
+
+/* A device with the rram preset applied and two fabricated tiles. */
+static mt_dev *open_rram(uint32_t tiles) {
+  char uri[64];
+  snprintf(uri, sizeof uri, "model://?tiles=%u", tiles);
+  mt_dev *dev = open_ok(uri);
+  static mt_preset_t p;
+  char err[256];
+  assert_int_equal(mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &p, err, sizeof err), 0);
+  assert_int_equal(mt_preset_apply(&p, dev), MT_OK);
+  assert_int_equal(mt_dev_seed(dev, 42), MT_OK);
+  for (uint32_t t = 0; t < tiles; t++) assert_int_equal(mt_dev_fabricate(dev, 7, t), MT_OK);
+  return dev;
+}
+
+static void open_reports_info_and_rejects_bad_uris(void **state) {
+  (void)state;
+  mt_dev *dev = open_ok("model://?tiles=3");
+  assert_int_equal(mt_dev_get_info(dev)->tiles, 3);
+  assert_int_equal(mt_dev_get_info(dev)->rows, MT_ROWS);
+  assert_string_equal(mt_dev_uri(dev), "model://?tiles=3");
+  mt_dev_close(dev);
+  assert_int_equal(mt_dev_get_info(dev = open_ok("model://"))->tiles, 32);
+  mt_dev_close(dev);
+
+  static const struct { const char *uri; int rc; const char *msg; } bad[] = {
+    {"model://?tiles=0", MT_ERR_INVAL, "tiles must be an integer in [1, 64]"},
+    {"model://?tiles=65", MT_ERR_INVAL, "tiles must be an integer"},
+    {"model://?colour=red", MT_ERR_INVAL, "unknown parameter"},
+    {"modle://", MT_ERR_INVAL, "unknown scheme 'modle'"},
+    {"/dev/null", MT_ERR_INVAL, "is not a device URI"},
+    {"usb://0403:601f", MT_ERR_NODEV, "not part of this build"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    dev = NULL;
+    assert_int_equal(mt_dev_open(bad[k].uri, &dev), bad[k].rc);
+    assert_non_null(dev);
+    if (!strstr(mt_dev_errmsg(dev), bad[k].msg))
+      fail_msg("%s: message '%s' lacks '%s'", bad[k].uri, mt_dev_errmsg(dev), bad[k].msg);
+    mt_dev_close(dev);
+  }
+}
+
+static void device_errors_name_the_field(void **state) {
+  (void)state;
+  mt_dev *dev = open_ok("model://?tiles=1");
+  uint32_t cfg[MT_CFG_COUNT] = {0};
+  cfg[MT_CFG_G_MAX] = 100;
+  cfg[MT_CFG_DAC_BITS] = 8;
+  cfg[MT_CFG_ADC_BITS] = 20;
+  cfg[MT_CFG_WV_MAX_ITER] = 1;
+  assert_int_equal(mt_dev_configure(dev, cfg), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "CONFIGURE"));
+  assert_non_null(strstr(mt_dev_errmsg(dev), "field 18 (adc_bits) = 20 is out of range [2, 16]"));
+  /* Commands before configuration say what is missing. */
+  assert_int_equal(mt_dev_fabricate(dev, 1, 0), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "device not configured"));
+  uint32_t e = 0;
+  assert_int_equal(mt_dev_program(dev, 5, 0, &e, 1, NULL), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "ERR_TILE"));
+  mt_dev_close(dev);
+}
+
+static void mvm_and_program_through_the_api(void **state) {
+  (void)state;
+  mt_dev *dev = open_rram(1);
+  /* Program a column of levels, read them back, and run a batch larger than
+   * MAX_BATCH so the API must split it. */
+  uint32_t entries[MT_ROWS];
+  for (uint32_t i = 0; i < MT_ROWS; i++) entries[i] = i << 20 | 3u << 8 | (i % 33);
+  mt_prog_result res;
+  assert_int_equal(mt_dev_program(dev, 0, 0, entries, MT_ROWS, &res), MT_OK);
+  assert_int_equal(res.programmed + res.skipped, MT_ROWS);
+  uint16_t lv[MT_ROWS];
+  assert_int_equal(mt_dev_read_levels(dev, 0, (mt_region){0, MT_ROWS, 3, 1}, lv), MT_OK);
+  for (uint32_t i = 0; i < MT_ROWS; i++) assert_int_equal(lv[i], i % 33);
+  enum { NV = MT_MAX_BATCH + 7 };
+  static int16_t x[NV * MT_ROWS], y[NV * 5], y1[5];
+  for (size_t k = 0; k < NV * MT_ROWS; k++) x[k] = (int16_t)(k % 50);
+  assert_int_equal(mt_dev_mvm(dev, 0, NV, MT_ROWS, 5, x, y), MT_OK);
+  /* Column 3 carries the programmed weights, so its output is non-zero. */
+  assert_true(y[3] != 0 || y[5 + 3] != 0);
+  assert_int_equal(mt_dev_mvm(dev, 0, 1, MT_ROWS, 5, x, y1), MT_OK);
+  uint64_t c[MT_CNT_COUNT];
+  assert_int_equal(mt_dev_stats(dev, c, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(c[MT_CNT_MVMS], NV + 1);
+  assert_int_equal(mt_dev_mvm(dev, 0, 1, MT_ROWS + 1, 5, x, y1), MT_ERR_INVAL);
+  mt_dev_close(dev);
+}
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state) {
+  (void)state;
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/mt_test_dev_XXXXXX");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  return system(cmd);
+}
+
+/* Saving, loading into a fresh device, and continuing gives the same bytes as
+ * continuing the original: the snapshot holds the noise lanes and counters. */
+static void snapshot_resumes_exactly(void **state) {
+  (void)state;
+  char path[128];
+  snprintf(path, sizeof path, "%s/a.snap", tmpdir);
+  mt_dev *a = open_rram(2);
+  uint32_t e[64];
+  for (uint32_t k = 0; k < 64; k++) e[k] = (k % 8) << 20 | (k / 8) << 8 | (k * 5 % 33);
+  assert_int_equal(mt_dev_program(a, 1, 0, e, 64, NULL), MT_OK);
+  assert_int_equal(mt_dev_snapshot_save(a, path), MT_OK);
+  mt_dev *b = open_ok("model://?tiles=2");
+  assert_int_equal(mt_dev_snapshot_load(b, path), MT_OK);
+
+  int16_t x[MT_ROWS], ya[MT_COLS], yb[MT_COLS];
+  for (uint32_t i = 0; i < MT_ROWS; i++) x[i] = (int16_t)(i * 7 % 100);
+  for (int round = 0; round < 3; round++) {
+    for (uint32_t k = 0; k < 64; k++) e[k] = (k % 8) << 20 | (k / 8) << 8 | ((k + round) * 3 % 33);
+    mt_prog_result ra, rb;
+    assert_int_equal(mt_dev_program(a, 1, 0, e, 64, &ra), MT_OK);
+    assert_int_equal(mt_dev_program(b, 1, 0, e, 64, &rb), MT_OK);
+    assert_memory_equal(&ra, &rb, sizeof ra);
+    assert_int_equal(mt_dev_mvm(a, 1, 1, MT_ROWS, MT_COLS, x, ya), MT_OK);
+    assert_int_equal(mt_dev_mvm(b, 1, 1, MT_ROWS, MT_COLS, x, yb), MT_OK);
+    assert_memory_equal(ya, yb, sizeof ya);
+  }
+  uint64_t ca[MT_CNT_COUNT], cb[MT_CNT_COUNT];
+  assert_int_equal(mt_dev_stats(a, ca, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(mt_dev_stats(b, cb, MT_CNT_COUNT), MT_OK);
+  assert_memory_equal(ca, cb, sizeof ca);
+  /* No temporary file is left beside the snapshot. */
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", tmpdir);
+  assert_int_equal(system(cmd), 0);
+  mt_dev_close(a);
+  mt_dev_close(b);
+}
+
+static void expect_load_error(mt_dev *dev, const char *path, int rc, const char *msg) {
+  assert_int_equal(mt_dev_snapshot_load(dev, path), rc);
+  if (!strstr(mt_dev_errmsg(dev), msg)) fail_msg("message '%s' lacks '%s'", mt_dev_errmsg(dev), msg);
+}
+
+/* A damaged or foreign snapshot is refused and the device keeps its state. */
+static void bad_snapshots_are_refused(void **state) {
+  (void)state;
+  char path[128], bad[160], cmd[640];
+  snprintf(path, sizeof path, "%s/good.snap", tmpdir);
+  snprintf(bad, sizeof bad, "%s/bad.snap", tmpdir);
+  mt_dev *src = open_rram(2);
+  assert_int_equal(mt_dev_snapshot_save(src, path), MT_OK);
+  mt_dev *dev = open_rram(2);
+  uint64_t before[MT_CNT_COUNT], after[MT_CNT_COUNT];
+  assert_int_equal(mt_dev_stats(dev, before, MT_CNT_COUNT), MT_OK);
+
+  expect_load_error(dev, "/nonexistent/x.snap", MT_ERR_IO, "cannot open snapshot");
+  snprintf(cmd, sizeof cmd, "head -c 1000 %s > %s", path, bad);
+  assert_int_equal(system(cmd), 0);
+  expect_load_error(dev, bad, MT_ERR_FILE, "1000 bytes, but a snapshot of this device (2 tiles)");
+  /* Flip one byte in the middle: same size, checksum catches it. */
+  snprintf(cmd, sizeof cmd,
+           "cp %s %s && printf '\\377' | dd of=%s bs=1 seek=500000 conv=notrunc status=none", path,
+           bad, bad);
+  assert_int_equal(system(cmd), 0);
+  expect_load_error(dev, bad, MT_ERR_FILE, "checksum mismatch");
+  /* A snapshot of a 1-tile device does not fit a 2-tile one. */
+  mt_dev *one = open_rram(1);
+  assert_int_equal(mt_dev_snapshot_save(one, bad), MT_OK);
+  expect_load_error(dev, bad, MT_ERR_FILE, "a snapshot of this device (2 tiles)");
+  assert_int_equal(mt_dev_stats(dev, after, MT_CNT_COUNT), MT_OK);
+  assert_memory_equal(before, after, sizeof before);
+  mt_dev_close(one);
+  mt_dev_close(src);
+  mt_dev_close(dev);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(open_reports_info_and_rejects_bad_uris),
+    cmocka_unit_test(device_errors_name_the_field),
+    cmocka_unit_test(mvm_and_program_through_the_api),
+    cmocka_unit_test(snapshot_resumes_exactly),
+    cmocka_unit_test(bad_snapshots_are_refused),
+  };
+  return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
