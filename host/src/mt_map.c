@@ -1,0 +1,152 @@
+/* Layers on tiles: weight quantization, sparse programming, and the device
+ * matrix product with host-side combination of partial sums. */
+#include "mt_map.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mt_protocol.h"
+
+static uint32_t blocks(uint32_t n, uint32_t per) { return (n + per - 1) / per; }
+
+uint32_t mt_map_tiles_needed(uint32_t n_in, uint32_t n_out) {
+  return blocks(n_in, MT_ROWS) * blocks(n_out, MT_COLS);
+}
+
+static int32_t table_diff(const uint32_t *table, uint32_t q) {
+  uint32_t e = table[q * MT_LEVEL_ENTRY_WORDS];
+  return (int32_t)(e & 0xFFFFu) - (int32_t)(e >> 16);
+}
+
+double mt_map_level_step(const uint32_t *level_table, uint32_t levels) {
+  if (levels < 2) return 0;
+  return (double)(table_diff(level_table, levels - 1) - table_diff(level_table, 0)) / (levels - 1);
+}
+
+int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first_tile,
+                uint32_t levels, float w_max, double level_step, uint32_t adc_mul,
+                uint32_t adc_shift, uint32_t dac_bits, uint32_t max_batch, char *err,
+                size_t errlen) {
+  memset(m, 0, sizeof *m);
+  if (levels < 2 || !(w_max > 0) || !(level_step > 0) || adc_mul == 0 || dac_bits < 2) {
+    snprintf(err, errlen, "layer %ux%u: cannot map with %u levels, w_max %g, level step %g, "
+             "ADC gain %u/2^%u", n_in, n_out, levels, (double)w_max, level_step, adc_mul, adc_shift);
+    return -1;
+  }
+  m->n_in = n_in;
+  m->n_out = n_out;
+  m->row_blocks = blocks(n_in, MT_ROWS);
+  m->col_blocks = blocks(n_out, MT_COLS);
+  m->first_tile = first_tile;
+  m->levels = levels;
+  m->delta = w_max / ((float)(levels - 1) / 2.0f);
+  /* ADC code -> current: 2^shift/mul; current -> weight x code: delta/step. */
+  m->out_per_code = ldexp(1.0, (int)adc_shift) / adc_mul * m->delta / level_step;
+  m->max_batch = max_batch;
+  m->dac_max = (float)((1u << (dac_bits - 1)) - 1u);
+  m->level = malloc((size_t)n_in * n_out * sizeof *m->level);
+  m->entries = malloc((size_t)MT_ROWS * MT_COLS * sizeof *m->entries);
+  m->xq = malloc((size_t)max_batch * MT_ROWS * sizeof *m->xq);
+  m->yq = malloc((size_t)max_batch * MT_COLS * sizeof *m->yq);
+  m->xscale = malloc((size_t)max_batch * sizeof *m->xscale);
+  if (!m->level || !m->entries || !m->xq || !m->yq || !m->xscale) {
+    mt_map_free(m);
+    snprintf(err, errlen, "layer %ux%u: out of memory", n_in, n_out);
+    return -1;
+  }
+  for (size_t k = 0; k < (size_t)n_in * n_out; k++) m->level[k] = MT_LEVEL_NONE;
+  return 0;
+}
+
+void mt_map_free(mt_layer_map_t *m) {
+  free(m->level);
+  free(m->entries);
+  free(m->xq);
+  free(m->yq);
+  free(m->xscale);
+  memset(m, 0, sizeof *m);
+}
+
+uint32_t mt_map_level_of(const mt_layer_map_t *m, float w) {
+  float c = (float)(m->levels - 1) / 2.0f;
+  float q = floorf(w / m->delta + c + 0.5f);
+  if (!(q > 0)) return 0; /* also NaN */
+  if (q > (float)(m->levels - 1)) return m->levels - 1;
+  return (uint32_t)q;
+}
+
+float mt_map_weight_of(const mt_layer_map_t *m, uint32_t q) {
+  return ((float)q - (float)(m->levels - 1) / 2.0f) * m->delta;
+}
+
+int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, int all, uint32_t flags,
+                   mt_prog_result *res) {
+  for (uint32_t rb = 0; rb < m->row_blocks; rb++) {
+    for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
+      uint32_t n = 0;
+      uint32_t r_end = (rb + 1) * MT_ROWS < m->n_in ? (rb + 1) * MT_ROWS : m->n_in;
+      uint32_t c_end = (cb + 1) * MT_COLS < m->n_out ? (cb + 1) * MT_COLS : m->n_out;
+      for (uint32_t i = rb * MT_ROWS; i < r_end; i++) {
+        for (uint32_t j = cb * MT_COLS; j < c_end; j++) {
+          size_t k = (size_t)i * m->n_out + j;
+          uint32_t q = mt_map_level_of(m, w[k]);
+          if (!all && q == m->level[k]) continue;
+          m->entries[n++] = (i - rb * MT_ROWS) << 20 | (j - cb * MT_COLS) << 8 | q;
+        }
+      }
+      if (n == 0) continue;
+      mt_prog_result r = {0, 0, 0};
+      uint32_t tile = m->first_tile + rb * m->col_blocks + cb;
+      int rc = mt_dev_program(dev, tile, flags | (all ? MT_PROG_FORCE : 0), m->entries, n, &r);
+      if (rc != MT_OK) return rc;
+      for (uint32_t e = 0; e < n; e++) {
+        uint32_t i = rb * MT_ROWS + (m->entries[e] >> 20);
+        uint32_t j = cb * MT_COLS + ((m->entries[e] >> 8) & 0xFFFu);
+        m->level[(size_t)i * m->n_out + j] = (uint16_t)(m->entries[e] & 0xFFu);
+      }
+      if (res) {
+        res->programmed += r.programmed;
+        res->skipped += r.skipped;
+        res->wv_failures += r.wv_failures;
+      }
+    }
+  }
+  return MT_OK;
+}
+
+int mt_map_matmul(mt_layer_map_t *m, mt_dev *dev, const float *in, uint32_t batch, float *out) {
+  if (batch > m->max_batch) return MT_ERR_INVAL;
+  /* Each example uses the whole DAC range: its largest |input| maps to the
+   * top code (a per-vector input scaling done by the digital periphery). */
+  for (uint32_t b = 0; b < batch; b++) {
+    float mx = 0;
+    for (uint32_t i = 0; i < m->n_in; i++) mx = fmaxf(mx, fabsf(in[(size_t)b * m->n_in + i]));
+    m->xscale[b] = mx > 0 ? mx / m->dac_max : 0;
+  }
+  memset(out, 0, (size_t)batch * m->n_out * sizeof *out);
+  for (uint32_t rb = 0; rb < m->row_blocks; rb++) {
+    uint32_t r0 = rb * MT_ROWS;
+    uint32_t nrows = m->n_in - r0 < MT_ROWS ? m->n_in - r0 : MT_ROWS;
+    for (uint32_t b = 0; b < batch; b++) {
+      const float *x = in + (size_t)b * m->n_in + r0;
+      float inv = m->xscale[b] > 0 ? 1.0f / m->xscale[b] : 0;
+      for (uint32_t i = 0; i < nrows; i++) m->xq[(size_t)b * nrows + i] = (int16_t)lrintf(x[i] * inv);
+    }
+    for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
+      uint32_t c0 = cb * MT_COLS;
+      uint32_t ncols = m->n_out - c0 < MT_COLS ? m->n_out - c0 : MT_COLS;
+      uint32_t tile = m->first_tile + rb * m->col_blocks + cb;
+      int rc = mt_dev_mvm(dev, tile, batch, nrows, ncols, m->xq, m->yq);
+      if (rc != MT_OK) return rc;
+      for (uint32_t b = 0; b < batch; b++) {
+        float s = (float)(m->xscale[b] * m->out_per_code);
+        float *o = out + (size_t)b * m->n_out + c0;
+        const int16_t *y = m->yq + (size_t)b * ncols;
+        for (uint32_t j = 0; j < ncols; j++) o[j] += s * (float)y[j];
+      }
+    }
+  }
+  return MT_OK;
+}
