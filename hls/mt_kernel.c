@@ -543,6 +543,9 @@ void mt_device_reset(mt_regs_t *regs, mt_tile_t *tiles, uint32_t n_tiles) {
   for (uint32_t t = 0; t < n_tiles; t++) {
     b = (uint8_t *)&tiles[t];
     for (uint32_t i = 0; i < sizeof tiles[t]; i++) b[i] = 0;
+    /* No weight has been programmed yet: READ_LEVELS reports LEVEL_NONE. */
+    for (uint32_t i = 0; i < MT_ROWS; i++)
+      for (uint32_t j = 0; j < MT_COLS; j++) tiles[t].level[i][j] = MT_LEVEL_NONE;
   }
 }
 

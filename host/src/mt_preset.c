@@ -987,7 +987,33 @@ static int parse_levels(const ctx_t *c, const cJSON *root, const uint32_t *cfg, 
     return fail(c, pw, "[%.10g, %.10g] spans less than one g unit", w[0], w[1]);
   }
   p->levels = (uint32_t)count;
+  p->level_lo = lo;
+  p->level_hi = hi;
+  p->level_sigma_uniform = 1;
+  for (uint32_t q = 1; q < p->levels; q++) {
+    p->level_sigma_uniform &= sigma[q] == sigma[0];
+  }
   build_levels(cfg, p->levels, lo, hi, sigma, p->level_table);
+  return 0;
+}
+
+int mt_preset_set_levels(mt_preset_t *p, uint32_t levels, char *err, size_t errlen)
+{
+  if (levels < MT_MIN_LEVELS || levels > MT_MAX_LEVELS) {
+    snprintf(err, errlen, "%u levels is outside [%u, %u]", levels, MT_MIN_LEVELS, MT_MAX_LEVELS);
+    return -1;
+  }
+  if (!p->level_sigma_uniform) {
+    snprintf(err, errlen, "preset %s gives a spread per level for its %u levels; "
+             "the level count cannot be changed", p->name, p->levels);
+    return -1;
+  }
+  uint32_t sigma[MT_MAX_LEVELS];
+  for (uint32_t q = 0; q < levels; q++) {
+    sigma[q] = p->level_table[2];
+  }
+  p->levels = levels;
+  build_levels(p->cfg, levels, p->level_lo, p->level_hi, sigma, p->level_table);
   return 0;
 }
 

@@ -17,6 +17,8 @@ typedef struct {
   uint32_t level_table[MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS]; /* SET_LEVELS entries */
   uint32_t meta_table[MT_META_TABLE_SIZE / 2];                /* META_TABLE payload, 2 x u16 per word, low half first */
   double full_scale_us; /* physical conductance of g = 65535, for reports (0 = not given) */
+  uint32_t level_lo, level_hi; /* level window in g units (targets span [lo, hi]) */
+  int level_sigma_uniform;     /* 1 if every level has the same spread */
 } mt_preset_t;
 
 /* Both return 0 on success, or -1 with a one-line message in err
@@ -36,6 +38,11 @@ double mt_preset_neurosim_a_norm(double nl);
  * Ties go to the smaller count. Exposed for tests and the host's open-loop
  * bookkeeping. */
 uint32_t mt_preset_nominal_set_pulses(const uint32_t cfg[MT_CFG_COUNT], uint32_t target);
+
+/* Rebuilds the level table for another level count with the preset's window
+ * and spread (what --levels does). Fails when the preset lists a spread per
+ * level, since those belong to its own count. 0 or -1 with a message. */
+int mt_preset_set_levels(mt_preset_t *p, uint32_t levels, char *err, size_t errlen);
 
 struct mt_dev;
 /* Sends the preset to a device: CONFIGURE, SET_LEVELS, META_TABLE. Returns

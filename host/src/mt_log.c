@@ -1,0 +1,83 @@
+/* JSON-lines and CSV epoch logs. */
+#include "mt_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mt_log {
+  FILE *json, *csv;
+};
+
+static const char *const columns =
+    "epoch,algo,train_loss,train_accuracy,test_accuracy,set_pulses,reset_pulses,verify_reads,"
+    "cell_reads,mvms,cells_programmed,updates_skipped,wv_failures,energy_pj,latency_ns,wall_s";
+
+void mt_log_csv_path(const char *path, char *out, size_t outlen) {
+  size_t n = strlen(path);
+  if (n > 6 && strcmp(path + n - 6, ".jsonl") == 0)
+    snprintf(out, outlen, "%.*s.csv", (int)(n - 6), path);
+  else if (n > 5 && strcmp(path + n - 5, ".json") == 0)
+    snprintf(out, outlen, "%.*s.csv", (int)(n - 5), path);
+  else
+    snprintf(out, outlen, "%s.csv", path);
+}
+
+int mt_log_open(mt_log **out, const char *path, char *err, size_t errlen) {
+  char csv[4096];
+  mt_log_csv_path(path, csv, sizeof csv);
+  mt_log *log = calloc(1, sizeof *log);
+  if (!log) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return -1;
+  }
+  log->json = fopen(path, "w");
+  if (!log->json) {
+    snprintf(err, errlen, "%s: cannot write log: %s", path, strerror(errno));
+    free(log);
+    return -1;
+  }
+  log->csv = fopen(csv, "w");
+  if (!log->csv) {
+    snprintf(err, errlen, "%s: cannot write log: %s", csv, strerror(errno));
+    fclose(log->json);
+    free(log);
+    return -1;
+  }
+  fprintf(log->csv, "%s\n", columns);
+  fflush(log->csv);
+  *out = log;
+  return 0;
+}
+
+int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
+  fprintf(log->json,
+          "{\"epoch\": %u, \"algo\": \"%s\", \"train_loss\": %.6g, \"train_accuracy\": %.6g, "
+          "\"test_accuracy\": %.6g, \"set_pulses\": %llu, \"reset_pulses\": %llu, "
+          "\"verify_reads\": %llu, \"cell_reads\": %llu, \"mvms\": %llu, "
+          "\"cells_programmed\": %llu, \"updates_skipped\": %llu, \"wv_failures\": %llu, "
+          "\"energy_pj\": %.6g, \"latency_ns\": %.6g, \"wall_s\": %.6g}\n",
+          s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
+          (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
+          (unsigned long long)s->verify_reads, (unsigned long long)s->cell_reads,
+          (unsigned long long)s->mvms, (unsigned long long)s->cells_programmed,
+          (unsigned long long)s->updates_skipped, (unsigned long long)s->wv_failures,
+          s->energy_pj, s->latency_ns, s->wall_s);
+  fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%.6g\n",
+          s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
+          (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
+          (unsigned long long)s->verify_reads, (unsigned long long)s->cell_reads,
+          (unsigned long long)s->mvms, (unsigned long long)s->cells_programmed,
+          (unsigned long long)s->updates_skipped, (unsigned long long)s->wv_failures,
+          s->energy_pj, s->latency_ns, s->wall_s);
+  int bad = fflush(log->json) != 0 || fflush(log->csv) != 0;
+  return bad ? -1 : 0;
+}
+
+void mt_log_close(mt_log *log) {
+  if (!log) return;
+  fclose(log->json);
+  fclose(log->csv);
+  free(log);
+}

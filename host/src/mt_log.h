@@ -1,0 +1,20 @@
+/* Per-epoch training logs: one JSON object per line, and a CSV with the same
+ * columns beside it (FILE.jsonl -> FILE.csv; any other name gets ".csv"
+ * appended). Each line is flushed, so an interrupted run keeps its epochs. */
+#ifndef MT_LOG_H
+#define MT_LOG_H
+
+#include <stddef.h>
+
+#include "mt_train.h"
+
+typedef struct mt_log mt_log;
+
+/* Creates (truncates) both files. 0, or -1 with a message naming the file. */
+int mt_log_open(mt_log **out, const char *path, char *err, size_t errlen);
+int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s);
+void mt_log_close(mt_log *log);
+/* Path of the CSV written beside path. */
+void mt_log_csv_path(const char *path, char *out, size_t outlen);
+
+#endif

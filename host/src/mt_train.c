@@ -1,0 +1,366 @@
+/* Training loop and the update rules of the algorithms (docs/algorithms.md). */
+#define _POSIX_C_SOURCE 199309L
+#include "mt_train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mt_map.h"
+#include "mt_protocol.h"
+
+static const char *const algo_names[] = {"float", "closed-loop", "siamese"};
+
+const char *mt_algo_name(mt_algo a) { return (unsigned)a < 3 ? algo_names[a] : "unknown"; }
+
+int mt_algo_parse(const char *name, mt_algo *out) {
+  for (unsigned k = 0; k < 3; k++) {
+    if (strcmp(name, algo_names[k]) == 0) {
+      *out = (mt_algo)k;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+void mt_train_defaults(mt_train_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->algo = MT_ALGO_SIAMESE;
+  o->sizes[0] = 784, o->sizes[1] = 256, o->sizes[2] = 10;
+  o->n_layers = 2;
+  o->epochs = 3;
+  o->batch = 32;
+  o->lr = 0.05f;
+  o->seed = 1;
+  o->accumulate = 1;
+  o->compensate = MT_COMP_READBACK;
+  o->w_max_factor = 2.0f;
+}
+
+typedef struct {
+  const mt_train_opts *o;
+  mt_dev *dev;
+  const mt_preset_t *preset;
+  mt_mlp_t net;  /* the float weights being trained (the "Siamese" copy) */
+  mt_mlp_work_t wk;
+  mt_layer_map_t maps[MT_NN_MAX_LAYERS];
+  float *acc_w[MT_NN_MAX_LAYERS], *acc_b[MT_NN_MAX_LAYERS]; /* gradient accumulators */
+  float *comp[MT_NN_MAX_LAYERS];   /* programming error carried into the next target */
+  float *target[MT_NN_MAX_LAYERS]; /* weights + compensation, what gets quantized */
+  uint16_t *prev_level;            /* levels before a programming step (largest layer) */
+  float *x;                        /* one batch of inputs */
+  uint8_t *y;
+  uint32_t *order;
+  uint32_t steps;                  /* optimizer steps taken (for accumulation) */
+  char *err;
+  size_t errlen;
+} trainer_t;
+
+static int fail(trainer_t *t, const char *fmt, const char *what) {
+  snprintf(t->err, t->errlen, fmt, what);
+  return -1;
+}
+
+static int device_matmul(void *ctx, uint32_t layer, const float *in, uint32_t batch, float *out) {
+  trainer_t *t = ctx;
+  return mt_map_matmul(&t->maps[layer], t->dev, in, batch, out);
+}
+
+static uint64_t splitmix(uint64_t *x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void shuffle(uint32_t *order, uint32_t n, uint64_t *rng) {
+  for (uint32_t i = n; i > 1; i--) {
+    uint32_t j = (uint32_t)(splitmix(rng) % i);
+    uint32_t tmp = order[i - 1];
+    order[i - 1] = order[j];
+    order[j] = tmp;
+  }
+}
+
+static void load_batch(trainer_t *t, const mt_dataset_t *d, const uint32_t *idx, uint32_t n) {
+  uint32_t px = d->rows * d->cols;
+  for (uint32_t b = 0; b < n; b++) {
+    const uint8_t *img = d->images + (size_t)idx[b] * px;
+    for (uint32_t k = 0; k < px; k++) t->x[(size_t)b * px + k] = img[k] * (1.0f / 255.0f);
+    t->y[b] = d->labels[idx[b]];
+  }
+}
+
+static int is_device_algo(const mt_train_opts *o) { return o->algo != MT_ALGO_FLOAT; }
+
+static void trainer_free(trainer_t *t) {
+  mt_mlp_free(&t->net);
+  mt_mlp_work_free(&t->wk);
+  for (uint32_t l = 0; l < MT_NN_MAX_LAYERS; l++) {
+    mt_map_free(&t->maps[l]);
+    free(t->acc_w[l]);
+    free(t->acc_b[l]);
+    free(t->comp[l]);
+    free(t->target[l]);
+  }
+  free(t->prev_level);
+  free(t->x);
+  free(t->y);
+  free(t->order);
+}
+
+/* Fabricates the tiles the network needs and maps its layers onto them. */
+static int setup_device(trainer_t *t) {
+  const mt_train_opts *o = t->o;
+  const mt_dev_info *info = mt_dev_get_info(t->dev);
+  uint32_t need = 0;
+  for (uint32_t l = 0; l < o->n_layers; l++) need += mt_map_tiles_needed(o->sizes[l], o->sizes[l + 1]);
+  if (need > info->tiles) {
+    snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u "
+             "(open model://?tiles=%u)", need, info->rows, info->cols, mt_dev_uri(t->dev),
+             info->tiles, need);
+    return -1;
+  }
+  if (mt_preset_apply(t->preset, t->dev) != MT_OK || mt_dev_seed(t->dev, o->seed) != MT_OK)
+    return fail(t, "%s", mt_dev_errmsg(t->dev));
+  for (uint32_t tile = 0; tile < need; tile++)
+    if (mt_dev_fabricate(t->dev, o->seed, tile) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
+  double step = mt_map_level_step(t->preset->level_table, t->preset->levels);
+  const uint32_t *cfg = t->preset->cfg;
+  uint32_t first = 0;
+  size_t largest = 0;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    uint32_t in = o->sizes[l], out = o->sizes[l + 1];
+    float w_max = o->w_max_factor * sqrtf(6.0f / (float)in);
+    if (mt_map_init(&t->maps[l], in, out, first, t->preset->levels, w_max, step,
+                    cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT], cfg[MT_CFG_DAC_BITS], o->batch,
+                    t->err, t->errlen) != 0)
+      return -1;
+    first += mt_map_tiles_needed(in, out);
+    size_t n = (size_t)in * out;
+    if (n > largest) largest = n;
+    t->comp[l] = calloc(n, sizeof *t->comp[l]);
+    t->target[l] = malloc(n * sizeof *t->target[l]);
+    if (!t->comp[l] || !t->target[l]) return fail(t, "%s", "out of memory");
+  }
+  t->prev_level = malloc(largest * sizeof *t->prev_level);
+  return t->prev_level ? 0 : fail(t, "%s", "out of memory");
+}
+
+static void clip_weights(trainer_t *t, uint32_t l) {
+  float lim = mt_map_weight_of(&t->maps[l], t->maps[l].levels - 1);
+  size_t n = (size_t)t->net.sizes[l] * t->net.sizes[l + 1];
+  for (size_t k = 0; k < n; k++) t->net.w[l][k] = fmaxf(-lim, fminf(lim, t->net.w[l][k]));
+}
+
+/* Reads back the weights whose level just changed and keeps, for each, the
+ * difference between the level's ideal weight and what the device holds. */
+static int readback(trainer_t *t, uint32_t l) {
+  mt_layer_map_t *m = &t->maps[l];
+  double step = mt_map_level_step(t->preset->level_table, t->preset->levels);
+  double c = (m->levels - 1) / 2.0;
+  for (uint32_t i = 0; i < m->n_in; i++) {
+    for (uint32_t j = 0; j < m->n_out; j++) {
+      size_t k = (size_t)i * m->n_out + j;
+      if (m->level[k] == t->prev_level[k]) continue;
+      uint32_t tile = m->first_tile + (i / MT_ROWS) * m->col_blocks + j / MT_COLS;
+      mt_region r = {i % MT_ROWS, 1, j % MT_COLS, 1};
+      uint16_t gp = 0, gm = 0;
+      if (mt_dev_read_cells(t->dev, tile, r, 0, &gp, &gm) != MT_OK) return MT_ERR_DEVICE;
+      /* Weight 0 sits c level steps above level 0's conductance difference. */
+      uint32_t e0 = t->preset->level_table[0];
+      double d0 = (double)((int32_t)(e0 & 0xFFFFu) - (int32_t)(e0 >> 16)) + c * step;
+      double achieved = ((double)gp - gm - d0) / step * m->delta;
+      t->comp[l][k] = mt_map_weight_of(m, m->level[k]) - (float)achieved;
+    }
+  }
+  return MT_OK;
+}
+
+/* Programs layer l's levels after an update, as the algorithm prescribes. */
+static int program_layer(trainer_t *t, uint32_t l) {
+  const mt_train_opts *o = t->o;
+  mt_layer_map_t *m = &t->maps[l];
+  size_t n = (size_t)m->n_in * m->n_out;
+  uint32_t flags = o->open_loop ? MT_PROG_OPEN_LOOP : 0;
+  if (o->algo == MT_ALGO_CLOSED_LOOP) return mt_map_program(m, t->dev, t->net.w[l], 1, flags, NULL);
+  const float *w = t->net.w[l];
+  if (o->compensate == MT_COMP_READBACK) {
+    for (size_t k = 0; k < n; k++) t->target[l][k] = w[k] + t->comp[l][k];
+    w = t->target[l];
+    memcpy(t->prev_level, m->level, n * sizeof *m->level);
+  }
+  int rc = mt_map_program(m, t->dev, w, 0, flags, NULL);
+  if (rc == MT_OK && o->compensate == MT_COMP_READBACK) rc = readback(t, l);
+  return rc;
+}
+
+/* One optimizer step from the gradients in t->wk. */
+static int update(trainer_t *t) {
+  const mt_train_opts *o = t->o;
+  if (o->algo != MT_ALGO_SIAMESE || o->accumulate <= 1) {
+    mt_mlp_sgd(&t->net, &t->wk, o->lr);
+  } else {
+    for (uint32_t l = 0; l < o->n_layers; l++) {
+      size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+      for (size_t k = 0; k < nw; k++) t->acc_w[l][k] += t->wk.gw[l][k];
+      for (uint32_t k = 0; k < o->sizes[l + 1]; k++) t->acc_b[l][k] += t->wk.gb[l][k];
+    }
+    if (++t->steps % o->accumulate != 0) return MT_OK;
+    for (uint32_t l = 0; l < o->n_layers; l++) {
+      size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+      for (size_t k = 0; k < nw; k++) t->net.w[l][k] -= o->lr * t->acc_w[l][k], t->acc_w[l][k] = 0;
+      for (uint32_t k = 0; k < o->sizes[l + 1]; k++)
+        t->net.b[l][k] -= o->lr * t->acc_b[l][k], t->acc_b[l][k] = 0;
+    }
+  }
+  if (!is_device_algo(o)) return MT_OK;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    clip_weights(t, l);
+    int rc = program_layer(t, l);
+    if (rc != MT_OK) return rc;
+  }
+  return MT_OK;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int evaluate(trainer_t *t, const mt_dataset_t *test, double *accuracy) {
+  uint32_t correct = 0;
+  for (uint32_t s = 0; s < test->count; s += t->o->batch) {
+    uint32_t n = test->count - s < t->o->batch ? test->count - s : t->o->batch;
+    for (uint32_t b = 0; b < n; b++) t->order[b] = s + b;
+    load_batch(t, test, t->order, n);
+    int rc = mt_mlp_forward(&t->net, &t->wk, t->x, n, is_device_algo(t->o) ? device_matmul : NULL, t);
+    if (rc != 0) return rc;
+    uint32_t c = 0;
+    mt_mlp_loss(&t->net, &t->wk, t->y, n, &c);
+    correct += c;
+  }
+  *accuracy = test->count ? (double)correct / test->count : 0;
+  return 0;
+}
+
+static void counters_delta(const uint64_t *a, const uint64_t *b, mt_epoch_stats *s) {
+  s->set_pulses = b[MT_CNT_SET_PULSES] - a[MT_CNT_SET_PULSES];
+  s->reset_pulses = b[MT_CNT_RESET_PULSES] - a[MT_CNT_RESET_PULSES];
+  s->verify_reads = b[MT_CNT_VERIFY_READS] - a[MT_CNT_VERIFY_READS];
+  s->cell_reads = b[MT_CNT_CELL_READS] - a[MT_CNT_CELL_READS];
+  s->mvms = b[MT_CNT_MVMS] - a[MT_CNT_MVMS];
+  s->cells_programmed = b[MT_CNT_CELLS_PROGRAMMED] - a[MT_CNT_CELLS_PROGRAMMED];
+  s->updates_skipped = b[MT_CNT_UPDATES_SKIPPED] - a[MT_CNT_UPDATES_SKIPPED];
+  s->wv_failures = b[MT_CNT_WV_FAILURES] - a[MT_CNT_WV_FAILURES];
+  s->energy_pj = (double)(b[MT_CNT_ENERGY_FJ] - a[MT_CNT_ENERGY_FJ]) * 1e-3;
+  s->latency_ns = (double)(b[MT_CNT_LATENCY_PS] - a[MT_CNT_LATENCY_PS]) * 1e-3;
+}
+
+static int allocate(trainer_t *t, const mt_dataset_t *train) {
+  const mt_train_opts *o = t->o;
+  if (mt_mlp_init(&t->net, o->sizes, o->n_layers, o->seed) != 0 ||
+      mt_mlp_work_init(&t->wk, &t->net, o->batch) != 0)
+    return fail(t, "%s", "out of memory for the network");
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    if (o->algo != MT_ALGO_SIAMESE || o->accumulate <= 1) continue;
+    t->acc_w[l] = calloc((size_t)o->sizes[l] * o->sizes[l + 1], sizeof(float));
+    t->acc_b[l] = calloc(o->sizes[l + 1], sizeof(float));
+    if (!t->acc_w[l] || !t->acc_b[l]) return fail(t, "%s", "out of memory");
+  }
+  t->x = malloc((size_t)o->batch * o->sizes[0] * sizeof *t->x);
+  t->y = malloc(o->batch);
+  uint32_t n_order = train->count > o->batch ? train->count : o->batch;
+  t->order = malloc((size_t)n_order * sizeof *t->order);
+  return t->x && t->y && t->order ? 0 : fail(t, "%s", "out of memory");
+}
+
+static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_t *test) {
+  const mt_train_opts *o = t->o;
+  if (o->n_layers < 1 || o->n_layers > MT_NN_MAX_LAYERS || o->batch == 0 || o->epochs == 0)
+    return fail(t, "%s", "invalid options: need at least one layer, batch >= 1 and epochs >= 1");
+  if (train->rows * train->cols != o->sizes[0] || test->rows * test->cols != o->sizes[0]) {
+    snprintf(t->err, t->errlen, "the network has %u inputs but the images have %ux%u = %u pixels",
+             o->sizes[0], train->rows, train->cols, train->rows * train->cols);
+    return -1;
+  }
+  if (o->sizes[o->n_layers] < train->classes) {
+    snprintf(t->err, t->errlen, "the network has %u outputs but the dataset has %u classes",
+             o->sizes[o->n_layers], train->classes);
+    return -1;
+  }
+  if (is_device_algo(o) && (!t->dev || !t->preset))
+    return fail(t, "algorithm %s needs a device and a preset", mt_algo_name(o->algo));
+  return 0;
+}
+
+static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_t *test,
+                      const mt_train_hooks *hooks) {
+  const mt_train_opts *o = t->o;
+  uint64_t rng = o->seed ^ 0x5DEECE66Dull;
+  uint64_t c0[MT_CNT_COUNT] = {0}, c1[MT_CNT_COUNT] = {0};
+  int dev_algo = is_device_algo(o);
+  for (uint32_t k = 0; k < train->count; k++) t->order[k] = k;
+  if (dev_algo) {
+    if (mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
+    /* The initial weights are programmed once, counted in epoch 1. */
+    for (uint32_t l = 0; l < o->n_layers; l++) {
+      clip_weights(t, l);
+      if (mt_map_program(&t->maps[l], t->dev, t->net.w[l], 0, o->open_loop ? MT_PROG_OPEN_LOOP : 0,
+                         NULL) != MT_OK)
+        return fail(t, "%s", mt_dev_errmsg(t->dev));
+    }
+  }
+  for (uint32_t e = 1; e <= o->epochs; e++) {
+    double t0 = now();
+    shuffle(t->order, train->count, &rng);
+    double loss_sum = 0;
+    uint32_t correct = 0;
+    for (uint32_t s = 0; s < train->count; s += o->batch) {
+      uint32_t n = train->count - s < o->batch ? train->count - s : o->batch;
+      load_batch(t, train, t->order + s, n);
+      if (mt_mlp_forward(&t->net, &t->wk, t->x, n, dev_algo ? device_matmul : NULL, t) != 0)
+        return fail(t, "%s", mt_dev_errmsg(t->dev));
+      uint32_t c = 0;
+      double loss = mt_mlp_loss(&t->net, &t->wk, t->y, n, &c);
+      loss_sum += loss * n;
+      correct += c;
+      mt_mlp_backward(&t->net, &t->wk, n);
+      if (update(t) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
+      if (hooks && hooks->progress) hooks->progress(hooks->ctx, e, s + n, train->count, loss);
+    }
+    mt_epoch_stats st;
+    memset(&st, 0, sizeof st);
+    st.epoch = e;
+    st.train_loss = train->count ? loss_sum / train->count : 0;
+    st.train_accuracy = train->count ? (double)correct / train->count : 0;
+    if (dev_algo) {
+      if (mt_dev_stats(t->dev, c1, MT_CNT_COUNT) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
+      counters_delta(c0, c1, &st);
+    }
+    if (evaluate(t, test, &st.test_accuracy) != 0) return fail(t, "%s", mt_dev_errmsg(t->dev));
+    /* Evaluation costs are not training costs: start the next epoch's count here. */
+    if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
+      return fail(t, "%s", mt_dev_errmsg(t->dev));
+    st.wall_s = now() - t0;
+    if (hooks && hooks->epoch_done && hooks->epoch_done(hooks->ctx, &st)) break;
+  }
+  return 0;
+}
+
+int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dataset_t *test,
+                 mt_dev *dev, const mt_preset_t *preset, const mt_train_hooks *hooks, char *err,
+                 size_t errlen) {
+  trainer_t t;
+  memset(&t, 0, sizeof t);
+  t.o = o, t.dev = dev, t.preset = preset, t.err = err, t.errlen = errlen;
+  int rc = check_inputs(&t, train, test);
+  if (rc == 0) rc = allocate(&t, train);
+  if (rc == 0 && is_device_algo(o)) rc = setup_device(&t);
+  if (rc == 0) rc = run_epochs(&t, train, test, hooks);
+  trainer_free(&t);
+  return rc;
+}

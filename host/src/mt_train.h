@@ -1,0 +1,67 @@
+/* In-situ training of an MLP on an emulated device (docs/algorithms.md).
+ *
+ * Forward passes run on the device (noisy, quantized MVMs through the layer
+ * maps); backward passes run in float on the host with the activations the
+ * device produced. The algorithm decides what is programmed after each step. */
+#ifndef MT_TRAIN_H
+#define MT_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memtile.h"
+#include "mt_dataset.h"
+#include "mt_nn.h"
+#include "mt_preset.h"
+
+typedef enum {
+  MT_ALGO_FLOAT,       /* software baseline, no device */
+  MT_ALGO_CLOSED_LOOP, /* reprogram every weight by write-verify after every step */
+  MT_ALGO_SIAMESE,     /* Tan et al. 2024: float shadow, sparse level-change updates */
+} mt_algo;
+
+typedef enum { MT_COMP_NONE, MT_COMP_READBACK } mt_compensation;
+
+typedef struct {
+  mt_algo algo;
+  uint32_t sizes[MT_NN_MAX_LAYERS + 1];
+  uint32_t n_layers;
+  uint32_t epochs, batch;
+  float lr;
+  uint64_t seed;
+  uint32_t accumulate;            /* siamese: apply the summed gradient every K steps */
+  mt_compensation compensate;     /* siamese: carry the programming error into the next target */
+  float w_max_factor;             /* top level = factor x the layer's initial weight bound */
+  uint32_t open_loop;             /* program by nominal pulses instead of write-verify */
+} mt_train_opts;
+
+/* Default options for an algorithm (documented in docs/algorithms.md). */
+void mt_train_defaults(mt_train_opts *o);
+
+typedef struct {
+  uint32_t epoch;
+  double train_loss, train_accuracy, test_accuracy;
+  /* device counters accumulated over the epoch's training steps */
+  uint64_t set_pulses, reset_pulses, verify_reads, cell_reads, mvms;
+  uint64_t cells_programmed, updates_skipped, wv_failures;
+  double energy_pj, latency_ns, wall_s;
+} mt_epoch_stats;
+
+typedef struct {
+  /* called after every batch: examples done of total in this epoch */
+  void (*progress)(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss);
+  /* called after every epoch; returns non-zero to stop */
+  int (*epoch_done)(void *ctx, const mt_epoch_stats *s);
+  void *ctx;
+} mt_train_hooks;
+
+/* Trains. dev and preset are NULL for MT_ALGO_FLOAT. Returns 0 or -1 with a
+ * message in err. */
+int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dataset_t *test,
+                 mt_dev *dev, const mt_preset_t *preset, const mt_train_hooks *hooks, char *err,
+                 size_t errlen);
+
+const char *mt_algo_name(mt_algo a);
+int mt_algo_parse(const char *name, mt_algo *out);
+
+#endif

@@ -1,0 +1,335 @@
+/* memtile: command-line front end of libmemtile. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memtile.h"
+#include "mt_dataset.h"
+#include "mt_log.h"
+#include "mt_map.h"
+#include "mt_preset.h"
+#include "mt_train.h"
+
+#define MT_VERSION "0.1.0"
+
+static const char *const usage_main =
+    "usage: memtile <command> [options]\n"
+    "\n"
+    "Emulated memristor crossbar tiles for in-situ training experiments.\n"
+    "\n"
+    "commands:\n"
+    "  train    train an MLP on a device (or in float) and log update/energy statistics\n"
+    "  info     describe a device, a preset and this build\n"
+    "\n"
+    "Run 'memtile <command> --help' for the options of a command.\n";
+
+static const char *const usage_train =
+    "usage: memtile train [options]\n"
+    "\n"
+    "  --device URI       device: model:// (default, sized to the network), model://?tiles=N,\n"
+    "                     verilator://, xrt://N, usb://VID:PID\n"
+    "  --preset FILE      device preset: a JSON file or a name in presets/ (default rram)\n"
+    "  --dataset NAME     mnist, fashion-mnist (default) or a directory with the IDX files\n"
+    "  --net SIZES        layer sizes, e.g. 784-256-10 (default)\n"
+    "  --algo NAME        float, closed-loop, siamese (default)\n"
+    "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
+    "  --epochs N         (default 3)\n"
+    "  --batch B          (default 32)\n"
+    "  --lr X             learning rate (default 0.05)\n"
+    "  --seed S           seeds weights, shuffling, fabrication and device noise (default 1)\n"
+    "  --train-limit N    use the first N training examples (default all)\n"
+    "  --test-limit N     use the first N test examples (default all)\n"
+    "  --accumulate K     siamese: apply the summed gradient every K batches (default 1)\n"
+    "  --compensate MODE  siamese: readback (default) or none\n"
+    "  --w-max X          top level = X times the layer's initial weight bound (default 2)\n"
+    "  --open-loop        program by nominal pulse counts instead of write-verify\n"
+    "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
+    "  --help             this text\n";
+
+static const char *const usage_info =
+    "usage: memtile info [--device URI] [--preset FILE]\n"
+    "\n"
+    "Prints the device's self-description (INFO), the preset's parameters and this build.\n";
+
+typedef struct {
+  const char *device, *preset, *dataset, *log;
+  uint32_t train_limit, test_limit, levels;
+  mt_train_opts o;
+} train_args;
+
+static int bad_value(const char *cmd, const char *opt, const char *val, const char *what) {
+  fprintf(stderr, "memtile %s: %s: '%s' is not %s\n", cmd, opt, val, what);
+  return 2;
+}
+
+static int parse_u32(const char *cmd, const char *opt, const char *val, uint32_t lo, uint32_t hi,
+                     uint32_t *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(val, &end, 10);
+  if (errno || end == val || *end || val[0] == '-' || v < lo || v > hi) {
+    char what[96];
+    snprintf(what, sizeof what, "an integer in [%u, %u]", lo, hi);
+    return bad_value(cmd, opt, val, what);
+  }
+  *out = (uint32_t)v;
+  return 0;
+}
+
+static int parse_float(const char *cmd, const char *opt, const char *val, double lo, double hi,
+                       float *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(val, &end);
+  if (errno || end == val || *end || !(v > lo) || !(v <= hi)) {
+    char what[96];
+    snprintf(what, sizeof what, "a number in (%g, %g]", lo, hi);
+    return bad_value(cmd, opt, val, what);
+  }
+  *out = (float)v;
+  return 0;
+}
+
+/* Resolves "--preset rram" to <source>/presets/rram.json; paths stay paths. */
+static void preset_path(const char *name, char *out, size_t outlen) {
+  if (strchr(name, '/') || strstr(name, ".json")) {
+    snprintf(out, outlen, "%s", name);
+    return;
+  }
+  const char *dir = getenv("MEMTILE_PRESETS");
+  snprintf(out, outlen, "%s/%s.json", dir ? dir : MT_SOURCE_DIR "/presets", name);
+}
+
+static int parse_train(int argc, char **argv, train_args *a) {
+  const char *cmd = "train";
+  memset(a, 0, sizeof *a);
+  mt_train_defaults(&a->o);
+  a->preset = "rram";
+  a->dataset = "fashion-mnist";
+  for (int i = 0; i < argc; i++) {
+    const char *opt = argv[i];
+    if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+      fputs(usage_train, stdout);
+      return 1;
+    }
+    if (!strcmp(opt, "--open-loop")) {
+      a->o.open_loop = 1;
+      continue;
+    }
+    if (strncmp(opt, "--", 2) != 0 || (strcmp(opt, "--device") && strcmp(opt, "--preset") &&
+        strcmp(opt, "--dataset") && strcmp(opt, "--net") && strcmp(opt, "--algo") &&
+        strcmp(opt, "--epochs") && strcmp(opt, "--batch") && strcmp(opt, "--lr") &&
+        strcmp(opt, "--seed") && strcmp(opt, "--train-limit") && strcmp(opt, "--test-limit") &&
+        strcmp(opt, "--accumulate") && strcmp(opt, "--compensate") && strcmp(opt, "--w-max") &&
+        strcmp(opt, "--log") && strcmp(opt, "--levels"))) {
+      fprintf(stderr, "memtile train: unknown option '%s' (see memtile train --help)\n", opt);
+      return 2;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "memtile train: %s needs a value\n", opt);
+      return 2;
+    }
+    const char *val = argv[++i];
+    int rc = 0;
+    if (!strcmp(opt, "--device")) a->device = val;
+    else if (!strcmp(opt, "--preset")) a->preset = val;
+    else if (!strcmp(opt, "--dataset")) a->dataset = val;
+    else if (!strcmp(opt, "--log")) a->log = val;
+    else if (!strcmp(opt, "--net")) {
+      char err[256];
+      if (mt_mlp_parse(val, a->o.sizes, &a->o.n_layers, err, sizeof err) != 0) {
+        fprintf(stderr, "memtile train: --net: %s\n", err);
+        return 2;
+      }
+    } else if (!strcmp(opt, "--algo")) {
+      if (mt_algo_parse(val, &a->o.algo) != 0)
+        return bad_value(cmd, opt, val, "an algorithm (float, closed-loop, siamese)");
+    } else if (!strcmp(opt, "--compensate")) {
+      if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
+      else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;
+      else return bad_value(cmd, opt, val, "a compensation mode (none, readback)");
+    } else if (!strcmp(opt, "--epochs")) rc = parse_u32(cmd, opt, val, 1, 100000, &a->o.epochs);
+    else if (!strcmp(opt, "--batch")) rc = parse_u32(cmd, opt, val, 1, 4096, &a->o.batch);
+    else if (!strcmp(opt, "--accumulate")) rc = parse_u32(cmd, opt, val, 1, 100000, &a->o.accumulate);
+    else if (!strcmp(opt, "--train-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->train_limit);
+    else if (!strcmp(opt, "--test-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->test_limit);
+    else if (!strcmp(opt, "--lr")) rc = parse_float(cmd, opt, val, 0, 100, &a->o.lr);
+    else if (!strcmp(opt, "--w-max")) rc = parse_float(cmd, opt, val, 0, 1000, &a->o.w_max_factor);
+    else if (!strcmp(opt, "--seed")) {
+      char *end = NULL;
+      errno = 0;
+      a->o.seed = strtoull(val, &end, 0);
+      if (errno || end == val || *end || val[0] == '-') return bad_value(cmd, opt, val, "a non-negative integer");
+    }
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+typedef struct {
+  int tty;
+  uint32_t last_pct;
+  const char *algo;
+  mt_log *log;
+  int log_failed;
+} progress_t;
+
+static void on_progress(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss) {
+  progress_t *p = ctx;
+  uint32_t pct = total ? (uint32_t)(100ull * done / total) : 100;
+  if (p->tty) {
+    char bar[31];
+    uint32_t fill = pct * 30 / 100;
+    for (uint32_t k = 0; k < 30; k++) bar[k] = k < fill ? '=' : (k == fill ? '>' : ' ');
+    bar[30] = '\0';
+    fprintf(stderr, "\repoch %u [%s] %3u%%  loss %.4f", epoch, bar, pct, loss);
+    if (done == total) fputs("\r\033[K", stderr);
+  } else if (pct / 25 != p->last_pct / 25 || done == total) {
+    if (pct % 25 == 0 || done == total) fprintf(stderr, "epoch %u: %u%% (loss %.4f)\n", epoch, pct, loss);
+  }
+  p->last_pct = pct;
+}
+
+static int on_epoch(void *ctx, const mt_epoch_stats *s) {
+  progress_t *p = ctx;
+  printf("epoch %u  loss %.4f  train %.2f%%  test %.2f%%  programmed %llu  skipped %llu  "
+         "pulses %llu+%llu  verify %llu  energy %.4g uJ  latency %.4g ms  %.1f s\n",
+         s->epoch, s->train_loss, 100 * s->train_accuracy, 100 * s->test_accuracy,
+         (unsigned long long)s->cells_programmed, (unsigned long long)s->updates_skipped,
+         (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
+         (unsigned long long)s->verify_reads, s->energy_pj * 1e-6, s->latency_ns * 1e-6, s->wall_s);
+  fflush(stdout);
+  p->last_pct = 0;
+  if (p->log && mt_log_epoch(p->log, p->algo, s) != 0) p->log_failed = 1;
+  return p->log_failed;
+}
+
+static int cmd_train(int argc, char **argv) {
+  train_args a;
+  int rc = parse_train(argc, argv, &a);
+  if (rc) return rc == 1 ? 0 : rc;
+  char err[1024], path[4096], uri[64];
+  static mt_preset_t preset;
+  mt_dataset_t train = {0}, test = {0};
+  mt_dev *dev = NULL;
+  mt_log *log = NULL;
+  int status = 1;
+  if (mt_dataset_open(a.dataset, MT_SOURCE_DIR, a.train_limit, a.test_limit, &train, &test, err,
+                      sizeof err) != 0) {
+    fprintf(stderr, "memtile train: %s\n", err);
+    goto out;
+  }
+  if (a.o.algo != MT_ALGO_FLOAT) {
+    preset_path(a.preset, path, sizeof path);
+    if (mt_preset_load(path, &preset, err, sizeof err) != 0) {
+      fprintf(stderr, "memtile train: %s\n", err);
+      goto out;
+    }
+    if (a.levels && mt_preset_set_levels(&preset, a.levels, err, sizeof err) != 0) {
+      fprintf(stderr, "memtile train: --levels: %s\n", err);
+      goto out;
+    }
+    if (!a.device) {
+      uint32_t need = 0;
+      for (uint32_t l = 0; l < a.o.n_layers; l++) need += mt_map_tiles_needed(a.o.sizes[l], a.o.sizes[l + 1]);
+      snprintf(uri, sizeof uri, "model://?tiles=%u", need);
+      a.device = uri;
+    }
+    if (mt_dev_open(a.device, &dev) != MT_OK) {
+      fprintf(stderr, "memtile train: %s\n", mt_dev_errmsg(dev));
+      goto out;
+    }
+  }
+  if (a.log && mt_log_open(&log, a.log, err, sizeof err) != 0) {
+    fprintf(stderr, "memtile train: %s\n", err);
+    goto out;
+  }
+  printf("memtile train: %s on %s, %u train / %u test examples, net", mt_algo_name(a.o.algo),
+         a.o.algo == MT_ALGO_FLOAT ? "float (no device)" : a.device, train.count, test.count);
+  for (uint32_t l = 0; l <= a.o.n_layers; l++) printf("%c%u", l ? '-' : ' ', a.o.sizes[l]);
+  if (a.o.algo != MT_ALGO_FLOAT) printf(", preset %s (%u levels)", preset.name, preset.levels);
+  printf("\n");
+  fflush(stdout);
+  progress_t prog = {isatty(STDERR_FILENO), 0, mt_algo_name(a.o.algo), log, 0};
+  mt_train_hooks hooks = {on_progress, on_epoch, &prog};
+  if (mt_train_run(&a.o, &train, &test, dev, a.o.algo == MT_ALGO_FLOAT ? NULL : &preset, &hooks,
+                   err, sizeof err) != 0) {
+    fprintf(stderr, "memtile train: %s\n", err);
+    goto out;
+  }
+  if (prog.log_failed) {
+    fprintf(stderr, "memtile train: %s: writing the log failed\n", a.log);
+    goto out;
+  }
+  status = 0;
+out:
+  mt_log_close(log);
+  mt_dev_close(dev);
+  mt_dataset_free(&train);
+  mt_dataset_free(&test);
+  return status;
+}
+
+static int cmd_info(int argc, char **argv) {
+  const char *device = "model://", *preset_name = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(usage_info, stdout);
+      return 0;
+    }
+    if ((!strcmp(argv[i], "--device") || !strcmp(argv[i], "--preset")) && i + 1 < argc) {
+      if (argv[i][2] == 'd') device = argv[++i];
+      else preset_name = argv[++i];
+      continue;
+    }
+    fprintf(stderr, "memtile info: unknown or incomplete option '%s' (see memtile info --help)\n", argv[i]);
+    return 2;
+  }
+  printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, MT_PROTO_MAJOR, MT_PROTO_MINOR, __DATE__);
+  printf("backends in this build: model://\n");
+  mt_dev *dev = NULL;
+  if (mt_dev_open(device, &dev) != MT_OK) {
+    fprintf(stderr, "memtile info: %s\n", mt_dev_errmsg(dev));
+    mt_dev_close(dev);
+    return 1;
+  }
+  const mt_dev_info *i = mt_dev_get_info(dev);
+  printf("device %s: protocol %u.%u, %u tiles of %ux%u weights (differential pairs), %u noise lanes,\n"
+         "  up to %u levels, max payload %u words, max MVM batch %u, features 0x%x\n",
+         device, i->version >> 16, i->version & 0xFFFFu, i->tiles, i->rows, i->cols, i->lanes,
+         i->max_levels, i->max_payload, i->max_batch, i->features);
+  mt_dev_close(dev);
+  if (preset_name) {
+    char path[4096], err[1024];
+    static mt_preset_t p;
+    preset_path(preset_name, path, sizeof path);
+    if (mt_preset_load(path, &p, err, sizeof err) != 0) {
+      fprintf(stderr, "memtile info: %s\n", err);
+      return 1;
+    }
+    printf("preset %s (%s): %s\n  %u levels; CONFIGURE fields:\n", p.name, path, p.description, p.levels);
+    for (uint32_t k = 0; k < MT_CFG_COUNT; k++)
+      printf("    %-16s %u%s", mt_cfg_names[k], p.cfg[k], k % 3 == 2 ? "\n" : "");
+    printf("\n");
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    fputs(usage_main, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("memtile %s\n", MT_VERSION);
+    return 0;
+  }
+  if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
+  fprintf(stderr, "memtile: unknown command '%s' (see memtile --help)\n", argv[1]);
+  return 2;
+}
