@@ -416,7 +416,7 @@ static uint32_t op_meta_update(mt_ctx_t *c) {
         uint32_t idx = mag >> idx_shift;
         uint32_t f = regs->meta_table[idx > 255 ? 255 : idx];
         if (f != 0xFFFFu) {
-          d = mt_floor_shift(d * f, 16);
+          d = (d * (int64_t)f) / 65536; /* toward zero: symmetric, no drift */
           mt_count(regs, MT_CNT_META_ATTENUATED, 1);
         }
       }

@@ -50,7 +50,8 @@ typedef struct {
 #define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS)
 
 /* Power-on state: unconfigured, no level table, f_meta = 1, lanes seeded with 0,
- * counters zero, no tile fabricated. */
+ * counters zero, no tile fabricated, every stored level LEVEL_NONE, every
+ * device and hidden weight 0. */
 void mt_device_reset(mt_regs_t *regs, mt_tile_t *tiles, uint32_t n_tiles);
 
 /* Processes the command words cmd[0..n_cmd) and writes responses to rsp.

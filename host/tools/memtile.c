@@ -152,7 +152,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
       if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
       else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;
       else return bad_value(cmd, opt, val, "a compensation mode (none, readback)");
-    } else if (!strcmp(opt, "--epochs")) rc = parse_u32(cmd, opt, val, 1, 100000, &a->o.epochs);
+    } else if (!strcmp(opt, "--levels")) rc = parse_u32(cmd, opt, val, 2, 256, &a->levels);
+    else if (!strcmp(opt, "--epochs")) rc = parse_u32(cmd, opt, val, 1, 100000, &a->o.epochs);
     else if (!strcmp(opt, "--batch")) rc = parse_u32(cmd, opt, val, 1, 4096, &a->o.batch);
     else if (!strcmp(opt, "--accumulate")) rc = parse_u32(cmd, opt, val, 1, 100000, &a->o.accumulate);
     else if (!strcmp(opt, "--train-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->train_limit);
