@@ -298,15 +298,22 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   }
   for (uint32_t j = 0; j < ncols; j++) acc[j] = 0;
   for (uint32_t i = 0; i < nrows; i++) {
-    for (uint32_t j = 0; j < ncols; j++) {
-      const mt_dev_t *d = t->dev[i][j];
-      int64_t diff = (int64_t)d[MT_DEV_PLUS].g - d[MT_DEV_MINUS].g;
-      if (mode == 1) {
+    if (mode == 1) {
+      /* Per-cell noise: every cell takes its two draws, even at zero input. */
+      for (uint32_t j = 0; j < ncols; j++) {
+        const mt_dev_t *d = t->dev[i][j];
         mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
         int64_t np = mt_gnoise(sigma, mt_gauss(r));
-        diff += np - mt_gnoise(sigma, mt_gauss(r));
+        int64_t diff = (int64_t)d[MT_DEV_PLUS].g - d[MT_DEV_MINUS].g + np - mt_gnoise(sigma, mt_gauss(r));
+        acc[j] += x[i] * diff;
       }
-      acc[j] += x[i] * diff;
+    } else if (x[i] != 0) {
+      /* A zero input adds nothing and draws nothing; sparse inputs (ReLU
+       * outputs, image background) make this the common case. */
+      for (uint32_t j = 0; j < ncols; j++) {
+        const mt_dev_t *d = t->dev[i][j];
+        acc[j] += x[i] * ((int64_t)d[MT_DEV_PLUS].g - d[MT_DEV_MINUS].g);
+      }
     }
   }
   if (mode == 2) {

@@ -66,6 +66,19 @@ uint32_t mt_xoshiro_next(mt_xoshiro_t *r) {
   return result;
 }
 
+uint32_t mt_clz31(uint32_t v) {
+  /* A 5-stage shifter, as the RTL builds it: leading zeros of v as a 31-bit
+   * number (v != 0). */
+  uint32_t w = v << 1;
+  uint32_t lz = 0u;
+  if ((w & 0xFFFF0000u) == 0u) { w <<= 16; lz += 16u; }
+  if ((w & 0xFF000000u) == 0u) { w <<= 8; lz += 8u; }
+  if ((w & 0xF0000000u) == 0u) { w <<= 4; lz += 4u; }
+  if ((w & 0xC0000000u) == 0u) { w <<= 2; lz += 2u; }
+  if ((w & 0x80000000u) == 0u) { lz += 1u; }
+  return lz;
+}
+
 int16_t mt_gauss_from_u32(uint32_t u) {
   const uint32_t sign = u >> 31;
   const uint32_t v = u & 0x7FFFFFFFu;
@@ -77,19 +90,18 @@ int16_t mt_gauss_from_u32(uint32_t u) {
      * 2^-32 and gets its own knot. */
     mag = mt_gauss_knots[MT_GAUSS_K_ZERO_INDEX];
   } else {
-    /* Normalise v (as a 32-bit word w = v << 1) with a 5-stage shifter: this yields the
-     * leading-zero count and the shifted mantissa together, as the RTL does it. */
-    uint32_t w = v << 1;
-    uint32_t lz = 0u;
+    /* Normalise v: the leading-zero count picks the octave, the shifted value
+     * the segment and the interpolation fraction. */
     uint32_t m, s, f, base;
     int32_t k0, k1;
     int64_t delta_f;
-    if ((w & 0xFFFF0000u) == 0u) { w <<= 16; lz += 16u; }
-    if ((w & 0xFF000000u) == 0u) { w <<= 8; lz += 8u; }
-    if ((w & 0xF0000000u) == 0u) { w <<= 4; lz += 4u; }
-    if ((w & 0xC0000000u) == 0u) { w <<= 2; lz += 2u; }
-    if ((w & 0x80000000u) == 0u) { w <<= 1; lz += 1u; }
-    m = w >> 1; /* = v << lz, bit 30 set */
+#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+    /* Same count as mt_clz31 (tests compare them), in one instruction. */
+    uint32_t lz = (uint32_t)__builtin_clz(v) - 1u;
+#else
+    uint32_t lz = mt_clz31(v);
+#endif
+    m = v << lz; /* bit 30 set */
     s = (m >> (30u - MT_GAUSS_SEG_BITS)) & (MT_GAUSS_SEGS - 1u);
     f = (m >> (30u - MT_GAUSS_SEG_BITS - MT_GAUSS_FRAC_BITS)) &
         ((1u << MT_GAUSS_FRAC_BITS) - 1u);

@@ -21,6 +21,9 @@ void mt_lanes_seed(mt_xoshiro_t lanes[MT_LANES], uint64_t seed);
 /* xoshiro128++: returns the next 32-bit output and advances the state. */
 uint32_t mt_xoshiro_next(mt_xoshiro_t *r);
 
+/* Leading zeros of v (non-zero) as a 31-bit number: 0..30. */
+uint32_t mt_clz31(uint32_t v);
+
 /* Standard normal sample in Q3.12 from one 32-bit uniform (inverse CDF by
  * table with linear interpolation). */
 int16_t mt_gauss_from_u32(uint32_t u);

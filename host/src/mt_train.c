@@ -152,7 +152,8 @@ static int setup_device(trainer_t *t) {
 static void clip_weights(trainer_t *t, uint32_t l) {
   float lim = mt_map_weight_of(&t->maps[l], t->maps[l].levels - 1);
   size_t n = (size_t)t->net.sizes[l] * t->net.sizes[l + 1];
-  for (size_t k = 0; k < n; k++) t->net.w[l][k] = fmaxf(-lim, fminf(lim, t->net.w[l][k]));
+  float *w = t->net.w[l];
+  for (size_t k = 0; k < n; k++) w[k] = w[k] > lim ? lim : (w[k] < -lim ? -lim : w[k]);
 }
 
 /* Reads back the weights whose level just changed and keeps, for each, the

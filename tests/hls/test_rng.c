@@ -512,8 +512,22 @@ static void test_gnoise_sweep(void **state) {
   }
 }
 
+/* The portable shifter (the HLS/RTL path) agrees with the compiler's count. */
+static void clz31_shifter_matches_builtin(void **state) {
+  (void)state;
+  for (uint32_t b = 0; b < 31; b++) {
+    uint32_t top = 1u << b;
+    uint32_t vals[4] = {top, top | 1u, (top << 1) - 1u, top | (top >> 1)};
+    for (int k = 0; k < 4; k++)
+      assert_int_equal(mt_clz31(vals[k]), (uint32_t)__builtin_clz(vals[k]) - 1u);
+  }
+  for (uint32_t v = 1; v < 0x7FFFFFFFu - 9973u; v += 9973u)
+    assert_int_equal(mt_clz31(v), (uint32_t)__builtin_clz(v) - 1u);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(clz31_shifter_matches_builtin),
       cmocka_unit_test(test_splitmix64_kat),
       cmocka_unit_test(test_xoshiro_kat),
       cmocka_unit_test(test_lanes_seed_kat),
