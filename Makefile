@@ -10,7 +10,7 @@ PYTHON ?= python3
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wno-unknown-pragmas
 INC := -Ihls -Ihost/include -Ihost/src
-DEFS := -DMT_SOURCE_DIR=\"$(CURDIR)\"
+DEFS := -DMT_SOURCE_DIR=\"$(CURDIR)\" -DMT_BUILD_DIR=\"$(abspath $(BUILD))\"
 REL_CFLAGS := -O2 -g
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LIBS := -lcjson -lz -lm
@@ -26,6 +26,7 @@ REL_OBJ := $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
 SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/san/%)
 TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
+SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
 .PHONY: all deps deps-ok test test-run run lint bench clean check-generated generate
@@ -54,6 +55,11 @@ $(BUILD)/libmtmodel.a: $(REL_OBJ)
 $(BUILD)/san/tests/%: $(BUILD)/san/tests/%.o $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS)
 
+# Sanitized tools: the CLI tests run these.
+$(BUILD)/san/bin/%: $(BUILD)/san/host/tools/%.o $(SAN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) $^ -o $@ $(LIBS)
+
 $(BUILD)/bin/%: $(BUILD)/rel/host/tools/%.o $(BUILD)/libmtmodel.a
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
@@ -74,7 +80,7 @@ check-generated:
 test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
-test-run: check-generated $(TEST_BIN)
+test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  scripts/run-tests.sh $(TEST_BIN)
 
