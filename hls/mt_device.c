@@ -23,18 +23,6 @@ void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n) {
     regs->counters[MT_CNT_LATENCY_PS] += n * regs->cfg[cnt_latency_cfg[cnt]];
 }
 
-int64_t mt_floor_shift(int64_t v, uint32_t s) {
-  if (v >= 0) return (int64_t)((uint64_t)v >> s);
-  /* floor(v / 2^s) = -ceil(-v / 2^s) */
-  uint64_t m = (uint64_t)(-(v + 1)) + 1u;
-  return -(int64_t)((m + (((uint64_t)1 << s) - 1u)) >> s);
-}
-
-int64_t mt_round_shift(int64_t v, uint32_t s) {
-  if (s == 0) return v;
-  return mt_floor_shift(v + ((int64_t)1 << (s - 1)), s);
-}
-
 uint32_t mt_isqrt64(uint64_t v) {
   uint64_t res = 0;
   uint64_t bit = (uint64_t)1 << 62;
@@ -63,7 +51,7 @@ static uint16_t vary_rel(uint32_t x, uint32_t sigma_rel, mt_xoshiro_t *r) {
   return clamp16((int64_t)x + mt_gnoise(amp, mt_gauss(r)), 0, 65535);
 }
 
-void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d) {
+void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g) {
   d->gmin = clamp16((int64_t)cfg[MT_CFG_G_MIN] + mt_gnoise(cfg[MT_CFG_D2D_GMIN], mt_gauss(r)),
                     0, 65535);
   d->gmax = clamp16((int64_t)cfg[MT_CFG_G_MAX] + mt_gnoise(cfg[MT_CFG_D2D_GMAX], mt_gauss(r)),
@@ -80,21 +68,21 @@ void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d) {
     d->fault = MT_FAULT_STUCK_HIGH;
   else
     d->fault = MT_FAULT_NONE;
-  d->g = d->fault == MT_FAULT_STUCK_HIGH ? d->gmax : d->gmin;
+  *g = d->fault == MT_FAULT_STUCK_HIGH ? d->gmax : d->gmin;
   d->reserved = 0;
   d->pulses = 0;
 }
 
-void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set) {
+void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g, int set) {
   const uint32_t *cfg = regs->cfg;
   int16_t z = mt_gauss(r);
   mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, 1);
   if (d->fault == MT_FAULT_NONE) {
-    int64_t dg = set ? d->step_set + (((int64_t)d->a_set * (d->gmax - d->g)) >> 16)
-                     : d->step_rst + (((int64_t)d->a_rst * (d->g - d->gmin)) >> 16);
+    int64_t dg = set ? d->step_set + (((int64_t)d->a_set * (d->gmax - *g)) >> 16)
+                     : d->step_rst + (((int64_t)d->a_rst * (*g - d->gmin)) >> 16);
     int64_t amp = ((dg * cfg[MT_CFG_C2C_MUL]) >> 16) + cfg[MT_CFG_C2C_ADD];
     int64_t dgn = dg + mt_gnoise(amp, z);
-    d->g = clamp16(set ? d->g + dgn : d->g - dgn, d->gmin, d->gmax);
+    *g = clamp16(set ? *g + dgn : *g - dgn, d->gmin, d->gmax);
   }
   if (d->pulses != 0xFFFFFFFFu) d->pulses++;
   if (cfg[MT_CFG_ENDURANCE] != 0 && d->pulses >= cfg[MT_CFG_ENDURANCE] &&
@@ -102,33 +90,34 @@ void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set) {
     d->fault = MT_FAULT_WORN;
 }
 
-int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d) {
-  return (int32_t)(d->g + mt_gnoise(cfg[MT_CFG_READ_SIGMA], mt_gauss(r)));
+int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16_t g) {
+  return (int32_t)(g + mt_gnoise(cfg[MT_CFG_READ_SIGMA], mt_gauss(r)));
 }
 
 /* Closed-loop write-verify; returns 1 when the device ended within tolerance. */
-static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint32_t target) {
+static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                             uint32_t target) {
   const uint32_t *cfg = regs->cfg;
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
-    int64_t sensed = mt_cell_sense(cfg, r, d);
+    int64_t sensed = mt_cell_sense(cfg, r, *g);
     mt_count(regs, MT_CNT_VERIFY_READS, 1);
     int64_t err = sensed - (int64_t)target;
     if (err <= (int64_t)cfg[MT_CFG_WV_TOL] && -err <= (int64_t)cfg[MT_CFG_WV_TOL]) return 1;
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
-    mt_cell_pulse(regs, r, d, err < 0);
+    mt_cell_pulse(regs, r, d, g, err < 0);
   }
   return 0;
 }
 
 /* Open-loop: the pulse-index difference between the old and the new level. */
-static void open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint32_t p_old,
-                      uint32_t p_new) {
+static void open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                      uint32_t p_old, uint32_t p_new) {
   int set = p_new > p_old;
   uint32_t n = set ? p_new - p_old : p_old - p_new;
   for (uint32_t k = 0; k < 65536u; k++) {
 #pragma HLS LOOP_TRIPCOUNT max = 65535
     if (k >= n) break;
-    mt_cell_pulse(regs, r, d, set);
+    mt_cell_pulse(regs, r, d, g, set);
   }
 }
 
@@ -144,18 +133,19 @@ uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t
   const uint32_t *e_old = old < regs->levels ? regs->level_table[old] : 0;
   for (uint32_t k = 0; k < 2; k++) {
     mt_dev_t *d = &t->dev[row][col][k];
+    uint16_t *g = &t->g[row][col][k];
     uint32_t shift = 16u * k; /* plus device in the low half-words */
     if (flags & MT_PROG_OPEN_LOOP) {
       uint32_t p_old = e_old ? (e_old[1] >> shift) & 0xFFFFu : 0;
-      open_loop(regs, r, d, p_old, (e[1] >> shift) & 0xFFFFu);
-    } else if (!write_verify(regs, r, d, (e[0] >> shift) & 0xFFFFu)) {
+      open_loop(regs, r, d, g, p_old, (e[1] >> shift) & 0xFFFFu);
+    } else if (!write_verify(regs, r, d, g, (e[0] >> shift) & 0xFFFFu)) {
       (*wv_fail)++;
       mt_count(regs, MT_CNT_WV_FAILURES, 1);
     }
     /* State-dependent spread: the programmed state relaxes after the write. */
     int16_t z = mt_gauss(r);
     if (d->fault == MT_FAULT_NONE)
-      d->g = clamp16(d->g + mt_gnoise(e[2] & 0xFFFFu, z), d->gmin, d->gmax);
+      *g = clamp16(*g + mt_gnoise(e[2] & 0xFFFFu, z), d->gmin, d->gmax);
   }
   t->level[row][col] = (uint16_t)q;
   mt_count(regs, MT_CNT_CELLS_PROGRAMMED, 1);

@@ -8,13 +8,13 @@
 void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n);
 
 /* Draws the d2d parameters and fault of one device from lane r. */
-void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d);
+void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g);
 
 /* One SET (set != 0) or RESET pulse; consumes one Gaussian draw of r. */
-void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, int set);
+void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g, int set);
 
 /* Sensed conductance of one read: g + read noise; consumes one draw. */
-int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d);
+int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16_t g);
 
 /* Programs weight (row, col) of a tile to level q. Returns 1 if programmed,
  * 0 if skipped because the stored level already matched; *wv_fail counts
@@ -24,12 +24,6 @@ uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t
 
 /* Level of hidden weight h: clamp(floor((h + L*2^15) / 2^16), 0, L-1). */
 uint32_t mt_level_of_hidden(int32_t h, uint32_t levels);
-
-/* floor(v / 2^s) + round half up; s in 0..62. */
-int64_t mt_round_shift(int64_t v, uint32_t s);
-
-/* floor(v / 2^s) for signed v without relying on implementation-defined >>. */
-int64_t mt_floor_shift(int64_t v, uint32_t s);
 
 /* floor(sqrt(v)). */
 uint32_t mt_isqrt64(uint64_t v);

@@ -169,8 +169,8 @@ static uint32_t op_fabricate(mt_ctx_t *c) {
   mt_tile_t *t = &c->tiles[tile];
   for (uint32_t i = 0; i < MT_ROWS; i++) {
     for (uint32_t j = 0; j < MT_COLS; j++) {
-      mt_cell_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_PLUS]);
-      mt_cell_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][MT_DEV_MINUS]);
+      for (uint32_t k = 0; k < 2; k++)
+        mt_cell_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][k], &t->g[i][j][k]);
       t->level[i][j] = MT_LEVEL_NONE;
       t->hidden[i][j] = 0;
     }
@@ -220,11 +220,12 @@ static uint32_t op_pulse(mt_ctx_t *c) {
     uint32_t e = c->p[k];
     uint32_t col = (e >> 8) & 0xFFFu;
     int32_t n = (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); /* signed 7-bit */
-    mt_dev_t *d = &t->dev[e >> 20][col][(e >> 7) & 1u];
+    uint32_t row = e >> 20, k = (e >> 7) & 1u;
     uint32_t count = (uint32_t)(n < 0 ? -n : n);
     for (uint32_t i = 0; i < 64; i++) {
       if (i >= count) break;
-      mt_cell_pulse(c->regs, &c->regs->lanes[col % MT_LANES], d, n > 0);
+      mt_cell_pulse(c->regs, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
+                    &t->g[row][col][k], n > 0);
     }
   }
   return MT_ST_OK;
@@ -245,10 +246,9 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
     for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
       uint32_t word = 0;
       for (uint32_t k = 0; k < 2; k++) {
-        const mt_dev_t *d = &t->dev[i][j][k];
-        int32_t v = d->g;
+        int32_t v = t->g[i][j][k];
         if (!(flags & MT_READ_PROBE)) {
-          v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], d);
+          v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], t->g[i][j][k]);
           v = v < 0 ? 0 : (v > 65535 ? 65535 : v); /* sense-amplifier range */
           mt_count(c->regs, MT_CNT_CELL_READS, 1);
         }
@@ -296,26 +296,34 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
     x[i] = v;
     sum_sq += (uint64_t)((int64_t)v * v);
   }
-  for (uint32_t j = 0; j < ncols; j++) acc[j] = 0;
+  /* When no column sum can reach 2^31 a 32-bit accumulator is exact, and the
+   * golden model's compiler vectorizes it; otherwise sums are 64-bit. */
+  int32_t acc32[MT_COLS];
+  int narrow = (uint64_t)xmax * 65535u * nrows < ((uint64_t)1 << 31);
+  for (uint32_t j = 0; j < ncols; j++) acc[j] = 0, acc32[j] = 0;
   for (uint32_t i = 0; i < nrows; i++) {
     if (mode == 1) {
       /* Per-cell noise: every cell takes its two draws, even at zero input. */
       for (uint32_t j = 0; j < ncols; j++) {
-        const mt_dev_t *d = t->dev[i][j];
+        const uint16_t *g = t->g[i][j];
         mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
         int64_t np = mt_gnoise(sigma, mt_gauss(r));
-        int64_t diff = (int64_t)d[MT_DEV_PLUS].g - d[MT_DEV_MINUS].g + np - mt_gnoise(sigma, mt_gauss(r));
+        int64_t diff = (int64_t)g[MT_DEV_PLUS] - g[MT_DEV_MINUS] + np - mt_gnoise(sigma, mt_gauss(r));
         acc[j] += x[i] * diff;
       }
-    } else if (x[i] != 0) {
+    } else if (x[i] != 0 && !narrow) {
       /* A zero input adds nothing and draws nothing; sparse inputs (ReLU
-       * outputs, image background) make this the common case. */
-      for (uint32_t j = 0; j < ncols; j++) {
-        const mt_dev_t *d = t->dev[i][j];
-        acc[j] += x[i] * ((int64_t)d[MT_DEV_PLUS].g - d[MT_DEV_MINUS].g);
-      }
+       * outputs, image background) make this the common case.
+       * |x| <= 2^15 - 1 and |diff| <= 2^16 - 1: the product fits in 32 bits. */
+      const uint16_t(*g)[2] = t->g[i];
+      for (uint32_t j = 0; j < ncols; j++) acc[j] += x[i] * ((int32_t)g[j][MT_DEV_PLUS] - g[j][MT_DEV_MINUS]);
+    } else if (x[i] != 0) {
+      const uint16_t(*g)[2] = t->g[i];
+      for (uint32_t j = 0; j < ncols; j++) acc32[j] += x[i] * ((int32_t)g[j][MT_DEV_PLUS] - g[j][MT_DEV_MINUS]);
     }
   }
+  if (narrow)
+    for (uint32_t j = 0; j < ncols; j++) acc[j] += acc32[j];
   if (mode == 2) {
     /* Sum over rows of x_i*(n+ - n-) is Gaussian with sigma*sqrt(2*sum x_i^2). */
     int64_t amp = (int64_t)mt_isqrt64(2 * sum_sq) * sigma;

@@ -8,10 +8,10 @@
 #include "mt_protocol.h"
 #include "mt_rng.h"
 
-/* One memristive device. Conductances are g units (1/65535 of full scale). */
+/* One memristive device's fabricated parameters and wear. Its conductance
+ * lives in mt_tile_t.g, a dense array the MVM streams through. */
 typedef struct {
-  uint16_t g;
-  uint16_t gmin;     /* fabricated bounds */
+  uint16_t gmin;     /* fabricated bounds, g units (1/65535 of full scale) */
   uint16_t gmax;
   uint16_t step_set; /* fabricated pulse-response parameters */
   uint16_t step_rst;
@@ -25,6 +25,7 @@ typedef struct {
 enum { MT_DEV_PLUS = 0, MT_DEV_MINUS = 1 };
 
 typedef struct {
+  uint16_t g[MT_ROWS][MT_COLS][2]; /* conductances of G+ and G- */
   mt_dev_t dev[MT_ROWS][MT_COLS][2];
   int32_t hidden[MT_ROWS][MT_COLS]; /* metaplastic hidden weights, Q15.16 level units */
   uint16_t level[MT_ROWS][MT_COLS]; /* level last programmed, MT_LEVEL_NONE if never */

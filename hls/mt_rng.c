@@ -1,6 +1,6 @@
 /* Noise sources of the device. This file is the bit-exact reference for rtl/: every
  * operation is integer, every loop has a constant trip count, and every signed shift
- * of a possibly negative value goes through mt_floor_shr so the result does not depend
+ * of a possibly negative value goes through mt_floor_shift so the result does not depend
  * on the compiler (C leaves >> of negative values implementation-defined; Verilog >>>
  * is floor). Algorithm: docs/protocol.md, "Random numbers". */
 #include "mt_rng.h"
@@ -9,15 +9,6 @@
 
 #define MT_SPLITMIX_GAMMA 0x9E3779B97F4A7C15ull
 #define MT_GAUSS_DROP_BITS (MT_GAUSS_KNOT_FRAC_BITS - MT_GAUSS_OUT_FRAC_BITS)
-
-/* floor(x / 2^k) for 0 < k < 63 and |x| < 2^62. */
-static int64_t mt_floor_shr(int64_t x, unsigned k) {
-  /* Offsetting by 2^62 (a multiple of 2^k) makes the value non-negative, so an
-   * unsigned shift gives floor without a branch on the sign, which is random
-   * for noise and would mispredict half the time. Needs |x| < 2^62, k <= 62. */
-  const uint64_t bias = (uint64_t)1 << 62;
-  return (int64_t)(((uint64_t)x + bias) >> k) - (int64_t)(bias >> k);
-}
 
 static uint32_t mt_rotl32(uint32_t x, unsigned k) {
   return (x << k) | (x >> (32u - k));
@@ -112,7 +103,7 @@ int16_t mt_gauss_from_u32(uint32_t u) {
      * on the signed product), and truncation would differ by one Q4.16 LSB. Either keeps
      * M in [K[s+1], K[s]], which is what makes |z| monotone across segment edges. */
     delta_f = (int64_t)(k1 - k0) * (int64_t)f;
-    mag = k0 + (int32_t)mt_floor_shr(delta_f, MT_GAUSS_FRAC_BITS);
+    mag = k0 + (int32_t)mt_floor_shift(delta_f, MT_GAUSS_FRAC_BITS);
   }
   /* mag >= 0, so a plain shift is floor; adding half an output LSB (8) makes it round
    * half up from Q4.16 to Q3.12. */
@@ -122,9 +113,4 @@ int16_t mt_gauss_from_u32(uint32_t u) {
 
 int16_t mt_gauss(mt_xoshiro_t *r) {
   return mt_gauss_from_u32(mt_xoshiro_next(r));
-}
-
-int64_t mt_gnoise(int64_t amp, int16_t z) {
-  /* |amp| < 2^40 and |z| <= 2^15 keep the product below 2^55, inside mt_floor_shr's range. */
-  return mt_floor_shr(amp * (int64_t)z + 2048, 12);
 }

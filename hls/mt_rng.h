@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "mt_fixed.h"
 #include "mt_protocol.h"
 
 typedef struct {
@@ -31,8 +32,5 @@ int16_t mt_gauss_from_u32(uint32_t u);
 /* One Gaussian draw from a lane (consumes exactly one uniform). */
 int16_t mt_gauss(mt_xoshiro_t *r);
 
-/* Noise of amplitude amp (any integer unit) for a Q3.12 sample z:
- * floor((amp * z + 2^11) / 2^12). */
-int64_t mt_gnoise(int64_t amp, int16_t z);
 
 #endif
