@@ -133,7 +133,7 @@ uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t
   const uint32_t *e_old = old < regs->levels ? regs->level_table[old] : 0;
   for (uint32_t k = 0; k < 2; k++) {
     mt_dev_t *d = &t->dev[row][col][k];
-    uint16_t *g = &t->g[row][col][k];
+    uint16_t *g = &t->g[k][row][col];
     uint32_t shift = 16u * k; /* plus device in the low half-words */
     if (flags & MT_PROG_OPEN_LOOP) {
       uint32_t p_old = e_old ? (e_old[1] >> shift) & 0xFFFFu : 0;

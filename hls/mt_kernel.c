@@ -170,7 +170,7 @@ static uint32_t op_fabricate(mt_ctx_t *c) {
   for (uint32_t i = 0; i < MT_ROWS; i++) {
     for (uint32_t j = 0; j < MT_COLS; j++) {
       for (uint32_t k = 0; k < 2; k++)
-        mt_cell_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][k], &t->g[i][j][k]);
+        mt_cell_fabricate(c->regs->cfg, &fab[j % MT_LANES], &t->dev[i][j][k], &t->g[k][i][j]);
       t->level[i][j] = MT_LEVEL_NONE;
       t->hidden[i][j] = 0;
     }
@@ -225,7 +225,7 @@ static uint32_t op_pulse(mt_ctx_t *c) {
     for (uint32_t i = 0; i < 64; i++) {
       if (i >= count) break;
       mt_cell_pulse(c->regs, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
-                    &t->g[row][col][k], n > 0);
+                    &t->g[k][row][col], n > 0);
     }
   }
   return MT_ST_OK;
@@ -246,9 +246,9 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
     for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
       uint32_t word = 0;
       for (uint32_t k = 0; k < 2; k++) {
-        int32_t v = t->g[i][j][k];
+        int32_t v = t->g[k][i][j];
         if (!(flags & MT_READ_PROBE)) {
-          v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], t->g[i][j][k]);
+          v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], t->g[k][i][j]);
           v = v < 0 ? 0 : (v > 65535 ? 65535 : v); /* sense-amplifier range */
           mt_count(c->regs, MT_CNT_CELL_READS, 1);
         }
@@ -305,21 +305,21 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
     if (mode == 1) {
       /* Per-cell noise: every cell takes its two draws, even at zero input. */
       for (uint32_t j = 0; j < ncols; j++) {
-        const uint16_t *g = t->g[i][j];
         mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
         int64_t np = mt_gnoise(sigma, mt_gauss(r));
-        int64_t diff = (int64_t)g[MT_DEV_PLUS] - g[MT_DEV_MINUS] + np - mt_gnoise(sigma, mt_gauss(r));
+        int64_t diff = (int64_t)t->g[MT_DEV_PLUS][i][j] - t->g[MT_DEV_MINUS][i][j] + np -
+                       mt_gnoise(sigma, mt_gauss(r));
         acc[j] += x[i] * diff;
       }
     } else if (x[i] != 0 && !narrow) {
       /* A zero input adds nothing and draws nothing; sparse inputs (ReLU
        * outputs, image background) make this the common case.
        * |x| <= 2^15 - 1 and |diff| <= 2^16 - 1: the product fits in 32 bits. */
-      const uint16_t(*g)[2] = t->g[i];
-      for (uint32_t j = 0; j < ncols; j++) acc[j] += x[i] * ((int32_t)g[j][MT_DEV_PLUS] - g[j][MT_DEV_MINUS]);
+      const uint16_t *gp = t->g[MT_DEV_PLUS][i], *gm = t->g[MT_DEV_MINUS][i];
+      for (uint32_t j = 0; j < ncols; j++) acc[j] += x[i] * ((int32_t)gp[j] - gm[j]);
     } else if (x[i] != 0) {
-      const uint16_t(*g)[2] = t->g[i];
-      for (uint32_t j = 0; j < ncols; j++) acc32[j] += x[i] * ((int32_t)g[j][MT_DEV_PLUS] - g[j][MT_DEV_MINUS]);
+      const uint16_t *gp = t->g[MT_DEV_PLUS][i], *gm = t->g[MT_DEV_MINUS][i];
+      for (uint32_t j = 0; j < ncols; j++) acc32[j] += x[i] * ((int32_t)gp[j] - gm[j]);
     }
   }
   if (narrow)

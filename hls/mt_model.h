@@ -25,7 +25,7 @@ typedef struct {
 enum { MT_DEV_PLUS = 0, MT_DEV_MINUS = 1 };
 
 typedef struct {
-  uint16_t g[MT_ROWS][MT_COLS][2]; /* conductances of G+ and G- */
+  uint16_t g[2][MT_ROWS][MT_COLS]; /* conductance planes of G+ and G- */
   mt_dev_t dev[MT_ROWS][MT_COLS][2];
   int32_t hidden[MT_ROWS][MT_COLS]; /* metaplastic hidden weights, Q15.16 level units */
   uint16_t level[MT_ROWS][MT_COLS]; /* level last programmed, MT_LEVEL_NONE if never */

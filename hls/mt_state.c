@@ -94,7 +94,7 @@ static uint32_t pack(uint32_t lo, uint32_t hi) { return (lo & 0xFFFFu) | (hi << 
 static void record_pack(const mt_tile_t *t, uint32_t w, uint32_t rec[MT_WEIGHT_WORDS]) {
   const mt_dev_t *p = &t->dev[w / MT_COLS][w % MT_COLS][MT_DEV_PLUS];
   const mt_dev_t *m = &t->dev[w / MT_COLS][w % MT_COLS][MT_DEV_MINUS];
-  rec[0] = pack(t->g[w / MT_COLS][w % MT_COLS][MT_DEV_PLUS], t->g[w / MT_COLS][w % MT_COLS][MT_DEV_MINUS]);
+  rec[0] = pack(t->g[MT_DEV_PLUS][w / MT_COLS][w % MT_COLS], t->g[MT_DEV_MINUS][w / MT_COLS][w % MT_COLS]);
   rec[1] = pack(p->gmin, p->gmax);
   rec[2] = pack(m->gmin, m->gmax);
   rec[3] = pack(p->step_set, p->step_rst);
@@ -161,8 +161,8 @@ void mt_state_tile_write(mt_tile_t *t, uint32_t offset, uint32_t count, const ui
   for (uint32_t k = 0; k < count; k += MT_WEIGHT_WORDS) {
     const uint32_t *r = words + k;
     uint32_t w = (offset + k) / MT_WEIGHT_WORDS, i = w / MT_COLS, j = w % MT_COLS;
-    t->g[i][j][MT_DEV_PLUS] = (uint16_t)r[0];
-    t->g[i][j][MT_DEV_MINUS] = (uint16_t)(r[0] >> 16);
+    t->g[MT_DEV_PLUS][i][j] = (uint16_t)r[0];
+    t->g[MT_DEV_MINUS][i][j] = (uint16_t)(r[0] >> 16);
     unpack_dev(&t->dev[i][j][MT_DEV_PLUS], r[1], r[3], r[5], r[7], r[9] & 0xFFu);
     unpack_dev(&t->dev[i][j][MT_DEV_MINUS], r[2], r[4], r[6], r[8], (r[9] >> 8) & 0xFFu);
     t->level[i][j] = (uint16_t)(r[9] >> 16);

@@ -42,6 +42,7 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
   m->first_tile = first_tile;
   m->levels = levels;
   m->delta = w_max / ((float)(levels - 1) / 2.0f);
+  m->inv_delta = 1.0f / m->delta;
   /* ADC code -> current: 2^shift/mul; current -> weight x code: delta/step. */
   m->out_per_code = ldexp(1.0, (int)adc_shift) / adc_mul * m->delta / level_step;
   m->max_batch = max_batch;
@@ -69,20 +70,27 @@ void mt_map_free(mt_layer_map_t *m) {
   memset(m, 0, sizeof *m);
 }
 
+/* floor(w/delta + c + 1/2), clipped to [0, L-1]; NaN gives 0. Truncation is
+ * floor once v >= 1, and it keeps this loop free of libm calls. */
+static inline uint32_t level_of(float w, float inv_delta, float offset, uint32_t top) {
+  float v = w * inv_delta + offset;
+  if (!(v >= 1.0f)) return 0;
+  uint32_t q = v < (float)top ? (uint32_t)v : top;
+  return q;
+}
+
 uint32_t mt_map_level_of(const mt_layer_map_t *m, float w) {
-  float c = (float)(m->levels - 1) / 2.0f;
-  float q = floorf(w / m->delta + c + 0.5f);
-  if (!(q > 0)) return 0; /* also NaN */
-  if (q > (float)(m->levels - 1)) return m->levels - 1;
-  return (uint32_t)q;
+  return level_of(w, m->inv_delta, (float)(m->levels - 1) / 2.0f + 0.5f, m->levels - 1);
 }
 
 float mt_map_weight_of(const mt_layer_map_t *m, uint32_t q) {
   return ((float)q - (float)(m->levels - 1) / 2.0f) * m->delta;
 }
 
-int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, int all, uint32_t flags,
-                   mt_prog_result *res) {
+int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp, int all,
+                   uint32_t flags, mt_prog_result *res) {
+  const float offset = (float)(m->levels - 1) / 2.0f + 0.5f;
+  const uint32_t top = m->levels - 1;
   for (uint32_t rb = 0; rb < m->row_blocks; rb++) {
     for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
       uint32_t n = 0;
@@ -91,7 +99,7 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, int all, uint
       for (uint32_t i = rb * MT_ROWS; i < r_end; i++) {
         for (uint32_t j = cb * MT_COLS; j < c_end; j++) {
           size_t k = (size_t)i * m->n_out + j;
-          uint32_t q = mt_map_level_of(m, w[k]);
+          uint32_t q = level_of(comp ? w[k] + comp[k] : w[k], m->inv_delta, offset, top);
           if (!all && q == m->level[k]) continue;
           m->entries[n++] = (i - rb * MT_ROWS) << 20 | (j - cb * MT_COLS) << 8 | q;
         }
@@ -122,7 +130,11 @@ int mt_map_matmul(mt_layer_map_t *m, mt_dev *dev, const float *in, uint32_t batc
    * top code (a per-vector input scaling done by the digital periphery). */
   for (uint32_t b = 0; b < batch; b++) {
     float mx = 0;
-    for (uint32_t i = 0; i < m->n_in; i++) mx = fmaxf(mx, fabsf(in[(size_t)b * m->n_in + i]));
+    const float *x = in + (size_t)b * m->n_in;
+    for (uint32_t i = 0; i < m->n_in; i++) {
+      float a = x[i] < 0 ? -x[i] : x[i];
+      mx = a > mx ? a : mx;
+    }
     m->xscale[b] = mx > 0 ? mx / m->dac_max : 0;
   }
   memset(out, 0, (size_t)batch * m->n_out * sizeof *out);

@@ -20,6 +20,7 @@ typedef struct {
   uint32_t first_tile;  /* tiles first_tile .. first_tile + row_blocks*col_blocks - 1 */
   uint32_t levels;      /* L */
   float delta;          /* weight step between adjacent levels */
+  float inv_delta;      /* 1 / delta: quantization multiplies */
   double out_per_code;  /* output per (ADC code x input unit per DAC code) */
   float dac_max;        /* largest DAC code, 2^(dac_bits-1) - 1 */
   uint16_t *level;      /* n_in*n_out programmed levels (LEVEL_NONE until programmed) */
@@ -51,12 +52,13 @@ uint32_t mt_map_level_of(const mt_layer_map_t *m, float w);
 /* Weight that level q stands for. */
 float mt_map_weight_of(const mt_layer_map_t *m, uint32_t q);
 
-/* Programs the levels of the float weights w (n_in x n_out, row-major).
+/* Programs the levels of the float weights w (n_in x n_out, row-major),
+ * each shifted by comp[k] when comp is not NULL (error compensation).
  * Only weights whose level differs from the mirror are sent, unless `all`,
  * in which case every weight is programmed with FORCE (the closed-loop
  * baseline). flags: MT_PROG_OPEN_LOOP or 0. Results are summed into *res. */
-int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, int all, uint32_t flags,
-                   mt_prog_result *res);
+int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp, int all,
+                   uint32_t flags, mt_prog_result *res);
 
 /* out[batch x n_out] = in[batch x n_in] * W on the device: inputs (>= 0 or
  * signed) are quantized per example to the DAC range, each tile computes its

@@ -48,7 +48,6 @@ typedef struct {
   mt_layer_map_t maps[MT_NN_MAX_LAYERS];
   float *acc_w[MT_NN_MAX_LAYERS], *acc_b[MT_NN_MAX_LAYERS]; /* gradient accumulators */
   float *comp[MT_NN_MAX_LAYERS];   /* programming error carried into the next target */
-  float *target[MT_NN_MAX_LAYERS]; /* weights + compensation, what gets quantized */
   uint16_t *prev_level;            /* levels before a programming step (largest layer) */
   float *x;                        /* one batch of inputs */
   uint8_t *y;
@@ -103,7 +102,6 @@ static void trainer_free(trainer_t *t) {
     free(t->acc_w[l]);
     free(t->acc_b[l]);
     free(t->comp[l]);
-    free(t->target[l]);
   }
   free(t->prev_level);
   free(t->x);
@@ -142,8 +140,7 @@ static int setup_device(trainer_t *t) {
     size_t n = (size_t)in * out;
     if (n > largest) largest = n;
     t->comp[l] = calloc(n, sizeof *t->comp[l]);
-    t->target[l] = malloc(n * sizeof *t->target[l]);
-    if (!t->comp[l] || !t->target[l]) return fail(t, "%s", "out of memory");
+    if (!t->comp[l]) return fail(t, "%s", "out of memory");
   }
   t->prev_level = malloc(largest * sizeof *t->prev_level);
   return t->prev_level ? 0 : fail(t, "%s", "out of memory");
@@ -186,14 +183,13 @@ static int program_layer(trainer_t *t, uint32_t l) {
   mt_layer_map_t *m = &t->maps[l];
   size_t n = (size_t)m->n_in * m->n_out;
   uint32_t flags = o->open_loop ? MT_PROG_OPEN_LOOP : 0;
-  if (o->algo == MT_ALGO_CLOSED_LOOP) return mt_map_program(m, t->dev, t->net.w[l], 1, flags, NULL);
-  const float *w = t->net.w[l];
+  if (o->algo == MT_ALGO_CLOSED_LOOP) return mt_map_program(m, t->dev, t->net.w[l], NULL, 1, flags, NULL);
+  const float *comp = NULL;
   if (o->compensate == MT_COMP_READBACK) {
-    for (size_t k = 0; k < n; k++) t->target[l][k] = w[k] + t->comp[l][k];
-    w = t->target[l];
+    comp = t->comp[l];
     memcpy(t->prev_level, m->level, n * sizeof *m->level);
   }
-  int rc = mt_map_program(m, t->dev, w, 0, flags, NULL);
+  int rc = mt_map_program(m, t->dev, t->net.w[l], comp, 0, flags, NULL);
   if (rc == MT_OK && o->compensate == MT_COMP_READBACK) rc = readback(t, l);
   return rc;
 }
@@ -310,8 +306,8 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     /* The initial weights are programmed once, counted in epoch 1. */
     for (uint32_t l = 0; l < o->n_layers; l++) {
       clip_weights(t, l);
-      if (mt_map_program(&t->maps[l], t->dev, t->net.w[l], 0, o->open_loop ? MT_PROG_OPEN_LOOP : 0,
-                         NULL) != MT_OK)
+      if (mt_map_program(&t->maps[l], t->dev, t->net.w[l], NULL, 0,
+                         o->open_loop ? MT_PROG_OPEN_LOOP : 0, NULL) != MT_OK)
         return fail(t, "%s", mt_dev_errmsg(t->dev));
     }
   }

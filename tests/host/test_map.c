@@ -72,7 +72,7 @@ static void matmul_over_tiles_matches_float(void **state) {
   }
   for (size_t k = 0; k < B * IN; k++) x[k] = (float)(rnd(&s) % 1000) / 999.0f;
   mt_prog_result r = {0, 0, 0};
-  assert_int_equal(mt_map_program(&m, dev, w, 0, 0, &r), MT_OK);
+  assert_int_equal(mt_map_program(&m, dev, w, NULL, 0, 0, &r), MT_OK);
   assert_int_equal(r.programmed + r.skipped, IN * OUT);
   assert_int_equal(r.wv_failures, 0);
   assert_int_equal(mt_map_matmul(&m, dev, x, B, y), MT_OK);
@@ -96,15 +96,15 @@ static void matmul_over_tiles_matches_float(void **state) {
   print_message("worst error / bound = %.3f\n", worst);
   /* Reprogramming the same weights sends nothing (the mirror matches). */
   r = (mt_prog_result){0, 0, 0};
-  assert_int_equal(mt_map_program(&m, dev, w, 0, 0, &r), MT_OK);
+  assert_int_equal(mt_map_program(&m, dev, w, NULL, 0, 0, &r), MT_OK);
   assert_int_equal(r.programmed + r.skipped, 0);
   /* Changing one weight by one level programs exactly that weight. */
   w[123] = mt_map_weight_of(&m, (mt_map_level_of(&m, w[123]) + 1) % preset.levels);
-  assert_int_equal(mt_map_program(&m, dev, w, 0, 0, &r), MT_OK);
+  assert_int_equal(mt_map_program(&m, dev, w, NULL, 0, 0, &r), MT_OK);
   assert_int_equal(r.programmed, 1);
   /* all = 1 reprograms every weight (closed-loop baseline). */
   r = (mt_prog_result){0, 0, 0};
-  assert_int_equal(mt_map_program(&m, dev, w, 1, 0, &r), MT_OK);
+  assert_int_equal(mt_map_program(&m, dev, w, NULL, 1, 0, &r), MT_OK);
   assert_int_equal(r.programmed, IN * OUT);
   assert_int_equal(mt_map_matmul(&m, dev, x, B + 1, y), MT_ERR_INVAL);
   mt_map_free(&m);
