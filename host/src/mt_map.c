@@ -93,17 +93,21 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
   const uint32_t top = m->levels - 1;
   for (uint32_t rb = 0; rb < m->row_blocks; rb++) {
     for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
-      uint32_t n = 0;
+      uint32_t n = 0, unchanged = 0;
       uint32_t r_end = (rb + 1) * MT_ROWS < m->n_in ? (rb + 1) * MT_ROWS : m->n_in;
       uint32_t c_end = (cb + 1) * MT_COLS < m->n_out ? (cb + 1) * MT_COLS : m->n_out;
       for (uint32_t i = rb * MT_ROWS; i < r_end; i++) {
         for (uint32_t j = cb * MT_COLS; j < c_end; j++) {
           size_t k = (size_t)i * m->n_out + j;
           uint32_t q = level_of(comp ? w[k] + comp[k] : w[k], m->inv_delta, offset, top);
-          if (!all && q == m->level[k]) continue;
+          if (!all && q == m->level[k]) {
+            unchanged++;
+            continue;
+          }
           m->entries[n++] = (i - rb * MT_ROWS) << 20 | (j - cb * MT_COLS) << 8 | q;
         }
       }
+      if (res) res->skipped += unchanged;
       if (n == 0) continue;
       mt_prog_result r = {0, 0, 0};
       uint32_t tile = m->first_tile + rb * m->col_blocks + cb;

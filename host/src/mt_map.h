@@ -56,7 +56,9 @@ float mt_map_weight_of(const mt_layer_map_t *m, uint32_t q);
  * each shifted by comp[k] when comp is not NULL (error compensation).
  * Only weights whose level differs from the mirror are sent, unless `all`,
  * in which case every weight is programmed with FORCE (the closed-loop
- * baseline). flags: MT_PROG_OPEN_LOOP or 0. Results are summed into *res. */
+ * baseline). flags: MT_PROG_OPEN_LOOP or 0. Results are summed into *res;
+ * res->skipped also counts the weights the host did not send because their
+ * level was unchanged. */
 int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp, int all,
                    uint32_t flags, mt_prog_result *res);
 

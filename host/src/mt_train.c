@@ -53,6 +53,7 @@ typedef struct {
   uint8_t *y;
   uint32_t *order;
   uint32_t steps;                  /* optimizer steps taken (for accumulation) */
+  uint64_t host_skipped;           /* weight updates that needed no programming */
   char *err;
   size_t errlen;
 } trainer_t;
@@ -183,13 +184,15 @@ static int program_layer(trainer_t *t, uint32_t l) {
   mt_layer_map_t *m = &t->maps[l];
   size_t n = (size_t)m->n_in * m->n_out;
   uint32_t flags = o->open_loop ? MT_PROG_OPEN_LOOP : 0;
+  mt_prog_result res = {0, 0, 0};
   if (o->algo == MT_ALGO_CLOSED_LOOP) return mt_map_program(m, t->dev, t->net.w[l], NULL, 1, flags, NULL);
   const float *comp = NULL;
   if (o->compensate == MT_COMP_READBACK) {
     comp = t->comp[l];
     memcpy(t->prev_level, m->level, n * sizeof *m->level);
   }
-  int rc = mt_map_program(m, t->dev, t->net.w[l], comp, 0, flags, NULL);
+  int rc = mt_map_program(m, t->dev, t->net.w[l], comp, 0, flags, &res);
+  t->host_skipped += res.skipped;
   if (rc == MT_OK && o->compensate == MT_COMP_READBACK) rc = readback(t, l);
   return rc;
 }
@@ -337,6 +340,8 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     if (dev_algo) {
       if (mt_dev_stats(t->dev, c1, MT_CNT_COUNT) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
       counters_delta(c0, c1, &st);
+      st.updates_skipped += t->host_skipped;
+      t->host_skipped = 0;
     }
     if (evaluate(t, test, &st.test_accuracy) != 0) return fail(t, "%s", mt_dev_errmsg(t->dev));
     /* Evaluation costs are not training costs: start the next epoch's count here. */
