@@ -327,8 +327,9 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   if (mode == 2) {
     /* Sum over rows of x_i*(n+ - n-) is Gaussian with sigma*sqrt(2*sum x_i^2). */
     int64_t amp = (int64_t)mt_isqrt64(2 * sum_sq) * sigma;
-    for (uint32_t j = 0; j < ncols; j++)
-      acc[j] += mt_gnoise(amp, mt_gauss(&regs->lanes[j % MT_LANES]));
+    int16_t z[MT_COLS];
+    mt_gauss_columns(regs->lanes, ncols, z);
+    for (uint32_t j = 0; j < ncols; j++) acc[j] += mt_gnoise(amp, z[j]);
   }
   for (uint32_t j = 0; j < ncols; j++) {
     int64_t y = mt_round_shift(acc[j] * (int64_t)cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT]);

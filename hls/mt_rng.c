@@ -114,3 +114,31 @@ int16_t mt_gauss_from_u32(uint32_t u) {
 int16_t mt_gauss(mt_xoshiro_t *r) {
   return mt_gauss_from_u32(mt_xoshiro_next(r));
 }
+
+void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
+  /* Lanes side by side (one array per state word), so each step below works
+   * on all lanes at once. */
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_LANES];
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+  uint32_t full = n / MT_LANES;
+  for (uint32_t g = 0; g < MT_COLS / MT_LANES; g++) {
+    if (g >= full) break;
+    for (uint32_t l = 0; l < MT_LANES; l++) {
+      uint32_t t = s1[l] << 9;
+      u[l] = mt_rotl32(s0[l] + s3[l], 7) + s0[l];
+      s2[l] ^= s0[l];
+      s3[l] ^= s1[l];
+      s1[l] ^= s2[l];
+      s0[l] ^= s3[l];
+      s2[l] ^= t;
+      s3[l] = mt_rotl32(s3[l], 11);
+    }
+    for (uint32_t l = 0; l < MT_LANES; l++) z[g * MT_LANES + l] = mt_gauss_from_u32(u[l]);
+  }
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  /* A partial last group advances only the lanes it uses. */
+  for (uint32_t j = full * MT_LANES; j < n; j++) z[j] = mt_gauss(&lanes[j % MT_LANES]);
+}
+

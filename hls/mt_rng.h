@@ -32,5 +32,10 @@ int16_t mt_gauss_from_u32(uint32_t u);
 /* One Gaussian draw from a lane (consumes exactly one uniform). */
 int16_t mt_gauss(mt_xoshiro_t *r);
 
+/* z[j] = one draw from lane j mod MT_LANES, for j = 0..n-1 in order: the same
+ * values and lane states as n calls of mt_gauss, computed a group of lanes
+ * at a time (the per-column read noise of an MVM). n <= MT_COLS. */
+void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z);
+
 
 #endif

@@ -525,9 +525,28 @@ static void clz31_shifter_matches_builtin(void **state) {
     assert_int_equal(mt_clz31(v), (uint32_t)__builtin_clz(v) - 1u);
 }
 
+/* Batched column draws equal n sequential draws, lane states included. */
+static void gauss_columns_equals_sequential(void **state) {
+  (void)state;
+  static const uint32_t sizes[] = {0, 1, 15, 16, 17, 31, 100, 127, 128};
+  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+    mt_xoshiro_t a[MT_LANES], b[MT_LANES];
+    mt_lanes_seed(a, 99 + k);
+    mt_lanes_seed(b, 99 + k);
+    int16_t za[MT_COLS], zb[MT_COLS];
+    for (int round = 0; round < 3; round++) {
+      mt_gauss_columns(a, sizes[k], za);
+      for (uint32_t j = 0; j < sizes[k]; j++) zb[j] = mt_gauss(&b[j % MT_LANES]);
+      if (sizes[k]) assert_memory_equal(za, zb, sizes[k] * sizeof *za);
+      assert_memory_equal(a, b, sizeof a);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(clz31_shifter_matches_builtin),
+      cmocka_unit_test(gauss_columns_equals_sequential),
       cmocka_unit_test(test_splitmix64_kat),
       cmocka_unit_test(test_xoshiro_kat),
       cmocka_unit_test(test_lanes_seed_kat),
