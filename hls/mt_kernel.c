@@ -285,6 +285,8 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   uint32_t mode = cfg[MT_CFG_READ_MODE];
   int64_t sigma = cfg[MT_CFG_READ_SIGMA];
   int32_t x[MT_ROWS];
+  uint32_t active[MT_ROWS]; /* rows with a non-zero input */
+  uint32_t n_active = 0;
   int64_t acc[MT_COLS];
   uint64_t sum_sq = 0;
   for (uint32_t i = 0; i < nrows; i++) {
@@ -294,6 +296,8 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
       mt_count(regs, MT_CNT_DAC_CLIPS, 1);
     }
     x[i] = v;
+    active[n_active] = i;
+    n_active += v != 0;
     sum_sq += (uint64_t)((int64_t)v * v);
   }
   /* When no column sum can reach 2^31 a 32-bit accumulator is exact, and the
@@ -301,9 +305,9 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   int32_t acc32[MT_COLS];
   int narrow = (uint64_t)xmax * 65535u * nrows < ((uint64_t)1 << 31);
   for (uint32_t j = 0; j < ncols; j++) acc[j] = 0, acc32[j] = 0;
-  for (uint32_t i = 0; i < nrows; i++) {
-    if (mode == 1) {
-      /* Per-cell noise: every cell takes its two draws, even at zero input. */
+  if (mode == 1) {
+    /* Per-cell noise: every cell takes its two draws, even at zero input. */
+    for (uint32_t i = 0; i < nrows; i++) {
       for (uint32_t j = 0; j < ncols; j++) {
         mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
         int64_t np = mt_gnoise(sigma, mt_gauss(r));
@@ -311,15 +315,18 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
                        mt_gnoise(sigma, mt_gauss(r));
         acc[j] += x[i] * diff;
       }
-    } else if (x[i] != 0 && !narrow) {
-      /* A zero input adds nothing and draws nothing; sparse inputs (ReLU
-       * outputs, image background) make this the common case.
-       * |x| <= 2^15 - 1 and |diff| <= 2^16 - 1: the product fits in 32 bits. */
+    }
+  } else {
+    /* A zero input adds nothing and draws nothing; sparse inputs (ReLU
+     * outputs, image background) make skipping them the common case.
+     * |x| <= 2^15 - 1 and |diff| <= 2^16 - 1: each product fits in 32 bits. */
+    for (uint32_t a = 0; a < n_active; a++) {
+      uint32_t i = active[a];
       const uint16_t *gp = t->g[MT_DEV_PLUS][i], *gm = t->g[MT_DEV_MINUS][i];
-      for (uint32_t j = 0; j < ncols; j++) acc[j] += x[i] * ((int32_t)gp[j] - gm[j]);
-    } else if (x[i] != 0) {
-      const uint16_t *gp = t->g[MT_DEV_PLUS][i], *gm = t->g[MT_DEV_MINUS][i];
-      for (uint32_t j = 0; j < ncols; j++) acc32[j] += x[i] * ((int32_t)gp[j] - gm[j]);
+      if (narrow)
+        for (uint32_t j = 0; j < ncols; j++) acc32[j] += x[i] * ((int32_t)gp[j] - gm[j]);
+      else
+        for (uint32_t j = 0; j < ncols; j++) acc[j] += x[i] * ((int32_t)gp[j] - gm[j]);
     }
   }
   if (narrow)

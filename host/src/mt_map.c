@@ -49,10 +49,11 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
   m->dac_max = (float)((1u << (dac_bits - 1)) - 1u);
   m->level = malloc((size_t)n_in * n_out * sizeof *m->level);
   m->entries = malloc((size_t)MT_ROWS * MT_COLS * sizeof *m->entries);
+  m->qrow = malloc((size_t)MT_COLS * sizeof *m->qrow);
   m->xq = malloc((size_t)max_batch * MT_ROWS * sizeof *m->xq);
   m->yq = malloc((size_t)max_batch * MT_COLS * sizeof *m->yq);
   m->xscale = malloc((size_t)max_batch * sizeof *m->xscale);
-  if (!m->level || !m->entries || !m->xq || !m->yq || !m->xscale) {
+  if (!m->level || !m->entries || !m->qrow || !m->xq || !m->yq || !m->xscale) {
     mt_map_free(m);
     snprintf(err, errlen, "layer %ux%u: out of memory", n_in, n_out);
     return -1;
@@ -64,6 +65,7 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
 void mt_map_free(mt_layer_map_t *m) {
   free(m->level);
   free(m->entries);
+  free(m->qrow);
   free(m->xq);
   free(m->yq);
   free(m->xscale);
@@ -96,15 +98,25 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
       uint32_t n = 0, unchanged = 0;
       uint32_t r_end = (rb + 1) * MT_ROWS < m->n_in ? (rb + 1) * MT_ROWS : m->n_in;
       uint32_t c_end = (cb + 1) * MT_COLS < m->n_out ? (cb + 1) * MT_COLS : m->n_out;
+      uint32_t width = c_end - cb * MT_COLS;
       for (uint32_t i = rb * MT_ROWS; i < r_end; i++) {
-        for (uint32_t j = cb * MT_COLS; j < c_end; j++) {
-          size_t k = (size_t)i * m->n_out + j;
-          uint32_t q = level_of(comp ? w[k] + comp[k] : w[k], m->inv_delta, offset, top);
-          if (!all && q == m->level[k]) {
+        /* Quantize the row (a loop the compiler vectorizes), then look for
+         * changes only in rows that differ from the mirror: after the first
+         * steps almost none do. */
+        size_t k0 = (size_t)i * m->n_out + cb * MT_COLS;
+        const float *wr = w + k0, *cr = comp ? comp + k0 : NULL;
+        for (uint32_t j = 0; j < width; j++)
+          m->qrow[j] = (uint16_t)level_of(cr ? wr[j] + cr[j] : wr[j], m->inv_delta, offset, top);
+        if (!all && memcmp(m->qrow, m->level + k0, width * sizeof *m->qrow) == 0) {
+          unchanged += width;
+          continue;
+        }
+        for (uint32_t j = 0; j < width; j++) {
+          if (!all && m->qrow[j] == m->level[k0 + j]) {
             unchanged++;
             continue;
           }
-          m->entries[n++] = (i - rb * MT_ROWS) << 20 | (j - cb * MT_COLS) << 8 | q;
+          m->entries[n++] = (i - rb * MT_ROWS) << 20 | j << 8 | m->qrow[j];
         }
       }
       if (res) res->skipped += unchanged;

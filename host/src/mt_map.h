@@ -25,6 +25,7 @@ typedef struct {
   float dac_max;        /* largest DAC code, 2^(dac_bits-1) - 1 */
   uint16_t *level;      /* n_in*n_out programmed levels (LEVEL_NONE until programmed) */
   uint32_t *entries;    /* workspace: PROGRAM entries of one tile */
+  uint16_t *qrow;       /* workspace: quantized levels of one row block row */
   int16_t *xq, *yq;     /* workspaces: one block of DAC codes / ADC codes for a batch */
   float *xscale;        /* workspace: per-example input value of one DAC code */
   uint32_t max_batch;
