@@ -72,13 +72,14 @@ void mt_map_free(mt_layer_map_t *m) {
   memset(m, 0, sizeof *m);
 }
 
-/* floor(w/delta + c + 1/2), clipped to [0, L-1]; NaN gives 0. Truncation is
- * floor once v >= 1, and it keeps this loop free of libm calls. */
+/* floor(w/delta + c + 1/2), clipped to [0, L-1]; NaN gives 0. Selects
+ * rather than branches, and truncation (floor for v >= 0), so the loops that
+ * call it vectorize and need no libm. */
 static inline uint32_t level_of(float w, float inv_delta, float offset, uint32_t top) {
   float v = w * inv_delta + offset;
-  if (!(v >= 1.0f)) return 0;
-  uint32_t q = v < (float)top ? (uint32_t)v : top;
-  return q;
+  v = v >= 1.0f ? v : 0.0f;
+  v = v < (float)top ? v : (float)top;
+  return (uint32_t)(int32_t)v;
 }
 
 uint32_t mt_map_level_of(const mt_layer_map_t *m, float w) {
@@ -105,8 +106,12 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
          * steps almost none do. */
         size_t k0 = (size_t)i * m->n_out + cb * MT_COLS;
         const float *wr = w + k0, *cr = comp ? comp + k0 : NULL;
-        for (uint32_t j = 0; j < width; j++)
-          m->qrow[j] = (uint16_t)level_of(cr ? wr[j] + cr[j] : wr[j], m->inv_delta, offset, top);
+        if (cr)
+          for (uint32_t j = 0; j < width; j++)
+            m->qrow[j] = (uint16_t)level_of(wr[j] + cr[j], m->inv_delta, offset, top);
+        else
+          for (uint32_t j = 0; j < width; j++)
+            m->qrow[j] = (uint16_t)level_of(wr[j], m->inv_delta, offset, top);
         if (!all && memcmp(m->qrow, m->level + k0, width * sizeof *m->qrow) == 0) {
           unchanged += width;
           continue;
