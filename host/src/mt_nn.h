@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MT_NN_MAX_LAYERS 8     /* weight layers */
+#define MT_NN_MAX_LAYERS 8u    /* weight layers */
 #define MT_NN_MAX_SIZE 65536u  /* largest layer width mt_mlp_parse accepts */
 
 typedef struct {

@@ -938,8 +938,9 @@ static void open_loop_pulse_counts(void **state) {
  * per level.
  *  - plus devices of level 1: g+ - 30000 ~ N(0, 300) (never clamped: 6.34*300 << range);
  *  - minus devices of level 1 sit at gmin and are clamped: g- = 1000 + max(0, n); the
- *    fraction at exactly gmin is P(n <= 0) = P(300 z < 0.5*4096/4096...) ~ 0.5007 and the
- *    mean excess is E[max(0, n)] = 300/sqrt(2 pi) = 119.7, its SE 300*sqrt(1/2 - 1/(2 pi))/sqrt(n);
+ *    fraction at exactly gmin is P(n <= 0) = P(300 z_q + 2048 < 4096) ~ 0.5007 (binomial,
+ *    4 sigma) and the mean excess is E[max(0, n)] = 300/sqrt(2 pi) = 119.7 within 4 SE,
+ *    SE = 300*sqrt(1/2 - 1/(2 pi))/sqrt(n);
  *  - level 0 devices are exact. */
 static void level_sigma_spreads_conductance(void **state) {
   (void)state;
