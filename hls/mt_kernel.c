@@ -260,11 +260,18 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
   return MT_ST_OK;
 }
 
-static uint32_t op_read_levels(mt_ctx_t *c) {
+/* READ_LEVELS and META_READ read digital registers of a region: they need a
+ * valid tile and region, not configuration or fabrication. */
+static uint32_t check_register_read(mt_ctx_t *c) {
   uint32_t st = expect_len(c, 5);
   if (st == MT_ST_OK && c->p[0] >= c->n_tiles) st = fail(c, MT_ST_ERR_TILE, 0, c->p[0]);
   if (st == MT_ST_OK) st = check_region(c);
   if (st == MT_ST_OK) st = need(c, c->p[2] * c->p[4]);
+  return st;
+}
+
+static uint32_t op_read_levels(mt_ctx_t *c) {
+  uint32_t st = check_register_read(c);
   if (st != MT_ST_OK) return st;
   const mt_tile_t *t = &c->tiles[c->p[0]];
   uint32_t n = 0;
@@ -453,10 +460,7 @@ static uint32_t op_meta_update(mt_ctx_t *c) {
 }
 
 static uint32_t op_meta_read(mt_ctx_t *c) {
-  uint32_t st = expect_len(c, 5);
-  if (st == MT_ST_OK && c->p[0] >= c->n_tiles) st = fail(c, MT_ST_ERR_TILE, 0, c->p[0]);
-  if (st == MT_ST_OK) st = check_region(c);
-  if (st == MT_ST_OK) st = need(c, c->p[2] * c->p[4]);
+  uint32_t st = check_register_read(c);
   if (st != MT_ST_OK) return st;
   const mt_tile_t *t = &c->tiles[c->p[0]];
   uint32_t n = 0;

@@ -317,13 +317,18 @@ int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16
   return MT_OK;
 }
 
-int mt_dev_read_levels(mt_dev *dev, uint32_t tile, mt_region r, uint16_t *levels) {
-  uint32_t n = 0;
-  int rc = region_words(dev, r, &n);
+/* Sends a region command whose response is one word per weight. */
+static int region_query(mt_dev *dev, uint32_t op, uint32_t tile, mt_region r, uint32_t *n) {
+  int rc = region_words(dev, r, n);
   if (rc != MT_OK) return rc;
   put_region(dev, tile, r);
-  rc = exec(dev, MT_OP_READ_LEVELS, 5);
-  if (rc == MT_OK) rc = expect_out(dev, MT_OP_READ_LEVELS, n);
+  rc = exec(dev, op, 5);
+  return rc == MT_OK ? expect_out(dev, op, *n) : rc;
+}
+
+int mt_dev_read_levels(mt_dev *dev, uint32_t tile, mt_region r, uint16_t *levels) {
+  uint32_t n = 0;
+  int rc = region_query(dev, MT_OP_READ_LEVELS, tile, r, &n);
   if (rc != MT_OK) return rc;
   for (uint32_t k = 0; k < n; k++) levels[k] = (uint16_t)dev->out[k];
   return MT_OK;
@@ -387,11 +392,7 @@ int mt_dev_meta_update(mt_dev *dev, uint32_t tile, mt_region r, const int16_t *d
 
 int mt_dev_meta_read(mt_dev *dev, uint32_t tile, mt_region r, int32_t *h) {
   uint32_t n = 0;
-  int rc = region_words(dev, r, &n);
-  if (rc != MT_OK) return rc;
-  put_region(dev, tile, r);
-  rc = exec(dev, MT_OP_META_READ, 5);
-  if (rc == MT_OK) rc = expect_out(dev, MT_OP_META_READ, n);
+  int rc = region_query(dev, MT_OP_META_READ, tile, r, &n);
   if (rc != MT_OK) return rc;
   for (uint32_t k = 0; k < n; k++) h[k] = (int32_t)dev->out[k];
   return MT_OK;
