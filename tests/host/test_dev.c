@@ -15,6 +15,14 @@
 #include "mt_preset.h"
 #include "mt_protocol.h"
 
+static mt_preset_t rram;
+
+/* The preset's META_UPDATE input shift (updates are int16 << shift). */
+static uint32_t dev_meta_shift(const mt_dev *dev) {
+  (void)dev;
+  return rram.cfg[MT_CFG_META_IN_SHIFT];
+}
+
 static mt_dev *open_ok(const char *uri) {
   mt_dev *dev = NULL;
   int rc = mt_dev_open(uri, &dev);
@@ -27,10 +35,9 @@ static mt_dev *open_rram(uint32_t tiles) {
   char uri[64];
   snprintf(uri, sizeof uri, "model://?tiles=%u", tiles);
   mt_dev *dev = open_ok(uri);
-  static mt_preset_t p;
   char err[256];
-  assert_int_equal(mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &p, err, sizeof err), 0);
-  assert_int_equal(mt_preset_apply(&p, dev), MT_OK);
+  assert_int_equal(mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &rram, err, sizeof err), 0);
+  assert_int_equal(mt_preset_apply(&rram, dev), MT_OK);
   assert_int_equal(mt_dev_seed(dev, 42), MT_OK);
   for (uint32_t t = 0; t < tiles; t++) assert_int_equal(mt_dev_fabricate(dev, 7, t), MT_OK);
   return dev;
@@ -108,6 +115,47 @@ static void mvm_and_program_through_the_api(void **state) {
   assert_int_equal(mt_dev_stats(dev, c, MT_CNT_COUNT), MT_OK);
   assert_int_equal(c[MT_CNT_MVMS], NV + 1);
   assert_int_equal(mt_dev_mvm(dev, 0, 1, MT_ROWS + 1, 5, x, y1), MT_ERR_INVAL);
+  mt_dev_close(dev);
+}
+
+/* Pulses, reads and the metaplasticity unit through the API. */
+static void pulse_read_and_meta_through_the_api(void **state) {
+  (void)state;
+  mt_dev *dev = open_rram(1);
+  mt_region one = {5, 1, 7, 1};
+  uint16_t gp0 = 0, gm0 = 0, gp1 = 0, gm1 = 0;
+  assert_int_equal(mt_dev_read_cells(dev, 0, one, 1, &gp0, &gm0), MT_OK);
+  uint32_t e = 5u << 20 | 7u << 8 | 0u << 7 | 10u; /* 10 SET pulses on G+ */
+  assert_int_equal(mt_dev_pulse(dev, 0, &e, 1), MT_OK);
+  assert_int_equal(mt_dev_read_cells(dev, 0, one, 1, &gp1, &gm1), MT_OK);
+  assert_true(gp1 > gp0);
+  assert_int_equal(gm1, gm0);
+  uint64_t c[MT_CNT_COUNT];
+  assert_int_equal(mt_dev_stats(dev, c, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(c[MT_CNT_SET_PULSES], 10);
+  assert_int_equal(c[MT_CNT_CELL_READS], 0); /* probe reads are free */
+  assert_int_equal(mt_dev_read_cells(dev, 0, one, 0, &gp1, &gm1), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, c, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(c[MT_CNT_CELL_READS], 2);
+
+  /* Hidden weights of a 3x4 region: written, read back, updated. */
+  mt_region r = {2, 3, 10, 4};
+  int32_t h[12], back[12];
+  for (int k = 0; k < 12; k++) h[k] = (k - 6) * 70000; /* about one level step apart */
+  mt_prog_result res;
+  assert_int_equal(mt_dev_meta_write(dev, 0, r, h, &res), MT_OK);
+  assert_int_equal(res.programmed + res.skipped, 12);
+  assert_int_equal(mt_dev_meta_read(dev, 0, r, back), MT_OK);
+  assert_memory_equal(h, back, sizeof h);
+  uint16_t lv[12];
+  assert_int_equal(mt_dev_read_levels(dev, 0, r, lv), MT_OK);
+  for (int k = 1; k < 12; k++) assert_true(lv[k] >= lv[k - 1]);
+  int16_t d[12] = {0};
+  d[11] = 100; /* grows |h| of the last weight: applied in full */
+  assert_int_equal(mt_dev_meta_update(dev, 0, r, d, &res), MT_OK);
+  assert_int_equal(mt_dev_meta_read(dev, 0, r, back), MT_OK);
+  assert_int_equal(back[11], h[11] + (100 << dev_meta_shift(dev)));
+  assert_int_equal(res.programmed + res.skipped, 1);
   mt_dev_close(dev);
 }
 
@@ -207,6 +255,7 @@ int main(void) {
     cmocka_unit_test(open_reports_info_and_rejects_bad_uris),
     cmocka_unit_test(device_errors_name_the_field),
     cmocka_unit_test(mvm_and_program_through_the_api),
+    cmocka_unit_test(pulse_read_and_meta_through_the_api),
     cmocka_unit_test(snapshot_resumes_exactly),
     cmocka_unit_test(bad_snapshots_are_refused),
   };
