@@ -98,6 +98,10 @@ int mt_dev_stats_reset(mt_dev *dev);
  * length and checksum before anything is sent. */
 int mt_dev_snapshot_save(mt_dev *dev, const char *path);
 int mt_dev_snapshot_load(mt_dev *dev, const char *path);
+/* The same image in memory (*out is malloc'd), for containers such as
+ * training checkpoints; origin names the source in error messages. */
+int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n);
+int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, const char *origin);
 
 /* One raw command: payload in, response payload out (for tools and tests).
  * Returns MT_ERR_DEVICE with the decoded message if the status is not OK. */

@@ -3,17 +3,15 @@
  * allocates on the hot path. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "memtile.h"
 #include "mt_backend.h"
+#include "mt_file.h"
 #include "mt_model.h"
 #include "mt_state.h"
 
@@ -442,58 +440,14 @@ static uint32_t get_le32(const unsigned char *b) {
   return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-/* Writes the bytes to path atomically: a crash leaves the old file or the new. */
-static int write_atomic(mt_dev *dev, const char *path, const unsigned char *bytes, size_t n) {
-  size_t len = strlen(path);
-  char *tmp = malloc(len + 16);
-  if (!tmp) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", path);
-  snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    int rc = fail(dev, MT_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-    free(tmp);
-    return rc;
-  }
-  size_t done = 0;
-  while (done < n) {
-    ssize_t w = write(fd, bytes + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += (size_t)w;
-  }
-  int ok = done == n && fsync(fd) == 0;
-  int err = errno;
-  ok = close(fd) == 0 && ok;
-  if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
-  if (!ok) {
-    unlink(tmp);
-    free(tmp);
-    return fail(dev, MT_ERR_IO, "%s: cannot write snapshot: %s", path, strerror(err));
-  }
-  free(tmp);
-  /* Make the rename itself durable. */
-  char *dir = strdup(path);
-  if (dir) {
-    char *slash = strrchr(dir, '/');
-    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-    int dfd = open(d, O_RDONLY);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-    free(dir);
-  }
-  return MT_OK;
-}
-
-int mt_dev_snapshot_save(mt_dev *dev, const char *path) {
+int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n) {
   size_t words = snapshot_words(dev);
   uint32_t *img = malloc(words * sizeof *img);
   unsigned char *bytes = malloc(words * 4);
   if (!img || !bytes) {
     free(img);
     free(bytes);
-    return fail(dev, MT_ERR_NOMEM, "%s: out of memory for a %zu-byte snapshot", path, words * 4);
+    return fail(dev, MT_ERR_NOMEM, "%s: out of memory for a %zu-byte snapshot", dev->uri, words * 4);
   }
   uint32_t hdr[SNAP_HDR_WORDS] = {SNAP_MAGIC, SNAP_FORMAT, dev->info.version, MT_ROWS, MT_COLS,
                                   dev->info.tiles, MT_GLOBAL_WORDS, MT_TILE_WORDS};
@@ -510,56 +464,57 @@ int mt_dev_snapshot_save(mt_dev *dev, const char *path) {
   }
   if (rc == MT_OK) {
     for (size_t k = 0; k + 1 < words; k++) put_le32(bytes + 4 * k, img[k]);
-    uLong crc = crc32(0L, bytes, (uInt)((words - 1) * 4));
-    put_le32(bytes + 4 * (words - 1), (uint32_t)crc);
-    rc = write_atomic(dev, path, bytes, words * 4);
+    put_le32(bytes + 4 * (words - 1), (uint32_t)crc32(0L, bytes, (uInt)((words - 1) * 4)));
+    *out = bytes;
+    *n = words * 4;
+  } else {
+    free(bytes);
   }
   free(img);
+  return rc;
+}
+
+int mt_dev_snapshot_save(mt_dev *dev, const char *path) {
+  unsigned char *bytes = NULL;
+  size_t n = 0;
+  int rc = mt_dev_snapshot_bytes(dev, &bytes, &n);
+  if (rc != MT_OK) return rc;
+  char err[512];
+  if (mt_write_atomic(path, bytes, n, err, sizeof err) != 0) rc = fail(dev, MT_ERR_IO, "%s", err);
   free(bytes);
   return rc;
 }
 
-int mt_dev_snapshot_load(mt_dev *dev, const char *path) {
+int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, const char *origin) {
   size_t words = snapshot_words(dev);
-  struct stat st;
-  if (stat(path, &st) != 0)
-    return fail(dev, MT_ERR_IO, "%s: cannot open snapshot: %s", path, strerror(errno));
   /* The size is fixed by this device's geometry: check it before reading. */
-  if ((size_t)st.st_size != words * 4)
-    return fail(dev, MT_ERR_FILE, "%s: %lld bytes, but a snapshot of this device (%u tiles) has %zu",
-                path, (long long)st.st_size, dev->info.tiles, words * 4);
-  unsigned char *bytes = malloc(words * 4);
+  if (n != words * 4)
+    return fail(dev, MT_ERR_FILE, "%s: %zu bytes, but a snapshot of this device (%u tiles) has %zu",
+                origin, n, dev->info.tiles, words * 4);
   uint32_t *img = malloc(words * sizeof *img);
-  FILE *f = fopen(path, "rb");
+  if (!img) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", origin);
   int rc = MT_OK;
-  if (!bytes || !img) rc = fail(dev, MT_ERR_NOMEM, "%s: out of memory", path);
-  else if (!f) rc = fail(dev, MT_ERR_IO, "%s: cannot open snapshot: %s", path, strerror(errno));
-  else if (fread(bytes, 1, words * 4, f) != words * 4)
-    rc = fail(dev, MT_ERR_IO, "%s: short read", path);
-  if (f) fclose(f);
-  if (rc == MT_OK) {
-    for (size_t k = 0; k < words; k++) img[k] = get_le32(bytes + 4 * k);
-    uint32_t crc = (uint32_t)crc32(0L, bytes, (uInt)((words - 1) * 4));
-    uint32_t expect[SNAP_HDR_WORDS] = {SNAP_MAGIC, SNAP_FORMAT, dev->info.version, MT_ROWS, MT_COLS,
-                                       dev->info.tiles, MT_GLOBAL_WORDS, MT_TILE_WORDS};
-    static const char *const names[SNAP_HDR_WORDS] = {"magic", "format", "protocol version", "rows",
-                                                      "columns", "tiles", "global words", "tile words"};
-    for (uint32_t k = 0; k < SNAP_HDR_WORDS && rc == MT_OK; k++)
-      if (img[k] != expect[k])
-        rc = fail(dev, MT_ERR_FILE, "%s: header %s is %u, this device needs %u", path, names[k],
-                  img[k], expect[k]);
-    if (rc == MT_OK && crc != img[words - 1])
-      rc = fail(dev, MT_ERR_FILE, "%s: checksum mismatch (file damaged)", path);
-  }
-  /* Check every section before sending any, so a bad file changes nothing. */
+  for (size_t k = 0; k < words; k++) img[k] = get_le32(bytes + 4 * k);
+  uint32_t crc = (uint32_t)crc32(0L, bytes, (uInt)((words - 1) * 4));
+  uint32_t expect[SNAP_HDR_WORDS] = {SNAP_MAGIC, SNAP_FORMAT, dev->info.version, MT_ROWS, MT_COLS,
+                                     dev->info.tiles, MT_GLOBAL_WORDS, MT_TILE_WORDS};
+  static const char *const names[SNAP_HDR_WORDS] = {"magic", "format", "protocol version", "rows",
+                                                    "columns", "tiles", "global words", "tile words"};
+  for (uint32_t k = 0; k < SNAP_HDR_WORDS && rc == MT_OK; k++)
+    if (img[k] != expect[k])
+      rc = fail(dev, MT_ERR_FILE, "%s: header %s is %u, this device needs %u", origin, names[k],
+                img[k], expect[k]);
+  if (rc == MT_OK && crc != img[words - 1])
+    rc = fail(dev, MT_ERR_FILE, "%s: checksum mismatch (file damaged)", origin);
+  /* Check every section before sending any, so a bad image changes nothing. */
   uint32_t bad = 0;
-  const uint32_t *g = img ? img + SNAP_HDR_WORDS : NULL;
+  const uint32_t *g = img + SNAP_HDR_WORDS;
   if (rc == MT_OK && mt_state_global_check(g, dev->info.tiles, &bad) != MT_ST_OK)
-    rc = fail(dev, MT_ERR_FILE, "%s: global state word %u = %u is invalid", path, bad, g[bad]);
+    rc = fail(dev, MT_ERR_FILE, "%s: global state word %u = %u is invalid", origin, bad, g[bad]);
   for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
     const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
     if (mt_state_tile_check(tw, MT_TILE_WORDS, &bad) != MT_ST_OK)
-      rc = fail(dev, MT_ERR_FILE, "%s: tile %u state word %u = %u is invalid", path, t, bad, tw[bad]);
+      rc = fail(dev, MT_ERR_FILE, "%s: tile %u state word %u = %u is invalid", origin, t, bad, tw[bad]);
   }
   for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
     const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
@@ -569,7 +524,20 @@ int mt_dev_snapshot_load(mt_dev *dev, const char *path) {
     }
   }
   if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, g);
-  free(bytes);
   free(img);
+  return rc;
+}
+
+int mt_dev_snapshot_load(mt_dev *dev, const char *path) {
+  unsigned char *bytes = NULL;
+  size_t n = 0;
+  char err[512];
+  /* Reading at most one byte more than a valid snapshot lets a wrong size be
+   * reported by mt_dev_restore_bytes without reading a huge file. */
+  if (mt_read_file(path, snapshot_words(dev) * 4 + 1, &bytes, &n, err, sizeof err) != 0) {
+    return fail(dev, strstr(err, "too large") ? MT_ERR_FILE : MT_ERR_IO, "%s (snapshot)", err);
+  }
+  int rc = mt_dev_restore_bytes(dev, bytes, n, path);
+  free(bytes);
   return rc;
 }

@@ -24,7 +24,7 @@ void mt_log_csv_path(const char *path, char *out, size_t outlen) {
     snprintf(out, outlen, "%s.csv", path);
 }
 
-int mt_log_open(mt_log **out, const char *path, char *err, size_t errlen) {
+int mt_log_open(mt_log **out, const char *path, int append, char *err, size_t errlen) {
   char csv[4096];
   mt_log_csv_path(path, csv, sizeof csv);
   mt_log *log = calloc(1, sizeof *log);
@@ -32,21 +32,24 @@ int mt_log_open(mt_log **out, const char *path, char *err, size_t errlen) {
     snprintf(err, errlen, "%s: out of memory", path);
     return -1;
   }
-  log->json = fopen(path, "w");
+  const char *mode = append ? "a" : "w";
+  log->json = fopen(path, mode);
   if (!log->json) {
     snprintf(err, errlen, "%s: cannot write log: %s", path, strerror(errno));
     free(log);
     return -1;
   }
-  log->csv = fopen(csv, "w");
+  log->csv = fopen(csv, mode);
   if (!log->csv) {
     snprintf(err, errlen, "%s: cannot write log: %s", csv, strerror(errno));
     fclose(log->json);
     free(log);
     return -1;
   }
-  fprintf(log->csv, "%s\n", columns);
-  fflush(log->csv);
+  if (ftell(log->csv) == 0) {
+    fprintf(log->csv, "%s\n", columns);
+    fflush(log->csv);
+  }
   *out = log;
   return 0;
 }

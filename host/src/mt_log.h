@@ -10,8 +10,10 @@
 
 typedef struct mt_log mt_log;
 
-/* Creates (truncates) both files. 0, or -1 with a message naming the file. */
-int mt_log_open(mt_log **out, const char *path, char *err, size_t errlen);
+/* Creates (truncates) both files, or appends to them when `append` (a resumed
+ * run; the CSV header is written only into an empty file). 0, or -1 with a
+ * message naming the file. */
+int mt_log_open(mt_log **out, const char *path, int append, char *err, size_t errlen);
 int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s);
 void mt_log_close(mt_log *log);
 /* Path of the CSV written beside path. */

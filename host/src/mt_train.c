@@ -8,6 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
+#include "mt_ckpt.h"
+#include "mt_file.h"
 #include "mt_map.h"
 #include "mt_protocol.h"
 
@@ -297,15 +301,170 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
   return 0;
 }
 
+/* ---- checkpoints ---------------------------------------------------------
+ * One file holds everything the next epoch depends on: the options it was
+ * made with, the epoch reached, the shuffling generator and the current
+ * example order, the float weights, gradient accumulators, compensation
+ * terms, level mirrors and the device's whole state. It is written
+ * atomically and checked word by word on resume, so an interrupted run
+ * continues exactly as if it had not stopped. */
+
+#define CKPT_MAGIC 0x4B43544Du /* "MTCK" */
+#define CKPT_FORMAT 1u
+#define CKPT_MAX_BYTES ((size_t)1 << 31)
+#define CKPT_MAX_FP 32
+
+static uint32_t f32_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+
+/* What must match between the saved run and the resumed one, in order. */
+static uint32_t fingerprint(const trainer_t *t, const mt_dataset_t *train, uint32_t *fp,
+                            const char **names) {
+  const mt_train_opts *o = t->o;
+  uint32_t k = 0;
+#define FP(name, v) (names[k] = (name), fp[k++] = (uint32_t)(v))
+  FP("algorithm", o->algo);
+  FP("layers", o->n_layers);
+  for (uint32_t l = 0; l <= o->n_layers; l++) FP("layer size", o->sizes[l]);
+  FP("batch", o->batch);
+  FP("learning rate (bits)", f32_bits(o->lr));
+  FP("seed (low word)", o->seed);
+  FP("seed (high word)", o->seed >> 32);
+  FP("accumulate", o->accumulate);
+  FP("compensate", o->compensate);
+  FP("w-max (bits)", f32_bits(o->w_max_factor));
+  FP("open-loop", o->open_loop);
+  FP("levels", t->preset ? t->preset->levels : 0);
+  FP("training examples", train->count);
+#undef FP
+  return k;
+}
+
+static int save_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t epoch, uint64_t rng) {
+  const mt_train_opts *o = t->o;
+  mt_wbuf b = {NULL, 0, 0, 0};
+  uint32_t fp[CKPT_MAX_FP];
+  const char *names[CKPT_MAX_FP];
+  uint32_t nfp = fingerprint(t, train, fp, names);
+  mt_wbuf_u32(&b, CKPT_MAGIC);
+  mt_wbuf_u32(&b, CKPT_FORMAT);
+  mt_wbuf_u32(&b, nfp);
+  for (uint32_t k = 0; k < nfp; k++) mt_wbuf_u32(&b, fp[k]);
+  mt_wbuf_u32(&b, epoch);
+  mt_wbuf_u64(&b, rng);
+  mt_wbuf_u32(&b, t->steps);
+  for (uint32_t k = 0; k < train->count; k++) mt_wbuf_u32(&b, t->order[k]);
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+    mt_wbuf_f32(&b, t->net.w[l], nw);
+    mt_wbuf_f32(&b, t->net.b[l], o->sizes[l + 1]);
+    if (t->acc_w[l]) {
+      mt_wbuf_f32(&b, t->acc_w[l], nw);
+      mt_wbuf_f32(&b, t->acc_b[l], o->sizes[l + 1]);
+    }
+    if (t->comp[l]) mt_wbuf_f32(&b, t->comp[l], nw);
+    if (t->maps[l].level) mt_wbuf_u16(&b, t->maps[l].level, nw);
+  }
+  unsigned char *img = NULL;
+  size_t img_len = 0;
+  if (t->dev && mt_dev_snapshot_bytes(t->dev, &img, &img_len) != MT_OK) {
+    free(b.buf);
+    return fail(t, "%s", mt_dev_errmsg(t->dev));
+  }
+  mt_wbuf_u64(&b, img_len);
+  mt_wbuf_bytes(&b, img, img_len);
+  free(img);
+  mt_wbuf_u32(&b, b.oom ? 0 : (uint32_t)crc32(0L, b.buf, (uInt)b.len));
+  int rc = b.oom ? fail(t, "%s", "out of memory for the checkpoint")
+                 : mt_write_atomic(o->checkpoint, b.buf, b.len, t->err, t->errlen);
+  free(b.buf);
+  return rc;
+}
+
+/* Restores the trainer and the device; *epoch is the last epoch done. */
+static int load_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t *epoch, uint64_t *rng) {
+  const mt_train_opts *o = t->o;
+  const char *path = o->resume;
+  unsigned char *bytes = NULL;
+  size_t n = 0;
+  if (mt_read_file(path, CKPT_MAX_BYTES, &bytes, &n, t->err, t->errlen) != 0) return -1;
+  int rc = -1;
+  mt_rbuf b = {bytes, n, 0, 0};
+  uint32_t fp[CKPT_MAX_FP];
+  const char *names[CKPT_MAX_FP];
+  uint32_t nfp = fingerprint(t, train, fp, names);
+  if (n < 16 || mt_rbuf_u32(&b) != CKPT_MAGIC || mt_rbuf_u32(&b) != CKPT_FORMAT) {
+    snprintf(t->err, t->errlen, "%s: not a memtile checkpoint (format %u)", path, CKPT_FORMAT);
+    goto out;
+  }
+  mt_rbuf tail = {bytes + n - 4, 4, 0, 0};
+  if ((uint32_t)crc32(0L, bytes, (uInt)(n - 4)) != mt_rbuf_u32(&tail)) {
+    snprintf(t->err, t->errlen, "%s: checksum mismatch (file damaged or truncated)", path);
+    goto out;
+  }
+  b.len = n - 4; /* the checksum is not content */
+  if (mt_rbuf_u32(&b) != nfp) {
+    snprintf(t->err, t->errlen, "%s: was written for a network of another depth", path);
+    goto out;
+  }
+  for (uint32_t k = 0; k < nfp; k++) {
+    uint32_t v = mt_rbuf_u32(&b);
+    if (v != fp[k]) {
+      snprintf(t->err, t->errlen, "%s: was written with %s %u, this run has %u", path, names[k], v,
+               fp[k]);
+      goto out;
+    }
+  }
+  *epoch = mt_rbuf_u32(&b);
+  *rng = mt_rbuf_u64(&b);
+  t->steps = mt_rbuf_u32(&b);
+  for (uint32_t k = 0; k < train->count; k++) {
+    t->order[k] = mt_rbuf_u32(&b);
+    if (t->order[k] >= train->count) b.short_read = 1; /* not a permutation of this set */
+  }
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+    mt_rbuf_f32(&b, t->net.w[l], nw);
+    mt_rbuf_f32(&b, t->net.b[l], o->sizes[l + 1]);
+    if (t->acc_w[l]) {
+      mt_rbuf_f32(&b, t->acc_w[l], nw);
+      mt_rbuf_f32(&b, t->acc_b[l], o->sizes[l + 1]);
+    }
+    if (t->comp[l]) mt_rbuf_f32(&b, t->comp[l], nw);
+    if (t->maps[l].level) mt_rbuf_u16(&b, t->maps[l].level, nw);
+  }
+  uint64_t img_len = mt_rbuf_u64(&b);
+  if (b.short_read || img_len != b.len - b.pos) {
+    snprintf(t->err, t->errlen, "%s: inconsistent content (device image of %llu bytes)", path,
+             (unsigned long long)img_len);
+    goto out;
+  }
+  const unsigned char *img = mt_rbuf_bytes(&b, (size_t)img_len);
+  if (t->dev && mt_dev_restore_bytes(t->dev, img, (size_t)img_len, path) != MT_OK) {
+    snprintf(t->err, t->errlen, "%s", mt_dev_errmsg(t->dev));
+    goto out;
+  }
+  rc = 0;
+out:
+  free(bytes);
+  return rc;
+}
+
 static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_t *test,
                       const mt_train_hooks *hooks) {
   const mt_train_opts *o = t->o;
   uint64_t rng = o->seed ^ 0x5DEECE66Dull;
   uint64_t c0[MT_CNT_COUNT] = {0}, c1[MT_CNT_COUNT] = {0};
   int dev_algo = is_device_algo(o);
+  uint32_t done = 0;
   for (uint32_t k = 0; k < train->count; k++) t->order[k] = k;
-  if (dev_algo) {
-    if (mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
+  if (o->resume && load_checkpoint(t, train, &done, &rng) != 0) return -1;
+  if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
+    return fail(t, "%s", mt_dev_errmsg(t->dev));
+  if (dev_algo && !o->resume) {
     /* The initial weights are programmed once, counted in epoch 1. */
     for (uint32_t l = 0; l < o->n_layers; l++) {
       clip_weights(t, l);
@@ -314,7 +473,7 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
         return fail(t, "%s", mt_dev_errmsg(t->dev));
     }
   }
-  for (uint32_t e = 1; e <= o->epochs; e++) {
+  for (uint32_t e = done + 1; e <= o->epochs; e++) {
     double t0 = now();
     shuffle(t->order, train->count, &rng);
     double loss_sum = 0;
@@ -348,6 +507,7 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
       return fail(t, "%s", mt_dev_errmsg(t->dev));
     st.wall_s = now() - t0;
+    if (o->checkpoint && save_checkpoint(t, train, e, rng) != 0) return -1;
     if (hooks && hooks->epoch_done && hooks->epoch_done(hooks->ctx, &st)) break;
   }
   return 0;

@@ -33,6 +33,8 @@ typedef struct {
   mt_compensation compensate;     /* siamese: carry the programming error into the next target */
   float w_max_factor;             /* top level = factor x the layer's initial weight bound */
   uint32_t open_loop;             /* program by nominal pulses instead of write-verify */
+  const char *checkpoint;         /* if set: the whole experiment is saved here after every epoch */
+  const char *resume;             /* if set: continue the experiment saved in this checkpoint */
 } mt_train_opts;
 
 /* Default options for an algorithm (documented in docs/algorithms.md). */

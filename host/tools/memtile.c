@@ -48,6 +48,10 @@ static const char *const usage_train =
     "  --w-max X          top level = X times the layer's initial weight bound (default 2)\n"
     "  --open-loop        program by nominal pulse counts instead of write-verify\n"
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
+    "  --checkpoint FILE  save the whole experiment (weights, optimizer, device) after every\n"
+    "                     epoch, atomically\n"
+    "  --resume FILE      continue a run from its checkpoint (same options; --epochs may grow);\n"
+    "                     --log then appends\n"
     "  --help             this text\n";
 
 static const char *const usage_info =
@@ -125,7 +129,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
         strcmp(opt, "--epochs") && strcmp(opt, "--batch") && strcmp(opt, "--lr") &&
         strcmp(opt, "--seed") && strcmp(opt, "--train-limit") && strcmp(opt, "--test-limit") &&
         strcmp(opt, "--accumulate") && strcmp(opt, "--compensate") && strcmp(opt, "--w-max") &&
-        strcmp(opt, "--log") && strcmp(opt, "--levels"))) {
+        strcmp(opt, "--log") && strcmp(opt, "--levels") && strcmp(opt, "--checkpoint") &&
+        strcmp(opt, "--resume"))) {
       fprintf(stderr, "memtile train: unknown option '%s' (see memtile train --help)\n", opt);
       return 2;
     }
@@ -139,6 +144,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
     else if (!strcmp(opt, "--preset")) a->preset = val;
     else if (!strcmp(opt, "--dataset")) a->dataset = val;
     else if (!strcmp(opt, "--log")) a->log = val;
+    else if (!strcmp(opt, "--checkpoint")) a->o.checkpoint = val;
+    else if (!strcmp(opt, "--resume")) a->o.resume = val;
     else if (!strcmp(opt, "--net")) {
       char err[256];
       if (mt_mlp_parse(val, a->o.sizes, &a->o.n_layers, err, sizeof err) != 0) {
@@ -245,7 +252,7 @@ static int cmd_train(int argc, char **argv) {
       goto out;
     }
   }
-  if (a.log && mt_log_open(&log, a.log, err, sizeof err) != 0) {
+  if (a.log && mt_log_open(&log, a.log, a.o.resume != NULL, err, sizeof err) != 0) {
     fprintf(stderr, "memtile train: %s\n", err);
     goto out;
   }

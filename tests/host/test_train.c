@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -124,12 +126,126 @@ static void runs_are_deterministic(void **state) {
   assert_true(c.set_pulses != a.set_pulses);
 }
 
+typedef struct {
+  mt_epoch_stats s[8];
+  uint32_t n;
+} epochs_t;
+
+static int keep_all(void *ctx, const mt_epoch_stats *s) {
+  epochs_t *e = ctx;
+  if (e->n < 8) e->s[e->n++] = *s;
+  return 0;
+}
+
+/* Runs o; returns 0 or -1 with the message in err. */
+static int run_collect(mt_train_opts *o, epochs_t *e, char *err, size_t errlen) {
+  o->sizes[0] = 784, o->sizes[1] = 32, o->sizes[2] = 10, o->n_layers = 2;
+  memset(e, 0, sizeof *e);
+  mt_dev *dev = NULL;
+  if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  mt_train_hooks hooks = {NULL, keep_all, e};
+  int rc = mt_train_run(o, &train, &test, dev, &preset, &hooks, err, errlen);
+  mt_dev_close(dev);
+  return rc;
+}
+
+static void same_epoch(const mt_epoch_stats *a, const mt_epoch_stats *b) {
+  assert_int_equal(a->epoch, b->epoch);
+  assert_true(a->train_loss == b->train_loss && a->test_accuracy == b->test_accuracy);
+  assert_int_equal(a->set_pulses, b->set_pulses);
+  assert_int_equal(a->reset_pulses, b->reset_pulses);
+  assert_int_equal(a->verify_reads, b->verify_reads);
+  assert_int_equal(a->cell_reads, b->cell_reads);
+  assert_int_equal(a->cells_programmed, b->cells_programmed);
+  assert_int_equal(a->updates_skipped, b->updates_skipped);
+  assert_true(a->energy_pj == b->energy_pj);
+}
+
+/* 3 epochs straight equal 1 epoch + resume for 2 more, counter for counter:
+ * weights, optimizer state, example order and the device (noise lanes
+ * included) all come back. Also with accumulation and a float run. */
+static void resume_continues_exactly(void **state) {
+  (void)state;
+  char path[64], err[512];
+  snprintf(path, sizeof path, "/tmp/mt_test_train_%d.ckpt", (int)getpid());
+  static const struct { mt_algo algo; uint32_t acc; } cases[] = {
+    {MT_ALGO_SIAMESE, 1}, {MT_ALGO_SIAMESE, 3}, {MT_ALGO_FLOAT, 1}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    mt_train_opts o;
+    epochs_t full, part, rest;
+    mt_train_defaults(&o);
+    o.algo = cases[c].algo;
+    o.accumulate = cases[c].acc;
+    o.epochs = 3;
+    assert_int_equal(run_collect(&o, &full, err, sizeof err), 0);
+    o.epochs = 1;
+    o.checkpoint = path;
+    assert_int_equal(run_collect(&o, &part, err, sizeof err), 0);
+    o.epochs = 3;
+    o.checkpoint = NULL;
+    o.resume = path;
+    if (run_collect(&o, &rest, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(rest.n, 2);
+    same_epoch(&full.s[0], &part.s[0]);
+    same_epoch(&full.s[1], &rest.s[0]);
+    same_epoch(&full.s[2], &rest.s[1]);
+  }
+  unlink(path);
+}
+
+static void expect_resume_error(mt_train_opts *o, const char *msg) {
+  char err[512];
+  epochs_t e;
+  assert_int_equal(run_collect(o, &e, err, sizeof err), -1);
+  if (!strstr(err, msg)) fail_msg("message '%s' lacks '%s'", err, msg);
+  assert_int_equal(e.n, 0);
+}
+
+/* A damaged, foreign or mismatched checkpoint is refused with a reason. */
+static void bad_checkpoints_are_refused(void **state) {
+  (void)state;
+  char path[64], bad[80], cmd[512], err[512];
+  snprintf(path, sizeof path, "/tmp/mt_test_train_%d.ckpt", (int)getpid());
+  snprintf(bad, sizeof bad, "%s.bad", path);
+  mt_train_opts o;
+  epochs_t e;
+  mt_train_defaults(&o);
+  o.epochs = 1;
+  o.checkpoint = path;
+  assert_int_equal(run_collect(&o, &e, err, sizeof err), 0);
+  o.checkpoint = NULL;
+  o.epochs = 2;
+  o.resume = "/nonexistent/x.ckpt";
+  expect_resume_error(&o, "/nonexistent/x.ckpt: cannot open");
+  o.resume = bad;
+  snprintf(cmd, sizeof cmd, "head -c 100000 %s > %s", path, bad);
+  assert_int_equal(system(cmd), 0);
+  expect_resume_error(&o, "checksum mismatch");
+  snprintf(cmd, sizeof cmd, "cp %s %s && printf 'X' | dd of=%s bs=1 seek=5000 conv=notrunc status=none",
+           path, bad, bad);
+  assert_int_equal(system(cmd), 0);
+  expect_resume_error(&o, "checksum mismatch");
+  snprintf(cmd, sizeof cmd, "printf 'not a checkpoint at all' > %s", bad);
+  assert_int_equal(system(cmd), 0);
+  expect_resume_error(&o, "not a memtile checkpoint");
+  o.resume = path;
+  o.batch = 16;
+  expect_resume_error(&o, "was written with batch 32, this run has 16");
+  o.batch = 32;
+  o.algo = MT_ALGO_CLOSED_LOOP;
+  expect_resume_error(&o, "was written with algorithm");
+  unlink(path);
+  unlink(bad);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(accumulation_defers_programming),
     cmocka_unit_test(compensation_reads_back_changed_weights),
     cmocka_unit_test(closed_loop_programs_everything),
     cmocka_unit_test(runs_are_deterministic),
+    cmocka_unit_test(resume_continues_exactly),
+    cmocka_unit_test(bad_checkpoints_are_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

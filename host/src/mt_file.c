@@ -1,0 +1,95 @@
+/* Atomic writes and bounded reads of whole files. */
+#define _POSIX_C_SOURCE 200809L
+#include "mt_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void sync_parent_dir(const char *path) {
+  char *dir = strdup(path);
+  if (!dir) return;
+  char *slash = strrchr(dir, '/');
+  const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+  int fd = open(d, O_RDONLY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  free(dir);
+}
+
+int mt_write_atomic(const char *path, const void *bytes, size_t n, char *err, size_t errlen) {
+  size_t len = strlen(path);
+  char *tmp = malloc(len + 16);
+  if (!tmp) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return -1;
+  }
+  snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+    free(tmp);
+    return -1;
+  }
+  const unsigned char *b = bytes;
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, b + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  int ok = done == n && fsync(fd) == 0;
+  int e = errno;
+  ok = close(fd) == 0 && ok;
+  if (ok && rename(tmp, path) != 0) ok = 0, e = errno;
+  if (!ok) {
+    unlink(tmp);
+    snprintf(err, errlen, "%s: cannot write: %s", path, strerror(e ? e : EIO));
+    free(tmp);
+    return -1;
+  }
+  free(tmp);
+  sync_parent_dir(path);
+  return 0;
+}
+
+int mt_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *n, char *err,
+                 size_t errlen) {
+  struct stat st;
+  FILE *f = fopen(path, "rb");
+  if (!f || fstat(fileno(f), &st) != 0) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (f) fclose(f);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max_bytes) {
+    snprintf(err, errlen, "%s: %s (%lld bytes, at most %zu expected)", path,
+             S_ISREG(st.st_mode) ? "too large" : "not a regular file", (long long)st.st_size, max_bytes);
+    fclose(f);
+    return -1;
+  }
+  size_t size = (size_t)st.st_size;
+  unsigned char *buf = malloc(size ? size : 1);
+  if (!buf) {
+    snprintf(err, errlen, "%s: out of memory for %zu bytes", path, size);
+    fclose(f);
+    return -1;
+  }
+  size_t got = fread(buf, 1, size, f);
+  fclose(f);
+  if (got != size) {
+    snprintf(err, errlen, "%s: short read (%zu of %zu bytes)", path, got, size);
+    free(buf);
+    return -1;
+  }
+  *out = buf;
+  *n = size;
+  return 0;
+}

@@ -1,0 +1,17 @@
+/* Whole-file I/O with the guarantees checkpoints need. */
+#ifndef MT_FILE_H
+#define MT_FILE_H
+
+#include <stddef.h>
+
+/* Writes bytes to path atomically (temporary file in the same directory,
+ * fsync, rename, fsync of the directory): a crash leaves the old file or the
+ * new one, never a mix. 0, or -1 with a message naming the file. */
+int mt_write_atomic(const char *path, const void *bytes, size_t n, char *err, size_t errlen);
+
+/* Reads a whole file of at most max_bytes (checked against the file's real
+ * length before allocating). *out is malloc'd; 0, or -1 with a message. */
+int mt_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *n, char *err,
+                 size_t errlen);
+
+#endif
