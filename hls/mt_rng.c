@@ -10,10 +10,6 @@
 #define MT_SPLITMIX_GAMMA 0x9E3779B97F4A7C15ull
 #define MT_GAUSS_DROP_BITS (MT_GAUSS_KNOT_FRAC_BITS - MT_GAUSS_OUT_FRAC_BITS)
 
-static uint32_t mt_rotl32(uint32_t x, unsigned k) {
-  return (x << k) | (x >> (32u - k));
-}
-
 uint64_t mt_splitmix64_next(uint64_t *x) {
   uint64_t z;
   *x += MT_SPLITMIX_GAMMA;
@@ -42,19 +38,6 @@ void mt_lanes_seed(mt_xoshiro_t lanes[MT_LANES], uint64_t seed) {
       lanes[l].s[0] = 1u;
     }
   }
-}
-
-uint32_t mt_xoshiro_next(mt_xoshiro_t *r) {
-  uint32_t *s = r->s;
-  const uint32_t result = mt_rotl32(s[0] + s[3], 7) + s[0];
-  const uint32_t t = s[1] << 9;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = mt_rotl32(s[3], 11);
-  return result;
 }
 
 uint32_t mt_clz31(uint32_t v) {
@@ -109,10 +92,6 @@ int16_t mt_gauss_from_u32(uint32_t u) {
    * half up from Q4.16 to Q3.12. */
   z12 = (int32_t)(((uint32_t)mag + (1u << (MT_GAUSS_DROP_BITS - 1u))) >> MT_GAUSS_DROP_BITS);
   return (int16_t)(sign ? -z12 : z12);
-}
-
-int16_t mt_gauss(mt_xoshiro_t *r) {
-  return mt_gauss_from_u32(mt_xoshiro_next(r));
 }
 
 void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
