@@ -186,6 +186,7 @@ static uint32_t op_program(mt_ctx_t *c) {
   uint32_t flags = c->p[1];
   if (flags > (MT_PROG_OPEN_LOOP | MT_PROG_FORCE)) return fail(c, MT_ST_ERR_PARAM, 1, flags);
   for (uint32_t k = 2; k < c->len; k++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
     uint32_t e = c->p[k];
     if ((e >> 20) >= MT_ROWS || ((e >> 8) & 0xFFFu) >= MT_COLS)
       return fail(c, MT_ST_ERR_RANGE, k, e);
@@ -196,6 +197,7 @@ static uint32_t op_program(mt_ctx_t *c) {
   mt_tile_t *t = &c->tiles[c->p[0]];
   uint32_t programmed = 0, wv_fail = 0;
   for (uint32_t k = 2; k < c->len; k++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
     uint32_t e = c->p[k];
     programmed += mt_weight_program(c->regs, t, e >> 20, (e >> 8) & 0xFFFu, e & 0xFFu, flags,
                                     &wv_fail);
@@ -211,12 +213,14 @@ static uint32_t op_pulse(mt_ctx_t *c) {
   uint32_t st = check_tile(c, 0, 1);
   if (st != MT_ST_OK) return st;
   for (uint32_t k = 1; k < c->len; k++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
     uint32_t e = c->p[k];
     if ((e >> 20) >= MT_ROWS || ((e >> 8) & 0xFFFu) >= MT_COLS)
       return fail(c, MT_ST_ERR_RANGE, k, e);
   }
   mt_tile_t *t = &c->tiles[c->p[0]];
   for (uint32_t k = 1; k < c->len; k++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
     uint32_t e = c->p[k];
     uint32_t col = (e >> 8) & 0xFFFu;
     int32_t n = (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); /* signed 7-bit */
@@ -243,7 +247,9 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
   const mt_tile_t *t = &c->tiles[c->p[0]];
   uint32_t n = 0;
   for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
     for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
+    #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
       uint32_t word = 0;
       for (uint32_t k = 0; k < 2; k++) {
         int32_t v = t->g[k][i][j];
@@ -297,6 +303,7 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   int64_t acc[MT_COLS];
   uint64_t sum_sq = 0;
   for (uint32_t i = 0; i < nrows; i++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
     int32_t v = half(in, i);
     if (v > xmax || v < -xmax) {
       v = v > 0 ? xmax : -xmax;
@@ -315,7 +322,9 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   if (mode == 1) {
     /* Per-cell noise: every cell takes its two draws, even at zero input. */
     for (uint32_t i = 0; i < nrows; i++) {
+    #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
       for (uint32_t j = 0; j < ncols; j++) {
+      #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
         mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
         int64_t np = mt_gnoise(sigma, mt_gauss(r));
         int64_t diff = (int64_t)t->g[MT_DEV_PLUS][i][j] - t->g[MT_DEV_MINUS][i][j] + np -
@@ -328,6 +337,7 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
      * outputs, image background) make skipping them the common case.
      * |x| <= 2^15 - 1 and |diff| <= 2^16 - 1: each product fits in 32 bits. */
     for (uint32_t a = 0; a < n_active; a++) {
+    #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
       uint32_t i = active[a];
       const uint16_t *gp = t->g[MT_DEV_PLUS][i], *gm = t->g[MT_DEV_MINUS][i];
       if (narrow)
@@ -346,6 +356,7 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
     for (uint32_t j = 0; j < ncols; j++) acc[j] += mt_gnoise(amp, z[j]);
   }
   for (uint32_t j = 0; j < ncols; j++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
     int64_t y = mt_round_shift(acc[j] * (int64_t)cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT]);
     if (y > ymax || y < -ymax) {
       y = y > 0 ? ymax : -ymax;
@@ -407,6 +418,7 @@ static uint32_t op_meta_write(mt_ctx_t *c) {
   if (st == MT_ST_OK) st = expect_len(c, 5 + n);
   if (st != MT_ST_OK) return st;
   for (uint32_t k = 0; k < n; k++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS * MT_COLS
     int32_t h = (int32_t)c->p[5 + k];
     if (h > HIDDEN_MAX || h < -HIDDEN_MAX) return fail(c, MT_ST_ERR_RANGE, 5 + k, c->p[5 + k]);
   }
@@ -415,7 +427,9 @@ static uint32_t op_meta_write(mt_ctx_t *c) {
   mt_tile_t *t = &c->tiles[c->p[0]];
   uint32_t k = 0, programmed = 0, wv = 0;
   for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
     for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
+    #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
       t->hidden[i][j] = (int32_t)c->p[5 + k++];
       programmed += meta_commit(c, t, i, j, &wv);
     }
@@ -434,7 +448,9 @@ static uint32_t op_meta_update(mt_ctx_t *c) {
   uint32_t in_shift = regs->cfg[MT_CFG_META_IN_SHIFT], idx_shift = regs->cfg[MT_CFG_META_IDX_SHIFT];
   uint32_t k = 0, requests = 0, programmed = 0, wv = 0;
   for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
     for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
+    #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
       int64_t d = (int64_t)half(c->p + 5, k++) * ((int64_t)1 << in_shift);
       if (d == 0) continue;
       int32_t h = t->hidden[i][j];
