@@ -55,7 +55,8 @@ typedef struct {
   uint16_t *prev_level;            /* levels before a programming step (largest layer) */
   float *x;                        /* one batch of inputs */
   uint8_t *y;
-  uint32_t *order;
+  uint32_t *order;                 /* training example order (a permutation, reshuffled each epoch) */
+  uint32_t *eval_idx;              /* test example indices of one batch */
   uint32_t steps;                  /* optimizer steps taken (for accumulation) */
   uint64_t host_skipped;           /* weight updates that needed no programming */
   char *err;
@@ -112,6 +113,7 @@ static void trainer_free(trainer_t *t) {
   free(t->x);
   free(t->y);
   free(t->order);
+  free(t->eval_idx);
 }
 
 /* Fabricates the tiles the network needs and maps its layers onto them. */
@@ -202,10 +204,31 @@ static int program_layer(trainer_t *t, uint32_t l) {
 }
 
 /* One optimizer step from the gradients in t->wk. */
+/* SGD step and clipping to the top level in one pass over the weights (the
+ * weights are then read once more to find level changes). */
+static void sgd_clipped(trainer_t *t, const float *const *gw, const float *const *gb) {
+  const mt_train_opts *o = t->o;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    float lim = mt_map_weight_of(&t->maps[l], t->maps[l].levels - 1);
+    size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+    float *w = t->net.w[l];
+    const float *g = gw[l];
+    for (size_t k = 0; k < nw; k++) {
+      float v = w[k] - o->lr * g[k];
+      w[k] = v > lim ? lim : (v < -lim ? -lim : v);
+    }
+    for (uint32_t k = 0; k < o->sizes[l + 1]; k++) t->net.b[l][k] -= o->lr * gb[l][k];
+  }
+}
+
 static int update(trainer_t *t) {
   const mt_train_opts *o = t->o;
-  if (o->algo != MT_ALGO_SIAMESE || o->accumulate <= 1) {
+  if (!is_device_algo(o)) {
     mt_mlp_sgd(&t->net, &t->wk, o->lr);
+    return MT_OK;
+  }
+  if (o->algo != MT_ALGO_SIAMESE || o->accumulate <= 1) {
+    sgd_clipped(t, (const float *const *)t->wk.gw, (const float *const *)t->wk.gb);
   } else {
     for (uint32_t l = 0; l < o->n_layers; l++) {
       size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
@@ -213,16 +236,13 @@ static int update(trainer_t *t) {
       for (uint32_t k = 0; k < o->sizes[l + 1]; k++) t->acc_b[l][k] += t->wk.gb[l][k];
     }
     if (++t->steps % o->accumulate != 0) return MT_OK;
+    sgd_clipped(t, (const float *const *)t->acc_w, (const float *const *)t->acc_b);
     for (uint32_t l = 0; l < o->n_layers; l++) {
-      size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
-      for (size_t k = 0; k < nw; k++) t->net.w[l][k] -= o->lr * t->acc_w[l][k], t->acc_w[l][k] = 0;
-      for (uint32_t k = 0; k < o->sizes[l + 1]; k++)
-        t->net.b[l][k] -= o->lr * t->acc_b[l][k], t->acc_b[l][k] = 0;
+      memset(t->acc_w[l], 0, (size_t)o->sizes[l] * o->sizes[l + 1] * sizeof(float));
+      memset(t->acc_b[l], 0, o->sizes[l + 1] * sizeof(float));
     }
   }
-  if (!is_device_algo(o)) return MT_OK;
   for (uint32_t l = 0; l < o->n_layers; l++) {
-    clip_weights(t, l);
     int rc = program_layer(t, l);
     if (rc != MT_OK) return rc;
   }
@@ -239,8 +259,8 @@ static int evaluate(trainer_t *t, const mt_dataset_t *test, double *accuracy) {
   uint32_t correct = 0;
   for (uint32_t s = 0; s < test->count; s += t->o->batch) {
     uint32_t n = test->count - s < t->o->batch ? test->count - s : t->o->batch;
-    for (uint32_t b = 0; b < n; b++) t->order[b] = s + b;
-    load_batch(t, test, t->order, n);
+    for (uint32_t b = 0; b < n; b++) t->eval_idx[b] = s + b;
+    load_batch(t, test, t->eval_idx, n);
     int rc = mt_mlp_forward(&t->net, &t->wk, t->x, n, is_device_algo(t->o) ? device_matmul : NULL, t);
     if (rc != 0) return rc;
     uint32_t c = 0;
@@ -279,7 +299,8 @@ static int allocate(trainer_t *t, const mt_dataset_t *train) {
   t->y = malloc(o->batch);
   uint32_t n_order = train->count > o->batch ? train->count : o->batch;
   t->order = malloc((size_t)n_order * sizeof *t->order);
-  return t->x && t->y && t->order ? 0 : fail(t, "%s", "out of memory");
+  t->eval_idx = malloc((size_t)o->batch * sizeof *t->eval_idx);
+  return t->x && t->y && t->order && t->eval_idx ? 0 : fail(t, "%s", "out of memory");
 }
 
 static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_t *test) {

@@ -238,6 +238,29 @@ static void bad_checkpoints_are_refused(void **state) {
   unlink(bad);
 }
 
+/* Evaluation must not disturb the training order: with fewer training than
+ * test examples, a clobbered order made epoch 2 read past the training
+ * images (caught by AddressSanitizer). */
+static void evaluation_keeps_the_training_order(void **state) {
+  (void)state;
+  mt_dataset_t small_train, big_test;
+  char err[512];
+  assert_int_equal(mt_dataset_open("mnist", MT_SOURCE_DIR, 40, 200, &small_train, &big_test, err,
+                                   sizeof err), 0);
+  mt_train_opts o;
+  mt_train_defaults(&o);
+  o.algo = MT_ALGO_FLOAT;
+  o.epochs = 3;
+  o.sizes[0] = 784, o.sizes[1] = 16, o.sizes[2] = 10, o.n_layers = 2;
+  epochs_t e;
+  memset(&e, 0, sizeof e);
+  mt_train_hooks hooks = {NULL, keep_all, &e};
+  assert_int_equal(mt_train_run(&o, &small_train, &big_test, NULL, NULL, &hooks, err, sizeof err), 0);
+  assert_int_equal(e.n, 3);
+  mt_dataset_free(&small_train);
+  mt_dataset_free(&big_test);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(accumulation_defers_programming),
@@ -246,6 +269,7 @@ int main(void) {
     cmocka_unit_test(runs_are_deterministic),
     cmocka_unit_test(resume_continues_exactly),
     cmocka_unit_test(bad_checkpoints_are_refused),
+    cmocka_unit_test(evaluation_keeps_the_training_order),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
