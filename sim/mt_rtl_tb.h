@@ -1,0 +1,57 @@
+/* Plain C interface of the Verilator module benches (sim/<top>_tb.cpp): one opaque handle
+ * per Verilated model, and one call per clock cycle. Each *_cycle call drives the inputs
+ * while the clock is low, evaluates, samples the outputs (so combinational outputs show the
+ * current state), then applies one rising edge. The tests in tests/rtl/ hold all the logic;
+ * these wrappers only move bits. Built by `make test` (docs/rtl.md). */
+#ifndef MT_RTL_TB_H
+#define MT_RTL_TB_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- rtl/mt_xoshiro128pp.sv. States are s[0..3] = s0..s3 as in mt_xoshiro_t. */
+typedef struct tb_xoshiro tb_xoshiro_t;
+tb_xoshiro_t *tb_xoshiro_open(void);            /* applies 2 reset cycles */
+void tb_xoshiro_close(tb_xoshiro_t *t);
+void tb_xoshiro_reset(tb_xoshiro_t *t);         /* rst_i for one cycle */
+/* One cycle with load_i, state_i (ignored when NULL), step_i; returns out_o before the edge. */
+uint32_t tb_xoshiro_cycle(tb_xoshiro_t *t, int load, const uint32_t state[4], int step);
+void tb_xoshiro_state(tb_xoshiro_t *t, uint32_t state[4]);   /* state_o now */
+
+/* ---- rtl/mt_noise_lanes.sv. */
+typedef struct tb_lanes tb_lanes_t;
+tb_lanes_t *tb_lanes_open(void);                /* applies 2 reset cycles (the last one at
+                                                   edge 0 of the power-on seeding) */
+void tb_lanes_close(tb_lanes_t *t);
+unsigned tb_lanes_count(const tb_lanes_t *t);  /* LANES of the model */
+void tb_lanes_reset(tb_lanes_t *t);             /* rst_i for one cycle */
+/* One cycle: seed_valid_i/seed_i, step_i = step_mask (bit l = lane l). Before the edge,
+ * stores out_o of every lane in out[] (when not NULL) and returns ready_o. */
+int tb_lanes_cycle(tb_lanes_t *t, int seed_valid, uint64_t seed, uint32_t step_mask,
+                   uint32_t *out);
+void tb_lanes_state(tb_lanes_t *t, unsigned lane, uint32_t state[4]);   /* state_o now */
+
+/* ---- rtl/mt_gauss_icdf.sv. */
+typedef struct tb_gauss tb_gauss_t;
+tb_gauss_t *tb_gauss_open(void);                /* applies 2 reset cycles */
+void tb_gauss_close(tb_gauss_t *t);
+/* One cycle with valid_i/u_i; returns valid_o after the edge and stores z_o in *z. */
+int tb_gauss_cycle(tb_gauss_t *t, int valid, uint32_t u, int16_t *z);
+
+/* ---- sim/mt_noise_gauss.sv: mt_noise_lanes feeding mt_gauss_icdf from one lane. */
+typedef struct tb_ng tb_ng_t;
+tb_ng_t *tb_ng_open(void);                      /* applies 2 reset cycles */
+void tb_ng_close(tb_ng_t *t);
+/* One cycle: seed_valid_i/seed_i, lane_i, draw_i. Before the edge, *ready = ready_o; after
+ * it, returns z_valid_o and stores z_o in *z. */
+int tb_ng_cycle(tb_ng_t *t, int seed_valid, uint64_t seed, unsigned lane, int draw,
+                int *ready, int16_t *z);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
