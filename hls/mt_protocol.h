@@ -5,8 +5,12 @@
 #define MT_PROTO_MAJOR 1u
 #define MT_PROTO_MINOR 0u
 
+#ifndef MT_ROWS
 #define MT_ROWS 128u /* rows (inputs) per tile; build parameter */
+#endif
+#ifndef MT_COLS
 #define MT_COLS 128u /* columns (outputs) per tile; build parameter */
+#endif
 #define MT_LANES 16u /* noise lanes; column j draws from lane j mod LANES */
 #define MT_MAX_TILES 64u /* upper bound of the tile count a device instance may have */
 #define MT_MAX_LEVELS 256u /* largest level count L */

@@ -111,5 +111,27 @@ localparam int unsigned MT_CNT_META_ATTENUATED = 13;
 localparam int unsigned MT_CNT_ENERGY_FJ = 14;
 localparam int unsigned MT_CNT_LATENCY_PS = 15;
 localparam int unsigned MT_CNT_COUNT = 16;
+localparam logic [1279:0] MT_CFG_MIN_VEC = {32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd1, 32'd0, 32'd0, 32'd0, 32'd2, 32'd2, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0};
+localparam logic [1279:0] MT_CFG_MAX_VEC = {32'd1, 32'd24, 32'd16, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd1023, 32'd65535, 32'd62, 32'd65535, 32'd16, 32'd16, 32'd2, 32'd65535, 32'd65535, 32'd65535, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535};
+localparam int unsigned MT_INFO_VERSION = 0;
+localparam int unsigned MT_INFO_ROWS = 1;
+localparam int unsigned MT_INFO_COLS = 2;
+localparam int unsigned MT_INFO_TILES = 3;
+localparam int unsigned MT_INFO_LANES = 4;
+localparam int unsigned MT_INFO_MAX_LEVELS = 5;
+localparam int unsigned MT_INFO_MAX_PAYLOAD = 6;
+localparam int unsigned MT_INFO_MAX_BATCH = 7;
+localparam int unsigned MT_INFO_PRNG = 8;
+localparam int unsigned MT_INFO_GAUSS = 9;
+localparam int unsigned MT_INFO_CONFIG_WORDS = 10;
+localparam int unsigned MT_INFO_COUNTERS = 11;
+localparam int unsigned MT_INFO_FEATURES = 12;
+localparam int unsigned MT_INFO_COUNT = 13;
+localparam int unsigned MT_SECTION_GLOBAL = 0;
+localparam int unsigned MT_SECTION_TILE = 1;
+localparam int unsigned MT_PROG_OPEN_LOOP = 1;
+localparam int unsigned MT_PROG_FORCE = 2;
+localparam int unsigned MT_READ_PROBE = 1;
+localparam int unsigned MT_LEVEL_ENTRY_WORDS = 3;
 
 `endif

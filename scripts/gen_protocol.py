@@ -24,7 +24,11 @@ def c_header(p):
     out.append(f"#define MT_PROTO_MINOR {p['version']['minor']}u")
     out.append("")
     for lim in p["limits"]:
-        out.append(f"#define MT_{lim['name']} {lim['value']}u /* {lim['doc']} */")
+        line = f"#define MT_{lim['name']} {lim['value']}u /* {lim['doc']} */"
+        if lim.get("build_parameter"):
+            # Overridable (-DMT_ROWS=32) so that tests can build a small geometry.
+            line = f"#ifndef MT_{lim['name']}\n{line}\n#endif"
+        out.append(line)
     out.append("")
     for key, prefix in (("opcodes", "MT_OP_"), ("status", "MT_ST_"), ("faults", "MT_FAULT_"),
                         ("state_sections", "MT_SECTION_")):
@@ -93,6 +97,19 @@ def verilog_include(p):
     for idx, cnt in enumerate(p["counters"]):
         out.append(f"localparam int unsigned MT_CNT_{ident(cnt['name'])} = {idx};")
     out.append(f"localparam int unsigned MT_CNT_COUNT = {len(p['counters'])};")
+    # Field i of the bounds at [32i +: 32]; written high field first as a concatenation.
+    for key, fn in (("MIN", lambda f: f.get("min", 0)), ("MAX", lambda f: f["max"])):
+        words = ", ".join(f"32'd{fn(f)}" for f in reversed(p["config"]))
+        out.append(f"localparam logic [{32 * len(p['config']) - 1}:0] MT_CFG_{key}_VEC = {{{words}}};")
+    for idx, item in enumerate(p["info"]):
+        out.append(f"localparam int unsigned MT_INFO_{ident(item['name'])} = {idx};")
+    out.append(f"localparam int unsigned MT_INFO_COUNT = {len(p['info'])};")
+    for item in p["state_sections"]:
+        out.append(f"localparam int unsigned MT_SECTION_{item['name']} = {item['value']};")
+    for key, prefix in (("program_flags", "MT_PROG_"), ("read_flags", "MT_READ_")):
+        for item in p[key]:
+            out.append(f"localparam int unsigned {prefix}{item['name']} = {1 << item['bit']};")
+    out.append(f"localparam int unsigned MT_LEVEL_ENTRY_WORDS = {len(p['level_entry'])};")
     out.append("")
     out.append("`endif")
     return "\n".join(out) + "\n"
