@@ -126,6 +126,12 @@ $(RTL_BUILD)/tests/test_%: $(RTL_BUILD)/obj/tests/rtl/test_%.o $(RTL_BUILD)/sim/
 	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_$*/Vmt_$*__ALL.a $(VL_RT) -o $@ \
 	  -lcmocka -lm -pthread
 
+# Engine benches (sim/mt_eng_<name>_tb.cpp, C ABI sim/mt_eng_tb.h): the test plays the top
+# around one engine and compares it with the whole C model, so it links all of hls/.
+RTL_HLS_OBJ := $(patsubst %.c,$(RTL_BUILD)/obj/%.o,$(filter-out hls/mt_rng.c,$(HLS_SRC)))
+$(RTL_BUILD)/tests/test_eng_state: $(RTL_HLS_OBJ)
+$(RTL_BUILD)/sim/mt_eng_state_tb.o: sim/mt_eng_tb.h
+
 # C tests under AddressSanitizer and UndefinedBehaviorSanitizer, and the RTL tests
 # (bit-exact against the C reference); one summary line.
 test: deps-ok
