@@ -36,7 +36,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
-# test_X against top mt_X) and the C reference hls/mt_rng.c. Not sanitized.
+# test_X against top mt_X) and the C references hls/mt_rng.c, hls/mt_device.c. Not sanitized.
 VERILATOR ?= verilator
 YOSYS ?= yosys
 RTL_BUILD := $(BUILD)/rtl
@@ -121,7 +121,7 @@ $(RTL_BUILD)/obj/%.o: %.c
 	$(CC) $(WARN) -O2 -g -Ihls -Isim -MMD -MP -c $< -o $@
 
 $(RTL_BUILD)/tests/test_%: $(RTL_BUILD)/obj/tests/rtl/test_%.o $(RTL_BUILD)/sim/mt_%_tb.o \
-    $(RTL_BUILD)/obj/hls/mt_rng.o $(RTL_BUILD)/vl/runtime.stamp
+    $(RTL_BUILD)/obj/hls/mt_rng.o $(RTL_BUILD)/obj/hls/mt_device.o $(RTL_BUILD)/vl/runtime.stamp
 	@mkdir -p $(@D)
 	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_$*/Vmt_$*__ALL.a $(VL_RT) -o $@ \
 	  -lcmocka -lm -pthread
