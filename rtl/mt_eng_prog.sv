@@ -69,6 +69,10 @@ module mt_eng_prog #(
   logic [15:0] lvl_q;
   logic [31:0] hid_q;
   logic        eo_valid_q;       // the old level has a table entry
+  // The weight's lane had two draws ready in the last cycle, and none was taken then. Only
+  // this engine takes from the lanes while it runs, so they are still there: the take needs
+  // no combinational path from the lanes' avail_o (whose logic also reads take_i).
+  logic        avail_q;
   logic [31:0] eo1_q, e0_q, e1_q, e2_q;
 
   // ---- derived values
@@ -171,7 +175,7 @@ module mt_eng_prog #(
     addr32  = (tile * ROWS32 + {20'd0, row_q}) * GROUPS + group32;
     lane_oh = '0;
     lane_oh[lane32[$clog2(LANES)-1:0]] = 1'b1;
-    draw_ok = nz_avail_i[lane32[$clog2(LANES)-1:0]];
+    draw_ok = avail_q;
     draw_z  = nz_z_i[32*lane32[$clog2(LANES)-1:0] +: 16];
 
     open_loop  = kind_q == K_PROG ? hdr_q[1][0] : cfg_mprog != 32'd0;
@@ -423,6 +427,11 @@ module mt_eng_prog #(
         default: state_q <= S_IDLE;
       endcase
     end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (rst_i) avail_q <= 1'b0;
+    else avail_q <= nz_avail_i[lane32[$clog2(LANES)-1:0]] && nz_take_o == '0;
   end
 
   // ---- datapath (no reset: every register is written before it is read in a command)
