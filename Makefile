@@ -50,6 +50,10 @@ VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing -
 VL_INC = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)/include
 VL_RT := $(addprefix $(RTL_BUILD)/vl/mt_xoshiro128pp/,verilated.o verilated_threads.o)
 SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes
+# Reference configuration (docs/rtl.md, "Synthesis"): the AC701 board's XC7A200T.
+SYNTH_REF_TOPS := mt_eng_state mt_device
+SYNTH_REF_FAMILY := xc7
+SYNTH_REF_PARAMS := -set TILES 2 -set ROWS 128 -set COLS 128 -set LANES 16 -set CMD_WORDS 16384
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -154,23 +158,30 @@ lint: deps-ok check-generated
 	@# The subset Yosys 0.23 parses too (research/fpga.md 3.6).
 	$(YOSYS) -q -p "read_verilog -sv -Irtl $(RTL_SV); hierarchy -check"
 
-# Yosys 0.23 resource estimate (not Vivado) of the RTL blocks for UltraScale+.
+# Yosys 0.23 resource estimates (not Vivado): the RTL blocks for UltraScale+ (SYNTH_TOPS),
+# and the whole device plus the state engine in the reference configuration of the AC701
+# board (constraints/, docs/rtl.md "Synthesis"; SYNTH_REF_*), one line each in
+# build/synth/report.txt. The whole device takes many minutes: `make synth SYNTH_REF_TOPS=`
+# skips it.
 synth: deps-ok
 	@mkdir -p $(BUILD)/synth
-	@echo "Yosys 0.23 synth_xilinx -family xcup -flatten -noiopad estimate, not Vivado" \
-	  >$(BUILD)/synth/report.txt
-	@for t in $(SYNTH_TOPS); do \
-	  echo "yosys: synth_xilinx -family xcup -top $$t"; \
-	  $(YOSYS) -q -l $(BUILD)/synth/$$t.log -p "read_verilog -sv -Irtl $(RTL_SV); \
-	    synth_xilinx -family xcup -top $$t -flatten -noiopad; \
-	    tee -q -o $(BUILD)/synth/$$t.stat stat -tech xilinx" || exit 1; \
-	  awk -v t=$$t '$$1 ~ /^LUT[1-6]$$/ {lut += $$2} $$1 ~ /^FD[RSCP]E$$/ {ff += $$2} \
-	    $$1 ~ /^DSP48E2$$/ {dsp += $$2} $$1 ~ /^RAMB18/ {b18 += $$2} $$1 ~ /^RAMB36/ {b36 += $$2} \
+	@echo "Yosys 0.23 synth_xilinx -flatten -noiopad estimate, not Vivado" >$(BUILD)/synth/report.txt
+	@run() { t=$$1; fam=$$2; tag=$$3; chp=$$4; \
+	  echo "yosys: synth_xilinx -family $$fam -top $$t $$chp"; \
+	  $(YOSYS) -q -l $(BUILD)/synth/$$tag.log -p "read_verilog -sv -Irtl $(RTL_SV); $$chp \
+	    synth_xilinx -family $$fam -top $$t -flatten -noiopad; \
+	    tee -q -o $(BUILD)/synth/$$tag.stat stat -tech xilinx" || exit 1; \
+	  awk -v t="$$tag ($$fam)" '$$1 ~ /^LUT[1-6]$$/ {lut += $$2} $$1 ~ /^FD[RSCP]E$$/ {ff += $$2} \
+	    $$1 ~ /^DSP48E[12]$$/ {dsp += $$2} $$1 ~ /^RAMB18/ {b18 += $$2} $$1 ~ /^RAMB36/ {b36 += $$2} \
+	    $$1 ~ /^URAM/ {ur += $$2} $$1 ~ /^RAM(32|64|128|256)[MX]/ {lr += $$2} \
 	    $$1 ~ /^CARRY/ {cy += $$2} $$1 ~ /^MUXF/ {mx += $$2} \
-	    END {printf "%-15s LUT %5d  FF %5d  DSP %3d  BRAM %4.1f (RAMB36 %d, RAMB18 %d)  CARRY %d  MUXF %d\n", \
-	      t, lut, ff, dsp, b36 + b18 / 2, b36, b18, cy, mx}' \
-	    $(BUILD)/synth/$$t.stat >>$(BUILD)/synth/report.txt; \
-	done
+	    END {printf "%-24s LUT %6d  FF %6d  DSP %3d  BRAM %5.1f (RAMB36 %d, RAMB18 %d)  URAM %d  LUTRAM %d  CARRY %d  MUXF %d\n", \
+	      t, lut, ff, dsp, b36 + b18 / 2, b36, b18, ur, lr, cy, mx}' \
+	    $(BUILD)/synth/$$tag.stat >>$(BUILD)/synth/report.txt; }; \
+	for t in $(SYNTH_TOPS); do run $$t xcup $$t "" || exit 1; done; \
+	for t in $(SYNTH_REF_TOPS); do \
+	  run $$t $(SYNTH_REF_FAMILY) $$t.ref "chparam $(SYNTH_REF_PARAMS) $$t;" || exit 1; done
+	@echo "reference configuration ($(SYNTH_REF_FAMILY)): $(SYNTH_REF_PARAMS)" >>$(BUILD)/synth/report.txt
 	@cat $(BUILD)/synth/report.txt
 
 bench: deps-ok
