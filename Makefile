@@ -53,7 +53,7 @@ SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes
 # Reference configuration (docs/rtl.md, "Synthesis"): the AC701 board's XC7A200T.
 SYNTH_REF_TOPS := mt_eng_state mt_device
 SYNTH_REF_FAMILY := xc7
-SYNTH_REF_PARAMS := -set TILES 2 -set ROWS 128 -set COLS 128 -set LANES 16 -set CMD_WORDS 16384
+SYNTH_REF_PARAMS := -set TILES 2 -set ROWS 128 -set COLS 128 -set LANES 16 -set CMD_WORDS 8192
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
