@@ -139,7 +139,7 @@ $(RTL_BUILD)/sim/%_tb.o: sim/%_tb.cpp sim/mt_rtl_tb.h sim/mt_tb_clock.h $(RTL_BU
 
 $(RTL_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O2 -g $(INC) -Isim $(DEFS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) -O2 -g $(INC) $(DEFS) -MMD -MP -c $< -o $@
 
 $(RTL_BUILD)/tests/test_%: $(RTL_BUILD)/obj/tests/rtl/test_%.o $(RTL_BUILD)/sim/mt_%_tb.o \
     $(RTL_BUILD)/obj/hls/mt_rng.o $(RTL_BUILD)/vl/runtime.stamp
@@ -185,7 +185,7 @@ $(RTL_BUILD)/libmtsim_%.a: $(RTL_BUILD)/sim/mt_device_tb_%.o $(RTL_BUILD)/vl/mt_
 EQ_SMALL_DEFS = -DMT_ROWS=$(call sim_rows,small)u -DMT_COLS=$(call sim_cols,small)u
 $(RTL_BUILD)/obj-small/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O2 -g $(INC) -Isim $(DEFS) $(EQ_SMALL_DEFS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) -O2 -g $(INC) $(DEFS) $(EQ_SMALL_DEFS) -MMD -MP -c $< -o $@
 
 $(EQ_TEST_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
     $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \

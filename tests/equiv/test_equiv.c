@@ -68,6 +68,7 @@ typedef struct {
   uint32_t *rsp_m, *rsp_s;
   /* totals for the report */
   uint64_t commands, transfers, sim_cycles;
+  uint64_t runs; /* every transfer, including the setup and the state comparisons */
   uint64_t status_count[MT_ST_COUNT];
   uint64_t op_count[N_OPS], op_ok[N_OPS];
 } eq_t;
@@ -151,6 +152,7 @@ static void pair_open(eq_t *e) {
   e->tm = calloc(e->tiles, sizeof *e->tm);
   assert_non_null(e->tm);
   mt_device_reset(&e->regs, e->tm, e->tiles);
+  e->runs = 0;
 }
 
 static void pair_close(eq_t *e) {
@@ -178,8 +180,8 @@ static void emit(eq_t *e, uint32_t op, uint32_t len, const uint32_t *p, uint32_t
 /* Prints the transfer and the first difference, then fails the test. */
 static void report(eq_t *e, uint32_t cap, uint32_t n_m, uint32_t cons_m, uint32_t n_s,
                    uint32_t cons_s, const char *what) {
-  fprintf(stderr, "MISMATCH in transfer %llu (%u command words, rsp_cap %u): %s\n",
-          (unsigned long long)e->transfers, e->xfer.n, cap, what);
+  fprintf(stderr, "MISMATCH in transfer %llu of the stream (%u command words, rsp_cap %u): %s\n",
+          (unsigned long long)e->runs, e->xfer.n, cap, what);
   for (uint32_t k = 0; k < e->n_starts; k++) {
     uint32_t a = e->starts[k], b = k + 1 < e->n_starts ? e->starts[k + 1] : e->xfer.n;
     uint32_t op = e->xfer.w[a] >> 24;
@@ -207,7 +209,7 @@ static void report(eq_t *e, uint32_t cap, uint32_t n_m, uint32_t cons_m, uint32_
       fprintf(stderr, "    word %u: expected %s got %s%s\n", j, a, b, j == i ? "   <==" : "");
     }
   }
-  fail_msg("RTL and model differ (transfer %llu: %s)", (unsigned long long)e->transfers, what);
+  fail_msg("RTL and model differ (transfer %llu: %s)", (unsigned long long)e->runs, what);
 }
 
 /* Runs the built transfer on both and compares; then clears it. */
@@ -220,6 +222,7 @@ static void run_xfer(eq_t *e, uint32_t cap, int count_it) {
                       sizeof err) != 0)
     report(e, cap, n_m, cons_m, 0, 0, err);
   e->sim_cycles += cyc;
+  e->runs++;
   if (n_m != n_s) report(e, cap, n_m, cons_m, n_s, cons_s, "response lengths differ");
   if (cons_m != cons_s) report(e, cap, n_m, cons_m, n_s, cons_s, "consumed counts differ");
   if (memcmp(e->rsp_m, e->rsp_s, n_m * sizeof *e->rsp_m) != 0)

@@ -82,17 +82,19 @@ static void strip_field(char *line, const char *key) {
   memmove(p, q, strlen(q) + 1);
 }
 
-static void train_logs_match(void **state) {
-  (void)state;
+/* What training sends (host/src/mt_train.c, mt_map.c, mt_preset_apply.c); NULL if the RTL
+ * has all of it, else the first missing opcode. */
+static const char *training_missing(void) {
   static const char *const need[] = {"CONFIGURE", "SET_LEVELS", "META_TABLE", "SEED",
                                      "FABRICATE", "PROGRAM",    "MVM",        "READ_CELLS",
                                      "STATS_GET"};
-  for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
-    if (!rtl_has(need[i])) {
-      print_message("skipped: training needs %s in the RTL (tests/equiv/equiv_ops.h)\n", need[i]);
-      skip();
-    }
-  }
+  for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+    if (!rtl_has(need[i])) return need[i];
+  return NULL;
+}
+
+static void train_logs_match(void **state) {
+  (void)state;
   static char out[16384];
   const char *common = "train --dataset mnist --net 784-16-10 --train-limit 96 --test-limit 48 "
                        "--batch 16 --epochs 2 --seed 5";
@@ -130,6 +132,15 @@ static void train_logs_match(void **state) {
 }
 
 int main(void) {
+  /* cmocka's TAP output marks a skipped test "not ok", so an unrunnable test is left out of
+   * the group, with a TAP comment saying why. */
+  const char *missing = training_missing();
+  if (missing) {
+    printf("# train_logs_match not run: training needs %s, which is not in the RTL's list "
+           "(tests/equiv/equiv_ops.h)\n", missing);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(info_reports_cycles)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(info_reports_cycles),
       cmocka_unit_test(train_logs_match),
