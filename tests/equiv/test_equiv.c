@@ -7,7 +7,7 @@
  * response capacities. Built at the small geometry for make test (the model with the same
  * MT_ROWS/MT_COLS) and at the reference geometry for make test-long.
  *
- * Environment: MT_EQUIV_SEED (default 1), MT_EQUIV_N (random commands, default 3000),
+ * Environment: MT_EQUIV_SEED (default 1), MT_EQUIV_N (random commands, default 2000),
  * MT_EQUIV_OPS (comma list of opcode names, UNKNOWN, or ALL; default equiv_ops.h). The first
  * mismatch prints the transfer's commands, the word index, expected and got, and stops. */
 #define _POSIX_C_SOURCE 200809L
@@ -33,7 +33,7 @@
 #define RSP_MAX (MT_MAX_PAYLOAD + MT_HDR_WORDS)
 #define HIDDEN_MAX 0x3FFFFFFF
 #define STREAM_LEN 1000u /* random commands per stream (each stream starts from reset) */
-#define CHECK_EVERY 250u /* state comparison interval within a stream, in commands */
+#define CHECK_EVERY 500u /* state comparison interval within a stream, in commands */
 #define MAX_XFER_CMDS 8u
 
 static const char *const preset_names[] = {"rram", "imprecise", "neurosim-agsi", "ideal"};
@@ -691,10 +691,23 @@ static void random_xfer(eq_t *e, uint64_t *left) {
       vpush(&e->xfer, MT_MAX_PAYLOAD + 1);
       for (uint32_t j = 0; j <= MT_MAX_PAYLOAD; j++) vpush(&e->xfer, (uint32_t)rnd(e));
     } else {
-      gen_cmd(e, pick_op(e));
+      uint32_t op = pick_op(e);
+      gen_cmd(e, op);
+      /* Right behind a command that moves the noise lanes, in the same transfer (no gap for
+       * seeding or draws in flight to finish), read the seed and lane words back. */
+      static const uint32_t lane_ops[] = {MT_OP_SEED, MT_OP_STATE_WRITE, MT_OP_PULSE, MT_OP_MVM,
+                                          MT_OP_READ_CELLS, MT_OP_PROGRAM, MT_OP_META_UPDATE};
+      int moves_lanes = 0;
+      for (size_t j = 0; j < sizeof lane_ops / sizeof *lane_ops; j++) moves_lanes |= op == lane_ops[j];
+      if (moves_lanes && e->allow[MT_OP_STATE_READ] && i + 1 < MAX_XFER_CMDS - 1 && chance(e, 25)) {
+        uint32_t off = 939 + rn(e, 2 + MT_LANES * 4); /* any window of seed and lanes */
+        uint32_t q[4] = {MT_SECTION_GLOBAL, 0, off, 1 + rn(e, 941 + MT_LANES * 4 - off)};
+        emit(e, MT_OP_STATE_READ, 4, q, 4);
+        i++, n++;
+      }
     }
   }
-  *left -= n;
+  *left -= n < *left ? n : *left;
   e->commands += n;
   if (chance(e, 4)) { /* cut the end: the last command keeps 1.. of its words */
     uint32_t words = e->xfer.n - e->starts[e->n_starts - 1];
@@ -704,6 +717,40 @@ static void random_xfer(eq_t *e, uint64_t *left) {
   if (chance(e, 12)) cap = rn(e, 48);
   else if (chance(e, 3)) cap = 4 + rn(e, 400);
   run_xfer(e, cap, 1);
+}
+
+/* Without FABRICATE in the RTL, fabricated tiles arrive as a snapshot instead: tiles
+ * fabricated by a scratch copy of the model, sent with STATE_WRITE (TILE records in whole
+ * chunks, then GLOBAL with the fabricated bits), as a host restoring a saved device would. */
+static void restore_fabricated(eq_t *e) {
+  mt_regs_t *regs = malloc(sizeof *regs);
+  mt_tile_t *tiles = calloc(e->tiles, sizeof *tiles);
+  uint32_t *buf = malloc((3 + MT_STATE_CHUNK) * sizeof *buf), rsp[8], cons = 0;
+  assert_non_null(regs);
+  assert_non_null(tiles);
+  assert_non_null(buf);
+  *regs = e->regs;
+  for (uint32_t t = 0; t < e->tiles; t++) {
+    uint32_t cmd[5] = {MT_OP_FABRICATE << 24, 3, (uint32_t)rnd(e), (uint32_t)rnd(e), t};
+    mt_kernel(cmd, 5, rsp, 8, regs, tiles, e->tiles, &cons);
+    assert_int_equal(rsp[0] & 0xFFFFu, MT_ST_OK);
+    const uint32_t chunk = MT_STATE_CHUNK / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS;
+    for (uint32_t off = 0; off < MT_TILE_WORDS; off += chunk) {
+      uint32_t n = min_u32(chunk, MT_TILE_WORDS - off);
+      buf[0] = MT_SECTION_TILE, buf[1] = t, buf[2] = off;
+      mt_state_tile_read(&tiles[t], off, n, buf + 3);
+      run_one(e, MT_OP_STATE_WRITE, buf, 3 + n);
+    }
+  }
+  buf[0] = MT_SECTION_GLOBAL, buf[1] = 0, buf[2] = 0;
+  mt_state_global_read(&e->regs, 0, MT_GLOBAL_WORDS, buf + 3);
+  buf[3 + 1037] = regs->fabricated[0];
+  buf[3 + 1038] = regs->fabricated[1];
+  run_one(e, MT_OP_STATE_WRITE, buf, 3 + MT_GLOBAL_WORDS);
+  for (uint32_t t = 0; t < e->tiles; t++) assert_true(is_fab(e, t));
+  free(buf);
+  free(tiles);
+  free(regs);
 }
 
 /* The realistic prefix: a preset's configuration, level table and f_meta, a seed, and every
@@ -722,11 +769,14 @@ static void setup_prefix(eq_t *e) {
     p[0] = (uint32_t)rnd(e), p[1] = (uint32_t)rnd(e);
     run_one(e, MT_OP_SEED, p, 2);
   }
-  if (e->allow[MT_OP_FABRICATE])
+  if (e->allow[MT_OP_FABRICATE]) {
     for (uint32_t t = 0; t < e->tiles; t++) {
       p[0] = (uint32_t)rnd(e), p[1] = (uint32_t)rnd(e), p[2] = t;
       run_one(e, MT_OP_FABRICATE, p, 3);
     }
+  } else if (e->allow[MT_OP_STATE_WRITE] && e->regs.configured) {
+    restore_fabricated(e);
+  }
   free(p);
 }
 
@@ -760,7 +810,7 @@ static void load_preset(eq_t *e, const char *name) {
  * every other stream with random stalls on both AXI streams. */
 static void random_streams(void **state) {
   (void)state;
-  const uint64_t seed = env_u64("MT_EQUIV_SEED", 1), total = env_u64("MT_EQUIV_N", 3000);
+  const uint64_t seed = env_u64("MT_EQUIV_SEED", 1), total = env_u64("MT_EQUIV_N", 2000);
   eq_t *e = malloc(sizeof *e);
   assert_non_null(e);
   eq_init(e, seed);
