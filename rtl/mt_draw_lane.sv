@@ -12,7 +12,7 @@
 // uniforms go into the u queue at once and, one register later, into two mt_gauss_icdf;
 // their Gaussians land in the z queue LATENCY cycles after that. A draw counts as ready
 // once its Gaussian is in: a pair generated in cycle t is ready in cycle t+8. Sustaining 2
-// draws per cycle needs DEPTH >= 2*7 + 4 (7 pairs in flight, 2 ready), so DEPTH = 32.
+// draws per cycle needs DEPTH >= 2*7 + 2 + 2 (7 pairs in flight, 2 ready, 2 of room), so 32.
 //
 // Queue: DEPTH entries as two banks (even and odd entries), DEPTH/2 words each, written a
 // pair at a time at the same address and read asynchronously (distributed RAM); entries
@@ -22,7 +22,7 @@
 // the next load_i. load_i sets both states to state_i, drops the queue and restarts
 // generation. take_i (0, 1, 2; 3 acts as 2) is ignored unless avail_o.
 module mt_draw_lane #(
-  parameter int unsigned DEPTH = 32  // power of two, >= 20 for 2 draws per cycle
+  parameter int unsigned DEPTH = 32  // power of two, >= 18 for 2 draws per cycle
 ) (
   input  wire logic         clk_i,
   input  wire logic         rst_i,
