@@ -121,7 +121,7 @@ $(RTL_BUILD)/obj/%.o: %.c
 	$(CC) $(WARN) -O2 -g -Ihls -Isim -MMD -MP -c $< -o $@
 
 $(RTL_BUILD)/tests/test_%: $(RTL_BUILD)/obj/tests/rtl/test_%.o $(RTL_BUILD)/sim/mt_%_tb.o \
-    $(RTL_BUILD)/obj/hls/mt_rng.o $(RTL_BUILD)/vl/runtime.stamp
+    $(RTL_BUILD)/obj/hls/mt_rng.o $(RTL_BUILD)/obj/hls/mt_device.o $(RTL_BUILD)/vl/runtime.stamp
 	@mkdir -p $(@D)
 	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_$*/Vmt_$*__ALL.a $(VL_RT) -o $@ \
 	  -lcmocka -lm -pthread

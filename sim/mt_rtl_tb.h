@@ -50,6 +50,13 @@ void tb_ng_close(tb_ng_t *t);
 int tb_ng_cycle(tb_ng_t *t, int seed_valid, uint64_t seed, unsigned lane, int draw,
                 int *ready, int16_t *z);
 
+/* ---- rtl/mt_isqrt64.sv. */
+typedef struct tb_isqrt tb_isqrt_t;
+tb_isqrt_t *tb_isqrt_open(void);                /* applies 2 reset cycles */
+void tb_isqrt_close(tb_isqrt_t *t);
+/* One cycle with start_i/v_i. Before the edge, stores root_o in *root and returns valid_o. */
+int tb_isqrt_cycle(tb_isqrt_t *t, int start, uint64_t v, uint32_t *root);
+
 #ifdef __cplusplus
 }
 #endif
