@@ -82,7 +82,11 @@ def c_header(p):
 
 
 def verilog_include(p):
-    out = [f"// {BANNER}", "`ifndef MT_PROTOCOL_VH", "`define MT_PROTOCOL_VH", ""]
+    # No include guard: every module includes this inside its body, and a guard would hide the
+    # constants from the second module of a compilation.
+    out = [f"// {BANNER}", "",
+           "// Included inside modules: each uses a few of these constants, so unused ones are expected.",
+           "/* verilator lint_off UNUSEDPARAM */"]
     out.append(f"localparam int unsigned MT_PROTO_MAJOR = {p['version']['major']};")
     out.append(f"localparam int unsigned MT_PROTO_MINOR = {p['version']['minor']};")
     for lim in p["limits"]:
@@ -110,8 +114,7 @@ def verilog_include(p):
         for item in p[key]:
             out.append(f"localparam int unsigned {prefix}{item['name']} = {1 << item['bit']};")
     out.append(f"localparam int unsigned MT_LEVEL_ENTRY_WORDS = {len(p['level_entry'])};")
-    out.append("")
-    out.append("`endif")
+    out.append("/* verilator lint_on UNUSEDPARAM */")
     return "\n".join(out) + "\n"
 
 

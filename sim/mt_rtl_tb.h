@@ -50,6 +50,24 @@ void tb_ng_close(tb_ng_t *t);
 int tb_ng_cycle(tb_ng_t *t, int seed_valid, uint64_t seed, unsigned lane, int draw,
                 int *ready, int16_t *z);
 
+/* ---- rtl/mt_draw_lanes.sv. Per lane l: u[2l] is the next uniform and u[2l+1] the one after
+ * (u_o), z[2l], z[2l+1] their Gaussians (z_o), state[4l .. 4l+3] = s0..s3 of the committed
+ * state (state_o). */
+typedef struct tb_draw tb_draw_t;
+tb_draw_t *tb_draw_open(void);                  /* applies 2 reset cycles (the last one is
+                                                   cycle 0 of the power-on seeding) */
+void tb_draw_close(tb_draw_t *t);
+unsigned tb_draw_count(const tb_draw_t *t);    /* LANES of the model */
+void tb_draw_reset(tb_draw_t *t);               /* rst_i for one cycle, other inputs 0 */
+/* The outputs now (none depends on this cycle's inputs): stores u_o, z_o, state_o (each
+ * when not NULL) and returns avail_o. */
+uint32_t tb_draw_peek(tb_draw_t *t, uint32_t *u, int16_t *z, uint32_t *state);
+/* One cycle: seed_i/seed_val_i, load_i = (load_state != NULL) with load_state_i =
+ * load_state[0 .. 4*LANES-1] (lane l's s0..s3 at 4l..4l+3), take_i = take (lane l's count
+ * at bits 2l+1:2l). Returns avail_o before the edge; the inputs are 0 again after it. */
+uint32_t tb_draw_cycle(tb_draw_t *t, int seed, uint64_t seed_val, const uint32_t *load_state,
+                       uint32_t take);
+
 /* ---- rtl/mt_isqrt64.sv. */
 typedef struct tb_isqrt tb_isqrt_t;
 tb_isqrt_t *tb_isqrt_open(void);                /* applies 2 reset cycles */

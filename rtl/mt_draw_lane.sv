@@ -1,0 +1,193 @@
+`default_nettype none
+// One draw lane of mt_draw_lanes (docs/rtl.md, "mt_draw_lanes"): a xoshiro128++ generator
+// that runs ahead of its consumer, two Gaussian transforms, and a queue of finished draws.
+// The reference is mt_xoshiro_next and mt_gauss_from_u32 in hls/mt_rng.{c,h}.
+//
+// Two xoshiro states. com_q is the committed state, the one mt_xoshiro_t holds in C after
+// the draws consumed so far; it steps by the number taken, so no state travels with the
+// queue. gen_q is com_q advanced past every draw generated (queued or in flight).
+//
+// Generation: in a cycle with room for two more draws (reserved = generated - taken <=
+// DEPTH-2) the lane computes u0 = out(gen), u1 = out(step(gen)) and gen := step^2(gen). The
+// uniforms go into the u queue at once and, one register later, into two mt_gauss_icdf;
+// their Gaussians land in the z queue LATENCY cycles after that. A draw counts as ready
+// once its Gaussian is in: a pair generated in cycle t is ready in cycle t+8. Sustaining 2
+// draws per cycle needs DEPTH >= 2*7 + 4 (7 pairs in flight, 2 ready), so DEPTH = 32.
+//
+// Queue: DEPTH entries as two banks (even and odd entries), DEPTH/2 words each, written a
+// pair at a time at the same address and read asynchronously (distributed RAM); entries
+// h and h+1 come from bank h[0] at h/2 and the other bank at (h+1)/2.
+//
+// kill_i (reseed started) drops the queue and the work in flight and stops generating until
+// the next load_i. load_i sets both states to state_i, drops the queue and restarts
+// generation. take_i (0, 1, 2; 3 acts as 2) is ignored unless avail_o.
+module mt_draw_lane #(
+  parameter int unsigned DEPTH = 32  // power of two, >= 20 for 2 draws per cycle
+) (
+  input  wire logic         clk_i,
+  input  wire logic         rst_i,
+  input  wire logic         kill_i,
+  input  wire logic         load_i,
+  input  wire logic [127:0] state_i,
+  input  wire logic [1:0]   take_i,
+  output logic              avail_o,
+  output logic      [63:0]  u_o,
+  output logic      [31:0]  z_o,
+  output logic      [127:0] state_o
+);
+
+  localparam int unsigned AW = $clog2(DEPTH / 2);  // bank address bits
+  localparam int unsigned HW = AW + 2;             // entry pointers, with a wrap bit
+  localparam logic [HW-1:0] ROOM = HW'(DEPTH - 2);
+
+  // Output of a state: rotl(s0 + s3, 7) + s0.
+  function automatic logic [31:0] xo_out(input logic [31:0] s0, input logic [31:0] s3);
+    logic [31:0] sum;
+    sum    = s0 + s3;
+    xo_out = {sum[24:0], sum[31:25]} + s0;
+  endfunction
+
+  // One xoshiro128++ step, in the order of mt_xoshiro_next.
+  function automatic logic [127:0] xo_step(input logic [127:0] s);
+    logic [31:0] s0, s1, s2, s3, t;
+    s0 = s[31:0];
+    s1 = s[63:32];
+    s2 = s[95:64];
+    s3 = s[127:96];
+    t  = {s1[22:0], 9'd0};
+    s2 = s2 ^ s0;
+    s3 = s3 ^ s1;
+    s1 = s1 ^ s2;
+    s0 = s0 ^ s3;
+    s2 = s2 ^ t;
+    s3 = {s3[20:0], s3[31:21]};
+    xo_step = {s3, s2, s1, s0};
+  endfunction
+
+  // Control (reset)
+  logic            live_q;         // loaded since the last kill: may generate
+  logic [HW-1:0]   head_q;         // next entry to consume
+  logic [HW-2:0]   wpair_q;        // next pair to generate (entry 2*wpair_q)
+  logic [HW-2:0]   zpair_q;        // next pair whose Gaussians arrive
+  logic            uv_q;           // u pair registered for the transforms
+  // Datapath (no reset)
+  logic [127:0]    com_q, com_d;
+  logic [127:0]    gen_q;
+  logic [31:0]     u0_q, u1_q;     // transform inputs
+  logic [31:0]     ub0_q [DEPTH/2];  // u queue, even entries
+  logic [31:0]     ub1_q [DEPTH/2];  // u queue, odd entries
+  logic [15:0]     zb0_q [DEPTH/2];
+  logic [15:0]     zb1_q [DEPTH/2];
+
+  logic            flush;
+  logic            g_rst;
+  logic            gen;
+  logic [127:0]    gen1, gen2;
+  logic [31:0]     u0, u1;
+  logic [HW-1:0]   reserved;
+  logic [HW-1:0]   ready;
+  logic [1:0]      n_take;
+  logic [AW:0]     head_p1;
+  logic [AW-1:0]   ra0, ra1;
+  logic            zv0, zv1;
+  logic [15:0]     z0, z1;
+
+  // Both transforms see the same valid stream, so one valid_o is enough; avail needs only
+  // ready >= 2 and the bank addresses only (head+1)/2.
+  logic unused_bits;
+  assign unused_bits = ^{zv1, ready[0], head_p1[0]};
+
+  always_comb begin
+    flush    = kill_i || load_i;
+    g_rst    = rst_i || flush;
+    reserved = {wpair_q, 1'b0} - head_q;
+    ready    = {zpair_q, 1'b0} - head_q;
+    avail_o  = ready[HW-1:1] != '0;
+    gen      = live_q && !flush && (reserved <= ROOM);
+    u0       = xo_out(gen_q[31:0], gen_q[127:96]);
+    gen1     = xo_step(gen_q);
+    u1       = xo_out(gen1[31:0], gen1[127:96]);
+    gen2     = xo_step(gen1);
+    n_take   = avail_o ? (take_i[1] ? 2'd2 : {1'b0, take_i[0]}) : 2'd0;
+    com_d    = com_q;
+    if (n_take != 2'd0) begin
+      com_d = xo_step(com_q);
+    end
+    if (n_take == 2'd2) begin
+      com_d = xo_step(com_d);
+    end
+    head_p1  = head_q[AW:0] + 1'b1;
+    ra0      = head_p1[AW:1];
+    ra1      = head_q[AW:1];
+    if (head_q[0]) begin
+      u_o = {ub0_q[ra0], ub1_q[ra1]};
+      z_o = {zb0_q[ra0], zb1_q[ra1]};
+    end else begin
+      u_o = {ub1_q[ra1], ub0_q[ra0]};
+      z_o = {zb1_q[ra1], zb0_q[ra0]};
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (rst_i || kill_i) begin
+      live_q <= 1'b0;
+    end else if (load_i) begin
+      live_q <= 1'b1;
+    end
+    if (rst_i || flush) begin
+      head_q  <= '0;
+      wpair_q <= '0;
+      zpair_q <= '0;
+      uv_q    <= 1'b0;
+    end else begin
+      head_q  <= head_q + HW'(n_take);
+      wpair_q <= wpair_q + (HW-1)'(gen);
+      zpair_q <= zpair_q + (HW-1)'(zv0);
+      uv_q    <= gen;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (load_i) begin
+      com_q <= state_i;
+      gen_q <= state_i;
+    end else begin
+      com_q <= com_d;
+      if (gen) begin
+        gen_q <= gen2;
+      end
+    end
+    if (gen) begin
+      u0_q                  <= u0;
+      u1_q                  <= u1;
+      ub0_q[wpair_q[AW-1:0]] <= u0;
+      ub1_q[wpair_q[AW-1:0]] <= u1;
+    end
+    if (zv0) begin
+      zb0_q[zpair_q[AW-1:0]] <= z0;
+      zb1_q[zpair_q[AW-1:0]] <= z1;
+    end
+  end
+
+  mt_gauss_icdf u_gauss0 (
+    .clk_i   (clk_i),
+    .rst_i   (g_rst),
+    .valid_i (uv_q),
+    .u_i     (u0_q),
+    .valid_o (zv0),
+    .z_o     (z0)
+  );
+
+  mt_gauss_icdf u_gauss1 (
+    .clk_i   (clk_i),
+    .rst_i   (g_rst),
+    .valid_i (uv_q),
+    .u_i     (u1_q),
+    .valid_o (zv1),
+    .z_o     (z1)
+  );
+
+  assign state_o = com_q;
+
+endmodule
+`default_nettype wire

@@ -1,0 +1,386 @@
+`default_nettype none
+// Control engine (docs/rtl.md, "Engines"): the commands that only touch the register file or
+// read digital registers of the tiles, and unknown opcodes. Behaviour: op_info, op_echo,
+// op_configure, op_seed, op_set_levels, op_meta_table, op_read_levels, op_meta_read,
+// op_stats_get, op_stats_reset in hls/mt_kernel.c, with the same checks in the same order.
+//
+// Every command is a fetch of its first payload words, a decision, and at most two loops over
+// an index: a check loop (read payload word, test it) and a move loop (read a source word,
+// write it to the response buffer or the register file). Reads have one cycle of latency, so
+// a loop issues index i while it consumes the data of index i-1.
+module mt_eng_ctl #(
+`include "mt_eng_params.vh"
+) (
+`include "mt_eng_ports.vh"
+);
+`include "mt_protocol.vh"
+
+  localparam int unsigned G_CONFIGURED = 1;
+  localparam int unsigned G_CFG = 2;
+  localparam int unsigned G_LEVELS = G_CFG + CFG_COUNT;
+  localparam int unsigned G_LEVEL_TABLE = G_LEVELS + 1;
+  localparam int unsigned G_META = G_LEVEL_TABLE + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS;
+  localparam int unsigned G_SEED = G_META + MT_META_TABLE_SIZE / 2;
+  localparam int unsigned G_LANES = G_SEED + 2;
+  localparam int unsigned G_COUNTERS = G_LANES + LANES * 4;
+  localparam int unsigned NFETCH = 6;
+  localparam int unsigned LW = $clog2(LANES);
+
+  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_DECIDE, S_CHECK, S_MOVE, S_TAIL, S_DONE} state_e;
+  // What a loop reads from / writes to.
+  typedef enum logic [3:0] {
+    M_ECHO, M_INFO, M_STATS, M_LEVELS, M_HIDDEN, M_CFG, M_LTAB, M_META, M_SEED
+  } move_e;
+
+  state_e      state_q;
+  move_e       move_q;
+  logic [7:0]  op_q;
+  logic [31:0] len_q;
+  logic [31:0] a_q [NFETCH];       // payload words 0..5
+  logic [31:0] i_q;                // index being issued
+  logic [31:0] n_q;                // loop count
+  logic        vld_q;              // a read was issued last cycle
+  logic [31:0] di_q;               // index of the data arriving now
+  logic [15:0] status_q;
+  logic [31:0] det0_q, det1_q, nout_q;
+  // CONFIGURE: fields needed by the cross-field checks, captured while scanning.
+  logic [31:0] gmin_q, gmax_q, plow_q, phigh_q;
+  // READ_LEVELS / META_READ region walk.
+  logic [31:0] row_q, col_q;
+
+  logic [CFG_COUNT*32-1:0] cfg_min, cfg_max;
+  assign cfg_min = MT_CFG_MIN_VEC;
+  assign cfg_max = MT_CFG_MAX_VEC;
+
+  // Region checks of READ_LEVELS / META_READ (check_region in the model).
+  logic [31:0] region_bad_idx, region_bad_val;
+  logic        region_bad;
+  always_comb begin
+    region_bad = 1'b1;
+    region_bad_idx = 32'd0;
+    region_bad_val = 32'd0;
+    if (a_q[1] >= ROWS) begin
+      region_bad_idx = 32'd1; region_bad_val = a_q[1];
+    end else if (a_q[2] == 0 || a_q[2] > ROWS - a_q[1]) begin
+      region_bad_idx = 32'd2; region_bad_val = a_q[2];
+    end else if (a_q[3] >= COLS) begin
+      region_bad_idx = 32'd3; region_bad_val = a_q[3];
+    end else if (a_q[4] == 0 || a_q[4] > COLS - a_q[3]) begin
+      region_bad_idx = 32'd4; region_bad_val = a_q[4];
+    end else begin
+      region_bad = 1'b0;
+    end
+  end
+
+  logic [63:0] region_words;
+  assign region_words = 64'(a_q[2]) * 64'(a_q[4]);
+
+  function automatic logic [31:0] info_word(input logic [31:0] i);
+    case (i)
+      MT_INFO_VERSION: info_word = (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;
+      MT_INFO_ROWS: info_word = ROWS;
+      MT_INFO_COLS: info_word = COLS;
+      MT_INFO_TILES: info_word = TILES;
+      MT_INFO_LANES: info_word = LANES;
+      MT_INFO_MAX_LEVELS: info_word = MT_MAX_LEVELS;
+      MT_INFO_MAX_PAYLOAD: info_word = CMD_WORDS;
+      MT_INFO_MAX_BATCH: info_word = MT_MAX_BATCH;
+      MT_INFO_PRNG: info_word = 32'd1;
+      MT_INFO_GAUSS: info_word = 32'd1;
+      MT_INFO_CONFIG_WORDS: info_word = CFG_COUNT;
+      MT_INFO_COUNTERS: info_word = CNT_COUNT;
+      MT_INFO_FEATURES: info_word = 32'hF;
+      default: info_word = 32'd0;
+    endcase
+  endfunction
+
+  // Tile-memory address and slot of the region cell (row_q, col_q) of tile a_q[0].
+  logic [MEM_AW-1:0] cell_addr;
+  logic [LW-1:0]     cell_lane;
+  logic [LW-1:0]     lane_q;       // lane of the cell whose word arrives now
+  assign cell_addr = MEM_AW'((a_q[0] * ROWS + row_q) * GROUPS + (col_q >> LW));
+  assign cell_lane = LW'(col_q);
+
+  // Payload address of loop index i, per loop.
+  logic [PL_AW-1:0] chk_addr, move_src;
+  always_comb begin
+    // SET_LEVELS checks sigma words 1 + 3q + 2; CONFIGURE checks every field.
+    chk_addr = PL_AW'(op_q == MT_OP_SET_LEVELS ? 32'd3 + 32'd3 * i_q : i_q);
+    move_src = PL_AW'(move_q == M_LTAB ? 32'd1 + i_q : i_q);
+  end
+
+  // Data consumed this cycle by a check loop: does word di_q pass?
+  logic [31:0] fld_min, fld_max;
+  assign fld_min = cfg_min[32*(di_q % CFG_COUNT) +: 32];
+  assign fld_max = cfg_max[32*(di_q % CFG_COUNT) +: 32];
+
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      state_q <= S_IDLE;
+      vld_q <= 1'b0;
+    end else begin
+      case (state_q)
+        S_IDLE: if (start_i) begin
+          op_q <= op_i;
+          len_q <= len_i;
+          i_q <= '0;
+          vld_q <= 1'b0;
+          status_q <= {8'd0, MT_ST_OK};
+          det0_q <= '0;
+          det1_q <= '0;
+          nout_q <= '0;
+          state_q <= S_FETCH;
+        end
+        S_FETCH: begin
+          // Words 0..min(len, NFETCH)-1 into a_q.
+          if (vld_q) a_q[di_q[2:0]] <= pl_data_i;
+          di_q <= i_q;
+          if (i_q < len_q && i_q < NFETCH) begin
+            vld_q <= 1'b1;
+            i_q <= i_q + 1;
+          end else begin
+            vld_q <= 1'b0;
+            if (!vld_q) state_q <= S_DECIDE;
+          end
+        end
+        S_DECIDE: begin
+          i_q <= '0;
+          vld_q <= 1'b0;
+          state_q <= S_DONE;
+          case (op_q)
+            MT_OP_NOP: ;
+            MT_OP_INFO:
+              if (len_q != 0) fail(MT_ST_ERR_LENGTH, len_q, 32'd0);
+              else if (cap_i < MT_INFO_COUNT) fail(MT_ST_ERR_OVERFLOW, MT_INFO_COUNT, cap_i);
+              else start_move(M_INFO, MT_INFO_COUNT, MT_INFO_COUNT);
+            MT_OP_ECHO:
+              if (len_q > cap_i) fail(MT_ST_ERR_OVERFLOW, len_q, cap_i);
+              else start_move(M_ECHO, len_q, len_q);
+            MT_OP_CONFIGURE:
+              if (len_q != CFG_COUNT) fail(MT_ST_ERR_LENGTH, len_q, CFG_COUNT);
+              else begin
+                n_q <= CFG_COUNT;
+                state_q <= S_CHECK;
+              end
+            MT_OP_SEED:
+              if (len_q != 2) fail(MT_ST_ERR_LENGTH, len_q, 32'd2);
+              else start_move(M_SEED, 32'd2, 32'd0);
+            MT_OP_SET_LEVELS:
+              if (len_q < 1) fail(MT_ST_ERR_LENGTH, len_q, 32'd1);
+              else if (a_q[0] < MT_MIN_LEVELS || a_q[0] > MT_MAX_LEVELS)
+                fail(MT_ST_ERR_PARAM, 32'd0, a_q[0]);
+              else if (len_q != 1 + a_q[0] * MT_LEVEL_ENTRY_WORDS)
+                fail(MT_ST_ERR_LENGTH, len_q, 1 + a_q[0] * MT_LEVEL_ENTRY_WORDS);
+              else begin
+                n_q <= a_q[0];
+                state_q <= S_CHECK;
+              end
+            MT_OP_META_TABLE:
+              if (len_q != MT_META_TABLE_SIZE / 2)
+                fail(MT_ST_ERR_LENGTH, len_q, MT_META_TABLE_SIZE / 2);
+              else start_move(M_META, MT_META_TABLE_SIZE / 2, 32'd0);
+            MT_OP_READ_LEVELS, MT_OP_META_READ:
+              if (len_q != 5) fail(MT_ST_ERR_LENGTH, len_q, 32'd5);
+              else if (a_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, a_q[0]);
+              else if (region_bad) fail(MT_ST_ERR_RANGE, region_bad_idx, region_bad_val);
+              else if (region_words > 64'(cap_i)) fail(MT_ST_ERR_OVERFLOW, region_words[31:0], cap_i);
+              else begin
+                row_q <= a_q[1];
+                col_q <= a_q[3];
+                start_move(op_q == MT_OP_READ_LEVELS ? M_LEVELS : M_HIDDEN, region_words[31:0],
+                           region_words[31:0]);
+              end
+            MT_OP_STATS_GET:
+              if (len_q != 0) fail(MT_ST_ERR_LENGTH, len_q, 32'd0);
+              else if (cap_i < 2 * CNT_COUNT) fail(MT_ST_ERR_OVERFLOW, 2 * CNT_COUNT, cap_i);
+              else start_move(M_STATS, 2 * CNT_COUNT, 2 * CNT_COUNT);
+            MT_OP_STATS_RESET:
+              if (len_q != 0) fail(MT_ST_ERR_LENGTH, len_q, 32'd0);
+            default: fail(MT_ST_ERR_OPCODE, {24'd0, op_q}, 32'd0);
+          endcase
+        end
+        S_CHECK: begin
+          // Issue reads of the words to check; test the word that arrives.
+          di_q <= i_q;
+          if (i_q < n_q) begin
+            vld_q <= 1'b1;
+            i_q <= i_q + 1;
+          end else begin
+            vld_q <= 1'b0;
+          end
+          if (vld_q) begin
+            if (op_q == MT_OP_CONFIGURE) begin
+              if (di_q == MT_CFG_G_MIN) gmin_q <= pl_data_i;
+              if (di_q == MT_CFG_G_MAX) gmax_q <= pl_data_i;
+              if (di_q == MT_CFG_P_STUCK_LOW) plow_q <= pl_data_i;
+              if (di_q == MT_CFG_P_STUCK_HIGH) phigh_q <= pl_data_i;
+              if (pl_data_i < fld_min || pl_data_i > fld_max) begin
+                fail(MT_ST_ERR_PARAM, di_q, pl_data_i);
+                vld_q <= 1'b0;
+                state_q <= S_DONE;
+              end
+            end else if (pl_data_i > 32'hFFFF) begin  // SET_LEVELS sigma word
+              fail(MT_ST_ERR_PARAM, 32'd3 + 32'd3 * di_q, pl_data_i);
+              vld_q <= 1'b0;
+              state_q <= S_DONE;
+            end
+          end else if (i_q >= n_q && state_q == S_CHECK) begin
+            // Scan finished without a failure.
+            if (op_q == MT_OP_CONFIGURE) begin
+              if (gmin_q >= gmax_q) begin
+                fail(MT_ST_ERR_PARAM, MT_CFG_G_MAX, gmax_q);
+                state_q <= S_DONE;
+              end else if (33'(plow_q) + 33'(phigh_q) > 33'h0_FFFF_FFFF) begin
+                fail(MT_ST_ERR_PARAM, MT_CFG_P_STUCK_HIGH, phigh_q);
+                state_q <= S_DONE;
+              end else begin
+                start_move(M_CFG, CFG_COUNT, 32'd0);
+              end
+            end else begin
+              start_move(M_LTAB, n_q * MT_LEVEL_ENTRY_WORDS, 32'd0);
+            end
+          end
+        end
+        S_MOVE: begin
+          di_q <= i_q;
+          lane_q <= cell_lane;
+          if (i_q < n_q) begin
+            vld_q <= 1'b1;
+            i_q <= i_q + 1;
+            if (col_q + 1 == a_q[3] + a_q[4]) begin
+              col_q <= a_q[3];
+              row_q <= row_q + 1;
+            end else begin
+              col_q <= col_q + 1;
+            end
+          end else begin
+            vld_q <= 1'b0;
+            if (!vld_q) state_q <= S_TAIL;
+          end
+        end
+        S_TAIL: state_q <= S_DONE;  // the single-word register writes happen here (comb)
+        S_DONE: state_q <= S_IDLE;
+        default: state_q <= S_IDLE;
+      endcase
+    end
+  end
+
+  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
+    status_q <= {8'd0, st};
+    det0_q <= d0;
+    det1_q <= d1;
+  endtask
+
+  task automatic start_move(input move_e m, input logic [31:0] n, input logic [31:0] nout);
+    move_q <= m;
+    n_q <= n;
+    nout_q <= nout;
+    i_q <= '0;
+    vld_q <= 1'b0;
+    state_q <= S_MOVE;
+  endtask
+
+  // Outputs: all zero unless this engine is the active one.
+  logic active;
+  assign active = state_q != S_IDLE;
+
+  always_comb begin
+    done_o = state_q == S_DONE;
+    status_o = done_o ? status_q : 16'd0;
+    detail0_o = done_o ? det0_q : 32'd0;
+    detail1_o = done_o ? det1_q : 32'd0;
+    n_out_o = done_o && status_q == 0 ? nout_q : 32'd0;
+
+    pl_addr_o = '0;
+    if (state_q == S_FETCH) pl_addr_o = PL_AW'(i_q);
+    else if (state_q == S_CHECK) pl_addr_o = chk_addr;
+    else if (state_q == S_MOVE) pl_addr_o = move_src;
+
+    g_raddr_o = state_q == S_MOVE && move_q == M_STATS ? 11'(G_COUNTERS + i_q) : 11'd0;
+    lm_addr_o = state_q == S_MOVE && move_q == M_LEVELS ? cell_addr : '0;
+    hm_addr_o = state_q == S_MOVE && move_q == M_HIDDEN ? cell_addr : '0;
+
+    // Move loop: data of index di_q arrives this cycle.
+    rsp_we_o = 1'b0;
+    rsp_addr_o = '0;
+    rsp_data_o = '0;
+    g_we_o = 1'b0;
+    g_addr_o = '0;
+    g_wdata_o = '0;
+    if (state_q == S_MOVE && vld_q) begin
+      case (move_q)
+        M_CFG, M_LTAB, M_META, M_SEED: begin
+          g_we_o = 1'b1;
+          case (move_q)
+            M_CFG: g_addr_o = 11'(G_CFG + di_q);
+            M_LTAB: g_addr_o = 11'(G_LEVEL_TABLE + di_q);
+            M_META: g_addr_o = 11'(G_META + di_q);
+            default: g_addr_o = 11'(G_SEED + di_q);
+          endcase
+          g_wdata_o = pl_data_i;
+        end
+        default: begin
+          rsp_we_o = 1'b1;
+          rsp_addr_o = PL_AW'(di_q);
+          case (move_q)
+            M_INFO: rsp_data_o = info_word(di_q);
+            M_STATS: rsp_data_o = g_rdata_i;
+            M_LEVELS: rsp_data_o = {16'd0, lm_rdata_i[16*lane_q +: 16]};
+            M_HIDDEN: rsp_data_o = hm_rdata_i[32*lane_q +: 32];
+            default: rsp_data_o = pl_data_i;
+          endcase
+        end
+      endcase
+    end
+    // Final single-word writes of CONFIGURE (configured = 1), SET_LEVELS (L) and SEED.
+    nz_seed_o = 1'b0;
+    nz_seed_val_o = '0;
+    if (state_q == S_TAIL && status_q == 0) begin
+      case (op_q)
+        MT_OP_CONFIGURE: begin
+          g_we_o = 1'b1;
+          g_addr_o = 11'(G_CONFIGURED);
+          g_wdata_o = 32'd1;
+        end
+        MT_OP_SET_LEVELS: begin
+          g_we_o = 1'b1;
+          g_addr_o = 11'(G_LEVELS);
+          g_wdata_o = a_q[0];
+        end
+        MT_OP_SEED: begin
+          nz_seed_o = 1'b1;
+          nz_seed_val_o = {a_q[1], a_q[0]};
+        end
+        default: ;
+      endcase
+    end
+    cnt_clear_o = done_o && op_q == MT_OP_STATS_RESET && status_q == 0;
+
+    lt_addr_o = '0;
+    mt_addr_o = '0;
+    fab_set_o = 1'b0;
+    fab_tile_o = '0;
+    cnt_inc_o = '0;
+    nz_take_o = '0;
+    nz_load_o = 1'b0;
+    nz_load_state_o = '0;
+    fb_take_o = '0;
+    fb_seed_o = 1'b0;
+    fb_seed_val_o = '0;
+    gm_addr_o = '0;
+    gm_we_o = '0;
+    gm_wdata_o = '0;
+    dm_addr_o = '0;
+    dm_we_o = '0;
+    dm_wdata_o = '0;
+    lm_we_o = '0;
+    lm_wdata_o = '0;
+    hm_we_o = '0;
+    hm_wdata_o = '0;
+  end
+
+  wire unused_inputs = ^{active, configured_i, levels_i, fabricated_i, lt_data_i, mt_data_i,
+                         nz_avail_i, nz_u_i, nz_z_i, nz_state_i, fb_avail_i, fb_u_i, fb_z_i,
+                         gm_rdata_i, dm_rdata_i, cfg_i};
+endmodule
+`default_nettype wire
