@@ -97,12 +97,15 @@ module mt_draw_lane #(
   logic unused_bits;
   assign unused_bits = ^{zv1, ready[0], head_p1[0]};
 
+  // avail_o outside the block that reads take_i: consumers derive take_i from avail_o, and
+  // the linter treats one always_comb as one node (a false UNOPTFLAT loop otherwise).
+  assign ready   = {zpair_q, 1'b0} - head_q;
+  assign avail_o = ready[HW-1:1] != '0;
+
   always_comb begin
     flush    = kill_i || load_i;
     g_rst    = rst_i || flush;
     reserved = {wpair_q, 1'b0} - head_q;
-    ready    = {zpair_q, 1'b0} - head_q;
-    avail_o  = ready[HW-1:1] != '0;
     gen      = live_q && !flush && (reserved <= ROOM);
     u0       = xo_out(gen_q[31:0], gen_q[127:96]);
     gen1     = xo_step(gen_q);

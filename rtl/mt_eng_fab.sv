@@ -70,18 +70,6 @@ module mt_eng_fab #(
   // Per-command constants of the draws: role r = 0..5 is gmin, gmax, step_set, step_rst,
   // a_set, a_rst; its value is base + gnoise(amp, z). The relative spreads are the
   // amplitudes of vary_rel: x * sigma_rel >> 16.
-  logic [15:0] base_r [6];
-  logic [15:0] amp_r [6];
-  always_comb begin
-    base_r[0] = cfg_i[32*MT_CFG_G_MIN +: 16];
-    base_r[1] = cfg_i[32*MT_CFG_G_MAX +: 16];
-    base_r[2] = cfg_i[32*MT_CFG_STEP_SET +: 16];
-    base_r[3] = cfg_i[32*MT_CFG_STEP_RST +: 16];
-    base_r[4] = cfg_i[32*MT_CFG_A_SET +: 16];
-    base_r[5] = cfg_i[32*MT_CFG_A_RST +: 16];
-    amp_r[0] = cfg_i[32*MT_CFG_D2D_GMIN +: 16];
-    amp_r[1] = cfg_i[32*MT_CFG_D2D_GMAX +: 16];
-  end
   // Registered: 16x16 multiplies on a path that only changes with CONFIGURE.
   function automatic logic [15:0] rel_amp(input logic [15:0] x, input logic [15:0] sigma_rel);
     logic [31:0] p;
@@ -97,10 +85,22 @@ module mt_eng_fab #(
     rel_as_q <= rel_amp(cfg_i[32*MT_CFG_A_SET +: 16], cfg_i[32*MT_CFG_D2D_A +: 16]);
     rel_ar_q <= rel_amp(cfg_i[32*MT_CFG_A_RST +: 16], cfg_i[32*MT_CFG_D2D_A +: 16]);
   end
-  assign amp_r[2] = rel_ss_q;
-  assign amp_r[3] = rel_sr_q;
-  assign amp_r[4] = rel_as_q;
-  assign amp_r[5] = rel_ar_q;
+  logic [15:0] base_r [6];
+  logic [15:0] amp_r [6];
+  always_comb begin
+    base_r[0] = cfg_i[32*MT_CFG_G_MIN +: 16];
+    base_r[1] = cfg_i[32*MT_CFG_G_MAX +: 16];
+    base_r[2] = cfg_i[32*MT_CFG_STEP_SET +: 16];
+    base_r[3] = cfg_i[32*MT_CFG_STEP_RST +: 16];
+    base_r[4] = cfg_i[32*MT_CFG_A_SET +: 16];
+    base_r[5] = cfg_i[32*MT_CFG_A_RST +: 16];
+    amp_r[0] = cfg_i[32*MT_CFG_D2D_GMIN +: 16];
+    amp_r[1] = cfg_i[32*MT_CFG_D2D_GMAX +: 16];
+    amp_r[2] = rel_ss_q;
+    amp_r[3] = rel_sr_q;
+    amp_r[4] = rel_as_q;
+    amp_r[5] = rel_ar_q;
+  end
   logic [31:0] p_low;
   logic [32:0] p_lowhigh;
   assign p_low = cfg_i[32*MT_CFG_P_STUCK_LOW +: 32];
