@@ -36,7 +36,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
-# test_X against top mt_X) and the C reference hls/mt_rng.c. Not sanitized.
+# test_X against top mt_X) and the C model hls/*.c as the reference. Not sanitized.
 VERILATOR ?= verilator
 YOSYS ?= yosys
 RTL_BUILD := $(BUILD)/rtl
@@ -44,6 +44,7 @@ RTL_SV := $(wildcard rtl/*.sv)
 RTL_DEPS := $(RTL_SV) $(wildcard rtl/*.vh sim/*.sv)
 RTL_TEST_SRC := $(wildcard tests/rtl/test_*.c)
 RTL_TEST_BIN := $(RTL_TEST_SRC:tests/rtl/%.c=$(RTL_BUILD)/tests/%)
+RTL_HLS_OBJ := $(patsubst hls/%.c,$(RTL_BUILD)/obj/hls/%.o,$(wildcard hls/*.c))
 VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing --noassert \
   -Irtl -MAKEFLAGS OPT_FAST=-O2
 VL_INC = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)/include
@@ -121,7 +122,7 @@ $(RTL_BUILD)/obj/%.o: %.c
 	$(CC) $(WARN) -O2 -g -Ihls -Isim -MMD -MP -c $< -o $@
 
 $(RTL_BUILD)/tests/test_%: $(RTL_BUILD)/obj/tests/rtl/test_%.o $(RTL_BUILD)/sim/mt_%_tb.o \
-    $(RTL_BUILD)/obj/hls/mt_rng.o $(RTL_BUILD)/obj/hls/mt_device.o $(RTL_BUILD)/vl/runtime.stamp
+    $(RTL_HLS_OBJ) $(RTL_BUILD)/vl/runtime.stamp
 	@mkdir -p $(@D)
 	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_$*/Vmt_$*__ALL.a $(VL_RT) -o $@ \
 	  -lcmocka -lm -pthread

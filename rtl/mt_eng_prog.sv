@@ -1,10 +1,633 @@
 `default_nettype none
-// Placeholder (docs/rtl.md, "Engines"): not written yet.
+// Programming engine (docs/rtl.md, "Engines"; "Programming engine"): PROGRAM, PULSE,
+// META_WRITE and META_UPDATE. Bit-exact with op_program, op_pulse, op_meta_write,
+// op_meta_update, meta_commit, mt_weight_program, write_verify, open_loop and mt_cell_pulse
+// in hls/mt_kernel.c and hls/mt_device.c, including the order of the checks, the error
+// details, every counter event and the order of the draws of each noise lane.
+//
+// A command is validated completely (header, then every payload word) before anything
+// changes, as the model does; a rejected command ends with its status and details and has
+// touched nothing. Execution is sequential, one weight (or one PULSE entry) at a time:
+//   fetch the entry, read the weight's memory words (gm, dm, lm, hm at its (tile, row,
+//   group) address, 1-cycle latency) into registers, work on the registers, write the
+//   slots of that weight back with their slot enables.
+// Each pulse takes one Gaussian from lane col mod LANES before anything else and runs
+// through mt_pulse_unit; each verify read takes one Gaussian; after each device of a
+// programmed weight one more Gaussian gives the state-dependent spread, also for faulty
+// devices. A lane's draw is taken only when nz_avail_i says it is there.
 module mt_eng_prog #(
 `include "mt_eng_params.vh"
 ) (
 `include "mt_eng_ports.vh"
 );
-`include "mt_eng_placeholder.vh"
+
+  `include "mt_protocol.vh"
+
+  localparam logic [31:0] ROWS32 = ROWS;
+  localparam logic [31:0] COLS32 = COLS;
+  localparam logic [31:0] TILES32 = TILES;
+  localparam logic signed [33:0] HIDDEN_MAX = 34'sh3FFF_FFFF;
+
+  typedef enum logic [4:0] {
+    S_IDLE, S_LEN, S_HDR, S_CHK, S_CHK2, S_VAL, S_NEED, S_INIT, S_NEXT, S_ENTRY,
+    S_LOAD, S_LOADW, S_META1, S_META2, S_WP, S_LTO, S_LTN, S_DEV, S_PDRAW, S_PWAIT,
+    S_VDRAW, S_VCHK, S_SDRAW, S_SPREAD, S_STORE, S_RESP, S_DONE
+  } state_t;
+
+  // What kind of command runs.
+  localparam logic [1:0] K_PROG = 2'd0, K_PULSE = 2'd1, K_MWRITE = 2'd2, K_MUPD = 2'd3;
+  // How the current device is driven.
+  localparam logic [1:0] M_RAW = 2'd0, M_OPEN = 2'd1, M_VERIFY = 2'd2;
+
+  state_t      state_q;
+  logic [1:0]  kind_q;
+  logic [7:0]  op_q;
+  logic [31:0] len_q, cap_q;
+  logic [15:0] st_q;
+  logic [31:0] d0_q, d1_q, nout_q;
+  // header words
+  logic [31:0] hdr_q [5];
+  logic [31:0] n_q;              // cells of a META region
+  logic [31:0] k_q;              // payload word (validation; PROGRAM/PULSE entries)
+  logic [31:0] kc_q;             // META cell index
+  logic [31:0] i_q, j_q;         // META row, column
+  logic [31:0] programmed_q, wv_q, requests_q;
+  logic [1:0]  rk_q;             // response word
+  // the weight being worked on
+  logic [11:0] row_q, col_q;
+  logic [7:0]  q_q;              // level to program
+  logic [31:0] hin_q;            // META_WRITE hidden value
+  logic [15:0] upd_q;            // META_UPDATE update
+  logic        dk_q;             // device: 0 = G+, 1 = G-
+  logic [1:0]  mode_q;
+  logic        set_q;
+  logic [15:0] pcnt_q, pi_q;     // pulses to apply, applied
+  logic [10:0] it_q;             // write-verify iteration
+  logic [15:0] z_q;
+  logic [15:0] g_q [2];
+  logic [135:0] dev_q [2];
+  logic [15:0] lvl_q;
+  logic [31:0] hid_q;
+  logic        eo_valid_q;       // the old level has a table entry
+  // The weight's lane had two draws ready in the last cycle, and none was taken then. Only
+  // this engine takes from the lanes while it runs, so they are still there: the take needs
+  // no combinational path from the lanes' avail_o (whose logic also reads take_i).
+  logic        avail_q;
+  logic [31:0] eo1_q, e0_q, e1_q, e2_q;
+
+  // ---- derived values
+  logic [31:0] lane32, group32, addr32;
+  logic [LANES-1:0] lane_oh;
+  logic        draw_ok;
+  logic [15:0] draw_z;
+  logic [31:0] cfg_sigma, cfg_tol, cfg_maxit, cfg_mul, cfg_add, cfg_end, cfg_inshift,
+               cfg_idxshift, cfg_mprog;
+  logic [31:0] e_row, e_col, tile, region_cells;
+  logic [31:0] cur_pl;           // the payload word of the current entry / cell
+  logic        open_loop;
+  logic        force_prog;
+  logic [15:0] p_old, p_new, target;
+  logic [15:0] g_cur, gmin_cur, gmax_cur;
+  logic [7:0]  fault_cur;
+  logic signed [33:0] sense_noise, sense_err, tol_s;
+  logic signed [33:0] spread_noise, spread_v;
+  logic [15:0] spread_g;
+  logic [6:0]  pn;               // PULSE count field
+  logic [6:0]  pn_abs;
+  logic [31:0] out_word;
+
+  // Noise of amplitude amp for a Q3.12 sample: floor((amp * z + 2^11) / 2^12).
+  function automatic logic signed [33:0] gnoise(input logic [15:0] amp, input logic [15:0] z);
+    logic signed [33:0] p;
+    p = $signed({18'd0, amp}) * $signed({{18{z[15]}}, z}) + 34'sd2048;
+    gnoise = p >>> 12;
+  endfunction
+
+  // clamp16(v, lo, hi) of hls/mt_device.c: the lower bound is tested first.
+  function automatic logic [15:0] clamp16(input logic signed [33:0] v, input logic [15:0] lo,
+                                          input logic [15:0] hi);
+    if (v < $signed({18'd0, lo})) clamp16 = lo;
+    else if (v > $signed({18'd0, hi})) clamp16 = hi;
+    else clamp16 = v[15:0];
+  endfunction
+
+  // ---- pulse unit
+  logic         pu_valid;
+  logic         pu_valid_o;
+  logic [15:0]  pu_g_o;
+  logic [135:0] pu_dev_o;
+
+  mt_pulse_unit u_pulse (
+    .clk_i       (clk_i),
+    .rst_i       (rst_i),
+    .valid_i     (pu_valid),
+    .set_i       (set_q),
+    .g_i         (g_cur),
+    .dev_i       (dev_q[dk_q]),
+    .z_i         (draw_z),
+    .c2c_mul_i   (cfg_mul[15:0]),
+    .c2c_add_i   (cfg_add[15:0]),
+    .endurance_i (cfg_end),
+    .valid_o     (pu_valid_o),
+    .g_o         (pu_g_o),
+    .dev_o       (pu_dev_o)
+  );
+
+  // ---- metaplasticity unit (inputs are registers; f arrives the cycle after idx)
+  logic        mu_zero, mu_att;
+  logic [7:0]  mu_idx, mu_level;
+  logic [31:0] mu_h;
+
+  mt_meta_unit u_meta (
+    .h_i         (kind_q == K_MWRITE ? hin_q : hid_q),
+    .upd_i       (kind_q == K_MUPD ? upd_q : 16'd0),
+    .in_shift_i  (cfg_inshift[4:0]),
+    .idx_shift_i (cfg_idxshift[4:0]),
+    .levels_i    (levels_i),
+    .f_i         (mt_data_i),
+    .zero_o      (mu_zero),
+    .idx_o       (mu_idx),
+    .attenuate_o (mu_att),
+    .h_new_o     (mu_h),
+    .level_o     (mu_level)
+  );
+
+  always_comb begin
+    cfg_sigma    = cfg_i[32*MT_CFG_READ_SIGMA +: 32];
+    cfg_tol      = cfg_i[32*MT_CFG_WV_TOL +: 32];
+    cfg_maxit    = cfg_i[32*MT_CFG_WV_MAX_ITER +: 32];
+    cfg_mul      = cfg_i[32*MT_CFG_C2C_MUL +: 32];
+    cfg_add      = cfg_i[32*MT_CFG_C2C_ADD +: 32];
+    cfg_end      = cfg_i[32*MT_CFG_ENDURANCE +: 32];
+    cfg_inshift  = cfg_i[32*MT_CFG_META_IN_SHIFT +: 32];
+    cfg_idxshift = cfg_i[32*MT_CFG_META_IDX_SHIFT +: 32];
+    cfg_mprog    = cfg_i[32*MT_CFG_META_PROG_MODE +: 32];
+
+    tile = hdr_q[0];
+    e_row = {20'd0, pl_data_i[31:20]};
+    e_col = {20'd0, pl_data_i[19:8]};
+    region_cells = {19'd0, hdr_q[2][12:0]} * {19'd0, hdr_q[4][12:0]};  // both checked <= 4096 when used
+    cur_pl = kind_q == K_MUPD ? 32'd5 + (kc_q >> 1)
+           : (kind_q == K_MWRITE ? 32'd5 + kc_q : k_q);
+
+    lane32  = {20'd0, col_q} % LANES;
+    group32 = {20'd0, col_q} / LANES;
+    addr32  = (tile * ROWS32 + {20'd0, row_q}) * GROUPS + group32;
+    lane_oh = '0;
+    lane_oh[lane32[$clog2(LANES)-1:0]] = 1'b1;
+    draw_ok = avail_q;
+    draw_z  = nz_z_i[32*lane32[$clog2(LANES)-1:0] +: 16];
+
+    open_loop  = kind_q == K_PROG ? hdr_q[1][0] : cfg_mprog != 32'd0;
+    force_prog = kind_q == K_PROG && hdr_q[1][1];
+    p_old  = !eo_valid_q ? 16'd0 : (dk_q ? eo1_q[31:16] : eo1_q[15:0]);
+    p_new  = dk_q ? e1_q[31:16] : e1_q[15:0];
+    target = dk_q ? e0_q[31:16] : e0_q[15:0];
+
+    g_cur     = g_q[dk_q];
+    gmin_cur  = dev_q[dk_q][15:0];
+    gmax_cur  = dev_q[dk_q][31:16];
+    fault_cur = dev_q[dk_q][103:96];
+
+    // Verify read: sensed = g + noise(read_sigma); converged when |sensed - target| <= tol.
+    sense_noise = gnoise(cfg_sigma[15:0], z_q);
+    sense_err   = $signed({18'd0, g_cur}) + sense_noise - $signed({18'd0, target});
+    tol_s       = $signed({2'd0, cfg_tol});
+    // State-dependent spread: noise of amplitude entry word 2 (low half).
+    spread_noise = gnoise(e2_q[15:0], z_q);
+    spread_v     = $signed({18'd0, g_cur}) + spread_noise;
+    spread_g     = clamp16(spread_v, gmin_cur, gmax_cur);
+
+    pn     = pl_data_i[6:0];
+    pn_abs = pn[6] ? 7'd0 - pn : pn;
+
+    case (rk_q)
+      2'd0: out_word = programmed_q;
+      2'd1: out_word = (kind_q == K_PROG ? len_q - 32'd2
+                       : (kind_q == K_MWRITE ? n_q : requests_q)) - programmed_q;
+      default: out_word = wv_q;
+    endcase
+  end
+
+  // ---- outputs (all zero outside the states that drive them)
+  always_comb begin
+    done_o = 1'b0;
+    status_o = '0;
+    detail0_o = '0;
+    detail1_o = '0;
+    n_out_o = '0;
+    pl_addr_o = '0;
+    rsp_we_o = 1'b0;
+    rsp_addr_o = '0;
+    rsp_data_o = '0;
+    lt_addr_o = '0;
+    mt_addr_o = '0;
+    g_we_o = 1'b0;
+    g_addr_o = '0;
+    g_wdata_o = '0;
+    g_raddr_o = '0;
+    fab_set_o = 1'b0;
+    fab_tile_o = '0;
+    cnt_inc_o = '0;
+    cnt_clear_o = 1'b0;
+    nz_take_o = '0;
+    nz_seed_o = 1'b0;
+    nz_seed_val_o = '0;
+    nz_load_o = 1'b0;
+    nz_load_state_o = '0;
+    fb_take_o = '0;
+    fb_seed_o = 1'b0;
+    fb_seed_val_o = '0;
+    gm_addr_o = '0;
+    gm_we_o = '0;
+    gm_wdata_o = '0;
+    dm_addr_o = '0;
+    dm_we_o = '0;
+    dm_wdata_o = '0;
+    lm_addr_o = '0;
+    lm_we_o = '0;
+    lm_wdata_o = '0;
+    hm_addr_o = '0;
+    hm_we_o = '0;
+    hm_wdata_o = '0;
+    pu_valid = 1'b0;
+
+    case (state_q)
+      S_LEN: pl_addr_o = '0;
+      S_HDR: pl_addr_o = PL_AW'(k_q + 32'd1);
+      S_CHK: pl_addr_o = PL_AW'(k_q);
+      S_CHK2: pl_addr_o = PL_AW'(k_q);
+      S_VAL: pl_addr_o = PL_AW'(k_q + 32'd1);
+      S_NEXT: pl_addr_o = PL_AW'(cur_pl);
+      S_LOAD: begin
+        gm_addr_o = MEM_AW'(addr32);
+        dm_addr_o = MEM_AW'(addr32);
+        lm_addr_o = MEM_AW'(addr32);
+        hm_addr_o = MEM_AW'(addr32);
+      end
+      S_META1: begin
+        mt_addr_o = mu_idx;
+        if (kind_q == K_MUPD) cnt_inc_o[32*MT_CNT_META_UPDATES +: 32] = 32'd1;
+      end
+      S_META2: begin
+        if (kind_q == K_MUPD && mu_att) cnt_inc_o[32*MT_CNT_META_ATTENUATED +: 32] = 32'd1;
+      end
+      S_WP: begin
+        lt_addr_o = lvl_q[7:0];
+        if (lvl_q == {8'd0, q_q} && !force_prog)
+          cnt_inc_o[32*MT_CNT_UPDATES_SKIPPED +: 32] = 32'd1;
+      end
+      S_LTO: lt_addr_o = q_q;
+      S_PDRAW: begin
+        if (draw_ok) begin
+          nz_take_o[2*lane32[$clog2(LANES)-1:0] +: 2] = 2'd1;
+          pu_valid = 1'b1;
+          if (set_q) cnt_inc_o[32*MT_CNT_SET_PULSES +: 32] = 32'd1;
+          else cnt_inc_o[32*MT_CNT_RESET_PULSES +: 32] = 32'd1;
+        end
+      end
+      S_VDRAW, S_SDRAW: begin
+        if (draw_ok) nz_take_o[2*lane32[$clog2(LANES)-1:0] +: 2] = 2'd1;
+      end
+      S_VCHK: begin
+        cnt_inc_o[32*MT_CNT_VERIFY_READS +: 32] = 32'd1;
+        if (!(sense_err <= tol_s && -sense_err <= tol_s)
+            && ({21'd0, it_q} == cfg_maxit || it_q == 11'(MT_MAX_WV_ITER)))
+          cnt_inc_o[32*MT_CNT_WV_FAILURES +: 32] = 32'd1;
+      end
+      S_SPREAD: begin
+        if (dk_q) cnt_inc_o[32*MT_CNT_CELLS_PROGRAMMED +: 32] = 32'd1;
+      end
+      S_STORE: begin
+        gm_addr_o = MEM_AW'(addr32);
+        dm_addr_o = MEM_AW'(addr32);
+        lm_addr_o = MEM_AW'(addr32);
+        hm_addr_o = MEM_AW'(addr32);
+        gm_we_o = {lane_oh, lane_oh};
+        dm_we_o = {lane_oh, lane_oh};
+        lm_we_o = lane_oh;
+        hm_we_o = lane_oh;
+        gm_wdata_o = {{LANES{g_q[1]}}, {LANES{g_q[0]}}};
+        dm_wdata_o = {{LANES{dev_q[1]}}, {LANES{dev_q[0]}}};
+        lm_wdata_o = {LANES{lvl_q}};
+        hm_wdata_o = {LANES{hid_q}};
+      end
+      S_RESP: begin
+        rsp_we_o = 1'b1;
+        rsp_addr_o = PL_AW'(rk_q);
+        rsp_data_o = out_word;
+      end
+      S_DONE: begin
+        done_o = 1'b1;
+        status_o = st_q;
+        detail0_o = d0_q;
+        detail1_o = d1_q;
+        n_out_o = st_q == 16'(MT_ST_OK) ? nout_q : 32'd0;
+      end
+      default: ;
+    endcase
+  end
+
+  // ---- control
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      state_q <= S_IDLE;
+    end else begin
+      case (state_q)
+        S_IDLE: if (start_i) state_q <= S_LEN;
+        S_LEN: begin
+          if ((kind_q == K_PROG && len_q < 32'd2) || (kind_q == K_PULSE && len_q < 32'd1)
+              || (kind_q[1] && len_q < 32'd5)) state_q <= S_DONE;
+          else state_q <= S_HDR;
+        end
+        S_HDR: begin
+          if (k_q + 32'd1 == (kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5)))
+            state_q <= S_CHK;
+        end
+        S_CHK: begin
+          if (tile >= TILES32 || !configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
+              || !fabricated_i[tile[5:0]]) state_q <= S_DONE;
+          else if (kind_q == K_PROG) begin
+            if (hdr_q[1] > (MT_PROG_OPEN_LOOP | MT_PROG_FORCE)) state_q <= S_DONE;
+            else state_q <= len_q > 32'd2 ? S_VAL : S_NEED;
+          end else if (kind_q == K_PULSE) begin
+            state_q <= len_q > 32'd1 ? S_VAL : S_INIT;
+          end else begin
+            if (hdr_q[1] >= ROWS32 || hdr_q[2] == 32'd0 || hdr_q[2] > ROWS32 - hdr_q[1]
+                || hdr_q[3] >= COLS32 || hdr_q[4] == 32'd0 || hdr_q[4] > COLS32 - hdr_q[3])
+              state_q <= S_DONE;
+            else state_q <= S_CHK2;
+          end
+        end
+        S_CHK2: begin
+          if (kind_q == K_MWRITE) state_q <= len_q != 32'd5 + n_q ? S_DONE : S_VAL;
+          else state_q <= len_q != 32'd5 + ((n_q + 32'd1) >> 1) ? S_DONE : S_NEED;
+        end
+        S_VAL: begin
+          if (kind_q == K_MWRITE) begin
+            if ($signed({{2{pl_data_i[31]}}, pl_data_i}) > HIDDEN_MAX
+                || $signed({{2{pl_data_i[31]}}, pl_data_i}) < -HIDDEN_MAX) state_q <= S_DONE;
+            else if (k_q + 32'd1 == len_q) state_q <= S_NEED;
+          end else if (e_row >= ROWS32 || e_col >= COLS32
+                       || (kind_q == K_PROG && {24'd0, pl_data_i[7:0]} >= {23'd0, levels_i}))
+            state_q <= S_DONE;
+          else if (k_q + 32'd1 == len_q) state_q <= kind_q == K_PULSE ? S_INIT : S_NEED;
+        end
+        S_NEED: state_q <= cap_q < 32'd3 ? S_DONE : S_INIT;
+        S_INIT: state_q <= S_NEXT;
+        S_NEXT: begin
+          if (kind_q[1] ? kc_q == n_q : k_q == len_q)
+            state_q <= kind_q == K_PULSE ? S_DONE : S_RESP;
+          else state_q <= S_ENTRY;
+        end
+        S_ENTRY: begin
+          if ((kind_q == K_PULSE && pn_abs == 7'd0)
+              || (kind_q == K_MUPD && (kc_q[0] ? pl_data_i[31:16] : pl_data_i[15:0]) == 16'd0))
+            state_q <= S_NEXT;
+          else state_q <= S_LOAD;
+        end
+        S_LOAD: state_q <= S_LOADW;
+        S_LOADW: begin
+          case (kind_q)
+            K_PULSE: state_q <= S_PDRAW;
+            K_PROG: state_q <= S_WP;
+            default: state_q <= S_META1;
+          endcase
+        end
+        S_META1: state_q <= S_META2;
+        S_META2: state_q <= S_WP;
+        S_WP: state_q <= lvl_q == {8'd0, q_q} && !force_prog ? S_STORE : S_LTO;
+        S_LTO: state_q <= S_LTN;
+        S_LTN: state_q <= S_DEV;
+        S_DEV: begin
+          if (!open_loop) state_q <= S_VDRAW;
+          else if (p_new == p_old) state_q <= S_SDRAW;
+          else state_q <= S_PDRAW;
+        end
+        S_PDRAW: if (draw_ok) state_q <= S_PWAIT;
+        S_PWAIT: begin
+          if (pu_valid_o) begin
+            if (mode_q == M_VERIFY) state_q <= S_VDRAW;
+            else if (pi_q + 16'd1 == pcnt_q) state_q <= mode_q == M_RAW ? S_STORE : S_SDRAW;
+            else state_q <= S_PDRAW;
+          end
+        end
+        S_VDRAW: if (draw_ok) state_q <= S_VCHK;
+        S_VCHK: begin
+          if ((sense_err <= tol_s && -sense_err <= tol_s)
+              || {21'd0, it_q} == cfg_maxit || it_q == 11'(MT_MAX_WV_ITER))
+            state_q <= S_SDRAW;
+          else state_q <= S_PDRAW;
+        end
+        S_SDRAW: if (draw_ok) state_q <= S_SPREAD;
+        S_SPREAD: state_q <= dk_q ? S_STORE : S_DEV;
+        S_STORE: state_q <= S_NEXT;
+        S_RESP: if (rk_q == 2'd2) state_q <= S_DONE;
+        S_DONE: state_q <= S_IDLE;
+        default: state_q <= S_IDLE;
+      endcase
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (rst_i) avail_q <= 1'b0;
+    else avail_q <= nz_avail_i[lane32[$clog2(LANES)-1:0]] && nz_take_o == '0;
+  end
+
+  // ---- datapath (no reset: every register is written before it is read in a command)
+  always_ff @(posedge clk_i) begin
+    case (state_q)
+      S_IDLE: begin
+        op_q <= op_i;
+        len_q <= len_i;
+        cap_q <= cap_i;
+        if (op_i == MT_OP_PULSE) kind_q <= K_PULSE;
+        else if (op_i == MT_OP_META_WRITE) kind_q <= K_MWRITE;
+        else if (op_i == MT_OP_META_UPDATE) kind_q <= K_MUPD;
+        else kind_q <= K_PROG;
+        st_q <= 16'(MT_ST_OK);
+        d0_q <= '0;
+        d1_q <= '0;
+        nout_q <= '0;
+        k_q <= '0;
+      end
+      S_LEN: begin
+        st_q <= 16'(MT_ST_ERR_LENGTH);
+        d0_q <= len_q;
+        d1_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
+      end
+      S_HDR: begin
+        hdr_q[k_q[2:0]] <= pl_data_i;
+        k_q <= k_q + 32'd1;
+      end
+      S_CHK: begin
+        n_q <= region_cells;
+        k_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
+        if (tile >= TILES32) begin
+          st_q <= 16'(MT_ST_ERR_TILE);
+          d0_q <= 32'd0;
+          d1_q <= tile;
+        end else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
+                     || !fabricated_i[tile[5:0]]) begin
+          st_q <= 16'(MT_ST_ERR_STATE);
+          d0_q <= !configured_i ? 32'd1 : (kind_q != K_PULSE && levels_i == 9'd0 ? 32'd2 : 32'd3);
+          d1_q <= tile;
+        end else if (kind_q == K_PROG) begin
+          st_q <= 16'(MT_ST_ERR_PARAM);
+          d0_q <= 32'd1;
+          d1_q <= hdr_q[1];
+        end else begin
+          st_q <= 16'(MT_ST_ERR_RANGE);
+          if (hdr_q[1] >= ROWS32) begin
+            d0_q <= 32'd1;
+            d1_q <= hdr_q[1];
+          end else if (hdr_q[2] == 32'd0 || hdr_q[2] > ROWS32 - hdr_q[1]) begin
+            d0_q <= 32'd2;
+            d1_q <= hdr_q[2];
+          end else if (hdr_q[3] >= COLS32) begin
+            d0_q <= 32'd3;
+            d1_q <= hdr_q[3];
+          end else begin
+            d0_q <= 32'd4;
+            d1_q <= hdr_q[4];
+          end
+        end
+      end
+      S_CHK2: begin
+        st_q <= 16'(MT_ST_ERR_LENGTH);
+        d0_q <= len_q;
+        d1_q <= kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1);
+      end
+      S_VAL: begin
+        k_q <= k_q + 32'd1;
+        d0_q <= k_q;
+        d1_q <= pl_data_i;
+        if (kind_q == K_MWRITE || e_row >= ROWS32 || e_col >= COLS32)
+          st_q <= 16'(MT_ST_ERR_RANGE);
+        else st_q <= 16'(MT_ST_ERR_LEVEL);
+      end
+      S_NEED: begin
+        st_q <= 16'(MT_ST_ERR_OVERFLOW);
+        d0_q <= 32'd3;
+        d1_q <= cap_q;
+      end
+      S_INIT: begin
+        st_q <= 16'(MT_ST_OK);
+        d0_q <= '0;
+        d1_q <= '0;
+        nout_q <= kind_q == K_PULSE ? 32'd0 : 32'd3;
+        k_q <= kind_q == K_PROG ? 32'd2 : 32'd1;
+        kc_q <= '0;
+        i_q <= hdr_q[1];
+        j_q <= hdr_q[3];
+        programmed_q <= '0;
+        wv_q <= '0;
+        requests_q <= '0;
+        rk_q <= '0;
+      end
+      S_ENTRY: begin
+        if (kind_q[1]) begin
+          row_q <= i_q[11:0];
+          col_q <= j_q[11:0];
+        end else begin
+          row_q <= pl_data_i[31:20];
+          col_q <= pl_data_i[19:8];
+        end
+        q_q <= pl_data_i[7:0];
+        hin_q <= pl_data_i;
+        upd_q <= kc_q[0] ? pl_data_i[31:16] : pl_data_i[15:0];
+        dk_q <= pl_data_i[7];
+        set_q <= !pn[6];
+        pcnt_q <= {9'd0, pn_abs};
+        pi_q <= '0;
+        mode_q <= M_RAW;
+        // Entries that do nothing (PULSE n = 0, META_UPDATE d = 0) are passed here.
+        if ((kind_q == K_PULSE && pn_abs == 7'd0)
+            || (kind_q == K_MUPD && (kc_q[0] ? pl_data_i[31:16] : pl_data_i[15:0]) == 16'd0)) begin
+          k_q <= k_q + 32'd1;
+          kc_q <= kc_q + 32'd1;
+          if (j_q + 32'd1 == hdr_q[3] + hdr_q[4]) begin
+            j_q <= hdr_q[3];
+            i_q <= i_q + 32'd1;
+          end else j_q <= j_q + 32'd1;
+        end
+      end
+      S_LOADW: begin
+        g_q[0] <= gm_rdata_i[16*lane32 +: 16];
+        g_q[1] <= gm_rdata_i[16*(LANES+lane32) +: 16];
+        dev_q[0] <= dm_rdata_i[136*lane32 +: 136];
+        dev_q[1] <= dm_rdata_i[136*(LANES+lane32) +: 136];
+        lvl_q <= lm_rdata_i[16*lane32 +: 16];
+        hid_q <= hm_rdata_i[32*lane32 +: 32];
+      end
+      S_META2: begin
+        hid_q <= mu_h;
+        q_q <= mu_level;
+        if (kind_q == K_MUPD) requests_q <= requests_q + 32'd1;
+      end
+      S_LTO: begin
+        eo_valid_q <= {16'd0, lvl_q} < {23'd0, levels_i};
+        eo1_q <= lt_data_i[63:32];
+      end
+      S_LTN: begin
+        e0_q <= lt_data_i[31:0];
+        e1_q <= lt_data_i[63:32];
+        e2_q <= lt_data_i[95:64];
+        dk_q <= 1'b0;
+      end
+      S_DEV: begin
+        pi_q <= '0;
+        it_q <= '0;
+        if (open_loop) begin
+          mode_q <= M_OPEN;
+          set_q <= p_new > p_old;
+          pcnt_q <= p_new > p_old ? p_new - p_old : p_old - p_new;
+        end else mode_q <= M_VERIFY;
+      end
+      S_PWAIT: begin
+        if (pu_valid_o) begin
+          g_q[dk_q] <= pu_g_o;
+          dev_q[dk_q] <= pu_dev_o;
+          pi_q <= pi_q + 16'd1;
+          it_q <= it_q + 11'd1;
+        end
+      end
+      S_VDRAW, S_SDRAW: if (draw_ok) z_q <= draw_z;
+      S_VCHK: begin
+        set_q <= sense_err < 34'sd0;
+        if (!(sense_err <= tol_s && -sense_err <= tol_s)
+            && ({21'd0, it_q} == cfg_maxit || it_q == 11'(MT_MAX_WV_ITER)))
+          wv_q <= wv_q + 32'd1;
+      end
+      S_SPREAD: begin
+        if (fault_cur == 8'(MT_FAULT_NONE)) g_q[dk_q] <= spread_g;
+        dk_q <= 1'b1;
+        if (dk_q) begin
+          lvl_q <= {8'd0, q_q};
+          programmed_q <= programmed_q + 32'd1;
+        end
+      end
+      S_STORE: begin
+        k_q <= k_q + 32'd1;
+        kc_q <= kc_q + 32'd1;
+        if (j_q + 32'd1 == hdr_q[3] + hdr_q[4]) begin
+          j_q <= hdr_q[3];
+          i_q <= i_q + 32'd1;
+        end else j_q <= j_q + 32'd1;
+      end
+      S_RESP: rk_q <= rk_q + 2'd1;
+      default: ;
+    endcase
+  end
+
+  // Inputs this engine has no use for, and bits of used words it never needs.
+  logic unused_inputs;
+  assign unused_inputs = ^{op_q, cfg_i, cur_pl, nz_u_i, nz_z_i, nz_state_i, fb_avail_i, fb_u_i, fb_z_i,
+                           g_rdata_i, lt_data_i, e2_q[31:16], mu_zero, spread_v[33:16],
+                           cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
+                           cfg_idxshift[31:5], lane32, group32, addr32, sense_noise,
+                           spread_noise, region_cells, e_row, e_col, hin_q, nz_avail_i,
+                           gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
+
 endmodule
 `default_nettype wire

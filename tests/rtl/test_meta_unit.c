@@ -1,0 +1,248 @@
+/* Bit-exact test of rtl/mt_meta_unit.sv (Verilated, sim/mt_meta_unit_tb.cpp) against the C
+ * model: every expected value comes from mt_kernel (META_WRITE, META_UPDATE, META_READ,
+ * READ_LEVELS, STATS_GET on a model device) or from mt_level_of_hidden. Random hidden
+ * weights, updates, shifts, f_meta tables and level counts, and edge cases: |h| at the
+ * table-index boundaries, +-0x3FFFFFFF clamping, updates of +-1 and -32768, f = 0, 0xFFFE and
+ * 0xFFFF (exactly 1), in_shift 0 and 16, idx_shift 0 and 24. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../hls/mt_testdev.h"
+#include "mt_device.h"
+#include "mt_prog_tb.h"
+
+#define HMAX 0x3FFFFFFF
+#define NCELLS (MT_ROWS * MT_COLS)
+
+static tb_meta_t *g_tb;
+static tdev_t *g_dev;
+static mt_xoshiro_t g_rng = {{0x0BADF00Du, 0x5EED1234u, 0xC0FFEE11u, 0x7E57AB1Eu}};
+static unsigned long g_checked;
+
+static uint32_t rnd(void) { return mt_xoshiro_next(&g_rng); }
+
+static int setup(void **state) {
+  (void)state;
+  g_tb = tb_meta_open();
+  g_dev = tdev_new(1);
+  return g_tb && g_dev ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  tb_meta_close(g_tb);
+  tdev_free(g_dev);
+  return 0;
+}
+
+typedef struct {
+  uint32_t in_shift, idx_shift, levels;
+  uint16_t f[MT_META_TABLE_SIZE];
+} batch_cfg_t;
+
+/* RTL evaluation with the table read in between, as the engine does. */
+static void rtl_eval(const batch_cfg_t *b, int32_t h, int16_t upd, tb_meta_out_t *o) {
+  tb_meta_in_t in = {h, upd, b->in_shift, b->idx_shift, b->levels, 0};
+  tb_meta_out_t first;
+  tb_meta_eval(g_tb, &in, &first);
+  in.f = b->f[first.idx];
+  tb_meta_eval(g_tb, &in, o);
+  assert_int_equal(o->idx, first.idx);
+  assert_int_equal(o->zero, first.zero);
+}
+
+static int32_t clamp_h(int64_t v) { return (int32_t)(v > HMAX ? HMAX : (v < -HMAX ? -HMAX : v)); }
+
+static int32_t random_h(const batch_cfg_t *b) {
+  int64_t v;
+  switch (rnd() % 8u) {
+    case 0: v = (int32_t)rnd() >> (rnd() % 31u); break;
+    case 1: { /* around an f_meta index boundary */
+      int64_t k = rnd() % 258u;
+      v = (k << b->idx_shift) + (int32_t)(rnd() % 5u) - 2;
+      if (rnd() & 1u) v = -v;
+      break;
+    }
+    case 2: v = (rnd() & 1u ? HMAX : -HMAX) - (int32_t)(rnd() % 3u) * (rnd() & 1u ? 1 : -1); break;
+    case 3: v = (int32_t)(rnd() % 5u) - 2; break;
+    case 4: { /* around a level boundary */
+      int64_t q = rnd() % (b->levels + 1u);
+      v = q * 65536 - (int64_t)b->levels * 32768 + (int32_t)(rnd() % 5u) - 2;
+      break;
+    }
+    default: v = (int32_t)rnd(); break;
+  }
+  return clamp_h(v);
+}
+
+static int16_t random_upd(void) {
+  switch (rnd() % 8u) {
+    case 0: return 0;
+    case 1: return (int16_t)(rnd() & 1u ? 1 : -1);
+    case 2: return (int16_t)(rnd() & 1u ? 32767 : -32768);
+    case 3: return (int16_t)((int16_t)rnd() >> (rnd() % 15u));
+    default: return (int16_t)rnd();
+  }
+}
+
+/* One batch over the whole tile: the model executes META_WRITE then META_UPDATE; the unit
+ * must give the same hidden weights, levels and counter increments. */
+static void run_batch(const batch_cfg_t *b) {
+  static uint32_t p[5 + NCELLS];
+  static int32_t h0[NCELLS];
+  static int16_t upd[NCELLS];
+  uint32_t cfg[MT_CFG_COUNT];
+  tdev_cfg_ideal(cfg);
+  cfg[MT_CFG_META_IN_SHIFT] = b->in_shift;
+  cfg[MT_CFG_META_IDX_SHIFT] = b->idx_shift;
+  cfg[MT_CFG_META_PROG_MODE] = 1; /* open loop with zero pulse counts: no programming work */
+  assert_int_equal(tdev_configure(g_dev, cfg), MT_ST_OK);
+  memset(p, 0, (1 + MT_MAX_LEVELS * 3) * sizeof p[0]);
+  p[0] = b->levels;
+  assert_int_equal(tdev_run(g_dev, MT_OP_SET_LEVELS, p, 1 + b->levels * 3), MT_ST_OK);
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE / 2; i++)
+    p[i] = b->f[2 * i] | (uint32_t)b->f[2 * i + 1] << 16;
+  assert_int_equal(tdev_run(g_dev, MT_OP_META_TABLE, p, MT_META_TABLE_SIZE / 2), MT_ST_OK);
+  assert_int_equal(tdev_fabricate(g_dev, rnd(), 0), MT_ST_OK);
+
+  uint32_t region[5] = {0, 0, MT_ROWS, 0, MT_COLS};
+  memcpy(p, region, sizeof region);
+  for (uint32_t k = 0; k < NCELLS; k++) {
+    h0[k] = random_h(b);
+    p[5 + k] = (uint32_t)h0[k];
+  }
+  assert_int_equal(tdev_run(g_dev, MT_OP_META_WRITE, p, 5 + NCELLS), MT_ST_OK);
+  /* META_WRITE: the unit with a zero update gives h itself and its level. */
+  for (uint32_t k = 0; k < NCELLS; k++) {
+    tb_meta_out_t o;
+    rtl_eval(b, h0[k], 0, &o);
+    assert_true(o.zero);
+    assert_int_equal(o.h_new, h0[k]);
+    assert_int_equal(o.level, mt_level_of_hidden(h0[k], b->levels));
+  }
+
+  memcpy(p, region, sizeof region);
+  for (uint32_t k = 0; k < NCELLS; k++) {
+    upd[k] = random_upd();
+    if (k % 2 == 0) p[5 + k / 2] = 0;
+    p[5 + k / 2] |= (uint32_t)(uint16_t)upd[k] << (16 * (k % 2));
+  }
+  assert_int_equal(tdev_run(g_dev, MT_OP_STATS_RESET, NULL, 0), MT_ST_OK);
+  assert_int_equal(tdev_run(g_dev, MT_OP_META_UPDATE, p, 5 + (NCELLS + 1) / 2), MT_ST_OK);
+  uint64_t n_upd = tdev_counter(g_dev, MT_CNT_META_UPDATES);
+  uint64_t n_att = tdev_counter(g_dev, MT_CNT_META_ATTENUATED);
+  static uint32_t h1[NCELLS], lv[NCELLS];
+  assert_int_equal(tdev_run(g_dev, MT_OP_META_READ, region, 5), MT_ST_OK);
+  memcpy(h1, g_dev->out, sizeof h1);
+  assert_int_equal(tdev_run(g_dev, MT_OP_READ_LEVELS, region, 5), MT_ST_OK);
+  memcpy(lv, g_dev->out, sizeof lv);
+
+  uint64_t rtl_upd = 0, rtl_att = 0;
+  for (uint32_t k = 0; k < NCELLS; k++) {
+    tb_meta_out_t o;
+    rtl_eval(b, h0[k], upd[k], &o);
+    if (o.zero) {
+      assert_int_equal(upd[k], 0);
+      assert_int_equal(h1[k], (uint32_t)h0[k]); /* ignored entirely */
+      continue;
+    }
+    rtl_upd++;
+    rtl_att += (uint64_t)o.attenuate;
+    if ((uint32_t)o.h_new != h1[k])
+      print_message("cell %u: h %d upd %d in_shift %u idx_shift %u idx %u f %04x: rtl %d C %d\n",
+                    k, h0[k], upd[k], b->in_shift, b->idx_shift, o.idx, b->f[o.idx], o.h_new,
+                    (int32_t)h1[k]);
+    assert_int_equal((uint32_t)o.h_new, h1[k]);
+    assert_int_equal(o.level, lv[k]);
+    assert_int_equal(o.level, mt_level_of_hidden((int32_t)h1[k], b->levels));
+    g_checked++;
+  }
+  assert_int_equal(rtl_upd, n_upd);
+  assert_int_equal(rtl_att, n_att);
+}
+
+static void random_table(batch_cfg_t *b) {
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) {
+    switch (rnd() % 8u) {
+      case 0: b->f[i] = 0xFFFFu; break;
+      case 1: b->f[i] = 0u; break;
+      case 2: b->f[i] = 0xFFFEu; break;
+      default: b->f[i] = (uint16_t)rnd(); break;
+    }
+  }
+}
+
+static void random_batches(void **state) {
+  (void)state;
+  for (unsigned n = 0; n < 4; n++) {
+    batch_cfg_t b;
+    b.in_shift = rnd() % 17u;
+    b.idx_shift = rnd() % 25u;
+    b.levels = 2u + rnd() % 255u;
+    random_table(&b);
+    run_batch(&b);
+  }
+}
+
+static void edge_batches(void **state) {
+  (void)state;
+  static const uint32_t shifts[][2] = {{0, 0}, {16, 24}, {16, 0}, {0, 24}};
+  for (unsigned n = 0; n < 4; n++) {
+    batch_cfg_t b;
+    b.in_shift = shifts[n][0];
+    b.idx_shift = shifts[n][1];
+    b.levels = n % 2 ? 256u : 2u;
+    for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++)
+      b.f[i] = n == 0 ? 0u : (n == 1 ? 0xFFFFu : (n == 2 ? 0xFFFEu : (uint16_t)(i * 257u)));
+    run_batch(&b);
+  }
+}
+
+/* mt_level_of_hidden for every level count at every level boundary (+-2) and the ends. */
+static void level_boundaries(void **state) {
+  (void)state;
+  batch_cfg_t b;
+  memset(&b, 0, sizeof b);
+  unsigned long n = 0;
+  for (uint32_t levels = 2; levels <= MT_MAX_LEVELS; levels++) {
+    b.levels = levels;
+    for (int64_t q = -1; q <= (int64_t)levels + 1; q++) {
+      for (int64_t e = -2; e <= 2; e++) {
+        int32_t h = clamp_h(q * 65536 - (int64_t)levels * 32768 + e);
+        tb_meta_out_t o;
+        rtl_eval(&b, h, 0, &o);
+        assert_int_equal(o.level, mt_level_of_hidden(h, levels));
+        n++;
+      }
+    }
+    static const int32_t ends[] = {HMAX, -HMAX, 0, 1, -1};
+    for (unsigned i = 0; i < 5; i++) {
+      tb_meta_out_t o;
+      rtl_eval(&b, ends[i], 0, &o);
+      assert_int_equal(o.level, mt_level_of_hidden(ends[i], levels));
+    }
+  }
+  assert_true(n > 30000u);
+}
+
+static void enough_cases(void **state) {
+  (void)state;
+  print_message("%lu updates compared\n", g_checked);
+  assert_true(g_checked >= 80000u);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(random_batches),
+      cmocka_unit_test(edge_batches),
+      cmocka_unit_test(level_boundaries),
+      cmocka_unit_test(enough_cases),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
