@@ -49,7 +49,8 @@ typedef struct {
 } mt_prog_result;
 
 /* Opens a device: "model://" (golden model in-process; "model://?tiles=N"
- * sets the tile count, default 32), "verilator://", "xrt://N", "usb://VID:PID".
+ * sets the tile count, default 32), "verilator://" (the RTL in Verilator, 16 tiles;
+ * "verilator://?trace=FILE.fst" writes a waveform), "xrt://N", "usb://VID:PID".
  * *out is set whenever a handle could be allocated, also on failure, so that
  * mt_dev_errmsg() can explain it; close it with mt_dev_close() in both cases. */
 int mt_dev_open(const char *uri, mt_dev **out);
@@ -59,6 +60,9 @@ void mt_dev_close(mt_dev *dev);
 const char *mt_dev_errmsg(const mt_dev *dev);
 const mt_dev_info *mt_dev_get_info(const mt_dev *dev);
 const char *mt_dev_uri(const mt_dev *dev);
+/* Clock cycles the simulated RTL has run since open (verilator://); MT_ERR_NODEV for a
+ * backend without a simulated clock. */
+int mt_dev_cycles(mt_dev *dev, uint64_t *cycles);
 
 /* Configuration: cfg has info.config_words fields in CONFIGURE order;
  * table has levels * 3 words (SET_LEVELS entries); meta has 256 Q0.16 values. */

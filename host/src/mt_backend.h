@@ -19,8 +19,13 @@ typedef struct {
                   uint32_t rsp_cap, uint32_t *n_rsp, uint32_t *consumed, char *err,
                   size_t errlen);
   void (*close)(mt_backend *be);
+  /* Simulated clock cycles since open; NULL for a backend without a simulated clock. */
+  uint64_t (*cycles)(mt_backend *be);
 } mt_backend_ops;
 
 extern const mt_backend_ops mt_backend_model;
+/* Defined only in programs linked with the Verilated device (mt_backend_verilator.c); a weak
+ * reference elsewhere, so that mt_dev.c can tell "not part of this build". */
+extern const mt_backend_ops mt_backend_verilator __attribute__((weak));
 
 #endif

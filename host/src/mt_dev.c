@@ -21,7 +21,8 @@
 #define SNAP_HDR_WORDS 8u
 #define TILE_CHUNK ((MT_STATE_CHUNK / MT_WEIGHT_WORDS) * MT_WEIGHT_WORDS)
 
-static const mt_backend_ops *const backends[] = {&mt_backend_model};
+/* &mt_backend_verilator is null in programs built without the Verilated device. */
+static const mt_backend_ops *const backends[] = {&mt_backend_model, &mt_backend_verilator};
 
 struct mt_dev {
   const mt_backend_ops *ops;
@@ -194,7 +195,7 @@ int mt_dev_open(const char *uri, mt_dev **out) {
                 "xrt://N or usb://VID:PID)", uri);
   size_t scheme_len = (size_t)(sep - uri);
   for (size_t k = 0; k < sizeof backends / sizeof *backends; k++) {
-    if (strlen(backends[k]->scheme) == scheme_len &&
+    if (backends[k] && strlen(backends[k]->scheme) == scheme_len &&
         strncmp(uri, backends[k]->scheme, scheme_len) == 0) {
       char err[256] = "";
       int rc = backends[k]->open(sep + 3, &dev->be, err, sizeof err);
@@ -206,9 +207,16 @@ int mt_dev_open(const char *uri, mt_dev **out) {
   if ((scheme_len == 9 && !strncmp(uri, "verilator", 9)) || (scheme_len == 3 && !strncmp(uri, "xrt", 3)) ||
       (scheme_len == 3 && !strncmp(uri, "usb", 3)))
     return fail(dev, MT_ERR_NODEV, "%s: this backend is not part of this build yet; "
-                "available: model://", uri);
+                "available: model://%s", uri, &mt_backend_verilator ? ", verilator://" : "");
   return fail(dev, MT_ERR_INVAL, "%s: unknown scheme '%.*s' (expected model, verilator, xrt or usb)",
               uri, (int)scheme_len, uri);
+}
+
+int mt_dev_cycles(mt_dev *dev, uint64_t *cycles) {
+  if (!dev->ops || !dev->ops->cycles)
+    return fail(dev, MT_ERR_NODEV, "%s: this backend has no simulated clock", dev->uri);
+  *cycles = dev->ops->cycles(dev->be);
+  return MT_OK;
 }
 
 void mt_dev_close(mt_dev *dev) {

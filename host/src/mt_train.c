@@ -496,6 +496,8 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
   }
   for (uint32_t e = done + 1; e <= o->epochs; e++) {
     double t0 = now();
+    uint64_t cyc0 = 0, cyc1 = 0;
+    int has_cycles = dev_algo && mt_dev_cycles(t->dev, &cyc0) == MT_OK;
     shuffle(t->order, train->count, &rng);
     double loss_sum = 0;
     uint32_t correct = 0;
@@ -528,6 +530,10 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
       return fail(t, "%s", mt_dev_errmsg(t->dev));
     st.wall_s = now() - t0;
+    if (has_cycles && mt_dev_cycles(t->dev, &cyc1) == MT_OK) {
+      st.has_sim_cycles = 1;
+      st.sim_cycles = cyc1 - cyc0;
+    }
     if (o->checkpoint && save_checkpoint(t, train, e, rng) != 0) return -1;
     if (hooks && hooks->epoch_done && hooks->epoch_done(hooks->ctx, &st)) break;
   }

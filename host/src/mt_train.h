@@ -47,6 +47,10 @@ typedef struct {
   uint64_t set_pulses, reset_pulses, verify_reads, cell_reads, mvms;
   uint64_t cells_programmed, updates_skipped, wv_failures;
   double energy_pj, latency_ns, wall_s;
+  /* clock cycles of the simulated RTL over the epoch (training and evaluation), when the
+   * device has a simulated clock (verilator://) */
+  int has_sim_cycles;
+  uint64_t sim_cycles;
 } mt_epoch_stats;
 
 typedef struct {

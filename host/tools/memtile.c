@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "memtile.h"
+#include "mt_backend.h"
 #include "mt_dataset.h"
 #include "mt_log.h"
 #include "mt_map.h"
@@ -210,6 +211,7 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
          (unsigned long long)s->cells_programmed, (unsigned long long)s->updates_skipped,
          (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
          (unsigned long long)s->verify_reads, s->energy_pj * 1e-6, s->latency_ns * 1e-6, s->wall_s);
+  if (s->has_sim_cycles) printf("  sim_cycles %llu\n", (unsigned long long)s->sim_cycles);
   fflush(stdout);
   p->last_pct = 0;
   if (p->log && mt_log_epoch(p->log, p->algo, s) != 0) p->log_failed = 1;
@@ -298,7 +300,7 @@ static int cmd_info(int argc, char **argv) {
     return 2;
   }
   printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, MT_PROTO_MAJOR, MT_PROTO_MINOR, __DATE__);
-  printf("backends in this build: model://\n");
+  printf("backends in this build: model://%s\n", &mt_backend_verilator ? ", verilator://" : "");
   mt_dev *dev = NULL;
   if (mt_dev_open(device, &dev) != MT_OK) {
     fprintf(stderr, "memtile info: %s\n", mt_dev_errmsg(dev));
@@ -310,6 +312,10 @@ static int cmd_info(int argc, char **argv) {
          "  up to %u levels, max payload %u words, max MVM batch %u, features 0x%x\n",
          device, i->version >> 16, i->version & 0xFFFFu, i->tiles, i->rows, i->cols, i->lanes,
          i->max_levels, i->max_payload, i->max_batch, i->features);
+  uint64_t cycles = 0;
+  if (mt_dev_cycles(dev, &cycles) == MT_OK)
+    printf("  simulated RTL: sim_cycles %llu (reset, power-on clear and INFO)\n",
+           (unsigned long long)cycles);
   mt_dev_close(dev);
   if (preset_name) {
     char path[4096], err[1024];
