@@ -9,6 +9,8 @@ static const char *const equiv_rtl_ops[] = {
     /* mt_eng_ctl */
     "NOP", "INFO", "ECHO", "CONFIGURE", "SEED", "SET_LEVELS", "META_TABLE", "READ_LEVELS",
     "META_READ", "STATS_GET", "STATS_RESET", "UNKNOWN",
+    /* mt_eng_fab, mt_eng_mvm */
+    "FABRICATE", "READ_CELLS", "MVM",
 };
 
 #endif
