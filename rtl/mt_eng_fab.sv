@@ -1,10 +1,457 @@
 `default_nettype none
-// Placeholder (docs/rtl.md, "Engines"): not written yet.
+// FABRICATE and READ_CELLS engine (docs/rtl.md, "FABRICATE, READ_CELLS and MVM engines").
+// Behaviour: op_fabricate and op_read_cells in hls/mt_kernel.c with mt_cell_fabricate and
+// mt_cell_sense of hls/mt_device.c, with the same checks in the same order.
+//
+// FABRICATE walks the tile one (row, lane group) word at a time, all LANES lanes side by
+// side. A cell takes 14 draws from its lane (7 per device: gmin, gmax, step_set, step_rst,
+// a_set, a_rst Gaussians, then the stuck-at uniform), two per cycle, so a word takes 7
+// cycles: cycle (phase) p takes draws 2p and 2p+1 of every lane. Each draw gets its noise
+// term one cycle later (stage 2) and lands in the field registers of its device; the
+// clamps, the fault and the memory writes need every field, so they happen in the cycle
+// after phase 6 reached stage 2, while phase 0 of the next word is in stage 2.
+//
+// READ_CELLS walks the region cell by cell. The gm word of a cell's (row, group) is
+// requested while the previous cell is handled, so cells of one word take one cycle each.
 module mt_eng_fab #(
 `include "mt_eng_params.vh"
 ) (
 `include "mt_eng_ports.vh"
 );
-`include "mt_eng_placeholder.vh"
+`include "mt_protocol.vh"
+
+  localparam int unsigned NFETCH = 6;
+  localparam int unsigned LW = LANES > 1 ? $clog2(LANES) : 1;
+  localparam int unsigned FW = 22;        // base + noise of a fabricated field, signed
+  localparam int unsigned DMW = 136;      // dm slot
+
+  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_CHECK, S_SEED, S_FAB, S_READ, S_DONE} state_e;
+
+  state_e      state_q;
+  logic        is_fab_q;
+  logic [31:0] len_q;
+  logic [31:0] p_q [NFETCH];       // payload words 0..5
+  logic [2:0]  fi_q;               // fetch: index issued
+  logic        fv_q;               // fetch: a read was issued last cycle
+  logic [2:0]  fd_q;               // fetch: index of the word arriving
+  logic [15:0] status_q;
+  logic [31:0] det0_q, det1_q, nout_q;
+  logic [1:0]  wait_q;             // seeding: cycles left before fb_avail_i means the new seed
+
+  // ---------------------------------------------------------------- checks
+  logic [31:0] region_idx, region_val;
+  logic        region_bad;
+  always_comb begin
+    region_bad = 1'b1;
+    region_idx = 32'd0;
+    region_val = 32'd0;
+    if (p_q[1] >= ROWS) begin
+      region_idx = 32'd1; region_val = p_q[1];
+    end else if (p_q[2] == 0 || p_q[2] > ROWS - p_q[1]) begin
+      region_idx = 32'd2; region_val = p_q[2];
+    end else if (p_q[3] >= COLS) begin
+      region_idx = 32'd3; region_val = p_q[3];
+    end else if (p_q[4] == 0 || p_q[4] > COLS - p_q[3]) begin
+      region_idx = 32'd4; region_val = p_q[4];
+    end else begin
+      region_bad = 1'b0;
+    end
+  end
+  logic [63:0] region_words;
+  assign region_words = 64'(p_q[2]) * 64'(p_q[4]);
+
+  // Tile of the command: word 2 for FABRICATE, word 0 for READ_CELLS.
+  logic [31:0] tile;
+  assign tile = is_fab_q ? p_q[2] : p_q[0];
+  logic tile_fab;
+  assign tile_fab = fabricated_i[tile[5:0]];
+
+  // ---------------------------------------------------------------- FABRICATE
+  // Per-command constants of the draws: role r = 0..5 is gmin, gmax, step_set, step_rst,
+  // a_set, a_rst; its value is base + gnoise(amp, z). The relative spreads are the
+  // amplitudes of vary_rel: x * sigma_rel >> 16.
+  // Registered: 16x16 multiplies on a path that only changes with CONFIGURE.
+  function automatic logic [15:0] rel_amp(input logic [15:0] x, input logic [15:0] sigma_rel);
+    logic [31:0] p;
+    logic        unused_low;
+    p = 32'(x) * 32'(sigma_rel);
+    unused_low = ^p[15:0];
+    rel_amp = p[31:16];
+  endfunction
+  logic [15:0] rel_ss_q, rel_sr_q, rel_as_q, rel_ar_q;
+  always_ff @(posedge clk_i) begin
+    rel_ss_q <= rel_amp(cfg_i[32*MT_CFG_STEP_SET +: 16], cfg_i[32*MT_CFG_D2D_STEP +: 16]);
+    rel_sr_q <= rel_amp(cfg_i[32*MT_CFG_STEP_RST +: 16], cfg_i[32*MT_CFG_D2D_STEP +: 16]);
+    rel_as_q <= rel_amp(cfg_i[32*MT_CFG_A_SET +: 16], cfg_i[32*MT_CFG_D2D_A +: 16]);
+    rel_ar_q <= rel_amp(cfg_i[32*MT_CFG_A_RST +: 16], cfg_i[32*MT_CFG_D2D_A +: 16]);
+  end
+  logic [15:0] base_r [6];
+  logic [15:0] amp_r [6];
+  always_comb begin
+    base_r[0] = cfg_i[32*MT_CFG_G_MIN +: 16];
+    base_r[1] = cfg_i[32*MT_CFG_G_MAX +: 16];
+    base_r[2] = cfg_i[32*MT_CFG_STEP_SET +: 16];
+    base_r[3] = cfg_i[32*MT_CFG_STEP_RST +: 16];
+    base_r[4] = cfg_i[32*MT_CFG_A_SET +: 16];
+    base_r[5] = cfg_i[32*MT_CFG_A_RST +: 16];
+    amp_r[0] = cfg_i[32*MT_CFG_D2D_GMIN +: 16];
+    amp_r[1] = cfg_i[32*MT_CFG_D2D_GMAX +: 16];
+    amp_r[2] = rel_ss_q;
+    amp_r[3] = rel_sr_q;
+    amp_r[4] = rel_as_q;
+    amp_r[5] = rel_ar_q;
+  end
+  logic [31:0] p_low;
+  logic [32:0] p_lowhigh;
+  assign p_low = cfg_i[32*MT_CFG_P_STUCK_LOW +: 32];
+  assign p_lowhigh = 33'(p_low) + 33'(cfg_i[32*MT_CFG_P_STUCK_HIGH +: 32]);
+
+  // Issue: (row, group, phase) of the draws taken this cycle.
+  logic        f_iss_q;            // words left to issue
+  logic [31:0] f_row_q, f_grp_q;
+  logic [2:0]  f_ph_q;
+  logic        f_take;
+  assign f_take = state_q == S_FAB && f_iss_q && wait_q == 0 && &fb_avail_i;
+  logic        f_last;             // the word issued now is the tile's last
+  assign f_last = f_row_q == ROWS - 1 && f_grp_q == GROUPS - 1;
+
+  function automatic logic [MEM_AW-1:0] word_addr(input logic [31:0] t, input logic [31:0] r,
+                                                  input logic [31:0] g);
+    word_addr = MEM_AW'((t * ROWS + r) * GROUPS + g);
+  endfunction
+
+  // Stage 1: the draws of one phase, all lanes.
+  logic                  s1_v_q, s1_last_q;
+  logic [2:0]            s1_ph_q;
+  logic [MEM_AW-1:0]     s1_addr_q;
+  logic [LANES*32-1:0]   s1_z_q;   // lane l: {second, first} Gaussian
+  logic [LANES*32-1:0]   s1_u_q;   // lane l: the uniform of the phase (phases 3 and 6)
+  // Write stage: the word whose fields are complete.
+  logic                  wr_v_q, wr_last_q;
+  logic [MEM_AW-1:0]     wr_addr_q;
+
+  always_ff @(posedge clk_i) begin
+    if (f_take) begin
+      s1_z_q <= fb_z_i;
+      for (int l = 0; l < LANES; l++)
+        // The uniform is draw 6 (phase 3, first) or draw 13 (phase 6, second).
+        s1_u_q[32*l +: 32] <= f_ph_q == 3'd3 ? fb_u_i[64*l +: 32] : fb_u_i[64*l+32 +: 32];
+      s1_ph_q <= f_ph_q;
+      s1_addr_q <= word_addr(p_q[2], f_row_q, f_grp_q);
+      s1_last_q <= f_last;
+    end
+    if (s1_v_q && s1_ph_q == 3'd6) begin
+      wr_addr_q <= s1_addr_q;
+      wr_last_q <= s1_last_q;
+    end
+  end
+
+  // Role of each of the phase's two draws in stage 2: draw d = 2p + s is role d mod 7 of
+  // device d / 7 (role 6 = the uniform).
+  logic [2:0] role0, role1;
+  logic       dev0, dev1;
+  always_comb begin
+    role0 = 3'd0; role1 = 3'd1; dev0 = 1'b0; dev1 = 1'b0;
+    case (s1_ph_q)
+      3'd0: begin role0 = 3'd0; role1 = 3'd1; dev0 = 1'b0; dev1 = 1'b0; end
+      3'd1: begin role0 = 3'd2; role1 = 3'd3; dev0 = 1'b0; dev1 = 1'b0; end
+      3'd2: begin role0 = 3'd4; role1 = 3'd5; dev0 = 1'b0; dev1 = 1'b0; end
+      3'd3: begin role0 = 3'd6; role1 = 3'd0; dev0 = 1'b0; dev1 = 1'b1; end
+      3'd4: begin role0 = 3'd1; role1 = 3'd2; dev0 = 1'b1; dev1 = 1'b1; end
+      3'd5: begin role0 = 3'd3; role1 = 3'd4; dev0 = 1'b1; dev1 = 1'b1; end
+      default: begin role0 = 3'd5; role1 = 3'd6; dev0 = 1'b1; dev1 = 1'b1; end
+    endcase
+  end
+  logic [15:0] base0, base1, amp0, amp1;
+  assign base0 = role0 < 3'd6 ? base_r[role0] : 16'd0;
+  assign amp0 = role0 < 3'd6 ? amp_r[role0] : 16'd0;
+  assign base1 = role1 < 3'd6 ? base_r[role1] : 16'd0;
+  assign amp1 = role1 < 3'd6 ? amp_r[role1] : 16'd0;
+
+  // mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12) for a 16-bit amplitude.
+  function automatic logic signed [FW-1:0] gnoise16(input logic [15:0] amp,
+                                                    input logic [15:0] z);
+    logic signed [33:0] p;
+    logic        unused_low;
+    p = $signed({18'd0, amp}) * $signed({{18{z[15]}}, z}) + 34'sd2048;
+    unused_low = ^p[11:0];
+    gnoise16 = p[33:12];
+  endfunction
+
+  function automatic logic [15:0] clamp16(input logic signed [FW-1:0] v, input logic [15:0] lo);
+    if (v < $signed({{(FW - 16){1'b0}}, lo})) clamp16 = lo;
+    else if (v > $signed(FW'(65535))) clamp16 = 16'hFFFF;
+    else clamp16 = v[15:0];
+  endfunction
+
+  logic [LANES*2*16-1:0]  fab_gm;
+  logic [LANES*2*DMW-1:0] fab_dm;
+  for (genvar l = 0; l < LANES; l++) begin : g_fab_lane
+    // Fields of device k: f_q[k*6 + r] for the Gaussians, stuck-at compares for the uniform.
+    logic signed [FW-1:0] f_q [12];
+    logic [1:0]           lo_q, hi_q;
+    logic signed [FW-1:0] v0, v1;
+    assign v0 = $signed({{(FW - 16){1'b0}}, base0}) + gnoise16(amp0, s1_z_q[32*l +: 16]);
+    assign v1 = $signed({{(FW - 16){1'b0}}, base1}) + gnoise16(amp1, s1_z_q[32*l+16 +: 16]);
+    always_ff @(posedge clk_i) begin
+      if (s1_v_q) begin
+        if (role0 < 3'd6) f_q[{1'b0, dev0} * 6 + 4'(role0)] <= v0;
+        if (role1 < 3'd6) f_q[{1'b0, dev1} * 6 + 4'(role1)] <= v1;
+        // The uniform is the last draw of device 0 (phase 3) or device 1 (phase 6).
+        if (s1_ph_q == 3'd3 || s1_ph_q == 3'd6) begin
+          lo_q[s1_ph_q == 3'd6] <= 33'(s1_u_q[32*l +: 32]) < 33'(p_low);
+          hi_q[s1_ph_q == 3'd6] <= 33'(s1_u_q[32*l +: 32]) < p_lowhigh;
+        end
+      end
+    end
+    for (genvar k = 0; k < 2; k++) begin : g_dev
+      logic [15:0] gmin, gmax, ss, sr, as_, ar;
+      logic [1:0]  fault;
+      assign gmin = clamp16(f_q[6*k + 0], 16'd0);
+      assign gmax = clamp16(f_q[6*k + 1], gmin);
+      assign ss = clamp16(f_q[6*k + 2], 16'd0);
+      assign sr = clamp16(f_q[6*k + 3], 16'd0);
+      assign as_ = clamp16(f_q[6*k + 4], 16'd0);
+      assign ar = clamp16(f_q[6*k + 5], 16'd0);
+      assign fault = lo_q[k] ? MT_FAULT_STUCK_LOW : hi_q[k] ? MT_FAULT_STUCK_HIGH : MT_FAULT_NONE;
+      assign fab_dm[DMW*(k*LANES+l) +: DMW] = {32'd0, 6'd0, fault, ar, as_, sr, ss, gmax, gmin};
+      assign fab_gm[16*(k*LANES+l) +: 16] = fault == MT_FAULT_STUCK_HIGH ? gmax : gmin;
+    end
+  end
+
+  // ---------------------------------------------------------------- READ_CELLS
+  // The cell (r_row_q, r_col_q) = word (r_row_q, r_grp_q), lane r_lane_q, output r_n_q.
+  logic [31:0]       r_row_q, r_col_q, r_grp_q, r_n_q;
+  logic [LW-1:0]     r_lane_q;
+  logic              r_iss_q;      // cells left
+  logic [MEM_AW-1:0] r_addr, r_addr_q;
+  logic              r_addr_v_q;   // r_addr_q was requested last cycle
+  logic              probe;
+  assign probe = p_q[5][0];
+  assign r_addr = word_addr(p_q[0], r_row_q, r_grp_q);
+  logic r_go;
+  assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_addr
+                && (probe || nz_avail_i[r_lane_q]);
+  logic r_last_col, r_last;
+  assign r_last_col = r_col_q == p_q[3] + p_q[4] - 1;
+  assign r_last = r_last_col && r_row_q == p_q[1] + p_q[2] - 1;
+  // Stage 2: the cell's two conductances and draws.
+  logic              rs_v_q;
+  logic [PL_AW-1:0]  rs_n_q;
+  logic [15:0]       rs_g_q [2];
+  logic [15:0]       rs_z_q [2];
+  always_ff @(posedge clk_i) begin
+    if (r_go) begin
+      rs_n_q <= PL_AW'(r_n_q);
+      for (int k = 0; k < 2; k++) begin
+        rs_g_q[k] <= gm_rdata_i[16*(k*LANES + 32'(r_lane_q)) +: 16];
+        rs_z_q[k] <= nz_z_i[32*32'(r_lane_q) + 16*k +: 16];
+      end
+    end
+  end
+  logic [15:0] sensed [2];
+  always_comb begin
+    for (int k = 0; k < 2; k++)
+      sensed[k] = probe ? rs_g_q[k]
+                : clamp16($signed({{(FW - 16){1'b0}}, rs_g_q[k]})
+                          + gnoise16(cfg_i[32*MT_CFG_READ_SIGMA +: 16], rs_z_q[k]), 16'd0);
+  end
+
+  // ---------------------------------------------------------------- control
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      state_q <= S_IDLE;
+      fv_q <= 1'b0;
+      f_iss_q <= 1'b0;
+      s1_v_q <= 1'b0;
+      wr_v_q <= 1'b0;
+      r_iss_q <= 1'b0;
+      r_addr_v_q <= 1'b0;
+      rs_v_q <= 1'b0;
+    end else begin
+      s1_v_q <= f_take;
+      wr_v_q <= s1_v_q && s1_ph_q == 3'd6;
+      rs_v_q <= r_go;
+      r_addr_v_q <= state_q == S_READ;
+      r_addr_q <= r_addr;
+      case (state_q)
+        S_IDLE: if (start_i) begin
+          is_fab_q <= op_i == MT_OP_FABRICATE;
+          len_q <= len_i;
+          fi_q <= 3'd0;
+          fv_q <= 1'b0;
+          status_q <= {8'd0, MT_ST_OK};
+          det0_q <= 32'd0;
+          det1_q <= 32'd0;
+          nout_q <= 32'd0;
+          state_q <= S_FETCH;
+        end
+        S_FETCH: begin
+          // Words 0..min(len, 6)-1 into p_q.
+          if (fv_q) p_q[fd_q] <= pl_data_i;
+          fd_q <= fi_q;
+          if (32'(fi_q) < len_q && fi_q < 3'(NFETCH)) begin
+            fv_q <= 1'b1;
+            fi_q <= fi_q + 3'd1;
+          end else begin
+            fv_q <= 1'b0;
+            if (!fv_q) state_q <= S_CHECK;
+          end
+        end
+        S_CHECK: begin
+          state_q <= S_DONE;
+          if (is_fab_q) begin
+            if (len_q != 3) fail(MT_ST_ERR_LENGTH, len_q, 32'd3);
+            else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, 32'd2, p_q[2]);
+            else if (!configured_i) fail(MT_ST_ERR_STATE, 32'd1, p_q[2]);
+            else begin
+              wait_q <= 2'd2;
+              state_q <= S_SEED;
+            end
+          end else begin
+            if (len_q != 6) fail(MT_ST_ERR_LENGTH, len_q, 32'd6);
+            else if (p_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
+            else if (!configured_i) fail(MT_ST_ERR_STATE, 32'd1, p_q[0]);
+            else if (!tile_fab) fail(MT_ST_ERR_STATE, 32'd3, p_q[0]);
+            else if (region_bad) fail(MT_ST_ERR_RANGE, region_idx, region_val);
+            else if (p_q[5] > MT_READ_PROBE) fail(MT_ST_ERR_PARAM, 32'd5, p_q[5]);
+            else if (region_words > 64'(cap_i)) fail(MT_ST_ERR_OVERFLOW, region_words[31:0], cap_i);
+            else begin
+              nout_q <= region_words[31:0];
+              r_row_q <= p_q[1];
+              r_col_q <= p_q[3];
+              r_grp_q <= p_q[3] / LANES;
+              r_lane_q <= LW'(p_q[3] % LANES);
+              r_n_q <= 32'd0;
+              r_iss_q <= 1'b1;
+              state_q <= S_READ;
+            end
+          end
+        end
+        S_SEED: begin
+          // The seed goes out in the first cycle; the lanes drop their queues at its edge.
+          state_q <= S_FAB;
+          f_iss_q <= 1'b1;
+          f_row_q <= 32'd0;
+          f_grp_q <= 32'd0;
+          f_ph_q <= 3'd0;
+        end
+        S_FAB: begin
+          if (wait_q != 0) wait_q <= wait_q - 2'd1;
+          if (f_take) begin
+            if (f_ph_q == 3'd6) begin
+              f_ph_q <= 3'd0;
+              if (f_last) f_iss_q <= 1'b0;
+              if (f_grp_q == GROUPS - 1) begin
+                f_grp_q <= 32'd0;
+                f_row_q <= f_row_q + 32'd1;
+              end else begin
+                f_grp_q <= f_grp_q + 32'd1;
+              end
+            end else begin
+              f_ph_q <= f_ph_q + 3'd1;
+            end
+          end
+          if (wr_v_q && wr_last_q) state_q <= S_DONE;
+        end
+        S_READ: begin
+          if (r_go) begin
+            r_n_q <= r_n_q + 32'd1;
+            if (r_last) r_iss_q <= 1'b0;
+            if (r_last_col) begin
+              r_row_q <= r_row_q + 32'd1;
+              r_col_q <= p_q[3];
+              r_grp_q <= p_q[3] / LANES;
+              r_lane_q <= LW'(p_q[3] % LANES);
+            end else begin
+              r_col_q <= r_col_q + 32'd1;
+              if (r_lane_q == LW'(LANES - 1)) begin
+                r_lane_q <= '0;
+                r_grp_q <= r_grp_q + 32'd1;
+              end else begin
+                r_lane_q <= r_lane_q + 1'b1;
+              end
+            end
+          end
+          if (!r_iss_q && !rs_v_q) state_q <= S_DONE;
+        end
+        S_DONE: state_q <= S_IDLE;
+        default: state_q <= S_IDLE;
+      endcase
+    end
+  end
+
+  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
+    status_q <= {8'd0, st};
+    det0_q <= d0;
+    det1_q <= d1;
+  endtask
+
+  // ---------------------------------------------------------------- outputs (0 when idle)
+  always_comb begin
+    done_o = state_q == S_DONE;
+    status_o = done_o ? status_q : 16'd0;
+    detail0_o = done_o ? det0_q : 32'd0;
+    detail1_o = done_o ? det1_q : 32'd0;
+    n_out_o = done_o && status_q == 0 ? nout_q : 32'd0;
+    pl_addr_o = state_q == S_FETCH ? PL_AW'(fi_q) : '0;
+
+    fb_seed_o = state_q == S_SEED;
+    fb_seed_val_o = state_q == S_SEED ? {p_q[1], p_q[0]} ^ {10'd0, p_q[2][5:0], 48'd0} : 64'd0;
+    fb_take_o = f_take ? {LANES{2'd2}} : '0;
+
+    gm_addr_o = '0;
+    gm_we_o = '0;
+    gm_wdata_o = '0;
+    dm_addr_o = '0;
+    dm_we_o = '0;
+    dm_wdata_o = '0;
+    lm_addr_o = '0;
+    lm_we_o = '0;
+    lm_wdata_o = '0;
+    hm_addr_o = '0;
+    hm_we_o = '0;
+    hm_wdata_o = '0;
+    if (state_q == S_FAB && wr_v_q) begin
+      gm_addr_o = wr_addr_q;
+      gm_we_o = '1;
+      gm_wdata_o = fab_gm;
+      dm_addr_o = wr_addr_q;
+      dm_we_o = '1;
+      dm_wdata_o = fab_dm;
+      lm_addr_o = wr_addr_q;
+      lm_we_o = '1;
+      lm_wdata_o = {LANES{16'(MT_LEVEL_NONE)}};
+      hm_addr_o = wr_addr_q;
+      hm_we_o = '1;
+    end
+    if (state_q == S_READ) gm_addr_o = r_addr;
+    fab_set_o = done_o && is_fab_q && status_q == 0;
+    fab_tile_o = fab_set_o ? p_q[2][5:0] : 6'd0;
+
+    nz_take_o = '0;
+    if (r_go && !probe) nz_take_o[2*r_lane_q +: 2] = 2'd2;
+    rsp_we_o = rs_v_q;
+    rsp_addr_o = rs_v_q ? rs_n_q : '0;
+    rsp_data_o = rs_v_q ? {sensed[1], sensed[0]} : 32'd0;
+    cnt_inc_o = '0;
+    if (rs_v_q && !probe) cnt_inc_o[32*MT_CNT_CELL_READS +: 32] = 32'd2;
+
+    cnt_clear_o = 1'b0;
+    lt_addr_o = '0;
+    mt_addr_o = '0;
+    g_we_o = 1'b0;
+    g_addr_o = '0;
+    g_wdata_o = '0;
+    g_raddr_o = '0;
+    nz_seed_o = 1'b0;
+    nz_seed_val_o = '0;
+    nz_load_o = 1'b0;
+    nz_load_state_o = '0;
+  end
+
+  wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,
+                         dm_rdata_i, lm_rdata_i, hm_rdata_i, fb_u_i, fb_z_i, tile[31:6],
+                         cfg_i, p_q[5][31:1], p_q[2][31:6]};
 endmodule
 `default_nettype wire

@@ -68,6 +68,13 @@ uint32_t tb_draw_peek(tb_draw_t *t, uint32_t *u, int16_t *z, uint32_t *state);
 uint32_t tb_draw_cycle(tb_draw_t *t, int seed, uint64_t seed_val, const uint32_t *load_state,
                        uint32_t take);
 
+/* ---- rtl/mt_isqrt64.sv. */
+typedef struct tb_isqrt tb_isqrt_t;
+tb_isqrt_t *tb_isqrt_open(void);                /* applies 2 reset cycles */
+void tb_isqrt_close(tb_isqrt_t *t);
+/* One cycle with start_i/v_i. Before the edge, stores root_o in *root and returns valid_o. */
+int tb_isqrt_cycle(tb_isqrt_t *t, int start, uint64_t v, uint32_t *root);
+
 #ifdef __cplusplus
 }
 #endif
