@@ -13,6 +13,8 @@ static const char *const equiv_rtl_ops[] = {
     "STATE_READ", "STATE_WRITE",
     /* mt_eng_fab, mt_eng_mvm */
     "FABRICATE", "READ_CELLS", "MVM",
+    /* mt_eng_prog */
+    "PROGRAM", "PULSE", "META_WRITE", "META_UPDATE",
 };
 
 #endif
