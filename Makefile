@@ -52,7 +52,7 @@ VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing -
   -Irtl -MAKEFLAGS OPT_FAST=-O2
 VL_INC = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)/include
 VL_RT := $(addprefix $(RTL_BUILD)/vl/mt_xoshiro128pp/,verilated.o verilated_threads.o)
-SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes
+SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes mt_draw_lane
 # Reference configuration (docs/rtl.md, "Synthesis"): the AC701 board's XC7A200T.
 SYNTH_REF_TOPS := mt_eng_state mt_device
 SYNTH_REF_FAMILY := xc7

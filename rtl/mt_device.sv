@@ -433,9 +433,15 @@ module mt_device #(
     infl_idx_q <= iss_q;
   end
 
+  // An engine starts once every earlier event is counted and the noise lanes have finished a
+  // SEED or a load: a lane's state_o is only the committed state once its draws are queued
+  // again, and STATE_READ reads it.
+  logic can_start;
+  assign can_start = !cnt_busy && &nz_avail;
+
   always_comb begin
     eng_start = '0;
-    if (state_q == S_EXEC && !cnt_busy && len_q <= CMD_WORDS) eng_start[engine_of(op_q)] = 1'b1;
+    if (state_q == S_EXEC && can_start && len_q <= CMD_WORDS) eng_start[engine_of(op_q)] = 1'b1;
   end
 
   always_ff @(posedge clk_i) begin
@@ -495,7 +501,7 @@ module mt_device #(
             det0_q <= len_q;
             det1_q <= CMD_WORDS;
             begin_response();
-          end else if (!cnt_busy) state_q <= S_WAIT;
+          end else if (can_start) state_q <= S_WAIT;
         end
         S_WAIT: if (b_done) begin
           st_q <= b_status;

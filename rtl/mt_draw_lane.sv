@@ -12,7 +12,7 @@
 // uniforms go into the u queue at once and, one register later, into two mt_gauss_icdf;
 // their Gaussians land in the z queue LATENCY cycles after that. A draw counts as ready
 // once its Gaussian is in: a pair generated in cycle t is ready in cycle t+8. Sustaining 2
-// draws per cycle needs DEPTH >= 2*7 + 4 (7 pairs in flight, 2 ready), so DEPTH = 32.
+// draws per cycle needs DEPTH >= 2*7 + 2 + 2 (7 pairs in flight, 2 ready, 2 of room), so 32.
 //
 // Queue: DEPTH entries as two banks (even and odd entries), DEPTH/2 words each, written a
 // pair at a time at the same address and read asynchronously (distributed RAM); entries
@@ -22,7 +22,7 @@
 // the next load_i. load_i sets both states to state_i, drops the queue and restarts
 // generation. take_i (0, 1, 2; 3 acts as 2) is ignored unless avail_o.
 module mt_draw_lane #(
-  parameter int unsigned DEPTH = 32  // power of two, >= 20 for 2 draws per cycle
+  parameter int unsigned DEPTH = 32  // power of two, >= 18 for 2 draws per cycle
 ) (
   input  wire logic         clk_i,
   input  wire logic         rst_i,
@@ -89,6 +89,8 @@ module mt_draw_lane #(
   logic [1:0]      n_take;
   logic [AW:0]     head_p1;
   logic [AW-1:0]   ra0, ra1;
+  logic [31:0]     rd_u0, rd_u1;
+  logic [15:0]     rd_z0, rd_z1;
   logic            zv0, zv1;
   logic [15:0]     z0, z1;
 
@@ -97,11 +99,29 @@ module mt_draw_lane #(
   logic unused_bits;
   assign unused_bits = ^{zv1, ready[0], head_p1[0]};
 
-  // avail_o outside the block that reads take_i: consumers derive take_i from avail_o, and
-  // the linter treats one always_comb as one node (a false UNOPTFLAT loop otherwise).
-  assign ready   = {zpair_q, 1'b0} - head_q;
-  assign avail_o = ready[HW-1:1] != '0;
+  // Outputs to the consumer: registers and queue reads only, in a block of their own, so
+  // that an engine may compute take_i from avail_o, u_o and z_o in the same cycle without a
+  // (real or, for Verilator, block-level) combinational loop.
+  always_comb begin
+    ready    = {zpair_q, 1'b0} - head_q;
+    avail_o  = ready[HW-1:1] != '0;
+    head_p1  = head_q[AW:0] + 1'b1;
+    ra0      = head_p1[AW:1];
+    ra1      = head_q[AW:1];
+    rd_u0    = ub0_q[ra0];
+    rd_u1    = ub1_q[ra1];
+    rd_z0    = zb0_q[ra0];
+    rd_z1    = zb1_q[ra1];
+    if (head_q[0]) begin
+      u_o = {rd_u0, rd_u1};
+      z_o = {rd_z0, rd_z1};
+    end else begin
+      u_o = {rd_u1, rd_u0};
+      z_o = {rd_z1, rd_z0};
+    end
+  end
 
+  // Generation.
   always_comb begin
     flush    = kill_i || load_i;
     g_rst    = rst_i || flush;
@@ -111,23 +131,17 @@ module mt_draw_lane #(
     gen1     = xo_step(gen_q);
     u1       = xo_out(gen1[31:0], gen1[127:96]);
     gen2     = xo_step(gen1);
-    n_take   = avail_o ? (take_i[1] ? 2'd2 : {1'b0, take_i[0]}) : 2'd0;
-    com_d    = com_q;
+  end
+
+  // Consumption.
+  always_comb begin
+    n_take = avail_o ? (take_i[1] ? 2'd2 : {1'b0, take_i[0]}) : 2'd0;
+    com_d  = com_q;
     if (n_take != 2'd0) begin
       com_d = xo_step(com_q);
     end
     if (n_take == 2'd2) begin
       com_d = xo_step(com_d);
-    end
-    head_p1  = head_q[AW:0] + 1'b1;
-    ra0      = head_p1[AW:1];
-    ra1      = head_q[AW:1];
-    if (head_q[0]) begin
-      u_o = {ub0_q[ra0], ub1_q[ra1]};
-      z_o = {zb0_q[ra0], zb1_q[ra1]};
-    end else begin
-      u_o = {ub1_q[ra1], ub0_q[ra0]};
-      z_o = {zb1_q[ra1], zb0_q[ra0]};
     end
   end
 

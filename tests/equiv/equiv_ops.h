@@ -9,8 +9,12 @@ static const char *const equiv_rtl_ops[] = {
     /* mt_eng_ctl */
     "NOP", "INFO", "ECHO", "CONFIGURE", "SEED", "SET_LEVELS", "META_TABLE", "READ_LEVELS",
     "META_READ", "STATS_GET", "STATS_RESET", "UNKNOWN",
+    /* mt_eng_state */
+    "STATE_READ", "STATE_WRITE",
     /* mt_eng_fab, mt_eng_mvm */
     "FABRICATE", "READ_CELLS", "MVM",
+    /* mt_eng_prog */
+    "PROGRAM", "PULSE", "META_WRITE", "META_UPDATE",
 };
 
 #endif
