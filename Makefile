@@ -112,6 +112,11 @@ $(BUILD)/bin/%: $(BUILD)/rel/host/tools/%.o $(TOOL_VL_REL) $(BUILD)/libmtmodel.a
 $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
 
+# The RTL benchmark runs the device in Verilator through verilator://.
+$(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_VL_REL) \
+    $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
 # Regenerates the files derived from docs/protocol.json and the Gaussian table.
 generate:
 	$(PYTHON) scripts/gen_protocol.py

@@ -11,10 +11,10 @@ static const char *const equiv_rtl_ops[] = {
     "META_READ", "STATS_GET", "STATS_RESET", "UNKNOWN",
     /* mt_eng_state */
     "STATE_READ", "STATE_WRITE",
-    /* mt_eng_prog */
-    "PROGRAM", "PULSE", "META_WRITE", "META_UPDATE",
     /* mt_eng_fab, mt_eng_mvm */
     "FABRICATE", "READ_CELLS", "MVM",
+    /* mt_eng_prog */
+    "PROGRAM", "PULSE", "META_WRITE", "META_UPDATE",
 };
 
 #endif

@@ -1,0 +1,120 @@
+/* The RTL in Verilator (verilator://, reference geometry): simulated clock cycles per second,
+ * cycles per FABRICATE, per programmed cell and per MVM, and what an MVM would take on the
+ * FPGA at 250 MHz next to a real crossbar read (about 100 ns to 1 us). Cycles come from the
+ * device's own cycle counter; wall time is this machine's. */
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "memtile.h"
+#include "mt_preset.h"
+
+#define FPGA_MHZ 250.0
+#define NVEC 256u
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void check(int rc, mt_dev *dev, const char *what) {
+  if (rc == MT_OK) return;
+  fprintf(stderr, "bench_rtl: %s: %s\n", what, dev ? mt_dev_errmsg(dev) : mt_strerror(rc));
+  exit(1);
+}
+
+static uint64_t cycles(mt_dev *dev) {
+  uint64_t c = 0;
+  check(mt_dev_cycles(dev, &c), dev, "cycles");
+  return c;
+}
+
+static uint32_t lcg(uint64_t *s) {
+  *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+  return (uint32_t)(*s >> 33);
+}
+
+int main(void) {
+  mt_dev *dev = NULL;
+  check(mt_dev_open("verilator://", &dev), dev, "open verilator://");
+  const mt_dev_info *info = mt_dev_get_info(dev);
+  static mt_preset_t p;
+  char err[256];
+  if (mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &p, err, sizeof err) != MT_OK ||
+      mt_preset_set_levels(&p, 16, err, sizeof err) != MT_OK) {
+    fprintf(stderr, "bench_rtl: %s\n", err);
+    return 1;
+  }
+  check(mt_preset_apply(&p, dev), dev, "preset");
+  uint32_t rows = info->rows, cols = info->cols;
+  double t_all = now();
+  uint64_t c_all = cycles(dev);
+
+  uint64_t c0 = cycles(dev);
+  check(mt_dev_fabricate(dev, 7, 0), dev, "fabricate");
+  uint64_t c_fab = cycles(dev) - c0;
+
+  /* Every weight to a random level, write-verify, then open loop. */
+  uint32_t *entries = malloc(sizeof *entries * rows * cols);
+  uint64_t rng = 1;
+  if (!entries) return 1;
+  double per_cell[2];
+  uint64_t pulses[2];
+  for (int open_loop = 0; open_loop < 2; open_loop++) {
+    size_t n = 0;
+    for (uint32_t i = 0; i < rows; i++)
+      for (uint32_t j = 0; j < cols; j++) entries[n++] = i << 20 | j << 8 | (lcg(&rng) % 16);
+    uint64_t st[MT_CNT_COUNT];
+    check(mt_dev_stats_reset(dev), dev, "stats reset");
+    mt_prog_result res;
+    c0 = cycles(dev);
+    check(mt_dev_program(dev, 0, open_loop ? MT_PROG_OPEN_LOOP : 0, entries, n, &res), dev,
+          "program");
+    uint64_t c = cycles(dev) - c0;
+    check(mt_dev_stats(dev, st, MT_CNT_COUNT), dev, "stats");
+    per_cell[open_loop] = (double)c / res.programmed;
+    pulses[open_loop] = st[MT_CNT_SET_PULSES] + st[MT_CNT_RESET_PULSES];
+    printf("bench_rtl: PROGRAM %s of %u cells: %u programmed, %llu pulses, %llu verify reads, "
+           "%.1f cycles per programmed cell\n",
+           open_loop ? "open-loop" : "write-verify", rows * cols, res.programmed,
+           (unsigned long long)pulses[open_loop],
+           (unsigned long long)st[MT_CNT_VERIFY_READS], per_cell[open_loop]);
+  }
+
+  /* MVM of NVEC dense random vectors over the whole tile, in each read-noise mode. */
+  int16_t *x = malloc(sizeof *x * NVEC * rows), *y = malloc(sizeof *y * NVEC * cols);
+  if (!x || !y) return 1;
+  for (uint32_t k = 0; k < NVEC * rows; k++) x[k] = (int16_t)(lcg(&rng) % 255) - 127;
+  static const char *const mode_name[3] = {"no read noise", "per-cell read noise",
+                                           "per-column read noise"};
+  double mvm_cycles[3];
+  for (uint32_t mode = 0; mode < 3; mode++) {
+    p.cfg[MT_CFG_READ_MODE] = mode;
+    check(mt_dev_configure(dev, p.cfg), dev, "configure");
+    c0 = cycles(dev);
+    check(mt_dev_mvm(dev, 0, NVEC, rows, cols, x, y), dev, "mvm");
+    mvm_cycles[mode] = (double)(cycles(dev) - c0) / NVEC;
+    printf("bench_rtl: MVM %ux%u, %s: %.1f cycles per vector (batch of %u, transfers "
+           "included) = %.0f ns at %.0f MHz\n",
+           rows, cols, mode_name[mode], mvm_cycles[mode], NVEC,
+           mvm_cycles[mode] * 1e3 / FPGA_MHZ, FPGA_MHZ);
+  }
+  double wall = now() - t_all;
+  uint64_t c_total = cycles(dev) - c_all;
+  printf("bench_rtl: FABRICATE of a %ux%u tile: %llu cycles\n", rows, cols,
+         (unsigned long long)c_fab);
+  printf("bench_rtl: simulated %llu cycles in %.2f s: %.0f cycles per second (Verilator, "
+         "%u tiles of %ux%u)\n",
+         (unsigned long long)c_total, wall, c_total / wall, info->tiles, rows, cols);
+  printf("bench_rtl: MVM emulated at %.0f MHz: %.0f-%.0f ns per vector vs a real crossbar read "
+         "of 100-1000 ns\n",
+         FPGA_MHZ, mvm_cycles[0] * 1e3 / FPGA_MHZ, mvm_cycles[1] * 1e3 / FPGA_MHZ);
+  free(entries);
+  free(x);
+  free(y);
+  mt_dev_close(dev);
+  return 0;
+}
