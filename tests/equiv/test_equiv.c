@@ -145,6 +145,9 @@ static void pair_open(eq_t *e) {
   char err[256] = "";
   e->sim = mt_sim_open(NULL, err, sizeof err);
   if (!e->sim) fail_msg("mt_sim_open: %s", err);
+  /* No command of the mix runs near this long without a word moving, so a hang fails in
+   * seconds rather than after the harness's default of 10^8 cycles. */
+  if (!getenv("MT_SIM_IDLE_LIMIT")) mt_sim_set_idle_limit(e->sim, 5000000);
   uint32_t rows = 0, cols = 0;
   mt_sim_geometry(e->sim, &e->tiles, &rows, &cols);
   if (rows != MT_ROWS || cols != MT_COLS)
