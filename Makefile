@@ -63,17 +63,14 @@ SIM_GEOM_small := 4 32 32
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
 SIM_LIBS := -lstdc++ -lz -lm -pthread
-VL_DEVICE_SRC ?= rtl/mt_device.sv
 EQ_TEST_BIN := $(RTL_BUILD)/tests/test_equiv
 EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
-# Until the top exists the tools are built without verilator:// (it then reports "not part
-# of this build") and make test skips the equivalence tests.
-ifneq ($(wildcard $(VL_DEVICE_SRC)),)
+# The tools link verilator:// (libmemtile itself does not: other programs report it "not part
+# of this build").
 TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_SAN := $(BUILD)/san/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_LIBS := $(SIM_LIBS)
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
-endif
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -168,11 +165,11 @@ sim_tiles = $(word 1,$(SIM_GEOM_$1))
 sim_rows = $(word 2,$(SIM_GEOM_$1))
 sim_cols = $(word 3,$(SIM_GEOM_$1))
 
-$(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_DEVICE_SRC)
+$(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS)
 	@mkdir -p $(RTL_BUILD)/vl
 	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
-	  $(VL_DEVICE_SRC) >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
+	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }
 	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_device_$* -f Vmt_device.mk OPT_FAST=-O2 \
 	  verilated.o verilated_threads.o verilated_fst_c.o
@@ -185,12 +182,11 @@ $(RTL_BUILD)/sim/mt_device_tb_%.o: sim/mt_device_tb.cpp sim/mt_sim.h sim/mt_tb_c
 	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_SIM_TILES=$(call sim_tiles,$*) \
 	  -DMT_SIM_ROWS=$(call sim_rows,$*) -DMT_SIM_COLS=$(call sim_cols,$*) -c $< -o $@
 
-$(RTL_BUILD)/libmtsim_%.a: $(RTL_BUILD)/sim/mt_device_tb_%.o $(RTL_BUILD)/vl/mt_device_%.stamp \
-    $(SIM_EXTRA_OBJ)
+$(RTL_BUILD)/libmtsim_%.a: $(RTL_BUILD)/sim/mt_device_tb_%.o $(RTL_BUILD)/vl/mt_device_%.stamp
 	rm -f $@
 	d=$(RTL_BUILD)/vl/mt_device_$*; { echo "create $@"; echo "addlib $$d/Vmt_device__ALL.a"; \
-	  for o in $< $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o \
-	    $(SIM_EXTRA_OBJ); do echo "addmod $$o"; done; echo save; echo end; } | ar -M
+	  for o in $< $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o; do \
+	    echo "addmod $$o"; done; echo save; echo end; } | ar -M
 	ranlib $@
 
 # The C model at the small geometry (MT_ROWS/MT_COLS overridden), for the equivalence test.
