@@ -55,25 +55,11 @@ module mt_eng_ctl #(
   // Region checks of READ_LEVELS / META_READ (check_region in the model).
   logic [31:0] region_bad_idx, region_bad_val;
   logic        region_bad;
-  always_comb begin
-    region_bad = 1'b1;
-    region_bad_idx = 32'd0;
-    region_bad_val = 32'd0;
-    if (a_q[1] >= ROWS) begin
-      region_bad_idx = 32'd1; region_bad_val = a_q[1];
-    end else if (a_q[2] == 0 || a_q[2] > ROWS - a_q[1]) begin
-      region_bad_idx = 32'd2; region_bad_val = a_q[2];
-    end else if (a_q[3] >= COLS) begin
-      region_bad_idx = 32'd3; region_bad_val = a_q[3];
-    end else if (a_q[4] == 0 || a_q[4] > COLS - a_q[3]) begin
-      region_bad_idx = 32'd4; region_bad_val = a_q[4];
-    end else begin
-      region_bad = 1'b0;
-    end
-  end
-
   logic [63:0] region_words;
-  assign region_words = 64'(a_q[2]) * 64'(a_q[4]);
+  mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
+    .row0_i(a_q[1]), .nrows_i(a_q[2]), .col0_i(a_q[3]), .ncols_i(a_q[4]), .bad_o(region_bad),
+    .bad_word_o(region_bad_idx), .bad_val_o(region_bad_val), .cells_o(region_words)
+  );
 
   function automatic logic [31:0] info_word(input logic [31:0] i);
     case (i)

@@ -41,24 +41,11 @@ module mt_eng_fab #(
   // ---------------------------------------------------------------- checks
   logic [31:0] region_idx, region_val;
   logic        region_bad;
-  always_comb begin
-    region_bad = 1'b1;
-    region_idx = 32'd0;
-    region_val = 32'd0;
-    if (p_q[1] >= ROWS) begin
-      region_idx = 32'd1; region_val = p_q[1];
-    end else if (p_q[2] == 0 || p_q[2] > ROWS - p_q[1]) begin
-      region_idx = 32'd2; region_val = p_q[2];
-    end else if (p_q[3] >= COLS) begin
-      region_idx = 32'd3; region_val = p_q[3];
-    end else if (p_q[4] == 0 || p_q[4] > COLS - p_q[3]) begin
-      region_idx = 32'd4; region_val = p_q[4];
-    end else begin
-      region_bad = 1'b0;
-    end
-  end
   logic [63:0] region_words;
-  assign region_words = 64'(p_q[2]) * 64'(p_q[4]);
+  mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
+    .row0_i(p_q[1]), .nrows_i(p_q[2]), .col0_i(p_q[3]), .ncols_i(p_q[4]), .bad_o(region_bad),
+    .bad_word_o(region_idx), .bad_val_o(region_val), .cells_o(region_words)
+  );
 
   // Tile of the command: word 2 for FABRICATE, word 0 for READ_CELLS.
   logic [31:0] tile;
