@@ -10,17 +10,19 @@
 
 #include <zlib.h>
 
+#include "mt_algo_ssm.h"
 #include "mt_ckpt.h"
 #include "mt_file.h"
 #include "mt_map.h"
 #include "mt_protocol.h"
 
-static const char *const algo_names[] = {"float", "closed-loop", "siamese"};
+static const char *const algo_names[] = {"float", "closed-loop", "siamese", "sgd-pulse", "ssm"};
+#define N_ALGOS (sizeof algo_names / sizeof *algo_names)
 
-const char *mt_algo_name(mt_algo a) { return (unsigned)a < 3 ? algo_names[a] : "unknown"; }
+const char *mt_algo_name(mt_algo a) { return (unsigned)a < N_ALGOS ? algo_names[a] : "unknown"; }
 
 int mt_algo_parse(const char *name, mt_algo *out) {
-  for (unsigned k = 0; k < 3; k++) {
+  for (unsigned k = 0; k < N_ALGOS; k++) {
     if (strcmp(name, algo_names[k]) == 0) {
       *out = (mt_algo)k;
       return 0;
@@ -41,6 +43,11 @@ void mt_train_defaults(mt_train_opts *o) {
   o->accumulate = 1;
   o->compensate = MT_COMP_READBACK;
   o->w_max_factor = 2.0f;
+  o->momentum = 0.9f;
+}
+
+static int is_pulse_algo(const mt_train_opts *o) {
+  return o->algo == MT_ALGO_SGD_PULSE || o->algo == MT_ALGO_SSM;
 }
 
 typedef struct {
@@ -59,6 +66,7 @@ typedef struct {
   uint32_t *eval_idx;              /* test example indices of one batch */
   uint32_t steps;                  /* optimizer steps taken (for accumulation) */
   uint64_t host_skipped;           /* weight updates that needed no programming */
+  mt_pulse_state pulse;            /* sgd-pulse / ssm (mt_algo_ssm.c) */
   char *err;
   size_t errlen;
 } trainer_t;
@@ -109,6 +117,7 @@ static void trainer_free(trainer_t *t) {
     free(t->acc_b[l]);
     free(t->comp[l]);
   }
+  mt_pulse_free(&t->pulse);
   free(t->prev_level);
   free(t->x);
   free(t->y);
@@ -150,7 +159,13 @@ static int setup_device(trainer_t *t) {
     if (!t->comp[l]) return fail(t, "%s", "out of memory");
   }
   t->prev_level = malloc(largest * sizeof *t->prev_level);
-  return t->prev_level ? 0 : fail(t, "%s", "out of memory");
+  if (!t->prev_level) return fail(t, "%s", "out of memory");
+  if (is_pulse_algo(o)) {
+    mt_pulse_opts po = {o->algo == MT_ALGO_SSM, o->momentum, o->seed, MT_SSM_CALIB_CYCLES,
+                        MT_SSM_CALIB_PULSES};
+    return mt_pulse_init(&t->pulse, &po, t->preset, t->maps, o->n_layers, t->err, t->errlen);
+  }
+  return 0;
 }
 
 static void clip_weights(trainer_t *t, uint32_t l) {
@@ -227,6 +242,7 @@ static int update(trainer_t *t) {
     mt_mlp_sgd(&t->net, &t->wk, o->lr);
     return MT_OK;
   }
+  if (is_pulse_algo(o)) return mt_pulse_step(&t->pulse, t->dev, &t->net, &t->wk, o->lr);
   if (o->algo != MT_ALGO_SIAMESE || o->accumulate <= 1) {
     sgd_clipped(t, (const float *const *)t->wk.gw, (const float *const *)t->wk.gb);
   } else {
@@ -319,6 +335,8 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
   }
   if (is_device_algo(o) && (!t->dev || !t->preset))
     return fail(t, "algorithm %s needs a device and a preset", mt_algo_name(o->algo));
+  if (is_pulse_algo(o) && (o->checkpoint || o->resume))
+    return fail(t, "checkpoints are not implemented for %s yet", mt_algo_name(o->algo));
   return 0;
 }
 
@@ -487,7 +505,9 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     return fail(t, "%s", mt_dev_errmsg(t->dev));
   if (dev_algo && !o->resume) {
     /* The initial weights are programmed once, counted in epoch 1. */
-    for (uint32_t l = 0; l < o->n_layers; l++) {
+    if (is_pulse_algo(o) && mt_pulse_program_init(&t->pulse, t->dev, &t->net) != MT_OK)
+      return fail(t, "%s", mt_dev_errmsg(t->dev));
+    for (uint32_t l = 0; l < o->n_layers && !is_pulse_algo(o); l++) {
       clip_weights(t, l);
       if (mt_map_program(&t->maps[l], t->dev, t->net.w[l], NULL, 0,
                          o->open_loop ? MT_PROG_OPEN_LOOP : 0, NULL) != MT_OK)
@@ -510,6 +530,10 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
       double loss = mt_mlp_loss(&t->net, &t->wk, t->y, n, &c);
       loss_sum += loss * n;
       correct += c;
+      /* sgd-pulse/ssm: the backward pass uses the weights read from the device
+       * (layer 0's are not needed by it). */
+      if (is_pulse_algo(o) && mt_pulse_read_weights(&t->pulse, t->dev, &t->net, 1) != MT_OK)
+        return fail(t, "%s", mt_dev_errmsg(t->dev));
       mt_mlp_backward(&t->net, &t->wk, n);
       if (update(t) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
       if (hooks && hooks->progress) hooks->progress(hooks->ctx, e, s + n, train->count, loss);

@@ -18,6 +18,8 @@ typedef enum {
   MT_ALGO_FLOAT,       /* software baseline, no device */
   MT_ALGO_CLOSED_LOOP, /* reprogram every weight by write-verify after every step */
   MT_ALGO_SIAMESE,     /* Tan et al. 2024: float shadow, sparse level-change updates */
+  MT_ALGO_SGD_PULSE,   /* naive in-situ SGD: rounded open-loop pulses, no weight copy */
+  MT_ALGO_SSM,         /* Wang et al. 2019: momentum, stochastic pulses, re-init, compensation */
 } mt_algo;
 
 typedef enum { MT_COMP_NONE, MT_COMP_READBACK } mt_compensation;
@@ -33,6 +35,7 @@ typedef struct {
   mt_compensation compensate;     /* siamese: carry the programming error into the next target */
   float w_max_factor;             /* top level = factor x the layer's initial weight bound */
   uint32_t open_loop;             /* program by nominal pulses instead of write-verify */
+  float momentum;                 /* ssm: beta of the gradient momentum */
   const char *checkpoint;         /* if set: the whole experiment is saved here after every epoch */
   const char *resume;             /* if set: continue the experiment saved in this checkpoint */
 } mt_train_opts;

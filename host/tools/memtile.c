@@ -36,7 +36,7 @@ static const char *const usage_train =
     "  --preset FILE      device preset: a JSON file or a name in presets/ (default rram)\n"
     "  --dataset NAME     mnist, fashion-mnist (default) or a directory with the IDX files\n"
     "  --net SIZES        layer sizes, e.g. 784-256-10 (default)\n"
-    "  --algo NAME        float, closed-loop, siamese (default)\n"
+    "  --algo NAME        float, closed-loop, siamese (default), sgd-pulse, ssm\n"
     "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
     "  --epochs N         (default 3)\n"
     "  --batch B          (default 32)\n"
@@ -48,6 +48,7 @@ static const char *const usage_train =
     "  --compensate MODE  siamese: readback (default) or none\n"
     "  --w-max X          top level = X times the layer's initial weight bound (default 2)\n"
     "  --open-loop        program by nominal pulse counts instead of write-verify\n"
+    "  --momentum B       ssm: momentum of the gradients, 0..1 (default 0.9)\n"
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
     "  --checkpoint FILE  save the whole experiment (weights, optimizer, device) after every\n"
     "                     epoch, atomically\n"
@@ -131,7 +132,7 @@ static int parse_train(int argc, char **argv, train_args *a) {
         strcmp(opt, "--seed") && strcmp(opt, "--train-limit") && strcmp(opt, "--test-limit") &&
         strcmp(opt, "--accumulate") && strcmp(opt, "--compensate") && strcmp(opt, "--w-max") &&
         strcmp(opt, "--log") && strcmp(opt, "--levels") && strcmp(opt, "--checkpoint") &&
-        strcmp(opt, "--resume"))) {
+        strcmp(opt, "--resume") && strcmp(opt, "--momentum"))) {
       fprintf(stderr, "memtile train: unknown option '%s' (see memtile train --help)\n", opt);
       return 2;
     }
@@ -155,7 +156,7 @@ static int parse_train(int argc, char **argv, train_args *a) {
       }
     } else if (!strcmp(opt, "--algo")) {
       if (mt_algo_parse(val, &a->o.algo) != 0)
-        return bad_value(cmd, opt, val, "an algorithm (float, closed-loop, siamese)");
+        return bad_value(cmd, opt, val, "an algorithm (float, closed-loop, siamese, sgd-pulse, ssm)");
     } else if (!strcmp(opt, "--compensate")) {
       if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
       else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;
@@ -167,7 +168,12 @@ static int parse_train(int argc, char **argv, train_args *a) {
     else if (!strcmp(opt, "--train-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->train_limit);
     else if (!strcmp(opt, "--test-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->test_limit);
     else if (!strcmp(opt, "--lr")) rc = parse_float(cmd, opt, val, 0, 100, &a->o.lr);
-    else if (!strcmp(opt, "--w-max")) rc = parse_float(cmd, opt, val, 0, 1000, &a->o.w_max_factor);
+    else if (!strcmp(opt, "--momentum")) {
+      char *end = NULL;
+      double v = strtod(val, &end);
+      if (end == val || *end || !(v >= 0) || !(v < 1)) return bad_value(cmd, opt, val, "a number in [0, 1)");
+      a->o.momentum = (float)v;
+    } else if (!strcmp(opt, "--w-max")) rc = parse_float(cmd, opt, val, 0, 1000, &a->o.w_max_factor);
     else if (!strcmp(opt, "--seed")) {
       char *end = NULL;
       errno = 0;

@@ -59,7 +59,7 @@ static void help_and_unknown_commands(void **state) {
   static const char *const opts[] = {"--device", "--preset", "--dataset", "--net", "--algo",
                                      "--levels", "--epochs", "--batch", "--lr", "--seed",
                                      "--train-limit", "--test-limit", "--log", "--checkpoint",
-                                     "--resume", "--help"};
+                                     "--resume", "--momentum", "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
@@ -76,7 +76,10 @@ static void bad_arguments_are_named(void **state) {
   expect("train --lr -1", 2, "--lr: '-1' is not a number in (0, 100]");
   expect("train --lr abc", 2, "--lr: 'abc' is not a number");
   expect("train --levels 300", 2, "--levels: '300' is not an integer in [2, 256]");
-  expect("train --algo magic", 2, "--algo: 'magic' is not an algorithm (float, closed-loop, siamese)");
+  expect("train --algo magic", 2,
+         "--algo: 'magic' is not an algorithm (float, closed-loop, siamese, sgd-pulse, ssm)");
+  expect("train --momentum 1", 2, "--momentum: '1' is not a number in [0, 1)");
+  expect("train --momentum x", 2, "--momentum: 'x' is not a number in [0, 1)");
   expect("train --compensate maybe", 2, "--compensate: 'maybe' is not a compensation mode");
   expect("train --net 784-0-10", 2, "--net:");
   expect("train --seed -1", 2, "--seed: '-1' is not a non-negative integer");

@@ -1,0 +1,416 @@
+/* Open-loop pulse training: sgd-pulse and ssm (docs/algorithms.md). */
+#include "mt_algo_ssm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mt_protocol.h"
+
+#define ENTRY_CAP (2u * MT_ROWS * MT_COLS)
+#define INIT_ROUNDS 8u /* ssm: closed-loop rounds of the initial programming */
+
+static uint64_t splitmix(uint64_t *x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint32_t mt_pulse_round(float x_abs, int stochastic, uint64_t *rng) {
+  if (!(x_abs > 0)) return 0; /* also NaN */
+  if (x_abs >= (float)MT_PULSE_MAX) return MT_PULSE_MAX;
+  float fl = floorf(x_abs);
+  uint32_t n;
+  if (stochastic) {
+    float u = (float)(splitmix(rng) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
+    n = (uint32_t)fl + (u < x_abs - fl ? 1u : 0u);
+  } else {
+    n = (uint32_t)floorf(x_abs + 0.5f);
+  }
+  return n > MT_PULSE_MAX ? MT_PULSE_MAX : n;
+}
+
+void mt_pulse_momentum(float *v, const float *g, size_t n, float beta) {
+  for (size_t k = 0; k < n; k++) v[k] = beta * v[k] + g[k];
+}
+
+/* Noise-free step of one pulse at conductance g (device-model.md). */
+static double nominal_set(const uint32_t *cfg, uint32_t g) {
+  uint32_t gmax = cfg[MT_CFG_G_MAX];
+  return cfg[MT_CFG_STEP_SET] + (double)(((uint64_t)cfg[MT_CFG_A_SET] * (g < gmax ? gmax - g : 0)) >> 16);
+}
+static double nominal_rst(const uint32_t *cfg, uint32_t g) {
+  uint32_t gmin = cfg[MT_CFG_G_MIN];
+  return cfg[MT_CFG_STEP_RST] + (double)(((uint64_t)cfg[MT_CFG_A_RST] * (g > gmin ? g - gmin : 0)) >> 16);
+}
+
+static uint32_t tile_of(const mt_layer_map_t *m, uint32_t rb, uint32_t cb) {
+  return m->first_tile + rb * m->col_blocks + cb;
+}
+
+static mt_region block_region(const mt_layer_map_t *m, uint32_t rb, uint32_t cb) {
+  mt_region r = {0, 0, 0, 0};
+  r.nrows = m->n_in - rb * MT_ROWS < MT_ROWS ? m->n_in - rb * MT_ROWS : MT_ROWS;
+  r.ncols = m->n_out - cb * MT_COLS < MT_COLS ? m->n_out - cb * MT_COLS : MT_COLS;
+  return r;
+}
+
+void mt_pulse_free(mt_pulse_state *s) {
+  for (uint32_t l = 0; l < MT_NN_MAX_LAYERS; l++) {
+    mt_pulse_layer *pl = &s->layer[l];
+    free(pl->gain_set);
+    free(pl->gain_rst);
+    free(pl->vel_w);
+    free(pl->vel_b);
+    free(pl->planned);
+    free(pl->g_before);
+  }
+  free(s->entries);
+  free(s->gp);
+  free(s->gm);
+  free(s->acc);
+  memset(s, 0, sizeof *s);
+}
+
+int mt_pulse_init(mt_pulse_state *s, const mt_pulse_opts *o, const mt_preset_t *p,
+                  mt_layer_map_t *maps, uint32_t n_layers, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  s->o = *o;
+  s->cfg = p->cfg;
+  s->maps = maps;
+  s->n_layers = n_layers;
+  s->rng = o->seed ^ 0x55AA5A5A12345678ull;
+  double step = mt_map_level_step(p->level_table, p->levels);
+  if (o->ssm) {
+    /* Reference state: where the nominal SET and RESET steps are closest
+     * (most symmetric update), inside the level window (ours). */
+    double best = INFINITY;
+    for (uint32_t g = p->level_lo; g <= p->level_hi; g += 16) {
+      double d = fabs(nominal_set(p->cfg, g) - nominal_rst(p->cfg, g));
+      if (d < best) best = d, s->g_ref = g;
+    }
+  } else {
+    s->g_ref = (p->level_lo + p->level_hi) / 2; /* the middle of the window */
+  }
+  s->nom_set = (float)nominal_set(p->cfg, s->g_ref);
+  s->nom_rst = (float)nominal_rst(p->cfg, s->g_ref);
+  if (!(s->nom_set > 0) || !(s->nom_rst > 0) || !(step > 0)) {
+    snprintf(err, errlen, "the preset's pulse response has no SET or RESET step at g = %u", s->g_ref);
+    return -1;
+  }
+  /* sgd-pulse: one nominal weight change per pulse for both directions, the
+   * mean of the SET and RESET steps at g_ref (ours). */
+  float naive = 0.5f * (s->nom_set + s->nom_rst);
+  for (uint32_t l = 0; l < n_layers; l++) {
+    mt_pulse_layer *pl = &s->layer[l];
+    size_t n = (size_t)maps[l].n_in * maps[l].n_out;
+    pl->w_per_g = (float)(maps[l].delta / step);
+    pl->gain_set = malloc(n * sizeof(float));
+    pl->gain_rst = malloc(n * sizeof(float));
+    pl->planned = calloc(n, 1);
+    pl->g_before = calloc(n, sizeof(uint16_t));
+    if (o->ssm) {
+      pl->vel_w = calloc(n, sizeof(float));
+      pl->vel_b = calloc(maps[l].n_out, sizeof(float));
+    }
+    if (!pl->gain_set || !pl->gain_rst || !pl->planned || !pl->g_before ||
+        (o->ssm && (!pl->vel_w || !pl->vel_b)))
+      goto oom;
+    for (size_t k = 0; k < n; k++) {
+      pl->gain_set[k] = o->ssm ? s->nom_set : naive;
+      pl->gain_rst[k] = o->ssm ? s->nom_rst : naive;
+    }
+  }
+  s->entries = malloc(ENTRY_CAP * sizeof *s->entries);
+  s->gp = malloc(MT_ROWS * MT_COLS * sizeof *s->gp);
+  s->gm = malloc(MT_ROWS * MT_COLS * sizeof *s->gm);
+  s->acc = malloc(6u * MT_ROWS * MT_COLS * sizeof *s->acc);
+  if (s->entries && s->gp && s->gm && s->acc) return 0;
+oom:
+  mt_pulse_free(s);
+  snprintf(err, errlen, "out of memory for the pulse trainer");
+  return -1;
+}
+
+/* Appends pulses for one device (dev 0 = G+, 1 = G-; n > 0 SET, n < 0
+ * RESET), splitting counts above MT_PULSE_MAX, sending when full. */
+static int emit(mt_pulse_state *s, mt_dev *dev, uint32_t tile, uint32_t *ne, uint32_t row,
+                uint32_t col, uint32_t which, int32_t n) {
+  while (n != 0) {
+    int32_t c = n > (int32_t)MT_PULSE_MAX ? (int32_t)MT_PULSE_MAX
+                                          : (n < -(int32_t)MT_PULSE_MAX ? -(int32_t)MT_PULSE_MAX : n);
+    if (*ne == ENTRY_CAP) {
+      int rc = mt_dev_pulse(dev, tile, s->entries, *ne);
+      if (rc != MT_OK) return rc;
+      *ne = 0;
+    }
+    s->entries[(*ne)++] = row << 20 | col << 8 | which << 7 | ((uint32_t)c & 0x7Fu);
+    n -= c;
+  }
+  return MT_OK;
+}
+
+static int flush(mt_pulse_state *s, mt_dev *dev, uint32_t tile, uint32_t *ne) {
+  int rc = *ne ? mt_dev_pulse(dev, tile, s->entries, *ne) : MT_OK;
+  *ne = 0;
+  return rc;
+}
+
+int mt_pulse_measure(mt_pulse_state *s, mt_dev *dev, uint32_t tile, mt_region r, uint32_t cycles,
+                     uint32_t k, float *set, float *rst, float *var_set, float *var_rst,
+                     float *g_minus, float *tmp) {
+  uint32_t n = r.nrows * r.ncols, ne = 0;
+  float *ss = tmp, *qs = tmp + n, *sr = tmp + 2 * n, *qr = tmp + 3 * n, *sm = tmp + 4 * n,
+        *g0 = tmp + 5 * n;
+  memset(tmp, 0, 5 * n * sizeof *tmp);
+  int rc;
+  for (uint32_t c = 0; c < cycles; c++) {
+    for (uint32_t phase = 0; phase < 3; phase++) {
+      if (phase > 0) {
+        for (uint32_t e = 0; e < n; e++)
+          if ((rc = emit(s, dev, tile, &ne, r.row0 + e / r.ncols, r.col0 + e % r.ncols, 0,
+                         phase == 1 ? (int32_t)k : -(int32_t)k)) != MT_OK)
+            return rc;
+        if ((rc = flush(s, dev, tile, &ne)) != MT_OK) return rc;
+      }
+      if ((rc = mt_dev_read_cells(dev, tile, r, 0, s->gp, s->gm)) != MT_OK) return rc;
+      for (uint32_t e = 0; e < n; e++) {
+        float g = s->gp[e];
+        sm[e] += s->gm[e];
+        if (phase == 1) {
+          float d = (g - g0[e]) / (float)k;
+          ss[e] += d, qs[e] += d * d;
+        } else if (phase == 2) {
+          float d = (g0[e] - g) / (float)k; /* g0 holds the read after the SET pulses */
+          sr[e] += d, qr[e] += d * d;
+        }
+        g0[e] = g;
+      }
+    }
+    /* Re-centre every device on g_ref with nominal steps, so that the
+     * asymmetry does not walk it to a bound over the cycles. */
+    for (uint32_t e = 0; e < n; e++) {
+      float off = (float)s->g_ref - g0[e];
+      int32_t p = (int32_t)mt_pulse_round(fabsf(off) / (off > 0 ? s->nom_set : s->nom_rst), 0, NULL);
+      if ((rc = emit(s, dev, tile, &ne, r.row0 + e / r.ncols, r.col0 + e % r.ncols, 0,
+                     off > 0 ? p : -p)) != MT_OK)
+        return rc;
+    }
+    if ((rc = flush(s, dev, tile, &ne)) != MT_OK) return rc;
+  }
+  float c = (float)cycles;
+  for (uint32_t e = 0; e < n; e++) {
+    set[e] = ss[e] / c;
+    rst[e] = sr[e] / c;
+    if (var_set) var_set[e] = cycles > 1 ? fmaxf(qs[e] / c - set[e] * set[e], 0) / (c - 1) : INFINITY;
+    if (var_rst) var_rst[e] = cycles > 1 ? fmaxf(qr[e] / c - rst[e] * rst[e], 0) / (c - 1) : INFINITY;
+    if (g_minus) g_minus[e] = sm[e] / (3 * c);
+  }
+  return MT_OK;
+}
+
+/* Empirical-Bayes shrinkage of per-device estimates toward the layer mean:
+ * prior variance = spread of the estimates - mean estimation variance (ours). */
+static void shrink(float *g, const float *var, size_t n, float floor_gain) {
+  double sum = 0, sq = 0, noise = 0;
+  for (size_t k = 0; k < n; k++) sum += g[k], sq += (double)g[k] * g[k], noise += var[k];
+  double mu = sum / n, total = sq / n - mu * mu, nv = noise / n;
+  double prior = total - nv > 0 ? total - nv : 0;
+  double lambda = prior + nv > 0 ? prior / (prior + nv) : 0;
+  for (size_t k = 0; k < n; k++) {
+    float v = (float)(mu + lambda * (g[k] - mu));
+    g[k] = v > floor_gain ? v : floor_gain;
+  }
+}
+
+/* Nominal open-loop programming from the reset state: G- to g_ref, G+ to
+ * g_ref + w / w_per_g. */
+static int program_nominal(mt_pulse_state *s, mt_dev *dev, uint32_t l, const float *w, int with_w) {
+  const mt_layer_map_t *m = &s->maps[l];
+  const uint32_t *cfg = s->cfg;
+  uint32_t p_ref = mt_preset_nominal_set_pulses(cfg, s->g_ref);
+  float wpg = s->layer[l].w_per_g;
+  for (uint32_t rb = 0; rb < m->row_blocks; rb++)
+    for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
+      uint32_t tile = tile_of(m, rb, cb), ne = 0;
+      mt_region r = block_region(m, rb, cb);
+      for (uint32_t i = 0; i < r.nrows; i++)
+        for (uint32_t j = 0; j < r.ncols; j++) {
+          size_t k = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j;
+          uint32_t p_plus = p_ref;
+          if (with_w) {
+            double t = s->g_ref + w[k] / wpg;
+            t = t < cfg[MT_CFG_G_MIN] ? cfg[MT_CFG_G_MIN] : (t > cfg[MT_CFG_G_MAX] ? cfg[MT_CFG_G_MAX] : t);
+            p_plus = mt_preset_nominal_set_pulses(cfg, (uint32_t)lround(t));
+          }
+          int rc = emit(s, dev, tile, &ne, i, j, 1, (int32_t)p_ref);
+          if (rc == MT_OK) rc = emit(s, dev, tile, &ne, i, j, 0, (int32_t)p_plus);
+          if (rc != MT_OK) return rc;
+        }
+      int rc = flush(s, dev, tile, &ne);
+      if (rc != MT_OK) return rc;
+    }
+  return MT_OK;
+}
+
+/* ssm re-initialisation of layer l: measure every G+ device's response at
+ * g_ref and G-'s reference, shrink the gains, then program w in closed loop. */
+static int reinit_layer(mt_pulse_state *s, mt_dev *dev, uint32_t l, const float *w) {
+  const mt_layer_map_t *m = &s->maps[l];
+  mt_pulse_layer *pl = &s->layer[l];
+  size_t n = (size_t)m->n_in * m->n_out;
+  float *vs = malloc(n * sizeof *vs), *vr = malloc(n * sizeof *vr), *ref = malloc(n * sizeof *ref);
+  const size_t rc_cells = (size_t)MT_ROWS * MT_COLS;
+  float *bs = malloc(5u * rc_cells * sizeof *bs); /* one tile: set, rst, ref, var set, var rst */
+  int rc = vs && vr && ref && bs ? program_nominal(s, dev, l, w, 0) : MT_ERR_NOMEM;
+  for (uint32_t rb = 0; rc == MT_OK && rb < m->row_blocks; rb++)
+    for (uint32_t cb = 0; rc == MT_OK && cb < m->col_blocks; cb++) {
+      mt_region r = block_region(m, rb, cb);
+      float *bset = bs, *brst = bs + rc_cells, *bref = bs + 2 * rc_cells;
+      float *bvs = bs + 3 * rc_cells, *bvr = bs + 4 * rc_cells;
+      rc = mt_pulse_measure(s, dev, tile_of(m, rb, cb), r, s->o.calib_cycles, s->o.calib_pulses, bset,
+                            brst, bvs, bvr, bref, s->acc);
+      for (uint32_t e = 0; rc == MT_OK && e < r.nrows * r.ncols; e++) {
+        size_t k = (size_t)(rb * MT_ROWS + e / r.ncols) * m->n_out + cb * MT_COLS + e % r.ncols;
+        pl->gain_set[k] = bset[e], pl->gain_rst[k] = brst[e], ref[k] = bref[e];
+        vs[k] = bvs[e], vr[k] = bvr[e];
+      }
+    }
+  if (rc == MT_OK) {
+    shrink(pl->gain_set, vs, n, 0.25f * s->nom_set);
+    shrink(pl->gain_rst, vr, n, 0.25f * s->nom_rst);
+  }
+  /* Closed-loop programming of G+ to ref + w / w_per_g with the measured gains. */
+  for (uint32_t round = 0; rc == MT_OK && round < INIT_ROUNDS; round++) {
+    uint32_t sent = 0;
+    for (uint32_t rb = 0; rc == MT_OK && rb < m->row_blocks; rb++)
+      for (uint32_t cb = 0; rc == MT_OK && cb < m->col_blocks; cb++) {
+        uint32_t tile = tile_of(m, rb, cb), ne = 0;
+        mt_region r = block_region(m, rb, cb);
+        rc = mt_dev_read_cells(dev, tile, r, 0, s->gp, NULL);
+        for (uint32_t e = 0; rc == MT_OK && e < r.nrows * r.ncols; e++) {
+          uint32_t i = e / r.ncols, j = e % r.ncols;
+          size_t k = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j;
+          float err = ref[k] + w[k] / pl->w_per_g - (float)s->gp[e];
+          float gain = err > 0 ? pl->gain_set[k] : pl->gain_rst[k];
+          int32_t p = (int32_t)mt_pulse_round(fabsf(err) / gain, 0, NULL);
+          if (p == 0) continue;
+          sent++;
+          rc = emit(s, dev, tile, &ne, i, j, 0, err > 0 ? p : -p);
+        }
+        if (rc == MT_OK) rc = flush(s, dev, tile, &ne);
+      }
+    if (sent == 0) break;
+  }
+  free(vs);
+  free(vr);
+  free(ref);
+  free(bs);
+  return rc;
+}
+
+int mt_pulse_program_init(mt_pulse_state *s, mt_dev *dev, const mt_mlp_t *net) {
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    int rc = s->o.ssm ? reinit_layer(s, dev, l, net->w[l]) : program_nominal(s, dev, l, net->w[l], 1);
+    if (rc != MT_OK) return rc;
+  }
+  return MT_OK;
+}
+
+int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_t first) {
+  for (uint32_t l = first; l < s->n_layers; l++) {
+    const mt_layer_map_t *m = &s->maps[l];
+    float wpg = s->layer[l].w_per_g;
+    for (uint32_t rb = 0; rb < m->row_blocks; rb++)
+      for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
+        mt_region r = block_region(m, rb, cb);
+        int rc = mt_dev_read_cells(dev, tile_of(m, rb, cb), r, 0, s->gp, s->gm);
+        if (rc != MT_OK) return rc;
+        for (uint32_t i = 0; i < r.nrows; i++) {
+          float *w = net->w[l] + (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
+          for (uint32_t j = 0; j < r.ncols; j++)
+            w[j] = ((float)s->gp[i * r.ncols + j] - (float)s->gm[i * r.ncols + j]) * wpg;
+        }
+      }
+  }
+  return MT_OK;
+}
+
+static int read_one(mt_dev *dev, uint32_t tile, uint32_t row, uint32_t col, uint16_t *gp) {
+  mt_region r = {row, 1, col, 1};
+  return mt_dev_read_cells(dev, tile, r, 0, gp, NULL);
+}
+
+/* ssm update compensation of one tile: reads each pulsed G+ again and tops
+ * up (or takes back) whole pulses where the achieved change missed the
+ * intended one by at least half a step. */
+static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile, uint32_t n_sent) {
+  const mt_layer_map_t *m = &s->maps[l];
+  mt_pulse_layer *pl = &s->layer[l];
+  uint32_t ne = 0;
+  /* The sent entries are overwritten by the top-ups: copy their cells first. */
+  uint32_t *cells = (uint32_t *)s->acc; /* 6 R C floats >= ENTRY_CAP words */
+  memcpy(cells, s->entries, n_sent * sizeof *cells);
+  uint32_t rb = (tile - m->first_tile) / m->col_blocks, cb = (tile - m->first_tile) % m->col_blocks;
+  for (uint32_t e = 0; e < n_sent; e++) {
+    uint32_t i = cells[e] >> 20, j = (cells[e] >> 8) & 0xFFFu;
+    size_t k = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j;
+    uint16_t g1 = 0;
+    int rc = read_one(dev, tile, i, j, &g1);
+    if (rc != MT_OK) return rc;
+    float intended = pl->planned[k] * (pl->planned[k] > 0 ? pl->gain_set[k] : pl->gain_rst[k]);
+    float shortfall = intended - ((float)g1 - (float)pl->g_before[k]);
+    float gain = shortfall > 0 ? pl->gain_set[k] : pl->gain_rst[k];
+    int32_t p = (int32_t)mt_pulse_round(fabsf(shortfall) / gain, 0, NULL);
+    if (p == 0) continue;
+    s->topups++;
+    if ((rc = emit(s, dev, tile, &ne, i, j, 0, shortfall > 0 ? p : -p)) != MT_OK) return rc;
+  }
+  return flush(s, dev, tile, &ne);
+}
+
+int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
+  const int ssm = s->o.ssm;
+  const float beta = s->o.momentum;
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    const mt_layer_map_t *m = &s->maps[l];
+    mt_pulse_layer *pl = &s->layer[l];
+    size_t nw = (size_t)m->n_in * m->n_out;
+    const float *g = wk->gw[l];
+    if (ssm) {
+      mt_pulse_momentum(pl->vel_b, wk->gb[l], m->n_out, beta);
+      mt_pulse_momentum(pl->vel_w, g, nw, beta);
+      g = pl->vel_w;
+    }
+    const float *gb = ssm ? pl->vel_b : wk->gb[l];
+    for (uint32_t j = 0; j < m->n_out; j++) net->b[l][j] -= lr * gb[j];
+    for (uint32_t rb = 0; rb < m->row_blocks; rb++)
+      for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
+        uint32_t tile = tile_of(m, rb, cb), ne = 0;
+        mt_region r = block_region(m, rb, cb);
+        for (uint32_t i = 0; i < r.nrows; i++) {
+          size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
+          for (uint32_t j = 0; j < r.ncols; j++) {
+            size_t k = k0 + j;
+            float d = -lr * g[k] / pl->w_per_g; /* wanted change of g+, g units */
+            float gain = d > 0 ? pl->gain_set[k] : pl->gain_rst[k];
+            int32_t p = (int32_t)mt_pulse_round(fabsf(d) / gain, ssm, &s->rng);
+            pl->planned[k] = (int8_t)(d > 0 ? p : -p);
+            if (p == 0) continue;
+            if (ssm) {
+              int rc = read_one(dev, tile, i, j, &pl->g_before[k]);
+              if (rc != MT_OK) return rc;
+            }
+            s->entries[ne++] = i << 20 | j << 8 | ((uint32_t)pl->planned[k] & 0x7Fu);
+          }
+        }
+        if (ne == 0) continue;
+        int rc = mt_dev_pulse(dev, tile, s->entries, ne);
+        if (rc == MT_OK && ssm) rc = compensate(s, dev, l, tile, ne);
+        if (rc != MT_OK) return rc;
+      }
+  }
+  return MT_OK;
+}

@@ -1,0 +1,90 @@
+/* Open-loop pulse training: `sgd-pulse` (the naive in-situ baseline) and
+ * `ssm` (Wang et al. 2019: Stochastic Sparse learning with Momentum
+ * adaptation). docs/algorithms.md describes both; internal to the trainer.
+ *
+ * Pair scheme (ours): G- of every weight is a fixed reference set once at
+ * initialisation; G+ carries the weight, w = (g+ - g-) x w_per_g, with SET
+ * pulses on G+ for positive and RESET pulses on G+ for negative updates. The
+ * host keeps no copy of the weights: they are the conductances, and the
+ * backward pass reads them from the device (noisy READ_CELLS). */
+#ifndef MT_ALGO_SSM_H
+#define MT_ALGO_SSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memtile.h"
+#include "mt_map.h"
+#include "mt_nn.h"
+#include "mt_preset.h"
+
+#define MT_SSM_CALIB_CYCLES 16u /* ssm re-initialisation: measurement cycles per device (ours) */
+#define MT_SSM_CALIB_PULSES 4u  /* ssm re-initialisation: SET (then RESET) pulses per cycle (ours) */
+#define MT_PULSE_MAX 63u /* largest pulse count of one PULSE entry, also the per-step clip */
+
+typedef struct {
+  int ssm;        /* 0: sgd-pulse; 1: ssm (all four parts below) */
+  float momentum; /* ssm: beta of v = beta v + g */
+  uint64_t seed;  /* host PRNG of the stochastic rounding */
+  /* re-initialisation measurement: cycles of (k SET, k RESET) per G+ device */
+  uint32_t calib_cycles, calib_pulses;
+} mt_pulse_opts;
+
+typedef struct {
+  float w_per_g;              /* weight of one g unit of g+ - g- */
+  float *gain_set, *gain_rst; /* g units per pulse of each G+ device (nominal, or measured) */
+  float *vel_w, *vel_b;       /* momentum */
+  int8_t *planned;            /* pulses of this step per weight (workspace) */
+  uint16_t *g_before;         /* G+ read before the pulses (workspace) */
+} mt_pulse_layer;
+
+typedef struct {
+  mt_pulse_opts o;
+  const uint32_t *cfg;
+  uint32_t n_layers;
+  mt_layer_map_t *maps;
+  mt_pulse_layer layer[MT_NN_MAX_LAYERS];
+  uint32_t g_ref;            /* reference state of both devices, g units */
+  float nom_set, nom_rst;    /* nominal step per pulse at g_ref, g units */
+  uint64_t rng;
+  uint32_t *entries;         /* workspace: PULSE entries of one tile */
+  uint16_t *gp, *gm;         /* workspace: one tile of reads */
+  float *acc;                /* workspace: one tile of sums */
+  uint64_t topups;           /* compensation pulses' entries issued (ssm) */
+} mt_pulse_state;
+
+/* Allocates the state for layers mapped by maps (sizes from maps). Returns 0,
+ * or -1 with a message. */
+int mt_pulse_init(mt_pulse_state *s, const mt_pulse_opts *o, const mt_preset_t *p,
+                  mt_layer_map_t *maps, uint32_t n_layers, char *err, size_t errlen);
+void mt_pulse_free(mt_pulse_state *s);
+
+/* Programs the initial weights w (per layer, row-major) by pulses: sgd-pulse
+ * open loop with nominal pulse counts; ssm after re-initialisation (response
+ * measurement, per-device gains) and in closed loop with those gains. */
+int mt_pulse_program_init(mt_pulse_state *s, mt_dev *dev, const mt_mlp_t *net);
+
+/* Reads the weights of layers first.. from the device into net->w. */
+int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_t first);
+
+/* One training step from the gradients in wk: biases on the host, weights by
+ * pulses. */
+int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
+
+/* Pulse count for |x| pulses: deterministic round half up (floor(|x| + 1/2))
+ * or stochastic floor(|x|) + Bernoulli(frac(|x|)) from the host generator
+ * *rng; clipped to MT_PULSE_MAX. */
+uint32_t mt_pulse_round(float x_abs, int stochastic, uint64_t *rng);
+/* v[k] = beta v[k] + g[k]. */
+void mt_pulse_momentum(float *v, const float *g, size_t n, float beta);
+
+/* Measures the G+ response of region r of a tile: `cycles` cycles of
+ * (read, k SET, read, k RESET, read, re-centre to g_ref), one noisy read per
+ * point. Writes per weight the mean SET and RESET step (g units per pulse)
+ * and the variance of that mean; g_minus (may be NULL) gets the mean G- read.
+ * tmp needs 6 x r.nrows x r.ncols floats of workspace. */
+int mt_pulse_measure(mt_pulse_state *s, mt_dev *dev, uint32_t tile, mt_region r, uint32_t cycles,
+                     uint32_t k, float *set, float *rst, float *var_set, float *var_rst,
+                     float *g_minus, float *tmp);
+
+#endif
