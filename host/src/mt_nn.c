@@ -8,6 +8,8 @@
  * depend on the compiler's choices beyond IEEE-754 float arithmetic. */
 #include "mt_nn.h"
 
+#include "mt_cnn.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,20 +216,15 @@ int mt_mlp_parse(const char *spec, uint32_t *sizes, uint32_t *n_layers, char *er
 
 /* ---- allocation ---------------------------------------------------------- */
 
-static int shape_ok(const uint32_t *sizes, uint32_t n_layers) {
-  if (!sizes || n_layers < 1 || n_layers > MT_NN_MAX_LAYERS) return 0;
-  for (uint32_t l = 0; l <= n_layers; l++)
-    if (sizes[l] == 0) return 0;
-  return 1;
-}
+static size_t n_w(const mt_mlp_t *m, uint32_t l) { return (size_t)mt_mlp_rows(m, l) * mt_mlp_cols(m, l); }
 
-static size_t n_w(const mt_mlp_t *m, uint32_t l) { return (size_t)m->sizes[l] * m->sizes[l + 1]; }
+static int is_conv(const mt_mlp_t *m, uint32_t l) { return m->spec[l].conv != 0; }
 
 /* Allocates zeroed weights and biases for the shape already in m. */
 static int alloc_params(mt_mlp_t *m) {
   for (uint32_t l = 0; l < m->n_layers; l++) {
     m->w[l] = calloc(n_w(m, l), sizeof(float));
-    m->b[l] = calloc(m->sizes[l + 1], sizeof(float));
+    m->b[l] = calloc(mt_mlp_cols(m, l), sizeof(float));
     if (!m->w[l] || !m->b[l]) {
       mt_mlp_free(m);
       return -1;
@@ -236,10 +233,12 @@ static int alloc_params(mt_mlp_t *m) {
   return 0;
 }
 
-static void set_shape(mt_mlp_t *m, const uint32_t *sizes, uint32_t n_layers) {
+static void set_shape(mt_mlp_t *m, const uint32_t *sizes, const mt_layer_spec *spec,
+                      uint32_t n_layers) {
   memset(m, 0, sizeof *m);
   m->n_layers = n_layers;
   memcpy(m->sizes, sizes, (n_layers + 1) * sizeof *sizes);
+  if (spec) memcpy(m->spec, spec, n_layers * sizeof *spec);
 }
 
 static uint64_t splitmix64(uint64_t *s) {
@@ -257,14 +256,19 @@ static float uniform_pm1(uint64_t *s) {
 }
 
 int mt_mlp_init(mt_mlp_t *m, const uint32_t *sizes, uint32_t n_layers, uint64_t seed) {
+  return mt_net_init(m, sizes, NULL, n_layers, seed);
+}
+
+int mt_net_init(mt_mlp_t *m, const uint32_t *sizes, const mt_layer_spec *spec, uint32_t n_layers,
+                uint64_t seed) {
   if (!m) return -1;
   memset(m, 0, sizeof *m);
-  if (!shape_ok(sizes, n_layers)) return -1;
-  set_shape(m, sizes, n_layers);
+  if (!mt_net_shape_ok(sizes, spec, n_layers)) return -1;
+  set_shape(m, sizes, spec, n_layers);
   if (alloc_params(m) != 0) return -1;
   uint64_t s = seed;
   for (uint32_t l = 0; l < n_layers; l++) {
-    float bound = sqrtf(6.0f / (float)sizes[l]);
+    float bound = sqrtf(6.0f / (float)mt_mlp_rows(m, l));
     size_t n = n_w(m, l);
     for (size_t k = 0; k < n; k++) m->w[l][k] = uniform_pm1(&s) * bound;
   }
@@ -283,12 +287,12 @@ void mt_mlp_free(mt_mlp_t *m) {
 int mt_mlp_copy(mt_mlp_t *dst, const mt_mlp_t *src) {
   if (!dst) return -1;
   memset(dst, 0, sizeof *dst);
-  if (!src || !shape_ok(src->sizes, src->n_layers)) return -1;
-  set_shape(dst, src->sizes, src->n_layers);
+  if (!src || !mt_net_shape_ok(src->sizes, src->spec, src->n_layers)) return -1;
+  set_shape(dst, src->sizes, src->spec, src->n_layers);
   if (alloc_params(dst) != 0) return -1;
   for (uint32_t l = 0; l < src->n_layers; l++) {
     memcpy(dst->w[l], src->w[l], n_w(src, l) * sizeof(float));
-    memcpy(dst->b[l], src->b[l], src->sizes[l + 1] * sizeof(float));
+    memcpy(dst->b[l], src->b[l], mt_mlp_cols(src, l) * sizeof(float));
   }
   return 0;
 }
@@ -302,10 +306,11 @@ size_t mt_mlp_n_weights(const mt_mlp_t *m) {
 int mt_mlp_work_init(mt_mlp_work_t *wk, const mt_mlp_t *m, uint32_t max_batch) {
   if (!wk) return -1;
   memset(wk, 0, sizeof *wk);
-  if (!m || max_batch == 0 || !shape_ok(m->sizes, m->n_layers)) return -1;
+  if (!m || max_batch == 0 || !mt_net_shape_ok(m->sizes, m->spec, m->n_layers)) return -1;
   wk->max_batch = max_batch;
   wk->n_layers = m->n_layers;
   memcpy(wk->sizes, m->sizes, (m->n_layers + 1) * sizeof *m->sizes);
+  memcpy(wk->spec, m->spec, sizeof wk->spec);
   int ok = 1;
   for (uint32_t l = 0; l <= m->n_layers; l++) {
     size_t rows = (size_t)max_batch * m->sizes[l];
@@ -314,8 +319,15 @@ int mt_mlp_work_init(mt_mlp_work_t *wk, const mt_mlp_t *m, uint32_t max_batch) {
     if (l == 0) continue;
     wk->delta[l] = calloc(rows, sizeof(float));
     wk->gw[l - 1] = calloc(n_w(m, l - 1), sizeof(float));
-    wk->gb[l - 1] = calloc(m->sizes[l], sizeof(float));
+    wk->gb[l - 1] = calloc(mt_mlp_cols(m, l - 1), sizeof(float));
     ok = ok && wk->delta[l] && wk->gw[l - 1] && wk->gb[l - 1];
+    if (is_conv(m, l - 1)) {
+      size_t pos = (size_t)max_batch * mt_mlp_positions(m, l - 1);
+      wk->cols[l - 1] = calloc(pos * mt_mlp_rows(m, l - 1), sizeof(float));
+      wk->z[l - 1] = calloc(pos * mt_mlp_cols(m, l - 1), sizeof(float));
+      wk->dz[l - 1] = calloc(pos * mt_mlp_cols(m, l - 1), sizeof(float));
+      ok = ok && wk->cols[l - 1] && wk->z[l - 1] && wk->dz[l - 1];
+    }
   }
   if (!ok) {
     mt_mlp_work_free(wk);
@@ -332,6 +344,9 @@ void mt_mlp_work_free(mt_mlp_work_t *wk) {
     if (l < MT_NN_MAX_LAYERS) {
       free(wk->gw[l]);
       free(wk->gb[l]);
+      free(wk->cols[l]);
+      free(wk->z[l]);
+      free(wk->dz[l]);
     }
   }
   memset(wk, 0, sizeof *wk);
@@ -341,7 +356,7 @@ void mt_mlp_work_free(mt_mlp_work_t *wk) {
 
 void mt_mlp_matmul_float(const mt_mlp_t *m, uint32_t layer, const float *in, uint32_t batch,
                          float *out) {
-  const uint32_t n_in = m->sizes[layer], n_out = m->sizes[layer + 1];
+  const uint32_t n_in = mt_mlp_rows(m, layer), n_out = mt_mlp_cols(m, layer);
   for (uint32_t b = 0; b < batch; b++)
     lincomb(out + (size_t)b * n_out, in + (size_t)b * n_in, 1, m->w[layer], n_in, n_out);
 }
@@ -357,7 +372,8 @@ static void bias_act(float *restrict y, const float *restrict bias, uint32_t bat
 
 static int work_fits(const mt_mlp_t *m, const mt_mlp_work_t *wk, uint32_t batch) {
   if (batch > wk->max_batch || wk->n_layers != m->n_layers) return 0;
-  return memcmp(wk->sizes, m->sizes, (m->n_layers + 1) * sizeof *m->sizes) == 0;
+  return memcmp(wk->sizes, m->sizes, (m->n_layers + 1) * sizeof *m->sizes) == 0 &&
+         memcmp(wk->spec, m->spec, sizeof wk->spec) == 0;
 }
 
 int mt_mlp_forward(const mt_mlp_t *m, mt_mlp_work_t *wk, const float *x, uint32_t batch,
@@ -368,13 +384,23 @@ int mt_mlp_forward(const mt_mlp_t *m, mt_mlp_work_t *wk, const float *x, uint32_
   memcpy(wk->act[0], x, (size_t)batch * m->sizes[0] * sizeof *x);
   for (uint32_t l = 0; l < m->n_layers; l++) {
     float *out = wk->act[l + 1];
+    const float *in = wk->act[l];
+    uint32_t rows = batch;
+    if (is_conv(m, l)) {
+      /* im2col: every output position of every example is one row of the
+       * layer's matrix product; the products are the ReLU map before pooling. */
+      mt_im2col(&m->spec[l], wk->act[l], batch, wk->cols[l]);
+      in = wk->cols[l], out = wk->z[l];
+      rows = batch * mt_mlp_positions(m, l);
+    }
     if (mm) {
-      int rc = mm(ctx, l, wk->act[l], batch, out);
+      int rc = mm(ctx, l, in, rows, out);
       if (rc != 0) return rc;
     } else {
-      mt_mlp_matmul_float(m, l, wk->act[l], batch, out);
+      mt_mlp_matmul_float(m, l, in, rows, out);
     }
-    bias_act(out, m->b[l], batch, m->sizes[l + 1], l + 1 < m->n_layers);
+    bias_act(out, m->b[l], rows, mt_mlp_cols(m, l), l + 1 < m->n_layers);
+    if (is_conv(m, l)) mt_pool_forward(&m->spec[l], wk->z[l], batch, wk->act[l + 1]);
   }
   return 0;
 }
@@ -443,8 +469,37 @@ static void grad_hidden(float *restrict d_in, const float *restrict act,
   }
 }
 
+/* Backward through a conv layer: delta[l+1] is the gradient of its pooled
+ * output; unpooling with the ReLU mask gives dz, then the im2col patches give
+ * the weight gradient and, through col2im, the input gradient. */
+static void backward_conv(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t l, uint32_t batch) {
+  const mt_layer_spec *s = &m->spec[l];
+  const uint32_t rows = mt_mlp_rows(m, l), cols = mt_mlp_cols(m, l);
+  const uint32_t n = batch * mt_mlp_positions(m, l);
+  mt_pool_backward(s, wk->z[l], wk->delta[l + 1], batch, wk->dz[l]);
+  grad_weights(wk->gw[l], wk->cols[l], wk->dz[l], n, rows, cols);
+  grad_bias(wk->gb[l], wk->dz[l], n, cols);
+  if (l == 0) return;
+  /* The patches are not needed any more: their gradient takes their place
+   * (no ReLU mask here: the input's mask is applied after col2im). */
+  float *dcols = wk->cols[l];
+  for (uint32_t r = 0; r < n; r++) {
+    const float *d = wk->dz[l] + (size_t)r * cols;
+    float *dc = dcols + (size_t)r * rows;
+    for (uint32_t i = 0; i < rows; i++) dc[i] = dot(m->w[l] + (size_t)i * cols, d, cols);
+  }
+  mt_col2im(s, dcols, batch, wk->delta[l]);
+  const size_t nin = (size_t)batch * m->sizes[l];
+  for (size_t q = 0; q < nin; q++)
+    if (!(wk->act[l][q] > 0.0f)) wk->delta[l][q] = 0.0f;
+}
+
 void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch) {
   for (uint32_t l = m->n_layers; l-- > 0;) {
+    if (is_conv(m, l)) {
+      backward_conv(m, wk, l, batch);
+      continue;
+    }
     const uint32_t n_in = m->sizes[l], n_out = m->sizes[l + 1];
     grad_weights(wk->gw[l], wk->act[l], wk->delta[l + 1], batch, n_in, n_out);
     grad_bias(wk->gb[l], wk->delta[l + 1], batch, n_out);
@@ -455,7 +510,7 @@ void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch) {
 void mt_mlp_sgd(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr) {
   for (uint32_t l = 0; l < m->n_layers; l++) {
     axpy(m->w[l], -lr, wk->gw[l], n_w(m, l));
-    axpy(m->b[l], -lr, wk->gb[l], m->sizes[l + 1]);
+    axpy(m->b[l], -lr, wk->gb[l], mt_mlp_cols(m, l));
   }
 }
 

@@ -16,12 +16,54 @@
 #define MT_NN_MAX_LAYERS 8u    /* weight layers */
 #define MT_NN_MAX_SIZE 65536u  /* largest layer width mt_mlp_parse accepts */
 
+/* Convolution layers (docs/algorithms.md "Convolutional networks"). A layer
+ * whose spec has conv == 0 is fully connected; a conv layer takes an
+ * in_h x in_w x in_c map (HWC order: element (y, x, c) at (y*in_w + x)*in_c + c),
+ * convolves it with out_c kernels of k x k x in_c (stride 1, no padding),
+ * adds a bias per channel, applies ReLU, then pools pool x pool windows
+ * (stride pool; rows/columns that do not fill a window are dropped). Its
+ * weight matrix is the im2col one: k*k*in_c rows ((ky*k + kx)*in_c + c) by
+ * out_c columns, so a conv layer maps onto tiles exactly like an fc layer. */
+typedef enum { MT_POOL_NONE = 0, MT_POOL_MAX, MT_POOL_AVG } mt_pool_kind;
+
+typedef struct {
+  uint32_t conv;               /* 0: fully connected (other fields unused), 1: convolution */
+  uint32_t in_h, in_w, in_c;   /* input map */
+  uint32_t k, out_c;           /* kernel side, output channels */
+  uint32_t pool;               /* pool window side; 0 or 1: no pooling */
+  mt_pool_kind pool_kind;
+} mt_layer_spec;
+
 typedef struct {
   uint32_t n_layers;                      /* weight layers */
-  uint32_t sizes[MT_NN_MAX_LAYERS + 1];   /* sizes[0] = inputs, sizes[n_layers] = classes */
-  float *w[MT_NN_MAX_LAYERS];             /* layer l: sizes[l] x sizes[l+1], row-major: w[l][i*out + j] */
-  float *b[MT_NN_MAX_LAYERS];             /* sizes[l+1] */
+  uint32_t sizes[MT_NN_MAX_LAYERS + 1];   /* activation widths: sizes[0] = inputs, sizes[l+1] = layer l's output (after pooling), sizes[n_layers] = classes */
+  mt_layer_spec spec[MT_NN_MAX_LAYERS];   /* all zero for an MLP */
+  float *w[MT_NN_MAX_LAYERS];             /* layer l: rows x cols (mt_mlp_rows/cols), row-major: w[l][i*cols + j] */
+  float *b[MT_NN_MAX_LAYERS];             /* cols */
 } mt_mlp_t;
+
+/* Weight matrix of layer l: fc sizes[l] x sizes[l+1]; conv k*k*in_c x out_c. */
+uint32_t mt_layer_rows(const mt_layer_spec *s, const uint32_t *sizes, uint32_t l);
+uint32_t mt_layer_cols(const mt_layer_spec *s, const uint32_t *sizes, uint32_t l);
+/* Rows one example sends through layer l's matrix product: 1 for fc, the
+ * number of output positions (in_h-k+1)*(in_w-k+1) for conv. */
+uint32_t mt_layer_positions(const mt_layer_spec *s, uint32_t l);
+static inline uint32_t mt_mlp_rows(const mt_mlp_t *m, uint32_t l) { return mt_layer_rows(m->spec, m->sizes, l); }
+static inline uint32_t mt_mlp_cols(const mt_mlp_t *m, uint32_t l) { return mt_layer_cols(m->spec, m->sizes, l); }
+static inline uint32_t mt_mlp_positions(const mt_mlp_t *m, uint32_t l) { return mt_layer_positions(m->spec, l); }
+
+/* Parses an MLP spec ("784-256-10", as mt_mlp_parse; spec[] zeroed) or a CNN
+ * spec "HxWxC-cKxN-p2-a2-...-FC-...-CLASSES" (grammar in docs/algorithms.md).
+ * Fills sizes (activation widths), spec and n_layers; on error returns -1,
+ * leaves the outputs untouched and writes a message naming the bad token. */
+int mt_net_parse(const char *text, uint32_t *sizes, mt_layer_spec *spec, uint32_t *n_layers,
+                 char *err, size_t errlen);
+/* Checks a shape (sizes consistent with the conv specs); 1 if valid. */
+int mt_net_shape_ok(const uint32_t *sizes, const mt_layer_spec *spec, uint32_t n_layers);
+/* mt_mlp_init for any network: spec may be NULL (an MLP). Kaiming bound
+ * sqrt(6/rows) per layer, rows as in mt_mlp_rows. */
+int mt_net_init(mt_mlp_t *m, const uint32_t *sizes, const mt_layer_spec *spec, uint32_t n_layers,
+                uint64_t seed);
 
 /* "784-256-10" -> sizes {784,256,10}, n_layers 2. On error (empty spec or
  * part, non-numeric, zero, > MT_NN_MAX_SIZE, fewer than 2 or more than
@@ -46,20 +88,26 @@ typedef struct {  /* per-batch workspace, allocated once for max_batch */
   float *act[MT_NN_MAX_LAYERS + 1];  /* act[0] = input copy, act[l+1] = output of layer l (ReLU on hidden, logits on the last) */
   float *delta[MT_NN_MAX_LAYERS + 1]; /* delta[l] = dLoss/d(pre-activation of act[l]), l >= 1; delta[0] is NULL (no input gradient) */
   float *gw[MT_NN_MAX_LAYERS], *gb[MT_NN_MAX_LAYERS];  /* gradients of the mean loss over the batch */
+  /* Conv layers only (NULL for fc): the im2col patches of the batch
+   * (batch*positions x rows; reused for their gradient in backward), and the
+   * ReLU outputs before pooling and their gradient (batch*positions x cols). */
+  float *cols[MT_NN_MAX_LAYERS], *z[MT_NN_MAX_LAYERS], *dz[MT_NN_MAX_LAYERS];
   /* Shape the buffers were sized for; forward rejects a network of another shape. */
   uint32_t n_layers;
   uint32_t sizes[MT_NN_MAX_LAYERS + 1];
+  mt_layer_spec spec[MT_NN_MAX_LAYERS];
 } mt_mlp_work_t;
 /* 0, or -1 (max_batch 0, bad network, allocation; wk is then left empty). */
 int mt_mlp_work_init(mt_mlp_work_t *wk, const mt_mlp_t *m, uint32_t max_batch);
 /* Frees and empties wk; safe on a zeroed or already freed workspace. */
 void mt_mlp_work_free(mt_mlp_work_t *wk);
 
-/* The matrix product of one layer: out[batch x n_out] = in[batch x n_in] * W_l
+/* The matrix product of one layer: out[batch x cols] = in[batch x rows] * W_l
  * (no bias). A device backend implements it; it returns 0 or an error code,
- * which mt_mlp_forward passes through. in is wk->act[layer] (the network
- * input for layer 0, non-negative ReLU outputs after), out is
- * wk->act[layer + 1]. */
+ * which mt_mlp_forward passes through. For an fc layer in is wk->act[layer]
+ * (the network input for layer 0, non-negative ReLU outputs after), out is
+ * wk->act[layer + 1]; for a conv layer in is the im2col patches wk->cols[layer]
+ * and batch is the number of patches (examples x mt_mlp_positions). */
 typedef int (*mt_matmul_fn)(void *ctx, uint32_t layer, const float *in, uint32_t batch, float *out);
 /* The float product of layer l with m->w[l] (what a NULL mm means). */
 void mt_mlp_matmul_float(const mt_mlp_t *m, uint32_t layer, const float *in, uint32_t batch, float *out);

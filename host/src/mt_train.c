@@ -46,6 +46,12 @@ void mt_train_defaults(mt_train_opts *o) {
   o->momentum = 0.9f;
 }
 
+/* Weight matrix of layer l (fc: sizes[l] x sizes[l+1]; conv: the im2col
+ * matrix k*k*in_c x out_c), its number of weights and of biases. */
+static uint32_t w_rows(const mt_train_opts *o, uint32_t l) { return mt_layer_rows(o->spec, o->sizes, l); }
+static uint32_t w_cols(const mt_train_opts *o, uint32_t l) { return mt_layer_cols(o->spec, o->sizes, l); }
+static size_t n_weights(const mt_train_opts *o, uint32_t l) { return (size_t)w_rows(o, l) * w_cols(o, l); }
+
 static int is_pulse_algo(const mt_train_opts *o) {
   return o->algo == MT_ALGO_SGD_PULSE || o->algo == MT_ALGO_SSM;
 }
@@ -130,7 +136,7 @@ static int setup_device(trainer_t *t) {
   const mt_train_opts *o = t->o;
   const mt_dev_info *info = mt_dev_get_info(t->dev);
   uint32_t need = 0;
-  for (uint32_t l = 0; l < o->n_layers; l++) need += mt_map_tiles_needed(o->sizes[l], o->sizes[l + 1]);
+  for (uint32_t l = 0; l < o->n_layers; l++) need += mt_map_tiles_needed(w_rows(o, l), w_cols(o, l));
   if (need > info->tiles) {
     snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u "
              "(open model://?tiles=%u)", need, info->rows, info->cols, mt_dev_uri(t->dev),
@@ -146,10 +152,12 @@ static int setup_device(trainer_t *t) {
   uint32_t first = 0;
   size_t largest = 0;
   for (uint32_t l = 0; l < o->n_layers; l++) {
-    uint32_t in = o->sizes[l], out = o->sizes[l + 1];
+    uint32_t in = w_rows(o, l), out = w_cols(o, l);
     float w_max = o->w_max_factor * sqrtf(6.0f / (float)in);
+    /* A conv layer sends every output position of every example: batch x positions rows. */
+    uint32_t max_rows = o->batch * mt_layer_positions(o->spec, l);
     if (mt_map_init(&t->maps[l], in, out, first, t->preset->levels, w_max, step,
-                    cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT], cfg[MT_CFG_DAC_BITS], o->batch,
+                    cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT], cfg[MT_CFG_DAC_BITS], max_rows,
                     t->err, t->errlen) != 0)
       return -1;
     first += mt_map_tiles_needed(in, out);
@@ -170,7 +178,7 @@ static int setup_device(trainer_t *t) {
 
 static void clip_weights(trainer_t *t, uint32_t l) {
   float lim = mt_map_weight_of(&t->maps[l], t->maps[l].levels - 1);
-  size_t n = (size_t)t->net.sizes[l] * t->net.sizes[l + 1];
+  size_t n = n_weights(t->o, l);
   float *w = t->net.w[l];
   for (size_t k = 0; k < n; k++) w[k] = w[k] > lim ? lim : (w[k] < -lim ? -lim : w[k]);
 }
@@ -225,14 +233,14 @@ static void sgd_clipped(trainer_t *t, const float *const *gw, const float *const
   const mt_train_opts *o = t->o;
   for (uint32_t l = 0; l < o->n_layers; l++) {
     float lim = mt_map_weight_of(&t->maps[l], t->maps[l].levels - 1);
-    size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+    size_t nw = n_weights(o, l);
     float *w = t->net.w[l];
     const float *g = gw[l];
     for (size_t k = 0; k < nw; k++) {
       float v = w[k] - o->lr * g[k];
       w[k] = v > lim ? lim : (v < -lim ? -lim : v);
     }
-    for (uint32_t k = 0; k < o->sizes[l + 1]; k++) t->net.b[l][k] -= o->lr * gb[l][k];
+    for (uint32_t k = 0; k < w_cols(o, l); k++) t->net.b[l][k] -= o->lr * gb[l][k];
   }
 }
 
@@ -247,15 +255,15 @@ static int update(trainer_t *t) {
     sgd_clipped(t, (const float *const *)t->wk.gw, (const float *const *)t->wk.gb);
   } else {
     for (uint32_t l = 0; l < o->n_layers; l++) {
-      size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+      size_t nw = n_weights(o, l);
       for (size_t k = 0; k < nw; k++) t->acc_w[l][k] += t->wk.gw[l][k];
-      for (uint32_t k = 0; k < o->sizes[l + 1]; k++) t->acc_b[l][k] += t->wk.gb[l][k];
+      for (uint32_t k = 0; k < w_cols(o, l); k++) t->acc_b[l][k] += t->wk.gb[l][k];
     }
     if (++t->steps % o->accumulate != 0) return MT_OK;
     sgd_clipped(t, (const float *const *)t->acc_w, (const float *const *)t->acc_b);
     for (uint32_t l = 0; l < o->n_layers; l++) {
-      memset(t->acc_w[l], 0, (size_t)o->sizes[l] * o->sizes[l + 1] * sizeof(float));
-      memset(t->acc_b[l], 0, o->sizes[l + 1] * sizeof(float));
+      memset(t->acc_w[l], 0, n_weights(o, l) * sizeof(float));
+      memset(t->acc_b[l], 0, w_cols(o, l) * sizeof(float));
     }
   }
   for (uint32_t l = 0; l < o->n_layers; l++) {
@@ -302,13 +310,13 @@ static void counters_delta(const uint64_t *a, const uint64_t *b, mt_epoch_stats 
 
 static int allocate(trainer_t *t, const mt_dataset_t *train) {
   const mt_train_opts *o = t->o;
-  if (mt_mlp_init(&t->net, o->sizes, o->n_layers, o->seed) != 0 ||
+  if (mt_net_init(&t->net, o->sizes, o->spec, o->n_layers, o->seed) != 0 ||
       mt_mlp_work_init(&t->wk, &t->net, o->batch) != 0)
     return fail(t, "%s", "out of memory for the network");
   for (uint32_t l = 0; l < o->n_layers; l++) {
     if (o->algo != MT_ALGO_SIAMESE || o->accumulate <= 1) continue;
-    t->acc_w[l] = calloc((size_t)o->sizes[l] * o->sizes[l + 1], sizeof(float));
-    t->acc_b[l] = calloc(o->sizes[l + 1], sizeof(float));
+    t->acc_w[l] = calloc(n_weights(o, l), sizeof(float));
+    t->acc_b[l] = calloc(w_cols(o, l), sizeof(float));
     if (!t->acc_w[l] || !t->acc_b[l]) return fail(t, "%s", "out of memory");
   }
   t->x = malloc((size_t)o->batch * o->sizes[0] * sizeof *t->x);
@@ -326,6 +334,13 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
   if (train->rows * train->cols != o->sizes[0] || test->rows * test->cols != o->sizes[0]) {
     snprintf(t->err, t->errlen, "the network has %u inputs but the images have %ux%u = %u pixels",
              o->sizes[0], train->rows, train->cols, train->rows * train->cols);
+    return -1;
+  }
+  if (!mt_net_shape_ok(o->sizes, o->spec, o->n_layers))
+    return fail(t, "%s", "invalid options: inconsistent network shape");
+  if (o->spec[0].conv && (o->spec[0].in_h != train->rows || o->spec[0].in_w != train->cols)) {
+    snprintf(t->err, t->errlen, "the network takes %ux%ux%u maps but the images are %ux%u",
+             o->spec[0].in_h, o->spec[0].in_w, o->spec[0].in_c, train->rows, train->cols);
     return -1;
   }
   if (o->sizes[o->n_layers] < train->classes) {
@@ -351,7 +366,7 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
 #define CKPT_MAGIC 0x4B43544Du /* "MTCK" */
 #define CKPT_FORMAT 1u
 #define CKPT_MAX_BYTES ((size_t)1 << 31)
-#define CKPT_MAX_FP 32
+#define CKPT_MAX_FP 64
 
 static uint32_t f32_bits(float f) {
   uint32_t u;
@@ -368,6 +383,13 @@ static uint32_t fingerprint(const trainer_t *t, const mt_dataset_t *train, uint3
   FP("algorithm", o->algo);
   FP("layers", o->n_layers);
   for (uint32_t l = 0; l <= o->n_layers; l++) FP("layer size", o->sizes[l]);
+  for (uint32_t l = 0; l < o->n_layers; l++) /* conv layers only: MLP checkpoints are unchanged */
+    if (o->spec[l].conv) {
+      FP("conv layer", l);
+      FP("conv kernel", o->spec[l].k);
+      FP("conv input channels", o->spec[l].in_c);
+      FP("conv pool", o->spec[l].pool * 4u + o->spec[l].pool_kind);
+    }
   FP("batch", o->batch);
   FP("learning rate (bits)", f32_bits(o->lr));
   FP("seed (low word)", o->seed);
@@ -397,12 +419,12 @@ static int save_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t epo
   mt_wbuf_u32(&b, t->steps);
   for (uint32_t k = 0; k < train->count; k++) mt_wbuf_u32(&b, t->order[k]);
   for (uint32_t l = 0; l < o->n_layers; l++) {
-    size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+    size_t nw = n_weights(o, l);
     mt_wbuf_f32(&b, t->net.w[l], nw);
-    mt_wbuf_f32(&b, t->net.b[l], o->sizes[l + 1]);
+    mt_wbuf_f32(&b, t->net.b[l], w_cols(o, l));
     if (t->acc_w[l]) {
       mt_wbuf_f32(&b, t->acc_w[l], nw);
-      mt_wbuf_f32(&b, t->acc_b[l], o->sizes[l + 1]);
+      mt_wbuf_f32(&b, t->acc_b[l], w_cols(o, l));
     }
     if (t->comp[l]) mt_wbuf_f32(&b, t->comp[l], nw);
     if (t->maps[l].level) mt_wbuf_u16(&b, t->maps[l].level, nw);
@@ -465,12 +487,12 @@ static int load_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t *ep
     if (t->order[k] >= train->count) b.short_read = 1; /* not a permutation of this set */
   }
   for (uint32_t l = 0; l < o->n_layers; l++) {
-    size_t nw = (size_t)o->sizes[l] * o->sizes[l + 1];
+    size_t nw = n_weights(o, l);
     mt_rbuf_f32(&b, t->net.w[l], nw);
-    mt_rbuf_f32(&b, t->net.b[l], o->sizes[l + 1]);
+    mt_rbuf_f32(&b, t->net.b[l], w_cols(o, l));
     if (t->acc_w[l]) {
       mt_rbuf_f32(&b, t->acc_w[l], nw);
-      mt_rbuf_f32(&b, t->acc_b[l], o->sizes[l + 1]);
+      mt_rbuf_f32(&b, t->acc_b[l], w_cols(o, l));
     }
     if (t->comp[l]) mt_rbuf_f32(&b, t->comp[l], nw);
     if (t->maps[l].level) mt_rbuf_u16(&b, t->maps[l].level, nw);

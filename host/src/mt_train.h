@@ -28,6 +28,7 @@ typedef struct {
   mt_algo algo;
   uint32_t sizes[MT_NN_MAX_LAYERS + 1];
   uint32_t n_layers;
+  mt_layer_spec spec[MT_NN_MAX_LAYERS]; /* conv layers (all zero: an MLP); from mt_net_parse */
   uint32_t epochs, batch;
   float lr;
   uint64_t seed;

@@ -35,7 +35,8 @@ static const char *const usage_train =
     "                     verilator://, xrt://N, usb://VID:PID\n"
     "  --preset FILE      device preset: a JSON file or a name in presets/ (default rram)\n"
     "  --dataset NAME     mnist, fashion-mnist (default) or a directory with the IDX files\n"
-    "  --net SIZES        layer sizes, e.g. 784-256-10 (default)\n"
+    "  --net SIZES        layer sizes, e.g. 784-256-10 (default), or a CNN such as\n"
+    "                     28x28x1-c5x8-p2-c5x16-p2-10 (docs/algorithms.md)\n"
     "  --algo NAME        float, closed-loop, siamese (default), sgd-pulse, ssm\n"
     "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
     "  --epochs N         (default 3)\n"
@@ -63,6 +64,7 @@ static const char *const usage_info =
 
 typedef struct {
   const char *device, *preset, *dataset, *log;
+  const char *net_text; /* --net as given */
   uint32_t train_limit, test_limit, levels;
   mt_train_opts o;
 } train_args;
@@ -150,7 +152,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
     else if (!strcmp(opt, "--resume")) a->o.resume = val;
     else if (!strcmp(opt, "--net")) {
       char err[256];
-      if (mt_mlp_parse(val, a->o.sizes, &a->o.n_layers, err, sizeof err) != 0) {
+      a->net_text = val;
+      if (mt_net_parse(val, a->o.sizes, a->o.spec, &a->o.n_layers, err, sizeof err) != 0) {
         fprintf(stderr, "memtile train: --net: %s\n", err);
         return 2;
       }
@@ -251,7 +254,8 @@ static int cmd_train(int argc, char **argv) {
     }
     if (!a.device) {
       uint32_t need = 0;
-      for (uint32_t l = 0; l < a.o.n_layers; l++) need += mt_map_tiles_needed(a.o.sizes[l], a.o.sizes[l + 1]);
+      for (uint32_t l = 0; l < a.o.n_layers; l++) need += mt_map_tiles_needed(mt_layer_rows(a.o.spec, a.o.sizes, l),
+                                    mt_layer_cols(a.o.spec, a.o.sizes, l));
       snprintf(uri, sizeof uri, "model://?tiles=%u", need);
       a.device = uri;
     }
@@ -266,6 +270,7 @@ static int cmd_train(int argc, char **argv) {
   }
   printf("memtile train: %s on %s, %u train / %u test examples, net", mt_algo_name(a.o.algo),
          a.o.algo == MT_ALGO_FLOAT ? "float (no device)" : a.device, train.count, test.count);
+  if (a.net_text && a.o.spec[0].conv) printf(" %s, widths", a.net_text);
   for (uint32_t l = 0; l <= a.o.n_layers; l++) printf("%c%u", l ? '-' : ' ', a.o.sizes[l]);
   if (a.o.algo != MT_ALGO_FLOAT) printf(", preset %s (%u levels)", preset.name, preset.levels);
   printf("\n");

@@ -82,6 +82,7 @@ static void bad_arguments_are_named(void **state) {
   expect("train --momentum x", 2, "--momentum: 'x' is not a number in [0, 1)");
   expect("train --compensate maybe", 2, "--compensate: 'maybe' is not a compensation mode");
   expect("train --net 784-0-10", 2, "--net:");
+  expect("train --net 28x28x1-c5-10", 2, "conv layer must be cKxN (kernel K, N output channels): \"c5\"");
   expect("train --seed -1", 2, "--seed: '-1' is not a non-negative integer");
   expect("info --colour", 2, "unknown or incomplete option '--colour'");
 }
@@ -93,6 +94,8 @@ static void missing_inputs_are_explained(void **state) {
   expect("train --dataset /nonexistent/dir", 1, "/nonexistent/dir");
   expect("train --dataset mnist --net 100-10 --train-limit 10 --test-limit 10", 1,
          "the network has 100 inputs but the images have 28x28 = 784 pixels");
+  expect("train --dataset mnist --net 14x56x1-c5x4-10 --train-limit 10 --test-limit 10", 1,
+         "the network takes 14x56x1 maps but the images are 28x28");
   expect("train --dataset mnist --device model://?tiles=2 --train-limit 10 --test-limit 10", 1,
          "the network needs 16 tiles of 128x128 but model://?tiles=2 has 2");
   expect("train --dataset mnist --device usb://0403:601f --train-limit 10 --test-limit 10", 1,
