@@ -69,6 +69,7 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
           s->energy_pj, s->latency_ns);
   /* Only a simulated device (verilator://) has a clock to report. */
   if (s->has_sim_cycles) fprintf(log->json, "\"sim_cycles\": %llu, ", (unsigned long long)s->sim_cycles);
+  if (s->has_sw_accuracy) fprintf(log->json, "\"sw_test_accuracy\": %.6g, ", s->sw_test_accuracy);
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
   fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%.6g\n",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,

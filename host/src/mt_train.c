@@ -10,13 +10,15 @@
 
 #include <zlib.h>
 
+#include "mt_algo_biased.h"
 #include "mt_algo_ssm.h"
 #include "mt_ckpt.h"
 #include "mt_file.h"
 #include "mt_map.h"
 #include "mt_protocol.h"
 
-static const char *const algo_names[] = {"float", "closed-loop", "siamese", "sgd-pulse", "ssm"};
+static const char *const algo_names[] = {"float", "closed-loop", "siamese", "sgd-pulse", "ssm",
+                                           "conventional", "biased"};
 #define N_ALGOS (sizeof algo_names / sizeof *algo_names)
 
 const char *mt_algo_name(mt_algo a) { return (unsigned)a < N_ALGOS ? algo_names[a] : "unknown"; }
@@ -44,6 +46,13 @@ void mt_train_defaults(mt_train_opts *o) {
   o->compensate = MT_COMP_READBACK;
   o->w_max_factor = 2.0f;
   o->momentum = 0.9f;
+  o->important = 0.25f;
+  o->favourable_k = 0;
+}
+
+/* Trained in float without the device, then programmed once (mt_algo_biased.c). */
+static int is_offline_algo(const mt_train_opts *o) {
+  return o->algo == MT_ALGO_CONVENTIONAL || o->algo == MT_ALGO_BIASED;
 }
 
 /* Weight matrix of layer l (fc: sizes[l] x sizes[l+1]; conv: the im2col
@@ -73,6 +82,8 @@ typedef struct {
   uint32_t steps;                  /* optimizer steps taken (for accumulation) */
   uint64_t host_skipped;           /* weight updates that needed no programming */
   mt_pulse_state pulse;            /* sgd-pulse / ssm (mt_algo_ssm.c) */
+  mt_biased_state biased;          /* conventional / biased (mt_algo_biased.c) */
+  mt_charac charac;                /* conventional / biased: the device characterization */
   char *err;
   size_t errlen;
 } trainer_t;
@@ -124,6 +135,7 @@ static void trainer_free(trainer_t *t) {
     free(t->comp[l]);
   }
   mt_pulse_free(&t->pulse);
+  mt_biased_free(&t->biased);
   free(t->prev_level);
   free(t->x);
   free(t->y);
@@ -143,6 +155,12 @@ static int setup_device(trainer_t *t) {
              info->tiles, need);
     return -1;
   }
+  /* conventional/biased: characterize another die first (both, so that the
+   * device's noise streams match); the preset and seed are then set anew. */
+  if (is_offline_algo(o) &&
+      mt_characterize(t->dev, t->preset, 0, o->seed ^ MT_CHAR_SEED_XOR, MT_CHAR_DEFAULT_SAMPLES,
+                      MT_CHAR_DEFAULT_READS, o->favourable_k, &t->charac, t->err, t->errlen) != 0)
+    return -1;
   if (mt_preset_apply(t->preset, t->dev) != MT_OK || mt_dev_seed(t->dev, o->seed) != MT_OK)
     return fail(t, "%s", mt_dev_errmsg(t->dev));
   for (uint32_t tile = 0; tile < need; tile++)
@@ -173,7 +191,27 @@ static int setup_device(trainer_t *t) {
                         MT_SSM_CALIB_PULSES};
     return mt_pulse_init(&t->pulse, &po, t->preset, t->maps, o->n_layers, t->err, t->errlen);
   }
+  if (is_offline_algo(o))
+    return mt_biased_init(&t->biased, &t->net, t->maps, t->charac.favourable,
+                          o->algo == MT_ALGO_BIASED ? o->important : 0.0f, t->err, t->errlen);
   return 0;
+}
+
+/* conventional/biased: the network as it stands is programmed once onto
+ * freshly fabricated tiles (the same die: the run's seed), every weight from
+ * its reset state. */
+static int deploy(trainer_t *t) {
+  const mt_train_opts *o = t->o;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    mt_layer_map_t *m = &t->maps[l];
+    uint32_t tiles = m->row_blocks * m->col_blocks;
+    for (uint32_t k = 0; k < tiles; k++)
+      if (mt_dev_fabricate(t->dev, o->seed, m->first_tile + k) != MT_OK) return MT_ERR_DEVICE;
+    for (size_t k = 0; k < (size_t)m->n_in * m->n_out; k++) m->level[k] = MT_LEVEL_NONE;
+    int rc = mt_map_program(m, t->dev, t->net.w[l], NULL, 0, o->open_loop ? MT_PROG_OPEN_LOOP : 0, NULL);
+    if (rc != MT_OK) return rc;
+  }
+  return MT_OK;
 }
 
 static void clip_weights(trainer_t *t, uint32_t l) {
@@ -251,6 +289,10 @@ static int update(trainer_t *t) {
     return MT_OK;
   }
   if (is_pulse_algo(o)) return mt_pulse_step(&t->pulse, t->dev, &t->net, &t->wk, o->lr);
+  if (is_offline_algo(o)) {
+    mt_biased_step(&t->biased, &t->net, &t->wk, o->lr);
+    return MT_OK;
+  }
   if (o->algo != MT_ALGO_SIAMESE || o->accumulate <= 1) {
     sgd_clipped(t, (const float *const *)t->wk.gw, (const float *const *)t->wk.gb);
   } else {
@@ -279,13 +321,13 @@ static double now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int evaluate(trainer_t *t, const mt_dataset_t *test, double *accuracy) {
+static int evaluate(trainer_t *t, const mt_dataset_t *test, int on_device, double *accuracy) {
   uint32_t correct = 0;
   for (uint32_t s = 0; s < test->count; s += t->o->batch) {
     uint32_t n = test->count - s < t->o->batch ? test->count - s : t->o->batch;
     for (uint32_t b = 0; b < n; b++) t->eval_idx[b] = s + b;
     load_batch(t, test, t->eval_idx, n);
-    int rc = mt_mlp_forward(&t->net, &t->wk, t->x, n, is_device_algo(t->o) ? device_matmul : NULL, t);
+    int rc = mt_mlp_forward(&t->net, &t->wk, t->x, n, on_device ? device_matmul : NULL, t);
     if (rc != 0) return rc;
     uint32_t c = 0;
     mt_mlp_loss(&t->net, &t->wk, t->y, n, &c);
@@ -350,7 +392,7 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
   }
   if (is_device_algo(o) && (!t->dev || !t->preset))
     return fail(t, "algorithm %s needs a device and a preset", mt_algo_name(o->algo));
-  if (is_pulse_algo(o) && (o->checkpoint || o->resume))
+  if ((is_pulse_algo(o) || is_offline_algo(o)) && (o->checkpoint || o->resume))
     return fail(t, "checkpoints are not implemented for %s yet", mt_algo_name(o->algo));
   return 0;
 }
@@ -520,12 +562,14 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
   uint64_t rng = o->seed ^ 0x5DEECE66Dull;
   uint64_t c0[MT_CNT_COUNT] = {0}, c1[MT_CNT_COUNT] = {0};
   int dev_algo = is_device_algo(o);
+  /* the forward passes of training run on the device */
+  int dev_fwd = dev_algo && !is_offline_algo(o);
   uint32_t done = 0;
   for (uint32_t k = 0; k < train->count; k++) t->order[k] = k;
   if (o->resume && load_checkpoint(t, train, &done, &rng) != 0) return -1;
   if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
     return fail(t, "%s", mt_dev_errmsg(t->dev));
-  if (dev_algo && !o->resume) {
+  if (dev_fwd && !o->resume) {
     /* The initial weights are programmed once, counted in epoch 1. */
     if (is_pulse_algo(o) && mt_pulse_program_init(&t->pulse, t->dev, &t->net) != MT_OK)
       return fail(t, "%s", mt_dev_errmsg(t->dev));
@@ -541,12 +585,13 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     uint64_t cyc0 = 0, cyc1 = 0;
     int has_cycles = dev_algo && mt_dev_cycles(t->dev, &cyc0) == MT_OK;
     shuffle(t->order, train->count, &rng);
+    if (is_offline_algo(o)) mt_biased_select(&t->biased, &t->net);
     double loss_sum = 0;
     uint32_t correct = 0;
     for (uint32_t s = 0; s < train->count; s += o->batch) {
       uint32_t n = train->count - s < o->batch ? train->count - s : o->batch;
       load_batch(t, train, t->order + s, n);
-      if (mt_mlp_forward(&t->net, &t->wk, t->x, n, dev_algo ? device_matmul : NULL, t) != 0)
+      if (mt_mlp_forward(&t->net, &t->wk, t->x, n, dev_fwd ? device_matmul : NULL, t) != 0)
         return fail(t, "%s", mt_dev_errmsg(t->dev));
       uint32_t c = 0;
       double loss = mt_mlp_loss(&t->net, &t->wk, t->y, n, &c);
@@ -565,13 +610,18 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     st.epoch = e;
     st.train_loss = train->count ? loss_sum / train->count : 0;
     st.train_accuracy = train->count ? (double)correct / train->count : 0;
+    if (is_offline_algo(o)) {
+      st.has_sw_accuracy = 1;
+      if (evaluate(t, test, 0, &st.sw_test_accuracy) != 0 || deploy(t) != MT_OK)
+        return fail(t, "%s", mt_dev_errmsg(t->dev));
+    }
     if (dev_algo) {
       if (mt_dev_stats(t->dev, c1, MT_CNT_COUNT) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
       counters_delta(c0, c1, &st);
       st.updates_skipped += t->host_skipped;
       t->host_skipped = 0;
     }
-    if (evaluate(t, test, &st.test_accuracy) != 0) return fail(t, "%s", mt_dev_errmsg(t->dev));
+    if (evaluate(t, test, dev_algo, &st.test_accuracy) != 0) return fail(t, "%s", mt_dev_errmsg(t->dev));
     /* Evaluation costs are not training costs: start the next epoch's count here. */
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
       return fail(t, "%s", mt_dev_errmsg(t->dev));

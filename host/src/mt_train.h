@@ -20,6 +20,8 @@ typedef enum {
   MT_ALGO_SIAMESE,     /* Tan et al. 2024: float shadow, sparse level-change updates */
   MT_ALGO_SGD_PULSE,   /* naive in-situ SGD: rounded open-loop pulses, no weight copy */
   MT_ALGO_SSM,         /* Wang et al. 2019: momentum, stochastic pulses, re-init, compensation */
+  MT_ALGO_CONVENTIONAL, /* float training, then programmed once and evaluated on the device */
+  MT_ALGO_BIASED,      /* Diware et al. 2023: as conventional, important weights on favourable levels */
 } mt_algo;
 
 typedef enum { MT_COMP_NONE, MT_COMP_READBACK } mt_compensation;
@@ -37,6 +39,8 @@ typedef struct {
   float w_max_factor;             /* top level = factor x the layer's initial weight bound */
   uint32_t open_loop;             /* program by nominal pulses instead of write-verify */
   float momentum;                 /* ssm: beta of the gradient momentum */
+  float important;                /* biased: fraction of each layer's weights (largest |w|) constrained */
+  uint32_t favourable_k;          /* biased: favourable levels from the characterization (0: ceil-ish 3L/4) */
   const char *checkpoint;         /* if set: the whole experiment is saved here after every epoch */
   const char *resume;             /* if set: continue the experiment saved in this checkpoint */
 } mt_train_opts;
@@ -51,6 +55,10 @@ typedef struct {
   uint64_t set_pulses, reset_pulses, verify_reads, cell_reads, mvms;
   uint64_t cells_programmed, updates_skipped, wv_failures;
   double energy_pj, latency_ns, wall_s;
+  /* conventional/biased: test accuracy of the float network before programming
+   * (test_accuracy is then the accuracy on the device after programming) */
+  int has_sw_accuracy;
+  double sw_test_accuracy;
   /* clock cycles of the simulated RTL over the epoch (training and evaluation), when the
    * device has a simulated clock (verilator://) */
   int has_sim_cycles;

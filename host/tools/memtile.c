@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "memtile.h"
+#include "mt_algo_biased.h"
 #include "mt_backend.h"
 #include "mt_dataset.h"
 #include "mt_log.h"
@@ -24,6 +25,7 @@ static const char *const usage_main =
     "\n"
     "commands:\n"
     "  train    train an MLP on a device (or in float) and log update/energy statistics\n"
+    "  characterize  measure the spread of every level after programming; favourable levels\n"
     "  info     describe a device, a preset and this build\n"
     "\n"
     "Run 'memtile <command> --help' for the options of a command.\n";
@@ -37,7 +39,8 @@ static const char *const usage_train =
     "  --dataset NAME     mnist, fashion-mnist (default) or a directory with the IDX files\n"
     "  --net SIZES        layer sizes, e.g. 784-256-10 (default), or a CNN such as\n"
     "                     28x28x1-c5x8-p2-c5x16-p2-10 (docs/algorithms.md)\n"
-    "  --algo NAME        float, closed-loop, siamese (default), sgd-pulse, ssm\n"
+    "  --algo NAME        float, closed-loop, siamese (default), sgd-pulse, ssm, conventional,\n"
+    "                     biased\n"
     "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
     "  --epochs N         (default 3)\n"
     "  --batch B          (default 32)\n"
@@ -50,11 +53,33 @@ static const char *const usage_train =
     "  --w-max X          top level = X times the layer's initial weight bound (default 2)\n"
     "  --open-loop        program by nominal pulse counts instead of write-verify\n"
     "  --momentum B       ssm: momentum of the gradients, 0..1 (default 0.9)\n"
+    "  --important P      biased: fraction (0, 1] of each layer's weights, the largest |w|, kept\n"
+    "                     on favourable levels (default 0.25)\n"
+    "  --favourable K     conventional/biased: favourable levels, the K of lowest spread\n"
+    "                     (default (3L+2)/4)\n"
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
     "  --checkpoint FILE  save the whole experiment (weights, optimizer, device) after every\n"
     "                     epoch, atomically\n"
     "  --resume FILE      continue a run from its checkpoint (same options; --epochs may grow);\n"
     "                     --log then appends\n"
+    "  --help             this text\n";
+
+static const char *const usage_characterize =
+    "usage: memtile characterize [options]\n"
+    "\n"
+    "Programs cells of a freshly fabricated tile to every level (write-verify), reads them back\n"
+    "(noisy READ_CELLS, averaged over --reads reads) and reports, per level, the mean and the\n"
+    "standard deviation of the achieved weight G+ - G-. The K levels of lowest spread (mirror\n"
+    "levels q and L-1-q ranked by their mean sigma) are favourable.\n"
+    "\n"
+    "  --device URI       device (default model://?tiles=1)\n"
+    "  --preset FILE      device preset: a JSON file or a name in presets/ (default rram)\n"
+    "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
+    "  --samples N        cells per level (default 256)\n"
+    "  --reads R          reads averaged per cell (default 4)\n"
+    "  --favourable K     number of favourable levels, 1..L (default (3L+2)/4)\n"
+    "  --seed S           fabrication and noise seed (default 1)\n"
+    "  --out FILE         write the report as JSON\n"
     "  --help             this text\n";
 
 static const char *const usage_info =
@@ -134,7 +159,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
         strcmp(opt, "--seed") && strcmp(opt, "--train-limit") && strcmp(opt, "--test-limit") &&
         strcmp(opt, "--accumulate") && strcmp(opt, "--compensate") && strcmp(opt, "--w-max") &&
         strcmp(opt, "--log") && strcmp(opt, "--levels") && strcmp(opt, "--checkpoint") &&
-        strcmp(opt, "--resume") && strcmp(opt, "--momentum"))) {
+        strcmp(opt, "--resume") && strcmp(opt, "--momentum") && strcmp(opt, "--important") &&
+        strcmp(opt, "--favourable"))) {
       fprintf(stderr, "memtile train: unknown option '%s' (see memtile train --help)\n", opt);
       return 2;
     }
@@ -159,7 +185,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
       }
     } else if (!strcmp(opt, "--algo")) {
       if (mt_algo_parse(val, &a->o.algo) != 0)
-        return bad_value(cmd, opt, val, "an algorithm (float, closed-loop, siamese, sgd-pulse, ssm)");
+        return bad_value(cmd, opt, val,
+                         "an algorithm (float, closed-loop, siamese, sgd-pulse, ssm, conventional, biased)");
     } else if (!strcmp(opt, "--compensate")) {
       if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
       else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;
@@ -171,6 +198,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
     else if (!strcmp(opt, "--train-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->train_limit);
     else if (!strcmp(opt, "--test-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->test_limit);
     else if (!strcmp(opt, "--lr")) rc = parse_float(cmd, opt, val, 0, 100, &a->o.lr);
+    else if (!strcmp(opt, "--important")) rc = parse_float(cmd, opt, val, 0, 1, &a->o.important);
+    else if (!strcmp(opt, "--favourable")) rc = parse_u32(cmd, opt, val, 1, 256, &a->o.favourable_k);
     else if (!strcmp(opt, "--momentum")) {
       char *end = NULL;
       double v = strtod(val, &end);
@@ -221,6 +250,9 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
          (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
          (unsigned long long)s->verify_reads, s->energy_pj * 1e-6, s->latency_ns * 1e-6, s->wall_s);
   if (s->has_sim_cycles) printf("  sim_cycles %llu\n", (unsigned long long)s->sim_cycles);
+  if (s->has_sw_accuracy)
+    printf("  software test %.2f%% (float, before programming); test above: on the device after "
+           "programming\n", 100 * s->sw_test_accuracy);
   fflush(stdout);
   p->last_pct = 0;
   if (p->log && mt_log_epoch(p->log, p->algo, s) != 0) p->log_failed = 1;
@@ -295,6 +327,93 @@ out:
   return status;
 }
 
+static int cmd_characterize(int argc, char **argv) {
+  const char *cmd = "characterize", *device = "model://?tiles=1", *preset_name = "rram", *out = NULL;
+  uint32_t levels = 0, samples = MT_CHAR_DEFAULT_SAMPLES, reads = MT_CHAR_DEFAULT_READS, fav = 0;
+  uint64_t seed = 1;
+  for (int i = 0; i < argc; i++) {
+    const char *opt = argv[i];
+    if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+      fputs(usage_characterize, stdout);
+      return 0;
+    }
+    if (strcmp(opt, "--device") && strcmp(opt, "--preset") && strcmp(opt, "--levels") &&
+        strcmp(opt, "--samples") && strcmp(opt, "--reads") && strcmp(opt, "--favourable") &&
+        strcmp(opt, "--seed") && strcmp(opt, "--out")) {
+      fprintf(stderr, "memtile characterize: unknown option '%s' (see memtile characterize --help)\n", opt);
+      return 2;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "memtile characterize: %s needs a value\n", opt);
+      return 2;
+    }
+    const char *val = argv[++i];
+    int rc = 0;
+    if (!strcmp(opt, "--device")) device = val;
+    else if (!strcmp(opt, "--preset")) preset_name = val;
+    else if (!strcmp(opt, "--out")) out = val;
+    else if (!strcmp(opt, "--levels")) rc = parse_u32(cmd, opt, val, 2, 256, &levels);
+    else if (!strcmp(opt, "--samples")) rc = parse_u32(cmd, opt, val, 2, 1000000, &samples);
+    else if (!strcmp(opt, "--reads")) rc = parse_u32(cmd, opt, val, 1, 1000, &reads);
+    else if (!strcmp(opt, "--favourable")) rc = parse_u32(cmd, opt, val, 1, 256, &fav);
+    else {
+      char *end = NULL;
+      errno = 0;
+      seed = strtoull(val, &end, 0);
+      if (errno || end == val || *end || val[0] == '-') return bad_value(cmd, opt, val, "a non-negative integer");
+    }
+    if (rc) return rc;
+  }
+  char path[4096], err[1024];
+  static mt_preset_t p;
+  static mt_charac c;
+  preset_path(preset_name, path, sizeof path);
+  if (mt_preset_load(path, &p, err, sizeof err) != 0) {
+    fprintf(stderr, "memtile characterize: %s\n", err);
+    return 1;
+  }
+  if (levels && mt_preset_set_levels(&p, levels, err, sizeof err) != 0) {
+    fprintf(stderr, "memtile characterize: --levels: %s\n", err);
+    return 1;
+  }
+  if (fav > p.levels) {
+    fprintf(stderr, "memtile characterize: --favourable: %u is more than the %u levels\n", fav, p.levels);
+    return 2;
+  }
+  mt_dev *dev = NULL;
+  if (mt_dev_open(device, &dev) != MT_OK) {
+    fprintf(stderr, "memtile characterize: %s\n", mt_dev_errmsg(dev));
+    mt_dev_close(dev);
+    return 1;
+  }
+  int rc = mt_characterize(dev, &p, 0, seed, samples, reads, fav, &c, err, sizeof err);
+  mt_dev_close(dev);
+  if (rc != 0) {
+    fprintf(stderr, "memtile characterize: %s\n", err);
+    return 1;
+  }
+  double st = c.level_step > 0 ? c.level_step : 1;
+  printf("memtile characterize: preset %s, %u levels, %u cells per level, %u reads averaged per cell, "
+         "seed %llu\n", p.name, c.levels, c.samples, c.reads, (unsigned long long)seed);
+  printf("level step %.1f g units; read sigma %.1f g units per device (averaging leaves "
+         "sqrt(2/%u) of it in each D)\n", c.level_step, c.read_sigma, c.reads);
+  printf("%5s %10s %10s %9s %9s %8s %8s %6s %s\n", "level", "target_g", "mean_g", "sigma_g", "rms_g",
+         "mean_lv", "sigma_lv", "wvfail", "favourable");
+  for (uint32_t q = 0; q < c.levels; q++)
+    printf("%5u %10.1f %10.1f %9.1f %9.1f %8.3f %8.4f %6u %s\n", q, c.target[q], c.mean[q], c.sigma[q],
+           c.rms[q], (c.mean[q] - c.target[0]) / st, c.sigma[q] / st, c.wv_failures[q],
+           c.favourable[q] ? "yes" : "");
+  printf("favourable (%u of %u, lowest mean sigma of each mirror pair q, L-1-q):", c.favourable_k, c.levels);
+  for (uint32_t q = 0; q < c.levels; q++)
+    if (c.favourable[q]) printf(" %u", q);
+  printf("\n");
+  if (out && mt_charac_write_json(&c, p.name, out, err, sizeof err) != 0) {
+    fprintf(stderr, "memtile characterize: %s\n", err);
+    return 1;
+  }
+  return 0;
+}
+
 static int cmd_info(int argc, char **argv) {
   const char *device = "model://", *preset_name = NULL;
   for (int i = 0; i < argc; i++) {
@@ -355,6 +474,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2);
   if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "characterize")) return cmd_characterize(argc - 2, argv + 2);
   fprintf(stderr, "memtile: unknown command '%s' (see memtile --help)\n", argv[1]);
   return 2;
 }

@@ -59,7 +59,8 @@ static void help_and_unknown_commands(void **state) {
   static const char *const opts[] = {"--device", "--preset", "--dataset", "--net", "--algo",
                                      "--levels", "--epochs", "--batch", "--lr", "--seed",
                                      "--train-limit", "--test-limit", "--log", "--checkpoint",
-                                     "--resume", "--momentum", "--help"};
+                                     "--resume", "--momentum", "--important", "--favourable",
+                                     "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
@@ -77,7 +78,25 @@ static void bad_arguments_are_named(void **state) {
   expect("train --lr abc", 2, "--lr: 'abc' is not a number");
   expect("train --levels 300", 2, "--levels: '300' is not an integer in [2, 256]");
   expect("train --algo magic", 2,
-         "--algo: 'magic' is not an algorithm (float, closed-loop, siamese, sgd-pulse, ssm)");
+         "--algo: 'magic' is not an algorithm (float, closed-loop, siamese, sgd-pulse, ssm, "
+         "conventional, biased)");
+  expect("train --important 0", 2, "--important: '0' is not a number in (0, 1]");
+  expect("train --important 1.5", 2, "--important: '1.5' is not a number in (0, 1]");
+  expect("train --favourable 0", 2, "--favourable: '0' is not an integer in [1, 256]");
+  expect("train --algo biased --favourable 9 --preset rram-2bit --dataset mnist --net 784-8-10 "
+         "--train-limit 10 --test-limit 10", 1, "favourable <= 7 levels");
+  expect("train --algo biased --checkpoint /tmp/x.ck --dataset mnist --net 784-8-10 "
+         "--train-limit 10 --test-limit 10", 1, "checkpoints are not implemented for biased");
+  expect("characterize --help", 0, "usage: memtile characterize");
+  expect("characterize --frob", 2, "unknown option '--frob'");
+  expect("characterize --samples", 2, "--samples needs a value");
+  expect("characterize --samples 1", 2, "--samples: '1' is not an integer in [2, 1000000]");
+  expect("characterize --reads 0", 2, "--reads: '0' is not an integer in [1, 1000]");
+  expect("characterize --preset rram-2bit --favourable 8", 2,
+         "--favourable: 8 is more than the 7 levels");
+  expect("characterize --preset rram-2bit --levels 9", 1, "the level count cannot be changed");
+  expect("characterize --preset /nonexistent/p.json", 1, "/nonexistent/p.json");
+  expect("characterize --device bogus", 1, "is not a device URI");
   expect("train --momentum 1", 2, "--momentum: '1' is not a number in [0, 1)");
   expect("train --momentum x", 2, "--momentum: 'x' is not a number in [0, 1)");
   expect("train --compensate maybe", 2, "--compensate: 'maybe' is not a compensation mode");
@@ -103,6 +122,27 @@ static void missing_inputs_are_explained(void **state) {
   expect("info --device bogus", 1, "is not a device URI");
   expect("info --preset imprecise", 0, "preset imprecise");
   expect("info", 0, "tiles of 128x128");
+}
+
+/* characterize on the command line: a table on stdout and the same in JSON. */
+static void characterize_writes_table_and_json(void **state) {
+  (void)state;
+  char args[256], path[128];
+  snprintf(path, sizeof path, "%s/char.json", tmpdir);
+  snprintf(args, sizeof args, "characterize --preset rram-2bit --samples 64 --out %s", path);
+  expect(args, 0, "favourable (5 of 7");
+  if (!strstr(out, "level   target_g")) fail_msg("no table header:\n%s", out);
+  FILE *f = fopen(path, "r");
+  if (!f) fail_msg("%s not written", path);
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  assert_non_null(strstr(buf, "\"preset\": \"rram-2bit\""));
+  assert_non_null(strstr(buf, "\"levels\": 7"));
+  assert_non_null(strstr(buf, "\"sigma_g\": "));
+  /* Diware's Config-3: the G10 levels (1 and 5) are the unfavourable ones. */
+  assert_non_null(strstr(buf, "\"favourable\": [0, 2, 3, 4, 6]"));
 }
 
 /* The number after "key": in the last line of a JSON-lines file holding it. */
@@ -168,6 +208,7 @@ int main(void) {
     cmocka_unit_test(help_and_unknown_commands),
     cmocka_unit_test(bad_arguments_are_named),
     cmocka_unit_test(missing_inputs_are_explained),
+    cmocka_unit_test(characterize_writes_table_and_json),
     cmocka_unit_test(training_smoke_runs),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

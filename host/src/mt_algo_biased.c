@@ -1,0 +1,280 @@
+/* Device characterization and mapping-aware biased training (mt_algo_biased.h,
+ * docs/algorithms.md). */
+#include "mt_algo_biased.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mt_file.h"
+#include "mt_protocol.h"
+
+static int32_t table_diff(const uint32_t *table, uint32_t q) {
+  uint32_t e = table[q * MT_LEVEL_ENTRY_WORDS];
+  return (int32_t)(e & 0xFFFFu) - (int32_t)(e >> 16);
+}
+
+static int dev_fail(mt_dev *dev, char *err, size_t errlen) {
+  snprintf(err, errlen, "%s", mt_dev_errmsg(dev));
+  return -1;
+}
+
+/* Level order for the favourable set: mirror levels q and L-1-q use the same
+ * device states, so each is ranked by the mean sigma of the pair (ours). */
+static const mt_charac *sort_ctx;
+static double pair_sigma(const mt_charac *c, uint32_t q) {
+  return 0.5 * (c->sigma[q] + c->sigma[c->levels - 1 - q]);
+}
+static int by_sigma(const void *a, const void *b) {
+  uint32_t qa = *(const uint32_t *)a, qb = *(const uint32_t *)b;
+  double sa = pair_sigma(sort_ctx, qa), sb = pair_sigma(sort_ctx, qb);
+  if (sa != sb) return sa < sb ? -1 : 1;
+  return qa < qb ? -1 : (qa > qb);
+}
+
+void mt_charac_select(mt_charac *c, uint32_t favourable_k) {
+  uint32_t order[MT_MAX_LEVELS];
+  uint32_t k = favourable_k ? favourable_k : (3 * c->levels + 2) / 4;
+  if (k > c->levels) k = c->levels;
+  for (uint32_t q = 0; q < c->levels; q++) order[q] = q;
+  sort_ctx = c;
+  qsort(order, c->levels, sizeof *order, by_sigma);
+  memset(c->favourable, 0, sizeof c->favourable);
+  for (uint32_t r = 0; r < k; r++) c->favourable[order[r]] = 1;
+  c->favourable_k = k;
+}
+
+int mt_characterize(mt_dev *dev, const mt_preset_t *p, uint32_t tile, uint64_t seed,
+                    uint32_t samples, uint32_t reads, uint32_t favourable_k, mt_charac *out,
+                    char *err, size_t errlen) {
+  const uint32_t L = p->levels;
+  if (samples == 0 || reads == 0 || favourable_k > L) {
+    snprintf(err, errlen, "characterize: need samples >= 1, reads >= 1 and favourable <= %u levels", L);
+    return -1;
+  }
+  if (mt_preset_apply(p, dev) != MT_OK || mt_dev_seed(dev, seed) != MT_OK) return dev_fail(dev, err, errlen);
+  const mt_dev_info *info = mt_dev_get_info(dev);
+  if (tile >= info->tiles) {
+    snprintf(err, errlen, "characterize: tile %u does not exist (%s has %u)", tile, mt_dev_uri(dev), info->tiles);
+    return -1;
+  }
+  const uint32_t rows = info->rows, cols = info->cols, cells = rows * cols;
+  uint32_t *entries = malloc((size_t)cells * sizeof *entries);
+  uint16_t *gp = malloc((size_t)cells * sizeof *gp), *gm = malloc((size_t)cells * sizeof *gm);
+  double *dsum = malloc((size_t)cells * sizeof *dsum);
+  double *s1 = calloc(L, sizeof *s1), *s2 = calloc(L, sizeof *s2);
+  uint32_t *cnt = calloc(L, sizeof *cnt);
+  int rc = -1;
+  if (!entries || !gp || !gm || !dsum || !s1 || !s2 || !cnt) {
+    snprintf(err, errlen, "characterize: out of memory");
+    goto out;
+  }
+  memset(out, 0, sizeof *out);
+  out->levels = L, out->samples = samples, out->reads = reads, out->seed = seed;
+  out->level_step = mt_map_level_step(p->level_table, L);
+  out->read_sigma = p->cfg[MT_CFG_READ_SIGMA];
+  for (uint32_t q = 0; q < L; q++) out->target[q] = table_diff(p->level_table, q);
+  const uint64_t total = (uint64_t)samples * L;
+  uint64_t done = 0;
+  for (uint32_t round = 0; done < total; round++) {
+    /* A fresh tile per round: every cell starts in its reset state, as the
+     * cells of a network programmed once do. */
+    if (mt_dev_fabricate(dev, (seed + round) & 0xFFFFFFFFFFFFull, tile) != MT_OK) {
+      dev_fail(dev, err, errlen);
+      goto out;
+    }
+    uint32_t n = total - done < cells ? (uint32_t)(total - done) : cells;
+    /* Cell k gets level (done + k) mod L: the levels interleave over columns
+     * (and so over noise lanes); one PROGRAM per level to count its failures. */
+    for (uint32_t q = 0; q < L; q++) {
+      uint32_t m = 0;
+      for (uint32_t k = (uint32_t)((q + L - done % L) % L); k < n; k += L)
+        entries[m++] = (k / cols) << 20 | (k % cols) << 8 | q;
+      if (m == 0) continue;
+      mt_prog_result res = {0, 0, 0};
+      if (mt_dev_program(dev, tile, 0, entries, m, &res) != MT_OK) {
+        dev_fail(dev, err, errlen);
+        goto out;
+      }
+      out->wv_failures[q] += res.wv_failures;
+    }
+    memset(dsum, 0, (size_t)cells * sizeof *dsum);
+    mt_region r = {0, rows, 0, cols};
+    for (uint32_t rd = 0; rd < reads; rd++) {
+      if (mt_dev_read_cells(dev, tile, r, 0, gp, gm) != MT_OK) {
+        dev_fail(dev, err, errlen);
+        goto out;
+      }
+      for (uint32_t k = 0; k < n; k++) dsum[k] += (double)gp[k] - (double)gm[k];
+    }
+    for (uint32_t k = 0; k < n; k++) {
+      uint32_t q = (uint32_t)((done + k) % L);
+      double e = dsum[k] / reads - out->target[q]; /* deviation from the target, g units */
+      s1[q] += e;
+      s2[q] += e * e;
+      cnt[q]++;
+    }
+    done += n;
+  }
+  for (uint32_t q = 0; q < L; q++) {
+    double mean_e = s1[q] / cnt[q];
+    double var = cnt[q] > 1 ? (s2[q] - cnt[q] * mean_e * mean_e) / (cnt[q] - 1) : 0;
+    out->mean[q] = out->target[q] + mean_e;
+    out->sigma[q] = var > 0 ? sqrt(var) : 0;
+    out->rms[q] = sqrt(s2[q] / cnt[q]);
+  }
+  mt_charac_select(out, favourable_k);
+  rc = 0;
+out:
+  free(entries);
+  free(gp);
+  free(gm);
+  free(dsum);
+  free(s1);
+  free(s2);
+  free(cnt);
+  return rc;
+}
+
+int mt_charac_write_json(const mt_charac *c, const char *preset_name, const char *path,
+                         char *err, size_t errlen) {
+  size_t cap = 2048 + (size_t)c->levels * 320, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return -1;
+  }
+#define PUT(...) (len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__))
+  double st = c->level_step > 0 ? c->level_step : 1;
+  PUT("{\n  \"preset\": \"%s\",\n  \"levels\": %u,\n  \"samples\": %u,\n  \"reads\": %u,\n"
+      "  \"seed\": %llu,\n  \"level_step_g\": %.6g,\n  \"read_sigma_g\": %.6g,\n"
+      "  \"favourable_rule\": \"the favourable_k levels of lowest pair sigma (mean sigma of q and L-1-q), ties to the lower level\",\n"
+      "  \"favourable_k\": %u,\n  \"favourable\": [",
+      preset_name, c->levels, c->samples, c->reads, (unsigned long long)c->seed, c->level_step,
+      c->read_sigma, c->favourable_k);
+  for (uint32_t q = 0, first = 1; q < c->levels; q++)
+    if (c->favourable[q]) PUT("%s%u", first ? "" : ", ", q), first = 0;
+  PUT("],\n  \"per_level\": [\n");
+  for (uint32_t q = 0; q < c->levels; q++)
+    PUT("    {\"level\": %u, \"target_g\": %.6g, \"mean_g\": %.6g, \"sigma_g\": %.6g, \"rms_g\": %.6g, "
+        "\"mean_levels\": %.6g, \"sigma_levels\": %.6g, \"wv_failures\": %u, \"favourable\": %s}%s\n",
+        q, c->target[q], c->mean[q], c->sigma[q], c->rms[q], (c->mean[q] - c->target[0]) / st,
+        c->sigma[q] / st, c->wv_failures[q], c->favourable[q] ? "true" : "false",
+        q + 1 < c->levels ? "," : "");
+  PUT("  ]\n}\n");
+#undef PUT
+  int rc = len < cap ? mt_write_atomic(path, buf, len, err, errlen) : -1;
+  if (len >= cap) snprintf(err, errlen, "%s: report too long", path);
+  free(buf);
+  return rc;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t *maps,
+                   const uint8_t *favourable, float important, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  s->n_layers = net->n_layers;
+  s->important = important;
+  size_t largest = 0;
+  uint32_t L = maps[0].levels;
+  for (uint32_t q = 0; favourable && q < L; q++) s->n_fav += favourable[q] != 0;
+  if (important > 0 && s->n_fav == 0) {
+    snprintf(err, errlen, "biased training needs at least one favourable level");
+    return -1;
+  }
+  for (uint32_t l = 0; l < net->n_layers; l++) {
+    size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+    if (n > largest) largest = n;
+    s->lim[l] = mt_map_weight_of(&maps[l], maps[l].levels - 1);
+    s->latent[l] = malloc(n * sizeof(float));
+    s->mask[l] = calloc(n, 1);
+    s->fav_w[l] = malloc((s->n_fav ? s->n_fav : 1) * sizeof(float));
+    if (!s->latent[l] || !s->mask[l] || !s->fav_w[l]) goto oom;
+    for (size_t k = 0; k < n; k++) {
+      float w = net->w[l][k];
+      s->latent[l][k] = w > s->lim[l] ? s->lim[l] : (w < -s->lim[l] ? -s->lim[l] : w);
+    }
+    uint32_t m = 0;
+    for (uint32_t q = 0; favourable && q < L; q++)
+      if (favourable[q]) s->fav_w[l][m++] = mt_map_weight_of(&maps[l], q);
+  }
+  s->scratch = malloc(largest * sizeof(float));
+  if (!s->scratch) goto oom;
+  return 0;
+oom:
+  mt_biased_free(s);
+  snprintf(err, errlen, "out of memory");
+  return -1;
+}
+
+void mt_biased_free(mt_biased_state *s) {
+  for (uint32_t l = 0; l < MT_NN_MAX_LAYERS; l++) {
+    free(s->latent[l]);
+    free(s->mask[l]);
+    free(s->fav_w[l]);
+  }
+  free(s->scratch);
+  memset(s, 0, sizeof *s);
+}
+
+float mt_biased_project(const mt_biased_state *s, uint32_t l, float w) {
+  const float *v = s->fav_w[l];
+  uint32_t lo = 0, hi = s->n_fav; /* first index with v[i] > w */
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (v[mid] > w) hi = mid;
+    else lo = mid + 1;
+  }
+  if (lo == 0) return v[0];
+  if (lo == s->n_fav) return v[s->n_fav - 1];
+  return w - v[lo - 1] <= v[lo] - w ? v[lo - 1] : v[lo];
+}
+
+static void effective(mt_biased_state *s, mt_mlp_t *net, uint32_t l) {
+  size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+  const float *lat = s->latent[l];
+  const uint8_t *mk = s->mask[l];
+  float *w = net->w[l];
+  for (size_t k = 0; k < n; k++) w[k] = mk[k] ? mt_biased_project(s, l, lat[k]) : lat[k];
+}
+
+static int by_desc(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return x > y ? -1 : (x < y);
+}
+
+void mt_biased_select(mt_biased_state *s, mt_mlp_t *net) {
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+    size_t want = (size_t)ceil((double)s->important * (double)n);
+    if (want > n) want = n;
+    memset(s->mask[l], 0, n);
+    if (want > 0) {
+      for (size_t k = 0; k < n; k++) s->scratch[k] = fabsf(s->latent[l][k]);
+      qsort(s->scratch, n, sizeof(float), by_desc);
+      float t = s->scratch[want - 1];
+      size_t got = 0;
+      for (size_t k = 0; k < n; k++)
+        if (fabsf(s->latent[l][k]) > t) s->mask[l][k] = 1, got++;
+      for (size_t k = 0; k < n && got < want; k++)
+        if (fabsf(s->latent[l][k]) == t) s->mask[l][k] = 1, got++;
+    }
+    effective(s, net, l);
+  }
+}
+
+void mt_biased_step(mt_biased_state *s, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+    float lim = s->lim[l], *lat = s->latent[l];
+    const float *g = wk->gw[l];
+    for (size_t k = 0; k < n; k++) {
+      float v = lat[k] - lr * g[k];
+      lat[k] = v > lim ? lim : (v < -lim ? -lim : v);
+    }
+    for (uint32_t k = 0; k < net->sizes[l + 1]; k++) net->b[l][k] -= lr * wk->gb[l][k];
+    effective(s, net, l);
+  }
+}

@@ -1,0 +1,91 @@
+/* Mapping-aware biased training (Diware et al. 2023) and the device
+ * characterization it needs (`memtile characterize`, `--algo biased` and
+ * `--algo conventional`). docs/algorithms.md describes both; internal to the
+ * host library.
+ *
+ * Characterization: cells of a freshly fabricated tile are programmed to each
+ * level by write-verify (PROGRAM, the device's normal programming) and read
+ * back with noisy READ_CELLS, averaged over a few reads; per level the mean
+ * and standard deviation of the achieved weight D = g+ - g- are reported.
+ * The K levels of lowest sigma are "favourable".
+ *
+ * Biased training: float SGD on the host. The largest-|w| fraction P of each
+ * layer (chosen at the start of every epoch from the latent float weights) is
+ * constrained: the forward pass uses those weights projected onto the nearest
+ * favourable level, the gradient updates the latent weight (straight-through).
+ * `conventional` is the same training with P = 0. The resulting network is
+ * programmed onto the device and evaluated there. */
+#ifndef MT_ALGO_BIASED_H
+#define MT_ALGO_BIASED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memtile.h"
+#include "mt_map.h"
+#include "mt_nn.h"
+#include "mt_preset.h"
+
+#define MT_CHAR_DEFAULT_SAMPLES 256u /* cells per level (ours) */
+#define MT_CHAR_DEFAULT_READS 4u     /* READ_CELLS averaged per cell (ours) */
+#define MT_CHAR_SEED_XOR 0xC4A7ull   /* the characterization tile is another die (ours) */
+
+typedef struct {
+  uint32_t levels, samples, reads, favourable_k;
+  uint64_t seed;
+  double level_step;                  /* g units of D per level (mt_map_level_step) */
+  double read_sigma;                  /* the preset's read sigma (g units), for the report */
+  double target[MT_MAX_LEVELS];       /* D_q of the level table, g units */
+  double mean[MT_MAX_LEVELS];         /* mean achieved D, g units */
+  double sigma[MT_MAX_LEVELS];        /* standard deviation of the achieved D, g units */
+  double rms[MT_MAX_LEVELS];          /* root mean square of (achieved - target), g units */
+  uint32_t wv_failures[MT_MAX_LEVELS];/* devices whose write-verify did not converge */
+  uint8_t favourable[MT_MAX_LEVELS];  /* 1 for the favourable levels */
+} mt_charac;
+
+/* Applies the preset to dev and characterizes tile `tile` (fabricated anew
+ * from `seed`, once per round of ROWS x COLS cells): `samples` cells per
+ * level, each read `reads` times. favourable_k (1..L; 0 = ceil(L/2)) levels
+ * of lowest sigma are marked favourable (ties: the lower level index). The
+ * tile is left fabricated and programmed. 0, or -1 with a message. */
+int mt_characterize(mt_dev *dev, const mt_preset_t *p, uint32_t tile, uint64_t seed,
+                    uint32_t samples, uint32_t reads, uint32_t favourable_k, mt_charac *out,
+                    char *err, size_t errlen);
+
+/* Marks the favourable_k (0 = ceil(L/2)) levels of lowest sigma in c->sigma. */
+void mt_charac_select(mt_charac *c, uint32_t favourable_k);
+
+/* Writes the characterization as JSON (preset name for the record). 0 or -1. */
+int mt_charac_write_json(const mt_charac *c, const char *preset_name, const char *path,
+                         char *err, size_t errlen);
+
+/* State of conventional/biased training for one network. */
+typedef struct {
+  uint32_t n_layers;
+  float important;                        /* fraction P of each layer that is constrained */
+  float *latent[MT_NN_MAX_LAYERS];        /* the trained float weights */
+  uint8_t *mask[MT_NN_MAX_LAYERS];        /* 1 = constrained (important) */
+  float *fav_w[MT_NN_MAX_LAYERS];         /* weights of the favourable levels, ascending */
+  uint32_t n_fav;
+  float lim[MT_NN_MAX_LAYERS];            /* weight of the top level: latent weights are clipped */
+  float *scratch;                         /* |w| of the largest layer, for the selection */
+} mt_biased_state;
+
+/* Allocates the state for net mapped by maps; the latent weights start as
+ * net's. favourable has L flags (may be NULL when important == 0). */
+int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t *maps,
+                   const uint8_t *favourable, float important, char *err, size_t errlen);
+void mt_biased_free(mt_biased_state *s);
+
+/* Chooses the constrained weights of every layer: the ceil(P n) largest
+ * |latent| (ties broken by index), and writes the effective weights to net. */
+void mt_biased_select(mt_biased_state *s, mt_mlp_t *net);
+
+/* Nearest favourable weight of layer l to w (the lower one on a tie). */
+float mt_biased_project(const mt_biased_state *s, uint32_t l, float w);
+
+/* SGD on the latent weights (clipped to the top level) and biases, then the
+ * effective weights (constrained ones projected) into net. */
+void mt_biased_step(mt_biased_state *s, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
+
+#endif
