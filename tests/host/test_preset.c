@@ -21,7 +21,8 @@
 #error "MT_SOURCE_DIR must be defined as the repository root"
 #endif
 
-static const char *const shipped[] = {"ideal.json", "rram.json", "imprecise.json", "neurosim-agsi.json"};
+static const char *const shipped[] = {"ideal.json", "rram.json", "imprecise.json", "neurosim-agsi.json",
+                                       "rram-2bit.json"};
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
