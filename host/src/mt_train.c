@@ -12,13 +12,14 @@
 
 #include "mt_algo_biased.h"
 #include "mt_algo_ssm.h"
+#include "mt_algo_meta.h"
 #include "mt_ckpt.h"
 #include "mt_file.h"
 #include "mt_map.h"
 #include "mt_protocol.h"
 
 static const char *const algo_names[] = {"float", "closed-loop", "siamese", "sgd-pulse", "ssm",
-                                           "conventional", "biased"};
+                                           "conventional", "biased", "metaplastic"};
 #define N_ALGOS (sizeof algo_names / sizeof *algo_names)
 
 const char *mt_algo_name(mt_algo a) { return (unsigned)a < N_ALGOS ? algo_names[a] : "unknown"; }
@@ -48,6 +49,7 @@ void mt_train_defaults(mt_train_opts *o) {
   o->momentum = 0.9f;
   o->important = 0.25f;
   o->favourable_k = 0;
+  o->meta_m = 3.0f;
 }
 
 /* Trained in float without the device, then programmed once (mt_algo_biased.c). */
@@ -84,6 +86,7 @@ typedef struct {
   mt_pulse_state pulse;            /* sgd-pulse / ssm (mt_algo_ssm.c) */
   mt_biased_state biased;          /* conventional / biased (mt_algo_biased.c) */
   mt_charac charac;                /* conventional / biased: the device characterization */
+  mt_meta_t *meta;                 /* metaplastic: the unit's configuration and workspaces */
   char *err;
   size_t errlen;
 } trainer_t;
@@ -141,6 +144,8 @@ static void trainer_free(trainer_t *t) {
   free(t->y);
   free(t->order);
   free(t->eval_idx);
+  if (t->meta) mt_meta_free(t->meta);
+  free(t->meta);
 }
 
 /* Fabricates the tiles the network needs and maps its layers onto them. */
@@ -161,7 +166,18 @@ static int setup_device(trainer_t *t) {
       mt_characterize(t->dev, t->preset, 0, o->seed ^ MT_CHAR_SEED_XOR, MT_CHAR_DEFAULT_SAMPLES,
                       MT_CHAR_DEFAULT_READS, o->favourable_k, &t->charac, t->err, t->errlen) != 0)
     return -1;
-  if (mt_preset_apply(t->preset, t->dev) != MT_OK || mt_dev_seed(t->dev, o->seed) != MT_OK)
+  const mt_preset_t *preset = t->preset;
+  if (o->algo == MT_ALGO_METAPLASTIC) {
+    t->meta = calloc(1, sizeof *t->meta);
+    if (!t->meta) return fail(t, "%s", "out of memory");
+    if (mt_meta_init(t->meta, t->preset, o->meta_m, (int)o->open_loop, t->err, t->errlen) != 0) {
+      free(t->meta);
+      t->meta = NULL;
+      return -1;
+    }
+    preset = &t->meta->preset; /* table from meta_m, index shift for L levels */
+  }
+  if (mt_preset_apply(preset, t->dev) != MT_OK || mt_dev_seed(t->dev, o->seed) != MT_OK)
     return fail(t, "%s", mt_dev_errmsg(t->dev));
   for (uint32_t tile = 0; tile < need; tile++)
     if (mt_dev_fabricate(t->dev, o->seed, tile) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
@@ -286,6 +302,17 @@ static int update(trainer_t *t) {
   const mt_train_opts *o = t->o;
   if (!is_device_algo(o)) {
     mt_mlp_sgd(&t->net, &t->wk, o->lr);
+    return MT_OK;
+  }
+  if (o->algo == MT_ALGO_METAPLASTIC) {
+    /* Biases on the host; weights: the unit applies the updates to its hidden
+     * weights, programs the level changes, and t->net.w gets the levels back. */
+    for (uint32_t l = 0; l < o->n_layers; l++) {
+      for (uint32_t k = 0; k < w_cols(o, l); k++) t->net.b[l][k] -= o->lr * t->wk.gb[l][k];
+      mt_prog_result res = {0, 0, 0};
+      int rc = mt_meta_step(t->meta, &t->maps[l], t->dev, t->wk.gw[l], o->lr, t->net.w[l], &res);
+      if (rc != MT_OK) return rc;
+    }
     return MT_OK;
   }
   if (is_pulse_algo(o)) return mt_pulse_step(&t->pulse, t->dev, &t->net, &t->wk, o->lr);
@@ -442,6 +469,7 @@ static uint32_t fingerprint(const trainer_t *t, const mt_dataset_t *train, uint3
   FP("open-loop", o->open_loop);
   FP("levels", t->preset ? t->preset->levels : 0);
   FP("training examples", train->count);
+  if (o->algo == MT_ALGO_METAPLASTIC) FP("meta-m (bits)", f32_bits(o->meta_m));
 #undef FP
   return k;
 }
@@ -556,8 +584,21 @@ out:
   return rc;
 }
 
-static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_t *test,
-                      const mt_train_hooks *hooks) {
+/* Test accuracy of every task after an epoch of task `task` (0-based). */
+static int evaluate_tasks(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *tests, uint32_t task,
+                          int on_device, mt_epoch_stats *st) {
+  if (evaluate(t, &tests[task], on_device, &st->test_accuracy) != 0) return -1;
+  st->task = task + 1;
+  st->n_tasks = n_tasks;
+  for (uint32_t k = 0; k < n_tasks; k++) {
+    if (k == task) st->task_accuracy[k] = st->test_accuracy;
+    else if (evaluate(t, &tests[k], on_device, &st->task_accuracy[k]) != 0) return -1;
+  }
+  return 0;
+}
+
+static int run_epochs(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
+                      const mt_dataset_t *tests, const mt_train_hooks *hooks) {
   const mt_train_opts *o = t->o;
   uint64_t rng = o->seed ^ 0x5DEECE66Dull;
   uint64_t c0[MT_CNT_COUNT] = {0}, c1[MT_CNT_COUNT] = {0};
@@ -565,8 +606,8 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
   /* the forward passes of training run on the device */
   int dev_fwd = dev_algo && !is_offline_algo(o);
   uint32_t done = 0;
-  for (uint32_t k = 0; k < train->count; k++) t->order[k] = k;
-  if (o->resume && load_checkpoint(t, train, &done, &rng) != 0) return -1;
+  for (uint32_t k = 0; k < trains[0].count; k++) t->order[k] = k;
+  if (o->resume && load_checkpoint(t, &trains[0], &done, &rng) != 0) return -1;
   if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
     return fail(t, "%s", mt_dev_errmsg(t->dev));
   if (dev_fwd && !o->resume) {
@@ -575,11 +616,15 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
       return fail(t, "%s", mt_dev_errmsg(t->dev));
     for (uint32_t l = 0; l < o->n_layers && !is_pulse_algo(o); l++) {
       clip_weights(t, l);
-      if (mt_map_program(&t->maps[l], t->dev, t->net.w[l], NULL, 0,
-                         o->open_loop ? MT_PROG_OPEN_LOOP : 0, NULL) != MT_OK)
-        return fail(t, "%s", mt_dev_errmsg(t->dev));
+      int rc = o->algo == MT_ALGO_METAPLASTIC
+                   ? mt_meta_write_init(t->meta, &t->maps[l], t->dev, t->net.w[l], NULL)
+                   : mt_map_program(&t->maps[l], t->dev, t->net.w[l], NULL, 0,
+                                    o->open_loop ? MT_PROG_OPEN_LOOP : 0, NULL);
+      if (rc != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
     }
   }
+  uint32_t task = 0; /* with several tasks, epochs 1..epochs run once per task */
+  const mt_dataset_t *train = &trains[0];
   for (uint32_t e = done + 1; e <= o->epochs; e++) {
     double t0 = now();
     uint64_t cyc0 = 0, cyc1 = 0;
@@ -603,16 +648,17 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
         return fail(t, "%s", mt_dev_errmsg(t->dev));
       mt_mlp_backward(&t->net, &t->wk, n);
       if (update(t) != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
-      if (hooks && hooks->progress) hooks->progress(hooks->ctx, e, s + n, train->count, loss);
+      if (hooks && hooks->progress)
+        hooks->progress(hooks->ctx, task * o->epochs + e, s + n, train->count, loss);
     }
     mt_epoch_stats st;
     memset(&st, 0, sizeof st);
-    st.epoch = e;
+    st.epoch = task * o->epochs + e;
     st.train_loss = train->count ? loss_sum / train->count : 0;
     st.train_accuracy = train->count ? (double)correct / train->count : 0;
     if (is_offline_algo(o)) {
       st.has_sw_accuracy = 1;
-      if (evaluate(t, test, 0, &st.sw_test_accuracy) != 0 || deploy(t) != MT_OK)
+      if (evaluate(t, &tests[task], 0, &st.sw_test_accuracy) != 0 || deploy(t) != MT_OK)
         return fail(t, "%s", mt_dev_errmsg(t->dev));
     }
     if (dev_algo) {
@@ -621,7 +667,8 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
       st.updates_skipped += t->host_skipped;
       t->host_skipped = 0;
     }
-    if (evaluate(t, test, dev_algo, &st.test_accuracy) != 0) return fail(t, "%s", mt_dev_errmsg(t->dev));
+    if (evaluate_tasks(t, n_tasks, tests, task, dev_algo, &st) != 0)
+      return fail(t, "%s", mt_dev_errmsg(t->dev));
     /* Evaluation costs are not training costs: start the next epoch's count here. */
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
       return fail(t, "%s", mt_dev_errmsg(t->dev));
@@ -632,20 +679,48 @@ static int run_epochs(trainer_t *t, const mt_dataset_t *train, const mt_dataset_
     }
     if (o->checkpoint && save_checkpoint(t, train, e, rng) != 0) return -1;
     if (hooks && hooks->epoch_done && hooks->epoch_done(hooks->ctx, &st)) break;
+    if (e == o->epochs && task + 1 < n_tasks) {
+      /* The next task: its examples from their natural order, shuffled as before. */
+      train = &trains[++task];
+      for (uint32_t k = 0; k < train->count; k++) t->order[k] = k;
+      e = 0;
+    }
   }
   return 0;
+}
+
+int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *train,
+                       const mt_dataset_t *test, mt_dev *dev, const mt_preset_t *preset,
+                       const mt_train_hooks *hooks, char *err, size_t errlen) {
+  trainer_t t;
+  memset(&t, 0, sizeof t);
+  t.o = o, t.dev = dev, t.preset = preset, t.err = err, t.errlen = errlen;
+  int rc = 0;
+  if (n_tasks < 1 || n_tasks > MT_TRAIN_MAX_TASKS) {
+    snprintf(err, errlen, "%u tasks: between 1 and %u are supported", n_tasks, MT_TRAIN_MAX_TASKS);
+    return -1;
+  }
+  if (n_tasks > 1 && (o->checkpoint || o->resume))
+    return fail(&t, "%s", "checkpoints are not supported with several tasks yet");
+  uint32_t largest = 0;
+  for (uint32_t k = 0; k < n_tasks && rc == 0; k++) {
+    rc = check_inputs(&t, &train[k], &test[k]);
+    if (rc == 0 && train[k].classes != train[0].classes) {
+      snprintf(err, errlen, "task %u has %u classes but task 1 has %u", k + 1, train[k].classes,
+               train[0].classes);
+      rc = -1;
+    }
+    if (train[k].count > train[largest].count) largest = k;
+  }
+  if (rc == 0) rc = allocate(&t, &train[largest]);
+  if (rc == 0 && is_device_algo(o)) rc = setup_device(&t);
+  if (rc == 0) rc = run_epochs(&t, n_tasks, train, test, hooks);
+  trainer_free(&t);
+  return rc;
 }
 
 int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dataset_t *test,
                  mt_dev *dev, const mt_preset_t *preset, const mt_train_hooks *hooks, char *err,
                  size_t errlen) {
-  trainer_t t;
-  memset(&t, 0, sizeof t);
-  t.o = o, t.dev = dev, t.preset = preset, t.err = err, t.errlen = errlen;
-  int rc = check_inputs(&t, train, test);
-  if (rc == 0) rc = allocate(&t, train);
-  if (rc == 0 && is_device_algo(o)) rc = setup_device(&t);
-  if (rc == 0) rc = run_epochs(&t, train, test, hooks);
-  trainer_free(&t);
-  return rc;
+  return mt_train_run_tasks(o, 1, train, test, dev, preset, hooks, err, errlen);
 }

@@ -22,7 +22,10 @@ typedef enum {
   MT_ALGO_SSM,         /* Wang et al. 2019: momentum, stochastic pulses, re-init, compensation */
   MT_ALGO_CONVENTIONAL, /* float training, then programmed once and evaluated on the device */
   MT_ALGO_BIASED,      /* Diware et al. 2023: as conventional, important weights on favourable levels */
+  MT_ALGO_METAPLASTIC, /* D'Agostino et al. 2023: hidden weights in the device's metaplasticity unit */
 } mt_algo;
+
+#define MT_TRAIN_MAX_TASKS 8u /* datasets trained in turn by mt_train_run_tasks */
 
 typedef enum { MT_COMP_NONE, MT_COMP_READBACK } mt_compensation;
 
@@ -41,6 +44,8 @@ typedef struct {
   float momentum;                 /* ssm: beta of the gradient momentum */
   float important;                /* biased: fraction of each layer's weights (largest |w|) constrained */
   uint32_t favourable_k;          /* biased: favourable levels from the characterization (0: ceil-ish 3L/4) */
+  float meta_m;                   /* metaplastic: consolidation strength m, weight range
+                                   * normalised to [-1, 1] (0 = no metaplasticity) */
   const char *checkpoint;         /* if set: the whole experiment is saved here after every epoch */
   const char *resume;             /* if set: continue the experiment saved in this checkpoint */
 } mt_train_opts;
@@ -63,6 +68,10 @@ typedef struct {
    * device has a simulated clock (verilator://) */
   int has_sim_cycles;
   uint64_t sim_cycles;
+  /* mt_train_run_tasks: the task being trained (1-based) of n_tasks, and the test
+   * accuracy of every task after this epoch (task_accuracy[k] is task k+1) */
+  uint32_t task, n_tasks;
+  double task_accuracy[MT_TRAIN_MAX_TASKS];
 } mt_epoch_stats;
 
 typedef struct {
@@ -78,6 +87,15 @@ typedef struct {
 int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dataset_t *test,
                  mt_dev *dev, const mt_preset_t *preset, const mt_train_hooks *hooks, char *err,
                  size_t errlen);
+
+/* Trains on n_tasks datasets in turn (continual learning), o->epochs epochs
+ * each, and after every epoch tests on every task's test set. The datasets
+ * must have the same image size and class count. Epochs are numbered across
+ * tasks (task k's are (k-1)*epochs+1 .. k*epochs); test_accuracy is the
+ * current task's. Checkpoints need n_tasks == 1. 0, or -1 with a message. */
+int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *train,
+                       const mt_dataset_t *test, mt_dev *dev, const mt_preset_t *preset,
+                       const mt_train_hooks *hooks, char *err, size_t errlen);
 
 const char *mt_algo_name(mt_algo a);
 int mt_algo_parse(const char *name, mt_algo *out);

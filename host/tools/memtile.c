@@ -39,8 +39,10 @@ static const char *const usage_train =
     "  --dataset NAME     mnist, fashion-mnist (default) or a directory with the IDX files\n"
     "  --net SIZES        layer sizes, e.g. 784-256-10 (default), or a CNN such as\n"
     "                     28x28x1-c5x8-p2-c5x16-p2-10 (docs/algorithms.md)\n"
+    "  --tasks LIST       continual learning: comma-separated datasets (as --dataset) trained\n"
+    "                     in turn, --epochs each; every task is tested after every epoch\n"
     "  --algo NAME        float, closed-loop, siamese (default), sgd-pulse, ssm, conventional,\n"
-    "                     biased\n"
+    "                     biased, metaplastic\n"
     "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
     "  --epochs N         (default 3)\n"
     "  --batch B          (default 32)\n"
@@ -57,6 +59,8 @@ static const char *const usage_train =
     "                     on favourable levels (default 0.25)\n"
     "  --favourable K     conventional/biased: favourable levels, the K of lowest spread\n"
     "                     (default (3L+2)/4)\n"
+    "  --meta-m M         metaplastic: consolidation strength m, weights normalised to\n"
+    "                     [-1, 1] (default 3; 0 = no metaplasticity)\n"
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
     "  --checkpoint FILE  save the whole experiment (weights, optimizer, device) after every\n"
     "                     epoch, atomically\n"
@@ -88,9 +92,10 @@ static const char *const usage_info =
     "Prints the device's self-description (INFO), the preset's parameters and this build.\n";
 
 typedef struct {
-  const char *device, *preset, *dataset, *log;
+  const char *device, *preset, *dataset, *log, *tasks;
   const char *net_text; /* --net as given */
   uint32_t train_limit, test_limit, levels;
+  int dataset_set;
   mt_train_opts o;
 } train_args;
 
@@ -160,7 +165,7 @@ static int parse_train(int argc, char **argv, train_args *a) {
         strcmp(opt, "--accumulate") && strcmp(opt, "--compensate") && strcmp(opt, "--w-max") &&
         strcmp(opt, "--log") && strcmp(opt, "--levels") && strcmp(opt, "--checkpoint") &&
         strcmp(opt, "--resume") && strcmp(opt, "--momentum") && strcmp(opt, "--important") &&
-        strcmp(opt, "--favourable"))) {
+        strcmp(opt, "--favourable") && strcmp(opt, "--tasks") && strcmp(opt, "--meta-m"))) {
       fprintf(stderr, "memtile train: unknown option '%s' (see memtile train --help)\n", opt);
       return 2;
     }
@@ -172,8 +177,9 @@ static int parse_train(int argc, char **argv, train_args *a) {
     int rc = 0;
     if (!strcmp(opt, "--device")) a->device = val;
     else if (!strcmp(opt, "--preset")) a->preset = val;
-    else if (!strcmp(opt, "--dataset")) a->dataset = val;
+    else if (!strcmp(opt, "--dataset")) a->dataset = val, a->dataset_set = 1;
     else if (!strcmp(opt, "--log")) a->log = val;
+    else if (!strcmp(opt, "--tasks")) a->tasks = val;
     else if (!strcmp(opt, "--checkpoint")) a->o.checkpoint = val;
     else if (!strcmp(opt, "--resume")) a->o.resume = val;
     else if (!strcmp(opt, "--net")) {
@@ -185,8 +191,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
       }
     } else if (!strcmp(opt, "--algo")) {
       if (mt_algo_parse(val, &a->o.algo) != 0)
-        return bad_value(cmd, opt, val,
-                         "an algorithm (float, closed-loop, siamese, sgd-pulse, ssm, conventional, biased)");
+        return bad_value(cmd, opt, val, "an algorithm (float, closed-loop, siamese, sgd-pulse, ssm, "
+                                        "conventional, biased, metaplastic)");
     } else if (!strcmp(opt, "--compensate")) {
       if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
       else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;
@@ -205,6 +211,13 @@ static int parse_train(int argc, char **argv, train_args *a) {
       double v = strtod(val, &end);
       if (end == val || *end || !(v >= 0) || !(v < 1)) return bad_value(cmd, opt, val, "a number in [0, 1)");
       a->o.momentum = (float)v;
+    } else if (!strcmp(opt, "--meta-m")) {
+      char *end = NULL;
+      errno = 0;
+      double v = strtod(val, &end);
+      if (errno || end == val || *end || !(v >= 0) || v > 1e6)
+        return bad_value(cmd, opt, val, "a number in [0, 1e6]");
+      a->o.meta_m = (float)v;
     } else if (!strcmp(opt, "--w-max")) rc = parse_float(cmd, opt, val, 0, 1000, &a->o.w_max_factor);
     else if (!strcmp(opt, "--seed")) {
       char *end = NULL;
@@ -213,6 +226,10 @@ static int parse_train(int argc, char **argv, train_args *a) {
       if (errno || end == val || *end || val[0] == '-') return bad_value(cmd, opt, val, "a non-negative integer");
     }
     if (rc) return rc;
+  }
+  if (a->tasks && a->dataset_set) {
+    fprintf(stderr, "memtile train: --tasks and --dataset exclude each other\n");
+    return 2;
   }
   return 0;
 }
@@ -255,24 +272,56 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
            "programming\n", 100 * s->sw_test_accuracy);
   fflush(stdout);
   p->last_pct = 0;
+  if (s->n_tasks > 1) {
+    printf("  task %u/%u, test accuracy per task:", s->task, s->n_tasks);
+    for (uint32_t k = 0; k < s->n_tasks; k++) printf(" %.2f%%", 100 * s->task_accuracy[k]);
+    printf("\n");
+  }
   if (p->log && mt_log_epoch(p->log, p->algo, s) != 0) p->log_failed = 1;
   return p->log_failed;
+}
+
+/* Splits a --tasks list in place (commas); at most MT_TRAIN_MAX_TASKS names. */
+static int split_tasks(char *list, const char **names, uint32_t *n) {
+  *n = 0;
+  for (char *p = list;;) {
+    char *comma = strchr(p, ',');
+    if (comma) *comma = '\0';
+    if (!*p || *n == MT_TRAIN_MAX_TASKS) {
+      fprintf(stderr, "memtile train: --tasks: %s\n",
+              *p ? "too many tasks (at most 8)" : "an empty dataset name in the list");
+      return -1;
+    }
+    names[(*n)++] = p;
+    if (!comma) return 0;
+    p = comma + 1;
+  }
 }
 
 static int cmd_train(int argc, char **argv) {
   train_args a;
   int rc = parse_train(argc, argv, &a);
   if (rc) return rc == 1 ? 0 : rc;
-  char err[1024], path[4096], uri[64];
+  char err[1024], path[4096], uri[64], task_list[4096];
   static mt_preset_t preset;
-  mt_dataset_t train = {0}, test = {0};
+  mt_dataset_t train[MT_TRAIN_MAX_TASKS], test[MT_TRAIN_MAX_TASKS];
+  const char *names[MT_TRAIN_MAX_TASKS] = {a.dataset};
+  uint32_t n_tasks = 1;
+  memset(train, 0, sizeof train);
+  memset(test, 0, sizeof test);
   mt_dev *dev = NULL;
   mt_log *log = NULL;
   int status = 1;
-  if (mt_dataset_open(a.dataset, MT_SOURCE_DIR, a.train_limit, a.test_limit, &train, &test, err,
-                      sizeof err) != 0) {
-    fprintf(stderr, "memtile train: %s\n", err);
-    goto out;
+  if (a.tasks) {
+    snprintf(task_list, sizeof task_list, "%s", a.tasks);
+    if (split_tasks(task_list, names, &n_tasks) != 0) return 2;
+  }
+  for (uint32_t k = 0; k < n_tasks; k++) {
+    if (mt_dataset_open(names[k], MT_SOURCE_DIR, a.train_limit, a.test_limit, &train[k], &test[k],
+                        err, sizeof err) != 0) {
+      fprintf(stderr, "memtile train: %s\n", err);
+      goto out;
+    }
   }
   if (a.o.algo != MT_ALGO_FLOAT) {
     preset_path(a.preset, path, sizeof path);
@@ -300,17 +349,23 @@ static int cmd_train(int argc, char **argv) {
     fprintf(stderr, "memtile train: %s\n", err);
     goto out;
   }
+  if (log && a.tasks) mt_log_set_tasks(log, n_tasks, names);
   printf("memtile train: %s on %s, %u train / %u test examples, net", mt_algo_name(a.o.algo),
-         a.o.algo == MT_ALGO_FLOAT ? "float (no device)" : a.device, train.count, test.count);
+         a.o.algo == MT_ALGO_FLOAT ? "float (no device)" : a.device, train[0].count, test[0].count);
   if (a.net_text && a.o.spec[0].conv) printf(" %s, widths", a.net_text);
   for (uint32_t l = 0; l <= a.o.n_layers; l++) printf("%c%u", l ? '-' : ' ', a.o.sizes[l]);
   if (a.o.algo != MT_ALGO_FLOAT) printf(", preset %s (%u levels)", preset.name, preset.levels);
+  if (a.o.algo == MT_ALGO_METAPLASTIC) printf(", m %g", (double)a.o.meta_m);
+  if (a.tasks) {
+    printf(", tasks");
+    for (uint32_t k = 0; k < n_tasks; k++) printf("%c%s", k ? ',' : ' ', names[k]);
+  }
   printf("\n");
   fflush(stdout);
   progress_t prog = {isatty(STDERR_FILENO), 0, mt_algo_name(a.o.algo), log, 0};
   mt_train_hooks hooks = {on_progress, on_epoch, &prog};
-  if (mt_train_run(&a.o, &train, &test, dev, a.o.algo == MT_ALGO_FLOAT ? NULL : &preset, &hooks,
-                   err, sizeof err) != 0) {
+  if (mt_train_run_tasks(&a.o, n_tasks, train, test, dev,
+                         a.o.algo == MT_ALGO_FLOAT ? NULL : &preset, &hooks, err, sizeof err) != 0) {
     fprintf(stderr, "memtile train: %s\n", err);
     goto out;
   }
@@ -322,8 +377,10 @@ static int cmd_train(int argc, char **argv) {
 out:
   mt_log_close(log);
   mt_dev_close(dev);
-  mt_dataset_free(&train);
-  mt_dataset_free(&test);
+  for (uint32_t k = 0; k < n_tasks; k++) {
+    mt_dataset_free(&train[k]);
+    mt_dataset_free(&test[k]);
+  }
   return status;
 }
 

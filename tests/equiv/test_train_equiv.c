@@ -87,17 +87,15 @@ static void strip_field(char *line, const char *key) {
 static const char *training_missing(void) {
   static const char *const need[] = {"CONFIGURE", "SET_LEVELS", "META_TABLE", "SEED",
                                      "FABRICATE", "PROGRAM",    "MVM",        "READ_CELLS",
-                                     "STATS_GET"};
+                                     "STATS_GET", "META_WRITE", "META_UPDATE", "READ_LEVELS"};
   for (size_t i = 0; i < sizeof need / sizeof *need; i++)
     if (!rtl_has(need[i])) return need[i];
   return NULL;
 }
 
-static void train_logs_match(void **state) {
-  (void)state;
+/* The same run on both devices logs the same `epochs` lines. */
+static void logs_match(const char *common, int want_epochs) {
   static char out[16384];
-  const char *common = "train --dataset mnist --net 784-16-10 --train-limit 96 --test-limit 48 "
-                       "--batch 16 --epochs 2 --seed 5";
   char args[1024], logs[2][256];
   const char *dev[2] = {"model://?tiles=16", "verilator://"};
   for (int k = 0; k < 2; k++) {
@@ -128,7 +126,20 @@ static void train_logs_match(void **state) {
   }
   fclose(f[0]);
   fclose(f[1]);
-  assert_int_equal(epochs, 2);
+  assert_int_equal(epochs, want_epochs);
+}
+
+static void train_logs_match(void **state) {
+  (void)state;
+  logs_match("train --dataset mnist --net 784-16-10 --train-limit 96 --test-limit 48 "
+             "--batch 16 --epochs 2 --seed 5", 2);
+}
+
+/* The metaplasticity unit in training (META_WRITE, META_UPDATE, READ_LEVELS), over two tasks. */
+static void metaplastic_tasks_logs_match(void **state) {
+  (void)state;
+  logs_match("train --algo metaplastic --tasks mnist,fashion-mnist --net 784-16-10 "
+             "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5", 2);
 }
 
 int main(void) {
@@ -144,6 +155,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(info_reports_cycles),
       cmocka_unit_test(train_logs_match),
+      cmocka_unit_test(metaplastic_tasks_logs_match),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
