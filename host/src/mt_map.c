@@ -53,7 +53,8 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
   m->xq = malloc((size_t)max_batch * MT_ROWS * sizeof *m->xq);
   m->yq = malloc((size_t)max_batch * MT_COLS * sizeof *m->yq);
   m->xscale = malloc((size_t)max_batch * sizeof *m->xscale);
-  if (!m->level || !m->entries || !m->qrow || !m->xq || !m->yq || !m->xscale) {
+  m->changed = malloc((size_t)n_in * n_out * sizeof *m->changed);
+  if (!m->level || !m->entries || !m->qrow || !m->xq || !m->yq || !m->xscale || !m->changed) {
     mt_map_free(m);
     snprintf(err, errlen, "layer %ux%u: out of memory", n_in, n_out);
     return -1;
@@ -69,6 +70,7 @@ void mt_map_free(mt_layer_map_t *m) {
   free(m->xq);
   free(m->yq);
   free(m->xscale);
+  free(m->changed);
   memset(m, 0, sizeof *m);
 }
 
@@ -94,6 +96,7 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
                    uint32_t flags, mt_prog_result *res) {
   const float offset = (float)(m->levels - 1) / 2.0f + 0.5f;
   const uint32_t top = m->levels - 1;
+  m->n_changed = 0;
   for (uint32_t rb = 0; rb < m->row_blocks; rb++) {
     for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
       uint32_t n = 0, unchanged = 0;
@@ -133,7 +136,9 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
       for (uint32_t e = 0; e < n; e++) {
         uint32_t i = rb * MT_ROWS + (m->entries[e] >> 20);
         uint32_t j = cb * MT_COLS + ((m->entries[e] >> 8) & 0xFFFu);
-        m->level[(size_t)i * m->n_out + j] = (uint16_t)(m->entries[e] & 0xFFu);
+        size_t k = (size_t)i * m->n_out + j;
+        if (m->level[k] != (uint16_t)(m->entries[e] & 0xFFu)) m->changed[m->n_changed++] = (uint32_t)k;
+        m->level[k] = (uint16_t)(m->entries[e] & 0xFFu);
       }
       if (res) {
         res->programmed += r.programmed;
