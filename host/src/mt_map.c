@@ -119,13 +119,14 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
           unchanged += width;
           continue;
         }
+        /* Compacted without branches: a changed weight is a coin flip for
+         * the branch predictor. */
+        uint32_t n0 = n, row = (i - rb * MT_ROWS) << 20;
         for (uint32_t j = 0; j < width; j++) {
-          if (!all && m->qrow[j] == m->level[k0 + j]) {
-            unchanged++;
-            continue;
-          }
-          m->entries[n++] = (i - rb * MT_ROWS) << 20 | j << 8 | m->qrow[j];
+          m->entries[n] = row | j << 8 | m->qrow[j];
+          n += all || m->qrow[j] != m->level[k0 + j];
         }
+        unchanged += width - (n - n0);
       }
       if (res) res->skipped += unchanged;
       if (n == 0) continue;
@@ -170,7 +171,16 @@ int mt_map_matmul(mt_layer_map_t *m, mt_dev *dev, const float *in, uint32_t batc
     for (uint32_t b = 0; b < batch; b++) {
       const float *x = in + (size_t)b * m->n_in + r0;
       float inv = m->xscale[b] > 0 ? 1.0f / m->xscale[b] : 0;
-      for (uint32_t i = 0; i < nrows; i++) m->xq[(size_t)b * nrows + i] = (int16_t)lrintf(x[i] * inv);
+      int16_t *xq = m->xq + (size_t)b * nrows;
+      /* (int16_t)lrintf(v) without the libm call, so the loop vectorizes:
+       * rintf rounds in the current mode as lrintf does, and a value with no
+       * long result (NaN, infinite, |v| >= 2^63) gives lrintf's LONG_MIN,
+       * whose low 16 bits are 0. In practice |v| <= dac_max. */
+      for (uint32_t i = 0; i < nrows; i++) {
+        float v = x[i] * inv;
+        v = fabsf(v) < 0x1p63f ? rintf(v) : 0.0f;
+        xq[i] = (int16_t)(int64_t)v;
+      }
     }
     for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
       uint32_t c0 = cb * MT_COLS;
