@@ -94,6 +94,35 @@ int16_t mt_gauss_from_u32(uint32_t u) {
   return (int16_t)(sign ? -z12 : z12);
 }
 
+/* mt_gauss_from_u32 without branches, so the loop over the lanes below
+ * vectorizes (the knot lookups become gathers): v == 0 goes through the
+ * segment arithmetic with v | 1 (in range of the table) and then takes the
+ * zero knot. The same result for every u: checked over all 2^32 values
+ * when it was written; tests/hls/test_rng.c compares a large sample. */
+static inline int16_t gauss_lane(uint32_t u) {
+  const uint32_t sign = u >> 31;
+  const uint32_t v = u & 0x7FFFFFFFu;
+#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+  uint32_t lz = (uint32_t)__builtin_clz(v | 1u) - 1u;
+#else
+  uint32_t lz = mt_clz31(v | 1u);
+#endif
+  uint32_t m = v << lz;
+  uint32_t s = (m >> (30u - MT_GAUSS_SEG_BITS)) & (MT_GAUSS_SEGS - 1u);
+  uint32_t f = (m >> (30u - MT_GAUSS_SEG_BITS - MT_GAUSS_FRAC_BITS)) &
+               ((1u << MT_GAUSS_FRAC_BITS) - 1u);
+  uint32_t base = lz * MT_GAUSS_KNOTS_PER_OCTAVE + s;
+  int32_t k0 = mt_gauss_knots[base];
+  int32_t k1 = mt_gauss_knots[base + 1u];
+  int64_t delta_f = (int64_t)(k1 - k0) * (int64_t)f;
+  int32_t mag = k0 + (int32_t)mt_floor_shift(delta_f, MT_GAUSS_FRAC_BITS);
+  mag = v == 0u ? mt_gauss_knots[MT_GAUSS_K_ZERO_INDEX] : mag;
+  int32_t z12 = (int32_t)(((uint32_t)mag + (1u << (MT_GAUSS_DROP_BITS - 1u))) >> MT_GAUSS_DROP_BITS);
+  return (int16_t)(sign ? -z12 : z12);
+}
+
+int16_t mt_gauss_from_u32_lanewise(uint32_t u) { return gauss_lane(u); }
+
 void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
   /* Lanes side by side (one array per state word), so each step below works
    * on all lanes at once. */
@@ -113,7 +142,7 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
       s2[l] ^= t;
       s3[l] = mt_rotl32(s3[l], 11);
     }
-    for (uint32_t l = 0; l < MT_LANES; l++) z[g * MT_LANES + l] = mt_gauss_from_u32(u[l]);
+    for (uint32_t l = 0; l < MT_LANES; l++) z[g * MT_LANES + l] = gauss_lane(u[l]);
   }
   for (uint32_t l = 0; l < MT_LANES; l++)
     lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];

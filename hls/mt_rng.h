@@ -45,6 +45,10 @@ uint32_t mt_clz31(uint32_t v);
  * table with linear interpolation). */
 int16_t mt_gauss_from_u32(uint32_t u);
 
+/* mt_gauss_from_u32 written without branches (what mt_gauss_columns uses so
+ * that its lane loop vectorizes); the same value for every u. */
+int16_t mt_gauss_from_u32_lanewise(uint32_t u);
+
 /* One Gaussian draw from a lane (consumes exactly one uniform). */
 static inline int16_t mt_gauss(mt_xoshiro_t *r) { return mt_gauss_from_u32(mt_xoshiro_next(r)); }
 

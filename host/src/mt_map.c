@@ -53,7 +53,8 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
   m->xq = malloc((size_t)max_batch * MT_ROWS * sizeof *m->xq);
   m->yq = malloc((size_t)max_batch * MT_COLS * sizeof *m->yq);
   m->xscale = malloc((size_t)max_batch * sizeof *m->xscale);
-  if (!m->level || !m->entries || !m->qrow || !m->xq || !m->yq || !m->xscale) {
+  m->changed = malloc((size_t)n_in * n_out * sizeof *m->changed);
+  if (!m->level || !m->entries || !m->qrow || !m->xq || !m->yq || !m->xscale || !m->changed) {
     mt_map_free(m);
     snprintf(err, errlen, "layer %ux%u: out of memory", n_in, n_out);
     return -1;
@@ -69,6 +70,7 @@ void mt_map_free(mt_layer_map_t *m) {
   free(m->xq);
   free(m->yq);
   free(m->xscale);
+  free(m->changed);
   memset(m, 0, sizeof *m);
 }
 
@@ -94,6 +96,7 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
                    uint32_t flags, mt_prog_result *res) {
   const float offset = (float)(m->levels - 1) / 2.0f + 0.5f;
   const uint32_t top = m->levels - 1;
+  m->n_changed = 0;
   for (uint32_t rb = 0; rb < m->row_blocks; rb++) {
     for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
       uint32_t n = 0, unchanged = 0;
@@ -116,13 +119,14 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
           unchanged += width;
           continue;
         }
+        /* Compacted without branches: a changed weight is a coin flip for
+         * the branch predictor. */
+        uint32_t n0 = n, row = (i - rb * MT_ROWS) << 20;
         for (uint32_t j = 0; j < width; j++) {
-          if (!all && m->qrow[j] == m->level[k0 + j]) {
-            unchanged++;
-            continue;
-          }
-          m->entries[n++] = (i - rb * MT_ROWS) << 20 | j << 8 | m->qrow[j];
+          m->entries[n] = row | j << 8 | m->qrow[j];
+          n += all || m->qrow[j] != m->level[k0 + j];
         }
+        unchanged += width - (n - n0);
       }
       if (res) res->skipped += unchanged;
       if (n == 0) continue;
@@ -133,7 +137,9 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
       for (uint32_t e = 0; e < n; e++) {
         uint32_t i = rb * MT_ROWS + (m->entries[e] >> 20);
         uint32_t j = cb * MT_COLS + ((m->entries[e] >> 8) & 0xFFFu);
-        m->level[(size_t)i * m->n_out + j] = (uint16_t)(m->entries[e] & 0xFFu);
+        size_t k = (size_t)i * m->n_out + j;
+        if (m->level[k] != (uint16_t)(m->entries[e] & 0xFFu)) m->changed[m->n_changed++] = (uint32_t)k;
+        m->level[k] = (uint16_t)(m->entries[e] & 0xFFu);
       }
       if (res) {
         res->programmed += r.programmed;
@@ -165,7 +171,16 @@ int mt_map_matmul(mt_layer_map_t *m, mt_dev *dev, const float *in, uint32_t batc
     for (uint32_t b = 0; b < batch; b++) {
       const float *x = in + (size_t)b * m->n_in + r0;
       float inv = m->xscale[b] > 0 ? 1.0f / m->xscale[b] : 0;
-      for (uint32_t i = 0; i < nrows; i++) m->xq[(size_t)b * nrows + i] = (int16_t)lrintf(x[i] * inv);
+      int16_t *xq = m->xq + (size_t)b * nrows;
+      /* (int16_t)lrintf(v) without the libm call, so the loop vectorizes:
+       * rintf rounds in the current mode as lrintf does, and a value with no
+       * long result (NaN, infinite, |v| >= 2^63) gives lrintf's LONG_MIN,
+       * whose low 16 bits are 0. In practice |v| <= dac_max. */
+      for (uint32_t i = 0; i < nrows; i++) {
+        float v = x[i] * inv;
+        v = fabsf(v) < 0x1p63f ? rintf(v) : 0.0f;
+        xq[i] = (int16_t)(int64_t)v;
+      }
     }
     for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
       uint32_t c0 = cb * MT_COLS;

@@ -28,6 +28,8 @@ typedef struct {
   uint16_t *qrow;       /* workspace: quantized levels of one row block row */
   int16_t *xq, *yq;     /* workspaces: one block of DAC codes / ADC codes for a batch */
   float *xscale;        /* workspace: per-example input value of one DAC code */
+  uint32_t *changed;    /* indices i*n_out+j whose level the last mt_map_program changed, */
+  size_t n_changed;     /* in programming order (tile by tile) */
   uint32_t max_batch;
 } mt_layer_map_t;
 

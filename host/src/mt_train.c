@@ -76,7 +76,6 @@ typedef struct {
   mt_layer_map_t maps[MT_NN_MAX_LAYERS];
   float *acc_w[MT_NN_MAX_LAYERS], *acc_b[MT_NN_MAX_LAYERS]; /* gradient accumulators */
   float *comp[MT_NN_MAX_LAYERS];   /* programming error carried into the next target */
-  uint16_t *prev_level;            /* levels before a programming step (largest layer) */
   float *x;                        /* one batch of inputs */
   uint8_t *y;
   uint32_t *order;                 /* training example order (a permutation, reshuffled each epoch) */
@@ -139,7 +138,6 @@ static void trainer_free(trainer_t *t) {
   }
   mt_pulse_free(&t->pulse);
   mt_biased_free(&t->biased);
-  free(t->prev_level);
   free(t->x);
   free(t->y);
   free(t->order);
@@ -184,7 +182,6 @@ static int setup_device(trainer_t *t) {
   double step = mt_map_level_step(t->preset->level_table, t->preset->levels);
   const uint32_t *cfg = t->preset->cfg;
   uint32_t first = 0;
-  size_t largest = 0;
   for (uint32_t l = 0; l < o->n_layers; l++) {
     uint32_t in = w_rows(o, l), out = w_cols(o, l);
     float w_max = o->w_max_factor * sqrtf(6.0f / (float)in);
@@ -196,12 +193,9 @@ static int setup_device(trainer_t *t) {
       return -1;
     first += mt_map_tiles_needed(in, out);
     size_t n = (size_t)in * out;
-    if (n > largest) largest = n;
     t->comp[l] = calloc(n, sizeof *t->comp[l]);
     if (!t->comp[l]) return fail(t, "%s", "out of memory");
   }
-  t->prev_level = malloc(largest * sizeof *t->prev_level);
-  if (!t->prev_level) return fail(t, "%s", "out of memory");
   if (is_pulse_algo(o)) {
     mt_pulse_opts po = {o->algo == MT_ALGO_SSM, o->momentum, o->seed, MT_SSM_CALIB_CYCLES,
                         MT_SSM_CALIB_PULSES};
@@ -237,26 +231,33 @@ static void clip_weights(trainer_t *t, uint32_t l) {
   for (size_t k = 0; k < n; k++) w[k] = w[k] > lim ? lim : (w[k] < -lim ? -lim : w[k]);
 }
 
-/* Reads back the weights whose level just changed and keeps, for each, the
- * difference between the level's ideal weight and what the device holds. */
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Reads back the weights whose level just changed (the list mt_map_program
+ * keeps, sorted into row-major order: the device's read noise is drawn in
+ * that order) and keeps, for each, the difference between the level's ideal
+ * weight and what the device holds. */
 static int readback(trainer_t *t, uint32_t l) {
   mt_layer_map_t *m = &t->maps[l];
   double step = mt_map_level_step(t->preset->level_table, t->preset->levels);
   double c = (m->levels - 1) / 2.0;
-  for (uint32_t i = 0; i < m->n_in; i++) {
-    for (uint32_t j = 0; j < m->n_out; j++) {
-      size_t k = (size_t)i * m->n_out + j;
-      if (m->level[k] == t->prev_level[k]) continue;
-      uint32_t tile = m->first_tile + (i / MT_ROWS) * m->col_blocks + j / MT_COLS;
-      mt_region r = {i % MT_ROWS, 1, j % MT_COLS, 1};
-      uint16_t gp = 0, gm = 0;
-      if (mt_dev_read_cells(t->dev, tile, r, 0, &gp, &gm) != MT_OK) return MT_ERR_DEVICE;
-      /* Weight 0 sits c level steps above level 0's conductance difference. */
-      uint32_t e0 = t->preset->level_table[0];
-      double d0 = (double)((int32_t)(e0 & 0xFFFFu) - (int32_t)(e0 >> 16)) + c * step;
-      double achieved = ((double)gp - gm - d0) / step * m->delta;
-      t->comp[l][k] = mt_map_weight_of(m, m->level[k]) - (float)achieved;
-    }
+  /* Programming order is tile by tile; within a tile it is row-major already. */
+  if (m->col_blocks > 1) qsort(m->changed, m->n_changed, sizeof *m->changed, cmp_u32);
+  for (size_t e = 0; e < m->n_changed; e++) {
+    size_t k = m->changed[e];
+    uint32_t i = (uint32_t)(k / m->n_out), j = (uint32_t)(k % m->n_out);
+    uint32_t tile = m->first_tile + (i / MT_ROWS) * m->col_blocks + j / MT_COLS;
+    mt_region r = {i % MT_ROWS, 1, j % MT_COLS, 1};
+    uint16_t gp = 0, gm = 0;
+    if (mt_dev_read_cells(t->dev, tile, r, 0, &gp, &gm) != MT_OK) return MT_ERR_DEVICE;
+    /* Weight 0 sits c level steps above level 0's conductance difference. */
+    uint32_t e0 = t->preset->level_table[0];
+    double d0 = (double)((int32_t)(e0 & 0xFFFFu) - (int32_t)(e0 >> 16)) + c * step;
+    double achieved = ((double)gp - gm - d0) / step * m->delta;
+    t->comp[l][k] = mt_map_weight_of(m, m->level[k]) - (float)achieved;
   }
   return MT_OK;
 }
@@ -265,15 +266,10 @@ static int readback(trainer_t *t, uint32_t l) {
 static int program_layer(trainer_t *t, uint32_t l) {
   const mt_train_opts *o = t->o;
   mt_layer_map_t *m = &t->maps[l];
-  size_t n = (size_t)m->n_in * m->n_out;
   uint32_t flags = o->open_loop ? MT_PROG_OPEN_LOOP : 0;
   mt_prog_result res = {0, 0, 0};
   if (o->algo == MT_ALGO_CLOSED_LOOP) return mt_map_program(m, t->dev, t->net.w[l], NULL, 1, flags, NULL);
-  const float *comp = NULL;
-  if (o->compensate == MT_COMP_READBACK) {
-    comp = t->comp[l];
-    memcpy(t->prev_level, m->level, n * sizeof *m->level);
-  }
+  const float *comp = o->compensate == MT_COMP_READBACK ? t->comp[l] : NULL;
   int rc = mt_map_program(m, t->dev, t->net.w[l], comp, 0, flags, &res);
   t->host_skipped += res.skipped;
   if (rc == MT_OK && o->compensate == MT_COMP_READBACK) rc = readback(t, l);

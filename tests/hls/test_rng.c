@@ -525,6 +525,27 @@ static void clz31_shifter_matches_builtin(void **state) {
     assert_int_equal(mt_clz31(v), (uint32_t)__builtin_clz(v) - 1u);
 }
 
+/* The branchless form mt_gauss_columns uses equals mt_gauss_from_u32: every
+ * u below 2^22 (the deep tail, zero included) with both signs, every segment
+ * edge +-2, and a stride through the rest (all 2^32 agreed when written). */
+static void gauss_lanewise_equals_reference(void **state) {
+  (void)state;
+  for (uint32_t v = 0; v < (1u << 22); v++) {
+    assert_int_equal(mt_gauss_from_u32_lanewise(v), mt_gauss_from_u32(v));
+    assert_int_equal(mt_gauss_from_u32_lanewise(0x80000000u | v), mt_gauss_from_u32(0x80000000u | v));
+  }
+  for (uint32_t lz = 0; lz < 31; lz++)
+    for (uint32_t seg = 0; seg <= 8; seg++) {
+      uint64_t edge = ((uint64_t)(8 + seg) << 27) >> lz; /* (1 + seg/8) x 2^(30-lz) */
+      for (int d = -2; d <= 2; d++) {
+        uint32_t u = (uint32_t)((edge + (uint64_t)(int64_t)d) & 0xFFFFFFFFu);
+        assert_int_equal(mt_gauss_from_u32_lanewise(u), mt_gauss_from_u32(u));
+      }
+    }
+  for (uint64_t u = 0; u < (1ull << 32); u += 4093)
+    assert_int_equal(mt_gauss_from_u32_lanewise((uint32_t)u), mt_gauss_from_u32((uint32_t)u));
+}
+
 /* Batched column draws equal n sequential draws, lane states included. */
 static void gauss_columns_equals_sequential(void **state) {
   (void)state;
@@ -547,6 +568,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(clz31_shifter_matches_builtin),
       cmocka_unit_test(gauss_columns_equals_sequential),
+      cmocka_unit_test(gauss_lanewise_equals_reference),
       cmocka_unit_test(test_splitmix64_kat),
       cmocka_unit_test(test_xoshiro_kat),
       cmocka_unit_test(test_lanes_seed_kat),
