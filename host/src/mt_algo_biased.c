@@ -34,7 +34,7 @@ static int by_sigma(const void *a, const void *b) {
 }
 
 void mt_charac_select(mt_charac *c, uint32_t favourable_k) {
-  uint32_t order[MT_MAX_LEVELS];
+  uint32_t order[MT_MAX_LEVELS] = {0};
   uint32_t k = favourable_k ? favourable_k : (3 * c->levels + 2) / 4;
   if (k > c->levels) k = c->levels;
   for (uint32_t q = 0; q < c->levels; q++) order[q] = q;

@@ -18,17 +18,19 @@ static uint64_t splitmix(uint64_t *x) {
   return z ^ (z >> 31);
 }
 
-uint32_t mt_pulse_round(float x_abs, int stochastic, uint64_t *rng) {
+uint32_t mt_pulse_round_nearest(float x_abs) {
+  if (!(x_abs > 0)) return 0; /* also NaN */
+  if (x_abs >= (float)MT_PULSE_MAX) return MT_PULSE_MAX;
+  uint32_t n = (uint32_t)floorf(x_abs + 0.5f);
+  return n > MT_PULSE_MAX ? MT_PULSE_MAX : n;
+}
+
+uint32_t mt_pulse_round_stochastic(float x_abs, uint64_t *rng) {
   if (!(x_abs > 0)) return 0; /* also NaN */
   if (x_abs >= (float)MT_PULSE_MAX) return MT_PULSE_MAX;
   float fl = floorf(x_abs);
-  uint32_t n;
-  if (stochastic) {
-    float u = (float)(splitmix(rng) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
-    n = (uint32_t)fl + (u < x_abs - fl ? 1u : 0u);
-  } else {
-    n = (uint32_t)floorf(x_abs + 0.5f);
-  }
+  float u = (float)(splitmix(rng) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
+  uint32_t n = (uint32_t)fl + (u < x_abs - fl ? 1u : 0u);
   return n > MT_PULSE_MAX ? MT_PULSE_MAX : n;
 }
 
@@ -71,6 +73,7 @@ void mt_pulse_free(mt_pulse_state *s) {
   free(s->gp);
   free(s->gm);
   free(s->acc);
+  free(s->cells);
   memset(s, 0, sizeof *s);
 }
 
@@ -127,7 +130,8 @@ int mt_pulse_init(mt_pulse_state *s, const mt_pulse_opts *o, const mt_preset_t *
   s->gp = malloc(MT_ROWS * MT_COLS * sizeof *s->gp);
   s->gm = malloc(MT_ROWS * MT_COLS * sizeof *s->gm);
   s->acc = malloc(6u * MT_ROWS * MT_COLS * sizeof *s->acc);
-  if (s->entries && s->gp && s->gm && s->acc) return 0;
+  s->cells = malloc(ENTRY_CAP * sizeof *s->cells);
+  if (s->entries && s->gp && s->gm && s->acc && s->cells) return 0;
 oom:
   mt_pulse_free(s);
   snprintf(err, errlen, "out of memory for the pulse trainer");
@@ -193,7 +197,7 @@ int mt_pulse_measure(mt_pulse_state *s, mt_dev *dev, uint32_t tile, mt_region r,
      * asymmetry does not walk it to a bound over the cycles. */
     for (uint32_t e = 0; e < n; e++) {
       float off = (float)s->g_ref - g0[e];
-      int32_t p = (int32_t)mt_pulse_round(fabsf(off) / (off > 0 ? s->nom_set : s->nom_rst), 0, NULL);
+      int32_t p = (int32_t)mt_pulse_round_nearest(fabsf(off) / (off > 0 ? s->nom_set : s->nom_rst));
       if ((rc = emit(s, dev, tile, &ne, r.row0 + e / r.ncols, r.col0 + e % r.ncols, 0,
                      off > 0 ? p : -p)) != MT_OK)
         return rc;
@@ -295,7 +299,7 @@ static int reinit_layer(mt_pulse_state *s, mt_dev *dev, uint32_t l, const float 
           size_t k = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j;
           float err = ref[k] + w[k] / pl->w_per_g - (float)s->gp[e];
           float gain = err > 0 ? pl->gain_set[k] : pl->gain_rst[k];
-          int32_t p = (int32_t)mt_pulse_round(fabsf(err) / gain, 0, NULL);
+          int32_t p = (int32_t)mt_pulse_round_nearest(fabsf(err) / gain);
           if (p == 0) continue;
           sent++;
           rc = emit(s, dev, tile, &ne, i, j, 0, err > 0 ? p : -p);
@@ -351,7 +355,7 @@ static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile,
   mt_pulse_layer *pl = &s->layer[l];
   uint32_t ne = 0;
   /* The sent entries are overwritten by the top-ups: copy their cells first. */
-  uint32_t *cells = (uint32_t *)s->acc; /* 6 R C floats >= ENTRY_CAP words */
+  uint32_t *cells = s->cells;
   memcpy(cells, s->entries, n_sent * sizeof *cells);
   uint32_t rb = (tile - m->first_tile) / m->col_blocks, cb = (tile - m->first_tile) % m->col_blocks;
   for (uint32_t e = 0; e < n_sent; e++) {
@@ -363,7 +367,7 @@ static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile,
     float intended = pl->planned[k] * (pl->planned[k] > 0 ? pl->gain_set[k] : pl->gain_rst[k]);
     float shortfall = intended - ((float)g1 - (float)pl->g_before[k]);
     float gain = shortfall > 0 ? pl->gain_set[k] : pl->gain_rst[k];
-    int32_t p = (int32_t)mt_pulse_round(fabsf(shortfall) / gain, 0, NULL);
+    int32_t p = (int32_t)mt_pulse_round_nearest(fabsf(shortfall) / gain);
     if (p == 0) continue;
     s->topups++;
     if ((rc = emit(s, dev, tile, &ne, i, j, 0, shortfall > 0 ? p : -p)) != MT_OK) return rc;
@@ -396,7 +400,8 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
             size_t k = k0 + j;
             float d = -lr * g[k] / pl->w_per_g; /* wanted change of g+, g units */
             float gain = d > 0 ? pl->gain_set[k] : pl->gain_rst[k];
-            int32_t p = (int32_t)mt_pulse_round(fabsf(d) / gain, ssm, &s->rng);
+            int32_t p = (int32_t)(ssm ? mt_pulse_round_stochastic(fabsf(d) / gain, &s->rng)
+                                        : mt_pulse_round_nearest(fabsf(d) / gain));
             pl->planned[k] = (int8_t)(d > 0 ? p : -p);
             if (p == 0) continue;
             if (ssm) {

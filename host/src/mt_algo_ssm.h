@@ -50,6 +50,7 @@ typedef struct {
   uint32_t *entries;         /* workspace: PULSE entries of one tile */
   uint16_t *gp, *gm;         /* workspace: one tile of reads */
   float *acc;                /* workspace: one tile of sums */
+  uint32_t *cells;           /* workspace: the cells of one tile's sent PULSE entries */
   uint64_t topups;           /* compensation pulses' entries issued (ssm) */
 } mt_pulse_state;
 
@@ -71,10 +72,11 @@ int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_
  * pulses. */
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
 
-/* Pulse count for |x| pulses: deterministic round half up (floor(|x| + 1/2))
- * or stochastic floor(|x|) + Bernoulli(frac(|x|)) from the host generator
- * *rng; clipped to MT_PULSE_MAX. */
-uint32_t mt_pulse_round(float x_abs, int stochastic, uint64_t *rng);
+/* Pulse count for |x| pulses, clipped to MT_PULSE_MAX (0 for NaN): round half
+ * up, floor(|x| + 1/2), or stochastic, floor(|x|) + Bernoulli(frac(|x|)) from
+ * the host generator *rng. */
+uint32_t mt_pulse_round_nearest(float x_abs);
+uint32_t mt_pulse_round_stochastic(float x_abs, uint64_t *rng);
 /* v[k] = beta v[k] + g[k]. */
 void mt_pulse_momentum(float *v, const float *g, size_t n, float beta);
 

@@ -41,7 +41,7 @@ static void stochastic_rounding_is_unbiased(void **state) {
     double sum = 0;
     uint32_t lo = (uint32_t)floorf(xs[c]), zeros = 0;
     for (uint32_t k = 0; k < n; k++) {
-      uint32_t p = mt_pulse_round(xs[c], 1, &rng);
+      uint32_t p = mt_pulse_round_stochastic(xs[c], &rng);
       assert_true(p == lo || p == lo + 1);
       sum += p;
       zeros += p == 0;
@@ -51,15 +51,15 @@ static void stochastic_rounding_is_unbiased(void **state) {
     assert_true(fabs(mean - xs[c]) < 5 * se + 1e-6);
     if (xs[c] < 0.1f) assert_true(zeros > 0.95 * n); /* sparse: most cells get no pulse */
   }
-  assert_int_equal(mt_pulse_round(0.49f, 0, NULL), 0);
-  assert_int_equal(mt_pulse_round(0.5f, 0, NULL), 1);
-  assert_int_equal(mt_pulse_round(2.5f, 0, NULL), 3);
-  assert_int_equal(mt_pulse_round(1000.0f, 1, &rng), MT_PULSE_MAX);
-  assert_int_equal(mt_pulse_round(NAN, 1, &rng), 0);
-  assert_int_equal(mt_pulse_round(0.0f, 1, &rng), 0);
+  assert_int_equal(mt_pulse_round_nearest(0.49f), 0);
+  assert_int_equal(mt_pulse_round_nearest(0.5f), 1);
+  assert_int_equal(mt_pulse_round_nearest(2.5f), 3);
+  assert_int_equal(mt_pulse_round_stochastic(1000.0f, &rng), MT_PULSE_MAX);
+  assert_int_equal(mt_pulse_round_stochastic(NAN, &rng), 0);
+  assert_int_equal(mt_pulse_round_stochastic(0.0f, &rng), 0);
   /* The same seed gives the same draws. */
   uint64_t a = 7, b = 7;
-  for (int k = 0; k < 100; k++) assert_int_equal(mt_pulse_round(0.3f, 1, &a), mt_pulse_round(0.3f, 1, &b));
+  for (int k = 0; k < 100; k++) assert_int_equal(mt_pulse_round_stochastic(0.3f, &a), mt_pulse_round_stochastic(0.3f, &b));
 }
 
 static void momentum_accumulates(void **state) {
