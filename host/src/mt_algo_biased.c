@@ -219,6 +219,29 @@ void mt_biased_free(mt_biased_state *s) {
   memset(s, 0, sizeof *s);
 }
 
+int mt_biased_use_values(mt_biased_state *s, uint32_t l, const float *vals, uint32_t n, float lim,
+                         char *err, size_t errlen) {
+  if (s->important > 0 && n == 0) {
+    snprintf(err, errlen, "biased training needs at least one favourable code");
+    return -1;
+  }
+  if (l > 0 && n != s->n_fav) {
+    snprintf(err, errlen, "layer %u: %u favourable codes, layer 0 has %u", l, n, s->n_fav);
+    return -1;
+  }
+  float *v = malloc((n ? n : 1) * sizeof *v);
+  if (!v) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  memcpy(v, vals, n * sizeof *v);
+  free(s->fav_w[l]);
+  s->fav_w[l] = v;
+  s->n_fav = n;
+  s->lim[l] = lim;
+  return 0;
+}
+
 float mt_biased_project(const mt_biased_state *s, uint32_t l, float w) {
   const float *v = s->fav_w[l];
   uint32_t lo = 0, hi = s->n_fav; /* first index with v[i] > w */

@@ -77,6 +77,12 @@ int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t
                    const uint8_t *favourable, float important, char *err, size_t errlen);
 void mt_biased_free(mt_biased_state *s);
 
+/* Replaces layer l's favourable weights by vals (n ascending values; every
+ * layer must get the same n) and its clipping limit by lim: bit-sliced
+ * layers constrain codes, not levels (mt_slice_allowed). 0, or -1 with a
+ * message. */
+int mt_biased_use_values(mt_biased_state *s, uint32_t l, const float *vals, uint32_t n, float lim,
+                         char *err, size_t errlen);
 /* Chooses the constrained weights of every layer: the ceil(P n) largest
  * |latent| (ties broken by index), and writes the effective weights to net. */
 void mt_biased_select(mt_biased_state *s, mt_mlp_t *net);

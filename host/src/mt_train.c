@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "mt_algo_biased.h"
+#include "mt_slice.h"
 #include "mt_algo_ssm.h"
 #include "mt_algo_meta.h"
 #include "mt_ckpt.h"
@@ -85,6 +86,8 @@ typedef struct {
   mt_pulse_state pulse;            /* sgd-pulse / ssm (mt_algo_ssm.c) */
   mt_biased_state biased;          /* conventional / biased (mt_algo_biased.c) */
   mt_charac charac;                /* conventional / biased: the device characterization */
+  mt_slice_map_t *sliced;          /* conventional / biased with --slices: one per layer, used
+                                    * instead of maps[] on the device */
   mt_meta_t *meta;                 /* metaplastic: the unit's configuration and workspaces */
   char *err;
   size_t errlen;
@@ -97,6 +100,7 @@ static int fail(trainer_t *t, const char *fmt, const char *what) {
 
 static int device_matmul(void *ctx, uint32_t layer, const float *in, uint32_t batch, float *out) {
   trainer_t *t = ctx;
+  if (t->sliced) return mt_slice_matmul(&t->sliced[layer], t->dev, in, batch, out);
   return mt_map_matmul(&t->maps[layer], t->dev, in, batch, out);
 }
 
@@ -138,6 +142,8 @@ static void trainer_free(trainer_t *t) {
   }
   mt_pulse_free(&t->pulse);
   mt_biased_free(&t->biased);
+  for (uint32_t l = 0; t->sliced && l < t->o->n_layers; l++) mt_slice_free(&t->sliced[l]);
+  free(t->sliced);
   free(t->x);
   free(t->y);
   free(t->order);
@@ -146,12 +152,50 @@ static void trainer_free(trainer_t *t) {
   free(t->meta);
 }
 
+/* --slices: every layer bit-sliced onto its own tiles (the level maps stay
+ * for the weight range, but only the slices go to the device); biased
+ * training then keeps the important weights on codes whose top slice is in a
+ * favourable state. */
+static int setup_slices(trainer_t *t, double level_step) {
+  const mt_train_opts *o = t->o;
+  const uint32_t *cfg = t->preset->cfg;
+  t->sliced = calloc(o->n_layers, sizeof *t->sliced);
+  if (!t->sliced) return fail(t, "%s", "out of memory");
+  uint32_t first = 0;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    uint32_t in = w_rows(o, l), out = w_cols(o, l);
+    float w_max = o->w_max_factor * sqrtf(6.0f / (float)in);
+    mt_slice_map_t *s = &t->sliced[l];
+    if (mt_slice_init(s, in, out, first, t->preset->levels, o->slices, w_max, level_step,
+                      cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT], cfg[MT_CFG_DAC_BITS],
+                      o->batch * mt_layer_positions(o->spec, l), t->err, t->errlen) != 0)
+      return -1;
+    first += mt_slice_tiles_needed(in, out, o->slices);
+    float *allowed = malloc(((size_t)1 << s->code_bits) * sizeof *allowed);
+    if (!allowed) return fail(t, "%s", "out of memory");
+    uint32_t n = mt_slice_allowed(s, t->charac.favourable, allowed);
+    int rc = mt_biased_use_values(&t->biased, l, allowed, n, (float)s->code_max * s->step, t->err,
+                                  t->errlen);
+    free(allowed);
+    if (rc != 0) return -1;
+  }
+  return 0;
+}
+
+uint32_t mt_train_tiles_needed(const mt_train_opts *o) {
+  uint32_t need = 0;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    uint32_t in = mt_layer_rows(o->spec, o->sizes, l), out = mt_layer_cols(o->spec, o->sizes, l);
+    need += o->slices ? mt_slice_tiles_needed(in, out, o->slices) : mt_map_tiles_needed(in, out);
+  }
+  return need;
+}
+
 /* Fabricates the tiles the network needs and maps its layers onto them. */
 static int setup_device(trainer_t *t) {
   const mt_train_opts *o = t->o;
   const mt_dev_info *info = mt_dev_get_info(t->dev);
-  uint32_t need = 0;
-  for (uint32_t l = 0; l < o->n_layers; l++) need += mt_map_tiles_needed(w_rows(o, l), w_cols(o, l));
+  uint32_t need = mt_train_tiles_needed(o);
   if (need > info->tiles) {
     snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u "
              "(open model://?tiles=%u)", need, info->rows, info->cols, mt_dev_uri(t->dev),
@@ -201,10 +245,11 @@ static int setup_device(trainer_t *t) {
                         MT_SSM_CALIB_PULSES};
     return mt_pulse_init(&t->pulse, &po, t->preset, t->maps, o->n_layers, t->err, t->errlen);
   }
-  if (is_offline_algo(o))
-    return mt_biased_init(&t->biased, &t->net, t->maps, t->charac.favourable,
-                          o->algo == MT_ALGO_BIASED ? o->important : 0.0f, t->err, t->errlen);
-  return 0;
+  if (is_offline_algo(o) &&
+      mt_biased_init(&t->biased, &t->net, t->maps, t->charac.favourable,
+                     o->algo == MT_ALGO_BIASED ? o->important : 0.0f, t->err, t->errlen) != 0)
+    return -1;
+  return o->slices ? setup_slices(t, step) : 0;
 }
 
 /* conventional/biased: the network as it stands is programmed once onto
@@ -212,13 +257,25 @@ static int setup_device(trainer_t *t) {
  * its reset state. */
 static int deploy(trainer_t *t) {
   const mt_train_opts *o = t->o;
-  for (uint32_t l = 0; l < o->n_layers; l++) {
+  uint32_t flags = o->open_loop ? MT_PROG_OPEN_LOOP : 0;
+  for (uint32_t l = 0; t->sliced && l < o->n_layers; l++) {
+    mt_slice_map_t *s = &t->sliced[l];
+    for (uint32_t k = 0; k < s->n_slices; k++) {
+      mt_layer_map_t *m = &s->slice[k];
+      for (uint32_t i = 0; i < m->row_blocks * m->col_blocks; i++)
+        if (mt_dev_fabricate(t->dev, o->seed, m->first_tile + i) != MT_OK) return MT_ERR_DEVICE;
+      for (size_t i = 0; i < (size_t)m->n_in * m->n_out; i++) m->level[i] = MT_LEVEL_NONE;
+    }
+    int rc = mt_slice_program(s, t->dev, t->net.w[l], flags);
+    if (rc != MT_OK) return rc;
+  }
+  for (uint32_t l = 0; !t->sliced && l < o->n_layers; l++) {
     mt_layer_map_t *m = &t->maps[l];
     uint32_t tiles = m->row_blocks * m->col_blocks;
     for (uint32_t k = 0; k < tiles; k++)
       if (mt_dev_fabricate(t->dev, o->seed, m->first_tile + k) != MT_OK) return MT_ERR_DEVICE;
     for (size_t k = 0; k < (size_t)m->n_in * m->n_out; k++) m->level[k] = MT_LEVEL_NONE;
-    int rc = mt_map_program(m, t->dev, t->net.w[l], NULL, 0, o->open_loop ? MT_PROG_OPEN_LOOP : 0, NULL);
+    int rc = mt_map_program(m, t->dev, t->net.w[l], NULL, 0, flags, NULL);
     if (rc != MT_OK) return rc;
   }
   return MT_OK;
@@ -415,6 +472,12 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
   }
   if (is_device_algo(o) && (!t->dev || !t->preset))
     return fail(t, "algorithm %s needs a device and a preset", mt_algo_name(o->algo));
+  if (o->slices && !is_offline_algo(o))
+    return fail(t, "--slices (bit-sliced weights) is for conventional and biased, not %s",
+                mt_algo_name(o->algo));
+  uint32_t slice_bits;
+  if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
+    return -1;
   if ((is_pulse_algo(o) || is_offline_algo(o)) && (o->checkpoint || o->resume))
     return fail(t, "checkpoints are not implemented for %s yet", mt_algo_name(o->algo));
   return 0;

@@ -44,6 +44,8 @@ typedef struct {
   float momentum;                 /* ssm: beta of the gradient momentum */
   float important;                /* biased: fraction of each layer's weights (largest |w|) constrained */
   uint32_t favourable_k;          /* biased: favourable levels from the characterization (0: ceil-ish 3L/4) */
+  uint32_t slices;                /* conventional/biased: 0, or weights bit-sliced onto this many
+                                   * devices (mt_slice.h) */
   float meta_m;                   /* metaplastic: consolidation strength m, weight range
                                    * normalised to [-1, 1] (0 = no metaplasticity) */
   const char *checkpoint;         /* if set: the whole experiment is saved here after every epoch */
@@ -96,6 +98,9 @@ int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dat
 int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *train,
                        const mt_dataset_t *test, mt_dev *dev, const mt_preset_t *preset,
                        const mt_train_hooks *hooks, char *err, size_t errlen);
+
+/* Tiles the network of o needs on a device (bit slicing included). */
+uint32_t mt_train_tiles_needed(const mt_train_opts *o);
 
 const char *mt_algo_name(mt_algo a);
 int mt_algo_parse(const char *name, mt_algo *out);

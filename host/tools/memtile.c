@@ -59,6 +59,9 @@ static const char *const usage_train =
     "                     on favourable levels (default 0.25)\n"
     "  --favourable K     conventional/biased: favourable levels, the K of lowest spread\n"
     "                     (default (3L+2)/4)\n"
+    "  --slices N         conventional/biased: each weight a two's-complement code bit-sliced\n"
+    "                     onto N devices (Diware's encoding; a 7-level preset gives 2 bits per\n"
+    "                     device); biased then constrains the top slice's state\n"
     "  --meta-m M         metaplastic: consolidation strength m, weights normalised to\n"
     "                     [-1, 1] (default 3; 0 = no metaplasticity)\n"
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
@@ -165,7 +168,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
         strcmp(opt, "--accumulate") && strcmp(opt, "--compensate") && strcmp(opt, "--w-max") &&
         strcmp(opt, "--log") && strcmp(opt, "--levels") && strcmp(opt, "--checkpoint") &&
         strcmp(opt, "--resume") && strcmp(opt, "--momentum") && strcmp(opt, "--important") &&
-        strcmp(opt, "--favourable") && strcmp(opt, "--tasks") && strcmp(opt, "--meta-m"))) {
+        strcmp(opt, "--favourable") && strcmp(opt, "--tasks") && strcmp(opt, "--meta-m") &&
+        strcmp(opt, "--slices"))) {
       fprintf(stderr, "memtile train: unknown option '%s' (see memtile train --help)\n", opt);
       return 2;
     }
@@ -206,6 +210,7 @@ static int parse_train(int argc, char **argv, train_args *a) {
     else if (!strcmp(opt, "--lr")) rc = parse_float(cmd, opt, val, 0, 100, &a->o.lr);
     else if (!strcmp(opt, "--important")) rc = parse_float(cmd, opt, val, 0, 1, &a->o.important);
     else if (!strcmp(opt, "--favourable")) rc = parse_u32(cmd, opt, val, 1, 256, &a->o.favourable_k);
+    else if (!strcmp(opt, "--slices")) rc = parse_u32(cmd, opt, val, 1, 8, &a->o.slices);
     else if (!strcmp(opt, "--momentum")) {
       char *end = NULL;
       double v = strtod(val, &end);
@@ -334,10 +339,7 @@ static int cmd_train(int argc, char **argv) {
       goto out;
     }
     if (!a.device) {
-      uint32_t need = 0;
-      for (uint32_t l = 0; l < a.o.n_layers; l++) need += mt_map_tiles_needed(mt_layer_rows(a.o.spec, a.o.sizes, l),
-                                    mt_layer_cols(a.o.spec, a.o.sizes, l));
-      snprintf(uri, sizeof uri, "model://?tiles=%u", need);
+      snprintf(uri, sizeof uri, "model://?tiles=%u", mt_train_tiles_needed(&a.o));
       a.device = uri;
     }
     if (mt_dev_open(a.device, &dev) != MT_OK) {

@@ -209,6 +209,27 @@ static void training_smoke_runs(void **state) {
   assert_true(json_last(csv, "updates_skipped") + json_last(csv, "cells_programmed") >= 50816.0 * 94);
 }
 
+/* --slices: Diware's bit-sliced encoding for conventional/biased; every slice
+ * of every weight is programmed once per epoch, and bad uses are named. */
+static void sliced_training(void **state) {
+  (void)state;
+  char args[512], log[128];
+  const char *common = "--dataset mnist --net 784-32-10 --train-limit 2000 --test-limit 500 --epochs 1 --w-max 1";
+  snprintf(log, sizeof log, "%s/sliced.jsonl", tmpdir);
+  snprintf(args, sizeof args, "train --algo biased --preset rram-2bit-sliced --slices 4 %s --log %s", common, log);
+  expect(args, 0, "on the device after programming");
+  double acc = json_last(log, "test_accuracy");
+  print_message("biased --slices 4: test accuracy %.4f on the device (must exceed 0.5)\n", acc);
+  assert_true(acc > 0.5);
+  assert_true(json_last(log, "cells_programmed") == 4.0 * (784 * 32 + 32 * 10));
+  snprintf(args, sizeof args, "train --algo siamese --preset rram-2bit-sliced --slices 4 %s", common);
+  expect(args, 1, "--slices (bit-sliced weights) is for conventional and biased, not siamese");
+  snprintf(args, sizeof args, "train --algo conventional --preset rram --slices 4 %s", common);
+  expect(args, 1, "L = 33 levels");
+  snprintf(args, sizeof args, "train --algo conventional --preset rram-2bit --slices 9 %s", common);
+  expect(args, 2, "--slices: '9' is not an integer in [1, 8]");
+}
+
 /* The text of a file (at most sizeof out - 1 bytes) into `out`. */
 static const char *slurp(const char *path) {
   FILE *f = fopen(path, "r");
@@ -260,6 +281,7 @@ int main(void) {
     cmocka_unit_test(missing_inputs_are_explained),
     cmocka_unit_test(characterize_writes_table_and_json),
     cmocka_unit_test(training_smoke_runs),
+    cmocka_unit_test(sliced_training),
     cmocka_unit_test(tasks_log_every_task),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
