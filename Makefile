@@ -71,6 +71,9 @@ TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_SAN := $(BUILD)/san/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_LIBS := $(SIM_LIBS)
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
+# Tests of scripts/ (TAP, like the C tests): the claims table and reproduce.sh --quick, the
+# latter with the sanitizer build of memtile.
+SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_reproduce_quick.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -219,7 +222,7 @@ test: deps-ok
 
 test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS)
+	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(SCRIPT_TESTS)
 
 # Many more random command streams than make test: several seeds at the small geometry
 # with and without stalls on the streams, and one run at the reference geometry.
