@@ -489,7 +489,12 @@ static void fp_format(uint32_t key, uint32_t v, char *out, size_t n) {
   float f;
   memcpy(&f, &v, 4);
   switch (key < FP_NKEYS ? fp_keys[key].kind : FPK_INT) {
-  case FPK_FLOAT: snprintf(out, n, "%.9g", (double)f); break;
+  case FPK_FLOAT: /* the shortest text that reads back as the same float */
+    for (int digits = 6; digits <= 9; digits++) {
+      snprintf(out, n, "%.*g", digits, (double)f);
+      if (strtof(out, NULL) == f) break;
+    }
+    break;
   case FPK_ALGO: snprintf(out, n, "%s", mt_algo_name((mt_algo)v)); break;
   case FPK_HEX: snprintf(out, n, "0x%08x", v); break;
   default: snprintf(out, n, "%u", v); break;
