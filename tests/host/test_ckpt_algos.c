@@ -21,6 +21,7 @@
 #include "memtile.h"
 #include "mt_dataset.h"
 #include "mt_log.h"
+#include "mt_nn.h"
 #include "mt_preset.h"
 #include "mt_protocol.h"
 #include "mt_train.h"
@@ -277,6 +278,20 @@ static void biased_resume_is_exact(void **state) {
   resume_matches(&o, 1, &rram2, "biased", cuts, 1);
 }
 
+/* biased on a small CNN: a conv layer's weight matrix is its im2col matrix (25 x 4
+ * here), which the biased state and both checkpoint halves are sized by (the biased
+ * state used sizes[l] x sizes[l+1], 784 x 576, and read past the weights). */
+static void cnn_biased_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_BIASED);
+  char err[256];
+  if (mt_net_parse("28x28x1-c5x4-p2-10", o.sizes, o.spec, &o.n_layers, err, sizeof err) != 0)
+    fail_msg("%s", err);
+  o.epochs = 2;
+  static const uint32_t cuts[] = {1};
+  resume_matches(&o, 1, &rram2, "cnn-biased", cuts, 1);
+}
+
 /* Two tasks of 2 epochs (4 in all): resumed in the middle of task 1, at the boundary
  * between the tasks, and in the middle of task 2. Siamese with accumulation, so the
  * accumulators and step count carry across epochs and tasks too. */
@@ -489,10 +504,13 @@ int main(void) {
     cmocka_unit_test(ssm_resume_is_exact),
     cmocka_unit_test(conventional_resume_is_exact),
     cmocka_unit_test(biased_resume_is_exact),
+    cmocka_unit_test(cnn_biased_resume_is_exact),
     cmocka_unit_test(tasks_resume_is_exact),
     cmocka_unit_test(tasks_ssm_resume_at_boundary),
     cmocka_unit_test(other_algorithm_or_option_is_refused),
     cmocka_unit_test(damaged_checkpoints_are_refused),
   };
+  const char *only = getenv("MT_TEST_FILTER"); /* e.g. "ssm*" while iterating */
+  if (only) cmocka_set_test_filter(only);
   return cmocka_run_group_tests(tests_, setup, teardown);
 }
