@@ -88,6 +88,8 @@ typedef struct {
   mt_biased_state biased;          /* conventional / biased (mt_algo_biased.c) */
   mt_charac charac;                /* conventional / biased: the device characterization */
   mt_meta_t *meta;                 /* metaplastic: the unit's configuration and workspaces */
+  uint32_t data_crc[MT_TRAIN_MAX_TASKS][2]; /* checkpoints: CRC-32 of each task's training and
+                                             * test examples (images and labels) */
   unsigned char *ck_bytes;         /* --resume: the checked checkpoint until it is restored */
   mt_rbuf ck;                      /* --resume: where ckpt_restore goes on reading it */
   char *err;
@@ -449,7 +451,7 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
 #define CKPT_MAGIC 0x4B43544Du /* "MTCK" */
 #define CKPT_FORMAT 2u         /* 1: before sgd-pulse/ssm/conventional/biased/--tasks (refused) */
 #define CKPT_MAX_BYTES ((size_t)1 << 31)
-#define CKPT_MAX_FP 64
+#define CKPT_MAX_FP 128 /* the longest fingerprint (8 layers, 8 tasks) has 85 entries */
 
 typedef enum { FPK_INT, FPK_FLOAT, FPK_ALGO, FPK_HEX } fp_kind;
 
@@ -466,13 +468,14 @@ static const struct {
   {"levels", FPK_INT},           {"preset configuration (CRC-32)", FPK_HEX},
   {"tasks", FPK_INT},            {"training examples", FPK_INT}, {"epochs per task", FPK_INT},
   {"meta-m", FPK_FLOAT},         {"momentum", FPK_FLOAT},       {"important", FPK_FLOAT},
-  {"favourable", FPK_INT},
+  {"favourable", FPK_INT},        {"training data (CRC-32)", FPK_HEX},
+  {"test examples", FPK_INT},     {"test data (CRC-32)", FPK_HEX},
 };
 enum {
   FP_ALGO, FP_LAYERS, FP_SIZE, FP_CONV, FP_CONV_K, FP_CONV_C, FP_CONV_POOL, FP_BATCH, FP_LR,
   FP_SEED_LO, FP_SEED_HI, FP_ACCUMULATE, FP_COMPENSATE, FP_WMAX, FP_OPEN_LOOP, FP_LEVELS,
   FP_PRESET, FP_TASKS, FP_EXAMPLES, FP_EPOCHS, FP_META_M, FP_MOMENTUM, FP_IMPORTANT,
-  FP_FAVOURABLE, FP_NKEYS
+  FP_FAVOURABLE, FP_TRAIN_CRC, FP_TEST_COUNT, FP_TEST_CRC, FP_NKEYS
 };
 
 typedef struct {
@@ -517,12 +520,23 @@ static uint32_t preset_crc(const mt_preset_t *p) {
   return (uint32_t)crc32(0L, bytes, (uInt)(4 * n));
 }
 
-/* What must match between the saved run and the resumed one, in order. */
+/* CRC-32 of a dataset's images and labels. */
+static uint32_t dataset_crc(const mt_dataset_t *d) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const size_t n = (size_t)d->count * d->rows * d->cols, chunk = (size_t)1 << 30;
+  for (size_t off = 0; off < n; off += chunk)
+    crc = crc32(crc, d->images + off, (uInt)(n - off < chunk ? n - off : chunk));
+  return (uint32_t)crc32(crc, d->labels, d->count);
+}
+
+/* What must match between the saved run and the resumed one, in order. The
+ * test sets too: evaluation draws the device's read noise, so they shape the
+ * epochs after it. */
 static uint32_t fingerprint(const trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
-                            fp_entry *fp) {
+                            const mt_dataset_t *tests, fp_entry *fp) {
   const mt_train_opts *o = t->o;
   uint32_t k = 0;
-#define FP(K_, V_) (fp[k].key = (K_), fp[k++].value = (uint32_t)(V_))
+#define FP(K_, V_) (k < CKPT_MAX_FP ? (void)(fp[k].key = (K_), fp[k++].value = (uint32_t)(V_)) : (void)0)
   FP(FP_ALGO, o->algo);
   FP(FP_LAYERS, o->n_layers);
   for (uint32_t l = 0; l <= o->n_layers; l++) FP(FP_SIZE, o->sizes[l]);
@@ -544,7 +558,12 @@ static uint32_t fingerprint(const trainer_t *t, uint32_t n_tasks, const mt_datas
   FP(FP_LEVELS, t->preset ? t->preset->levels : 0);
   FP(FP_PRESET, preset_crc(t->preset));
   FP(FP_TASKS, n_tasks);
-  for (uint32_t k2 = 0; k2 < n_tasks; k2++) FP(FP_EXAMPLES, trains[k2].count);
+  for (uint32_t k2 = 0; k2 < n_tasks; k2++) {
+    FP(FP_EXAMPLES, trains[k2].count);
+    FP(FP_TRAIN_CRC, t->data_crc[k2][0]);
+    FP(FP_TEST_COUNT, tests[k2].count);
+    FP(FP_TEST_CRC, t->data_crc[k2][1]);
+  }
   /* One task may grow --epochs on resume; with several, the task boundaries depend on it. */
   if (n_tasks > 1) FP(FP_EPOCHS, o->epochs);
   if (o->algo == MT_ALGO_METAPLASTIC) FP(FP_META_M, f32_bits(o->meta_m));
@@ -558,11 +577,11 @@ static uint32_t fingerprint(const trainer_t *t, uint32_t n_tasks, const mt_datas
 }
 
 static int save_checkpoint(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
-                           uint32_t task, uint32_t epoch) {
+                           const mt_dataset_t *tests, uint32_t task, uint32_t epoch) {
   const mt_train_opts *o = t->o;
   mt_wbuf b = {NULL, 0, 0, 0};
   fp_entry fp[CKPT_MAX_FP];
-  uint32_t nfp = fingerprint(t, n_tasks, trains, fp);
+  uint32_t nfp = fingerprint(t, n_tasks, trains, tests, fp);
   mt_wbuf_u32(&b, CKPT_MAGIC);
   mt_wbuf_u32(&b, CKPT_FORMAT);
   mt_wbuf_u32(&b, nfp);
@@ -608,10 +627,11 @@ static int save_checkpoint(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *t
 
 /* Reads and checks the fingerprint at b against this run's; 0, or -1 with a
  * message naming the first option that differs and both values. */
-static int check_fingerprint(trainer_t *t, mt_rbuf *b, uint32_t n_tasks, const mt_dataset_t *trains) {
+static int check_fingerprint(trainer_t *t, mt_rbuf *b, uint32_t n_tasks, const mt_dataset_t *trains,
+                             const mt_dataset_t *tests) {
   const char *path = t->o->resume;
   fp_entry fp[CKPT_MAX_FP];
-  uint32_t nfp = fingerprint(t, n_tasks, trains, fp);
+  uint32_t nfp = fingerprint(t, n_tasks, trains, tests, fp);
   uint32_t nfile = mt_rbuf_u32(b);
   /* The count is checked against the file's length before any entry is read. */
   if (b->short_read || nfile > CKPT_MAX_FP || (size_t)nfile * 8 > b->len - b->pos) {
@@ -665,7 +685,8 @@ static int is_permutation(const uint32_t *order, uint32_t n) {
  * position, the example order, weights and accumulators, and for
  * conventional/biased the characterization (setup_device then does not
  * measure again). Keeps the file for ckpt_restore. */
-static int ckpt_open(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains) {
+static int ckpt_open(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
+                     const mt_dataset_t *tests) {
   const mt_train_opts *o = t->o;
   const char *path = o->resume;
   size_t n = 0;
@@ -688,7 +709,7 @@ static int ckpt_open(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains)
     return -1;
   }
   b.len = n - 4; /* the checksum is not content */
-  if (check_fingerprint(t, &b, n_tasks, trains) != 0) return -1;
+  if (check_fingerprint(t, &b, n_tasks, trains, tests) != 0) return -1;
   t->task = mt_rbuf_u32(&b);
   t->done = mt_rbuf_u32(&b);
   t->shuffle_rng = mt_rbuf_u64(&b);
@@ -876,7 +897,7 @@ static int run_epochs(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains
       st.has_sim_cycles = 1;
       st.sim_cycles = cyc1 - cyc0;
     }
-    if (o->checkpoint && save_checkpoint(t, n_tasks, trains, task, e) != 0) return -1;
+    if (o->checkpoint && save_checkpoint(t, n_tasks, trains, tests, task, e) != 0) return -1;
     if (hooks && hooks->epoch_done && hooks->epoch_done(hooks->ctx, &st)) break;
     if (e == o->epochs && task + 1 < n_tasks) {
       /* The next task: its examples from their natural order, shuffled as before. */
@@ -910,7 +931,11 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
     if (train[k].count > train[largest].count) largest = k;
   }
   if (rc == 0) rc = allocate(&t, &train[largest]);
-  if (rc == 0 && o->resume) rc = ckpt_open(&t, n_tasks, train);
+  for (uint32_t k = 0; rc == 0 && (o->checkpoint || o->resume) && k < n_tasks; k++) {
+    t.data_crc[k][0] = dataset_crc(&train[k]);
+    t.data_crc[k][1] = dataset_crc(&test[k]);
+  }
+  if (rc == 0 && o->resume) rc = ckpt_open(&t, n_tasks, train, test);
   if (rc == 0 && is_device_algo(o)) rc = setup_device(&t);
   if (rc == 0 && o->resume) rc = ckpt_restore(&t);
   if (rc == 0) rc = run_epochs(&t, n_tasks, train, test, hooks);

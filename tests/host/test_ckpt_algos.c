@@ -363,6 +363,12 @@ static void other_algorithm_or_option_is_refused(void **state) {
   expect_refusal(&o, 1, &other, "was written with preset configuration (CRC-32) 0x");
   expect_refusal(&o, 1, &rram, "was written with levels");
   expect_refusal(&o, 2, &imprecise, "was written with tasks 1, this run has 2");
+  trains[0].labels[7] ^= 1; /* another training set of the same size */
+  expect_refusal(&o, 1, &imprecise, "was written with training data (CRC-32) 0x");
+  trains[0].labels[7] ^= 1;
+  tests[0].count = 50; /* a shorter test set: evaluation draws the device's noise */
+  expect_refusal(&o, 1, &imprecise, "was written with test examples 100, this run has 50");
+  tests[0].count = 100;
 
   o = tiny_opts(MT_ALGO_BIASED);
   o.epochs = 2;
