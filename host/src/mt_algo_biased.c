@@ -22,24 +22,26 @@ static int dev_fail(mt_dev *dev, char *err, size_t errlen) {
 
 /* Level order for the favourable set: mirror levels q and L-1-q use the same
  * device states, so each is ranked by the mean sigma of the pair (ours). */
-static const mt_charac *sort_ctx;
 static double pair_sigma(const mt_charac *c, uint32_t q) {
   return 0.5 * (c->sigma[q] + c->sigma[c->levels - 1 - q]);
 }
-static int by_sigma(const void *a, const void *b) {
-  uint32_t qa = *(const uint32_t *)a, qb = *(const uint32_t *)b;
-  double sa = pair_sigma(sort_ctx, qa), sb = pair_sigma(sort_ctx, qb);
-  if (sa != sb) return sa < sb ? -1 : 1;
-  return qa < qb ? -1 : (qa > qb);
+/* 1 if level qa ranks before qb: lower pair sigma, ties to the lower level. */
+static int ranks_before(const mt_charac *c, uint32_t qa, uint32_t qb) {
+  double sa = pair_sigma(c, qa), sb = pair_sigma(c, qb);
+  return sa != sb ? sa < sb : qa < qb;
 }
 
 void mt_charac_select(mt_charac *c, uint32_t favourable_k) {
   uint32_t order[MT_MAX_LEVELS] = {0};
   uint32_t k = favourable_k ? favourable_k : (3 * c->levels + 2) / 4;
   if (k > c->levels) k = c->levels;
-  for (uint32_t q = 0; q < c->levels; q++) order[q] = q;
-  sort_ctx = c;
-  qsort(order, c->levels, sizeof *order, by_sigma);
+  /* Insertion sort (at most MT_MAX_LEVELS levels): qsort would need the
+   * characterization in a global for its comparison. */
+  for (uint32_t q = 0; q < c->levels; q++) {
+    uint32_t i = q;
+    for (; i > 0 && ranks_before(c, q, order[i - 1]); i--) order[i] = order[i - 1];
+    order[i] = q;
+  }
   memset(c->favourable, 0, sizeof c->favourable);
   for (uint32_t r = 0; r < k; r++) c->favourable[order[r]] = 1;
   c->favourable_k = k;
