@@ -22,24 +22,26 @@ static int dev_fail(mt_dev *dev, char *err, size_t errlen) {
 
 /* Level order for the favourable set: mirror levels q and L-1-q use the same
  * device states, so each is ranked by the mean sigma of the pair (ours). */
-static const mt_charac *sort_ctx;
 static double pair_sigma(const mt_charac *c, uint32_t q) {
   return 0.5 * (c->sigma[q] + c->sigma[c->levels - 1 - q]);
 }
-static int by_sigma(const void *a, const void *b) {
-  uint32_t qa = *(const uint32_t *)a, qb = *(const uint32_t *)b;
-  double sa = pair_sigma(sort_ctx, qa), sb = pair_sigma(sort_ctx, qb);
-  if (sa != sb) return sa < sb ? -1 : 1;
-  return qa < qb ? -1 : (qa > qb);
+/* 1 if level qa ranks before qb: lower pair sigma, ties to the lower level. */
+static int ranks_before(const mt_charac *c, uint32_t qa, uint32_t qb) {
+  double sa = pair_sigma(c, qa), sb = pair_sigma(c, qb);
+  return sa != sb ? sa < sb : qa < qb;
 }
 
 void mt_charac_select(mt_charac *c, uint32_t favourable_k) {
   uint32_t order[MT_MAX_LEVELS] = {0};
   uint32_t k = favourable_k ? favourable_k : (3 * c->levels + 2) / 4;
   if (k > c->levels) k = c->levels;
-  for (uint32_t q = 0; q < c->levels; q++) order[q] = q;
-  sort_ctx = c;
-  qsort(order, c->levels, sizeof *order, by_sigma);
+  /* Insertion sort (at most MT_MAX_LEVELS levels): qsort would need the
+   * characterization in a global for its comparison. */
+  for (uint32_t q = 0; q < c->levels; q++) {
+    uint32_t i = q;
+    for (; i > 0 && ranks_before(c, q, order[i - 1]); i--) order[i] = order[i - 1];
+    order[i] = q;
+  }
   memset(c->favourable, 0, sizeof c->favourable);
   for (uint32_t r = 0; r < k; r++) c->favourable[order[r]] = 1;
   c->favourable_k = k;
@@ -185,7 +187,10 @@ int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t
     return -1;
   }
   for (uint32_t l = 0; l < net->n_layers; l++) {
-    size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+    /* The weight matrix as mapped (a conv layer's is its im2col matrix, not sizes[l] x sizes[l+1]). */
+    size_t n = (size_t)maps[l].n_in * maps[l].n_out;
+    s->n_w[l] = n;
+    s->n_b[l] = maps[l].n_out;
     if (n > largest) largest = n;
     s->lim[l] = mt_map_weight_of(&maps[l], maps[l].levels - 1);
     s->latent[l] = malloc(n * sizeof(float));
@@ -256,7 +261,7 @@ float mt_biased_project(const mt_biased_state *s, uint32_t l, float w) {
 }
 
 static void effective(mt_biased_state *s, mt_mlp_t *net, uint32_t l) {
-  size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+  size_t n = s->n_w[l];
   const float *lat = s->latent[l];
   const uint8_t *mk = s->mask[l];
   float *w = net->w[l];
@@ -270,7 +275,7 @@ static int by_desc(const void *a, const void *b) {
 
 void mt_biased_select(mt_biased_state *s, mt_mlp_t *net) {
   for (uint32_t l = 0; l < s->n_layers; l++) {
-    size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+    size_t n = s->n_w[l];
     size_t want = (size_t)ceil((double)s->important * (double)n);
     if (want > n) want = n;
     memset(s->mask[l], 0, n);
@@ -290,14 +295,102 @@ void mt_biased_select(mt_biased_state *s, mt_mlp_t *net) {
 
 void mt_biased_step(mt_biased_state *s, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
   for (uint32_t l = 0; l < s->n_layers; l++) {
-    size_t n = (size_t)net->sizes[l] * net->sizes[l + 1];
+    size_t n = s->n_w[l];
     float lim = s->lim[l], *lat = s->latent[l];
     const float *g = wk->gw[l];
     for (size_t k = 0; k < n; k++) {
       float v = lat[k] - lr * g[k];
       lat[k] = v > lim ? lim : (v < -lim ? -lim : v);
     }
-    for (uint32_t k = 0; k < net->sizes[l + 1]; k++) net->b[l][k] -= lr * wk->gb[l][k];
+    for (uint32_t k = 0; k < s->n_b[l]; k++) net->b[l][k] -= lr * wk->gb[l][k];
     effective(s, net, l);
   }
+}
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+void mt_charac_save(const mt_charac *c, mt_wbuf *b) {
+  const uint32_t L = c->levels;
+  mt_wbuf_u32(b, L);
+  mt_wbuf_u32(b, c->samples);
+  mt_wbuf_u32(b, c->reads);
+  mt_wbuf_u32(b, c->favourable_k);
+  mt_wbuf_u64(b, c->seed);
+  mt_wbuf_f64(b, &c->level_step, 1);
+  mt_wbuf_f64(b, &c->read_sigma, 1);
+  mt_wbuf_f64(b, c->target, L);
+  mt_wbuf_f64(b, c->mean, L);
+  mt_wbuf_f64(b, c->sigma, L);
+  mt_wbuf_f64(b, c->rms, L);
+  for (uint32_t q = 0; q < L; q++) mt_wbuf_u32(b, c->wv_failures[q]);
+  mt_wbuf_bytes(b, c->favourable, L);
+}
+
+int mt_charac_load(mt_charac *c, mt_rbuf *b, uint32_t levels, uint32_t favourable_k, char *err,
+                   size_t errlen) {
+  /* The level count sizes every array below: it must be this run's, checked first. */
+  uint32_t L = mt_rbuf_u32(b);
+  if (b->short_read || L != levels || L > MT_MAX_LEVELS) {
+    snprintf(err, errlen, "the characterization has %u levels, this run has %u", L, levels);
+    return -1;
+  }
+  memset(c, 0, sizeof *c);
+  c->levels = L;
+  c->samples = mt_rbuf_u32(b);
+  c->reads = mt_rbuf_u32(b);
+  c->favourable_k = mt_rbuf_u32(b);
+  c->seed = mt_rbuf_u64(b);
+  mt_rbuf_f64(b, &c->level_step, 1);
+  mt_rbuf_f64(b, &c->read_sigma, 1);
+  mt_rbuf_f64(b, c->target, L);
+  mt_rbuf_f64(b, c->mean, L);
+  mt_rbuf_f64(b, c->sigma, L);
+  mt_rbuf_f64(b, c->rms, L);
+  for (uint32_t q = 0; q < L; q++) c->wv_failures[q] = mt_rbuf_u32(b);
+  const unsigned char *fav = mt_rbuf_bytes(b, L);
+  if (!fav) {
+    snprintf(err, errlen, "the characterization is cut short");
+    return -1;
+  }
+  uint32_t n_fav = 0;
+  for (uint32_t q = 0; q < L; q++) {
+    if (fav[q] > 1) {
+      snprintf(err, errlen, "the characterization's favourable flag of level %u is %u", q, fav[q]);
+      return -1;
+    }
+    c->favourable[q] = fav[q];
+    n_fav += fav[q];
+  }
+  if (c->favourable_k < 1 || c->favourable_k > L || n_fav != c->favourable_k ||
+      (favourable_k && c->favourable_k != favourable_k)) {
+    snprintf(err, errlen, "the characterization marks %u favourable levels of %u (favourable_k %u, "
+             "this run wants %u)", n_fav, L, c->favourable_k, favourable_k);
+    return -1;
+  }
+  return 0;
+}
+
+void mt_biased_save(const mt_biased_state *s, mt_wbuf *b) {
+  for (uint32_t l = 0; l < s->n_layers; l++) mt_wbuf_f32(b, s->latent[l], s->n_w[l]);
+}
+
+int mt_biased_load(mt_biased_state *s, mt_rbuf *b, char *err, size_t errlen) {
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    mt_rbuf_f32(b, s->latent[l], s->n_w[l]);
+    if (b->short_read) {
+      snprintf(err, errlen, "the latent weights are cut short");
+      return -1;
+    }
+    const float lim = s->lim[l];
+    for (size_t k = 0; k < s->n_w[l]; k++) {
+      float v = s->latent[l][k];
+      /* SGD clips to +-lim; a NaN (a diverged run) passes the clip and is kept as it is. */
+      if (!(v >= -lim && v <= lim) && !isnan(v)) {
+        snprintf(err, errlen, "latent weight %zu of layer %u is %g, outside +-%g", k, l, (double)v,
+                 (double)lim);
+        return -1;
+      }
+    }
+  }
+  return 0;
 }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "memtile.h"
+#include "mt_ckpt.h"
 #include "mt_map.h"
 #include "mt_nn.h"
 #include "mt_preset.h"
@@ -62,6 +63,8 @@ int mt_charac_write_json(const mt_charac *c, const char *preset_name, const char
 /* State of conventional/biased training for one network. */
 typedef struct {
   uint32_t n_layers;
+  size_t n_w[MT_NN_MAX_LAYERS];           /* weights of layer l (its map's n_in x n_out) */
+  uint32_t n_b[MT_NN_MAX_LAYERS];         /* biases of layer l (its map's n_out) */
   float important;                        /* fraction P of each layer that is constrained */
   float *latent[MT_NN_MAX_LAYERS];        /* the trained float weights */
   uint8_t *mask[MT_NN_MAX_LAYERS];        /* 1 = constrained (important) */
@@ -93,5 +96,21 @@ float mt_biased_project(const mt_biased_state *s, uint32_t l, float w);
 /* SGD on the latent weights (clipped to the top level) and biases, then the
  * effective weights (constrained ones projected) into net. */
 void mt_biased_step(mt_biased_state *s, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
+
+/* Checkpoints (mt_train.c). The characterization as measured (every field, so a resumed
+ * run needs no new measurement and keeps the same favourable set); mt_charac_load checks
+ * it against the run's level count (and favourable_k unless 0) and that the favourable
+ * flags are 0/1 and as many as favourable_k. The training state a later epoch reads: the
+ * latent weights (the masks and effective weights are rebuilt from them at the start of
+ * every epoch; the favourable weights and limits come from the maps and the restored
+ * characterization); mt_biased_load checks each is within the top level's weight (or
+ * NaN, which a diverged run carries). Sizes come from the state, never from the stream.
+ * Both return 0, or -1 with a message; on -1 the destination is partly overwritten and
+ * must be discarded. */
+void mt_charac_save(const mt_charac *c, mt_wbuf *b);
+int mt_charac_load(mt_charac *c, mt_rbuf *b, uint32_t levels, uint32_t favourable_k, char *err,
+                   size_t errlen);
+void mt_biased_save(const mt_biased_state *s, mt_wbuf *b);
+int mt_biased_load(mt_biased_state *s, mt_rbuf *b, char *err, size_t errlen);
 
 #endif

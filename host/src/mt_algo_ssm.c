@@ -419,3 +419,49 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
   }
   return MT_OK;
 }
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+void mt_pulse_save(const mt_pulse_state *s, mt_wbuf *b) {
+  mt_wbuf_u64(b, s->rng);
+  mt_wbuf_u64(b, s->topups);
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    const mt_pulse_layer *pl = &s->layer[l];
+    size_t n = (size_t)s->maps[l].n_in * s->maps[l].n_out;
+    mt_wbuf_f32(b, pl->gain_set, n);
+    mt_wbuf_f32(b, pl->gain_rst, n);
+    if (s->o.ssm) {
+      mt_wbuf_f32(b, pl->vel_w, n);
+      mt_wbuf_f32(b, pl->vel_b, s->maps[l].n_out);
+    }
+  }
+}
+
+int mt_pulse_load(mt_pulse_state *s, mt_rbuf *b, char *err, size_t errlen) {
+  s->rng = mt_rbuf_u64(b);
+  s->topups = mt_rbuf_u64(b);
+  for (uint32_t l = 0; l < s->n_layers && !b->short_read; l++) {
+    mt_pulse_layer *pl = &s->layer[l];
+    size_t n = (size_t)s->maps[l].n_in * s->maps[l].n_out;
+    mt_rbuf_f32(b, pl->gain_set, n);
+    mt_rbuf_f32(b, pl->gain_rst, n);
+    if (s->o.ssm) {
+      mt_rbuf_f32(b, pl->vel_w, n);
+      mt_rbuf_f32(b, pl->vel_b, s->maps[l].n_out);
+    }
+    for (size_t k = 0; k < n && !b->short_read; k++) {
+      /* A gain divides every update: it must be a positive finite number. */
+      if (!(pl->gain_set[k] > 0) || !(pl->gain_rst[k] > 0) || !isfinite(pl->gain_set[k]) ||
+          !isfinite(pl->gain_rst[k])) {
+        snprintf(err, errlen, "pulse gain of layer %u, weight %zu is %g / %g (must be positive)",
+                 l, k, (double)pl->gain_set[k], (double)pl->gain_rst[k]);
+        return -1;
+      }
+    }
+  }
+  if (b->short_read) {
+    snprintf(err, errlen, "the pulse trainer's state is cut short");
+    return -1;
+  }
+  return 0;
+}

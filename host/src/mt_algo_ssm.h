@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "memtile.h"
+#include "mt_ckpt.h"
 #include "mt_map.h"
 #include "mt_nn.h"
 #include "mt_preset.h"
@@ -71,6 +72,17 @@ int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_
 /* One training step from the gradients in wk: biases on the host, weights by
  * pulses. */
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
+
+/* Checkpoints (mt_train.c): everything a later step reads that is not derived from the
+ * options and the preset: the stochastic-rounding generator, the compensation count, and
+ * per layer the gains of every G+ device and (ssm) the momentum of weights and biases.
+ * g_ref, the nominal steps and w_per_g are recomputed by mt_pulse_init (the checkpoint's
+ * preset fingerprint guarantees the same values). The sizes come from s, set up by
+ * mt_pulse_init with the run's options, never from the stream. mt_pulse_load returns 0,
+ * or -1 with a message (short stream, or a gain that is not a positive finite number);
+ * on -1 s is partly overwritten and must be discarded. */
+void mt_pulse_save(const mt_pulse_state *s, mt_wbuf *b);
+int mt_pulse_load(mt_pulse_state *s, mt_rbuf *b, char *err, size_t errlen);
 
 /* Pulse count for |x| pulses, clipped to MT_PULSE_MAX (0 for NaN): round half
  * up, floor(|x| + 1/2), or stochastic, floor(|x|) + Bernoulli(frac(|x|)) from

@@ -46,6 +46,14 @@ void mt_wbuf_u16(mt_wbuf *b, const uint16_t *v, size_t n) {
   }
 }
 
+void mt_wbuf_f64(mt_wbuf *b, const double *v, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    uint64_t u;
+    memcpy(&u, &v[k], 8);
+    mt_wbuf_u64(b, u);
+  }
+}
+
 void mt_wbuf_bytes(mt_wbuf *b, const unsigned char *v, size_t n) {
   unsigned char *p = grow(b, n);
   if (p && n) memcpy(p, v, n);
@@ -82,6 +90,13 @@ void mt_rbuf_u16(mt_rbuf *b, uint16_t *v, size_t n) {
   for (size_t k = 0; k < n; k++) {
     const unsigned char *p = take(b, 2);
     v[k] = p ? (uint16_t)(p[0] | p[1] << 8) : 0;
+  }
+}
+
+void mt_rbuf_f64(mt_rbuf *b, double *v, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    uint64_t u = mt_rbuf_u64(b);
+    memcpy(&v[k], &u, 8);
   }
 }
 

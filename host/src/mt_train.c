@@ -82,6 +82,8 @@ typedef struct {
   uint32_t *order;                 /* training example order (a permutation, reshuffled each epoch) */
   uint32_t *eval_idx;              /* test example indices of one batch */
   uint32_t steps;                  /* optimizer steps taken (for accumulation) */
+  uint64_t shuffle_rng;            /* the generator of the example order */
+  uint32_t task, done;             /* where the run starts: task (0-based), its epochs done */
   uint64_t host_skipped;           /* weight updates that needed no programming */
   mt_pulse_state pulse;            /* sgd-pulse / ssm (mt_algo_ssm.c) */
   mt_biased_state biased;          /* conventional / biased (mt_algo_biased.c) */
@@ -89,6 +91,10 @@ typedef struct {
   mt_slice_map_t *sliced;          /* conventional / biased with --slices: one per layer, used
                                     * instead of maps[] on the device */
   mt_meta_t *meta;                 /* metaplastic: the unit's configuration and workspaces */
+  uint32_t data_crc[MT_TRAIN_MAX_TASKS][2]; /* checkpoints: CRC-32 of each task's training and
+                                             * test examples (images and labels) */
+  unsigned char *ck_bytes;         /* --resume: the checked checkpoint until it is restored */
+  mt_rbuf ck;                      /* --resume: where ckpt_restore goes on reading it */
   char *err;
   size_t errlen;
 } trainer_t;
@@ -148,6 +154,7 @@ static void trainer_free(trainer_t *t) {
   free(t->y);
   free(t->order);
   free(t->eval_idx);
+  free(t->ck_bytes);
   if (t->meta) mt_meta_free(t->meta);
   free(t->meta);
 }
@@ -203,8 +210,10 @@ static int setup_device(trainer_t *t) {
     return -1;
   }
   /* conventional/biased: characterize another die first (both, so that the
-   * device's noise streams match); the preset and seed are then set anew. */
-  if (is_offline_algo(o) &&
+   * device's noise streams match); the preset and seed are then set anew. A
+   * resumed run has the characterization from its checkpoint (ckpt_open), and
+   * the device's state comes from there too. */
+  if (is_offline_algo(o) && !o->resume &&
       mt_characterize(t->dev, t->preset, 0, o->seed ^ MT_CHAR_SEED_XOR, MT_CHAR_DEFAULT_SAMPLES,
                       MT_CHAR_DEFAULT_READS, o->favourable_k, &t->charac, t->err, t->errlen) != 0)
     return -1;
@@ -478,23 +487,63 @@ static int check_inputs(trainer_t *t, const mt_dataset_t *train, const mt_datase
   uint32_t slice_bits;
   if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
     return -1;
-  if ((is_pulse_algo(o) || is_offline_algo(o)) && (o->checkpoint || o->resume))
-    return fail(t, "checkpoints are not implemented for %s yet", mt_algo_name(o->algo));
   return 0;
 }
 
 /* ---- checkpoints ---------------------------------------------------------
- * One file holds everything the next epoch depends on: the options it was
- * made with, the epoch reached, the shuffling generator and the current
- * example order, the float weights, gradient accumulators, compensation
- * terms, level mirrors and the device's whole state. It is written
- * atomically and checked word by word on resume, so an interrupted run
- * continues exactly as if it had not stopped. */
+ * One file holds everything a later epoch depends on: the options it was
+ * made with, where the run stands (task and epoch), the shuffling generator
+ * and the current example order, the float weights, gradient accumulators,
+ * the algorithm's own state (sgd-pulse/ssm: gains, momentum, rounding
+ * generator; conventional/biased: characterization, latent weights),
+ * compensation terms, level mirrors and the device's whole state. It is
+ * written atomically with a CRC-32 and read back in two parts: the first
+ * (ckpt_open, before the device is touched) checks the file and every option
+ * and restores the host state that needs no device; the second (ckpt_restore,
+ * once the trainer is set up) the rest, the device image last. So an
+ * interrupted run continues exactly as if it had not stopped.
+ *
+ * Layout (little-endian words): magic, format, the option fingerprint (count,
+ * then key and value per entry), task, epochs done in it, shuffling generator,
+ * optimizer steps, the task's example order; per layer weights, biases and
+ * (siamese --accumulate) accumulators; conventional/biased: the
+ * characterization. Second part: per layer compensation terms and level
+ * mirror (device algorithms); sgd-pulse/ssm or conventional/biased state;
+ * device image length and image; CRC-32 of everything before it. */
 
 #define CKPT_MAGIC 0x4B43544Du /* "MTCK" */
-#define CKPT_FORMAT 1u
+#define CKPT_FORMAT 2u         /* 1: before sgd-pulse/ssm/conventional/biased/--tasks (refused) */
 #define CKPT_MAX_BYTES ((size_t)1 << 31)
-#define CKPT_MAX_FP 64
+#define CKPT_MAX_FP 128 /* the longest fingerprint (8 layers, 8 tasks) has 86 entries */
+
+typedef enum { FPK_INT, FPK_FLOAT, FPK_ALGO, FPK_HEX } fp_kind;
+
+/* Keys of the fingerprint: the file stores the index, so a mismatch is named. */
+static const struct {
+  const char *name;
+  fp_kind kind;
+} fp_keys[] = {
+  {"algorithm", FPK_ALGO},       {"layers", FPK_INT},           {"layer size", FPK_INT},
+  {"conv layer", FPK_INT},       {"conv kernel", FPK_INT},      {"conv input channels", FPK_INT},
+  {"conv pool", FPK_INT},        {"batch", FPK_INT},            {"learning rate", FPK_FLOAT},
+  {"seed (low word)", FPK_INT},  {"seed (high word)", FPK_INT}, {"accumulate", FPK_INT},
+  {"compensate", FPK_INT},       {"w-max", FPK_FLOAT},          {"open-loop", FPK_INT},
+  {"levels", FPK_INT},           {"preset configuration (CRC-32)", FPK_HEX},
+  {"tasks", FPK_INT},            {"training examples", FPK_INT}, {"epochs per task", FPK_INT},
+  {"meta-m", FPK_FLOAT},         {"momentum", FPK_FLOAT},       {"important", FPK_FLOAT},
+  {"favourable", FPK_INT},        {"training data (CRC-32)", FPK_HEX},
+  {"test examples", FPK_INT},     {"test data (CRC-32)", FPK_HEX}, {"slices", FPK_INT},
+};
+enum {
+  FP_ALGO, FP_LAYERS, FP_SIZE, FP_CONV, FP_CONV_K, FP_CONV_C, FP_CONV_POOL, FP_BATCH, FP_LR,
+  FP_SEED_LO, FP_SEED_HI, FP_ACCUMULATE, FP_COMPENSATE, FP_WMAX, FP_OPEN_LOOP, FP_LEVELS,
+  FP_PRESET, FP_TASKS, FP_EXAMPLES, FP_EPOCHS, FP_META_M, FP_MOMENTUM, FP_IMPORTANT,
+  FP_FAVOURABLE, FP_TRAIN_CRC, FP_TEST_COUNT, FP_TEST_CRC, FP_SLICES, FP_NKEYS
+};
+
+typedef struct {
+  uint32_t key, value;
+} fp_entry;
 
 static uint32_t f32_bits(float f) {
   uint32_t u;
@@ -502,51 +551,111 @@ static uint32_t f32_bits(float f) {
   return u;
 }
 
-/* What must match between the saved run and the resumed one, in order. */
-static uint32_t fingerprint(const trainer_t *t, const mt_dataset_t *train, uint32_t *fp,
-                            const char **names) {
+static void fp_format(uint32_t key, uint32_t v, char *out, size_t n) {
+  float f;
+  memcpy(&f, &v, 4);
+  switch (key < FP_NKEYS ? fp_keys[key].kind : FPK_INT) {
+  case FPK_FLOAT: /* the shortest text that reads back as the same float */
+    for (int digits = 6; digits <= 9; digits++) {
+      snprintf(out, n, "%.*g", digits, (double)f);
+      if (strtof(out, NULL) == f) break;
+    }
+    break;
+  case FPK_ALGO: snprintf(out, n, "%s", mt_algo_name((mt_algo)v)); break;
+  case FPK_HEX: snprintf(out, n, "0x%08x", v); break;
+  default: snprintf(out, n, "%u", v); break;
+  }
+}
+
+/* CRC-32 of what the preset configures (device words, levels, level table,
+ * window), little-endian: a checkpoint is refused under another preset. */
+static uint32_t preset_crc(const mt_preset_t *p) {
+  if (!p) return 0;
+  uint32_t words[MT_CFG_COUNT + 3 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS];
+  size_t n = 0;
+  for (uint32_t k = 0; k < MT_CFG_COUNT; k++) words[n++] = p->cfg[k];
+  words[n++] = p->levels, words[n++] = p->level_lo, words[n++] = p->level_hi;
+  uint32_t lv = p->levels <= MT_MAX_LEVELS ? p->levels : MT_MAX_LEVELS;
+  for (uint32_t k = 0; k < lv * MT_LEVEL_ENTRY_WORDS; k++) words[n++] = p->level_table[k];
+  unsigned char bytes[sizeof words];
+  for (size_t k = 0; k < n; k++)
+    for (int i = 0; i < 4; i++) bytes[4 * k + i] = (unsigned char)(words[k] >> (8 * i));
+  return (uint32_t)crc32(0L, bytes, (uInt)(4 * n));
+}
+
+/* CRC-32 of a dataset's images and labels. */
+static uint32_t dataset_crc(const mt_dataset_t *d) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const size_t n = (size_t)d->count * d->rows * d->cols, chunk = (size_t)1 << 30;
+  for (size_t off = 0; off < n; off += chunk)
+    crc = crc32(crc, d->images + off, (uInt)(n - off < chunk ? n - off : chunk));
+  return (uint32_t)crc32(crc, d->labels, d->count);
+}
+
+/* What must match between the saved run and the resumed one, in order. The
+ * test sets too: evaluation draws the device's read noise, so they shape the
+ * epochs after it. */
+static uint32_t fingerprint(const trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
+                            const mt_dataset_t *tests, fp_entry *fp) {
   const mt_train_opts *o = t->o;
   uint32_t k = 0;
-#define FP(name, v) (names[k] = (name), fp[k++] = (uint32_t)(v))
-  FP("algorithm", o->algo);
-  FP("layers", o->n_layers);
-  for (uint32_t l = 0; l <= o->n_layers; l++) FP("layer size", o->sizes[l]);
-  for (uint32_t l = 0; l < o->n_layers; l++) /* conv layers only: MLP checkpoints are unchanged */
+#define FP(K_, V_) (k < CKPT_MAX_FP ? (void)(fp[k].key = (K_), fp[k++].value = (uint32_t)(V_)) : (void)0)
+  FP(FP_ALGO, o->algo);
+  FP(FP_LAYERS, o->n_layers);
+  for (uint32_t l = 0; l <= o->n_layers; l++) FP(FP_SIZE, o->sizes[l]);
+  for (uint32_t l = 0; l < o->n_layers; l++)
     if (o->spec[l].conv) {
-      FP("conv layer", l);
-      FP("conv kernel", o->spec[l].k);
-      FP("conv input channels", o->spec[l].in_c);
-      FP("conv pool", o->spec[l].pool * 4u + o->spec[l].pool_kind);
+      FP(FP_CONV, l);
+      FP(FP_CONV_K, o->spec[l].k);
+      FP(FP_CONV_C, o->spec[l].in_c);
+      FP(FP_CONV_POOL, o->spec[l].pool * 4u + o->spec[l].pool_kind);
     }
-  FP("batch", o->batch);
-  FP("learning rate (bits)", f32_bits(o->lr));
-  FP("seed (low word)", o->seed);
-  FP("seed (high word)", o->seed >> 32);
-  FP("accumulate", o->accumulate);
-  FP("compensate", o->compensate);
-  FP("w-max (bits)", f32_bits(o->w_max_factor));
-  FP("open-loop", o->open_loop);
-  FP("levels", t->preset ? t->preset->levels : 0);
-  FP("training examples", train->count);
-  if (o->algo == MT_ALGO_METAPLASTIC) FP("meta-m (bits)", f32_bits(o->meta_m));
+  FP(FP_BATCH, o->batch);
+  FP(FP_LR, f32_bits(o->lr));
+  FP(FP_SEED_LO, o->seed);
+  FP(FP_SEED_HI, o->seed >> 32);
+  FP(FP_ACCUMULATE, o->accumulate);
+  FP(FP_COMPENSATE, o->compensate);
+  FP(FP_WMAX, f32_bits(o->w_max_factor));
+  FP(FP_OPEN_LOOP, o->open_loop);
+  FP(FP_LEVELS, t->preset ? t->preset->levels : 0);
+  FP(FP_PRESET, preset_crc(t->preset));
+  FP(FP_TASKS, n_tasks);
+  for (uint32_t k2 = 0; k2 < n_tasks; k2++) {
+    FP(FP_EXAMPLES, trains[k2].count);
+    FP(FP_TRAIN_CRC, t->data_crc[k2][0]);
+    FP(FP_TEST_COUNT, tests[k2].count);
+    FP(FP_TEST_CRC, t->data_crc[k2][1]);
+  }
+  /* One task may grow --epochs on resume; with several, the task boundaries depend on it. */
+  if (n_tasks > 1) FP(FP_EPOCHS, o->epochs);
+  if (o->algo == MT_ALGO_METAPLASTIC) FP(FP_META_M, f32_bits(o->meta_m));
+  if (o->algo == MT_ALGO_SSM) FP(FP_MOMENTUM, f32_bits(o->momentum));
+  if (o->algo == MT_ALGO_BIASED) {
+    FP(FP_IMPORTANT, f32_bits(o->important));
+    FP(FP_FAVOURABLE, o->favourable_k);
+  }
+  if (is_offline_algo(o)) FP(FP_SLICES, o->slices);
 #undef FP
   return k;
 }
 
-static int save_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t epoch, uint64_t rng) {
+static int save_checkpoint(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
+                           const mt_dataset_t *tests, uint32_t task, uint32_t epoch) {
   const mt_train_opts *o = t->o;
   mt_wbuf b = {NULL, 0, 0, 0};
-  uint32_t fp[CKPT_MAX_FP];
-  const char *names[CKPT_MAX_FP];
-  uint32_t nfp = fingerprint(t, train, fp, names);
+  fp_entry fp[CKPT_MAX_FP];
+  uint32_t nfp = fingerprint(t, n_tasks, trains, tests, fp);
   mt_wbuf_u32(&b, CKPT_MAGIC);
   mt_wbuf_u32(&b, CKPT_FORMAT);
   mt_wbuf_u32(&b, nfp);
-  for (uint32_t k = 0; k < nfp; k++) mt_wbuf_u32(&b, fp[k]);
+  for (uint32_t k = 0; k < nfp; k++) mt_wbuf_u32(&b, fp[k].key), mt_wbuf_u32(&b, fp[k].value);
+  /* First part: what ckpt_open restores before the trainer is set up. */
+  mt_wbuf_u32(&b, task);
   mt_wbuf_u32(&b, epoch);
-  mt_wbuf_u64(&b, rng);
+  mt_wbuf_u64(&b, t->shuffle_rng);
   mt_wbuf_u32(&b, t->steps);
-  for (uint32_t k = 0; k < train->count; k++) mt_wbuf_u32(&b, t->order[k]);
+  for (uint32_t k = 0; k < trains[task].count; k++) mt_wbuf_u32(&b, t->order[k]);
   for (uint32_t l = 0; l < o->n_layers; l++) {
     size_t nw = n_weights(o, l);
     mt_wbuf_f32(&b, t->net.w[l], nw);
@@ -555,9 +664,15 @@ static int save_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t epo
       mt_wbuf_f32(&b, t->acc_w[l], nw);
       mt_wbuf_f32(&b, t->acc_b[l], w_cols(o, l));
     }
-    if (t->comp[l]) mt_wbuf_f32(&b, t->comp[l], nw);
-    if (t->maps[l].level) mt_wbuf_u16(&b, t->maps[l].level, nw);
   }
+  if (is_offline_algo(o)) mt_charac_save(&t->charac, &b);
+  /* Second part: ckpt_restore. */
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    if (t->comp[l]) mt_wbuf_f32(&b, t->comp[l], n_weights(o, l));
+    if (t->maps[l].level) mt_wbuf_u16(&b, t->maps[l].level, n_weights(o, l));
+  }
+  if (is_pulse_algo(o)) mt_pulse_save(&t->pulse, &b);
+  if (is_offline_algo(o)) mt_biased_save(&t->biased, &b);
   unsigned char *img = NULL;
   size_t img_len = 0;
   if (t->dev && mt_dev_snapshot_bytes(t->dev, &img, &img_len) != MT_OK) {
@@ -574,46 +689,107 @@ static int save_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t epo
   return rc;
 }
 
-/* Restores the trainer and the device; *epoch is the last epoch done. */
-static int load_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t *epoch, uint64_t *rng) {
-  const mt_train_opts *o = t->o;
-  const char *path = o->resume;
-  unsigned char *bytes = NULL;
-  size_t n = 0;
-  if (mt_read_file(path, CKPT_MAX_BYTES, &bytes, &n, t->err, t->errlen) != 0) return -1;
-  int rc = -1;
-  mt_rbuf b = {bytes, n, 0, 0};
-  uint32_t fp[CKPT_MAX_FP];
-  const char *names[CKPT_MAX_FP];
-  uint32_t nfp = fingerprint(t, train, fp, names);
-  if (n < 16 || mt_rbuf_u32(&b) != CKPT_MAGIC || mt_rbuf_u32(&b) != CKPT_FORMAT) {
-    snprintf(t->err, t->errlen, "%s: not a memtile checkpoint (format %u)", path, CKPT_FORMAT);
-    goto out;
+/* Reads and checks the fingerprint at b against this run's; 0, or -1 with a
+ * message naming the first option that differs and both values. */
+static int check_fingerprint(trainer_t *t, mt_rbuf *b, uint32_t n_tasks, const mt_dataset_t *trains,
+                             const mt_dataset_t *tests) {
+  const char *path = t->o->resume;
+  fp_entry fp[CKPT_MAX_FP];
+  uint32_t nfp = fingerprint(t, n_tasks, trains, tests, fp);
+  uint32_t nfile = mt_rbuf_u32(b);
+  /* The count is checked against the file's length before any entry is read. */
+  if (b->short_read || nfile > CKPT_MAX_FP || (size_t)nfile * 8 > b->len - b->pos) {
+    snprintf(t->err, t->errlen, "%s: inconsistent content (%u option entries)", path, nfile);
+    return -1;
   }
-  mt_rbuf tail = {bytes + n - 4, 4, 0, 0};
-  if ((uint32_t)crc32(0L, bytes, (uInt)(n - 4)) != mt_rbuf_u32(&tail)) {
-    snprintf(t->err, t->errlen, "%s: checksum mismatch (file damaged or truncated)", path);
-    goto out;
-  }
-  b.len = n - 4; /* the checksum is not content */
-  if (mt_rbuf_u32(&b) != nfp) {
-    snprintf(t->err, t->errlen, "%s: was written for a network of another depth", path);
-    goto out;
-  }
-  for (uint32_t k = 0; k < nfp; k++) {
-    uint32_t v = mt_rbuf_u32(&b);
-    if (v != fp[k]) {
-      snprintf(t->err, t->errlen, "%s: was written with %s %u, this run has %u", path, names[k], v,
-               fp[k]);
-      goto out;
+  char want[64], got[64];
+  for (uint32_t k = 0; k < nfile && k < nfp; k++) {
+    uint32_t key = mt_rbuf_u32(b), v = mt_rbuf_u32(b);
+    if (key >= FP_NKEYS) {
+      snprintf(t->err, t->errlen, "%s: inconsistent content (option key %u)", path, key);
+      return -1;
+    }
+    fp_format(key, v, got, sizeof got);
+    if (key != fp[k].key) {
+      fp_format(fp[k].key, fp[k].value, want, sizeof want);
+      snprintf(t->err, t->errlen, "%s: was written with other options (%s %s where this run has %s %s)",
+               path, fp_keys[key].name, got, fp_keys[fp[k].key].name, want);
+      return -1;
+    }
+    if (v != fp[k].value) {
+      fp_format(key, fp[k].value, want, sizeof want);
+      snprintf(t->err, t->errlen, "%s: was written with %s %s, this run has %s", path,
+               fp_keys[key].name, got, want);
+      return -1;
     }
   }
-  *epoch = mt_rbuf_u32(&b);
-  *rng = mt_rbuf_u64(&b);
+  if (nfile != nfp) {
+    snprintf(t->err, t->errlen, "%s: was written with other options (%u settings, this run has %u)",
+             path, nfile, nfp);
+    return -1;
+  }
+  return 0;
+}
+
+/* 1 if order[0..n) is a permutation of 0..n-1. */
+static int is_permutation(const uint32_t *order, uint32_t n) {
+  unsigned char *seen = calloc((size_t)n / 8 + 1, 1);
+  int ok = seen != NULL;
+  for (uint32_t k = 0; ok && k < n; k++) {
+    uint32_t v = order[k];
+    ok = v < n && !(seen[v / 8] & (1u << (v % 8)));
+    if (ok) seen[v / 8] |= (unsigned char)(1u << (v % 8));
+  }
+  free(seen);
+  return ok;
+}
+
+/* --resume, first part (before the device is touched): reads the file,
+ * checks magic, format, checksum and every option, and restores the run's
+ * position, the example order, weights and accumulators, and for
+ * conventional/biased the characterization (setup_device then does not
+ * measure again). Keeps the file for ckpt_restore. */
+static int ckpt_open(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
+                     const mt_dataset_t *tests) {
+  const mt_train_opts *o = t->o;
+  const char *path = o->resume;
+  size_t n = 0;
+  if (mt_read_file(path, CKPT_MAX_BYTES, &t->ck_bytes, &n, t->err, t->errlen) != 0) return -1;
+  mt_rbuf b = {t->ck_bytes, n, 0, 0};
+  uint32_t magic = mt_rbuf_u32(&b), format = mt_rbuf_u32(&b);
+  if (n < 16 || magic != CKPT_MAGIC) {
+    snprintf(t->err, t->errlen, "%s: not a memtile checkpoint (format %u)", path, CKPT_FORMAT);
+    return -1;
+  }
+  if (format != CKPT_FORMAT) {
+    snprintf(t->err, t->errlen, "%s: checkpoint format %u, written by %s memtile; this one reads "
+             "format %u only (start the run again)", path, format,
+             format < CKPT_FORMAT ? "an older" : "a newer", CKPT_FORMAT);
+    return -1;
+  }
+  mt_rbuf tail = {t->ck_bytes + n - 4, 4, 0, 0};
+  if ((uint32_t)crc32(0L, t->ck_bytes, (uInt)(n - 4)) != mt_rbuf_u32(&tail)) {
+    snprintf(t->err, t->errlen, "%s: checksum mismatch (file damaged or truncated)", path);
+    return -1;
+  }
+  b.len = n - 4; /* the checksum is not content */
+  if (check_fingerprint(t, &b, n_tasks, trains, tests) != 0) return -1;
+  t->task = mt_rbuf_u32(&b);
+  t->done = mt_rbuf_u32(&b);
+  t->shuffle_rng = mt_rbuf_u64(&b);
   t->steps = mt_rbuf_u32(&b);
-  for (uint32_t k = 0; k < train->count; k++) {
-    t->order[k] = mt_rbuf_u32(&b);
-    if (t->order[k] >= train->count) b.short_read = 1; /* not a permutation of this set */
+  if (b.short_read || t->task >= n_tasks || t->done < 1 || (n_tasks > 1 && t->done > o->epochs)) {
+    snprintf(t->err, t->errlen, "%s: inconsistent content (task %u of %u, epoch %u)", path,
+             t->task + 1, n_tasks, t->done);
+    return -1;
+  }
+  uint32_t count = trains[t->task].count;
+  if ((size_t)count * 4 > b.len - b.pos) b.short_read = 1; /* before reading that many */
+  for (uint32_t k = 0; k < count && !b.short_read; k++) t->order[k] = mt_rbuf_u32(&b);
+  if (!b.short_read && !is_permutation(t->order, count)) {
+    snprintf(t->err, t->errlen, "%s: inconsistent content (the example order is not a permutation "
+             "of %u examples)", path, count);
+    return -1;
   }
   for (uint32_t l = 0; l < o->n_layers; l++) {
     size_t nw = n_weights(o, l);
@@ -623,24 +799,62 @@ static int load_checkpoint(trainer_t *t, const mt_dataset_t *train, uint32_t *ep
       mt_rbuf_f32(&b, t->acc_w[l], nw);
       mt_rbuf_f32(&b, t->acc_b[l], w_cols(o, l));
     }
+  }
+  char msg[256];
+  if (!b.short_read && is_offline_algo(o) &&
+      mt_charac_load(&t->charac, &b, t->preset->levels,
+                     o->algo == MT_ALGO_BIASED ? o->favourable_k : 0, msg, sizeof msg) != 0) {
+    snprintf(t->err, t->errlen, "%s: %s", path, msg);
+    return -1;
+  }
+  if (b.short_read) {
+    snprintf(t->err, t->errlen, "%s: inconsistent content (cut short)", path);
+    return -1;
+  }
+  t->ck = b;
+  return 0;
+}
+
+/* --resume, second part (the trainer is set up): compensation terms, level
+ * mirrors, the algorithm's state, then the device image (checked against the
+ * device before anything is sent to it). */
+static int ckpt_restore(trainer_t *t) {
+  const mt_train_opts *o = t->o;
+  const char *path = o->resume;
+  mt_rbuf b = t->ck;
+  char msg[256];
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    size_t nw = n_weights(o, l);
     if (t->comp[l]) mt_rbuf_f32(&b, t->comp[l], nw);
-    if (t->maps[l].level) mt_rbuf_u16(&b, t->maps[l].level, nw);
+    uint16_t *lv = t->maps[l].level;
+    if (!lv) continue;
+    mt_rbuf_u16(&b, lv, nw);
+    for (size_t k = 0; k < nw && !b.short_read; k++)
+      if (lv[k] >= t->maps[l].levels && lv[k] != MT_LEVEL_NONE) {
+        snprintf(t->err, t->errlen, "%s: inconsistent content (level %u in layer %u's mirror)", path,
+                 lv[k], l);
+        return -1;
+      }
+  }
+  int rc = 0;
+  if (!b.short_read && is_pulse_algo(o)) rc = mt_pulse_load(&t->pulse, &b, msg, sizeof msg);
+  if (!b.short_read && rc == 0 && is_offline_algo(o)) rc = mt_biased_load(&t->biased, &b, msg, sizeof msg);
+  if (rc != 0) {
+    snprintf(t->err, t->errlen, "%s: %s", path, msg);
+    return -1;
   }
   uint64_t img_len = mt_rbuf_u64(&b);
-  if (b.short_read || img_len != b.len - b.pos) {
+  if (b.short_read || img_len != b.len - b.pos || (!t->dev && img_len != 0)) {
     snprintf(t->err, t->errlen, "%s: inconsistent content (device image of %llu bytes)", path,
              (unsigned long long)img_len);
-    goto out;
+    return -1;
   }
   const unsigned char *img = mt_rbuf_bytes(&b, (size_t)img_len);
-  if (t->dev && mt_dev_restore_bytes(t->dev, img, (size_t)img_len, path) != MT_OK) {
-    snprintf(t->err, t->errlen, "%s", mt_dev_errmsg(t->dev));
-    goto out;
-  }
-  rc = 0;
-out:
-  free(bytes);
-  return rc;
+  if (t->dev && mt_dev_restore_bytes(t->dev, img, (size_t)img_len, path) != MT_OK)
+    return fail(t, "%s", mt_dev_errmsg(t->dev));
+  free(t->ck_bytes);
+  t->ck_bytes = NULL;
+  return 0;
 }
 
 /* Test accuracy of every task after an epoch of task `task` (0-based). */
@@ -656,17 +870,29 @@ static int evaluate_tasks(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *te
   return 0;
 }
 
+/* Task k's examples from their natural order (shuffled at each epoch's start). */
+static void start_task(trainer_t *t, const mt_dataset_t *train) {
+  for (uint32_t k = 0; k < train->count; k++) t->order[k] = k;
+}
+
 static int run_epochs(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains,
                       const mt_dataset_t *tests, const mt_train_hooks *hooks) {
   const mt_train_opts *o = t->o;
-  uint64_t rng = o->seed ^ 0x5DEECE66Dull;
   uint64_t c0[MT_CNT_COUNT] = {0}, c1[MT_CNT_COUNT] = {0};
   int dev_algo = is_device_algo(o);
   /* the forward passes of training run on the device */
   int dev_fwd = dev_algo && !is_offline_algo(o);
-  uint32_t done = 0;
-  for (uint32_t k = 0; k < trains[0].count; k++) t->order[k] = k;
-  if (o->resume && load_checkpoint(t, &trains[0], &done, &rng) != 0) return -1;
+  /* with several tasks, epochs 1..epochs run once per task; a resumed run
+   * starts where its checkpoint stands (ckpt_open) */
+  uint32_t task = t->task, done = t->done;
+  if (!o->resume) {
+    t->shuffle_rng = o->seed ^ 0x5DEECE66Dull;
+    start_task(t, &trains[0]);
+  } else if (done >= o->epochs && task + 1 < n_tasks) {
+    /* The checkpoint ended a task: the next one starts as it does in an uninterrupted run. */
+    done = 0;
+    start_task(t, &trains[++task]);
+  }
   if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK)
     return fail(t, "%s", mt_dev_errmsg(t->dev));
   if (dev_fwd && !o->resume) {
@@ -682,13 +908,12 @@ static int run_epochs(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains
       if (rc != MT_OK) return fail(t, "%s", mt_dev_errmsg(t->dev));
     }
   }
-  uint32_t task = 0; /* with several tasks, epochs 1..epochs run once per task */
-  const mt_dataset_t *train = &trains[0];
+  const mt_dataset_t *train = &trains[task];
   for (uint32_t e = done + 1; e <= o->epochs; e++) {
     double t0 = now();
     uint64_t cyc0 = 0, cyc1 = 0;
     int has_cycles = dev_algo && mt_dev_cycles(t->dev, &cyc0) == MT_OK;
-    shuffle(t->order, train->count, &rng);
+    shuffle(t->order, train->count, &t->shuffle_rng);
     if (is_offline_algo(o)) mt_biased_select(&t->biased, &t->net);
     double loss_sum = 0;
     uint32_t correct = 0;
@@ -736,12 +961,12 @@ static int run_epochs(trainer_t *t, uint32_t n_tasks, const mt_dataset_t *trains
       st.has_sim_cycles = 1;
       st.sim_cycles = cyc1 - cyc0;
     }
-    if (o->checkpoint && save_checkpoint(t, train, e, rng) != 0) return -1;
+    if (o->checkpoint && save_checkpoint(t, n_tasks, trains, tests, task, e) != 0) return -1;
     if (hooks && hooks->epoch_done && hooks->epoch_done(hooks->ctx, &st)) break;
     if (e == o->epochs && task + 1 < n_tasks) {
       /* The next task: its examples from their natural order, shuffled as before. */
       train = &trains[++task];
-      for (uint32_t k = 0; k < train->count; k++) t->order[k] = k;
+      start_task(t, train);
       e = 0;
     }
   }
@@ -759,8 +984,6 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
     snprintf(err, errlen, "%u tasks: between 1 and %u are supported", n_tasks, MT_TRAIN_MAX_TASKS);
     return -1;
   }
-  if (n_tasks > 1 && (o->checkpoint || o->resume))
-    return fail(&t, "%s", "checkpoints are not supported with several tasks yet");
   uint32_t largest = 0;
   for (uint32_t k = 0; k < n_tasks && rc == 0; k++) {
     rc = check_inputs(&t, &train[k], &test[k]);
@@ -772,7 +995,13 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
     if (train[k].count > train[largest].count) largest = k;
   }
   if (rc == 0) rc = allocate(&t, &train[largest]);
+  for (uint32_t k = 0; rc == 0 && (o->checkpoint || o->resume) && k < n_tasks; k++) {
+    t.data_crc[k][0] = dataset_crc(&train[k]);
+    t.data_crc[k][1] = dataset_crc(&test[k]);
+  }
+  if (rc == 0 && o->resume) rc = ckpt_open(&t, n_tasks, train, test);
   if (rc == 0 && is_device_algo(o)) rc = setup_device(&t);
+  if (rc == 0 && o->resume) rc = ckpt_restore(&t);
   if (rc == 0) rc = run_epochs(&t, n_tasks, train, test, hooks);
   trainer_free(&t);
   return rc;

@@ -94,7 +94,8 @@ int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dat
  * each, and after every epoch tests on every task's test set. The datasets
  * must have the same image size and class count. Epochs are numbered across
  * tasks (task k's are (k-1)*epochs+1 .. k*epochs); test_accuracy is the
- * current task's. Checkpoints need n_tasks == 1. 0, or -1 with a message. */
+ * current task's. A checkpoint holds the task and its epoch as well; with several
+ * tasks, --epochs must then match on resume. 0, or -1 with a message. */
 int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *train,
                        const mt_dataset_t *test, mt_dev *dev, const mt_preset_t *preset,
                        const mt_train_hooks *hooks, char *err, size_t errlen);

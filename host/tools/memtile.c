@@ -67,8 +67,8 @@ static const char *const usage_train =
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
     "  --checkpoint FILE  save the whole experiment (weights, optimizer, device) after every\n"
     "                     epoch, atomically\n"
-    "  --resume FILE      continue a run from its checkpoint (same options; --epochs may grow);\n"
-    "                     --log then appends\n"
+    "  --resume FILE      continue a run from its checkpoint (same options; --epochs may grow\n"
+    "                     with one task); --log then appends\n"
     "  --help             this text\n";
 
 static const char *const usage_characterize =

@@ -85,8 +85,8 @@ static void bad_arguments_are_named(void **state) {
   expect("train --favourable 0", 2, "--favourable: '0' is not an integer in [1, 256]");
   expect("train --algo biased --favourable 9 --preset rram-2bit --dataset mnist --net 784-8-10 "
          "--train-limit 10 --test-limit 10", 1, "favourable <= 7 levels");
-  expect("train --algo biased --checkpoint /tmp/x.ck --dataset mnist --net 784-8-10 "
-         "--train-limit 10 --test-limit 10", 1, "checkpoints are not implemented for biased");
+  expect("train --algo biased --resume /nonexistent/x.ck --dataset mnist --net 784-8-10 "
+         "--train-limit 10 --test-limit 10", 1, "/nonexistent/x.ck: cannot open");
   expect("characterize --help", 0, "usage: memtile characterize");
   expect("characterize --frob", 2, "unknown option '--frob'");
   expect("characterize --samples", 2, "--samples needs a value");
@@ -274,6 +274,49 @@ static void tasks_log_every_task(void **state) {
   expect("train --tasks mnist,/nonexistent/dir --train-limit 10 --test-limit 10", 1, "/nonexistent/dir");
 }
 
+/* The JSON lines of a log without their wall_s values. */
+static void log_without_wall(const char *path, char *buf, size_t n) {
+  const char *text = slurp(path);
+  size_t len = 0;
+  for (const char *p = text; *p && len + 1 < n;) {
+    if (strncmp(p, "\"wall_s\": ", 10) == 0) {
+      p += 10;
+      while (*p && *p != '}') p++;
+      continue;
+    }
+    buf[len++] = *p++;
+  }
+  buf[len] = '\0';
+}
+
+/* --checkpoint/--resume on the command line, for ssm (momentum, gains, rounding
+ * generator): 2 epochs straight, and 1 epoch + a resume to 2 appending to the
+ * log, give the same log lines (wall_s aside) and one CSV header. */
+static void resume_appends_the_same_log(void **state) {
+  (void)state;
+  char args[1024], full[128], cut[128], ck[128], csv[128];
+  static char a[8192], b[8192];
+  snprintf(full, sizeof full, "%s/ssm-full.jsonl", tmpdir);
+  snprintf(cut, sizeof cut, "%s/ssm-cut.jsonl", tmpdir);
+  snprintf(csv, sizeof csv, "%s/ssm-cut.csv", tmpdir);
+  snprintf(ck, sizeof ck, "%s/ssm.ckpt", tmpdir);
+  const char *common = "train --algo ssm --preset imprecise --w-max 4 --dataset mnist --net 784-16-10 "
+                       "--train-limit 200 --test-limit 100";
+  snprintf(args, sizeof args, "%s --epochs 2 --log %s", common, full);
+  expect(args, 0, "epoch 2");
+  snprintf(args, sizeof args, "%s --epochs 1 --checkpoint %s --log %s", common, ck, cut);
+  expect(args, 0, "epoch 1");
+  snprintf(args, sizeof args, "%s --epochs 2 --resume %s --log %s", common, ck, cut);
+  expect(args, 0, "epoch 2");
+  log_without_wall(full, a, sizeof a);
+  log_without_wall(cut, b, sizeof b);
+  assert_int_equal(count_lines(cut), 2);
+  assert_string_equal(a, b);
+  assert_int_equal(count_lines(csv), 3); /* one header, two epochs */
+  snprintf(args, sizeof args, "%s --epochs 2 --momentum 0.5 --resume %s", common, ck);
+  expect(args, 1, "was written with momentum 0.9, this run has 0.5");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(help_and_unknown_commands),
@@ -283,6 +326,7 @@ int main(void) {
     cmocka_unit_test(training_smoke_runs),
     cmocka_unit_test(sliced_training),
     cmocka_unit_test(tasks_log_every_task),
+    cmocka_unit_test(resume_appends_the_same_log),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -184,32 +184,12 @@ static void smoke_runs_learn(void **state) {
   mt_dataset_free(&test);
 }
 
-static void rejects_checkpoints(void **state) {
-  (void)state;
-  mt_dataset_t train, test;
-  char err[512];
-  assert_int_equal(mt_dataset_open("mnist", MT_SOURCE_DIR, 64, 64, &train, &test, err, sizeof err), 0);
-  mt_train_opts o;
-  mt_train_defaults(&o);
-  o.algo = MT_ALGO_SSM;
-  o.sizes[0] = 784, o.sizes[1] = 16, o.sizes[2] = 10, o.n_layers = 2;
-  o.checkpoint = "/tmp/never-written.ckpt";
-  mt_dev *dev = NULL;
-  assert_int_equal(mt_dev_open("model://?tiles=8", &dev), MT_OK);
-  assert_int_equal(mt_train_run(&o, &train, &test, dev, &preset, NULL, err, sizeof err), -1);
-  assert_non_null(strstr(err, "not implemented for ssm"));
-  mt_dev_close(dev);
-  mt_dataset_free(&train);
-  mt_dataset_free(&test);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(stochastic_rounding_is_unbiased),
     cmocka_unit_test(momentum_accumulates),
     cmocka_unit_test(reinit_reduces_d2d_spread),
     cmocka_unit_test(smoke_runs_learn),
-    cmocka_unit_test(rejects_checkpoints),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,536 @@
+/* Checkpoint and resume (host/src/mt_train.c) for the algorithms with state of
+ * their own (sgd-pulse, ssm, conventional, biased) and for runs over several
+ * --tasks: N epochs straight and k epochs + a resume to N give the same log,
+ * line for line except wall_s, and the same epoch statistics bit for bit. Also
+ * that a checkpoint refuses another algorithm or option, a damaged or
+ * truncated file, and one of the old format. Tiny runs: 784-16-10 on 300
+ * MNIST / Fashion-MNIST images (10 steps of 32 per epoch). */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "memtile.h"
+#include "mt_dataset.h"
+#include "mt_log.h"
+#include "mt_nn.h"
+#include "mt_preset.h"
+#include "mt_protocol.h"
+#include "mt_train.h"
+
+#define MAX_EPOCHS 8
+
+static mt_preset_t rram, rram2, imprecise;
+static mt_dataset_t trains[2], tests[2];
+static const char *const task_names[2] = {"mnist", "fashion-mnist"};
+static char dir[64];
+
+static int setup(void **state) {
+  (void)state;
+  char err[512];
+  snprintf(dir, sizeof dir, "/tmp/mt_test_ckpt_XXXXXX");
+  if (!mkdtemp(dir)) return -1;
+  if (mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &rram, err, sizeof err) != 0 ||
+      mt_preset_load(MT_SOURCE_DIR "/presets/rram-2bit.json", &rram2, err, sizeof err) != 0 ||
+      mt_preset_load(MT_SOURCE_DIR "/presets/imprecise.json", &imprecise, err, sizeof err) != 0 ||
+      mt_dataset_open("mnist", MT_SOURCE_DIR, 300, 100, &trains[0], &tests[0], err, sizeof err) != 0 ||
+      mt_dataset_open("fashion-mnist", MT_SOURCE_DIR, 300, 100, &trains[1], &tests[1], err,
+                      sizeof err) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  for (int k = 0; k < 2; k++) {
+    mt_dataset_free(&trains[k]);
+    mt_dataset_free(&tests[k]);
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd);
+}
+
+/* ---- running --------------------------------------------------------------- */
+
+typedef struct {
+  mt_log *log;
+  const char *algo;
+  uint32_t stop_after; /* stop after this many epochs of this run (0: never), like a crash */
+  uint32_t n;
+  mt_epoch_stats s[MAX_EPOCHS];
+} run_t;
+
+static int on_epoch(void *ctx, const mt_epoch_stats *s) {
+  run_t *r = ctx;
+  if (r->n < MAX_EPOCHS) r->s[r->n] = *s;
+  r->n++;
+  if (mt_log_epoch(r->log, r->algo, s) != 0) fail_msg("writing the log failed");
+  return r->stop_after && r->n >= r->stop_after;
+}
+
+static void path_in_dir(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+static mt_train_opts tiny_opts(mt_algo algo) {
+  mt_train_opts o;
+  mt_train_defaults(&o);
+  o.algo = algo;
+  o.sizes[0] = 784, o.sizes[1] = 16, o.sizes[2] = 10, o.n_layers = 2;
+  o.w_max_factor = algo == MT_ALGO_SGD_PULSE || algo == MT_ALGO_SSM ? 4.0f : 2.0f;
+  return o;
+}
+
+/* Runs o on n_tasks tasks with the log at `log` (appending if `append`), stopping after
+ * stop_after epochs (0: all). Returns 0 or -1 with the message in err. */
+static int run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t *p, const char *log,
+                     int append, uint32_t stop_after, run_t *r, char *err, size_t errlen) {
+  memset(r, 0, sizeof *r);
+  r->algo = mt_algo_name(o->algo);
+  r->stop_after = stop_after;
+  if (mt_log_open(&r->log, log, append, err, errlen) != 0) fail_msg("%s", err);
+  if (n_tasks > 1) mt_log_set_tasks(r->log, n_tasks, task_names);
+  mt_dev *dev = NULL;
+  char uri[64];
+  snprintf(uri, sizeof uri, "model://?tiles=%u", mt_train_tiles_needed(o));
+  if (o->algo != MT_ALGO_FLOAT && mt_dev_open(uri, &dev) != MT_OK)
+    fail_msg("%s", mt_dev_errmsg(dev));
+  mt_train_hooks hooks = {NULL, on_epoch, r};
+  int rc = mt_train_run_tasks(o, n_tasks, trains, tests, dev, o->algo == MT_ALGO_FLOAT ? NULL : p,
+                              &hooks, err, errlen);
+  mt_dev_close(dev);
+  mt_log_close(r->log);
+  r->log = NULL;
+  return rc;
+}
+
+/* ---- comparing logs -------------------------------------------------------- */
+
+/* Reads a whole text file (malloc'd, NUL-terminated). */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("%s: not written", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* Removes the value of "wall_s" from a JSON line, or the CSV field number `col` (0-based). */
+static void drop_wall(char *line, int csv, int col) {
+  char *p = line;
+  if (!csv) {
+    p = strstr(line, "\"wall_s\": ");
+    assert_non_null(p);
+    p += 10;
+  } else {
+    for (int k = 0; k < col; k++) {
+      p = strchr(p, ',');
+      assert_non_null(p);
+      p++;
+    }
+  }
+  char *end = p;
+  while (*end && *end != ',' && *end != '}') end++;
+  memmove(p, end, strlen(end) + 1);
+}
+
+/* The two logs have the same lines, wall_s aside (JSON lines and the CSV beside). */
+static void same_logs(const char *a_path, const char *b_path, uint32_t want_lines) {
+  for (int csv = 0; csv < 2; csv++) {
+    char pa[256], pb[256];
+    if (csv) mt_log_csv_path(a_path, pa, sizeof pa), mt_log_csv_path(b_path, pb, sizeof pb);
+    else snprintf(pa, sizeof pa, "%s", a_path), snprintf(pb, sizeof pb, "%s", b_path);
+    char *a = slurp(pa), *b = slurp(pb);
+    char *sa = NULL, *sb = NULL;
+    char *la = strtok_r(a, "\n", &sa), *lb = strtok_r(b, "\n", &sb);
+    uint32_t lines = 0;
+    int wall_col = -1;
+    for (; la && lb; la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb), lines++) {
+      if (csv && lines == 0) { /* the header, once (the resumed run appends without one) */
+        assert_string_equal(la, lb);
+        int col = 0;
+        for (const char *p = la; p < strstr(la, "wall_s"); p++) col += *p == ',';
+        wall_col = col;
+        continue;
+      }
+      drop_wall(la, csv, wall_col);
+      drop_wall(lb, csv, wall_col);
+      if (strcmp(la, lb) != 0) fail_msg("%s line %u differs:\n  %s\n  %s", csv ? "CSV" : "JSON", lines + 1, la, lb);
+    }
+    if (la || lb) fail_msg("%s and %s differ in length", pa, pb);
+    assert_int_equal(lines, want_lines + (uint32_t)csv);
+    free(a);
+    free(b);
+  }
+}
+
+/* Every field of two epochs, bit for bit, wall_s aside. */
+static void same_epoch(const mt_epoch_stats *a, const mt_epoch_stats *b) {
+  int same = a->epoch == b->epoch && a->train_loss == b->train_loss &&
+             a->train_accuracy == b->train_accuracy && a->test_accuracy == b->test_accuracy &&
+             a->set_pulses == b->set_pulses && a->reset_pulses == b->reset_pulses &&
+             a->verify_reads == b->verify_reads && a->cell_reads == b->cell_reads &&
+             a->mvms == b->mvms && a->cells_programmed == b->cells_programmed &&
+             a->updates_skipped == b->updates_skipped && a->wv_failures == b->wv_failures &&
+             a->energy_pj == b->energy_pj && a->latency_ns == b->latency_ns &&
+             a->has_sw_accuracy == b->has_sw_accuracy && a->sw_test_accuracy == b->sw_test_accuracy &&
+             a->has_sim_cycles == b->has_sim_cycles && a->sim_cycles == b->sim_cycles &&
+             a->task == b->task && a->n_tasks == b->n_tasks;
+  for (uint32_t k = 0; same && k < MT_TRAIN_MAX_TASKS; k++)
+    same = a->task_accuracy[k] == b->task_accuracy[k];
+  if (!same)
+    fail_msg("epoch %u / %u differs: loss %.17g / %.17g, test %.17g / %.17g, set %llu / %llu, reset "
+             "%llu / %llu, reads %llu / %llu, programmed %llu / %llu", a->epoch, b->epoch,
+             a->train_loss, b->train_loss, a->test_accuracy, b->test_accuracy,
+             (unsigned long long)a->set_pulses, (unsigned long long)b->set_pulses,
+             (unsigned long long)a->reset_pulses, (unsigned long long)b->reset_pulses,
+             (unsigned long long)a->cell_reads, (unsigned long long)b->cell_reads,
+             (unsigned long long)a->cells_programmed, (unsigned long long)b->cells_programmed);
+}
+
+/* N epochs straight (log "<name>-full"), against k epochs with --checkpoint (stopped there
+ * like a crash) and a resume to N appending to the same log ("<name>-cut"), for each k in
+ * cuts. The full run is done once. */
+static void resume_matches(const mt_train_opts *base, uint32_t n_tasks, const mt_preset_t *p,
+                           const char *name, const uint32_t *cuts, size_t n_cuts) {
+  char full[256], cut[256], ckpt[256], err[512];
+  snprintf(full, sizeof full, "%s/%s-full.jsonl", dir, name);
+  snprintf(cut, sizeof cut, "%s/%s-cut.jsonl", dir, name);
+  snprintf(ckpt, sizeof ckpt, "%s/%s.ckpt", dir, name);
+  mt_train_opts o = *base;
+  const uint32_t total = o.epochs * n_tasks;
+  static run_t whole, part, rest;
+  if (run_tasks(&o, n_tasks, p, full, 0, 0, &whole, err, sizeof err) != 0) fail_msg("%s", err);
+  assert_int_equal(whole.n, total);
+  for (size_t c = 0; c < n_cuts; c++) {
+    uint32_t k = cuts[c];
+    o.checkpoint = ckpt;
+    o.resume = NULL;
+    if (run_tasks(&o, n_tasks, p, cut, 0, k, &part, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(part.n, k);
+    o.checkpoint = NULL;
+    o.resume = ckpt;
+    if (run_tasks(&o, n_tasks, p, cut, 1, 0, &rest, err, sizeof err) != 0) fail_msg("%s", err);
+    print_message("%s: resumed after epoch %u of %u: test accuracy %.4f / %.4f at the end\n", name,
+                  k, total, whole.s[total - 1].test_accuracy, rest.s[rest.n - 1].test_accuracy);
+    assert_int_equal(rest.n, total - k);
+    for (uint32_t e = 0; e < k; e++) same_epoch(&whole.s[e], &part.s[e]);
+    for (uint32_t e = k; e < total; e++) same_epoch(&whole.s[e], &rest.s[e - k]);
+    same_logs(full, cut, total);
+  }
+  unlink(ckpt);
+}
+
+/* ---- the algorithms -------------------------------------------------------- */
+
+/* sgd-pulse: nominal gains, deterministic rounding; its state is the biases and the
+ * device (the weights are conductances). */
+static void sgd_pulse_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_SGD_PULSE);
+  o.epochs = 3;
+  o.lr = 0.5f; /* its deterministic rounding loses updates below half a pulse */
+  static const uint32_t cuts[] = {1};
+  resume_matches(&o, 1, &imprecise, "sgd-pulse", cuts, 1);
+}
+
+/* ssm: measured per-device gains, momentum of weights and biases, the host's
+ * stochastic-rounding generator and update compensation all carry over. */
+static void ssm_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_SSM);
+  o.epochs = 3;
+  static const uint32_t cuts[] = {1, 2};
+  resume_matches(&o, 1, &imprecise, "ssm", cuts, 2);
+}
+
+/* conventional: latent weights and characterization; each epoch re-fabricates and
+ * programs the die, whose noise streams come back with the device image. */
+static void conventional_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_CONVENTIONAL);
+  o.epochs = 3;
+  static const uint32_t cuts[] = {1};
+  resume_matches(&o, 1, &rram2, "conventional", cuts, 1);
+}
+
+/* biased: the favourable set (from the saved characterization) and the latent weights
+ * decide the masks and projections of the epochs after the resume. */
+static void biased_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_BIASED);
+  o.epochs = 3;
+  o.important = 0.5f;
+  static const uint32_t cuts[] = {2};
+  resume_matches(&o, 1, &rram2, "biased", cuts, 1);
+}
+
+/* biased with bit-sliced weights: the slices' tiles are re-programmed every epoch from
+ * the restored latent weights and characterization. */
+static void sliced_biased_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_BIASED);
+  o.epochs = 3;
+  o.slices = 4;
+  static const uint32_t cuts[] = {1};
+  resume_matches(&o, 1, &rram2, "sliced-biased", cuts, 1);
+}
+
+/* biased on a small CNN: a conv layer's weight matrix is its im2col matrix (25 x 4
+ * here), which the biased state and both checkpoint halves are sized by (the biased
+ * state used sizes[l] x sizes[l+1], 784 x 576, and read past the weights). */
+static void cnn_biased_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_BIASED);
+  char err[256];
+  if (mt_net_parse("28x28x1-c5x4-p2-10", o.sizes, o.spec, &o.n_layers, err, sizeof err) != 0)
+    fail_msg("%s", err);
+  o.epochs = 2;
+  static const uint32_t cuts[] = {1};
+  resume_matches(&o, 1, &rram2, "cnn-biased", cuts, 1);
+}
+
+/* Two tasks of 2 epochs (4 in all): resumed in the middle of task 1, at the boundary
+ * between the tasks, and in the middle of task 2. Siamese with accumulation, so the
+ * accumulators and step count carry across epochs and tasks too. */
+static void tasks_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_SIAMESE);
+  o.epochs = 2;
+  o.accumulate = 3; /* 10 steps per epoch: a partial sum is pending at every epoch's end */
+  static const uint32_t cuts[] = {1, 2, 3};
+  resume_matches(&o, 2, &rram, "tasks-siamese", cuts, 3);
+}
+
+/* Two tasks with ssm, resumed at the boundary: the per-task position and the
+ * algorithm's state together. */
+static void tasks_ssm_resume_at_boundary(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_SSM);
+  o.epochs = 1;
+  static const uint32_t cuts[] = {1};
+  resume_matches(&o, 2, &imprecise, "tasks-ssm", cuts, 1);
+}
+
+/* ---- refusals -------------------------------------------------------------- */
+
+static void expect_refusal(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t *p,
+                           const char *msg) {
+  char err[512], log[256];
+  path_in_dir(log, sizeof log, "refused.jsonl");
+  run_t r;
+  if (run_tasks(o, n_tasks, p, log, 0, 0, &r, err, sizeof err) != -1)
+    fail_msg("resumed although '%s' was expected", msg);
+  if (!strstr(err, msg)) fail_msg("message '%s' lacks '%s'", err, msg);
+  assert_int_equal(r.n, 0);
+}
+
+/* One epoch of o with a checkpoint at path. */
+static void make_checkpoint(mt_train_opts o, uint32_t n_tasks, const mt_preset_t *p, const char *path) {
+  char err[512], log[256];
+  path_in_dir(log, sizeof log, "made.jsonl");
+  o.checkpoint = path;
+  o.resume = NULL;
+  run_t r;
+  if (run_tasks(&o, n_tasks, p, log, 0, 1, &r, err, sizeof err) != 0) fail_msg("%s", err);
+}
+
+/* A checkpoint of one algorithm or with one option does not resume under another:
+ * the message names the option and both values. */
+static void other_algorithm_or_option_is_refused(void **state) {
+  (void)state;
+  char ssm_ck[256], biased_ck[256], tasks_ck[256];
+  path_in_dir(ssm_ck, sizeof ssm_ck, "ssm-ref.ckpt");
+  path_in_dir(biased_ck, sizeof biased_ck, "biased-ref.ckpt");
+  path_in_dir(tasks_ck, sizeof tasks_ck, "tasks-ref.ckpt");
+  mt_train_opts o = tiny_opts(MT_ALGO_SSM);
+  o.epochs = 2;
+  make_checkpoint(o, 1, &imprecise, ssm_ck);
+  o.resume = ssm_ck;
+  o.algo = MT_ALGO_SGD_PULSE;
+  expect_refusal(&o, 1, &imprecise, "was written with algorithm ssm, this run has sgd-pulse");
+  o.algo = MT_ALGO_SSM;
+  o.momentum = 0.5f;
+  expect_refusal(&o, 1, &imprecise, "was written with momentum 0.9, this run has 0.5");
+  o.momentum = 0.9f;
+  o.lr = 0.1f;
+  expect_refusal(&o, 1, &imprecise, "was written with learning rate 0.05, this run has 0.1");
+  o.lr = 0.05f;
+  mt_preset_t other = imprecise; /* same levels, another device */
+  other.cfg[MT_CFG_READ_SIGMA] += 1;
+  expect_refusal(&o, 1, &other, "was written with preset configuration (CRC-32) 0x");
+  expect_refusal(&o, 1, &rram, "was written with levels");
+  expect_refusal(&o, 2, &imprecise, "was written with tasks 1, this run has 2");
+  trains[0].labels[7] ^= 1; /* another training set of the same size */
+  expect_refusal(&o, 1, &imprecise, "was written with training data (CRC-32) 0x");
+  trains[0].labels[7] ^= 1;
+  tests[0].count = 50; /* a shorter test set: evaluation draws the device's noise */
+  expect_refusal(&o, 1, &imprecise, "was written with test examples 100, this run has 50");
+  tests[0].count = 100;
+
+  o = tiny_opts(MT_ALGO_BIASED);
+  o.epochs = 2;
+  make_checkpoint(o, 1, &rram2, biased_ck);
+  o.resume = biased_ck;
+  o.important = 0.5f;
+  expect_refusal(&o, 1, &rram2, "was written with important 0.25, this run has 0.5");
+  o.important = 0.25f;
+  o.favourable_k = 3;
+  expect_refusal(&o, 1, &rram2, "was written with favourable 0, this run has 3");
+  o.favourable_k = 0;
+  o.algo = MT_ALGO_CONVENTIONAL;
+  expect_refusal(&o, 1, &rram2, "was written with algorithm biased, this run has conventional");
+  o.algo = MT_ALGO_SIAMESE;
+  expect_refusal(&o, 1, &rram2, "was written with algorithm biased, this run has siamese");
+
+  o = tiny_opts(MT_ALGO_SIAMESE);
+  o.epochs = 2;
+  make_checkpoint(o, 2, &rram, tasks_ck);
+  o.resume = tasks_ck;
+  o.epochs = 3; /* the task boundaries would move */
+  expect_refusal(&o, 2, &rram, "was written with epochs per task 2, this run has 3");
+  o.epochs = 2;
+  expect_refusal(&o, 1, &rram, "was written with tasks 2, this run has 1");
+  unlink(ssm_ck);
+  unlink(biased_ck);
+  unlink(tasks_ck);
+}
+
+static size_t file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("%s: cannot open", path);
+  fseek(f, 0, SEEK_END);
+  size_t n = (size_t)ftell(f);
+  fclose(f);
+  return n;
+}
+
+/* Writes bytes[0..n) to path followed by their CRC-32: a file whose checksum is right
+ * but whose content is not (what only a bug or a forger writes). */
+static void write_with_crc(const char *path, unsigned char *bytes, size_t n) {
+  uint32_t crc = (uint32_t)crc32(0L, bytes, (uInt)n);
+  unsigned char tail[4] = {(unsigned char)crc, (unsigned char)(crc >> 8), (unsigned char)(crc >> 16),
+                           (unsigned char)(crc >> 24)};
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(bytes, 1, n, f), n);
+  assert_int_equal(fwrite(tail, 1, 4, f), 4);
+  fclose(f);
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Truncated, damaged, old-format and internally inconsistent files are refused with
+ * the reason; sizes in the file are checked against its length before use. */
+static void damaged_checkpoints_are_refused(void **state) {
+  (void)state;
+  char ck[256], bad[256], cmd[1024];
+  path_in_dir(ck, sizeof ck, "ssm-dmg.ckpt");
+  path_in_dir(bad, sizeof bad, "ssm-dmg.bad");
+  mt_train_opts o = tiny_opts(MT_ALGO_SSM);
+  o.epochs = 2;
+  make_checkpoint(o, 1, &imprecise, ck);
+  o.resume = bad;
+  size_t n = file_size(ck);
+  snprintf(cmd, sizeof cmd, "head -c %zu %s > %s", n / 2, ck, bad); /* cut in the middle */
+  assert_int_equal(system(cmd), 0);
+  expect_refusal(&o, 1, &imprecise, "checksum mismatch");
+  snprintf(cmd, sizeof cmd, "head -c %zu %s > %s", n - 1, ck, bad); /* one byte short */
+  assert_int_equal(system(cmd), 0);
+  expect_refusal(&o, 1, &imprecise, "checksum mismatch");
+  snprintf(cmd, sizeof cmd, "cp %s %s && printf 'X' | dd of=%s bs=1 seek=%zu conv=notrunc status=none",
+           ck, bad, bad, n / 3); /* one byte changed */
+  assert_int_equal(system(cmd), 0);
+  expect_refusal(&o, 1, &imprecise, "checksum mismatch");
+  snprintf(cmd, sizeof cmd, "head -c 10 %s > %s", ck, bad);
+  assert_int_equal(system(cmd), 0);
+  expect_refusal(&o, 1, &imprecise, "not a memtile checkpoint");
+
+  FILE *f = fopen(ck, "rb");
+  assert_non_null(f);
+  unsigned char *bytes = malloc(n);
+  assert_non_null(bytes);
+  assert_int_equal(fread(bytes, 1, n, f), n);
+  fclose(f);
+  /* A format-1 file (before these algorithms had checkpoints) is refused, not misread. */
+  put32(bytes + 4, 1);
+  write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "checkpoint format 1, written by an older memtile");
+  put32(bytes + 4, 2);
+  /* A right checksum over wrong content: an option count beyond the file ... */
+  uint32_t nfp = bytes[8] | (uint32_t)bytes[9] << 8 | (uint32_t)bytes[10] << 16 | (uint32_t)bytes[11] << 24;
+  put32(bytes + 8, 0x7FFFFFFFu);
+  write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content (2147483647 option entries)");
+  put32(bytes + 8, nfp);
+  /* ... an unknown option key ... */
+  uint32_t key0 = bytes[12];
+  put32(bytes + 12, 999);
+  write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content (option key 999)");
+  put32(bytes + 12, key0);
+  /* ... a task beyond the run's (the first word after the options) ... */
+  size_t pos = 12 + 8 * (size_t)nfp;
+  put32(bytes + pos, 5);
+  write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content (task 6 of 1, epoch 1)");
+  put32(bytes + pos, 0);
+  /* ... an example order that is not a permutation (the first two entries equal) ... */
+  size_t order = pos + 4 + 4 + 8 + 4;
+  memcpy(bytes + order + 4, bytes + order, 4);
+  write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "not a permutation of 300 examples");
+  /* ... and a file cut before its device image, checksum recomputed. */
+  f = fopen(ck, "rb");
+  assert_non_null(f);
+  assert_int_equal(fread(bytes, 1, n, f), n);
+  fclose(f);
+  write_with_crc(bad, bytes, n / 2);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content");
+  /* The intact file still resumes. */
+  char err[512], log[256];
+  path_in_dir(log, sizeof log, "dmg.jsonl");
+  o.resume = ck;
+  run_t r;
+  if (run_tasks(&o, 1, &imprecise, log, 0, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  assert_int_equal(r.n, 1);
+  assert_int_equal(r.s[0].epoch, 2);
+  free(bytes);
+  unlink(ck);
+  unlink(bad);
+}
+
+int main(void) {
+  const struct CMUnitTest tests_[] = {
+    cmocka_unit_test(sgd_pulse_resume_is_exact),
+    cmocka_unit_test(ssm_resume_is_exact),
+    cmocka_unit_test(conventional_resume_is_exact),
+    cmocka_unit_test(biased_resume_is_exact),
+    cmocka_unit_test(cnn_biased_resume_is_exact),
+    cmocka_unit_test(sliced_biased_resume_is_exact),
+    cmocka_unit_test(tasks_resume_is_exact),
+    cmocka_unit_test(tasks_ssm_resume_at_boundary),
+    cmocka_unit_test(other_algorithm_or_option_is_refused),
+    cmocka_unit_test(damaged_checkpoints_are_refused),
+  };
+  const char *only = getenv("MT_TEST_FILTER"); /* e.g. "ssm*" while iterating */
+  if (only) cmocka_set_test_filter(only);
+  return cmocka_run_group_tests(tests_, setup, teardown);
+}
