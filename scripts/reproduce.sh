@@ -60,10 +60,12 @@ job() {
 }
 
 # Longest first, so that the parallel runs finish together.
-# SSM 2019: naive in-situ SGD vs SSM on imprecise devices (research/papers.md section 4).
+# SSM 2019: naive in-situ SGD vs SSM on imprecise devices (research/papers.md section 4), each
+# at two learning rates (the table compares each method at its better one).
 for net in cnn mlp; do
   if [ $net = cnn ]; then N=$CNN E=$E_CNN; else N=$MLP E=$E_SSM; fi
   job ssm-$net-ssm $E --preset imprecise --dataset mnist --net $N --algo ssm --lr 0.05 --epochs $E
+  job ssm-$net-ssm-lr001 $E --preset imprecise --dataset mnist --net $N --algo ssm --lr 0.01 --epochs $E
   job ssm-$net-sgdpulse $E --preset imprecise --dataset mnist --net $N --algo sgd-pulse --lr 0.05 --epochs $E
   job ssm-$net-sgdpulse-lr05 $E --preset imprecise --dataset mnist --net $N --algo sgd-pulse --lr 0.5 --epochs $E
 done
