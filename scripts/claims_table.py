@@ -275,7 +275,8 @@ def build_rows(r, quick, root):
         theirs = ("35.4% → 85.2% (2.4x)" if ds == "fashion-mnist"
                   else "up to 2.4x (MNIST figure not found)")
         row("Diware 2023", "hardware accuracy after programming with variation, `biased` vs "
-            "`conventional` (%s, %s mapping)" % (dsname, "bit-sliced" if mapping != "level" else "level"),
+            "`conventional` (%s, %s)" % (dsname, {"level": "level mapping", "sliced": "bit-sliced",
+                                                   "contrast": "bit-sliced, what-if device"}[mapping]),
             theirs, "conventional %s → %s; software %s"
             % (pct(mc), "; ".join(parts), pct(statistics.mean(sw))),
             reached, preset, "784-100-10", dsname + " " + split,

@@ -120,13 +120,13 @@ def test_dagostino_rows(d):
 def test_diware_seeds_and_gain(d):
     full_set(d)
     _, rows = rows_by_claim(d)
-    r = find(rows, "Diware 2023", ["Fashion-MNIST, level"])
+    r = find(rows, "Diware 2023", ["Fashion-MNIST, level mapping"])
     assert r[3].startswith("conventional 35.00% → biased P = 0.25 85.00% (2.429x; per seed +50.00, "
                            "+48.00, +52.00); software 88.00%"), r[3]
     assert r[4] == "yes"
     assert r[8] == "1, 3 seeds", r[8]
     sliced = [x for x in rows if x[0] == "Diware 2023" and "bit-sliced" in x[1]]
-    assert len(sliced) == 2, len(sliced)
+    assert len(sliced) == 2 and "what-if" in sliced[1][1], [x[1] for x in sliced]
     assert "biased P = 1 75.00% (2.143x" in sliced[0][3], sliced[0][3]
     # Equal accuracy: no gain.
     for s in (1, 2, 3):
