@@ -142,6 +142,26 @@ static void metaplastic_tasks_logs_match(void **state) {
              "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5", 2);
 }
 
+/* Open-loop pulse training: PULSE in both directions and noisy READ_CELLS before every
+ * backward pass (sgd-pulse), and ssm's re-initialization, stochastic pulses and
+ * compensation reads on a small network. */
+static void pulse_training_logs_match(void **state) {
+  (void)state;
+  logs_match("train --algo sgd-pulse --preset imprecise --lr 0.5 --dataset mnist --net 784-16-10 "
+             "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5 --w-max 4", 1);
+  logs_match("train --algo ssm --preset imprecise --dataset mnist --net 784-2-10 "
+             "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5 --w-max 4", 1);
+}
+
+/* Characterization, re-fabrication and one-shot programming of bit-sliced weights
+ * (biased, 2 slices of 2 bits: 16 tiles). */
+static void biased_sliced_logs_match(void **state) {
+  (void)state;
+  logs_match("train --algo biased --preset rram-2bit-sliced --slices 2 --dataset mnist "
+             "--net 784-4-10 --train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5 "
+             "--w-max 1", 1);
+}
+
 int main(void) {
   /* cmocka's TAP output marks a skipped test "not ok", so an unrunnable test is left out of
    * the group, with a TAP comment saying why. */
@@ -156,6 +176,8 @@ int main(void) {
       cmocka_unit_test(info_reports_cycles),
       cmocka_unit_test(train_logs_match),
       cmocka_unit_test(metaplastic_tasks_logs_match),
+      cmocka_unit_test(pulse_training_logs_match),
+      cmocka_unit_test(biased_sliced_logs_match),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
