@@ -240,10 +240,14 @@ def build_rows(r, quick, root):
         "784-100-10", "—", "—", [])
 
     # ---- Diware 2023 ----
-    for mapping, ds, preset in (("level", "fashion-mnist", "rram-2bit (7 levels)"),
-                                ("level", "mnist", "rram-2bit (7 levels)"),
-                                ("sliced", "fashion-mnist", "rram-2bit-sliced, `--slices 4`"),
-                                ("contrast", "fashion-mnist", "rram-2bit-contrast (what-if), `--slices 4`")):
+    cnn = "CNN c5x8-p2-c5x16-p2-10"
+    for mapping, ds, preset, netname in (
+            ("level", "fashion-mnist", "rram-2bit (7 levels)", "784-100-10"),
+            ("level", "mnist", "rram-2bit (7 levels)", "784-100-10"),
+            ("sliced", "fashion-mnist", "rram-2bit-sliced, `--slices 4`", "784-100-10"),
+            ("sliced-cnn", "fashion-mnist", "rram-2bit-sliced, `--slices 4`", cnn),
+            ("contrast", "fashion-mnist", "rram-2bit-contrast (what-if), `--slices 4`", "784-100-10"),
+            ("contrast-cnn", "fashion-mnist", "rram-2bit-contrast (what-if), `--slices 4`", cnn)):
         dsname = "Fashion-MNIST" if ds == "fashion-mnist" else "MNIST"
         stem = "dw-%s-%s-" % (mapping, ds)
         seeds = sorted({n[len(stem + "conventional-s"):-len(".jsonl")] for n in os.listdir(r.dir)
@@ -275,11 +279,13 @@ def build_rows(r, quick, root):
         theirs = ("35.4% → 85.2% (2.4x)" if ds == "fashion-mnist"
                   else "up to 2.4x (MNIST figure not found)")
         row("Diware 2023", "hardware accuracy after programming with variation, `biased` vs "
-            "`conventional` (%s, %s)" % (dsname, {"level": "level mapping", "sliced": "bit-sliced",
-                                                   "contrast": "bit-sliced, what-if device"}[mapping]),
+            "`conventional` (%s%s, %s)" % (
+                dsname, ", CNN" if mapping.endswith("-cnn") else "",
+                {"level": "level mapping", "sliced": "bit-sliced", "contrast": "bit-sliced, what-if device"}
+                [mapping.split("-")[0]]),
             theirs, "conventional %s → %s; software %s"
             % (pct(mc), "; ".join(parts), pct(statistics.mean(sw))),
-            reached, preset, "784-100-10", dsname + " " + split,
+            reached, preset, netname, dsname + " " + split,
             "%d, %d seeds" % (r.epochs("%sconventional-s%s" % (stem, seeds[0])), len(seeds)),
             ["%s*-s%s" % (stem, s) for s in seeds[:1]] + (["…"] if len(seeds) > 1 else []))
 

@@ -83,7 +83,8 @@ done
 job meta-float $((2 * E_TASK)) --algo float --tasks mnist,fashion-mnist --net $MLP --epochs $E_TASK
 # Diware 2023: hardware accuracy of biased vs conventional training (section 3): the level
 # mapping on 2-bit devices, Diware's bit-sliced encoding, and a what-if device whose favourable
-# states are far tighter than the unfavourable one (docs/presets.md).
+# states are far tighter than the unfavourable one (docs/presets.md); bit-sliced on the MLP and
+# the CNN (Diware train LeNet-5).
 for s in $SEEDS; do
   for ds in fashion-mnist mnist; do
     for a in conventional biased; do
@@ -91,10 +92,13 @@ for s in $SEEDS; do
     done
   done
   for p in sliced contrast; do
-    D="--preset rram-2bit-$p --dataset fashion-mnist --net $MLP --slices 4 --w-max 1 --seed $s --epochs $E_DW"
-    job dw-$p-fashion-mnist-conventional-s$s $E_DW $D --algo conventional
-    job dw-$p-fashion-mnist-biased-s$s $E_DW $D --algo biased
-    job dw-$p-fashion-mnist-biasedall-s$s $E_DW $D --algo biased --important 1
+    for net in mlp cnn; do
+      if [ $net = cnn ]; then N="$CNN --lr 0.1" tag=$p-cnn; else N=$MLP tag=$p; fi
+      D="--preset rram-2bit-$p --dataset fashion-mnist --net $N --slices 4 --w-max 1 --seed $s --epochs $E_DW"
+      job dw-$tag-fashion-mnist-conventional-s$s $E_DW $D --algo conventional
+      job dw-$tag-fashion-mnist-biased-s$s $E_DW $D --algo biased
+      job dw-$tag-fashion-mnist-biasedall-s$s $E_DW $D --algo biased --important 1
+    done
   done
 done
 

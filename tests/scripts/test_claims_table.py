@@ -43,7 +43,8 @@ def full_set(d):
     write_run(d, "meta-m2", two, task_accuracy=[[0.97, 0.1], [0.965, 0.86]])
     write_run(d, "meta-m0", two, task_accuracy=[[0.97, 0.1], [0.30, 0.87]])
     write_run(d, "meta-float", two, algo="float", task_accuracy=[[0.975, 0.1], [0.40, 0.865]])
-    for stem in ("level-fashion-mnist", "level-mnist", "sliced-fashion-mnist", "contrast-fashion-mnist"):
+    for stem in ("level-fashion-mnist", "level-mnist", "sliced-fashion-mnist", "contrast-fashion-mnist",
+                 "sliced-cnn-fashion-mnist", "contrast-cnn-fashion-mnist"):
         for s, (c, b) in enumerate(((0.35, 0.85), (0.36, 0.84), (0.34, 0.86)), 1):
             write_run(d, "dw-%s-conventional-s%d" % (stem, s), [c], sw_test_accuracy=0.88)
             write_run(d, "dw-%s-biased-s%d" % (stem, s), [b], sw_test_accuracy=0.87)
@@ -126,7 +127,8 @@ def test_diware_seeds_and_gain(d):
     assert r[4] == "yes"
     assert r[8] == "1, 3 seeds", r[8]
     sliced = [x for x in rows if x[0] == "Diware 2023" and "bit-sliced" in x[1]]
-    assert len(sliced) == 2 and "what-if" in sliced[1][1], [x[1] for x in sliced]
+    assert len(sliced) == 4 and "what-if" in sliced[2][1], [x[1] for x in sliced]
+    assert "CNN" in sliced[1][1] and sliced[1][6].startswith("CNN"), sliced[1]
     assert "biased P = 1 75.00% (2.143x" in sliced[0][3], sliced[0][3]
     # Equal accuracy: no gain.
     for s in (1, 2, 3):
@@ -188,7 +190,7 @@ def test_render_lists_every_command(d):
     for name in os.listdir(d):
         if name.endswith(".cmd"):
             assert "memtile train --run %s" % name[:-4] in text, name
-    assert text.count("\n| ") >= 19, "one row per claim"
+    assert text.count("\n| ") >= 21, "one row per claim"
 
 
 TESTS = [test_tan_updates_and_energy, test_ssm_rows, test_dagostino_rows, test_diware_seeds_and_gain,
