@@ -47,6 +47,7 @@ module mt_eng_ctl #(
   logic [31:0] gmin_q, gmax_q, plow_q, phigh_q;
   // READ_LEVELS / META_READ region walk.
   logic [31:0] row_q, col_q;
+`include "mt_eng_fail.vh"
 
   logic [CFG_COUNT*32-1:0] cfg_min, cfg_max;
   assign cfg_min = MT_CFG_MIN_VEC;
@@ -250,12 +251,6 @@ module mt_eng_ctl #(
       endcase
     end
   end
-
-  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
-    status_q <= {8'd0, st};
-    det0_q <= d0;
-    det1_q <= d1;
-  endtask
 
   task automatic start_move(input move_e m, input logic [31:0] n, input logic [31:0] nout);
     move_q <= m;

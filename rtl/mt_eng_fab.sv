@@ -37,6 +37,7 @@ module mt_eng_fab #(
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
   logic [1:0]  wait_q;             // seeding: cycles left before fb_avail_i means the new seed
+`include "mt_eng_fail.vh"
 
   // ---------------------------------------------------------------- checks
   logic [31:0] region_idx, region_val;
@@ -367,12 +368,6 @@ module mt_eng_fab #(
       endcase
     end
   end
-
-  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
-    status_q <= {8'd0, st};
-    det0_q <= d0;
-    det1_q <= d1;
-  endtask
 
   // ---------------------------------------------------------------- outputs (0 when idle)
   always_comb begin

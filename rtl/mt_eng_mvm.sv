@@ -43,6 +43,7 @@ module mt_eng_mvm #(
   logic        fv_q;
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
+`include "mt_eng_fail.vh"
 
   // Command constants, taken at the check.
   logic [1:0]  mode_q;
@@ -361,12 +362,6 @@ module mt_eng_mvm #(
       endcase
     end
   end
-
-  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
-    status_q <= {8'd0, st};
-    det0_q <= d0;
-    det1_q <= d1;
-  endtask
 
   task automatic start_load();
     ld_i_q <= 32'd0;
