@@ -588,59 +588,48 @@ module mt_eng_state #(
   wire stream_pl = (st_q == S_GVAL) || (st_q == S_TVAL) || (st_q == S_GWR) || (st_q == S_TWR);
 
   always_comb begin
+`include "mt_eng_idle.vh"
     done_o = done_q;
-    status_o = done_q ? status_q : 16'd0;
-    detail0_o = done_q ? det0_q : 32'd0;
-    detail1_o = done_q ? det1_q : 32'd0;
-    n_out_o = done_q ? nout_q : 32'd0;
+`include "mt_eng_done.vh"
 
-    pl_addr_o = '0;
     if (st_q == S_HDR) pl_addr_o = PL_AW'(hc_q);
     else if (stream_pl && issue) pl_addr_o = PL_AW'(iss_q) + PL_AW'(3);
     else if (st_q == S_EF0) pl_addr_o = PL_AW'(bad_q) + PL_AW'(3);
 
-    rsp_we_o = ov_q;
-    rsp_addr_o = ov_q ? PL_AW'(oidx_q) : '0;
-    rsp_data_o = ov_q ? oword_q : 32'd0;
+    if (ov_q) begin
+      rsp_we_o = 1'b1;
+      rsp_addr_o = PL_AW'(oidx_q);
+      rsp_data_o = oword_q;
+    end
 
-    lt_addr_o = '0;
-    mt_addr_o = '0;
-    g_we_o = (st_q == S_GWR) && dv_q;
-    g_addr_o = g_we_o ? 11'(didx_q) : 11'd0;
-    g_wdata_o = g_we_o ? v : 32'd0;
-    g_raddr_o = (st_q == S_GRD && issue) ? 11'(off_q) + 11'(iss_q) : 11'd0;
-    fab_set_o = 1'b0;
-    fab_tile_o = '0;
-    cnt_inc_o = '0;
-    cnt_clear_o = 1'b0;
+    if (st_q == S_GWR && dv_q) begin
+      g_we_o = 1'b1;
+      g_addr_o = 11'(didx_q);
+      g_wdata_o = v;
+    end
+    if (st_q == S_GRD && issue) g_raddr_o = 11'(off_q) + 11'(iss_q);
 
-    nz_take_o = '0;
-    nz_seed_o = 1'b0;
-    nz_seed_val_o = '0;
-    nz_load_o = (st_q == S_LOAD);
-    nz_load_state_o = (st_q == S_LOAD) ? lst_q : '0;
-    fb_take_o = '0;
-    fb_seed_o = 1'b0;
-    fb_seed_val_o = '0;
+    if (st_q == S_LOAD) begin
+      nz_load_o = 1'b1;
+      nz_load_state_o = lst_q;
+    end
 
-    gm_addr_o = '0;
-    dm_addr_o = '0;
-    lm_addr_o = '0;
-    hm_addr_o = '0;
     if ((st_q == S_TRD && issue) || tile_we) begin
       gm_addr_o = a_q;
       dm_addr_o = a_q;
       lm_addr_o = a_q;
       hm_addr_o = a_q;
     end
-    gm_we_o = tile_we ? {lane_1h, lane_1h} : '0;
-    dm_we_o = tile_we ? {lane_1h, lane_1h} : '0;
-    lm_we_o = tile_we ? lane_1h : '0;
-    hm_we_o = tile_we ? lane_1h : '0;
-    gm_wdata_o = tile_we ? {{LANES{wr_w0[31:16]}}, {LANES{wr_w0[15:0]}}} : '0;
-    dm_wdata_o = tile_we ? {{LANES{wr_dn}}, {LANES{wr_dp}}} : '0;
-    lm_wdata_o = tile_we ? {LANES{wr_w9[31:16]}} : '0;
-    hm_wdata_o = tile_we ? {LANES{v}} : '0;
+    if (tile_we) begin
+      gm_we_o = {lane_1h, lane_1h};
+      dm_we_o = {lane_1h, lane_1h};
+      lm_we_o = lane_1h;
+      hm_we_o = lane_1h;
+      gm_wdata_o = {{LANES{wr_w0[31:16]}}, {LANES{wr_w0[15:0]}}};
+      dm_wdata_o = {{LANES{wr_dn}}, {LANES{wr_dp}}};
+      lm_wdata_o = {LANES{wr_w9[31:16]}};
+      hm_wdata_o = {LANES{v}};
+    end
   end
 
   wire unused_inputs = ^{cfg_i, configured_i, levels_i, fabricated_i, lt_data_i, mt_data_i,
