@@ -47,6 +47,7 @@ module mt_eng_ctl #(
   logic [31:0] gmin_q, gmax_q, plow_q, phigh_q;
   // READ_LEVELS / META_READ region walk.
   logic [31:0] row_q, col_q;
+`include "mt_eng_fail.vh"
 
   logic [CFG_COUNT*32-1:0] cfg_min, cfg_max;
   assign cfg_min = MT_CFG_MIN_VEC;
@@ -251,12 +252,6 @@ module mt_eng_ctl #(
     end
   end
 
-  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
-    status_q <= {8'd0, st};
-    det0_q <= d0;
-    det1_q <= d1;
-  endtask
-
   task automatic start_move(input move_e m, input logic [31:0] n, input logic [31:0] nout);
     move_q <= m;
     n_q <= n;
@@ -271,28 +266,19 @@ module mt_eng_ctl #(
   assign active = state_q != S_IDLE;
 
   always_comb begin
+`include "mt_eng_idle.vh"
     done_o = state_q == S_DONE;
-    status_o = done_o ? status_q : 16'd0;
-    detail0_o = done_o ? det0_q : 32'd0;
-    detail1_o = done_o ? det1_q : 32'd0;
-    n_out_o = done_o && status_q == 0 ? nout_q : 32'd0;
+`include "mt_eng_done.vh"
 
-    pl_addr_o = '0;
     if (state_q == S_FETCH) pl_addr_o = PL_AW'(i_q);
     else if (state_q == S_CHECK) pl_addr_o = chk_addr;
     else if (state_q == S_MOVE) pl_addr_o = move_src;
 
-    g_raddr_o = state_q == S_MOVE && move_q == M_STATS ? 11'(G_COUNTERS + i_q) : 11'd0;
-    lm_addr_o = state_q == S_MOVE && move_q == M_LEVELS ? cell_addr : '0;
-    hm_addr_o = state_q == S_MOVE && move_q == M_HIDDEN ? cell_addr : '0;
+    if (state_q == S_MOVE && move_q == M_STATS) g_raddr_o = 11'(G_COUNTERS + i_q);
+    if (state_q == S_MOVE && move_q == M_LEVELS) lm_addr_o = cell_addr;
+    if (state_q == S_MOVE && move_q == M_HIDDEN) hm_addr_o = cell_addr;
 
     // Move loop: data of index di_q arrives this cycle.
-    rsp_we_o = 1'b0;
-    rsp_addr_o = '0;
-    rsp_data_o = '0;
-    g_we_o = 1'b0;
-    g_addr_o = '0;
-    g_wdata_o = '0;
     if (state_q == S_MOVE && vld_q) begin
       case (move_q)
         M_CFG, M_LTAB, M_META, M_SEED: begin
@@ -319,8 +305,6 @@ module mt_eng_ctl #(
       endcase
     end
     // Final single-word writes of CONFIGURE (configured = 1), SET_LEVELS (L) and SEED.
-    nz_seed_o = 1'b0;
-    nz_seed_val_o = '0;
     if (state_q == S_TAIL && status_q == 0) begin
       case (op_q)
         MT_OP_CONFIGURE: begin
@@ -341,28 +325,6 @@ module mt_eng_ctl #(
       endcase
     end
     cnt_clear_o = done_o && op_q == MT_OP_STATS_RESET && status_q == 0;
-
-    lt_addr_o = '0;
-    mt_addr_o = '0;
-    fab_set_o = 1'b0;
-    fab_tile_o = '0;
-    cnt_inc_o = '0;
-    nz_take_o = '0;
-    nz_load_o = 1'b0;
-    nz_load_state_o = '0;
-    fb_take_o = '0;
-    fb_seed_o = 1'b0;
-    fb_seed_val_o = '0;
-    gm_addr_o = '0;
-    gm_we_o = '0;
-    gm_wdata_o = '0;
-    dm_addr_o = '0;
-    dm_we_o = '0;
-    dm_wdata_o = '0;
-    lm_we_o = '0;
-    lm_wdata_o = '0;
-    hm_we_o = '0;
-    hm_wdata_o = '0;
   end
 
   wire unused_inputs = ^{active, configured_i, levels_i, fabricated_i, lt_data_i, mt_data_i,

@@ -37,6 +37,7 @@ module mt_eng_fab #(
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
   logic [1:0]  wait_q;             // seeding: cycles left before fb_avail_i means the new seed
+`include "mt_eng_fail.vh"
 
   // ---------------------------------------------------------------- checks
   logic [31:0] region_idx, region_val;
@@ -368,37 +369,21 @@ module mt_eng_fab #(
     end
   end
 
-  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
-    status_q <= {8'd0, st};
-    det0_q <= d0;
-    det1_q <= d1;
-  endtask
-
   // ---------------------------------------------------------------- outputs (0 when idle)
   always_comb begin
+`include "mt_eng_idle.vh"
     done_o = state_q == S_DONE;
-    status_o = done_o ? status_q : 16'd0;
-    detail0_o = done_o ? det0_q : 32'd0;
-    detail1_o = done_o ? det1_q : 32'd0;
-    n_out_o = done_o && status_q == 0 ? nout_q : 32'd0;
-    pl_addr_o = state_q == S_FETCH ? PL_AW'(fi_q) : '0;
+`include "mt_eng_done.vh"
 
-    fb_seed_o = state_q == S_SEED;
-    fb_seed_val_o = state_q == S_SEED ? {p_q[1], p_q[0]} ^ {10'd0, p_q[2][5:0], 48'd0} : 64'd0;
-    fb_take_o = f_take ? {LANES{2'd2}} : '0;
+    if (state_q == S_FETCH) pl_addr_o = PL_AW'(fi_q);
 
-    gm_addr_o = '0;
-    gm_we_o = '0;
-    gm_wdata_o = '0;
-    dm_addr_o = '0;
-    dm_we_o = '0;
-    dm_wdata_o = '0;
-    lm_addr_o = '0;
-    lm_we_o = '0;
-    lm_wdata_o = '0;
-    hm_addr_o = '0;
-    hm_we_o = '0;
-    hm_wdata_o = '0;
+    if (state_q == S_SEED) begin
+      fb_seed_o = 1'b1;
+      fb_seed_val_o = {p_q[1], p_q[0]} ^ {10'd0, p_q[2][5:0], 48'd0};
+    end
+    if (f_take) fb_take_o = {LANES{2'd2}};
+
+    // A fabricated cell's hidden weight is 0: hm_wdata_o keeps its idle value.
     if (state_q == S_FAB && wr_v_q) begin
       gm_addr_o = wr_addr_q;
       gm_we_o = '1;
@@ -414,27 +399,15 @@ module mt_eng_fab #(
     end
     if (state_q == S_READ) gm_addr_o = r_addr;
     fab_set_o = done_o && is_fab_q && status_q == 0;
-    fab_tile_o = fab_set_o ? p_q[2][5:0] : 6'd0;
+    if (fab_set_o) fab_tile_o = p_q[2][5:0];
 
-    nz_take_o = '0;
     if (r_go && !probe) nz_take_o[2*r_lane_q +: 2] = 2'd2;
-    rsp_we_o = rs_v_q;
-    rsp_addr_o = rs_v_q ? rs_n_q : '0;
-    rsp_data_o = rs_v_q ? {sensed[1], sensed[0]} : 32'd0;
-    cnt_inc_o = '0;
-    if (rs_v_q && !probe) cnt_inc_o[32*MT_CNT_CELL_READS +: 32] = 32'd2;
-
-    cnt_clear_o = 1'b0;
-    lt_addr_o = '0;
-    mt_addr_o = '0;
-    g_we_o = 1'b0;
-    g_addr_o = '0;
-    g_wdata_o = '0;
-    g_raddr_o = '0;
-    nz_seed_o = 1'b0;
-    nz_seed_val_o = '0;
-    nz_load_o = 1'b0;
-    nz_load_state_o = '0;
+    if (rs_v_q) begin
+      rsp_we_o = 1'b1;
+      rsp_addr_o = rs_n_q;
+      rsp_data_o = {sensed[1], sensed[0]};
+      if (!probe) cnt_inc_o[32*MT_CNT_CELL_READS +: 32] = 32'd2;
+    end
   end
 
   wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,

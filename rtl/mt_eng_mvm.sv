@@ -43,6 +43,7 @@ module mt_eng_mvm #(
   logic        fv_q;
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
+`include "mt_eng_fail.vh"
 
   // Command constants, taken at the check.
   logic [1:0]  mode_q;
@@ -362,12 +363,6 @@ module mt_eng_mvm #(
     end
   end
 
-  task automatic fail(input logic [7:0] st, input logic [31:0] d0, input logic [31:0] d1);
-    status_q <= {8'd0, st};
-    det0_q <= d0;
-    det1_q <= d1;
-  endtask
-
   task automatic start_load();
     ld_i_q <= 32'd0;
     ld_v_q <= 1'b0;
@@ -377,28 +372,25 @@ module mt_eng_mvm #(
 
   // ---------------------------------------------------------------- outputs (0 when idle)
   always_comb begin
+`include "mt_eng_idle.vh"
     done_o = state_q == S_DONE;
-    status_o = done_o ? status_q : 16'd0;
-    detail0_o = done_o ? det0_q : 32'd0;
-    detail1_o = done_o ? det1_q : 32'd0;
-    n_out_o = done_o && status_q == 0 ? nout_q : 32'd0;
+`include "mt_eng_done.vh"
 
-    pl_addr_o = '0;
     if (state_q == S_FETCH) pl_addr_o = PL_AW'(fi_q);
     else if (state_q == S_LOAD) pl_addr_o = in_base_q + PL_AW'(ld_i_q);
 
-    gm_addr_o = mac_go ? tile_base_q + MEM_AW'(row_q * GROUPS + grp_q) : '0;
-    nz_take_o = '0;
+    if (mac_go) gm_addr_o = tile_base_q + MEM_AW'(row_q * GROUPS + grp_q);
     for (int l = 0; l < LANES; l++) begin
       if (mac_go && mode_q == 2'd1 && gmask[l]) nz_take_o[2*l +: 2] = 2'd2;
       if (nz_go && gmask[l]) nz_take_o[2*l +: 2] = 2'd1;
     end
 
-    rsp_we_o = a2_v_q;
-    rsp_addr_o = a2_v_q ? out_base_q + a2_w_q : '0;
-    rsp_data_o = a2_v_q ? {a2_odd_q ? y1[15:0] : 16'd0, y0[15:0]} : 32'd0;
+    if (a2_v_q) begin
+      rsp_we_o = 1'b1;
+      rsp_addr_o = out_base_q + a2_w_q;
+      rsp_data_o = {a2_odd_q ? y1[15:0] : 16'd0, y0[15:0]};
+    end
 
-    cnt_inc_o = '0;
     cnt_inc_o[32*MT_CNT_DAC_CLIPS +: 32] = 32'(ld_clips);
     if (a2_v_q)
       cnt_inc_o[32*MT_CNT_ADC_CLIPS +: 32] = 32'(y0[16]) + 32'(y1[16] && a2_odd_q);
@@ -407,34 +399,6 @@ module mt_eng_mvm #(
       cnt_inc_o[32*MT_CNT_DAC_CONVERSIONS +: 32] = nrows_q;
       cnt_inc_o[32*MT_CNT_ADC_CONVERSIONS +: 32] = ncols_q;
     end
-
-    cnt_clear_o = 1'b0;
-    lt_addr_o = '0;
-    mt_addr_o = '0;
-    g_we_o = 1'b0;
-    g_addr_o = '0;
-    g_wdata_o = '0;
-    g_raddr_o = '0;
-    fab_set_o = 1'b0;
-    fab_tile_o = '0;
-    nz_seed_o = 1'b0;
-    nz_seed_val_o = '0;
-    nz_load_o = 1'b0;
-    nz_load_state_o = '0;
-    fb_take_o = '0;
-    fb_seed_o = 1'b0;
-    fb_seed_val_o = '0;
-    gm_we_o = '0;
-    gm_wdata_o = '0;
-    dm_addr_o = '0;
-    dm_we_o = '0;
-    dm_wdata_o = '0;
-    lm_addr_o = '0;
-    lm_we_o = '0;
-    lm_wdata_o = '0;
-    hm_addr_o = '0;
-    hm_we_o = '0;
-    hm_wdata_o = '0;
   end
 
   wire unused_inputs = ^{levels_i, lt_data_i, mt_data_i, g_rdata_i, nz_u_i, nz_state_i,

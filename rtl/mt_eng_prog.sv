@@ -43,8 +43,9 @@ module mt_eng_prog #(
   logic [1:0]  kind_q;
   logic [7:0]  op_q;
   logic [31:0] len_q, cap_q;
-  logic [15:0] st_q;
-  logic [31:0] d0_q, d1_q, nout_q;
+  logic [15:0] status_q;
+  logic [31:0] det0_q, det1_q, nout_q;
+`include "mt_eng_fail.vh"
   // header words
   logic [31:0] hdr_q [5];
   logic [31:0] n_q;              // cells of a META region
@@ -111,6 +112,16 @@ module mt_eng_prog #(
     else clamp16 = v[15:0];
   endfunction
 
+  // ---- region of META_WRITE / META_UPDATE (check_region in the model)
+  logic        region_bad;
+  logic [31:0] region_word, region_val;
+  logic [63:0] region_cells64;
+  mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
+    .row0_i(hdr_q[1]), .nrows_i(hdr_q[2]), .col0_i(hdr_q[3]), .ncols_i(hdr_q[4]),
+    .bad_o(region_bad), .bad_word_o(region_word), .bad_val_o(region_val),
+    .cells_o(region_cells64)
+  );
+
   // ---- pulse unit
   logic         pu_valid;
   logic         pu_valid_o;
@@ -166,7 +177,9 @@ module mt_eng_prog #(
     tile = hdr_q[0];
     e_row = {20'd0, pl_data_i[31:20]};
     e_col = {20'd0, pl_data_i[19:8]};
-    region_cells = {19'd0, hdr_q[2][12:0]} * {19'd0, hdr_q[4][12:0]};  // both checked <= 4096 when used
+    // Not u_region's cells_o, a 32x32-bit product: n_q is only used once the region passed,
+    // and then both sizes are <= 4096, so 13-bit operands give the same count.
+    region_cells = {19'd0, hdr_q[2][12:0]} * {19'd0, hdr_q[4][12:0]};
     cur_pl = kind_q == K_MUPD ? 32'd5 + (kc_q >> 1)
            : (kind_q == K_MWRITE ? 32'd5 + kc_q : k_q);
 
@@ -211,45 +224,9 @@ module mt_eng_prog #(
 
   // ---- outputs (all zero outside the states that drive them)
   always_comb begin
-    done_o = 1'b0;
-    status_o = '0;
-    detail0_o = '0;
-    detail1_o = '0;
-    n_out_o = '0;
-    pl_addr_o = '0;
-    rsp_we_o = 1'b0;
-    rsp_addr_o = '0;
-    rsp_data_o = '0;
-    lt_addr_o = '0;
-    mt_addr_o = '0;
-    g_we_o = 1'b0;
-    g_addr_o = '0;
-    g_wdata_o = '0;
-    g_raddr_o = '0;
-    fab_set_o = 1'b0;
-    fab_tile_o = '0;
-    cnt_inc_o = '0;
-    cnt_clear_o = 1'b0;
-    nz_take_o = '0;
-    nz_seed_o = 1'b0;
-    nz_seed_val_o = '0;
-    nz_load_o = 1'b0;
-    nz_load_state_o = '0;
-    fb_take_o = '0;
-    fb_seed_o = 1'b0;
-    fb_seed_val_o = '0;
-    gm_addr_o = '0;
-    gm_we_o = '0;
-    gm_wdata_o = '0;
-    dm_addr_o = '0;
-    dm_we_o = '0;
-    dm_wdata_o = '0;
-    lm_addr_o = '0;
-    lm_we_o = '0;
-    lm_wdata_o = '0;
-    hm_addr_o = '0;
-    hm_we_o = '0;
-    hm_wdata_o = '0;
+`include "mt_eng_idle.vh"
+    done_o = state_q == S_DONE;
+`include "mt_eng_done.vh"
     pu_valid = 1'b0;
 
     case (state_q)
@@ -317,13 +294,6 @@ module mt_eng_prog #(
         rsp_addr_o = PL_AW'(rk_q);
         rsp_data_o = out_word;
       end
-      S_DONE: begin
-        done_o = 1'b1;
-        status_o = st_q;
-        detail0_o = d0_q;
-        detail1_o = d1_q;
-        n_out_o = st_q == 16'(MT_ST_OK) ? nout_q : 32'd0;
-      end
       default: ;
     endcase
   end
@@ -353,10 +323,7 @@ module mt_eng_prog #(
           end else if (kind_q == K_PULSE) begin
             state_q <= len_q > 32'd1 ? S_VAL : S_INIT;
           end else begin
-            if (hdr_q[1] >= ROWS32 || hdr_q[2] == 32'd0 || hdr_q[2] > ROWS32 - hdr_q[1]
-                || hdr_q[3] >= COLS32 || hdr_q[4] == 32'd0 || hdr_q[4] > COLS32 - hdr_q[3])
-              state_q <= S_DONE;
-            else state_q <= S_CHK2;
+            state_q <= region_bad ? S_DONE : S_CHK2;
           end
         end
         S_CHK2: begin
@@ -435,6 +402,8 @@ module mt_eng_prog #(
   end
 
   // ---- datapath (no reset: every register is written before it is read in a command)
+  // A check state loads the result its failure gives; the control block then goes to S_DONE
+  // on a failure, or on to a state that loads its own result (S_INIT: OK).
   always_ff @(posedge clk_i) begin
     case (state_q)
       S_IDLE: begin
@@ -445,17 +414,14 @@ module mt_eng_prog #(
         else if (op_i == MT_OP_META_WRITE) kind_q <= K_MWRITE;
         else if (op_i == MT_OP_META_UPDATE) kind_q <= K_MUPD;
         else kind_q <= K_PROG;
-        st_q <= 16'(MT_ST_OK);
-        d0_q <= '0;
-        d1_q <= '0;
+        status_q <= 16'(MT_ST_OK);
+        det0_q <= '0;
+        det1_q <= '0;
         nout_q <= '0;
         k_q <= '0;
       end
-      S_LEN: begin
-        st_q <= 16'(MT_ST_ERR_LENGTH);
-        d0_q <= len_q;
-        d1_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
-      end
+      S_LEN: fail(MT_ST_ERR_LENGTH, len_q,
+                  kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5));
       S_HDR: begin
         hdr_q[k_q[2:0]] <= pl_data_i;
         k_q <= k_q + 32'd1;
@@ -463,58 +429,27 @@ module mt_eng_prog #(
       S_CHK: begin
         n_q <= region_cells;
         k_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
-        if (tile >= TILES32) begin
-          st_q <= 16'(MT_ST_ERR_TILE);
-          d0_q <= 32'd0;
-          d1_q <= tile;
-        end else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
-                     || !fabricated_i[tile[5:0]]) begin
-          st_q <= 16'(MT_ST_ERR_STATE);
-          d0_q <= !configured_i ? 32'd1 : (kind_q != K_PULSE && levels_i == 9'd0 ? 32'd2 : 32'd3);
-          d1_q <= tile;
-        end else if (kind_q == K_PROG) begin
-          st_q <= 16'(MT_ST_ERR_PARAM);
-          d0_q <= 32'd1;
-          d1_q <= hdr_q[1];
-        end else begin
-          st_q <= 16'(MT_ST_ERR_RANGE);
-          if (hdr_q[1] >= ROWS32) begin
-            d0_q <= 32'd1;
-            d1_q <= hdr_q[1];
-          end else if (hdr_q[2] == 32'd0 || hdr_q[2] > ROWS32 - hdr_q[1]) begin
-            d0_q <= 32'd2;
-            d1_q <= hdr_q[2];
-          end else if (hdr_q[3] >= COLS32) begin
-            d0_q <= 32'd3;
-            d1_q <= hdr_q[3];
-          end else begin
-            d0_q <= 32'd4;
-            d1_q <= hdr_q[4];
-          end
-        end
+        if (tile >= TILES32) fail(MT_ST_ERR_TILE, 32'd0, tile);
+        else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
+                 || !fabricated_i[tile[5:0]])
+          fail(MT_ST_ERR_STATE,
+               !configured_i ? 32'd1 : (kind_q != K_PULSE && levels_i == 9'd0 ? 32'd2 : 32'd3),
+               tile);
+        else if (kind_q == K_PROG) fail(MT_ST_ERR_PARAM, 32'd1, hdr_q[1]);
+        else fail(MT_ST_ERR_RANGE, region_word, region_val);
       end
-      S_CHK2: begin
-        st_q <= 16'(MT_ST_ERR_LENGTH);
-        d0_q <= len_q;
-        d1_q <= kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1);
-      end
+      S_CHK2: fail(MT_ST_ERR_LENGTH, len_q,
+                   kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1));
       S_VAL: begin
         k_q <= k_q + 32'd1;
-        d0_q <= k_q;
-        d1_q <= pl_data_i;
-        if (kind_q == K_MWRITE || e_row >= ROWS32 || e_col >= COLS32)
-          st_q <= 16'(MT_ST_ERR_RANGE);
-        else st_q <= 16'(MT_ST_ERR_LEVEL);
+        fail(kind_q == K_MWRITE || e_row >= ROWS32 || e_col >= COLS32 ? MT_ST_ERR_RANGE
+             : MT_ST_ERR_LEVEL, k_q, pl_data_i);
       end
-      S_NEED: begin
-        st_q <= 16'(MT_ST_ERR_OVERFLOW);
-        d0_q <= 32'd3;
-        d1_q <= cap_q;
-      end
+      S_NEED: fail(MT_ST_ERR_OVERFLOW, 32'd3, cap_q);
       S_INIT: begin
-        st_q <= 16'(MT_ST_OK);
-        d0_q <= '0;
-        d1_q <= '0;
+        status_q <= 16'(MT_ST_OK);
+        det0_q <= '0;
+        det1_q <= '0;
         nout_q <= kind_q == K_PULSE ? 32'd0 : 32'd3;
         k_q <= kind_q == K_PROG ? 32'd2 : 32'd1;
         kc_q <= '0;
@@ -544,12 +479,7 @@ module mt_eng_prog #(
         // Entries that do nothing (PULSE n = 0, META_UPDATE d = 0) are passed here.
         if ((kind_q == K_PULSE && pn_abs == 7'd0)
             || (kind_q == K_MUPD && (kc_q[0] ? pl_data_i[31:16] : pl_data_i[15:0]) == 16'd0)) begin
-          k_q <= k_q + 32'd1;
-          kc_q <= kc_q + 32'd1;
-          if (j_q + 32'd1 == hdr_q[3] + hdr_q[4]) begin
-            j_q <= hdr_q[3];
-            i_q <= i_q + 32'd1;
-          end else j_q <= j_q + 32'd1;
+          next_entry();
         end
       end
       S_LOADW: begin
@@ -607,18 +537,22 @@ module mt_eng_prog #(
           programmed_q <= programmed_q + 32'd1;
         end
       end
-      S_STORE: begin
-        k_q <= k_q + 32'd1;
-        kc_q <= kc_q + 32'd1;
-        if (j_q + 32'd1 == hdr_q[3] + hdr_q[4]) begin
-          j_q <= hdr_q[3];
-          i_q <= i_q + 32'd1;
-        end else j_q <= j_q + 32'd1;
-      end
+      S_STORE: next_entry();
       S_RESP: rk_q <= rk_q + 2'd1;
       default: ;
     endcase
   end
+
+  // On to the next entry (PROGRAM, PULSE) or region cell (META, row-major), whether the last
+  // one was worked on or passed.
+  task automatic next_entry();
+    k_q <= k_q + 32'd1;
+    kc_q <= kc_q + 32'd1;
+    if (j_q + 32'd1 == hdr_q[3] + hdr_q[4]) begin
+      j_q <= hdr_q[3];
+      i_q <= i_q + 32'd1;
+    end else j_q <= j_q + 32'd1;
+  endtask
 
   // Inputs this engine has no use for, and bits of used words it never needs.
   logic unused_inputs;
@@ -626,8 +560,8 @@ module mt_eng_prog #(
                            g_rdata_i, lt_data_i, e2_q[31:16], mu_zero, spread_v[33:16],
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
                            cfg_idxshift[31:5], lane32, group32, addr32, sense_noise,
-                           spread_noise, region_cells, e_row, e_col, hin_q, nz_avail_i,
-                           gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
+                           spread_noise, region_cells, region_cells64, e_row, e_col, hin_q,
+                           nz_avail_i, gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
 
 endmodule
 `default_nettype wire

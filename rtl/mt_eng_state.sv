@@ -128,8 +128,29 @@ module mt_eng_state #(
   wire [DW-1:0] dquo = {dnum_q[DW-2:0], dge};
   wire [RW-1:0] drem = dge ? dsub[RW-1:0] : dtry[RW-1:0];
 
-  // TILE read: the addressed record's fields (dm slot {pulses, fault, a_rst, a_set, step_rst,
-  // step_set, gmax, gmin}).
+  // A record's words and the memory slots of its lane (hls/mt_state.c): word 0 = {g-, g+},
+  // word 9 = {level, fault-, fault+}, word 10 = hidden, and words 1..8 the four 32-bit fields
+  // of the two device records interleaved, field f of device k (0 = G+) in word 1 + 2f + k. A
+  // dm slot is {pulses, fault, a_rst, a_set, step_rst, step_set, gmax, gmin}: field 3 (pulses)
+  // sits above the fault byte, which the record carries in word 9 instead.
+  function automatic [31:0] dev_field(input [135:0] dev, input [1:0] f);
+    logic unused_fault;                   // word 9 carries it
+    unused_fault = ^dev[103:96];
+    case (f)
+      2'd0: dev_field = dev[31:0];
+      2'd1: dev_field = dev[63:32];
+      2'd2: dev_field = dev[95:64];
+      default: dev_field = dev[135:104];
+    endcase
+  endfunction
+
+  // Device k's dm slot from record words 1..9 (rec holds words 0..9, word j at [32j +: 32]).
+  function automatic [135:0] rec_dev(input [(WW-1)*32-1:0] rec, input int unsigned k);
+    rec_dev = {rec[32*(7+k) +: 32], rec[32*9 + 8*k +: 8], rec[32*(5+k) +: 32],
+               rec[32*(3+k) +: 32], rec[32*(1+k) +: 32]};
+  endfunction
+
+  // TILE read: the addressed record's slots, and record word dj_q of them.
   wire [15:0] rd_gp = gm_rdata_i[16*dl_q +: 16];
   wire [15:0] rd_gn = gm_rdata_i[16*(LANES+32'(dl_q)) +: 16];
   wire [135:0] rd_dp = dm_rdata_i[136*dl_q +: 136];
@@ -140,32 +161,18 @@ module mt_eng_state #(
   always_comb begin
     case (dj_q)
       4'd0: rd_word = {rd_gn, rd_gp};
-      4'd1: rd_word = rd_dp[31:0];
-      4'd2: rd_word = rd_dn[31:0];
-      4'd3: rd_word = rd_dp[63:32];
-      4'd4: rd_word = rd_dn[63:32];
-      4'd5: rd_word = rd_dp[95:64];
-      4'd6: rd_word = rd_dn[95:64];
-      4'd7: rd_word = rd_dp[135:104];
-      4'd8: rd_word = rd_dn[135:104];
+      4'd1, 4'd2, 4'd3, 4'd4, 4'd5, 4'd6, 4'd7, 4'd8:
+        rd_word = dev_field(dj_q[0] ? rd_dp : rd_dn, 2'((dj_q - 4'd1) >> 1));
       4'd9: rd_word = {rd_lv, rd_dn[103:96], rd_dp[103:96]};
       default: rd_word = rd_hv;
     endcase
   end
 
-  // TILE write: the record being completed (word 10 is on the payload port).
-  wire [31:0] wr_w0 = rec_q[32*0 +: 32];
-  wire [31:0] wr_w1 = rec_q[32*1 +: 32];
-  wire [31:0] wr_w2 = rec_q[32*2 +: 32];
-  wire [31:0] wr_w3 = rec_q[32*3 +: 32];
-  wire [31:0] wr_w4 = rec_q[32*4 +: 32];
-  wire [31:0] wr_w5 = rec_q[32*5 +: 32];
-  wire [31:0] wr_w6 = rec_q[32*6 +: 32];
-  wire [31:0] wr_w7 = rec_q[32*7 +: 32];
-  wire [31:0] wr_w8 = rec_q[32*8 +: 32];
-  wire [31:0] wr_w9 = rec_q[32*9 +: 32];
-  wire [135:0] wr_dp = {wr_w7, wr_w9[7:0], wr_w5, wr_w3, wr_w1};
-  wire [135:0] wr_dn = {wr_w8, wr_w9[15:8], wr_w6, wr_w4, wr_w2};
+  // TILE write: the record being completed (words 0..9 in rec_q, word 10 on the payload port).
+  wire [31:0] wr_g = rec_q[31:0];
+  wire [15:0] wr_lv = rec_q[32*9+16 +: 16];
+  wire [135:0] wr_dp = rec_dev(rec_q, 0);
+  wire [135:0] wr_dn = rec_dev(rec_q, 1);
   wire tile_we = (st_q == S_TWR) && dv_q && (j_q == JW'(WW - 1));
 
   // Advances a TILE position by one word.
@@ -588,59 +595,48 @@ module mt_eng_state #(
   wire stream_pl = (st_q == S_GVAL) || (st_q == S_TVAL) || (st_q == S_GWR) || (st_q == S_TWR);
 
   always_comb begin
+`include "mt_eng_idle.vh"
     done_o = done_q;
-    status_o = done_q ? status_q : 16'd0;
-    detail0_o = done_q ? det0_q : 32'd0;
-    detail1_o = done_q ? det1_q : 32'd0;
-    n_out_o = done_q ? nout_q : 32'd0;
+`include "mt_eng_done.vh"
 
-    pl_addr_o = '0;
     if (st_q == S_HDR) pl_addr_o = PL_AW'(hc_q);
     else if (stream_pl && issue) pl_addr_o = PL_AW'(iss_q) + PL_AW'(3);
     else if (st_q == S_EF0) pl_addr_o = PL_AW'(bad_q) + PL_AW'(3);
 
-    rsp_we_o = ov_q;
-    rsp_addr_o = ov_q ? PL_AW'(oidx_q) : '0;
-    rsp_data_o = ov_q ? oword_q : 32'd0;
+    if (ov_q) begin
+      rsp_we_o = 1'b1;
+      rsp_addr_o = PL_AW'(oidx_q);
+      rsp_data_o = oword_q;
+    end
 
-    lt_addr_o = '0;
-    mt_addr_o = '0;
-    g_we_o = (st_q == S_GWR) && dv_q;
-    g_addr_o = g_we_o ? 11'(didx_q) : 11'd0;
-    g_wdata_o = g_we_o ? v : 32'd0;
-    g_raddr_o = (st_q == S_GRD && issue) ? 11'(off_q) + 11'(iss_q) : 11'd0;
-    fab_set_o = 1'b0;
-    fab_tile_o = '0;
-    cnt_inc_o = '0;
-    cnt_clear_o = 1'b0;
+    if (st_q == S_GWR && dv_q) begin
+      g_we_o = 1'b1;
+      g_addr_o = 11'(didx_q);
+      g_wdata_o = v;
+    end
+    if (st_q == S_GRD && issue) g_raddr_o = 11'(off_q) + 11'(iss_q);
 
-    nz_take_o = '0;
-    nz_seed_o = 1'b0;
-    nz_seed_val_o = '0;
-    nz_load_o = (st_q == S_LOAD);
-    nz_load_state_o = (st_q == S_LOAD) ? lst_q : '0;
-    fb_take_o = '0;
-    fb_seed_o = 1'b0;
-    fb_seed_val_o = '0;
+    if (st_q == S_LOAD) begin
+      nz_load_o = 1'b1;
+      nz_load_state_o = lst_q;
+    end
 
-    gm_addr_o = '0;
-    dm_addr_o = '0;
-    lm_addr_o = '0;
-    hm_addr_o = '0;
     if ((st_q == S_TRD && issue) || tile_we) begin
       gm_addr_o = a_q;
       dm_addr_o = a_q;
       lm_addr_o = a_q;
       hm_addr_o = a_q;
     end
-    gm_we_o = tile_we ? {lane_1h, lane_1h} : '0;
-    dm_we_o = tile_we ? {lane_1h, lane_1h} : '0;
-    lm_we_o = tile_we ? lane_1h : '0;
-    hm_we_o = tile_we ? lane_1h : '0;
-    gm_wdata_o = tile_we ? {{LANES{wr_w0[31:16]}}, {LANES{wr_w0[15:0]}}} : '0;
-    dm_wdata_o = tile_we ? {{LANES{wr_dn}}, {LANES{wr_dp}}} : '0;
-    lm_wdata_o = tile_we ? {LANES{wr_w9[31:16]}} : '0;
-    hm_wdata_o = tile_we ? {LANES{v}} : '0;
+    if (tile_we) begin
+      gm_we_o = {lane_1h, lane_1h};
+      dm_we_o = {lane_1h, lane_1h};
+      lm_we_o = lane_1h;
+      hm_we_o = lane_1h;
+      gm_wdata_o = {{LANES{wr_g[31:16]}}, {LANES{wr_g[15:0]}}};
+      dm_wdata_o = {{LANES{wr_dn}}, {LANES{wr_dp}}};
+      lm_wdata_o = {LANES{wr_lv}};
+      hm_wdata_o = {LANES{v}};
+    end
   end
 
   wire unused_inputs = ^{cfg_i, configured_i, levels_i, fabricated_i, lt_data_i, mt_data_i,
