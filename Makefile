@@ -9,7 +9,7 @@ CC ?= gcc
 PYTHON ?= python3
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wno-unknown-pragmas
-INC := -Ihls -Ihost/include -Ihost/src -Isim
+INC := -Igenerated -Ihls -Ihost/include -Ihost/src -Isim
 DEFS := -DMT_SOURCE_DIR=\"$(CURDIR)\" -DMT_BUILD_DIR=\"$(abspath $(BUILD))\"
 # The model is built from source where it runs, so it may use the host's
 # vector units (integer results are the same on any target); ARCH= for a portable build.
@@ -44,12 +44,14 @@ VERILATOR ?= verilator
 YOSYS ?= yosys
 RTL_BUILD := $(BUILD)/rtl
 RTL_SV := $(wildcard rtl/*.sv)
-RTL_DEPS := $(RTL_SV) $(wildcard rtl/*.vh sim/*.sv)
+RTL_DEPS := $(RTL_SV) $(wildcard rtl/*.vh generated/*.vh sim/*.sv)
 RTL_TEST_SRC := $(wildcard tests/rtl/test_*.c)
 RTL_TEST_BIN := $(RTL_TEST_SRC:tests/rtl/%.c=$(RTL_BUILD)/tests/%)
 RTL_HLS_OBJ := $(patsubst hls/%.c,$(RTL_BUILD)/obj/hls/%.o,$(wildcard hls/*.c))
-VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing --noassert \
-  -Irtl -MAKEFLAGS OPT_FAST=-O2
+# Assertions (the SVA of docs/rtl.md, "Assertions") are on in every Verilated build: these are
+# all test and simulation builds. Yosys never sees them (`ifndef SYNTHESIS).
+VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing --assert \
+  -Irtl -Igenerated -MAKEFLAGS OPT_FAST=-O2
 VL_INC = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)/include
 VL_RT := $(addprefix $(RTL_BUILD)/vl/mt_xoshiro128pp/,verilated.o verilated_threads.o)
 SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes mt_draw_lane
@@ -244,13 +246,13 @@ run: deps-ok
 
 lint: deps-ok check-generated
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	  --suppress=missingIncludeSystem -Ihls -Ihost/src hls host
+	  --suppress=missingIncludeSystem -Igenerated -Ihls -Ihost/src hls host
 	@for f in $(wildcard rtl/*.v rtl/*.sv sim/*.sv); do \
-	  echo "verilator --lint-only -Wall -Irtl $$f"; \
-	  $(VERILATOR) --lint-only -Wall -Irtl --top-module $$(basename $${f%.*}) $$f || exit 1; \
+	  echo "verilator --lint-only -Wall -Irtl -Igenerated $$f"; \
+	  $(VERILATOR) --lint-only -Wall -Irtl -Igenerated --top-module $$(basename $${f%.*}) $$f || exit 1; \
 	done
 	@# The subset Yosys 0.23 parses too (research/fpga.md 3.6).
-	$(YOSYS) -q -p "read_verilog -sv -Irtl $(RTL_SV); hierarchy -check"
+	$(YOSYS) -q -p "read_verilog -sv -Irtl -Igenerated $(RTL_SV); hierarchy -check"
 
 # Yosys 0.23 resource estimates (not Vivado): the RTL blocks for UltraScale+ (SYNTH_TOPS),
 # and the whole device plus the state engine in the reference configuration of the AC701
@@ -262,7 +264,7 @@ synth: deps-ok
 	@echo "Yosys 0.23 synth_xilinx -flatten -noiopad estimate, not Vivado" >$(BUILD)/synth/report.txt
 	@run() { t=$$1; fam=$$2; tag=$$3; chp=$$4; \
 	  echo "yosys: synth_xilinx -family $$fam -top $$t $$chp"; \
-	  $(YOSYS) -q -l $(BUILD)/synth/$$tag.log -p "read_verilog -sv -Irtl $(RTL_SV); $$chp \
+	  $(YOSYS) -q -l $(BUILD)/synth/$$tag.log -p "read_verilog -sv -Irtl -Igenerated $(RTL_SV); $$chp \
 	    synth_xilinx -family $$fam -top $$t -flatten -noiopad; \
 	    tee -q -o $(BUILD)/synth/$$tag.stat stat -tech xilinx" || exit 1; \
 	  awk -v t="$$tag ($$fam)" '$$1 ~ /^LUT[1-6]$$/ {lut += $$2} $$1 ~ /^FD[RSCP]E$$/ {ff += $$2} \

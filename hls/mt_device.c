@@ -2,25 +2,13 @@
  * level programming. Integer only, so that rtl/ can match it bit for bit. */
 #include "mt_device.h"
 
-static const uint32_t cnt_energy_cfg[MT_CNT_COUNT] = {
-  [MT_CNT_SET_PULSES] = MT_CFG_E_SET,      [MT_CNT_RESET_PULSES] = MT_CFG_E_RST,
-  [MT_CNT_VERIFY_READS] = MT_CFG_E_VERIFY, [MT_CNT_CELL_READS] = MT_CFG_E_READ,
-  [MT_CNT_MVMS] = MT_CFG_E_MVM,            [MT_CNT_DAC_CONVERSIONS] = MT_CFG_E_DAC,
-  [MT_CNT_ADC_CONVERSIONS] = MT_CFG_E_ADC, [MT_CNT_META_UPDATES] = MT_CFG_E_META,
-};
-static const uint32_t cnt_latency_cfg[MT_CNT_COUNT] = {
-  [MT_CNT_SET_PULSES] = MT_CFG_T_SET,      [MT_CNT_RESET_PULSES] = MT_CFG_T_RST,
-  [MT_CNT_VERIFY_READS] = MT_CFG_T_VERIFY, [MT_CNT_CELL_READS] = MT_CFG_T_READ,
-  [MT_CNT_MVMS] = MT_CFG_T_MVM,            [MT_CNT_META_UPDATES] = MT_CFG_T_META,
-};
-
 void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n) {
   regs->counters[cnt] += n;
-  /* Config index 0 is g_min, never a cost, so 0 in the maps means "no cost". */
-  if (cnt_energy_cfg[cnt] != 0)
-    regs->counters[MT_CNT_ENERGY_FJ] += n * regs->cfg[cnt_energy_cfg[cnt]];
-  if (cnt_latency_cfg[cnt] != 0)
-    regs->counters[MT_CNT_LATENCY_PS] += n * regs->cfg[cnt_latency_cfg[cnt]];
+  /* Each counter's cost fields come from docs/protocol.json; MT_CFG_COUNT means none. */
+  if (mt_cnt_energy_cfg[cnt] != MT_CFG_COUNT)
+    regs->counters[MT_CNT_ENERGY_FJ] += n * regs->cfg[mt_cnt_energy_cfg[cnt]];
+  if (mt_cnt_latency_cfg[cnt] != MT_CFG_COUNT)
+    regs->counters[MT_CNT_LATENCY_PS] += n * regs->cfg[mt_cnt_latency_cfg[cnt]];
 }
 
 uint32_t mt_isqrt64(uint64_t v) {

@@ -4,7 +4,7 @@
 #include "mt_device.h"
 #include "mt_state.h"
 
-#define HIDDEN_MAX ((int32_t)0x3FFFFFFF)
+#define HIDDEN_MAX ((int32_t)MT_HIDDEN_MAX)
 
 typedef struct {
   mt_regs_t *regs;
@@ -17,9 +17,6 @@ typedef struct {
   uint32_t n_out;
   uint32_t detail[2];
 } mt_ctx_t;
-
-/* Reasons reported with ERR_STATE (detail word 0). */
-enum { NOT_CONFIGURED = 1, NO_LEVELS = 2, NOT_FABRICATED = 3 };
 
 static uint32_t fail(mt_ctx_t *c, uint32_t status, uint32_t d0, uint32_t d1) {
   c->detail[0] = d0;
@@ -46,10 +43,10 @@ static int is_fabricated(const mt_regs_t *regs, uint32_t tile) {
 static uint32_t check_tile(mt_ctx_t *c, int want_levels, int want_fab) {
   uint32_t tile = c->p[0];
   if (tile >= c->n_tiles) return fail(c, MT_ST_ERR_TILE, 0, tile);
-  if (!c->regs->configured) return fail(c, MT_ST_ERR_STATE, NOT_CONFIGURED, tile);
-  if (want_levels && c->regs->levels == 0) return fail(c, MT_ST_ERR_STATE, NO_LEVELS, tile);
+  if (!c->regs->configured) return fail(c, MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, tile);
+  if (want_levels && c->regs->levels == 0) return fail(c, MT_ST_ERR_STATE, MT_STATE_NO_LEVELS, tile);
   if (want_fab && !is_fabricated(c->regs, tile))
-    return fail(c, MT_ST_ERR_STATE, NOT_FABRICATED, tile);
+    return fail(c, MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, tile);
   return MT_ST_OK;
 }
 
@@ -80,7 +77,7 @@ static uint32_t op_info(mt_ctx_t *c) {
   o[MT_INFO_GAUSS] = 1;
   o[MT_INFO_CONFIG_WORDS] = MT_CFG_COUNT;
   o[MT_INFO_COUNTERS] = MT_CNT_COUNT;
-  o[MT_INFO_FEATURES] = 0xFu;
+  o[MT_INFO_FEATURES] = MT_FEATURES;
   return MT_ST_OK;
 }
 
@@ -99,15 +96,9 @@ uint32_t mt_config_check(const uint32_t *cfg, uint32_t *bad_field) {
       return MT_ST_ERR_PARAM;
     }
   }
-  if (cfg[MT_CFG_G_MIN] >= cfg[MT_CFG_G_MAX]) {
-    *bad_field = MT_CFG_G_MAX;
-    return MT_ST_ERR_PARAM;
-  }
-  if ((uint64_t)cfg[MT_CFG_P_STUCK_LOW] + cfg[MT_CFG_P_STUCK_HIGH] > 0xFFFFFFFFu) {
-    *bad_field = MT_CFG_P_STUCK_HIGH;
-    return MT_ST_ERR_PARAM;
-  }
-  return MT_ST_OK;
+  /* Then the cross-field rules of docs/protocol.json, in their order. */
+  *bad_field = mt_cfg_rules_bad(cfg);
+  return *bad_field == MT_CFG_COUNT ? MT_ST_OK : MT_ST_ERR_PARAM;
 }
 
 static uint32_t op_configure(mt_ctx_t *c) {
@@ -160,7 +151,7 @@ static uint32_t op_fabricate(mt_ctx_t *c) {
   if (st != MT_ST_OK) return st;
   uint32_t tile = c->p[2];
   if (tile >= c->n_tiles) return fail(c, MT_ST_ERR_TILE, 2, tile);
-  if (!c->regs->configured) return fail(c, MT_ST_ERR_STATE, NOT_CONFIGURED, tile);
+  if (!c->regs->configured) return fail(c, MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, tile);
   /* Fabrication lanes are separate from the noise lanes, so a tile's devices
    * depend only on (seed, tile, configuration), never on what ran before. */
   mt_xoshiro_t fab[MT_LANES];
@@ -235,6 +226,23 @@ static uint32_t op_pulse(mt_ctx_t *c) {
   return MT_ST_OK;
 }
 
+/* One sensed pair, g+ | g- << 16: G+ then G-, one draw each from the column's lane, or the
+ * stored conductances with PROBE (no draws, no counters). */
+static uint32_t sense_pair(mt_ctx_t *c, const mt_tile_t *t, uint32_t i, uint32_t j,
+                           uint32_t flags) {
+  uint32_t word = 0;
+  for (uint32_t k = 0; k < 2; k++) {
+    int32_t v = t->g[k][i][j];
+    if (!(flags & MT_READ_PROBE)) {
+      v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], t->g[k][i][j]);
+      v = v < 0 ? 0 : (v > 65535 ? 65535 : v); /* sense-amplifier range */
+      mt_count(c->regs, MT_CNT_CELL_READS, 1);
+    }
+    word |= (uint32_t)v << (16u * k);
+  }
+  return word;
+}
+
 static uint32_t op_read_cells(mt_ctx_t *c) {
   uint32_t st = expect_len(c, 6);
   if (st == MT_ST_OK) st = check_tile(c, 0, 1);
@@ -250,18 +258,38 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
     for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
     #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
-      uint32_t word = 0;
-      for (uint32_t k = 0; k < 2; k++) {
-        int32_t v = t->g[k][i][j];
-        if (!(flags & MT_READ_PROBE)) {
-          v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], t->g[k][i][j]);
-          v = v < 0 ? 0 : (v > 65535 ? 65535 : v); /* sense-amplifier range */
-          mt_count(c->regs, MT_CNT_CELL_READS, 1);
-        }
-        word |= (uint32_t)v << (16u * k);
-      }
-      c->out[n++] = word;
+      c->out[n++] = sense_pair(c, t, i, j, flags);
     }
+  }
+  return MT_ST_OK;
+}
+
+/* Whether a READ_LIST entry names no cell (row, column out of range, bits 7:0 not zero). */
+static uint32_t list_entry_bad(uint32_t e) {
+  return (e >> MT_ENT_READ_LIST_ROW_LSB) >= MT_ROWS ||
+         ((e >> MT_ENT_READ_LIST_COL_LSB) & 0xFFFu) >= MT_COLS ||
+         (e & ((1u << MT_ENT_READ_LIST_ZERO_WIDTH) - 1u)) != 0;
+}
+
+/* A scatter read: READ_CELLS of a list of cells, answered in list order. */
+static uint32_t op_read_list(mt_ctx_t *c) {
+  if (c->len < MT_PL_READ_LIST_WORDS) return fail(c, MT_ST_ERR_LENGTH, c->len, MT_PL_READ_LIST_WORDS);
+  uint32_t st = check_tile(c, 0, 1);
+  if (st != MT_ST_OK) return st;
+  uint32_t flags = c->p[MT_PL_READ_LIST_FLAGS];
+  if (flags > MT_READ_PROBE) return fail(c, MT_ST_ERR_PARAM, MT_PL_READ_LIST_FLAGS, flags);
+  for (uint32_t k = MT_PL_READ_LIST_WORDS; k < c->len; k++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
+    if (list_entry_bad(c->p[k])) return fail(c, MT_ST_ERR_RANGE, k, c->p[k]);
+  }
+  st = need(c, c->len - MT_PL_READ_LIST_WORDS);
+  if (st != MT_ST_OK) return st;
+  const mt_tile_t *t = &c->tiles[c->p[MT_PL_READ_LIST_TILE]];
+  for (uint32_t k = MT_PL_READ_LIST_WORDS; k < c->len; k++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
+    uint32_t e = c->p[k];
+    c->out[k - MT_PL_READ_LIST_WORDS] = sense_pair(c, t, e >> MT_ENT_READ_LIST_ROW_LSB,
+                                                   (e >> MT_ENT_READ_LIST_COL_LSB) & 0xFFFu, flags);
   }
   return MT_ST_OK;
 }
@@ -574,6 +602,7 @@ static uint32_t dispatch(mt_ctx_t *c, uint32_t op) {
     case MT_OP_STATS_RESET: return op_stats_reset(c);
     case MT_OP_STATE_READ: return op_state_read(c);
     case MT_OP_STATE_WRITE: return op_state_write(c);
+    case MT_OP_READ_LIST: return op_read_list(c);
     default: return fail(c, MT_ST_ERR_OPCODE, op, 0);
   }
 }

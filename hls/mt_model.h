@@ -44,10 +44,7 @@ typedef struct {
   uint32_t fabricated[MT_MAX_TILES / 32];
 } mt_regs_t;
 
-/* Words of the GLOBAL state section (docs/protocol.md, "State image"). */
-#define MT_GLOBAL_WORDS                                                                  \
-  (2u + MT_CFG_COUNT + 1u + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS + MT_META_TABLE_SIZE / 2u + \
-   2u + MT_LANES * 4u + MT_CNT_COUNT * 2u + MT_MAX_TILES / 32u)
+/* Words of a TILE state section; MT_GLOBAL_WORDS comes from the protocol. */
 #define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS)
 
 /* Power-on state: unconfigured, no level table, f_meta = 1, lanes seeded with 0,

@@ -2,22 +2,28 @@
  * images move between model://, verilator:// and the hardware. */
 #include "mt_state.h"
 
-/* Word offsets inside the GLOBAL section. */
-#define G_VERSION 0u
-#define G_CONFIGURED 1u
-#define G_CFG 2u
-#define G_LEVELS (G_CFG + MT_CFG_COUNT)
-#define G_LEVEL_TABLE (G_LEVELS + 1u)
-#define G_META (G_LEVEL_TABLE + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS)
-#define G_SEED (G_META + MT_META_TABLE_SIZE / 2u)
-#define G_LANES (G_SEED + 2u)
-#define G_COUNTERS (G_LANES + MT_LANES * 4u)
-#define G_FABRICATED (G_COUNTERS + MT_CNT_COUNT * 2u)
-#define G_END (G_FABRICATED + MT_MAX_TILES / 32u)
+/* Word offsets inside the GLOBAL section (generated from docs/protocol.json). */
+#define G_VERSION MT_G_VERSION
+#define G_CONFIGURED MT_G_CONFIGURED
+#define G_CFG MT_G_CFG
+#define G_LEVELS MT_G_LEVELS
+#define G_LEVEL_TABLE MT_G_LEVEL_TABLE
+#define G_META MT_G_META
+#define G_SEED MT_G_SEED
+#define G_LANES MT_G_LANES
+#define G_COUNTERS MT_G_COUNTERS
+#define G_FABRICATED MT_G_FABRICATED
 
-typedef char global_layout_matches[(G_END == MT_GLOBAL_WORDS) ? 1 : -1];
+/* The layout's section sizes are those of mt_regs_t's fields. */
+typedef char global_layout_matches[(G_LEVELS - G_CFG == MT_CFG_COUNT &&
+                                    G_META - G_LEVEL_TABLE == MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS &&
+                                    G_LANES - G_SEED == 2u && G_COUNTERS - G_LANES == MT_LANES * 4u &&
+                                    G_FABRICATED - G_COUNTERS == MT_CNT_COUNT * 2u &&
+                                    MT_GLOBAL_WORDS - G_FABRICATED == MT_MAX_TILES / 32u)
+                                       ? 1
+                                       : -1];
 
-#define HIDDEN_MAX 0x3FFFFFFF
+#define HIDDEN_MAX ((int32_t)MT_HIDDEN_MAX)
 
 static uint32_t global_word(const mt_regs_t *regs, uint32_t i) {
   if (i == G_VERSION) return (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;

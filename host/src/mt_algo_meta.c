@@ -10,7 +10,7 @@
 
 #include "mt_protocol.h"
 
-#define HIDDEN_LIMIT 0x3FFFFFFF /* the unit saturates |h| here */
+#define HIDDEN_LIMIT ((int32_t)MT_HIDDEN_MAX) /* the unit saturates |h| here */
 
 double mt_meta_m_level(double m_paper, uint32_t levels) {
   return levels > 1 ? m_paper * 2.0 / (double)(levels - 1) : m_paper;

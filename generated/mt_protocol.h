@@ -21,8 +21,9 @@
 #define MT_MAX_WV_ITER 1023u /* largest write-verify iteration limit */
 #define MT_HDR_WORDS 2u /* words in a command or response header */
 #define MT_LEVEL_NONE 65535u /* stored level of a weight that was never programmed */
-#define MT_WEIGHT_WORDS 11u /* words per weight record in a tile snapshot */
+#define MT_HIDDEN_MAX 1073741823u /* largest |hidden weight| (0x3FFFFFFF): META_WRITE and STATE_WRITE reject more, META_UPDATE saturates here */
 #define MT_STATE_CHUNK 16384u /* largest number of words moved by one STATE_READ/STATE_WRITE */
+#define MT_WEIGHT_WORDS 11u /* words per weight record in a tile snapshot */
 
 #define MT_OP_NOP 0u
 #define MT_OP_INFO 1u
@@ -44,6 +45,7 @@
 #define MT_OP_STATS_RESET 17u
 #define MT_OP_STATE_READ 18u
 #define MT_OP_STATE_WRITE 19u
+#define MT_OP_READ_LIST 20u
 
 #define MT_ST_OK 0u
 #define MT_ST_ERR_TRUNCATED 1u
@@ -57,6 +59,10 @@
 #define MT_ST_ERR_SNAPSHOT 9u
 #define MT_ST_ERR_OVERFLOW 10u
 
+#define MT_STATE_NOT_CONFIGURED 1u
+#define MT_STATE_NO_LEVELS 2u
+#define MT_STATE_NOT_FABRICATED 3u
+
 #define MT_FAULT_NONE 0u
 #define MT_FAULT_STUCK_LOW 1u
 #define MT_FAULT_STUCK_HIGH 2u
@@ -65,14 +71,114 @@
 #define MT_SECTION_GLOBAL 0u
 #define MT_SECTION_TILE 1u
 
-#define MT_OP_COUNT 20u
+#define MT_OP_COUNT 21u
 #define MT_ST_COUNT 11u
+
+/* Payload layouts: MT_PL_<OP>_<WORD> is the index of a fixed payload word,
+ * MT_PL_<OP>_WORDS the number of fixed words; entry fields are <LSB, WIDTH>. */
+#define MT_PL_NOP_WORDS 0u
+#define MT_PL_INFO_WORDS 0u
+#define MT_PL_ECHO_WORDS 0u
+#define MT_PL_CONFIGURE_WORDS 0u
+#define MT_PL_SEED_SEED_LO 0u
+#define MT_PL_SEED_SEED_HI 1u
+#define MT_PL_SEED_WORDS 2u
+#define MT_PL_SET_LEVELS_LEVELS 0u
+#define MT_PL_SET_LEVELS_WORDS 1u
+#define MT_PL_META_TABLE_WORDS 0u
+#define MT_PL_FABRICATE_SEED_LO 0u
+#define MT_PL_FABRICATE_SEED_HI 1u
+#define MT_PL_FABRICATE_TILE 2u
+#define MT_PL_FABRICATE_WORDS 3u
+#define MT_PL_PROGRAM_TILE 0u
+#define MT_PL_PROGRAM_FLAGS 1u
+#define MT_PL_PROGRAM_WORDS 2u
+#define MT_ENT_PROGRAM_ROW_LSB 20u
+#define MT_ENT_PROGRAM_ROW_WIDTH 12u
+#define MT_ENT_PROGRAM_COL_LSB 8u
+#define MT_ENT_PROGRAM_COL_WIDTH 12u
+#define MT_ENT_PROGRAM_LEVEL_LSB 0u
+#define MT_ENT_PROGRAM_LEVEL_WIDTH 8u
+#define MT_PL_PULSE_TILE 0u
+#define MT_PL_PULSE_WORDS 1u
+#define MT_ENT_PULSE_ROW_LSB 20u
+#define MT_ENT_PULSE_ROW_WIDTH 12u
+#define MT_ENT_PULSE_COL_LSB 8u
+#define MT_ENT_PULSE_COL_WIDTH 12u
+#define MT_ENT_PULSE_DEV_LSB 7u
+#define MT_ENT_PULSE_DEV_WIDTH 1u
+#define MT_ENT_PULSE_N_LSB 0u
+#define MT_ENT_PULSE_N_WIDTH 7u
+#define MT_PL_READ_CELLS_TILE 0u
+#define MT_PL_READ_CELLS_ROW0 1u
+#define MT_PL_READ_CELLS_NROWS 2u
+#define MT_PL_READ_CELLS_COL0 3u
+#define MT_PL_READ_CELLS_NCOLS 4u
+#define MT_PL_READ_CELLS_FLAGS 5u
+#define MT_PL_READ_CELLS_WORDS 6u
+#define MT_PL_READ_LEVELS_TILE 0u
+#define MT_PL_READ_LEVELS_ROW0 1u
+#define MT_PL_READ_LEVELS_NROWS 2u
+#define MT_PL_READ_LEVELS_COL0 3u
+#define MT_PL_READ_LEVELS_NCOLS 4u
+#define MT_PL_READ_LEVELS_WORDS 5u
+#define MT_PL_MVM_TILE 0u
+#define MT_PL_MVM_NVEC 1u
+#define MT_PL_MVM_NROWS 2u
+#define MT_PL_MVM_NCOLS 3u
+#define MT_PL_MVM_WORDS 4u
+#define MT_PL_META_WRITE_TILE 0u
+#define MT_PL_META_WRITE_ROW0 1u
+#define MT_PL_META_WRITE_NROWS 2u
+#define MT_PL_META_WRITE_COL0 3u
+#define MT_PL_META_WRITE_NCOLS 4u
+#define MT_PL_META_WRITE_WORDS 5u
+#define MT_PL_META_UPDATE_TILE 0u
+#define MT_PL_META_UPDATE_ROW0 1u
+#define MT_PL_META_UPDATE_NROWS 2u
+#define MT_PL_META_UPDATE_COL0 3u
+#define MT_PL_META_UPDATE_NCOLS 4u
+#define MT_PL_META_UPDATE_WORDS 5u
+#define MT_PL_META_READ_TILE 0u
+#define MT_PL_META_READ_ROW0 1u
+#define MT_PL_META_READ_NROWS 2u
+#define MT_PL_META_READ_COL0 3u
+#define MT_PL_META_READ_NCOLS 4u
+#define MT_PL_META_READ_WORDS 5u
+#define MT_PL_STATS_GET_WORDS 0u
+#define MT_PL_STATS_RESET_WORDS 0u
+#define MT_PL_STATE_READ_SECTION 0u
+#define MT_PL_STATE_READ_INDEX 1u
+#define MT_PL_STATE_READ_OFFSET 2u
+#define MT_PL_STATE_READ_COUNT 3u
+#define MT_PL_STATE_READ_WORDS 4u
+#define MT_PL_STATE_WRITE_SECTION 0u
+#define MT_PL_STATE_WRITE_INDEX 1u
+#define MT_PL_STATE_WRITE_OFFSET 2u
+#define MT_PL_STATE_WRITE_WORDS 3u
+#define MT_PL_READ_LIST_TILE 0u
+#define MT_PL_READ_LIST_FLAGS 1u
+#define MT_PL_READ_LIST_WORDS 2u
+#define MT_ENT_READ_LIST_ROW_LSB 20u
+#define MT_ENT_READ_LIST_ROW_WIDTH 12u
+#define MT_ENT_READ_LIST_COL_LSB 8u
+#define MT_ENT_READ_LIST_COL_WIDTH 12u
+#define MT_ENT_READ_LIST_ZERO_LSB 0u
+#define MT_ENT_READ_LIST_ZERO_WIDTH 8u
 
 #define MT_PROG_OPEN_LOOP (1u << 0)
 #define MT_PROG_FORCE (1u << 1)
 
 #define MT_READ_PROBE (1u << 0)
 
+#define MT_FEAT_META (1u << 0)
+#define MT_FEAT_WRITE_VERIFY (1u << 1)
+#define MT_FEAT_CELL_NOISE (1u << 2)
+#define MT_FEAT_SNAPSHOT (1u << 3)
+#define MT_FEAT_READ_LIST (1u << 4)
+
+/* Every feature this protocol version defines (INFO word features). */
+#define MT_FEATURES 31u
 #define MT_LEVEL_ENTRY_WORDS 3u
 
 #define MT_CFG_G_MIN 0u
@@ -150,12 +256,53 @@
 #define MT_INFO_FEATURES 12u
 #define MT_INFO_COUNT 13u
 
+/* State image: word offsets of the GLOBAL section and of a TILE weight record. */
+#define MT_G_VERSION 0u /* 1 words */
+#define MT_G_CONFIGURED 1u /* 1 words */
+#define MT_G_CFG 2u /* 40 words */
+#define MT_G_LEVELS 42u /* 1 words */
+#define MT_G_LEVEL_TABLE 43u /* 768 words */
+#define MT_G_META 811u /* 128 words */
+#define MT_G_SEED 939u /* 2 words */
+#define MT_G_LANES 941u /* 64 words */
+#define MT_G_COUNTERS 1005u /* 32 words */
+#define MT_G_FABRICATED 1037u /* 2 words */
+#define MT_GLOBAL_WORDS 1039u
+#define MT_W_G 0u
+#define MT_W_BOUNDS_P 1u
+#define MT_W_BOUNDS_M 2u
+#define MT_W_STEPS_P 3u
+#define MT_W_STEPS_M 4u
+#define MT_W_A_P 5u
+#define MT_W_A_M 6u
+#define MT_W_PULSES_P 7u
+#define MT_W_PULSES_M 8u
+#define MT_W_FLAGS 9u
+#define MT_W_HIDDEN 10u
+
 /* Inclusive range of every CONFIGURE field, indexed by MT_CFG_*. */
 static const unsigned int mt_cfg_min[MT_CFG_COUNT] = {
   0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u
 };
 static const unsigned int mt_cfg_max[MT_CFG_COUNT] = {
   65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u
+};
+
+/* Cross-field CONFIGURE rules, checked after the ranges in this order: the field
+ * reported when the first rule fails, or MT_CFG_COUNT when all hold. */
+static inline unsigned int mt_cfg_rules_bad(const unsigned int *cfg) {
+  if (!(cfg[MT_CFG_G_MIN] < cfg[MT_CFG_G_MAX])) return MT_CFG_G_MAX; /* g_min < g_max */
+  if ((unsigned long long)cfg[MT_CFG_P_STUCK_LOW] + cfg[MT_CFG_P_STUCK_HIGH] > 4294967295ull) return MT_CFG_P_STUCK_HIGH; /* p_stuck_low + p_stuck_high <= 2^32 - 1 */
+  return MT_CFG_COUNT;
+}
+
+/* Config field (MT_CFG_*) whose value is the energy / latency cost of one event of
+ * a counter, or MT_CFG_COUNT for none. */
+static const unsigned char mt_cnt_energy_cfg[MT_CNT_COUNT] = {
+  MT_CFG_E_SET, MT_CFG_E_RST, MT_CFG_E_VERIFY, MT_CFG_E_READ, MT_CFG_E_MVM, MT_CFG_E_DAC, MT_CFG_E_ADC, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_E_META, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT
+};
+static const unsigned char mt_cnt_latency_cfg[MT_CNT_COUNT] = {
+  MT_CFG_T_SET, MT_CFG_T_RST, MT_CFG_T_VERIFY, MT_CFG_T_READ, MT_CFG_T_MVM, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_T_META, MT_CFG_COUNT, MT_CFG_COUNT, MT_CFG_COUNT
 };
 
 #ifndef __SYNTHESIS__
@@ -219,7 +366,7 @@ static const char *const mt_cnt_names[16] = {
   "energy_fj",
   "latency_ps",
 };
-static const char *const mt_op_names[20] = {
+static const char *const mt_op_names[21] = {
   "NOP",
   "INFO",
   "ECHO",
@@ -240,6 +387,7 @@ static const char *const mt_op_names[20] = {
   "STATS_RESET",
   "STATE_READ",
   "STATE_WRITE",
+  "READ_LIST",
 };
 static const char *const mt_st_names[11] = {
   "OK",
@@ -268,6 +416,17 @@ static const char *const mt_info_names[13] = {
   "config_words",
   "counters",
   "features",
+};
+/* The rule a field takes part in as the reported field, or 0. */
+static const char *const mt_cfg_rule_doc[MT_CFG_COUNT] = {
+  [MT_CFG_G_MAX] = "g_min < g_max",
+  [MT_CFG_P_STUCK_HIGH] = "p_stuck_low + p_stuck_high <= 2^32 - 1",
+};
+/* ERR_STATE detail 0, indexed by its value (0 unused). */
+static const char *const mt_state_detail_docs[4] = {
+  [1] = "the device is not configured (no CONFIGURE yet)",
+  [2] = "no level table is set (no SET_LEVELS yet)",
+  [3] = "the tile is not fabricated",
 };
 #endif
 
