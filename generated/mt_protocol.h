@@ -424,9 +424,9 @@ static const char *const mt_cfg_rule_doc[MT_CFG_COUNT] = {
 };
 /* ERR_STATE detail 0, indexed by its value (0 unused). */
 static const char *const mt_state_detail_docs[4] = {
-  [1] = "the device is not configured (no CONFIGURE yet)",
-  [2] = "no level table is set (no SET_LEVELS yet)",
-  [3] = "the tile is not fabricated",
+  [1] = "device not configured (no CONFIGURE yet)",
+  [2] = "no level table set (no SET_LEVELS yet)",
+  [3] = "tile not fabricated",
 };
 #endif
 

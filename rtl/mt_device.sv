@@ -40,7 +40,7 @@ module mt_device #(
   // Engine that owns an opcode (unknown opcodes: the control engine answers ERR_OPCODE).
   function automatic int unsigned engine_of(input logic [7:0] op);
     case (op)
-      MT_OP_FABRICATE, MT_OP_READ_CELLS: engine_of = E_FAB;
+      MT_OP_FABRICATE, MT_OP_READ_CELLS, MT_OP_READ_LIST: engine_of = E_FAB;
       MT_OP_MVM: engine_of = E_MVM;
       MT_OP_PROGRAM, MT_OP_PULSE, MT_OP_META_WRITE, MT_OP_META_UPDATE: engine_of = E_PROG;
       MT_OP_STATE_READ, MT_OP_STATE_WRITE: engine_of = E_STATE;
@@ -544,6 +544,44 @@ module mt_device #(
     ended_q <= 1'b1;
     begin_response();
   endtask
+
+  // ---------------------------------------------------------------- assertions
+  // docs/rtl.md, "Assertions": the shared-bus rule (at most one engine active, an idle engine
+  // drives 0 on every shared bus) and the AXI4-Stream handshakes. Simulation only.
+`ifndef SYNTHESIS
+  logic [NENG-1:0] e_drives;
+  for (genvar e = 0; e < NENG; e++) begin : g_drives
+    assign e_drives[e] = |{
+      e_done[e*(1) +: (1)], e_status[e*(16) +: (16)], e_detail0[e*(32) +: (32)],
+      e_detail1[e*(32) +: (32)], e_n_out[e*(32) +: (32)], e_pl_addr[e*(PL_AW) +: (PL_AW)],
+      e_rsp_we[e*(1) +: (1)], e_rsp_addr[e*(PL_AW) +: (PL_AW)], e_rsp_data[e*(32) +: (32)],
+      e_lt_addr[e*(8) +: (8)], e_mt_addr[e*(8) +: (8)], e_g_we[e*(1) +: (1)],
+      e_g_addr[e*(11) +: (11)], e_g_wdata[e*(32) +: (32)], e_g_raddr[e*(11) +: (11)],
+      e_fab_set[e*(1) +: (1)], e_fab_tile[e*(6) +: (6)],
+      e_cnt_inc[e*(CNT_COUNT*32) +: (CNT_COUNT*32)], e_cnt_clear[e*(1) +: (1)],
+      e_nz_take[e*(LANES*2) +: (LANES*2)], e_nz_seed[e*(1) +: (1)], e_nz_seed_val[e*(64) +: (64)],
+      e_nz_load[e*(1) +: (1)], e_nz_load_state[e*(LANES*128) +: (LANES*128)],
+      e_fb_take[e*(LANES*2) +: (LANES*2)], e_fb_seed[e*(1) +: (1)], e_fb_seed_val[e*(64) +: (64)],
+      e_gm_addr[e*(MEM_AW) +: (MEM_AW)], e_gm_we[e*(LANES*2) +: (LANES*2)],
+      e_gm_wdata[e*(LANES*2*16) +: (LANES*2*16)], e_dm_addr[e*(MEM_AW) +: (MEM_AW)],
+      e_dm_we[e*(LANES*2) +: (LANES*2)], e_dm_wdata[e*(LANES*2*136) +: (LANES*2*136)],
+      e_lm_addr[e*(MEM_AW) +: (MEM_AW)], e_lm_we[e*(LANES) +: (LANES)],
+      e_lm_wdata[e*(LANES*16) +: (LANES*16)], e_hm_addr[e*(MEM_AW) +: (MEM_AW)],
+      e_hm_we[e*(LANES) +: (LANES)], e_hm_wdata[e*(LANES*32) +: (LANES*32)]
+    };
+  end
+  mt_bus_check #(.NENG(NENG)) u_bus_check (
+    .clk_i(clk_i), .rst_i(rst_i), .start_i(eng_start), .done_i(e_done), .drives_i(e_drives)
+  );
+  mt_axis_check #(.W(32)) u_s_axis_check (
+    .clk_i(clk_i), .rst_i(rst_i), .tvalid_i(s_axis_tvalid_i), .tready_i(s_axis_tready_o),
+    .tdata_i(s_axis_tdata_i), .tlast_i(s_axis_tlast_i)
+  );
+  mt_axis_check #(.W(32)) u_m_axis_check (
+    .clk_i(clk_i), .rst_i(rst_i), .tvalid_i(m_axis_tvalid_o), .tready_i(m_axis_tready_i),
+    .tdata_i(m_axis_tdata_o), .tlast_i(m_axis_tlast_o)
+  );
+`endif
 
   wire unused_fab_state = ^fb_state;
 endmodule

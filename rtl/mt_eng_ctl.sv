@@ -15,14 +15,14 @@ module mt_eng_ctl #(
 );
 `include "mt_protocol.vh"
 
-  localparam int unsigned G_CONFIGURED = 1;
-  localparam int unsigned G_CFG = 2;
-  localparam int unsigned G_LEVELS = G_CFG + CFG_COUNT;
-  localparam int unsigned G_LEVEL_TABLE = G_LEVELS + 1;
-  localparam int unsigned G_META = G_LEVEL_TABLE + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS;
-  localparam int unsigned G_SEED = G_META + MT_META_TABLE_SIZE / 2;
-  localparam int unsigned G_LANES = G_SEED + 2;
-  localparam int unsigned G_COUNTERS = G_LANES + LANES * 4;
+  // GLOBAL image word offsets = register-file word addresses (generated MT_G_*).
+  localparam int unsigned G_CONFIGURED = MT_G_CONFIGURED;
+  localparam int unsigned G_CFG = MT_G_CFG;
+  localparam int unsigned G_LEVELS = MT_G_LEVELS;
+  localparam int unsigned G_LEVEL_TABLE = MT_G_LEVEL_TABLE;
+  localparam int unsigned G_META = MT_G_META;
+  localparam int unsigned G_SEED = MT_G_SEED;
+  localparam int unsigned G_COUNTERS = MT_G_COUNTERS;
   localparam int unsigned NFETCH = 6;
   localparam int unsigned LW = $clog2(LANES);
 
@@ -76,7 +76,7 @@ module mt_eng_ctl #(
       MT_INFO_GAUSS: info_word = 32'd1;
       MT_INFO_CONFIG_WORDS: info_word = CFG_COUNT;
       MT_INFO_COUNTERS: info_word = CNT_COUNT;
-      MT_INFO_FEATURES: info_word = 32'hF;
+      MT_INFO_FEATURES: info_word = MT_FEATURES;
       default: info_word = 32'd0;
     endcase
   endfunction

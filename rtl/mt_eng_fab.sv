@@ -1,7 +1,7 @@
 `default_nettype none
-// FABRICATE and READ_CELLS engine (docs/rtl.md, "FABRICATE, READ_CELLS and MVM engines").
-// Behaviour: op_fabricate and op_read_cells in hls/mt_kernel.c with mt_cell_fabricate and
-// mt_cell_sense of hls/mt_device.c, with the same checks in the same order.
+// FABRICATE, READ_CELLS and READ_LIST engine (docs/rtl.md, "FABRICATE, READ_CELLS and MVM
+// engines"). Behaviour: op_fabricate, op_read_cells and op_read_list in hls/mt_kernel.c with
+// mt_cell_fabricate and mt_cell_sense of hls/mt_device.c, with the same checks in the same order.
 //
 // FABRICATE walks the tile one (row, lane group) word at a time, all LANES lanes side by
 // side. A cell takes 14 draws from its lane (7 per device: gmin, gmax, step_set, step_rst,
@@ -13,6 +13,9 @@
 //
 // READ_CELLS walks the region cell by cell. The gm word of a cell's (row, group) is
 // requested while the previous cell is handled, so cells of one word take one cycle each.
+//
+// READ_LIST first checks every entry (one payload word per cycle), then reads the entries in
+// order: fetch the entry (2 cycles), then the READ_CELLS cell path for that one cell.
 module mt_eng_fab #(
 `include "mt_eng_params.vh"
 ) (
@@ -25,10 +28,17 @@ module mt_eng_fab #(
   localparam int unsigned FW = 22;        // base + noise of a fabricated field, signed
   localparam int unsigned DMW = 136;      // dm slot
 
-  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_CHECK, S_SEED, S_FAB, S_READ, S_DONE} state_e;
+  typedef enum logic [3:0] {
+    S_IDLE, S_FETCH, S_CHECK, S_SEED, S_FAB, S_READ, S_LCHK, S_LFETCH, S_DONE
+  } state_e;
 
   state_e      state_q;
   logic        is_fab_q;
+  logic        is_list_q;          // READ_LIST
+  logic [31:0] lk_q;               // READ_LIST: payload index of the entry (issued / read)
+  logic        lv_q;               // READ_LIST check: a payload word was issued last cycle
+  logic [31:0] ld_q;               // READ_LIST check: index of the word arriving
+  logic        lf_q;               // READ_LIST fetch: the entry arrives this cycle
   logic [31:0] len_q;
   logic [31:0] p_q [NFETCH];       // payload words 0..5
   logic [2:0]  fi_q;               // fetch: index issued
@@ -215,7 +225,13 @@ module mt_eng_fab #(
   logic [MEM_AW-1:0] r_addr, r_addr_q;
   logic              r_addr_v_q;   // r_addr_q was requested last cycle
   logic              probe;
-  assign probe = p_q[5][0];
+  assign probe = is_list_q ? p_q[MT_PL_READ_LIST_FLAGS][0] : p_q[5][0];
+  // A READ_LIST entry that names no cell (list_entry_bad in the model).
+  function automatic logic entry_bad(input logic [31:0] e);
+    entry_bad = 32'(e[31:20]) >= ROWS || 32'(e[19:8]) >= COLS || e[7:0] != 8'd0;
+  endfunction
+  logic [31:0] n_entries;
+  assign n_entries = len_q - 32'(MT_PL_READ_LIST_WORDS);
   assign r_addr = word_addr(p_q[0], r_row_q, r_grp_q);
   logic r_go;
   assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_addr
@@ -265,6 +281,7 @@ module mt_eng_fab #(
       case (state_q)
         S_IDLE: if (start_i) begin
           is_fab_q <= op_i == MT_OP_FABRICATE;
+          is_list_q <= op_i == MT_OP_READ_LIST;
           len_q <= len_i;
           fi_q <= 3'd0;
           fv_q <= 1'b0;
@@ -291,16 +308,28 @@ module mt_eng_fab #(
           if (is_fab_q) begin
             if (len_q != 3) fail(MT_ST_ERR_LENGTH, len_q, 32'd3);
             else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, 32'd2, p_q[2]);
-            else if (!configured_i) fail(MT_ST_ERR_STATE, 32'd1, p_q[2]);
+            else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[2]);
             else begin
               wait_q <= 2'd2;
               state_q <= S_SEED;
             end
+          end else if (is_list_q) begin
+            if (len_q < MT_PL_READ_LIST_WORDS) fail(MT_ST_ERR_LENGTH, len_q, MT_PL_READ_LIST_WORDS);
+            else if (p_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
+            else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[0]);
+            else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
+            else if (p_q[MT_PL_READ_LIST_FLAGS] > MT_READ_PROBE)
+              fail(MT_ST_ERR_PARAM, MT_PL_READ_LIST_FLAGS, p_q[MT_PL_READ_LIST_FLAGS]);
+            else begin
+              lk_q <= MT_PL_READ_LIST_WORDS;
+              lv_q <= 1'b0;
+              state_q <= S_LCHK;
+            end
           end else begin
             if (len_q != 6) fail(MT_ST_ERR_LENGTH, len_q, 32'd6);
             else if (p_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
-            else if (!configured_i) fail(MT_ST_ERR_STATE, 32'd1, p_q[0]);
-            else if (!tile_fab) fail(MT_ST_ERR_STATE, 32'd3, p_q[0]);
+            else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[0]);
+            else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
             else if (region_bad) fail(MT_ST_ERR_RANGE, region_idx, region_val);
             else if (p_q[5] > MT_READ_PROBE) fail(MT_ST_ERR_PARAM, 32'd5, p_q[5]);
             else if (region_words > 64'(cap_i)) fail(MT_ST_ERR_OVERFLOW, region_words[31:0], cap_i);
@@ -342,8 +371,49 @@ module mt_eng_fab #(
           end
           if (wr_v_q && wr_last_q) state_q <= S_DONE;
         end
+        S_LCHK: begin
+          // Every entry in order (lk_q issued, ld_q arriving); the first bad one fails.
+          lv_q <= lk_q < len_q;
+          ld_q <= lk_q;
+          if (lk_q < len_q) lk_q <= lk_q + 32'd1;
+          if (lv_q && entry_bad(pl_data_i)) begin
+            fail(MT_ST_ERR_RANGE, ld_q, pl_data_i);
+            state_q <= S_DONE;
+          end else if (!lv_q && lk_q >= len_q) begin
+            if (n_entries > cap_i) begin
+              fail(MT_ST_ERR_OVERFLOW, n_entries, cap_i);
+              state_q <= S_DONE;
+            end else begin
+              nout_q <= n_entries;
+              r_n_q <= 32'd0;
+              lk_q <= MT_PL_READ_LIST_WORDS;
+              lf_q <= 1'b0;
+              state_q <= n_entries == 0 ? S_DONE : S_LFETCH;
+            end
+          end
+        end
+        S_LFETCH: begin
+          // Entry lk_q: issued in the first cycle, its cell set up in the second.
+          lf_q <= 1'b1;
+          if (lf_q) begin
+            r_row_q <= 32'(pl_data_i[31:20]);
+            r_col_q <= 32'(pl_data_i[19:8]);
+            r_grp_q <= 32'(pl_data_i[19:8]) / LANES;
+            r_lane_q <= LW'(32'(pl_data_i[19:8]) % LANES);
+            r_iss_q <= 1'b1;
+            state_q <= S_READ;
+          end
+        end
         S_READ: begin
-          if (r_go) begin
+          if (r_go && is_list_q) begin
+            r_n_q <= r_n_q + 32'd1;
+            r_iss_q <= 1'b0;
+            lk_q <= lk_q + 32'd1;
+            if (lk_q + 32'd1 < len_q) begin
+              lf_q <= 1'b0;
+              state_q <= S_LFETCH;
+            end
+          end else if (r_go) begin
             r_n_q <= r_n_q + 32'd1;
             if (r_last) r_iss_q <= 1'b0;
             if (r_last_col) begin
@@ -376,6 +446,7 @@ module mt_eng_fab #(
 `include "mt_eng_done.vh"
 
     if (state_q == S_FETCH) pl_addr_o = PL_AW'(fi_q);
+    if (state_q == S_LCHK || state_q == S_LFETCH) pl_addr_o = PL_AW'(lk_q);
 
     if (state_q == S_SEED) begin
       fb_seed_o = 1'b1;

@@ -281,8 +281,8 @@ module mt_eng_mvm #(
           state_q <= S_DONE;
           if (len_q < 4) fail(MT_ST_ERR_LENGTH, len_q, 32'd4);
           else if (p_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
-          else if (!configured_i) fail(MT_ST_ERR_STATE, 32'd1, p_q[0]);
-          else if (!tile_fab) fail(MT_ST_ERR_STATE, 32'd3, p_q[0]);
+          else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[0]);
+          else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
           else if (p_q[1] == 0 || p_q[1] > MT_MAX_BATCH) fail(MT_ST_ERR_RANGE, 32'd1, p_q[1]);
           else if (p_q[2] == 0 || p_q[2] > ROWS) fail(MT_ST_ERR_RANGE, 32'd2, p_q[2]);
           else if (p_q[3] == 0 || p_q[3] > COLS) fail(MT_ST_ERR_RANGE, 32'd3, p_q[3]);

@@ -26,7 +26,7 @@ module mt_eng_prog #(
   localparam logic [31:0] ROWS32 = ROWS;
   localparam logic [31:0] COLS32 = COLS;
   localparam logic [31:0] TILES32 = TILES;
-  localparam logic signed [33:0] HIDDEN_MAX = 34'sh3FFF_FFFF;
+  localparam logic signed [33:0] HIDDEN_MAX = 34'(MT_HIDDEN_MAX);
 
   typedef enum logic [4:0] {
     S_IDLE, S_LEN, S_HDR, S_CHK, S_CHK2, S_VAL, S_NEED, S_INIT, S_NEXT, S_ENTRY,
@@ -433,7 +433,8 @@ module mt_eng_prog #(
         else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
                  || !fabricated_i[tile[5:0]])
           fail(MT_ST_ERR_STATE,
-               !configured_i ? 32'd1 : (kind_q != K_PULSE && levels_i == 9'd0 ? 32'd2 : 32'd3),
+               !configured_i ? MT_STATE_NOT_CONFIGURED
+               : (kind_q != K_PULSE && levels_i == 9'd0 ? MT_STATE_NO_LEVELS : MT_STATE_NOT_FABRICATED),
                tile);
         else if (kind_q == K_PROG) fail(MT_ST_ERR_PARAM, 32'd1, hdr_q[1]);
         else fail(MT_ST_ERR_RANGE, region_word, region_val);

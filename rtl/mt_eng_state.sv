@@ -15,20 +15,18 @@ module mt_eng_state #(
 );
 `include "mt_protocol.vh"
 
-  // GLOBAL image word offsets (hls/mt_state.c G_*).
-  localparam int unsigned G_CFG = 2;
-  localparam int unsigned G_LEVELS = G_CFG + CFG_COUNT;
-  localparam int unsigned G_LT = G_LEVELS + 1;
-  localparam int unsigned G_META = G_LT + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS;
-  localparam int unsigned G_SEED = G_META + MT_META_TABLE_SIZE / 2;
-  localparam int unsigned G_LANES = G_SEED + 2;
-  localparam int unsigned G_COUNTERS = G_LANES + LANES * 4;
-  localparam int unsigned G_FAB = G_COUNTERS + CNT_COUNT * 2;
-  localparam int unsigned G_WORDS = G_FAB + MT_MAX_TILES / 32;
+  // GLOBAL image word offsets (docs/protocol.json state_global, generated MT_G_*).
+  localparam int unsigned G_CFG = MT_G_CFG;
+  localparam int unsigned G_LEVELS = MT_G_LEVELS;
+  localparam int unsigned G_META = MT_G_META;
+  localparam int unsigned G_LANES = MT_G_LANES;
+  localparam int unsigned G_COUNTERS = MT_G_COUNTERS;
+  localparam int unsigned G_FAB = MT_G_FABRICATED;
+  localparam int unsigned G_WORDS = MT_GLOBAL_WORDS;
   localparam int unsigned WW = MT_WEIGHT_WORDS;
   localparam int unsigned TILE_WORDS = ROWS * COLS * WW;
   localparam logic [31:0] VERSION = (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;
-  localparam logic [31:0] HIDDEN_MAX = 32'h3FFF_FFFF;
+  localparam logic [31:0] HIDDEN_MAX = MT_HIDDEN_MAX;
   // Word counters: a chunk has at most STATE_CHUNK words (the GLOBAL image is smaller).
   localparam int unsigned CW = $clog2(MT_STATE_CHUNK + 1);
   // Divider: dividends are a TILE offset or a count (both <= TILE_WORDS); the largest

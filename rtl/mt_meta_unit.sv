@@ -29,7 +29,8 @@ module mt_meta_unit (
   output logic      [7:0]  level_o
 );
 
-  localparam logic signed [34:0] HIDDEN_MAX = 35'sh3FFF_FFFF;
+`include "mt_protocol.vh"
+  localparam logic signed [34:0] HIDDEN_MAX = 35'(MT_HIDDEN_MAX);
 
   logic signed [32:0] d;        // |d| <= 2^31
   logic        [31:0] mag, idx_full;

@@ -79,7 +79,7 @@ module mt_regfile #(
   assign g_cnt = 5'(g_addr_i - 11'(G_COUNTERS));
 
   // Counters: increments are registered, multiplied by their costs, then accumulated.
-  localparam int unsigned NCOST = 8;
+  localparam int unsigned NCOST = MT_NCOST;
   logic [CNT_COUNT*32-1:0] inc_q;
   logic                    inc_vld_q;
   logic [63:0]             e_prod_q [NCOST];
@@ -87,44 +87,8 @@ module mt_regfile #(
   logic                    prod_vld_q;
   logic [63:0]             e_sum, t_sum;
 
-  // Cost fields per counter (hls/mt_device.c cnt_energy_cfg / cnt_latency_cfg).
-  function automatic int unsigned e_field(input int unsigned c);
-    case (c)
-      MT_CNT_SET_PULSES: e_field = MT_CFG_E_SET;
-      MT_CNT_RESET_PULSES: e_field = MT_CFG_E_RST;
-      MT_CNT_VERIFY_READS: e_field = MT_CFG_E_VERIFY;
-      MT_CNT_CELL_READS: e_field = MT_CFG_E_READ;
-      MT_CNT_MVMS: e_field = MT_CFG_E_MVM;
-      MT_CNT_DAC_CONVERSIONS: e_field = MT_CFG_E_DAC;
-      MT_CNT_ADC_CONVERSIONS: e_field = MT_CFG_E_ADC;
-      default: e_field = MT_CFG_E_META;  // c == MT_CNT_META_UPDATES
-    endcase
-  endfunction
-  function automatic int unsigned e_counter(input int unsigned i);
-    case (i)
-      0: e_counter = MT_CNT_SET_PULSES;
-      1: e_counter = MT_CNT_RESET_PULSES;
-      2: e_counter = MT_CNT_VERIFY_READS;
-      3: e_counter = MT_CNT_CELL_READS;
-      4: e_counter = MT_CNT_MVMS;
-      5: e_counter = MT_CNT_DAC_CONVERSIONS;
-      6: e_counter = MT_CNT_ADC_CONVERSIONS;
-      default: e_counter = MT_CNT_META_UPDATES;
-    endcase
-  endfunction
-  // Latency has no cost for DAC/ADC conversions (they overlap the array read).
-  function automatic int unsigned t_field(input int unsigned c);
-    case (c)
-      MT_CNT_SET_PULSES: t_field = MT_CFG_T_SET;
-      MT_CNT_RESET_PULSES: t_field = MT_CFG_T_RST;
-      MT_CNT_VERIFY_READS: t_field = MT_CFG_T_VERIFY;
-      MT_CNT_CELL_READS: t_field = MT_CFG_T_READ;
-      MT_CNT_MVMS: t_field = MT_CFG_T_MVM;
-      MT_CNT_META_UPDATES: t_field = MT_CFG_T_META;
-      default: t_field = 0;
-    endcase
-  endfunction
-
+  // Cost fields per counter: mt_cost_counter / mt_cost_energy_cfg / mt_cost_latency_cfg,
+  // generated from the counters' cost links in docs/protocol.json (MT_CFG_COUNT: no cost).
   always_comb begin
     e_sum = '0;
     t_sum = '0;
@@ -139,9 +103,11 @@ module mt_regfile #(
   always_ff @(posedge clk_i) begin
     inc_q <= cnt_inc_i;
     for (int unsigned i = 0; i < NCOST; i++) begin
-      e_prod_q[i] <= 64'(inc_q[32*e_counter(i) +: 32]) * 64'(cfg_q[e_field(e_counter(i))]);
-      if (t_field(e_counter(i)) != 0)
-        t_prod_q[i] <= 64'(inc_q[32*e_counter(i) +: 32]) * 64'(cfg_q[t_field(e_counter(i))]);
+      e_prod_q[i] <= 64'(inc_q[32*mt_cost_counter(i) +: 32])
+                     * 64'(cfg_q[mt_cost_energy_cfg(mt_cost_counter(i))]);
+      if (mt_cost_latency_cfg(mt_cost_counter(i)) != MT_CFG_COUNT)
+        t_prod_q[i] <= 64'(inc_q[32*mt_cost_counter(i) +: 32])
+                       * 64'(cfg_q[mt_cost_latency_cfg(mt_cost_counter(i))]);
       else
         t_prod_q[i] <= '0;
     end

@@ -79,6 +79,11 @@ int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *e
 int mt_dev_pulse(mt_dev *dev, uint32_t tile, const uint32_t *entries, size_t n);
 int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16_t *g_plus,
                       uint16_t *g_minus);
+/* Scatter read (READ_LIST): the conductances of n cells, each row << 20 | col << 8, into
+ * g_plus[k] / g_minus[k] in list order (either may be NULL); any n (split into as many
+ * commands as the payload limit needs). probe as for mt_dev_read_cells. */
+int mt_dev_read_list(mt_dev *dev, uint32_t tile, int probe, const uint32_t *cells, size_t n,
+                     uint16_t *g_plus, uint16_t *g_minus);
 int mt_dev_read_levels(mt_dev *dev, uint32_t tile, mt_region r, uint16_t *levels);
 
 /* nvec input vectors of nrows DAC codes -> nvec outputs of ncols ADC codes,

@@ -72,17 +72,18 @@ static void describe_error(mt_dev *dev, uint32_t op, uint32_t status, uint32_t d
   switch (status) {
     case MT_ST_ERR_PARAM:
       if (op == MT_OP_CONFIGURE && d0 < MT_CFG_COUNT)
-        snprintf(detail, sizeof detail, "field %u (%s) = %u is out of range [%u, %u]%s", d0,
+        snprintf(detail, sizeof detail, "field %u (%s) = %u is out of range [%u, %u]%s%s", d0,
                  mt_cfg_names[d0], d1, mt_cfg_min[d0], mt_cfg_max[d0],
-                 d0 == MT_CFG_G_MAX ? " or not above g_min"
-                 : d0 == MT_CFG_P_STUCK_HIGH ? " or p_stuck_low + p_stuck_high overflows" : "");
+                 mt_cfg_rule_doc[d0] ? " or breaks the rule " : "",
+                 mt_cfg_rule_doc[d0] ? mt_cfg_rule_doc[d0] : "");
       else
         snprintf(detail, sizeof detail, "payload word %u = %u is not a valid parameter", d0, d1);
       break;
     case MT_ST_ERR_STATE:
-      snprintf(detail, sizeof detail, "%s (tile %u)",
-               d0 == 1 ? "device not configured" : d0 == 2 ? "no level table set"
-                                                 : "tile not fabricated", d1);
+      if (d0 < sizeof mt_state_detail_docs / sizeof *mt_state_detail_docs && mt_state_detail_docs[d0])
+        snprintf(detail, sizeof detail, "%s (tile %u)", mt_state_detail_docs[d0], d1);
+      else
+        snprintf(detail, sizeof detail, "unknown state detail %u (tile %u)", d0, d1);
       break;
     case MT_ST_ERR_LENGTH:
       snprintf(detail, sizeof detail, "payload of %u words, expected %u", d0, d1);
@@ -319,6 +320,27 @@ int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16
   for (uint32_t k = 0; k < n; k++) {
     if (g_plus) g_plus[k] = (uint16_t)dev->out[k];
     if (g_minus) g_minus[k] = (uint16_t)(dev->out[k] >> 16);
+  }
+  return MT_OK;
+}
+
+int mt_dev_read_list(mt_dev *dev, uint32_t tile, int probe, const uint32_t *cells, size_t n,
+                     uint16_t *g_plus, uint16_t *g_minus) {
+  if (n && !cells) return fail(dev, MT_ERR_INVAL, "READ_LIST: %zu cells but no cell list", n);
+  /* As many commands as the payload limit needs; each answers one word per entry. */
+  const size_t chunk = MT_MAX_PAYLOAD - MT_PL_READ_LIST_WORDS;
+  for (size_t done = 0; done < n; done += chunk) {
+    uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
+    payload(dev)[MT_PL_READ_LIST_TILE] = tile;
+    payload(dev)[MT_PL_READ_LIST_FLAGS] = probe ? MT_READ_PROBE : 0;
+    memcpy(payload(dev) + MT_PL_READ_LIST_WORDS, cells + done, m * sizeof *cells);
+    int rc = exec(dev, MT_OP_READ_LIST, MT_PL_READ_LIST_WORDS + m);
+    if (rc == MT_OK) rc = expect_out(dev, MT_OP_READ_LIST, m);
+    if (rc != MT_OK) return rc;
+    for (uint32_t k = 0; k < m; k++) {
+      if (g_plus) g_plus[done + k] = (uint16_t)dev->out[k];
+      if (g_minus) g_minus[done + k] = (uint16_t)(dev->out[k] >> 16);
+    }
   }
   return MT_OK;
 }

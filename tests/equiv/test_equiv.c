@@ -8,8 +8,11 @@
  * MT_ROWS/MT_COLS) and at the reference geometry for make test-long.
  *
  * Environment: MT_EQUIV_SEED (default 1), MT_EQUIV_N (random commands, default 2000),
- * MT_EQUIV_OPS (comma list of opcode names, UNKNOWN, or ALL; default equiv_ops.h). The first
- * mismatch prints the transfer's commands, the word index, expected and got, and stops. */
+ * MT_EQUIV_OPS (comma list of opcode names, UNKNOWN, or ALL = the default). The opcodes and
+ * their weights in the random mix come from the generated table generated/mt_equiv_ops.h
+ * (docs/protocol.json): the test fails if an opcode of the table cannot be generated or was never
+ * answered OK in the random streams. The first mismatch prints the transfer's commands, the
+ * word index, expected and got, and stops. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "equiv_ops.h"
+#include "mt_equiv_ops.h"
 #include "mt_model.h"
 #include "mt_preset.h"
 #include "mt_sim.h"
@@ -31,23 +34,21 @@
 #define OP_UNKNOWN MT_OP_COUNT /* index of "every opcode >= MT_OP_COUNT" */
 #define N_OPS ((int)MT_OP_COUNT + 1)
 #define RSP_MAX (MT_MAX_PAYLOAD + MT_HDR_WORDS)
-#define HIDDEN_MAX 0x3FFFFFFF
+#define HIDDEN_MAX MT_HIDDEN_MAX
+#define UNKNOWN_WEIGHT 2u /* weight of unknown opcodes in the random mix */
 #define STREAM_LEN 1000u /* random commands per stream (each stream starts from reset) */
 #define CHECK_EVERY 500u /* state comparison interval within a stream, in commands */
 #define MAX_XFER_CMDS 8u
 
 static const char *const preset_names[] = {"rram", "imprecise", "neurosim-agsi", "ideal"};
 
-/* Relative frequency of each opcode in the random mix (before the allow list). */
-static const unsigned op_weight[N_OPS] = {
-    [MT_OP_NOP] = 2,         [MT_OP_INFO] = 2,        [MT_OP_ECHO] = 3,
-    [MT_OP_CONFIGURE] = 3,   [MT_OP_SEED] = 3,        [MT_OP_SET_LEVELS] = 2,
-    [MT_OP_META_TABLE] = 2,  [MT_OP_FABRICATE] = 2,   [MT_OP_PROGRAM] = 8,
-    [MT_OP_PULSE] = 6,       [MT_OP_READ_CELLS] = 5,  [MT_OP_READ_LEVELS] = 4,
-    [MT_OP_MVM] = 8,         [MT_OP_META_WRITE] = 5,  [MT_OP_META_UPDATE] = 8,
-    [MT_OP_META_READ] = 4,   [MT_OP_STATS_GET] = 3,   [MT_OP_STATS_RESET] = 1,
-    [MT_OP_STATE_READ] = 4,  [MT_OP_STATE_WRITE] = 3, [OP_UNKNOWN] = 2,
-};
+/* The generated table is the protocol's opcode list, in value order. */
+typedef char equiv_table_covers_protocol[MT_EQUIV_OP_COUNT == MT_OP_COUNT ? 1 : -1];
+
+/* Relative frequency of opcode index k in the random mix (before the allow list). */
+static unsigned op_weight(int k) {
+  return k == OP_UNKNOWN ? UNKNOWN_WEIGHT : mt_equiv_ops[k].weight;
+}
 
 typedef struct {
   uint32_t *w;
@@ -130,11 +131,7 @@ static void set_allow(eq_t *e) {
     }
     return;
   }
-  for (size_t i = 0; i < sizeof equiv_rtl_ops / sizeof *equiv_rtl_ops; i++) {
-    int k = op_index(equiv_rtl_ops[i], strlen(equiv_rtl_ops[i]));
-    assert_true(k >= 0);
-    e->allow[k] = 1;
-  }
+  for (int k = 0; k < N_OPS; k++) e->allow[k] = 1;
 }
 
 static int is_fab(const eq_t *e, uint32_t t) { return (e->regs.fabricated[t / 32] >> (t % 32)) & 1u; }
@@ -596,22 +593,22 @@ static void gen_cmd(eq_t *e, uint32_t k) {
         /* Valid edits: counters, seed, a lane, a config field within its range, f_meta. */
         for (uint32_t n = 1 + rn(e, 4); n; n--) {
           switch (rn(e, 5)) {
-            case 0: img[1005 + rn(e, 32)] = (uint32_t)rnd(e); break;
-            case 1: img[939 + rn(e, 2)] = (uint32_t)rnd(e); break;
-            case 2: img[941 + rn(e, 64)] = (uint32_t)rnd(e) | 1u; break;
-            case 3: img[811 + rn(e, 128)] = (uint32_t)rnd(e); break;
-            default: if (img[1]) img[2 + MT_CFG_READ_MODE] = rn(e, 3);
+            case 0: img[MT_G_COUNTERS + rn(e, 2 * MT_CNT_COUNT)] = (uint32_t)rnd(e); break;
+            case 1: img[MT_G_SEED + rn(e, 2)] = (uint32_t)rnd(e); break;
+            case 2: img[MT_G_LANES + rn(e, 4 * MT_LANES)] = (uint32_t)rnd(e) | 1u; break;
+            case 3: img[MT_G_META + rn(e, MT_META_TABLE_SIZE / 2)] = (uint32_t)rnd(e); break;
+            default: if (img[MT_G_CONFIGURED]) img[MT_G_CFG + MT_CFG_READ_MODE] = rn(e, 3);
           }
         }
         if (bad) {
           switch (rn(e, 7)) {
-            case 0: img[0] ^= 1u << rn(e, 32); break;
-            case 1: img[1] = 2 + rn(e, 5); break;
-            case 2: { uint32_t l = rn(e, 16); for (int i = 0; i < 4; i++) img[941 + 4 * l + i] = 0; break; }
-            case 3: img[1037 + e->tiles / 32] |= 1u << (e->tiles % 32); break;
-            case 4: img[42] = 1; break;
-            case 5: img[43 + 3 * rn(e, 256) + 2] = 0x10000u; break;
-            default: img[1] = 1, img[2 + MT_CFG_DAC_BITS] = 1;
+            case 0: img[MT_G_VERSION] ^= 1u << rn(e, 32); break;
+            case 1: img[MT_G_CONFIGURED] = 2 + rn(e, 5); break;
+            case 2: { uint32_t l = rn(e, MT_LANES); for (int i = 0; i < 4; i++) img[MT_G_LANES + 4 * l + i] = 0; break; }
+            case 3: img[MT_G_FABRICATED + e->tiles / 32] |= 1u << (e->tiles % 32); break;
+            case 4: img[MT_G_LEVELS] = 1; break;
+            case 5: img[MT_G_LEVEL_TABLE + MT_LEVEL_ENTRY_WORDS * rn(e, MT_MAX_LEVELS) + 2] = 0x10000u; break;
+            default: img[MT_G_CONFIGURED] = 1, img[MT_G_CFG + MT_CFG_DAC_BITS] = 1;
           }
         }
         for (uint32_t i = 0; i < MT_GLOBAL_WORDS; i++) vpush(pl, img[i]);
@@ -658,7 +655,34 @@ static void gen_cmd(eq_t *e, uint32_t k) {
       }
       break;
     }
-    default: /* unknown opcode */
+    case MT_OP_READ_LIST: {
+      int bad_tile = bad && chance(e, 20), bad_len = bad && !bad_tile && chance(e, 15);
+      int bad_flags = bad && !bad_tile && !bad_len && chance(e, 30);
+      vpush(pl, pick_tile(e, bad_tile));
+      vpush(pl, bad_flags ? 2 + rn(e, 1000) : rn(e, 2));
+      uint32_t n = chance(e, 5) ? 0 : (chance(e, 10) ? 1 + rn(e, 300) : 1 + rn(e, 16));
+      for (uint32_t i = 0; i < n; i++) {
+        /* Repeats and same-lane neighbours too: the draws follow the list order. */
+        if (i && chance(e, 15)) vpush(pl, pl->w[pl->n - 1]);
+        else vpush(pl, rn(e, MT_ROWS) << 20 | rn(e, MT_COLS) << 8);
+      }
+      if (bad && !bad_tile && !bad_len && !bad_flags && n) {
+        uint32_t *x = &pl->w[2 + rn(e, n)];
+        switch (rn(e, 3)) {
+          case 0: *x = (*x & 0xFFFFFu) | (MT_ROWS + rn(e, 4096 - MT_ROWS)) << 20; break;
+          case 1: *x = (*x & 0xFFF000FFu) | (MT_COLS + rn(e, 4096 - MT_COLS)) << 8; break;
+          default: *x |= 1u + rn(e, 255);
+        }
+      }
+      if (bad_len) len_delta = (uint32_t)-(int32_t)(pl->n - rn(e, 2)); /* length 0 or 1 */
+      break;
+    }
+    default:
+      /* Only OP_UNKNOWN lands here: an opcode of the protocol table without a generator
+       * would silently never be tested. */
+      if (k != OP_UNKNOWN)
+        fail_msg("opcode %s (%u) is in the protocol table but test_equiv cannot generate it",
+                 op_name(k), k);
       op = MT_OP_COUNT + rn(e, 256 - MT_OP_COUNT);
       for (uint32_t i = rn(e, 5); i; i--) vpush(pl, (uint32_t)rnd(e));
   }
@@ -670,11 +694,11 @@ static void gen_cmd(eq_t *e, uint32_t k) {
 
 static uint32_t pick_op(eq_t *e) {
   unsigned total = 0;
-  for (int k = 0; k < N_OPS; k++) total += e->allow[k] ? op_weight[k] : 0;
+  for (int k = 0; k < N_OPS; k++) total += e->allow[k] ? op_weight(k) : 0;
   assert_true(total > 0);
   uint32_t x = rn(e, total);
   for (int k = 0; k < N_OPS; k++) {
-    unsigned w = e->allow[k] ? op_weight[k] : 0;
+    unsigned w = e->allow[k] ? op_weight(k) : 0;
     if (x < w) return (uint32_t)k;
     x -= w;
   }
@@ -699,12 +723,13 @@ static void random_xfer(eq_t *e, uint64_t *left) {
       /* Right behind a command that moves the noise lanes, in the same transfer (no gap for
        * seeding or draws in flight to finish), read the seed and lane words back. */
       static const uint32_t lane_ops[] = {MT_OP_SEED, MT_OP_STATE_WRITE, MT_OP_PULSE, MT_OP_MVM,
-                                          MT_OP_READ_CELLS, MT_OP_PROGRAM, MT_OP_META_UPDATE};
+                                          MT_OP_READ_CELLS, MT_OP_PROGRAM, MT_OP_META_UPDATE,
+                                          MT_OP_READ_LIST};
       int moves_lanes = 0;
       for (size_t j = 0; j < sizeof lane_ops / sizeof *lane_ops; j++) moves_lanes |= op == lane_ops[j];
       if (moves_lanes && e->allow[MT_OP_STATE_READ] && i + 1 < MAX_XFER_CMDS - 1 && chance(e, 25)) {
-        uint32_t off = 939 + rn(e, 2 + MT_LANES * 4); /* any window of seed and lanes */
-        uint32_t q[4] = {MT_SECTION_GLOBAL, 0, off, 1 + rn(e, 941 + MT_LANES * 4 - off)};
+        uint32_t off = MT_G_SEED + rn(e, 2 + MT_LANES * 4); /* any window of seed and lanes */
+        uint32_t q[4] = {MT_SECTION_GLOBAL, 0, off, 1 + rn(e, MT_G_LANES + MT_LANES * 4 - off)};
         emit(e, MT_OP_STATE_READ, 4, q, 4);
         i++, n++;
       }
@@ -747,8 +772,7 @@ static void restore_fabricated(eq_t *e) {
   }
   buf[0] = MT_SECTION_GLOBAL, buf[1] = 0, buf[2] = 0;
   mt_state_global_read(&e->regs, 0, MT_GLOBAL_WORDS, buf + 3);
-  buf[3 + 1037] = regs->fabricated[0];
-  buf[3 + 1038] = regs->fabricated[1];
+  for (uint32_t k = 0; k < MT_MAX_TILES / 32; k++) buf[3 + MT_G_FABRICATED + k] = regs->fabricated[k];
   run_one(e, MT_OP_STATE_WRITE, buf, 3 + MT_GLOBAL_WORDS);
   for (uint32_t t = 0; t < e->tiles; t++) assert_true(is_fab(e, t));
   free(buf);
@@ -857,6 +881,15 @@ static void random_streams(void **state) {
                 (unsigned long long)e->status_count[MT_ST_ERR_TRUNCATED], ops);
   /* The mix must do real work: most commands succeed, and errors of every kind occur. */
   assert_true(e->status_count[MT_ST_OK] * 2 > e->commands);
+  /* Every opcode of the protocol table (in the mix) was answered OK at least once, and unknown
+   * opcodes were sent. */
+  for (int k = 0; k < N_OPS; k++) {
+    if (!e->allow[k]) continue;
+    if (k == OP_UNKNOWN ? e->op_count[k] == 0 : e->op_ok[k] == 0)
+      fail_msg("opcode %s was never exercised (%llu sent, %llu OK): raise its equiv_weight in "
+               "docs/protocol.json or MT_EQUIV_N", op_name((uint32_t)k),
+               (unsigned long long)e->op_count[k], (unsigned long long)e->op_ok[k]);
+  }
   eq_free(e);
   free(e);
 }
@@ -961,8 +994,41 @@ static void harness_basics(void **state) {
   assert_true(size > 100);
 }
 
+/* The generated opcode table: every opcode of docs/protocol.json is in it, in value order, with
+ * a weight, and the random generator produces each of them (and an unknown opcode for UNKNOWN). */
+static void opcode_table(void **state) {
+  (void)state;
+  eq_t *e = malloc(sizeof *e);
+  assert_non_null(e);
+  eq_init(e, 7);
+  e->tiles = 4;
+  e->tm = calloc(e->tiles, sizeof *e->tm);
+  assert_non_null(e->tm);
+  mt_device_reset(&e->regs, e->tm, e->tiles);
+  for (uint32_t k = 0; k < MT_EQUIV_OP_COUNT; k++) {
+    assert_int_equal(mt_equiv_ops[k].opcode, k);
+    assert_string_equal(mt_equiv_ops[k].name, mt_op_names[k]);
+    assert_true(mt_equiv_ops[k].weight > 0);
+  }
+  for (int k = 0; k < N_OPS; k++) {
+    for (int rep = 0; rep < 20; rep++) {
+      gen_cmd(e, (uint32_t)k);
+      uint32_t op = e->xfer.w[e->starts[0]] >> 24;
+      if (k == OP_UNKNOWN) assert_true(op >= MT_OP_COUNT);
+      else assert_int_equal(op, (uint32_t)k);
+      e->xfer.n = 0;
+      e->n_starts = 0;
+    }
+  }
+  free(e->tm);
+  e->tm = NULL;
+  eq_free(e);
+  free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(opcode_table),
       cmocka_unit_test(harness_basics),
       cmocka_unit_test(framing_corners),
       cmocka_unit_test(random_streams),

@@ -1,8 +1,6 @@
 /* The CLI end to end on verilator://: memtile info reports the simulated clock, and a tiny
  * training run logs exactly the same epochs (losses, accuracies, every counter, energy and
- * latency) as the same run on model://, apart from wall time and the simulated cycles. The
- * training part needs the RTL engines that training uses (equiv_ops.h) and skips until they
- * are in the list. */
+ * latency) as the same run on model://, apart from wall time and the simulated cycles. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,8 +13,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-
-#include "equiv_ops.h"
 
 #define CLI MT_BUILD_DIR "/san/bin/memtile"
 
@@ -32,12 +28,6 @@ static int teardown(void **state) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
   return system(cmd) == 0 ? 0 : -1;
-}
-
-static int rtl_has(const char *op) {
-  for (size_t i = 0; i < sizeof equiv_rtl_ops / sizeof *equiv_rtl_ops; i++)
-    if (!strcmp(equiv_rtl_ops[i], op)) return 1;
-  return 0;
 }
 
 /* Runs the CLI with args, output into out (NUL-terminated); returns its exit status. */
@@ -84,15 +74,6 @@ static void strip_field(char *line, const char *key) {
 
 /* What training sends (host/src/mt_train.c, mt_map.c, mt_preset_apply.c); NULL if the RTL
  * has all of it, else the first missing opcode. */
-static const char *training_missing(void) {
-  static const char *const need[] = {"CONFIGURE", "SET_LEVELS", "META_TABLE", "SEED",
-                                     "FABRICATE", "PROGRAM",    "MVM",        "READ_CELLS",
-                                     "STATS_GET", "META_WRITE", "META_UPDATE", "READ_LEVELS"};
-  for (size_t i = 0; i < sizeof need / sizeof *need; i++)
-    if (!rtl_has(need[i])) return need[i];
-  return NULL;
-}
-
 /* The same run on both devices logs the same `epochs` lines. */
 static void logs_match(const char *common, int want_epochs) {
   static char out[16384];
@@ -163,15 +144,6 @@ static void biased_sliced_logs_match(void **state) {
 }
 
 int main(void) {
-  /* cmocka's TAP output marks a skipped test "not ok", so an unrunnable test is left out of
-   * the group, with a TAP comment saying why. */
-  const char *missing = training_missing();
-  if (missing) {
-    printf("# train_logs_match not run: training needs %s, which is not in the RTL's list "
-           "(tests/equiv/equiv_ops.h)\n", missing);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(info_reports_cycles)};
-    return cmocka_run_group_tests(tests, setup, teardown);
-  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(info_reports_cycles),
       cmocka_unit_test(train_logs_match),

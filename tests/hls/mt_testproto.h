@@ -125,6 +125,7 @@ static inline int64_t tp_ok_len(const uint32_t *c) {
     case MT_OP_MVM: return (int64_t)p[1] * ((p[3] + 1) / 2);
     case MT_OP_STATS_GET: return 2 * MT_CNT_COUNT;
     case MT_OP_STATE_READ: return p[3];
+    case MT_OP_READ_LIST: return (int64_t)len - MT_PL_READ_LIST_WORDS;
     default: return -1;
   }
 }

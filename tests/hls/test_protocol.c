@@ -588,6 +588,105 @@ static void err_read_cells(void **state) {
   tdev_free(d);
 }
 
+static void err_read_list(void **state) {
+  (void)state;
+  tdev_t *d = dev_new(2, 0, 0, 0);
+  uint32_t p[6] = {0, 0, 0, 0, 0, 0};
+  tp_expect(d, MT_OP_READ_LIST, p, 0, MT_ST_ERR_LENGTH, 0, 2);
+  tp_expect(d, MT_OP_READ_LIST, p, 1, MT_ST_ERR_LENGTH, 1, 2);
+  p[0] = 2;
+  tp_expect(d, MT_OP_READ_LIST, p, 3, MT_ST_ERR_TILE, 0, 2);
+  p[0] = 0;
+  tp_expect(d, MT_OP_READ_LIST, p, 3, MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, 0);
+  uint32_t cfg[MT_CFG_COUNT];
+  tdev_cfg_ideal(cfg);
+  tp_expect_ok(d, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
+  tp_expect(d, MT_OP_READ_LIST, p, 3, MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, 0);
+  assert_int_equal(tdev_fabricate(d, 3, 0), MT_ST_OK);
+  p[1] = 2;
+  tp_expect(d, MT_OP_READ_LIST, p, 3, MT_ST_ERR_PARAM, 1, 2);
+  p[1] = 0xFFFFFFFFu;
+  tp_expect(d, MT_OP_READ_LIST, p, 3, MT_ST_ERR_PARAM, 1, 0xFFFFFFFFu);
+  p[1] = 0;
+  /* Entries: row, column, then the low byte; the first bad entry is reported. */
+  static const uint32_t bad[] = {128u << 20, 4095u << 20, 128u << 8, 4095u << 8, 1u, 0x80u,
+                                 127u << 20 | 127u << 8 | 0xFFu};
+  for (uint32_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    p[2] = 5u << 20 | 6u << 8, p[3] = bad[k], p[4] = 0xFFFFFFFFu;
+    tp_expect(d, MT_OP_READ_LIST, p, 5, MT_ST_ERR_RANGE, 3, bad[k]);
+  }
+  p[1] = 7; /* flags are checked before the entries */
+  tp_expect(d, MT_OP_READ_LIST, p, 5, MT_ST_ERR_PARAM, 1, 7);
+  assert_int_equal(tdev_counter(d, MT_CNT_CELL_READS), 0);
+  /* No entries: an empty response; the extreme cells read. */
+  p[1] = 0;
+  tp_expect_ok(d, MT_OP_READ_LIST, p, 2);
+  assert_int_equal(d->out_len, 0);
+  p[2] = 0, p[3] = 127u << 20 | 127u << 8;
+  tp_expect_ok(d, MT_OP_READ_LIST, p, 4);
+  assert_int_equal(d->out_len, 2);
+  assert_int_equal(tdev_counter(d, MT_CNT_CELL_READS), 4);
+  tdev_free(d);
+}
+
+/* READ_LIST of a region's cells in row-major order is READ_CELLS of the region, bit for bit:
+ * the same words, draws, counters, energy and latency. With PROBE it returns the stored
+ * conductances in list order (repeats too) and changes nothing. */
+static void read_list_is_read_cells_scattered(void **state) {
+  (void)state;
+  tdev_t *d = tp_noisy_device(2, 2, 17);
+  tp_raw_t *start = tp_raw_save(d);
+  uint32_t rc[6] = {1, 3, 4, 100, 20, 0}; /* 4 x 20 region, crossing lane groups */
+  tp_expect_ok(d, MT_OP_READ_CELLS, rc, 6);
+  uint32_t want[80];
+  memcpy(want, d->out, sizeof want);
+  tp_raw_t *after_cells = tp_raw_save(d);
+  tp_raw_load(d, start);
+  uint32_t lst[2 + 80] = {1, 0};
+  for (uint32_t k = 0; k < 80; k++) lst[2 + k] = (3 + k / 20) << 20 | (100 + k % 20) << 8;
+  tp_expect_ok(d, MT_OP_READ_LIST, lst, 82);
+  assert_int_equal(d->out_len, 80);
+  assert_memory_equal(d->out, want, sizeof want);
+  assert_true(tp_raw_equal(d, after_cells));
+  assert_true(tdev_counter(d, MT_CNT_CELL_READS) > 0);
+  /* PROBE: stored values, in list order, repeats answered again, nothing else happens. */
+  tp_raw_t *before_probe = tp_raw_save(d);
+  uint32_t pr[2 + 4] = {1, MT_READ_PROBE, 9u << 20 | 2u << 8, 0, 9u << 20 | 2u << 8, 127u << 20 | 1u << 8};
+  tp_expect_ok(d, MT_OP_READ_LIST, pr, 6);
+  static const uint32_t cell[4][2] = {{9, 2}, {0, 0}, {9, 2}, {127, 1}};
+  uint32_t got[4];
+  memcpy(got, d->out, sizeof got); /* tdev_probe reuses the response buffer */
+  for (uint32_t k = 0; k < 4; k++)
+    assert_int_equal(got[k], tdev_probe(d, 1, cell[k][0], cell[k][1], MT_DEV_PLUS) |
+                                    tdev_probe(d, 1, cell[k][0], cell[k][1], MT_DEV_MINUS) << 16);
+  assert_true(tp_raw_equal(d, before_probe));
+  tp_raw_free(before_probe);
+  tp_raw_free(after_cells);
+  tp_raw_free(start);
+  tdev_free(d);
+}
+
+/* A READ_LIST whose response does not fit is not executed (ERR_OVERFLOW, no draws). */
+static void read_list_overflow_not_executed(void **state) {
+  (void)state;
+  tdev_t *d = tp_noisy_device(1, 1, 5);
+  tp_raw_t *before = tp_raw_save(d);
+  uint32_t cmd[2 + 2 + 6] = {MT_OP_READ_LIST << 24, 8, 0, 0};
+  for (uint32_t k = 0; k < 6; k++) cmd[4 + k] = k << 20 | (5 * k) << 8;
+  uint32_t consumed, n = tp_kernel(d, cmd, 10, d->rsp, 2 + 5, &consumed);
+  assert_int_equal(n, 4);
+  assert_int_equal(consumed, 0);
+  assert_int_equal(d->rsp[0] & 0xFFFFu, MT_ST_ERR_OVERFLOW);
+  assert_int_equal(d->rsp[2], 6);
+  assert_int_equal(d->rsp[3], 5);
+  assert_true(tp_raw_equal(d, before));
+  n = tp_kernel(d, cmd, 10, d->rsp, 2 + 6, &consumed);
+  assert_int_equal(n, 8);
+  assert_int_equal(consumed, 10);
+  tp_raw_free(before);
+  tdev_free(d);
+}
+
 static void err_read_levels_meta_read(void **state) {
   (void)state;
   tdev_t *d = dev_new(2, 0, 0, 0); /* no state is needed for these register reads */
@@ -1420,6 +1519,9 @@ int main(void) {
     cmocka_unit_test(err_program),
     cmocka_unit_test(err_pulse),
     cmocka_unit_test(err_read_cells),
+    cmocka_unit_test(err_read_list),
+    cmocka_unit_test(read_list_is_read_cells_scattered),
+    cmocka_unit_test(read_list_overflow_not_executed),
     cmocka_unit_test(err_read_levels_meta_read),
     cmocka_unit_test(err_mvm),
     cmocka_unit_test(err_meta_write_update),

@@ -88,6 +88,57 @@ static void device_errors_name_the_field(void **state) {
   uint32_t e = 0;
   assert_int_equal(mt_dev_program(dev, 5, 0, &e, 1, NULL), MT_ERR_DEVICE);
   assert_non_null(strstr(mt_dev_errmsg(dev), "ERR_TILE"));
+  /* A cross-field rule names itself (docs/protocol.json config_rules). */
+  cfg[MT_CFG_ADC_BITS] = 8;
+  cfg[MT_CFG_G_MIN] = 100;
+  assert_int_equal(mt_dev_configure(dev, cfg), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "field 1 (g_max) = 100"));
+  assert_non_null(strstr(mt_dev_errmsg(dev), "g_min < g_max"));
+  mt_dev_close(dev);
+}
+
+/* mt_dev_read_list: list order, any length (split into several READ_LIST commands), the same
+ * values as READ_CELLS, and errors that name the command and the entry. */
+static void read_list_through_the_api(void **state) {
+  (void)state;
+  mt_dev *dev = open_rram(2);
+  const size_t n = 2 * (MT_MAX_PAYLOAD - 2) + 7; /* three commands */
+  uint32_t *cells = malloc(n * sizeof *cells);
+  uint16_t *gp = malloc(n * sizeof *gp), *gm = malloc(n * sizeof *gm);
+  assert_non_null(cells);
+  assert_non_null(gp);
+  assert_non_null(gm);
+  for (size_t k = 0; k < n; k++)
+    cells[k] = (uint32_t)((k * 7919u) % MT_ROWS) << 20 | (uint32_t)((k * 104729u) % MT_COLS) << 8;
+  static uint16_t ap[MT_ROWS * MT_COLS], am[MT_ROWS * MT_COLS];
+  mt_region all = {0, MT_ROWS, 0, MT_COLS};
+  assert_int_equal(mt_dev_read_cells(dev, 1, all, 1, ap, am), MT_OK);
+  uint64_t c0[MT_CNT_COUNT], c1[MT_CNT_COUNT];
+  assert_int_equal(mt_dev_stats(dev, c0, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(mt_dev_read_list(dev, 1, 1, cells, n, gp, gm), MT_OK);
+  for (size_t k = 0; k < n; k++) {
+    uint32_t i = cells[k] >> 20, j = (cells[k] >> 8) & 0xFFFu;
+    if (gp[k] != ap[i * MT_COLS + j] || gm[k] != am[i * MT_COLS + j])
+      fail_msg("cell %zu (%u, %u): %u/%u, READ_CELLS %u/%u", k, i, j, gp[k], gm[k],
+               ap[i * MT_COLS + j], am[i * MT_COLS + j]);
+  }
+  assert_int_equal(mt_dev_stats(dev, c1, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(c1[MT_CNT_CELL_READS], c0[MT_CNT_CELL_READS]); /* PROBE counts nothing */
+  /* Sensed reads count two device reads per cell; NULL outputs are allowed. */
+  assert_int_equal(mt_dev_read_list(dev, 1, 0, cells, 10, NULL, gm), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, c1, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(c1[MT_CNT_CELL_READS], c0[MT_CNT_CELL_READS] + 20);
+  assert_int_equal(mt_dev_read_list(dev, 1, 0, cells, 0, gp, gm), MT_OK);
+  /* Errors: the entry, the tile, a missing list. */
+  cells[3] = (uint32_t)MT_ROWS << 20;
+  assert_int_equal(mt_dev_read_list(dev, 1, 0, cells, 5, gp, gm), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "READ_LIST: ERR_RANGE: payload word 5"));
+  assert_int_equal(mt_dev_read_list(dev, 9, 0, cells, 1, gp, gm), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "ERR_TILE"));
+  assert_int_equal(mt_dev_read_list(dev, 1, 0, NULL, 1, gp, gm), MT_ERR_INVAL);
+  free(cells);
+  free(gp);
+  free(gm);
   mt_dev_close(dev);
 }
 
@@ -254,6 +305,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(open_reports_info_and_rejects_bad_uris),
     cmocka_unit_test(device_errors_name_the_field),
+    cmocka_unit_test(read_list_through_the_api),
     cmocka_unit_test(mvm_and_program_through_the_api),
     cmocka_unit_test(pulse_read_and_meta_through_the_api),
     cmocka_unit_test(snapshot_resumes_exactly),
