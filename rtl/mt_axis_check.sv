@@ -27,7 +27,8 @@ module mt_axis_check #(
       if (wait_q) begin
         assert (tvalid_i) else $error("mt_axis_check: tvalid dropped before tready");
         assert (tdata_i == data_q && tlast_i == last_q)
-        else $error("mt_axis_check: tdata/tlast changed before tready (%h -> %h)", data_q, tdata_i);
+        else $error("mt_axis_check: tdata/tlast changed before tready (%h/%b -> %h/%b)", data_q,
+                    last_q, tdata_i, tlast_i);
       end
     end
   end

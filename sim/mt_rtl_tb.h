@@ -75,6 +75,15 @@ void tb_isqrt_close(tb_isqrt_t *t);
 /* One cycle with start_i/v_i. Before the edge, stores root_o in *root and returns valid_o. */
 int tb_isqrt_cycle(tb_isqrt_t *t, int start, uint64_t v, uint32_t *root);
 
+/* ---- sim/mt_sva_demo.sv: rtl/mt_bus_check (3 engines) and rtl/mt_axis_check (8-bit data)
+ * with every input from the test. One cycle with these inputs; returns the number of
+ * assertions that failed at its rising edge (failures are counted, not fatal). */
+typedef struct tb_sva tb_sva_t;
+tb_sva_t *tb_sva_open(void);                    /* applies 2 reset cycles */
+void tb_sva_close(tb_sva_t *t);
+int tb_sva_cycle(tb_sva_t *t, int rst, unsigned start, unsigned done, unsigned drives, int tvalid,
+                 int tready, unsigned tdata, int tlast);
+
 #ifdef __cplusplus
 }
 #endif
