@@ -75,7 +75,8 @@ TOOL_VL_LIBS := $(SIM_LIBS)
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table and reproduce.sh --quick, the
 # latter with the sanitizer build of memtile.
-SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_reproduce_quick.sh
+SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
+  tests/scripts/test_reproduce_quick.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
