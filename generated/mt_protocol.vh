@@ -271,6 +271,24 @@ function automatic int unsigned mt_cost_counter(input int unsigned i);
     default: mt_cost_counter = MT_CNT_META_UPDATES;
   endcase
 endfunction
+// Cross-field CONFIGURE rules of docs/protocol.json, in order: the field it reports, MT_CFG_COUNT if all hold.
+// cfg holds field i at [32i +: 32].
+/* verilator lint_off UNUSEDSIGNAL */  // a rule reads a few of the fields
+function automatic logic [31:0] mt_cfg_rules_field(input logic [32*MT_CFG_COUNT-1:0] cfg);
+/* verilator lint_on UNUSEDSIGNAL */
+  mt_cfg_rules_field = MT_CFG_COUNT;
+  if (34'(cfg[32*MT_CFG_P_STUCK_LOW +: 32]) + 34'(cfg[32*MT_CFG_P_STUCK_HIGH +: 32]) > 34'd4294967295) mt_cfg_rules_field = MT_CFG_P_STUCK_HIGH;  // p_stuck_low + p_stuck_high <= 2^32 - 1
+  if (!(cfg[32*MT_CFG_G_MIN +: 32] < cfg[32*MT_CFG_G_MAX +: 32])) mt_cfg_rules_field = MT_CFG_G_MAX;  // g_min < g_max
+endfunction
+// Cross-field CONFIGURE rules of docs/protocol.json, in order: the value of that field, 0 if all hold.
+// cfg holds field i at [32i +: 32].
+/* verilator lint_off UNUSEDSIGNAL */  // a rule reads a few of the fields
+function automatic logic [31:0] mt_cfg_rules_value(input logic [32*MT_CFG_COUNT-1:0] cfg);
+/* verilator lint_on UNUSEDSIGNAL */
+  mt_cfg_rules_value = 0;
+  if (34'(cfg[32*MT_CFG_P_STUCK_LOW +: 32]) + 34'(cfg[32*MT_CFG_P_STUCK_HIGH +: 32]) > 34'd4294967295) mt_cfg_rules_value = cfg[32*MT_CFG_P_STUCK_HIGH +: 32];  // p_stuck_low + p_stuck_high <= 2^32 - 1
+  if (!(cfg[32*MT_CFG_G_MIN +: 32] < cfg[32*MT_CFG_G_MAX +: 32])) mt_cfg_rules_value = cfg[32*MT_CFG_G_MAX +: 32];  // g_min < g_max
+endfunction
 // Config field of the energy cost of counter c (MT_CFG_COUNT: none).
 function automatic int unsigned mt_cost_energy_cfg(input int unsigned c);
   case (c)

@@ -43,8 +43,13 @@ module mt_eng_ctl #(
   logic [31:0] di_q;               // index of the data arriving now
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
-  // CONFIGURE: fields needed by the cross-field checks, captured while scanning.
-  logic [31:0] gmin_q, gmax_q, plow_q, phigh_q;
+  // CONFIGURE: the fields as they are scanned, for the cross-field rules (generated
+  // mt_cfg_rules_*; synthesis keeps only the fields a rule reads).
+  logic [CFG_COUNT*32-1:0] scan_q;
+  logic [31:0]             rule_field, rule_value;
+  assign rule_field = mt_cfg_rules_field(scan_q);
+  assign rule_value = mt_cfg_rules_value(scan_q);
+  wire unused_scan = ^scan_q;
   // READ_LEVELS / META_READ region walk.
   logic [31:0] row_q, col_q;
 `include "mt_eng_fail.vh"
@@ -197,10 +202,8 @@ module mt_eng_ctl #(
           end
           if (vld_q) begin
             if (op_q == MT_OP_CONFIGURE) begin
-              if (di_q == MT_CFG_G_MIN) gmin_q <= pl_data_i;
-              if (di_q == MT_CFG_G_MAX) gmax_q <= pl_data_i;
-              if (di_q == MT_CFG_P_STUCK_LOW) plow_q <= pl_data_i;
-              if (di_q == MT_CFG_P_STUCK_HIGH) phigh_q <= pl_data_i;
+              for (int unsigned f = 0; f < CFG_COUNT; f++)
+                if (di_q == f) scan_q[32*f +: 32] <= pl_data_i;
               if (pl_data_i < fld_min || pl_data_i > fld_max) begin
                 fail(MT_ST_ERR_PARAM, di_q, pl_data_i);
                 vld_q <= 1'b0;
@@ -214,11 +217,8 @@ module mt_eng_ctl #(
           end else if (i_q >= n_q && state_q == S_CHECK) begin
             // Scan finished without a failure.
             if (op_q == MT_OP_CONFIGURE) begin
-              if (gmin_q >= gmax_q) begin
-                fail(MT_ST_ERR_PARAM, MT_CFG_G_MAX, gmax_q);
-                state_q <= S_DONE;
-              end else if (33'(plow_q) + 33'(phigh_q) > 33'h0_FFFF_FFFF) begin
-                fail(MT_ST_ERR_PARAM, MT_CFG_P_STUCK_HIGH, phigh_q);
+              if (rule_field != CFG_COUNT) begin
+                fail(MT_ST_ERR_PARAM, rule_field, rule_value);
                 state_q <= S_DONE;
               end else begin
                 start_move(M_CFG, CFG_COUNT, 32'd0);

@@ -89,9 +89,9 @@ module mt_eng_state #(
   logic [CW-1:0] rs_q, rs_d;              // TILE: first word of the current record
   logic [31:0] r0_q, r0_d;                // TILE: word 0 (g+, g-) of the current record
   logic conf_q, conf_d;                   // GLOBAL: the image's configured flag
-  logic [15:0] gmin_q, gmin_d;            // GLOBAL: CONFIGURE g_min (its range is 16 bits)
-  logic [31:0] psl_q, psl_d;              // GLOBAL: CONFIGURE p_stuck_low
-  logic rel1_q, rel1_d, rel2_q, rel2_d;   // pending g_min >= g_max, p_stuck sum overflow
+  // GLOBAL: the image's CONFIGURE fields as they pass, for the cross-field rules (generated
+  // mt_cfg_rules_field; synthesis keeps only the fields a rule reads).
+  logic [CFG_COUNT*32-1:0] scan_q, scan_d;
   logic [1:0] ph3_q, ph3_d;               // level-table word within its entry
   logic [31:0] lor_q, lor_d;              // OR of the lane's words so far
   logic [LANES*128-1:0] lst_q, lst_d;     // lane states of the image, shifted in word by word
@@ -108,7 +108,8 @@ module mt_eng_state #(
   wire [5:0] cfg_f = 6'(didx_q - CW'(G_CFG));
   wire [31:0] cfg_min = MT_CFG_MIN_VEC[{cfg_f, 5'd0} +: 32];
   wire [31:0] cfg_max = MT_CFG_MAX_VEC[{cfg_f, 5'd0} +: 32];
-  wire stuck_ovf = (psl_q > ~v);           // psl + v > 0xFFFFFFFF
+  wire [31:0] rule_field = mt_cfg_rules_field(scan_q);
+  wire unused_scan = ^scan_q;
   wire [1:0] lane_w = 2'(didx_q - CW'(G_LANES));
   wire fab_w = 1'(didx_q - CW'(G_FAB));
   wire [31:0] fab_ok_w = fab_w ? FAB_OK[63:32] : FAB_OK[31:0];
@@ -236,10 +237,7 @@ module mt_eng_state #(
     rs_d = rs_q;
     r0_d = r0_q;
     conf_d = conf_q;
-    gmin_d = gmin_q;
-    psl_d = psl_q;
-    rel1_d = rel1_q;
-    rel2_d = rel2_q;
+    scan_d = scan_q;
     ph3_d = ph3_q;
     lor_d = lor_q;
     lst_d = lst_q;
@@ -318,8 +316,6 @@ module mt_eng_state #(
           if (sec_q == 32'(MT_SECTION_GLOBAL)) begin
             st_d = wr_q ? S_GVAL : S_GRD;
             conf_d = 1'b0;
-            rel1_d = 1'b0;
-            rel2_d = 1'b0;
           end else begin
             st_d = S_DIV;
             dph_d = 2'd0;
@@ -407,18 +403,13 @@ module mt_eng_state #(
             conf_d = v[0];
           end else if (didx_q < CW'(G_LEVELS)) begin
             vbad = conf_q && (v < cfg_min || v > cfg_max);
-            if (cfg_f == 6'(MT_CFG_G_MIN)) gmin_d = v[15:0];
-            if (cfg_f == 6'(MT_CFG_G_MAX)) rel1_d = ({16'd0, gmin_q} >= v);
-            if (cfg_f == 6'(MT_CFG_P_STUCK_LOW)) psl_d = v;
-            if (cfg_f == 6'(MT_CFG_P_STUCK_HIGH)) rel2_d = stuck_ovf;
+            for (int unsigned f = 0; f < CFG_COUNT; f++)
+              if (cfg_f == 6'(f)) scan_d[32*f +: 32] = v;
           end else if (didx_q == CW'(G_LEVELS)) begin
             ph3_d = 2'd0;
-            if (conf_q && rel1_q) begin
+            if (conf_q && rule_field != CFG_COUNT) begin
               vbad = 1'b1;
-              bad_d = CW'(G_CFG + MT_CFG_G_MAX);
-            end else if (conf_q && rel2_q) begin
-              vbad = 1'b1;
-              bad_d = CW'(G_CFG + MT_CFG_P_STUCK_HIGH);
+              bad_d = CW'(G_CFG) + CW'(rule_field);
             end else begin
               vbad = (v != 32'd0) && (v < 32'(MT_MIN_LEVELS) || v > 32'(MT_MAX_LEVELS));
             end
@@ -578,10 +569,7 @@ module mt_eng_state #(
     rs_q <= rs_d;
     r0_q <= r0_d;
     conf_q <= conf_d;
-    gmin_q <= gmin_d;
-    psl_q <= psl_d;
-    rel1_q <= rel1_d;
-    rel2_q <= rel2_d;
+    scan_q <= scan_d;
     ph3_q <= ph3_d;
     lor_q <= lor_d;
     lst_q <= lst_d;

@@ -277,6 +277,27 @@ def verilog_include(pr):
     out.append(f"    default: mt_cost_counter = MT_CNT_{ident(costed[-1][1]['name'])};")
     out.append("  endcase")
     out.append("endfunction")
+    # Cross-field CONFIGURE rules: written last rule first, so that the first failing rule
+    # decides (no return statements: Yosys 0.23). Constant part-selects only, so synthesis
+    # keeps just the fields a rule reads.
+    for fname, what in (("mt_cfg_rules_field", "the field it reports, MT_CFG_COUNT if all hold"),
+                        ("mt_cfg_rules_value", "the value of that field, 0 if all hold")):
+        out.append(f"// Cross-field CONFIGURE rules of docs/protocol.json, in order: {what}.")
+        out.append("// cfg holds field i at [32i +: 32].")
+        out.append("/* verilator lint_off UNUSEDSIGNAL */  // a rule reads a few of the fields")
+        out.append(f"function automatic logic [31:0] {fname}(input logic [32*MT_CFG_COUNT-1:0] cfg);")
+        out.append("/* verilator lint_on UNUSEDSIGNAL */")
+        out.append(f"  {fname} = {'MT_CFG_COUNT' if fname.endswith('field') else '0'};")
+        for r in reversed(p["config_rules"]):
+            a, b = (f"cfg[32*MT_CFG_{ident(f)} +: 32]" for f in r["fields"])
+            if r["kind"] == "less":
+                cond = f"!({a} < {b})"
+            else:
+                cond = f"34'({a}) + 34'({b}) > 34'd{r['max']}"
+            rep = f"MT_CFG_{ident(r['report'])}"
+            val = rep if fname.endswith("field") else f"cfg[32*{rep} +: 32]"
+            out.append(f"  if ({cond}) {fname} = {val};  // {r['doc']}")
+        out.append("endfunction")
     for key, fname in (("energy", "mt_cost_energy_cfg"), ("latency", "mt_cost_latency_cfg")):
         out.append(f"// Config field of the {key} cost of counter c (MT_CFG_COUNT: none).")
         out.append(f"function automatic int unsigned {fname}(input int unsigned c);")
