@@ -73,8 +73,8 @@ TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_SAN := $(BUILD)/san/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_LIBS := $(SIM_LIBS)
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
-# Tests of scripts/ (TAP, like the C tests): the claims table and reproduce.sh --quick, the
-# latter with the sanitizer build of memtile.
+# Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator and
+# reproduce.sh --quick, the latter with the sanitizer build of memtile.
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh
 
