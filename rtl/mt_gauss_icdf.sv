@@ -9,7 +9,7 @@
 //   1  sign; leading-zero shifter stages 16 and 8 of the 31-bit magnitude v = u[30:0]
 //   2  shifter stages 4, 2, 1 (m = v << lz, lz = 0..30; v == 0 gives lz = 31, m = 0);
 //      ROM address {lz, s = m[29:27]}, fraction f = m[26:11]
-//   3  knot ROM read: k0 = K[9*lz + s], d = K[9*lz + s + 1] - k0 (rtl/mt_gauss_knots.vh;
+//   3  knot ROM read: k0 = K[9*lz + s], d = K[9*lz + s + 1] - k0 (generated/mt_gauss_knots.vh;
 //      word {31, 0} holds (K_ZERO, 0) so v == 0 needs no special case: f = 0 there)
 //   4  signed product d * f (one DSP)
 //   5  r = k0 + floor(d * f / 2^16) + 8 (>>> on the signed product is floor), z12 = r >> 4

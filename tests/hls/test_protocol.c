@@ -309,6 +309,11 @@ static void err_info_seed_stats(void **state) {
   tp_expect(d, MT_OP_STATS_RESET, p, 2, MT_ST_ERR_LENGTH, 2, 0);
   tp_expect_ok(d, MT_OP_STATS_GET, NULL, 0);
   tp_expect_ok(d, MT_OP_STATS_RESET, NULL, 0);
+  /* INFO names every feature of this protocol version, scatter read included. */
+  tp_expect_ok(d, MT_OP_INFO, NULL, 0);
+  assert_int_equal(d->out[MT_INFO_FEATURES], MT_FEATURES);
+  assert_true(d->out[MT_INFO_FEATURES] & MT_FEAT_READ_LIST);
+  assert_int_equal(d->out[MT_INFO_CONFIG_WORDS], MT_CFG_COUNT);
   tdev_free(d);
 }
 
