@@ -25,6 +25,9 @@ typedef char global_layout_matches[(G_LEVELS - G_CFG == MT_CFG_COUNT &&
 
 #define HIDDEN_MAX ((int32_t)MT_HIDDEN_MAX)
 
+/* record_bad_word walks the two devices' bounds as MT_W_BOUNDS_P + k. */
+typedef char record_bounds_adjacent[MT_W_BOUNDS_M == MT_W_BOUNDS_P + 1 ? 1 : -1];
+
 static uint32_t global_word(const mt_regs_t *regs, uint32_t i) {
   if (i == G_VERSION) return (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;
   if (i == G_CONFIGURED) return regs->configured;
@@ -100,17 +103,18 @@ static uint32_t pack(uint32_t lo, uint32_t hi) { return (lo & 0xFFFFu) | (hi << 
 static void record_pack(const mt_tile_t *t, uint32_t w, uint32_t rec[MT_WEIGHT_WORDS]) {
   const mt_dev_t *p = &t->dev[w / MT_COLS][w % MT_COLS][MT_DEV_PLUS];
   const mt_dev_t *m = &t->dev[w / MT_COLS][w % MT_COLS][MT_DEV_MINUS];
-  rec[0] = pack(t->g[MT_DEV_PLUS][w / MT_COLS][w % MT_COLS], t->g[MT_DEV_MINUS][w / MT_COLS][w % MT_COLS]);
-  rec[1] = pack(p->gmin, p->gmax);
-  rec[2] = pack(m->gmin, m->gmax);
-  rec[3] = pack(p->step_set, p->step_rst);
-  rec[4] = pack(m->step_set, m->step_rst);
-  rec[5] = pack(p->a_set, p->a_rst);
-  rec[6] = pack(m->a_set, m->a_rst);
-  rec[7] = p->pulses;
-  rec[8] = m->pulses;
-  rec[9] = p->fault | ((uint32_t)m->fault << 8) | ((uint32_t)t->level[w / MT_COLS][w % MT_COLS] << 16);
-  rec[10] = (uint32_t)t->hidden[w / MT_COLS][w % MT_COLS];
+  rec[MT_W_G] = pack(t->g[MT_DEV_PLUS][w / MT_COLS][w % MT_COLS], t->g[MT_DEV_MINUS][w / MT_COLS][w % MT_COLS]);
+  rec[MT_W_BOUNDS_P] = pack(p->gmin, p->gmax);
+  rec[MT_W_BOUNDS_M] = pack(m->gmin, m->gmax);
+  rec[MT_W_STEPS_P] = pack(p->step_set, p->step_rst);
+  rec[MT_W_STEPS_M] = pack(m->step_set, m->step_rst);
+  rec[MT_W_A_P] = pack(p->a_set, p->a_rst);
+  rec[MT_W_A_M] = pack(m->a_set, m->a_rst);
+  rec[MT_W_PULSES_P] = p->pulses;
+  rec[MT_W_PULSES_M] = m->pulses;
+  rec[MT_W_FLAGS] = p->fault | ((uint32_t)m->fault << 8) |
+                    ((uint32_t)t->level[w / MT_COLS][w % MT_COLS] << 16);
+  rec[MT_W_HIDDEN] = (uint32_t)t->hidden[w / MT_COLS][w % MT_COLS];
 }
 
 void mt_state_tile_read(const mt_tile_t *t, uint32_t offset, uint32_t count, uint32_t *out) {
@@ -125,17 +129,17 @@ void mt_state_tile_read(const mt_tile_t *t, uint32_t offset, uint32_t count, uin
 /* Index (within the record) of the first word breaking an invariant, or
  * MT_WEIGHT_WORDS when the record is valid. */
 static uint32_t record_bad_word(const uint32_t *r) {
-  uint32_t g[2] = {r[0] & 0xFFFFu, r[0] >> 16};
+  uint32_t g[2] = {r[MT_W_G] & 0xFFFFu, r[MT_W_G] >> 16};
   for (uint32_t k = 0; k < 2; k++) {
-    uint32_t lo = r[1 + k] & 0xFFFFu, hi = r[1 + k] >> 16;
-    if (lo > hi) return 1 + k;
-    if (g[k] < lo || g[k] > hi) return 0;
+    uint32_t lo = r[MT_W_BOUNDS_P + k] & 0xFFFFu, hi = r[MT_W_BOUNDS_P + k] >> 16;
+    if (lo > hi) return MT_W_BOUNDS_P + k;
+    if (g[k] < lo || g[k] > hi) return MT_W_G;
   }
-  uint32_t fp = r[9] & 0xFFu, fm = (r[9] >> 8) & 0xFFu, level = r[9] >> 16;
-  if (fp > MT_FAULT_WORN || fm > MT_FAULT_WORN) return 9;
-  if (level >= MT_MAX_LEVELS && level != MT_LEVEL_NONE) return 9;
-  int32_t h = (int32_t)r[10];
-  if (h > HIDDEN_MAX || h < -HIDDEN_MAX) return 10;
+  uint32_t fp = r[MT_W_FLAGS] & 0xFFu, fm = (r[MT_W_FLAGS] >> 8) & 0xFFu, level = r[MT_W_FLAGS] >> 16;
+  if (fp > MT_FAULT_WORN || fm > MT_FAULT_WORN) return MT_W_FLAGS;
+  if (level >= MT_MAX_LEVELS && level != MT_LEVEL_NONE) return MT_W_FLAGS;
+  int32_t h = (int32_t)r[MT_W_HIDDEN];
+  if (h > HIDDEN_MAX || h < -HIDDEN_MAX) return MT_W_HIDDEN;
   return MT_WEIGHT_WORDS;
 }
 
@@ -167,11 +171,13 @@ void mt_state_tile_write(mt_tile_t *t, uint32_t offset, uint32_t count, const ui
   for (uint32_t k = 0; k < count; k += MT_WEIGHT_WORDS) {
     const uint32_t *r = words + k;
     uint32_t w = (offset + k) / MT_WEIGHT_WORDS, i = w / MT_COLS, j = w % MT_COLS;
-    t->g[MT_DEV_PLUS][i][j] = (uint16_t)r[0];
-    t->g[MT_DEV_MINUS][i][j] = (uint16_t)(r[0] >> 16);
-    unpack_dev(&t->dev[i][j][MT_DEV_PLUS], r[1], r[3], r[5], r[7], r[9] & 0xFFu);
-    unpack_dev(&t->dev[i][j][MT_DEV_MINUS], r[2], r[4], r[6], r[8], (r[9] >> 8) & 0xFFu);
-    t->level[i][j] = (uint16_t)(r[9] >> 16);
-    t->hidden[i][j] = (int32_t)r[10];
+    t->g[MT_DEV_PLUS][i][j] = (uint16_t)r[MT_W_G];
+    t->g[MT_DEV_MINUS][i][j] = (uint16_t)(r[MT_W_G] >> 16);
+    unpack_dev(&t->dev[i][j][MT_DEV_PLUS], r[MT_W_BOUNDS_P], r[MT_W_STEPS_P], r[MT_W_A_P],
+               r[MT_W_PULSES_P], r[MT_W_FLAGS] & 0xFFu);
+    unpack_dev(&t->dev[i][j][MT_DEV_MINUS], r[MT_W_BOUNDS_M], r[MT_W_STEPS_M], r[MT_W_A_M],
+               r[MT_W_PULSES_M], (r[MT_W_FLAGS] >> 8) & 0xFFu);
+    t->level[i][j] = (uint16_t)(r[MT_W_FLAGS] >> 16);
+    t->hidden[i][j] = (int32_t)r[MT_W_HIDDEN];
   }
 }

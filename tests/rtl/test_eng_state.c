@@ -27,10 +27,11 @@
 #define G_WORDS MT_GLOBAL_WORDS
 #define T_WORDS MT_TILE_WORDS
 #define WEIGHTS (MT_ROWS * MT_COLS)
-#define G_LEVELS 42u
-#define G_LT 43u
-#define G_LANES 941u
-#define G_FAB 1037u
+/* GLOBAL image offsets (generated from docs/protocol.json). */
+#define G_LEVELS MT_G_LEVELS
+#define G_LT MT_G_LEVEL_TABLE
+#define G_LANES MT_G_LANES
+#define G_FAB MT_G_FABRICATED
 #define VERSION ((MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR)
 #define MAX_PL (3u + MT_STATE_CHUNK + 8u)
 
