@@ -22,7 +22,14 @@ HLS_SRC := $(wildcard hls/*.c)
 # The verilator:// backend links the Verilated device (C++), so it is not part of the
 # library; the tools link it explicitly (see "Whole device" below).
 VL_BACKEND_SRC := host/src/mt_backend_verilator.c
-HOST_SRC := $(filter-out $(VL_BACKEND_SRC),$(wildcard host/src/*.c))
+# xrt:// links XRT's native API (Debian's libxrt-dev; research/fpga.md 1.1: not its pkg-config
+# file), so it is not part of the library either; the tools and tests/xrt link it.
+XRT_BACKEND_SRC := host/src/mt_backend_xrt.c
+XRT_INC ?= /usr/include/xrt
+XRT_LIBS := -lxrt_coreutil
+# Where Debian puts XRT's shims (the tests' fake XILINX_XRT links lib/ to it).
+XRT_LIBDIR ?= /usr/lib/$(shell $(CC) -print-multiarch)
+HOST_SRC := $(filter-out $(VL_BACKEND_SRC) $(XRT_BACKEND_SRC),$(wildcard host/src/*.c))
 LIB_SRC := $(HLS_SRC) $(HOST_SRC)
 TEST_SRC := $(wildcard tests/hls/test_*.c tests/host/test_*.c)
 TOOL_SRC := $(wildcard host/tools/*.c)
@@ -35,7 +42,8 @@ TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
-.PHONY: all deps deps-ok test test-run test-long run lint bench clean check-generated generate synth
+.PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
+  synth xclbin check-kernel
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
@@ -70,6 +78,10 @@ EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
 TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_SAN := $(BUILD)/san/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_LIBS := $(SIM_LIBS)
+TOOL_XRT_REL := $(BUILD)/rel/$(XRT_BACKEND_SRC:.c=.o)
+TOOL_XRT_SAN := $(BUILD)/san/$(XRT_BACKEND_SRC:.c=.o)
+# tests/xrt: the backend under XRT's noop shim with a synthetic xclbin (docs/xrt.md, "Tests").
+XRT_TEST_BIN := $(BUILD)/san/tests/xrt/test_xrt
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table and reproduce.sh --quick, the
 # latter with the sanitizer build of memtile.
@@ -99,15 +111,22 @@ $(BUILD)/libmtmodel.a: $(REL_OBJ)
 $(BUILD)/san/tests/%: $(BUILD)/san/tests/%.o $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS)
 
+$(TOOL_XRT_REL) $(TOOL_XRT_SAN) $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o: \
+  INC += -I$(XRT_INC) -Itests/xrt
+$(XRT_TEST_BIN).o: DEFS += -DMT_XRT_LIBDIR=\"$(XRT_LIBDIR)\"
+
+$(XRT_TEST_BIN): $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o $(TOOL_XRT_SAN) $(SAN_OBJ)
+	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS) $(XRT_LIBS)
+
 # Sanitized tools: the CLI tests run these. Tools also get the verilator:// backend and the
 # Verilated device at the reference geometry (not sanitized: Verilator's C++ runtime).
-$(BUILD)/san/bin/%: $(BUILD)/san/host/tools/%.o $(TOOL_VL_SAN) $(SAN_OBJ)
+$(BUILD)/san/bin/%: $(BUILD)/san/host/tools/%.o $(TOOL_VL_SAN) $(TOOL_XRT_SAN) $(SAN_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+	$(CC) $(SAN_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS) $(XRT_LIBS)
 
-$(BUILD)/bin/%: $(BUILD)/rel/host/tools/%.o $(TOOL_VL_REL) $(BUILD)/libmtmodel.a
+$(BUILD)/bin/%: $(BUILD)/rel/host/tools/%.o $(TOOL_VL_REL) $(TOOL_XRT_REL) $(BUILD)/libmtmodel.a
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS) $(XRT_LIBS)
 
 $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
@@ -220,9 +239,16 @@ $(RTL_BUILD)/tests/test_equiv_ref: $(RTL_BUILD)/obj/tests/equiv/test_equiv.o \
 test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
-test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS)
+test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(SCRIPT_TESTS)
+	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(SCRIPT_TESTS)
+
+# xrt:// without a card: XRT's noop shim, a synthetic xclbin (tests/xrt), and the kernel checks
+# of scripts/vitis (also part of make test).
+test-xrt: deps-ok
+	@$(MAKE) --no-print-directory $(XRT_TEST_BIN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  scripts/run-tests.sh $(XRT_TEST_BIN)
 
 # Many more random command streams than make test: several seeds at the small geometry
 # with and without stalls on the streams, and one run at the reference geometry.
