@@ -16,10 +16,11 @@
 #define MT_XRT_TILES 16u
 #endif
 
-/* Words of the command and response buffers (one launch): the largest command plus its header,
- * and as much again for the responses of the commands batched with it. The HLS co-simulation
- * depth of both m_axi ports. */
-#define MT_XRT_BUF_WORDS (2u * (MT_MAX_PAYLOAD + MT_HDR_WORDS))
+/* Words of the command and response buffers (one launch): twice the largest command with its
+ * header, rounded up to whole 4 KiB pages (XRT allocates buffers page-aligned, and C's
+ * aligned_alloc needs a size that is a multiple of the alignment). The HLS co-simulation depth
+ * of both m_axi ports. */
+#define MT_XRT_BUF_WORDS ((2u * (MT_MAX_PAYLOAD + MT_HDR_WORDS) + 1023u) / 1024u * 1024u)
 
 /* The kernel writes a launch header at rsp[0..1] before the response stream at rsp[2]:
  * response words written and command words consumed (mt_kernel's results). */

@@ -130,6 +130,7 @@ static void missing_inputs_are_explained(void **state) {
          "xrt://0: xclbin /nonexistent/m.xclbin: No such file or directory");
   expect("info --preset imprecise", 0, "preset imprecise");
   expect("info", 0, "tiles of 128x128");
+  expect("info", 0, "backends in this build: model://, verilator://, xrt://N");
 }
 
 /* characterize on the command line: a table on stdout and the same in JSON. */
