@@ -43,7 +43,7 @@ SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
 .PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
-  synth xclbin check-kernel
+  synth xclbin check-kernel vitis-stream
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
@@ -82,6 +82,13 @@ TOOL_XRT_REL := $(BUILD)/rel/$(XRT_BACKEND_SRC:.c=.o)
 TOOL_XRT_SAN := $(BUILD)/san/$(XRT_BACKEND_SRC:.c=.o)
 # tests/xrt: the backend under XRT's noop shim with a synthetic xclbin (docs/xrt.md, "Tests").
 XRT_TEST_BIN := $(BUILD)/san/tests/xrt/test_xrt
+# Vitis flow (scripts/vitis/README.md): the HLS test bench and the stream recorder built by gcc
+# at the bench geometry (sanitized), the kernel check, `make xclbin PLATFORM=u250|u280|u55c`.
+VITIS_BUILD := $(BUILD)/vitis
+VITIS_BENCH_DEFS := -DMT_ROWS=32u -DMT_COLS=32u -DMT_XRT_TILES=2u
+VITIS_TB := $(VITIS_BUILD)/tb_mt_top
+VITIS_REC := $(VITIS_BUILD)/record_stream
+VITIS_TESTS := tests/vitis/test_vitis.sh
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table and reproduce.sh --quick, the
 # latter with the sanitizer build of memtile.
@@ -135,6 +142,28 @@ $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 $(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_VL_REL) \
     $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
+$(VITIS_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(SAN_CFLAGS) $(INC) -Iscripts/vitis $(DEFS) $(VITIS_BENCH_DEFS) -MMD -MP -c $< -o $@
+
+$(VITIS_TB): $(patsubst %.c,$(VITIS_BUILD)/obj/%.o,$(HLS_SRC) scripts/vitis/tb_mt_top.c)
+	$(CC) $(SAN_CFLAGS) $^ -o $@
+
+$(VITIS_REC): $(VITIS_BUILD)/obj/scripts/vitis/record_stream.o
+	$(CC) $(SAN_CFLAGS) $^ -o $@
+
+# Re-records the bench's command stream after record_stream.c changed.
+vitis-stream: $(VITIS_REC)
+	$(VITIS_REC) scripts/vitis/stream_small.bin
+
+# What Vitis HLS refuses (dynamic memory, recursion, function pointers, VLAs, unbounded loops).
+check-kernel:
+	$(PYTHON) scripts/vitis/check_kernel.py -Igenerated -Ihls $(HLS_SRC)
+
+# The kernel for an Alveo card; needs Vitis (a clear message and exit 1 without it).
+xclbin:
+	@scripts/vitis/build_xclbin.sh "$(PLATFORM)" "$(BUILD)/xclbin"
 
 # Regenerates the files derived from docs/protocol.json and the Gaussian table.
 generate:
@@ -239,16 +268,18 @@ $(RTL_BUILD)/tests/test_equiv_ref: $(RTL_BUILD)/obj/tests/equiv/test_equiv.o \
 test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
-test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(SCRIPT_TESTS)
+test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
+    $(VITIS_TB) $(VITIS_REC)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
+	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(VITIS_TESTS) \
+	  $(SCRIPT_TESTS)
 
 # xrt:// without a card: XRT's noop shim, a synthetic xclbin (tests/xrt), and the kernel checks
 # of scripts/vitis (also part of make test).
 test-xrt: deps-ok
-	@$(MAKE) --no-print-directory $(XRT_TEST_BIN)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  scripts/run-tests.sh $(XRT_TEST_BIN)
+	@$(MAKE) --no-print-directory $(XRT_TEST_BIN) $(VITIS_TB) $(VITIS_REC)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
+	  scripts/run-tests.sh $(XRT_TEST_BIN) $(VITIS_TESTS)
 
 # Many more random command streams than make test: several seeds at the small geometry
 # with and without stalls on the streams, and one run at the reference geometry.
@@ -268,7 +299,7 @@ run: deps-ok
 	@$(MAKE) --no-print-directory $(TOOL_BIN)
 	$(BUILD)/bin/memtile train --dataset fashion-mnist --epochs 3 --log $(BUILD)/run.jsonl
 
-lint: deps-ok check-generated
+lint: deps-ok check-generated check-kernel
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  --suppress=missingIncludeSystem -Ihls -Ihost/src hls host
 	@for f in $(wildcard rtl/*.v rtl/*.sv sim/*.sv); do \
