@@ -93,12 +93,12 @@ static int parse_params(mt_backend *be, const char *params, char *err, size_t er
     } else if (klen == 10 && !strncmp(p, "timeout_ms", 10) && parse_uint(val, vlen, 3600000, &v) == 0 &&
                v > 0) {
       be->timeout_ms = (unsigned)v;
-    } else if (klen == 5 && !strncmp(p, "tiles", 5) && parse_uint(val, vlen, MT_XRT_TILES, &v) == 0 &&
+    } else if (klen == 5 && !strncmp(p, "tiles", 5) && parse_uint(val, vlen, MT_MAX_TILES, &v) == 0 &&
                v > 0) {
       be->n_tiles = (uint32_t)v;
     } else {
       snprintf(err, errlen, "xrt://%s: bad parameter '%.*s' (expected xclbin=FILE, "
-               "timeout_ms=1..3600000 or tiles=1..%u)", params, (int)len, p, MT_XRT_TILES);
+               "timeout_ms=1..3600000 or tiles=1..%u)", params, (int)len, p, MT_MAX_TILES);
       return MT_ERR_INVAL;
     }
     p = amp ? amp + 1 : NULL;

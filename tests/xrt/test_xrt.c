@@ -152,6 +152,7 @@ static void bad_parameters_are_named(void **state) {
   expect_open_error("0?colour=red", MT_ERR_INVAL, "bad parameter 'colour=red'");
   expect_open_error("0?timeout_ms=0", MT_ERR_INVAL, "bad parameter 'timeout_ms=0'");
   expect_open_error("0?xclbin=a&tiles=99", MT_ERR_INVAL, "bad parameter 'tiles=99'");
+  expect_open_error("0?xclbin=a&tiles=65", MT_ERR_INVAL, "tiles=1..64");
   expect_open_error("0", MT_ERR_INVAL, "no xclbin given");
   expect_open_error("0?xclbin=/nonexistent/m.xclbin", MT_ERR_FILE,
                     "xclbin /nonexistent/m.xclbin: No such file or directory");
