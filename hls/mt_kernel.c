@@ -303,10 +303,12 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   int64_t acc[MT_COLS];
   #pragma HLS ARRAY_PARTITION variable = acc type = cyclic factor = MT_MVM_COLS_PER_CYCLE
   uint64_t sum_sq = 0;
+  uint32_t in_word = 0; /* each input word is read once (one m_axi read per two rows) */
   for (uint32_t i = 0; i < nrows; i++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
   #pragma HLS PIPELINE II = 1
-    int32_t v = half(in, i);
+    if (i % 2 == 0) in_word = in[i / 2];
+    int32_t v = half(&in_word, i % 2);
     if (v > xmax || v < -xmax) {
       v = v > 0 ? xmax : -xmax;
       mt_count(regs, MT_CNT_DAC_CLIPS, 1);
@@ -369,6 +371,9 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
     mt_gauss_columns(regs->lanes, ncols, z);
     for (uint32_t j = 0; j < ncols; j++) acc[j] += mt_gnoise(amp, z[j]);
   }
+  /* Each output word is assembled in a register and written once: a write-only, sequential
+   * stream on the response port (no read-modify-write of device memory). */
+  uint32_t out_word = 0;
   for (uint32_t j = 0; j < ncols; j++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
   #pragma HLS PIPELINE II = 1
@@ -377,8 +382,11 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
       y = y > 0 ? ymax : -ymax;
       mt_count(regs, MT_CNT_ADC_CLIPS, 1);
     }
-    if (j % 2 == 0) out[j / 2] = 0;
-    out[j / 2] |= ((uint32_t)y & 0xFFFFu) << (16u * (j % 2));
+    out_word |= ((uint32_t)y & 0xFFFFu) << (16u * (j % 2));
+    if (j % 2 == 1 || j + 1 == ncols) {
+      out[j / 2] = out_word;
+      out_word = 0;
+    }
   }
   mt_count(regs, MT_CNT_MVMS, 1);
   mt_count(regs, MT_CNT_DAC_CONVERSIONS, nrows);
