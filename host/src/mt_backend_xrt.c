@@ -285,9 +285,7 @@ int mt_xrt_run_status(const char *name, unsigned timeout_ms, int state, char *er
   return MT_ERR_TIMEOUT;
 }
 
-/* Words from the start of cmd that are whole commands and fit into one launch; 0 when the
- * first command alone does not fit or its header is cut off (the kernel then reports it). */
-static uint32_t whole_commands(const uint32_t *cmd, uint32_t n) {
+uint32_t mt_xrt_whole_commands(const uint32_t *cmd, uint32_t n) {
   uint32_t pos = 0;
   while (n - pos >= MT_HDR_WORDS) {
     uint32_t next = pos + MT_HDR_WORDS + cmd[pos + 1];
@@ -359,7 +357,7 @@ static int xrt_transact(mt_backend *be, const uint32_t *cmd, uint32_t n_cmd, uin
   }
   while (*consumed < n_cmd) {
     uint32_t left = n_cmd - *consumed;
-    uint32_t n = whole_commands(cmd + *consumed, left);
+    uint32_t n = mt_xrt_whole_commands(cmd + *consumed, left);
     if (n == 0) n = left < MT_XRT_BUF_WORDS ? left : MT_XRT_BUF_WORDS;
     uint32_t room = rsp_cap - *n_rsp;
     uint32_t cap = room < RSP_CAP ? room : RSP_CAP;

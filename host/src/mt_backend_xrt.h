@@ -26,6 +26,11 @@ extern const mt_xrt_arg mt_xrt_args[MT_XRT_ARG_COUNT];
  * MT_ERR_IO (ERROR, ABORT) or MT_ERR_TIMEOUT (still busy), with a message for the others. */
 int mt_xrt_run_status(const char *name, unsigned timeout_ms, int state, char *err, size_t errlen);
 
+/* Words from the start of cmd[0..n) that are whole commands and fit into one launch
+ * (MT_XRT_BUF_WORDS); 0 when the first command alone does not fit or its header is cut off
+ * (the kernel then reports it). */
+uint32_t mt_xrt_whole_commands(const uint32_t *cmd, uint32_t n);
+
 typedef struct mt_backend mt_backend;
 /* Sizes of the command and response buffers an open backend allocated (xrtBOSize). */
 void mt_xrt_buffer_sizes(mt_backend *be, size_t *cmd_bytes, size_t *rsp_bytes);

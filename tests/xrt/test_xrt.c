@@ -359,6 +359,29 @@ static void run_states_map_to_errors(void **state) {
   }
 }
 
+/* How a batch is cut into launches: whole commands only, each launch within the buffer. */
+static void batches_split_at_command_boundaries(void **state) {
+  (void)state;
+  static uint32_t cmd[2 * MT_XRT_BUF_WORDS];
+  /* Three commands of 1, 0 and 3 payload words. */
+  uint32_t small[] = {MT_OP_ECHO << 24, 1, 7, MT_OP_NOP << 24, 0, MT_OP_ECHO << 24, 3, 1, 2, 3};
+  assert_int_equal(mt_xrt_whole_commands(small, 10), 10);
+  assert_int_equal(mt_xrt_whole_commands(small, 9), 5);  /* the third is cut off */
+  assert_int_equal(mt_xrt_whole_commands(small, 4), 3);  /* the second's header is cut off */
+  assert_int_equal(mt_xrt_whole_commands(small, 1), 0);
+  /* Two largest commands fill one launch; a third goes to the next. */
+  const uint32_t big = MT_MAX_PAYLOAD + MT_HDR_WORDS;
+  for (uint32_t c = 0; c < 3; c++) {
+    cmd[c * big] = MT_OP_ECHO << 24;
+    cmd[c * big + 1] = MT_MAX_PAYLOAD;
+  }
+  assert_int_equal(mt_xrt_whole_commands(cmd, 3 * big), 2 * big);
+  assert_true(2 * big <= MT_XRT_BUF_WORDS);
+  /* A command declaring more than a launch holds is left to the kernel (0: send as is). */
+  cmd[1] = MT_XRT_BUF_WORDS;
+  assert_int_equal(mt_xrt_whole_commands(cmd, 2 * MT_XRT_BUF_WORDS), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(register_map_matches_docs),
@@ -370,6 +393,7 @@ int main(void) {
     cmocka_unit_test(dev_open_reports_the_kernel),
     cmocka_unit_test(completion_delay_is_waited_for),
     cmocka_unit_test(run_states_map_to_errors),
+    cmocka_unit_test(batches_split_at_command_boundaries),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
