@@ -170,7 +170,7 @@ static int check_interface(const mt_backend *be, char *err, size_t errlen) {
   if (xrtKernelArgOffset(be->kernel, MT_XRT_ARG_COUNT) != NO_ARG) {
     snprintf(err, errlen, "%s: kernel %s in %s has more than the %u arguments of this version "
              "(docs/xrt.md; rebuild the xclbin)", be->name, MT_XRT_KERNEL, be->xclbin,
-             MT_XRT_ARG_COUNT);
+             (unsigned)MT_XRT_ARG_COUNT);
     return MT_ERR_FILE;
   }
   return MT_OK;
