@@ -11,7 +11,7 @@
 #define MT_XRT_KERNEL "mt_top"
 
 /* Tiles held on chip by one compute unit (a build parameter: -DMT_XRT_TILES=N, at most
- * MT_MAX_TILES). 16 tiles of 128x128 weights take about 11 MB of URAM/BRAM (docs/xrt.md). */
+ * MT_MAX_TILES). 16 tiles of 128x128 weights take 12.5 MiB of URAM and BRAM (docs/xrt.md). */
 #ifndef MT_XRT_TILES
 #define MT_XRT_TILES 16u
 #endif
