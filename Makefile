@@ -22,7 +22,14 @@ HLS_SRC := $(wildcard hls/*.c)
 # The verilator:// backend links the Verilated device (C++), so it is not part of the
 # library; the tools link it explicitly (see "Whole device" below).
 VL_BACKEND_SRC := host/src/mt_backend_verilator.c
-HOST_SRC := $(filter-out $(VL_BACKEND_SRC),$(wildcard host/src/*.c))
+# xrt:// links XRT's native API (Debian's libxrt-dev; research/fpga.md 1.1: not its pkg-config
+# file), so it is not part of the library either; the tools and tests/xrt link it.
+XRT_BACKEND_SRC := host/src/mt_backend_xrt.c
+XRT_INC ?= /usr/include/xrt
+XRT_LIBS := -lxrt_coreutil
+# Where Debian puts XRT's shims (the tests' fake XILINX_XRT links lib/ to it).
+XRT_LIBDIR ?= /usr/lib/$(shell $(CC) -print-multiarch)
+HOST_SRC := $(filter-out $(VL_BACKEND_SRC) $(XRT_BACKEND_SRC),$(wildcard host/src/*.c))
 LIB_SRC := $(HLS_SRC) $(HOST_SRC)
 TEST_SRC := $(wildcard tests/hls/test_*.c tests/host/test_*.c)
 TOOL_SRC := $(wildcard host/tools/*.c)
@@ -35,7 +42,8 @@ TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
-.PHONY: all deps deps-ok test test-run test-long run lint bench clean check-generated generate synth
+.PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
+  synth xclbin check-kernel vitis-stream
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
@@ -72,6 +80,17 @@ EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
 TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_SAN := $(BUILD)/san/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
 TOOL_VL_LIBS := $(SIM_LIBS)
+TOOL_XRT_REL := $(BUILD)/rel/$(XRT_BACKEND_SRC:.c=.o)
+TOOL_XRT_SAN := $(BUILD)/san/$(XRT_BACKEND_SRC:.c=.o)
+# tests/xrt: the backend under XRT's noop shim with a synthetic xclbin (docs/xrt.md, "Tests").
+XRT_TEST_BIN := $(BUILD)/san/tests/xrt/test_xrt
+# Vitis flow (scripts/vitis/README.md): the HLS test bench and the stream recorder built by gcc
+# at the bench geometry (sanitized), the kernel check, `make xclbin PLATFORM=u250|u280|u55c`.
+VITIS_BUILD := $(BUILD)/vitis
+VITIS_BENCH_DEFS := -DMT_ROWS=32u -DMT_COLS=32u -DMT_XRT_TILES=2u
+VITIS_TB := $(VITIS_BUILD)/tb_mt_top
+VITIS_REC := $(VITIS_BUILD)/record_stream
+VITIS_TESTS := tests/vitis/test_vitis.sh
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator and
 # reproduce.sh --quick, the latter with the sanitizer build of memtile.
@@ -102,15 +121,22 @@ $(BUILD)/libmtmodel.a: $(REL_OBJ)
 $(BUILD)/san/tests/%: $(BUILD)/san/tests/%.o $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS)
 
+$(TOOL_XRT_REL) $(TOOL_XRT_SAN) $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o: \
+  INC += -I$(XRT_INC) -Itests/xrt
+$(XRT_TEST_BIN).o: DEFS += -DMT_XRT_LIBDIR=\"$(XRT_LIBDIR)\"
+
+$(XRT_TEST_BIN): $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o $(TOOL_XRT_SAN) $(SAN_OBJ)
+	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS) $(XRT_LIBS)
+
 # Sanitized tools: the CLI tests run these. Tools also get the verilator:// backend and the
 # Verilated device at the reference geometry (not sanitized: Verilator's C++ runtime).
-$(BUILD)/san/bin/%: $(BUILD)/san/host/tools/%.o $(TOOL_VL_SAN) $(SAN_OBJ)
+$(BUILD)/san/bin/%: $(BUILD)/san/host/tools/%.o $(TOOL_VL_SAN) $(TOOL_XRT_SAN) $(SAN_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+	$(CC) $(SAN_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS) $(XRT_LIBS)
 
-$(BUILD)/bin/%: $(BUILD)/rel/host/tools/%.o $(TOOL_VL_REL) $(BUILD)/libmtmodel.a
+$(BUILD)/bin/%: $(BUILD)/rel/host/tools/%.o $(TOOL_VL_REL) $(TOOL_XRT_REL) $(BUILD)/libmtmodel.a
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS) $(XRT_LIBS)
 
 $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
@@ -119,6 +145,28 @@ $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 $(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_VL_REL) \
     $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
+$(VITIS_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(SAN_CFLAGS) $(INC) -Iscripts/vitis $(DEFS) $(VITIS_BENCH_DEFS) -MMD -MP -c $< -o $@
+
+$(VITIS_TB): $(patsubst %.c,$(VITIS_BUILD)/obj/%.o,$(HLS_SRC) scripts/vitis/tb_mt_top.c)
+	$(CC) $(SAN_CFLAGS) $^ -o $@
+
+$(VITIS_REC): $(VITIS_BUILD)/obj/scripts/vitis/record_stream.o
+	$(CC) $(SAN_CFLAGS) $^ -o $@
+
+# Re-records the bench's command stream after record_stream.c changed.
+vitis-stream: $(VITIS_REC)
+	$(VITIS_REC) scripts/vitis/stream_small.bin
+
+# What Vitis HLS refuses (dynamic memory, recursion, function pointers, VLAs, unbounded loops).
+check-kernel:
+	$(PYTHON) scripts/vitis/check_kernel.py -Igenerated -Ihls $(HLS_SRC)
+
+# The kernel for an Alveo card; needs Vitis (a clear message and exit 1 without it).
+xclbin:
+	@scripts/vitis/build_xclbin.sh "$(PLATFORM)" "$(BUILD)/xclbin"
 
 # Regenerates the files derived from docs/protocol.json and the Gaussian table.
 generate:
@@ -223,9 +271,18 @@ $(RTL_BUILD)/tests/test_equiv_ref: $(RTL_BUILD)/obj/tests/equiv/test_equiv.o \
 test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
-test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(SCRIPT_TESTS)
+test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
+    $(VITIS_TB) $(VITIS_REC)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
+	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(VITIS_TESTS) \
+	  $(SCRIPT_TESTS)
+
+# xrt:// without a card: XRT's noop shim, a synthetic xclbin (tests/xrt), and the kernel checks
+# of scripts/vitis (also part of make test).
+test-xrt: deps-ok
+	@$(MAKE) --no-print-directory $(XRT_TEST_BIN) $(VITIS_TB) $(VITIS_REC)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
+	  scripts/run-tests.sh $(XRT_TEST_BIN) $(VITIS_TESTS)
 
 # Many more random command streams than make test: several seeds at the small geometry
 # with and without stalls on the streams, and one run at the reference geometry.
@@ -245,7 +302,7 @@ run: deps-ok
 	@$(MAKE) --no-print-directory $(TOOL_BIN)
 	$(BUILD)/bin/memtile train --dataset fashion-mnist --epochs 3 --log $(BUILD)/run.jsonl
 
-lint: deps-ok check-generated
+lint: deps-ok check-generated check-kernel
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  --suppress=missingIncludeSystem -Igenerated -Ihls -Ihost/src hls host
 	@for f in $(wildcard rtl/*.v rtl/*.sv sim/*.sv); do \

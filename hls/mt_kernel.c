@@ -329,10 +329,14 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   uint32_t active[MT_ROWS]; /* rows with a non-zero input */
   uint32_t n_active = 0;
   int64_t acc[MT_COLS];
+  #pragma HLS ARRAY_PARTITION variable = acc type = cyclic factor = MT_MVM_COLS_PER_CYCLE
   uint64_t sum_sq = 0;
+  uint32_t in_word = 0; /* each input word is read once (one m_axi read per two rows) */
   for (uint32_t i = 0; i < nrows; i++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
-    int32_t v = half(in, i);
+  #pragma HLS PIPELINE II = 1
+    if (i % 2 == 0) in_word = in[i / 2];
+    int32_t v = half(&in_word, i % 2);
     if (v > xmax || v < -xmax) {
       v = v > 0 ? xmax : -xmax;
       mt_count(regs, MT_CNT_DAC_CLIPS, 1);
@@ -345,6 +349,7 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   /* When no column sum can reach 2^31 a 32-bit accumulator is exact, and the
    * golden model's compiler vectorizes it; otherwise sums are 64-bit. */
   int32_t acc32[MT_COLS];
+  #pragma HLS ARRAY_PARTITION variable = acc32 type = cyclic factor = MT_MVM_COLS_PER_CYCLE
   int narrow = (uint64_t)xmax * 65535u * nrows < ((uint64_t)1 << 31);
   for (uint32_t j = 0; j < ncols; j++) acc[j] = 0, acc32[j] = 0;
   if (mode == 1) {
@@ -353,6 +358,8 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
     #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
       for (uint32_t j = 0; j < ncols; j++) {
       #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
+      #pragma HLS PIPELINE II = 1
+      #pragma HLS UNROLL factor = MT_MVM_COLS_PER_CYCLE
         mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
         int64_t np = mt_gnoise(sigma, mt_gauss(r));
         int64_t diff = (int64_t)t->g[MT_DEV_PLUS][i][j] - t->g[MT_DEV_MINUS][i][j] + np -
@@ -368,10 +375,19 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
     #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
       uint32_t i = active[a];
       const uint16_t *gp = t->g[MT_DEV_PLUS][i], *gm = t->g[MT_DEV_MINUS][i];
+      /* One row per ceil(ncols / MT_MVM_COLS_PER_CYCLE) clocks in the HLS kernel. */
       if (narrow)
-        for (uint32_t j = 0; j < ncols; j++) acc32[j] += x[i] * ((int32_t)gp[j] - gm[j]);
+        for (uint32_t j = 0; j < ncols; j++) {
+        #pragma HLS PIPELINE II = 1
+        #pragma HLS UNROLL factor = MT_MVM_COLS_PER_CYCLE
+          acc32[j] += x[i] * ((int32_t)gp[j] - gm[j]);
+        }
       else
-        for (uint32_t j = 0; j < ncols; j++) acc[j] += x[i] * ((int32_t)gp[j] - gm[j]);
+        for (uint32_t j = 0; j < ncols; j++) {
+        #pragma HLS PIPELINE II = 1
+        #pragma HLS UNROLL factor = MT_MVM_COLS_PER_CYCLE
+          acc[j] += x[i] * ((int32_t)gp[j] - gm[j]);
+        }
     }
   }
   if (narrow)
@@ -383,15 +399,22 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
     mt_gauss_columns(regs->lanes, ncols, z);
     for (uint32_t j = 0; j < ncols; j++) acc[j] += mt_gnoise(amp, z[j]);
   }
+  /* Each output word is assembled in a register and written once: a write-only, sequential
+   * stream on the response port (no read-modify-write of device memory). */
+  uint32_t out_word = 0;
   for (uint32_t j = 0; j < ncols; j++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
+  #pragma HLS PIPELINE II = 1
     int64_t y = mt_round_shift(acc[j] * (int64_t)cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT]);
     if (y > ymax || y < -ymax) {
       y = y > 0 ? ymax : -ymax;
       mt_count(regs, MT_CNT_ADC_CLIPS, 1);
     }
-    if (j % 2 == 0) out[j / 2] = 0;
-    out[j / 2] |= ((uint32_t)y & 0xFFFFu) << (16u * (j % 2));
+    out_word |= ((uint32_t)y & 0xFFFFu) << (16u * (j % 2));
+    if (j % 2 == 1 || j + 1 == ncols) {
+      out[j / 2] = out_word;
+      out_word = 0;
+    }
   }
   mt_count(regs, MT_CNT_MVMS, 1);
   mt_count(regs, MT_CNT_DAC_CONVERSIONS, nrows);
@@ -608,30 +631,32 @@ static uint32_t dispatch(mt_ctx_t *c, uint32_t op) {
 }
 
 void mt_device_reset(mt_regs_t *regs, mt_tile_t *tiles, uint32_t n_tiles) {
-  uint8_t *b = (uint8_t *)regs;
-  for (uint32_t i = 0; i < sizeof *regs; i++) b[i] = 0;
+  /* Member by member, without byte-pointer casts, which Vitis HLS does not synthesize. */
+  static const mt_regs_t zero_regs;
+  static const mt_dev_t zero_dev;
+  *regs = zero_regs;
   for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) regs->meta_table[i] = 0xFFFFu;
   mt_lanes_seed(regs->lanes, 0);
   for (uint32_t t = 0; t < n_tiles; t++) {
-    b = (uint8_t *)&tiles[t];
-    for (uint32_t i = 0; i < sizeof tiles[t]; i++) b[i] = 0;
-    /* No weight has been programmed yet: READ_LEVELS reports LEVEL_NONE. */
-    for (uint32_t i = 0; i < MT_ROWS; i++)
-      for (uint32_t j = 0; j < MT_COLS; j++) tiles[t].level[i][j] = MT_LEVEL_NONE;
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_TILES
+    for (uint32_t i = 0; i < MT_ROWS; i++) {
+      for (uint32_t j = 0; j < MT_COLS; j++) {
+        for (uint32_t k = 0; k < 2; k++) {
+          tiles[t].g[k][i][j] = 0;
+          tiles[t].dev[i][j][k] = zero_dev;
+        }
+        tiles[t].hidden[i][j] = 0;
+        /* No weight has been programmed yet: READ_LEVELS reports LEVEL_NONE. */
+        tiles[t].level[i][j] = MT_LEVEL_NONE;
+      }
+    }
   }
 }
 
 uint32_t mt_kernel(const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp, uint32_t rsp_cap,
                    mt_regs_t *regs, mt_tile_t *tiles, uint32_t n_tiles, uint32_t *consumed) {
-#pragma HLS INTERFACE mode = m_axi port = cmd offset = slave bundle = gmem0 depth = 65538
-#pragma HLS INTERFACE mode = m_axi port = rsp offset = slave bundle = gmem1 depth = 65538
-#pragma HLS INTERFACE mode = m_axi port = regs offset = slave bundle = gmem2 depth = 1
-#pragma HLS INTERFACE mode = m_axi port = tiles offset = slave bundle = gmem3 depth = 64
-#pragma HLS INTERFACE mode = m_axi port = consumed offset = slave bundle = gmem2 depth = 1
-#pragma HLS INTERFACE mode = s_axilite port = n_cmd
-#pragma HLS INTERFACE mode = s_axilite port = rsp_cap
-#pragma HLS INTERFACE mode = s_axilite port = n_tiles
-#pragma HLS INTERFACE mode = s_axilite port = return
+  /* Not the HLS top: mt_top (mt_xrt_top.c) owns the interfaces and keeps regs and tiles on
+   * chip. */
   uint32_t pos = 0, w = 0;
   if (n_tiles > MT_MAX_TILES) n_tiles = MT_MAX_TILES;
   while (pos < n_cmd) {

@@ -27,5 +27,7 @@ extern const mt_backend_ops mt_backend_model;
 /* Defined only in programs linked with the Verilated device (mt_backend_verilator.c); a weak
  * reference elsewhere, so that mt_dev.c can tell "not part of this build". */
 extern const mt_backend_ops mt_backend_verilator __attribute__((weak));
+/* Likewise for programs linked with XRT (mt_backend_xrt.c, -lxrt_coreutil). */
+extern const mt_backend_ops mt_backend_xrt __attribute__((weak));
 
 #endif

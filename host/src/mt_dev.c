@@ -21,8 +21,10 @@
 #define SNAP_HDR_WORDS 8u
 #define TILE_CHUNK ((MT_STATE_CHUNK / MT_WEIGHT_WORDS) * MT_WEIGHT_WORDS)
 
-/* &mt_backend_verilator is null in programs built without the Verilated device. */
-static const mt_backend_ops *const backends[] = {&mt_backend_model, &mt_backend_verilator};
+/* &mt_backend_verilator is null in programs built without the Verilated device, &mt_backend_xrt
+ * in programs built without XRT. */
+static const mt_backend_ops *const backends[] = {&mt_backend_model, &mt_backend_verilator,
+                                                 &mt_backend_xrt};
 
 struct mt_dev {
   const mt_backend_ops *ops;
@@ -207,8 +209,9 @@ int mt_dev_open(const char *uri, mt_dev **out) {
   }
   if ((scheme_len == 9 && !strncmp(uri, "verilator", 9)) || (scheme_len == 3 && !strncmp(uri, "xrt", 3)) ||
       (scheme_len == 3 && !strncmp(uri, "usb", 3)))
-    return fail(dev, MT_ERR_NODEV, "%s: this backend is not part of this build yet; "
-                "available: model://%s", uri, &mt_backend_verilator ? ", verilator://" : "");
+    return fail(dev, MT_ERR_NODEV, "%s: this backend is not part of this build; "
+                "available: model://%s%s", uri, &mt_backend_verilator ? ", verilator://" : "",
+                &mt_backend_xrt ? ", xrt://N" : "");
   return fail(dev, MT_ERR_INVAL, "%s: unknown scheme '%.*s' (expected model, verilator, xrt or usb)",
               uri, (int)scheme_len, uri);
 }

@@ -489,7 +489,8 @@ static int cmd_info(int argc, char **argv) {
     return 2;
   }
   printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, MT_PROTO_MAJOR, MT_PROTO_MINOR, __DATE__);
-  printf("backends in this build: model://%s\n", &mt_backend_verilator ? ", verilator://" : "");
+  printf("backends in this build: model://%s%s\n", &mt_backend_verilator ? ", verilator://" : "",
+         &mt_backend_xrt ? ", xrt://N" : "");
   mt_dev *dev = NULL;
   if (mt_dev_open(device, &dev) != MT_OK) {
     fprintf(stderr, "memtile info: %s\n", mt_dev_errmsg(dev));

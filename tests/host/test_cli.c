@@ -125,8 +125,12 @@ static void missing_inputs_are_explained(void **state) {
   expect("train --dataset mnist --device usb://0403:601f --train-limit 10 --test-limit 10", 1,
          "not part of this build");
   expect("info --device bogus", 1, "is not a device URI");
+  /* The tools link xrt://: its own errors, not "not part of this build". */
+  expect("info --device xrt://0?xclbin=/nonexistent/m.xclbin", 1,
+         "xrt://0: xclbin /nonexistent/m.xclbin: No such file or directory");
   expect("info --preset imprecise", 0, "preset imprecise");
   expect("info", 0, "tiles of 128x128");
+  expect("info", 0, "backends in this build: model://, verilator://, xrt://N");
 }
 
 /* characterize on the command line: a table on stdout and the same in JSON. */
