@@ -30,7 +30,9 @@ XRT_LIBS := -lxrt_coreutil
 # Where Debian puts XRT's shims (the tests' fake XILINX_XRT links lib/ to it).
 XRT_LIBDIR ?= /usr/lib/$(shell $(CC) -print-multiarch)
 HOST_SRC := $(filter-out $(VL_BACKEND_SRC) $(XRT_BACKEND_SRC),$(wildcard host/src/*.c))
-LIB_SRC := $(HLS_SRC) $(HOST_SRC)
+# The Vitis top (hls/mt_xrt_top.c) holds the whole device state in static arrays (12.5 MiB):
+# only the Vitis bench links it, the library does not.
+LIB_SRC := $(filter-out hls/mt_xrt_top.c,$(HLS_SRC)) $(HOST_SRC)
 TEST_SRC := $(wildcard tests/hls/test_*.c tests/host/test_*.c)
 TOOL_SRC := $(wildcard host/tools/*.c)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)

@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 VB=$BUILD/vitis
 STREAM=$ROOT/scripts/vitis/stream_small.bin
-CHECK="python3 $ROOT/scripts/vitis/check_kernel.py -I$ROOT/hls"
+CHECK="python3 $ROOT/scripts/vitis/check_kernel.py -I$ROOT/generated -I$ROOT/hls"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=0
