@@ -7,6 +7,8 @@
  * names the file, the JSON path and the offending value. */
 #include "mt_preset.h"
 
+#include "mt_file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -1132,7 +1134,7 @@ static char *read_file(const ctx_t *c, FILE *f)
     len += got;
     if (got == 0) {
       if (ferror(f)) {
-        fail(c, NULL, "read error");
+        fail(c, NULL, "read error: %s", strerror(errno));
         free(buf);
         return NULL;
       }
@@ -1159,9 +1161,14 @@ int mt_preset_load(const char *path, mt_preset_t *out, char *err, size_t errlen)
   if (path == NULL) {
     return fail(&c, NULL, "no file name given");
   }
-  FILE *f = fopen(path, "rb");
+  /* mt_open_regular names the path itself; the preset's "<path>: " prefix is not repeated. */
+  char why[512];
+  FILE *f = mt_open_regular(path, why, sizeof why);
   if (f == NULL) {
-    return fail(&c, NULL, "cannot open: %s", strerror(errno));
+    if (err != NULL && errlen > 0) {
+      snprintf(err, errlen, "%s", why);
+    }
+    return -1;
   }
   char *text = read_file(&c, f);
   fclose(f);

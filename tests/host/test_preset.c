@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -690,6 +691,31 @@ static void test_error_files(void **state)
   assert_non_null(strstr(err, "adc.bits: 17 is out of range [2, 16]"));
 }
 
+/* Something that is not a regular file is refused by type, naming the path: a
+ * FIFO must not hang the loader (alarm: a hang fails the test), a directory is
+ * not a "read error". */
+static void test_error_not_regular(void **state)
+{
+  (void)state;
+  mt_preset_t p;
+  char err[512], path[256];
+  snprintf(path, sizeof path, "/tmp/mt_test_preset_fifo_%ld", (long)getpid());
+  remove(path);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  alarm(20);
+  int rc = mt_preset_load(path, &p, err, sizeof err);
+  alarm(0);
+  remove(path);
+  assert_int_equal(rc, -1);
+  if (strstr(err, path) == NULL || strstr(err, "is a FIFO, not a regular file") == NULL) {
+    fail_msg("FIFO: %s", err);
+  }
+  assert_int_equal(mt_preset_load("/tmp", &p, err, sizeof err), -1);
+  if (strstr(err, "/tmp: is a directory, not a regular file") == NULL) {
+    fail_msg("directory: %s", err);
+  }
+}
+
 /* A failed load keeps the caller's preset; tiny or absent error buffers
  * neither crash nor overflow (the sanitizers watch this). */
 static void test_error_robustness(void **state)
@@ -736,6 +762,7 @@ int main(void)
       cmocka_unit_test(test_error_gmin_gmax),
       cmocka_unit_test(test_error_level_count),
       cmocka_unit_test(test_error_files),
+      cmocka_unit_test(test_error_not_regular),
       cmocka_unit_test(test_error_robustness),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
