@@ -136,9 +136,14 @@ static uint32_t op_set_levels(mt_ctx_t *c) {
     return fail(c, MT_ST_ERR_PARAM, 0, levels);
   uint32_t st = expect_len(c, 1 + levels * MT_LEVEL_ENTRY_WORDS);
   if (st != MT_ST_OK) return st;
+  /* Entry q: the pulse indices (word 1 + 3q + 1, bounded so that one PROGRAM
+   * entry costs at most 2 * MAX_PULSE_INDEX open-loop pulses), then sigma. */
   for (uint32_t q = 0; q < levels; q++) {
-    uint32_t w = 1 + q * MT_LEVEL_ENTRY_WORDS + 2;
-    if (c->p[w] > 0xFFFFu) return fail(c, MT_ST_ERR_PARAM, w, c->p[w]);
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_LEVELS
+    uint32_t w = 1 + q * MT_LEVEL_ENTRY_WORDS + 1;
+    if ((c->p[w] & 0xFFFFu) > MT_MAX_PULSE_INDEX || (c->p[w] >> 16) > MT_MAX_PULSE_INDEX)
+      return fail(c, MT_ST_ERR_PARAM, w, c->p[w]);
+    if (c->p[w + 1] > 0xFFFFu) return fail(c, MT_ST_ERR_PARAM, w + 1, c->p[w + 1]);
   }
   for (uint32_t q = 0; q < levels; q++)
     for (uint32_t k = 0; k < MT_LEVEL_ENTRY_WORDS; k++)

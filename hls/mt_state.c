@@ -59,6 +59,10 @@ uint32_t mt_state_global_check(const uint32_t *img, uint32_t n_tiles, uint32_t *
   uint32_t levels = img[G_LEVELS];
   if (levels != 0 && (levels < MT_MIN_LEVELS || levels > MT_MAX_LEVELS)) return MT_ST_ERR_SNAPSHOT;
   for (uint32_t q = 0; q < MT_MAX_LEVELS; q++) {
+    /* The entries SET_LEVELS accepts, and no others (word 1: pulse indices). */
+    *bad = G_LEVEL_TABLE + q * MT_LEVEL_ENTRY_WORDS + 1;
+    if ((img[*bad] & 0xFFFFu) > MT_MAX_PULSE_INDEX || (img[*bad] >> 16) > MT_MAX_PULSE_INDEX)
+      return MT_ST_ERR_SNAPSHOT;
     *bad = G_LEVEL_TABLE + q * MT_LEVEL_ENTRY_WORDS + 2;
     if (img[*bad] > 0xFFFFu) return MT_ST_ERR_SNAPSHOT;
   }

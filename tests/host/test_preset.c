@@ -482,10 +482,10 @@ static void test_other_models(void **state)
   assert_int_equal(p.cfg[MT_CFG_A_SET], q16(0.05));
   assert_int_equal(p.cfg[MT_CFG_A_RST], q16(0.1));
 
-  parse_ok("{\"name\": \"r\", \"response\": {\"model\": \"raw\", \"step_set\": 7, \"step_rst\": 9, \"a_set\": 11,"
+  parse_ok("{\"name\": \"r\", \"response\": {\"model\": \"raw\", \"step_set\": 70, \"step_rst\": 9, \"a_set\": 11,"
            " \"a_rst\": 13}, \"adc\": {\"bits\": 10, \"mul\": 3, \"shift\": 5}}",
            &p);
-  assert_int_equal(p.cfg[MT_CFG_STEP_SET], 7);
+  assert_int_equal(p.cfg[MT_CFG_STEP_SET], 70);
   assert_int_equal(p.cfg[MT_CFG_STEP_RST], 9);
   assert_int_equal(p.cfg[MT_CFG_A_SET], 11);
   assert_int_equal(p.cfg[MT_CFG_A_RST], 13);
@@ -541,6 +541,11 @@ static void test_nominal_pulses(void **state)
   cfg[MT_CFG_A_SET] = 6554; /* 0.1 */
   assert_int_equal(mt_preset_nominal_set_pulses(cfg, 200), brute_pulses(cfg, 200));
   assert_true(mt_preset_nominal_set_pulses(cfg, 200) < 100);
+  /* never more than a level entry may hold */
+  cfg[MT_CFG_G_MAX] = 65535;
+  cfg[MT_CFG_STEP_SET] = 1;
+  cfg[MT_CFG_A_SET] = 0;
+  assert_int_equal(mt_preset_nominal_set_pulses(cfg, 65535), MT_MAX_PULSE_INDEX);
 }
 
 /* Q0.16 fields scale by 65536, g-unit fields by 65535: 0.99 tells them apart. */
@@ -628,9 +633,15 @@ static void test_error_out_of_range(void **state)
   parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"neurosim\", \"pulses_set\": 9, \"pulses_rst\": 9,"
               " \"nl_set\": 1}}",
               "response.nl_rst: missing", NULL);
-  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"linear\", \"pulses_set\": 65535, \"pulses_rst\": 4},"
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"linear\", \"pulses_set\": 1023, \"pulses_rst\": 4},"
               " \"device\": {\"g_max\": 0.0001}}",
               "response.pulses_set", "never move");
+  /* open-loop programming is bounded by the protocol's MAX_PULSE_INDEX */
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"linear\", \"pulses_set\": 1024, \"pulses_rst\": 4}}",
+              "response.pulses_set: 1024 is out of range [1, 1023]", NULL);
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"raw\", \"step_set\": 1, \"step_rst\": 1,"
+              " \"a_set\": 0, \"a_rst\": 0}}",
+              "levels: the top level (g = 65535) needs more than 1023 nominal SET pulses", NULL);
   parse_fails("{\"name\": \"x\", \"adc\": {\"range\": 0.5, \"mul\": 1, \"shift\": 2}}", "adc: give either range",
               NULL);
   parse_fails("{\"name\": \"x\", \"meta\": {\"index_shift\": 25}}", "meta.index_shift: 25 is out of range", NULL);
