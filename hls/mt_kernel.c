@@ -28,6 +28,7 @@ static uint32_t fail(mt_ctx_t *c, uint32_t status, uint32_t d0, uint32_t d1) {
 }
 
 static uint32_t need(mt_ctx_t *c, uint32_t words) {
+  MT_ASSERT(c->n_out == 0); /* sized once, before anything changes */
   if (words > c->cap) return fail(c, MT_ST_ERR_OVERFLOW, words, c->cap);
   c->n_out = words;
   return MT_ST_OK;
@@ -635,6 +636,7 @@ uint32_t mt_kernel(const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp, uint32_t 
       c.n_out = 2;
     }
     rsp[w] = (op << 24) | (tag << 16) | status;
+    MT_ASSERT(c.n_out <= c.cap && (status == MT_ST_OK || c.n_out == 2));
     rsp[w + 1] = c.n_out;
     w += MT_HDR_WORDS + c.n_out;
     if (status == MT_ST_ERR_OVERFLOW) break;
@@ -644,6 +646,7 @@ uint32_t mt_kernel(const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp, uint32_t 
     }
     pos += MT_HDR_WORDS + c.len;
   }
+  MT_ASSERT(w <= rsp_cap && pos <= n_cmd);
   *consumed = pos;
   return w;
 }

@@ -42,6 +42,7 @@ static uint32_t global_word(const mt_regs_t *regs, uint32_t i) {
 }
 
 void mt_state_global_read(const mt_regs_t *regs, uint32_t offset, uint32_t count, uint32_t *out) {
+  MT_ASSERT(offset <= MT_GLOBAL_WORDS && count <= MT_GLOBAL_WORDS - offset);
   for (uint32_t k = 0; k < count; k++) out[k] = global_word(regs, offset + k);
 }
 
@@ -112,6 +113,7 @@ static void record_pack(const mt_tile_t *t, uint32_t w, uint32_t rec[MT_WEIGHT_W
 }
 
 void mt_state_tile_read(const mt_tile_t *t, uint32_t offset, uint32_t count, uint32_t *out) {
+  MT_ASSERT(offset <= MT_TILE_WORDS && count <= MT_TILE_WORDS - offset);
   uint32_t rec[MT_WEIGHT_WORDS];
   for (uint32_t k = 0; k < count; k++) {
     uint32_t i = offset + k;
@@ -162,6 +164,8 @@ static void unpack_dev(mt_dev_t *d, uint32_t bounds, uint32_t steps, uint32_t a,
 }
 
 void mt_state_tile_write(mt_tile_t *t, uint32_t offset, uint32_t count, const uint32_t *words) {
+  MT_ASSERT(offset % MT_WEIGHT_WORDS == 0 && count % MT_WEIGHT_WORDS == 0 &&
+            offset <= MT_TILE_WORDS && count <= MT_TILE_WORDS - offset);
   for (uint32_t k = 0; k < count; k += MT_WEIGHT_WORDS) {
     const uint32_t *r = words + k;
     uint32_t w = (offset + k) / MT_WEIGHT_WORDS, i = w / MT_COLS, j = w % MT_COLS;

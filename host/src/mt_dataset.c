@@ -11,6 +11,7 @@
 
 #include "mt_file.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -416,6 +417,7 @@ static int read_body(src_t *s, const idx_kind_t *k, ull promised, ull keep, uint
       goto fail;
     }
     have += got;
+    assert(have <= promised && (!keeping || have <= cap)); /* never past the array or the data */
     if (got < want) {
       break;
     }

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "mt_file.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ static const char *file_type(mode_t m) {
 }
 
 FILE *mt_open_regular(const char *path, char *err, size_t errlen) {
+  assert(path && err && errlen > 0);
   /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {

@@ -9,6 +9,7 @@
 
 #include "mt_file.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -973,6 +974,7 @@ static void build_levels(const uint32_t *cfg, uint32_t count, uint32_t lo, uint3
     uint32_t pp = num > 0 ? p_g : p_lo;
     uint32_t pm = num < 0 ? p_g : p_lo;
     uint32_t *e = &table[q * MT_LEVEL_ENTRY_WORDS];
+    assert(pp <= MAX_PULSE_INDEX && pm <= MAX_PULSE_INDEX); /* what SET_LEVELS accepts */
     e[0] = gp | gm << 16;
     e[1] = pp | pm << 16;
     e[2] = sigma[q];
