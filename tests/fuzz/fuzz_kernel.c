@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   for (uint32_t pos = 0; pos < n;) {
-    uint32_t len = n - pos < MT_HDR_WORDS ? n - pos : MT_HDR_WORDS + cmd[pos + 1];
-    if (len > n - pos) len = n - pos;
+    uint64_t want = n - pos < MT_HDR_WORDS ? n - pos : (uint64_t)MT_HDR_WORDS + cmd[pos + 1];
+    uint32_t len = want < n - pos ? (uint32_t)want : n - pos; /* a length may be any 32 bits */
     before = dev;
     uint32_t w = mt_kernel(cmd + pos, len, rsp, cap, &dev.regs, dev.tiles, FZ_TILES, &consumed);
     check_framing(w, cap, consumed, len);
