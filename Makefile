@@ -45,7 +45,7 @@ SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
 .PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
-  synth xclbin check-kernel vitis-stream
+  synth xclbin check-kernel vitis-stream fuzz
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
@@ -253,7 +253,7 @@ $(RTL_BUILD)/obj-small/%.o: %.c
 
 $(EQ_TEST_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
     $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
-    $(SIM_LIB_SMALL)
+    $(RTL_BUILD)/obj-small/host/src/mt_file.o $(SIM_LIB_SMALL)
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
 
@@ -264,9 +264,36 @@ $(EQ_TRAIN_BIN): $(RTL_BUILD)/obj/tests/equiv/test_train_equiv.o
 
 # The same test at the reference geometry (make test-long).
 $(RTL_BUILD)/tests/test_equiv_ref: $(RTL_BUILD)/obj/tests/equiv/test_equiv.o \
-    $(HLS_SRC:%.c=$(RTL_BUILD)/obj/%.o) $(RTL_BUILD)/obj/host/src/mt_preset.o $(SIM_LIB_REF)
+    $(HLS_SRC:%.c=$(RTL_BUILD)/obj/%.o) $(RTL_BUILD)/obj/host/src/mt_preset.o \
+    $(RTL_BUILD)/obj/host/src/mt_file.o $(SIM_LIB_REF)
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
+
+# libFuzzer harnesses (tests/fuzz/README.md): every tests/fuzz/fuzz_*.c, linked with the
+# library (hls/ and host/src/, verilator:// aside) built by clang with ASan and UBSan, at
+# 32x32 tiles so that fabrication and whole-tile commands are quick. `make fuzz` runs each for
+# FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<name>, copied to build/fuzz/corpus);
+# `make test` runs each for FUZZ_SMOKE_SECONDS; a crash fails both and leaves its input in
+# build/fuzz/artifacts.
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wno-unknown-pragmas -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=address,undefined -fno-sanitize-recover=all -DMT_ROWS=32u -DMT_COLS=32u
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(INC) $(DEFS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INC) $(DEFS) $< $(FUZZ_OBJ) -o $@ $(LIBS)
+
+fuzz: deps-ok
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # C tests under AddressSanitizer and UndefinedBehaviorSanitizer, and the RTL tests
 # (bit-exact against the C reference); one summary line.
@@ -274,10 +301,11 @@ test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
 test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
-    $(VITIS_TB) $(VITIS_REC)
+    $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
+	  MT_FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) MT_FUZZ_BINS="$(FUZZ_BIN)" \
 	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(VITIS_TESTS) \
-	  $(SCRIPT_TESTS)
+	  $(SCRIPT_TESTS) tests/fuzz/test_fuzz_smoke.sh
 
 # xrt:// without a card: XRT's noop shim, a synthetic xclbin (tests/xrt), and the kernel checks
 # of scripts/vitis (also part of make test).

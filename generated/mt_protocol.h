@@ -19,6 +19,7 @@
 #define MT_MAX_PAYLOAD 65536u /* largest command or response payload, in words */
 #define MT_MAX_BATCH 256u /* largest number of input vectors in one MVM command */
 #define MT_MAX_WV_ITER 1023u /* largest write-verify iteration limit */
+#define MT_MAX_PULSE_INDEX 1023u /* largest nominal pulse index in a level entry, so open-loop programming moves a device by at most this many pulses (bounds PROGRAM's run time) */
 #define MT_HDR_WORDS 2u /* words in a command or response header */
 #define MT_LEVEL_NONE 65535u /* stored level of a weight that was never programmed */
 #define MT_HIDDEN_MAX 1073741823u /* largest |hidden weight| (0x3FFFFFFF): META_WRITE and STATE_WRITE reject more, META_UPDATE saturates here */

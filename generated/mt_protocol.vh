@@ -14,6 +14,7 @@ localparam int unsigned MT_META_TABLE_SIZE = 256;
 localparam int unsigned MT_MAX_PAYLOAD = 65536;
 localparam int unsigned MT_MAX_BATCH = 256;
 localparam int unsigned MT_MAX_WV_ITER = 1023;
+localparam int unsigned MT_MAX_PULSE_INDEX = 1023;
 localparam int unsigned MT_HDR_WORDS = 2;
 localparam int unsigned MT_LEVEL_NONE = 65535;
 localparam int unsigned MT_HIDDEN_MAX = 1073741823;

@@ -3,6 +3,7 @@
 #include "mt_device.h"
 
 void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n) {
+  MT_ASSERT(cnt < MT_CNT_COUNT);
   regs->counters[cnt] += n;
   /* Each counter's cost fields come from docs/protocol.json; MT_CFG_COUNT means none. */
   if (mt_cnt_energy_cfg[cnt] != MT_CFG_COUNT)
@@ -102,6 +103,8 @@ static void open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g
                       uint32_t p_old, uint32_t p_new) {
   int set = p_new > p_old;
   uint32_t n = set ? p_new - p_old : p_old - p_new;
+  /* SET_LEVELS and the state image check bound every pulse index (the PROGRAM time bound). */
+  MT_ASSERT(p_old <= MT_MAX_PULSE_INDEX && p_new <= MT_MAX_PULSE_INDEX);
   for (uint32_t k = 0; k < 65536u; k++) {
 #pragma HLS LOOP_TRIPCOUNT max = 65535
     if (k >= n) break;
@@ -111,6 +114,7 @@ static void open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g
 
 uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t col,
                            uint32_t q, uint32_t flags, uint32_t *wv_fail) {
+  MT_ASSERT(row < MT_ROWS && col < MT_COLS && q < regs->levels && regs->configured);
   uint32_t old = t->level[row][col];
   if (old == q && !(flags & MT_PROG_FORCE)) {
     mt_count(regs, MT_CNT_UPDATES_SKIPPED, 1);

@@ -25,6 +25,7 @@ static uint32_t fail(mt_ctx_t *c, uint32_t status, uint32_t d0, uint32_t d1) {
 }
 
 static uint32_t need(mt_ctx_t *c, uint32_t words) {
+  MT_ASSERT(c->n_out == 0); /* sized once, before anything changes */
   if (words > c->cap) return fail(c, MT_ST_ERR_OVERFLOW, words, c->cap);
   c->n_out = words;
   return MT_ST_OK;
@@ -127,9 +128,14 @@ static uint32_t op_set_levels(mt_ctx_t *c) {
     return fail(c, MT_ST_ERR_PARAM, 0, levels);
   uint32_t st = expect_len(c, 1 + levels * MT_LEVEL_ENTRY_WORDS);
   if (st != MT_ST_OK) return st;
+  /* Entry q: the pulse indices (word 1 + 3q + 1, bounded so that one PROGRAM
+   * entry costs at most 2 * MAX_PULSE_INDEX open-loop pulses), then sigma. */
   for (uint32_t q = 0; q < levels; q++) {
-    uint32_t w = 1 + q * MT_LEVEL_ENTRY_WORDS + 2;
-    if (c->p[w] > 0xFFFFu) return fail(c, MT_ST_ERR_PARAM, w, c->p[w]);
+  #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_LEVELS
+    uint32_t w = 1 + q * MT_LEVEL_ENTRY_WORDS + 1;
+    if ((c->p[w] & 0xFFFFu) > MT_MAX_PULSE_INDEX || (c->p[w] >> 16) > MT_MAX_PULSE_INDEX)
+      return fail(c, MT_ST_ERR_PARAM, w, c->p[w]);
+    if (c->p[w + 1] > 0xFFFFu) return fail(c, MT_ST_ERR_PARAM, w + 1, c->p[w + 1]);
   }
   for (uint32_t q = 0; q < levels; q++)
     for (uint32_t k = 0; k < MT_LEVEL_ENTRY_WORDS; k++)
@@ -684,6 +690,7 @@ uint32_t mt_kernel(const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp, uint32_t 
       c.n_out = 2;
     }
     rsp[w] = (op << 24) | (tag << 16) | status;
+    MT_ASSERT(c.n_out <= c.cap && (status == MT_ST_OK || c.n_out == 2));
     rsp[w + 1] = c.n_out;
     w += MT_HDR_WORDS + c.n_out;
     if (status == MT_ST_ERR_OVERFLOW) break;
@@ -693,6 +700,7 @@ uint32_t mt_kernel(const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp, uint32_t 
     }
     pos += MT_HDR_WORDS + c.len;
   }
+  MT_ASSERT(w <= rsp_cap && pos <= n_cmd);
   *consumed = pos;
   return w;
 }

@@ -8,6 +8,15 @@
 #include "mt_protocol.h"
 #include "mt_rng.h"
 
+/* Internal invariants (what the command checks have already guaranteed). Vitis HLS rejects
+ * assert(), so they exist only where the model is compiled as C (golden model, tests). */
+#ifndef __SYNTHESIS__
+#include <assert.h>
+#define MT_ASSERT(cond) assert(cond)
+#else
+#define MT_ASSERT(cond) ((void)0)
+#endif
+
 /* One memristive device's fabricated parameters and wear. Its conductance
  * lives in mt_tile_t.g, a dense array the MVM streams through. */
 typedef struct {

@@ -51,6 +51,7 @@ static uint32_t global_word(const mt_regs_t *regs, uint32_t i) {
 }
 
 void mt_state_global_read(const mt_regs_t *regs, uint32_t offset, uint32_t count, uint32_t *out) {
+  MT_ASSERT(offset <= MT_GLOBAL_WORDS && count <= MT_GLOBAL_WORDS - offset);
   for (uint32_t k = 0; k < count; k++) out[k] = global_word(regs, offset + k);
 }
 
@@ -68,6 +69,10 @@ uint32_t mt_state_global_check(const uint32_t *img, uint32_t n_tiles, uint32_t *
   uint32_t levels = img[G_LEVELS];
   if (levels != 0 && (levels < MT_MIN_LEVELS || levels > MT_MAX_LEVELS)) return MT_ST_ERR_SNAPSHOT;
   for (uint32_t q = 0; q < MT_MAX_LEVELS; q++) {
+    /* The entries SET_LEVELS accepts, and no others (word 1: pulse indices). */
+    *bad = G_LEVEL_TABLE + q * MT_LEVEL_ENTRY_WORDS + 1;
+    if ((img[*bad] & 0xFFFFu) > MT_MAX_PULSE_INDEX || (img[*bad] >> 16) > MT_MAX_PULSE_INDEX)
+      return MT_ST_ERR_SNAPSHOT;
     *bad = G_LEVEL_TABLE + q * MT_LEVEL_ENTRY_WORDS + 2;
     if (img[*bad] > 0xFFFFu) return MT_ST_ERR_SNAPSHOT;
   }
@@ -118,6 +123,7 @@ static void record_pack(const mt_tile_t *t, uint32_t w, uint32_t rec[MT_WEIGHT_W
 }
 
 void mt_state_tile_read(const mt_tile_t *t, uint32_t offset, uint32_t count, uint32_t *out) {
+  MT_ASSERT(offset <= MT_TILE_WORDS && count <= MT_TILE_WORDS - offset);
   uint32_t rec[MT_WEIGHT_WORDS];
   for (uint32_t k = 0; k < count; k++) {
     uint32_t i = offset + k;
@@ -168,6 +174,8 @@ static void unpack_dev(mt_dev_t *d, uint32_t bounds, uint32_t steps, uint32_t a,
 }
 
 void mt_state_tile_write(mt_tile_t *t, uint32_t offset, uint32_t count, const uint32_t *words) {
+  MT_ASSERT(offset % MT_WEIGHT_WORDS == 0 && count % MT_WEIGHT_WORDS == 0 &&
+            offset <= MT_TILE_WORDS && count <= MT_TILE_WORDS - offset);
   for (uint32_t k = 0; k < count; k += MT_WEIGHT_WORDS) {
     const uint32_t *r = words + k;
     uint32_t w = (offset + k) / MT_WEIGHT_WORDS, i = w / MT_COLS, j = w % MT_COLS;

@@ -93,11 +93,17 @@ module mt_eng_ctl #(
   assign cell_addr = MEM_AW'((a_q[0] * ROWS + row_q) * GROUPS + (col_q >> LW));
   assign cell_lane = LW'(col_q);
 
+  // Payload word of SET_LEVELS check index i (see chk_addr).
+  function automatic logic [31:0] lt_word(input logic [31:0] i);
+    lt_word = 32'd2 + 32'd3 * (i >> 1) + {31'd0, i[0]};
+  endfunction
+
   // Payload address of loop index i, per loop.
   logic [PL_AW-1:0] chk_addr, move_src;
   always_comb begin
-    // SET_LEVELS checks sigma words 1 + 3q + 2; CONFIGURE checks every field.
-    chk_addr = PL_AW'(op_q == MT_OP_SET_LEVELS ? 32'd3 + 32'd3 * i_q : i_q);
+    // SET_LEVELS checks, per entry q, the pulse word 1 + 3q + 1 (index 2q) and the sigma word
+    // 1 + 3q + 2 (index 2q + 1); CONFIGURE checks every field.
+    chk_addr = PL_AW'(op_q == MT_OP_SET_LEVELS ? lt_word(i_q) : i_q);
     move_src = PL_AW'(move_q == M_LTAB ? 32'd1 + i_q : i_q);
   end
 
@@ -164,7 +170,7 @@ module mt_eng_ctl #(
               else if (len_q != 1 + a_q[0] * MT_LEVEL_ENTRY_WORDS)
                 fail(MT_ST_ERR_LENGTH, len_q, 1 + a_q[0] * MT_LEVEL_ENTRY_WORDS);
               else begin
-                n_q <= a_q[0];
+                n_q <= 2 * a_q[0];
                 state_q <= S_CHECK;
               end
             MT_OP_META_TABLE:
@@ -209,8 +215,10 @@ module mt_eng_ctl #(
                 vld_q <= 1'b0;
                 state_q <= S_DONE;
               end
-            end else if (pl_data_i > 32'hFFFF) begin  // SET_LEVELS sigma word
-              fail(MT_ST_ERR_PARAM, 32'd3 + 32'd3 * di_q, pl_data_i);
+            end else if (di_q[0] ? pl_data_i > 32'hFFFF  // SET_LEVELS sigma word
+                         : (pl_data_i[15:0] > 16'(MT_MAX_PULSE_INDEX) ||  // pulse indices
+                            pl_data_i[31:16] > 16'(MT_MAX_PULSE_INDEX))) begin
+              fail(MT_ST_ERR_PARAM, lt_word(di_q), pl_data_i);
               vld_q <= 1'b0;
               state_q <= S_DONE;
             end
@@ -224,7 +232,7 @@ module mt_eng_ctl #(
                 start_move(M_CFG, CFG_COUNT, 32'd0);
               end
             end else begin
-              start_move(M_LTAB, n_q * MT_LEVEL_ENTRY_WORDS, 32'd0);
+              start_move(M_LTAB, a_q[0] * MT_LEVEL_ENTRY_WORDS, 32'd0);
             end
           end
         end

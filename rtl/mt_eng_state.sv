@@ -415,7 +415,10 @@ module mt_eng_state #(
             end
           end else if (didx_q < CW'(G_META)) begin
             ph3_d = (ph3_q == 2'd2) ? 2'd0 : ph3_q + 2'd1;
-            vbad = (ph3_q == 2'd2) && (v > 32'h0000_FFFF);
+            // Entry words: targets, pulse indices (<= MAX_PULSE_INDEX each), sigma.
+            vbad = (ph3_q == 2'd2) ? (v > 32'h0000_FFFF)
+                 : (ph3_q == 2'd1) && (v[15:0] > 16'(MT_MAX_PULSE_INDEX) ||
+                                       v[31:16] > 16'(MT_MAX_PULSE_INDEX));
           end else if (didx_q >= CW'(G_LANES) && didx_q < CW'(G_COUNTERS)) begin
             lst_d = {v, lst_q[LANES*128-1:32]};
             lor_d = (lane_w == 2'd0) ? v : (lor_q | v);

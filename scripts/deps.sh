@@ -4,7 +4,8 @@
 #   scripts/deps.sh --check  exit 1 (and name them) if any are missing
 set -eu
 PKGS="gcc g++ make python3 pkg-config libcjson-dev libcmocka-dev zlib1g-dev libusb-1.0-0-dev
-uuid-dev libxrt-dev verilator yosys gnuplot-nox dataset-fashion-mnist"
+uuid-dev libxrt-dev verilator yosys gnuplot-nox dataset-fashion-mnist cppcheck clang-14
+libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

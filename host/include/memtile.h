@@ -113,7 +113,8 @@ int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n);
 int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, const char *origin);
 
 /* One raw command: payload in, response payload out (for tools and tests).
- * Returns MT_ERR_DEVICE with the decoded message if the status is not OK. */
+ * Returns MT_ERR_DEVICE with the decoded message if the status is not OK, and
+ * MT_ERR_INVAL for an opcode above 255 (the header's field has 8 bits). */
 int mt_dev_command(mt_dev *dev, uint32_t opcode, const uint32_t *payload, uint32_t len,
                    uint32_t *rsp, uint32_t rsp_cap, uint32_t *rsp_len);
 

@@ -9,6 +9,9 @@
 
 #include "mt_dataset.h"
 
+#include "mt_file.h"
+
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,9 +129,10 @@ static int src_open(src_t *s, const char *path, const msg_t *msg)
   memset(s, 0, sizeof *s);
   s->path = path;
   s->msg = msg;
-  s->f = fopen(path, "rb");
+  char why[512];
+  s->f = mt_open_regular(path, why, sizeof why); /* a FIFO must not block the loader */
   if (s->f == NULL) {
-    return fail(msg, path, "cannot open: %s", strerror(errno));
+    return fail(msg, NULL, "%s", why);
   }
   if (src_fill(s) != 0) {
     src_close(s);
@@ -413,6 +417,7 @@ static int read_body(src_t *s, const idx_kind_t *k, ull promised, ull keep, uint
       goto fail;
     }
     have += got;
+    assert(have <= promised && (!keeping || have <= cap)); /* never past the array or the data */
     if (got < want) {
       break;
     }
@@ -520,22 +525,45 @@ static int is_dir(const char *path)
 }
 
 /* Fills f with the four files of dir, the plain one preferred when both
- * exist (no decompression). Returns -1 if one is missing, naming it in *missing. */
-static int find_files(const char *dir, files_t *f, int *missing)
+ * exist (no decompression). Returns -1 if one is missing, naming it in
+ * *missing; when a name exists but is not a regular file (a FIFO, a directory),
+ * f->path[*missing] holds that path and *odd is set, so that the message can
+ * blame the file rather than the directory. */
+static int find_files(const char *dir, files_t *f, int *missing, int *odd)
 {
+  *odd = 0;
   for (int i = 0; i < N_FILES; i++) {
     static const char *const suffix[2] = {"", ".gz"};
+    char odd_path[PATH_LEN] = "";
     int found = 0;
     for (int j = 0; j < 2 && !found; j++) {
+      struct stat st;
       int n = snprintf(f->path[i], PATH_LEN, "%s/%s%s", dir, FILE_BASE[i], suffix[j]);
       found = n > 0 && n < PATH_LEN && is_regular(f->path[i]);
+      if (!found && odd_path[0] == '\0' && n > 0 && n < PATH_LEN && stat(f->path[i], &st) == 0) {
+        memcpy(odd_path, f->path[i], (size_t)n + 1);
+      }
     }
     if (!found) {
       *missing = i;
+      if (odd_path[0] != '\0') {
+        memcpy(f->path[i], odd_path, sizeof odd_path);
+        *odd = 1;
+      }
       return -1;
     }
   }
   return 0;
+}
+
+/* The message for a file that exists but cannot be used, from mt_open_regular. */
+static void blame_odd(const char *path, char *buf, size_t len)
+{
+  FILE *fp = mt_open_regular(path, buf, len);
+  if (fp != NULL) { /* it became a regular file since: say what it was */
+    fclose(fp);
+    snprintf(buf, len, "%s: not a regular file", path);
+  }
 }
 
 static int load_set(const files_t *f, uint32_t train_limit, uint32_t test_limit,
@@ -633,18 +661,24 @@ static int open_known(const known_t *k, const char *root, uint32_t train_limit, 
   }
   list_candidates(k, root, c);
   for (int i = 0; i < c->n; i++) {
-    int missing;
-    if (find_files(c->dir[i], f, &missing) == 0) {
+    int missing, odd;
+    if (find_files(c->dir[i], f, &missing, &odd) == 0) {
       rc = load_set(f, train_limit, test_limit, train, test, msg);
       goto out;
     }
   }
   fail(msg, NULL, "dataset '%s' not found; looked in", k->name);
   for (int i = 0; i < c->n; i++) {
-    int missing = 0;
+    int missing = 0, odd = 0;
     int exists = is_dir(c->dir[i]);
     if (exists) {
-      find_files(c->dir[i], f, &missing);
+      find_files(c->dir[i], f, &missing, &odd);
+    }
+    if (odd) {
+      char why[PATH_LEN + 64];
+      blame_odd(f->path[missing], why, sizeof why);
+      append(msg, "%s %s (%s: %s)", i == 0 ? "" : ",", c->dir[i], c->why[i], why);
+      continue;
     }
     append(msg, "%s %s (%s%s%s)", i == 0 ? "" : ",", c->dir[i], c->why[i],
            exists ? ": lacks " : ": no such directory", exists ? FILE_BASE[missing] : "");
@@ -663,9 +697,16 @@ static int open_dir(const char *dir, uint32_t train_limit, uint32_t test_limit, 
   if (f == NULL) {
     return fail(msg, NULL, "out of memory");
   }
-  int missing, rc;
-  if (find_files(dir, f, &missing) != 0) {
-    rc = fail(msg, dir, "no %s or %s.gz in this directory", FILE_BASE[missing], FILE_BASE[missing]);
+  int missing, odd, rc;
+  if (find_files(dir, f, &missing, &odd) != 0) {
+    if (odd) {
+      char why[PATH_LEN + 64];
+      blame_odd(f->path[missing], why, sizeof why);
+      rc = fail(msg, NULL, "%s", why);
+    } else {
+      rc = fail(msg, dir, "no %s or %s.gz in this directory", FILE_BASE[missing],
+                FILE_BASE[missing]);
+    }
   } else {
     rc = load_set(f, train_limit, test_limit, train, test, msg);
   }

@@ -2,6 +2,7 @@
  * checking and error messages. Buffers are allocated once at open, so no call
  * allocates on the hot path. */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,9 +67,12 @@ const char *mt_dev_errmsg(const mt_dev *dev) { return dev ? dev->msg : "no devic
 const mt_dev_info *mt_dev_get_info(const mt_dev *dev) { return &dev->info; }
 const char *mt_dev_uri(const mt_dev *dev) { return dev->uri; }
 
+/* Opcodes outside the table (mt_dev_command sends any 8-bit opcode) have no name. */
+static const char *op_name(uint32_t op) { return op < MT_OP_COUNT ? mt_op_names[op] : "unknown opcode"; }
+
 /* Words the device's error details describe, in words a user can act on. */
 static void describe_error(mt_dev *dev, uint32_t op, uint32_t status, uint32_t d0, uint32_t d1) {
-  const char *opn = op < MT_OP_COUNT ? mt_op_names[op] : "unknown";
+  const char *opn = op_name(op);
   const char *stn = status < MT_ST_COUNT ? mt_st_names[status] : "unknown status";
   char detail[256];
   switch (status) {
@@ -107,6 +111,7 @@ static void describe_error(mt_dev *dev, uint32_t op, uint32_t status, uint32_t d
 
 /* Sends the command whose payload is in dev->cmd + 2 and checks the response. */
 static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
+  assert(op <= 0xFFu && len <= MT_MAX_PAYLOAD); /* the header has 8 opcode bits */
   uint32_t tag = (dev->tag++) & 0xFFu;
   dev->cmd[0] = op << 24 | tag << 16;
   dev->cmd[1] = len;
@@ -114,13 +119,13 @@ static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
   char err[256] = "";
   int rc = dev->ops->transact(dev->be, dev->cmd, len + MT_HDR_WORDS, dev->rsp, BUF_WORDS, &n_rsp,
                               &consumed, err, sizeof err);
-  if (rc != MT_OK) return fail(dev, rc, "%s: %s: %s", dev->uri, mt_op_names[op], err);
+  if (rc != MT_OK) return fail(dev, rc, "%s: %s: %s", dev->uri, op_name(op), err);
   if (n_rsp < MT_HDR_WORDS || dev->rsp[1] != n_rsp - MT_HDR_WORDS)
     return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response of %u words is not one framed response",
-                dev->uri, mt_op_names[op], n_rsp);
+                dev->uri, op_name(op), n_rsp);
   if (dev->rsp[0] >> 24 != op || ((dev->rsp[0] >> 16) & 0xFFu) != tag)
     return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response header 0x%08x does not match opcode %u tag %u",
-                dev->uri, mt_op_names[op], dev->rsp[0], op, tag);
+                dev->uri, op_name(op), dev->rsp[0], op, tag);
   uint32_t status = dev->rsp[0] & 0xFFu;
   if (status != MT_ST_OK) {
     describe_error(dev, op, status, n_rsp > 2 ? dev->rsp[2] : 0, n_rsp > 3 ? dev->rsp[3] : 0);
@@ -128,7 +133,7 @@ static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
   }
   if (consumed != len + MT_HDR_WORDS)
     return fail(dev, MT_ERR_PROTOCOL, "%s: %s: device consumed %u of %u words", dev->uri,
-                mt_op_names[op], consumed, len + MT_HDR_WORDS);
+                op_name(op), consumed, len + MT_HDR_WORDS);
   dev->out = dev->rsp + MT_HDR_WORDS;
   dev->out_len = n_rsp - MT_HDR_WORDS;
   return MT_OK;
@@ -137,15 +142,19 @@ static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
 static int expect_out(mt_dev *dev, uint32_t op, uint32_t words) {
   if (dev->out_len == words) return MT_OK;
   return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response payload of %u words, expected %u", dev->uri,
-              mt_op_names[op], dev->out_len, words);
+              op_name(op), dev->out_len, words);
 }
 
 static uint32_t *payload(mt_dev *dev) { return dev->cmd + MT_HDR_WORDS; }
 
 int mt_dev_command(mt_dev *dev, uint32_t opcode, const uint32_t *p, uint32_t len, uint32_t *rsp,
                    uint32_t rsp_cap, uint32_t *rsp_len) {
+  /* The header carries 8 opcode bits: a larger opcode would be sent as another one. */
+  if (opcode > 0xFFu)
+    return fail(dev, MT_ERR_INVAL, "opcode %u does not fit the 8-bit opcode field", opcode);
   if (len > MT_MAX_PAYLOAD || (len && !p))
     return fail(dev, MT_ERR_INVAL, "command payload of %u words (max %u)", len, MT_MAX_PAYLOAD);
+  if (rsp_cap && !rsp) return fail(dev, MT_ERR_INVAL, "no response buffer for %u words", rsp_cap);
   if (len) memcpy(payload(dev), p, len * sizeof *p);
   int rc = exec(dev, opcode, len);
   if (rc != MT_OK) return rc;

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "mt_file.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -60,18 +61,56 @@ int mt_write_atomic(const char *path, const void *bytes, size_t n, char *err, si
   return 0;
 }
 
+static const char *file_type(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+FILE *mt_open_regular(const char *path, char *err, size_t errlen) {
+  assert(path && err && errlen > 0);
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "%s: is %s, not a regular file", path, file_type(st.st_mode));
+    close(fd);
+    return NULL;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  FILE *f = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ? NULL : fdopen(fd, "rb");
+  if (!f) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    close(fd);
+  }
+  return f;
+}
+
 int mt_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *n, char *err,
                  size_t errlen) {
   struct stat st;
-  FILE *f = fopen(path, "rb");
-  if (!f || fstat(fileno(f), &st) != 0) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    if (f) fclose(f);
+  FILE *f = mt_open_regular(path, err, errlen);
+  if (!f) return -1;
+  if (fstat(fileno(f), &st) != 0) {
+    snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+    fclose(f);
     return -1;
   }
-  if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max_bytes) {
-    snprintf(err, errlen, "%s: %s (%lld bytes, at most %zu expected)", path,
-             S_ISREG(st.st_mode) ? "too large" : "not a regular file", (long long)st.st_size, max_bytes);
+  if ((unsigned long long)st.st_size > max_bytes) {
+    snprintf(err, errlen, "%s: too large (%lld bytes, at most %zu expected)", path,
+             (long long)st.st_size, max_bytes);
     fclose(f);
     return -1;
   }

@@ -3,6 +3,7 @@
 #define MT_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Writes bytes to path atomically (temporary file in the same directory,
  * fsync, rename, fsync of the directory): a crash leaves the old file or the
@@ -13,5 +14,11 @@ int mt_write_atomic(const char *path, const void *bytes, size_t n, char *err, si
  * length before allocating). *out is malloc'd; 0, or -1 with a message. */
 int mt_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *n, char *err,
                  size_t errlen);
+
+/* Opens path for reading only if it is a regular file. The type is checked on
+ * the open descriptor before any read, and the open itself does not block, so
+ * a FIFO, a device or a directory gives "<path>: is a FIFO, not a regular
+ * file" instead of a hang or a read error. NULL with a message on failure. */
+FILE *mt_open_regular(const char *path, char *err, size_t errlen);
 
 #endif

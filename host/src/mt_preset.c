@@ -7,6 +7,9 @@
  * names the file, the JSON path and the offending value. */
 #include "mt_preset.h"
 
+#include "mt_file.h"
+
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -21,7 +24,7 @@
 #define U32_MAX_D 4294967295.0
 #define PATH_LEN 192
 #define MAX_FILE_BYTES (4u << 20) /* presets are a few kB; refuse runaway files */
-#define MAX_PULSE_INDEX 65535u    /* p_plus / p_minus are 16-bit fields */
+#define MAX_PULSE_INDEX MT_MAX_PULSE_INDEX /* what SET_LEVELS accepts in p_plus / p_minus */
 
 /* NeuroSim's non-linearity label NL satisfies, for the normalized curve
  * y(x) = (1 - e^{-x/a}) / (1 - e^{-1/a}) on [0, 1]:
@@ -858,9 +861,12 @@ static uint32_t absdiff(uint32_t a, uint32_t b)
   return a > b ? a - b : b - a;
 }
 
-uint32_t mt_preset_nominal_set_pulses(const uint32_t cfg[MT_CFG_COUNT], uint32_t target)
+/* *capped is set when MAX_PULSE_INDEX pulses end still below target and one
+ * more pulse would come closer: the target cannot be reached open-loop. */
+static uint32_t nominal_pulses(const uint32_t cfg[MT_CFG_COUNT], uint32_t target, int *capped)
 {
   uint32_t g = cfg[MT_CFG_G_MIN];
+  *capped = 0;
   uint32_t best = 0;
   uint32_t best_err = absdiff(g, target);
   for (uint32_t p = 1; p <= MAX_PULSE_INDEX; p++) {
@@ -876,8 +882,17 @@ uint32_t mt_preset_nominal_set_pulses(const uint32_t cfg[MT_CFG_COUNT], uint32_t
     } else if (g > target) {
       break; /* the curve is monotonic: it only gets worse from here */
     }
+    if (p == MAX_PULSE_INDEX) {
+      *capped = absdiff(set_once(cfg, g), target) < best_err;
+    }
   }
   return best;
+}
+
+uint32_t mt_preset_nominal_set_pulses(const uint32_t cfg[MT_CFG_COUNT], uint32_t target)
+{
+  int capped;
+  return nominal_pulses(cfg, target, &capped);
 }
 
 static int parse_window(const ctx_t *c, const cJSON *lv, const char *path, double w[2])
@@ -959,6 +974,7 @@ static void build_levels(const uint32_t *cfg, uint32_t count, uint32_t lo, uint3
     uint32_t pp = num > 0 ? p_g : p_lo;
     uint32_t pm = num < 0 ? p_g : p_lo;
     uint32_t *e = &table[q * MT_LEVEL_ENTRY_WORDS];
+    assert(pp <= MAX_PULSE_INDEX && pm <= MAX_PULSE_INDEX); /* what SET_LEVELS accepts */
     e[0] = gp | gm << 16;
     e[1] = pp | pm << 16;
     e[2] = sigma[q];
@@ -985,6 +1001,14 @@ static int parse_levels(const ctx_t *c, const cJSON *root, const uint32_t *cfg, 
     char pw[PATH_LEN];
     join(pw, path, "window");
     return fail(c, pw, "[%.10g, %.10g] spans less than one g unit", w[0], w[1]);
+  }
+  /* The curve is monotonic: if the top level is reachable open-loop, all are. */
+  int capped = 0;
+  nominal_pulses(cfg, hi, &capped);
+  if (capped) {
+    return fail(c, path, "the top level (g = %u) needs more than %u nominal SET pulses from g_min, "
+                "the most a level entry allows (MAX_PULSE_INDEX); use a larger pulse step or a "
+                "lower window", hi, MAX_PULSE_INDEX);
   }
   p->levels = (uint32_t)count;
   p->level_lo = lo;
@@ -1132,7 +1156,7 @@ static char *read_file(const ctx_t *c, FILE *f)
     len += got;
     if (got == 0) {
       if (ferror(f)) {
-        fail(c, NULL, "read error");
+        fail(c, NULL, "read error: %s", strerror(errno));
         free(buf);
         return NULL;
       }
@@ -1159,9 +1183,14 @@ int mt_preset_load(const char *path, mt_preset_t *out, char *err, size_t errlen)
   if (path == NULL) {
     return fail(&c, NULL, "no file name given");
   }
-  FILE *f = fopen(path, "rb");
+  /* mt_open_regular names the path itself; the preset's "<path>: " prefix is not repeated. */
+  char why[512];
+  FILE *f = mt_open_regular(path, why, sizeof why);
   if (f == NULL) {
-    return fail(&c, NULL, "cannot open: %s", strerror(errno));
+    if (err != NULL && errlen > 0) {
+      snprintf(err, errlen, "%s", why);
+    }
+    return -1;
   }
   char *text = read_file(&c, f);
   fclose(f);

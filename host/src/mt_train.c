@@ -204,9 +204,11 @@ static int setup_device(trainer_t *t) {
   const mt_dev_info *info = mt_dev_get_info(t->dev);
   uint32_t need = mt_train_tiles_needed(o);
   if (need > info->tiles) {
-    snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u "
-             "(open model://?tiles=%u)", need, info->rows, info->cols, mt_dev_uri(t->dev),
-             info->tiles, need);
+    /* Suggest a larger device only where one exists. */
+    snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u (%s%u)", need,
+             info->rows, info->cols, mt_dev_uri(t->dev), info->tiles,
+             need <= MT_MAX_TILES ? "open model://?tiles=" : "a device has at most ",
+             need <= MT_MAX_TILES ? need : MT_MAX_TILES);
     return -1;
   }
   /* conventional/biased: characterize another die first (both, so that the

@@ -338,8 +338,15 @@ static int cmd_train(int argc, char **argv) {
       fprintf(stderr, "memtile train: --levels: %s\n", err);
       goto out;
     }
+    uint32_t need = mt_train_tiles_needed(&a.o);
+    if (need > MT_MAX_TILES) {
+      /* No device can hold it: say so, rather than blame a URI the user never typed. */
+      fprintf(stderr, "memtile train: the network needs %u tiles of %ux%u; a device has at most %u "
+              "(use a smaller --net)\n", need, MT_ROWS, MT_COLS, MT_MAX_TILES);
+      goto out;
+    }
     if (!a.device) {
-      snprintf(uri, sizeof uri, "model://?tiles=%u", mt_train_tiles_needed(&a.o));
+      snprintf(uri, sizeof uri, "model://?tiles=%u", need);
       a.device = uri;
     }
     if (mt_dev_open(a.device, &dev) != MT_OK) {

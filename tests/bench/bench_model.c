@@ -109,6 +109,36 @@ static double program_seconds(bench_dev_t *d, uint32_t flags, uint32_t offset) {
   return (now() - t0) / (MT_ROWS * MT_COLS);
 }
 
+/* The longest PROGRAM the protocol allows (docs/protocol.md, "Worst-case command time"):
+ * MAX_PAYLOAD - 2 entries, each costing the most a weight can: open loop, both devices moved
+ * MAX_PULSE_INDEX pulses (levels alternate between pulse index 0 and MAX_PULSE_INDEX); write-
+ * verify, both devices given MAX_WV_ITER pulses and MAX_WV_ITER + 1 reads (an unreachable
+ * target, tolerance 0). Prints the events and the seconds this machine's model takes. */
+static void program_worst_case(bench_dev_t *d, uint32_t open_loop) {
+  setup(d, 0, 0);
+  uint32_t cfg[MT_CFG_COUNT];
+  memcpy(cfg, d->regs.cfg, sizeof cfg);
+  cfg[MT_CFG_WV_TOL] = 0;
+  cfg[MT_CFG_WV_MAX_ITER] = MT_MAX_WV_ITER;
+  run(d, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
+  const uint32_t top = MT_MAX_PULSE_INDEX | MT_MAX_PULSE_INDEX << 16;
+  uint32_t lv[1 + 2 * 3] = {2, 2000u | 2000u << 16, 0, 0, 0xFFFFFFFFu, top, 0};
+  run(d, MT_OP_SET_LEVELS, lv, 7);
+  static uint32_t p[MT_MAX_PAYLOAD];
+  const uint32_t n = MT_MAX_PAYLOAD - 2;
+  p[0] = 0, p[1] = MT_PROG_FORCE | (open_loop ? MT_PROG_OPEN_LOOP : 0);
+  for (uint32_t k = 0; k < n; k++) p[2 + k] = open_loop ? (k + 1) % 2 : 1;
+  memset(d->regs.counters, 0, sizeof d->regs.counters);
+  double t0 = now();
+  run(d, MT_OP_PROGRAM, p, MT_MAX_PAYLOAD);
+  double t = now() - t0;
+  uint64_t pulses = d->regs.counters[MT_CNT_SET_PULSES] + d->regs.counters[MT_CNT_RESET_PULSES];
+  uint64_t reads = d->regs.counters[MT_CNT_VERIFY_READS];
+  printf("  PROGRAM worst case, %-12s  %u entries: %llu pulses + %llu verify reads, %.2f s\n",
+         open_loop ? "open-loop" : "write-verify", n, (unsigned long long)pulses,
+         (unsigned long long)reads, t);
+}
+
 int main(void) {
   bench_dev_t *d = calloc(1, sizeof *d);
   if (!d) return 1;
@@ -127,6 +157,8 @@ int main(void) {
   double wv = program_seconds(d, 0, 0), ol = program_seconds(d, MT_PROG_OPEN_LOOP, 5);
   printf("  program by write-verify            %8.2f us/weight  %6.2fx float mat-vec\n", wv * 1e6, wv / tf);
   printf("  program open-loop                  %8.2f us/weight  %6.2fx float mat-vec\n", ol * 1e6, ol / tf);
+  program_worst_case(d, 1);
+  program_worst_case(d, 0);
   printf("  (sink %g)\n", sink);
   free(d);
   return 0;

@@ -84,6 +84,35 @@ int main(void) {
            (unsigned long long)st[MT_CNT_VERIFY_READS], per_cell[open_loop]);
   }
 
+  /* The costliest PROGRAM entries (docs/protocol.md, "Worst-case command time"): both devices
+   * moved MAX_PULSE_INDEX pulses open-loop, or given MAX_WV_ITER pulses and reads by write-
+   * verify towards an unreachable target; cycles per entry, and what the longest PROGRAM
+   * (MAX_PAYLOAD - 2 entries) would take at FPGA_MHZ. */
+  {
+    uint32_t cfg[MT_CFG_COUNT];
+    memcpy(cfg, p.cfg, sizeof cfg);
+    cfg[MT_CFG_WV_TOL] = 0;
+    cfg[MT_CFG_WV_MAX_ITER] = MT_MAX_WV_ITER;
+    check(mt_dev_configure(dev, cfg), dev, "configure");
+    const uint32_t top = MT_MAX_PULSE_INDEX | MT_MAX_PULSE_INDEX << 16;
+    const uint32_t lt[2 * 3] = {2000u | 2000u << 16, 0, 0, 0xFFFFFFFFu, top, 0};
+    check(mt_dev_set_levels(dev, 2, lt), dev, "set levels");
+    enum { N_WORST = 8 };
+    uint32_t e[N_WORST];
+    for (int open_loop = 1; open_loop >= 0; open_loop--) {
+      for (uint32_t k = 0; k < N_WORST; k++) e[k] = open_loop ? (k + 1) % 2 : 1;
+      mt_prog_result res;
+      c0 = cycles(dev);
+      check(mt_dev_program(dev, 0, MT_PROG_FORCE | (open_loop ? MT_PROG_OPEN_LOOP : 0), e,
+                           N_WORST, &res), dev, "program (worst case)");
+      double per = (double)(cycles(dev) - c0) / N_WORST;
+      printf("bench_rtl: PROGRAM worst-case entry, %s: %.0f cycles; %u such entries (the "
+             "largest PROGRAM) = %.1f s at %.0f MHz\n", open_loop ? "open-loop" : "write-verify",
+             per, MT_MAX_PAYLOAD - 2, per * (MT_MAX_PAYLOAD - 2) / (FPGA_MHZ * 1e6), FPGA_MHZ);
+    }
+    check(mt_preset_apply(&p, dev), dev, "preset");
+  }
+
   /* MVM of NVEC dense random vectors over the whole tile, in each read-noise mode. */
   int16_t *x = malloc(sizeof *x * NVEC * rows), *y = malloc(sizeof *y * NVEC * cols);
   if (!x || !y) return 1;

@@ -442,9 +442,13 @@ static void gen_cmd(eq_t *e, uint32_t k) {
       assert_non_null(p);
       uint32_t n = gen_levels(e, p);
       if (bad) {
-        switch (rn(e, 3)) {
+        switch (rn(e, 4)) {
           case 0: p[0] = (uint32_t[]){0, 1, 257, 0xFFFFFFFFu}[rn(e, 4)]; break;
           case 1: len_delta = chance(e, 50) ? 1 : (uint32_t)-1; break;
+          case 2: /* a pulse index above MAX_PULSE_INDEX in either half */
+            p[2 + 3 * rn(e, p[0])] = chance(e, 50) ? MT_MAX_PULSE_INDEX + 1u + rn(e, 0xFFFFu - MT_MAX_PULSE_INDEX)
+                                                   : (uint32_t)rnd(e) | 0xFC000000u;
+            break;
           default: p[3 + 3 * rn(e, p[0])] = 0x10000u + rn(e, 0xFFFF0000u);
         }
       }

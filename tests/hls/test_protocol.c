@@ -407,6 +407,16 @@ static void err_set_levels_meta_table(void **state) {
   tp_expect(d, MT_OP_SET_LEVELS, p, 1, MT_ST_ERR_LENGTH, 1, 13);
   p[1 + 3 * 3 + 2] = 0x10000u; /* sigma of entry 3 */
   tp_expect(d, MT_OP_SET_LEVELS, p, 13, MT_ST_ERR_PARAM, 12, 0x10000u);
+  /* pulse indices above MAX_PULSE_INDEX (either half), checked before the entry's sigma */
+  p[1 + 3 * 3 + 1] = (MT_MAX_PULSE_INDEX + 1u) << 16;
+  tp_expect(d, MT_OP_SET_LEVELS, p, 13, MT_ST_ERR_PARAM, 11, (MT_MAX_PULSE_INDEX + 1u) << 16);
+  p[1 + 3 * 3 + 1] = MT_MAX_PULSE_INDEX + 1u;
+  tp_expect(d, MT_OP_SET_LEVELS, p, 13, MT_ST_ERR_PARAM, 11, MT_MAX_PULSE_INDEX + 1u);
+  p[1 + 3 * 3 + 1] = 0xFFFFFFFFu;
+  tp_expect(d, MT_OP_SET_LEVELS, p, 13, MT_ST_ERR_PARAM, 11, 0xFFFFFFFFu);
+  p[1 + 3 * 3 + 1] = MT_MAX_PULSE_INDEX | MT_MAX_PULSE_INDEX << 16; /* the largest is fine */
+  tp_expect(d, MT_OP_SET_LEVELS, p, 13, MT_ST_ERR_PARAM, 12, 0x10000u);
+  p[1 + 3 * 3 + 1] = 0xFFFFFFFFu;
   p[1 + 0 + 2] = 0xFFFF0000u; /* entry 0 is reported first */
   tp_expect(d, MT_OP_SET_LEVELS, p, 13, MT_ST_ERR_PARAM, 3, 0xFFFF0000u);
   /* none of it set a table */
@@ -415,7 +425,9 @@ static void err_set_levels_meta_table(void **state) {
   memset(p, 0, sizeof p);
   p[0] = 2;
   p[3] = p[6] = 0xFFFF;
+  p[2] = p[5] = MT_MAX_PULSE_INDEX | MT_MAX_PULSE_INDEX << 16;
   tp_expect_ok(d, MT_OP_SET_LEVELS, p, 7);
+  memset(p, 0, sizeof p);
   p[0] = 256;
   tp_expect_ok(d, MT_OP_SET_LEVELS, p, 1 + 256 * 3);
   tp_expect(d, MT_OP_META_TABLE, p, 0, MT_ST_ERR_LENGTH, 0, 128);
@@ -934,6 +946,12 @@ static void err_state_write_global_invariants(void **state) {
   BAD_G(TP_G_LEVEL_TABLE + 3 * 200 + 2, 0x10000u);
   g[TP_G_LEVEL_TABLE + 2] = 0xFFFFFFFFu;
   BAD_G(TP_G_LEVEL_TABLE + 2, 0xFFFFFFFFu);
+  /* pulse indices as SET_LEVELS bounds them, in every entry, before that entry's sigma */
+  g[TP_G_LEVEL_TABLE + 3 * 200 + 1] = (MT_MAX_PULSE_INDEX + 1u) << 16;
+  BAD_G(TP_G_LEVEL_TABLE + 3 * 200 + 1, (MT_MAX_PULSE_INDEX + 1u) << 16);
+  g[TP_G_LEVEL_TABLE + 3 * 5 + 1] = MT_MAX_PULSE_INDEX + 1u;
+  g[TP_G_LEVEL_TABLE + 3 * 5 + 2] = 0x10000u;
+  BAD_G(TP_G_LEVEL_TABLE + 3 * 5 + 1, MT_MAX_PULSE_INDEX + 1u);
   memset(g + TP_G_LANES + 4 * 7, 0, 4 * sizeof *g);
   BAD_G(TP_G_LANES + 4 * 7, 0);
   memset(g + TP_G_LANES + 4 * 15, 0, 4 * sizeof *g);
@@ -1474,7 +1492,7 @@ static void extreme_configurations_stay_defined(void **state) {
         lv[0] = 256;
         for (uint32_t q = 0; q < 256; q++) {
           lv[1 + 3 * q] = (q * 257u) | (65535u - q * 257u) << 16;
-          lv[2 + 3 * q] = (q * 3u) | (q == 255 ? 0xFFFFu : 0u) << 16;
+          lv[2 + 3 * q] = (q * 3u) | (q == 255 ? MT_MAX_PULSE_INDEX : 0u) << 16;
           lv[3 + 3 * q] = 0xFFFFu;
         }
         tp_expect_ok(d, MT_OP_SET_LEVELS, lv, 1 + 256 * 3);

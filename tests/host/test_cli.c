@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #define CLI MT_BUILD_DIR "/san/bin/memtile"
+#define DEMO MT_BUILD_DIR "/san/bin/mt-demo"
 
 static char tmpdir[64];
 static char out[1 << 16];
@@ -22,7 +24,7 @@ static char out[1 << 16];
 static int run(const char *args) {
   char cmd[1024], path[128];
   snprintf(path, sizeof path, "%s/out.txt", tmpdir);
-  snprintf(cmd, sizeof cmd, "%s %s > %s 2>&1", CLI, args, path);
+  snprintf(cmd, sizeof cmd, "timeout 300 %s %s > %s 2>&1", CLI, args, path);
   int st = system(cmd);
   FILE *f = fopen(path, "r");
   size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
@@ -131,6 +133,38 @@ static void missing_inputs_are_explained(void **state) {
   expect("info --preset imprecise", 0, "preset imprecise");
   expect("info", 0, "tiles of 128x128");
   expect("info", 0, "backends in this build: model://, verilator://, xrt://N");
+}
+
+/* Inputs that exist but are not regular files are refused by type, naming the
+ * path: a FIFO must not hang the CLI (timeout: a hang fails), a directory is no
+ * "read error"; a network no device can hold is not blamed on a URI. */
+static void odd_inputs_blame_the_right_thing(void **state) {
+  (void)state;
+  char fifo[128], args[512];
+  snprintf(fifo, sizeof fifo, "%s/fifo", tmpdir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  snprintf(args, sizeof args, "train --preset %s --dataset mnist --net 784-8-10 --train-limit 10 "
+           "--test-limit 10", fifo);
+  expect(args, 1, "fifo: is a FIFO, not a regular file");
+  snprintf(args, sizeof args, "train --resume %s --dataset mnist --net 784-8-10 --train-limit 10 "
+           "--test-limit 10", fifo);
+  expect(args, 1, "fifo: is a FIFO, not a regular file");
+  snprintf(args, sizeof args, "train --preset %s/ --dataset mnist --net 784-8-10 --train-limit 10 "
+           "--test-limit 10", tmpdir);
+  expect(args, 1, "is a directory, not a regular file");
+  expect("train --dataset mnist --net 784-4096-4096-10 --train-limit 10 --test-limit 10", 1,
+         "the network needs 1280 tiles of 128x128; a device has at most 64");
+  if (strstr(out, "tiles=")) fail_msg("names a URI the user never typed:\n%s", out);
+  char cmd[512], path[160];
+  snprintf(path, sizeof path, "%s/demo.txt", tmpdir);
+  snprintf(cmd, sizeof cmd, "timeout 60 %s --preset %s > %s 2>&1", DEMO, fifo, path);
+  int st = system(cmd);
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+  out[n] = '\0';
+  if (f) fclose(f);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !strstr(out, "is a FIFO, not a regular file"))
+    fail_msg("mt-demo --preset FIFO: status %d, output:\n%s", st, out);
 }
 
 /* characterize on the command line: a table on stdout and the same in JSON. */
@@ -326,6 +360,7 @@ int main(void) {
     cmocka_unit_test(help_and_unknown_commands),
     cmocka_unit_test(bad_arguments_are_named),
     cmocka_unit_test(missing_inputs_are_explained),
+    cmocka_unit_test(odd_inputs_blame_the_right_thing),
     cmocka_unit_test(characterize_writes_table_and_json),
     cmocka_unit_test(training_smoke_runs),
     cmocka_unit_test(sliced_training),

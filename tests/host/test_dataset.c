@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "mt_dataset.h"
@@ -643,7 +644,7 @@ static void missing_or_unreadable_file_is_reported(void **state)
   write_blob(fx->dir, "mf-ok-images", good_images(2, 2, 2), 0, oki);
   EXPECT_LOAD_ERROR(none, okl, none, "cannot open", "No such file or directory");
   EXPECT_LOAD_ERROR(oki, none, none, "cannot open");
-  EXPECT_LOAD_ERROR(fx->dir, okl, fx->dir, "Is a directory");
+  EXPECT_LOAD_ERROR(fx->dir, okl, fx->dir, "is a directory, not a regular file");
   /* err may be NULL */
   mt_dataset_t d = {0};
   assert_int_equal(mt_dataset_load_idx(none, okl, 0, &d, NULL, 0), -1);
@@ -699,6 +700,49 @@ static void directory_missing_a_file_names_it(void **state)
   assert_non_null(strstr(err, dir));
   assert_non_null(strstr(err, "no t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz"));
   assert_null(tr.images);
+}
+
+/* A FIFO in place of a data file is refused by type, without blocking (alarm: a
+ * hang fails the test), and the message names the FIFO, not a missing file. */
+static void fifo_is_named_not_waited_for(void **state)
+{
+  const fixture_t *fx = *state;
+  char dir[PATH_LEN], p[PATH_LEN], okl[PATH_LEN], err[ERR_LEN] = "";
+  join(p, fx->dir, "fifo-images");
+  assert_int_equal(mkfifo(p, 0600), 0);
+  write_blob(fx->dir, "fifo-ok-labels", good_labels(2), 0, okl);
+  alarm(20);
+  EXPECT_LOAD_ERROR(p, okl, p, "is a FIFO, not a regular file");
+
+  join(dir, fx->dir, "set-fifo");
+  write_set(dir, 2, 2, 2, 2, 0);
+  join(p, dir, "train-images-idx3-ubyte");
+  assert_int_equal(remove(p), 0);
+  assert_int_equal(mkfifo(p, 0600), 0);
+  mt_dataset_t tr = {0}, te = {0};
+  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), -1);
+  if (strstr(err, p) == NULL || strstr(err, "is a FIFO, not a regular file") == NULL) {
+    fail_msg("directory with a FIFO: %s", err);
+  }
+  /* a directory under a data file's name, found through MEMTILE_DATA */
+  env_t e = env_save();
+  char data[PATH_LEN], mn[PATH_LEN];
+  join(data, fx->dir, "data-odd");
+  mkdir(data, 0755);
+  join(mn, data, "mnist");
+  write_set(mn, 2, 2, 2, 2, 0);
+  join(p, mn, "t10k-labels-idx1-ubyte");
+  assert_int_equal(remove(p), 0);
+  assert_int_equal(mkdir(p, 0755), 0);
+  env_put("MEMTILE_DATA", data);
+  env_put("HOME", fx->dir);
+  int rc = mt_dataset_open("mnist", fx->dir, 0, 0, &tr, &te, err, sizeof err);
+  env_restore(&e);
+  alarm(0);
+  assert_int_equal(rc, -1);
+  if (strstr(err, p) == NULL || strstr(err, "is a directory, not a regular file") == NULL) {
+    fail_msg("MEMTILE_DATA with a directory as a file: %s", err);
+  }
 }
 
 static void bad_file_in_a_set_fails_the_open(void **state)
@@ -905,6 +949,7 @@ int main(void)
       cmocka_unit_test(directory_with_plain_and_gzip_files),
       cmocka_unit_test(directory_missing_a_file_names_it),
       cmocka_unit_test(bad_file_in_a_set_fails_the_open),
+      cmocka_unit_test(fifo_is_named_not_waited_for),
       cmocka_unit_test(memtile_data_is_searched_first),
       cmocka_unit_test(root_relative_default_after_memtile_data),
       cmocka_unit_test(home_cache_is_the_last_resort),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -282,6 +283,13 @@ static void bad_snapshots_are_refused(void **state) {
   assert_int_equal(mt_dev_stats(dev, before, MT_CNT_COUNT), MT_OK);
 
   expect_load_error(dev, "/nonexistent/x.snap", MT_ERR_IO, "/nonexistent/x.snap: cannot open");
+  /* A FIFO is refused by type without waiting for a writer (alarm: a hang fails). */
+  snprintf(bad, sizeof bad, "%s/fifo.snap", tmpdir);
+  assert_int_equal(mkfifo(bad, 0600), 0);
+  alarm(20);
+  expect_load_error(dev, bad, MT_ERR_IO, "fifo.snap: is a FIFO, not a regular file");
+  alarm(0);
+  snprintf(bad, sizeof bad, "%s/bad.snap", tmpdir);
   snprintf(cmd, sizeof cmd, "head -c 1000 %s > %s", path, bad);
   assert_int_equal(system(cmd), 0);
   expect_load_error(dev, bad, MT_ERR_FILE, "1000 bytes, but a snapshot of this device (2 tiles)");
@@ -302,6 +310,32 @@ static void bad_snapshots_are_refused(void **state) {
   mt_dev_close(dev);
 }
 
+/* mt_dev_command takes any uint32_t opcode: those that do not fit the 8-bit
+ * field are refused by name, those that fit but are unknown get the device's
+ * ERR_OPCODE, and neither reads outside the opcode-name table (ASan watches). */
+static void raw_commands_check_the_opcode(void **state) {
+  (void)state;
+  mt_dev *dev = open_ok("model://?tiles=1");
+  uint32_t rsp[8], n = 99;
+  static const uint32_t wide[] = {256, 4096, 65536, 0xFFFFFFFFu};
+  for (size_t k = 0; k < sizeof wide / sizeof *wide; k++) {
+    char want[64];
+    snprintf(want, sizeof want, "opcode %u does not fit", wide[k]);
+    assert_int_equal(mt_dev_command(dev, wide[k], NULL, 0, rsp, 8, &n), MT_ERR_INVAL);
+    if (!strstr(mt_dev_errmsg(dev), want)) fail_msg("%u: '%s'", wide[k], mt_dev_errmsg(dev));
+  }
+  assert_int_equal(n, 99); /* nothing was sent */
+  assert_int_equal(mt_dev_command(dev, 200, NULL, 0, rsp, 8, &n), MT_ERR_DEVICE);
+  if (!strstr(mt_dev_errmsg(dev), "unknown opcode: ERR_OPCODE: opcode 200"))
+    fail_msg("'%s'", mt_dev_errmsg(dev));
+  assert_int_equal(mt_dev_command(dev, MT_OP_ECHO, (const uint32_t[]){7, 8}, 2, rsp, 8, &n), MT_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(rsp[1], 8);
+  assert_int_equal(mt_dev_command(dev, MT_OP_ECHO, (const uint32_t[]){7}, 1, NULL, 4, &n),
+                   MT_ERR_INVAL);
+  mt_dev_close(dev);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(open_reports_info_and_rejects_bad_uris),
@@ -311,6 +345,7 @@ int main(void) {
     cmocka_unit_test(pulse_read_and_meta_through_the_api),
     cmocka_unit_test(snapshot_resumes_exactly),
     cmocka_unit_test(bad_snapshots_are_refused),
+    cmocka_unit_test(raw_commands_check_the_opcode),
   };
   return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

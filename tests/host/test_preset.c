@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -481,10 +482,10 @@ static void test_other_models(void **state)
   assert_int_equal(p.cfg[MT_CFG_A_SET], q16(0.05));
   assert_int_equal(p.cfg[MT_CFG_A_RST], q16(0.1));
 
-  parse_ok("{\"name\": \"r\", \"response\": {\"model\": \"raw\", \"step_set\": 7, \"step_rst\": 9, \"a_set\": 11,"
+  parse_ok("{\"name\": \"r\", \"response\": {\"model\": \"raw\", \"step_set\": 70, \"step_rst\": 9, \"a_set\": 11,"
            " \"a_rst\": 13}, \"adc\": {\"bits\": 10, \"mul\": 3, \"shift\": 5}}",
            &p);
-  assert_int_equal(p.cfg[MT_CFG_STEP_SET], 7);
+  assert_int_equal(p.cfg[MT_CFG_STEP_SET], 70);
   assert_int_equal(p.cfg[MT_CFG_STEP_RST], 9);
   assert_int_equal(p.cfg[MT_CFG_A_SET], 11);
   assert_int_equal(p.cfg[MT_CFG_A_RST], 13);
@@ -540,6 +541,11 @@ static void test_nominal_pulses(void **state)
   cfg[MT_CFG_A_SET] = 6554; /* 0.1 */
   assert_int_equal(mt_preset_nominal_set_pulses(cfg, 200), brute_pulses(cfg, 200));
   assert_true(mt_preset_nominal_set_pulses(cfg, 200) < 100);
+  /* never more than a level entry may hold */
+  cfg[MT_CFG_G_MAX] = 65535;
+  cfg[MT_CFG_STEP_SET] = 1;
+  cfg[MT_CFG_A_SET] = 0;
+  assert_int_equal(mt_preset_nominal_set_pulses(cfg, 65535), MT_MAX_PULSE_INDEX);
 }
 
 /* Q0.16 fields scale by 65536, g-unit fields by 65535: 0.99 tells them apart. */
@@ -627,9 +633,15 @@ static void test_error_out_of_range(void **state)
   parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"neurosim\", \"pulses_set\": 9, \"pulses_rst\": 9,"
               " \"nl_set\": 1}}",
               "response.nl_rst: missing", NULL);
-  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"linear\", \"pulses_set\": 65535, \"pulses_rst\": 4},"
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"linear\", \"pulses_set\": 1023, \"pulses_rst\": 4},"
               " \"device\": {\"g_max\": 0.0001}}",
               "response.pulses_set", "never move");
+  /* open-loop programming is bounded by the protocol's MAX_PULSE_INDEX */
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"linear\", \"pulses_set\": 1024, \"pulses_rst\": 4}}",
+              "response.pulses_set: 1024 is out of range [1, 1023]", NULL);
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"raw\", \"step_set\": 1, \"step_rst\": 1,"
+              " \"a_set\": 0, \"a_rst\": 0}}",
+              "levels: the top level (g = 65535) needs more than 1023 nominal SET pulses", NULL);
   parse_fails("{\"name\": \"x\", \"adc\": {\"range\": 0.5, \"mul\": 1, \"shift\": 2}}", "adc: give either range",
               NULL);
   parse_fails("{\"name\": \"x\", \"meta\": {\"index_shift\": 25}}", "meta.index_shift: 25 is out of range", NULL);
@@ -690,6 +702,31 @@ static void test_error_files(void **state)
   assert_non_null(strstr(err, "adc.bits: 17 is out of range [2, 16]"));
 }
 
+/* Something that is not a regular file is refused by type, naming the path: a
+ * FIFO must not hang the loader (alarm: a hang fails the test), a directory is
+ * not a "read error". */
+static void test_error_not_regular(void **state)
+{
+  (void)state;
+  mt_preset_t p;
+  char err[512], path[256];
+  snprintf(path, sizeof path, "/tmp/mt_test_preset_fifo_%ld", (long)getpid());
+  remove(path);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  alarm(20);
+  int rc = mt_preset_load(path, &p, err, sizeof err);
+  alarm(0);
+  remove(path);
+  assert_int_equal(rc, -1);
+  if (strstr(err, path) == NULL || strstr(err, "is a FIFO, not a regular file") == NULL) {
+    fail_msg("FIFO: %s", err);
+  }
+  assert_int_equal(mt_preset_load("/tmp", &p, err, sizeof err), -1);
+  if (strstr(err, "/tmp: is a directory, not a regular file") == NULL) {
+    fail_msg("directory: %s", err);
+  }
+}
+
 /* A failed load keeps the caller's preset; tiny or absent error buffers
  * neither crash nor overflow (the sanitizers watch this). */
 static void test_error_robustness(void **state)
@@ -736,6 +773,7 @@ int main(void)
       cmocka_unit_test(test_error_gmin_gmax),
       cmocka_unit_test(test_error_level_count),
       cmocka_unit_test(test_error_files),
+      cmocka_unit_test(test_error_not_regular),
       cmocka_unit_test(test_error_robustness),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,6 +58,27 @@ static mt_epoch_stats train_once(mt_train_opts *o) {
   return s;
 }
 
+/* A network larger than the device is refused; the hint names a device that can exist. */
+static void too_many_tiles_names_what_would_fit(void **state) {
+  (void)state;
+  static const struct { uint32_t hidden; const char *want; } cases[] = {
+    {256, "the network needs 16 tiles of 128x128 but model://?tiles=8 has 8 (open model://?tiles=16)"},
+    {2048, "the network needs 128 tiles of 128x128 but model://?tiles=8 has 8 (a device has at most 64)"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    mt_train_opts o;
+    mt_train_defaults(&o);
+    o.sizes[0] = 784, o.sizes[1] = cases[k].hidden, o.sizes[2] = 10, o.n_layers = 2;
+    o.epochs = 1;
+    mt_dev *dev = NULL;
+    if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+    char err[512] = "";
+    assert_int_not_equal(mt_train_run(&o, &train, &test, dev, &preset, NULL, err, sizeof err), 0);
+    mt_dev_close(dev);
+    if (!strstr(err, cases[k].want)) fail_msg("'%s' lacks '%s'", err, cases[k].want);
+  }
+}
+
 /* Gradients summed over K batches are applied once: with K beyond the epoch's
  * 10 steps nothing is programmed after the initial weights. */
 static void accumulation_defers_programming(void **state) {
@@ -263,6 +284,7 @@ static void evaluation_keeps_the_training_order(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(too_many_tiles_names_what_would_fit),
     cmocka_unit_test(accumulation_defers_programming),
     cmocka_unit_test(compensation_reads_back_changed_weights),
     cmocka_unit_test(closed_loop_programs_everything),

@@ -308,6 +308,8 @@ static void rand_global(uint32_t *img) {
   for (uint32_t q = 0; q < MT_MAX_LEVELS; q++) img[G_LT + 3 * q + 2] &= rnd() % 8 ? 0xFFFFu : 0x1FFFFu;
   for (uint32_t q = 0; q < MT_MAX_LEVELS; q++)
     if (img[G_LT + 3 * q + 2] > 0xFFFFu) img[G_LT + 3 * q + 2] &= 0xFFFFu;
+  for (uint32_t q = 0; q < MT_MAX_LEVELS; q++) /* pulse indices within MAX_PULSE_INDEX */
+    img[G_LT + 3 * q + 1] = below(MT_MAX_PULSE_INDEX + 1) | below(MT_MAX_PULSE_INDEX + 1) << 16;
   for (uint32_t l = 0; l < LANES; l++) {
     uint32_t *s = img + G_LANES + 4 * l;
     if (rnd() % 4 == 0) {
@@ -345,7 +347,15 @@ static void corrupt_global(uint32_t *img) {
       img[2 + MT_CFG_P_STUCK_HIGH] = ~img[2 + MT_CFG_P_STUCK_LOW] + 1 + below(img[2 + MT_CFG_P_STUCK_LOW]);
       break;
     case 5: img[G_LEVELS] = rnd() % 2 ? 1 : 257 + below(rnd() % 2 ? 4 : 0xFFFFFF00u); break;
-    case 6: img[G_LT + 3 * below(MT_MAX_LEVELS) + 2] = 0x10000u + below(0xFFFEFFFFu); break;
+    case 6:
+      if (rnd() % 2) {
+        img[G_LT + 3 * below(MT_MAX_LEVELS) + 2] = 0x10000u + below(0xFFFEFFFFu);
+      } else { /* a pulse index above MAX_PULSE_INDEX, in either half */
+        f = G_LT + 3 * below(MT_MAX_LEVELS) + 1;
+        img[f] = rnd() % 2 ? (img[f] & 0xFFFF0000u) | (MT_MAX_PULSE_INDEX + 1 + below(0xFFFF - MT_MAX_PULSE_INDEX))
+                           : (img[f] & 0xFFFFu) | (MT_MAX_PULSE_INDEX + 1 + below(0xFFFF - MT_MAX_PULSE_INDEX)) << 16;
+      }
+      break;
     case 7: f = below(LANES); memset(img + G_LANES + 4 * f, 0, 16); break;
     case 8: f = TILES + below(64 - TILES); img[G_FAB + f / 32] |= 1u << (f % 32); break;
     default: img[G_FAB + 1] |= rnd(); break;
@@ -547,7 +557,10 @@ static void global_each_check(void **state) {
       {2 + MT_CFG_WV_MAX_ITER, 0, 0}, {2 + MT_CFG_WV_MAX_ITER, 1024, 0}, {2 + 0, 65536, 0},
       {G_LEVELS, 1, 0}, {G_LEVELS, 257, 0}, {G_LEVELS, 256, 1}, {G_LEVELS, 2, 1}, {G_LEVELS, 0, 1},
       {G_LT + 2, 0x10000u, 0}, {G_LT + 2, 0xFFFFu, 1}, {G_LT + 3 * 255 + 2, 0xFFFFFFFFu, 0},
-      {G_LT + 3 * 255 + 1, 0xFFFFFFFFu, 1}, {G_FAB, 1u << TILES, 0}, {G_FAB, (1u << TILES) - 1, 1},
+      {G_LT + 3 * 255 + 1, 0xFFFFFFFFu, 0}, {G_LT + 1, MT_MAX_PULSE_INDEX + 1, 0},
+      {G_LT + 1, (MT_MAX_PULSE_INDEX + 1) << 16, 0},
+      {G_LT + 1, MT_MAX_PULSE_INDEX | MT_MAX_PULSE_INDEX << 16, 1}, {G_LT, 0xFFFFFFFFu, 1},
+      {G_FAB, 1u << TILES, 0}, {G_FAB, (1u << TILES) - 1, 1},
       {G_FAB + 1, 0x80000000u, 0}};
   for (uint32_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     memcpy(g_pl + 3, base, sizeof base);
