@@ -30,6 +30,11 @@ def c_header(p):
             line = f"#ifndef MT_{lim['name']}\n{line}\n#endif"
         out.append(line)
     out.append("")
+    # Link framing (usb://, verilator://?link=usb): docs/protocol.md "Link framing".
+    for item in p["framing"]:
+        v = item["value"]
+        out.append(f"#define MT_FRAME_{item['name']} {hex(v) if v > 0xFFFF else v}u")
+    out.append("")
     for key, prefix in (("opcodes", "MT_OP_"), ("status", "MT_ST_"), ("faults", "MT_FAULT_"),
                         ("state_sections", "MT_SECTION_")):
         for item in p[key]:
@@ -91,6 +96,9 @@ def verilog_include(p):
     out.append(f"localparam int unsigned MT_PROTO_MINOR = {p['version']['minor']};")
     for lim in p["limits"]:
         out.append(f"localparam int unsigned MT_{lim['name']} = {lim['value']};")
+    for item in p["framing"]:
+        v = item["value"]
+        out.append(f"localparam logic [31:0] MT_FRAME_{item['name']} = 32'h{v:08X};")
     for key, prefix, width in (("opcodes", "MT_OP_", 8), ("status", "MT_ST_", 8),
                                ("faults", "MT_FAULT_", 2)):
         for item in p[key]:
@@ -149,6 +157,10 @@ def md_tables(p):
     rows = ["| fault | value | meaning |", "|---|---|---|"]
     rows += [f"| `{x['name']}` | {x['value']} | {x['doc']} |" for x in p["faults"]]
     t["faults"] = rows
+    rows = ["| constant | value | meaning |", "|---|---|---|"]
+    rows += [f"| `MT_FRAME_{x['name']}` | {x['value'] if x['value'] < 65536 else hex(x['value'])} | {x['doc']} |"
+             for x in p["framing"]]
+    t["framing"] = rows
     return {k: "\n".join(v) for k, v in t.items()}
 
 
