@@ -227,6 +227,30 @@ $(RTL_BUILD)/libmtusbsim_%.a: $(RTL_BUILD)/sim/mt_usbsim_tb_%.o $(RTL_BUILD)/vl/
 	    echo "addmod $$o"; done; echo save; echo end; } | ar -M
 	ranlib $@
 
+# The same harness around a bridge that breaks a 245 rule (sim/mt_usbsim_rxf_ignored.sv, built
+# under the class name Vmt_usb_core): the bus model must report it.
+$(RTL_BUILD)/vl/usbsim_rules.stamp: $(RTL_DEPS)
+	@mkdir -p $(RTL_BUILD)/vl
+	$(VERILATOR) $(VL_FLAGS) --trace-fst --prefix Vmt_usb_core --top-module mt_usbsim_rxf_ignored \
+	  --Mdir $(RTL_BUILD)/vl/usbsim_rules sim/mt_usbsim_rxf_ignored.sv \
+	  >$(RTL_BUILD)/vl/usbsim_rules.log 2>&1 || { cat $(RTL_BUILD)/vl/usbsim_rules.log; exit 1; }
+	$(MAKE) -s -C $(RTL_BUILD)/vl/usbsim_rules -f Vmt_usb_core.mk OPT_FAST=-O2 \
+	  verilated.o verilated_threads.o verilated_fst_c.o
+	@touch $@
+
+$(RTL_BUILD)/sim/mt_usbsim_tb_rules.o: sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h \
+    $(RTL_BUILD)/vl/usbsim_rules.stamp
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/usbsim_rules \
+	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_USBSIM_TILES=0 -DMT_USBSIM_ROWS=0 \
+	  -DMT_USBSIM_COLS=0 -c $< -o $@
+
+$(RTL_BUILD)/tests/test_usbsim_rules: $(RTL_BUILD)/obj/tests/rtl/test_usbsim_rules.o \
+    $(RTL_BUILD)/sim/mt_usbsim_tb_rules.o $(RTL_BUILD)/vl/usbsim_rules.stamp
+	@mkdir -p $(@D)
+	d=$(RTL_BUILD)/vl/usbsim_rules; $(CXX) $(filter %.o,$^) $$d/Vmt_usb_core__ALL.a \
+	  $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o -o $@ -lcmocka -lz -pthread
+
 # The C model at the small geometry (MT_ROWS/MT_COLS overridden), for the equivalence test.
 EQ_SMALL_DEFS = -DMT_ROWS=$(call sim_rows,small)u -DMT_COLS=$(call sim_cols,small)u
 $(RTL_BUILD)/obj-small/%.o: %.c

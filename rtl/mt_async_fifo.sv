@@ -30,8 +30,8 @@ module mt_async_fifo #(
 
   function automatic logic [AW:0] gray2bin(input logic [AW:0] g);
     logic [AW:0] b;
-    b[AW] = g[AW];
-    for (int i = int'(AW) - 1; i >= 0; i--) b[i] = b[i + 1] ^ g[i];
+    // Binary bit i is the parity of the Gray bits i and above.
+    for (int i = 0; i <= AW; i++) b[i] = ^(g >> i);
     gray2bin = b;
   endfunction
 

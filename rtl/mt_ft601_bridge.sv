@@ -48,9 +48,11 @@ module mt_ft601_bridge #(
   bstate_e state_q;
 
   // ---------------------------------------------------------------- input flops
-  logic [31:0] din_q;
-  logic [3:0]  bein_q;
-  logic        rxf_n_q, txe_n_q;
+  // In the I/O blocks on the board (IOB), as are ft_data_o/ft_be_o; the control outputs also
+  // feed the bridge's own logic, so they stay in the fabric.
+  (* IOB = "TRUE" *) logic [31:0] din_q;
+  (* IOB = "TRUE" *) logic [3:0]  bein_q;
+  (* IOB = "TRUE" *) logic        rxf_n_q, txe_n_q;
   logic        rd_edge_q;  // RD_N and OE_N were low at the edge din_q was sampled
   logic        wr_edge_q;  // WR_N was low at the edge txe_n_q was sampled
   always_ff @(posedge ft_clk_i) begin

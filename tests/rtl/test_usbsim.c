@@ -223,7 +223,12 @@ static void test_batches(void **state) {
   sync_to(0xFFFE); /* the next seqs wrap through 0xFFFF to 0 */
   for (uint32_t i = 0; i < 4; i++) {
     uint32_t n = batch(c, i == 3 ? 20000u : 1u + rnd() % 64);
+    uint64_t ft0 = mt_usbsim_ft_cycles(g->s), core0 = mt_usbsim_core_cycles(g->s);
     transact((0xFFFFu + i) & 0xFFFFu, c, n);
+    if (i == 3) /* a cycle count, not a timing: what a big frame costs on the link */
+      printf("# usbsim: CMD of %u words + RSP: %llu FT601 cycles, %llu core cycles\n", n + 4,
+             (unsigned long long)(mt_usbsim_ft_cycles(g->s) - ft0),
+             (unsigned long long)(mt_usbsim_core_cycles(g->s) - core0));
   }
   /* An empty CMD is mt_kernel's empty call: consumed 0, no response words. */
   transact(3, c, 0);
@@ -272,6 +277,11 @@ static void test_duplicate_runs_once(void **state) {
   send(MT_FRAME_KIND_CMD, 102, c, k);
   assert_true(recv(&f1, WAIT_FT));
   expect_model(&f1, 102, c, k);
+  /* both ran: PULSE OK with no payload, PROGRAM OK with one weight programmed */
+  assert_int_equal(f1.pay[0], k);
+  assert_int_equal(f1.pay[1] & 0xFFFFu, MT_ST_OK);
+  assert_int_equal(f1.pay[3] & 0xFFFFu, MT_ST_OK);
+  assert_int_equal(f1.pay[5], 1u);
   /* The same frame again (the host missed the RSP): the kept RSP, nothing runs. */
   send(MT_FRAME_KIND_CMD, 102, c, k);
   assert_true(recv(&f2, WAIT_FT));
@@ -284,7 +294,15 @@ static void test_duplicate_runs_once(void **state) {
   expect_nothing();
   /* The counters say each command ran once (the model ran it once too). */
   k = hdr(MT_OP_STATS_GET, 6, 0, c);
-  transact(103, c, k);
+  send(MT_FRAME_KIND_CMD, 103, c, k);
+  assert_true(recv(&f1, WAIT_FT));
+  expect_model(&f1, 103, c, k);
+  assert_int_equal(f1.pay[1] & 0xFFFFu, MT_ST_OK);
+  uint32_t set_pulses = f1.pay[3 + 2 * MT_CNT_SET_PULSES];
+  uint32_t programmed = f1.pay[3 + 2 * MT_CNT_CELLS_PROGRAMMED];
+  assert_true(set_pulses >= 5u);
+  assert_int_equal(programmed, 1u);
+  free(f1.pay);
   /* After SYNC the kept RSP is forgotten: a CMD with seq == the SYNC's gets nothing. */
   sync_to(200);
   send(MT_FRAME_KIND_CMD, 200, c, k);
