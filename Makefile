@@ -322,6 +322,13 @@ lint: deps-ok check-generated
 	    $$f || exit 1; \
 	done
 	$(PYTHON) scripts/check_xdc_ports.py constraints/ac701_umft601x.xdc rtl/boards/ac701_top.sv
+	@# The board tops against Yosys' models of the real Xilinx primitives (port names).
+	@for f in $(wildcard rtl/boards/*.sv); do \
+	  echo "yosys: hierarchy -check -top $$(basename $${f%.*})"; \
+	  $(YOSYS) -q -p "read_verilog -lib +/xilinx/cells_xtra.v; read_verilog -lib +/xilinx/cells_sim.v; \
+	    read_verilog -sv -Irtl $(RTL_SV) $$f; hierarchy -check -top $$(basename $${f%.*})" \
+	    || exit 1; \
+	done
 	@# The subset Yosys 0.23 parses too (research/fpga.md 3.6).
 	$(YOSYS) -q -p "read_verilog -sv -Irtl $(RTL_SV); hierarchy -check"
 
