@@ -348,6 +348,18 @@ static void test_bad_frames_dropped(void **state) {
   transact(301, c, n);
   /* everything above was dropped: the next seq is still 302 */
   transact(302, c, n);
+  /* Two stray bytes after a frame reach the FPGA as a partial word (BE = 0011): they do not
+   * disturb the next frame. */
+  const uint8_t stray[2] = {0x4D, 0x54};
+  char err[256];
+  send(MT_FRAME_KIND_CMD, 303, c, n);
+  assert_int_equal(mt_usbsim_write(g->s, stray, sizeof stray, err, sizeof err), 0);
+  frame_t f;
+  assert_true(recv(&f, WAIT_FT));
+  expect_model(&f, 303, c, n);
+  free(f.pay);
+  expect_nothing();
+  transact(304, c, n);
 }
 
 /* A false MAGIC with a plausible header just before a real frame swallows the real frame's
