@@ -45,7 +45,7 @@ SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
 .PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
-  synth xclbin check-kernel vitis-stream fuzz
+  synth xclbin check-kernel vitis-stream fuzz bitstream
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
@@ -64,7 +64,8 @@ VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing -
   -Irtl -Igenerated -MAKEFLAGS OPT_FAST=-O2
 VL_INC = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)/include
 VL_RT := $(addprefix $(RTL_BUILD)/vl/mt_xoshiro128pp/,verilated.o verilated_threads.o)
-SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes mt_draw_lane
+SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes mt_draw_lane mt_ft601_bridge mt_async_fifo \
+  mt_frame_engine
 # Reference configuration (docs/rtl.md, "Synthesis"): the AC701 board's XC7A200T.
 SYNTH_REF_TOPS := mt_eng_state mt_device
 SYNTH_REF_FAMILY := xc7
@@ -94,10 +95,12 @@ VITIS_TB := $(VITIS_BUILD)/tb_mt_top
 VITIS_REC := $(VITIS_BUILD)/record_stream
 VITIS_TESTS := tests/vitis/test_vitis.sh
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
-# Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator and
-# reproduce.sh --quick, the latter with the sanitizer build of memtile.
+# Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
+# reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
+# `make bitstream` without Vivado.
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
-  tests/scripts/test_reproduce_quick.sh
+  tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
+  tests/scripts/test_bitstream_novivado.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -245,6 +248,62 @@ $(RTL_BUILD)/libmtsim_%.a: $(RTL_BUILD)/sim/mt_device_tb_%.o $(RTL_BUILD)/vl/mt_
 	    echo "addmod $$o"; done; echo save; echo end; } | ar -M
 	ranlib $@
 
+# USB path (docs/rtl.md, "The USB path"): rtl/mt_usb_core (FT601 bridge, dual-clock FIFOs,
+# frame engine, mt_device) Verilated per geometry as above and packed with the pin-level FT601
+# harness sim/mt_usbsim_tb.cpp (C ABI sim/mt_usbsim.h) into build/rtl/libmtusbsim_<geometry>.a.
+# Buffers as large as the protocol's largest command and response (MAX_PAYLOAD), and a short
+# stalled-frame drop so that the tests see it.
+USBSIM_PARAMS := -GCMD_WORDS=65536 -GBUF_AW=17 -GRSP_WORDS=131072 -GDROP_CYCLES=65536
+USBSIM_LIB_SMALL := $(RTL_BUILD)/libmtusbsim_small.a
+
+$(RTL_BUILD)/vl/mt_usb_core_%.stamp: $(RTL_DEPS)
+	@mkdir -p $(RTL_BUILD)/vl
+	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
+	  -GCOLS=$(call sim_cols,$*) $(USBSIM_PARAMS) --top-module mt_usb_core \
+	  --Mdir $(RTL_BUILD)/vl/mt_usb_core_$* rtl/mt_usb_core.sv \
+	  >$(RTL_BUILD)/vl/mt_usb_core_$*.log 2>&1 || { cat $(RTL_BUILD)/vl/mt_usb_core_$*.log; exit 1; }
+	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_usb_core_$* -f Vmt_usb_core.mk OPT_FAST=-O2 \
+	  verilated.o verilated_threads.o verilated_fst_c.o
+	@touch $@
+
+$(RTL_BUILD)/sim/mt_usbsim_tb_%.o: sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h \
+    $(RTL_BUILD)/vl/mt_usb_core_%.stamp
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/mt_usb_core_$* \
+	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_USBSIM_TILES=$(call sim_tiles,$*) \
+	  -DMT_USBSIM_ROWS=$(call sim_rows,$*) -DMT_USBSIM_COLS=$(call sim_cols,$*) -c $< -o $@
+
+$(RTL_BUILD)/libmtusbsim_%.a: $(RTL_BUILD)/sim/mt_usbsim_tb_%.o $(RTL_BUILD)/vl/mt_usb_core_%.stamp
+	rm -f $@
+	d=$(RTL_BUILD)/vl/mt_usb_core_$*; { echo "create $@"; echo "addlib $$d/Vmt_usb_core__ALL.a"; \
+	  for o in $< $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o; do \
+	    echo "addmod $$o"; done; echo save; echo end; } | ar -M
+	ranlib $@
+
+# The same harness around a bridge that breaks a 245 rule (sim/mt_usbsim_rxf_ignored.sv, built
+# under the class name Vmt_usb_core): the bus model must report it.
+$(RTL_BUILD)/vl/usbsim_rules.stamp: $(RTL_DEPS)
+	@mkdir -p $(RTL_BUILD)/vl
+	$(VERILATOR) $(VL_FLAGS) --trace-fst --prefix Vmt_usb_core --top-module mt_usbsim_rxf_ignored \
+	  --Mdir $(RTL_BUILD)/vl/usbsim_rules sim/mt_usbsim_rxf_ignored.sv \
+	  >$(RTL_BUILD)/vl/usbsim_rules.log 2>&1 || { cat $(RTL_BUILD)/vl/usbsim_rules.log; exit 1; }
+	$(MAKE) -s -C $(RTL_BUILD)/vl/usbsim_rules -f Vmt_usb_core.mk OPT_FAST=-O2 \
+	  verilated.o verilated_threads.o verilated_fst_c.o
+	@touch $@
+
+$(RTL_BUILD)/sim/mt_usbsim_tb_rules.o: sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h \
+    $(RTL_BUILD)/vl/usbsim_rules.stamp
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/usbsim_rules \
+	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_USBSIM_TILES=0 -DMT_USBSIM_ROWS=0 \
+	  -DMT_USBSIM_COLS=0 -c $< -o $@
+
+$(RTL_BUILD)/tests/test_usbsim_rules: $(RTL_BUILD)/obj/tests/rtl/test_usbsim_rules.o \
+    $(RTL_BUILD)/sim/mt_usbsim_tb_rules.o $(RTL_BUILD)/vl/usbsim_rules.stamp
+	@mkdir -p $(@D)
+	d=$(RTL_BUILD)/vl/usbsim_rules; $(CXX) $(filter %.o,$^) $$d/Vmt_usb_core__ALL.a \
+	  $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o -o $@ -lcmocka -lz -pthread
+
 # The C model at the small geometry (MT_ROWS/MT_COLS overridden), for the equivalence test.
 EQ_SMALL_DEFS = -DMT_ROWS=$(call sim_rows,small)u -DMT_COLS=$(call sim_cols,small)u
 $(RTL_BUILD)/obj-small/%.o: %.c
@@ -254,6 +313,13 @@ $(RTL_BUILD)/obj-small/%.o: %.c
 $(EQ_TEST_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
     $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
     $(RTL_BUILD)/obj-small/host/src/mt_file.o $(SIM_LIB_SMALL)
+	@mkdir -p $(@D)
+	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
+
+# Frames through the FT601 pins at the small geometry, against mt_kernel of the model.
+$(RTL_BUILD)/tests/test_usbsim: $(RTL_BUILD)/obj-small/tests/rtl/test_usbsim.o \
+    $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
+    $(USBSIM_LIB_SMALL)
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
 
@@ -339,6 +405,20 @@ lint: deps-ok check-generated check-kernel
 	  echo "verilator --lint-only -Wall -Irtl -Igenerated $$f"; \
 	  $(VERILATOR) --lint-only -Wall -Irtl -Igenerated --top-module $$(basename $${f%.*}) $$f || exit 1; \
 	done
+	@# Board tops, with lint-only models of the Xilinx primitives they instantiate.
+	@for f in $(wildcard rtl/boards/*.sv); do \
+	  echo "verilator --lint-only -Wall -Irtl -Igenerated -Isim/xilinx_stubs $$f"; \
+	  $(VERILATOR) --lint-only -Wall -Irtl -Igenerated -Isim/xilinx_stubs --top-module $$(basename $${f%.*}) \
+	    $$f || exit 1; \
+	done
+	$(PYTHON) scripts/check_xdc_ports.py constraints/ac701_umft601x.xdc rtl/boards/ac701_top.sv
+	@# The board tops against Yosys' models of the real Xilinx primitives (port names).
+	@for f in $(wildcard rtl/boards/*.sv); do \
+	  echo "yosys: hierarchy -check -top $$(basename $${f%.*})"; \
+	  $(YOSYS) -q -p "read_verilog -lib +/xilinx/cells_xtra.v; read_verilog -lib +/xilinx/cells_sim.v; \
+	    read_verilog -sv -Irtl -Igenerated $(RTL_SV) $$f; hierarchy -check -top $$(basename $${f%.*})" \
+	    || exit 1; \
+	done
 	@# The subset Yosys 0.23 parses too (research/fpga.md 3.6).
 	$(YOSYS) -q -p "read_verilog -sv -Irtl -Igenerated $(RTL_SV); hierarchy -check"
 
@@ -367,6 +447,11 @@ synth: deps-ok
 	  run $$t $(SYNTH_REF_FAMILY) $$t.ref "chparam $(SYNTH_REF_PARAMS) $$t;" || exit 1; done
 	@echo "reference configuration ($(SYNTH_REF_FAMILY)): $(SYNTH_REF_PARAMS)" >>$(BUILD)/synth/report.txt
 	@cat $(BUILD)/synth/report.txt
+
+# The board's bitstream with Vivado (docs/boards.md); a clear error where Vivado is absent.
+BOARD ?= ac701
+bitstream:
+	@scripts/bitstream.sh $(BOARD) $(abspath $(BUILD))/bitstream/$(BOARD)
 
 bench: deps-ok
 	@$(MAKE) --no-print-directory $(BENCH_BIN)

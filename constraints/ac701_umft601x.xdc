@@ -2,9 +2,10 @@
 # (FT601Q, USB 3.0 to 32-bit FIFO) on the AC701's FMC HPC connector (J30). See
 # constraints/README.md for why this board, and docs/rtl.md "Synthesis" for what fits.
 #
-# Top-level port names are those of the board top that the USB bridge will add around
-# mt_device: clk200_p/n, cpu_reset, ft_clk, ft_data[31:0], ft_be[3:0], ft_rxf_n, ft_txe_n,
-# ft_rd_n, ft_wr_n, ft_oe_n, ft_siwu_n, ft_rst_n.
+# Top-level ports are those of rtl/boards/ac701_top.sv: clk200_p/n, cpu_reset, ft_clk,
+# ft_data[31:0], ft_be[3:0], ft_rxf_n, ft_txe_n, ft_rd_n, ft_wr_n, ft_oe_n, ft_siwu_n, ft_rst_n
+# (`make lint` checks that every get_ports below names a port of the top and that every port
+# has a pin: scripts/check_xdc_ports.py).
 #
 # Where the pin numbers come from (two independent public sources agree on every pin here):
 #  - FMC LA signal -> AC701 package pin: the HPC connector table of the LiteX AC701 platform
@@ -95,12 +96,14 @@ set_property SLEW FAST [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n f
 # above, which runs this bus at 100 MHz (its output -min above -max relaxes the hold check and
 # is kept as found, not derived). Before the first bitstream, replace them with the
 # datasheet values: input -max = the FT601 clock-to-out maximum, -min = its minimum; output
-# -max = the FT601 setup time, -min = minus its hold time. Also pack the bus registers into the
-# IOBs (IOB TRUE on the bridge's flops; their cell names exist only once the bridge does).
+# -max = the FT601 setup time, -min = minus its hold time. The bridge (rtl/mt_ft601_bridge.sv)
+# registers every bus input and DATA/BE on the way out, so those flops go into the IOBs.
 set_input_delay  -clock ft_clk -max 7.0 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
 set_input_delay  -clock ft_clk -min 6.5 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
 set_output_delay -clock ft_clk -max 1.0 [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n}]
 set_output_delay -clock ft_clk -min 4.8 [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n}]
+
+set_property IOB TRUE [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
 
 # SIWU_N is held high and RESET_N is driven once from the reset logic: not timed.
 set_false_path -to [get_ports {ft_siwu_n ft_rst_n}]

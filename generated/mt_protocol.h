@@ -26,6 +26,17 @@
 #define MT_STATE_CHUNK 16384u /* largest number of words moved by one STATE_READ/STATE_WRITE */
 #define MT_WEIGHT_WORDS 11u /* words per weight record in a tile snapshot */
 
+#define MT_FRAME_MAGIC 826692685u
+#define MT_FRAME_KIND_CMD 1u
+#define MT_FRAME_KIND_RSP 2u
+#define MT_FRAME_KIND_SYNC 3u
+#define MT_FRAME_KIND_SYNC_ACK 4u
+#define MT_FRAME_HDR_WORDS 3u
+#define MT_FRAME_CRC_WORDS 1u
+#define MT_FRAME_SEQ_BITS 16u
+#define MT_FRAME_RETRIES 8u
+#define MT_FRAME_TIMEOUT_MS 1000u
+
 #define MT_OP_NOP 0u
 #define MT_OP_INFO 1u
 #define MT_OP_ECHO 2u
