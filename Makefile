@@ -319,7 +319,7 @@ $(EQ_TEST_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
 # Frames through the FT601 pins at the small geometry, against mt_kernel of the model.
 $(RTL_BUILD)/tests/test_usbsim: $(RTL_BUILD)/obj-small/tests/rtl/test_usbsim.o \
     $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
-    $(USBSIM_LIB_SMALL)
+    $(RTL_BUILD)/obj-small/host/src/mt_file.o $(USBSIM_LIB_SMALL)
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
 
