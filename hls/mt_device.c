@@ -83,10 +83,12 @@ int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16_t g) {
   return (int32_t)(g + mt_gnoise(cfg[MT_CFG_READ_SIGMA], mt_gauss(r)));
 }
 
-/* Closed-loop write-verify; returns 1 when the device ended within tolerance. */
+/* Closed-loop write-verify; returns 1 when the device ended within tolerance, and the pulses
+ * it applied in *pulses (0 when the first verify read already passed). */
 static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
-                             uint32_t target) {
+                             uint32_t target, uint32_t *pulses) {
   const uint32_t *cfg = regs->cfg;
+  *pulses = 0;
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
     int64_t sensed = mt_cell_sense(cfg, r, *g);
     mt_count(regs, MT_CNT_VERIFY_READS, 1);
@@ -94,12 +96,14 @@ static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint
     if (err <= (int64_t)cfg[MT_CFG_WV_TOL] && -err <= (int64_t)cfg[MT_CFG_WV_TOL]) return 1;
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
     mt_cell_pulse(regs, r, d, g, err < 0);
+    (*pulses)++;
   }
   return 0;
 }
 
-/* Open-loop: the pulse-index difference between the old and the new level. */
-static void open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+/* Open-loop: the pulse-index difference between the old and the new level; returns the pulses
+ * applied. */
+static uint32_t open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
                       uint32_t p_old, uint32_t p_new) {
   int set = p_new > p_old;
   uint32_t n = set ? p_new - p_old : p_old - p_new;
@@ -110,6 +114,7 @@ static void open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g
     if (k >= n) break;
     mt_cell_pulse(regs, r, d, g, set);
   }
+  return n;
 }
 
 uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t col,
@@ -127,16 +132,19 @@ uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t
     mt_dev_t *d = &t->dev[row][col][k];
     uint16_t *g = &t->g[k][row][col];
     uint32_t shift = 16u * k; /* plus device in the low half-words */
+    uint32_t pulses;
     if (flags & MT_PROG_OPEN_LOOP) {
       uint32_t p_old = e_old ? (e_old[1] >> shift) & 0xFFFFu : 0;
-      open_loop(regs, r, d, g, p_old, (e[1] >> shift) & 0xFFFFu);
-    } else if (!write_verify(regs, r, d, g, (e[0] >> shift) & 0xFFFFu)) {
+      pulses = open_loop(regs, r, d, g, p_old, (e[1] >> shift) & 0xFFFFu);
+    } else if (!write_verify(regs, r, d, g, (e[0] >> shift) & 0xFFFFu, &pulses)) {
       (*wv_fail)++;
       mt_count(regs, MT_CNT_WV_FAILURES, 1);
     }
-    /* State-dependent spread: the programmed state relaxes after the write. */
+    /* State-dependent spread: the state relaxes after a write. A device that took no pulse
+     * (verified at the first read, or no open-loop step) was only read, and a read does not
+     * move it; the draw is taken either way so the lane's stream does not depend on it. */
     int16_t z = mt_gauss(r);
-    if (d->fault == MT_FAULT_NONE)
+    if (d->fault == MT_FAULT_NONE && pulses != 0)
       *g = clamp16(*g + mt_gnoise(e[2] & 0xFFFFu, z), d->gmin, d->gmax);
   }
   t->level[row][col] = (uint16_t)q;

@@ -13,8 +13,9 @@
 //   slots of that weight back with their slot enables.
 // Each pulse takes one Gaussian from lane col mod LANES before anything else and runs
 // through mt_pulse_unit; each verify read takes one Gaussian; after each device of a
-// programmed weight one more Gaussian gives the state-dependent spread, also for faulty
-// devices. A lane's draw is taken only when nz_avail_i says it is there.
+// programmed weight one more Gaussian is taken (also for faulty devices and for a device
+// that took no pulse) and gives the state-dependent spread to a healthy device that was
+// pulsed. A lane's draw is taken only when nz_avail_i says it is there.
 module mt_eng_prog #(
 `include "mt_eng_params.vh"
 ) (
@@ -531,7 +532,8 @@ module mt_eng_prog #(
           wv_q <= wv_q + 32'd1;
       end
       S_SPREAD: begin
-        if (fault_cur == 8'(MT_FAULT_NONE)) g_q[dk_q] <= spread_g;
+        // pi_q counts this device's pulses (cleared in S_DEV): a device only read keeps its g.
+        if (fault_cur == 8'(MT_FAULT_NONE) && pi_q != 16'd0) g_q[dk_q] <= spread_g;
         dk_q <= 1'b1;
         if (dk_q) begin
           lvl_q <= {8'd0, q_q};
