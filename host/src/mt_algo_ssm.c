@@ -1,6 +1,8 @@
 /* Open-loop pulse training: sgd-pulse and ssm (docs/algorithms.md). */
 #include "mt_algo_ssm.h"
 
+#include "mt_algo.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -465,3 +467,76 @@ int mt_pulse_load(mt_pulse_state *s, mt_rbuf *b, char *err, size_t errlen) {
   }
   return 0;
 }
+
+/* ---- the `sgd-pulse` and `ssm` algorithms (mt_algo.h) ---- */
+
+static int pulse_create(mt_trainer *t) {
+  t->state = calloc(1, sizeof(mt_pulse_state));
+  return t->state ? 0 : mt_trainer_fail(t, "out of memory");
+}
+
+static void pulse_destroy(mt_trainer *t) {
+  if (!t->state) return;
+  mt_pulse_free(t->state);
+  free(t->state);
+  t->state = NULL;
+}
+
+static int pulse_setup(mt_trainer *t) {
+  const mt_train_opts *o = t->o;
+  mt_pulse_opts po = {o->algo == MT_ALGO_SSM, o->momentum, o->seed, MT_SSM_CALIB_CYCLES,
+                      MT_SSM_CALIB_PULSES};
+  return mt_pulse_init(t->state, &po, t->preset, t->maps, o->n_layers, t->err, t->errlen);
+}
+
+static int pulse_program_init(mt_trainer *t) {
+  return mt_pulse_program_init(t->state, t->dev, &t->net) == MT_OK ? 0 : mt_trainer_dev_fail(t);
+}
+
+/* The backward pass uses the weights read from the device (layer 0's are not needed by it). */
+static int pulse_after_forward(mt_trainer *t) {
+  return mt_pulse_read_weights(t->state, t->dev, &t->net, 1) == MT_OK ? 0 : mt_trainer_dev_fail(t);
+}
+
+static int pulse_step(mt_trainer *t) {
+  return mt_pulse_step(t->state, t->dev, &t->net, &t->wk, t->o->lr) == MT_OK
+             ? 0
+             : mt_trainer_dev_fail(t);
+}
+
+static void ssm_fingerprint(const mt_trainer *t, mt_fp *fp) {
+  mt_fp_add(fp, "momentum", MT_FP_FLOAT, mt_fp_f32(t->o->momentum));
+}
+
+static void pulse_save(const mt_trainer *t, mt_wbuf *b) { mt_pulse_save(t->state, b); }
+
+static int pulse_load(mt_trainer *t, mt_rbuf *b) {
+  return mt_pulse_load(t->state, b, t->err, t->errlen);
+}
+
+const mt_algo_ops mt_algo_sgd_pulse = {
+  .name = "sgd-pulse",
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_DEV_FWD,
+  .create = pulse_create,
+  .destroy = pulse_destroy,
+  .setup = pulse_setup,
+  .program_init = pulse_program_init,
+  .after_forward = pulse_after_forward,
+  .step = pulse_step,
+  .save = pulse_save,
+  .load = pulse_load,
+};
+
+const mt_algo_ops mt_algo_ssm = {
+  .name = "ssm",
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_DEV_FWD,
+  .create = pulse_create,
+  .destroy = pulse_destroy,
+  .setup = pulse_setup,
+  .program_init = pulse_program_init,
+  .after_forward = pulse_after_forward,
+  .step = pulse_step,
+  .fingerprint = ssm_fingerprint,
+  .save = pulse_save,
+  .load = pulse_load,
+};

@@ -14,15 +14,12 @@
 #include "mt_nn.h"
 #include "mt_preset.h"
 
+/* The algorithms (docs/algorithms.md), one per line of mt_algos.def. */
 typedef enum {
-  MT_ALGO_FLOAT,       /* software baseline, no device */
-  MT_ALGO_CLOSED_LOOP, /* reprogram every weight by write-verify after every step */
-  MT_ALGO_SIAMESE,     /* Tan et al. 2024: float shadow, sparse level-change updates */
-  MT_ALGO_SGD_PULSE,   /* naive in-situ SGD: rounded open-loop pulses, no weight copy */
-  MT_ALGO_SSM,         /* Wang et al. 2019: momentum, stochastic pulses, re-init, compensation */
-  MT_ALGO_CONVENTIONAL, /* float training, then programmed once and evaluated on the device */
-  MT_ALGO_BIASED,      /* Diware et al. 2023: as conventional, important weights on favourable levels */
-  MT_ALGO_METAPLASTIC, /* D'Agostino et al. 2023: hidden weights in the device's metaplasticity unit */
+#define MT_ALGO_ENTRY(ID, OPS) MT_ALGO_##ID,
+#include "mt_algos.def"
+#undef MT_ALGO_ENTRY
+  MT_ALGO_COUNT
 } mt_algo;
 
 #define MT_TRAIN_MAX_TASKS 8u /* datasets trained in turn by mt_train_run_tasks */

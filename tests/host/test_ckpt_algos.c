@@ -1,5 +1,5 @@
-/* Checkpoint and resume (host/src/mt_train.c) for the algorithms with state of
- * their own (sgd-pulse, ssm, conventional, biased) and for runs over several
+/* Checkpoint and resume (host/src/mt_train_ckpt.c, container in mt_ckpt.c) for the
+ * algorithms with state of their own (sgd-pulse, ssm, conventional, biased) and for runs over several
  * --tasks: N epochs straight and k epochs + a resume to N give the same log,
  * line for line except wall_s, and the same epoch statistics bit for bit. Also
  * that a checkpoint refuses another algorithm or option, a damaged or
@@ -437,6 +437,39 @@ static void put32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
+static uint32_t get32(const unsigned char *p) {
+  return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Walks the sections of a checkpoint file (host/src/mt_ckpt.h: name length, name, u64
+ * payload length, payload CRC-32, payload) and returns where section `name`'s payload
+ * starts; with name NULL, recomputes every section's CRC and returns 0. */
+static size_t walk_sections(unsigned char *bytes, size_t n, const char *name) {
+  size_t p = 8;
+  while (p < n - 4) {
+    uint32_t nl = get32(bytes + p);
+    const unsigned char *nm = bytes + p + 4;
+    size_t hdr = p + 4 + nl;
+    size_t len = get32(bytes + hdr) | (size_t)get32(bytes + hdr + 4) << 32;
+    size_t data = hdr + 12;
+    if (name && nl == strlen(name) && memcmp(nm, name, nl) == 0) return data;
+    if (!name) put32(bytes + hdr + 8, (uint32_t)crc32(0L, bytes + data, (uInt)len));
+    p = data + len;
+  }
+  if (name) fail_msg("no section %s", name);
+  return 0;
+}
+
+static size_t section_at(unsigned char *bytes, size_t n, const char *name) {
+  return walk_sections(bytes, n, name);
+}
+
+/* Writes the whole checkpoint bytes[0..n) with every checksum made right again. */
+static void write_fixed(const char *path, unsigned char *bytes, size_t n) {
+  walk_sections(bytes, n, NULL);
+  write_with_crc(path, bytes, n - 4);
+}
+
 /* Truncated, damaged, old-format and internally inconsistent files are refused with
  * the reason; sizes in the file are checked against its length before use. */
 static void damaged_checkpoints_are_refused(void **state) {
@@ -469,33 +502,48 @@ static void damaged_checkpoints_are_refused(void **state) {
   assert_non_null(bytes);
   assert_int_equal(fread(bytes, 1, n, f), n);
   fclose(f);
-  /* A format-1 file (before these algorithms had checkpoints) is refused, not misread. */
+  /* Files of the formats before the sectioned container are refused, not misread. */
   put32(bytes + 4, 1);
   write_with_crc(bad, bytes, n - 4);
   expect_refusal(&o, 1, &imprecise, "checkpoint format 1, written by an older memtile");
   put32(bytes + 4, 2);
-  /* A right checksum over wrong content: an option count beyond the file ... */
-  uint32_t nfp = bytes[8] | (uint32_t)bytes[9] << 8 | (uint32_t)bytes[10] << 16 | (uint32_t)bytes[11] << 24;
-  put32(bytes + 8, 0x7FFFFFFFu);
   write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "checkpoint format 2, written by an older memtile");
+  put32(bytes + 4, 3);
+  /* A right checksum over wrong content: an option count beyond the section ... */
+  size_t opt = section_at(bytes, n, "options");
+  uint32_t nfp = get32(bytes + opt);
+  put32(bytes + opt, 0x7FFFFFFFu);
+  write_fixed(bad, bytes, n);
   expect_refusal(&o, 1, &imprecise, "inconsistent content (2147483647 option entries)");
-  put32(bytes + 8, nfp);
-  /* ... an unknown option key ... */
-  uint32_t key0 = bytes[12];
-  put32(bytes + 12, 999);
-  write_with_crc(bad, bytes, n - 4);
-  expect_refusal(&o, 1, &imprecise, "inconsistent content (option key 999)");
-  put32(bytes + 12, key0);
-  /* ... a task beyond the run's (the first word after the options) ... */
-  size_t pos = 12 + 8 * (size_t)nfp;
+  put32(bytes + opt, nfp);
+  /* ... an option entry whose name is longer than any ... */
+  uint32_t len0 = get32(bytes + opt + 4);
+  put32(bytes + opt + 4, 999);
+  write_fixed(bad, bytes, n);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content (option entry 1)");
+  put32(bytes + opt + 4, len0);
+  /* ... a task beyond the run's ... */
+  size_t pos = section_at(bytes, n, "position");
   put32(bytes + pos, 5);
-  write_with_crc(bad, bytes, n - 4);
+  write_fixed(bad, bytes, n);
   expect_refusal(&o, 1, &imprecise, "inconsistent content (task 6 of 1, epoch 1)");
   put32(bytes + pos, 0);
-  /* ... an example order that is not a permutation (the first two entries equal) ... */
-  size_t order = pos + 4 + 4 + 8 + 4;
-  memcpy(bytes + order + 4, bytes + order, 4);
+  /* ... a section whose own checksum does not match (the file's does) ... */
+  bytes[pos + 20] ^= 1;
   write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "checksum mismatch in section position");
+  bytes[pos + 20] ^= 1;
+  /* ... a missing section ... */
+  size_t dev = section_at(bytes, n, "device");
+  bytes[dev - 12 - 1] = 'X'; /* "device" becomes "devicX" */
+  write_fixed(bad, bytes, n);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content (no section device)");
+  bytes[dev - 12 - 1] = 'e';
+  /* ... an example order that is not a permutation (the first two entries equal) ... */
+  size_t order = pos + 4 + 4 + 8;
+  memcpy(bytes + order + 4, bytes + order, 4);
+  write_fixed(bad, bytes, n);
   expect_refusal(&o, 1, &imprecise, "not a permutation of 300 examples");
   /* ... and a file cut before its device image, checksum recomputed. */
   f = fopen(ck, "rb");
