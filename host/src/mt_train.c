@@ -374,8 +374,12 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
       st.has_sim_cycles = 1;
       st.sim_cycles = cyc1 - cyc0;
     }
+    /* The epoch's log line first: a crash between the two leaves a checkpoint
+     * one epoch behind the log, which the resume cuts back (mt_log_resume). */
+    int stop = hooks && hooks->epoch_done ? hooks->epoch_done(hooks->ctx, &st) : 0;
+    if (stop < 0) break;
     if (o->checkpoint && mt_train_ckpt_save(t, n_tasks, trains, tests, task, e) != 0) return -1;
-    if (hooks && hooks->epoch_done && hooks->epoch_done(hooks->ctx, &st)) break;
+    if (stop) break;
     if (e == o->epochs && task + 1 < n_tasks) {
       /* The next task: its examples from their natural order, shuffled as before. */
       train = &trains[++task];
@@ -418,6 +422,9 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
   if (rc == 0 && o->resume) rc = mt_train_ckpt_open(&t, n_tasks, train, test);
   if (rc == 0 && uses_device(&t)) rc = setup_device(&t);
   if (rc == 0 && o->resume) rc = mt_train_ckpt_restore(&t);
+  if (rc == 0 && o->resume && hooks && hooks->resumed &&
+      hooks->resumed(hooks->ctx, t.task * o->epochs + t.done) != 0)
+    rc = mt_trainer_fail(&t, "%s: the caller could not resume from this checkpoint", o->resume);
   if (rc == 0) rc = run_epochs(&t, n_tasks, train, test, hooks);
   trainer_free(&t);
   return rc;

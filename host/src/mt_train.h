@@ -76,9 +76,18 @@ typedef struct {
 typedef struct {
   /* called after every batch: examples done of total in this epoch */
   void (*progress)(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss);
-  /* called after every epoch; returns non-zero to stop */
+  /* called after every epoch, before its checkpoint is written (so a log
+   * written here is never behind the checkpoint); returns 0 to go on, > 0 to
+   * stop after this epoch (which is checkpointed), < 0 to stop because the
+   * hook failed (the epoch is then not checkpointed: the checkpoint stays
+   * behind the log, and a resume cuts the log back) */
   int (*epoch_done)(void *ctx, const mt_epoch_stats *s);
   void *ctx;
+  /* --resume: called once the checkpoint is restored, with the epochs it
+   * holds (numbered across tasks), before any training, so that a log can be
+   * cut back to them (mt_log_resume); returns non-zero to fail the run. May
+   * be NULL. */
+  int (*resumed)(void *ctx, uint32_t epochs);
 } mt_train_hooks;
 
 /* Trains. dev and preset are NULL for MT_ALGO_FLOAT. Returns 0 or -1 with a

@@ -19,6 +19,7 @@
 #include "mt_train_ckpt.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,10 @@ int mt_train_ckpt_open(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trai
   if (b.short_read || t->task >= n_tasks || t->done < 1 || (n_tasks > 1 && t->done > o->epochs))
     return mt_trainer_fail(t, "%s: inconsistent content (task %u of %u, epoch %u)", path,
                            t->task + 1, n_tasks, t->done);
+  /* More epochs than this run has (a later epoch would wrap, or never run) */
+  if (t->done > o->epochs)
+    return mt_trainer_fail(t, "%s: holds epoch %u, beyond this run's --epochs %u", path, t->done,
+                           o->epochs);
   uint32_t count = trains[t->task].count;
   if ((size_t)count * 4 != b.len - b.pos)
     return mt_trainer_fail(t, "%s: inconsistent content (the example order is not of %u examples)",
@@ -275,6 +280,17 @@ int mt_train_ckpt_open(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trai
     mt_rbuf_f32(&b, t->net.b[l], mt_trainer_outputs(t, l));
   }
   if (section_done(t, "network", &b) != 0) return -1;
+  /* A run never saves a weight that is not a number: it would poison every later step. */
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    for (size_t k = 0; k < mt_trainer_weights(t, l); k++)
+      if (!isfinite(t->net.w[l][k]))
+        return mt_trainer_fail(t, "%s: inconsistent content (layer %u weight %zu is %g)", path, l, k,
+                               (double)t->net.w[l][k]);
+    for (uint32_t k = 0; k < mt_trainer_outputs(t, l); k++)
+      if (!isfinite(t->net.b[l][k]))
+        return mt_trainer_fail(t, "%s: inconsistent content (layer %u bias %u is %g)", path, l, k,
+                               (double)t->net.b[l][k]);
+  }
   if (!t->ops->save) return 0;
   if (section(t, t->ops->name, &t->ck_algo) != 0) return -1;
   if (t->ops->load_pre && t->ops->load_pre(t, &t->ck_algo) != 0) {

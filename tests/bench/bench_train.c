@@ -35,7 +35,7 @@ static int run(mt_algo algo, const mt_dataset_t *train, const mt_dataset_t *test
     mt_dev_close(dev);
     return -1;
   }
-  mt_train_hooks hooks = {NULL, on_epoch, t};
+  mt_train_hooks hooks = {NULL, on_epoch, t, NULL};
   int rc = mt_train_run(&o, train, test, dev, algo == MT_ALGO_FLOAT ? NULL : preset, &hooks, err,
                         sizeof err);
   if (rc != 0) fprintf(stderr, "bench_train: %s\n", err);

@@ -51,7 +51,7 @@ static mt_epoch_stats train_once(mt_train_opts *o) {
   o->epochs = 1;
   mt_dev *dev = NULL;
   if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
-  mt_train_hooks hooks = {NULL, keep_epoch, &s};
+  mt_train_hooks hooks = {NULL, keep_epoch, &s, NULL};
   char err[512];
   if (mt_train_run(o, &train, &test, dev, &preset, &hooks, err, sizeof err) != 0) fail_msg("%s", err);
   mt_dev_close(dev);
@@ -164,7 +164,7 @@ static int run_collect(mt_train_opts *o, epochs_t *e, char *err, size_t errlen) 
   memset(e, 0, sizeof *e);
   mt_dev *dev = NULL;
   if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
-  mt_train_hooks hooks = {NULL, keep_all, e};
+  mt_train_hooks hooks = {NULL, keep_all, e, NULL};
   int rc = mt_train_run(o, &train, &test, dev, &preset, &hooks, err, errlen);
   mt_dev_close(dev);
   return rc;
@@ -275,7 +275,7 @@ static void evaluation_keeps_the_training_order(void **state) {
   o.sizes[0] = 784, o.sizes[1] = 16, o.sizes[2] = 10, o.n_layers = 2;
   epochs_t e;
   memset(&e, 0, sizeof e);
-  mt_train_hooks hooks = {NULL, keep_all, &e};
+  mt_train_hooks hooks = {NULL, keep_all, &e, NULL};
   assert_int_equal(mt_train_run(&o, &small_train, &big_test, NULL, NULL, &hooks, err, sizeof err), 0);
   assert_int_equal(e.n, 3);
   mt_dataset_free(&small_train);
