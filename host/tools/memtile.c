@@ -305,9 +305,10 @@ static void canonical(const char *path, char *out, size_t n) {
   const char *base = slash ? slash + 1 : path;
   if (slash == path) snprintf(dir, sizeof dir, "/");
   else snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-  if (realpath(path, real)) snprintf(out, n, "%s", real);
-  else if (realpath(dir, real)) snprintf(out, n, "%s/%s", real, base);
-  else snprintf(out, n, "%s", path);
+  int k = -1; /* a path too long for out falls back to the text given */
+  if (realpath(path, real)) k = snprintf(out, n, "%s", real);
+  else if (realpath(dir, real)) k = snprintf(out, n, "%s/%s", real, base);
+  if (k < 0 || (size_t)k >= n) snprintf(out, n, "%s", path);
 }
 
 /* 1 if a and b name the same file, also through links, existing or not. */
