@@ -3,6 +3,7 @@
  * gradients: --accumulate) only the weights whose level changed are
  * programmed, and with --compensate readback the programming error read
  * back from the device is carried into the next target. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,8 @@ typedef struct {
   float *acc_w[MT_NN_MAX_LAYERS], *acc_b[MT_NN_MAX_LAYERS]; /* gradient sums (--accumulate > 1) */
   float *comp[MT_NN_MAX_LAYERS]; /* programming error carried into the next target */
   uint32_t steps;                /* optimizer steps taken (for accumulation) */
+  uint32_t *cells;               /* workspace: READ_LIST entries of one tile's changed weights */
+  uint16_t *gp, *gm;             /* workspace: their conductances */
 } siamese_t;
 
 static int accumulating(const mt_train_opts *o) { return o->accumulate > 1; }
@@ -24,6 +27,9 @@ static void siamese_destroy(mt_trainer *t) {
     free(s->acc_b[l]);
     free(s->comp[l]);
   }
+  free(s->cells);
+  free(s->gp);
+  free(s->gm);
   free(s);
   t->state = NULL;
 }
@@ -33,6 +39,13 @@ static int siamese_create(mt_trainer *t) {
   siamese_t *s = calloc(1, sizeof *s);
   if (!s) return mt_trainer_fail(t, "out of memory");
   t->state = s;
+  size_t largest = 0;
+  for (uint32_t l = 0; l < o->n_layers; l++)
+    if (mt_trainer_weights(t, l) > largest) largest = mt_trainer_weights(t, l);
+  s->cells = malloc(largest * sizeof *s->cells);
+  s->gp = malloc(largest * sizeof *s->gp);
+  s->gm = malloc(largest * sizeof *s->gm);
+  if (!s->cells || !s->gp || !s->gm) return mt_trainer_fail(t, "out of memory");
   for (uint32_t l = 0; l < o->n_layers; l++) {
     s->comp[l] = calloc(mt_trainer_weights(t, l), sizeof(float));
     if (!s->comp[l]) return mt_trainer_fail(t, "out of memory");
@@ -52,7 +65,9 @@ static int cmp_u32(const void *a, const void *b) {
 /* Reads back the weights whose level just changed (the list mt_map_program
  * keeps, sorted into row-major order: the device's read noise is drawn in
  * that order) and keeps, for each, the difference between the level's ideal
- * weight and what the device holds. */
+ * weight and what the device holds. One READ_LIST per run of consecutive
+ * weights on the same tile, so the reads (and their noise) keep that order:
+ * one command per tile when the layer is one tile wide. */
 static int readback(mt_trainer *t, siamese_t *s, uint32_t l) {
   mt_layer_map_t *m = &t->maps[l];
   double step = t->level_step;
@@ -62,15 +77,26 @@ static int readback(mt_trainer *t, siamese_t *s, uint32_t l) {
   /* Weight 0 sits c level steps above level 0's conductance difference. */
   uint32_t e0 = t->preset->level_table[0];
   double d0 = (double)((int32_t)(e0 & 0xFFFFu) - (int32_t)(e0 >> 16)) + c * step;
-  for (size_t e = 0; e < m->n_changed; e++) {
-    size_t k = m->changed[e];
-    uint32_t i = (uint32_t)(k / m->n_out), j = (uint32_t)(k % m->n_out);
-    uint32_t tile = m->first_tile + (i / MT_ROWS) * m->col_blocks + j / MT_COLS;
-    mt_region r = {i % MT_ROWS, 1, j % MT_COLS, 1};
-    uint16_t gp = 0, gm = 0;
-    if (mt_dev_read_cells(t->dev, tile, r, 0, &gp, &gm) != MT_OK) return mt_trainer_dev_fail(t);
-    double achieved = ((double)gp - gm - d0) / step * m->delta;
-    s->comp[l][k] = mt_map_weight_of(m, m->level[k]) - (float)achieved;
+  for (size_t e = 0; e < m->n_changed;) {
+    uint32_t tile = 0;
+    size_t n = 0;
+    for (; e + n < m->n_changed; n++) {
+      size_t k = m->changed[e + n];
+      uint32_t i = (uint32_t)(k / m->n_out), j = (uint32_t)(k % m->n_out);
+      uint32_t tk = m->first_tile + (i / MT_ROWS) * m->col_blocks + j / MT_COLS;
+      if (n > 0 && tk != tile) break;
+      tile = tk;
+      s->cells[n] = (i % MT_ROWS) << 20 | (j % MT_COLS) << 8;
+    }
+    assert(n > 0);
+    if (mt_dev_read_list(t->dev, tile, 0, s->cells, n, s->gp, s->gm) != MT_OK)
+      return mt_trainer_dev_fail(t);
+    for (size_t r = 0; r < n; r++) {
+      size_t k = m->changed[e + r];
+      double achieved = ((double)s->gp[r] - s->gm[r] - d0) / step * m->delta;
+      s->comp[l][k] = mt_map_weight_of(m, m->level[k]) - (float)achieved;
+    }
+    e += n;
   }
   return 0;
 }

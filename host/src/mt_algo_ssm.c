@@ -3,6 +3,7 @@
 
 #include "mt_algo.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,9 +345,13 @@ int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_
   return MT_OK;
 }
 
-static int read_one(mt_dev *dev, uint32_t tile, uint32_t row, uint32_t col, uint16_t *gp) {
-  mt_region r = {row, 1, col, 1};
-  return mt_dev_read_cells(dev, tile, r, 0, gp, NULL);
+/* Reads G+ of the cells of the first n entries (row << 20 | col << 8 | ...) into
+ * s->gp, in entry order: one READ_LIST. */
+static int read_entries(mt_pulse_state *s, mt_dev *dev, uint32_t tile, const uint32_t *entries,
+                        uint32_t n) {
+  assert(n <= MT_ROWS * MT_COLS);
+  for (uint32_t e = 0; e < n; e++) s->cells[e] = entries[e] & ~0xFFu;
+  return mt_dev_read_list(dev, tile, 0, s->cells, n, s->gp, NULL);
 }
 
 /* ssm update compensation of one tile: reads each pulsed G+ again and tops
@@ -356,16 +361,17 @@ static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile,
   const mt_layer_map_t *m = &s->maps[l];
   mt_pulse_layer *pl = &s->layer[l];
   uint32_t ne = 0;
-  /* The sent entries are overwritten by the top-ups: copy their cells first. */
-  uint32_t *cells = s->cells;
-  memcpy(cells, s->entries, n_sent * sizeof *cells);
+  /* All of them at once (the sent entries are then overwritten by the top-ups: s->cells
+   * keeps their cells). Before batching, a top-up PULSE sent when ENTRY_CAP entries had
+   * piled up came between two of these reads; now every read comes first (docs/algorithms.md). */
+  int rc = read_entries(s, dev, tile, s->entries, n_sent);
+  if (rc != MT_OK) return rc;
+  const uint32_t *cells = s->cells;
   uint32_t rb = (tile - m->first_tile) / m->col_blocks, cb = (tile - m->first_tile) % m->col_blocks;
   for (uint32_t e = 0; e < n_sent; e++) {
     uint32_t i = cells[e] >> 20, j = (cells[e] >> 8) & 0xFFFu;
     size_t k = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j;
-    uint16_t g1 = 0;
-    int rc = read_one(dev, tile, i, j, &g1);
-    if (rc != MT_OK) return rc;
+    uint16_t g1 = s->gp[e];
     float intended = pl->planned[k] * (pl->planned[k] > 0 ? pl->gain_set[k] : pl->gain_rst[k]);
     float shortfall = intended - ((float)g1 - (float)pl->g_before[k]);
     float gain = shortfall > 0 ? pl->gain_set[k] : pl->gain_rst[k];
@@ -406,14 +412,20 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
                                         : mt_pulse_round_nearest(fabsf(d) / gain));
             pl->planned[k] = (int8_t)(d > 0 ? p : -p);
             if (p == 0) continue;
-            if (ssm) {
-              int rc = read_one(dev, tile, i, j, &pl->g_before[k]);
-              if (rc != MT_OK) return rc;
-            }
             s->entries[ne++] = i << 20 | j << 8 | ((uint32_t)pl->planned[k] & 0x7Fu);
           }
         }
         if (ne == 0) continue;
+        /* ssm: G+ of every weight to pulse, before the pulses (one READ_LIST, in the order
+         * the cell-by-cell reads had) */
+        if (ssm) {
+          int rc = read_entries(s, dev, tile, s->entries, ne);
+          for (uint32_t e = 0; rc == MT_OK && e < ne; e++) {
+            uint32_t i = s->entries[e] >> 20, j = (s->entries[e] >> 8) & 0xFFFu;
+            pl->g_before[(size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j] = s->gp[e];
+          }
+          if (rc != MT_OK) return rc;
+        }
         int rc = mt_dev_pulse(dev, tile, s->entries, ne);
         if (rc == MT_OK && ssm) rc = compensate(s, dev, l, tile, ne);
         if (rc != MT_OK) return rc;

@@ -37,8 +37,11 @@ struct mt_dev {
   uint32_t *rsp;
   const uint32_t *out; /* payload of the last response */
   uint32_t out_len;
+  uint64_t transactions; /* commands sent to the backend (mt_dev_transactions) */
   char msg[512];
 };
+
+uint64_t mt_dev_transactions(const mt_dev *dev) { return dev->transactions; }
 
 const char *mt_strerror(int code) {
   switch (code) {
@@ -117,6 +120,7 @@ static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
   dev->cmd[1] = len;
   uint32_t n_rsp = 0, consumed = 0;
   char err[256] = "";
+  dev->transactions++;
   int rc = dev->ops->transact(dev->be, dev->cmd, len + MT_HDR_WORDS, dev->rsp, BUF_WORDS, &n_rsp,
                               &consumed, err, sizeof err);
   if (rc != MT_OK) return fail(dev, rc, "%s: %s: %s", dev->uri, op_name(op), err);

@@ -24,7 +24,8 @@ struct mt_log {
 
 static const char *const columns =
     "epoch,algo,train_loss,train_accuracy,test_accuracy,set_pulses,reset_pulses,verify_reads,"
-    "cell_reads,mvms,cells_programmed,updates_skipped,wv_failures,energy_pj,latency_ns,wall_s";
+    "cell_reads,mvms,cells_programmed,updates_skipped,wv_failures,energy_pj,latency_ns,transactions,"
+    "wall_s";
 
 void mt_log_csv_path(const char *path, char *out, size_t outlen) {
   assert(outlen > 0);
@@ -177,13 +178,13 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
           "\"test_accuracy\": %.6g, \"set_pulses\": %llu, \"reset_pulses\": %llu, "
           "\"verify_reads\": %llu, \"cell_reads\": %llu, \"mvms\": %llu, "
           "\"cells_programmed\": %llu, \"updates_skipped\": %llu, \"wv_failures\": %llu, "
-          "\"energy_pj\": %.6g, \"latency_ns\": %.6g, ",
+          "\"energy_pj\": %.6g, \"latency_ns\": %.6g, \"transactions\": %llu, ",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
           (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
           (unsigned long long)s->verify_reads, (unsigned long long)s->cell_reads,
           (unsigned long long)s->mvms, (unsigned long long)s->cells_programmed,
           (unsigned long long)s->updates_skipped, (unsigned long long)s->wv_failures,
-          s->energy_pj, s->latency_ns);
+          s->energy_pj, s->latency_ns, (unsigned long long)s->transactions);
   /* Only a simulated device (verilator://) has a clock to report. */
   if (s->has_sim_cycles) fprintf(log->json, "\"sim_cycles\": %llu, ", (unsigned long long)s->sim_cycles);
   if (s->has_sw_accuracy) fprintf(log->json, "\"sw_test_accuracy\": %.6g, ", s->sw_test_accuracy);
@@ -197,13 +198,13 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
     fputs("], ", log->json);
   }
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
-  fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%.6g",
+  fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%llu,%.6g",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
           (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
           (unsigned long long)s->verify_reads, (unsigned long long)s->cell_reads,
           (unsigned long long)s->mvms, (unsigned long long)s->cells_programmed,
           (unsigned long long)s->updates_skipped, (unsigned long long)s->wv_failures,
-          s->energy_pj, s->latency_ns, s->wall_s);
+          s->energy_pj, s->latency_ns, (unsigned long long)s->transactions, s->wall_s);
   if (log->n_tasks) {
     fprintf(log->csv, ",%u,", task);
     csv_field(log->csv, log->task_names[task - 1]);

@@ -328,6 +328,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     start_task(t, &trains[++task]);
   }
   if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
+  uint64_t tr0 = dev_algo ? mt_dev_transactions(t->dev) : 0;
   /* The initial weights are programmed once, counted in epoch 1. */
   if (dev_fwd && !o->resume && ops->program_init && ops->program_init(t) != 0) return -1;
   const mt_dataset_t *train = &trains[task];
@@ -361,6 +362,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     st.train_accuracy = train->count ? (double)correct / train->count : 0;
     if (ops->epoch_end && ops->epoch_end(t, &tests[task], &st) != 0) return -1;
     if (dev_algo) {
+      st.transactions = mt_dev_transactions(t->dev) - tr0;
       if (mt_dev_stats(t->dev, c1, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
       counters_delta(c0, c1, &st);
       st.updates_skipped += t->host_skipped;
@@ -379,6 +381,9 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     int stop = hooks && hooks->epoch_done ? hooks->epoch_done(hooks->ctx, &st) : 0;
     if (stop < 0) break;
     if (o->checkpoint && mt_train_ckpt_save(t, n_tasks, trains, tests, task, e) != 0) return -1;
+    /* The next epoch's count starts here: evaluation and the checkpoint's snapshot are not
+     * training (and a resumed run has neither before its first epoch). */
+    if (dev_algo) tr0 = mt_dev_transactions(t->dev);
     if (stop) break;
     if (e == o->epochs && task + 1 < n_tasks) {
       /* The next task: its examples from their natural order, shuffled as before. */

@@ -59,6 +59,7 @@ typedef struct {
   uint64_t set_pulses, reset_pulses, verify_reads, cell_reads, mvms;
   uint64_t cells_programmed, updates_skipped, wv_failures;
   double energy_pj, latency_ns, wall_s;
+  uint64_t transactions; /* device commands of the epoch's training steps (mt_dev_transactions) */
   /* conventional/biased: test accuracy of the float network before programming
    * (test_accuracy is then the accuracy on the device after programming) */
   int has_sw_accuracy;

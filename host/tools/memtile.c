@@ -43,8 +43,7 @@ static const char *const usage_train =
     "                     28x28x1-c5x8-p2-c5x16-p2-10 (docs/algorithms.md)\n"
     "  --tasks LIST       continual learning: comma-separated datasets (as --dataset) trained\n"
     "                     in turn, --epochs each; every task is tested after every epoch\n"
-    "  --algo NAME        float, closed-loop, siamese (default), sgd-pulse, ssm, conventional,\n"
-    "                     biased, metaplastic\n"
+    "  --algo NAME        the training algorithm (default siamese; the list is below)\n"
     "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
     "  --epochs N         (default 3)\n"
     "  --batch B          (default 32)\n"
@@ -147,6 +146,17 @@ static void preset_path(const char *name, char *out, size_t outlen) {
   snprintf(out, outlen, "%s/%s.json", dir ? dir : MT_SOURCE_DIR "/presets", name);
 }
 
+/* The algorithms' names, comma-separated (from the registry, host/src/mt_algos.def). */
+static void algo_list(char *out, size_t n) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int k = 0; k < MT_ALGO_COUNT && used < n; k++) {
+    int w = snprintf(out + used, n - used, "%s%s", k ? ", " : "", mt_algo_name((mt_algo)k));
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+}
+
 static int parse_train(int argc, char **argv, train_args *a) {
   const char *cmd = "train";
   memset(a, 0, sizeof *a);
@@ -156,7 +166,10 @@ static int parse_train(int argc, char **argv, train_args *a) {
   for (int i = 0; i < argc; i++) {
     const char *opt = argv[i];
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+      char algos[512];
+      algo_list(algos, sizeof algos);
       fputs(usage_train, stdout);
+      printf("\nalgorithms (docs/algorithms.md): %s\n", algos);
       return 1;
     }
     if (!strcmp(opt, "--open-loop")) {
@@ -196,9 +209,12 @@ static int parse_train(int argc, char **argv, train_args *a) {
         return 2;
       }
     } else if (!strcmp(opt, "--algo")) {
-      if (mt_algo_parse(val, &a->o.algo) != 0)
-        return bad_value(cmd, opt, val, "an algorithm (float, closed-loop, siamese, sgd-pulse, ssm, "
-                                        "conventional, biased, metaplastic)");
+      if (mt_algo_parse(val, &a->o.algo) != 0) {
+        char algos[512], what[600];
+        algo_list(algos, sizeof algos);
+        snprintf(what, sizeof what, "an algorithm (%s)", algos);
+        return bad_value(cmd, opt, val, what);
+      }
     } else if (!strcmp(opt, "--compensate")) {
       if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
       else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;

@@ -336,7 +336,7 @@ static void tasks_test_every_task(void **state) {
     assert_int_equal(p.all[e].n_tasks, 2);
     assert_true(p.all[e].task_accuracy[e / 2] == p.all[e].test_accuracy);
   }
-  mt_train_hooks h1 = {NULL, on_epoch, &q1}, h2 = {NULL, on_epoch, &q2};
+  mt_train_hooks h1 = {NULL, on_epoch, &q1, NULL}, h2 = {NULL, on_epoch, &q2, NULL};
   if (mt_train_run(&o, &mnist_train, &mnist_test, NULL, NULL, &h1, err, sizeof err) != 0 ||
       mt_train_run(&o, &mnist_train, &fashion_test, NULL, NULL, &h2, err, sizeof err) != 0)
     fail_msg("%s", err);

@@ -116,6 +116,14 @@ static void compensation_reads_back_changed_weights(void **state) {
   o.compensate = MT_COMP_NONE;
   mt_epoch_stats n = train_once(&o);
   assert_int_equal(n.cell_reads, 0);
+  /* The read-back is batched: one READ_LIST per tile with changes and step (8 tiles,
+   * 10 steps), not one command per changed weight. */
+  uint64_t reads = s.cell_reads / 2, steps = 10, tiles = 8;
+  assert_true(reads > 10 * steps * tiles);
+  assert_true(n.transactions > 0);
+  if (s.transactions > n.transactions + 2 * steps * tiles)
+    fail_msg("read-back costs %llu commands for %llu weights",
+             (unsigned long long)(s.transactions - n.transactions), (unsigned long long)reads);
   /* Compensation changes what gets programmed (it is not a no-op). */
   assert_true(n.cells_programmed != s.cells_programmed);
 }
