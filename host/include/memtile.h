@@ -28,6 +28,8 @@ enum {
 
 /* Static description of a code, e.g. "device rejected the command". */
 const char *mt_strerror(int code);
+/* The code's name, e.g. "MT_ERR_DEVICE" ("MT_ERR_UNKNOWN" for any other value). */
+const char *mt_err_name(int code);
 
 typedef struct mt_dev mt_dev;
 
