@@ -28,6 +28,8 @@ enum {
 
 /* Static description of a code, e.g. "device rejected the command". */
 const char *mt_strerror(int code);
+/* The code's name, e.g. "MT_ERR_DEVICE" ("MT_ERR_UNKNOWN" for any other value). */
+const char *mt_err_name(int code);
 
 typedef struct mt_dev mt_dev;
 
@@ -58,6 +60,10 @@ void mt_dev_close(mt_dev *dev);
 
 /* Message of the last failed call on this handle ("" if none). */
 const char *mt_dev_errmsg(const mt_dev *dev);
+
+/* Commands sent to the device since open (each a USB transfer or a kernel launch on
+ * usb:// and xrt://): what batching saves. */
+uint64_t mt_dev_transactions(const mt_dev *dev);
 const mt_dev_info *mt_dev_get_info(const mt_dev *dev);
 const char *mt_dev_uri(const mt_dev *dev);
 /* Clock cycles the simulated RTL has run since open (verilator://); MT_ERR_NODEV for a

@@ -2,6 +2,9 @@
  * docs/algorithms.md). */
 #include "mt_algo_biased.h"
 
+#include "mt_algo.h"
+#include "mt_slice.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,3 +397,197 @@ int mt_biased_load(mt_biased_state *s, mt_rbuf *b, char *err, size_t errlen) {
   }
   return 0;
 }
+
+/* ---- the `conventional` and `biased` algorithms (mt_algo.h) ----
+ * Trained in float on the host (biased: important weights on favourable
+ * levels), then programmed once per epoch onto freshly fabricated tiles and
+ * tested there. */
+
+typedef struct {
+  mt_biased_state biased;
+  mt_charac charac;        /* the device characterization (measured, or from the checkpoint) */
+  mt_slice_map_t *sliced;  /* --slices: one per layer, used instead of t->maps on the device */
+} offline_t;
+
+static float offline_important(const mt_train_opts *o) {
+  return o->algo == MT_ALGO_BIASED ? o->important : 0.0f;
+}
+
+static int offline_create(mt_trainer *t) {
+  t->state = calloc(1, sizeof(offline_t));
+  return t->state ? 0 : mt_trainer_fail(t, "out of memory");
+}
+
+static void offline_destroy(mt_trainer *t) {
+  offline_t *s = t->state;
+  if (!s) return;
+  mt_biased_free(&s->biased);
+  for (uint32_t l = 0; s->sliced && l < t->o->n_layers; l++) mt_slice_free(&s->sliced[l]);
+  free(s->sliced);
+  free(s);
+  t->state = NULL;
+}
+
+/* Characterizes another die first (so that the device's noise streams match
+ * between the algorithms); the preset and seed are then set anew. A resumed
+ * run has the characterization from its checkpoint. */
+static int offline_prepare(mt_trainer *t, const mt_preset_t **apply) {
+  (void)apply;
+  const mt_train_opts *o = t->o;
+  offline_t *s = t->state;
+  if (o->resume) return 0;
+  return mt_characterize(t->dev, t->preset, 0, o->seed ^ MT_CHAR_SEED_XOR, MT_CHAR_DEFAULT_SAMPLES,
+                         MT_CHAR_DEFAULT_READS, o->favourable_k, &s->charac, t->err, t->errlen);
+}
+
+/* --slices: every layer bit-sliced onto its own tiles (the level maps stay
+ * for the weight range, but only the slices go to the device); biased
+ * training then keeps the important weights on codes whose top slice is in a
+ * favourable state. */
+static int setup_slices(mt_trainer *t, offline_t *st) {
+  const mt_train_opts *o = t->o;
+  const uint32_t *cfg = t->preset->cfg;
+  st->sliced = calloc(o->n_layers, sizeof *st->sliced);
+  if (!st->sliced) return mt_trainer_fail(t, "out of memory");
+  uint32_t first = 0;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    uint32_t in = t->maps[l].n_in, out = t->maps[l].n_out;
+    float w_max = o->w_max_factor * sqrtf(6.0f / (float)in);
+    mt_slice_map_t *s = &st->sliced[l];
+    if (mt_slice_init(s, in, out, first, t->preset->levels, o->slices, w_max, t->level_step,
+                      cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT], cfg[MT_CFG_DAC_BITS],
+                      o->batch * mt_layer_positions(o->spec, l), t->err, t->errlen) != 0)
+      return -1;
+    first += mt_slice_tiles_needed(in, out, o->slices);
+    float *allowed = malloc(((size_t)1 << s->code_bits) * sizeof *allowed);
+    if (!allowed) return mt_trainer_fail(t, "out of memory");
+    uint32_t n = mt_slice_allowed(s, st->charac.favourable, allowed);
+    int rc = mt_biased_use_values(&st->biased, l, allowed, n, (float)s->code_max * s->step, t->err,
+                                  t->errlen);
+    free(allowed);
+    if (rc != 0) return -1;
+  }
+  return 0;
+}
+
+static int offline_setup(mt_trainer *t) {
+  offline_t *s = t->state;
+  if (mt_biased_init(&s->biased, &t->net, t->maps, s->charac.favourable,
+                     offline_important(t->o), t->err, t->errlen) != 0)
+    return -1;
+  return t->o->slices ? setup_slices(t, s) : 0;
+}
+
+static void offline_epoch_start(mt_trainer *t) {
+  offline_t *s = t->state;
+  mt_biased_select(&s->biased, &t->net);
+}
+
+static int offline_matmul(mt_trainer *t, uint32_t layer, const float *in, uint32_t batch, float *out) {
+  offline_t *s = t->state;
+  if (s->sliced) return mt_slice_matmul(&s->sliced[layer], t->dev, in, batch, out);
+  return mt_map_matmul(&t->maps[layer], t->dev, in, batch, out);
+}
+
+static int offline_step(mt_trainer *t) {
+  offline_t *s = t->state;
+  mt_biased_step(&s->biased, &t->net, &t->wk, t->o->lr);
+  return 0;
+}
+
+/* The network as it stands is programmed once onto freshly fabricated tiles
+ * (the same die: the run's seed), every weight from its reset state. */
+static int deploy(mt_trainer *t, offline_t *s) {
+  const mt_train_opts *o = t->o;
+  uint32_t flags = o->open_loop ? MT_PROG_OPEN_LOOP : 0;
+  for (uint32_t l = 0; s->sliced && l < o->n_layers; l++) {
+    mt_slice_map_t *sl = &s->sliced[l];
+    for (uint32_t k = 0; k < sl->n_slices; k++) {
+      mt_layer_map_t *m = &sl->slice[k];
+      for (uint32_t i = 0; i < m->row_blocks * m->col_blocks; i++)
+        if (mt_dev_fabricate(t->dev, o->seed, m->first_tile + i) != MT_OK) return mt_trainer_dev_fail(t);
+      for (size_t i = 0; i < (size_t)m->n_in * m->n_out; i++) m->level[i] = MT_LEVEL_NONE;
+    }
+    if (mt_slice_program(sl, t->dev, t->net.w[l], flags) != MT_OK) return mt_trainer_dev_fail(t);
+  }
+  for (uint32_t l = 0; !s->sliced && l < o->n_layers; l++) {
+    mt_layer_map_t *m = &t->maps[l];
+    uint32_t tiles = m->row_blocks * m->col_blocks;
+    for (uint32_t k = 0; k < tiles; k++)
+      if (mt_dev_fabricate(t->dev, o->seed, m->first_tile + k) != MT_OK) return mt_trainer_dev_fail(t);
+    for (size_t k = 0; k < (size_t)m->n_in * m->n_out; k++) m->level[k] = MT_LEVEL_NONE;
+    if (mt_map_program(m, t->dev, t->net.w[l], NULL, 0, flags, NULL) != MT_OK)
+      return mt_trainer_dev_fail(t);
+  }
+  return 0;
+}
+
+/* The float network's test accuracy (before programming), then the deployment. */
+static int offline_epoch_end(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st) {
+  st->has_sw_accuracy = 1;
+  if (mt_trainer_evaluate(t, test, 0, &st->sw_test_accuracy) != 0) return -1;
+  return deploy(t, t->state);
+}
+
+static void conventional_fingerprint(const mt_trainer *t, mt_fp *fp) {
+  mt_fp_add(fp, "slices", MT_FP_INT, t->o->slices);
+}
+
+static void biased_fingerprint(const mt_trainer *t, mt_fp *fp) {
+  mt_fp_add(fp, "important", MT_FP_FLOAT, mt_fp_f32(t->o->important));
+  mt_fp_add(fp, "favourable", MT_FP_INT, t->o->favourable_k);
+  conventional_fingerprint(t, fp);
+}
+
+/* Section: the characterization (restored before the device is touched, so
+ * it is not measured again), then the latent weights. */
+static void offline_save(const mt_trainer *t, mt_wbuf *b) {
+  const offline_t *s = t->state;
+  mt_charac_save(&s->charac, b);
+  mt_biased_save(&s->biased, b);
+}
+
+static int offline_load_pre(mt_trainer *t, mt_rbuf *b) {
+  offline_t *s = t->state;
+  uint32_t fav = t->o->algo == MT_ALGO_BIASED ? t->o->favourable_k : 0;
+  return mt_charac_load(&s->charac, b, t->preset->levels, fav, t->err, t->errlen);
+}
+
+static int offline_load(mt_trainer *t, mt_rbuf *b) {
+  offline_t *s = t->state;
+  return mt_biased_load(&s->biased, b, t->err, t->errlen);
+}
+
+const mt_algo_ops mt_algo_conventional = {
+  .name = "conventional",
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_SLICES,
+  .create = offline_create,
+  .destroy = offline_destroy,
+  .prepare = offline_prepare,
+  .setup = offline_setup,
+  .epoch_start = offline_epoch_start,
+  .matmul = offline_matmul,
+  .step = offline_step,
+  .epoch_end = offline_epoch_end,
+  .fingerprint = conventional_fingerprint,
+  .save = offline_save,
+  .load_pre = offline_load_pre,
+  .load = offline_load,
+};
+
+const mt_algo_ops mt_algo_biased = {
+  .name = "biased",
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_SLICES,
+  .create = offline_create,
+  .destroy = offline_destroy,
+  .prepare = offline_prepare,
+  .setup = offline_setup,
+  .epoch_start = offline_epoch_start,
+  .matmul = offline_matmul,
+  .step = offline_step,
+  .epoch_end = offline_epoch_end,
+  .fingerprint = biased_fingerprint,
+  .save = offline_save,
+  .load_pre = offline_load_pre,
+  .load = offline_load,
+};

@@ -97,8 +97,8 @@ float mt_biased_project(const mt_biased_state *s, uint32_t l, float w);
  * effective weights (constrained ones projected) into net. */
 void mt_biased_step(mt_biased_state *s, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
 
-/* Checkpoints (mt_train.c). The characterization as measured (every field, so a resumed
- * run needs no new measurement and keeps the same favourable set); mt_charac_load checks
+/* Checkpoints (the algorithm's section, mt_train_ckpt.c). The characterization as
+ * measured (every field, so a resumed run needs no new measurement and keeps the same favourable set); mt_charac_load checks
  * it against the run's level count (and favourable_k unless 0) and that the favourable
  * flags are 0/1 and as many as favourable_k. The training state a later epoch reads: the
  * latent weights (the masks and effective weights are rebuilt from them at the start of

@@ -3,6 +3,8 @@
  * READ_LEVELS traffic. */
 #include "mt_algo_meta.h"
 
+#include "mt_algo.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,3 +168,64 @@ int mt_meta_step(mt_meta_t *s, mt_layer_map_t *m, mt_dev *dev, const float *g, f
   }
   return MT_OK;
 }
+
+/* ---- the `metaplastic` algorithm (mt_algo.h) ---- */
+
+static int meta_create(mt_trainer *t) {
+  t->state = calloc(1, sizeof(mt_meta_t));
+  return t->state ? 0 : mt_trainer_fail(t, "out of memory");
+}
+
+static void meta_destroy(mt_trainer *t) {
+  if (!t->state) return;
+  mt_meta_free(t->state);
+  free(t->state);
+  t->state = NULL;
+}
+
+/* The device runs with the unit's table from --meta-m and its index shift for L levels. */
+static int meta_prepare(mt_trainer *t, const mt_preset_t **apply) {
+  mt_meta_t *s = t->state;
+  if (mt_meta_init(s, t->preset, t->o->meta_m, (int)t->o->open_loop, t->err, t->errlen) != 0)
+    return -1;
+  *apply = &s->preset;
+  return 0;
+}
+
+static int meta_program_init(mt_trainer *t) {
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    mt_trainer_clip(t, l);
+    if (mt_meta_write_init(t->state, &t->maps[l], t->dev, t->net.w[l], NULL) != MT_OK)
+      return mt_trainer_dev_fail(t);
+  }
+  return 0;
+}
+
+/* Biases on the host; weights: the unit applies the updates to its hidden
+ * weights, programs the level changes, and t->net.w gets the levels back. */
+static int meta_step(mt_trainer *t) {
+  const mt_train_opts *o = t->o;
+  for (uint32_t l = 0; l < o->n_layers; l++) {
+    for (uint32_t k = 0; k < mt_trainer_outputs(t, l); k++) t->net.b[l][k] -= o->lr * t->wk.gb[l][k];
+    mt_prog_result res = {0, 0, 0};
+    if (mt_meta_step(t->state, &t->maps[l], t->dev, t->wk.gw[l], o->lr, t->net.w[l], &res) != MT_OK)
+      return mt_trainer_dev_fail(t);
+  }
+  return 0;
+}
+
+static void meta_fingerprint(const mt_trainer *t, mt_fp *fp) {
+  mt_fp_add(fp, "meta-m", MT_FP_FLOAT, mt_fp_f32(t->o->meta_m));
+}
+
+/* No section: the hidden weights are in the device's image. */
+const mt_algo_ops mt_algo_metaplastic = {
+  .name = "metaplastic",
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_DEV_FWD,
+  .create = meta_create,
+  .destroy = meta_destroy,
+  .prepare = meta_prepare,
+  .program_init = meta_program_init,
+  .step = meta_step,
+  .fingerprint = meta_fingerprint,
+};

@@ -1,6 +1,9 @@
 /* Open-loop pulse training: sgd-pulse and ssm (docs/algorithms.md). */
 #include "mt_algo_ssm.h"
 
+#include "mt_algo.h"
+
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,9 +345,13 @@ int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_
   return MT_OK;
 }
 
-static int read_one(mt_dev *dev, uint32_t tile, uint32_t row, uint32_t col, uint16_t *gp) {
-  mt_region r = {row, 1, col, 1};
-  return mt_dev_read_cells(dev, tile, r, 0, gp, NULL);
+/* Reads G+ of the cells of the first n entries (row << 20 | col << 8 | ...) into
+ * s->gp, in entry order: one READ_LIST. */
+static int read_entries(mt_pulse_state *s, mt_dev *dev, uint32_t tile, const uint32_t *entries,
+                        uint32_t n) {
+  assert(n <= MT_ROWS * MT_COLS);
+  for (uint32_t e = 0; e < n; e++) s->cells[e] = entries[e] & ~0xFFu;
+  return mt_dev_read_list(dev, tile, 0, s->cells, n, s->gp, NULL);
 }
 
 /* ssm update compensation of one tile: reads each pulsed G+ again and tops
@@ -354,16 +361,17 @@ static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile,
   const mt_layer_map_t *m = &s->maps[l];
   mt_pulse_layer *pl = &s->layer[l];
   uint32_t ne = 0;
-  /* The sent entries are overwritten by the top-ups: copy their cells first. */
-  uint32_t *cells = s->cells;
-  memcpy(cells, s->entries, n_sent * sizeof *cells);
+  /* All of them at once (the sent entries are then overwritten by the top-ups: s->cells
+   * keeps their cells). Before batching, a top-up PULSE sent when ENTRY_CAP entries had
+   * piled up came between two of these reads; now every read comes first (docs/algorithms.md). */
+  int rc = read_entries(s, dev, tile, s->entries, n_sent);
+  if (rc != MT_OK) return rc;
+  const uint32_t *cells = s->cells;
   uint32_t rb = (tile - m->first_tile) / m->col_blocks, cb = (tile - m->first_tile) % m->col_blocks;
   for (uint32_t e = 0; e < n_sent; e++) {
     uint32_t i = cells[e] >> 20, j = (cells[e] >> 8) & 0xFFFu;
     size_t k = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j;
-    uint16_t g1 = 0;
-    int rc = read_one(dev, tile, i, j, &g1);
-    if (rc != MT_OK) return rc;
+    uint16_t g1 = s->gp[e];
     float intended = pl->planned[k] * (pl->planned[k] > 0 ? pl->gain_set[k] : pl->gain_rst[k]);
     float shortfall = intended - ((float)g1 - (float)pl->g_before[k]);
     float gain = shortfall > 0 ? pl->gain_set[k] : pl->gain_rst[k];
@@ -404,14 +412,20 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
                                         : mt_pulse_round_nearest(fabsf(d) / gain));
             pl->planned[k] = (int8_t)(d > 0 ? p : -p);
             if (p == 0) continue;
-            if (ssm) {
-              int rc = read_one(dev, tile, i, j, &pl->g_before[k]);
-              if (rc != MT_OK) return rc;
-            }
             s->entries[ne++] = i << 20 | j << 8 | ((uint32_t)pl->planned[k] & 0x7Fu);
           }
         }
         if (ne == 0) continue;
+        /* ssm: G+ of every weight to pulse, before the pulses (one READ_LIST, in the order
+         * the cell-by-cell reads had) */
+        if (ssm) {
+          int rc = read_entries(s, dev, tile, s->entries, ne);
+          for (uint32_t e = 0; rc == MT_OK && e < ne; e++) {
+            uint32_t i = s->entries[e] >> 20, j = (s->entries[e] >> 8) & 0xFFFu;
+            pl->g_before[(size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS + j] = s->gp[e];
+          }
+          if (rc != MT_OK) return rc;
+        }
         int rc = mt_dev_pulse(dev, tile, s->entries, ne);
         if (rc == MT_OK && ssm) rc = compensate(s, dev, l, tile, ne);
         if (rc != MT_OK) return rc;
@@ -465,3 +479,76 @@ int mt_pulse_load(mt_pulse_state *s, mt_rbuf *b, char *err, size_t errlen) {
   }
   return 0;
 }
+
+/* ---- the `sgd-pulse` and `ssm` algorithms (mt_algo.h) ---- */
+
+static int pulse_create(mt_trainer *t) {
+  t->state = calloc(1, sizeof(mt_pulse_state));
+  return t->state ? 0 : mt_trainer_fail(t, "out of memory");
+}
+
+static void pulse_destroy(mt_trainer *t) {
+  if (!t->state) return;
+  mt_pulse_free(t->state);
+  free(t->state);
+  t->state = NULL;
+}
+
+static int pulse_setup(mt_trainer *t) {
+  const mt_train_opts *o = t->o;
+  mt_pulse_opts po = {o->algo == MT_ALGO_SSM, o->momentum, o->seed, MT_SSM_CALIB_CYCLES,
+                      MT_SSM_CALIB_PULSES};
+  return mt_pulse_init(t->state, &po, t->preset, t->maps, o->n_layers, t->err, t->errlen);
+}
+
+static int pulse_program_init(mt_trainer *t) {
+  return mt_pulse_program_init(t->state, t->dev, &t->net) == MT_OK ? 0 : mt_trainer_dev_fail(t);
+}
+
+/* The backward pass uses the weights read from the device (layer 0's are not needed by it). */
+static int pulse_after_forward(mt_trainer *t) {
+  return mt_pulse_read_weights(t->state, t->dev, &t->net, 1) == MT_OK ? 0 : mt_trainer_dev_fail(t);
+}
+
+static int pulse_step(mt_trainer *t) {
+  return mt_pulse_step(t->state, t->dev, &t->net, &t->wk, t->o->lr) == MT_OK
+             ? 0
+             : mt_trainer_dev_fail(t);
+}
+
+static void ssm_fingerprint(const mt_trainer *t, mt_fp *fp) {
+  mt_fp_add(fp, "momentum", MT_FP_FLOAT, mt_fp_f32(t->o->momentum));
+}
+
+static void pulse_save(const mt_trainer *t, mt_wbuf *b) { mt_pulse_save(t->state, b); }
+
+static int pulse_load(mt_trainer *t, mt_rbuf *b) {
+  return mt_pulse_load(t->state, b, t->err, t->errlen);
+}
+
+const mt_algo_ops mt_algo_sgd_pulse = {
+  .name = "sgd-pulse",
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_DEV_FWD,
+  .create = pulse_create,
+  .destroy = pulse_destroy,
+  .setup = pulse_setup,
+  .program_init = pulse_program_init,
+  .after_forward = pulse_after_forward,
+  .step = pulse_step,
+  .save = pulse_save,
+  .load = pulse_load,
+};
+
+const mt_algo_ops mt_algo_ssm = {
+  .name = "ssm",
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_DEV_FWD,
+  .create = pulse_create,
+  .destroy = pulse_destroy,
+  .setup = pulse_setup,
+  .program_init = pulse_program_init,
+  .after_forward = pulse_after_forward,
+  .step = pulse_step,
+  .fingerprint = ssm_fingerprint,
+  .save = pulse_save,
+  .load = pulse_load,
+};

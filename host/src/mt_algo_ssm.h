@@ -73,8 +73,8 @@ int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_
  * pulses. */
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
 
-/* Checkpoints (mt_train.c): everything a later step reads that is not derived from the
- * options and the preset: the stochastic-rounding generator, the compensation count, and
+/* Checkpoints (the algorithm's section, mt_train_ckpt.c): everything a later step
+ * reads that is not derived from the options and the preset: the stochastic-rounding generator, the compensation count, and
  * per layer the gains of every G+ device and (ssm) the momentum of weights and biases.
  * g_ref, the nominal steps and w_per_g are recomputed by mt_pulse_init (the checkpoint's
  * preset fingerprint guarantees the same values). The sizes come from s, set up by

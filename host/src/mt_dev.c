@@ -37,8 +37,26 @@ struct mt_dev {
   uint32_t *rsp;
   const uint32_t *out; /* payload of the last response */
   uint32_t out_len;
+  uint64_t transactions; /* commands sent to the backend (mt_dev_transactions) */
   char msg[512];
 };
+
+uint64_t mt_dev_transactions(const mt_dev *dev) { return dev->transactions; }
+
+const char *mt_err_name(int code) {
+  switch (code) {
+    case MT_OK: return "MT_OK";
+    case MT_ERR_INVAL: return "MT_ERR_INVAL";
+    case MT_ERR_NOMEM: return "MT_ERR_NOMEM";
+    case MT_ERR_NODEV: return "MT_ERR_NODEV";
+    case MT_ERR_IO: return "MT_ERR_IO";
+    case MT_ERR_TIMEOUT: return "MT_ERR_TIMEOUT";
+    case MT_ERR_DEVICE: return "MT_ERR_DEVICE";
+    case MT_ERR_PROTOCOL: return "MT_ERR_PROTOCOL";
+    case MT_ERR_FILE: return "MT_ERR_FILE";
+    default: return "MT_ERR_UNKNOWN";
+  }
+}
 
 const char *mt_strerror(int code) {
   switch (code) {
@@ -117,6 +135,7 @@ static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
   dev->cmd[1] = len;
   uint32_t n_rsp = 0, consumed = 0;
   char err[256] = "";
+  dev->transactions++;
   int rc = dev->ops->transact(dev->be, dev->cmd, len + MT_HDR_WORDS, dev->rsp, BUF_WORDS, &n_rsp,
                               &consumed, err, sizeof err);
   if (rc != MT_OK) return fail(dev, rc, "%s: %s: %s", dev->uri, op_name(op), err);
@@ -576,10 +595,9 @@ int mt_dev_snapshot_load(mt_dev *dev, const char *path) {
   char err[512];
   /* Reading at most one byte more than a valid snapshot lets a wrong size be
    * reported by mt_dev_restore_bytes without reading a huge file. */
-  if (mt_read_file(path, snapshot_words(dev) * 4 + 1, &bytes, &n, err, sizeof err) != 0) {
-    return fail(dev, strstr(err, "too large") ? MT_ERR_FILE : MT_ERR_IO, "%s (snapshot)", err);
-  }
-  int rc = mt_dev_restore_bytes(dev, bytes, n, path);
+  int rc = mt_read_file(path, snapshot_words(dev) * 4 + 1, &bytes, &n, err, sizeof err);
+  if (rc != MT_OK) return fail(dev, rc, "%s (snapshot)", err);
+  rc = mt_dev_restore_bytes(dev, bytes, n, path);
   free(bytes);
   return rc;
 }

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "mt_file.h"
 
+#include "memtile.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -102,31 +104,31 @@ int mt_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t
                  size_t errlen) {
   struct stat st;
   FILE *f = mt_open_regular(path, err, errlen);
-  if (!f) return -1;
+  if (!f) return MT_ERR_IO;
   if (fstat(fileno(f), &st) != 0) {
     snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
     fclose(f);
-    return -1;
+    return MT_ERR_IO;
   }
   if ((unsigned long long)st.st_size > max_bytes) {
     snprintf(err, errlen, "%s: too large (%lld bytes, at most %zu expected)", path,
              (long long)st.st_size, max_bytes);
     fclose(f);
-    return -1;
+    return MT_ERR_FILE;
   }
   size_t size = (size_t)st.st_size;
   unsigned char *buf = malloc(size ? size : 1);
   if (!buf) {
     snprintf(err, errlen, "%s: out of memory for %zu bytes", path, size);
     fclose(f);
-    return -1;
+    return MT_ERR_NOMEM;
   }
   size_t got = fread(buf, 1, size, f);
   fclose(f);
   if (got != size) {
     snprintf(err, errlen, "%s: short read (%zu of %zu bytes)", path, got, size);
     free(buf);
-    return -1;
+    return MT_ERR_IO;
   }
   *out = buf;
   *n = size;

@@ -11,7 +11,9 @@
 int mt_write_atomic(const char *path, const void *bytes, size_t n, char *err, size_t errlen);
 
 /* Reads a whole file of at most max_bytes (checked against the file's real
- * length before allocating). *out is malloc'd; 0, or -1 with a message. */
+ * length before allocating). *out is malloc'd; 0 (MT_OK), or with a message
+ * MT_ERR_FILE (larger than max_bytes: the content is wrong), MT_ERR_NOMEM or
+ * MT_ERR_IO (cannot open or read, or not a regular file). */
 int mt_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *n, char *err,
                  size_t errlen);
 

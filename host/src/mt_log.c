@@ -1,15 +1,22 @@
 /* JSON-lines and CSV epoch logs. */
+#define _POSIX_C_SOURCE 200809L
 #include "mt_log.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TASK_NAME_LEN 256
 
 struct mt_log {
   FILE *json, *csv;
+  char json_path[4096], csv_path[4096];
+  char err[4400];                        /* why the last call failed */
   int header_done;                       /* the CSV header is written before the first line */
   uint32_t n_tasks;                      /* 0: a single-dataset run, no task fields */
   char task_names[MT_TRAIN_MAX_TASKS][TASK_NAME_LEN];
@@ -17,9 +24,11 @@ struct mt_log {
 
 static const char *const columns =
     "epoch,algo,train_loss,train_accuracy,test_accuracy,set_pulses,reset_pulses,verify_reads,"
-    "cell_reads,mvms,cells_programmed,updates_skipped,wv_failures,energy_pj,latency_ns,wall_s";
+    "cell_reads,mvms,cells_programmed,updates_skipped,wv_failures,energy_pj,latency_ns,transactions,"
+    "wall_s";
 
 void mt_log_csv_path(const char *path, char *out, size_t outlen) {
+  assert(outlen > 0);
   size_t n = strlen(path);
   if (n > 6 && strcmp(path + n - 6, ".jsonl") == 0)
     snprintf(out, outlen, "%.*s.csv", (int)(n - 6), path);
@@ -29,30 +38,92 @@ void mt_log_csv_path(const char *path, char *out, size_t outlen) {
     snprintf(out, outlen, "%s.csv", path);
 }
 
+/* Opens path for writing: truncated, or (append) positioned at its end and
+ * readable, so that mt_log_resume can cut it back. */
+static FILE *open_log(const char *path, int append) {
+  int fd = open(path, O_RDWR | O_CREAT | (append ? 0 : O_TRUNC), 0644);
+  if (fd < 0) return NULL;
+  FILE *f = fdopen(fd, "r+");
+  if (!f) {
+    close(fd);
+    return NULL;
+  }
+  if (fseek(f, 0, SEEK_END) != 0) {
+    fclose(f);
+    return NULL;
+  }
+  return f;
+}
+
 int mt_log_open(mt_log **out, const char *path, int append, char *err, size_t errlen) {
-  char csv[4096];
-  mt_log_csv_path(path, csv, sizeof csv);
   mt_log *log = calloc(1, sizeof *log);
   if (!log) {
     snprintf(err, errlen, "%s: out of memory", path);
     return -1;
   }
-  const char *mode = append ? "a" : "w";
-  log->json = fopen(path, mode);
+  snprintf(log->json_path, sizeof log->json_path, "%s", path);
+  mt_log_csv_path(path, log->csv_path, sizeof log->csv_path);
+  log->json = open_log(path, append);
   if (!log->json) {
     snprintf(err, errlen, "%s: cannot write log: %s", path, strerror(errno));
     free(log);
     return -1;
   }
-  log->csv = fopen(csv, mode);
+  log->csv = open_log(log->csv_path, append);
   if (!log->csv) {
-    snprintf(err, errlen, "%s: cannot write log: %s", csv, strerror(errno));
+    snprintf(err, errlen, "%s: cannot write log: %s", log->csv_path, strerror(errno));
     fclose(log->json);
     free(log);
     return -1;
   }
   *out = log;
   return 0;
+}
+
+const char *mt_log_errmsg(const mt_log *log) { return log->err; }
+
+/* The epoch a log line is about: JSON {"epoch": N, ...; CSV N,...; 0 if none. */
+static uint32_t line_epoch(const char *line, int json) {
+  const char *p = line;
+  if (json) {
+    if (strncmp(p, "{\"epoch\": ", 10) != 0) return 0;
+    p += 10;
+  }
+  char *end;
+  unsigned long v = strtoul(p, &end, 10);
+  return end != p && *end == ',' && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+/* Keeps the complete lines of f up to the first that is cut short (a write
+ * that failed midway) or about an epoch after `epochs`, and cuts the file
+ * there. The CSV's header line stays. */
+static int cut_back(mt_log *log, FILE *f, const char *path, int json, uint32_t epochs) {
+  if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0) goto io_error;
+  char line[16384];
+  long keep = 0;
+  int first = 1;
+  while (fgets(line, sizeof line, f)) {
+    size_t n = strlen(line);
+    if (n == 0 || line[n - 1] != '\n') break; /* cut short, or longer than any line we write */
+    int header = !json && first && strncmp(line, "epoch,", 6) == 0;
+    first = 0;
+    uint32_t e = header ? 0 : line_epoch(line, json);
+    if (!header && (e == 0 || e > epochs)) break;
+    keep = ftell(f);
+    if (keep < 0) goto io_error;
+  }
+  if (ferror(f)) goto io_error;
+  if (fflush(f) != 0 || ftruncate(fileno(f), (off_t)keep) != 0 || fseek(f, 0, SEEK_END) != 0)
+    goto io_error;
+  return 0;
+io_error:
+  snprintf(log->err, sizeof log->err, "%s: %s", path, strerror(errno));
+  return -1;
+}
+
+int mt_log_resume(mt_log *log, uint32_t epochs) {
+  if (cut_back(log, log->json, log->json_path, 1, epochs) != 0) return -1;
+  return cut_back(log, log->csv, log->csv_path, 0, epochs);
 }
 
 int mt_log_set_tasks(mt_log *log, uint32_t n_tasks, const char *const *names) {
@@ -107,13 +178,13 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
           "\"test_accuracy\": %.6g, \"set_pulses\": %llu, \"reset_pulses\": %llu, "
           "\"verify_reads\": %llu, \"cell_reads\": %llu, \"mvms\": %llu, "
           "\"cells_programmed\": %llu, \"updates_skipped\": %llu, \"wv_failures\": %llu, "
-          "\"energy_pj\": %.6g, \"latency_ns\": %.6g, ",
+          "\"energy_pj\": %.6g, \"latency_ns\": %.6g, \"transactions\": %llu, ",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
           (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
           (unsigned long long)s->verify_reads, (unsigned long long)s->cell_reads,
           (unsigned long long)s->mvms, (unsigned long long)s->cells_programmed,
           (unsigned long long)s->updates_skipped, (unsigned long long)s->wv_failures,
-          s->energy_pj, s->latency_ns);
+          s->energy_pj, s->latency_ns, (unsigned long long)s->transactions);
   /* Only a simulated device (verilator://) has a clock to report. */
   if (s->has_sim_cycles) fprintf(log->json, "\"sim_cycles\": %llu, ", (unsigned long long)s->sim_cycles);
   if (s->has_sw_accuracy) fprintf(log->json, "\"sw_test_accuracy\": %.6g, ", s->sw_test_accuracy);
@@ -127,13 +198,13 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
     fputs("], ", log->json);
   }
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
-  fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%.6g",
+  fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%llu,%.6g",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
           (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
           (unsigned long long)s->verify_reads, (unsigned long long)s->cell_reads,
           (unsigned long long)s->mvms, (unsigned long long)s->cells_programmed,
           (unsigned long long)s->updates_skipped, (unsigned long long)s->wv_failures,
-          s->energy_pj, s->latency_ns, s->wall_s);
+          s->energy_pj, s->latency_ns, (unsigned long long)s->transactions, s->wall_s);
   if (log->n_tasks) {
     fprintf(log->csv, ",%u,", task);
     csv_field(log->csv, log->task_names[task - 1]);
@@ -141,8 +212,16 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
       fprintf(log->csv, ",%.6g", k < s->n_tasks ? s->task_accuracy[k] : 0.0);
   }
   fputc('\n', log->csv);
-  int bad = fflush(log->json) != 0 || fflush(log->csv) != 0;
-  return bad ? -1 : 0;
+  /* On disk before the epoch's checkpoint: a resume then finds every epoch it restores. */
+  if (fflush(log->json) != 0 || fsync(fileno(log->json)) != 0) {
+    snprintf(log->err, sizeof log->err, "%s: %s", log->json_path, strerror(errno));
+    return -1;
+  }
+  if (fflush(log->csv) != 0 || fsync(fileno(log->csv)) != 0) {
+    snprintf(log->err, sizeof log->err, "%s: %s", log->csv_path, strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 void mt_log_close(mt_log *log) {

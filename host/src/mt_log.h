@@ -1,6 +1,10 @@
 /* Per-epoch training logs: one JSON object per line, and a CSV with the same
  * columns beside it (FILE.jsonl -> FILE.csv; any other name gets ".csv"
- * appended). Each line is flushed, so an interrupted run keeps its epochs. */
+ * appended). Each line is flushed and synced to disk, so an interrupted run
+ * keeps its epochs; the trainer writes an epoch's checkpoint only after its
+ * line, and a resumed run cuts the log back to the checkpoint's epochs
+ * (mt_log_resume), so log and checkpoint agree after a crash or a full disk
+ * at any point. */
 #ifndef MT_LOG_H
 #define MT_LOG_H
 
@@ -21,7 +25,16 @@ int mt_log_open(mt_log **out, const char *path, int append, char *err, size_t er
  * task_accuracy_N to the CSV. Call before the first epoch; names are copied
  * (at most MT_TRAIN_MAX_TASKS). 0, or -1 if there are too many. */
 int mt_log_set_tasks(mt_log *log, uint32_t n_tasks, const char *const *names);
+/* Appends the epoch's line to both files and syncs them. 0, or -1 with
+ * mt_log_errmsg naming the file and the reason (errno). */
 int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s);
+/* A resumed run (opened with append) whose checkpoint holds `epochs` epochs:
+ * keeps the complete lines of epochs 1..epochs and drops what follows (lines
+ * of epochs the checkpoint does not have, a line cut short by a full disk or
+ * a kill). 0, or -1 with mt_log_errmsg. */
+int mt_log_resume(mt_log *log, uint32_t epochs);
+/* Why the last mt_log_epoch or mt_log_resume failed. */
+const char *mt_log_errmsg(const mt_log *log);
 void mt_log_close(mt_log *log);
 /* Path of the CSV written beside path. */
 void mt_log_csv_path(const char *path, char *out, size_t outlen);

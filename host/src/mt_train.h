@@ -14,15 +14,12 @@
 #include "mt_nn.h"
 #include "mt_preset.h"
 
+/* The algorithms (docs/algorithms.md), one per line of mt_algos.def. */
 typedef enum {
-  MT_ALGO_FLOAT,       /* software baseline, no device */
-  MT_ALGO_CLOSED_LOOP, /* reprogram every weight by write-verify after every step */
-  MT_ALGO_SIAMESE,     /* Tan et al. 2024: float shadow, sparse level-change updates */
-  MT_ALGO_SGD_PULSE,   /* naive in-situ SGD: rounded open-loop pulses, no weight copy */
-  MT_ALGO_SSM,         /* Wang et al. 2019: momentum, stochastic pulses, re-init, compensation */
-  MT_ALGO_CONVENTIONAL, /* float training, then programmed once and evaluated on the device */
-  MT_ALGO_BIASED,      /* Diware et al. 2023: as conventional, important weights on favourable levels */
-  MT_ALGO_METAPLASTIC, /* D'Agostino et al. 2023: hidden weights in the device's metaplasticity unit */
+#define MT_ALGO_ENTRY(ID, OPS) MT_ALGO_##ID,
+#include "mt_algos.def"
+#undef MT_ALGO_ENTRY
+  MT_ALGO_COUNT
 } mt_algo;
 
 #define MT_TRAIN_MAX_TASKS 8u /* datasets trained in turn by mt_train_run_tasks */
@@ -62,6 +59,7 @@ typedef struct {
   uint64_t set_pulses, reset_pulses, verify_reads, cell_reads, mvms;
   uint64_t cells_programmed, updates_skipped, wv_failures;
   double energy_pj, latency_ns, wall_s;
+  uint64_t transactions; /* device commands of the epoch's training steps (mt_dev_transactions) */
   /* conventional/biased: test accuracy of the float network before programming
    * (test_accuracy is then the accuracy on the device after programming) */
   int has_sw_accuracy;
@@ -79,9 +77,18 @@ typedef struct {
 typedef struct {
   /* called after every batch: examples done of total in this epoch */
   void (*progress)(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss);
-  /* called after every epoch; returns non-zero to stop */
+  /* called after every epoch, before its checkpoint is written (so a log
+   * written here is never behind the checkpoint); returns 0 to go on, > 0 to
+   * stop after this epoch (which is checkpointed), < 0 to stop because the
+   * hook failed (the epoch is then not checkpointed: the checkpoint stays
+   * behind the log, and a resume cuts the log back) */
   int (*epoch_done)(void *ctx, const mt_epoch_stats *s);
   void *ctx;
+  /* --resume: called once the checkpoint is restored, with the epochs it
+   * holds (numbered across tasks), before any training, so that a log can be
+   * cut back to them (mt_log_resume); returns non-zero to fail the run. May
+   * be NULL. */
+  int (*resumed)(void *ctx, uint32_t epochs);
 } mt_train_hooks;
 
 /* Trains. dev and preset are NULL for MT_ALGO_FLOAT. Returns 0 or -1 with a

@@ -1,10 +1,12 @@
 /* memtile: command-line front end of libmemtile. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "memtile.h"
@@ -41,8 +43,7 @@ static const char *const usage_train =
     "                     28x28x1-c5x8-p2-c5x16-p2-10 (docs/algorithms.md)\n"
     "  --tasks LIST       continual learning: comma-separated datasets (as --dataset) trained\n"
     "                     in turn, --epochs each; every task is tested after every epoch\n"
-    "  --algo NAME        float, closed-loop, siamese (default), sgd-pulse, ssm, conventional,\n"
-    "                     biased, metaplastic\n"
+    "  --algo NAME        the training algorithm (default siamese; the list is below)\n"
     "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
     "  --epochs N         (default 3)\n"
     "  --batch B          (default 32)\n"
@@ -145,6 +146,17 @@ static void preset_path(const char *name, char *out, size_t outlen) {
   snprintf(out, outlen, "%s/%s.json", dir ? dir : MT_SOURCE_DIR "/presets", name);
 }
 
+/* The algorithms' names, comma-separated (from the registry, host/src/mt_algos.def). */
+static void algo_list(char *out, size_t n) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int k = 0; k < MT_ALGO_COUNT && used < n; k++) {
+    int w = snprintf(out + used, n - used, "%s%s", k ? ", " : "", mt_algo_name((mt_algo)k));
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+}
+
 static int parse_train(int argc, char **argv, train_args *a) {
   const char *cmd = "train";
   memset(a, 0, sizeof *a);
@@ -154,7 +166,10 @@ static int parse_train(int argc, char **argv, train_args *a) {
   for (int i = 0; i < argc; i++) {
     const char *opt = argv[i];
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+      char algos[512];
+      algo_list(algos, sizeof algos);
       fputs(usage_train, stdout);
+      printf("\nalgorithms (docs/algorithms.md): %s\n", algos);
       return 1;
     }
     if (!strcmp(opt, "--open-loop")) {
@@ -194,9 +209,12 @@ static int parse_train(int argc, char **argv, train_args *a) {
         return 2;
       }
     } else if (!strcmp(opt, "--algo")) {
-      if (mt_algo_parse(val, &a->o.algo) != 0)
-        return bad_value(cmd, opt, val, "an algorithm (float, closed-loop, siamese, sgd-pulse, ssm, "
-                                        "conventional, biased, metaplastic)");
+      if (mt_algo_parse(val, &a->o.algo) != 0) {
+        char algos[512], what[600];
+        algo_list(algos, sizeof algos);
+        snprintf(what, sizeof what, "an algorithm (%s)", algos);
+        return bad_value(cmd, opt, val, what);
+      }
     } else if (!strcmp(opt, "--compensate")) {
       if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
       else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;
@@ -283,7 +301,57 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
     printf("\n");
   }
   if (p->log && mt_log_epoch(p->log, p->algo, s) != 0) p->log_failed = 1;
-  return p->log_failed;
+  return p->log_failed ? -1 : 0; /* a failed line: stop before this epoch's checkpoint */
+}
+
+/* --resume: the log keeps the epochs the checkpoint holds, and nothing after. */
+static int on_resumed(void *ctx, uint32_t epochs) {
+  progress_t *p = ctx;
+  if (!p->log || mt_log_resume(p->log, epochs) == 0) return 0;
+  p->log_failed = 1;
+  return -1;
+}
+
+/* The path of a file that may not exist yet with its directory resolved
+ * (symbolic links, "..", "."); the path itself if the directory does not
+ * resolve either. */
+static void canonical(const char *path, char *out, size_t n) {
+  char dir[PATH_MAX], real[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (slash == path) snprintf(dir, sizeof dir, "/");
+  else snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+  int k = -1; /* a path too long for out falls back to the text given */
+  if (realpath(path, real)) k = snprintf(out, n, "%s", real);
+  else if (realpath(dir, real)) k = snprintf(out, n, "%s/%s", real, base);
+  if (k < 0 || (size_t)k >= n) snprintf(out, n, "%s", path);
+}
+
+/* 1 if a and b name the same file, also through links, existing or not. */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  char ca[PATH_MAX], cb[PATH_MAX];
+  canonical(a, ca, sizeof ca);
+  canonical(b, cb, sizeof cb);
+  return strcmp(ca, cb) == 0;
+}
+
+/* The log (and its CSV) would overwrite a checkpoint, or a checkpoint the log: refused. */
+static int check_distinct_outputs(const train_args *a) {
+  if (!a->log) return 0;
+  char csv[4096];
+  mt_log_csv_path(a->log, csv, sizeof csv);
+  const char *logs[2] = {a->log, csv}, *log_opt[2] = {"--log", "--log's CSV"};
+  const char *ck[2] = {a->o.checkpoint, a->o.resume}, *ck_opt[2] = {"--checkpoint", "--resume"};
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++)
+      if (ck[j] && same_file(logs[i], ck[j])) {
+        fprintf(stderr, "memtile train: %s %s and %s %s are the same file\n", log_opt[i], logs[i],
+                ck_opt[j], ck[j]);
+        return -1;
+      }
+  return 0;
 }
 
 /* Splits a --tasks list in place (commas); at most MT_TRAIN_MAX_TASKS names. */
@@ -307,6 +375,7 @@ static int cmd_train(int argc, char **argv) {
   train_args a;
   int rc = parse_train(argc, argv, &a);
   if (rc) return rc == 1 ? 0 : rc;
+  if (check_distinct_outputs(&a) != 0) return 2;
   char err[1024], path[4096], uri[64], task_list[4096];
   static mt_preset_t preset;
   mt_dataset_t train[MT_TRAIN_MAX_TASKS], test[MT_TRAIN_MAX_TASKS];
@@ -372,14 +441,15 @@ static int cmd_train(int argc, char **argv) {
   printf("\n");
   fflush(stdout);
   progress_t prog = {isatty(STDERR_FILENO), 0, mt_algo_name(a.o.algo), log, 0};
-  mt_train_hooks hooks = {on_progress, on_epoch, &prog};
-  if (mt_train_run_tasks(&a.o, n_tasks, train, test, dev,
-                         a.o.algo == MT_ALGO_FLOAT ? NULL : &preset, &hooks, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile train: %s\n", err);
+  mt_train_hooks hooks = {on_progress, on_epoch, &prog, on_resumed};
+  rc = mt_train_run_tasks(&a.o, n_tasks, train, test, dev,
+                          a.o.algo == MT_ALGO_FLOAT ? NULL : &preset, &hooks, err, sizeof err);
+  if (prog.log_failed) { /* the log's own reason (file and errno), not the trainer's */
+    fprintf(stderr, "memtile train: writing the log failed: %s\n", mt_log_errmsg(log));
     goto out;
   }
-  if (prog.log_failed) {
-    fprintf(stderr, "memtile train: %s: writing the log failed\n", a.log);
+  if (rc != 0) {
+    fprintf(stderr, "memtile train: %s\n", err);
     goto out;
   }
   status = 0;

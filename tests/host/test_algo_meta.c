@@ -271,7 +271,7 @@ static mt_epoch_stats meta_run(int mode, uint32_t epochs) {
   memset(&p, 0, sizeof p);
   p.mode = mode;
   if (mt_dev_open("model://?tiles=8", &p.dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(p.dev));
-  mt_train_hooks hooks = {on_progress, on_epoch, &p};
+  mt_train_hooks hooks = {on_progress, on_epoch, &p, NULL};
   char err[512];
   if (mt_train_run(&o, &mnist_train, &mnist_test, p.dev, &rram, &hooks, err, sizeof err) != 0)
     fail_msg("%s", err);
@@ -326,7 +326,7 @@ static void tasks_test_every_task(void **state) {
   memset(&p, 0, sizeof p);
   memset(&q1, 0, sizeof q1);
   memset(&q2, 0, sizeof q2);
-  mt_train_hooks hooks = {NULL, on_epoch, &p};
+  mt_train_hooks hooks = {NULL, on_epoch, &p, NULL};
   char err[512];
   if (mt_train_run_tasks(&o, 2, trains, tests, NULL, NULL, &hooks, err, sizeof err) != 0) fail_msg("%s", err);
   assert_int_equal(p.n_epochs, 4);
@@ -336,7 +336,7 @@ static void tasks_test_every_task(void **state) {
     assert_int_equal(p.all[e].n_tasks, 2);
     assert_true(p.all[e].task_accuracy[e / 2] == p.all[e].test_accuracy);
   }
-  mt_train_hooks h1 = {NULL, on_epoch, &q1}, h2 = {NULL, on_epoch, &q2};
+  mt_train_hooks h1 = {NULL, on_epoch, &q1, NULL}, h2 = {NULL, on_epoch, &q2, NULL};
   if (mt_train_run(&o, &mnist_train, &mnist_test, NULL, NULL, &h1, err, sizeof err) != 0 ||
       mt_train_run(&o, &mnist_train, &fashion_test, NULL, NULL, &h2, err, sizeof err) != 0)
     fail_msg("%s", err);
@@ -382,7 +382,7 @@ static void metaplastic_resume_is_exact(void **state) {
     o.resume = k == 2 ? path : NULL;
     mt_dev *dev = NULL;
     if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
-    mt_train_hooks hooks = {NULL, on_epoch, runs[k]};
+    mt_train_hooks hooks = {NULL, on_epoch, runs[k], NULL};
     if (mt_train_run(&o, &mnist_train, &mnist_test, dev, &rram, &hooks, err, sizeof err) != 0)
       fail_msg("%s", err);
     mt_dev_close(dev);

@@ -161,7 +161,7 @@ static mt_epoch_stats run(mt_algo algo, float important, uint32_t epochs, uint64
   memset(&st, 0, sizeof st);
   mt_dev *dev = NULL;
   assert_int_equal(mt_dev_open("model://?tiles=8", &dev), MT_OK);
-  mt_train_hooks hooks = {NULL, keep_epoch, &st};
+  mt_train_hooks hooks = {NULL, keep_epoch, &st, NULL};
   char err[512];
   if (mt_train_run(&o, &train, &test, dev, &preset, &hooks, err, sizeof err) != 0) fail_msg("%s", err);
   static uint16_t lv[MT_ROWS * MT_COLS];

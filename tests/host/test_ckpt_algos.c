@@ -1,5 +1,5 @@
-/* Checkpoint and resume (host/src/mt_train.c) for the algorithms with state of
- * their own (sgd-pulse, ssm, conventional, biased) and for runs over several
+/* Checkpoint and resume (host/src/mt_train_ckpt.c, container in mt_ckpt.c) for the
+ * algorithms with state of their own (sgd-pulse, ssm, conventional, biased) and for runs over several
  * --tasks: N epochs straight and k epochs + a resume to N give the same log,
  * line for line except wall_s, and the same epoch statistics bit for bit. Also
  * that a checkpoint refuses another algorithm or option, a damaged or
@@ -16,6 +16,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "memtile.h"
@@ -65,18 +70,52 @@ static int teardown(void **state) {
 
 typedef struct {
   mt_log *log;
+  const char *log_path;
   const char *algo;
   uint32_t stop_after; /* stop after this many epochs of this run (0: never), like a crash */
+  /* fault injection (in a child process): at epoch fault_epoch, kill -9 before (fault 1) or
+   * after (fault 2) its log line, or (fault 3) let the disk fill 100 bytes into the line */
+  uint32_t fault_epoch;
+  int fault;
   uint32_t n;
   mt_epoch_stats s[MAX_EPOCHS];
 } run_t;
+
+static long file_length(FILE *f) {
+  fseek(f, 0, SEEK_END);
+  return ftell(f);
+}
 
 static int on_epoch(void *ctx, const mt_epoch_stats *s) {
   run_t *r = ctx;
   if (r->n < MAX_EPOCHS) r->s[r->n] = *s;
   r->n++;
-  if (mt_log_epoch(r->log, r->algo, s) != 0) fail_msg("writing the log failed");
+  int fault = s->epoch == r->fault_epoch ? r->fault : 0;
+  if (fault == 1) raise(SIGKILL);
+  if (fault == 3) { /* the log may grow 100 bytes more: its line is cut short */
+    signal(SIGXFSZ, SIG_IGN);
+    FILE *f = fopen(r->log_path, "rb");
+    struct rlimit lim = {(rlim_t)file_length(f) + 100, RLIM_INFINITY};
+    fclose(f);
+    setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  if (mt_log_epoch(r->log, r->algo, s) != 0) {
+    if (fault != 3) fail_msg("writing the log failed: %s", mt_log_errmsg(r->log));
+    /* the reason, and the file: exit status 3 if they are there */
+    char want[512];
+    snprintf(want, sizeof want, "%s: %s", r->log_path, strerror(EFBIG));
+    fprintf(stderr, "log error: %s\n", mt_log_errmsg(r->log));
+    _exit(strcmp(mt_log_errmsg(r->log), want) == 0 ? 3 : 4);
+  }
+  if (fault == 2) raise(SIGKILL);
   return r->stop_after && r->n >= r->stop_after;
+}
+
+/* As the command line does: the log keeps the epochs of the checkpoint. */
+static int on_resumed(void *ctx, uint32_t epochs) {
+  run_t *r = ctx;
+  if (mt_log_resume(r->log, epochs) != 0) fail_msg("%s", mt_log_errmsg(r->log));
+  return 0;
 }
 
 static void path_in_dir(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
@@ -94,7 +133,11 @@ static mt_train_opts tiny_opts(mt_algo algo) {
  * stop_after epochs (0: all). Returns 0 or -1 with the message in err. */
 static int run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t *p, const char *log,
                      int append, uint32_t stop_after, run_t *r, char *err, size_t errlen) {
+  uint32_t fault_epoch = r->fault_epoch;
+  int fault = r->fault;
   memset(r, 0, sizeof *r);
+  r->fault_epoch = fault_epoch, r->fault = fault;
+  r->log_path = log;
   r->algo = mt_algo_name(o->algo);
   r->stop_after = stop_after;
   if (mt_log_open(&r->log, log, append, err, errlen) != 0) fail_msg("%s", err);
@@ -104,7 +147,7 @@ static int run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t
   snprintf(uri, sizeof uri, "model://?tiles=%u", mt_train_tiles_needed(o));
   if (o->algo != MT_ALGO_FLOAT && mt_dev_open(uri, &dev) != MT_OK)
     fail_msg("%s", mt_dev_errmsg(dev));
-  mt_train_hooks hooks = {NULL, on_epoch, r};
+  mt_train_hooks hooks = {NULL, on_epoch, r, on_resumed};
   int rc = mt_train_run_tasks(o, n_tasks, trains, tests, dev, o->algo == MT_ALGO_FLOAT ? NULL : p,
                               &hooks, err, errlen);
   mt_dev_close(dev);
@@ -437,6 +480,39 @@ static void put32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
+static uint32_t get32(const unsigned char *p) {
+  return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Walks the sections of a checkpoint file (host/src/mt_ckpt.h: name length, name, u64
+ * payload length, payload CRC-32, payload) and returns where section `name`'s payload
+ * starts; with name NULL, recomputes every section's CRC and returns 0. */
+static size_t walk_sections(unsigned char *bytes, size_t n, const char *name) {
+  size_t p = 8;
+  while (p < n - 4) {
+    uint32_t nl = get32(bytes + p);
+    const unsigned char *nm = bytes + p + 4;
+    size_t hdr = p + 4 + nl;
+    size_t len = get32(bytes + hdr) | (size_t)get32(bytes + hdr + 4) << 32;
+    size_t data = hdr + 12;
+    if (name && nl == strlen(name) && memcmp(nm, name, nl) == 0) return data;
+    if (!name) put32(bytes + hdr + 8, (uint32_t)crc32(0L, bytes + data, (uInt)len));
+    p = data + len;
+  }
+  if (name) fail_msg("no section %s", name);
+  return 0;
+}
+
+static size_t section_at(unsigned char *bytes, size_t n, const char *name) {
+  return walk_sections(bytes, n, name);
+}
+
+/* Writes the whole checkpoint bytes[0..n) with every checksum made right again. */
+static void write_fixed(const char *path, unsigned char *bytes, size_t n) {
+  walk_sections(bytes, n, NULL);
+  write_with_crc(path, bytes, n - 4);
+}
+
 /* Truncated, damaged, old-format and internally inconsistent files are refused with
  * the reason; sizes in the file are checked against its length before use. */
 static void damaged_checkpoints_are_refused(void **state) {
@@ -469,33 +545,48 @@ static void damaged_checkpoints_are_refused(void **state) {
   assert_non_null(bytes);
   assert_int_equal(fread(bytes, 1, n, f), n);
   fclose(f);
-  /* A format-1 file (before these algorithms had checkpoints) is refused, not misread. */
+  /* Files of the formats before the sectioned container are refused, not misread. */
   put32(bytes + 4, 1);
   write_with_crc(bad, bytes, n - 4);
   expect_refusal(&o, 1, &imprecise, "checkpoint format 1, written by an older memtile");
   put32(bytes + 4, 2);
-  /* A right checksum over wrong content: an option count beyond the file ... */
-  uint32_t nfp = bytes[8] | (uint32_t)bytes[9] << 8 | (uint32_t)bytes[10] << 16 | (uint32_t)bytes[11] << 24;
-  put32(bytes + 8, 0x7FFFFFFFu);
   write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "checkpoint format 2, written by an older memtile");
+  put32(bytes + 4, 3);
+  /* A right checksum over wrong content: an option count beyond the section ... */
+  size_t opt = section_at(bytes, n, "options");
+  uint32_t nfp = get32(bytes + opt);
+  put32(bytes + opt, 0x7FFFFFFFu);
+  write_fixed(bad, bytes, n);
   expect_refusal(&o, 1, &imprecise, "inconsistent content (2147483647 option entries)");
-  put32(bytes + 8, nfp);
-  /* ... an unknown option key ... */
-  uint32_t key0 = bytes[12];
-  put32(bytes + 12, 999);
-  write_with_crc(bad, bytes, n - 4);
-  expect_refusal(&o, 1, &imprecise, "inconsistent content (option key 999)");
-  put32(bytes + 12, key0);
-  /* ... a task beyond the run's (the first word after the options) ... */
-  size_t pos = 12 + 8 * (size_t)nfp;
+  put32(bytes + opt, nfp);
+  /* ... an option entry whose name is longer than any ... */
+  uint32_t len0 = get32(bytes + opt + 4);
+  put32(bytes + opt + 4, 999);
+  write_fixed(bad, bytes, n);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content (option entry 1)");
+  put32(bytes + opt + 4, len0);
+  /* ... a task beyond the run's ... */
+  size_t pos = section_at(bytes, n, "position");
   put32(bytes + pos, 5);
-  write_with_crc(bad, bytes, n - 4);
+  write_fixed(bad, bytes, n);
   expect_refusal(&o, 1, &imprecise, "inconsistent content (task 6 of 1, epoch 1)");
   put32(bytes + pos, 0);
-  /* ... an example order that is not a permutation (the first two entries equal) ... */
-  size_t order = pos + 4 + 4 + 8 + 4;
-  memcpy(bytes + order + 4, bytes + order, 4);
+  /* ... a section whose own checksum does not match (the file's does) ... */
+  bytes[pos + 20] ^= 1;
   write_with_crc(bad, bytes, n - 4);
+  expect_refusal(&o, 1, &imprecise, "checksum mismatch in section position");
+  bytes[pos + 20] ^= 1;
+  /* ... a missing section ... */
+  size_t dev = section_at(bytes, n, "device");
+  bytes[dev - 12 - 1] = 'X'; /* "device" becomes "devicX" */
+  write_fixed(bad, bytes, n);
+  expect_refusal(&o, 1, &imprecise, "inconsistent content (no section device)");
+  bytes[dev - 12 - 1] = 'e';
+  /* ... an example order that is not a permutation (the first two entries equal) ... */
+  size_t order = pos + 4 + 4 + 8;
+  memcpy(bytes + order + 4, bytes + order, 4);
+  write_fixed(bad, bytes, n);
   expect_refusal(&o, 1, &imprecise, "not a permutation of 300 examples");
   /* ... and a file cut before its device image, checksum recomputed. */
   f = fopen(ck, "rb");
@@ -517,6 +608,118 @@ static void damaged_checkpoints_are_refused(void **state) {
   unlink(bad);
 }
 
+/* ---- log and checkpoint after a crash or a full disk ------------------------ */
+
+/* Runs o (3 epochs, checkpoint and log in dir) in a child process with fault `fault` at
+ * epoch 2; returns its wait status. */
+static int run_child(const mt_train_opts *o, const char *log, int fault) {
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char err[512];
+    run_t r;
+    r.fault_epoch = 2, r.fault = fault;
+    int rc = run_tasks(o, 1, &rram, log, 0, 0, &r, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "child: %s\n", err);
+    _exit(rc == 0 ? 0 : 5);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  return st;
+}
+
+/* Killed before or after epoch 2's log line (so around its checkpoint), or with the disk
+ * full in the middle of the line: the resume gives the log of an uninterrupted run, every
+ * epoch once, no line spliced (JSON and CSV). A full disk is reported with the file and
+ * the reason. */
+static void log_survives_kill_and_full_disk(void **state) {
+  (void)state;
+  char full[256], log[256], ck[256], err[512];
+  path_in_dir(full, sizeof full, "crash-full.jsonl");
+  path_in_dir(log, sizeof log, "crash.jsonl");
+  path_in_dir(ck, sizeof ck, "crash.ckpt");
+  mt_train_opts o = tiny_opts(MT_ALGO_SIAMESE);
+  o.epochs = 3;
+  run_t r;
+  if (run_tasks(&o, 1, &rram, full, 0, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  for (int fault = 1; fault <= 3; fault++) {
+    unlink(ck);
+    mt_train_opts c = o;
+    c.checkpoint = ck;
+    int st = run_child(&c, log, fault);
+    if (fault < 3 && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+      fail_msg("fault %d: the child was not killed (status %d)", fault, st);
+    if (fault == 3 && !(WIFEXITED(st) && WEXITSTATUS(st) == 3))
+      fail_msg("full disk: status %d (3: the error names the file and the reason)", st);
+    c.resume = ck;
+    if (run_tasks(&c, 1, &rram, log, 1, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+    same_logs(full, log, 3);
+  }
+  /* A line cut short by hand (JSON and CSV) after a complete epoch 1. */
+  unlink(ck);
+  mt_train_opts c = o;
+  c.checkpoint = ck;
+  if (run_tasks(&c, 1, &rram, log, 0, 1, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  char csv[256];
+  mt_log_csv_path(log, csv, sizeof csv);
+  FILE *f = fopen(log, "ab");
+  fputs("{\"epoch\": 2, \"algo\": \"sia", f);
+  fclose(f);
+  f = fopen(csv, "ab");
+  fputs("2,siam", f);
+  fclose(f);
+  c.resume = ck;
+  if (run_tasks(&c, 1, &rram, log, 1, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  same_logs(full, log, 3);
+  unlink(ck);
+}
+
+/* A checkpoint whose checksums are right but whose epoch count is beyond the run's (or
+ * wraps around), or whose weights are not finite numbers, is refused, naming the field. */
+static void impossible_content_is_refused(void **state) {
+  (void)state;
+  char ck[256], bad[256];
+  path_in_dir(ck, sizeof ck, "imp.ckpt");
+  path_in_dir(bad, sizeof bad, "imp.bad");
+  mt_train_opts o = tiny_opts(MT_ALGO_SIAMESE);
+  o.epochs = 2;
+  make_checkpoint(o, 1, &rram, ck);
+  size_t n = file_size(ck);
+  unsigned char *bytes = malloc(n);
+  assert_non_null(bytes);
+  FILE *f = fopen(ck, "rb");
+  assert_int_equal(fread(bytes, 1, n, f), n);
+  fclose(f);
+  o.resume = bad;
+  size_t pos = section_at(bytes, n, "position");
+  put32(bytes + pos + 4, 0xFFFFFFFFu); /* epochs done: the next would wrap to 0 */
+  write_fixed(bad, bytes, n);
+  expect_refusal(&o, 1, &rram, "holds epoch 4294967295, beyond this run's --epochs 2");
+  put32(bytes + pos + 4, 3);
+  write_fixed(bad, bytes, n);
+  expect_refusal(&o, 1, &rram, "holds epoch 3, beyond this run's --epochs 2");
+  put32(bytes + pos + 4, 1);
+  size_t net = section_at(bytes, n, "network");
+  float nan = NAN;
+  unsigned char keep[4];
+  memcpy(keep, bytes + net + 8, 4);
+  memcpy(bytes + net + 8, &nan, 4);
+  write_fixed(bad, bytes, n);
+  expect_refusal(&o, 1, &rram, "inconsistent content (layer 0 weight 2 is nan)");
+  memcpy(bytes + net + 8, keep, 4);
+  write_fixed(bad, bytes, n);
+  o.epochs = 2;
+  char err[512], log[256];
+  path_in_dir(log, sizeof log, "imp.jsonl");
+  run_t r;
+  if (run_tasks(&o, 1, &rram, log, 0, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  assert_int_equal(r.n, 1);
+  free(bytes);
+  unlink(ck);
+  unlink(bad);
+}
+
 int main(void) {
   const struct CMUnitTest tests_[] = {
     cmocka_unit_test(sgd_pulse_resume_is_exact),
@@ -529,6 +732,8 @@ int main(void) {
     cmocka_unit_test(tasks_ssm_resume_at_boundary),
     cmocka_unit_test(other_algorithm_or_option_is_refused),
     cmocka_unit_test(damaged_checkpoints_are_refused),
+    cmocka_unit_test(log_survives_kill_and_full_disk),
+    cmocka_unit_test(impossible_content_is_refused),
   };
   const char *only = getenv("MT_TEST_FILTER"); /* e.g. "ssm*" while iterating */
   if (only) cmocka_set_test_filter(only);

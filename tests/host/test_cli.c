@@ -167,6 +167,39 @@ static void odd_inputs_blame_the_right_thing(void **state) {
     fail_msg("mt-demo --preset FIFO: status %d, output:\n%s", st, out);
 }
 
+/* --log and --checkpoint (or --resume) naming one file, also through a symbolic link or
+ * "..", or the log's CSV being the checkpoint: refused before anything is written. */
+static void log_and_checkpoint_must_differ(void **state) {
+  (void)state;
+  char args[1024], link[160], sub[160];
+  const char *common = "--algo float --dataset mnist --net 784-8-10 --train-limit 10 --test-limit 10";
+  snprintf(args, sizeof args, "train %s --log %s/x --checkpoint %s/x", common, tmpdir, tmpdir);
+  expect(args, 2, "are the same file");
+  snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+  assert_int_equal(mkdir(sub, 0700), 0);
+  snprintf(args, sizeof args, "train %s --log %s/run.jsonl --checkpoint %s/../run.jsonl", common,
+           tmpdir, sub);
+  expect(args, 2, "are the same file");
+  snprintf(link, sizeof link, "%s/link.ckpt", tmpdir);
+  snprintf(args, sizeof args, "%s/target.jsonl", tmpdir);
+  FILE *f = fopen(args, "w");
+  assert_non_null(f);
+  fclose(f);
+  assert_int_equal(symlink(args, link), 0);
+  snprintf(args, sizeof args, "train %s --log %s/target.jsonl --checkpoint %s", common, tmpdir, link);
+  expect(args, 2, "are the same file");
+  snprintf(args, sizeof args, "train %s --log %s/y.jsonl --checkpoint %s/y.csv", common, tmpdir,
+           tmpdir);
+  expect(args, 2, "--log's CSV");
+  snprintf(args, sizeof args, "train %s --log %s/z.jsonl --resume %s/z.jsonl", common, tmpdir,
+           tmpdir);
+  expect(args, 2, "and --resume");
+  /* Distinct files still train. */
+  snprintf(args, sizeof args, "train %s --log %s/ok.jsonl --checkpoint %s/ok.ckpt", common, tmpdir,
+           tmpdir);
+  expect(args, 0, "epoch 1");
+}
+
 /* characterize on the command line: a table on stdout and the same in JSON. */
 static void characterize_writes_table_and_json(void **state) {
   (void)state;
@@ -361,6 +394,7 @@ int main(void) {
     cmocka_unit_test(bad_arguments_are_named),
     cmocka_unit_test(missing_inputs_are_explained),
     cmocka_unit_test(odd_inputs_blame_the_right_thing),
+    cmocka_unit_test(log_and_checkpoint_must_differ),
     cmocka_unit_test(characterize_writes_table_and_json),
     cmocka_unit_test(training_smoke_runs),
     cmocka_unit_test(sliced_training),

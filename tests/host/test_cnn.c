@@ -343,7 +343,7 @@ static double train_cnn(mt_algo algo, uint32_t epochs, mt_epoch_stats *last) {
   if (algo != MT_ALGO_FLOAT && mt_dev_open("model://?tiles=6", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
   mt_epoch_stats s;
   memset(&s, 0, sizeof s);
-  mt_train_hooks hooks = {NULL, keep_epoch, &s};
+  mt_train_hooks hooks = {NULL, keep_epoch, &s, NULL};
   if (mt_train_run(&o, &train, &test, dev, algo == MT_ALGO_FLOAT ? NULL : &preset, &hooks, err, sizeof err) != 0)
     fail_msg("%s", err);
   if (dev) mt_dev_close(dev);

@@ -336,8 +336,25 @@ static void raw_commands_check_the_opcode(void **state) {
   mt_dev_close(dev);
 }
 
+/* Every code has its own name and description; any other value is named as unknown. */
+static void error_names(void **state) {
+  (void)state;
+  static const struct { int code; const char *name; } codes[] = {
+    {MT_OK, "MT_OK"}, {MT_ERR_INVAL, "MT_ERR_INVAL"}, {MT_ERR_NOMEM, "MT_ERR_NOMEM"},
+    {MT_ERR_NODEV, "MT_ERR_NODEV"}, {MT_ERR_IO, "MT_ERR_IO"}, {MT_ERR_TIMEOUT, "MT_ERR_TIMEOUT"},
+    {MT_ERR_DEVICE, "MT_ERR_DEVICE"}, {MT_ERR_PROTOCOL, "MT_ERR_PROTOCOL"},
+    {MT_ERR_FILE, "MT_ERR_FILE"}};
+  for (size_t k = 0; k < sizeof codes / sizeof *codes; k++) {
+    assert_string_equal(mt_err_name(codes[k].code), codes[k].name);
+    assert_string_not_equal(mt_strerror(codes[k].code), "unknown error");
+  }
+  assert_string_equal(mt_err_name(-99), "MT_ERR_UNKNOWN");
+  assert_string_equal(mt_err_name(5), "MT_ERR_UNKNOWN");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(error_names),
     cmocka_unit_test(open_reports_info_and_rejects_bad_uris),
     cmocka_unit_test(device_errors_name_the_field),
     cmocka_unit_test(read_list_through_the_api),

@@ -154,7 +154,7 @@ static mt_epoch_stats smoke(mt_algo algo, float lr, const mt_dataset_t *train, c
   memset(&st, 0, sizeof st);
   mt_dev *dev = NULL;
   if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
-  mt_train_hooks hooks = {NULL, keep_epoch, &st};
+  mt_train_hooks hooks = {NULL, keep_epoch, &st, NULL};
   char err[512];
   if (mt_train_run(&o, train, test, dev, &preset, &hooks, err, sizeof err) != 0) fail_msg("%s", err);
   mt_dev_close(dev);
