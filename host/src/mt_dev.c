@@ -232,6 +232,13 @@ int mt_dev_cycles(mt_dev *dev, uint64_t *cycles) {
   return MT_OK;
 }
 
+int mt_dev_link_stats(mt_dev *dev, mt_link_stats *st) {
+  if (!dev->ops || !dev->ops->link_stats || dev->ops->link_stats(dev->be, st) != MT_OK)
+    return fail(dev, MT_ERR_NODEV, "%s: this device is not on a framed link (usb://, "
+                "verilator://?link=usb)", dev->uri);
+  return MT_OK;
+}
+
 void mt_dev_close(mt_dev *dev) {
   if (!dev) return;
   if (dev->ops) dev->ops->close(dev->be);
