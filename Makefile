@@ -16,12 +16,13 @@ DEFS := -DMT_SOURCE_DIR=\"$(CURDIR)\" -DMT_BUILD_DIR=\"$(abspath $(BUILD))\"
 ARCH ?= -march=native
 REL_CFLAGS := -O2 -fvect-cost-model=dynamic $(ARCH) -g
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS := -lcjson -lz -lm
+LIBS := -lcjson -lz -lm -lusb-1.0
 
 HLS_SRC := $(wildcard hls/*.c)
 # The verilator:// backend links the Verilated device (C++), so it is not part of the
 # library; the tools link it explicitly (see "Whole device" below).
-VL_BACKEND_SRC := host/src/mt_backend_verilator.c
+# verilator://?link=usb adds the simulated USB transport (sim/mt_usbsim.h, the Verilated USB core).
+VL_BACKEND_SRC := host/src/mt_backend_verilator.c host/src/mt_transport_usbsim.c
 # xrt:// links XRT's native API (Debian's libxrt-dev; research/fpga.md 1.1: not its pkg-config
 # file), so it is not part of the library either; the tools and tests/xrt link it.
 XRT_BACKEND_SRC := host/src/mt_backend_xrt.c
@@ -75,13 +76,16 @@ SIM_GEOM_ref := 16 128 128
 SIM_GEOM_small := 4 32 32
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
+# The USB core (FT601 bridge, FIFOs, frame engine, device) at the reference geometry, for
+# verilator://?link=usb in the tools.
+USBSIM_LIB_REF := $(RTL_BUILD)/libmtusbsim_ref.a
 SIM_LIBS := -lstdc++ -lz -lm -pthread
 EQ_TEST_BIN := $(RTL_BUILD)/tests/test_equiv
 EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
 # The tools link verilator:// (libmemtile itself does not: other programs report it "not part
 # of this build").
-TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
-TOOL_VL_SAN := $(BUILD)/san/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
+TOOL_VL_REL := $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) $(SIM_LIB_REF) $(USBSIM_LIB_REF)
+TOOL_VL_SAN := $(addprefix $(BUILD)/san/,$(VL_BACKEND_SRC:.c=.o)) $(SIM_LIB_REF) $(USBSIM_LIB_REF)
 TOOL_VL_LIBS := $(SIM_LIBS)
 TOOL_XRT_REL := $(BUILD)/rel/$(XRT_BACKEND_SRC:.c=.o)
 TOOL_XRT_SAN := $(BUILD)/san/$(XRT_BACKEND_SRC:.c=.o)

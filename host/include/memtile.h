@@ -72,9 +72,12 @@ typedef struct {
   uint64_t duplicates;  /* valid frames ignored: answers to an older or repeated frame */
   uint64_t timeouts;    /* waits for an answer that ended without one */
   uint64_t commands;    /* commands the device reported as run */
+  uint64_t commands_issued; /* commands mt_dev sent (equal to commands once all ran once) */
   uint64_t bytes_out, bytes_in;
+  uint32_t max_command_words; /* largest command a frame carries (the device's CMD buffer) */
 } mt_link_stats;
-/* MT_ERR_NODEV for a backend without a framed link (model://, verilator:// direct). */
+/* Sends any queued commands first. MT_ERR_NODEV for a backend without a framed link
+ * (model://, verilator:// direct). */
 int mt_dev_link_stats(mt_dev *dev, mt_link_stats *st);
 
 /* Configuration: cfg has info.config_words fields in CONFIGURE order;

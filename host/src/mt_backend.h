@@ -28,6 +28,8 @@ typedef struct {
 } mt_backend_ops;
 
 extern const mt_backend_ops mt_backend_model;
+/* usb://: the link layer over libusb (mt_backend_usb.c). */
+extern const mt_backend_ops mt_backend_usb;
 /* Defined only in programs linked with the Verilated device (mt_backend_verilator.c); a weak
  * reference elsewhere, so that mt_dev.c can tell "not part of this build". */
 extern const mt_backend_ops mt_backend_verilator __attribute__((weak));

@@ -23,7 +23,10 @@ struct mt_link {
 
 uint32_t mt_link_cmd_words(const mt_link *l) { return l->cmd_words; }
 uint32_t mt_link_rsp_words(const mt_link *l) { return l->rsp_words; }
-void mt_link_get_stats(const mt_link *l, mt_link_stats *st) { *st = l->st; }
+void mt_link_get_stats(const mt_link *l, mt_link_stats *st) {
+  *st = l->st;
+  st->max_command_words = l->cmd_words;
+}
 mt_transport *mt_link_transport(mt_link *l) { return l->t; }
 
 void mt_link_close(mt_link *l) {
