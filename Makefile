@@ -98,7 +98,8 @@ VITIS_BENCH_DEFS := -DMT_ROWS=32u -DMT_COLS=32u -DMT_XRT_TILES=2u
 VITIS_TB := $(VITIS_BUILD)/tb_mt_top
 VITIS_REC := $(VITIS_BUILD)/record_stream
 VITIS_TESTS := tests/vitis/test_vitis.sh
-EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
+EQ_TRAIN_USB_BIN := $(RTL_BUILD)/tests/test_train_equiv_usb
+EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
 # `make bitstream` without Vivado.
@@ -152,6 +153,11 @@ $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 
 # The RTL benchmark runs the device in Verilator through verilator://.
 $(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_VL_REL) \
+    $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
+# The USB path's benchmark runs verilator:// and verilator://?link=usb.
+$(BUILD)/rel/tests/bench/bench_usb: $(BUILD)/rel/tests/bench/bench_usb.o $(TOOL_VL_REL) \
     $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
 
@@ -329,6 +335,11 @@ $(RTL_BUILD)/tests/test_usbsim: $(RTL_BUILD)/obj-small/tests/rtl/test_usbsim.o \
 
 # memtile train on verilator:// and model:// must log the same epochs (runs the CLI).
 $(EQ_TRAIN_BIN): $(RTL_BUILD)/obj/tests/equiv/test_train_equiv.o
+	@mkdir -p $(@D)
+	$(CC) $^ -o $@ -lcmocka
+
+# The same through verilator://?link=usb, with and without injected faults (runs the CLI).
+$(EQ_TRAIN_USB_BIN): $(RTL_BUILD)/obj/tests/equiv/test_train_equiv_usb.o
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka
 
