@@ -308,7 +308,7 @@ static int split_tasks(char *list, const char **names, uint32_t *n) {
  * cost, and that the device ran every command the host issued. Nothing for other backends. */
 static void print_link_stats(mt_dev *dev) {
   mt_link_stats s;
-  if (mt_dev_link_stats(dev, &s) != MT_OK) return;
+  if (!dev || mt_dev_link_stats(dev, &s) != MT_OK) return; /* float training has no device */
   printf("link: %llu frames, %llu retransmits, %llu CRC errors, %llu duplicates, %llu timeouts; "
          "commands issued %llu, run by the device %llu\n",
          (unsigned long long)s.frames, (unsigned long long)s.retransmits,
