@@ -138,6 +138,17 @@ $(XRT_TEST_BIN).o: DEFS += -DMT_XRT_LIBDIR=\"$(XRT_LIBDIR)\"
 $(XRT_TEST_BIN): $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o $(TOOL_XRT_SAN) $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS) $(XRT_LIBS)
 
+# usb:// through the real libusb against a fake FT601 presented by umockdev (libumockdev-dev;
+# research/fpga.md 4.6): umockdev's preload library linked in, so no LD_PRELOAD is needed.
+USB_TEST_BIN := $(BUILD)/san/tests/usb/test_usb_umockdev
+UMOCKDEV_CFLAGS = $(shell pkg-config --cflags umockdev-1.0)
+UMOCKDEV_LIBS = -Wl,--push-state,--no-as-needed -lumockdev-preload -Wl,--pop-state \
+  $(shell pkg-config --libs umockdev-1.0)
+$(USB_TEST_BIN).o: INC += $(UMOCKDEV_CFLAGS)
+$(USB_TEST_BIN).o: WARN += -Wno-error=deprecated-declarations
+$(USB_TEST_BIN): $(USB_TEST_BIN).o $(SAN_OBJ)
+	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS) $(UMOCKDEV_LIBS)
+
 # Sanitized tools: the CLI tests run these. Tools also get the verilator:// backend and the
 # Verilated device at the reference geometry (not sanitized: Verilator's C++ runtime).
 $(BUILD)/san/bin/%: $(BUILD)/san/host/tools/%.o $(TOOL_VL_SAN) $(TOOL_XRT_SAN) $(SAN_OBJ)
@@ -382,10 +393,10 @@ test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
 test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
-    $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN)
+    $(USB_TEST_BIN) $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
 	  MT_FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) MT_FUZZ_BINS="$(FUZZ_BIN)" \
-	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(VITIS_TESTS) \
+	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(USB_TEST_BIN) $(VITIS_TESTS) \
 	  $(SCRIPT_TESTS) tests/fuzz/test_fuzz_smoke.sh
 
 # xrt:// without a card: XRT's noop shim, a synthetic xclbin (tests/xrt), and the kernel checks
