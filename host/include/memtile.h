@@ -74,7 +74,8 @@ typedef struct {
   uint64_t commands;    /* commands the device reported as run */
   uint64_t commands_issued; /* commands mt_dev sent (equal to commands once all ran once) */
   uint64_t bytes_out, bytes_in;
-  uint32_t max_command_words; /* largest command a frame carries (the device's CMD buffer) */
+  uint32_t max_command_words;  /* largest command a frame carries (the device's CMD buffer) */
+  uint32_t max_response_words; /* largest response a frame carries (its RSP capacity - 1) */
 } mt_link_stats;
 /* Sends any queued commands first. MT_ERR_NODEV for a backend without a framed link
  * (model://, verilator:// direct). */

@@ -44,6 +44,7 @@ struct mt_dev {
   const uint32_t *out; /* payload of the last response */
   uint32_t out_len;
   uint32_t max_payload; /* MT_MAX_PAYLOAD, or less where the link's frames are smaller */
+  uint32_t max_rsp_payload; /* likewise for one response */
   uint32_t *q;          /* framed link: queued commands, NULL otherwise */
   uint32_t q_len, q_n;
   uint32_t *q_hdr;      /* header word of each queued command */
@@ -258,6 +259,7 @@ static int query_info(mt_dev *dev) {
 /* On a framed link: the command queue, and commands no larger than the link's frames. */
 static int setup_link(mt_dev *dev) {
   dev->max_payload = MT_MAX_PAYLOAD;
+  dev->max_rsp_payload = MT_MAX_PAYLOAD;
   mt_link_stats st;
   if (!dev->ops->link_stats || dev->ops->link_stats(dev->be, &st) != MT_OK) return MT_OK;
   if (st.max_command_words < MT_HDR_WORDS + 8)
@@ -265,6 +267,11 @@ static int setup_link(mt_dev *dev) {
                 dev->uri, st.max_command_words);
   if (st.max_command_words - MT_HDR_WORDS < dev->max_payload)
     dev->max_payload = st.max_command_words - MT_HDR_WORDS;
+  if (st.max_response_words < MT_HDR_WORDS + 16)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: the link carries responses of %u words at most",
+                dev->uri, st.max_response_words);
+  if (st.max_response_words - MT_HDR_WORDS < dev->max_rsp_payload)
+    dev->max_rsp_payload = st.max_response_words - MT_HDR_WORDS;
   free(dev->rsp);
   dev->rsp = malloc(BATCH_RSP_WORDS * sizeof *dev->rsp);
   dev->q = malloc(QUEUE_WORDS * sizeof *dev->q);
@@ -599,8 +606,10 @@ int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n) {
   int rc = state_read(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, w);
   w += MT_GLOBAL_WORDS;
   for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
-    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += MT_STATE_CHUNK) {
-      uint32_t cnt = MT_TILE_WORDS - off < MT_STATE_CHUNK ? MT_TILE_WORDS - off : MT_STATE_CHUNK;
+    /* Chunks no larger than a response the link carries. */
+    const uint32_t chunk = MT_STATE_CHUNK < dev->max_rsp_payload ? MT_STATE_CHUNK : dev->max_rsp_payload;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
       rc = state_read(dev, MT_SECTION_TILE, t, off, cnt, w + off);
     }
     w += MT_TILE_WORDS;
@@ -661,12 +670,16 @@ int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, cons
   }
   for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
     const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
-    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += TILE_CHUNK) {
-      uint32_t cnt = MT_TILE_WORDS - off < TILE_CHUNK ? MT_TILE_WORDS - off : TILE_CHUNK;
+    /* Whole weight records per STATE_WRITE, no more than a command the link carries. */
+    const uint32_t fit = (dev->max_payload - 3) / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS;
+    const uint32_t chunk = TILE_CHUNK < fit ? TILE_CHUNK : fit;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
       rc = state_write(dev, MT_SECTION_TILE, t, off, cnt, tw + off);
     }
   }
   if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, g);
+  if (rc == MT_OK) rc = flush(dev); /* a restore reports its own errors, queued or not */
   free(img);
   return rc;
 }

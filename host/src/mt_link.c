@@ -26,6 +26,7 @@ uint32_t mt_link_rsp_words(const mt_link *l) { return l->rsp_words; }
 void mt_link_get_stats(const mt_link *l, mt_link_stats *st) {
   *st = l->st;
   st->max_command_words = l->cmd_words;
+  st->max_response_words = l->rsp_words - 1; /* the RSP's first word is the consumed count */
 }
 mt_transport *mt_link_transport(mt_link *l) { return l->t; }
 

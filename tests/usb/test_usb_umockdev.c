@@ -273,6 +273,30 @@ static void commands_round_trip(void **state) {
   assert_true(fk.sessions > 0); /* every read was announced on pipe 0x01 */
 }
 
+/* A snapshot moves more than a frame holds: STATE_READ and STATE_WRITE are cut to the link's
+ * sizes, and a restore gives back the same image. */
+static void snapshot_through_small_frames(void **state) {
+  (void)state;
+  mt_dev *dev = NULL;
+  assert_int_equal(mt_dev_open("usb://0403:601f?timeout=200", &dev), MT_OK);
+  assert_int_equal(mt_dev_seed(dev, 9), MT_OK);
+  unsigned char *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  if (mt_dev_snapshot_bytes(dev, &a, &na) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  assert_int_equal(mt_dev_seed(dev, 10), MT_OK);
+  if (mt_dev_restore_bytes(dev, a, na, "image") != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  if (mt_dev_snapshot_bytes(dev, &b, &nb) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  assert_int_equal(na, nb);
+  assert_memory_equal(a, b, na);
+  mt_link_stats st;
+  assert_int_equal(mt_dev_link_stats(dev, &st), MT_OK);
+  assert_int_equal(st.max_response_words, RSP_WORDS - 1);
+  assert_int_equal(st.commands, st.commands_issued);
+  free(a);
+  free(b);
+  mt_dev_close(dev);
+}
+
 static void timeout_is_reported(void **state) {
   (void)state;
   mt_dev *dev = NULL;
@@ -311,6 +335,7 @@ static void unplug_is_reported(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(commands_round_trip),
+      cmocka_unit_test(snapshot_through_small_frames),
       cmocka_unit_test(timeout_is_reported),
       cmocka_unit_test(unplug_is_reported),
   };
