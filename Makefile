@@ -16,12 +16,13 @@ DEFS := -DMT_SOURCE_DIR=\"$(CURDIR)\" -DMT_BUILD_DIR=\"$(abspath $(BUILD))\"
 ARCH ?= -march=native
 REL_CFLAGS := -O2 -fvect-cost-model=dynamic $(ARCH) -g
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS := -lcjson -lz -lm
+LIBS := -lcjson -lz -lm -lusb-1.0
 
 HLS_SRC := $(wildcard hls/*.c)
 # The verilator:// backend links the Verilated device (C++), so it is not part of the
 # library; the tools link it explicitly (see "Whole device" below).
-VL_BACKEND_SRC := host/src/mt_backend_verilator.c
+# verilator://?link=usb adds the simulated USB transport (sim/mt_usbsim.h, the Verilated USB core).
+VL_BACKEND_SRC := host/src/mt_backend_verilator.c host/src/mt_transport_usbsim.c
 # xrt:// links XRT's native API (Debian's libxrt-dev; research/fpga.md 1.1: not its pkg-config
 # file), so it is not part of the library either; the tools and tests/xrt link it.
 XRT_BACKEND_SRC := host/src/mt_backend_xrt.c
@@ -75,13 +76,16 @@ SIM_GEOM_ref := 16 128 128
 SIM_GEOM_small := 4 32 32
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
+# The USB core (FT601 bridge, FIFOs, frame engine, device) at the reference geometry, for
+# verilator://?link=usb in the tools.
+USBSIM_LIB_REF := $(RTL_BUILD)/libmtusbsim_ref.a
 SIM_LIBS := -lstdc++ -lz -lm -pthread
 EQ_TEST_BIN := $(RTL_BUILD)/tests/test_equiv
 EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
 # The tools link verilator:// (libmemtile itself does not: other programs report it "not part
 # of this build").
-TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
-TOOL_VL_SAN := $(BUILD)/san/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
+TOOL_VL_REL := $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) $(SIM_LIB_REF) $(USBSIM_LIB_REF)
+TOOL_VL_SAN := $(addprefix $(BUILD)/san/,$(VL_BACKEND_SRC:.c=.o)) $(SIM_LIB_REF) $(USBSIM_LIB_REF)
 TOOL_VL_LIBS := $(SIM_LIBS)
 TOOL_XRT_REL := $(BUILD)/rel/$(XRT_BACKEND_SRC:.c=.o)
 TOOL_XRT_SAN := $(BUILD)/san/$(XRT_BACKEND_SRC:.c=.o)
@@ -94,7 +98,8 @@ VITIS_BENCH_DEFS := -DMT_ROWS=32u -DMT_COLS=32u -DMT_XRT_TILES=2u
 VITIS_TB := $(VITIS_BUILD)/tb_mt_top
 VITIS_REC := $(VITIS_BUILD)/record_stream
 VITIS_TESTS := tests/vitis/test_vitis.sh
-EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
+EQ_TRAIN_USB_BIN := $(RTL_BUILD)/tests/test_train_equiv_usb
+EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
 # `make bitstream` without Vivado.
@@ -133,6 +138,17 @@ $(XRT_TEST_BIN).o: DEFS += -DMT_XRT_LIBDIR=\"$(XRT_LIBDIR)\"
 $(XRT_TEST_BIN): $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o $(TOOL_XRT_SAN) $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS) $(XRT_LIBS)
 
+# usb:// through the real libusb against a fake FT601 presented by umockdev (libumockdev-dev;
+# research/fpga.md 4.6): umockdev's preload library linked in, so no LD_PRELOAD is needed.
+USB_TEST_BIN := $(BUILD)/san/tests/usb/test_usb_umockdev
+UMOCKDEV_CFLAGS = $(shell pkg-config --cflags umockdev-1.0)
+UMOCKDEV_LIBS = -Wl,--push-state,--no-as-needed -lumockdev-preload -Wl,--pop-state \
+  $(shell pkg-config --libs umockdev-1.0)
+$(USB_TEST_BIN).o: INC += $(UMOCKDEV_CFLAGS)
+$(USB_TEST_BIN).o: WARN += -Wno-error=deprecated-declarations
+$(USB_TEST_BIN): $(USB_TEST_BIN).o $(SAN_OBJ)
+	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS) $(UMOCKDEV_LIBS)
+
 # Sanitized tools: the CLI tests run these. Tools also get the verilator:// backend and the
 # Verilated device at the reference geometry (not sanitized: Verilator's C++ runtime).
 $(BUILD)/san/bin/%: $(BUILD)/san/host/tools/%.o $(TOOL_VL_SAN) $(TOOL_XRT_SAN) $(SAN_OBJ)
@@ -148,6 +164,11 @@ $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 
 # The RTL benchmark runs the device in Verilator through verilator://.
 $(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_VL_REL) \
+    $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
+# The USB path's benchmark runs verilator:// and verilator://?link=usb.
+$(BUILD)/rel/tests/bench/bench_usb: $(BUILD)/rel/tests/bench/bench_usb.o $(TOOL_VL_REL) \
     $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
 
@@ -328,6 +349,11 @@ $(EQ_TRAIN_BIN): $(RTL_BUILD)/obj/tests/equiv/test_train_equiv.o
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka
 
+# The same through verilator://?link=usb, with and without injected faults (runs the CLI).
+$(EQ_TRAIN_USB_BIN): $(RTL_BUILD)/obj/tests/equiv/test_train_equiv_usb.o
+	@mkdir -p $(@D)
+	$(CC) $^ -o $@ -lcmocka
+
 # The same test at the reference geometry (make test-long).
 $(RTL_BUILD)/tests/test_equiv_ref: $(RTL_BUILD)/obj/tests/equiv/test_equiv.o \
     $(HLS_SRC:%.c=$(RTL_BUILD)/obj/%.o) $(RTL_BUILD)/obj/host/src/mt_preset.o \
@@ -367,10 +393,10 @@ test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
 test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
-    $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN)
+    $(USB_TEST_BIN) $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
 	  MT_FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) MT_FUZZ_BINS="$(FUZZ_BIN)" \
-	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(VITIS_TESTS) \
+	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(USB_TEST_BIN) $(VITIS_TESTS) \
 	  $(SCRIPT_TESTS) tests/fuzz/test_fuzz_smoke.sh
 
 # xrt:// without a card: XRT's noop shim, a synthetic xclbin (tests/xrt), and the kernel checks

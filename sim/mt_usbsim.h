@@ -22,6 +22,9 @@ int mt_usbsim_write(mt_usbsim *s, const uint8_t *buf, size_t n, char *err, size_
  * passed with nothing), -1 when the bus model saw the RTL break the FT601 245 rules. */
 long mt_usbsim_read(mt_usbsim *s, uint8_t *buf, size_t cap, uint64_t max_cycles, char *err,
                     size_t errlen);
+/* 1 when the core is idle (busy_o low: the frame engine hunts for MAGIC and sends nothing,
+ * the device runs nothing) and the FPGA has read every byte the host wrote, else 0. */
+int mt_usbsim_idle(const mt_usbsim *s);
 /* Random FT601 back-pressure: each FT601 cycle the model deasserts RXF_N/TXE_N availability
  * with probability pct/100, from a generator seeded with seed (0, 0: none, the default). */
 void mt_usbsim_set_stalls(mt_usbsim *s, unsigned pct, uint64_t seed);

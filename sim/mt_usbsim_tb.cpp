@@ -251,6 +251,8 @@ long mt_usbsim_read(mt_usbsim *s, uint8_t *buf, size_t cap, uint64_t max_cycles,
   return long(n);
 }
 
+int mt_usbsim_idle(const mt_usbsim *s) { return !s->top->busy_o && s->out_pipe.empty(); }
+
 void mt_usbsim_set_stalls(mt_usbsim *s, unsigned pct, uint64_t seed) {
   // 100% would never move a word; keep the link alive.
   s->stall_pct = pct > 99 ? 99 : pct;

@@ -70,6 +70,23 @@ const char *mt_dev_uri(const mt_dev *dev);
  * backend without a simulated clock. */
 int mt_dev_cycles(mt_dev *dev, uint64_t *cycles);
 
+/* Link statistics of a framed link (usb://, verilator://?link=usb; docs/usb.md). */
+typedef struct {
+  uint64_t frames;      /* CMD and SYNC frames sent, re-sent ones included */
+  uint64_t retransmits; /* frames sent again (same seq) after a timeout or a CRC error */
+  uint64_t crc_errors;  /* received frames dropped for a bad CRC */
+  uint64_t duplicates;  /* valid frames ignored: answers to an older or repeated frame */
+  uint64_t timeouts;    /* waits for an answer that ended without one */
+  uint64_t commands;    /* commands the device reported as run */
+  uint64_t commands_issued; /* commands mt_dev sent (equal to commands once all ran once) */
+  uint64_t bytes_out, bytes_in;
+  uint32_t max_command_words;  /* largest command a frame carries (the device's CMD buffer) */
+  uint32_t max_response_words; /* largest response a frame carries (its RSP capacity - 1) */
+} mt_link_stats;
+/* Sends any queued commands first. MT_ERR_NODEV for a backend without a framed link
+ * (model://, verilator:// direct). */
+int mt_dev_link_stats(mt_dev *dev, mt_link_stats *st);
+
 /* Configuration: cfg has info.config_words fields in CONFIGURE order;
  * table has levels * 3 words (SET_LEVELS entries); meta has 256 Q0.16 values. */
 int mt_dev_configure(mt_dev *dev, const uint32_t *cfg);

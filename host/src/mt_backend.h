@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memtile.h"
+
 typedef struct mt_backend mt_backend;
 
 typedef struct {
@@ -21,9 +23,13 @@ typedef struct {
   void (*close)(mt_backend *be);
   /* Simulated clock cycles since open; NULL for a backend without a simulated clock. */
   uint64_t (*cycles)(mt_backend *be);
+  /* Statistics of the framed link under the backend; NULL or MT_ERR_NODEV without one. */
+  int (*link_stats)(mt_backend *be, mt_link_stats *st);
 } mt_backend_ops;
 
 extern const mt_backend_ops mt_backend_model;
+/* usb://: the link layer over libusb (mt_backend_usb.c). */
+extern const mt_backend_ops mt_backend_usb;
 /* Defined only in programs linked with the Verilated device (mt_backend_verilator.c); a weak
  * reference elsewhere, so that mt_dev.c can tell "not part of this build". */
 extern const mt_backend_ops mt_backend_verilator __attribute__((weak));

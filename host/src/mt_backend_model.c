@@ -66,4 +66,4 @@ static void model_close(mt_backend *be) {
   free(be);
 }
 
-const mt_backend_ops mt_backend_model = {"model", model_open, model_transact, model_close, NULL};
+const mt_backend_ops mt_backend_model = {"model", model_open, model_transact, model_close, NULL, NULL};

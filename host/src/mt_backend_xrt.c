@@ -376,4 +376,4 @@ void mt_xrt_buffer_sizes(mt_backend *be, size_t *cmd_bytes, size_t *rsp_bytes) {
   *rsp_bytes = xrtBOSize(be->rsp_bo);
 }
 
-const mt_backend_ops mt_backend_xrt = {"xrt", xrt_open, xrt_transact, xrt_close, NULL};
+const mt_backend_ops mt_backend_xrt = {"xrt", xrt_open, xrt_transact, xrt_close, NULL, NULL};

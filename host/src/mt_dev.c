@@ -21,11 +21,17 @@
 #define SNAP_FORMAT 1u
 #define SNAP_HDR_WORDS 8u
 #define TILE_CHUNK ((MT_STATE_CHUNK / MT_WEIGHT_WORDS) * MT_WEIGHT_WORDS)
+/* On a framed link (usb://, verilator://?link=usb) commands whose response the caller does not
+ * need are queued, up to QUEUE_WORDS words, and sent with the next command whose response it
+ * needs, so that a training step costs a few USB transfers. Every queued response is empty
+ * (or 2 detail words), hence the size of the batch response buffer. */
+#define QUEUE_WORDS BUF_WORDS
+#define BATCH_RSP_WORDS (BUF_WORDS + 2 * QUEUE_WORDS)
 
 /* &mt_backend_verilator is null in programs built without the Verilated device, &mt_backend_xrt
  * in programs built without XRT. */
 static const mt_backend_ops *const backends[] = {&mt_backend_model, &mt_backend_verilator,
-                                                 &mt_backend_xrt};
+                                                 &mt_backend_xrt, &mt_backend_usb};
 
 struct mt_dev {
   const mt_backend_ops *ops;
@@ -37,7 +43,12 @@ struct mt_dev {
   uint32_t *rsp;
   const uint32_t *out; /* payload of the last response */
   uint32_t out_len;
-  uint64_t transactions; /* commands sent to the backend (mt_dev_transactions) */
+  uint64_t transactions; /* commands sent or queued since open (mt_dev_transactions) */
+  uint32_t max_payload; /* MT_MAX_PAYLOAD, or less where the link's frames are smaller */
+  uint32_t max_rsp_payload; /* likewise for one response */
+  uint32_t *q;          /* framed link: queued commands, NULL otherwise */
+  uint32_t q_len, q_n;
+  uint32_t *q_hdr;      /* header word of each queued command */
   char msg[512];
 };
 
@@ -127,36 +138,88 @@ static void describe_error(mt_dev *dev, uint32_t op, uint32_t status, uint32_t d
   fail(dev, MT_ERR_DEVICE, "%s: %s: %s: %s", dev->uri, opn, stn, detail);
 }
 
-/* Sends the command whose payload is in dev->cmd + 2 and checks the response. */
-static int exec(mt_dev *dev, uint32_t op, uint32_t len) {
+/* Checks the response at r (avail words) to the command with header hdr; on success points
+ * dev->out at its payload. */
+static int check_response(mt_dev *dev, uint32_t hdr, const uint32_t *r, uint32_t avail) {
+  uint32_t op = hdr >> 24, tag = (hdr >> 16) & 0xFFu;
+  if (avail < MT_HDR_WORDS || r[1] > avail - MT_HDR_WORDS)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response of %u words is not one framed response",
+                dev->uri, op_name(op), avail);
+  if (r[0] >> 24 != op || ((r[0] >> 16) & 0xFFu) != tag)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response header 0x%08x does not match opcode %u tag %u",
+                dev->uri, op_name(op), r[0], op, tag);
+  uint32_t status = r[0] & 0xFFu;
+  if (status != MT_ST_OK) {
+    describe_error(dev, op, status, r[1] > 0 ? r[2] : 0, r[1] > 1 ? r[3] : 0);
+    return MT_ERR_DEVICE;
+  }
+  dev->out = r + MT_HDR_WORDS;
+  dev->out_len = r[1];
+  return MT_OK;
+}
+
+/* Runs the queued commands as one transfer and checks every response in order; the last
+ * command's response payload is then dev->out. */
+static int flush(mt_dev *dev) {
+  uint32_t n = dev->q_n, len = dev->q_len;
+  if (n == 0) return MT_OK;
+  dev->q_n = dev->q_len = 0;
+  uint32_t last_op = dev->q_hdr[n - 1] >> 24, n_rsp = 0, consumed = 0;
+  char err[256] = "";
+  int rc = dev->ops->transact(dev->be, dev->q, len, dev->rsp, BATCH_RSP_WORDS, &n_rsp, &consumed,
+                              err, sizeof err);
+  if (rc != MT_OK) return fail(dev, rc, "%s: %s: %s", dev->uri, op_name(last_op), err);
+  uint32_t pos = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    rc = check_response(dev, dev->q_hdr[k], dev->rsp + pos, n_rsp - pos);
+    if (rc != MT_OK) return rc;
+    pos += MT_HDR_WORDS + dev->out_len;
+  }
+  if (consumed != len)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: %s: device consumed %u of %u words", dev->uri,
+                op_name(last_op), consumed, len);
+  return MT_OK;
+}
+
+/* Sends the command whose payload is in dev->cmd + 2 and checks the response; with a queue,
+ * queues it and sends the queue when need_rsp (the caller reads dev->out) or when full. */
+static int submit(mt_dev *dev, uint32_t op, uint32_t len, int need_rsp) {
   assert(op <= 0xFFu && len <= MT_MAX_PAYLOAD); /* the header has 8 opcode bits */
   uint32_t tag = (dev->tag++) & 0xFFu;
   dev->cmd[0] = op << 24 | tag << 16;
   dev->cmd[1] = len;
+  dev->transactions++;
+  uint32_t words = len + MT_HDR_WORDS;
+  if (dev->q) {
+    if (dev->q_len + words > QUEUE_WORDS) {
+      int rc = flush(dev);
+      if (rc != MT_OK) return rc;
+    }
+    memcpy(dev->q + dev->q_len, dev->cmd, words * sizeof *dev->cmd);
+    dev->q_len += words;
+    dev->q_hdr[dev->q_n++] = dev->cmd[0];
+    return need_rsp ? flush(dev) : MT_OK;
+  }
   uint32_t n_rsp = 0, consumed = 0;
   char err[256] = "";
-  dev->transactions++;
-  int rc = dev->ops->transact(dev->be, dev->cmd, len + MT_HDR_WORDS, dev->rsp, BUF_WORDS, &n_rsp,
-                              &consumed, err, sizeof err);
+  int rc = dev->ops->transact(dev->be, dev->cmd, words, dev->rsp, BUF_WORDS, &n_rsp, &consumed,
+                              err, sizeof err);
   if (rc != MT_OK) return fail(dev, rc, "%s: %s: %s", dev->uri, op_name(op), err);
   if (n_rsp < MT_HDR_WORDS || dev->rsp[1] != n_rsp - MT_HDR_WORDS)
     return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response of %u words is not one framed response",
                 dev->uri, op_name(op), n_rsp);
-  if (dev->rsp[0] >> 24 != op || ((dev->rsp[0] >> 16) & 0xFFu) != tag)
-    return fail(dev, MT_ERR_PROTOCOL, "%s: %s: response header 0x%08x does not match opcode %u tag %u",
-                dev->uri, op_name(op), dev->rsp[0], op, tag);
-  uint32_t status = dev->rsp[0] & 0xFFu;
-  if (status != MT_ST_OK) {
-    describe_error(dev, op, status, n_rsp > 2 ? dev->rsp[2] : 0, n_rsp > 3 ? dev->rsp[3] : 0);
-    return MT_ERR_DEVICE;
-  }
-  if (consumed != len + MT_HDR_WORDS)
+  rc = check_response(dev, dev->cmd[0], dev->rsp, n_rsp);
+  if (rc != MT_OK) return rc;
+  if (consumed != words)
     return fail(dev, MT_ERR_PROTOCOL, "%s: %s: device consumed %u of %u words", dev->uri,
-                op_name(op), consumed, len + MT_HDR_WORDS);
-  dev->out = dev->rsp + MT_HDR_WORDS;
-  dev->out_len = n_rsp - MT_HDR_WORDS;
+                op_name(op), consumed, words);
   return MT_OK;
 }
+
+static int exec(mt_dev *dev, uint32_t op, uint32_t len) { return submit(dev, op, len, 1); }
+/* A command whose (empty) response nobody reads: on a framed link its errors are reported by
+ * the call that sends the queue. */
+static int post(mt_dev *dev, uint32_t op, uint32_t len) { return submit(dev, op, len, 0); }
 
 static int expect_out(mt_dev *dev, uint32_t op, uint32_t words) {
   if (dev->out_len == words) return MT_OK;
@@ -210,6 +273,30 @@ static int query_info(mt_dev *dev) {
   return MT_OK;
 }
 
+/* On a framed link: the command queue, and commands no larger than the link's frames. */
+static int setup_link(mt_dev *dev) {
+  dev->max_payload = MT_MAX_PAYLOAD;
+  dev->max_rsp_payload = MT_MAX_PAYLOAD;
+  mt_link_stats st;
+  if (!dev->ops->link_stats || dev->ops->link_stats(dev->be, &st) != MT_OK) return MT_OK;
+  if (st.max_command_words < MT_HDR_WORDS + 8)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: the link carries commands of %u words at most",
+                dev->uri, st.max_command_words);
+  if (st.max_command_words - MT_HDR_WORDS < dev->max_payload)
+    dev->max_payload = st.max_command_words - MT_HDR_WORDS;
+  if (st.max_response_words < MT_HDR_WORDS + 16)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: the link carries responses of %u words at most",
+                dev->uri, st.max_response_words);
+  if (st.max_response_words - MT_HDR_WORDS < dev->max_rsp_payload)
+    dev->max_rsp_payload = st.max_response_words - MT_HDR_WORDS;
+  free(dev->rsp);
+  dev->rsp = malloc(BATCH_RSP_WORDS * sizeof *dev->rsp);
+  dev->q = malloc(QUEUE_WORDS * sizeof *dev->q);
+  dev->q_hdr = malloc(QUEUE_WORDS / MT_HDR_WORDS * sizeof *dev->q_hdr);
+  if (!dev->rsp || !dev->q || !dev->q_hdr) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", dev->uri);
+  return MT_OK;
+}
+
 int mt_dev_open(const char *uri, mt_dev **out) {
   *out = NULL;
   mt_dev *dev = calloc(1, sizeof *dev);
@@ -232,14 +319,14 @@ int mt_dev_open(const char *uri, mt_dev **out) {
       int rc = backends[k]->open(sep + 3, &dev->be, err, sizeof err);
       if (rc != MT_OK) return fail(dev, rc, "%s", err);
       dev->ops = backends[k];
-      return query_info(dev);
+      rc = setup_link(dev);
+      return rc == MT_OK ? query_info(dev) : rc;
     }
   }
-  if ((scheme_len == 9 && !strncmp(uri, "verilator", 9)) || (scheme_len == 3 && !strncmp(uri, "xrt", 3)) ||
-      (scheme_len == 3 && !strncmp(uri, "usb", 3)))
+  if ((scheme_len == 9 && !strncmp(uri, "verilator", 9)) || (scheme_len == 3 && !strncmp(uri, "xrt", 3)))
     return fail(dev, MT_ERR_NODEV, "%s: this backend is not part of this build; "
-                "available: model://%s%s", uri, &mt_backend_verilator ? ", verilator://" : "",
-                &mt_backend_xrt ? ", xrt://N" : "");
+                "available: model://%s%s, usb://VID:PID", uri,
+                &mt_backend_verilator ? ", verilator://" : "", &mt_backend_xrt ? ", xrt://N" : "");
   return fail(dev, MT_ERR_INVAL, "%s: unknown scheme '%.*s' (expected model, verilator, xrt or usb)",
               uri, (int)scheme_len, uri);
 }
@@ -247,21 +334,38 @@ int mt_dev_open(const char *uri, mt_dev **out) {
 int mt_dev_cycles(mt_dev *dev, uint64_t *cycles) {
   if (!dev->ops || !dev->ops->cycles)
     return fail(dev, MT_ERR_NODEV, "%s: this backend has no simulated clock", dev->uri);
+  int rc = flush(dev); /* the queued commands' cycles count */
+  if (rc != MT_OK) return rc;
   *cycles = dev->ops->cycles(dev->be);
   return MT_OK;
 }
 
+int mt_dev_link_stats(mt_dev *dev, mt_link_stats *st) {
+  if (!dev->ops || !dev->ops->link_stats || dev->ops->link_stats(dev->be, st) != MT_OK)
+    return fail(dev, MT_ERR_NODEV, "%s: this device is not on a framed link (usb://, "
+                "verilator://?link=usb)", dev->uri);
+  int rc = flush(dev);
+  if (rc == MT_OK) dev->ops->link_stats(dev->be, st);
+  st->commands_issued = dev->transactions;
+  return rc;
+}
+
 void mt_dev_close(mt_dev *dev) {
   if (!dev) return;
-  if (dev->ops) dev->ops->close(dev->be);
+  if (dev->ops) {
+    flush(dev); /* nobody is left to hear of an error */
+    dev->ops->close(dev->be);
+  }
   free(dev->cmd);
   free(dev->rsp);
+  free(dev->q);
+  free(dev->q_hdr);
   free(dev);
 }
 
 int mt_dev_configure(mt_dev *dev, const uint32_t *cfg) {
   memcpy(payload(dev), cfg, MT_CFG_COUNT * sizeof *cfg);
-  return exec(dev, MT_OP_CONFIGURE, MT_CFG_COUNT);
+  return post(dev, MT_OP_CONFIGURE, MT_CFG_COUNT);
 }
 
 int mt_dev_set_levels(mt_dev *dev, uint32_t levels, const uint32_t *table) {
@@ -269,32 +373,32 @@ int mt_dev_set_levels(mt_dev *dev, uint32_t levels, const uint32_t *table) {
     return fail(dev, MT_ERR_INVAL, "SET_LEVELS: %u levels (max %u)", levels, MT_MAX_LEVELS);
   payload(dev)[0] = levels;
   memcpy(payload(dev) + 1, table, levels * MT_LEVEL_ENTRY_WORDS * sizeof *table);
-  return exec(dev, MT_OP_SET_LEVELS, 1 + levels * MT_LEVEL_ENTRY_WORDS);
+  return post(dev, MT_OP_SET_LEVELS, 1 + levels * MT_LEVEL_ENTRY_WORDS);
 }
 
 int mt_dev_set_meta_table(mt_dev *dev, const uint16_t *meta) {
   for (uint32_t k = 0; k < MT_META_TABLE_SIZE / 2; k++)
     payload(dev)[k] = meta[2 * k] | (uint32_t)meta[2 * k + 1] << 16;
-  return exec(dev, MT_OP_META_TABLE, MT_META_TABLE_SIZE / 2);
+  return post(dev, MT_OP_META_TABLE, MT_META_TABLE_SIZE / 2);
 }
 
 int mt_dev_seed(mt_dev *dev, uint64_t seed) {
   payload(dev)[0] = (uint32_t)seed;
   payload(dev)[1] = (uint32_t)(seed >> 32);
-  return exec(dev, MT_OP_SEED, 2);
+  return post(dev, MT_OP_SEED, 2);
 }
 
 int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile) {
   payload(dev)[0] = (uint32_t)seed;
   payload(dev)[1] = (uint32_t)(seed >> 32);
   payload(dev)[2] = tile;
-  return exec(dev, MT_OP_FABRICATE, 3);
+  return post(dev, MT_OP_FABRICATE, 3);
 }
 
 int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *entries, size_t n,
                    mt_prog_result *res) {
   mt_prog_result sum = {0, 0, 0};
-  const size_t chunk = MT_MAX_PAYLOAD - 2;
+  const size_t chunk = dev->max_payload - 2;
   for (size_t done = 0; done < n || (n == 0 && done == 0); done += chunk) {
     uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
     payload(dev)[0] = tile;
@@ -313,12 +417,12 @@ int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *e
 }
 
 int mt_dev_pulse(mt_dev *dev, uint32_t tile, const uint32_t *entries, size_t n) {
-  const size_t chunk = MT_MAX_PAYLOAD - 1;
+  const size_t chunk = dev->max_payload - 1;
   for (size_t done = 0; done < n; done += chunk) {
     uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
     payload(dev)[0] = tile;
     memcpy(payload(dev) + 1, entries + done, m * sizeof *entries);
-    int rc = exec(dev, MT_OP_PULSE, 1 + m);
+    int rc = post(dev, MT_OP_PULSE, 1 + m);
     if (rc != MT_OK) return rc;
   }
   return MT_OK;
@@ -359,7 +463,7 @@ int mt_dev_read_list(mt_dev *dev, uint32_t tile, int probe, const uint32_t *cell
                      uint16_t *g_plus, uint16_t *g_minus) {
   if (n && !cells) return fail(dev, MT_ERR_INVAL, "READ_LIST: %zu cells but no cell list", n);
   /* As many commands as the payload limit needs; each answers one word per entry. */
-  const size_t chunk = MT_MAX_PAYLOAD - MT_PL_READ_LIST_WORDS;
+  const size_t chunk = dev->max_payload - MT_PL_READ_LIST_WORDS;
   for (size_t done = 0; done < n; done += chunk) {
     uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
     payload(dev)[MT_PL_READ_LIST_TILE] = tile;
@@ -406,8 +510,10 @@ int mt_dev_mvm(mt_dev *dev, uint32_t tile, uint32_t nvec, uint32_t nrows, uint32
     return fail(dev, MT_ERR_INVAL, "MVM of %u rows x %u columns on a %ux%u tile", nrows, ncols,
                 MT_ROWS, MT_COLS);
   uint32_t in_w = (nrows + 1) / 2, out_w = (ncols + 1) / 2;
-  for (uint32_t v0 = 0; v0 < nvec; v0 += MT_MAX_BATCH) {
-    uint32_t nv = nvec - v0 < MT_MAX_BATCH ? nvec - v0 : MT_MAX_BATCH;
+  /* As many vectors per command as the protocol and the link's frames allow. */
+  uint32_t per = (dev->max_payload - 4) / in_w < MT_MAX_BATCH ? (dev->max_payload - 4) / in_w : MT_MAX_BATCH;
+  for (uint32_t v0 = 0; v0 < nvec; v0 += per) {
+    uint32_t nv = nvec - v0 < per ? nvec - v0 : per;
     uint32_t *p = payload(dev);
     p[0] = tile, p[1] = nv, p[2] = nrows, p[3] = ncols;
     for (uint32_t v = 0; v < nv; v++) pack16(p + 4 + v * in_w, x + (size_t)(v0 + v) * nrows, nrows);
@@ -466,7 +572,7 @@ int mt_dev_stats(mt_dev *dev, uint64_t *counters, size_t n) {
   return MT_OK;
 }
 
-int mt_dev_stats_reset(mt_dev *dev) { return exec(dev, MT_OP_STATS_RESET, 0); }
+int mt_dev_stats_reset(mt_dev *dev) { return post(dev, MT_OP_STATS_RESET, 0); }
 
 /* ---- snapshots ---------------------------------------------------------- */
 
@@ -485,7 +591,7 @@ static int state_write(mt_dev *dev, uint32_t section, uint32_t index, uint32_t o
   uint32_t *p = payload(dev);
   p[0] = section, p[1] = index, p[2] = offset;
   memcpy(p + 3, src, count * sizeof *src);
-  return exec(dev, MT_OP_STATE_WRITE, 3 + count);
+  return post(dev, MT_OP_STATE_WRITE, 3 + count);
 }
 
 static size_t snapshot_words(const mt_dev *dev) {
@@ -517,8 +623,10 @@ int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n) {
   int rc = state_read(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, w);
   w += MT_GLOBAL_WORDS;
   for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
-    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += MT_STATE_CHUNK) {
-      uint32_t cnt = MT_TILE_WORDS - off < MT_STATE_CHUNK ? MT_TILE_WORDS - off : MT_STATE_CHUNK;
+    /* Chunks no larger than a response the link carries. */
+    const uint32_t chunk = MT_STATE_CHUNK < dev->max_rsp_payload ? MT_STATE_CHUNK : dev->max_rsp_payload;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
       rc = state_read(dev, MT_SECTION_TILE, t, off, cnt, w + off);
     }
     w += MT_TILE_WORDS;
@@ -579,12 +687,16 @@ int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, cons
   }
   for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
     const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
-    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += TILE_CHUNK) {
-      uint32_t cnt = MT_TILE_WORDS - off < TILE_CHUNK ? MT_TILE_WORDS - off : TILE_CHUNK;
+    /* Whole weight records per STATE_WRITE, no more than a command the link carries. */
+    const uint32_t fit = (dev->max_payload - 3) / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS;
+    const uint32_t chunk = TILE_CHUNK < fit ? TILE_CHUNK : fit;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
       rc = state_write(dev, MT_SECTION_TILE, t, off, cnt, tw + off);
     }
   }
   if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, g);
+  if (rc == MT_OK) rc = flush(dev); /* a restore reports its own errors, queued or not */
   free(img);
   return rc;
 }

@@ -36,7 +36,8 @@ static const char *const usage_train =
     "usage: memtile train [options]\n"
     "\n"
     "  --device URI       device: model:// (default, sized to the network), model://?tiles=N,\n"
-    "                     verilator://, xrt://N, usb://VID:PID\n"
+    "                     verilator://, verilator://?link=usb (the USB path, framed;\n"
+    "                     &faults=drop:P,corrupt:P,dup:P&seed=N), xrt://N, usb://VID:PID\n"
     "  --preset FILE      device preset: a JSON file or a name in presets/ (default rram)\n"
     "  --dataset NAME     mnist, fashion-mnist (default) or a directory with the IDX files\n"
     "  --net SIZES        layer sizes, e.g. 784-256-10 (default), or a CNN such as\n"
@@ -371,6 +372,19 @@ static int split_tasks(char *list, const char **names, uint32_t *n) {
   }
 }
 
+/* The framed link's counters (usb://, verilator://?link=usb; docs/usb.md): what the faults
+ * cost, and that the device ran every command the host issued. Nothing for other backends. */
+static void print_link_stats(mt_dev *dev) {
+  mt_link_stats s;
+  if (!dev || mt_dev_link_stats(dev, &s) != MT_OK) return; /* float training has no device */
+  printf("link: %llu frames, %llu retransmits, %llu CRC errors, %llu duplicates, %llu timeouts; "
+         "commands issued %llu, run by the device %llu\n",
+         (unsigned long long)s.frames, (unsigned long long)s.retransmits,
+         (unsigned long long)s.crc_errors, (unsigned long long)s.duplicates,
+         (unsigned long long)s.timeouts, (unsigned long long)s.commands_issued,
+         (unsigned long long)s.commands);
+}
+
 static int cmd_train(int argc, char **argv) {
   train_args a;
   int rc = parse_train(argc, argv, &a);
@@ -453,6 +467,7 @@ static int cmd_train(int argc, char **argv) {
     goto out;
   }
   status = 0;
+  print_link_stats(dev);
 out:
   mt_log_close(log);
   mt_dev_close(dev);
@@ -566,8 +581,8 @@ static int cmd_info(int argc, char **argv) {
     return 2;
   }
   printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, MT_PROTO_MAJOR, MT_PROTO_MINOR, __DATE__);
-  printf("backends in this build: model://%s%s\n", &mt_backend_verilator ? ", verilator://" : "",
-         &mt_backend_xrt ? ", xrt://N" : "");
+  printf("backends in this build: model://%s%s, usb://VID:PID\n",
+         &mt_backend_verilator ? ", verilator://" : "", &mt_backend_xrt ? ", xrt://N" : "");
   mt_dev *dev = NULL;
   if (mt_dev_open(device, &dev) != MT_OK) {
     fprintf(stderr, "memtile info: %s\n", mt_dev_errmsg(dev));
@@ -583,6 +598,7 @@ static int cmd_info(int argc, char **argv) {
   if (mt_dev_cycles(dev, &cycles) == MT_OK)
     printf("  simulated RTL: sim_cycles %llu (reset, power-on clear and INFO)\n",
            (unsigned long long)cycles);
+  print_link_stats(dev);
   mt_dev_close(dev);
   if (preset_name) {
     char path[4096], err[1024];

@@ -124,15 +124,26 @@ static void missing_inputs_are_explained(void **state) {
          "the network takes 14x56x1 maps but the images are 28x28");
   expect("train --dataset mnist --device model://?tiles=2 --train-limit 10 --test-limit 10", 1,
          "the network needs 16 tiles of 128x128 but model://?tiles=2 has 2");
+  /* usb:// with no FT601 attached (none on a build machine): a clear error, exit status 1. */
   expect("train --dataset mnist --device usb://0403:601f --train-limit 10 --test-limit 10", 1,
-         "not part of this build");
+         "usb://0403:601f: no such USB device attached");
+  expect("info --device usb://0403:601f", 1,
+         "memtile info: usb://0403:601f: no such USB device attached");
+  expect("info --device usb://1/200", 1, "expected usb://VID:PID");
+  expect("info --device 'usb://0403:601f?timeout=0'", 1, "unknown parameter 'timeout=0'");
+  expect("info --device 'verilator://?link=pcie'", 1, "link=pcie: the only link is usb");
+  expect("info --device 'verilator://?link=usb&faults=drop:7'", 1,
+         "faults=drop:7: drop:7 is not a probability in [0, 1]");
+  expect("info --device 'verilator://?link=usb&faults=lose:0.1'", 1, "unknown fault 'lose'");
+  expect("info --device 'verilator://?link=usb&seed=x'", 1, "seed=x is not an unsigned 64-bit");
+  expect("info --device 'verilator://?faults=drop:0.1'", 1, "faults needs link=usb");
   expect("info --device bogus", 1, "is not a device URI");
   /* The tools link xrt://: its own errors, not "not part of this build". */
   expect("info --device xrt://0?xclbin=/nonexistent/m.xclbin", 1,
          "xrt://0: xclbin /nonexistent/m.xclbin: No such file or directory");
   expect("info --preset imprecise", 0, "preset imprecise");
   expect("info", 0, "tiles of 128x128");
-  expect("info", 0, "backends in this build: model://, verilator://, xrt://N");
+  expect("info", 0, "backends in this build: model://, verilator://, xrt://N, usb://VID:PID");
 }
 
 /* Inputs that exist but are not regular files are refused by type, naming the

@@ -1,0 +1,339 @@
+/* The link layer (host/src/mt_link.c) and the fault injector (mt_transport_faults.c) against a
+ * device written from docs/protocol.md, "Link framing" (device rules) around the C model:
+ * batches split at the device's buffer and continued after a full response buffer, the same
+ * responses as the model called directly, and with frames dropped, corrupted and duplicated in
+ * both directions every command still runs exactly once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "memtile.h"
+#include "mt_backend.h"
+#include "mt_frame.h"
+#include "mt_link.h"
+#include "mt_protocol.h"
+#include "mt_transport.h"
+
+/* ---- a device behind a byte pipe ---------------------------------------- */
+
+typedef struct {
+  mt_transport base;
+  mt_backend *model;
+  uint32_t cmd_words, rsp_words;
+  mt_frame_rx *rx;
+  uint16_t last_seq;
+  int have_kept;
+  uint8_t *kept; /* the last RSP frame */
+  size_t kept_n;
+  uint8_t *out; /* bytes for the host */
+  size_t out_n, out_cap;
+  uint32_t *rsp;
+  uint64_t commands_run, frames_run, sends;
+  int unplugged;
+} fakedev;
+
+static void queue(fakedev *d, const uint8_t *b, size_t n) {
+  assert_true(d->out_n + n <= d->out_cap);
+  memcpy(d->out + d->out_n, b, n);
+  d->out_n += n;
+}
+
+static void dev_frame(fakedev *d, const mt_frame *f) {
+  uint8_t *tmp = malloc(MT_FRAME_BYTES(d->rsp_words));
+  assert_non_null(tmp);
+  if (f->kind == MT_FRAME_KIND_SYNC && f->len == 0) {
+    d->last_seq = (uint16_t)f->seq;
+    d->have_kept = 0;
+    uint32_t p[2] = {d->cmd_words, d->rsp_words};
+    queue(d, tmp, mt_frame_encode(MT_FRAME_KIND_SYNC_ACK, f->seq, p, 2, tmp));
+  } else if (f->kind == MT_FRAME_KIND_CMD && f->seq == (uint16_t)(d->last_seq + 1)) {
+    uint32_t n_rsp = 0, consumed = 0;
+    char err[256];
+    assert_int_equal(mt_backend_model.transact(d->model, f->payload, f->len, d->rsp + 1,
+                                               d->rsp_words - 1, &n_rsp, &consumed, err,
+                                               sizeof err),
+                     MT_OK);
+    d->rsp[0] = consumed;
+    for (uint32_t k = 0; k < consumed; k += MT_HDR_WORDS + f->payload[k + 1]) d->commands_run++;
+    d->frames_run++;
+    d->kept_n = mt_frame_encode(MT_FRAME_KIND_RSP, f->seq, d->rsp, n_rsp + 1, d->kept);
+    d->have_kept = 1;
+    d->last_seq = (uint16_t)f->seq;
+    queue(d, d->kept, d->kept_n);
+  } else if (f->kind == MT_FRAME_KIND_CMD && f->seq == d->last_seq && d->have_kept) {
+    queue(d, d->kept, d->kept_n);
+  }
+  free(tmp);
+}
+
+static int fd_send(mt_transport *t, const uint8_t *buf, size_t n, char *err, size_t errlen) {
+  fakedev *d = (fakedev *)t;
+  if (d->unplugged) {
+    snprintf(err, errlen, "fake device unplugged");
+    return MT_ERR_NODEV;
+  }
+  d->sends++;
+  assert_int_equal(mt_frame_rx_push(d->rx, buf, n), n);
+  mt_frame f;
+  while (mt_frame_rx_next(d->rx, &f)) dev_frame(d, &f);
+  /* A frame whose len was corrupted upwards is dropped after a while (DROP_CYCLES). */
+  if (mt_frame_rx_pending(d->rx)) mt_frame_rx_abandon(d->rx);
+  while (mt_frame_rx_next(d->rx, &f)) dev_frame(d, &f);
+  return MT_OK;
+}
+
+static int fd_recv(mt_transport *t, uint8_t *buf, size_t cap, unsigned timeout_ms, size_t *got,
+                   char *err, size_t errlen) {
+  (void)timeout_ms;
+  fakedev *d = (fakedev *)t;
+  if (d->unplugged) {
+    snprintf(err, errlen, "fake device unplugged");
+    return MT_ERR_NODEV;
+  }
+  if (d->out_n == 0) return MT_ERR_TIMEOUT;
+  /* Deliver in odd-sized pieces, like USB transfers. */
+  size_t n = d->out_n < cap ? d->out_n : cap;
+  if (n > 1000) n = 1000 + (d->out_n % 7);
+  if (n > d->out_n) n = d->out_n;
+  memcpy(buf, d->out, n);
+  memmove(d->out, d->out + n, d->out_n - n);
+  d->out_n -= n;
+  *got = n;
+  return MT_OK;
+}
+
+static void fd_close(mt_transport *t) {
+  fakedev *d = (fakedev *)t;
+  mt_backend_model.close(d->model);
+  mt_frame_rx_free(d->rx);
+  free(d->kept);
+  free(d->out);
+  free(d->rsp);
+  free(d);
+}
+
+static const mt_transport_ops fake_ops = {fd_send, fd_recv, fd_close};
+
+static fakedev *fake_new(uint32_t cmd_words, uint32_t rsp_words) {
+  fakedev *d = calloc(1, sizeof *d);
+  assert_non_null(d);
+  d->base.ops = &fake_ops;
+  d->cmd_words = cmd_words;
+  d->rsp_words = rsp_words;
+  d->last_seq = 0xFFFF;
+  char err[256];
+  assert_int_equal(mt_backend_model.open("?tiles=2", &d->model, err, sizeof err), MT_OK);
+  d->rx = mt_frame_rx_new(cmd_words);
+  d->kept = malloc(MT_FRAME_BYTES(rsp_words));
+  d->out_cap = 64 * MT_FRAME_BYTES(rsp_words);
+  d->out = malloc(d->out_cap);
+  d->rsp = malloc(4u * rsp_words);
+  assert_true(d->rx && d->kept && d->out && d->rsp);
+  return d;
+}
+
+/* ---- command streams ---------------------------------------------------- */
+
+/* A stream of n small commands: SEED, STATS_GET, INFO, and an unknown opcode (an error that
+ * does not stop processing). Returns its words. */
+static uint32_t stream(uint32_t *cmd, uint32_t n) {
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    switch (i % 4) {
+      case 0:
+        cmd[w++] = MT_OP_SEED << 24 | (i & 0xFFu) << 16;
+        cmd[w++] = 2;
+        cmd[w++] = i;
+        cmd[w++] = 7;
+        break;
+      case 1: cmd[w++] = MT_OP_STATS_GET << 24, cmd[w++] = 0; break;
+      case 2: cmd[w++] = MT_OP_INFO << 24, cmd[w++] = 0; break;
+      default: cmd[w++] = 0xEEu << 24, cmd[w++] = 0;
+    }
+  }
+  return w;
+}
+
+#define NCMD 200u
+#define BIG (NCMD * 4u)
+#define RBIG (NCMD * (2u + 2u * MT_CNT_COUNT))
+
+/* The same stream through the model directly. */
+static uint32_t direct(const uint32_t *cmd, uint32_t n, uint32_t *rsp) {
+  mt_backend *m = NULL;
+  char err[256];
+  assert_int_equal(mt_backend_model.open("?tiles=2", &m, err, sizeof err), MT_OK);
+  uint32_t n_rsp = 0, consumed = 0;
+  assert_int_equal(mt_backend_model.transact(m, cmd, n, rsp, RBIG, &n_rsp, &consumed, err,
+                                             sizeof err),
+                   MT_OK);
+  assert_int_equal(consumed, n);
+  mt_backend_model.close(m);
+  return n_rsp;
+}
+
+static void run_stream(const char *faults, uint64_t seed, uint32_t cmd_words, uint32_t rsp_words,
+                       mt_link_stats *st, uint64_t *dev_frames) {
+  static uint32_t cmd[BIG], want[RBIG], got[RBIG];
+  uint32_t n = stream(cmd, NCMD), n_want = direct(cmd, n, want);
+  fakedev *d = fake_new(cmd_words, rsp_words);
+  mt_transport *t = &d->base;
+  char err[256] = "";
+  if (faults) assert_int_equal(mt_transport_faults(&d->base, faults, seed, &t, err, sizeof err), MT_OK);
+  mt_link *l = NULL;
+  int rc = mt_link_open(t, "fake://", (uint16_t)(seed * 977u), 5, &l, err, sizeof err);
+  if (rc != MT_OK) fail_msg("open: %s", err);
+  assert_int_equal(mt_link_cmd_words(l), cmd_words);
+  uint32_t n_rsp = 0, consumed = 0;
+  /* In three calls, as a host that flushes its queue three times would. */
+  uint32_t cut[4] = {0, n / 3, n / 3, n}, out = 0;
+  cut[1] -= cut[1] % 4; /* on command boundaries: every command of stream() has 2 or 4 words */
+  cut[2] = cut[1];
+  while (cut[2] < 2 * n / 3) cut[2] += MT_HDR_WORDS + cmd[cut[2] + 1];
+  for (int k = 0; k < 3; k++) {
+    rc = mt_link_transact(l, cmd + cut[k], cut[k + 1] - cut[k], got + out, RBIG - out, &n_rsp,
+                          &consumed, err, sizeof err);
+    if (rc != MT_OK) fail_msg("transact: %s", err);
+    assert_int_equal(consumed, cut[k + 1] - cut[k]);
+    out += n_rsp;
+  }
+  assert_int_equal(out, n_want);
+  assert_memory_equal(got, want, 4u * n_want);
+  assert_int_equal(d->commands_run, NCMD); /* each command ran exactly once */
+  mt_link_get_stats(l, st);
+  assert_int_equal(st->commands, NCMD);
+  *dev_frames = d->frames_run;
+  mt_link_close(l);
+}
+
+/* No faults: a large buffer takes each call in one frame. */
+static void batches_one_frame_per_call(void **state) {
+  (void)state;
+  mt_link_stats st;
+  uint64_t frames = 0;
+  run_stream(NULL, 1, 65536, 65536, &st, &frames);
+  assert_int_equal(frames, 3);
+  assert_int_equal(st.frames, 4); /* SYNC + 3 CMD */
+  assert_int_equal(st.retransmits + st.crc_errors + st.duplicates + st.timeouts, 0);
+}
+
+/* A small CMD buffer splits the calls at command boundaries; a small RSP buffer makes the
+ * device stop early (ERR_OVERFLOW or no room) and the link continues with the rest. */
+static void small_buffers_split_and_continue(void **state) {
+  (void)state;
+  mt_link_stats st;
+  uint64_t frames = 0;
+  run_stream(NULL, 2, 40, 80, &st, &frames);
+  assert_true(frames > 3 * (BIG / 40) / 4);
+  assert_int_equal(st.retransmits, 0);
+}
+
+/* Faults in both directions: same responses, every command once, retransmissions seen. */
+static void faults_lose_nothing(void **state) {
+  (void)state;
+  uint64_t retrans = 0, crc = 0, dups = 0;
+  for (uint64_t seed = 1; seed <= 6; seed++) {
+    mt_link_stats st;
+    uint64_t frames = 0;
+    run_stream("drop:0.15,corrupt:0.15,dup:0.15", seed, 64, 200, &st, &frames);
+    retrans += st.retransmits;
+    crc += st.crc_errors;
+    dups += st.duplicates;
+  }
+  assert_true(retrans > 0);
+  assert_true(crc > 0);
+  assert_true(dups > 0);
+}
+
+/* Every frame lost: MT_ERR_TIMEOUT after MT_FRAME_RETRIES tries, naming seq and tries. */
+static void retries_exhausted(void **state) {
+  (void)state;
+  fakedev *d = fake_new(64, 64);
+  mt_transport *t = NULL;
+  char err[256] = "";
+  assert_int_equal(mt_transport_faults(&d->base, "drop:1", 3, &t, err, sizeof err), MT_OK);
+  mt_link *l = NULL;
+  assert_int_equal(mt_link_open(t, "fake://x", 41, 5, &l, err, sizeof err), MT_ERR_TIMEOUT);
+  assert_null(l);
+  assert_non_null(strstr(err, "fake://x: no valid answer to frame seq 41 after 8 tries"));
+}
+
+/* An unplugged device is an error from the transport, passed on at once. */
+static void unplug(void **state) {
+  (void)state;
+  fakedev *d = fake_new(64, 64);
+  mt_link *l = NULL;
+  char err[256] = "";
+  assert_int_equal(mt_link_open(&d->base, "fake://", 0, 5, &l, err, sizeof err), MT_OK);
+  uint32_t cmd[2] = {MT_OP_INFO << 24, 0}, rsp[64], n_rsp = 0, consumed = 0;
+  assert_int_equal(mt_link_transact(l, cmd, 2, rsp, 64, &n_rsp, &consumed, err, sizeof err), MT_OK);
+  assert_int_equal(consumed, 2);
+  d->unplugged = 1;
+  assert_int_equal(mt_link_transact(l, cmd, 2, rsp, 64, &n_rsp, &consumed, err, sizeof err),
+                   MT_ERR_NODEV);
+  assert_non_null(strstr(err, "unplugged"));
+  assert_int_equal(consumed, 0);
+  mt_link_close(l);
+}
+
+/* A command larger than the device's buffer is refused before anything is sent. */
+static void command_too_large(void **state) {
+  (void)state;
+  fakedev *d = fake_new(16, 64);
+  mt_link *l = NULL;
+  char err[256] = "";
+  assert_int_equal(mt_link_open(&d->base, "fake://", 0, 5, &l, err, sizeof err), MT_OK);
+  uint32_t cmd[20] = {MT_OP_SEED << 24, 18}, rsp[64], n_rsp = 0, consumed = 0;
+  uint64_t sends = d->sends;
+  assert_int_equal(mt_link_transact(l, cmd, 20, rsp, 64, &n_rsp, &consumed, err, sizeof err),
+                   MT_ERR_INVAL);
+  assert_non_null(strstr(err, "a command of 20 words exceeds the device's frame buffer of 16"));
+  assert_int_equal(d->sends, sends);
+  mt_link_close(l);
+}
+
+/* Fault specs: errors name the field and value. */
+static void fault_spec_errors(void **state) {
+  (void)state;
+  static const char *const bad[][2] = {
+      {"drop:2", "drop:2 is not a probability"},
+      {"drop:-0.1", "drop:-0.1 is not a probability"},
+      {"dup:x", "dup:x is not a probability"},
+      {"corrupt:", "corrupt: is not a probability"},
+      {"lose:0.1", "unknown fault 'lose'"},
+      {"drop", "unknown fault 'drop'"},
+      {"", "empty"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    fakedev *d = fake_new(16, 64);
+    mt_transport *t = NULL;
+    char err[256] = "";
+    assert_int_equal(mt_transport_faults(&d->base, bad[i][0], 1, &t, err, sizeof err), MT_ERR_INVAL);
+    if (!strstr(err, bad[i][1])) fail_msg("'%s': message '%s' lacks '%s'", bad[i][0], err, bad[i][1]);
+    fd_close(&d->base);
+  }
+  fakedev *d = fake_new(16, 64);
+  mt_transport *t = NULL;
+  char err[256] = "";
+  assert_int_equal(mt_transport_faults(&d->base, "dup:0.5,drop:0,corrupt:1", 1, &t, err, sizeof err), MT_OK);
+  t->ops->close(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(batches_one_frame_per_call),
+      cmocka_unit_test(small_buffers_split_and_continue),
+      cmocka_unit_test(faults_lose_nothing),
+      cmocka_unit_test(retries_exhausted),
+      cmocka_unit_test(unplug),
+      cmocka_unit_test(command_too_large),
+      cmocka_unit_test(fault_spec_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
