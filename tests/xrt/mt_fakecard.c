@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <xrt/xrt_bo.h>
+#include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
 
 #include "mt_xrt.h"
@@ -116,7 +117,14 @@ int xrtBOSync(xrtBufferHandle bhdl, enum xclBOSyncDirection dir, size_t size, si
   return rc;
 }
 
+int xrtDeviceGetXclbinUUID(xrtDeviceHandle dhdl, xuid_t out) {
+  if (failing(FC_FAIL_UUID)) return -1;
+  int (*f)(xrtDeviceHandle, xuid_t) = (int (*)(xrtDeviceHandle, xuid_t))real("xrtDeviceGetXclbinUUID");
+  return f(dhdl, out);
+}
+
 int xrtRunSetArg(xrtRunHandle rhdl, int index, ...) {
+  if (failing(FC_FAIL_SETARG)) return -1;
   int (*f)(xrtRunHandle, int, ...) = (int (*)(xrtRunHandle, int, ...))real("xrtRunSetArg");
   va_list ap;
   va_start(ap, index);

@@ -14,7 +14,9 @@
 /* An XRT call that fails on demand (mt_fakecard_fail). */
 enum {
   FC_OK = 0,
+  FC_FAIL_UUID,       /* xrtDeviceGetXclbinUUID returns an error */
   FC_FAIL_ALLOC,      /* xrtBOAlloc returns NULL */
+  FC_FAIL_SETARG,     /* xrtRunSetArg returns an error */
   FC_FAIL_SYNC_TO,    /* xrtBOSync to the device returns an error */
   FC_FAIL_SYNC_FROM,  /* xrtBOSync from the device returns an error */
   FC_FAIL_START,      /* xrtRunStart returns an error */

@@ -586,7 +586,8 @@ static void child_card_fail(void) {
   mt_fakecard_fail(child_fail_what, child_fail_after);
   snprintf(params, sizeof params, "0?xclbin=%s&timeout_ms=2000", good);
   int rc = try_open(params, &be, err, sizeof err);
-  if (child_fail_what == FC_FAIL_ALLOC) {
+  if (child_fail_what == FC_FAIL_UUID || child_fail_what == FC_FAIL_ALLOC ||
+      (child_fail_what == FC_FAIL_SETARG && child_fail_after < 3)) {
     CHECK(rc == child_fail_rc && be == NULL && strstr(err, child_fail_msg), "open: %d '%s'", rc,
           err);
     return;
@@ -620,8 +621,16 @@ static void expect_card_failure(int what, uint32_t after, int rc, const char *ms
 static void failing_xrt_calls_are_reported(void **state) {
   (void)state;
   noop_env();
+  /* At open. */
+  expect_card_failure(FC_FAIL_UUID, 0, MT_ERR_IO, "loaded but its UUID cannot be read", 0);
   expect_card_failure(FC_FAIL_ALLOC, 0, MT_ERR_NOMEM, "cannot allocate and map two buffers", 0);
   expect_card_failure(FC_FAIL_ALLOC, 1, MT_ERR_NOMEM, "cannot allocate and map two buffers", 0);
+  for (uint32_t after = 0; after < 3; after++) /* the buffers and n_tiles bound to the run */
+    expect_card_failure(FC_FAIL_SETARG, after, MT_ERR_IO, "cannot prepare a run of kernel mt_top",
+                        0);
+  /* At a launch: n_cmd, rsp_cap, ctrl. */
+  for (uint32_t after = 3; after < 6; after++)
+    expect_card_failure(FC_FAIL_SETARG, after, MT_ERR_IO, "kernel mt_top could not be started", 0);
   /* Nothing ran yet: the next transaction may go ahead. */
   expect_card_failure(FC_FAIL_SYNC_TO, 0, MT_ERR_IO, "copying 2 command words to the card failed",
                       0);
