@@ -331,6 +331,9 @@ static int32_t dac(int32_t x, int32_t xmax, uint32_t *clips) {
   return clip ? (x > 0 ? xmax : -xmax) : x;
 }
 
+/* An input word carries two rows, and the last word's second row is a row of the tile. */
+_Static_assert(MT_ROWS % 2 == 0, "the MVM reads rows in pairs: MT_ROWS must be even");
+
 /* One input vector through a tile (docs/device-model.md, "MVM"). Written for Vitis HLS as
  * three pipelined loops per vector, each at II=1 with constant bounds (docs/boards.md,
  * "Expected throughput"):

@@ -139,7 +139,7 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
 #pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
   for (uint32_t l = 0; l < MT_LANES; l++)
     s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
-  for (uint32_t g = 0; g < MT_COLS / MT_LANES; g++) {
+  for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
 #pragma HLS PIPELINE II = 1
     if (g * MT_LANES >= n) break;
     for (uint32_t l = 0; l < MT_LANES; l++) {
