@@ -72,6 +72,7 @@ xrtBufferHandle xrtBOAlloc(xrtDeviceHandle dhdl, size_t size, xrtBufferFlags fla
   xrtBufferHandle (*f)(xrtDeviceHandle, size_t, xrtBufferFlags, xrtMemoryGroup) =
       (xrtBufferHandle(*)(xrtDeviceHandle, size_t, xrtBufferFlags, xrtMemoryGroup))real("xrtBOAlloc");
   xrtBufferHandle bo = f(dhdl, size, flags, grp);
+  if (bo) card.log.n_allocs++;
   if (bo && card.n_bufs < 2) {
     fc_buf *b = &card.buf[card.n_bufs++];
     b->bo = bo;

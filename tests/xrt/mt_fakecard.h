@@ -37,7 +37,7 @@ typedef struct {
 #define FC_MAX_LOG 64
 
 typedef struct {
-  uint32_t n_syncs, n_launches;
+  uint32_t n_allocs, n_syncs, n_launches;
   fc_sync syncs[FC_MAX_LOG];
   fc_launch launches[FC_MAX_LOG];
 } fc_log;

@@ -489,6 +489,7 @@ static void child_card_batch(void) {
   CHECK(memcmp(rsp, want, n_rsp * sizeof *rsp) == 0, "second responses differ from the model's");
   CHECK(log->n_launches == 2 && log->launches[1].ctrl == 0, "second launch ctrl %u",
         log->launches[1].ctrl);
+  CHECK(log->n_allocs == 2, "%u buffers allocated: the two buffers persist", log->n_allocs);
   free(ref.tiles);
   mt_backend_xrt.close(be);
 }
