@@ -335,8 +335,9 @@ static int32_t dac(int32_t x, int32_t xmax, uint32_t *clips) {
 _Static_assert(MT_ROWS % 2 == 0, "the MVM reads rows in pairs: MT_ROWS must be even");
 
 /* One input vector through a tile (docs/device-model.md, "MVM"). Written for Vitis HLS as
- * three pipelined loops per vector, each at II=1 with constant bounds (docs/boards.md,
- * "Expected throughput"):
+ * three pipelined loops per vector, each at II=1 (docs/boards.md, "Expected throughput"); their
+ * trip counts follow the command's sizes (maxima declared), the column and lane loops inside
+ * them have constant bounds and are unrolled:
  *   1. DAC and accumulate fused: one input word, i.e. rows 2w and 2w+1, per clock; every
  *      column's product is formed in the same clock (the conductance planes are partitioned
  *      completely by column and cyclically by two rows in mt_xrt_top.c), and the first
