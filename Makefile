@@ -131,11 +131,13 @@ $(BUILD)/libmtmodel.a: $(REL_OBJ)
 $(BUILD)/san/tests/%: $(BUILD)/san/tests/%.o $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS)
 
-$(TOOL_XRT_REL) $(TOOL_XRT_SAN) $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o: \
-  INC += -I$(XRT_INC) -Itests/xrt
+$(TOOL_XRT_REL) $(TOOL_XRT_SAN) $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o \
+  $(BUILD)/san/tests/xrt/mt_fakecard.o: INC += -I$(XRT_INC) -Itests/xrt
 $(XRT_TEST_BIN).o: DEFS += -DMT_XRT_LIBDIR=\"$(XRT_LIBDIR)\"
 
-$(XRT_TEST_BIN): $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o $(TOOL_XRT_SAN) $(SAN_OBJ)
+# mt_fakecard.o interposes XRT calls and runs the kernel mt_top (hls/mt_xrt_top.c) on them.
+$(XRT_TEST_BIN): $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o \
+    $(BUILD)/san/tests/xrt/mt_fakecard.o $(BUILD)/san/hls/mt_xrt_top.o $(TOOL_XRT_SAN) $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS) $(XRT_LIBS)
 
 # usb:// through the real libusb against a fake FT601 presented by umockdev (libumockdev-dev;

@@ -4,10 +4,6 @@
 
 #include "mt_model.h"
 
-/* Columns an MVM accumulates per clock in the HLS kernel: the unroll factor of its column
- * loops and the cyclic partitioning of the conductance planes (mt_xrt_top.c). */
-#define MT_MVM_COLS_PER_CYCLE 16
-
 /* Adds n events of counter cnt and their energy and latency. */
 void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n);
 

@@ -324,6 +324,30 @@ static int32_t half(const uint32_t *words, uint32_t i) {
   return (int16_t)(uint16_t)(words[i / 2] >> (16u * (i % 2)));
 }
 
+/* The DAC: input x clipped to +-xmax; *clips counts the clipped inputs. */
+static int32_t dac(int32_t x, int32_t xmax, uint32_t *clips) {
+  int clip = x > xmax || x < -xmax;
+  *clips += (uint32_t)clip;
+  return clip ? (x > 0 ? xmax : -xmax) : x;
+}
+
+/* An input word carries two rows, and the last word's second row is a row of the tile. */
+_Static_assert(MT_ROWS % 2 == 0, "the MVM reads rows in pairs: MT_ROWS must be even");
+
+/* One input vector through a tile (docs/device-model.md, "MVM"). Written for Vitis HLS as
+ * three pipelined loops per vector, each at II=1 (docs/boards.md, "Expected throughput"); their
+ * trip counts follow the command's sizes (maxima declared), the column and lane loops inside
+ * them have constant bounds and are unrolled:
+ *   1. DAC and accumulate fused: one input word, i.e. rows 2w and 2w+1, per clock; every
+ *      column's product is formed in the same clock (the conductance planes are partitioned
+ *      completely by column and cyclically by two rows in mt_xrt_top.c), and the first
+ *      word initializes the accumulators, so there is no separate init loop and no per-row
+ *      pipeline fill. Read mode 1 takes its per-cell draws in a loop of its own instead
+ *      (16 columns per clock, one per noise lane: a lane gives its draws in column order).
+ *   2. The per-column noise of read mode 2: one group of MT_LANES columns per clock.
+ *   3. ADC and output: two columns, one output word, per clock.
+ * The golden model runs the same code; integer arithmetic keeps every result and every
+ * draw (and its order per lane) bit-identical to the reference semantics. */
 static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uint32_t nrows,
                     uint32_t ncols, uint32_t *out) {
   const uint32_t *cfg = regs->cfg;
@@ -331,100 +355,113 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
   int64_t ymax = ((int64_t)1 << (cfg[MT_CFG_ADC_BITS] - 1)) - 1;
   uint32_t mode = cfg[MT_CFG_READ_MODE];
   int64_t sigma = cfg[MT_CFG_READ_SIGMA];
+  uint32_t in_words = (nrows + 1) / 2, out_words = (ncols + 1) / 2;
+  /* When no column sum can reach 2^31 a 32-bit accumulator is exact (and the golden
+   * model's compiler vectorizes it); otherwise sums are 64-bit. Read mode 1 adds noise to
+   * every cell, so it always sums in 64 bits. */
+  int narrow = mode != 1 && (uint64_t)xmax * 65535u * nrows < ((uint64_t)1 << 31);
   int32_t x[MT_ROWS];
-  uint32_t active[MT_ROWS]; /* rows with a non-zero input */
-  uint32_t n_active = 0;
-  int64_t acc[MT_COLS];
-  #pragma HLS ARRAY_PARTITION variable = acc type = cyclic factor = MT_MVM_COLS_PER_CYCLE
-  uint64_t sum_sq = 0;
-  uint32_t in_word = 0; /* each input word is read once (one m_axi read per two rows) */
-  for (uint32_t i = 0; i < nrows; i++) {
-  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
-  #pragma HLS PIPELINE II = 1
-    if (i % 2 == 0) in_word = in[i / 2];
-    int32_t v = half(&in_word, i % 2);
-    if (v > xmax || v < -xmax) {
-      v = v > 0 ? xmax : -xmax;
-      mt_count(regs, MT_CNT_DAC_CLIPS, 1);
-    }
-    x[i] = v;
-    active[n_active] = i;
-    n_active += v != 0;
-    sum_sq += (uint64_t)((int64_t)v * v);
-  }
-  /* When no column sum can reach 2^31 a 32-bit accumulator is exact, and the
-   * golden model's compiler vectorizes it; otherwise sums are 64-bit. */
+  #pragma HLS ARRAY_PARTITION variable = x type = cyclic factor = 2
   int32_t acc32[MT_COLS];
-  #pragma HLS ARRAY_PARTITION variable = acc32 type = cyclic factor = MT_MVM_COLS_PER_CYCLE
-  int narrow = (uint64_t)xmax * 65535u * nrows < ((uint64_t)1 << 31);
-  for (uint32_t j = 0; j < ncols; j++) acc[j] = 0, acc32[j] = 0;
+  #pragma HLS ARRAY_PARTITION variable = acc32 type = complete
+  int64_t acc[MT_COLS];
+  #pragma HLS ARRAY_PARTITION variable = acc type = complete
+  uint64_t sum_sq = 0;
+  uint32_t dac_clips = 0, adc_clips = 0;
+  for (uint32_t w = 0; w < in_words; w++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS / 2
+  #pragma HLS PIPELINE II = 1
+    /* Each input word is read once: one m_axi read per clock. The upper half of the last
+     * word of an odd row count is no input (not converted, not counted). */
+    uint32_t word = in[w];
+    uint32_t r0 = 2 * w, r1 = 2 * w + 1;
+    int32_t x0 = dac(half(&word, 0), xmax, &dac_clips);
+    int32_t x1 = r1 < nrows ? dac(half(&word, 1), xmax, &dac_clips) : 0;
+    x[r0] = x0;
+    x[r1] = x1;
+    sum_sq += (uint64_t)((int64_t)x0 * x0) + (uint64_t)((int64_t)x1 * x1);
+    /* Zero inputs add nothing: the model skips them (sparse inputs are the common case);
+     * in the kernel the predicate only idles the clock. The first word always runs, since
+     * it initializes the accumulators. |x| <= 2^15 - 1 and |g+ - g-| <= 2^16 - 1: each
+     * product fits in 32 bits, and in a narrow MVM so does their sum. */
+    if (mode == 1 || (w != 0 && x0 == 0 && x1 == 0)) continue;
+    if (narrow)
+      for (uint32_t j = 0; j < MT_COLS; j++) {
+      #pragma HLS UNROLL
+        int32_t p = x0 * ((int32_t)t->g[MT_DEV_PLUS][r0][j] - t->g[MT_DEV_MINUS][r0][j]) +
+                    x1 * ((int32_t)t->g[MT_DEV_PLUS][r1][j] - t->g[MT_DEV_MINUS][r1][j]);
+        acc32[j] = (w == 0 ? 0 : acc32[j]) + p;
+      }
+    else
+      for (uint32_t j = 0; j < MT_COLS; j++) {
+      #pragma HLS UNROLL
+        int64_t p = (int64_t)(x0 * ((int32_t)t->g[MT_DEV_PLUS][r0][j] - t->g[MT_DEV_MINUS][r0][j])) +
+                    x1 * ((int32_t)t->g[MT_DEV_PLUS][r1][j] - t->g[MT_DEV_MINUS][r1][j]);
+        acc[j] = (w == 0 ? 0 : acc[j]) + p;
+      }
+  }
+  uint32_t groups = (ncols + MT_LANES - 1) / MT_LANES;
   if (mode == 1) {
-    /* Per-cell noise: every cell takes its two draws, even at zero input. */
-    for (uint32_t i = 0; i < nrows; i++) {
-    #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
-      for (uint32_t j = 0; j < ncols; j++) {
-      #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
-      #pragma HLS PIPELINE II = 1
-      #pragma HLS UNROLL factor = MT_MVM_COLS_PER_CYCLE
-        mt_xoshiro_t *r = &regs->lanes[j % MT_LANES];
-        int64_t np = mt_gnoise(sigma, mt_gauss(r));
-        int64_t diff = (int64_t)t->g[MT_DEV_PLUS][i][j] - t->g[MT_DEV_MINUS][i][j] + np -
-                       mt_gnoise(sigma, mt_gauss(r));
-        acc[j] += x[i] * diff;
+    /* Per-cell noise: every cell takes its two draws (G+ then G-, from the column's lane),
+     * even at zero input. Rows x column groups flattened into one loop, so a row costs
+     * `groups` clocks with no fill between rows; lane l serves column g * MT_LANES + l. */
+    uint32_t i = 0, g = 0;
+    for (uint32_t it = 0; it < nrows * groups; it++) {
+    #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS * MT_COLS / MT_LANES
+    #pragma HLS PIPELINE II = 1
+      for (uint32_t l = 0; l < MT_LANES; l++) {
+      #pragma HLS UNROLL
+        uint32_t j = g * MT_LANES + l;
+        if (j < ncols) {
+          mt_xoshiro_t *r = &regs->lanes[l];
+          int64_t np = mt_gnoise(sigma, mt_gauss(r));
+          int64_t diff = (int64_t)t->g[MT_DEV_PLUS][i][j] - t->g[MT_DEV_MINUS][i][j] + np -
+                         mt_gnoise(sigma, mt_gauss(r));
+          acc[j] = (i == 0 ? 0 : acc[j]) + x[i] * diff;
+        }
+      }
+      if (++g == groups) {
+        g = 0;
+        i++;
       }
     }
-  } else {
-    /* A zero input adds nothing and draws nothing; sparse inputs (ReLU
-     * outputs, image background) make skipping them the common case.
-     * |x| <= 2^15 - 1 and |diff| <= 2^16 - 1: each product fits in 32 bits. */
-    for (uint32_t a = 0; a < n_active; a++) {
-    #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
-      uint32_t i = active[a];
-      const uint16_t *gp = t->g[MT_DEV_PLUS][i], *gm = t->g[MT_DEV_MINUS][i];
-      /* One row per ceil(ncols / MT_MVM_COLS_PER_CYCLE) clocks in the HLS kernel. */
-      if (narrow)
-        for (uint32_t j = 0; j < ncols; j++) {
-        #pragma HLS PIPELINE II = 1
-        #pragma HLS UNROLL factor = MT_MVM_COLS_PER_CYCLE
-          acc32[j] += x[i] * ((int32_t)gp[j] - gm[j]);
-        }
-      else
-        for (uint32_t j = 0; j < ncols; j++) {
-        #pragma HLS PIPELINE II = 1
-        #pragma HLS UNROLL factor = MT_MVM_COLS_PER_CYCLE
-          acc[j] += x[i] * ((int32_t)gp[j] - gm[j]);
-        }
-    }
   }
-  if (narrow)
-    for (uint32_t j = 0; j < ncols; j++) acc[j] += acc32[j];
+  int16_t z[MT_COLS];
+  #pragma HLS ARRAY_PARTITION variable = z type = complete
+  int64_t amp = 0;
   if (mode == 2) {
-    /* Sum over rows of x_i*(n+ - n-) is Gaussian with sigma*sqrt(2*sum x_i^2). */
-    int64_t amp = (int64_t)mt_isqrt64(2 * sum_sq) * sigma;
-    int16_t z[MT_COLS];
+    /* Sum over rows of x_i*(n+ - n-) is Gaussian with sigma*sqrt(2*sum x_i^2): one draw per
+     * column, a group of MT_LANES columns per clock. */
+    amp = (int64_t)mt_isqrt64(2 * sum_sq) * sigma;
     mt_gauss_columns(regs->lanes, ncols, z);
-    for (uint32_t j = 0; j < ncols; j++) acc[j] += mt_gnoise(amp, z[j]);
   }
   /* Each output word is assembled in a register and written once: a write-only, sequential
    * stream on the response port (no read-modify-write of device memory). */
-  uint32_t out_word = 0;
-  for (uint32_t j = 0; j < ncols; j++) {
-  #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
+  for (uint32_t w = 0; w < out_words; w++) {
+  #pragma HLS LOOP_TRIPCOUNT max = MT_COLS / 2
   #pragma HLS PIPELINE II = 1
-    int64_t y = mt_round_shift(acc[j] * (int64_t)cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT]);
-    if (y > ymax || y < -ymax) {
-      y = y > 0 ? ymax : -ymax;
-      mt_count(regs, MT_CNT_ADC_CLIPS, 1);
+    uint32_t word = 0;
+    for (uint32_t k = 0; k < 2; k++) {
+    #pragma HLS UNROLL
+      uint32_t j = 2 * w + k;
+      if (j < ncols) {
+        int64_t s = narrow ? (int64_t)acc32[j] : acc[j];
+        if (mode == 2) s += mt_gnoise(amp, z[j]);
+        int64_t y = mt_round_shift(s * (int64_t)cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT]);
+        if (y > ymax || y < -ymax) {
+          y = y > 0 ? ymax : -ymax;
+          adc_clips++;
+        }
+        word |= ((uint32_t)y & 0xFFFFu) << (16u * k);
+      }
     }
-    out_word |= ((uint32_t)y & 0xFFFFu) << (16u * (j % 2));
-    if (j % 2 == 1 || j + 1 == ncols) {
-      out[j / 2] = out_word;
-      out_word = 0;
-    }
+    out[w] = word;
   }
   mt_count(regs, MT_CNT_MVMS, 1);
   mt_count(regs, MT_CNT_DAC_CONVERSIONS, nrows);
   mt_count(regs, MT_CNT_ADC_CONVERSIONS, ncols);
+  mt_count(regs, MT_CNT_DAC_CLIPS, dac_clips);
+  mt_count(regs, MT_CNT_ADC_CLIPS, adc_clips);
 }
 
 static uint32_t op_mvm(mt_ctx_t *c) {

@@ -124,29 +124,44 @@ static inline int16_t gauss_lane(uint32_t u) {
 int16_t mt_gauss_from_u32_lanewise(uint32_t u) { return gauss_lane(u); }
 
 void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
-  /* Lanes side by side (one array per state word), so each step below works
-   * on all lanes at once. */
+  /* Lanes side by side (one array per state word), so each step below works on all lanes at
+   * once: in the HLS kernel one group of MT_LANES columns per clock. A partial last group
+   * advances only the lanes it uses. */
   uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_LANES];
+  int16_t zl[MT_LANES];
+#pragma HLS ARRAY_PARTITION variable = s0 type = complete
+#pragma HLS ARRAY_PARTITION variable = s1 type = complete
+#pragma HLS ARRAY_PARTITION variable = s2 type = complete
+#pragma HLS ARRAY_PARTITION variable = s3 type = complete
+#pragma HLS ARRAY_PARTITION variable = u type = complete
+#pragma HLS ARRAY_PARTITION variable = zl type = complete
+  /* Every lane reads two knots per clock: the table (280 constants) becomes logic. */
+#pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
   for (uint32_t l = 0; l < MT_LANES; l++)
     s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
-  uint32_t full = n / MT_LANES;
-  for (uint32_t g = 0; g < MT_COLS / MT_LANES; g++) {
-    if (g >= full) break;
+  for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
+#pragma HLS PIPELINE II = 1
+    if (g * MT_LANES >= n) break;
     for (uint32_t l = 0; l < MT_LANES; l++) {
+      uint32_t on = g * MT_LANES + l < n;
       uint32_t t = s1[l] << 9;
-      u[l] = mt_rotl32(s0[l] + s3[l], 7) + s0[l];
-      s2[l] ^= s0[l];
-      s3[l] ^= s1[l];
-      s1[l] ^= s2[l];
-      s0[l] ^= s3[l];
-      s2[l] ^= t;
-      s3[l] = mt_rotl32(s3[l], 11);
+      uint32_t n0 = s0[l], n1 = s1[l], n2 = s2[l], n3 = s3[l];
+      u[l] = mt_rotl32(n0 + n3, 7) + n0;
+      n2 ^= n0;
+      n3 ^= n1;
+      n1 ^= n2;
+      n0 ^= n3;
+      n2 ^= t;
+      n3 = mt_rotl32(n3, 11);
+      s0[l] = on ? n0 : s0[l];
+      s1[l] = on ? n1 : s1[l];
+      s2[l] = on ? n2 : s2[l];
+      s3[l] = on ? n3 : s3[l];
     }
-    for (uint32_t l = 0; l < MT_LANES; l++) z[g * MT_LANES + l] = gauss_lane(u[l]);
+    for (uint32_t l = 0; l < MT_LANES; l++) zl[l] = gauss_lane(u[l]);
+    for (uint32_t l = 0; l < MT_LANES; l++)
+      if (g * MT_LANES + l < n) z[g * MT_LANES + l] = zl[l];
   }
   for (uint32_t l = 0; l < MT_LANES; l++)
     lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
-  /* A partial last group advances only the lanes it uses. */
-  for (uint32_t j = full * MT_LANES; j < n; j++) z[j] = mt_gauss(&lanes[j % MT_LANES]);
 }
-

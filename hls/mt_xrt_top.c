@@ -20,15 +20,18 @@ void mt_top(const uint32_t *cmd, uint32_t *rsp, uint32_t n_cmd, uint32_t rsp_cap
 #pragma HLS INTERFACE mode = s_axilite port = ctrl
 #pragma HLS INTERFACE mode = s_axilite port = return
   /* The whole device state lives in on-chip RAM and persists between launches (static); it
-   * is lost when the xclbin is reloaded, so the host resets it on its first launch. The
-   * conductance planes are read MT_MVM_COLS_PER_CYCLE columns at a time by the MVM (mvm_one), the noise lanes
-   * all at once. */
+   * is lost when the xclbin is reloaded, so the host resets it on its first launch. The MVM
+   * (mvm_one) reads two whole rows of both conductance planes per clock: the planes are
+   * partitioned completely by column and cyclically by two rows (512 banks of 16-bit words,
+   * each holding its column and row parity of every tile); the noise lanes are read all at
+   * once. */
   static mt_regs_t regs;
   static mt_tile_t tiles[MT_XRT_TILES];
 #pragma HLS DISAGGREGATE variable = regs
 #pragma HLS DISAGGREGATE variable = tiles
 #pragma HLS ARRAY_PARTITION variable = regs.lanes type = complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = tiles->g type = cyclic factor = MT_MVM_COLS_PER_CYCLE dim = 3
+#pragma HLS ARRAY_PARTITION variable = tiles->g type = complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = tiles->g type = cyclic factor = 2 dim = 2
 #pragma HLS BIND_STORAGE variable = tiles->g type = ram_2p impl = bram
 #pragma HLS BIND_STORAGE variable = tiles->dev type = ram_2p impl = uram
 #pragma HLS BIND_STORAGE variable = tiles->hidden type = ram_2p impl = uram

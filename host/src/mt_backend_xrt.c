@@ -321,8 +321,11 @@ static int launch(mt_backend *be, const uint32_t *cmd, uint32_t n, uint32_t cap,
     return rc;
   }
   be->reset_pending = 0;
+  /* From here on the commands have run: if their responses are lost, so is what the host
+   * knows of the card's state. */
   if (xrtBOSync(be->rsp_bo, XCL_BO_SYNC_BO_FROM_DEVICE, hdr, 0) != 0) {
     snprintf(err, errlen, "%s: reading the launch header from the card failed", be->name);
+    be->broken = 1;
     return MT_ERR_IO;
   }
   uint32_t nr = be->rsp_map[MT_XRT_LAUNCH_N_RSP], used = be->rsp_map[MT_XRT_LAUNCH_CONSUMED];
@@ -335,6 +338,7 @@ static int launch(mt_backend *be, const uint32_t *cmd, uint32_t n, uint32_t cap,
   }
   if (nr && xrtBOSync(be->rsp_bo, XCL_BO_SYNC_BO_FROM_DEVICE, nr * sizeof *rsp, hdr) != 0) {
     snprintf(err, errlen, "%s: reading %u response words from the card failed", be->name, nr);
+    be->broken = 1;
     return MT_ERR_IO;
   }
   memcpy(rsp, be->rsp_map + MT_XRT_LAUNCH_HDR_WORDS, nr * sizeof *rsp);

@@ -80,6 +80,23 @@ static void mvm(uint32_t tile, uint32_t nvec, uint32_t seed) {
   cmd_p(MT_OP_MVM, p, 4 + nvec * (MT_ROWS / 2));
 }
 
+/* An MVM of nvec vectors over rows 0..nrows-1 and columns 0..ncols-1 (odd sizes leave half an
+ * input word unused and a lane group partial), inputs in [-amp, amp], beyond the DAC's range
+ * when amp is larger. */
+static void mvm_part(uint32_t tile, uint32_t nvec, uint32_t nrows, uint32_t ncols, uint32_t amp,
+                     uint32_t seed) {
+  uint32_t p[4 + 4 * (MT_ROWS / 2)], in_words = (nrows + 1) / 2;
+  p[0] = tile, p[1] = nvec, p[2] = nrows, p[3] = ncols;
+  uint32_t x = seed;
+  for (uint32_t k = 0; k < nvec * in_words; k++) {
+    x = x * 1103515245u + 12345u;
+    int32_t lo = (int32_t)((x >> 4) % (2 * amp + 1)) - (int32_t)amp;
+    int32_t hi = (int32_t)((x >> 15) % (2 * amp + 1)) - (int32_t)amp;
+    p[4 + k] = (uint16_t)lo | (uint32_t)(uint16_t)hi << 16;
+  }
+  cmd_p(MT_OP_MVM, p, 4 + nvec * in_words);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: record_stream FILE\n");
@@ -175,6 +192,21 @@ int main(int argc, char **argv) {
   launch(0, big);
   cmd_p(MT_OP_STATS_GET, p, 0);
   mvm(1, 1, 4);
+
+  /* 8: the MVM's edges in each read mode: odd row and column counts, DAC clipping, a 16-bit
+   * DAC (64-bit accumulation), ADC clipping. */
+  launch(0, big);
+  for (uint32_t mode = 0; mode < 3; mode++) {
+    config(cfg, mode);
+    cmd_p(MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
+    mvm_part(0, 2, MT_ROWS - 3, MT_COLS - 11, 200, 5 + mode);
+    cfg[MT_CFG_DAC_BITS] = 16;
+    cfg[MT_CFG_ADC_BITS] = 6;
+    cmd_p(MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
+    mvm_part(1, 1, 1, 1, 30000, 8 + mode);
+    mvm_part(1, 2, MT_ROWS, MT_COLS - 1, 32767, 11 + mode);
+  }
+  cmd_p(MT_OP_STATS_GET, p, 0);
 
   if (n_words > CAP) {
     fprintf(stderr, "record_stream: %u words, room for %u\n", n_words, CAP);

@@ -17,7 +17,7 @@ nok() { n=$((n + 1)); echo "not ok $n - $1"; [ -f "$T/out" ] && sed 's/^/# /' "$
 check() { if "$@" >"$T/out" 2>&1; then return 0; else return 1; fi; }
 
 if check "$VB/tb_mt_top" "$STREAM" && ! grep -q '^not ok' "$T/out" &&
-   [ "$(grep -c '^ok' "$T/out")" -ge 7 ]; then
+   [ "$(grep -c '^ok' "$T/out")" -ge 8 ]; then
   ok "tb_mt_top: mt_top matches the model on every launch of the recorded stream"
 else nok "tb_mt_top on $STREAM"; fi
 

@@ -22,6 +22,8 @@
 #include "memtile.h"
 #include "mt_backend.h"
 #include "mt_backend_xrt.h"
+#include "mt_fakecard.h"
+#include "mt_state.h"
 #include "mt_xclbin.h"
 
 static char dir[64];       /* scratch directory of this run */
@@ -382,6 +384,270 @@ static void batches_split_at_command_boundaries(void **state) {
   assert_int_equal(mt_xrt_whole_commands(cmd, 2 * MT_XRT_BUF_WORDS), 0);
 }
 
+/* The card of mt_fakecard.h: the kernel (mt_top, built by gcc) runs on the buffers' device
+ * memory, which only the backend's syncs fill and empty. What a batch returns is compared
+ * with the golden model run on the same words, so a missing, misdirected or mis-sized sync,
+ * a wrong argument or a wrong split into launches shows as a wrong word. */
+
+/* The golden model with its own state, as the card starts after its reset (CARD_TILES tiles). */
+#define CARD_TILES 4u
+typedef struct {
+  mt_regs_t regs;
+  mt_tile_t *tiles;
+} ref_dev;
+
+static void ref_init(ref_dev *r) {
+  r->tiles = calloc(CARD_TILES, sizeof *r->tiles);
+  CHECK(r->tiles != NULL, "out of memory");
+  mt_device_reset(&r->regs, r->tiles, CARD_TILES);
+}
+
+static uint32_t ref_run(ref_dev *r, const uint32_t *cmd, uint32_t n, uint32_t *rsp, uint32_t cap,
+                        uint32_t *consumed) {
+  return mt_kernel(cmd, n, rsp, cap, &r->regs, r->tiles, CARD_TILES, consumed);
+}
+
+static mt_backend *card_open(void) {
+  mt_backend *be = NULL;
+  char err[512], params[256];
+  mt_fakecard_enable();
+  snprintf(params, sizeof params, "0?xclbin=%s&timeout_ms=2000&tiles=%u", good, CARD_TILES);
+  int rc = try_open(params, &be, err, sizeof err);
+  CHECK(rc == MT_OK && be, "open: %d '%s'", rc, err);
+  return be;
+}
+
+static uint32_t put(uint32_t *cmd, uint32_t n, uint32_t op, const uint32_t *p, uint32_t len) {
+  cmd[n] = op << 24 | (n & 0xFFu) << 16;
+  cmd[n + 1] = len;
+  if (len) memcpy(cmd + n + 2, p, len * sizeof *p);
+  return n + 2 + len;
+}
+
+/* A batch of every kind of command (configuration, fabrication, noisy reads, an MVM,
+ * counters) in one transaction: one launch, the documented syncs, and the model's words. */
+static void child_card_batch(void) {
+  mt_backend *be = card_open();
+  static uint32_t cmd[4096], rsp[4096], want[4096];
+  uint32_t cfg[MT_CFG_COUNT] = {0};
+  for (uint32_t i = 0; i < MT_CFG_COUNT; i++) cfg[i] = mt_cfg_min[i];
+  cfg[MT_CFG_G_MAX] = 60000;
+  cfg[MT_CFG_DAC_BITS] = 8;
+  cfg[MT_CFG_ADC_BITS] = 12;
+  cfg[MT_CFG_ADC_MUL] = 3;
+  cfg[MT_CFG_ADC_SHIFT] = 14;
+  cfg[MT_CFG_READ_MODE] = 2;
+  cfg[MT_CFG_READ_SIGMA] = 300;
+  uint32_t bad = 0;
+  CHECK(mt_config_check(cfg, &bad) == MT_ST_OK, "test configuration: field %u", bad);
+  uint32_t echo[3] = {1, 2, 0xDEADBEEFu}, seed[2] = {42, 0}, fab[3] = {7, 0, 1};
+  uint32_t rd[6] = {1, 0, 4, 0, 4, 0}, mvm[4 + 2 * ((MT_ROWS + 1) / 2)] = {1, 2, MT_ROWS, 9};
+  for (uint32_t w = 4; w < sizeof mvm / sizeof *mvm; w++) mvm[w] = w * 0x00050003u;
+  uint32_t n = put(cmd, 0, MT_OP_INFO, NULL, 0);
+  n = put(cmd, n, MT_OP_ECHO, echo, 3);
+  n = put(cmd, n, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
+  n = put(cmd, n, MT_OP_SEED, seed, 2);
+  n = put(cmd, n, MT_OP_FABRICATE, fab, 3);
+  n = put(cmd, n, MT_OP_READ_CELLS, rd, 6);
+  n = put(cmd, n, MT_OP_MVM, mvm, sizeof mvm / sizeof *mvm);
+  n = put(cmd, n, MT_OP_STATS_GET, NULL, 0);
+  ref_dev ref;
+  ref_init(&ref);
+  uint32_t want_used = 0, want_n = ref_run(&ref, cmd, n, want, 4096, &want_used);
+  uint32_t n_rsp = 0, used = 0;
+  char err[512];
+  int rc = mt_backend_xrt.transact(be, cmd, n, rsp, 4096, &n_rsp, &used, err, sizeof err);
+  CHECK(rc == MT_OK, "transact: %d '%s'", rc, err);
+  CHECK(used == n && want_used == n && n_rsp == want_n, "%u of %u consumed, %u words (model %u)",
+        used, n, n_rsp, want_n);
+  CHECK(memcmp(rsp, want, n_rsp * sizeof *rsp) == 0, "responses differ from the model's");
+  const fc_log *log = mt_fakecard_log();
+  CHECK(log->n_launches == 1, "%u launches", log->n_launches);
+  const fc_launch *l = &log->launches[0];
+  CHECK(l->n_cmd == n && l->rsp_cap == 4096 && l->n_tiles == CARD_TILES &&
+            l->ctrl == MT_XRT_CTRL_RESET,
+        "launch n_cmd %u rsp_cap %u n_tiles %u ctrl %u", l->n_cmd, l->rsp_cap, l->n_tiles, l->ctrl);
+  /* Commands to the card, the primed launch header to the card, the header back, then exactly
+   * the response words written, behind the header. */
+  const fc_sync want_syncs[4] = {{0, 1, n * 4u, 0}, {1, 1, 8, 0}, {1, 0, 8, 0}, {1, 0, n_rsp * 4u, 8}};
+  CHECK(log->n_syncs == 4, "%u syncs", log->n_syncs);
+  for (uint32_t i = 0; i < 4; i++) {
+    const fc_sync *g = &log->syncs[i], *w = &want_syncs[i];
+    CHECK(g->rsp == w->rsp && g->to_device == w->to_device && g->size == w->size &&
+              g->offset == w->offset,
+          "sync %u: buffer %s, %s, %zu bytes at %zu; expected %s, %s, %zu at %zu", i,
+          g->rsp ? "rsp" : "cmd", g->to_device ? "to device" : "from device", g->size, g->offset,
+          w->rsp ? "rsp" : "cmd", w->to_device ? "to device" : "from device", w->size, w->offset);
+  }
+  /* The state stays on the card: a second transaction does not reset it, and its counters
+   * continue the model's. */
+  n = put(cmd, 0, MT_OP_MVM, mvm, sizeof mvm / sizeof *mvm);
+  n = put(cmd, n, MT_OP_STATS_GET, NULL, 0);
+  want_n = ref_run(&ref, cmd, n, want, 4096, &want_used);
+  rc = mt_backend_xrt.transact(be, cmd, n, rsp, 4096, &n_rsp, &used, err, sizeof err);
+  CHECK(rc == MT_OK && used == n && n_rsp == want_n, "second: %d '%s', %u words", rc, err, n_rsp);
+  CHECK(memcmp(rsp, want, n_rsp * sizeof *rsp) == 0, "second responses differ from the model's");
+  CHECK(log->n_launches == 2 && log->launches[1].ctrl == 0, "second launch ctrl %u",
+        log->launches[1].ctrl);
+  CHECK(log->n_allocs == 2, "%u buffers allocated: the two buffers persist", log->n_allocs);
+  free(ref.tiles);
+  mt_backend_xrt.close(be);
+}
+
+static void card_runs_a_batch_in_one_launch(void **state) {
+  (void)state;
+  noop_env();
+  in_child(child_card_batch);
+}
+
+/* Commands beyond one buffer go into further launches, split at command boundaries; the
+ * responses come back in order. */
+static void child_card_split(void) {
+  mt_backend *be = card_open();
+  const uint32_t big = MT_MAX_PAYLOAD + MT_HDR_WORDS, n = 3 * big;
+  uint32_t *cmd = calloc(n, sizeof *cmd), *rsp = calloc(n, sizeof *rsp);
+  CHECK(cmd && rsp, "out of memory");
+  for (uint32_t c = 0; c < 3; c++) {
+    cmd[c * big] = MT_OP_ECHO << 24 | c << 16;
+    cmd[c * big + 1] = MT_MAX_PAYLOAD;
+    for (uint32_t k = 0; k < MT_MAX_PAYLOAD; k++) cmd[c * big + 2 + k] = c * 0x10000000u + k;
+  }
+  uint32_t n_rsp = 0, used = 0;
+  char err[512];
+  int rc = mt_backend_xrt.transact(be, cmd, n, rsp, n, &n_rsp, &used, err, sizeof err);
+  CHECK(rc == MT_OK && used == n && n_rsp == n, "transact: %d '%s', %u consumed, %u words", rc,
+        err, used, n_rsp);
+  for (uint32_t c = 0; c < 3; c++) {
+    CHECK(rsp[c * big] == (MT_OP_ECHO << 24 | c << 16 | MT_ST_OK) &&
+              rsp[c * big + 1] == MT_MAX_PAYLOAD,
+          "response %u header %08x %u", c, rsp[c * big], rsp[c * big + 1]);
+    CHECK(memcmp(rsp + c * big + 2, cmd + c * big + 2, MT_MAX_PAYLOAD * 4u) == 0,
+          "response %u payload", c);
+  }
+  const fc_log *log = mt_fakecard_log();
+  CHECK(log->n_launches == 2 && log->launches[0].n_cmd == 2 * big &&
+            log->launches[1].n_cmd == big && log->launches[0].ctrl == MT_XRT_CTRL_RESET &&
+            log->launches[1].ctrl == 0,
+        "%u launches", log->n_launches);
+  free(cmd);
+  free(rsp);
+  mt_backend_xrt.close(be);
+}
+
+static void card_splits_batches_into_launches(void **state) {
+  (void)state;
+  noop_env();
+  in_child(child_card_split);
+}
+
+/* A response that does not fit the caller's room: the card's stop is passed on (the error
+ * response, fewer words consumed), exactly as the model gives it. */
+static void child_card_overflow(void) {
+  mt_backend *be = card_open();
+  uint32_t cmd[64], rsp[16], want[16], p[20];
+  for (uint32_t k = 0; k < 20; k++) p[k] = k;
+  uint32_t n = put(cmd, 0, MT_OP_NOP, NULL, 0);
+  n = put(cmd, n, MT_OP_ECHO, p, 20);
+  n = put(cmd, n, MT_OP_NOP, NULL, 0);
+  ref_dev ref;
+  ref_init(&ref);
+  uint32_t want_used = 0, want_n = ref_run(&ref, cmd, n, want, 16, &want_used);
+  uint32_t n_rsp = 0, used = 0;
+  char err[512];
+  int rc = mt_backend_xrt.transact(be, cmd, n, rsp, 16, &n_rsp, &used, err, sizeof err);
+  CHECK(rc == MT_OK && used == want_used && used == 2 && n_rsp == want_n,
+        "transact: %d '%s', %u consumed (model %u), %u words (model %u)", rc, err, used,
+        want_used, n_rsp, want_n);
+  CHECK(memcmp(rsp, want, n_rsp * sizeof *rsp) == 0 &&
+            (rsp[MT_HDR_WORDS] & 0xFFu) == MT_ST_ERR_OVERFLOW,
+        "responses");
+  CHECK(mt_fakecard_log()->launches[0].rsp_cap == 16, "rsp_cap");
+  free(ref.tiles);
+  mt_backend_xrt.close(be);
+}
+
+static void card_passes_on_a_full_response_buffer(void **state) {
+  (void)state;
+  noop_env();
+  in_child(child_card_overflow);
+}
+
+/* Each XRT call of a launch that fails is reported with its cause and never aborts; a
+ * failure after the kernel may have run leaves the handle refusing further commands. */
+static int child_fail_what;
+static uint32_t child_fail_after;
+static int child_fail_rc;
+static const char *child_fail_msg;
+static int child_fail_broken;
+
+static void child_card_fail(void) {
+  mt_backend *be = NULL;
+  char err[512], params[256];
+  mt_fakecard_enable();
+  mt_fakecard_fail(child_fail_what, child_fail_after);
+  snprintf(params, sizeof params, "0?xclbin=%s&timeout_ms=2000", good);
+  int rc = try_open(params, &be, err, sizeof err);
+  if (child_fail_what == FC_FAIL_UUID || child_fail_what == FC_FAIL_ALLOC ||
+      (child_fail_what == FC_FAIL_SETARG && child_fail_after < 3)) {
+    CHECK(rc == child_fail_rc && be == NULL && strstr(err, child_fail_msg), "open: %d '%s'", rc,
+          err);
+    return;
+  }
+  CHECK(rc == MT_OK, "open: %d '%s'", rc, err);
+  uint32_t cmd[2] = {MT_OP_INFO << 24, 0}, rsp[64], n_rsp = 0, used = 0;
+  rc = mt_backend_xrt.transact(be, cmd, 2, rsp, 64, &n_rsp, &used, err, sizeof err);
+  CHECK(rc == child_fail_rc && strstr(err, child_fail_msg) && n_rsp == 0 && used == 0,
+        "transact: %d '%s' (expected %d '%s'), %u words, %u consumed", rc, err, child_fail_rc,
+        child_fail_msg, n_rsp, used);
+  mt_fakecard_fail(FC_OK, 0);
+  err[0] = '\0';
+  rc = mt_backend_xrt.transact(be, cmd, 2, rsp, 64, &n_rsp, &used, err, sizeof err);
+  if (child_fail_broken)
+    CHECK(rc == MT_ERR_IO && strstr(err, "an earlier launch failed"), "after: %d '%s'", rc, err);
+  else
+    CHECK(rc == MT_OK && n_rsp == MT_HDR_WORDS + MT_INFO_COUNT && used == 2,
+          "after: %d '%s', %u words", rc, err, n_rsp);
+  mt_backend_xrt.close(be);
+}
+
+static void expect_card_failure(int what, uint32_t after, int rc, const char *msg, int broken) {
+  child_fail_what = what;
+  child_fail_after = after;
+  child_fail_rc = rc;
+  child_fail_msg = msg;
+  child_fail_broken = broken;
+  in_child(child_card_fail);
+}
+
+static void failing_xrt_calls_are_reported(void **state) {
+  (void)state;
+  noop_env();
+  /* At open. */
+  expect_card_failure(FC_FAIL_UUID, 0, MT_ERR_IO, "loaded but its UUID cannot be read", 0);
+  expect_card_failure(FC_FAIL_ALLOC, 0, MT_ERR_NOMEM, "cannot allocate and map two buffers", 0);
+  expect_card_failure(FC_FAIL_ALLOC, 1, MT_ERR_NOMEM, "cannot allocate and map two buffers", 0);
+  for (uint32_t after = 0; after < 3; after++) /* the buffers and n_tiles bound to the run */
+    expect_card_failure(FC_FAIL_SETARG, after, MT_ERR_IO, "cannot prepare a run of kernel mt_top",
+                        0);
+  /* At a launch: n_cmd, rsp_cap, ctrl. */
+  for (uint32_t after = 3; after < 6; after++)
+    expect_card_failure(FC_FAIL_SETARG, after, MT_ERR_IO, "kernel mt_top could not be started", 0);
+  /* Nothing ran yet: the next transaction may go ahead. */
+  expect_card_failure(FC_FAIL_SYNC_TO, 0, MT_ERR_IO, "copying 2 command words to the card failed",
+                      0);
+  expect_card_failure(FC_FAIL_SYNC_TO, 1, MT_ERR_IO, "copying 2 command words to the card failed",
+                      0);
+  expect_card_failure(FC_FAIL_START, 0, MT_ERR_IO, "kernel mt_top could not be started", 0);
+  /* The kernel ran (or may still run): its responses are lost, the state is unknown. */
+  expect_card_failure(FC_FAIL_SYNC_FROM, 0, MT_ERR_IO, "reading the launch header from the card "
+                      "failed", 1);
+  expect_card_failure(FC_FAIL_SYNC_FROM, 1, MT_ERR_IO, "reading 15 response words from the card "
+                      "failed", 1);
+  expect_card_failure(FC_WAIT_TIMEOUT, 0, MT_ERR_TIMEOUT, "did not finish within 2000 ms (run "
+                      "state RUNNING)", 1);
+  expect_card_failure(FC_WAIT_ERROR, 0, MT_ERR_IO, "kernel mt_top ended in state ERROR", 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(register_map_matches_docs),
@@ -394,6 +660,10 @@ int main(void) {
     cmocka_unit_test(completion_delay_is_waited_for),
     cmocka_unit_test(run_states_map_to_errors),
     cmocka_unit_test(batches_split_at_command_boundaries),
+    cmocka_unit_test(card_runs_a_batch_in_one_launch),
+    cmocka_unit_test(card_splits_batches_into_launches),
+    cmocka_unit_test(card_passes_on_a_full_response_buffer),
+    cmocka_unit_test(failing_xrt_calls_are_reported),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
