@@ -98,8 +98,9 @@ EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
 # `make bitstream` without Vivado.
-# tests/install: make install into a temporary prefix and use it from outside the tree.
-INSTALL_TESTS := tests/install/test_install.sh
+# tests/install: make install into a temporary prefix and use it from outside the tree;
+# tests/python: the Python binding (python/, docs/python.md) on build/libmemtile.so.0.
+INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh

@@ -39,8 +39,18 @@ const char *mt_preset_path(const mt_preset *p);
 uint32_t mt_preset_levels(const mt_preset *p);
 /* Re-spaces the level table to `levels` levels over the preset's window (2..256). */
 int mt_preset_use_levels(mt_preset *p, uint32_t levels);
+/* The preset's CONFIGURE fields (mt_config_count() of them, in order) into cfg[0..n). */
+int mt_preset_config(const mt_preset *p, uint32_t *cfg, size_t n);
 /* CONFIGURE, SET_LEVELS and META_TABLE of the preset; the message is on dev. */
 int mt_dev_apply_preset(mt_dev *dev, const mt_preset *p);
+
+/* The protocol's names (docs/protocol.md), for bindings that do not read the generated C
+ * header: CONFIGURE fields in payload order, STATS_GET counters in response order. NULL
+ * past the end. */
+uint32_t mt_config_count(void);
+const char *mt_config_name(uint32_t k);
+uint32_t mt_counter_count(void);
+const char *mt_counter_name(uint32_t k);
 
 typedef struct mt_layer mt_layer;
 

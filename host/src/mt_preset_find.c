@@ -104,6 +104,12 @@ int mt_preset_use_levels(mt_preset *p, uint32_t levels) {
   return mt_preset_set_levels(&p->p, levels, p->err, sizeof p->err) == 0 ? MT_OK : MT_ERR_INVAL;
 }
 
+int mt_preset_config(const mt_preset *p, uint32_t *cfg, size_t n) {
+  if (n < MT_CFG_COUNT) return MT_ERR_INVAL;
+  memcpy(cfg, p->p.cfg, sizeof p->p.cfg);
+  return MT_OK;
+}
+
 int mt_dev_apply_preset(mt_dev *dev, const mt_preset *p) { return mt_preset_apply(&p->p, dev); }
 
 const mt_preset_t *mt_preset_data(const mt_preset *p) { return &p->p; }
