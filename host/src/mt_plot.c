@@ -232,6 +232,7 @@ int mt_plot_parse_what(const char *text, uint32_t *mask, char *err, size_t errle
 typedef struct {
   const char *path;
   uint32_t epochs, n_tasks;
+  int has_pulses, has_energy; /* some epoch programmed the device (not float training) */
   char task_name[MAX_TASKS][64];
 } log_info;
 
@@ -299,7 +300,14 @@ static int convert_log(const char *path, FILE *dat, log_info *li, char *err, siz
       break;
     }
     li->epochs++;
-    fprintf(dat, "%u %.6g %.9g %.9g", li->epochs, 100 * acc, set + reset, energy * 1e-6);
+    li->has_pulses |= set + reset > 0;
+    li->has_energy |= energy > 0;
+    /* Zero counts are missing points: the pulse and energy axes are logarithmic. */
+    fprintf(dat, "%u %.6g ", li->epochs, 100 * acc);
+    if (set + reset > 0) fprintf(dat, "%.9g ", set + reset);
+    else fputs("nan ", dat);
+    if (energy > 0) fprintf(dat, "%.9g", energy * 1e-6);
+    else fputs("nan", dat);
     const cJSON *ta = cJSON_GetObjectItemCaseSensitive(o, "task_accuracy");
     if (ta) {
       int n = cJSON_GetArraySize(ta);
@@ -347,18 +355,36 @@ static void panel(FILE *gp, const char *title, const char *ylabel) {
   fputc('\n', gp);
 }
 
-static void curves(FILE *gp, const log_info *li, size_t n, const char *using_y) {
+/* One curve per log; for a counter panel (col 3 pulses, 4 energy) only the logs that
+ * programmed the device, on a log axis, or a note when none did. */
+static void curves(FILE *gp, const log_info *li, size_t n, unsigned col) {
+  size_t shown = 0;
+  for (size_t k = 0; k < n; k++)
+    shown += col == 2 || (col == 3 ? li[k].has_pulses : li[k].has_energy);
+  if (shown == 0) {
+    fputs("set label 1 'no device programming in these logs (float training)' at graph 0.5, graph 0.5 center\n"
+          "set yrange [0:1]\nunset key\nset format y ''\nplot 0 with lines lc rgb 'gray' notitle\n"
+          "unset label 1\nset yrange [0:*]\nset key below horizontal\nset format y '%g'\n", gp);
+    return;
+  }
+  if (col != 2) fputs("set logscale y\nset yrange [*:*]\n", gp);
   fputs("plot ", gp);
+  int first = 1;
+  /* Colours by log, so that a log left out of one panel keeps its colour in the others. */
   for (size_t k = 0; k < n; k++) {
-    fprintf(gp, "%s'd%zu.dat' using 1:%s with linespoints lw 2 pt 7 ps 0.6 title ", k ? ", \\\n     " : "", k,
-            using_y);
+    if (col == 3 && !li[k].has_pulses) continue;
+    if (col == 4 && !li[k].has_energy) continue;
+    fprintf(gp, "%s'd%zu.dat' using 1:%u with linespoints lw 2 pt 7 ps 0.8 lc %zu title ", first ? "" : ", \\\n     ",
+            k, col, k + 1);
     gp_string(gp, base_name(li[k].path));
+    first = 0;
   }
   fputc('\n', gp);
+  if (col != 2) fputs("unset logscale y\nset yrange [0:*]\n", gp);
 }
 
-int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *png, char *err,
-                 size_t errlen) {
+int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *title, const char *png,
+                 char *err, size_t errlen) {
   if (n == 0 || !png || (mask & MT_PLOT_ALL) == 0) {
     snprintf(err, errlen, "plot: need at least one log, an output file and a panel");
     return MT_ERR_INVAL;
@@ -402,15 +428,16 @@ int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *p
     unsigned panels = 0;
     for (uint32_t b = mask; b; b &= b - 1) panels++;
     unsigned cols = panels == 1 ? 1 : 2, rows = (panels + 1) / 2;
-    gp_begin(gp, cols, rows, n == 1 ? base_name(logs[0]) : "memtile training runs");
+    gp_begin(gp, cols, rows, title ? title : n == 1 ? base_name(logs[0]) : "memtile training runs");
     /* Whole epochs on the x axis; the key below each panel, clear of the curves. */
     uint32_t most = 0;
     for (size_t k = 0; k < n; k++) most = li[k].epochs > most ? li[k].epochs : most;
-    if (most <= 20) fprintf(gp, "set xtics 1\nset xrange [1:%u]\n", most > 1 ? most : 2);
+    /* A little room either side, so that a one-epoch run's point is not on the frame. */
+    if (most <= 20) fprintf(gp, "set xtics 1\nset xrange [0.8:%.1f]\n", most + 0.2);
     fputs("set key below horizontal\nset yrange [0:*]\n", gp);
     if (mask & MT_PLOT_ACCURACY) {
       panel(gp, "test accuracy per epoch", "accuracy (%)");
-      curves(gp, li, n, "2");
+      curves(gp, li, n, 2);
     }
     if (mask & MT_PLOT_TASKS) {
       panel(gp, "accuracy of every task after every epoch (epochs of all tasks in turn)", "accuracy (%)");
@@ -431,12 +458,12 @@ int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *p
     if (mask & MT_PLOT_PULSES) {
       panel(gp, "programming pulses per epoch (SET + RESET)", "pulses");
       fputs("set format y '%.1s%c'\n", gp);
-      curves(gp, li, n, "3");
+      curves(gp, li, n, 3);
       fputs("set format y '%g'\n", gp);
     }
     if (mask & MT_PLOT_ENERGY) {
       panel(gp, "device energy per epoch", "energy (uJ)");
-      curves(gp, li, n, "4");
+      curves(gp, li, n, 4);
     }
     fputs("unset multiplot\n", gp);
     rc = close_file(gp, "plot.gp", err, errlen);
@@ -529,7 +556,11 @@ int mt_plot_characterization(const mt_plot_device *d, const char *png, char *err
           "     'down.dat' using 1:($2-$3):($2+$3) with filledcurves lc rgb '#d62728' notitle, \\\n"
           "     'down.dat' using 1:2 with lines lw 2 lc rgb '#d62728' title 'RESET (depression)'\n"
           "unset arrow\n", gp);
-    fprintf(gp, "set title 'achieved weight per level: %u cells each, dashed = target'\n", d->samples);
+    if (d->levels <= 8)
+      fprintf(gp, "set title 'achieved weight per level: %u cells each, dashed = target'\n", d->samples);
+    else /* no key for so many levels: the colours say which is which */
+      fprintf(gp, "set title 'achieved weight per level: %u cells each, dashed = target; level 0 violet .. %u red'\n",
+              d->samples, d->levels - 1);
     fputs("set xlabel 'weight G+ - G- (g units; full scale 65535)'\nset ylabel 'fraction of the level''s cells'\n"
           "set style fill transparent solid 0.5 noborder\nset xrange [*:*]\nset yrange [0:*]\n"
           "unset colorbox\nset palette rgbformulae 33,13,10\n", gp);

@@ -26,10 +26,11 @@ enum {
 int mt_plot_parse_what(const char *text, uint32_t *mask, char *err, size_t errlen);
 
 /* One figure of n training logs (the JSON lines of `memtile train --log`), one curve per
- * log, titled by the file name; panels as in mask (MT_PLOT_TASKS is left out when no log
+ * log, titled by the file name, the figure by title (NULL: the log's name, or a generic
+ * title for several); panels as in mask (MT_PLOT_TASKS is left out when no log
  * has tasks, unless it is the only panel asked for, which is then an error). */
-int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *png, char *err,
-                 size_t errlen);
+int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *title, const char *png,
+                 char *err, size_t errlen);
 
 /* A device's characterization: the pulse response of `cells` devices to `pulses` SET
  * pulses then as many RESET pulses (mean and standard deviation over the devices after

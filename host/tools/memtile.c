@@ -96,7 +96,7 @@ static const char *const usage_characterize =
     "  --help             this text\n";
 
 static const char *const usage_plot =
-    "usage: memtile plot LOG.jsonl... -o FILE.png [--what LIST]\n"
+    "usage: memtile plot LOG.jsonl... -o FILE.png [--what LIST] [--title TEXT]\n"
     "\n"
     "Draws the logs of memtile train --log (one curve per log) as one PNG figure with gnuplot.\n"
     "\n"
@@ -104,6 +104,7 @@ static const char *const usage_plot =
     "  --what LIST        panels, comma-separated: accuracy (test accuracy per epoch), tasks\n"
     "                     (every task's accuracy, --tasks runs), pulses (SET + RESET per epoch),\n"
     "                     energy (per epoch), all (default; tasks only where a log has tasks)\n"
+    "  --title TEXT       the figure's title (default: the log's name)\n"
     "  --help             this text\n";
 
 static const char *const usage_info =
@@ -534,7 +535,7 @@ static int cmd_characterize(int argc, char **argv) {
 
 static int cmd_plot(int argc, char **argv) {
   const char **logs = calloc(argc > 0 ? (size_t)argc : 1, sizeof *logs);
-  const char *png = NULL;
+  const char *png = NULL, *title = NULL;
   size_t n = 0;
   uint32_t what = MT_PLOT_ALL;
   char err[1024];
@@ -550,13 +551,14 @@ static int cmd_plot(int argc, char **argv) {
       status = 0;
       goto out;
     }
-    if (!strcmp(opt, "-o") || !strcmp(opt, "--out") || !strcmp(opt, "--what")) {
+    if (!strcmp(opt, "-o") || !strcmp(opt, "--out") || !strcmp(opt, "--what") || !strcmp(opt, "--title")) {
       if (i + 1 >= argc) {
         fprintf(stderr, "memtile plot: %s needs a value\n", opt);
         goto out;
       }
       const char *val = argv[++i];
       if (opt[1] != '-' || opt[2] == 'o') png = val;
+      else if (opt[2] == 't') title = val;
       else if (mt_plot_parse_what(val, &what, err, sizeof err) != MT_OK) {
         fprintf(stderr, "memtile plot: %s\n", err);
         goto out;
@@ -574,7 +576,7 @@ static int cmd_plot(int argc, char **argv) {
     goto out;
   }
   status = 1;
-  if (mt_plot_logs(logs, n, what, png, err, sizeof err) != MT_OK) {
+  if (mt_plot_logs(logs, n, what, title, png, err, sizeof err) != MT_OK) {
     fprintf(stderr, "memtile plot: %s\n", err);
     goto out;
   }

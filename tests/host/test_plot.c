@@ -89,14 +89,23 @@ static void logs_give_a_png(void **state) {
   path_of(t, sizeof t, "t.jsonl");
   path_of(png, sizeof png, "fig.png");
   const char *logs[] = {a, t};
-  int rc = mt_plot_logs(logs, 2, MT_PLOT_ALL, png, err, sizeof err);
+  int rc = mt_plot_logs(logs, 2, MT_PLOT_ALL, NULL, png, err, sizeof err);
   if (rc != MT_OK) fail_msg("mt_plot_logs: %s", err);
   uint32_t w = 0, h = 0;
   png_size(png, &w, &h);
   assert_int_equal(w, 1280); /* 2 x 2 panels: accuracy, tasks, pulses, energy */
   assert_int_equal(h, 870);
+  /* A float run programs nothing: its counter panels say so instead of failing. */
+  write_text("f.jsonl", "{\"test_accuracy\": 0.9, \"set_pulses\": 0, \"reset_pulses\": 0, \"energy_pj\": 0}\n");
+  char f[256];
+  path_of(f, sizeof f, "f.jsonl");
+  const char *flogs[] = {f};
+  rc = mt_plot_logs(flogs, 1, MT_PLOT_PULSES | MT_PLOT_ENERGY, NULL, png, err, sizeof err);
+  if (rc != MT_OK) fail_msg("mt_plot_logs of a float log: %s", err);
+  png_size(png, &w, &h);
+  assert_int_equal(w, 1280);
   /* One panel, one log without tasks. */
-  rc = mt_plot_logs(logs, 1, MT_PLOT_ACCURACY, png, err, sizeof err);
+  rc = mt_plot_logs(logs, 1, MT_PLOT_ACCURACY, NULL, png, err, sizeof err);
   if (rc != MT_OK) fail_msg("mt_plot_logs: %s", err);
   png_size(png, &w, &h);
   assert_int_equal(w, 640);
@@ -109,7 +118,7 @@ static void expect_log_error(const char *text, const char *want) {
   path_of(p, sizeof p, "bad.jsonl");
   path_of(png, sizeof png, "bad.png");
   const char *logs[] = {p};
-  int rc = mt_plot_logs(logs, 1, MT_PLOT_ALL, png, err, sizeof err);
+  int rc = mt_plot_logs(logs, 1, MT_PLOT_ALL, NULL, png, err, sizeof err);
   assert_int_equal(rc, MT_ERR_FILE);
   char full[512];
   snprintf(full, sizeof full, "%s%s", p, want);
@@ -132,14 +141,14 @@ static void bad_logs_are_named(void **state) {
   path_of(png, sizeof png, "x.png");
   path_of(missing, sizeof missing, "missing.jsonl");
   const char *logs[] = {missing};
-  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_ALL, png, err, sizeof err), MT_ERR_FILE);
+  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_ALL, NULL, png, err, sizeof err), MT_ERR_FILE);
   if (!strstr(err, missing)) fail_msg("'%s' does not name %s", err, missing);
   /* Task panel alone, but no log has tasks. */
   char a[256];
   write_text("a.jsonl", log_a);
   path_of(a, sizeof a, "a.jsonl");
   logs[0] = a;
-  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_TASKS, png, err, sizeof err), MT_ERR_INVAL);
+  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_TASKS, NULL, png, err, sizeof err), MT_ERR_INVAL);
   assert_non_null(strstr(err, "no log has tasks"));
 }
 
@@ -164,15 +173,15 @@ static void missing_or_failing_gnuplot(void **state) {
   path_of(png, sizeof png, "g.png");
   const char *logs[] = {a};
   setenv("MEMTILE_GNUPLOT", "/nonexistent/gnuplot", 1);
-  int rc = mt_plot_logs(logs, 1, MT_PLOT_ALL, png, err, sizeof err);
+  int rc = mt_plot_logs(logs, 1, MT_PLOT_ALL, NULL, png, err, sizeof err);
   assert_int_equal(rc, MT_ERR_NODEV);
   if (!strstr(err, "cannot run /nonexistent/gnuplot") || !strstr(err, "make deps")) fail_msg("%s", err);
   /* A "gnuplot" that fails, and one that writes no PNG. */
   setenv("MEMTILE_GNUPLOT", "false", 1);
-  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_ALL, png, err, sizeof err), MT_ERR_IO);
+  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_ALL, NULL, png, err, sizeof err), MT_ERR_IO);
   if (!strstr(err, "false failed (exit 1)")) fail_msg("%s", err);
   setenv("MEMTILE_GNUPLOT", "true", 1);
-  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_ALL, png, err, sizeof err), MT_ERR_IO);
+  assert_int_equal(mt_plot_logs(logs, 1, MT_PLOT_ALL, NULL, png, err, sizeof err), MT_ERR_IO);
   if (!strstr(err, "wrote no image")) fail_msg("%s", err);
   unsetenv("MEMTILE_GNUPLOT");
   assert_int_equal(access(png, F_OK), -1);
@@ -241,7 +250,7 @@ static void cli_plot_of_training_logs(void **state) {
   uint32_t w = 0, h = 0;
   png_size(png, &w, &h);
   assert_int_equal(w, 1280); /* accuracy, pulses, energy: 2 x 2 */
-  snprintf(args, sizeof args, "plot %s/siamese.jsonl --what pulses -o %s", tmpdir, png);
+  snprintf(args, sizeof args, "plot %s/siamese.jsonl --what pulses --title 'one run' -o %s", tmpdir, png);
   expect(args, 0, "");
   png_size(png, &w, &h);
   assert_int_equal(w, 640);
@@ -249,6 +258,7 @@ static void cli_plot_of_training_logs(void **state) {
   expect("plot", 2, "no log given");
   expect("plot a.jsonl", 2, "-o FILE.png is missing");
   expect("plot a.jsonl -o", 2, "-o needs a value");
+  expect("plot a.jsonl -o x.png --title", 2, "--title needs a value");
   expect("plot a.jsonl -o x.png --what colour", 2, "--what: 'colour' is not one of");
   expect("plot --frob a.jsonl -o x.png", 2, "unknown option '--frob'");
   snprintf(args, sizeof args, "plot %s/none.jsonl -o %s", tmpdir, png);
