@@ -394,7 +394,7 @@ int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *t
     snprintf(err, errlen, "plot: out of memory");
     return MT_ERR_NOMEM;
   }
-  workdir w;
+  workdir w = {{0}};
   int rc = work_open(&w, err, errlen);
   if (rc) {
     free(li);
@@ -535,7 +535,7 @@ int mt_plot_characterization(const mt_plot_device *d, const char *png, char *err
     snprintf(err, errlen, "plot: incomplete characterization");
     return MT_ERR_INVAL;
   }
-  workdir w;
+  workdir w = {{0}};
   int rc = work_open(&w, err, errlen);
   if (rc) return rc;
   rc = write_curve(&w, "up.dat", 0, d->pulses, d->up_mean, d->up_sd, err, errlen);
