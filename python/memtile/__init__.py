@@ -98,8 +98,9 @@ class Preset:
             self.use_levels(levels)
 
     def __del__(self):
-        if getattr(self, "_h", None):
-            _lib_handle().mt_preset_close(self._h)
+        # _L, not _lib_handle(): at interpreter exit nothing may be loaded any more.
+        if getattr(self, "_h", None) and _L is not None:
+            _L.mt_preset_close(self._h)
             self._h = None
 
     def _check(self, rc):
@@ -175,8 +176,8 @@ class Device:
             raise MemtileError(rc, msg)
 
     def close(self):
-        if getattr(self, "_h", None):
-            _lib_handle().mt_dev_close(self._h)
+        if getattr(self, "_h", None) and _L is not None:
+            _L.mt_dev_close(self._h)
             self._h = None
 
     __del__ = close
@@ -390,8 +391,8 @@ class Layer:
             raise MemtileError(rc, msg)
 
     def close(self):
-        if getattr(self, "_h", None):
-            _lib_handle().mt_layer_close(self._h)
+        if getattr(self, "_h", None) and _L is not None:
+            _L.mt_layer_close(self._h)
             self._h = None
 
     __del__ = close
