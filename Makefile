@@ -46,7 +46,7 @@ SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 
 .PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
-  synth xclbin check-kernel vitis-stream fuzz bitstream
+  synth xclbin check-kernel vitis-stream fuzz bitstream install uninstall shared
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
@@ -103,11 +103,62 @@ EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
 # `make bitstream` without Vivado.
+# tests/install: make install into a temporary prefix and use it from outside the tree;
+# tests/python: the Python binding (python/, docs/python.md) on build/libmemtile.so.0.
+INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
+
+# Installation (README.md, "Install"): `make install PREFIX=... [DESTDIR=...]` puts the
+# static library (libmemtile.a, the model library), the shared one (libmemtile.so.0, the
+# same sources position-independent; model:// only, as libmtmodel.a), the public headers,
+# the tools, the presets (share/memtile/presets, found relative to the prefix:
+# memtile_layer.h) and memtile.pc under PREFIX. The tools also link verilator:// and xrt://.
+PREFIX ?= /usr/local
+MT_SO_VERSION := 0.1.0
+MT_SO_MAJOR := 0
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+SHLIB := $(BUILD)/libmemtile.so.$(MT_SO_VERSION)
+PUBLIC_HEADERS := $(wildcard host/include/*.h)
+INSTALL_DIRS := bin lib lib/pkgconfig include share/memtile/presets
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(REL_CFLAGS) -fPIC $(INC) $(DEFS) -MMD -MP -c $< -o $@
+
+$(SHLIB): $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,libmemtile.so.$(MT_SO_MAJOR) -Wl,--no-undefined $^ -o $@ $(LIBS)
+	ln -sfn libmemtile.so.$(MT_SO_VERSION) $(BUILD)/libmemtile.so.$(MT_SO_MAJOR)
+	ln -sfn libmemtile.so.$(MT_SO_MAJOR) $(BUILD)/libmemtile.so
+
+# The shared library in the build tree (the Python binding finds it there too).
+shared: $(SHLIB)
+
+install: $(BUILD)/libmtmodel.a $(TOOL_BIN) $(SHLIB)
+	@set -e; d="$(DESTDIR)$(PREFIX)"; \
+	for x in $(INSTALL_DIRS); do install -d "$$d/$$x"; done; \
+	install -m 755 $(TOOL_BIN) "$$d/bin/"; \
+	install -m 644 $(BUILD)/libmtmodel.a "$$d/lib/libmemtile.a"; \
+	install -m 755 $(SHLIB) "$$d/lib/"; \
+	ln -sfn libmemtile.so.$(MT_SO_VERSION) "$$d/lib/libmemtile.so.$(MT_SO_MAJOR)"; \
+	ln -sfn libmemtile.so.$(MT_SO_MAJOR) "$$d/lib/libmemtile.so"; \
+	install -m 644 $(PUBLIC_HEADERS) "$$d/include/"; \
+	install -m 644 presets/*.json "$$d/share/memtile/presets/"; \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(MT_SO_VERSION)|' host/memtile.pc.in \
+	  >"$$d/lib/pkgconfig/memtile.pc"; \
+	echo "installed memtile $(MT_SO_VERSION) into $$d"
+
+uninstall:
+	@d="$(DESTDIR)$(PREFIX)"; \
+	rm -f $(addprefix "$$d/bin/",$(notdir $(TOOL_BIN))) "$$d/lib/libmemtile.a" \
+	  "$$d/lib/libmemtile.so.$(MT_SO_VERSION)" "$$d/lib/libmemtile.so.$(MT_SO_MAJOR)" "$$d/lib/libmemtile.so" \
+	  $(addprefix "$$d/include/",$(notdir $(PUBLIC_HEADERS))) "$$d/lib/pkgconfig/memtile.pc"; \
+	rm -f $(addprefix "$$d/share/memtile/presets/",$(notdir $(wildcard presets/*.json))); \
+	rmdir "$$d/share/memtile/presets" "$$d/share/memtile" 2>/dev/null || true; \
+	echo "removed memtile from $$d"
 
 # Installs the Debian packages the project needs (idempotent; sudo when not root).
 deps:
@@ -395,11 +446,11 @@ test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
 test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
-    $(USB_TEST_BIN) $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN)
+    $(USB_TEST_BIN) $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN) $(BUILD)/libmtmodel.a $(TOOL_BIN) $(SHLIB)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
 	  MT_FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) MT_FUZZ_BINS="$(FUZZ_BIN)" \
 	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(USB_TEST_BIN) $(VITIS_TESTS) \
-	  $(SCRIPT_TESTS) tests/fuzz/test_fuzz_smoke.sh
+	  $(SCRIPT_TESTS) $(INSTALL_TESTS) tests/fuzz/test_fuzz_smoke.sh
 
 # xrt:// without a card: XRT's noop shim, a synthetic xclbin (tests/xrt), and the kernel checks
 # of scripts/vitis (also part of make test).

@@ -5,7 +5,8 @@
 set -eu
 PKGS="gcc g++ make python3 pkg-config libcjson-dev libcmocka-dev zlib1g-dev libusb-1.0-0-dev
 uuid-dev libxrt-dev verilator yosys gnuplot-nox dataset-fashion-mnist cppcheck clang-14
-libclang-rt-14-dev libumockdev-dev"
+libclang-rt-14-dev libumockdev-dev umockdev python3-numpy python3-pytest python3-pip
+python3-setuptools python3-wheel"
 
 missing=""
 for p in $PKGS; do

@@ -2,7 +2,7 @@
 # Reruns every paper claim of docs/results.md ("Paper claims") on model:// and regenerates
 # that table from the logs.
 #
-#   scripts/reproduce.sh [--quick] [--jobs N] [--out DIR] [--force] [--no-docs]
+#   scripts/reproduce.sh [--quick] [--jobs N] [--out DIR] [--force] [--no-docs] [--figures DIR]
 #
 #   --quick    every run on 1,000 training and 500 test images and 1-2 epochs: checks the
 #              pipeline in about a minute; the table goes to DIR/claims.md only, never docs/
@@ -11,13 +11,17 @@
 #   --force    rerun runs whose complete log is already in DIR (by default they are kept, so
 #              an interrupted reproduction continues where it stopped)
 #   --no-docs  write DIR/claims.md but leave docs/results.md alone
+#   --figures D  the figures of docs/results.md (learning curves of the runs, device
+#              characterizations; titles say --quick when it was) go to D (default
+#              DIR/figures; a full run with docs also copies them to docs/figures)
 #
 # MEMTILE=path selects the memtile binary (default build/bin/memtile, built first).
-# The full reproduction took about 80 minutes here (2 cores; the CNN runs dominate).
+# The full reproduction took about 80 minutes here (2 cores; the CNN runs dominate). The
+# figures of docs/results.md (docs/plots.md) are drawn after the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=0 JOBS=2 OUT="" FORCE=0 DOCS=1
+QUICK=0 JOBS=2 OUT="" FORCE=0 DOCS=1 FIG=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -25,7 +29,8 @@ while [ $# -gt 0 ]; do
     --out) OUT=${2:?--out needs a directory}; shift ;;
     --force) FORCE=1 ;;
     --no-docs) DOCS=0 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --figures) FIG=${2:?--figures needs a directory}; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reproduce.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -156,3 +161,31 @@ TABLE_ARGS=("$OUT" --out "$OUT/claims.md")
 [ "$QUICK" = 1 ] && TABLE_ARGS+=(--quick)
 if [ "$QUICK" = 0 ] && [ "$DOCS" = 1 ]; then TABLE_ARGS+=(--splice docs/results.md); fi
 python3 scripts/claims_table.py "${TABLE_ARGS[@]}"
+
+# Figures (docs/plots.md): the learning curves of the claims' runs on one figure per
+# comparison, and the characterization of the presets they use.
+FIG=${FIG:-$OUT/figures}
+mkdir -p "$FIG"
+if [ "$QUICK" = 1 ]; then SCOPE="reproduce.sh --quick: 1,000 training / 500 test images"; else SCOPE="full MNIST"; fi
+plot() {
+  local png=$1 title=$2 what=$3; shift 3
+  local logs=()
+  for n in "$@"; do logs+=("$OUT/$n.jsonl"); done
+  "$MEMTILE" plot "${logs[@]}" --what "$what" --title "$title ($SCOPE)" -o "$FIG/$png"
+  echo "figure  $FIG/$png"
+}
+plot tan-mlp.png "Tan 2024, MLP 784-100-10: siamese vs float vs closed-loop" all \
+  tan-mlp-float tan-mlp-siamese tan-mlp-closed
+plot tan-cnn.png "Tan 2024, CNN: siamese vs float vs closed-loop" all tan-cnn-float tan-cnn-siamese tan-cnn-closed
+plot ssm-mlp.png "SSM 2019, MLP on the imprecise preset: ssm vs sgd-pulse" all \
+  ssm-mlp-ssm ssm-mlp-ssm-lr001 ssm-mlp-sgdpulse ssm-mlp-sgdpulse-lr05
+plot continual.png "D'Agostino 2023: MNIST then Fashion-MNIST" accuracy,tasks meta-m0 meta-m2 meta-float
+if [ "$QUICK" = 1 ]; then CHAR_SAMPLES=256; else CHAR_SAMPLES=4096; fi
+for p in rram imprecise rram-2bit rram-2bit-contrast; do
+  "$MEMTILE" characterize --preset "$p" --samples "$CHAR_SAMPLES" --plot "$FIG/char-$p.png" > "$FIG/char-$p.txt"
+  echo "figure  $FIG/char-$p.png"
+done
+if [ "$QUICK" = 0 ] && [ "$DOCS" = 1 ]; then
+  mkdir -p docs/figures
+  cp "$FIG"/*.png docs/figures/
+fi

@@ -2,16 +2,16 @@
  * docs/algorithms.md). */
 #include "mt_algo_biased.h"
 
-#include "mt_algo.h"
-#include "mt_slice.h"
-
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mt_algo.h"
 #include "mt_file.h"
 #include "mt_protocol.h"
+#include "mt_slice.h"
 
 static int32_t table_diff(const uint32_t *table, uint32_t q) {
   uint32_t e = table[q * MT_LEVEL_ENTRY_WORDS];
@@ -53,6 +53,13 @@ void mt_charac_select(mt_charac *c, uint32_t favourable_k) {
 int mt_characterize(mt_dev *dev, const mt_preset_t *p, uint32_t tile, uint64_t seed,
                     uint32_t samples, uint32_t reads, uint32_t favourable_k, mt_charac *out,
                     char *err, size_t errlen) {
+  return mt_characterize_samples(dev, p, tile, seed, samples, reads, favourable_k, out, NULL, err,
+                                 errlen);
+}
+
+int mt_characterize_samples(mt_dev *dev, const mt_preset_t *p, uint32_t tile, uint64_t seed,
+                            uint32_t samples, uint32_t reads, uint32_t favourable_k, mt_charac *out,
+                            float *achieved, char *err, size_t errlen) {
   const uint32_t L = p->levels;
   if (samples == 0 || reads == 0 || favourable_k > L) {
     snprintf(err, errlen, "characterize: need samples >= 1, reads >= 1 and favourable <= %u levels", L);
@@ -116,6 +123,8 @@ int mt_characterize(mt_dev *dev, const mt_preset_t *p, uint32_t tile, uint64_t s
     for (uint32_t k = 0; k < n; k++) {
       uint32_t q = (uint32_t)((done + k) % L);
       double e = dsum[k] / reads - out->target[q]; /* deviation from the target, g units */
+      assert(cnt[q] < samples); /* samples * L cells, interleaved: samples per level */
+      if (achieved) achieved[(size_t)q * samples + cnt[q]] = (float)(dsum[k] / reads);
       s1[q] += e;
       s2[q] += e * e;
       cnt[q]++;

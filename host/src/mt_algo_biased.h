@@ -53,6 +53,12 @@ int mt_characterize(mt_dev *dev, const mt_preset_t *p, uint32_t tile, uint64_t s
                     uint32_t samples, uint32_t reads, uint32_t favourable_k, mt_charac *out,
                     char *err, size_t errlen);
 
+/* The same, also storing every cell's achieved weight (g units, the mean of its reads) in
+ * achieved[q * samples + i] (L * samples values) for the distribution plots. */
+int mt_characterize_samples(mt_dev *dev, const mt_preset_t *p, uint32_t tile, uint64_t seed,
+                            uint32_t samples, uint32_t reads, uint32_t favourable_k, mt_charac *out,
+                            float *achieved, char *err, size_t errlen);
+
 /* Marks the favourable_k (0 = ceil(L/2)) levels of lowest sigma in c->sigma. */
 void mt_charac_select(mt_charac *c, uint32_t favourable_k);
 

@@ -49,4 +49,8 @@ struct mt_dev;
  * MT_OK or the device's error (message in mt_dev_errmsg). */
 int mt_preset_apply(const mt_preset_t *p, struct mt_dev *dev);
 
+/* The preset behind a public handle (memtile_layer.h). */
+struct mt_preset;
+const mt_preset_t *mt_preset_data(const struct mt_preset *p);
+
 #endif

@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include "memtile.h"
+#include "memtile_layer.h"
 #include "mt_algo_biased.h"
 #include "mt_backend.h"
 #include "mt_dataset.h"
 #include "mt_log.h"
 #include "mt_map.h"
+#include "mt_plot.h"
 #include "mt_preset.h"
+#include "mt_respcurve.h"
 #include "mt_train.h"
 
 #define MT_VERSION "0.1.0"
@@ -29,6 +32,7 @@ static const char *const usage_main =
     "  train    train an MLP on a device (or in float) and log update/energy statistics\n"
     "  characterize  measure the spread of every level after programming; favourable levels\n"
     "  info     describe a device, a preset and this build\n"
+    "  plot     draw training logs as a PNG figure (gnuplot)\n"
     "\n"
     "Run 'memtile <command> --help' for the options of a command.\n";
 
@@ -89,6 +93,20 @@ static const char *const usage_characterize =
     "  --favourable K     number of favourable levels, 1..L (default (3L+2)/4)\n"
     "  --seed S           fabrication and noise seed (default 1)\n"
     "  --out FILE         write the report as JSON\n"
+    "  --plot FILE.png    also draw the pulse response (SET and RESET trains on the devices of\n"
+    "                     --samples cells, at most a tile) and the achieved weights per level\n"
+    "  --help             this text\n";
+
+static const char *const usage_plot =
+    "usage: memtile plot LOG.jsonl... -o FILE.png [--what LIST] [--title TEXT]\n"
+    "\n"
+    "Draws the logs of memtile train --log (one curve per log) as one PNG figure with gnuplot.\n"
+    "\n"
+    "  -o, --out FILE     the PNG to write\n"
+    "  --what LIST        panels, comma-separated: accuracy (test accuracy per epoch), tasks\n"
+    "                     (every task's accuracy, --tasks runs), pulses (SET + RESET per epoch),\n"
+    "                     energy (per epoch), all (default; tasks only where a log has tasks)\n"
+    "  --title TEXT       the figure's title (default: the log's name)\n"
     "  --help             this text\n";
 
 static const char *const usage_info =
@@ -137,14 +155,13 @@ static int parse_float(const char *cmd, const char *opt, const char *val, double
   return 0;
 }
 
-/* Resolves "--preset rram" to <source>/presets/rram.json; paths stay paths. */
+/* Resolves "--preset rram" as the library does (memtile_layer.h: $MEMTILE_PRESETS, the
+ * installed share/memtile/presets, the source tree); paths stay paths. A name found nowhere
+ * becomes the path it would have in the first place searched, which the loader then names. */
 static void preset_path(const char *name, char *out, size_t outlen) {
-  if (strchr(name, '/') || strstr(name, ".json")) {
-    snprintf(out, outlen, "%s", name);
-    return;
-  }
+  if (mt_preset_locate(name, out, outlen) == MT_OK) return;
   const char *dir = getenv("MEMTILE_PRESETS");
-  snprintf(out, outlen, "%s/%s.json", dir ? dir : MT_SOURCE_DIR "/presets", name);
+  snprintf(out, outlen, "%s/%s.json", dir && *dir ? dir : MT_SOURCE_DIR "/presets", name);
 }
 
 /* The algorithms' names, comma-separated (from the registry, host/src/mt_algos.def). */
@@ -478,8 +495,35 @@ out:
   return status;
 }
 
+/* characterize --plot: the pulse response measured on the same device, and the figure. */
+static int characterize_plot(mt_dev *dev, const mt_preset_t *p, const mt_charac *c, uint64_t seed,
+                             const float *achieved, const char *png, char *err, size_t errlen) {
+  const mt_dev_info *info = mt_dev_get_info(dev);
+  uint32_t cells = c->samples < info->rows * info->cols ? c->samples : info->rows * info->cols;
+  /* Past the top level by half again, so that the curve shows its saturation. */
+  uint32_t pulses = mt_preset_nominal_set_pulses(p->cfg, p->level_hi) * 3 / 2;
+  pulses = pulses < 16 ? 16 : pulses > 2000 ? 2000 : pulses;
+  double *curve = malloc(4 * ((size_t)pulses + 1) * sizeof *curve);
+  if (!curve) {
+    snprintf(err, errlen, "--plot: out of memory");
+    return -1;
+  }
+  double *um = curve, *us = um + pulses + 1, *dm = us + pulses + 1, *ds = dm + pulses + 1;
+  int rc = mt_pulse_response(dev, 0, seed, cells, pulses, um, us, dm, ds, err, errlen);
+  if (rc == MT_OK) {
+    char title[160];
+    snprintf(title, sizeof title, "memtile characterize: preset %s, %u levels, seed %llu", p->name, c->levels,
+             (unsigned long long)seed);
+    mt_plot_device d = {title, cells, pulses, um, us, dm, ds, c->levels, c->samples, c->target, achieved};
+    rc = mt_plot_characterization(&d, png, err, errlen);
+  }
+  free(curve);
+  return rc == MT_OK ? 0 : -1;
+}
+
 static int cmd_characterize(int argc, char **argv) {
   const char *cmd = "characterize", *device = "model://?tiles=1", *preset_name = "rram", *out = NULL;
+  const char *plot = NULL;
   uint32_t levels = 0, samples = MT_CHAR_DEFAULT_SAMPLES, reads = MT_CHAR_DEFAULT_READS, fav = 0;
   uint64_t seed = 1;
   for (int i = 0; i < argc; i++) {
@@ -490,7 +534,7 @@ static int cmd_characterize(int argc, char **argv) {
     }
     if (strcmp(opt, "--device") && strcmp(opt, "--preset") && strcmp(opt, "--levels") &&
         strcmp(opt, "--samples") && strcmp(opt, "--reads") && strcmp(opt, "--favourable") &&
-        strcmp(opt, "--seed") && strcmp(opt, "--out")) {
+        strcmp(opt, "--seed") && strcmp(opt, "--out") && strcmp(opt, "--plot")) {
       fprintf(stderr, "memtile characterize: unknown option '%s' (see memtile characterize --help)\n", opt);
       return 2;
     }
@@ -503,6 +547,7 @@ static int cmd_characterize(int argc, char **argv) {
     if (!strcmp(opt, "--device")) device = val;
     else if (!strcmp(opt, "--preset")) preset_name = val;
     else if (!strcmp(opt, "--out")) out = val;
+    else if (!strcmp(opt, "--plot")) plot = val;
     else if (!strcmp(opt, "--levels")) rc = parse_u32(cmd, opt, val, 2, 256, &levels);
     else if (!strcmp(opt, "--samples")) rc = parse_u32(cmd, opt, val, 2, 1000000, &samples);
     else if (!strcmp(opt, "--reads")) rc = parse_u32(cmd, opt, val, 1, 1000, &reads);
@@ -537,7 +582,15 @@ static int cmd_characterize(int argc, char **argv) {
     mt_dev_close(dev);
     return 1;
   }
-  int rc = mt_characterize(dev, &p, 0, seed, samples, reads, fav, &c, err, sizeof err);
+  float *achieved = NULL;
+  if (plot && !(achieved = malloc((size_t)samples * p.levels * sizeof *achieved))) {
+    fprintf(stderr, "memtile characterize: --plot: out of memory for %u x %u samples\n", samples, p.levels);
+    mt_dev_close(dev);
+    return 1;
+  }
+  int rc = mt_characterize_samples(dev, &p, 0, seed, samples, reads, fav, &c, achieved, err, sizeof err);
+  if (rc == 0 && plot) rc = characterize_plot(dev, &p, &c, seed, achieved, plot, err, sizeof err);
+  free(achieved);
   mt_dev_close(dev);
   if (rc != 0) {
     fprintf(stderr, "memtile characterize: %s\n", err);
@@ -563,6 +616,59 @@ static int cmd_characterize(int argc, char **argv) {
     return 1;
   }
   return 0;
+}
+
+static int cmd_plot(int argc, char **argv) {
+  const char **logs = calloc(argc > 0 ? (size_t)argc : 1, sizeof *logs);
+  const char *png = NULL, *title = NULL;
+  size_t n = 0;
+  uint32_t what = MT_PLOT_ALL;
+  char err[1024];
+  if (!logs) {
+    fprintf(stderr, "memtile plot: out of memory\n");
+    return 1;
+  }
+  int status = 2;
+  for (int i = 0; i < argc; i++) {
+    const char *opt = argv[i];
+    if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+      fputs(usage_plot, stdout);
+      status = 0;
+      goto out;
+    }
+    if (!strcmp(opt, "-o") || !strcmp(opt, "--out") || !strcmp(opt, "--what") || !strcmp(opt, "--title")) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "memtile plot: %s needs a value\n", opt);
+        goto out;
+      }
+      const char *val = argv[++i];
+      if (opt[1] != '-' || opt[2] == 'o') png = val;
+      else if (opt[2] == 't') title = val;
+      else if (mt_plot_parse_what(val, &what, err, sizeof err) != MT_OK) {
+        fprintf(stderr, "memtile plot: %s\n", err);
+        goto out;
+      }
+      continue;
+    }
+    if (opt[0] == '-' && opt[1]) {
+      fprintf(stderr, "memtile plot: unknown option '%s' (see memtile plot --help)\n", opt);
+      goto out;
+    }
+    logs[n++] = opt;
+  }
+  if (n == 0 || !png) {
+    fprintf(stderr, "memtile plot: %s (see memtile plot --help)\n", n ? "-o FILE.png is missing" : "no log given");
+    goto out;
+  }
+  status = 1;
+  if (mt_plot_logs(logs, n, what, title, png, err, sizeof err) != MT_OK) {
+    fprintf(stderr, "memtile plot: %s\n", err);
+    goto out;
+  }
+  status = 0;
+out:
+  free(logs);
+  return status;
 }
 
 static int cmd_info(int argc, char **argv) {
@@ -628,6 +734,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2);
   if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
   if (!strcmp(argv[1], "characterize")) return cmd_characterize(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "plot")) return cmd_plot(argc - 2, argv + 2);
   fprintf(stderr, "memtile: unknown command '%s' (see memtile --help)\n", argv[1]);
   return 2;
 }

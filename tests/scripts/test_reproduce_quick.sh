@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 MEMTILE=${MEMTILE:-build/san/bin/memtile}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..3"
+echo "1..4"
 if MEMTILE="$MEMTILE" scripts/reproduce.sh --quick --jobs 2 --out "$tmp" --no-docs > "$tmp/out.txt" 2>&1; then
   echo "ok 1 - reproduce.sh --quick runs every job"
 else
@@ -26,4 +26,16 @@ if MEMTILE="$MEMTILE" scripts/reproduce.sh --quick --out "$tmp" --no-docs > "$tm
 else
   echo "not ok 3 - a rerun keeps complete runs"
   sed 's/^/# /' "$tmp/again.txt"
+fi
+# The figures of docs/results.md, as PNG files (signature).
+pngs=0
+for f in tan-mlp tan-cnn ssm-mlp continual char-rram char-imprecise char-rram-2bit char-rram-2bit-contrast; do
+  head -c 8 "$tmp/figures/$f.png" 2>/dev/null | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$' &&
+    pngs=$((pngs + 1))
+done
+if [ "$pngs" -eq 8 ]; then
+  echo "ok 4 - the eight figures are drawn as PNG"
+else
+  echo "not ok 4 - the eight figures are drawn as PNG (got $pngs)"
+  ls -la "$tmp/figures" 2>&1 | sed 's/^/# /'
 fi

@@ -1,0 +1,10 @@
+/* The protocol's names for bindings (memtile_layer.h), from the generated header. */
+#include <stddef.h>
+
+#include "memtile_layer.h"
+#include "mt_protocol.h"
+
+uint32_t mt_config_count(void) { return MT_CFG_COUNT; }
+const char *mt_config_name(uint32_t k) { return k < MT_CFG_COUNT ? mt_cfg_names[k] : NULL; }
+uint32_t mt_counter_count(void) { return MT_CNT_COUNT; }
+const char *mt_counter_name(uint32_t k) { return k < MT_CNT_COUNT ? mt_cnt_names[k] : NULL; }
