@@ -96,11 +96,13 @@ VITIS_REC := $(VITIS_BUILD)/record_stream
 VITIS_TESTS := tests/vitis/test_vitis.sh
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
-# reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
-# `make bitstream` without Vivado.
+# reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check,
+# `make bitstream` without Vivado, and sweep.py (pytest; and against a real single-node Slurm
+# that the test starts and stops, docs/sweeps.md).
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
-  tests/scripts/test_bitstream_novivado.sh
+  tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
+  tests/scripts/test_sweep_slurm.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 

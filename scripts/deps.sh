@@ -5,7 +5,7 @@
 set -eu
 PKGS="gcc g++ make python3 pkg-config libcjson-dev libcmocka-dev zlib1g-dev libusb-1.0-0-dev
 uuid-dev libxrt-dev verilator yosys gnuplot-nox dataset-fashion-mnist cppcheck clang-14
-libclang-rt-14-dev"
+libclang-rt-14-dev parallel python3-pytest slurmctld slurmd slurm-client munge"
 
 missing=""
 for p in $PKGS; do
