@@ -681,7 +681,7 @@ def main(argv):
                                  epilog="docs/sweeps.md has the sweep file's format.")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    def common(p, out_default=True):
+    def common(p):
         p.add_argument("sweep", help="the sweep file (JSON)")
         p.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
                        help="override one of the sweep's vars (a JSON value or a word)")
