@@ -113,7 +113,7 @@ static void clean_link(void **state) {
   (void)state;
   link_line l;
   logs_match("verilator://?link=usb", &l);
-  assert_true(l.issued > 100);
+  assert_true(l.issued > 20); /* setup, MVMs, PROGRAMs, READ_LISTs, STATS_GETs */
   assert_int_equal(l.ran, l.issued); /* every command ran, none twice */
   assert_int_equal(l.retransmits + l.crc + l.dups + l.timeouts, 0);
   /* Queued commands share frames: fewer CMD frames (plus SYNC) than commands. */
