@@ -63,7 +63,14 @@ module mt_regfile #(
   assign fabricated_o = fab_q;
   assign busy_o = !clr_q[8];
 
-  // Level-table word k of the image is word k mod 3 of entry k / 3; k*683 >> 11 == k / 3 for k < 768.
+  // Level-table word k of the image is word k mod 3 of entry k / 3; k*683 >> 11 == k / 3 for
+  // k < 768. The constant products are written as shifts and adds (683 = 2^9+2^7+2^5+2^3+2^1+1)
+  // so that they take no multiplier: small parts (ECP5) have none to spare.
+  function automatic logic [18:0] times683(input logic [9:0] k);
+    logic [18:0] x;
+    x = 19'(k);
+    times683 = (x << 9) + (x << 7) + (x << 5) + (x << 3) + (x << 1) + x;
+  endfunction
   logic        g_is_lt, g_is_meta;
   logic [9:0]  lt_k;
   logic [18:0] lt_prod;
@@ -72,9 +79,9 @@ module mt_regfile #(
   assign g_is_lt = g_addr_i >= 11'(G_LEVEL_TABLE) && g_addr_i < 11'(G_META);
   assign g_is_meta = g_addr_i >= 11'(G_META) && g_addr_i < 11'(G_SEED);
   assign lt_k = 10'(g_addr_i - 11'(G_LEVEL_TABLE));
-  assign lt_prod = 19'(lt_k) * 19'd683;
+  assign lt_prod = times683(lt_k);
   assign lt_entry = lt_prod[18:11];
-  assign lt_word = 2'(lt_k - 10'(lt_entry) * 10'd3);
+  assign lt_word = 2'(lt_k - (10'(lt_entry) << 1) - 10'(lt_entry));
   logic [4:0] g_cnt;
   assign g_cnt = 5'(g_addr_i - 11'(G_COUNTERS));
 
@@ -113,9 +120,9 @@ module mt_regfile #(
   logic [1:0]  rword;
   assign ra = g_raddr_i;
   assign rk = 10'(ra - 11'(G_LEVEL_TABLE));
-  assign rprod = 19'(rk) * 19'd683;
+  assign rprod = times683(rk);
   assign rentry = rprod[18:11];
-  assign rword = 2'(rk - 10'(rentry) * 10'd3);
+  assign rword = 2'(rk - (10'(rentry) << 1) - 10'(rentry));
   logic [4:0] r_cnt;
   assign r_cnt = 5'(ra - 11'(G_COUNTERS));
 
