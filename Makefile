@@ -136,7 +136,7 @@ INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
-  tests/scripts/test_sweep_slurm.sh
+  tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -547,6 +547,13 @@ lint: deps-ok check-generated check-kernel
 # board (constraints/, docs/rtl.md "Synthesis"; SYNTH_REF_*), one line each in
 # build/synth/report.txt. The whole device takes many minutes: `make synth SYNTH_REF_TOPS=`
 # skips it.
+# `make synth BOARD=ac701|u250|ecp5` instead: the board's whole device configuration, fit and
+# Fmax in build/synth/<board>/report.json (scripts/synth_board.py; docs/rtl.md, "Fit and timing
+# per board"). Each takes minutes to tens of minutes: not part of make test.
+ifneq ($(BOARD),)
+synth: deps-ok
+	$(PYTHON) scripts/synth_board.py $(BOARD) --out $(abspath $(BUILD))/synth/$(BOARD)
+else
 synth: deps-ok
 	@mkdir -p $(BUILD)/synth
 	@echo "Yosys 0.23 synth_xilinx -flatten -noiopad estimate, not Vivado" >$(BUILD)/synth/report.txt
@@ -567,6 +574,7 @@ synth: deps-ok
 	  run $$t $(SYNTH_REF_FAMILY) $$t.ref "chparam $(SYNTH_REF_PARAMS) $$t;" || exit 1; done
 	@echo "reference configuration ($(SYNTH_REF_FAMILY)): $(SYNTH_REF_PARAMS)" >>$(BUILD)/synth/report.txt
 	@cat $(BUILD)/synth/report.txt
+endif
 
 # The board's bitstream with Vivado (docs/boards.md); a clear error where Vivado is absent.
 BOARD ?= ac701

@@ -94,9 +94,15 @@ module mt_eng_ctl #(
   assign cell_lane = LW'(col_q);
 
   // Payload word of SET_LEVELS check index i (see chk_addr).
+  // Times 3 as a shift and an add: no multiplier (small parts have none to spare).
   function automatic logic [31:0] lt_word(input logic [31:0] i);
-    lt_word = 32'd2 + 32'd3 * (i >> 1) + {31'd0, i[0]};
+    lt_word = 32'd2 + ((i >> 1) << 1) + (i >> 1) + {31'd0, i[0]};
   endfunction
+  logic [31:0] set_levels_words;  // L * MT_LEVEL_ENTRY_WORDS (3), L = a_q[0]
+  assign set_levels_words = (a_q[0] << 1) + a_q[0];
+  if (MT_LEVEL_ENTRY_WORDS != 3) begin : g_entry_words
+    $error("mt_eng_ctl: the level-table arithmetic assumes 3 words per entry");
+  end
 
   // Payload address of loop index i, per loop.
   logic [PL_AW-1:0] chk_addr, move_src;
@@ -167,8 +173,8 @@ module mt_eng_ctl #(
               if (len_q < 1) fail(MT_ST_ERR_LENGTH, len_q, 32'd1);
               else if (a_q[0] < MT_MIN_LEVELS || a_q[0] > MT_MAX_LEVELS)
                 fail(MT_ST_ERR_PARAM, 32'd0, a_q[0]);
-              else if (len_q != 1 + a_q[0] * MT_LEVEL_ENTRY_WORDS)
-                fail(MT_ST_ERR_LENGTH, len_q, 1 + a_q[0] * MT_LEVEL_ENTRY_WORDS);
+              else if (len_q != 32'd1 + set_levels_words)
+                fail(MT_ST_ERR_LENGTH, len_q, 32'd1 + set_levels_words);
               else begin
                 n_q <= 2 * a_q[0];
                 state_q <= S_CHECK;
@@ -232,7 +238,7 @@ module mt_eng_ctl #(
                 start_move(M_CFG, CFG_COUNT, 32'd0);
               end
             end else begin
-              start_move(M_LTAB, a_q[0] * MT_LEVEL_ENTRY_WORDS, 32'd0);
+              start_move(M_LTAB, set_levels_words, 32'd0);
             end
           end
         end

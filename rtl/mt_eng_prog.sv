@@ -145,12 +145,16 @@ module mt_eng_prog #(
     .dev_o       (pu_dev_o)
   );
 
-  // ---- metaplasticity unit (inputs are registers; f arrives the cycle after idx)
-  logic        mu_zero, mu_att;
+  // ---- metaplasticity unit (inputs are registers, started in S_META1; f arrives the cycle
+  // after idx; S_META2 waits for its result)
+  logic        mu_zero, mu_att, mu_valid;
   logic [7:0]  mu_idx, mu_level;
   logic [31:0] mu_h;
 
   mt_meta_unit u_meta (
+    .clk_i       (clk_i),
+    .rst_i       (rst_i),
+    .start_i     (state_q == S_META1),
     .h_i         (kind_q == K_MWRITE ? hin_q : hid_q),
     .upd_i       (kind_q == K_MUPD ? upd_q : 16'd0),
     .in_shift_i  (cfg_inshift[4:0]),
@@ -159,6 +163,7 @@ module mt_eng_prog #(
     .f_i         (mt_data_i),
     .zero_o      (mu_zero),
     .idx_o       (mu_idx),
+    .valid_o     (mu_valid),
     .attenuate_o (mu_att),
     .h_new_o     (mu_h),
     .level_o     (mu_level)
@@ -178,9 +183,8 @@ module mt_eng_prog #(
     tile = hdr_q[0];
     e_row = {20'd0, pl_data_i[31:20]};
     e_col = {20'd0, pl_data_i[19:8]};
-    // Not u_region's cells_o, a 32x32-bit product: n_q is only used once the region passed,
-    // and then both sizes are <= 4096, so 13-bit operands give the same count.
-    region_cells = {19'd0, hdr_q[2][12:0]} * {19'd0, hdr_q[4][12:0]};
+    // n_q is only used once the region passed, when u_region's count is exact.
+    region_cells = region_cells64[31:0];
     cur_pl = kind_q == K_MUPD ? 32'd5 + (kc_q >> 1)
            : (kind_q == K_MWRITE ? 32'd5 + kc_q : k_q);
 
@@ -248,7 +252,7 @@ module mt_eng_prog #(
         if (kind_q == K_MUPD) cnt_inc_o[32*MT_CNT_META_UPDATES +: 32] = 32'd1;
       end
       S_META2: begin
-        if (kind_q == K_MUPD && mu_att) cnt_inc_o[32*MT_CNT_META_ATTENUATED +: 32] = 32'd1;
+        if (mu_valid && kind_q == K_MUPD && mu_att) cnt_inc_o[32*MT_CNT_META_ATTENUATED +: 32] = 32'd1;
       end
       S_WP: begin
         lt_addr_o = lvl_q[7:0];
@@ -363,7 +367,7 @@ module mt_eng_prog #(
           endcase
         end
         S_META1: state_q <= S_META2;
-        S_META2: state_q <= S_WP;
+        S_META2: if (mu_valid) state_q <= S_WP;
         S_WP: state_q <= lvl_q == {8'd0, q_q} && !force_prog ? S_STORE : S_LTO;
         S_LTO: state_q <= S_LTN;
         S_LTN: state_q <= S_DEV;
@@ -493,9 +497,11 @@ module mt_eng_prog #(
         hid_q <= hm_rdata_i[32*lane32 +: 32];
       end
       S_META2: begin
-        hid_q <= mu_h;
-        q_q <= mu_level;
-        if (kind_q == K_MUPD) requests_q <= requests_q + 32'd1;
+        if (mu_valid) begin
+          hid_q <= mu_h;
+          q_q <= mu_level;
+          if (kind_q == K_MUPD) requests_q <= requests_q + 32'd1;
+        end
       end
       S_LTO: begin
         eo_valid_q <= {16'd0, lvl_q} < {23'd0, levels_i};
@@ -563,7 +569,7 @@ module mt_eng_prog #(
                            g_rdata_i, lt_data_i, e2_q[31:16], mu_zero, spread_v[33:16],
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
                            cfg_idxshift[31:5], lane32, group32, addr32, sense_noise,
-                           spread_noise, region_cells, region_cells64, e_row, e_col, hin_q,
+                           spread_noise, region_cells64[63:32], e_row, e_col, hin_q,
                            nz_avail_i, gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
 
 endmodule

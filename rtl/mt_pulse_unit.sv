@@ -10,10 +10,11 @@
 //   pulses' = pulses + 1 unless 0xFFFFFFFF; a healthy device whose count reaches a non-zero
 //   endurance becomes WORN (after this pulse's response: the wear-out pulse still moves g).
 //
-// The three multiplies are chained, so each gets its own stage: fully pipelined, one pulse
-// per cycle, LATENCY = 3 (inputs with valid_i sampled at edge k, g_o/dev_o/valid_o valid after
-// edge k+2). Widths are for any 16-bit inputs, also g outside [gmin, gmax], which a valid
-// state never holds. Only the valid bits are reset.
+// Every multiply has its own stage with registered operands and a registered product (the
+// A/B and M registers of a DSP block), and the adds and the clamp around them get stages of
+// their own: fully pipelined, one pulse per cycle, LATENCY = 8 (inputs with valid_i sampled
+// at edge k, g_o/dev_o/valid_o valid after edge k+7). Widths are for any 16-bit inputs, also g
+// outside [gmin, gmax], which a valid state never holds. Only the valid bits are reset.
 //
 // dev_i/dev_o: the 136-bit device record of docs/rtl.md, "Tile memories":
 // {pulses[31:0], fault[7:0], a_rst, a_set, step_rst, step_set, gmax, gmin}.
@@ -33,7 +34,7 @@ module mt_pulse_unit (
   output logic      [135:0] dev_o
 );
 
-  localparam int unsigned LATENCY = 3;
+  localparam int unsigned LATENCY = 8;
   // MT_FAULT_NONE and MT_FAULT_WORN of docs/protocol.json (mt_protocol.vh is left to the
   // engines so that a unit compiles alone).
   localparam logic [7:0] FAULT_NONE = 8'd0;
@@ -41,58 +42,54 @@ module mt_pulse_unit (
 
   logic [LATENCY-1:0] valid_q;
 
-  // ---- stage 1: choose the branch, a * (bound distance); wear bookkeeping
-  logic               set1_q;
-  logic [15:0]        g1_q, gmin1_q, gmax1_q, step1_q;
-  logic [15:0]        z1_q, mul1_q, add1_q;
-  logic [135:0]       dev1_q;
-  logic signed [33:0] p1_q, p1_d;          // a * dist, |.| < 2^32
-  logic signed [16:0] dist_d;
-  logic [31:0]        pulses_d;
-  logic [7:0]         fault_d;
-  logic               healthy1_q;
+  // Carried along every stage: the branch, g, the bounds, the noise sample, the configuration
+  // and the updated record (stage k holds the pulse that entered k edges ago).
+  logic               set_q     [LATENCY];
+  logic               healthy_q [LATENCY];
+  logic [15:0]        g_q       [LATENCY];
+  logic [15:0]        gmin_q    [LATENCY];
+  logic [15:0]        gmax_q    [LATENCY];
+  logic [15:0]        z_q       [LATENCY];
+  logic [15:0]        mul_q     [LATENCY];
+  logic [15:0]        add_q     [LATENCY];
+  logic [135:0]       dev_q     [LATENCY];
 
-  // ---- stage 2: dg, dg * c2c_mul
-  logic               set2_q, healthy2_q;
-  logic [15:0]        g2_q, gmin2_q, gmax2_q, z2_q, add2_q;
-  logic [135:0]       dev2_q;
-  logic signed [18:0] dg2_q, dg2_d;        // in [-65535, 131069]
-  logic signed [35:0] p2_q, p2_d;
-
-  // ---- stage 3: noise, new g, clamp
-  logic [15:0]        g3_q, g3_d;
-  logic [135:0]       dev3_q;
-  logic signed [20:0] amp3;                // in [-2^18, 2^18 + 2^16]
-  logic signed [36:0] p3;
-  logic signed [37:0] r3;
-  logic signed [25:0] noise3;
-  logic signed [27:0] v3;
+  // stage 1: bound distance, the a and step of the branch; wear bookkeeping
+  logic signed [16:0] dist1_q, dist_d;
+  logic        [15:0] a1_q, step1_q;
+  logic        [31:0] pulses_d;
+  logic        [7:0]  fault_d;
+  // stage 2: a * dist, |.| < 2^32
+  logic signed [33:0] p2_q;
+  logic        [15:0] step2_q;
+  // stage 3: dg in [-65535, 131069]; stage 4: dg * c2c_mul; stage 5: amp
+  logic signed [18:0] dg3_q, dg4_q, dg5_q, dg6_q;
+  logic signed [35:0] p4_q;
+  logic signed [20:0] amp5_q;              // in [-2^18, 2^18 + 2^16]
+  // stage 6: amp * z; stage 7: the rounded noise and g +- dg; stage 8: new g, clamped
+  logic signed [36:0] p6_q;
+  logic signed [25:0] noise7_q;
+  logic signed [20:0] gd7_q;
+  logic [15:0]        g8_q, g8_d;
+  logic signed [37:0] r7;
+  logic signed [27:0] v8;
 
   always_comb begin
-    // Stage 1 inputs.
     dist_d = set_i ? $signed({1'b0, dev_i[31:16]}) - $signed({1'b0, g_i})
                    : $signed({1'b0, g_i}) - $signed({1'b0, dev_i[15:0]});
-    p1_d = $signed({{17{dist_d[16]}}, dist_d})
-         * $signed({18'd0, set_i ? dev_i[79:64] : dev_i[95:80]});
     pulses_d = dev_i[135:104] == 32'hFFFF_FFFF ? dev_i[135:104] : dev_i[135:104] + 32'd1;
     fault_d = dev_i[103:96];
     if (endurance_i != 32'd0 && pulses_d >= endurance_i && dev_i[103:96] == FAULT_NONE)
       fault_d = FAULT_WORN;
-    // Stage 2: >>> on the signed product is floor, as C's >> on int64_t (gcc).
-    dg2_d = $signed({3'd0, step1_q}) + $signed({p1_q[33], p1_q[33:16]});
-    p2_d = $signed({{17{dg2_d[18]}}, dg2_d}) * $signed({20'd0, mul1_q});
-    // Stage 3: mt_gnoise(amp, z) = floor((amp * z + 2048) / 4096).
-    amp3 = $signed({p2_q[35], p2_q[35:16]}) + $signed({5'd0, add2_q});
-    p3 = $signed({{16{amp3[20]}}, amp3}) * $signed({{21{z2_q[15]}}, z2_q});
-    r3 = $signed({p3[36], p3}) + 38'sd2048;
-    noise3 = r3[37:12];
-    v3 = set2_q ? $signed({12'd0, g2_q}) + ($signed({{9{dg2_q[18]}}, dg2_q}) + $signed({{2{noise3[25]}}, noise3}))
-                : $signed({12'd0, g2_q}) - ($signed({{9{dg2_q[18]}}, dg2_q}) + $signed({{2{noise3[25]}}, noise3}));
+    // mt_gnoise(amp, z) = floor((amp * z + 2048) / 4096).
+    r7 = $signed({p6_q[36], p6_q}) + 38'sd2048;
+    v8 = set_q[6] ? $signed({{7{gd7_q[20]}}, gd7_q}) + $signed({{2{noise7_q[25]}}, noise7_q})
+                  : $signed({{7{gd7_q[20]}}, gd7_q}) - $signed({{2{noise7_q[25]}}, noise7_q});
     // clamp16: the lower bound is tested first, as in C.
-    if (!healthy2_q) g3_d = g2_q;
-    else if (v3 < $signed({12'd0, gmin2_q})) g3_d = gmin2_q;
-    else if (v3 > $signed({12'd0, gmax2_q})) g3_d = gmax2_q;
-    else g3_d = v3[15:0];
+    if (!healthy_q[6]) g8_d = g_q[6];
+    else if (v8 < $signed({12'd0, gmin_q[6]})) g8_d = gmin_q[6];
+    else if (v8 > $signed({12'd0, gmax_q[6]})) g8_d = gmax_q[6];
+    else g8_d = v8[15:0];
   end
 
   always_ff @(posedge clk_i) begin
@@ -102,43 +99,66 @@ module mt_pulse_unit (
 
   always_ff @(posedge clk_i) begin
     if (valid_i) begin
-      set1_q     <= set_i;
-      g1_q       <= g_i;
-      gmin1_q    <= dev_i[15:0];
-      gmax1_q    <= dev_i[31:16];
-      step1_q    <= set_i ? dev_i[47:32] : dev_i[63:48];
-      z1_q       <= z_i;
-      mul1_q     <= c2c_mul_i;
-      add1_q     <= c2c_add_i;
-      p1_q       <= p1_d;
-      healthy1_q <= dev_i[103:96] == FAULT_NONE;
-      dev1_q     <= {pulses_d, fault_d, dev_i[95:0]};
+      set_q[0]     <= set_i;
+      healthy_q[0] <= dev_i[103:96] == FAULT_NONE;
+      g_q[0]       <= g_i;
+      gmin_q[0]    <= dev_i[15:0];
+      gmax_q[0]    <= dev_i[31:16];
+      z_q[0]       <= z_i;
+      mul_q[0]     <= c2c_mul_i;
+      add_q[0]     <= c2c_add_i;
+      dev_q[0]     <= {pulses_d, fault_d, dev_i[95:0]};
+      dist1_q      <= dist_d;
+      a1_q         <= set_i ? dev_i[79:64] : dev_i[95:80];
+      step1_q      <= set_i ? dev_i[47:32] : dev_i[63:48];
+    end
+    for (int unsigned k = 1; k < LATENCY; k++) begin
+      if (valid_q[k-1]) begin
+        set_q[k]     <= set_q[k-1];
+        healthy_q[k] <= healthy_q[k-1];
+        g_q[k]       <= g_q[k-1];
+        gmin_q[k]    <= gmin_q[k-1];
+        gmax_q[k]    <= gmax_q[k-1];
+        z_q[k]       <= z_q[k-1];
+        mul_q[k]     <= mul_q[k-1];
+        add_q[k]     <= add_q[k-1];
+        dev_q[k]     <= dev_q[k-1];
+      end
     end
     if (valid_q[0]) begin
-      set2_q     <= set1_q;
-      healthy2_q <= healthy1_q;
-      g2_q       <= g1_q;
-      gmin2_q    <= gmin1_q;
-      gmax2_q    <= gmax1_q;
-      z2_q       <= z1_q;
-      add2_q     <= add1_q;
-      dev2_q     <= dev1_q;
-      dg2_q      <= dg2_d;
-      p2_q       <= p2_d;
+      p2_q    <= $signed({{17{dist1_q[16]}}, dist1_q}) * $signed({18'd0, a1_q});
+      step2_q <= step1_q;
     end
-    if (valid_q[1]) begin
-      g3_q   <= g3_d;
-      dev3_q <= dev2_q;
+    // >>> on the signed product is floor, as C's >> on int64_t (gcc).
+    if (valid_q[1]) dg3_q <= $signed({3'd0, step2_q}) + $signed({p2_q[33], p2_q[33:16]});
+    if (valid_q[2]) begin
+      p4_q  <= $signed({{17{dg3_q[18]}}, dg3_q}) * $signed({20'd0, mul_q[2]});
+      dg4_q <= dg3_q;
     end
+    if (valid_q[3]) begin
+      amp5_q <= $signed({p4_q[35], p4_q[35:16]}) + $signed({5'd0, add_q[3]});
+      dg5_q  <= dg4_q;
+    end
+    if (valid_q[4]) begin
+      p6_q  <= $signed({{16{amp5_q[20]}}, amp5_q}) * $signed({{21{z_q[4][15]}}, z_q[4]});
+      dg6_q <= dg5_q;
+    end
+    if (valid_q[5]) begin
+      noise7_q <= r7[37:12];
+      gd7_q    <= set_q[5] ? $signed({5'd0, g_q[5]}) + $signed({{2{dg6_q[18]}}, dg6_q})
+                           : $signed({5'd0, g_q[5]}) - $signed({{2{dg6_q[18]}}, dg6_q});
+    end
+    if (valid_q[6]) g8_q <= g8_d;
   end
 
   assign valid_o = valid_q[LATENCY-1];
-  assign g_o     = g3_q;
-  assign dev_o   = dev3_q;
+  assign g_o     = g8_q;
+  assign dev_o   = dev_q[LATENCY-1];
 
-  // Floor shifts drop the low product bits; p1 and p2 cannot reach their top bits' range.
+  // Floor shifts drop the low product bits; p2 and p4 cannot reach their top bits' range.
+  // The carried fields past their last use are left to synthesis to trim.
   logic unused_dropped;
-  assign unused_dropped = ^{p1_q[15:0], p2_q[15:0], r3[11:0], v3[27:16]};
+  assign unused_dropped = ^{p2_q[15:0], p4_q[15:0], r7[11:0], v8[27:16]};
 
 endmodule
 `default_nettype wire

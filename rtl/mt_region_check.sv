@@ -1,6 +1,8 @@
 `default_nettype none
 // check_region of hls/mt_kernel.c: payload words 1..4 (row0, nrows, col0, ncols) of a
-// region command, the first failing word and its value, and the region's cell count.
+// region command, the first failing word and its value, and the region's cell count. The
+// count is only meaningful for a region that passed (bad_o low): then nrows <= ROWS and
+// ncols <= COLS, so it multiplies just those bits (a small product, not 32x32).
 module mt_region_check #(
   parameter int unsigned ROWS = 128,
   parameter int unsigned COLS = 128
@@ -30,6 +32,8 @@ module mt_region_check #(
       bad_o = 1'b0;
     end
   end
-  assign cells_o = 64'(nrows_i) * 64'(ncols_i);
+  localparam int unsigned RW = $clog2(ROWS + 1);
+  localparam int unsigned CW = $clog2(COLS + 1);
+  assign cells_o = 64'(nrows_i[RW-1:0]) * 64'(ncols_i[CW-1:0]);
 endmodule
 `default_nettype wire

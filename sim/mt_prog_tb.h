@@ -28,7 +28,7 @@ unsigned tb_pulse_latency(void);                /* cycles from valid_i to valid_
 /* One cycle with the inputs *in; before the edge, stores g_o and dev_o and returns valid_o. */
 int tb_pulse_cycle(tb_pulse_t *t, const tb_pulse_in_t *in, uint16_t *g, uint32_t dev[5]);
 
-/* ---- rtl/mt_meta_unit.sv (combinational). */
+/* ---- rtl/mt_meta_unit.sv (staged: idx in the start cycle, f the next, results 7 edges on). */
 typedef struct {
   int32_t h;          /* hidden weight */
   int16_t upd;        /* META_UPDATE value (0 for META_WRITE) */

@@ -16,7 +16,7 @@ tb_pulse_t *tb_pulse_open(void) {
 
 void tb_pulse_close(tb_pulse_t *t) { delete t; }
 
-unsigned tb_pulse_latency(void) { return 3; }
+unsigned tb_pulse_latency(void) { return 8; }
 
 int tb_pulse_cycle(tb_pulse_t *t, const tb_pulse_in_t *in, uint16_t *g, uint32_t dev[5]) {
   auto &m = *t->top;

@@ -84,6 +84,14 @@ void tb_sva_close(tb_sva_t *t);
 int tb_sva_cycle(tb_sva_t *t, int rst, unsigned start, unsigned done, unsigned drives, int tvalid,
                  int tready, unsigned tdata, int tlast);
 
+/* ---- rtl/mt_skid.sv (WIDTH 33). One cycle: in_valid/in_data and out_ready applied; before
+ * the edge, stores in_ready_o, out_valid_o and out_data_o. */
+typedef struct tb_skid tb_skid_t;
+tb_skid_t *tb_skid_open(void);                  /* applies 2 reset cycles */
+void tb_skid_close(tb_skid_t *t);
+void tb_skid_cycle(tb_skid_t *t, int in_valid, uint64_t in_data, int out_ready, int *in_ready,
+                   int *out_valid, uint64_t *out_data);
+
 #ifdef __cplusplus
 }
 #endif
