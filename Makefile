@@ -73,11 +73,15 @@ SYNTH_REF_PARAMS := -set TILES 2 -set ROWS 128 -set COLS 128 -set LANES 16 -set 
 # Whole-device simulation libraries, one per geometry "TILES ROWS COLS" (see below).
 SIM_GEOM_ref := 16 128 128
 SIM_GEOM_small := 4 32 32
+# The small geometry with the MVM engine at R = 4 rows per cycle (4th word: MVM_R, default 1).
+SIM_GEOM_small4 := 4 32 32 4
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
+SIM_LIB_SMALL4 := $(RTL_BUILD)/libmtsim_small4.a
 SIM_LIBS := -lstdc++ -lz -lm -pthread
 EQ_TEST_BIN := $(RTL_BUILD)/tests/test_equiv
 EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
+EQ_TEST_R4_BIN := $(RTL_BUILD)/tests/test_equiv_r4
 # The tools link verilator:// (libmemtile itself does not: other programs report it "not part
 # of this build").
 TOOL_VL_REL := $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(SIM_LIB_REF)
@@ -94,7 +98,7 @@ VITIS_BENCH_DEFS := -DMT_ROWS=32u -DMT_COLS=32u -DMT_XRT_TILES=2u
 VITIS_TB := $(VITIS_BUILD)/tb_mt_top
 VITIS_REC := $(VITIS_BUILD)/record_stream
 VITIS_TESTS := tests/vitis/test_vitis.sh
-EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN)
+EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TEST_R4_BIN) $(EQ_TRAIN_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check and
 # `make bitstream` without Vivado.
@@ -223,11 +227,12 @@ $(RTL_BUILD)/sim/mt_eng_state_tb.o: sim/mt_eng_tb.h
 sim_tiles = $(word 1,$(SIM_GEOM_$1))
 sim_rows = $(word 2,$(SIM_GEOM_$1))
 sim_cols = $(word 3,$(SIM_GEOM_$1))
+sim_r = $(or $(word 4,$(SIM_GEOM_$1)),1)
 
 $(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS)
 	@mkdir -p $(RTL_BUILD)/vl
 	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
-	  -GCOLS=$(call sim_cols,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
+	  -GCOLS=$(call sim_cols,$*) -GMVM_R=$(call sim_r,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
 	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }
 	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_device_$* -f Vmt_device.mk OPT_FAST=-O2 \
@@ -313,6 +318,13 @@ $(RTL_BUILD)/obj-small/%.o: %.c
 $(EQ_TEST_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
     $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
     $(RTL_BUILD)/obj-small/host/src/mt_file.o $(SIM_LIB_SMALL)
+	@mkdir -p $(@D)
+	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
+
+# The same at MVM_R = 4 (the same small C model: the engine's R is invisible to the protocol).
+$(EQ_TEST_R4_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
+    $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
+    $(RTL_BUILD)/obj-small/host/src/mt_file.o $(SIM_LIB_SMALL4)
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
 
