@@ -42,7 +42,7 @@ SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/san/%)
 TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
-BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
+BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%) $(BUILD)/rel/tests/bench/bench_mvm_r4
 
 .PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
   synth xclbin check-kernel vitis-stream fuzz bitstream
@@ -72,6 +72,8 @@ SYNTH_REF_FAMILY := xc7
 SYNTH_REF_PARAMS := -set TILES 2 -set ROWS 128 -set COLS 128 -set LANES 16 -set CMD_WORDS 8192
 # Whole-device simulation libraries, one per geometry "TILES ROWS COLS" (see below).
 SIM_GEOM_ref := 16 128 128
+# The reference geometry with the MVM engine at 4 rows per cycle, for make bench.
+SIM_GEOM_ref4 := 16 128 128 4
 SIM_GEOM_small := 4 32 32
 # The small geometry with the MVM engine at R = 4 rows per cycle (4th word: MVM_R, default 1).
 SIM_GEOM_small4 := 4 32 32 4
@@ -153,6 +155,19 @@ $(BUILD)/rel/tests/bench/%: $(BUILD)/rel/tests/bench/%.o $(BUILD)/libmtmodel.a
 # The RTL benchmark runs the device in Verilator through verilator://.
 $(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_VL_REL) \
     $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
+# MVM cycle counts at MVM_R = 1 (the verilator:// of the tools) and MVM_R = 4.
+$(BUILD)/rel/tests/bench/bench_mvm: $(BUILD)/rel/tests/bench/bench_mvm.o $(TOOL_VL_REL) \
+    $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
+$(BUILD)/rel/tests/bench/bench_mvm_r4.o: tests/bench/bench_mvm.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(REL_CFLAGS) $(INC) $(DEFS) -DMT_BENCH_MVM_R=4 -MMD -MP -c $< -o $@
+
+$(BUILD)/rel/tests/bench/bench_mvm_r4: $(BUILD)/rel/tests/bench/bench_mvm_r4.o \
+    $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(RTL_BUILD)/libmtsim_ref4.a $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
 
 $(VITIS_BUILD)/obj/%.o: %.c

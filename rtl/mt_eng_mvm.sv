@@ -121,11 +121,15 @@ module mt_eng_mvm #(
   assign ld_go = run && ls_q == L_RUN && ld_i_q < in_words_q;
   assign ld_end = run && ls_q == L_RUN && !ld_v_q && ld_i_q >= in_words_q;
 
-  logic        sq_valid;
+  // read_mode 2: isqrt(2 sum x^2) of the loaded vector, for the ADC. The root of bank
+  // sq_b_q is pending while sq_pend_q; the next vector's load goes on meanwhile and only
+  // waits (L_SQ) if it ends before that root is out (fewer rows than the root's 16 cycles).
+  logic        sq_valid, sq_pend_q, sq_b_q, sq_start;
   logic [31:0] sq_root;
+  assign sq_start = mode_q == 2'd2 && !sq_pend_q && (ld_end || run && ls_q == L_SQ);
   mt_isqrt64 #(.STEPS(2)) u_isqrt (
     .clk_i, .rst_i,
-    .start_i(ld_end && mode_q == 2'd2),
+    .start_i(sq_start),
     .v_i({sum_sq_q[62:0], 1'b0}),
     .valid_o(sq_valid),
     .root_o(sq_root)
@@ -134,7 +138,7 @@ module mt_eng_mvm #(
   // ---------------------------------------------------------------- MAC issue
   // Vector mc_vec_q from bank mc_b_q; row mc_r_q (a multiple of R except in read_mode 1),
   // group mc_g_q (read_mode 1 only).
-  typedef enum logic [1:0] {M_RUN, M_DRAIN, M_END, M_STOP} mstate_e;
+  typedef enum logic {M_RUN, M_STOP} mstate_e;
   mstate_e       ms_q;
   logic [31:0]   mc_vec_q;
   logic          mc_b_q;
@@ -152,9 +156,14 @@ module mt_eng_mvm #(
     mc_need = mode1 ? (RW+1)'(mc_r_q) + 1 : (RW+1)'(mc_r_q) + (RW+1)'(R);
     if (mc_need > (RW+1)'(nrows_q)) mc_need = (RW+1)'(nrows_q);
   end
-  logic mc_go;
+  // A vector's first issue must not reach the accumulators (5 cycles later) before the
+  // previous vector's snapshot: it waits while that snapshot is pending and the ADC is busy
+  // (mc_first_ok, from the ADC below). A vector's last issue waits for its root (read_mode 2)
+  // and for the previous snapshot (mc_last_ok), so that at most one is pending.
+  logic mc_go, mc_first_ok, mc_last_ok;
   assign mc_go = run && ms_q == M_RUN && x_busy_q[mc_b_q] &&
-                 32'(x_words_q[mc_b_q]) * 2 >= 32'(mc_need) && (!mode1 || lanes_ok);
+                 32'(x_words_q[mc_b_q]) * 2 >= 32'(mc_need) && (!mode1 || lanes_ok) &&
+                 (mc_r_q != 0 || mc_g_q != 0 || mc_first_ok) && (!mc_last || mc_last_ok);
   logic mc_last_g, mc_last;
   assign mc_last_g = !mode1 || mc_g_q == ngroups_q - 1;
   assign mc_last = mc_last_g && 32'(mc_r_q) + (mode1 ? 32'd1 : 32'(R)) >= 32'(nrows_q);
@@ -250,16 +259,24 @@ module mt_eng_mvm #(
 
   // ---------------------------------------------------------------- ADC
   // Snapshot of a complete vector's accumulators, shifted down two columns per word.
-  typedef enum logic [1:0] {A_IDLE, A_PREP, A_RUN, A_DRAIN} astate_e;
+  typedef enum logic {A_IDLE, A_RUN} astate_e;
   astate_e          as_q;
   logic [COLS*64-1:0] hold_q, acc_all;
   logic [PL_AW-1:0] a_base_q, a_w_q;
   logic [LW-1:0]    a_lane_q;                    // lane of column 2 * a_w_q
-  logic [31:0]      a_root_q;
   logic [47:0]      amp_q;                       // sigma * isqrt(2 sum x^2)
   logic [31:0]      a_left_q;                    // vectors still to convert
+  // A vector's snapshot is pending from its last issue (snp_pend_q) and may be taken from
+  // the cycle after its last accumulation was written (snp_rdy_q) once the ADC is idle. The
+  // next vector's first write comes no earlier than that cycle (mc_first_ok), and a snapshot
+  // in the cycle of that write still reads the old value. The root (read_mode 2) was taken
+  // at the last issue, as the bank may be reloaded meanwhile.
+  logic             snp_rdy_q, snp_pend_q;
+  logic [31:0]      nroot_q;
   logic             snap;
-  assign snap = run && ms_q == M_END && as_q == A_IDLE && (mode_q != 2'd2 || root_ok_q[mc_b_q]);
+  assign snap = run && snp_rdy_q && as_q == A_IDLE;
+  assign mc_first_ok = !snp_pend_q || as_q == A_IDLE;
+  assign mc_last_ok = !snp_pend_q && (mode_q != 2'd2 || root_ok_q[mc_b_q]);
   logic [LW-1:0] a_lane1;
   assign a_lane1 = a_lane_q + LW'(1);
   logic a_odd;
@@ -288,11 +305,11 @@ module mt_eng_mvm #(
   always_ff @(posedge clk_i) begin
     if (snap) begin
       hold_q <= acc_all;
-      a_root_q <= root_q[mc_b_q];
+      // The previous vector's last word used amp_q in the cycle before at the latest.
+      amp_q <= 48'(nroot_q) * 48'(sigma_q);
     end else if (a_go) begin
       hold_q <= {128'd0, hold_q[COLS*64-1:128]};
     end
-    amp_q <= 48'(a_root_q) * 48'(sigma_q);
     if (a_go) begin
       a1_acc_q[0] <= hold_q[63:0];
       a1_acc_q[1] <= hold_q[127:64];
@@ -311,7 +328,7 @@ module mt_eng_mvm #(
       else if (a6_y_q[k] < -$signed({49'd0, ymax_q})) a7_y_q[k] <= {1'b1, 16'(-ymax_q)};
       else a7_y_q[k] <= {1'b0, a6_y_q[k][15:0]};
     end
-    aw_q[1] <= a_w_q;
+    aw_q[1] <= a_base_q + a_w_q;
     aodd_q[1] <= a_odd;
     for (int s = 2; s <= NA; s++) begin
       aw_q[s] <= aw_q[s-1];
@@ -329,11 +346,20 @@ module mt_eng_mvm #(
       av_q <= '0;
       ls_q <= L_WAIT;
       ms_q <= M_STOP;
+      snp_rdy_q <= 1'b0;
+      snp_pend_q <= 1'b0;
       as_q <= A_IDLE;
       x_busy_q <= '0;
       root_ok_q <= '0;
+      sq_pend_q <= 1'b0;
     end else begin
       mv_q <= {mv_q[NLAT-1:1], mc_go};
+      if (snap) begin
+        snp_rdy_q <= 1'b0;
+        snp_pend_q <= 1'b0;
+      end else if (mv_q[NLAT] && mlast_q[NLAT]) begin
+        snp_rdy_q <= 1'b1;
+      end
       av_q <= {av_q[NA-1:1], a_go};
       case (state_q)
         S_IDLE: if (start_i) begin
@@ -393,11 +419,14 @@ module mt_eng_mvm #(
             mc_r_q <= '0;
             mc_g_q <= '0;
             ms_q <= M_RUN;
+            snp_pend_q <= 1'b0;
+            snp_rdy_q <= 1'b0;
             a_base_q <= '0;
             a_left_q <= p_q[1];
             as_q <= A_IDLE;
             x_busy_q <= '0;
             root_ok_q <= '0;
+            sq_pend_q <= 1'b0;
             state_q <= S_RUN;
           end
         end
@@ -423,49 +452,49 @@ module mt_eng_mvm #(
                 x_words_q[ld_b_q] <= ld_d_q + 1'b1;
                 sum_sq_q <= sum_sq_q + 64'(ld_sq0) + 64'(ld_sq1);
               end
-              if (ld_end) ls_q <= mode_q == 2'd2 ? L_SQ : L_END;
+              if (ld_end) begin
+                if (mode_q == 2'd2 && sq_pend_q) ls_q <= L_SQ;
+                else next_load();
+              end
             end
-            L_SQ: if (sq_valid) begin
-              root_q[ld_b_q] <= sq_root;
-              root_ok_q[ld_b_q] <= 1'b1;
-              ls_q <= L_END;
-            end
-            L_END: if (ld_vec_q + 1 < nvec_q) begin
-              ld_vec_q <= ld_vec_q + 32'd1;
-              ld_b_q <= !ld_b_q;
-              ld_base_q <= ld_base_q + in_words_q;
-              ls_q <= L_WAIT;
-            end
-            default: ls_q <= L_WAIT;
+            L_SQ: if (sq_start) next_load();
+            default: ;                           // L_END: every vector is loaded
           endcase
+          if (sq_start) begin
+            sq_pend_q <= 1'b1;
+            sq_b_q <= ld_b_q;
+          end else if (sq_pend_q && sq_valid) begin
+            sq_pend_q <= 1'b0;
+            root_q[sq_b_q] <= sq_root;
+            root_ok_q[sq_b_q] <= 1'b1;
+          end
 
           // MAC
           case (ms_q)
             M_RUN: if (mc_go) begin
-              if (mc_last) ms_q <= M_DRAIN;
-              else if (mode1 && !mc_last_g) mc_g_q <= mc_g_q + 1'b1;
-              else begin
+              if (mc_last) begin
+                // The bank's inputs are all issued: LOAD may refill it.
+                x_busy_q[mc_b_q] <= 1'b0;
+                mc_b_q <= !mc_b_q;
+                mc_vec_q <= mc_vec_q + 32'd1;
+                mc_r_q <= '0;
+                mc_g_q <= '0;
+                snp_pend_q <= 1'b1;
+                nroot_q <= root_q[mc_b_q];
+                if (mc_vec_q + 1 >= nvec_q) ms_q <= M_STOP;
+              end else if (mode1 && !mc_last_g) begin
+                mc_g_q <= mc_g_q + 1'b1;
+              end else begin
                 mc_g_q <= '0;
                 mc_r_q <= mc_r_q + (mode1 ? RW'(1) : RW'(R));
               end
             end
-            // The last issue's accumulation is written at the edge ending its NLAT-th cycle.
-            M_DRAIN: if (mv_q[NLAT] && mlast_q[NLAT]) ms_q <= M_END;
-            M_END: if (snap) begin
-              x_busy_q[mc_b_q] <= 1'b0;
-              mc_b_q <= !mc_b_q;
-              mc_vec_q <= mc_vec_q + 32'd1;
-              mc_r_q <= '0;
-              mc_g_q <= '0;
-              ms_q <= mc_vec_q + 1 < nvec_q ? M_RUN : M_STOP;
-            end
-            default: ;                           // M_STOP: every vector went to the ADC
+            default: ;                           // M_STOP: every vector is issued
           endcase
 
           // ADC
           case (as_q)
-            A_IDLE: if (snap) as_q <= A_PREP;
-            A_PREP: begin                        // amp_q takes a_root_q
+            A_IDLE: if (snap) begin
               a_w_q <= '0;
               a_lane_q <= '0;
               as_q <= A_RUN;
@@ -473,21 +502,34 @@ module mt_eng_mvm #(
             A_RUN: if (a_go) begin
               a_w_q <= a_w_q + 1'b1;
               a_lane_q <= a_lane_q + LW'(2);
-            end else if (a_w_q >= out_words_q) as_q <= A_DRAIN;
-            A_DRAIN: if (av_q == '0) begin
-              a_base_q <= a_base_q + out_words_q;
-              a_left_q <= a_left_q - 32'd1;
-              if (a_left_q == 1) state_q <= S_DONE;
-              as_q <= A_IDLE;
+              if (a_w_q + 1'b1 == out_words_q) begin
+                // Every word of the vector is issued: the next snapshot may come while these
+                // drain (they carry their response address).
+                a_base_q <= a_base_q + out_words_q;
+                a_left_q <= a_left_q - 32'd1;
+                as_q <= A_IDLE;
+              end
             end
             default: as_q <= A_IDLE;
           endcase
+          if (a_left_q == 0 && av_q == '0) state_q <= S_DONE;
         end
         S_DONE: state_q <= S_IDLE;
         default: state_q <= S_IDLE;
       endcase
     end
   end
+
+  task automatic next_load();
+    if (ld_vec_q + 1 < nvec_q) begin
+      ld_vec_q <= ld_vec_q + 32'd1;
+      ld_b_q <= !ld_b_q;
+      ld_base_q <= ld_base_q + in_words_q;
+      ls_q <= L_WAIT;
+    end else begin
+      ls_q <= L_END;
+    end
+  endtask
 
   // ---------------------------------------------------------------- outputs (0 when idle)
   always_comb begin
@@ -509,7 +551,7 @@ module mt_eng_mvm #(
 
     if (av_q[NA]) begin
       rsp_we_o = 1'b1;
-      rsp_addr_o = a_base_q + aw_q[NA];
+      rsp_addr_o = aw_q[NA];
       rsp_data_o = {aodd_q[NA] ? a7_y_q[1][15:0] : 16'd0, a7_y_q[0][15:0]};
       cnt_inc_o[32*MT_CNT_ADC_CLIPS +: 32] = 32'(a7_y_q[0][16]) + 32'(a7_y_q[1][16] && aodd_q[NA]);
     end
