@@ -6,7 +6,7 @@
 // overlap the accumulation:
 //   LOAD  reads a vector's input words (two rows a cycle) into one of two x banks (vector
 //         v uses bank v mod 2), clips them to the DAC range and sums the squares; in
-//         read_mode 2 it then waits for isqrt(2 * sum x^2) (mt_isqrt64).
+//         read_mode 2 it starts isqrt(2 * sum x^2) (mt_isqrt64) for the ADC.
 //   MAC   reads the conductance memory a whole tile row at a time, R rows per cycle (R
 //         banks, one per row mod R, through the gr_* port), and accumulates x_i * (g+ - g-)
 //         into one 64-bit accumulator per column: COLS x R multipliers. It follows LOAD row
