@@ -43,7 +43,7 @@ SAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/san/%)
 TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
-BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%)
+BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%) $(BUILD)/rel/tests/bench/bench_mvm_r4
 
 .PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
   synth xclbin check-kernel vitis-stream fuzz bitstream install uninstall shared
@@ -99,15 +99,21 @@ SYNTH_REF_FAMILY := xc7
 SYNTH_REF_PARAMS := -set TILES 2 -set ROWS 128 -set COLS 128 -set LANES 16 -set CMD_WORDS 8192
 # Whole-device simulation libraries, one per geometry "TILES ROWS COLS" (see below).
 SIM_GEOM_ref := 16 128 128
+# The reference geometry with the MVM engine at 4 rows per cycle, for make bench.
+SIM_GEOM_ref4 := 16 128 128 4
 SIM_GEOM_small := 4 32 32
+# The small geometry with the MVM engine at R = 4 rows per cycle (4th word: MVM_R, default 1).
+SIM_GEOM_small4 := 4 32 32 4
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
 # The USB core (FT601 bridge, FIFOs, frame engine, device) at the reference geometry, for
 # verilator://?link=usb in the tools.
 USBSIM_LIB_REF := $(RTL_BUILD)/libmtusbsim_ref.a
+SIM_LIB_SMALL4 := $(RTL_BUILD)/libmtsim_small4.a
 SIM_LIBS := -lstdc++ -lz $(VL_FST_LIBS) -lm -pthread
 EQ_TEST_BIN := $(RTL_BUILD)/tests/test_equiv
 EQ_TRAIN_BIN := $(RTL_BUILD)/tests/test_train_equiv
+EQ_TEST_R4_BIN := $(RTL_BUILD)/tests/test_equiv_r4
 # The tools link verilator:// (libmemtile itself does not: other programs report it "not part
 # of this build").
 TOOL_VL_REL := $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) $(SIM_LIB_REF) $(USBSIM_LIB_REF)
@@ -125,7 +131,7 @@ VITIS_TB := $(VITIS_BUILD)/tb_mt_top
 VITIS_REC := $(VITIS_BUILD)/record_stream
 VITIS_TESTS := tests/vitis/test_vitis.sh
 EQ_TRAIN_USB_BIN := $(RTL_BUILD)/tests/test_train_equiv_usb
-EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
+EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TEST_R4_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check,
 # `make bitstream` without Vivado, and sweep.py (pytest; and against a real single-node Slurm
@@ -257,6 +263,19 @@ $(BUILD)/rel/tests/bench/bench_usb: $(BUILD)/rel/tests/bench/bench_usb.o $(TOOL_
     $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
 
+# MVM cycle counts at MVM_R = 1 (the verilator:// of the tools) and MVM_R = 4.
+$(BUILD)/rel/tests/bench/bench_mvm: $(BUILD)/rel/tests/bench/bench_mvm.o $(TOOL_VL_REL) \
+    $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
+$(BUILD)/rel/tests/bench/bench_mvm_r4.o: tests/bench/bench_mvm.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(REL_CFLAGS) $(INC) $(DEFS) -DMT_BENCH_MVM_R=4 -MMD -MP -c $< -o $@
+
+$(BUILD)/rel/tests/bench/bench_mvm_r4: $(BUILD)/rel/tests/bench/bench_mvm_r4.o \
+    $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(RTL_BUILD)/libmtsim_ref4.a $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
 $(VITIS_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(SAN_CFLAGS) $(INC) -Iscripts/vitis $(DEFS) $(VITIS_BENCH_DEFS) -MMD -MP -c $< -o $@
@@ -338,11 +357,12 @@ $(RTL_BUILD)/sim/mt_eng_state_tb.o: sim/mt_eng_tb.h
 sim_tiles = $(word 1,$(SIM_GEOM_$1))
 sim_rows = $(word 2,$(SIM_GEOM_$1))
 sim_cols = $(word 3,$(SIM_GEOM_$1))
+sim_r = $(or $(word 4,$(SIM_GEOM_$1)),1)
 
 $(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
-	  -GCOLS=$(call sim_cols,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
+	  -GCOLS=$(call sim_cols,$*) -GMVM_R=$(call sim_r,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
 	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }
 	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_device_$* -f Vmt_device.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
@@ -428,6 +448,13 @@ $(RTL_BUILD)/obj-small/%.o: %.c
 $(EQ_TEST_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
     $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
     $(RTL_BUILD)/obj-small/host/src/mt_file.o $(SIM_LIB_SMALL)
+	@mkdir -p $(@D)
+	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
+
+# The same at MVM_R = 4 (the same small C model: the engine's R is invisible to the protocol).
+$(EQ_TEST_R4_BIN): $(RTL_BUILD)/obj-small/tests/equiv/test_equiv.o \
+    $(HLS_SRC:%.c=$(RTL_BUILD)/obj-small/%.o) $(RTL_BUILD)/obj-small/host/src/mt_preset.o \
+    $(RTL_BUILD)/obj-small/host/src/mt_file.o $(SIM_LIB_SMALL4)
 	@mkdir -p $(@D)
 	$(CC) $^ -o $@ -lcmocka -lcjson $(SIM_LIBS)
 

@@ -7,7 +7,8 @@ module mt_device #(
   parameter int unsigned ROWS = 128,
   parameter int unsigned COLS = 128,
   parameter int unsigned LANES = 16,
-  parameter int unsigned CMD_WORDS = 65536
+  parameter int unsigned CMD_WORDS = 65536,
+  parameter int unsigned MVM_R = 1      // tile rows per MVM cycle: 1, 2 or 4 (mt_eng_mvm R)
 ) (
   input  wire         clk_i,
   input  wire         rst_i,
@@ -286,8 +287,38 @@ module mt_device #(
     hm_wd = clearing_q ? '0 : b_hm_wdata;
   end
 
-  mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES*2), .SLOT_W(16)) u_gm (
-    .clk_i(clk_i), .waddr_i(gm_a), .we_i(gm_we), .wdata_i(gm_wd), .raddr_i(gm_a), .rdata_o(gm_rdata));
+  // The conductance memory is banked by row for the MVM engine (docs/rtl.md, "Tile memories"):
+  // bank k holds the rows = k mod MVM_R, one whole row (a memory per lane group side by side)
+  // per word, so MVM reads MVM_R rows per cycle (gr_*). The shared gm bus still addresses one (tile, row,
+  // group) word: it writes that group's slots of its row and reads them back, 1 cycle later.
+  localparam int unsigned GR_WORDS = TILES * ROWS / MVM_R;
+  localparam int unsigned GR_AW = $clog2(GR_WORDS);
+  localparam int unsigned GRP_W = GROUPS > 1 ? $clog2(GROUPS) : 1;
+  localparam int unsigned BANK_W = MVM_R > 1 ? $clog2(MVM_R) : 1;
+  logic                       gr_re;
+  logic [GR_AW-1:0]           gr_addr, gm_word, gm_raddr;
+  logic [MVM_R*COLS*32-1:0]   gr_rdata;
+  logic [MEM_AW-1:0]          gm_row;          // tile * ROWS + row of gm_a
+  logic [GRP_W-1:0]           gm_grp, gm_grp_q;
+  logic [BANK_W-1:0]          gm_bank, gm_bank_q;
+  assign gm_row = MEM_AW'(32'(gm_a) / GROUPS);
+  assign gm_grp = GRP_W'(32'(gm_a) % GROUPS);
+  assign gm_bank = BANK_W'(32'(gm_row) % MVM_R);
+  assign gm_word = GR_AW'(32'(gm_row) / MVM_R);
+  assign gm_raddr = gr_re ? gr_addr : gm_word;
+  always_ff @(posedge clk_i) begin
+    gm_grp_q <= gm_grp;
+    gm_bank_q <= gm_bank;
+  end
+  for (genvar k = 0; k < MVM_R; k++) begin : g_gm_bank
+    for (genvar g = 0; g < GROUPS; g++) begin : g_grp
+      mt_sram #(.WORDS(GR_WORDS), .SLOTS(LANES*2), .SLOT_W(16)) u_gm (
+        .clk_i(clk_i), .waddr_i(gm_word),
+        .we_i(32'(gm_bank) == k && 32'(gm_grp) == g ? gm_we : '0), .wdata_i(gm_wd),
+        .raddr_i(gm_raddr), .rdata_o(gr_rdata[(k*GROUPS + g)*LANES*32 +: LANES*32]));
+    end
+  end
+  assign gm_rdata = gr_rdata[32'(gm_bank_q) * COLS * 32 + 32'(gm_grp_q) * LANES * 32 +: LANES * 32];
   mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES*2), .SLOT_W(136)) u_dm (
     .clk_i(clk_i), .waddr_i(dm_a), .we_i(dm_we), .wdata_i(dm_wd), .raddr_i(dm_a), .rdata_o(dm_rdata));
   mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES), .SLOT_W(16)) u_lm (
@@ -351,8 +382,9 @@ module mt_device #(
     u_ctl (`MT_ENG_CONN(0));
   mt_eng_fab #(.TILES(TILES), .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .CMD_WORDS(CMD_WORDS))
     u_fab_eng (`MT_ENG_CONN(1));
-  mt_eng_mvm #(.TILES(TILES), .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .CMD_WORDS(CMD_WORDS))
-    u_mvm (`MT_ENG_CONN(2));
+  mt_eng_mvm #(.R(MVM_R), .TILES(TILES), .ROWS(ROWS), .COLS(COLS), .LANES(LANES),
+    .CMD_WORDS(CMD_WORDS)) u_mvm (`MT_ENG_CONN(2), .gr_re_o(gr_re), .gr_addr_o(gr_addr),
+    .gr_rdata_i(gr_rdata));
   mt_eng_prog #(.TILES(TILES), .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .CMD_WORDS(CMD_WORDS))
     u_prog (`MT_ENG_CONN(3));
   mt_eng_state #(.TILES(TILES), .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .CMD_WORDS(CMD_WORDS))

@@ -2,39 +2,53 @@
 // MVM engine (docs/rtl.md, "FABRICATE, READ_CELLS and MVM engines"). Behaviour: op_mvm and
 // mvm_one in hls/mt_kernel.c, with the same checks in the same order.
 //
-// Per vector: LOAD reads the input words, clips them to the DAC range into x_q (two rows a
-// cycle) and sums the squares; MAC streams the tile, one (row, lane group) gm word per cycle,
-// row-major, all LANES columns of the group at once: that is the per-lane order of the C
-// loops (row outer, column inner), so per-cell read noise (read_mode 1) takes each lane's
-// draws in C order. Mode 2 then adds one draw per column, group by group (the per-lane
-// order of mt_gauss_columns), scaled by sigma * isqrt(2 * sum x^2) from mt_isqrt64, which
-// runs during MAC. ADC turns two columns a cycle into one output word.
-//
-// MAC and the mode-2 noise share a 4-stage pipeline per lane:
-//   m1  the issue registers: group, x (or the Gaussian), the draws; gm word arrives
-//   m2  operands: x and gp - gm (+ read noise), or z and the amplitude
-//   m3  the product (64-bit)
-//   acc acc[group][lane] = (first row ? 0 : acc) + product (noise: rounded product >> 12)
-// The accumulators are read and written in the same cycle, so back-to-back updates of one
-// group (GROUPS = 1) need no forwarding. The C model's 32-bit "narrow" accumulation is only a
-// speed trick: every sum here is exact in 64 bits, as its wide path is.
+// Three units run side by side over the vectors of a batch, so that input load and ADC
+// overlap the accumulation:
+//   LOAD  reads a vector's input words (two rows a cycle) into one of two x banks (vector
+//         v uses bank v mod 2), clips them to the DAC range and sums the squares; in
+//         read_mode 2 it starts isqrt(2 * sum x^2) (mt_isqrt64) for the ADC.
+//   MAC   reads the conductance memory a whole tile row at a time, R rows per cycle (R
+//         banks, one per row mod R, through the gr_* port), and accumulates x_i * (g+ - g-)
+//         into one 64-bit accumulator per column: COLS x R multipliers. It follows LOAD row
+//         by row. In read_mode 1 (per-cell noise) it issues one (row, lane group) per cycle
+//         instead, taking each cell's two draws from lane col mod LANES in C order (row
+//         outer, column inner); the draw lanes give two draws per lane per cycle, so that
+//         mode runs at LANES columns per cycle.
+//   ADC   takes a snapshot of the accumulators when a vector's MAC is complete (MAC then
+//         goes on with the next vector), and converts two columns a cycle into one response
+//         word, in column order. In read_mode 2 it adds the per-column noise on the way, one
+//         draw per column from lane col mod LANES: the order of mt_gauss_columns.
+// The C model's 32-bit "narrow" accumulation is only a speed trick: every sum here is exact
+// in 64 bits, as its wide path is.
 module mt_eng_mvm #(
+  parameter int unsigned R = 1,  // tile rows per MAC cycle: 1, 2 or 4, dividing ROWS
 `include "mt_eng_params.vh"
 ) (
 `include "mt_eng_ports.vh"
+,
+  // The conductance memory, a whole row per bank (R banks: bank k holds rows = k mod R of
+  // every tile, at word tile * ROWS / R + row / R), 1-cycle read latency. Bank k's row is
+  // gr_rdata_i[k*COLS*32 +: COLS*32], lane group g at [g*LANES*32 +: LANES*32] laid out as
+  // a gm word (g+ of lane l at 16l, g- at 16(LANES + l)).
+  output logic                         gr_re_o,
+  output logic [$clog2(TILES*ROWS/R)-1:0] gr_addr_o,
+  input  wire  [R*COLS*32-1:0]         gr_rdata_i
 );
 `include "mt_protocol.vh"
 
   localparam int unsigned NFETCH = 4;
-  localparam int unsigned XW = (ROWS + 1) / 2;        // x_q words: two rows each
   localparam int unsigned DW = 22;                    // gp - gm + np - nm, signed
-  localparam int unsigned BW = 49;                    // second multiplier operand, signed
+  localparam int unsigned PW = DW + 16;               // x * diff
   localparam int unsigned GW = GROUPS > 1 ? $clog2(GROUPS) : 1;
-  localparam int unsigned XAW = XW > 1 ? $clog2(XW) : 1;
+  localparam int unsigned RW = $clog2(ROWS + 1);
+  localparam int unsigned CW = $clog2(COLS + 1);
+  localparam int unsigned KW = R > 1 ? $clog2(R) : 1;
+  localparam int unsigned LW = $clog2(LANES);
+  localparam int unsigned NLAT = 5;                   // issue -> accumulator written
+  localparam int unsigned GR_AW = $clog2(TILES * ROWS / R);
+  localparam int unsigned XIW = ROWS > 1 ? $clog2(ROWS) : 1;
 
-  typedef enum logic [3:0] {
-    S_IDLE, S_FETCH, S_CHECK, S_LOAD, S_MAC, S_NOISE, S_DRAIN, S_ADC, S_NEXT, S_DONE
-  } state_e;
+  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_CHECK, S_RUN, S_DONE} state_e;
 
   state_e      state_q;
   logic [31:0] len_q;
@@ -46,14 +60,19 @@ module mt_eng_mvm #(
 `include "mt_eng_fail.vh"
 
   // Command constants, taken at the check.
-  logic [1:0]  mode_q;
-  logic [15:0] sigma_q, xmax_q, ymax_q, adc_mul_q;
-  logic [5:0]  adc_shift_q;
-  logic [31:0] nrows_q, ncols_q, ngroups_q, in_words_q, out_words_q;
-  logic [MEM_AW-1:0] tile_base_q;   // address of (tile, row 0, group 0)
+  logic [1:0]       mode_q;
+  logic [15:0]      sigma_q, xmax_q, ymax_q, adc_mul_q;
+  logic [5:0]       adc_shift_q;
+  logic [RW-1:0]    nrows_q;
+  logic [CW-1:0]    ncols_q;
+  logic [GW:0]      ngroups_q;
+  logic [31:0]      nvec_q;
+  logic [PL_AW-1:0] in_words_q, out_words_q;
+  logic [GR_AW-1:0] tile_base_q;   // gr word of (tile, row 0)
 
   // ---------------------------------------------------------------- checks
   logic [31:0] in_words, out_words, want_len, want_out;
+  wire unused_words = ^{in_words[31:16], out_words[31:16]};
   assign in_words = (p_q[2] + 32'd1) >> 1;
   assign out_words = (p_q[3] + 32'd1) >> 1;
   // Only used once nvec <= MAX_BATCH, nrows <= ROWS and ncols <= COLS passed.
@@ -64,17 +83,24 @@ module mt_eng_mvm #(
   logic [4:0] dac_bits, adc_bits;
   assign dac_bits = cfg_i[32*MT_CFG_DAC_BITS +: 5];
   assign adc_bits = cfg_i[32*MT_CFG_ADC_BITS +: 5];
+  logic run;
+  assign run = state_q == S_RUN;
 
-  // ---------------------------------------------------------------- vector loop
-  logic [31:0]      vec_q;                       // vectors left after this one
-  logic [PL_AW-1:0] in_base_q, out_base_q;       // payload / response word of the vector
+  // ---------------------------------------------------------------- LOAD
+  // Vector ld_vec_q into bank ld_b_q; word w holds rows 2w (bits 15:0) and 2w+1.
+  typedef enum logic [1:0] {L_WAIT, L_RUN, L_SQ, L_END} lstate_e;
+  lstate_e          ls_q;
+  logic [31:0]      ld_vec_q;
+  logic             ld_b_q;
+  logic [PL_AW-1:0] ld_base_q, ld_i_q, ld_d_q;
+  logic             ld_v_q;
+  logic [63:0]      sum_sq_q;
+  logic [15:0]      xv_q [2][ROWS];
+  logic [1:0]       x_busy_q;                    // bank holds a vector not yet through MAC
+  logic [PL_AW-1:0] x_words_q [2];               // words of the bank written so far
+  logic [1:0]       root_ok_q;
+  logic [31:0]      root_q [2];
 
-  // LOAD: word w holds rows 2w (bits 15:0) and 2w+1.
-  logic [31:0] ld_i_q, ld_d_q;
-  logic        ld_v_q;
-  logic [31:0] x_q [XW];
-  logic [63:0] sum_sq_q;
-  // Clipped pair of the arriving word; the high half counts only if it is a row.
   function automatic logic [16:0] dac_clip(input logic [15:0] v, input logic [15:0] xmax);
     // {clipped, value}
     if ($signed(v) > $signed({1'b0, xmax[14:0]})) dac_clip = {1'b1, xmax};
@@ -85,69 +111,96 @@ module mt_eng_mvm #(
   logic        ld_hi_row;
   assign ld_c0 = dac_clip(pl_data_i[15:0], xmax_q);
   assign ld_c1 = dac_clip(pl_data_i[31:16], xmax_q);
-  assign ld_hi_row = 2 * ld_d_q + 1 < nrows_q;
+  assign ld_hi_row = 2 * 32'(ld_d_q) + 1 < 32'(nrows_q);
   logic [31:0] ld_sq0, ld_sq1;
   assign ld_sq0 = 32'($signed(ld_c0[15:0]) * $signed(ld_c0[15:0]));
   assign ld_sq1 = ld_hi_row ? 32'($signed(ld_c1[15:0]) * $signed(ld_c1[15:0])) : 32'd0;
   logic [1:0] ld_clips;
   assign ld_clips = ld_v_q ? 2'(ld_c0[16]) + 2'(ld_c1[16] && ld_hi_row) : 2'd0;
-  logic ld_end;                                  // LOAD's last cycle: sum_sq_q is final
-  assign ld_end = state_q == S_LOAD && !ld_v_q && ld_i_q >= in_words_q;
+  logic ld_go, ld_end;
+  assign ld_go = run && ls_q == L_RUN && ld_i_q < in_words_q;
+  assign ld_end = run && ls_q == L_RUN && !ld_v_q && ld_i_q >= in_words_q;
 
-  // isqrt(2 * sum x^2) for mode 2, started at the end of LOAD.
-  logic        sq_valid, sq_ok_q;
+  // read_mode 2: isqrt(2 sum x^2) of the loaded vector, for the ADC. The root of bank
+  // sq_b_q is pending while sq_pend_q; the next vector's load goes on meanwhile and only
+  // waits (L_SQ) if it ends before that root is out (fewer rows than the root's 16 cycles).
+  logic        sq_valid, sq_pend_q, sq_b_q, sq_start;
   logic [31:0] sq_root;
+  assign sq_start = mode_q == 2'd2 && !sq_pend_q && (ld_end || run && ls_q == L_SQ);
   mt_isqrt64 #(.STEPS(2)) u_isqrt (
     .clk_i, .rst_i,
-    .start_i(ld_end),
+    .start_i(sq_start),
     .v_i({sum_sq_q[62:0], 1'b0}),
     .valid_o(sq_valid),
     .root_o(sq_root)
   );
-  logic [47:0] amp_q;                            // sigma * isqrt(2 sum x^2)
 
-  // MAC / NOISE issue: (row, group) or group.
-  logic [31:0] row_q, grp_q;
+  // ---------------------------------------------------------------- MAC issue
+  // Vector mc_vec_q from bank mc_b_q; row mc_r_q (a multiple of R except in read_mode 1),
+  // group mc_g_q (read_mode 1 only).
+  typedef enum logic {M_RUN, M_STOP} mstate_e;
+  mstate_e       ms_q;
+  logic [31:0]   mc_vec_q;
+  logic          mc_b_q;
+  logic [RW-1:0] mc_r_q;
+  logic [GW:0]   mc_g_q;
+  logic          mode1;
+  assign mode1 = mode_q == 2'd1;
   logic [LANES-1:0] gmask;                       // lanes of the group that are columns < ncols
   always_comb
-    for (int l = 0; l < LANES; l++) gmask[l] = grp_q * LANES + 32'(l) < ncols_q;
+    for (int l = 0; l < LANES; l++) gmask[l] = 32'(mc_g_q) * LANES + 32'(l) < 32'(ncols_q);
   logic lanes_ok;
   assign lanes_ok = &(nz_avail_i | ~gmask);
-  logic mac_go, nz_go;
-  assign mac_go = state_q == S_MAC && (mode_q != 2'd1 || lanes_ok);
-  assign nz_go = state_q == S_NOISE && sq_ok_q && lanes_ok;
-  logic grp_last, row_last;
-  assign grp_last = grp_q == ngroups_q - 1;
-  assign row_last = row_q == nrows_q - 1;
-  logic [31:0] x_word;
-  logic [15:0] x_row;
-  assign x_word = x_q[XAW'(row_q >> 1)];
-  assign x_row = row_q[0] ? x_word[31:16] : x_word[15:0];
+  logic [RW:0] mc_need;                          // rows that must be loaded for this issue
+  always_comb begin
+    mc_need = mode1 ? (RW+1)'(mc_r_q) + 1 : (RW+1)'(mc_r_q) + (RW+1)'(R);
+    if (mc_need > (RW+1)'(nrows_q)) mc_need = (RW+1)'(nrows_q);
+  end
+  // A vector's first issue must not reach the accumulators (5 cycles later) before the
+  // previous vector's snapshot: it waits while that snapshot is pending and the ADC is busy
+  // (mc_first_ok, from the ADC below). A vector's last issue waits for its root (read_mode 2)
+  // and for the previous snapshot (mc_last_ok), so that at most one is pending.
+  logic mc_go, mc_first_ok, mc_last_ok;
+  assign mc_go = run && ms_q == M_RUN && x_busy_q[mc_b_q] &&
+                 32'(x_words_q[mc_b_q]) * 2 >= 32'(mc_need) && (!mode1 || lanes_ok) &&
+                 (mc_r_q != 0 || mc_g_q != 0 || mc_first_ok) && (!mc_last || mc_last_ok);
+  logic mc_last_g, mc_last;
+  assign mc_last_g = !mode1 || mc_g_q == ngroups_q - 1;
+  assign mc_last = mc_last_g && 32'(mc_r_q) + (mode1 ? 32'd1 : 32'(R)) >= 32'(nrows_q);
+  logic [KW-1:0] mc_k;                           // slot of the row in read_mode 1
+  assign mc_k = KW'(32'(mc_r_q) % R);
+  logic [RW-1:0] mc_rbase;
+  assign mc_rbase = mc_r_q - RW'(mc_k);
 
-  // m1
-  logic                m1_v_q, m1_noise_q, m1_first_q;
-  logic [GW-1:0]       m1_g_q;
-  logic [15:0]         m1_x_q;
+  // Issue registers (m1), then per-stage valid/first/column-enable controls.
+  logic [R*16-1:0]     m1_x_q;
   logic [LANES*32-1:0] m1_z_q;
-  // m2, m3
-  logic                m2_v_q, m2_noise_q, m2_first_q, m3_v_q, m3_noise_q, m3_first_q;
-  logic [GW-1:0]       m2_g_q, m3_g_q;
+  logic [NLAT:1]       mv_q, mfirst_q, mlast_q;
+  logic [GW-1:0]       mg_q [NLAT:1];
+
+  // The inputs of the issued rows: 0 for rows >= nrows and, in read_mode 1, for the rows of
+  // the block other than the issued one.
+  logic [R*16-1:0] mc_x;
+  always_comb
+    for (int k = 0; k < R; k++) begin
+      mc_x[16*k +: 16] = 16'd0;
+      if ((RW+1)'(mc_rbase) + (RW+1)'(k) < (RW+1)'(nrows_q) && (!mode1 || KW'(k) == mc_k))
+        mc_x[16*k +: 16] = xv_q[mc_b_q][XIW'(32'(mc_rbase) + 32'(k))];
+    end
 
   always_ff @(posedge clk_i) begin
-    if (mac_go || nz_go) begin
-      m1_noise_q <= nz_go;
-      m1_first_q <= mac_go && row_q == 0;
-      m1_g_q <= GW'(grp_q);
-      m1_x_q <= x_row;
+    if (mc_go) begin
+      m1_x_q <= mc_x;
       m1_z_q <= nz_z_i;
+      mfirst_q[1] <= mc_r_q == 0;
+      mlast_q[1] <= mc_last;
+      mg_q[1] <= GW'(mc_g_q);
     end
-    m2_noise_q <= m1_noise_q;
-    m2_first_q <= m1_first_q;
-    m2_g_q <= m1_g_q;
-    m3_noise_q <= m2_noise_q;
-    m3_first_q <= m2_first_q;
-    m3_g_q <= m2_g_q;
-    amp_q <= 48'(sq_root) * 48'(sigma_q);
+    for (int s = 2; s <= NLAT; s++) begin
+      mfirst_q[s] <= mfirst_q[s-1];
+      mlast_q[s] <= mlast_q[s-1];
+      mg_q[s] <= mg_q[s-1];
+    end
   end
 
   // mt_gnoise(amp, z) for a 16-bit amplitude.
@@ -159,82 +212,129 @@ module mt_eng_mvm #(
     gnoise16 = p[33:12];
   endfunction
 
-  // ADC: word w = columns 2w, 2w+1 (lanes a_lane, a_lane + 1 of group a_grp).
-  logic [31:0]         a_w_q;
-  logic [GW-1:0]       a_grp;
-  logic [31:0]         a_lane;
-  assign a_grp = GW'((2 * a_w_q) / LANES);
-  assign a_lane = (2 * a_w_q) % LANES;
-  logic [LANES*64-1:0] acc_rd;                   // every lane's accumulator of group a_grp
-  logic                a1_v_q, a1_odd_q, a2_v_q, a2_odd_q;
-  logic [PL_AW-1:0]    a1_w_q, a2_w_q;
-  logic [63:0]         a1_acc_q [2];
-  logic [63:0]         a2_p_q [2];
-  logic                a_go;
-  assign a_go = state_q == S_ADC && a_w_q < out_words_q;
-
-  for (genvar l = 0; l < LANES; l++) begin : g_lane
-    logic signed [15:0]   m2_a_q;
-    logic signed [BW-1:0] m2_b_q;
-    logic signed [63:0]   m3_p_q;
-    logic signed [63:0]   acc_q [GROUPS];
-    logic signed [DW-1:0] diff;
-    logic [15:0]          gp, gn, z0, z1;
-    assign gp = gm_rdata_i[16*l +: 16];
-    assign gn = gm_rdata_i[16*(LANES + l) +: 16];
-    assign z0 = m1_z_q[32*l +: 16];
-    assign z1 = m1_z_q[32*l+16 +: 16];
-    always_comb begin
-      diff = $signed(DW'(gp)) - $signed(DW'(gn));
-      // Per-cell noise: gp - gm + np - nm, np from the first draw.
-      if (mode_q == 2'd1) diff = diff + gnoise16(sigma_q, z0) - gnoise16(sigma_q, z1);
-    end
-    logic signed [64:0] prod;
-    assign prod = m2_a_q * m2_b_q;
-    logic signed [63:0] add, cur;
-    // The noise of mode 2: mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12).
-    logic signed [63:0] rounded;
-    assign rounded = m3_p_q + 64'sd2048;
-    assign add = m3_noise_q ? {{12{rounded[63]}}, rounded[63:12]} : m3_p_q;
-    assign cur = acc_q[m3_g_q];
-    always_ff @(posedge clk_i) begin
-      if (m1_v_q) begin
-        m2_a_q <= m1_noise_q ? z0 : m1_x_q;
-        m2_b_q <= m1_noise_q ? $signed({1'b0, amp_q}) : BW'(diff);
-      end
-      if (m2_v_q) m3_p_q <= prod[63:0];
-      if (m3_v_q) acc_q[m3_g_q] <= m3_first_q ? add : cur + add;
-    end
-    assign acc_rd[64*l +: 64] = acc_q[a_grp];
-    wire unused_lane = ^{prod[64], rounded[11:0]};
+  // m1 -> m2: the memory row arrives and is registered; read_mode 1's per-lane noise
+  // n+ - n- (one draw pair per lane, the lane's column of the group).
+  logic [R*COLS*32-1:0]    m2_row_q;
+  logic signed [DW-1:0]    m2_nz_q [LANES];
+  logic [R*16-1:0]         m2_x_q;
+  always_ff @(posedge clk_i) begin
+    m2_row_q <= gr_rdata_i;
+    m2_x_q <= m1_x_q;
+    for (int l = 0; l < LANES; l++)
+      m2_nz_q[l] <= mode1 ? gnoise16(sigma_q, m1_z_q[32*l +: 16])
+                            - gnoise16(sigma_q, m1_z_q[32*l+16 +: 16]) : '0;
   end
+
+  // m2 -> m3 operands, m3 -> m4 product, m4 -> m5 sum over the R rows, m5 -> accumulator.
+  logic signed [63:0] acc_q [COLS];
+  for (genvar c = 0; c < COLS; c++) begin : g_col
+    localparam int unsigned G = c / LANES, L = c % LANES;
+    logic signed [PW-1:0] m4_p_q [R];
+    logic signed [63:0]   m5_s_q;
+    logic signed [63:0]   sum;
+    for (genvar k = 0; k < R; k++) begin : g_row
+      logic signed [DW-1:0] m3_b_q;
+      logic signed [15:0]   m3_a_q;
+      logic [15:0]          gp, gn;
+      assign gp = m2_row_q[k*COLS*32 + G*LANES*32 + 16*L +: 16];
+      assign gn = m2_row_q[k*COLS*32 + G*LANES*32 + 16*(LANES + L) +: 16];
+      always_ff @(posedge clk_i) begin
+        m3_a_q <= m2_x_q[16*k +: 16];
+        m3_b_q <= $signed(DW'(gp)) - $signed(DW'(gn)) + m2_nz_q[L];
+        m4_p_q[k] <= m3_a_q * m3_b_q;
+      end
+    end
+    always_comb begin
+      sum = '0;
+      for (int k = 0; k < R; k++) sum = sum + 64'(m4_p_q[k]);
+    end
+    logic en;
+    assign en = mv_q[NLAT] && (!mode1 || mg_q[NLAT] == GW'(G));
+    always_ff @(posedge clk_i) begin
+      m5_s_q <= sum;
+      if (en) acc_q[c] <= mfirst_q[NLAT] ? m5_s_q : acc_q[c] + m5_s_q;
+    end
+    assign acc_all[64*c +: 64] = acc_q[c];
+  end
+
+  // ---------------------------------------------------------------- ADC
+  // Snapshot of a complete vector's accumulators, shifted down two columns per word.
+  typedef enum logic {A_IDLE, A_RUN} astate_e;
+  astate_e          as_q;
+  logic [COLS*64-1:0] hold_q, acc_all;
+  logic [PL_AW-1:0] a_base_q, a_w_q;
+  logic [LW-1:0]    a_lane_q;                    // lane of column 2 * a_w_q
+  logic [47:0]      amp_q;                       // sigma * isqrt(2 sum x^2)
+  logic [31:0]      a_left_q;                    // vectors still to convert
+  // A vector's snapshot is pending from its last issue (snp_pend_q) and may be taken from
+  // the cycle after its last accumulation was written (snp_rdy_q) once the ADC is idle. The
+  // next vector's first write comes no earlier than that cycle (mc_first_ok), and a snapshot
+  // in the cycle of that write still reads the old value. The root (read_mode 2) was taken
+  // at the last issue, as the bank may be reloaded meanwhile.
+  logic             snp_rdy_q, snp_pend_q;
+  logic [31:0]      nroot_q;
+  logic             snap;
+  assign snap = run && snp_rdy_q && as_q == A_IDLE;
+  assign mc_first_ok = !snp_pend_q || as_q == A_IDLE;
+  assign mc_last_ok = !snp_pend_q && (mode_q != 2'd2 || root_ok_q[mc_b_q]);
+  logic [LW-1:0] a_lane1;
+  assign a_lane1 = a_lane_q + LW'(1);
+  logic a_odd;
+  assign a_odd = 2 * 32'(a_w_q) + 1 < 32'(ncols_q);
+  logic a_go;
+  assign a_go = run && as_q == A_RUN && a_w_q < out_words_q &&
+                (mode_q != 2'd2 || nz_avail_i[a_lane_q] && (!a_odd || nz_avail_i[a_lane1]));
+
+  localparam int unsigned NA = 7;                // ADC stages a1 .. a7
+  logic [NA:1]       av_q;
+  logic [NA:1]       aodd_q;
+  logic [PL_AW-1:0]  aw_q [NA:1];
+  logic signed [63:0] a1_acc_q [2], a2_acc_q [2], a3_s_q [2], a4_m_q [2];
+  logic signed [15:0] a1_z_q [2];
+  logic signed [63:0] a2_np_q [2];
+  logic signed [64:0] a5_t_q [2], a6_y_q [2];
+  logic [16:0]        a7_y_q [2];
+  logic signed [64:0] bias;
+  // Read noise of read_mode 2: mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12).
+  logic signed [64:0] a1_np [2];
+  for (genvar k = 0; k < 2; k++) begin : g_np
+    assign a1_np[k] = $signed({17'd0, amp_q}) * 65'(a1_z_q[k]);
+  end
+  assign bias = adc_shift_q != 0 ? 65'sd1 <<< (adc_shift_q - 6'd1) : 65'sd0;
 
   always_ff @(posedge clk_i) begin
-    if (a_go) begin
-      a1_w_q <= PL_AW'(a_w_q);
-      a1_odd_q <= 2 * a_w_q + 1 < ncols_q;
-      a1_acc_q[0] <= acc_rd[64*a_lane +: 64];
-      a1_acc_q[1] <= acc_rd[64*((a_lane + 1) % LANES) +: 64];
+    if (snap) begin
+      hold_q <= acc_all;
+      // The previous vector's last word used amp_q in the cycle before at the latest.
+      amp_q <= 48'(nroot_q) * 48'(sigma_q);
+    end else if (a_go) begin
+      hold_q <= {128'd0, hold_q[COLS*64-1:128]};
     end
-    a2_w_q <= a1_w_q;
-    a2_odd_q <= a1_odd_q;
-    for (int k = 0; k < 2; k++) a2_p_q[k] <= 64'($signed(a1_acc_q[k]) * $signed({48'd0, adc_mul_q}));
+    if (a_go) begin
+      a1_acc_q[0] <= hold_q[63:0];
+      a1_acc_q[1] <= hold_q[127:64];
+      a1_z_q[0] <= nz_z_i[32*a_lane_q +: 16];
+      a1_z_q[1] <= nz_z_i[32*a_lane1 +: 16];
+    end
+    for (int k = 0; k < 2; k++) begin
+      a2_np_q[k] <= mode_q == 2'd2 ? a1_np[k][63:0] + 64'sd2048 : 64'sd0;
+      a2_acc_q[k] <= a1_acc_q[k];
+      a3_s_q[k] <= a2_acc_q[k] + (a2_np_q[k] >>> 12);
+      a4_m_q[k] <= 64'(a3_s_q[k] * $signed({48'd0, adc_mul_q}));
+      // mt_round_shift(p, s), then the ADC clip to +-ymax: {clipped, code}.
+      a5_t_q[k] <= $signed({a4_m_q[k][63], a4_m_q[k]}) + bias;
+      a6_y_q[k] <= a5_t_q[k] >>> adc_shift_q;
+      if (a6_y_q[k] > $signed({49'd0, ymax_q})) a7_y_q[k] <= {1'b1, ymax_q};
+      else if (a6_y_q[k] < -$signed({49'd0, ymax_q})) a7_y_q[k] <= {1'b1, 16'(-ymax_q)};
+      else a7_y_q[k] <= {1'b0, a6_y_q[k][15:0]};
+    end
+    aw_q[1] <= a_base_q + a_w_q;
+    aodd_q[1] <= a_odd;
+    for (int s = 2; s <= NA; s++) begin
+      aw_q[s] <= aw_q[s-1];
+      aodd_q[s] <= aodd_q[s-1];
+    end
   end
-
-  // mt_round_shift(p, s), then the ADC clip to +-ymax: {clipped, code}.
-  function automatic logic [16:0] adc(input logic [63:0] p, input logic [5:0] s,
-                                      input logic [15:0] ymax);
-    logic signed [64:0] t, y;
-    t = $signed({p[63], p});
-    if (s != 0) t = t + (65'sd1 <<< (s - 6'd1));
-    y = t >>> s;
-    if (y > $signed({49'd0, ymax})) adc = {1'b1, ymax};
-    else if (y < -$signed({49'd0, ymax})) adc = {1'b1, 16'(-ymax)};
-    else adc = {1'b0, y[15:0]};
-  endfunction
-  logic [16:0] y0, y1;
-  assign y0 = adc(a2_p_q[0], adc_shift_q, ymax_q);
-  assign y1 = adc(a2_p_q[1], adc_shift_q, ymax_q);
 
   // ---------------------------------------------------------------- control
   always_ff @(posedge clk_i) begin
@@ -242,19 +342,25 @@ module mt_eng_mvm #(
       state_q <= S_IDLE;
       fv_q <= 1'b0;
       ld_v_q <= 1'b0;
-      sq_ok_q <= 1'b0;
-      m1_v_q <= 1'b0;
-      m2_v_q <= 1'b0;
-      m3_v_q <= 1'b0;
-      a1_v_q <= 1'b0;
-      a2_v_q <= 1'b0;
+      mv_q <= '0;
+      av_q <= '0;
+      ls_q <= L_WAIT;
+      ms_q <= M_STOP;
+      snp_rdy_q <= 1'b0;
+      snp_pend_q <= 1'b0;
+      as_q <= A_IDLE;
+      x_busy_q <= '0;
+      root_ok_q <= '0;
+      sq_pend_q <= 1'b0;
     end else begin
-      sq_ok_q <= sq_valid && !ld_end;
-      m1_v_q <= mac_go || nz_go;
-      m2_v_q <= m1_v_q;
-      m3_v_q <= m2_v_q;
-      a1_v_q <= a_go;
-      a2_v_q <= a1_v_q;
+      mv_q <= {mv_q[NLAT-1:1], mc_go};
+      if (snap) begin
+        snp_rdy_q <= 1'b0;
+        snp_pend_q <= 1'b0;
+      end else if (mv_q[NLAT] && mlast_q[NLAT]) begin
+        snp_rdy_q <= 1'b1;
+      end
+      av_q <= {av_q[NA-1:1], a_go};
       case (state_q)
         S_IDLE: if (start_i) begin
           len_q <= len_i;
@@ -296,66 +402,117 @@ module mt_eng_mvm #(
             ymax_q <= 16'((17'd1 << (adc_bits - 5'd1)) - 17'd1);
             adc_mul_q <= cfg_i[32*MT_CFG_ADC_MUL +: 16];
             adc_shift_q <= cfg_i[32*MT_CFG_ADC_SHIFT +: 6];
-            nrows_q <= p_q[2];
-            ncols_q <= p_q[3];
-            ngroups_q <= (p_q[3] + LANES - 1) / LANES;
-            in_words_q <= in_words;
-            out_words_q <= out_words;
-            tile_base_q <= MEM_AW'(p_q[0] * ROWS * GROUPS);
-            vec_q <= p_q[1] - 32'd1;
-            in_base_q <= PL_AW'(4);
-            out_base_q <= '0;
-            start_load();
+            nrows_q <= RW'(p_q[2]);
+            ncols_q <= CW'(p_q[3]);
+            ngroups_q <= (GW+1)'((p_q[3] + LANES - 1) / LANES);
+            nvec_q <= p_q[1];
+            in_words_q <= PL_AW'(in_words);
+            out_words_q <= PL_AW'(out_words);
+            tile_base_q <= GR_AW'(p_q[0] * (ROWS / R));
+            // LOAD, MAC and ADC start on vector 0.
+            ld_vec_q <= 32'd0;
+            ld_b_q <= 1'b0;
+            ld_base_q <= PL_AW'(4);
+            ls_q <= L_WAIT;
+            mc_vec_q <= 32'd0;
+            mc_b_q <= 1'b0;
+            mc_r_q <= '0;
+            mc_g_q <= '0;
+            ms_q <= M_RUN;
+            snp_pend_q <= 1'b0;
+            snp_rdy_q <= 1'b0;
+            a_base_q <= '0;
+            a_left_q <= p_q[1];
+            as_q <= A_IDLE;
+            x_busy_q <= '0;
+            root_ok_q <= '0;
+            sq_pend_q <= 1'b0;
+            state_q <= S_RUN;
           end
         end
-        S_LOAD: begin
-          ld_d_q <= ld_i_q;
-          if (ld_i_q < in_words_q) begin
-            ld_v_q <= 1'b1;
-            ld_i_q <= ld_i_q + 32'd1;
-          end else begin
-            ld_v_q <= 1'b0;
+        S_RUN: begin
+          // LOAD
+          case (ls_q)
+            L_WAIT: if (!x_busy_q[ld_b_q]) begin
+              x_busy_q[ld_b_q] <= 1'b1;
+              x_words_q[ld_b_q] <= '0;
+              root_ok_q[ld_b_q] <= 1'b0;
+              ld_i_q <= '0;
+              ld_v_q <= 1'b0;
+              sum_sq_q <= 64'd0;
+              ls_q <= L_RUN;
+            end
+            L_RUN: begin
+              ld_d_q <= ld_i_q;
+              ld_v_q <= ld_go;
+              if (ld_go) ld_i_q <= ld_i_q + 1'b1;
+              if (ld_v_q) begin
+                xv_q[ld_b_q][XIW'(2 * 32'(ld_d_q))] <= ld_c0[15:0];
+                if (ld_hi_row) xv_q[ld_b_q][XIW'(2 * 32'(ld_d_q) + 1)] <= ld_c1[15:0];
+                x_words_q[ld_b_q] <= ld_d_q + 1'b1;
+                sum_sq_q <= sum_sq_q + 64'(ld_sq0) + 64'(ld_sq1);
+              end
+              if (ld_end) begin
+                if (mode_q == 2'd2 && sq_pend_q) ls_q <= L_SQ;
+                else next_load();
+              end
+            end
+            L_SQ: if (sq_start) next_load();
+            default: ;                           // L_END: every vector is loaded
+          endcase
+          if (sq_start) begin
+            sq_pend_q <= 1'b1;
+            sq_b_q <= ld_b_q;
+          end else if (sq_pend_q && sq_valid) begin
+            sq_pend_q <= 1'b0;
+            root_q[sq_b_q] <= sq_root;
+            root_ok_q[sq_b_q] <= 1'b1;
           end
-          if (ld_v_q) begin
-            x_q[XAW'(ld_d_q)] <= {ld_c1[15:0], ld_c0[15:0]};
-            sum_sq_q <= sum_sq_q + 64'(ld_sq0) + 64'(ld_sq1);
-          end
-          if (ld_end) begin
-            row_q <= 32'd0;
-            grp_q <= 32'd0;
-            state_q <= S_MAC;
-          end
-        end
-        S_MAC: if (mac_go) begin
-          if (grp_last) begin
-            grp_q <= 32'd0;
-            row_q <= row_q + 32'd1;
-            if (row_last) state_q <= mode_q == 2'd2 ? S_NOISE : S_DRAIN;
-          end else begin
-            grp_q <= grp_q + 32'd1;
-          end
-        end
-        S_NOISE: if (nz_go) begin
-          grp_q <= grp_q + 32'd1;
-          if (grp_last) state_q <= S_DRAIN;
-        end
-        S_DRAIN: if (!m1_v_q && !m2_v_q && !m3_v_q) begin
-          a_w_q <= 32'd0;
-          state_q <= S_ADC;
-        end
-        S_ADC: begin
-          if (a_go) a_w_q <= a_w_q + 32'd1;
-          else if (!a1_v_q && !a2_v_q) state_q <= S_NEXT;
-        end
-        S_NEXT: begin
-          if (vec_q == 0) begin
-            state_q <= S_DONE;
-          end else begin
-            vec_q <= vec_q - 32'd1;
-            in_base_q <= in_base_q + PL_AW'(in_words_q);
-            out_base_q <= out_base_q + PL_AW'(out_words_q);
-            start_load();
-          end
+
+          // MAC
+          case (ms_q)
+            M_RUN: if (mc_go) begin
+              if (mc_last) begin
+                // The bank's inputs are all issued: LOAD may refill it.
+                x_busy_q[mc_b_q] <= 1'b0;
+                mc_b_q <= !mc_b_q;
+                mc_vec_q <= mc_vec_q + 32'd1;
+                mc_r_q <= '0;
+                mc_g_q <= '0;
+                snp_pend_q <= 1'b1;
+                nroot_q <= root_q[mc_b_q];
+                if (mc_vec_q + 1 >= nvec_q) ms_q <= M_STOP;
+              end else if (mode1 && !mc_last_g) begin
+                mc_g_q <= mc_g_q + 1'b1;
+              end else begin
+                mc_g_q <= '0;
+                mc_r_q <= mc_r_q + (mode1 ? RW'(1) : RW'(R));
+              end
+            end
+            default: ;                           // M_STOP: every vector is issued
+          endcase
+
+          // ADC
+          case (as_q)
+            A_IDLE: if (snap) begin
+              a_w_q <= '0;
+              a_lane_q <= '0;
+              as_q <= A_RUN;
+            end
+            A_RUN: if (a_go) begin
+              a_w_q <= a_w_q + 1'b1;
+              a_lane_q <= a_lane_q + LW'(2);
+              if (a_w_q + 1'b1 == out_words_q) begin
+                // Every word of the vector is issued: the next snapshot may come while these
+                // drain (they carry their response address).
+                a_base_q <= a_base_q + out_words_q;
+                a_left_q <= a_left_q - 32'd1;
+                as_q <= A_IDLE;
+              end
+            end
+            default: as_q <= A_IDLE;
+          endcase
+          if (a_left_q == 0 && av_q == '0) state_q <= S_DONE;
         end
         S_DONE: state_q <= S_IDLE;
         default: state_q <= S_IDLE;
@@ -363,11 +520,15 @@ module mt_eng_mvm #(
     end
   end
 
-  task automatic start_load();
-    ld_i_q <= 32'd0;
-    ld_v_q <= 1'b0;
-    sum_sq_q <= 64'd0;
-    state_q <= S_LOAD;
+  task automatic next_load();
+    if (ld_vec_q + 1 < nvec_q) begin
+      ld_vec_q <= ld_vec_q + 32'd1;
+      ld_b_q <= !ld_b_q;
+      ld_base_q <= ld_base_q + in_words_q;
+      ls_q <= L_WAIT;
+    end else begin
+      ls_q <= L_END;
+    end
   endtask
 
   // ---------------------------------------------------------------- outputs (0 when idle)
@@ -375,34 +536,36 @@ module mt_eng_mvm #(
 `include "mt_eng_idle.vh"
     done_o = state_q == S_DONE;
 `include "mt_eng_done.vh"
+    gr_re_o = mc_go;
+    gr_addr_o = mc_go ? tile_base_q + GR_AW'(32'(mc_r_q) / R) : '0;
 
     if (state_q == S_FETCH) pl_addr_o = PL_AW'(fi_q);
-    else if (state_q == S_LOAD) pl_addr_o = in_base_q + PL_AW'(ld_i_q);
+    else if (ld_go) pl_addr_o = ld_base_q + ld_i_q;
 
-    if (mac_go) gm_addr_o = tile_base_q + MEM_AW'(row_q * GROUPS + grp_q);
-    for (int l = 0; l < LANES; l++) begin
-      if (mac_go && mode_q == 2'd1 && gmask[l]) nz_take_o[2*l +: 2] = 2'd2;
-      if (nz_go && gmask[l]) nz_take_o[2*l +: 2] = 2'd1;
+    for (int l = 0; l < LANES; l++)
+      if (mc_go && mode1 && gmask[l]) nz_take_o[2*l +: 2] = 2'd2;
+    if (a_go && mode_q == 2'd2) begin
+      nz_take_o[2*a_lane_q +: 2] = 2'd1;
+      if (a_odd) nz_take_o[2*a_lane1 +: 2] = 2'd1;
     end
 
-    if (a2_v_q) begin
+    if (av_q[NA]) begin
       rsp_we_o = 1'b1;
-      rsp_addr_o = out_base_q + a2_w_q;
-      rsp_data_o = {a2_odd_q ? y1[15:0] : 16'd0, y0[15:0]};
+      rsp_addr_o = aw_q[NA];
+      rsp_data_o = {aodd_q[NA] ? a7_y_q[1][15:0] : 16'd0, a7_y_q[0][15:0]};
+      cnt_inc_o[32*MT_CNT_ADC_CLIPS +: 32] = 32'(a7_y_q[0][16]) + 32'(a7_y_q[1][16] && aodd_q[NA]);
     end
 
     cnt_inc_o[32*MT_CNT_DAC_CLIPS +: 32] = 32'(ld_clips);
-    if (a2_v_q)
-      cnt_inc_o[32*MT_CNT_ADC_CLIPS +: 32] = 32'(y0[16]) + 32'(y1[16] && a2_odd_q);
     if (ld_end) begin
       cnt_inc_o[32*MT_CNT_MVMS +: 32] = 32'd1;
-      cnt_inc_o[32*MT_CNT_DAC_CONVERSIONS +: 32] = nrows_q;
-      cnt_inc_o[32*MT_CNT_ADC_CONVERSIONS +: 32] = ncols_q;
+      cnt_inc_o[32*MT_CNT_DAC_CONVERSIONS +: 32] = 32'(nrows_q);
+      cnt_inc_o[32*MT_CNT_ADC_CONVERSIONS +: 32] = 32'(ncols_q);
     end
   end
 
   wire unused_inputs = ^{levels_i, lt_data_i, mt_data_i, g_rdata_i, nz_u_i, nz_state_i,
-                         fb_avail_i, fb_u_i, fb_z_i, dm_rdata_i, lm_rdata_i, hm_rdata_i, cfg_i,
-                         p_q[0][31:6], op_i, fd_q[2]};
+                         fb_avail_i, fb_u_i, fb_z_i, gm_rdata_i, dm_rdata_i, lm_rdata_i,
+                         hm_rdata_i, cfg_i, p_q[0][31:6], op_i, fd_q[2]};
 endmodule
 `default_nettype wire

@@ -955,6 +955,48 @@ static void framing_corners(void **state) {
   free(e);
 }
 
+/* MVM shapes over every read mode, deterministic: 1x1, odd rows and columns, sizes around
+ * the MVM engine's row blocks (MVM_R rows per cycle) and lane groups, the whole tile, and
+ * batches, so that the overlapped LOAD/MAC/ADC of consecutive vectors and every draw of the
+ * per-cell and per-column noise are compared; then the whole state (counters, lane states). */
+static void mvm_shapes(void **state) {
+  (void)state;
+  eq_t *e = malloc(sizeof *e);
+  assert_non_null(e);
+  eq_init(e, 11);
+  load_preset(e, "rram");
+  pair_open(e);
+  setup_prefix(e);
+  static const uint32_t shape[][2] = {{1, 1},           {3, 17},          {5, 1},
+                                      {2, MT_LANES + 1}, {MT_ROWS - 1, MT_COLS - 1},
+                                      {MT_ROWS, MT_COLS}, {MT_ROWS, 2},   {1, MT_COLS}};
+  const uint32_t nshape = sizeof shape / sizeof *shape;
+  uint32_t *p = malloc((4 + 3 * MT_ROWS) * sizeof *p);
+  assert_non_null(p);
+  uint32_t cfg[MT_CFG_COUNT];
+  memcpy(cfg, e->preset.cfg, sizeof cfg);
+  if (cfg[MT_CFG_READ_SIGMA] == 0) cfg[MT_CFG_READ_SIGMA] = 700;
+  for (uint32_t mode = 0; mode < 3; mode++) {
+    cfg[MT_CFG_READ_MODE] = mode;
+    run_one(e, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
+    for (uint32_t k = 0; k < nshape; k++)
+      for (uint32_t nvec = 1; nvec <= 3; nvec += 2) {
+        uint32_t nrows = shape[k][0], ncols = shape[k][1], in_words = (nrows + 1) / 2;
+        p[0] = k % e->tiles, p[1] = nvec, p[2] = nrows, p[3] = ncols;
+        for (uint32_t i = 0; i < nvec * in_words; i++)
+          p[4 + i] = rand_int16_word(e, cfg[MT_CFG_DAC_BITS], 20);
+        emit(e, MT_OP_MVM, 4 + nvec * in_words, p, 4 + nvec * in_words);
+        run_xfer(e, RSP_MAX, 1);
+        assert_int_equal(e->rsp_m[0] & 0xFFFFu, MT_ST_OK);
+      }
+  }
+  compare_state(e);
+  print_message("%llu MVM transfers matched\n", (unsigned long long)e->transfers);
+  free(p);
+  eq_free(e);
+  free(e);
+}
+
 /* The harness itself: geometry, INFO through the stream, the cycle counter, stalls that
  * leave the words unchanged, and an FST trace written on request. */
 static void harness_basics(void **state) {
@@ -1035,6 +1077,7 @@ int main(void) {
       cmocka_unit_test(opcode_table),
       cmocka_unit_test(harness_basics),
       cmocka_unit_test(framing_corners),
+      cmocka_unit_test(mvm_shapes),
       cmocka_unit_test(random_streams),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
