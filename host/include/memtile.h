@@ -95,6 +95,10 @@ int mt_dev_set_meta_table(mt_dev *dev, const uint16_t *meta);
 int mt_dev_seed(mt_dev *dev, uint64_t seed);
 int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile);
 
+/* mt_dev_program flags (docs/protocol.md, PROGRAM): program open loop (nominal pulse counts,
+ * no verify reads) instead of write-verify; program even where the stored level matches. */
+enum { MT_PROGRAM_OPEN_LOOP = 1, MT_PROGRAM_FORCE = 2 };
+
 /* Weight access. Entries are row << 20 | col << 8 | level (PROGRAM) and
  * row << 20 | col << 8 | dev << 7 | n (PULSE); any count (split as needed). */
 int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *entries, size_t n,

@@ -15,6 +15,9 @@
 #include "mt_file.h"
 #include "mt_protocol.h"
 
+_Static_assert(MT_PROGRAM_OPEN_LOOP == MT_PROG_OPEN_LOOP && MT_PROGRAM_FORCE == MT_PROG_FORCE,
+               "memtile.h's PROGRAM flags are the protocol's");
+
 #define BUF_WORDS (MT_MAX_PAYLOAD + MT_HDR_WORDS)
 #define SNAP_MAGIC 0x4E53544Du /* "MTSN" */
 #define SNAP_FORMAT 1u
