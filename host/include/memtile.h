@@ -33,6 +33,12 @@ const char *mt_err_name(int code);
 
 typedef struct mt_dev mt_dev;
 
+/* The protocol this library speaks, major << 16 | minor (docs/protocol.md). */
+uint32_t mt_protocol_version(void);
+/* 1 if this program can open URIs of the scheme ("model", "verilator", "xrt", "usb"): some
+ * backends exist only in programs linked with them (verilator://, xrt://); 0 otherwise. */
+int mt_backend_available(const char *scheme);
+
 typedef struct {
   uint32_t version; /* protocol major << 16 | minor */
   uint32_t rows, cols, tiles, lanes;

@@ -56,6 +56,14 @@ struct mt_dev {
 
 uint64_t mt_dev_transactions(const mt_dev *dev) { return dev->transactions; }
 
+uint32_t mt_protocol_version(void) { return MT_PROTO_MAJOR << 16 | MT_PROTO_MINOR; }
+
+int mt_backend_available(const char *scheme) {
+  for (size_t k = 0; scheme && k < sizeof backends / sizeof *backends; k++)
+    if (backends[k] && !strcmp(backends[k]->scheme, scheme)) return 1;
+  return 0;
+}
+
 const char *mt_err_name(int code) {
   switch (code) {
     case MT_OK: return "MT_OK";

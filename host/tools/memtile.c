@@ -1,6 +1,7 @@
 /* memtile: command-line front end of libmemtile. */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,8 +14,6 @@
 #include "memtile_layer.h"
 #include "memtile_train.h"
 #include "mt_algo_biased.h"
-#include "mt_backend.h"
-#include "mt_map.h"
 #include "mt_plot.h"
 #include "mt_preset.h"
 #include "mt_respcurve.h"
@@ -459,9 +458,11 @@ static int cmd_info(int argc, char **argv) {
     fprintf(stderr, "memtile info: unknown or incomplete option '%s' (see memtile info --help)\n", argv[i]);
     return 2;
   }
-  printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, MT_PROTO_MAJOR, MT_PROTO_MINOR, __DATE__);
+  uint32_t proto = mt_protocol_version();
+  printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, proto >> 16, proto & 0xFFFFu, __DATE__);
   printf("backends in this build: model://%s%s, usb://VID:PID\n",
-         &mt_backend_verilator ? ", verilator://" : "", &mt_backend_xrt ? ", xrt://N" : "");
+         mt_backend_available("verilator") ? ", verilator://" : "",
+         mt_backend_available("xrt") ? ", xrt://N" : "");
   mt_dev *dev = NULL;
   if (mt_dev_open(device, &dev) != MT_OK) {
     fprintf(stderr, "memtile info: %s\n", mt_dev_errmsg(dev));
@@ -480,17 +481,20 @@ static int cmd_info(int argc, char **argv) {
   print_link_stats(dev);
   mt_dev_close(dev);
   if (preset_name) {
-    char path[4096], err[1024];
-    static mt_preset_t p;
-    preset_path(preset_name, path, sizeof path);
-    if (mt_preset_load(path, &p, err, sizeof err) != 0) {
-      fprintf(stderr, "memtile info: %s\n", err);
+    mt_preset *p = NULL;
+    if (mt_preset_open(preset_name, &p) != MT_OK) {
+      fprintf(stderr, "memtile info: %s\n", mt_preset_errmsg(p));
+      mt_preset_close(p);
       return 1;
     }
-    printf("preset %s (%s): %s\n  %u levels; CONFIGURE fields:\n", p.name, path, p.description, p.levels);
-    for (uint32_t k = 0; k < MT_CFG_COUNT; k++)
-      printf("    %-16s %u%s", mt_cfg_names[k], p.cfg[k], k % 3 == 2 ? "\n" : "");
+    uint32_t cfg[256], n = mt_config_count();
+    assert(n <= sizeof cfg / sizeof *cfg);
+    mt_preset_config(p, cfg, n);
+    printf("preset %s (%s): %s\n  %u levels; CONFIGURE fields:\n", mt_preset_name(p), mt_preset_path(p),
+           mt_preset_description(p), mt_preset_levels(p));
+    for (uint32_t k = 0; k < n; k++) printf("    %-16s %u%s", mt_config_name(k), cfg[k], k % 3 == 2 ? "\n" : "");
     printf("\n");
+    mt_preset_close(p);
   }
   return 0;
 }

@@ -111,6 +111,7 @@ static void bad_arguments_are_named(void **state) {
   expect("train --net 28x28x1-c5-10", 2, "conv layer must be cKxN (kernel K, N output channels): \"c5\"");
   expect("train --seed -1", 2, "--seed: '-1' is not a non-negative integer");
   expect("info --colour", 2, "unknown or incomplete option '--colour'");
+  expect("info --preset no-such-preset", 1, "no preset 'no-such-preset'");
 }
 
 static void missing_inputs_are_explained(void **state) {

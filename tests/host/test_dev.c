@@ -47,6 +47,13 @@ static mt_dev *open_rram(uint32_t tiles) {
 
 static void open_reports_info_and_rejects_bad_uris(void **state) {
   (void)state;
+  assert_int_equal(mt_protocol_version(), MT_PROTO_MAJOR << 16 | MT_PROTO_MINOR);
+  /* This test links neither the Verilated device nor XRT (the tools do: test_cli's info). */
+  assert_int_equal(mt_backend_available("model"), 1);
+  assert_int_equal(mt_backend_available("usb"), 1);
+  assert_int_equal(mt_backend_available("verilator"), 0);
+  assert_int_equal(mt_backend_available("nosuch"), 0);
+  assert_int_equal(mt_backend_available(NULL), 0);
   mt_dev *dev = open_ok("model://?tiles=3");
   assert_int_equal(mt_dev_get_info(dev)->tiles, 3);
   assert_int_equal(mt_dev_get_info(dev)->rows, MT_ROWS);
