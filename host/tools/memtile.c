@@ -12,9 +12,10 @@
 
 #include "memtile.h"
 #include "memtile_layer.h"
+#include "memtile_plot.h"
 #include "memtile_train.h"
+/* Private to the library still: `characterize` (the characterization and its preset type). */
 #include "mt_algo_biased.h"
-#include "mt_plot.h"
 #include "mt_preset.h"
 #include "mt_respcurve.h"
 
