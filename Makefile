@@ -291,10 +291,10 @@ check-generated:
 # Layering: the device layer and the backends that do not run the golden model compile without
 # hls/ on the include path (they see the protocol only through generated/).
 LAYERED_SRC := host/src/mt_dev.c host/src/mt_backend_usb.c host/src/mt_link.c host/src/mt_frame.c
-# The tools (listed here once they use the public API only) compile with host/include alone.
-PUBLIC_ONLY_SRC := host/tools/mt-demo.c tests/host/test_train_api.c
-# The public training API's test is built as another program would be: public headers only.
-$(BUILD)/san/tests/host/test_train_api.o: INC := -Ihost/include
+# The tools, and the public training API's test, compile with host/include alone.
+PUBLIC_ONLY_SRC := $(TOOL_SRC) tests/host/test_train_api.c
+# They are built as another program would be: public headers only.
+$(BUILD)/san/tests/host/test_train_api.o $(BUILD)/san/host/tools/%.o $(BUILD)/rel/host/tools/%.o: INC := -Ihost/include
 check-layering:
 	@for f in $(LAYERED_SRC); do \
 	  echo "$(CC) -fsyntax-only -Igenerated -Ihost/include -Ihost/src $$f"; \

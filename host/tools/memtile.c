@@ -11,13 +11,10 @@
 #include <unistd.h>
 
 #include "memtile.h"
+#include "memtile_char.h"
 #include "memtile_layer.h"
 #include "memtile_plot.h"
 #include "memtile_train.h"
-/* Private to the library still: `characterize` (the characterization and its preset type). */
-#include "mt_algo_biased.h"
-#include "mt_preset.h"
-#include "mt_respcurve.h"
 
 #define MT_VERSION "0.1.0"
 
@@ -129,15 +126,6 @@ static int parse_u32(const char *cmd, const char *opt, const char *val, uint32_t
   }
   *out = (uint32_t)v;
   return 0;
-}
-
-/* Resolves "--preset rram" as the library does (memtile_layer.h: $MEMTILE_PRESETS, the
- * installed share/memtile/presets, the source tree); paths stay paths. A name found nowhere
- * becomes the path it would have in the first place searched, which the loader then names. */
-static void preset_path(const char *name, char *out, size_t outlen) {
-  if (mt_preset_locate(name, out, outlen) == MT_OK) return;
-  const char *dir = getenv("MEMTILE_PRESETS");
-  snprintf(out, outlen, "%s/%s.json", dir && *dir ? dir : MT_SOURCE_DIR "/presets", name);
 }
 
 /* The algorithms' names, comma-separated (from the library's registry). */
@@ -268,32 +256,6 @@ static int cmd_train(int argc, char **argv) {
   return rc == MT_OK ? 0 : rc == MT_ERR_INVAL ? 2 : 1;
 }
 
-/* characterize --plot: the pulse response measured on the same device, and the figure. */
-static int characterize_plot(mt_dev *dev, const mt_preset_t *p, const mt_charac *c, uint64_t seed,
-                             const float *achieved, const char *png, char *err, size_t errlen) {
-  const mt_dev_info *info = mt_dev_get_info(dev);
-  uint32_t cells = c->samples < info->rows * info->cols ? c->samples : info->rows * info->cols;
-  /* Past the top level by half again, so that the curve shows its saturation. */
-  uint32_t pulses = mt_preset_nominal_set_pulses(p->cfg, p->level_hi) * 3 / 2;
-  pulses = pulses < 16 ? 16 : pulses > 2000 ? 2000 : pulses;
-  double *curve = malloc(4 * ((size_t)pulses + 1) * sizeof *curve);
-  if (!curve) {
-    snprintf(err, errlen, "--plot: out of memory");
-    return -1;
-  }
-  double *um = curve, *us = um + pulses + 1, *dm = us + pulses + 1, *ds = dm + pulses + 1;
-  int rc = mt_pulse_response(dev, 0, seed, cells, pulses, um, us, dm, ds, err, errlen);
-  if (rc == MT_OK) {
-    char title[160];
-    snprintf(title, sizeof title, "memtile characterize: preset %s, %u levels, seed %llu", p->name, c->levels,
-             (unsigned long long)seed);
-    mt_plot_device d = {title, cells, pulses, um, us, dm, ds, c->levels, c->samples, c->target, achieved};
-    rc = mt_plot_characterization(&d, png, err, errlen);
-  }
-  free(curve);
-  return rc == MT_OK ? 0 : -1;
-}
-
 static int cmd_characterize(int argc, char **argv) {
   const char *cmd = "characterize", *device = "model://?tiles=1", *preset_name = "rram", *out = NULL;
   const char *plot = NULL;
@@ -333,62 +295,60 @@ static int cmd_characterize(int argc, char **argv) {
     }
     if (rc) return rc;
   }
-  char path[4096], err[1024];
-  static mt_preset_t p;
-  static mt_charac c;
-  preset_path(preset_name, path, sizeof path);
-  if (mt_preset_load(path, &p, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile characterize: %s\n", err);
-    return 1;
-  }
-  if (levels && mt_preset_set_levels(&p, levels, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile characterize: --levels: %s\n", err);
-    return 1;
-  }
-  if (fav > p.levels) {
-    fprintf(stderr, "memtile characterize: --favourable: %u is more than the %u levels\n", fav, p.levels);
-    return 2;
-  }
+  mt_preset *p = NULL;
   mt_dev *dev = NULL;
+  mt_char *c = NULL;
+  int status = 1;
+  if (mt_preset_open(preset_name, &p) != MT_OK) {
+    fprintf(stderr, "memtile characterize: %s\n", mt_preset_errmsg(p));
+    goto out;
+  }
+  if (levels && mt_preset_use_levels(p, levels) != MT_OK) {
+    fprintf(stderr, "memtile characterize: --levels: %s\n", mt_preset_errmsg(p));
+    goto out;
+  }
+  if (fav > mt_preset_levels(p)) {
+    fprintf(stderr, "memtile characterize: --favourable: %u is more than the %u levels\n", fav,
+            mt_preset_levels(p));
+    status = 2;
+    goto out;
+  }
   if (mt_dev_open(device, &dev) != MT_OK) {
     fprintf(stderr, "memtile characterize: %s\n", mt_dev_errmsg(dev));
-    mt_dev_close(dev);
-    return 1;
+    goto out;
   }
-  float *achieved = NULL;
-  if (plot && !(achieved = malloc((size_t)samples * p.levels * sizeof *achieved))) {
-    fprintf(stderr, "memtile characterize: --plot: out of memory for %u x %u samples\n", samples, p.levels);
-    mt_dev_close(dev);
-    return 1;
+  if (mt_char_run(dev, p, seed, samples, reads, fav, plot != NULL, &c) != MT_OK ||
+      (plot && mt_char_plot(c, dev, plot) != MT_OK)) {
+    fprintf(stderr, "memtile characterize: %s\n", mt_char_errmsg(c));
+    goto out;
   }
-  int rc = mt_characterize_samples(dev, &p, 0, seed, samples, reads, fav, &c, achieved, err, sizeof err);
-  if (rc == 0 && plot) rc = characterize_plot(dev, &p, &c, seed, achieved, plot, err, sizeof err);
-  free(achieved);
-  mt_dev_close(dev);
-  if (rc != 0) {
-    fprintf(stderr, "memtile characterize: %s\n", err);
-    return 1;
-  }
-  double st = c.level_step > 0 ? c.level_step : 1;
+  double st = mt_char_level_step(c) > 0 ? mt_char_level_step(c) : 1;
+  const uint32_t nl = mt_char_levels(c);
+  mt_char_level first, lv;
+  mt_char_get_level(c, 0, &first);
   printf("memtile characterize: preset %s, %u levels, %u cells per level, %u reads averaged per cell, "
-         "seed %llu\n", p.name, c.levels, c.samples, c.reads, (unsigned long long)seed);
+         "seed %llu\n", mt_preset_name(p), nl, samples, reads, (unsigned long long)seed);
   printf("level step %.1f g units; read sigma %.1f g units per device (averaging leaves "
-         "sqrt(2/%u) of it in each D)\n", c.level_step, c.read_sigma, c.reads);
+         "sqrt(2/%u) of it in each D)\n", mt_char_level_step(c), mt_char_read_sigma(c), reads);
   printf("%5s %10s %10s %9s %9s %8s %8s %6s %s\n", "level", "target_g", "mean_g", "sigma_g", "rms_g",
          "mean_lv", "sigma_lv", "wvfail", "favourable");
-  for (uint32_t q = 0; q < c.levels; q++)
-    printf("%5u %10.1f %10.1f %9.1f %9.1f %8.3f %8.4f %6u %s\n", q, c.target[q], c.mean[q], c.sigma[q],
-           c.rms[q], (c.mean[q] - c.target[0]) / st, c.sigma[q] / st, c.wv_failures[q],
-           c.favourable[q] ? "yes" : "");
-  printf("favourable (%u of %u, lowest mean sigma of each mirror pair q, L-1-q):", c.favourable_k, c.levels);
-  for (uint32_t q = 0; q < c.levels; q++)
-    if (c.favourable[q]) printf(" %u", q);
+  for (uint32_t q = 0; q < nl && mt_char_get_level(c, q, &lv) == MT_OK; q++)
+    printf("%5u %10.1f %10.1f %9.1f %9.1f %8.3f %8.4f %6u %s\n", q, lv.target, lv.mean, lv.sigma, lv.rms,
+           (lv.mean - first.target) / st, lv.sigma / st, lv.wv_failures, lv.favourable ? "yes" : "");
+  printf("favourable (%u of %u, lowest mean sigma of each mirror pair q, L-1-q):", mt_char_favourable_k(c), nl);
+  for (uint32_t q = 0; q < nl && mt_char_get_level(c, q, &lv) == MT_OK; q++)
+    if (lv.favourable) printf(" %u", q);
   printf("\n");
-  if (out && mt_charac_write_json(&c, p.name, out, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile characterize: %s\n", err);
-    return 1;
+  if (out && mt_char_write_json(c, mt_preset_name(p), out) != MT_OK) {
+    fprintf(stderr, "memtile characterize: %s\n", mt_char_errmsg(c));
+    goto out;
   }
-  return 0;
+  status = 0;
+out:
+  mt_char_close(c);
+  mt_dev_close(dev);
+  mt_preset_close(p);
+  return status;
 }
 
 static int cmd_plot(int argc, char **argv) {
