@@ -45,7 +45,7 @@ TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%) $(BUILD)/rel/tests/bench/bench_mvm_r4
 
-.PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated generate \
+.PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated check-layering generate \
   synth xclbin check-kernel vitis-stream fuzz bitstream install uninstall shared
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
@@ -307,6 +307,23 @@ check-generated:
 	$(PYTHON) scripts/gen_protocol.py --check
 	$(PYTHON) scripts/gen_gauss_table.py --check
 
+# Layering: the device layer and the backends that do not run the golden model compile without
+# hls/ on the include path (they see the protocol only through generated/).
+LAYERED_SRC := host/src/mt_dev.c host/src/mt_backend_usb.c host/src/mt_link.c host/src/mt_frame.c
+# The tools, and the public training API's test, compile with host/include alone.
+PUBLIC_ONLY_SRC := $(TOOL_SRC) tests/host/test_train_api.c
+# They are built as another program would be: public headers only.
+$(BUILD)/san/tests/host/test_train_api.o $(BUILD)/san/host/tools/%.o $(BUILD)/rel/host/tools/%.o: INC := -Ihost/include
+check-layering:
+	@for f in $(LAYERED_SRC); do \
+	  echo "$(CC) -fsyntax-only -Igenerated -Ihost/include -Ihost/src $$f"; \
+	  $(CC) $(WARN) -fsyntax-only -Igenerated -Ihost/include -Ihost/src $(DEFS) $$f || exit 1; \
+	done
+	@for f in $(PUBLIC_ONLY_SRC); do \
+	  echo "$(CC) -fsyntax-only -Ihost/include $$f"; \
+	  $(CC) $(WARN) -fsyntax-only -Ihost/include $(DEFS) $$f || exit 1; \
+	done
+
 # Verilator model of top module $* (rtl/$*.sv or sim/$*.sv); the stamp stands for the
 # directory's V$*__ALL.a.
 $(RTL_BUILD)/vl/%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
@@ -513,7 +530,7 @@ fuzz: deps-ok
 test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
-test-run: check-generated $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
+test-run: check-generated check-layering $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
     $(USB_TEST_BIN) $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN) $(BUILD)/libmtmodel.a $(TOOL_BIN) $(SHLIB)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
 	  MT_FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) MT_FUZZ_BINS="$(FUZZ_BIN)" \
@@ -545,7 +562,7 @@ run: deps-ok
 	@$(MAKE) --no-print-directory $(TOOL_BIN)
 	$(BUILD)/bin/memtile train --dataset fashion-mnist --epochs 3 --log $(BUILD)/run.jsonl
 
-lint: deps-ok check-generated check-kernel
+lint: deps-ok check-generated check-layering check-kernel
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  --suppress=missingIncludeSystem -Igenerated -Ihls -Ihost/src hls host
 	@for f in $(wildcard rtl/*.v rtl/*.sv sim/*.sv); do \

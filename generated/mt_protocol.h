@@ -280,6 +280,7 @@
 #define MT_G_COUNTERS 1005u /* 32 words */
 #define MT_G_FABRICATED 1037u /* 2 words */
 #define MT_GLOBAL_WORDS 1039u
+#define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS) /* words of a TILE section */
 #define MT_W_G 0u
 #define MT_W_BOUNDS_P 1u
 #define MT_W_BOUNDS_M 2u

@@ -53,9 +53,6 @@ typedef struct {
   uint32_t fabricated[MT_MAX_TILES / 32];
 } mt_regs_t;
 
-/* Words of a TILE state section; MT_GLOBAL_WORDS comes from the protocol. */
-#define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS)
-
 /* Power-on state: unconfigured, no level table, f_meta = 1, lanes seeded with 0,
  * counters zero, no tile fabricated, every stored level LEVEL_NONE, every
  * device and hidden weight 0. */

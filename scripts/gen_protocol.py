@@ -154,6 +154,7 @@ def c_header(pr):
     for g, off, words in pr.global_off:
         out.append(f"#define MT_G_{ident(g['name'])} {off}u /* {words} words */")
     out.append(f"#define MT_GLOBAL_WORDS {pr.global_words}u")
+    out.append("#define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS) /* words of a TILE section */")
     for i, w in enumerate(p["state_record"]):
         out.append(f"#define MT_W_{ident(w['name'])} {i}u")
     out.append("")

@@ -33,6 +33,12 @@ const char *mt_err_name(int code);
 
 typedef struct mt_dev mt_dev;
 
+/* The protocol this library speaks, major << 16 | minor (docs/protocol.md). */
+uint32_t mt_protocol_version(void);
+/* 1 if this program can open URIs of the scheme ("model", "verilator", "xrt", "usb"): some
+ * backends exist only in programs linked with them (verilator://, xrt://); 0 otherwise. */
+int mt_backend_available(const char *scheme);
+
 typedef struct {
   uint32_t version; /* protocol major << 16 | minor */
   uint32_t rows, cols, tiles, lanes;
@@ -94,6 +100,10 @@ int mt_dev_set_levels(mt_dev *dev, uint32_t levels, const uint32_t *table);
 int mt_dev_set_meta_table(mt_dev *dev, const uint16_t *meta);
 int mt_dev_seed(mt_dev *dev, uint64_t seed);
 int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile);
+
+/* mt_dev_program flags (docs/protocol.md, PROGRAM): program open loop (nominal pulse counts,
+ * no verify reads) instead of write-verify; program even where the stored level matches. */
+enum { MT_PROGRAM_OPEN_LOOP = 1, MT_PROGRAM_FORCE = 2 };
 
 /* Weight access. Entries are row << 20 | col << 8 | level (PROGRAM) and
  * row << 20 | col << 8 | dev << 7 | n (PULSE); any count (split as needed). */

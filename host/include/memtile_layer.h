@@ -41,6 +41,10 @@ uint32_t mt_preset_levels(const mt_preset *p);
 int mt_preset_use_levels(mt_preset *p, uint32_t levels);
 /* The preset's CONFIGURE fields (mt_config_count() of them, in order) into cfg[0..n). */
 int mt_preset_config(const mt_preset *p, uint32_t *cfg, size_t n);
+/* The conductance targets (g units) of level `level` on G+ and G- (either may be NULL);
+ * MT_ERR_INVAL past the preset's level count. */
+int mt_preset_level_target(const mt_preset *p, uint32_t level, uint16_t *g_plus,
+                           uint16_t *g_minus);
 /* CONFIGURE, SET_LEVELS and META_TABLE of the preset; the message is on dev. */
 int mt_dev_apply_preset(mt_dev *dev, const mt_preset *p);
 
@@ -51,6 +55,9 @@ uint32_t mt_config_count(void);
 const char *mt_config_name(uint32_t k);
 uint32_t mt_counter_count(void);
 const char *mt_counter_name(uint32_t k);
+/* The index of a CONFIGURE field or counter by its name, or MT_ERR_INVAL if there is none. */
+int mt_config_find(const char *name);
+int mt_counter_find(const char *name);
 
 typedef struct mt_layer mt_layer;
 

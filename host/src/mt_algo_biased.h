@@ -22,13 +22,12 @@
 #include <stdint.h>
 
 #include "memtile.h"
+#include "memtile_char.h" /* MT_CHAR_DEFAULT_SAMPLES, MT_CHAR_DEFAULT_READS */
 #include "mt_ckpt.h"
 #include "mt_map.h"
 #include "mt_nn.h"
 #include "mt_preset.h"
 
-#define MT_CHAR_DEFAULT_SAMPLES 256u /* cells per level (ours) */
-#define MT_CHAR_DEFAULT_READS 4u     /* READ_CELLS averaged per cell (ours) */
 #define MT_CHAR_SEED_XOR 0xC4A7ull   /* the characterization tile is another die (ours) */
 
 typedef struct {

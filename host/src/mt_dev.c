@@ -13,8 +13,10 @@
 #include "memtile.h"
 #include "mt_backend.h"
 #include "mt_file.h"
-#include "mt_model.h"
-#include "mt_state.h"
+#include "mt_protocol.h"
+
+_Static_assert(MT_PROGRAM_OPEN_LOOP == MT_PROG_OPEN_LOOP && MT_PROGRAM_FORCE == MT_PROG_FORCE,
+               "memtile.h's PROGRAM flags are the protocol's");
 
 #define BUF_WORDS (MT_MAX_PAYLOAD + MT_HDR_WORDS)
 #define SNAP_MAGIC 0x4E53544Du /* "MTSN" */
@@ -53,6 +55,14 @@ struct mt_dev {
 };
 
 uint64_t mt_dev_transactions(const mt_dev *dev) { return dev->transactions; }
+
+uint32_t mt_protocol_version(void) { return MT_PROTO_MAJOR << 16 | MT_PROTO_MINOR; }
+
+int mt_backend_available(const char *scheme) {
+  for (size_t k = 0; scheme && k < sizeof backends / sizeof *backends; k++)
+    if (backends[k] && !strcmp(backends[k]->scheme, scheme)) return 1;
+  return 0;
+}
 
 const char *mt_err_name(int code) {
   switch (code) {
@@ -654,6 +664,25 @@ int mt_dev_snapshot_save(mt_dev *dev, const char *path) {
   return rc;
 }
 
+/* Sends a GLOBAL section and its tiles, tiles first (the global section names which tiles are
+ * fabricated), and waits for every response. */
+static int write_image(mt_dev *dev, const uint32_t *g) {
+  int rc = MT_OK;
+  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
+    const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
+    /* Whole weight records per STATE_WRITE, no more than a command the link carries. */
+    const uint32_t fit = (dev->max_payload - 3) / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS;
+    const uint32_t chunk = TILE_CHUNK < fit ? TILE_CHUNK : fit;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
+      rc = state_write(dev, MT_SECTION_TILE, t, off, cnt, tw + off);
+    }
+  }
+  if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, g);
+  if (rc == MT_OK) rc = flush(dev); /* a restore reports its own errors, queued or not */
+  return rc;
+}
+
 int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, const char *origin) {
   size_t words = snapshot_words(dev);
   /* The size is fixed by this device's geometry: check it before reading. */
@@ -675,28 +704,30 @@ int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, cons
                 img[k], expect[k]);
   if (rc == MT_OK && crc != img[words - 1])
     rc = fail(dev, MT_ERR_FILE, "%s: checksum mismatch (file damaged)", origin);
-  /* Check every section before sending any, so a bad image changes nothing. */
-  uint32_t bad = 0;
-  const uint32_t *g = img + SNAP_HDR_WORDS;
-  if (rc == MT_OK && mt_state_global_check(g, dev->info.tiles, &bad) != MT_ST_OK)
-    rc = fail(dev, MT_ERR_FILE, "%s: global state word %u = %u is invalid", origin, bad, g[bad]);
-  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
-    const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
-    if (mt_state_tile_check(tw, MT_TILE_WORDS, &bad) != MT_ST_OK)
-      rc = fail(dev, MT_ERR_FILE, "%s: tile %u state word %u = %u is invalid", origin, t, bad, tw[bad]);
-  }
-  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
-    const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
-    /* Whole weight records per STATE_WRITE, no more than a command the link carries. */
-    const uint32_t fit = (dev->max_payload - 3) / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS;
-    const uint32_t chunk = TILE_CHUNK < fit ? TILE_CHUNK : fit;
-    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
-      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
-      rc = state_write(dev, MT_SECTION_TILE, t, off, cnt, tw + off);
+  /* Which words are valid is the device's rule (it checks every STATE_WRITE), not the host's:
+   * a word it rejects undoes the whole restore from a snapshot taken first, so that a bad image
+   * changes nothing on every backend. */
+  unsigned char *old = NULL;
+  size_t old_n = 0;
+  if (rc == MT_OK) rc = mt_dev_snapshot_bytes(dev, &old, &old_n);
+  if (rc == MT_OK) {
+    rc = write_image(dev, img + SNAP_HDR_WORDS);
+    if (rc == MT_ERR_DEVICE) {
+      char why[sizeof dev->msg], undo[sizeof dev->msg];
+      snprintf(why, sizeof why, "%s", dev->msg);
+      assert(old_n == words * 4);
+      for (size_t k = 0; k < words; k++) img[k] = get_le32(old + 4 * k);
+      int back = write_image(dev, img + SNAP_HDR_WORDS);
+      snprintf(undo, sizeof undo, "%s", dev->msg);
+      if (back == MT_OK)
+        rc = fail(dev, MT_ERR_FILE, "%s: the device rejected the image, state unchanged: %s",
+                  origin, why);
+      else
+        rc = fail(dev, back, "%s: the device rejected the image (%s); undoing it failed too: %s",
+                  origin, why, undo);
     }
   }
-  if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, g);
-  if (rc == MT_OK) rc = flush(dev); /* a restore reports its own errors, queued or not */
+  free(old);
   free(img);
   return rc;
 }

@@ -1,6 +1,6 @@
-/* Figures as PNG through gnuplot (mt_plot.h, docs/plots.md). */
+/* Figures as PNG through gnuplot (memtile_plot.h, docs/plots.md). */
 #define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np */
-#include "mt_plot.h"
+#include "memtile_plot.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -110,6 +110,15 @@ int mt_preset_config(const mt_preset *p, uint32_t *cfg, size_t n) {
   return MT_OK;
 }
 
+int mt_preset_level_target(const mt_preset *p, uint32_t level, uint16_t *g_plus,
+                           uint16_t *g_minus) {
+  if (level >= p->p.levels) return MT_ERR_INVAL;
+  uint32_t e = p->p.level_table[level * MT_LEVEL_ENTRY_WORDS]; /* word 0: G+ | G- << 16 */
+  if (g_plus) *g_plus = (uint16_t)e;
+  if (g_minus) *g_minus = (uint16_t)(e >> 16);
+  return MT_OK;
+}
+
 int mt_dev_apply_preset(mt_dev *dev, const mt_preset *p) { return mt_preset_apply(&p->p, dev); }
 
 const mt_preset_t *mt_preset_data(const mt_preset *p) { return &p->p; }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "memtile.h"
+#include "memtile_train.h" /* mt_epoch_stats, MT_TRAIN_MAX_TASKS */
 #include "mt_dataset.h"
 #include "mt_nn.h"
 #include "mt_preset.h"
@@ -21,8 +22,6 @@ typedef enum {
 #undef MT_ALGO_ENTRY
   MT_ALGO_COUNT
 } mt_algo;
-
-#define MT_TRAIN_MAX_TASKS 8u /* datasets trained in turn by mt_train_run_tasks */
 
 typedef enum { MT_COMP_NONE, MT_COMP_READBACK } mt_compensation;
 
@@ -51,28 +50,6 @@ typedef struct {
 
 /* Default options for an algorithm (documented in docs/algorithms.md). */
 void mt_train_defaults(mt_train_opts *o);
-
-typedef struct {
-  uint32_t epoch;
-  double train_loss, train_accuracy, test_accuracy;
-  /* device counters accumulated over the epoch's training steps */
-  uint64_t set_pulses, reset_pulses, verify_reads, cell_reads, mvms;
-  uint64_t cells_programmed, updates_skipped, wv_failures;
-  double energy_pj, latency_ns, wall_s;
-  uint64_t transactions; /* device commands of the epoch's training steps (mt_dev_transactions) */
-  /* conventional/biased: test accuracy of the float network before programming
-   * (test_accuracy is then the accuracy on the device after programming) */
-  int has_sw_accuracy;
-  double sw_test_accuracy;
-  /* clock cycles of the simulated RTL over the epoch (training and evaluation), when the
-   * device has a simulated clock (verilator://) */
-  int has_sim_cycles;
-  uint64_t sim_cycles;
-  /* mt_train_run_tasks: the task being trained (1-based) of n_tasks, and the test
-   * accuracy of every task after this epoch (task_accuracy[k] is task k+1) */
-  uint32_t task, n_tasks;
-  double task_accuracy[MT_TRAIN_MAX_TASKS];
-} mt_epoch_stats;
 
 typedef struct {
   /* called after every batch: examples done of total in this epoch */

@@ -1,6 +1,7 @@
 /* memtile: command-line front end of libmemtile. */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,16 +11,10 @@
 #include <unistd.h>
 
 #include "memtile.h"
+#include "memtile_char.h"
 #include "memtile_layer.h"
-#include "mt_algo_biased.h"
-#include "mt_backend.h"
-#include "mt_dataset.h"
-#include "mt_log.h"
-#include "mt_map.h"
-#include "mt_plot.h"
-#include "mt_preset.h"
-#include "mt_respcurve.h"
-#include "mt_train.h"
+#include "memtile_plot.h"
+#include "memtile_train.h"
 
 #define MT_VERSION "0.1.0"
 
@@ -114,14 +109,6 @@ static const char *const usage_info =
     "\n"
     "Prints the device's self-description (INFO), the preset's parameters and this build.\n";
 
-typedef struct {
-  const char *device, *preset, *dataset, *log, *tasks;
-  const char *net_text; /* --net as given */
-  uint32_t train_limit, test_limit, levels;
-  int dataset_set;
-  mt_train_opts o;
-} train_args;
-
 static int bad_value(const char *cmd, const char *opt, const char *val, const char *what) {
   fprintf(stderr, "memtile %s: %s: '%s' is not %s\n", cmd, opt, val, what);
   return 2;
@@ -141,46 +128,20 @@ static int parse_u32(const char *cmd, const char *opt, const char *val, uint32_t
   return 0;
 }
 
-static int parse_float(const char *cmd, const char *opt, const char *val, double lo, double hi,
-                       float *out) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(val, &end);
-  if (errno || end == val || *end || !(v > lo) || !(v <= hi)) {
-    char what[96];
-    snprintf(what, sizeof what, "a number in (%g, %g]", lo, hi);
-    return bad_value(cmd, opt, val, what);
-  }
-  *out = (float)v;
-  return 0;
-}
-
-/* Resolves "--preset rram" as the library does (memtile_layer.h: $MEMTILE_PRESETS, the
- * installed share/memtile/presets, the source tree); paths stay paths. A name found nowhere
- * becomes the path it would have in the first place searched, which the loader then names. */
-static void preset_path(const char *name, char *out, size_t outlen) {
-  if (mt_preset_locate(name, out, outlen) == MT_OK) return;
-  const char *dir = getenv("MEMTILE_PRESETS");
-  snprintf(out, outlen, "%s/%s.json", dir && *dir ? dir : MT_SOURCE_DIR "/presets", name);
-}
-
-/* The algorithms' names, comma-separated (from the registry, host/src/mt_algos.def). */
+/* The algorithms' names, comma-separated (from the library's registry). */
 static void algo_list(char *out, size_t n) {
   size_t used = 0;
   out[0] = '\0';
-  for (int k = 0; k < MT_ALGO_COUNT && used < n; k++) {
-    int w = snprintf(out + used, n - used, "%s%s", k ? ", " : "", mt_algo_name((mt_algo)k));
+  const char *name;
+  for (uint32_t k = 0; (name = mt_train_algo_name(k)) != NULL && used < n; k++) {
+    int w = snprintf(out + used, n - used, "%s%s", k ? ", " : "", name);
     if (w < 0) break;
     used += (size_t)w;
   }
 }
 
-static int parse_train(int argc, char **argv, train_args *a) {
-  const char *cmd = "train";
-  memset(a, 0, sizeof *a);
-  mt_train_defaults(&a->o);
-  a->preset = "rram";
-  a->dataset = "fashion-mnist";
+/* Hands every "--option value" to the trainer, which checks it. 0, 1 after --help, or 2. */
+static int parse_train(int argc, char **argv, mt_trainer *t) {
   for (int i = 0; i < argc; i++) {
     const char *opt = argv[i];
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -190,87 +151,23 @@ static int parse_train(int argc, char **argv, train_args *a) {
       printf("\nalgorithms (docs/algorithms.md): %s\n", algos);
       return 1;
     }
-    if (!strcmp(opt, "--open-loop")) {
-      a->o.open_loop = 1;
-      continue;
-    }
-    if (strncmp(opt, "--", 2) != 0 || (strcmp(opt, "--device") && strcmp(opt, "--preset") &&
-        strcmp(opt, "--dataset") && strcmp(opt, "--net") && strcmp(opt, "--algo") &&
-        strcmp(opt, "--epochs") && strcmp(opt, "--batch") && strcmp(opt, "--lr") &&
-        strcmp(opt, "--seed") && strcmp(opt, "--train-limit") && strcmp(opt, "--test-limit") &&
-        strcmp(opt, "--accumulate") && strcmp(opt, "--compensate") && strcmp(opt, "--w-max") &&
-        strcmp(opt, "--log") && strcmp(opt, "--levels") && strcmp(opt, "--checkpoint") &&
-        strcmp(opt, "--resume") && strcmp(opt, "--momentum") && strcmp(opt, "--important") &&
-        strcmp(opt, "--favourable") && strcmp(opt, "--tasks") && strcmp(opt, "--meta-m") &&
-        strcmp(opt, "--slices"))) {
+    int takes = strncmp(opt, "--", 2) ? MT_ERR_INVAL : mt_train_option_kind(opt);
+    if (takes < 0) {
       fprintf(stderr, "memtile train: unknown option '%s' (see memtile train --help)\n", opt);
       return 2;
     }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "memtile train: %s needs a value\n", opt);
-      return 2;
-    }
-    const char *val = argv[++i];
-    int rc = 0;
-    if (!strcmp(opt, "--device")) a->device = val;
-    else if (!strcmp(opt, "--preset")) a->preset = val;
-    else if (!strcmp(opt, "--dataset")) a->dataset = val, a->dataset_set = 1;
-    else if (!strcmp(opt, "--log")) a->log = val;
-    else if (!strcmp(opt, "--tasks")) a->tasks = val;
-    else if (!strcmp(opt, "--checkpoint")) a->o.checkpoint = val;
-    else if (!strcmp(opt, "--resume")) a->o.resume = val;
-    else if (!strcmp(opt, "--net")) {
-      char err[256];
-      a->net_text = val;
-      if (mt_net_parse(val, a->o.sizes, a->o.spec, &a->o.n_layers, err, sizeof err) != 0) {
-        fprintf(stderr, "memtile train: --net: %s\n", err);
+    const char *val = "1"; /* a flag: present means on */
+    if (takes) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "memtile train: %s needs a value\n", opt);
         return 2;
       }
-    } else if (!strcmp(opt, "--algo")) {
-      if (mt_algo_parse(val, &a->o.algo) != 0) {
-        char algos[512], what[600];
-        algo_list(algos, sizeof algos);
-        snprintf(what, sizeof what, "an algorithm (%s)", algos);
-        return bad_value(cmd, opt, val, what);
-      }
-    } else if (!strcmp(opt, "--compensate")) {
-      if (!strcmp(val, "none")) a->o.compensate = MT_COMP_NONE;
-      else if (!strcmp(val, "readback")) a->o.compensate = MT_COMP_READBACK;
-      else return bad_value(cmd, opt, val, "a compensation mode (none, readback)");
-    } else if (!strcmp(opt, "--levels")) rc = parse_u32(cmd, opt, val, 2, 256, &a->levels);
-    else if (!strcmp(opt, "--epochs")) rc = parse_u32(cmd, opt, val, 1, 100000, &a->o.epochs);
-    else if (!strcmp(opt, "--batch")) rc = parse_u32(cmd, opt, val, 1, 4096, &a->o.batch);
-    else if (!strcmp(opt, "--accumulate")) rc = parse_u32(cmd, opt, val, 1, 100000, &a->o.accumulate);
-    else if (!strcmp(opt, "--train-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->train_limit);
-    else if (!strcmp(opt, "--test-limit")) rc = parse_u32(cmd, opt, val, 1, UINT32_MAX, &a->test_limit);
-    else if (!strcmp(opt, "--lr")) rc = parse_float(cmd, opt, val, 0, 100, &a->o.lr);
-    else if (!strcmp(opt, "--important")) rc = parse_float(cmd, opt, val, 0, 1, &a->o.important);
-    else if (!strcmp(opt, "--favourable")) rc = parse_u32(cmd, opt, val, 1, 256, &a->o.favourable_k);
-    else if (!strcmp(opt, "--slices")) rc = parse_u32(cmd, opt, val, 1, 8, &a->o.slices);
-    else if (!strcmp(opt, "--momentum")) {
-      char *end = NULL;
-      double v = strtod(val, &end);
-      if (end == val || *end || !(v >= 0) || !(v < 1)) return bad_value(cmd, opt, val, "a number in [0, 1)");
-      a->o.momentum = (float)v;
-    } else if (!strcmp(opt, "--meta-m")) {
-      char *end = NULL;
-      errno = 0;
-      double v = strtod(val, &end);
-      if (errno || end == val || *end || !(v >= 0) || v > 1e6)
-        return bad_value(cmd, opt, val, "a number in [0, 1e6]");
-      a->o.meta_m = (float)v;
-    } else if (!strcmp(opt, "--w-max")) rc = parse_float(cmd, opt, val, 0, 1000, &a->o.w_max_factor);
-    else if (!strcmp(opt, "--seed")) {
-      char *end = NULL;
-      errno = 0;
-      a->o.seed = strtoull(val, &end, 0);
-      if (errno || end == val || *end || val[0] == '-') return bad_value(cmd, opt, val, "a non-negative integer");
+      val = argv[++i];
     }
-    if (rc) return rc;
-  }
-  if (a->tasks && a->dataset_set) {
-    fprintf(stderr, "memtile train: --tasks and --dataset exclude each other\n");
-    return 2;
+    if (mt_trainer_set(t, opt, val) != MT_OK) {
+      fprintf(stderr, "memtile train: %s\n", mt_train_errmsg(t));
+      return 2;
+    }
   }
   return 0;
 }
@@ -278,9 +175,6 @@ static int parse_train(int argc, char **argv, train_args *a) {
 typedef struct {
   int tty;
   uint32_t last_pct;
-  const char *algo;
-  mt_log *log;
-  int log_failed;
 } progress_t;
 
 static void on_progress(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss) {
@@ -318,75 +212,13 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
     for (uint32_t k = 0; k < s->n_tasks; k++) printf(" %.2f%%", 100 * s->task_accuracy[k]);
     printf("\n");
   }
-  if (p->log && mt_log_epoch(p->log, p->algo, s) != 0) p->log_failed = 1;
-  return p->log_failed ? -1 : 0; /* a failed line: stop before this epoch's checkpoint */
-}
-
-/* --resume: the log keeps the epochs the checkpoint holds, and nothing after. */
-static int on_resumed(void *ctx, uint32_t epochs) {
-  progress_t *p = ctx;
-  if (!p->log || mt_log_resume(p->log, epochs) == 0) return 0;
-  p->log_failed = 1;
-  return -1;
-}
-
-/* The path of a file that may not exist yet with its directory resolved
- * (symbolic links, "..", "."); the path itself if the directory does not
- * resolve either. */
-static void canonical(const char *path, char *out, size_t n) {
-  char dir[PATH_MAX], real[PATH_MAX];
-  const char *slash = strrchr(path, '/');
-  const char *base = slash ? slash + 1 : path;
-  if (slash == path) snprintf(dir, sizeof dir, "/");
-  else snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-  int k = -1; /* a path too long for out falls back to the text given */
-  if (realpath(path, real)) k = snprintf(out, n, "%s", real);
-  else if (realpath(dir, real)) k = snprintf(out, n, "%s/%s", real, base);
-  if (k < 0 || (size_t)k >= n) snprintf(out, n, "%s", path);
-}
-
-/* 1 if a and b name the same file, also through links, existing or not. */
-static int same_file(const char *a, const char *b) {
-  struct stat sa, sb;
-  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  char ca[PATH_MAX], cb[PATH_MAX];
-  canonical(a, ca, sizeof ca);
-  canonical(b, cb, sizeof cb);
-  return strcmp(ca, cb) == 0;
-}
-
-/* The log (and its CSV) would overwrite a checkpoint, or a checkpoint the log: refused. */
-static int check_distinct_outputs(const train_args *a) {
-  if (!a->log) return 0;
-  char csv[4096];
-  mt_log_csv_path(a->log, csv, sizeof csv);
-  const char *logs[2] = {a->log, csv}, *log_opt[2] = {"--log", "--log's CSV"};
-  const char *ck[2] = {a->o.checkpoint, a->o.resume}, *ck_opt[2] = {"--checkpoint", "--resume"};
-  for (int i = 0; i < 2; i++)
-    for (int j = 0; j < 2; j++)
-      if (ck[j] && same_file(logs[i], ck[j])) {
-        fprintf(stderr, "memtile train: %s %s and %s %s are the same file\n", log_opt[i], logs[i],
-                ck_opt[j], ck[j]);
-        return -1;
-      }
   return 0;
 }
 
-/* Splits a --tasks list in place (commas); at most MT_TRAIN_MAX_TASKS names. */
-static int split_tasks(char *list, const char **names, uint32_t *n) {
-  *n = 0;
-  for (char *p = list;;) {
-    char *comma = strchr(p, ',');
-    if (comma) *comma = '\0';
-    if (!*p || *n == MT_TRAIN_MAX_TASKS) {
-      fprintf(stderr, "memtile train: --tasks: %s\n",
-              *p ? "too many tasks (at most 8)" : "an empty dataset name in the list");
-      return -1;
-    }
-    names[(*n)++] = p;
-    if (!comma) return 0;
-    p = comma + 1;
-  }
+static void on_started(void *ctx, const char *summary) {
+  (void)ctx;
+  printf("memtile train: %s\n", summary);
+  fflush(stdout);
 }
 
 /* The framed link's counters (usb://, verilator://?link=usb; docs/usb.md): what the faults
@@ -403,122 +235,25 @@ static void print_link_stats(mt_dev *dev) {
 }
 
 static int cmd_train(int argc, char **argv) {
-  train_args a;
-  int rc = parse_train(argc, argv, &a);
-  if (rc) return rc == 1 ? 0 : rc;
-  if (check_distinct_outputs(&a) != 0) return 2;
-  char err[1024], path[4096], uri[64], task_list[4096];
-  static mt_preset_t preset;
-  mt_dataset_t train[MT_TRAIN_MAX_TASKS], test[MT_TRAIN_MAX_TASKS];
-  const char *names[MT_TRAIN_MAX_TASKS] = {a.dataset};
-  uint32_t n_tasks = 1;
-  memset(train, 0, sizeof train);
-  memset(test, 0, sizeof test);
-  mt_dev *dev = NULL;
-  mt_log *log = NULL;
-  int status = 1;
-  if (a.tasks) {
-    snprintf(task_list, sizeof task_list, "%s", a.tasks);
-    if (split_tasks(task_list, names, &n_tasks) != 0) return 2;
+  mt_trainer *t = NULL;
+  if (mt_trainer_create(NULL, &t) != MT_OK) {
+    fprintf(stderr, "memtile train: %s\n", mt_train_errmsg(t));
+    mt_trainer_close(t);
+    return 1;
   }
-  for (uint32_t k = 0; k < n_tasks; k++) {
-    if (mt_dataset_open(names[k], MT_SOURCE_DIR, a.train_limit, a.test_limit, &train[k], &test[k],
-                        err, sizeof err) != 0) {
-      fprintf(stderr, "memtile train: %s\n", err);
-      goto out;
-    }
+  int rc = parse_train(argc, argv, t);
+  if (rc) {
+    mt_trainer_close(t);
+    return rc == 1 ? 0 : rc;
   }
-  if (a.o.algo != MT_ALGO_FLOAT) {
-    preset_path(a.preset, path, sizeof path);
-    if (mt_preset_load(path, &preset, err, sizeof err) != 0) {
-      fprintf(stderr, "memtile train: %s\n", err);
-      goto out;
-    }
-    if (a.levels && mt_preset_set_levels(&preset, a.levels, err, sizeof err) != 0) {
-      fprintf(stderr, "memtile train: --levels: %s\n", err);
-      goto out;
-    }
-    uint32_t need = mt_train_tiles_needed(&a.o);
-    if (need > MT_MAX_TILES) {
-      /* No device can hold it: say so, rather than blame a URI the user never typed. */
-      fprintf(stderr, "memtile train: the network needs %u tiles of %ux%u; a device has at most %u "
-              "(use a smaller --net)\n", need, MT_ROWS, MT_COLS, MT_MAX_TILES);
-      goto out;
-    }
-    if (!a.device) {
-      snprintf(uri, sizeof uri, "model://?tiles=%u", need);
-      a.device = uri;
-    }
-    if (mt_dev_open(a.device, &dev) != MT_OK) {
-      fprintf(stderr, "memtile train: %s\n", mt_dev_errmsg(dev));
-      goto out;
-    }
-  }
-  if (a.log && mt_log_open(&log, a.log, a.o.resume != NULL, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile train: %s\n", err);
-    goto out;
-  }
-  if (log && a.tasks) mt_log_set_tasks(log, n_tasks, names);
-  printf("memtile train: %s on %s, %u train / %u test examples, net", mt_algo_name(a.o.algo),
-         a.o.algo == MT_ALGO_FLOAT ? "float (no device)" : a.device, train[0].count, test[0].count);
-  if (a.net_text && a.o.spec[0].conv) printf(" %s, widths", a.net_text);
-  for (uint32_t l = 0; l <= a.o.n_layers; l++) printf("%c%u", l ? '-' : ' ', a.o.sizes[l]);
-  if (a.o.algo != MT_ALGO_FLOAT) printf(", preset %s (%u levels)", preset.name, preset.levels);
-  if (a.o.algo == MT_ALGO_METAPLASTIC) printf(", m %g", (double)a.o.meta_m);
-  if (a.tasks) {
-    printf(", tasks");
-    for (uint32_t k = 0; k < n_tasks; k++) printf("%c%s", k ? ',' : ' ', names[k]);
-  }
-  printf("\n");
-  fflush(stdout);
-  progress_t prog = {isatty(STDERR_FILENO), 0, mt_algo_name(a.o.algo), log, 0};
-  mt_train_hooks hooks = {on_progress, on_epoch, &prog, on_resumed};
-  rc = mt_train_run_tasks(&a.o, n_tasks, train, test, dev,
-                          a.o.algo == MT_ALGO_FLOAT ? NULL : &preset, &hooks, err, sizeof err);
-  if (prog.log_failed) { /* the log's own reason (file and errno), not the trainer's */
-    fprintf(stderr, "memtile train: writing the log failed: %s\n", mt_log_errmsg(log));
-    goto out;
-  }
-  if (rc != 0) {
-    fprintf(stderr, "memtile train: %s\n", err);
-    goto out;
-  }
-  status = 0;
-  print_link_stats(dev);
-out:
-  mt_log_close(log);
-  mt_dev_close(dev);
-  for (uint32_t k = 0; k < n_tasks; k++) {
-    mt_dataset_free(&train[k]);
-    mt_dataset_free(&test[k]);
-  }
-  return status;
-}
-
-/* characterize --plot: the pulse response measured on the same device, and the figure. */
-static int characterize_plot(mt_dev *dev, const mt_preset_t *p, const mt_charac *c, uint64_t seed,
-                             const float *achieved, const char *png, char *err, size_t errlen) {
-  const mt_dev_info *info = mt_dev_get_info(dev);
-  uint32_t cells = c->samples < info->rows * info->cols ? c->samples : info->rows * info->cols;
-  /* Past the top level by half again, so that the curve shows its saturation. */
-  uint32_t pulses = mt_preset_nominal_set_pulses(p->cfg, p->level_hi) * 3 / 2;
-  pulses = pulses < 16 ? 16 : pulses > 2000 ? 2000 : pulses;
-  double *curve = malloc(4 * ((size_t)pulses + 1) * sizeof *curve);
-  if (!curve) {
-    snprintf(err, errlen, "--plot: out of memory");
-    return -1;
-  }
-  double *um = curve, *us = um + pulses + 1, *dm = us + pulses + 1, *ds = dm + pulses + 1;
-  int rc = mt_pulse_response(dev, 0, seed, cells, pulses, um, us, dm, ds, err, errlen);
-  if (rc == MT_OK) {
-    char title[160];
-    snprintf(title, sizeof title, "memtile characterize: preset %s, %u levels, seed %llu", p->name, c->levels,
-             (unsigned long long)seed);
-    mt_plot_device d = {title, cells, pulses, um, us, dm, ds, c->levels, c->samples, c->target, achieved};
-    rc = mt_plot_characterization(&d, png, err, errlen);
-  }
-  free(curve);
-  return rc == MT_OK ? 0 : -1;
+  progress_t prog = {isatty(STDERR_FILENO), 0};
+  mt_train_callbacks cb = {on_started, on_progress, on_epoch, &prog};
+  rc = mt_trainer_run(t, &cb);
+  if (rc != MT_OK) fprintf(stderr, "memtile train: %s\n", mt_train_errmsg(t));
+  else print_link_stats(mt_trainer_device(t));
+  mt_trainer_close(t);
+  /* Options that contradict each other are a usage error, like a bad value. */
+  return rc == MT_OK ? 0 : rc == MT_ERR_INVAL ? 2 : 1;
 }
 
 static int cmd_characterize(int argc, char **argv) {
@@ -560,62 +295,60 @@ static int cmd_characterize(int argc, char **argv) {
     }
     if (rc) return rc;
   }
-  char path[4096], err[1024];
-  static mt_preset_t p;
-  static mt_charac c;
-  preset_path(preset_name, path, sizeof path);
-  if (mt_preset_load(path, &p, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile characterize: %s\n", err);
-    return 1;
-  }
-  if (levels && mt_preset_set_levels(&p, levels, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile characterize: --levels: %s\n", err);
-    return 1;
-  }
-  if (fav > p.levels) {
-    fprintf(stderr, "memtile characterize: --favourable: %u is more than the %u levels\n", fav, p.levels);
-    return 2;
-  }
+  mt_preset *p = NULL;
   mt_dev *dev = NULL;
+  mt_char *c = NULL;
+  int status = 1;
+  if (mt_preset_open(preset_name, &p) != MT_OK) {
+    fprintf(stderr, "memtile characterize: %s\n", mt_preset_errmsg(p));
+    goto out;
+  }
+  if (levels && mt_preset_use_levels(p, levels) != MT_OK) {
+    fprintf(stderr, "memtile characterize: --levels: %s\n", mt_preset_errmsg(p));
+    goto out;
+  }
+  if (fav > mt_preset_levels(p)) {
+    fprintf(stderr, "memtile characterize: --favourable: %u is more than the %u levels\n", fav,
+            mt_preset_levels(p));
+    status = 2;
+    goto out;
+  }
   if (mt_dev_open(device, &dev) != MT_OK) {
     fprintf(stderr, "memtile characterize: %s\n", mt_dev_errmsg(dev));
-    mt_dev_close(dev);
-    return 1;
+    goto out;
   }
-  float *achieved = NULL;
-  if (plot && !(achieved = malloc((size_t)samples * p.levels * sizeof *achieved))) {
-    fprintf(stderr, "memtile characterize: --plot: out of memory for %u x %u samples\n", samples, p.levels);
-    mt_dev_close(dev);
-    return 1;
+  if (mt_char_run(dev, p, seed, samples, reads, fav, plot != NULL, &c) != MT_OK ||
+      (plot && mt_char_plot(c, dev, plot) != MT_OK)) {
+    fprintf(stderr, "memtile characterize: %s\n", mt_char_errmsg(c));
+    goto out;
   }
-  int rc = mt_characterize_samples(dev, &p, 0, seed, samples, reads, fav, &c, achieved, err, sizeof err);
-  if (rc == 0 && plot) rc = characterize_plot(dev, &p, &c, seed, achieved, plot, err, sizeof err);
-  free(achieved);
-  mt_dev_close(dev);
-  if (rc != 0) {
-    fprintf(stderr, "memtile characterize: %s\n", err);
-    return 1;
-  }
-  double st = c.level_step > 0 ? c.level_step : 1;
+  double st = mt_char_level_step(c) > 0 ? mt_char_level_step(c) : 1;
+  const uint32_t nl = mt_char_levels(c);
+  mt_char_level first, lv;
+  mt_char_get_level(c, 0, &first);
   printf("memtile characterize: preset %s, %u levels, %u cells per level, %u reads averaged per cell, "
-         "seed %llu\n", p.name, c.levels, c.samples, c.reads, (unsigned long long)seed);
+         "seed %llu\n", mt_preset_name(p), nl, samples, reads, (unsigned long long)seed);
   printf("level step %.1f g units; read sigma %.1f g units per device (averaging leaves "
-         "sqrt(2/%u) of it in each D)\n", c.level_step, c.read_sigma, c.reads);
+         "sqrt(2/%u) of it in each D)\n", mt_char_level_step(c), mt_char_read_sigma(c), reads);
   printf("%5s %10s %10s %9s %9s %8s %8s %6s %s\n", "level", "target_g", "mean_g", "sigma_g", "rms_g",
          "mean_lv", "sigma_lv", "wvfail", "favourable");
-  for (uint32_t q = 0; q < c.levels; q++)
-    printf("%5u %10.1f %10.1f %9.1f %9.1f %8.3f %8.4f %6u %s\n", q, c.target[q], c.mean[q], c.sigma[q],
-           c.rms[q], (c.mean[q] - c.target[0]) / st, c.sigma[q] / st, c.wv_failures[q],
-           c.favourable[q] ? "yes" : "");
-  printf("favourable (%u of %u, lowest mean sigma of each mirror pair q, L-1-q):", c.favourable_k, c.levels);
-  for (uint32_t q = 0; q < c.levels; q++)
-    if (c.favourable[q]) printf(" %u", q);
+  for (uint32_t q = 0; q < nl && mt_char_get_level(c, q, &lv) == MT_OK; q++)
+    printf("%5u %10.1f %10.1f %9.1f %9.1f %8.3f %8.4f %6u %s\n", q, lv.target, lv.mean, lv.sigma, lv.rms,
+           (lv.mean - first.target) / st, lv.sigma / st, lv.wv_failures, lv.favourable ? "yes" : "");
+  printf("favourable (%u of %u, lowest mean sigma of each mirror pair q, L-1-q):", mt_char_favourable_k(c), nl);
+  for (uint32_t q = 0; q < nl && mt_char_get_level(c, q, &lv) == MT_OK; q++)
+    if (lv.favourable) printf(" %u", q);
   printf("\n");
-  if (out && mt_charac_write_json(&c, p.name, out, err, sizeof err) != 0) {
-    fprintf(stderr, "memtile characterize: %s\n", err);
-    return 1;
+  if (out && mt_char_write_json(c, mt_preset_name(p), out) != MT_OK) {
+    fprintf(stderr, "memtile characterize: %s\n", mt_char_errmsg(c));
+    goto out;
   }
-  return 0;
+  status = 0;
+out:
+  mt_char_close(c);
+  mt_dev_close(dev);
+  mt_preset_close(p);
+  return status;
 }
 
 static int cmd_plot(int argc, char **argv) {
@@ -686,9 +419,11 @@ static int cmd_info(int argc, char **argv) {
     fprintf(stderr, "memtile info: unknown or incomplete option '%s' (see memtile info --help)\n", argv[i]);
     return 2;
   }
-  printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, MT_PROTO_MAJOR, MT_PROTO_MINOR, __DATE__);
+  uint32_t proto = mt_protocol_version();
+  printf("memtile %s, protocol %u.%u, built %s\n", MT_VERSION, proto >> 16, proto & 0xFFFFu, __DATE__);
   printf("backends in this build: model://%s%s, usb://VID:PID\n",
-         &mt_backend_verilator ? ", verilator://" : "", &mt_backend_xrt ? ", xrt://N" : "");
+         mt_backend_available("verilator") ? ", verilator://" : "",
+         mt_backend_available("xrt") ? ", xrt://N" : "");
   mt_dev *dev = NULL;
   if (mt_dev_open(device, &dev) != MT_OK) {
     fprintf(stderr, "memtile info: %s\n", mt_dev_errmsg(dev));
@@ -707,17 +442,20 @@ static int cmd_info(int argc, char **argv) {
   print_link_stats(dev);
   mt_dev_close(dev);
   if (preset_name) {
-    char path[4096], err[1024];
-    static mt_preset_t p;
-    preset_path(preset_name, path, sizeof path);
-    if (mt_preset_load(path, &p, err, sizeof err) != 0) {
-      fprintf(stderr, "memtile info: %s\n", err);
+    mt_preset *p = NULL;
+    if (mt_preset_open(preset_name, &p) != MT_OK) {
+      fprintf(stderr, "memtile info: %s\n", mt_preset_errmsg(p));
+      mt_preset_close(p);
       return 1;
     }
-    printf("preset %s (%s): %s\n  %u levels; CONFIGURE fields:\n", p.name, path, p.description, p.levels);
-    for (uint32_t k = 0; k < MT_CFG_COUNT; k++)
-      printf("    %-16s %u%s", mt_cfg_names[k], p.cfg[k], k % 3 == 2 ? "\n" : "");
+    uint32_t cfg[256], n = mt_config_count();
+    assert(n <= sizeof cfg / sizeof *cfg);
+    mt_preset_config(p, cfg, n);
+    printf("preset %s (%s): %s\n  %u levels; CONFIGURE fields:\n", mt_preset_name(p), mt_preset_path(p),
+           mt_preset_description(p), mt_preset_levels(p));
+    for (uint32_t k = 0; k < n; k++) printf("    %-16s %u%s", mt_config_name(k), cfg[k], k % 3 == 2 ? "\n" : "");
     printf("\n");
+    mt_preset_close(p);
   }
   return 0;
 }

@@ -1,87 +1,90 @@
-/* mt-demo: shows what a preset's device does, through the command protocol on
- * the golden model: its pulse response, the cost of programming a tile by
- * write-verify and open loop, and the error of the analog MVM. */
+/* mt-demo: shows what a preset's device does, through libmemtile on any backend: its pulse
+ * response, the cost of programming a tile by write-verify and open loop, and the error of
+ * the analog MVM. Only the public API (host/include/) is used, so every backend gives the
+ * same output for the same device. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mt_model.h"
-#include "mt_preset.h"
+#include "memtile.h"
+#include "memtile_layer.h"
 
-#define CMD_CAP (MT_MAX_PAYLOAD + 2u)
+#define NVEC 16u /* MVM input vectors */
+#define CURVE 96u /* pulses of each polarity in the pulse-response curve */
 
 typedef struct {
-  mt_regs_t regs;
-  mt_tile_t tile;
-  uint32_t cmd[CMD_CAP];
-  uint32_t rsp[CMD_CAP];
-  uint32_t *out;
-  uint32_t out_len;
+  mt_dev *dev;
+  const mt_preset *pr;
+  uint64_t seed;
+  uint32_t rows, cols;
+  uint32_t cfg_dac_bits, cfg_adc_bits, cfg_adc_mul, cfg_adc_shift, cfg_read_mode; /* indices */
+  uint32_t *cfg;      /* the preset's CONFIGURE fields */
+  uint64_t *counters; /* mt_counter_count() of them */
+  uint32_t *entries;  /* one PROGRAM entry per weight */
+  uint32_t *levels;   /* the level programmed into each weight */
+  int16_t *x, *y;     /* NVEC x rows inputs, NVEC x cols outputs */
 } demo_t;
 
-/* Runs one command; exits with the protocol's error details if it fails. */
-static void run(demo_t *d, uint32_t op, const uint32_t *payload, uint32_t len) {
-  d->cmd[0] = op << 24;
-  d->cmd[1] = len;
-  if (len) memcpy(d->cmd + 2, payload, len * sizeof *payload);
-  uint32_t consumed = 0;
-  mt_kernel(d->cmd, len + 2, d->rsp, CMD_CAP, &d->regs, &d->tile, 1, &consumed);
-  uint32_t status = d->rsp[0] & 0xFFu;
-  if (status != MT_ST_OK) {
-    fprintf(stderr, "mt-demo: %s failed: %s (details %u, %u)\n", mt_op_names[op],
-            mt_st_names[status], d->rsp[2], d->rsp[3]);
-    exit(1);
+/* Reports a failed call by the message on its device; the demo cannot go on after one. */
+static int check(demo_t *d, int rc, const char *what) {
+  if (rc != MT_OK) fprintf(stderr, "mt-demo: %s: %s\n", what, mt_dev_errmsg(d->dev));
+  return rc;
+}
+
+/* The index of a field or counter the demo reads; the names are the protocol's. */
+static int lookup(int (*find)(const char *), const char *name, uint32_t *out) {
+  int k = find(name);
+  if (k < 0) {
+    fprintf(stderr, "mt-demo: this libmemtile has no field or counter '%s'\n", name);
+    return MT_ERR_INVAL;
   }
-  d->out = d->rsp + 2;
-  d->out_len = d->rsp[1];
+  *out = (uint32_t)k;
+  return MT_OK;
 }
 
-static uint64_t counter(demo_t *d, uint32_t cnt) {
-  run(d, MT_OP_STATS_GET, NULL, 0);
-  return d->out[2 * cnt] | (uint64_t)d->out[2 * cnt + 1] << 32;
+static int counter(demo_t *d, const char *name, uint64_t *v) {
+  uint32_t k = 0;
+  int rc = lookup(mt_counter_find, name, &k);
+  if (rc == MT_OK) rc = check(d, mt_dev_stats(d->dev, d->counters, mt_counter_count()), "STATS_GET");
+  if (rc == MT_OK) *v = d->counters[k];
+  return rc;
 }
 
-static uint32_t probe(demo_t *d, uint32_t row, uint32_t col, uint32_t dev) {
-  uint32_t p[6] = {0, row, 1, col, 1, MT_READ_PROBE};
-  run(d, MT_OP_READ_CELLS, p, 6);
-  return (d->out[0] >> (16u * dev)) & 0xFFFFu;
+/* A fresh tile 0: configured, seeded, fabricated, counters cleared. */
+static int setup(demo_t *d) {
+  int rc = check(d, mt_dev_apply_preset(d->dev, d->pr), "applying the preset");
+  if (rc == MT_OK) rc = check(d, mt_dev_seed(d->dev, d->seed), "SEED");
+  if (rc == MT_OK) rc = check(d, mt_dev_fabricate(d->dev, d->seed, 0), "FABRICATE");
+  if (rc == MT_OK) rc = check(d, mt_dev_stats_reset(d->dev), "STATS_RESET");
+  return rc;
 }
 
-static void setup(demo_t *d, const mt_preset_t *pr, uint64_t seed) {
-  mt_device_reset(&d->regs, &d->tile, 1);
-  run(d, MT_OP_CONFIGURE, pr->cfg, MT_CFG_COUNT);
-  uint32_t s[3] = {(uint32_t)seed, (uint32_t)(seed >> 32), 0};
-  run(d, MT_OP_SEED, s, 2);
-  uint32_t lv[1 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS];
-  lv[0] = pr->levels;
-  memcpy(lv + 1, pr->level_table, pr->levels * MT_LEVEL_ENTRY_WORDS * sizeof *lv);
-  run(d, MT_OP_SET_LEVELS, lv, 1 + pr->levels * MT_LEVEL_ENTRY_WORDS);
-  run(d, MT_OP_META_TABLE, pr->meta_table, MT_META_TABLE_SIZE / 2);
-  run(d, MT_OP_FABRICATE, s, 3);
+static int probe(demo_t *d, uint16_t *g) {
+  mt_region r = {0, 1, 0, 1};
+  return check(d, mt_dev_read_cells(d->dev, 0, r, 1, g, NULL), "READ_CELLS");
 }
 
 /* SET then RESET train on one device, printed every few pulses. */
-static void pulse_curve(demo_t *d) {
-  const uint32_t n = 96;
+static int pulse_curve(demo_t *d) {
   printf("\nPulse response of device G+ at (0,0) [g as %% of full scale]\n");
   printf("  pulse   SET      RESET\n");
-  uint32_t set_curve[97], rst_curve[97];
-  set_curve[0] = probe(d, 0, 0, 0);
-  for (uint32_t k = 1; k <= n; k++) {
-    uint32_t e = 0u << 20 | 0u << 8 | 0u << 7 | 1u;
-    uint32_t p[2] = {0, e};
-    run(d, MT_OP_PULSE, p, 2);
-    set_curve[k] = probe(d, 0, 0, 0);
+  uint16_t set_curve[CURVE + 1], rst_curve[CURVE + 1];
+  int rc = probe(d, &set_curve[0]);
+  const uint32_t set1 = 1u;     /* row 0, col 0, G+, n = +1: one SET pulse */
+  const uint32_t reset1 = 0x7Fu; /* n = -1 in the 7-bit field: one RESET pulse */
+  for (uint32_t k = 1; rc == MT_OK && k <= CURVE; k++) {
+    rc = check(d, mt_dev_pulse(d->dev, 0, &set1, 1), "PULSE");
+    if (rc == MT_OK) rc = probe(d, &set_curve[k]);
   }
-  rst_curve[0] = set_curve[n];
-  for (uint32_t k = 1; k <= n; k++) {
-    uint32_t p[2] = {0, 0x7Fu}; /* n = -1: one RESET pulse */
-    run(d, MT_OP_PULSE, p, 2);
-    rst_curve[k] = probe(d, 0, 0, 0);
+  rst_curve[0] = set_curve[CURVE];
+  for (uint32_t k = 1; rc == MT_OK && k <= CURVE; k++) {
+    rc = check(d, mt_dev_pulse(d->dev, 0, &reset1, 1), "PULSE");
+    if (rc == MT_OK) rc = probe(d, &rst_curve[k]);
   }
-  for (uint32_t k = 0; k <= n; k += 12)
+  for (uint32_t k = 0; rc == MT_OK && k <= CURVE; k += 12)
     printf("  %5u  %6.2f   %6.2f\n", k, 100.0 * set_curve[k] / 65535, 100.0 * rst_curve[k] / 65535);
+  return rc;
 }
 
 static uint32_t rand32(uint64_t *x) {
@@ -89,85 +92,131 @@ static uint32_t rand32(uint64_t *x) {
   return (uint32_t)(*x >> 33);
 }
 
-/* Programs every weight of the tile to a random level; prints the cost. */
-static void program_tile(demo_t *d, const mt_preset_t *pr, uint32_t flags, const char *label,
-                         uint32_t *levels) {
-  uint64_t before[MT_CNT_COUNT];
-  run(d, MT_OP_STATS_GET, NULL, 0);
-  for (uint32_t i = 0; i < MT_CNT_COUNT; i++) before[i] = d->out[2 * i] | (uint64_t)d->out[2 * i + 1] << 32;
-  static uint32_t p[2 + MT_ROWS * MT_COLS];
-  p[0] = 0;
-  p[1] = flags | MT_PROG_FORCE;
-  for (uint32_t w = 0; w < MT_ROWS * MT_COLS; w++)
-    p[2 + w] = (w / MT_COLS) << 20 | (w % MT_COLS) << 8 | levels[w];
-  run(d, MT_OP_PROGRAM, p, 2 + MT_ROWS * MT_COLS);
-  uint32_t fails = d->out[2];
-  double cells = MT_ROWS * MT_COLS;
-  double pulses = (double)(counter(d, MT_CNT_SET_PULSES) - before[MT_CNT_SET_PULSES] +
-                           counter(d, MT_CNT_RESET_PULSES) - before[MT_CNT_RESET_PULSES]);
-  double reads = (double)(counter(d, MT_CNT_VERIFY_READS) - before[MT_CNT_VERIFY_READS]);
-  double energy = (double)(counter(d, MT_CNT_ENERGY_FJ) - before[MT_CNT_ENERGY_FJ]) * 1e-3;
-  double lat = (double)(counter(d, MT_CNT_LATENCY_PS) - before[MT_CNT_LATENCY_PS]) * 1e-6;
+/* Programs every weight of the tile to its level; prints the cost. */
+static int program_tile(demo_t *d, uint32_t flags, const char *label) {
+  const uint32_t n = d->rows * d->cols;
+  for (uint32_t w = 0; w < n; w++) d->entries[w] = (w / d->cols) << 20 | (w % d->cols) << 8 | d->levels[w];
+  uint64_t set0 = 0, rst0 = 0, ver0 = 0, e0 = 0, t0 = 0, set1 = 0, rst1 = 0, ver1 = 0, e1 = 0, t1 = 0;
+  mt_prog_result res;
+  int rc = counter(d, "set_pulses", &set0);
+  if (rc == MT_OK) rc = counter(d, "reset_pulses", &rst0);
+  if (rc == MT_OK) rc = counter(d, "verify_reads", &ver0);
+  if (rc == MT_OK) rc = counter(d, "energy_fj", &e0);
+  if (rc == MT_OK) rc = counter(d, "latency_ps", &t0);
+  if (rc == MT_OK)
+    rc = check(d, mt_dev_program(d->dev, 0, flags | MT_PROGRAM_FORCE, d->entries, n, &res), "PROGRAM");
+  if (rc == MT_OK) rc = counter(d, "set_pulses", &set1);
+  if (rc == MT_OK) rc = counter(d, "reset_pulses", &rst1);
+  if (rc == MT_OK) rc = counter(d, "verify_reads", &ver1);
+  if (rc == MT_OK) rc = counter(d, "energy_fj", &e1);
+  if (rc == MT_OK) rc = counter(d, "latency_ps", &t1);
+  if (rc != MT_OK) return rc;
+  double cells = n;
   printf("  %-12s pulses/weight %7.2f  verify reads/weight %7.2f  devices not converged %5u"
          "  energy %10.1f pJ  latency %9.1f us\n",
-         label, pulses / cells, reads / cells, fails, energy, lat);
-  (void)pr;
+         label, (double)(set1 - set0 + rst1 - rst0) / cells, (double)(ver1 - ver0) / cells,
+         res.wv_failures, (double)(e1 - e0) * 1e-3, (double)(t1 - t0) * 1e-6);
+  return MT_OK;
 }
 
-/* Mean absolute error of the ADC outputs against the ideal product of the
- * intended level weights, in units of one level step x one DAC LSB. */
-static void mvm_error(demo_t *d, const mt_preset_t *pr, const uint32_t *levels, uint64_t *rng) {
-  const uint32_t nvec = 16;
-  int32_t xmax = (1 << (pr->cfg[MT_CFG_DAC_BITS] - 1)) - 1;
-  static uint32_t p[4 + 16 * MT_ROWS / 2];
-  p[0] = 0;
-  p[1] = nvec;
-  p[2] = MT_ROWS;
-  p[3] = MT_COLS;
-  static int32_t x[16][MT_ROWS];
-  for (uint32_t v = 0; v < nvec; v++) {
-    for (uint32_t i = 0; i < MT_ROWS; i += 2) {
-      x[v][i] = (int32_t)(rand32(rng) % (uint32_t)(xmax + 1));
-      x[v][i + 1] = (int32_t)(rand32(rng) % (uint32_t)(xmax + 1));
-      p[4 + v * MT_ROWS / 2 + i / 2] = ((uint32_t)x[v][i] & 0xFFFFu) | (uint32_t)x[v][i + 1] << 16;
-    }
-  }
-  run(d, MT_OP_MVM, p, 4 + nvec * MT_ROWS / 2);
+/* Mean absolute error of the ADC outputs against the ideal product of the intended level
+ * weights, in units of one level step x one DAC LSB. */
+static int mvm_error(demo_t *d, uint64_t *rng) {
+  uint32_t xmax = (1u << (d->cfg[d->cfg_dac_bits] - 1)) - 1;
+  for (uint32_t k = 0; k < NVEC * d->rows; k++) d->x[k] = (int16_t)(rand32(rng) % (xmax + 1));
+  int rc = check(d, mt_dev_mvm(d->dev, 0, NVEC, d->rows, d->cols, d->x, d->y), "MVM");
+  if (rc != MT_OK) return rc;
   /* Ideal: the level table's target difference, through the same ADC gain. */
+  const double gain = d->cfg[d->cfg_adc_mul] / ldexp(1.0, (int)d->cfg[d->cfg_adc_shift]);
   double err = 0, mag = 0;
-  for (uint32_t v = 0; v < nvec; v++) {
-    for (uint32_t j = 0; j < MT_COLS; j++) {
+  for (uint32_t v = 0; v < NVEC; v++) {
+    for (uint32_t j = 0; j < d->cols; j++) {
       double ideal = 0;
-      for (uint32_t i = 0; i < MT_ROWS; i++) {
-        const uint32_t *e = pr->level_table + levels[i * MT_COLS + j] * MT_LEVEL_ENTRY_WORDS;
-        ideal += x[v][i] * ((double)(e[0] & 0xFFFFu) - (double)(e[0] >> 16));
+      for (uint32_t i = 0; i < d->rows; i++) {
+        uint16_t gp = 0, gm = 0;
+        rc = mt_preset_level_target(d->pr, d->levels[i * d->cols + j], &gp, &gm);
+        if (rc != MT_OK) return rc; /* levels[] holds only the preset's levels */
+        ideal += d->x[v * d->rows + i] * ((double)gp - (double)gm);
       }
-      ideal *= pr->cfg[MT_CFG_ADC_MUL] / ldexp(1.0, (int)pr->cfg[MT_CFG_ADC_SHIFT]);
-      int32_t y = (int16_t)(uint16_t)(d->out[v * MT_COLS / 2 + j / 2] >> (16u * (j % 2)));
-      err += fabs(y - ideal);
+      ideal *= gain;
+      err += fabs(d->y[v * d->cols + j] - ideal);
       mag += fabs(ideal);
     }
   }
-  printf("\nMVM of 16 random non-negative inputs on the programmed tile (read_mode %u):\n"
+  printf("\nMVM of %u random non-negative inputs on the programmed tile (read_mode %u):\n"
          "  mean |ADC - ideal| = %.2f codes, %.1f%% of the mean |ideal| output\n",
-         pr->cfg[MT_CFG_READ_MODE], err / (nvec * MT_COLS), 100.0 * err / (mag > 0 ? mag : 1));
+         NVEC, d->cfg[d->cfg_read_mode], err / (NVEC * d->cols), 100.0 * err / (mag > 0 ? mag : 1));
+  return MT_OK;
+}
+
+static int run_demo(demo_t *d) {
+  const mt_dev_info *info = mt_dev_get_info(d->dev);
+  d->rows = info->rows;
+  d->cols = info->cols;
+  const uint32_t n = d->rows * d->cols, ncnt = mt_counter_count();
+  int rc = lookup(mt_config_find, "dac_bits", &d->cfg_dac_bits);
+  if (rc == MT_OK) rc = lookup(mt_config_find, "adc_bits", &d->cfg_adc_bits);
+  if (rc == MT_OK) rc = lookup(mt_config_find, "adc_mul", &d->cfg_adc_mul);
+  if (rc == MT_OK) rc = lookup(mt_config_find, "adc_shift", &d->cfg_adc_shift);
+  if (rc == MT_OK) rc = lookup(mt_config_find, "read_mode", &d->cfg_read_mode);
+  if (rc != MT_OK) return rc;
+  d->cfg = calloc(mt_config_count(), sizeof *d->cfg);
+  d->counters = calloc(ncnt, sizeof *d->counters);
+  d->entries = calloc(n, sizeof *d->entries);
+  d->levels = calloc(n, sizeof *d->levels);
+  d->x = calloc((size_t)NVEC * d->rows, sizeof *d->x);
+  d->y = calloc((size_t)NVEC * d->cols, sizeof *d->y);
+  if (!d->cfg || !d->counters || !d->entries || !d->levels || !d->x || !d->y) {
+    fprintf(stderr, "mt-demo: out of memory\n");
+    return MT_ERR_NOMEM;
+  }
+  mt_preset_config(d->pr, d->cfg, mt_config_count());
+  printf("memtile, preset '%s': %s\n", mt_preset_name(d->pr), mt_preset_description(d->pr));
+  printf("tile %ux%u, %u levels, DAC %u bits, ADC %u bits, read mode %u\n", d->rows, d->cols,
+         mt_preset_levels(d->pr), d->cfg[d->cfg_dac_bits], d->cfg[d->cfg_adc_bits],
+         d->cfg[d->cfg_read_mode]);
+  rc = setup(d);
+  if (rc == MT_OK) rc = pulse_curve(d);
+  if (rc != MT_OK) return rc;
+
+  uint64_t rng = d->seed;
+  const uint32_t nlev = mt_preset_levels(d->pr);
+  for (uint32_t w = 0; w < n; w++) d->levels[w] = rand32(&rng) % nlev;
+  rc = setup(d); /* fresh tile: the pulse train above wore nothing in */
+  if (rc != MT_OK) return rc;
+  printf("\nProgramming all %u weights to random levels:\n", n);
+  rc = program_tile(d, 0, "write-verify");
+  if (rc == MT_OK) rc = mvm_error(d, &rng);
+  if (rc == MT_OK) rc = setup(d);
+  if (rc != MT_OK) return rc;
+  printf("\n");
+  rc = program_tile(d, MT_PROGRAM_OPEN_LOOP, "open-loop");
+  if (rc == MT_OK) rc = mvm_error(d, &rng);
+  if (rc == MT_OK) rc = check(d, mt_dev_stats(d->dev, d->counters, ncnt), "STATS_GET");
+  if (rc != MT_OK) return rc;
+  printf("\nCounters after the open-loop run:\n");
+  for (uint32_t i = 0; i < ncnt; i++)
+    printf("  %-18s %llu\n", mt_counter_name(i), (unsigned long long)d->counters[i]);
+  return MT_OK;
 }
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: mt-demo [--preset FILE] [--seed N]\n"
-             "Runs a preset's device on the golden model: pulse response, programming cost,\n"
-             "MVM error and counters.\n");
+  fprintf(f, "usage: mt-demo [--device URI] [--preset NAME|FILE] [--seed N]\n"
+             "Runs a preset's device (default model://, any URI of mt_dev_open): pulse response,\n"
+             "programming cost, MVM error and counters.\n");
 }
 
 int main(int argc, char **argv) {
-  const char *preset_path = "presets/rram.json";
-  uint64_t seed = 1;
+  const char *preset_name = "rram", *uri = "model://";
+  demo_t d = {.seed = 1};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--preset") && i + 1 < argc) {
-      preset_path = argv[++i];
+      preset_name = argv[++i];
+    } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+      uri = argv[++i];
     } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
       char *end = NULL;
-      seed = strtoull(argv[++i], &end, 0);
+      d.seed = strtoull(argv[++i], &end, 0);
       if (*end) {
         fprintf(stderr, "mt-demo: --seed: '%s' is not a number\n", argv[i]);
         return 2;
@@ -181,37 +230,25 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  static mt_preset_t pr;
-  char err[512];
-  if (mt_preset_load(preset_path, &pr, err, sizeof err) != 0) {
-    fprintf(stderr, "mt-demo: %s\n", err);
+  mt_preset *pr = NULL;
+  if (mt_preset_open(preset_name, &pr) != MT_OK) {
+    fprintf(stderr, "mt-demo: %s\n", pr ? mt_preset_errmsg(pr) : "out of memory");
+    mt_preset_close(pr);
     return 1;
   }
-  demo_t *d = calloc(1, sizeof *d);
-  if (!d) return 1;
-  setup(d, &pr, seed);
-  printf("memtile golden model, preset '%s': %s\n", pr.name, pr.description);
-  printf("tile %ux%u, %u levels, DAC %u bits, ADC %u bits, read mode %u\n", MT_ROWS, MT_COLS,
-         pr.levels, pr.cfg[MT_CFG_DAC_BITS], pr.cfg[MT_CFG_ADC_BITS], pr.cfg[MT_CFG_READ_MODE]);
-  pulse_curve(d);
-
-  static uint32_t levels[MT_ROWS * MT_COLS];
-  uint64_t rng = seed;
-  for (uint32_t w = 0; w < MT_ROWS * MT_COLS; w++) levels[w] = rand32(&rng) % pr.levels;
-  setup(d, &pr, seed); /* fresh tile: the pulse train above wore nothing in */
-  printf("\nProgramming all %u weights to random levels:\n", MT_ROWS * MT_COLS);
-  program_tile(d, &pr, 0, "write-verify", levels);
-  mvm_error(d, &pr, levels, &rng);
-  setup(d, &pr, seed);
-  printf("\n");
-  program_tile(d, &pr, MT_PROG_OPEN_LOOP, "open-loop", levels);
-  mvm_error(d, &pr, levels, &rng);
-
-  printf("\nCounters after the open-loop run:\n");
-  run(d, MT_OP_STATS_GET, NULL, 0);
-  for (uint32_t i = 0; i < MT_CNT_COUNT; i++)
-    printf("  %-18s %llu\n", mt_cnt_names[i],
-           (unsigned long long)(d->out[2 * i] | (uint64_t)d->out[2 * i + 1] << 32));
-  free(d);
-  return 0;
+  d.pr = pr;
+  int rc = mt_dev_open(uri, &d.dev);
+  if (rc != MT_OK)
+    fprintf(stderr, "mt-demo: %s\n", d.dev ? mt_dev_errmsg(d.dev) : "out of memory");
+  else
+    rc = run_demo(&d);
+  mt_dev_close(d.dev);
+  mt_preset_close(pr);
+  free(d.cfg);
+  free(d.counters);
+  free(d.entries);
+  free(d.levels);
+  free(d.x);
+  free(d.y);
+  return rc == MT_OK ? 0 : 1;
 }

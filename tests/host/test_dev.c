@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "memtile.h"
 #include "mt_preset.h"
@@ -46,6 +47,13 @@ static mt_dev *open_rram(uint32_t tiles) {
 
 static void open_reports_info_and_rejects_bad_uris(void **state) {
   (void)state;
+  assert_int_equal(mt_protocol_version(), MT_PROTO_MAJOR << 16 | MT_PROTO_MINOR);
+  /* This test links neither the Verilated device nor XRT (the tools do: test_cli's info). */
+  assert_int_equal(mt_backend_available("model"), 1);
+  assert_int_equal(mt_backend_available("usb"), 1);
+  assert_int_equal(mt_backend_available("verilator"), 0);
+  assert_int_equal(mt_backend_available("nosuch"), 0);
+  assert_int_equal(mt_backend_available(NULL), 0);
   mt_dev *dev = open_ok("model://?tiles=3");
   assert_int_equal(mt_dev_get_info(dev)->tiles, 3);
   assert_int_equal(mt_dev_get_info(dev)->rows, MT_ROWS);
@@ -314,6 +322,43 @@ static void bad_snapshots_are_refused(void **state) {
   mt_dev_close(dev);
 }
 
+static void put_le32(unsigned char *b, uint32_t v) {
+  for (int k = 0; k < 4; k++) b[k] = (unsigned char)(v >> (8 * k));
+}
+
+/* An image with a valid checksum but a word the device refuses (GLOBAL "configured" = 2, sent
+ * after the tiles) is undone: the device's whole state, tiles too, is what it was. */
+static void rejected_images_change_nothing(void **state) {
+  (void)state;
+  mt_dev *src = open_rram(2);
+  assert_int_equal(mt_dev_fabricate(src, 99, 1), MT_OK); /* tiles differ from dev's */
+  unsigned char *img = NULL, *before = NULL, *after = NULL;
+  size_t n = 0, nb = 0, na = 0;
+  assert_int_equal(mt_dev_snapshot_bytes(src, &img, &n), MT_OK);
+  const size_t hdr_bytes = 8 * 4; /* the snapshot header (docs/protocol.md, "Snapshots") */
+  put_le32(img + hdr_bytes + 4 * MT_G_CONFIGURED, 2);
+  put_le32(img + n - 4, (uint32_t)crc32(0L, img, (uInt)(n - 4)));
+  mt_dev *dev = open_rram(2);
+  assert_int_equal(mt_dev_snapshot_bytes(dev, &before, &nb), MT_OK);
+  assert_int_equal(mt_dev_restore_bytes(dev, img, n, "bad.snap"), MT_ERR_FILE);
+  const char *msg = mt_dev_errmsg(dev);
+  if (!strstr(msg, "bad.snap: the device rejected the image, state unchanged") ||
+      !strstr(msg, "STATE_WRITE"))
+    fail_msg("'%s'", msg);
+  assert_int_equal(mt_dev_snapshot_bytes(dev, &after, &na), MT_OK);
+  assert_int_equal(na, nb);
+  assert_memory_equal(before, after, nb);
+  /* The same image with the word repaired restores. */
+  put_le32(img + hdr_bytes + 4 * MT_G_CONFIGURED, 1);
+  put_le32(img + n - 4, (uint32_t)crc32(0L, img, (uInt)(n - 4)));
+  assert_int_equal(mt_dev_restore_bytes(dev, img, n, "good.snap"), MT_OK);
+  free(img);
+  free(before);
+  free(after);
+  mt_dev_close(src);
+  mt_dev_close(dev);
+}
+
 /* mt_dev_command takes any uint32_t opcode: those that do not fit the 8-bit
  * field are refused by name, those that fit but are unknown get the device's
  * ERR_OPCODE, and neither reads outside the opcode-name table (ASan watches). */
@@ -366,6 +411,7 @@ int main(void) {
     cmocka_unit_test(pulse_read_and_meta_through_the_api),
     cmocka_unit_test(snapshot_resumes_exactly),
     cmocka_unit_test(bad_snapshots_are_refused),
+    cmocka_unit_test(rejected_images_change_nothing),
     cmocka_unit_test(raw_commands_check_the_opcode),
   };
   return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

@@ -1,4 +1,4 @@
-/* Figures through gnuplot (mt_plot.h) and the CLI that draws them: `memtile plot` of real
+/* Figures through gnuplot (memtile_plot.h) and the CLI that draws them: `memtile plot` of real
  * training logs, `memtile characterize --plot`; every figure must be a PNG of the stated
  * size, and bad logs, bad options and a missing gnuplot must be named. */
 #define _POSIX_C_SOURCE 200809L
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "memtile.h"
-#include "mt_plot.h"
+#include "memtile_plot.h"
 
 #define CLI MT_BUILD_DIR "/san/bin/memtile"
 

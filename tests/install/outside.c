@@ -7,6 +7,7 @@
 
 #include <memtile.h>
 #include <memtile_layer.h>
+#include <memtile_train.h>
 
 int main(void) {
   mt_dev *dev = NULL;
@@ -60,5 +61,11 @@ int main(void) {
   rc = mt_preset_open("no-such-preset", &p);
   printf("missing preset: %s\n", mt_preset_errmsg(p));
   mt_preset_close(p);
+  /* The training API (memtile_train.h): an option error names the option. */
+  mt_trainer *t = NULL;
+  rc = mt_trainer_create(NULL, &t);
+  if (rc == MT_OK && mt_trainer_set(t, "epochs", "zero") != MT_OK)
+    printf("trainer: %s\n", mt_train_errmsg(t));
+  mt_trainer_close(t);
   return worst < 0.05 ? 0 : 1;
 }

@@ -17,7 +17,7 @@ echo "1..9"
 
 if make --no-print-directory -C "$SRC" BUILD="$BUILD" install PREFIX="$P" > "$tmp/install.txt" 2>&1 &&
    [ -x "$P/bin/memtile" ] && [ -f "$P/lib/libmemtile.a" ] && [ -f "$P/include/memtile.h" ] &&
-   [ -f "$P/include/memtile_layer.h" ] && [ -f "$P/share/memtile/presets/rram.json" ] &&
+   [ -f "$P/include/memtile_layer.h" ] && [ -f "$P/include/memtile_train.h" ] && [ -f "$P/share/memtile/presets/rram.json" ] &&
    [ -f "$P/lib/pkgconfig/memtile.pc" ]; then
   ok "make install PREFIX puts tools, libraries, headers, presets and memtile.pc in place"
 else
@@ -44,6 +44,7 @@ fi
 if env -u MEMTILE_PRESETS LD_LIBRARY_PATH="$P/lib" ./prog > run.txt 2>&1 &&
    grep -q "preset ideal from $(cd "$P" && pwd -P)/share/memtile/presets/ideal.json" run.txt &&
    grep -q "bogus: invalid argument (bogus://x: unknown scheme" run.txt && grep -q "missing preset: no preset 'no-such-preset'" run.txt &&
+   grep -q "trainer: --epochs: 'zero' is not an integer" run.txt &&
    LD_LIBRARY_PATH="$P/lib" ldd ./prog | grep -q "$P/lib/libmemtile.so.0"; then
   ok "it runs on the shared library: device, preset found in the prefix, layer, errors"
 else

@@ -1,4 +1,4 @@
-/* Figures as PNG through gnuplot (docs/plots.md): learning curves of training logs and a
+/* libmemtile: figures as PNG through gnuplot (docs/plots.md): learning curves of training logs and a
  * device's characterization. The data go to a private temporary directory, gnuplot (the
  * program named by $MEMTILE_GNUPLOT, else "gnuplot" on PATH) draws them with its pngcairo
  * terminal, and the PNG is checked (signature, IHDR) before it replaces the output file
@@ -6,11 +6,18 @@
  * err: MT_ERR_FILE for a bad log (naming file:line and field), MT_ERR_NODEV when gnuplot
  * cannot be run, MT_ERR_IO when it fails or writes no valid PNG, MT_ERR_INVAL for bad
  * arguments. */
-#ifndef MT_PLOT_H
-#define MT_PLOT_H
+#ifndef MEMTILE_PLOT_H
+#define MEMTILE_PLOT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#ifdef __cplusplus
+}
+#endif
+#endif
 
 /* What `memtile plot` draws: the panels of one figure. */
 enum {
@@ -48,4 +55,7 @@ typedef struct {
 
 int mt_plot_characterization(const mt_plot_device *d, const char *png, char *err, size_t errlen);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

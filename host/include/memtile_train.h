@@ -1,0 +1,98 @@
+/* libmemtile: in-situ training of a network on any device, for programs outside the memtile
+ * tool (docs/algorithms.md has the algorithms, README.md the options).
+ *
+ * A trainer holds an experiment: its options, set by the names of `memtile train`'s options
+ * ("epochs", "algo", "net", "checkpoint", "resume", ...; see mt_trainer_set), and, while it
+ * runs, its datasets, preset, device and log. mt_trainer_run trains epoch by epoch and calls
+ * back after each; a run given "resume" continues the experiment saved by "checkpoint".
+ * Every call returns MT_OK or an MT_ERR_* code; mt_train_errmsg() then says what failed,
+ * naming the option, file or value (options as "--name", the way the tool spells them). */
+#ifndef MEMTILE_TRAIN_H
+#define MEMTILE_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memtile.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MT_TRAIN_MAX_TASKS 8u /* datasets trained in turn ("tasks") */
+
+/* What one epoch did. */
+typedef struct {
+  uint32_t epoch;
+  double train_loss, train_accuracy, test_accuracy;
+  /* device counters accumulated over the epoch's training steps */
+  uint64_t set_pulses, reset_pulses, verify_reads, cell_reads, mvms;
+  uint64_t cells_programmed, updates_skipped, wv_failures;
+  double energy_pj, latency_ns, wall_s;
+  uint64_t transactions; /* device commands of the epoch's training steps (mt_dev_transactions) */
+  /* conventional/biased: test accuracy of the float network before programming
+   * (test_accuracy is then the accuracy on the device after programming) */
+  int has_sw_accuracy;
+  double sw_test_accuracy;
+  /* clock cycles of the simulated RTL over the epoch (training and evaluation), when the
+   * device has a simulated clock (verilator://) */
+  int has_sim_cycles;
+  uint64_t sim_cycles;
+  /* "tasks": the task being trained (1-based) of n_tasks, and the test accuracy of every
+   * task after this epoch (task_accuracy[k] is task k+1) */
+  uint32_t task, n_tasks;
+  double task_accuracy[MT_TRAIN_MAX_TASKS];
+} mt_epoch_stats;
+
+typedef struct mt_trainer mt_trainer;
+
+/* A trainer with the default options (siamese, 784-256-10, preset rram, fashion-mnist, 3
+ * epochs) on the device at uri; uri NULL: model:// with as many tiles as the network needs.
+ * The device is opened by mt_trainer_run. *out is set whenever a handle could be allocated,
+ * also on failure; close it with mt_trainer_close() in both cases. */
+int mt_trainer_create(const char *uri, mt_trainer **out);
+void mt_trainer_close(mt_trainer *t);
+/* Why the last call on t failed ("" if none did). */
+const char *mt_train_errmsg(const mt_trainer *t);
+
+/* Sets an option by its name in `memtile train --help` (with or without the leading "--"),
+ * the value as text ("open-loop" takes "0" or "1"): algo, net, preset, levels, dataset,
+ * tasks, epochs, batch, lr, seed, train-limit, test-limit, accumulate, compensate, w-max,
+ * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume.
+ * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
+int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
+
+/* 1 for an option of mt_trainer_set that takes a value, 0 for a flag ("open-loop", whose
+ * value is "0" or "1"), MT_ERR_INVAL for no such option. */
+int mt_train_option_kind(const char *option);
+
+/* The training algorithms' names, k = 0, 1, ...; NULL past the last. */
+const char *mt_train_algo_name(uint32_t k);
+
+typedef struct {
+  /* once the datasets, preset and device are ready, before any training: one line saying
+   * what will be trained (algorithm, device, examples, network, preset); may be NULL */
+  void (*started)(void *ctx, const char *summary);
+  /* after every batch: examples done of total in this epoch; may be NULL */
+  void (*progress)(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss);
+  /* after every epoch, before its log line and checkpoint are written: 0 to go on, > 0 to
+   * stop after this epoch (which is logged and checkpointed), < 0 to fail the run; may be NULL */
+  int (*epoch_done)(void *ctx, const mt_epoch_stats *s);
+  void *ctx;
+} mt_train_callbacks;
+
+/* Loads the datasets and the preset, opens the device and the log, and trains (resuming if
+ * "resume" is set). MT_ERR_INVAL: options that contradict each other; MT_ERR_FILE: a dataset,
+ * preset or network that cannot be used; the device's code if it cannot be opened;
+ * MT_ERR_IO: the run failed (device, checkpoint or log; the message says which). A trainer
+ * runs once. cb may be NULL. */
+int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb);
+
+/* The trainer's device once mt_trainer_run has opened it (NULL before, and for the float
+ * algorithm); it stays open until mt_trainer_close. */
+mt_dev *mt_trainer_device(mt_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
