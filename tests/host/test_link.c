@@ -17,6 +17,7 @@
 #include "mt_backend.h"
 #include "mt_frame.h"
 #include "mt_link.h"
+#include "mt_preset.h"
 #include "mt_protocol.h"
 #include "mt_transport.h"
 
@@ -325,6 +326,160 @@ static void fault_spec_errors(void **state) {
   t->ops->close(t);
 }
 
+/* ---- mt_dev on the link ------------------------------------------------- */
+
+/* A backend that is the link over a fake device, as usb:// is the link over libusb. */
+struct mt_backend {
+  mt_link *link;
+};
+
+static int lb_transact(mt_backend *be, const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp,
+                       uint32_t rsp_cap, uint32_t *n_rsp, uint32_t *consumed, char *err,
+                       size_t errlen) {
+  return mt_link_transact(be->link, cmd, n_cmd, rsp, rsp_cap, n_rsp, consumed, err, errlen);
+}
+
+static void lb_close(mt_backend *be) {
+  mt_link_close(be->link);
+  free(be);
+}
+
+static int lb_link_stats(mt_backend *be, mt_link_stats *st) {
+  mt_link_get_stats(be->link, st);
+  return MT_OK;
+}
+
+static const mt_backend_ops link_backend = {"fake", NULL, lb_transact, lb_close, NULL, lb_link_stats};
+
+static mt_dev *open_on_link(fakedev *d) {
+  mt_backend *be = calloc(1, sizeof *be);
+  assert_non_null(be);
+  char err[256] = "";
+  if (mt_link_open(&d->base, "fake://", 9, 5, &be->link, err, sizeof err) != MT_OK)
+    fail_msg("open: %s", err);
+  mt_dev *dev = NULL;
+  if (mt_dev_open_backend(&link_backend, be, "fake://", &dev) != MT_OK)
+    fail_msg("open: %s", mt_dev_errmsg(dev));
+  return dev;
+}
+
+/* The same device state on model:// and on the link: the rram preset, tile 0 fabricated,
+ * programmed with a pattern of levels, and hidden weights in rows 8..15. */
+static void prepare(mt_dev *dev) {
+  mt_preset_t rram;
+  char err[256];
+  assert_int_equal(mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &rram, err, sizeof err), 0);
+  assert_int_equal(mt_preset_apply(&rram, dev), MT_OK);
+  assert_int_equal(mt_dev_seed(dev, 42), MT_OK);
+  assert_int_equal(mt_dev_fabricate(dev, 7, 0), MT_OK);
+  static uint32_t e[MT_ROWS * MT_COLS];
+  size_t n = 0;
+  for (uint32_t i = 0; i < MT_ROWS; i++)
+    for (uint32_t j = 0; j < MT_COLS; j++) e[n++] = i << 20 | j << 8 | (i * 7u + j) % rram.levels;
+  mt_prog_result res;
+  assert_int_equal(mt_dev_program(dev, 0, 0, e, n, &res), MT_OK);
+  static int32_t h[8 * MT_COLS];
+  for (uint32_t k = 0; k < 8 * MT_COLS; k++) h[k] = (int32_t)(k * 37u % 2001u) - 1000;
+  if (mt_dev_meta_write(dev, 0, (mt_region){8, 8, 0, MT_COLS}, h, &res) != MT_OK)
+    fail_msg("META_WRITE: %s", mt_dev_errmsg(dev));
+}
+
+typedef struct {
+  uint16_t gp[MT_ROWS * MT_COLS], gm[MT_ROWS * MT_COLS], lv[MT_ROWS * MT_COLS];
+  uint16_t part_gp[MT_ROWS * MT_COLS], probe_gm[MT_ROWS * MT_COLS];
+  int32_t h[MT_ROWS * MT_COLS];
+  uint64_t counters[MT_CNT_COUNT];
+} reads;
+
+/* Whole-tile noisy reads, an unaligned region, a probe, levels and hidden weights, then the
+ * counters; *commands: commands issued for the whole-tile READ_CELLS alone. */
+static void read_all(mt_dev *dev, reads *o, uint64_t *commands) {
+  const mt_region tile = {0, MT_ROWS, 0, MT_COLS};
+  uint64_t before = mt_dev_transactions(dev);
+  if (mt_dev_read_cells(dev, 0, tile, 0, o->gp, o->gm) != MT_OK)
+    fail_msg("READ_CELLS: %s", mt_dev_errmsg(dev));
+  *commands = mt_dev_transactions(dev) - before;
+  assert_int_equal(mt_dev_read_cells(dev, 0, (mt_region){3, MT_ROWS - 5, 5, MT_COLS - 9}, 0,
+                                     o->part_gp, NULL),
+                   MT_OK);
+  assert_int_equal(mt_dev_read_cells(dev, 0, tile, 1, NULL, o->probe_gm), MT_OK);
+  assert_int_equal(mt_dev_read_levels(dev, 0, tile, o->lv), MT_OK);
+  assert_int_equal(mt_dev_meta_read(dev, 0, tile, o->h), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, o->counters, MT_CNT_COUNT), MT_OK);
+}
+
+/* Region reads larger than one RSP go in row bands (or pieces of a row) whose answers equal
+ * one read on model:// word for word, noise draws and counters included. */
+static void region_reads_split_to_the_rsp(uint32_t rsp_words, uint64_t want_commands) {
+  static reads want, got;
+  mt_dev *m = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=2", &m), MT_OK);
+  prepare(m);
+  uint64_t one = 0;
+  read_all(m, &want, &one);
+  assert_int_equal(one, 1);
+  mt_dev_close(m);
+
+  fakedev *d = fake_new(4096, rsp_words);
+  mt_dev *dev = open_on_link(d);
+  prepare(dev);
+  uint64_t commands = 0, run0 = d->commands_run;
+  read_all(dev, &got, &commands);
+  assert_int_equal(commands, want_commands);
+  assert_true(d->commands_run - run0 > want_commands); /* they all ran on the device */
+  assert_memory_equal(got.gp, want.gp, sizeof want.gp);
+  assert_memory_equal(got.gm, want.gm, sizeof want.gm);
+  assert_memory_equal(got.part_gp, want.part_gp, sizeof want.part_gp);
+  assert_memory_equal(got.probe_gm, want.probe_gm, sizeof want.probe_gm);
+  assert_memory_equal(got.lv, want.lv, sizeof want.lv);
+  assert_memory_equal(got.h, want.h, sizeof want.h);
+  assert_memory_equal(got.counters, want.counters, sizeof want.counters);
+  mt_link_stats st;
+  assert_int_equal(mt_dev_link_stats(dev, &st), MT_OK);
+  assert_int_equal(st.commands, st.commands_issued);
+  mt_dev_close(dev);
+}
+
+/* 1,000 RSP words: 997 payload words, bands of 7 rows of 128. */
+static void region_reads_in_row_bands(void **state) {
+  (void)state;
+  const uint32_t band = (1000u - 3u) / MT_COLS;
+  region_reads_split_to_the_rsp(1000, (MT_ROWS + band - 1) / band);
+}
+
+/* 60 RSP words: not one row of 128 fits, each row goes in pieces of 57 cells. */
+static void region_reads_in_pieces_of_rows(void **state) {
+  (void)state;
+  region_reads_split_to_the_rsp(60, MT_ROWS * ((MT_COLS + 56u) / 57u));
+}
+
+/* A region that leaves the tile goes whole: the device's range error, as on model://, and
+ * nothing ran. */
+static void region_outside_the_tile_is_the_devices_error(void **state) {
+  (void)state;
+  const mt_region r = {MT_ROWS - 8, 16, 0, MT_COLS};
+  static uint16_t g[16 * MT_COLS];
+  mt_dev *m = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=2", &m), MT_OK);
+  prepare(m);
+  assert_int_equal(mt_dev_read_cells(m, 0, r, 0, g, NULL), MT_ERR_DEVICE);
+  const char *want = strstr(mt_dev_errmsg(m), ": READ_CELLS");
+  assert_non_null(want);
+  fakedev *d = fake_new(4096, 1000);
+  mt_dev *dev = open_on_link(d);
+  prepare(dev);
+  uint64_t c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_read_cells(dev, 0, r, 0, g, NULL), MT_ERR_DEVICE);
+  assert_int_equal(mt_dev_transactions(dev) - c0, 1);
+  assert_string_equal(strstr(mt_dev_errmsg(dev), ": READ_CELLS"), want);
+  uint64_t c_m[MT_CNT_COUNT], c_l[MT_CNT_COUNT];
+  assert_int_equal(mt_dev_stats(m, c_m, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, c_l, MT_CNT_COUNT), MT_OK);
+  assert_memory_equal(c_l, c_m, sizeof c_m);
+  mt_dev_close(dev);
+  mt_dev_close(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(batches_one_frame_per_call),
@@ -334,6 +489,9 @@ int main(void) {
       cmocka_unit_test(unplug),
       cmocka_unit_test(command_too_large),
       cmocka_unit_test(fault_spec_errors),
+      cmocka_unit_test(region_reads_in_row_bands),
+      cmocka_unit_test(region_reads_in_pieces_of_rows),
+      cmocka_unit_test(region_outside_the_tile_is_the_devices_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
