@@ -27,6 +27,10 @@
  * (or 2 detail words), hence the size of the batch response buffer. */
 #define QUEUE_WORDS BUF_WORDS
 #define BATCH_RSP_WORDS (BUF_WORDS + 2 * QUEUE_WORDS)
+/* The smallest command payload a device must take: CONFIGURE, SET_LEVELS of MAX_LEVELS and
+ * META_TABLE go whole, and the chunked commands need room for at least one entry. */
+#define MIN_PAYLOAD (MT_CFG_COUNT > 1 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS ? MT_CFG_COUNT \
+                     : 1 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS)
 
 /* &mt_backend_verilator is null in programs built without the Verilated device, &mt_backend_xrt
  * in programs built without XRT. */
@@ -309,11 +313,19 @@ static mt_dev *dev_new(const char *uri, mt_dev **out) {
   return dev;
 }
 
-/* Puts dev on its opened backend dev->be: the link's limits and queue, then INFO. */
+/* Puts dev on its opened backend dev->be: the link's limits and queue, then INFO. A device may
+ * take shorter commands than the link's frames carry (the AC701 build: CMD_WORDS = 8,192
+ * payload words, frames of 16,380), so commands are also cut to INFO's MAX_PAYLOAD. */
 static int attach(mt_dev *dev, const mt_backend_ops *ops) {
   dev->ops = ops;
   int rc = setup_link(dev);
-  return rc == MT_OK ? query_info(dev) : rc;
+  if (rc == MT_OK) rc = query_info(dev);
+  if (rc != MT_OK) return rc;
+  if (dev->info.max_payload < MIN_PAYLOAD)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: the device takes commands of %u payload words at most "
+                "(this host needs %u)", dev->uri, dev->info.max_payload, MIN_PAYLOAD);
+  if (dev->info.max_payload < dev->max_payload) dev->max_payload = dev->info.max_payload;
+  return MT_OK;
 }
 
 int mt_dev_open_backend(const mt_backend_ops *ops, mt_backend *be, const char *uri, mt_dev **out) {

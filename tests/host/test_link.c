@@ -36,8 +36,24 @@ typedef struct {
   size_t out_n, out_cap;
   uint32_t *rsp;
   uint64_t commands_run, frames_run, sends;
+  uint32_t max_payload; /* nonzero: INFO reports it, and no command may be longer */
+  uint32_t longest;     /* longest command payload received */
   int unplugged;
 } fakedev;
+
+/* A device build that takes shorter commands than its frames carry (the AC701's CMD_WORDS):
+ * every command must fit, and INFO says so. */
+static void limit_payload(fakedev *d, const mt_frame *f, uint32_t n_rsp) {
+  for (uint32_t k = 0; k + 1 < f->len; k += MT_HDR_WORDS + f->payload[k + 1]) {
+    if (f->payload[k + 1] > d->longest) d->longest = f->payload[k + 1];
+    if (d->max_payload && f->payload[k + 1] > d->max_payload)
+      fail_msg("a command of %u payload words; the device takes %u", f->payload[k + 1],
+               d->max_payload);
+  }
+  for (uint32_t k = 1; d->max_payload && k + 1 < n_rsp + 1; k += MT_HDR_WORDS + d->rsp[k + 1])
+    if (d->rsp[k] >> 24 == MT_OP_INFO && (d->rsp[k] & 0xFFu) == MT_ST_OK)
+      d->rsp[k + MT_HDR_WORDS + MT_INFO_MAX_PAYLOAD] = d->max_payload;
+}
 
 static void queue(fakedev *d, const uint8_t *b, size_t n) {
   assert_true(d->out_n + n <= d->out_cap);
@@ -61,6 +77,7 @@ static void dev_frame(fakedev *d, const mt_frame *f) {
                                                sizeof err),
                      MT_OK);
     d->rsp[0] = consumed;
+    limit_payload(d, f, n_rsp);
     for (uint32_t k = 0; k < consumed; k += MT_HDR_WORDS + f->payload[k + 1]) d->commands_run++;
     d->frames_run++;
     d->kept_n = mt_frame_encode(MT_FRAME_KIND_RSP, f->seq, d->rsp, n_rsp + 1, d->kept);
@@ -410,7 +427,8 @@ static void read_all(mt_dev *dev, reads *o, uint64_t *commands) {
 
 /* Region reads larger than one RSP go in row bands (or pieces of a row) whose answers equal
  * one read on model:// word for word, noise draws and counters included. */
-static void region_reads_split_to_the_rsp(uint32_t rsp_words, uint64_t want_commands) {
+static void region_reads_split_to_the_rsp(uint32_t rsp_words, uint32_t max_payload,
+                                          uint64_t want_commands) {
   static reads want, got;
   mt_dev *m = NULL;
   assert_int_equal(mt_dev_open("model://?tiles=2", &m), MT_OK);
@@ -420,9 +438,11 @@ static void region_reads_split_to_the_rsp(uint32_t rsp_words, uint64_t want_comm
   assert_int_equal(one, 1);
   mt_dev_close(m);
 
-  fakedev *d = fake_new(4096, rsp_words);
+  fakedev *d = fake_new(20000, rsp_words);
+  d->max_payload = max_payload;
   mt_dev *dev = open_on_link(d);
   prepare(dev);
+  if (max_payload) assert_int_equal(d->longest, max_payload); /* PROGRAM went in full chunks */
   uint64_t commands = 0, run0 = d->commands_run;
   read_all(dev, &got, &commands);
   assert_int_equal(commands, want_commands);
@@ -444,13 +464,21 @@ static void region_reads_split_to_the_rsp(uint32_t rsp_words, uint64_t want_comm
 static void region_reads_in_row_bands(void **state) {
   (void)state;
   const uint32_t band = (1000u - 3u) / MT_COLS;
-  region_reads_split_to_the_rsp(1000, (MT_ROWS + band - 1) / band);
+  region_reads_split_to_the_rsp(1000, 0, (MT_ROWS + band - 1) / band);
 }
 
 /* 60 RSP words: not one row of 128 fits, each row goes in pieces of 57 cells. */
 static void region_reads_in_pieces_of_rows(void **state) {
   (void)state;
-  region_reads_split_to_the_rsp(60, MT_ROWS * ((MT_COLS + 56u) / 57u));
+  region_reads_split_to_the_rsp(60, 0, MT_ROWS * ((MT_COLS + 56u) / 57u));
+}
+
+/* A device whose INFO says it takes commands of 2,000 payload words, in frames of 20,000:
+ * PROGRAM of a whole tile goes in chunks that fit (the fake fails the test on a longer one),
+ * with the same results as on model://. */
+static void commands_cut_to_the_devices_max_payload(void **state) {
+  (void)state;
+  region_reads_split_to_the_rsp(20000, 2000, 1);
 }
 
 /* A region that leaves the tile goes whole: the device's range error, as on model://, and
@@ -491,6 +519,7 @@ int main(void) {
       cmocka_unit_test(fault_spec_errors),
       cmocka_unit_test(region_reads_in_row_bands),
       cmocka_unit_test(region_reads_in_pieces_of_rows),
+      cmocka_unit_test(commands_cut_to_the_devices_max_payload),
       cmocka_unit_test(region_outside_the_tile_is_the_devices_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
