@@ -28,9 +28,10 @@
 #define QUEUE_WORDS BUF_WORDS
 #define BATCH_RSP_WORDS (BUF_WORDS + 2 * QUEUE_WORDS)
 /* The smallest command payload a device must take: CONFIGURE, SET_LEVELS of MAX_LEVELS and
- * META_TABLE go whole, and the chunked commands need room for at least one entry. */
+ * META_TABLE go whole, META_WRITE needs a whole row, the other cut commands one entry. */
 #define MIN_PAYLOAD (MT_CFG_COUNT > 1 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS ? MT_CFG_COUNT \
                      : 1 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS)
+_Static_assert(MIN_PAYLOAD >= 5 + MT_COLS, "META_WRITE bands need room for a whole row");
 
 /* &mt_backend_verilator is null in programs built without the Verilated device, &mt_backend_xrt
  * in programs built without XRT. */
@@ -321,10 +322,11 @@ static int attach(mt_dev *dev, const mt_backend_ops *ops) {
   int rc = setup_link(dev);
   if (rc == MT_OK) rc = query_info(dev);
   if (rc != MT_OK) return rc;
-  if (dev->info.max_payload < MIN_PAYLOAD)
-    return fail(dev, MT_ERR_PROTOCOL, "%s: the device takes commands of %u payload words at most "
-                "(this host needs %u)", dev->uri, dev->info.max_payload, MIN_PAYLOAD);
   if (dev->info.max_payload < dev->max_payload) dev->max_payload = dev->info.max_payload;
+  if (dev->max_payload < MIN_PAYLOAD)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: commands of %u payload words at most (the device's "
+                "MAX_PAYLOAD or the link's frames); this host needs %u", dev->uri,
+                dev->max_payload, MIN_PAYLOAD);
   return MT_OK;
 }
 
@@ -476,6 +478,12 @@ static int region_words(mt_dev *dev, mt_region r, uint32_t *n) {
   return MT_OK;
 }
 
+/* Whether r lies within a tile (the device's check_region). */
+static int region_inside(mt_region r) {
+  return r.row0 < MT_ROWS && r.nrows <= MT_ROWS - r.row0 && r.col0 < MT_COLS &&
+         r.ncols <= MT_COLS - r.col0;
+}
+
 /* Where a region read's answers go: READ_CELLS g+ and g- (either may be NULL), READ_LEVELS
  * levels (lo), META_READ hidden weights (h). */
 typedef struct {
@@ -498,10 +506,8 @@ static int region_read(mt_dev *dev, uint32_t op, uint32_t tile, mt_region r, uin
   int rc = region_words(dev, r, &n);
   if (rc != MT_OK) return rc;
   const uint32_t cap = dev->max_rsp_payload;
-  const int inside = r.row0 < MT_ROWS && r.nrows <= MT_ROWS - r.row0 && r.col0 < MT_COLS &&
-                     r.ncols <= MT_COLS - r.col0;
   uint32_t band_rows = r.nrows, band_cols = r.ncols;
-  if (n > cap && inside) {
+  if (n > cap && region_inside(r)) {
     band_rows = cap >= r.ncols ? cap / r.ncols : 1;
     band_cols = cap >= r.ncols ? r.ncols : cap;
   }
@@ -596,26 +602,62 @@ static int prog_result(mt_dev *dev, uint32_t op, mt_prog_result *res) {
   return rc;
 }
 
-int mt_dev_meta_write(mt_dev *dev, uint32_t tile, mt_region r, const int32_t *h,
-                      mt_prog_result *res) {
+/* META_WRITE (h) or META_UPDATE (d) of a region. One whose command would be longer than the
+ * device or the link takes (a whole 128x128 tile is 16,389 or 8,197 words; the AC701 build
+ * takes 8,192) goes in bands of whole rows in row-major order: the device updates and
+ * programs the cells in the order of one command, write-verify draws included, and the
+ * results are summed. META_WRITE checks every hidden weight before it changes anything, so
+ * the bands' values are checked here first and a bad one gets the device's own error for one
+ * command, with nothing sent. A region that leaves the tile goes whole, for the device's range
+ * error. */
+static int meta_write_region(mt_dev *dev, uint32_t op, uint32_t tile, mt_region r,
+                             const int32_t *h, const int16_t *d, mt_prog_result *res) {
   uint32_t n = 0;
   int rc = region_words(dev, r, &n);
   if (rc != MT_OK) return rc;
-  put_region(dev, tile, r);
-  for (uint32_t k = 0; k < n; k++) payload(dev)[5 + k] = (uint32_t)h[k];
-  rc = exec(dev, MT_OP_META_WRITE, 5 + n);
-  return rc == MT_OK ? prog_result(dev, MT_OP_META_WRITE, res) : rc;
+  const uint32_t room = dev->max_payload - 5; /* cell words after the region */
+  const uint32_t fit = op == MT_OP_META_WRITE ? room : 2 * room; /* cells per command */
+  uint32_t band_rows = r.nrows;
+  if (n > fit && region_inside(r)) {
+    band_rows = fit / r.ncols;
+    for (uint32_t k = 0; op == MT_OP_META_WRITE && k < n; k++)
+      if (h[k] > (int32_t)MT_HIDDEN_MAX || h[k] < -(int32_t)MT_HIDDEN_MAX) {
+        describe_error(dev, op, MT_ST_ERR_RANGE, 5 + k, (uint32_t)h[k]);
+        return MT_ERR_DEVICE;
+      }
+  }
+  assert(band_rows > 0); /* attach() makes room for a whole row */
+  mt_prog_result sum = {0, 0, 0};
+  for (uint32_t i = 0; i < r.nrows; i += band_rows) {
+    mt_region b = {r.row0 + i, r.nrows - i < band_rows ? r.nrows - i : band_rows, r.col0, r.ncols};
+    uint32_t m = b.nrows * b.ncols, at = i * r.ncols;
+    put_region(dev, tile, b);
+    if (op == MT_OP_META_WRITE) {
+      for (uint32_t k = 0; k < m; k++) payload(dev)[5 + k] = (uint32_t)h[at + k];
+      rc = exec(dev, op, 5 + m);
+    } else {
+      pack16(payload(dev) + 5, d + at, m);
+      rc = exec(dev, op, 5 + (m + 1) / 2);
+    }
+    mt_prog_result one = {0, 0, 0};
+    if (rc == MT_OK) rc = prog_result(dev, op, &one);
+    if (rc != MT_OK) return rc;
+    sum.programmed += one.programmed;
+    sum.skipped += one.skipped;
+    sum.wv_failures += one.wv_failures;
+  }
+  if (res) *res = sum;
+  return MT_OK;
+}
+
+int mt_dev_meta_write(mt_dev *dev, uint32_t tile, mt_region r, const int32_t *h,
+                      mt_prog_result *res) {
+  return meta_write_region(dev, MT_OP_META_WRITE, tile, r, h, NULL, res);
 }
 
 int mt_dev_meta_update(mt_dev *dev, uint32_t tile, mt_region r, const int16_t *d,
                        mt_prog_result *res) {
-  uint32_t n = 0;
-  int rc = region_words(dev, r, &n);
-  if (rc != MT_OK) return rc;
-  put_region(dev, tile, r);
-  pack16(payload(dev) + 5, d, n);
-  rc = exec(dev, MT_OP_META_UPDATE, 5 + (n + 1) / 2);
-  return rc == MT_OK ? prog_result(dev, MT_OP_META_UPDATE, res) : rc;
+  return meta_write_region(dev, MT_OP_META_UPDATE, tile, r, NULL, d, res);
 }
 
 int mt_dev_meta_read(mt_dev *dev, uint32_t tile, mt_region r, int32_t *h) {

@@ -508,6 +508,65 @@ static void region_outside_the_tile_is_the_devices_error(void **state) {
   mt_dev_close(m);
 }
 
+/* META_WRITE and META_UPDATE of whole tiles on a device taking 2,000 payload words: bands of
+ * 15 and 31 rows whose results, hidden weights, conductances and counters equal one command
+ * each on model://; a bad hidden weight in a later band gets the device's error for one
+ * command, with nothing sent. */
+static void meta_writes_in_row_bands(void **state) {
+  (void)state;
+  static int32_t h[MT_ROWS * MT_COLS], got_h[MT_ROWS * MT_COLS], want_h[MT_ROWS * MT_COLS];
+  static int16_t u[MT_ROWS * MT_COLS];
+  static uint16_t got_g[MT_ROWS * MT_COLS], want_g[MT_ROWS * MT_COLS];
+  for (uint32_t k = 0; k < MT_ROWS * MT_COLS; k++) {
+    h[k] = (int32_t)(k * 7919u % 400001u) - 200000;
+    u[k] = (int16_t)((int32_t)(k * 104729u % 4001u) - 2000);
+  }
+  const mt_region tile = {0, MT_ROWS, 0, MT_COLS};
+  mt_prog_result want_w, want_u, got_w, got_u;
+  uint64_t want_c[MT_CNT_COUNT], got_c[MT_CNT_COUNT];
+  char want_err[512];
+  mt_dev *m = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=2", &m), MT_OK);
+  prepare(m);
+  assert_int_equal(mt_dev_meta_write(m, 0, tile, h, &want_w), MT_OK);
+  assert_int_equal(mt_dev_meta_update(m, 0, tile, u, &want_u), MT_OK);
+  const int32_t keep = h[MT_ROWS * MT_COLS - 3];
+  h[MT_ROWS * MT_COLS - 3] = (int32_t)MT_HIDDEN_MAX + 1;
+  assert_int_equal(mt_dev_meta_write(m, 0, tile, h, NULL), MT_ERR_DEVICE);
+  snprintf(want_err, sizeof want_err, "%s", strstr(mt_dev_errmsg(m), ": META_WRITE"));
+  h[MT_ROWS * MT_COLS - 3] = keep;
+  assert_int_equal(mt_dev_meta_read(m, 0, tile, want_h), MT_OK);
+  assert_int_equal(mt_dev_read_cells(m, 0, tile, 0, want_g, NULL), MT_OK);
+  assert_int_equal(mt_dev_stats(m, want_c, MT_CNT_COUNT), MT_OK);
+  mt_dev_close(m);
+
+  fakedev *d = fake_new(20000, 20000);
+  d->max_payload = 2000;
+  mt_dev *dev = open_on_link(d);
+  prepare(dev);
+  uint64_t c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_meta_write(dev, 0, tile, h, &got_w), MT_OK);
+  assert_int_equal(mt_dev_transactions(dev) - c0, (MT_ROWS + 14u) / 15u);
+  c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_meta_update(dev, 0, tile, u, &got_u), MT_OK);
+  assert_int_equal(mt_dev_transactions(dev) - c0, (MT_ROWS + 30u) / 31u);
+  h[MT_ROWS * MT_COLS - 3] = (int32_t)MT_HIDDEN_MAX + 1;
+  c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_meta_write(dev, 0, tile, h, NULL), MT_ERR_DEVICE);
+  assert_int_equal(mt_dev_transactions(dev), c0);
+  assert_string_equal(strstr(mt_dev_errmsg(dev), ": META_WRITE"), want_err);
+  assert_int_equal(mt_dev_meta_read(dev, 0, tile, got_h), MT_OK);
+  assert_int_equal(mt_dev_read_cells(dev, 0, tile, 0, got_g, NULL), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, got_c, MT_CNT_COUNT), MT_OK);
+  mt_dev_close(dev);
+  assert_memory_equal(&got_w, &want_w, sizeof want_w);
+  assert_memory_equal(&got_u, &want_u, sizeof want_u);
+  assert_true(want_w.programmed > 0 && want_u.programmed > 0);
+  assert_memory_equal(got_h, want_h, sizeof want_h);
+  assert_memory_equal(got_g, want_g, sizeof want_g);
+  assert_memory_equal(got_c, want_c, sizeof want_c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(batches_one_frame_per_call),
@@ -520,6 +579,7 @@ int main(void) {
       cmocka_unit_test(region_reads_in_row_bands),
       cmocka_unit_test(region_reads_in_pieces_of_rows),
       cmocka_unit_test(commands_cut_to_the_devices_max_payload),
+      cmocka_unit_test(meta_writes_in_row_bands),
       cmocka_unit_test(region_outside_the_tile_is_the_devices_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
