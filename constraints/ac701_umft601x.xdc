@@ -98,6 +98,8 @@ set_property SLEW FAST [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n f
 # datasheet values: input -max = the FT601 clock-to-out maximum, -min = its minimum; output
 # -max = the FT601 setup time, -min = minus its hold time. The bridge (rtl/mt_ft601_bridge.sv)
 # registers every bus input and DATA/BE on the way out, so those flops go into the IOBs.
+# constraints/README.md ("Not verified") lists what other public FT601 designs use: the input
+# -min below is the most optimistic of them for hold, the first value to confirm.
 set_input_delay  -clock ft_clk -max 7.0 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
 set_input_delay  -clock ft_clk -min 6.5 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
 set_output_delay -clock ft_clk -max 1.0 [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n}]

@@ -124,7 +124,9 @@ int mt_dev_read_levels(mt_dev *dev, uint32_t tile, mt_region r, uint16_t *levels
 int mt_dev_mvm(mt_dev *dev, uint32_t tile, uint32_t nvec, uint32_t nrows, uint32_t ncols,
                const int16_t *x, int16_t *y);
 
-/* Metaplasticity unit: hidden weights of a region, row-major. */
+/* Metaplasticity unit: hidden weights of a region, row-major. Region commands larger than the
+ * device's or link's command/response size go in bands of whole rows, with the results of one
+ * command (docs/usb.md, "The link"). */
 int mt_dev_meta_write(mt_dev *dev, uint32_t tile, mt_region r, const int32_t *h,
                       mt_prog_result *res);
 int mt_dev_meta_update(mt_dev *dev, uint32_t tile, mt_region r, const int16_t *d,

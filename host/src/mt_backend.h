@@ -28,6 +28,10 @@ typedef struct {
 } mt_backend_ops;
 
 extern const mt_backend_ops mt_backend_model;
+/* A device handle on a backend the caller opened (be is taken over: mt_dev_close closes it, as
+ * does a failure here); uri names it in messages. mt_dev_open does this for the schemes of its
+ * table; tests/host/test_link.c for a link over a fake transport. */
+int mt_dev_open_backend(const mt_backend_ops *ops, mt_backend *be, const char *uri, mt_dev **out);
 /* usb://: the link layer over libusb (mt_backend_usb.c). */
 extern const mt_backend_ops mt_backend_usb;
 /* Defined only in programs linked with the Verilated device (mt_backend_verilator.c); a weak

@@ -29,6 +29,11 @@ _Static_assert(MT_PROGRAM_OPEN_LOOP == MT_PROG_OPEN_LOOP && MT_PROGRAM_FORCE == 
  * (or 2 detail words), hence the size of the batch response buffer. */
 #define QUEUE_WORDS BUF_WORDS
 #define BATCH_RSP_WORDS (BUF_WORDS + 2 * QUEUE_WORDS)
+/* The smallest command payload a device must take: CONFIGURE, SET_LEVELS of MAX_LEVELS and
+ * META_TABLE go whole, META_WRITE needs a whole row, the other cut commands one entry. */
+#define MIN_PAYLOAD (MT_CFG_COUNT > 1 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS ? MT_CFG_COUNT \
+                     : 1 + MT_MAX_LEVELS * MT_LEVEL_ENTRY_WORDS)
+_Static_assert(MIN_PAYLOAD >= 5 + MT_COLS, "META_WRITE bands need room for a whole row");
 
 /* &mt_backend_verilator is null in programs built without the Verilated device, &mt_backend_xrt
  * in programs built without XRT. */
@@ -307,16 +312,49 @@ static int setup_link(mt_dev *dev) {
   return MT_OK;
 }
 
-int mt_dev_open(const char *uri, mt_dev **out) {
-  *out = NULL;
-  mt_dev *dev = calloc(1, sizeof *dev);
-  if (!dev) return MT_ERR_NOMEM;
-  *out = dev;
-  if (!uri) return fail(dev, MT_ERR_INVAL, "no device URI given");
-  snprintf(dev->uri, sizeof dev->uri, "%s", uri);
+/* A handle with its buffers, not yet on a backend; NULL when out of memory. */
+static mt_dev *dev_new(const char *uri, mt_dev **out) {
+  *out = calloc(1, sizeof **out);
+  mt_dev *dev = *out;
+  if (!dev) return NULL;
+  snprintf(dev->uri, sizeof dev->uri, "%s", uri ? uri : "");
   dev->cmd = malloc(BUF_WORDS * sizeof *dev->cmd);
   dev->rsp = malloc(BUF_WORDS * sizeof *dev->rsp);
-  if (!dev->cmd || !dev->rsp) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", uri);
+  if (!dev->cmd || !dev->rsp) fail(dev, MT_ERR_NOMEM, "%s: out of memory", dev->uri);
+  return dev;
+}
+
+/* Puts dev on its opened backend dev->be: the link's limits and queue, then INFO. A device may
+ * take shorter commands than the link's frames carry (the AC701 build: CMD_WORDS = 8,192
+ * payload words, frames of 16,380), so commands are also cut to INFO's MAX_PAYLOAD. */
+static int attach(mt_dev *dev, const mt_backend_ops *ops) {
+  dev->ops = ops;
+  int rc = setup_link(dev);
+  if (rc == MT_OK) rc = query_info(dev);
+  if (rc != MT_OK) return rc;
+  if (dev->info.max_payload < dev->max_payload) dev->max_payload = dev->info.max_payload;
+  if (dev->max_payload < MIN_PAYLOAD)
+    return fail(dev, MT_ERR_PROTOCOL, "%s: commands of %u payload words at most (the device's "
+                "MAX_PAYLOAD or the link's frames); this host needs %u", dev->uri,
+                dev->max_payload, MIN_PAYLOAD);
+  return MT_OK;
+}
+
+int mt_dev_open_backend(const mt_backend_ops *ops, mt_backend *be, const char *uri, mt_dev **out) {
+  mt_dev *dev = dev_new(uri, out);
+  if (!dev || !dev->cmd || !dev->rsp) {
+    ops->close(be);
+    return MT_ERR_NOMEM;
+  }
+  dev->be = be;
+  return attach(dev, ops);
+}
+
+int mt_dev_open(const char *uri, mt_dev **out) {
+  mt_dev *dev = dev_new(uri, out);
+  if (!dev) return MT_ERR_NOMEM;
+  if (!uri) return fail(dev, MT_ERR_INVAL, "no device URI given");
+  if (!dev->cmd || !dev->rsp) return MT_ERR_NOMEM;
   const char *sep = strstr(uri, "://");
   if (!sep)
     return fail(dev, MT_ERR_INVAL, "'%s' is not a device URI (expected model://, verilator://, "
@@ -328,9 +366,7 @@ int mt_dev_open(const char *uri, mt_dev **out) {
       char err[256] = "";
       int rc = backends[k]->open(sep + 3, &dev->be, err, sizeof err);
       if (rc != MT_OK) return fail(dev, rc, "%s", err);
-      dev->ops = backends[k];
-      rc = setup_link(dev);
-      return rc == MT_OK ? query_info(dev) : rc;
+      return attach(dev, backends[k]);
     }
   }
   if ((scheme_len == 9 && !strncmp(uri, "verilator", 9)) || (scheme_len == 3 && !strncmp(uri, "xrt", 3)))
@@ -452,21 +488,67 @@ static int region_words(mt_dev *dev, mt_region r, uint32_t *n) {
   return MT_OK;
 }
 
-int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16_t *g_plus,
-                      uint16_t *g_minus) {
+/* Whether r lies within a tile (the device's check_region). */
+static int region_inside(mt_region r) {
+  return r.row0 < MT_ROWS && r.nrows <= MT_ROWS - r.row0 && r.col0 < MT_COLS &&
+         r.ncols <= MT_COLS - r.col0;
+}
+
+/* Where a region read's answers go: READ_CELLS g+ and g- (either may be NULL), READ_LEVELS
+ * levels (lo), META_READ hidden weights (h). */
+typedef struct {
+  uint16_t *lo, *hi;
+  int32_t *h;
+} region_out;
+
+/* Sends a region command of len payload words (READ_CELLS: 6, with flags; READ_LEVELS and
+ * META_READ: 5) whose response is one word per cell, row-major, into o.
+ * Where that is more than a response the link carries (usb://: a whole 128x128 tile is 16,384
+ * words, one RSP of the AC701 build carries 16,381), the region goes in bands of whole rows,
+ * or pieces of one row where not even a row fits, in row-major order: the device visits the
+ * cells in the order of one read, so READ_CELLS draws the same noise from each column's lane
+ * and the answers are word for word those of one read. A region outside the tile is sent
+ * whole, so that the device reports its range error before anything runs, as it would for
+ * one read. */
+static int region_read(mt_dev *dev, uint32_t op, uint32_t tile, mt_region r, uint32_t len,
+                       uint32_t flags, region_out o) {
   uint32_t n = 0;
   int rc = region_words(dev, r, &n);
   if (rc != MT_OK) return rc;
-  put_region(dev, tile, r);
-  payload(dev)[5] = probe ? MT_READ_PROBE : 0;
-  rc = exec(dev, MT_OP_READ_CELLS, 6);
-  if (rc == MT_OK) rc = expect_out(dev, MT_OP_READ_CELLS, n);
-  if (rc != MT_OK) return rc;
-  for (uint32_t k = 0; k < n; k++) {
-    if (g_plus) g_plus[k] = (uint16_t)dev->out[k];
-    if (g_minus) g_minus[k] = (uint16_t)(dev->out[k] >> 16);
+  const uint32_t cap = dev->max_rsp_payload;
+  uint32_t band_rows = r.nrows, band_cols = r.ncols;
+  if (n > cap && region_inside(r)) {
+    band_rows = cap >= r.ncols ? cap / r.ncols : 1;
+    band_cols = cap >= r.ncols ? r.ncols : cap;
   }
+  assert(band_rows > 0 && band_cols > 0);
+  uint32_t at = 0;
+  for (uint32_t i = 0; i < r.nrows; i += band_rows) {
+    for (uint32_t j = 0; j < r.ncols; j += band_cols) {
+      mt_region b = {r.row0 + i, r.nrows - i < band_rows ? r.nrows - i : band_rows, r.col0 + j,
+                     r.ncols - j < band_cols ? r.ncols - j : band_cols};
+      uint32_t m = b.nrows * b.ncols;
+      put_region(dev, tile, b);
+      if (len > 5) payload(dev)[5] = flags;
+      rc = exec(dev, op, len);
+      if (rc == MT_OK) rc = expect_out(dev, op, m);
+      if (rc != MT_OK) return rc;
+      for (uint32_t k = 0; k < m; k++) {
+        if (o.lo) o.lo[at + k] = (uint16_t)dev->out[k];
+        if (o.hi) o.hi[at + k] = (uint16_t)(dev->out[k] >> 16);
+        if (o.h) o.h[at + k] = (int32_t)dev->out[k];
+      }
+      at += m;
+    }
+  }
+  assert(at == n);
   return MT_OK;
+}
+
+int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16_t *g_plus,
+                      uint16_t *g_minus) {
+  return region_read(dev, MT_OP_READ_CELLS, tile, r, 6, probe ? MT_READ_PROBE : 0,
+                     (region_out){g_plus, g_minus, NULL});
 }
 
 int mt_dev_read_list(mt_dev *dev, uint32_t tile, int probe, const uint32_t *cells, size_t n,
@@ -490,21 +572,8 @@ int mt_dev_read_list(mt_dev *dev, uint32_t tile, int probe, const uint32_t *cell
   return MT_OK;
 }
 
-/* Sends a region command whose response is one word per weight. */
-static int region_query(mt_dev *dev, uint32_t op, uint32_t tile, mt_region r, uint32_t *n) {
-  int rc = region_words(dev, r, n);
-  if (rc != MT_OK) return rc;
-  put_region(dev, tile, r);
-  rc = exec(dev, op, 5);
-  return rc == MT_OK ? expect_out(dev, op, *n) : rc;
-}
-
 int mt_dev_read_levels(mt_dev *dev, uint32_t tile, mt_region r, uint16_t *levels) {
-  uint32_t n = 0;
-  int rc = region_query(dev, MT_OP_READ_LEVELS, tile, r, &n);
-  if (rc != MT_OK) return rc;
-  for (uint32_t k = 0; k < n; k++) levels[k] = (uint16_t)dev->out[k];
-  return MT_OK;
+  return region_read(dev, MT_OP_READ_LEVELS, tile, r, 5, 0, (region_out){levels, NULL, NULL});
 }
 
 static void pack16(uint32_t *dst, const int16_t *src, uint32_t n) {
@@ -543,34 +612,66 @@ static int prog_result(mt_dev *dev, uint32_t op, mt_prog_result *res) {
   return rc;
 }
 
-int mt_dev_meta_write(mt_dev *dev, uint32_t tile, mt_region r, const int32_t *h,
-                      mt_prog_result *res) {
+/* META_WRITE (h) or META_UPDATE (d) of a region. One whose command would be longer than the
+ * device or the link takes (a whole 128x128 tile is 16,389 or 8,197 words; the AC701 build
+ * takes 8,192) goes in bands of whole rows in row-major order: the device updates and
+ * programs the cells in the order of one command, write-verify draws included, and the
+ * results are summed. META_WRITE checks every hidden weight before it changes anything, so
+ * the bands' values are checked here first and a bad one gets the device's own error for one
+ * command, with nothing sent. A region that leaves the tile goes whole, for the device's range
+ * error. */
+static int meta_write_region(mt_dev *dev, uint32_t op, uint32_t tile, mt_region r,
+                             const int32_t *h, const int16_t *d, mt_prog_result *res) {
   uint32_t n = 0;
   int rc = region_words(dev, r, &n);
   if (rc != MT_OK) return rc;
-  put_region(dev, tile, r);
-  for (uint32_t k = 0; k < n; k++) payload(dev)[5 + k] = (uint32_t)h[k];
-  rc = exec(dev, MT_OP_META_WRITE, 5 + n);
-  return rc == MT_OK ? prog_result(dev, MT_OP_META_WRITE, res) : rc;
+  const uint32_t room = dev->max_payload - 5; /* cell words after the region */
+  const uint32_t fit = op == MT_OP_META_WRITE ? room : 2 * room; /* cells per command */
+  uint32_t band_rows = r.nrows;
+  if (n > fit && region_inside(r)) {
+    band_rows = fit / r.ncols;
+    for (uint32_t k = 0; op == MT_OP_META_WRITE && k < n; k++)
+      if (h[k] > (int32_t)MT_HIDDEN_MAX || h[k] < -(int32_t)MT_HIDDEN_MAX) {
+        describe_error(dev, op, MT_ST_ERR_RANGE, 5 + k, (uint32_t)h[k]);
+        return MT_ERR_DEVICE;
+      }
+  }
+  assert(band_rows > 0); /* attach() makes room for a whole row */
+  mt_prog_result sum = {0, 0, 0};
+  for (uint32_t i = 0; i < r.nrows; i += band_rows) {
+    mt_region b = {r.row0 + i, r.nrows - i < band_rows ? r.nrows - i : band_rows, r.col0, r.ncols};
+    uint32_t m = b.nrows * b.ncols, at = i * r.ncols;
+    put_region(dev, tile, b);
+    if (op == MT_OP_META_WRITE) {
+      for (uint32_t k = 0; k < m; k++) payload(dev)[5 + k] = (uint32_t)h[at + k];
+      rc = exec(dev, op, 5 + m);
+    } else {
+      pack16(payload(dev) + 5, d + at, m);
+      rc = exec(dev, op, 5 + (m + 1) / 2);
+    }
+    mt_prog_result one = {0, 0, 0};
+    if (rc == MT_OK) rc = prog_result(dev, op, &one);
+    if (rc != MT_OK) return rc;
+    sum.programmed += one.programmed;
+    sum.skipped += one.skipped;
+    sum.wv_failures += one.wv_failures;
+  }
+  if (res) *res = sum;
+  return MT_OK;
+}
+
+int mt_dev_meta_write(mt_dev *dev, uint32_t tile, mt_region r, const int32_t *h,
+                      mt_prog_result *res) {
+  return meta_write_region(dev, MT_OP_META_WRITE, tile, r, h, NULL, res);
 }
 
 int mt_dev_meta_update(mt_dev *dev, uint32_t tile, mt_region r, const int16_t *d,
                        mt_prog_result *res) {
-  uint32_t n = 0;
-  int rc = region_words(dev, r, &n);
-  if (rc != MT_OK) return rc;
-  put_region(dev, tile, r);
-  pack16(payload(dev) + 5, d, n);
-  rc = exec(dev, MT_OP_META_UPDATE, 5 + (n + 1) / 2);
-  return rc == MT_OK ? prog_result(dev, MT_OP_META_UPDATE, res) : rc;
+  return meta_write_region(dev, MT_OP_META_UPDATE, tile, r, NULL, d, res);
 }
 
 int mt_dev_meta_read(mt_dev *dev, uint32_t tile, mt_region r, int32_t *h) {
-  uint32_t n = 0;
-  int rc = region_query(dev, MT_OP_META_READ, tile, r, &n);
-  if (rc != MT_OK) return rc;
-  for (uint32_t k = 0; k < n; k++) h[k] = (int32_t)dev->out[k];
-  return MT_OK;
+  return region_read(dev, MT_OP_META_READ, tile, r, 5, 0, (region_out){NULL, NULL, h});
 }
 
 int mt_dev_stats(mt_dev *dev, uint64_t *counters, size_t n) {

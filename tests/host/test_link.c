@@ -17,6 +17,7 @@
 #include "mt_backend.h"
 #include "mt_frame.h"
 #include "mt_link.h"
+#include "mt_preset.h"
 #include "mt_protocol.h"
 #include "mt_transport.h"
 
@@ -35,8 +36,24 @@ typedef struct {
   size_t out_n, out_cap;
   uint32_t *rsp;
   uint64_t commands_run, frames_run, sends;
+  uint32_t max_payload; /* nonzero: INFO reports it, and no command may be longer */
+  uint32_t longest;     /* longest command payload received */
   int unplugged;
 } fakedev;
+
+/* A device build that takes shorter commands than its frames carry (the AC701's CMD_WORDS):
+ * every command must fit, and INFO says so. */
+static void limit_payload(fakedev *d, const mt_frame *f, uint32_t n_rsp) {
+  for (uint32_t k = 0; k + 1 < f->len; k += MT_HDR_WORDS + f->payload[k + 1]) {
+    if (f->payload[k + 1] > d->longest) d->longest = f->payload[k + 1];
+    if (d->max_payload && f->payload[k + 1] > d->max_payload)
+      fail_msg("a command of %u payload words; the device takes %u", f->payload[k + 1],
+               d->max_payload);
+  }
+  for (uint32_t k = 1; d->max_payload && k + 1 < n_rsp + 1; k += MT_HDR_WORDS + d->rsp[k + 1])
+    if (d->rsp[k] >> 24 == MT_OP_INFO && (d->rsp[k] & 0xFFu) == MT_ST_OK)
+      d->rsp[k + MT_HDR_WORDS + MT_INFO_MAX_PAYLOAD] = d->max_payload;
+}
 
 static void queue(fakedev *d, const uint8_t *b, size_t n) {
   assert_true(d->out_n + n <= d->out_cap);
@@ -60,6 +77,7 @@ static void dev_frame(fakedev *d, const mt_frame *f) {
                                                sizeof err),
                      MT_OK);
     d->rsp[0] = consumed;
+    limit_payload(d, f, n_rsp);
     for (uint32_t k = 0; k < consumed; k += MT_HDR_WORDS + f->payload[k + 1]) d->commands_run++;
     d->frames_run++;
     d->kept_n = mt_frame_encode(MT_FRAME_KIND_RSP, f->seq, d->rsp, n_rsp + 1, d->kept);
@@ -325,6 +343,230 @@ static void fault_spec_errors(void **state) {
   t->ops->close(t);
 }
 
+/* ---- mt_dev on the link ------------------------------------------------- */
+
+/* A backend that is the link over a fake device, as usb:// is the link over libusb. */
+struct mt_backend {
+  mt_link *link;
+};
+
+static int lb_transact(mt_backend *be, const uint32_t *cmd, uint32_t n_cmd, uint32_t *rsp,
+                       uint32_t rsp_cap, uint32_t *n_rsp, uint32_t *consumed, char *err,
+                       size_t errlen) {
+  return mt_link_transact(be->link, cmd, n_cmd, rsp, rsp_cap, n_rsp, consumed, err, errlen);
+}
+
+static void lb_close(mt_backend *be) {
+  mt_link_close(be->link);
+  free(be);
+}
+
+static int lb_link_stats(mt_backend *be, mt_link_stats *st) {
+  mt_link_get_stats(be->link, st);
+  return MT_OK;
+}
+
+static const mt_backend_ops link_backend = {"fake", NULL, lb_transact, lb_close, NULL, lb_link_stats};
+
+static mt_dev *open_on_link(fakedev *d) {
+  mt_backend *be = calloc(1, sizeof *be);
+  assert_non_null(be);
+  char err[256] = "";
+  if (mt_link_open(&d->base, "fake://", 9, 5, &be->link, err, sizeof err) != MT_OK)
+    fail_msg("open: %s", err);
+  mt_dev *dev = NULL;
+  if (mt_dev_open_backend(&link_backend, be, "fake://", &dev) != MT_OK)
+    fail_msg("open: %s", mt_dev_errmsg(dev));
+  return dev;
+}
+
+/* The same device state on model:// and on the link: the rram preset, tile 0 fabricated,
+ * programmed with a pattern of levels, and hidden weights in rows 8..15. */
+static void prepare(mt_dev *dev) {
+  mt_preset_t rram;
+  char err[256];
+  assert_int_equal(mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &rram, err, sizeof err), 0);
+  assert_int_equal(mt_preset_apply(&rram, dev), MT_OK);
+  assert_int_equal(mt_dev_seed(dev, 42), MT_OK);
+  assert_int_equal(mt_dev_fabricate(dev, 7, 0), MT_OK);
+  static uint32_t e[MT_ROWS * MT_COLS];
+  size_t n = 0;
+  for (uint32_t i = 0; i < MT_ROWS; i++)
+    for (uint32_t j = 0; j < MT_COLS; j++) e[n++] = i << 20 | j << 8 | (i * 7u + j) % rram.levels;
+  mt_prog_result res;
+  assert_int_equal(mt_dev_program(dev, 0, 0, e, n, &res), MT_OK);
+  static int32_t h[8 * MT_COLS];
+  for (uint32_t k = 0; k < 8 * MT_COLS; k++) h[k] = (int32_t)(k * 37u % 2001u) - 1000;
+  if (mt_dev_meta_write(dev, 0, (mt_region){8, 8, 0, MT_COLS}, h, &res) != MT_OK)
+    fail_msg("META_WRITE: %s", mt_dev_errmsg(dev));
+}
+
+typedef struct {
+  uint16_t gp[MT_ROWS * MT_COLS], gm[MT_ROWS * MT_COLS], lv[MT_ROWS * MT_COLS];
+  uint16_t part_gp[MT_ROWS * MT_COLS], probe_gm[MT_ROWS * MT_COLS];
+  int32_t h[MT_ROWS * MT_COLS];
+  uint64_t counters[MT_CNT_COUNT];
+} reads;
+
+/* Whole-tile noisy reads, an unaligned region, a probe, levels and hidden weights, then the
+ * counters; *commands: commands issued for the whole-tile READ_CELLS alone. */
+static void read_all(mt_dev *dev, reads *o, uint64_t *commands) {
+  const mt_region tile = {0, MT_ROWS, 0, MT_COLS};
+  uint64_t before = mt_dev_transactions(dev);
+  if (mt_dev_read_cells(dev, 0, tile, 0, o->gp, o->gm) != MT_OK)
+    fail_msg("READ_CELLS: %s", mt_dev_errmsg(dev));
+  *commands = mt_dev_transactions(dev) - before;
+  assert_int_equal(mt_dev_read_cells(dev, 0, (mt_region){3, MT_ROWS - 5, 5, MT_COLS - 9}, 0,
+                                     o->part_gp, NULL),
+                   MT_OK);
+  assert_int_equal(mt_dev_read_cells(dev, 0, tile, 1, NULL, o->probe_gm), MT_OK);
+  assert_int_equal(mt_dev_read_levels(dev, 0, tile, o->lv), MT_OK);
+  assert_int_equal(mt_dev_meta_read(dev, 0, tile, o->h), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, o->counters, MT_CNT_COUNT), MT_OK);
+}
+
+/* Region reads larger than one RSP go in row bands (or pieces of a row) whose answers equal
+ * one read on model:// word for word, noise draws and counters included. */
+static void region_reads_split_to_the_rsp(uint32_t rsp_words, uint32_t max_payload,
+                                          uint64_t want_commands) {
+  static reads want, got;
+  mt_dev *m = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=2", &m), MT_OK);
+  prepare(m);
+  uint64_t one = 0;
+  read_all(m, &want, &one);
+  assert_int_equal(one, 1);
+  mt_dev_close(m);
+
+  fakedev *d = fake_new(20000, rsp_words);
+  d->max_payload = max_payload;
+  mt_dev *dev = open_on_link(d);
+  prepare(dev);
+  if (max_payload) assert_int_equal(d->longest, max_payload); /* PROGRAM went in full chunks */
+  uint64_t commands = 0, run0 = d->commands_run;
+  read_all(dev, &got, &commands);
+  assert_int_equal(commands, want_commands);
+  assert_true(d->commands_run - run0 > want_commands); /* they all ran on the device */
+  assert_memory_equal(got.gp, want.gp, sizeof want.gp);
+  assert_memory_equal(got.gm, want.gm, sizeof want.gm);
+  assert_memory_equal(got.part_gp, want.part_gp, sizeof want.part_gp);
+  assert_memory_equal(got.probe_gm, want.probe_gm, sizeof want.probe_gm);
+  assert_memory_equal(got.lv, want.lv, sizeof want.lv);
+  assert_memory_equal(got.h, want.h, sizeof want.h);
+  assert_memory_equal(got.counters, want.counters, sizeof want.counters);
+  mt_link_stats st;
+  assert_int_equal(mt_dev_link_stats(dev, &st), MT_OK);
+  assert_int_equal(st.commands, st.commands_issued);
+  mt_dev_close(dev);
+}
+
+/* 1,000 RSP words: 997 payload words, bands of 7 rows of 128. */
+static void region_reads_in_row_bands(void **state) {
+  (void)state;
+  const uint32_t band = (1000u - 3u) / MT_COLS;
+  region_reads_split_to_the_rsp(1000, 0, (MT_ROWS + band - 1) / band);
+}
+
+/* 60 RSP words: not one row of 128 fits, each row goes in pieces of 57 cells. */
+static void region_reads_in_pieces_of_rows(void **state) {
+  (void)state;
+  region_reads_split_to_the_rsp(60, 0, MT_ROWS * ((MT_COLS + 56u) / 57u));
+}
+
+/* A device whose INFO says it takes commands of 2,000 payload words, in frames of 20,000:
+ * PROGRAM of a whole tile goes in chunks that fit (the fake fails the test on a longer one),
+ * with the same results as on model://. */
+static void commands_cut_to_the_devices_max_payload(void **state) {
+  (void)state;
+  region_reads_split_to_the_rsp(20000, 2000, 1);
+}
+
+/* A region that leaves the tile goes whole: the device's range error, as on model://, and
+ * nothing ran. */
+static void region_outside_the_tile_is_the_devices_error(void **state) {
+  (void)state;
+  const mt_region r = {MT_ROWS - 8, 16, 0, MT_COLS};
+  static uint16_t g[16 * MT_COLS];
+  mt_dev *m = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=2", &m), MT_OK);
+  prepare(m);
+  assert_int_equal(mt_dev_read_cells(m, 0, r, 0, g, NULL), MT_ERR_DEVICE);
+  const char *want = strstr(mt_dev_errmsg(m), ": READ_CELLS");
+  assert_non_null(want);
+  fakedev *d = fake_new(4096, 1000);
+  mt_dev *dev = open_on_link(d);
+  prepare(dev);
+  uint64_t c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_read_cells(dev, 0, r, 0, g, NULL), MT_ERR_DEVICE);
+  assert_int_equal(mt_dev_transactions(dev) - c0, 1);
+  assert_string_equal(strstr(mt_dev_errmsg(dev), ": READ_CELLS"), want);
+  uint64_t c_m[MT_CNT_COUNT], c_l[MT_CNT_COUNT];
+  assert_int_equal(mt_dev_stats(m, c_m, MT_CNT_COUNT), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, c_l, MT_CNT_COUNT), MT_OK);
+  assert_memory_equal(c_l, c_m, sizeof c_m);
+  mt_dev_close(dev);
+  mt_dev_close(m);
+}
+
+/* META_WRITE and META_UPDATE of whole tiles on a device taking 2,000 payload words: bands of
+ * 15 and 31 rows whose results, hidden weights, conductances and counters equal one command
+ * each on model://; a bad hidden weight in a later band gets the device's error for one
+ * command, with nothing sent. */
+static void meta_writes_in_row_bands(void **state) {
+  (void)state;
+  static int32_t h[MT_ROWS * MT_COLS], got_h[MT_ROWS * MT_COLS], want_h[MT_ROWS * MT_COLS];
+  static int16_t u[MT_ROWS * MT_COLS];
+  static uint16_t got_g[MT_ROWS * MT_COLS], want_g[MT_ROWS * MT_COLS];
+  for (uint32_t k = 0; k < MT_ROWS * MT_COLS; k++) {
+    h[k] = (int32_t)(k * 7919u % 400001u) - 200000;
+    u[k] = (int16_t)((int32_t)(k * 104729u % 4001u) - 2000);
+  }
+  const mt_region tile = {0, MT_ROWS, 0, MT_COLS};
+  mt_prog_result want_w, want_u, got_w, got_u;
+  uint64_t want_c[MT_CNT_COUNT], got_c[MT_CNT_COUNT];
+  char want_err[512];
+  mt_dev *m = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=2", &m), MT_OK);
+  prepare(m);
+  assert_int_equal(mt_dev_meta_write(m, 0, tile, h, &want_w), MT_OK);
+  assert_int_equal(mt_dev_meta_update(m, 0, tile, u, &want_u), MT_OK);
+  const int32_t keep = h[MT_ROWS * MT_COLS - 3];
+  h[MT_ROWS * MT_COLS - 3] = (int32_t)MT_HIDDEN_MAX + 1;
+  assert_int_equal(mt_dev_meta_write(m, 0, tile, h, NULL), MT_ERR_DEVICE);
+  snprintf(want_err, sizeof want_err, "%s", strstr(mt_dev_errmsg(m), ": META_WRITE"));
+  h[MT_ROWS * MT_COLS - 3] = keep;
+  assert_int_equal(mt_dev_meta_read(m, 0, tile, want_h), MT_OK);
+  assert_int_equal(mt_dev_read_cells(m, 0, tile, 0, want_g, NULL), MT_OK);
+  assert_int_equal(mt_dev_stats(m, want_c, MT_CNT_COUNT), MT_OK);
+  mt_dev_close(m);
+
+  fakedev *d = fake_new(20000, 20000);
+  d->max_payload = 2000;
+  mt_dev *dev = open_on_link(d);
+  prepare(dev);
+  uint64_t c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_meta_write(dev, 0, tile, h, &got_w), MT_OK);
+  assert_int_equal(mt_dev_transactions(dev) - c0, (MT_ROWS + 14u) / 15u);
+  c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_meta_update(dev, 0, tile, u, &got_u), MT_OK);
+  assert_int_equal(mt_dev_transactions(dev) - c0, (MT_ROWS + 30u) / 31u);
+  h[MT_ROWS * MT_COLS - 3] = (int32_t)MT_HIDDEN_MAX + 1;
+  c0 = mt_dev_transactions(dev);
+  assert_int_equal(mt_dev_meta_write(dev, 0, tile, h, NULL), MT_ERR_DEVICE);
+  assert_int_equal(mt_dev_transactions(dev), c0);
+  assert_string_equal(strstr(mt_dev_errmsg(dev), ": META_WRITE"), want_err);
+  assert_int_equal(mt_dev_meta_read(dev, 0, tile, got_h), MT_OK);
+  assert_int_equal(mt_dev_read_cells(dev, 0, tile, 0, got_g, NULL), MT_OK);
+  assert_int_equal(mt_dev_stats(dev, got_c, MT_CNT_COUNT), MT_OK);
+  mt_dev_close(dev);
+  assert_memory_equal(&got_w, &want_w, sizeof want_w);
+  assert_memory_equal(&got_u, &want_u, sizeof want_u);
+  assert_true(want_w.programmed > 0 && want_u.programmed > 0);
+  assert_memory_equal(got_h, want_h, sizeof want_h);
+  assert_memory_equal(got_g, want_g, sizeof want_g);
+  assert_memory_equal(got_c, want_c, sizeof want_c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(batches_one_frame_per_call),
@@ -334,6 +576,11 @@ int main(void) {
       cmocka_unit_test(unplug),
       cmocka_unit_test(command_too_large),
       cmocka_unit_test(fault_spec_errors),
+      cmocka_unit_test(region_reads_in_row_bands),
+      cmocka_unit_test(region_reads_in_pieces_of_rows),
+      cmocka_unit_test(commands_cut_to_the_devices_max_payload),
+      cmocka_unit_test(meta_writes_in_row_bands),
+      cmocka_unit_test(region_outside_the_tile_is_the_devices_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
