@@ -325,13 +325,16 @@ check-layering:
 	done
 
 # Verilator model of top module $* (rtl/$*.sv or sim/$*.sv); the stamp stands for the
-# directory's V$*__ALL.a.
+# directory's V$*__ALL.a. Every Verilator stamp carries the time its build started
+# ($@.start, renamed at the end): a source edited while Verilator ran is newer than the
+# stamp, so the next make rebuilds instead of keeping a model of the old source.
 $(RTL_BUILD)/vl/%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
+	@touch $@.start
 	$(VERILATOR) $(VL_FLAGS) --top-module $* --Mdir $(RTL_BUILD)/vl/$* \
 	  $(firstword $(wildcard rtl/$*.sv sim/$*.sv)) >$(RTL_BUILD)/vl/$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/$*.log; exit 1; }
-	@touch $@
+	@mv -f $@.start $@
 
 $(VL_VERSION_FILE): FORCE
 	@mkdir -p $(@D)
@@ -378,13 +381,14 @@ sim_r = $(or $(word 4,$(SIM_GEOM_$1)),1)
 
 $(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
+	@touch $@.start
 	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) -GMVM_R=$(call sim_r,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
 	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }
 	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_device_$* -f Vmt_device.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o verilated_fst_c.o
-	@touch $@
+	@mv -f $@.start $@
 
 $(RTL_BUILD)/sim/mt_device_tb_%.o: sim/mt_device_tb.cpp sim/mt_sim.h sim/mt_tb_clock.h \
     $(RTL_BUILD)/vl/mt_device_%.stamp
@@ -410,13 +414,14 @@ USBSIM_LIB_SMALL := $(RTL_BUILD)/libmtusbsim_small.a
 
 $(RTL_BUILD)/vl/mt_usb_core_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
+	@touch $@.start
 	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) $(USBSIM_PARAMS) --top-module mt_usb_core \
 	  --Mdir $(RTL_BUILD)/vl/mt_usb_core_$* rtl/mt_usb_core.sv \
 	  >$(RTL_BUILD)/vl/mt_usb_core_$*.log 2>&1 || { cat $(RTL_BUILD)/vl/mt_usb_core_$*.log; exit 1; }
 	$(MAKE) -s -C $(RTL_BUILD)/vl/mt_usb_core_$* -f Vmt_usb_core.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o verilated_fst_c.o
-	@touch $@
+	@mv -f $@.start $@
 
 $(RTL_BUILD)/sim/mt_usbsim_tb_%.o: sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h \
     $(RTL_BUILD)/vl/mt_usb_core_%.stamp
@@ -436,12 +441,13 @@ $(RTL_BUILD)/libmtusbsim_%.a: $(RTL_BUILD)/sim/mt_usbsim_tb_%.o $(RTL_BUILD)/vl/
 # under the class name Vmt_usb_core): the bus model must report it.
 $(RTL_BUILD)/vl/usbsim_rules.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
+	@touch $@.start
 	$(VERILATOR) $(VL_FLAGS) --trace-fst --prefix Vmt_usb_core --top-module mt_usbsim_rxf_ignored \
 	  --Mdir $(RTL_BUILD)/vl/usbsim_rules sim/mt_usbsim_rxf_ignored.sv \
 	  >$(RTL_BUILD)/vl/usbsim_rules.log 2>&1 || { cat $(RTL_BUILD)/vl/usbsim_rules.log; exit 1; }
 	$(MAKE) -s -C $(RTL_BUILD)/vl/usbsim_rules -f Vmt_usb_core.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o verilated_fst_c.o
-	@touch $@
+	@mv -f $@.start $@
 
 $(RTL_BUILD)/sim/mt_usbsim_tb_rules.o: sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h \
     $(RTL_BUILD)/vl/usbsim_rules.stamp
