@@ -113,8 +113,8 @@ typedef struct {
   uint64_t cycles;       /* simulated clock cycles they took (verilator://) */
   double seconds;        /* wall time they took */
 } mt_swap_stats;
-/* Zeros for a handle that does not swap. */
-void mt_dev_swap_stats(const mt_dev *dev, mt_swap_stats *st);
+/* MT_ERR_NODEV (and zeros) for a handle that does not swap. */
+int mt_dev_swap_stats(const mt_dev *dev, mt_swap_stats *st);
 
 /* Configuration: cfg has info.config_words fields in CONFIGURE order;
  * table has levels * 3 words (SET_LEVELS entries); meta has 256 Q0.16 values. */

@@ -489,13 +489,14 @@ int mt_dev_set_max_tiles(mt_dev *dev, uint32_t max_tiles, uint32_t tiles) {
   return MT_OK;
 }
 
-void mt_dev_swap_stats(const mt_dev *dev, mt_swap_stats *st) {
+int mt_dev_swap_stats(const mt_dev *dev, mt_swap_stats *st) {
   *st = dev->swap_st;
   mt_tileswap_counts c = {0, 0, 0};
   if (dev->swap) mt_tileswap_counts_get(dev->swap, &c);
   st->swaps = c.swaps;
   st->saves = c.saves;
   st->bytes = c.words * 4;
+  return dev->swap ? MT_OK : MT_ERR_NODEV;
 }
 
 /* The device tile (*slot) that carries tile for a command of opcode op that names it in payload

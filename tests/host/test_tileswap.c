@@ -156,7 +156,7 @@ static void same_answers_on_1_and_2_tiles(void **state) {
   run_stream(ref, &ref_tr);
   uint64_t ref_transactions = mt_dev_transactions(ref);
   mt_swap_stats none;
-  mt_dev_swap_stats(ref, &none);
+  assert_int_equal(mt_dev_swap_stats(ref, &none), MT_ERR_NODEV);
   assert_int_equal(none.swaps + none.saves + none.transactions + none.bytes, 0);
   mt_dev_close(ref);
   static const char *const uris[] = {"model://?tiles=1", "model://?tiles=2", "model://?tiles=16"};
@@ -169,7 +169,7 @@ static void same_answers_on_1_and_2_tiles(void **state) {
     /* The commands of the stream are the device's; swapping's are counted apart. */
     assert_int_equal(mt_dev_transactions(dev), ref_transactions);
     mt_swap_stats st;
-    mt_dev_swap_stats(dev, &st);
+    assert_int_equal(mt_dev_swap_stats(dev, &st), MT_OK);
     assert_true(st.swaps > 0 && st.saves > 0);
     assert_int_equal(st.bytes, (st.swaps + st.saves) * MT_TILE_WORDS * 4);
     mt_dev_close(dev);
@@ -185,7 +185,7 @@ static uint64_t write_cmds(void) {
 
 static void check_counts(mt_dev *dev, uint64_t swaps, uint64_t saves) {
   mt_swap_stats st;
-  mt_dev_swap_stats(dev, &st);
+  assert_int_equal(mt_dev_swap_stats(dev, &st), MT_OK);
   assert_int_equal(st.swaps, swaps);
   assert_int_equal(st.saves, saves);
   assert_int_equal(st.bytes, (swaps + saves) * MT_TILE_WORDS * 4);
