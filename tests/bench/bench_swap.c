@@ -1,0 +1,65 @@
+/* Tile swapping (docs/tile-swapping.md): the README's 784-100-10 (8 tiles) trained by siamese
+ * on model:// devices of 1 and 2 tiles (--max-tiles) beside one that holds all 8. Reports the
+ * swap traffic per training step and per image, which is what a board of that size moves over
+ * its link per step (the wall time here is the in-process model's, not a link's), and checks
+ * that the swapped runs log the same accuracy, pulses and energy as the 8-tile one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memtile.h"
+#include "memtile_train.h"
+
+#define TRAIN 640u
+#define BATCH 32u
+
+static int keep(void *ctx, const mt_epoch_stats *s) {
+  *(mt_epoch_stats *)ctx = *s;
+  return 0;
+}
+
+static int run(const char *uri, const char *max_tiles, mt_epoch_stats *s) {
+  static const char *const opts[][2] = {
+      {"dataset", "mnist"}, {"net", "784-100-10"}, {"algo", "siamese"}, {"epochs", "2"},
+      {"batch", "32"},      {"train-limit", "640"}, {"test-limit", "200"}, {"seed", "3"}};
+  mt_trainer *t = NULL;
+  int rc = mt_trainer_create(uri, &t);
+  for (size_t k = 0; rc == MT_OK && k < sizeof opts / sizeof *opts; k++)
+    rc = mt_trainer_set(t, opts[k][0], opts[k][1]);
+  if (rc == MT_OK && max_tiles) rc = mt_trainer_set(t, "max-tiles", max_tiles);
+  mt_train_callbacks cb = {NULL, NULL, keep, s};
+  if (rc == MT_OK) rc = mt_trainer_run(t, &cb);
+  if (rc != MT_OK) fprintf(stderr, "bench_swap: %s: %s\n", uri, t ? mt_train_errmsg(t) : "out of memory");
+  mt_trainer_close(t);
+  return rc;
+}
+
+int main(void) {
+  mt_epoch_stats ref, sw[2];
+  static const char *const uris[2] = {"model://?tiles=1", "model://?tiles=2"};
+  static const char *const max[2] = {"1", "2"};
+  memset(&ref, 0, sizeof ref);
+  if (run("model://?tiles=8", NULL, &ref) != MT_OK) return 1;
+  printf("bench_swap: 784-100-10 siamese, %u MNIST images per epoch, batch %u (%u steps); second "
+         "epoch; swap traffic is emulator overhead, not device energy or latency\n",
+         TRAIN, BATCH, TRAIN / BATCH);
+  printf("  %-8s %12s %12s %14s %14s %10s\n", "tiles", "swaps/step", "saves/step",
+         "commands/step", "bytes/image", "same log");
+  printf("  %-8s %12s %12s %14s %14s %10s\n", "8", "0", "0", "0", "0", "-");
+  for (int k = 0; k < 2; k++) {
+    memset(&sw[k], 0, sizeof sw[k]);
+    if (run(uris[k], max[k], &sw[k]) != MT_OK) return 1;
+    const mt_epoch_stats *s = &sw[k];
+    /* The device's own figures must not move (test_train_api checks the whole log). */
+    int same = s->test_accuracy == ref.test_accuracy && s->train_loss == ref.train_loss &&
+               s->set_pulses == ref.set_pulses && s->reset_pulses == ref.reset_pulses &&
+               s->energy_pj == ref.energy_pj && s->latency_ns == ref.latency_ns &&
+               s->transactions == ref.transactions;
+    double steps = TRAIN / BATCH;
+    printf("  %-8s %12.1f %12.1f %14.1f %14.0f %10s\n", max[k], s->swaps / steps,
+           s->swap_saves / steps, s->swap_transactions / steps, (double)s->swap_bytes / TRAIN,
+           same ? "yes" : "NO");
+    if (!same) return 1;
+  }
+  return 0;
+}
