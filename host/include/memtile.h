@@ -100,8 +100,8 @@ int mt_dev_link_stats(mt_dev *dev, mt_link_stats *st);
  * exactly as a device with `tiles` tiles would. Results are those of such a device, bit for
  * bit; only time and link traffic grow. Call before any command naming a tile; info.tiles
  * then reads `tiles`. Nothing changes where the device's first max_tiles tiles hold all
- * `tiles`. MT_ERR_NODEV for a device without STATE_READ/STATE_WRITE. A swapping handle does
- * not take snapshots (MT_ERR_INVAL). */
+ * `tiles`. MT_ERR_NODEV for a device without STATE_READ/STATE_WRITE. Snapshots of a swapping
+ * handle are those of a device with `tiles` tiles. */
 int mt_dev_set_max_tiles(mt_dev *dev, uint32_t max_tiles, uint32_t tiles);
 /* What swapping cost since open: emulator overhead, kept out of the device's counters, of
  * mt_dev_transactions and of mt_dev_cycles. */

@@ -66,7 +66,7 @@ const char *mt_train_errmsg(const mt_trainer *t);
  * tasks, epochs, batch, lr, seed, train-limit, test-limit, accumulate, compensate, w-max,
  * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume,
  * max-tiles (use at most N of the device's tiles and swap the network's others through
- * them, docs/tile-swapping.md; not with checkpoint or resume).
+ * them, docs/tile-swapping.md).
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
 int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
 

@@ -458,6 +458,17 @@ static int swap_save(void *ctx, uint32_t slot, uint32_t *state) {
   return swap_end(dev, &m, rc);
 }
 
+/* Any draw will do: a state is loaded over it. */
+static int swap_fabricate(void *ctx, uint32_t slot) {
+  mt_dev *dev = ctx;
+  swap_mark m;
+  int rc = swap_begin(dev, &m);
+  uint32_t *p = payload(dev);
+  p[0] = p[1] = 0, p[2] = slot;
+  if (rc == MT_OK) rc = post(dev, MT_OP_FABRICATE, 3);
+  return swap_end(dev, &m, rc);
+}
+
 static int swap_load(void *ctx, uint32_t slot, const uint32_t *state) {
   mt_dev *dev = ctx;
   swap_mark m;
@@ -483,7 +494,7 @@ int mt_dev_set_max_tiles(mt_dev *dev, uint32_t max_tiles, uint32_t tiles) {
   if (!(dev->info.features & MT_FEAT_SNAPSHOT))
     return fail(dev, MT_ERR_NODEV, "%s: %u tiles on %u device tiles need tile swapping, and this "
                 "device has no state transfer (STATE_READ/STATE_WRITE)", dev->uri, tiles, slots);
-  dev->swap = mt_tileswap_new(slots, tiles, (mt_tileswap_io){swap_save, swap_load, dev});
+  dev->swap = mt_tileswap_new(slots, tiles, (mt_tileswap_io){swap_save, swap_load, swap_fabricate, dev});
   if (!dev->swap) return fail(dev, MT_ERR_NOMEM, "%s: out of memory for tile swapping", dev->uri);
   dev->info.tiles = tiles;
   return MT_OK;
@@ -901,16 +912,29 @@ static uint32_t get_le32(const unsigned char *b) {
   return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-/* A swapping handle's tiles are not all on the device. */
-static int no_swap(mt_dev *dev, const char *what) {
-  if (!dev->swap) return MT_OK;
-  return fail(dev, MT_ERR_INVAL, "%s: %s: not available while tiles are swapped (--max-tiles)",
-              dev->uri, what);
+/* A swapping handle's image is that of its logical device (docs/tile-swapping.md): every
+ * changed resident tile is saved first, each tile's section comes from host memory (a tile
+ * never fabricated reads as at power-on: level LEVEL_NONE, every other word 0), and the GLOBAL
+ * section's fabricated bits are the logical tiles'. */
+static int swapped_image(mt_dev *dev, uint32_t *g) {
+  int rc = mt_tileswap_evict_all(dev->swap);
+  if (rc != MT_OK) return rc;
+  for (uint32_t k = 0; k < MT_MAX_TILES / 32; k++) g[MT_G_FABRICATED + k] = 0;
+  for (uint32_t t = 0; t < dev->info.tiles; t++) {
+    uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
+    if (mt_tileswap_fabricated(dev->swap, t)) {
+      g[MT_G_FABRICATED + t / 32] |= 1u << (t % 32);
+      memcpy(tw, mt_tileswap_state(dev->swap, t), MT_TILE_WORDS * sizeof *tw);
+    } else {
+      memset(tw, 0, MT_TILE_WORDS * sizeof *tw);
+      for (uint32_t r = 0; r < MT_ROWS * MT_COLS; r++)
+        tw[r * MT_WEIGHT_WORDS + MT_W_FLAGS] = MT_LEVEL_NONE << 16;
+    }
+  }
+  return MT_OK;
 }
 
 int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n) {
-  int rc0 = no_swap(dev, "snapshot");
-  if (rc0 != MT_OK) return rc0;
   size_t words = snapshot_words(dev);
   uint32_t *img = malloc(words * sizeof *img);
   unsigned char *bytes = malloc(words * 4);
@@ -924,8 +948,9 @@ int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n) {
   memcpy(img, hdr, sizeof hdr);
   uint32_t *w = img + SNAP_HDR_WORDS;
   int rc = state_read(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, w);
+  if (rc == MT_OK && dev->swap) rc = swapped_image(dev, w);
   w += MT_GLOBAL_WORDS;
-  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
+  for (uint32_t t = 0; rc == MT_OK && !dev->swap && t < dev->info.tiles; t++) {
     const uint32_t chunk = tile_read_chunk(dev);
     for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
       uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
@@ -973,9 +998,51 @@ static int write_image(mt_dev *dev, const uint32_t *g) {
   return rc;
 }
 
+/* Restores the image g of a swapping handle's logical device. The device checks every section:
+ * each fabricated tile's goes to an emptied slot (every tile's state is in host memory by
+ * then), and the GLOBAL section with the device's own fabricated bits (its slots'). Only then
+ * do the tiles' states replace those in host memory, so a rejected image changes nothing. */
+static int restore_swapped(mt_dev *dev, const uint32_t *g, const char *origin) {
+  const uint32_t tiles = dev->info.tiles;
+  for (uint32_t t = tiles; t < MT_MAX_TILES; t++)
+    if (g[MT_G_FABRICATED + t / 32] >> (t % 32) & 1u)
+      return fail(dev, MT_ERR_FILE, "%s: tile %u is fabricated, but this device has %u", origin, t,
+                  tiles);
+  uint32_t *gw = malloc(MT_GLOBAL_WORDS * sizeof *gw);
+  if (!gw) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", origin);
+  memcpy(gw, g, MT_GLOBAL_WORDS * sizeof *gw);
+  int rc = mt_tileswap_evict_all(dev->swap);
+  if (rc == MT_OK)
+    rc = state_read(dev, MT_SECTION_GLOBAL, 0, MT_G_FABRICATED, MT_MAX_TILES / 32, gw + MT_G_FABRICATED);
+  const uint32_t chunk = tile_write_chunk(dev);
+  for (uint32_t t = 0; rc == MT_OK && t < tiles; t++) {
+    if (!(g[MT_G_FABRICATED + t / 32] >> (t % 32) & 1u)) continue;
+    const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
+      rc = state_write(dev, MT_SECTION_TILE, 0, off, cnt, tw + off);
+    }
+  }
+  if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, gw);
+  if (rc == MT_OK) rc = flush(dev);
+  free(gw);
+  if (rc == MT_ERR_DEVICE) {
+    char why[sizeof dev->msg];
+    snprintf(why, sizeof why, "%s", dev->msg);
+    return fail(dev, MT_ERR_FILE, "%s: the device rejected the image, state unchanged: %s", origin, why);
+  }
+  uint8_t fab[MT_MAX_TILES] = {0};
+  for (uint32_t t = 0; rc == MT_OK && t < tiles; t++) {
+    fab[t] = g[MT_G_FABRICATED + t / 32] >> (t % 32) & 1u;
+    uint32_t *st = fab[t] ? mt_tileswap_state(dev->swap, t) : NULL;
+    if (fab[t] && !st) rc = fail(dev, MT_ERR_NOMEM, "%s: out of memory", origin);
+    else if (fab[t]) memcpy(st, g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS, MT_TILE_WORDS * sizeof *st);
+  }
+  if (rc == MT_OK) mt_tileswap_restored(dev->swap, fab);
+  return rc;
+}
+
 int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, const char *origin) {
-  int rc0 = no_swap(dev, "restore");
-  if (rc0 != MT_OK) return rc0;
   size_t words = snapshot_words(dev);
   /* The size is fixed by this device's geometry: check it before reading. */
   if (n != words * 4)
@@ -999,6 +1066,11 @@ int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, cons
   /* Which words are valid is the device's rule (it checks every STATE_WRITE), not the host's:
    * a word it rejects undoes the whole restore from a snapshot taken first, so that a bad image
    * changes nothing on every backend. */
+  if (rc == MT_OK && dev->swap) {
+    rc = restore_swapped(dev, img + SNAP_HDR_WORDS, origin);
+    free(img);
+    return rc;
+  }
   unsigned char *old = NULL;
   size_t old_n = 0;
   if (rc == MT_OK) rc = mt_dev_snapshot_bytes(dev, &old, &old_n);

@@ -24,7 +24,7 @@ struct mt_tileswap {
 };
 
 mt_tileswap *mt_tileswap_new(uint32_t slots, uint32_t tiles, mt_tileswap_io io) {
-  assert(slots > 0 && slots < tiles && io.save && io.load);
+  assert(slots > 0 && slots < tiles && io.save && io.load && io.fabricate);
   mt_tileswap *ts = calloc(1, sizeof *ts);
   if (!ts) return NULL;
   ts->slots = slots;
@@ -79,33 +79,65 @@ static uint32_t victim(const mt_tileswap *ts) {
   return best;
 }
 
+/* Takes the resident tile out of slot s, saving its state first if it changed. */
+static int evict(mt_tileswap *ts, uint32_t s) {
+  uint32_t old = ts->slot_tile[s];
+  if (old == NONE) return MT_OK;
+  /* A clean tile's saved state is still its state: evicting it moves nothing. */
+  if (ts->dirty[old]) {
+    if (!mt_tileswap_state(ts, old)) return MT_ERR_NOMEM;
+    int rc = ts->io.save(ts->io.ctx, s, ts->saved[old]);
+    if (rc != MT_OK) return rc;
+    ts->dirty[old] = 0;
+    ts->counts.saves++;
+    ts->counts.words += MT_TILE_WORDS;
+  }
+  ts->tile_slot[old] = NONE;
+  ts->slot_tile[s] = NONE;
+  return MT_OK;
+}
+
+uint32_t *mt_tileswap_state(mt_tileswap *ts, uint32_t tile) {
+  assert(tile < ts->tiles);
+  if (!ts->saved[tile]) ts->saved[tile] = malloc(MT_TILE_WORDS * sizeof **ts->saved);
+  return ts->saved[tile];
+}
+
+int mt_tileswap_evict_all(mt_tileswap *ts) {
+  for (uint32_t s = 0; s < ts->slots; s++) {
+    int rc = evict(ts, s);
+    if (rc != MT_OK) return rc;
+  }
+  return MT_OK;
+}
+
+void mt_tileswap_restored(mt_tileswap *ts, const uint8_t *fabricated) {
+  for (uint32_t s = 0; s < ts->slots; s++) assert(ts->slot_tile[s] == NONE);
+  for (uint32_t t = 0; t < ts->tiles; t++) {
+    ts->fabricated[t] = fabricated[t] != 0;
+    assert(!ts->fabricated[t] || ts->saved[t]);
+    ts->dirty[t] = 0;
+  }
+}
+
 int mt_tileswap_acquire(mt_tileswap *ts, uint32_t tile, mt_swap_use use, uint32_t *slot) {
   assert(tile < ts->tiles && (use == MT_SWAP_FABRICATE || ts->fabricated[tile]));
   uint32_t s = ts->tile_slot[tile];
   if (s == NONE) {
     s = victim(ts);
-    uint32_t old = ts->slot_tile[s];
-    /* A clean tile's saved state is still its state: evicting it moves nothing. */
-    if (old != NONE && ts->dirty[old]) {
-      if (!ts->saved[old] && !(ts->saved[old] = malloc(MT_TILE_WORDS * sizeof **ts->saved)))
-        return MT_ERR_NOMEM;
-      int rc = ts->io.save(ts->io.ctx, s, ts->saved[old]);
-      if (rc != MT_OK) return rc;
-      ts->dirty[old] = 0;
-      ts->counts.saves++;
-      ts->counts.words += MT_TILE_WORDS;
-    }
-    if (old != NONE) {
-      ts->tile_slot[old] = NONE;
-      ts->slot_tile[s] = NONE;
-    }
-    /* A tile is only ever out of a slot after an eviction, which happens once every slot has
-     * been filled, by FABRICATE: so a load always finds a fabricated slot. */
+    int rc = evict(ts, s);
+    if (rc != MT_OK) return rc;
     if (use != MT_SWAP_FABRICATE) {
-      assert(ts->slot_fab[s] && ts->saved[tile]);
+      assert(ts->saved[tile]);
+      /* An empty slot (after a snapshot emptied them) may never have been fabricated. */
+      if (!ts->slot_fab[s]) {
+        rc = ts->io.fabricate(ts->io.ctx, s);
+        if (rc != MT_OK) return rc;
+        ts->slot_fab[s] = 1;
+      }
       /* On failure the slot holds a part of a state: it stays empty (old's saved state is
        * current, so old is merely not resident). */
-      int rc = ts->io.load(ts->io.ctx, s, ts->saved[tile]);
+      rc = ts->io.load(ts->io.ctx, s, ts->saved[tile]);
       if (rc != MT_OK) return rc;
       ts->counts.swaps++;
       ts->counts.words += MT_TILE_WORDS;

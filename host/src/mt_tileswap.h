@@ -19,11 +19,13 @@ typedef enum {
   MT_SWAP_FABRICATE, /* replaces the whole state (FABRICATE): nothing to load */
 } mt_swap_use;
 
-/* Moves one tile's whole state (MT_TILE_WORDS words) between a slot and host memory; each
- * returns MT_OK or an MT_ERR_* code (the handle holds the message). */
+/* Moves one tile's whole state (MT_TILE_WORDS words) between a slot and host memory, and
+ * fabricates a slot that has never been (a loaded state needs a fabricated slot; what it draws
+ * is overwritten); each returns MT_OK or an MT_ERR_* code (the handle holds the message). */
 typedef struct {
   int (*save)(void *ctx, uint32_t slot, uint32_t *state);
   int (*load)(void *ctx, uint32_t slot, const uint32_t *state);
+  int (*fabricate)(void *ctx, uint32_t slot);
   void *ctx;
 } mt_tileswap_io;
 
@@ -41,6 +43,17 @@ int mt_tileswap_fabricated(const mt_tileswap *ts, uint32_t tile);
  * loading tile's unless it is fabricated anew; *slot is where it now is. MT_OK or the code of
  * the failed move (the map is then as before it). */
 int mt_tileswap_acquire(mt_tileswap *ts, uint32_t tile, mt_swap_use use, uint32_t *slot);
+
+/* Whole-device snapshots (mt_dev_snapshot_bytes, mt_dev_restore_bytes). evict_all saves every
+ * changed resident tile and empties the slots, so that every fabricated tile's state is in
+ * mt_tileswap_state. */
+int mt_tileswap_evict_all(mt_tileswap *ts);
+/* The tile's state in host memory (MT_TILE_WORDS words; allocated on first use, NULL when out
+ * of memory): current while the tile is not resident. */
+uint32_t *mt_tileswap_state(mt_tileswap *ts, uint32_t tile);
+/* After the states of the fabricated tiles were written to mt_tileswap_state with the slots
+ * empty: which tiles are fabricated (fabricated[t] != 0). */
+void mt_tileswap_restored(mt_tileswap *ts, const uint8_t *fabricated);
 
 /* What swapping has cost since creation: tiles loaded into a slot (swaps), evicted tiles whose
  * state was read back (saves), and the state words moved by both. */

@@ -330,16 +330,10 @@ static void summary(const mt_trainer *t, const mt_dataset_t *train, const mt_dat
 #undef PUT
 }
 
-/* --max-tiles: the network's `need` tiles on at most max_tiles of the device's. A swapping
- * device has no whole-device snapshot, which checkpoints are made of. */
+/* --max-tiles: the network's `need` tiles on at most max_tiles of the device's. */
 static int start_swapping(mt_trainer *t, uint32_t need) {
-  mt_swap_stats st;
   if (mt_dev_set_max_tiles(t->dev, t->max_tiles, need) != MT_OK)
     return fail(t, MT_ERR_INVAL, "--max-tiles %u: %s", t->max_tiles, mt_dev_errmsg(t->dev));
-  if (mt_dev_swap_stats(t->dev, &st) == MT_OK && (t->o.checkpoint || t->o.resume))
-    return fail(t, MT_ERR_INVAL, "--max-tiles %u: the network's %u tiles are swapped, and %s needs "
-                "the whole device in one snapshot", t->max_tiles, need,
-                t->o.checkpoint ? "--checkpoint" : "--resume");
   return MT_OK;
 }
 

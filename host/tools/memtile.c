@@ -67,7 +67,7 @@ static const char *const usage_train =
     "                     [-1, 1] (default 3; 0 = no metaplasticity)\n"
     "  --max-tiles N      use at most N of the device's tiles; a network needing more runs\n"
     "                     by swapping tiles through them (docs/tile-swapping.md; same results,\n"
-    "                     swap traffic logged apart; not with --checkpoint or --resume)\n"
+    "                     swap traffic logged apart)\n"
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
     "  --checkpoint FILE  save the whole experiment (weights, optimizer, device) after every\n"
     "                     epoch, atomically\n"

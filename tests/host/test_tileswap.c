@@ -237,11 +237,6 @@ static void errors_name_the_tile(void **state) {
   assert_non_null(strstr(mt_dev_errmsg(dev), "MVM: ERR_STATE: tile not fabricated (tile 3)"));
   assert_int_equal(mt_dev_fabricate(dev, 1, TILES), MT_ERR_DEVICE);
   assert_non_null(strstr(mt_dev_errmsg(dev), "FABRICATE: ERR_TILE: payload word 2 = 8"));
-  /* The whole device is not on the device: no snapshots. */
-  unsigned char *img = NULL;
-  size_t n = 0;
-  assert_int_equal(mt_dev_snapshot_bytes(dev, &img, &n), MT_ERR_INVAL);
-  assert_non_null(strstr(mt_dev_errmsg(dev), "not available while tiles are swapped"));
   /* Swapping starts before any tile is named, once. */
   assert_int_equal(mt_dev_set_max_tiles(dev, 1, 4), MT_ERR_INVAL);
   assert_non_null(strstr(mt_dev_errmsg(dev), "before any command names a tile"));
@@ -256,11 +251,75 @@ static void errors_name_the_tile(void **state) {
   mt_dev_close(dev);
 }
 
+/* A few more commands on every tile, after a snapshot's restore. */
+static void run_tail(mt_dev *dev, trace *tr) {
+  static int16_t x[MT_ROWS], y[MT_COLS];
+  uint64_t s = 77;
+  tr->n = 0;
+  for (uint32_t k = 0; k < 2 * TILES; k++) {
+    uint32_t t = (k * 5) % TILES, entry = (rng_next(&s) % MT_ROWS) << 20 | 3u << 8 | 1u;
+    mt_prog_result res;
+    OK(dev, mt_dev_program(dev, t, MT_PROGRAM_FORCE, &entry, 1, &res));
+    record(tr, "PROGRAM", t, &res, sizeof res);
+    for (uint32_t i = 0; i < MT_ROWS; i++) x[i] = (int16_t)(rng_next(&s) % 64);
+    OK(dev, mt_dev_mvm(dev, t, 1, MT_ROWS, MT_COLS, x, y));
+    record(tr, "MVM", t, y, sizeof y);
+  }
+}
+
+/* A swapping handle's snapshot is its logical device's, byte for byte that of a device with
+ * TILES tiles after the same commands; restored into either, the same commands follow. */
+static void snapshots_are_the_logical_device(void **state) {
+  (void)state;
+  mt_dev *ref = open_swap("model://?tiles=8", 0), *dev = open_swap("model://?tiles=1", 1);
+  run_stream(ref, &ref_tr);
+  run_stream(dev, &swap_tr);
+  unsigned char *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  OK(ref, mt_dev_snapshot_bytes(ref, &a, &na));
+  OK(dev, mt_dev_snapshot_bytes(dev, &b, &nb));
+  assert_int_equal(na, nb);
+  assert_memory_equal(a, b, na);
+  mt_swap_stats st;
+  OK(dev, mt_dev_swap_stats(dev, &st));
+  /* The ref's image into a fresh swapping handle of 2 device tiles, and the swapped one's
+   * image back into its own handle: both continue as the ref does. */
+  mt_dev *fresh = open_swap("model://?tiles=2", 2);
+  OK(fresh, mt_dev_restore_bytes(fresh, a, na, "ref"));
+  OK(dev, mt_dev_restore_bytes(dev, b, nb, "own"));
+  trace t_ref, t_fresh, t_dev;
+  run_tail(ref, &t_ref);
+  run_tail(fresh, &t_fresh);
+  run_tail(dev, &t_dev);
+  assert_same(&t_ref, &t_fresh, "restored into model://?tiles=2");
+  assert_same(&t_ref, &t_dev, "restored into model://?tiles=1");
+  /* A rejected image (a hidden weight out of range in tile 3) changes nothing. */
+  unsigned char *c = NULL;
+  size_t nc = 0;
+  OK(dev, mt_dev_snapshot_bytes(dev, &c, &nc));
+  size_t at = 4 * (8 + MT_GLOBAL_WORDS + 3 * (size_t)MT_TILE_WORDS + MT_W_HIDDEN);
+  c[at] = 0xFF, c[at + 1] = 0xFF, c[at + 2] = 0xFF, c[at + 3] = 0x7F;
+  uint32_t crc = (uint32_t)crc32(0L, c, (uInt)(nc - 4));
+  for (int k = 0; k < 4; k++) c[nc - 4 + k] = (unsigned char)(crc >> (8 * k));
+  assert_int_equal(mt_dev_restore_bytes(dev, c, nc, "bad"), MT_ERR_FILE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "bad: the device rejected the image, state unchanged"));
+  run_tail(ref, &t_ref);
+  run_tail(dev, &t_dev);
+  assert_same(&t_ref, &t_dev, "after a rejected image");
+  free(a);
+  free(b);
+  free(c);
+  mt_dev_close(fresh);
+  mt_dev_close(dev);
+  mt_dev_close(ref);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_answers_on_1_and_2_tiles),
       cmocka_unit_test(counters_follow_the_lru_policy),
       cmocka_unit_test(errors_name_the_tile),
+      cmocka_unit_test(snapshots_are_the_logical_device),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
