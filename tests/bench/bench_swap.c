@@ -2,13 +2,17 @@
  * on model:// devices of 1 and 2 tiles (--max-tiles) beside one that holds all 8. Reports the
  * swap traffic per training step and per image, which is what a board of that size moves over
  * its link per step (the wall time here is the in-process model's, not a link's), and checks
- * that the swapped runs log the same accuracy, pulses and energy as the 8-tile one. */
+ * that the swapped runs log the same accuracy, pulses and energy as the 8-tile one. Then the
+ * clock cycles the RTL (verilator://) spends on one tile saved and one loaded, and so on the
+ * swaps of one such step. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "memtile.h"
 #include "memtile_train.h"
+#include "mt_preset.h"
+#include "mt_protocol.h"
 
 #define TRAIN 640u
 #define BATCH 32u
@@ -31,6 +35,37 @@ static int run(const char *uri, const char *max_tiles, mt_epoch_stats *s) {
   if (rc == MT_OK) rc = mt_trainer_run(t, &cb);
   if (rc != MT_OK) fprintf(stderr, "bench_swap: %s: %s\n", uri, t ? mt_train_errmsg(t) : "out of memory");
   mt_trainer_close(t);
+  return rc;
+}
+
+/* Cycles of one tile saved and one loaded on verilator:// (2 logical tiles on 1 device tile). */
+static int rtl_cycles(uint64_t *save, uint64_t *load) {
+  mt_preset_t preset;
+  char err[256];
+  mt_dev *dev = NULL;
+  int16_t x[MT_ROWS] = {0}, y[MT_COLS];
+  mt_swap_stats a, b, c;
+  int rc = mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &preset, err, sizeof err) ? MT_ERR_FILE
+                                                                                         : MT_OK;
+  if (rc == MT_OK) rc = mt_dev_open("verilator://", &dev);
+  if (rc == MT_OK) rc = mt_dev_set_max_tiles(dev, 1, 2);
+  if (rc == MT_OK) rc = mt_preset_apply(&preset, dev);
+  if (rc == MT_OK) rc = mt_dev_fabricate(dev, 1, 0);
+  if (rc == MT_OK) rc = mt_dev_fabricate(dev, 1, 1);                   /* saves 0 */
+  if (rc == MT_OK) rc = mt_dev_swap_stats(dev, &a);
+  if (rc == MT_OK) rc = mt_dev_mvm(dev, 0, 1, MT_ROWS, MT_COLS, x, y);  /* saves 1, loads 0 */
+  if (rc == MT_OK) rc = mt_dev_swap_stats(dev, &b);
+  if (rc == MT_OK) rc = mt_dev_mvm(dev, 1, 1, MT_ROWS, MT_COLS, x, y);  /* loads 1 (0 is clean) */
+  if (rc == MT_OK) rc = mt_dev_swap_stats(dev, &c);
+  if (rc == MT_OK && (a.saves != 1 || b.saves != 2 || b.swaps != 1 || c.saves != 2 || c.swaps != 2))
+    rc = MT_ERR_PROTOCOL;
+  if (rc != MT_OK) {
+    fprintf(stderr, "bench_swap: verilator://: %s\n", dev ? mt_dev_errmsg(dev) : err);
+  } else {
+    *save = a.cycles;
+    *load = c.cycles - b.cycles;
+  }
+  mt_dev_close(dev);
   return rc;
 }
 
@@ -61,5 +96,12 @@ int main(void) {
            same ? "yes" : "NO");
     if (!same) return 1;
   }
+  uint64_t save = 0, load = 0;
+  if (rtl_cycles(&save, &load) != MT_OK) return 1;
+  double per_step = (sw[0].swap_saves * (double)save + sw[0].swaps * (double)load) / (TRAIN / BATCH);
+  printf("  verilator:// (%ux%u): one tile saved (STATE_READ) %llu cycles, loaded (STATE_WRITE) "
+         "%llu cycles; the swaps of one step above: %.3g cycles (%.3g ms at an assumed 250 MHz)\n",
+         MT_ROWS, MT_COLS, (unsigned long long)save, (unsigned long long)load, per_step,
+         per_step / 250e3);
   return 0;
 }
