@@ -62,7 +62,7 @@ static void help_and_unknown_commands(void **state) {
                                      "--levels", "--epochs", "--batch", "--lr", "--seed",
                                      "--train-limit", "--test-limit", "--log", "--checkpoint",
                                      "--resume", "--momentum", "--important", "--favourable",
-                                     "--tasks", "--meta-m", "--help"};
+                                     "--tasks", "--meta-m", "--max-tiles", "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
@@ -124,7 +124,13 @@ static void missing_inputs_are_explained(void **state) {
   expect("train --dataset mnist --net 14x56x1-c5x4-10 --train-limit 10 --test-limit 10", 1,
          "the network takes 14x56x1 maps but the images are 28x28");
   expect("train --dataset mnist --device model://?tiles=2 --train-limit 10 --test-limit 10", 1,
-         "the network needs 16 tiles of 128x128 but model://?tiles=2 has 2");
+         "the network needs 16 tiles of 128x128 but model://?tiles=2 has 2 (open "
+         "model://?tiles=16, or swap tiles through it with --max-tiles 2)");
+  /* ... which runs, swapping: the console says what it cost. */
+  expect("train --dataset mnist --net 784-8-10 --device 'model://?tiles=2' --max-tiles 2 "
+         "--train-limit 16 --test-limit 16 --batch 16 --epochs 1", 0,
+         "tile swapping (emulator overhead): ");
+  expect("train --max-tiles 0", 2, "--max-tiles: '0' is not an integer in [1, 64]");
   /* usb:// with no FT601 attached (none on a build machine): a clear error, exit status 1. */
   expect("train --dataset mnist --device usb://0403:601f --train-limit 10 --test-limit 10", 1,
          "usb://0403:601f: no such USB device attached");
