@@ -60,7 +60,7 @@ struct mt_dev {
   uint32_t *q_hdr;      /* header word of each queued command */
   int tile_named;       /* a command naming a tile was sent (swapping can no longer start) */
   mt_tileswap *swap;    /* logical tiles over fewer device tiles, NULL without swapping */
-  mt_swap_stats swap_st; /* transactions, cycles and seconds of swapping (the rest is swap's) */
+  mt_swap_stats swap_st; /* swapping's transactions, cycles and seconds (the counts: swap) */
   char msg[512];
 };
 
