@@ -258,6 +258,11 @@ $(BUILD)/rel/tests/bench/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(TOOL_
     $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
 
+# Tile swapping's traffic on model://, and the cycles of one tile moved on verilator://.
+$(BUILD)/rel/tests/bench/bench_swap: $(BUILD)/rel/tests/bench/bench_swap.o $(TOOL_VL_REL) \
+    $(BUILD)/libmtmodel.a
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+
 # The USB path's benchmark runs verilator:// and verilator://?link=usb.
 $(BUILD)/rel/tests/bench/bench_usb: $(BUILD)/rel/tests/bench/bench_usb.o $(TOOL_VL_REL) \
     $(BUILD)/libmtmodel.a

@@ -68,12 +68,12 @@ void mt_dev_close(mt_dev *dev);
 const char *mt_dev_errmsg(const mt_dev *dev);
 
 /* Commands sent to the device since open (each a USB transfer or a kernel launch on
- * usb:// and xrt://): what batching saves. */
+ * usb:// and xrt://): what batching saves. Tile swapping's are not counted (mt_dev_swap_stats). */
 uint64_t mt_dev_transactions(const mt_dev *dev);
 const mt_dev_info *mt_dev_get_info(const mt_dev *dev);
 const char *mt_dev_uri(const mt_dev *dev);
-/* Clock cycles the simulated RTL has run since open (verilator://); MT_ERR_NODEV for a
- * backend without a simulated clock. */
+/* Clock cycles the simulated RTL has run since open (verilator://), less those of tile
+ * swapping; MT_ERR_NODEV for a backend without a simulated clock. */
 int mt_dev_cycles(mt_dev *dev, uint64_t *cycles);
 
 /* Link statistics of a framed link (usb://, verilator://?link=usb; docs/usb.md). */
@@ -92,6 +92,29 @@ typedef struct {
 /* Sends any queued commands first. MT_ERR_NODEV for a backend without a framed link
  * (model://, verilator:// direct). */
 int mt_dev_link_stats(mt_dev *dev, mt_link_stats *st);
+
+/* Tile swapping (docs/tile-swapping.md): the handle offers `tiles` tiles (at most 64) while
+ * using at most max_tiles of the device's; beyond those, every command naming a tile first
+ * brings it onto the device through the state transfer (STATE_READ of the least recently used
+ * tile's state into host memory, STATE_WRITE of the wanted one's), and FABRICATE draws a tile
+ * exactly as a device with `tiles` tiles would. Results are those of such a device, bit for
+ * bit; only time and link traffic grow. Call before any command naming a tile; info.tiles
+ * then reads `tiles`. Nothing changes where the device's first max_tiles tiles hold all
+ * `tiles`. MT_ERR_NODEV for a device without STATE_READ/STATE_WRITE. Snapshots of a swapping
+ * handle are those of a device with `tiles` tiles. */
+int mt_dev_set_max_tiles(mt_dev *dev, uint32_t max_tiles, uint32_t tiles);
+/* What swapping cost since open: emulator overhead, kept out of the device's counters, of
+ * mt_dev_transactions and of mt_dev_cycles. */
+typedef struct {
+  uint64_t swaps;        /* tiles loaded onto the device (STATE_WRITE of a saved state) */
+  uint64_t saves;        /* evicted tiles whose changed state was read back (STATE_READ) */
+  uint64_t transactions; /* commands of both */
+  uint64_t bytes;        /* state bytes moved by both */
+  uint64_t cycles;       /* simulated clock cycles they took (verilator://) */
+  double seconds;        /* wall time they took */
+} mt_swap_stats;
+/* MT_ERR_NODEV (and zeros) for a handle that does not swap. */
+int mt_dev_swap_stats(const mt_dev *dev, mt_swap_stats *st);
 
 /* Configuration: cfg has info.config_words fields in CONFIGURE order;
  * table has levels * 3 words (SET_LEVELS entries); meta has 256 Q0.16 values. */

@@ -42,6 +42,12 @@ typedef struct {
    * task after this epoch (task_accuracy[k] is task k+1) */
   uint32_t task, n_tasks;
   double task_accuracy[MT_TRAIN_MAX_TASKS];
+  /* tile swapping ("max-tiles"; mt_dev_swap_stats) over the epoch's training steps: tiles
+   * loaded, evicted tiles saved, their commands, bytes and wall time. Emulator overhead: none
+   * of it is in the device counters, transactions or sim_cycles above. */
+  int has_swaps;
+  uint64_t swaps, swap_saves, swap_transactions, swap_bytes;
+  double swap_s;
 } mt_epoch_stats;
 
 typedef struct mt_trainer mt_trainer;
@@ -58,7 +64,9 @@ const char *mt_train_errmsg(const mt_trainer *t);
 /* Sets an option by its name in `memtile train --help` (with or without the leading "--"),
  * the value as text ("open-loop" takes "0" or "1"): algo, net, preset, levels, dataset,
  * tasks, epochs, batch, lr, seed, train-limit, test-limit, accumulate, compensate, w-max,
- * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume.
+ * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume,
+ * max-tiles (use at most N of the device's tiles and swap the network's others through
+ * them, docs/tile-swapping.md).
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
 int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
 

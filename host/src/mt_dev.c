@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "memtile.h"
 #include "mt_backend.h"
 #include "mt_file.h"
 #include "mt_protocol.h"
+#include "mt_tileswap.h"
 
 _Static_assert(MT_PROGRAM_OPEN_LOOP == MT_PROG_OPEN_LOOP && MT_PROGRAM_FORCE == MT_PROG_FORCE,
                "memtile.h's PROGRAM flags are the protocol's");
@@ -56,6 +58,9 @@ struct mt_dev {
   uint32_t *q;          /* framed link: queued commands, NULL otherwise */
   uint32_t q_len, q_n;
   uint32_t *q_hdr;      /* header word of each queued command */
+  int tile_named;       /* a command naming a tile was sent (swapping can no longer start) */
+  mt_tileswap *swap;    /* logical tiles over fewer device tiles, NULL without swapping */
+  mt_swap_stats swap_st; /* swapping's transactions, cycles and seconds (the counts: swap) */
   char msg[512];
 };
 
@@ -244,24 +249,6 @@ static int expect_out(mt_dev *dev, uint32_t op, uint32_t words) {
 
 static uint32_t *payload(mt_dev *dev) { return dev->cmd + MT_HDR_WORDS; }
 
-int mt_dev_command(mt_dev *dev, uint32_t opcode, const uint32_t *p, uint32_t len, uint32_t *rsp,
-                   uint32_t rsp_cap, uint32_t *rsp_len) {
-  /* The header carries 8 opcode bits: a larger opcode would be sent as another one. */
-  if (opcode > 0xFFu)
-    return fail(dev, MT_ERR_INVAL, "opcode %u does not fit the 8-bit opcode field", opcode);
-  if (len > MT_MAX_PAYLOAD || (len && !p))
-    return fail(dev, MT_ERR_INVAL, "command payload of %u words (max %u)", len, MT_MAX_PAYLOAD);
-  if (rsp_cap && !rsp) return fail(dev, MT_ERR_INVAL, "no response buffer for %u words", rsp_cap);
-  if (len) memcpy(payload(dev), p, len * sizeof *p);
-  int rc = exec(dev, opcode, len);
-  if (rc != MT_OK) return rc;
-  if (dev->out_len > rsp_cap)
-    return fail(dev, MT_ERR_INVAL, "response of %u words does not fit in %u", dev->out_len, rsp_cap);
-  if (dev->out_len) memcpy(rsp, dev->out, dev->out_len * sizeof *rsp);
-  if (rsp_len) *rsp_len = dev->out_len;
-  return MT_OK;
-}
-
 static int query_info(mt_dev *dev) {
   int rc = exec(dev, MT_OP_INFO, 0);
   if (rc == MT_OK) rc = expect_out(dev, MT_OP_INFO, MT_INFO_COUNT);
@@ -382,7 +369,7 @@ int mt_dev_cycles(mt_dev *dev, uint64_t *cycles) {
     return fail(dev, MT_ERR_NODEV, "%s: this backend has no simulated clock", dev->uri);
   int rc = flush(dev); /* the queued commands' cycles count */
   if (rc != MT_OK) return rc;
-  *cycles = dev->ops->cycles(dev->be);
+  *cycles = dev->ops->cycles(dev->be) - dev->swap_st.cycles;
   return MT_OK;
 }
 
@@ -392,7 +379,7 @@ int mt_dev_link_stats(mt_dev *dev, mt_link_stats *st) {
                 "verilator://?link=usb)", dev->uri);
   int rc = flush(dev);
   if (rc == MT_OK) dev->ops->link_stats(dev->be, st);
-  st->commands_issued = dev->transactions;
+  st->commands_issued = dev->transactions + dev->swap_st.transactions;
   return rc;
 }
 
@@ -406,7 +393,200 @@ void mt_dev_close(mt_dev *dev) {
   free(dev->rsp);
   free(dev->q);
   free(dev->q_hdr);
+  mt_tileswap_free(dev->swap);
   free(dev);
+}
+
+/* ---- tile swapping (mt_tileswap.h) ------------------------------------- */
+
+static int state_read(mt_dev *dev, uint32_t section, uint32_t index, uint32_t offset,
+                      uint32_t count, uint32_t *dst);
+static int state_write(mt_dev *dev, uint32_t section, uint32_t index, uint32_t offset,
+                       uint32_t count, const uint32_t *src);
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Where a state move began: its commands, cycles and time are emulator overhead, counted in
+ * dev->swap_st instead of the device's figures. */
+typedef struct {
+  uint64_t transactions, cycles;
+  double t;
+} swap_mark;
+
+/* Queued commands run first, so that their cycles stay the device's. */
+static int swap_begin(mt_dev *dev, swap_mark *m) {
+  int rc = flush(dev);
+  m->transactions = dev->transactions;
+  m->cycles = dev->ops->cycles ? dev->ops->cycles(dev->be) : 0;
+  m->t = now_s();
+  return rc;
+}
+
+static int swap_end(mt_dev *dev, const swap_mark *m, int rc) {
+  if (rc == MT_OK) rc = flush(dev);
+  dev->swap_st.transactions += dev->transactions - m->transactions;
+  dev->transactions = m->transactions;
+  if (dev->ops->cycles) dev->swap_st.cycles += dev->ops->cycles(dev->be) - m->cycles;
+  dev->swap_st.seconds += now_s() - m->t;
+  return rc;
+}
+
+/* Chunks of a TILE section no larger than a response the link carries. */
+static uint32_t tile_read_chunk(const mt_dev *dev) {
+  return MT_STATE_CHUNK < dev->max_rsp_payload ? MT_STATE_CHUNK : dev->max_rsp_payload;
+}
+
+/* Whole weight records per STATE_WRITE, no more than a command the link carries. */
+static uint32_t tile_write_chunk(const mt_dev *dev) {
+  const uint32_t fit = (dev->max_payload - 3) / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS;
+  return TILE_CHUNK < fit ? TILE_CHUNK : fit;
+}
+
+static int swap_save(void *ctx, uint32_t slot, uint32_t *state) {
+  mt_dev *dev = ctx;
+  swap_mark m;
+  int rc = swap_begin(dev, &m);
+  const uint32_t chunk = tile_read_chunk(dev);
+  for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+    uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
+    rc = state_read(dev, MT_SECTION_TILE, slot, off, cnt, state + off);
+  }
+  return swap_end(dev, &m, rc);
+}
+
+/* Any draw will do: a state is loaded over it. */
+static int swap_fabricate(void *ctx, uint32_t slot) {
+  mt_dev *dev = ctx;
+  swap_mark m;
+  int rc = swap_begin(dev, &m);
+  uint32_t *p = payload(dev);
+  p[0] = p[1] = 0, p[2] = slot;
+  if (rc == MT_OK) rc = post(dev, MT_OP_FABRICATE, 3);
+  return swap_end(dev, &m, rc);
+}
+
+static int swap_load(void *ctx, uint32_t slot, const uint32_t *state) {
+  mt_dev *dev = ctx;
+  swap_mark m;
+  int rc = swap_begin(dev, &m);
+  const uint32_t chunk = tile_write_chunk(dev);
+  for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+    uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
+    rc = state_write(dev, MT_SECTION_TILE, slot, off, cnt, state + off);
+  }
+  return swap_end(dev, &m, rc);
+}
+
+int mt_dev_set_max_tiles(mt_dev *dev, uint32_t max_tiles, uint32_t tiles) {
+  if (max_tiles == 0) return fail(dev, MT_ERR_INVAL, "%s: at most 0 device tiles: nothing to run on", dev->uri);
+  if (tiles == 0 || tiles > MT_MAX_TILES)
+    return fail(dev, MT_ERR_INVAL, "%s: %u tiles asked for; a handle offers 1 to %u", dev->uri,
+                tiles, MT_MAX_TILES);
+  if (dev->swap || dev->tile_named)
+    return fail(dev, MT_ERR_INVAL, "%s: tile swapping must be set before any command names a "
+                "tile", dev->uri);
+  uint32_t slots = max_tiles < dev->info.tiles ? max_tiles : dev->info.tiles;
+  if (tiles <= slots) return MT_OK; /* the device holds them all where they are */
+  if (!(dev->info.features & MT_FEAT_SNAPSHOT))
+    return fail(dev, MT_ERR_NODEV, "%s: %u tiles on %u device tiles need tile swapping, and this "
+                "device has no state transfer (STATE_READ/STATE_WRITE)", dev->uri, tiles, slots);
+  dev->swap = mt_tileswap_new(slots, tiles, (mt_tileswap_io){swap_save, swap_load, swap_fabricate, dev});
+  if (!dev->swap) return fail(dev, MT_ERR_NOMEM, "%s: out of memory for tile swapping", dev->uri);
+  dev->info.tiles = tiles;
+  return MT_OK;
+}
+
+int mt_dev_swap_stats(const mt_dev *dev, mt_swap_stats *st) {
+  *st = dev->swap_st;
+  mt_tileswap_counts c = {0, 0, 0};
+  if (dev->swap) mt_tileswap_counts_get(dev->swap, &c);
+  st->swaps = c.swaps;
+  st->saves = c.saves;
+  st->bytes = c.words * 4;
+  return dev->swap ? MT_OK : MT_ERR_NODEV;
+}
+
+/* The device tile (*slot) that carries tile for a command of opcode op that names it in payload
+ * word `word` and uses it as `use`; without swapping, tile itself. Swapping answers a tile the
+ * device would not take with the device's own error. */
+static int tile_slot(mt_dev *dev, uint32_t op, uint32_t word, uint32_t tile, mt_swap_use use,
+                     uint32_t *slot) {
+  dev->tile_named = 1;
+  *slot = tile;
+  if (!dev->swap) return MT_OK;
+  if (tile >= mt_tileswap_tiles(dev->swap)) {
+    describe_error(dev, op, MT_ST_ERR_TILE, word, tile);
+    return MT_ERR_DEVICE;
+  }
+  if (use != MT_SWAP_FABRICATE && !mt_tileswap_fabricated(dev->swap, tile)) {
+    describe_error(dev, op, MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, tile);
+    return MT_ERR_DEVICE;
+  }
+  return mt_tileswap_acquire(dev->swap, tile, use, slot);
+}
+
+/* FABRICATE seeds tile t's fabrication lanes with seed ^ t << 48: the seed that makes device
+ * tile `slot` draw what tile `tile` would. */
+static uint64_t fabricate_seed(uint64_t seed, uint32_t tile, uint32_t slot) {
+  return seed ^ (uint64_t)(tile ^ slot) << 48;
+}
+
+/* The tile word of a raw command (mt_dev_command), and how it uses the tile; 0 for a command
+ * that names no tile (or is too short to, which the device answers). */
+static int raw_tile(uint32_t op, const uint32_t *p, uint32_t len, uint32_t *word, mt_swap_use *use) {
+  switch (op) {
+    case MT_OP_PROGRAM: case MT_OP_PULSE: case MT_OP_META_WRITE: case MT_OP_META_UPDATE:
+      *word = 0, *use = MT_SWAP_WRITE;
+      break;
+    case MT_OP_READ_CELLS: case MT_OP_READ_LEVELS: case MT_OP_MVM: case MT_OP_META_READ:
+    case MT_OP_READ_LIST:
+      *word = 0, *use = MT_SWAP_READ;
+      break;
+    case MT_OP_FABRICATE:
+      *word = 2, *use = MT_SWAP_FABRICATE;
+      break;
+    case MT_OP_STATE_READ: case MT_OP_STATE_WRITE:
+      if (len < 2 || p[0] != MT_SECTION_TILE) return 0;
+      *word = 1, *use = op == MT_OP_STATE_READ ? MT_SWAP_READ : MT_SWAP_WRITE;
+      break;
+    default:
+      return 0;
+  }
+  return len > *word;
+}
+
+int mt_dev_command(mt_dev *dev, uint32_t opcode, const uint32_t *p, uint32_t len, uint32_t *rsp,
+                   uint32_t rsp_cap, uint32_t *rsp_len) {
+  /* The header carries 8 opcode bits: a larger opcode would be sent as another one. */
+  if (opcode > 0xFFu)
+    return fail(dev, MT_ERR_INVAL, "opcode %u does not fit the 8-bit opcode field", opcode);
+  if (len > MT_MAX_PAYLOAD || (len && !p))
+    return fail(dev, MT_ERR_INVAL, "command payload of %u words (max %u)", len, MT_MAX_PAYLOAD);
+  if (rsp_cap && !rsp) return fail(dev, MT_ERR_INVAL, "no response buffer for %u words", rsp_cap);
+  /* The tile first: a swap uses the command buffer. */
+  uint32_t word = 0, slot = 0;
+  mt_swap_use use = MT_SWAP_READ;
+  int named = raw_tile(opcode, p, len, &word, &use);
+  int rc = named ? tile_slot(dev, opcode, word, p[word], use, &slot) : MT_OK;
+  if (rc != MT_OK) return rc;
+  if (len) memcpy(payload(dev), p, len * sizeof *p);
+  if (named) payload(dev)[word] = slot;
+  if (named && opcode == MT_OP_FABRICATE && len == 3) {
+    uint64_t seed = fabricate_seed(p[0] | (uint64_t)p[1] << 32, p[2], slot);
+    payload(dev)[0] = (uint32_t)seed;
+    payload(dev)[1] = (uint32_t)(seed >> 32);
+  }
+  rc = exec(dev, opcode, len);
+  if (rc != MT_OK) return rc;
+  if (dev->out_len > rsp_cap)
+    return fail(dev, MT_ERR_INVAL, "response of %u words does not fit in %u", dev->out_len, rsp_cap);
+  if (dev->out_len) memcpy(rsp, dev->out, dev->out_len * sizeof *rsp);
+  if (rsp_len) *rsp_len = dev->out_len;
+  return MT_OK;
 }
 
 int mt_dev_configure(mt_dev *dev, const uint32_t *cfg) {
@@ -435,9 +615,13 @@ int mt_dev_seed(mt_dev *dev, uint64_t seed) {
 }
 
 int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile) {
+  uint32_t slot = 0;
+  int rc = tile_slot(dev, MT_OP_FABRICATE, 2, tile, MT_SWAP_FABRICATE, &slot);
+  if (rc != MT_OK) return rc;
+  seed = fabricate_seed(seed, tile, slot);
   payload(dev)[0] = (uint32_t)seed;
   payload(dev)[1] = (uint32_t)(seed >> 32);
-  payload(dev)[2] = tile;
+  payload(dev)[2] = slot;
   return post(dev, MT_OP_FABRICATE, 3);
 }
 
@@ -445,12 +629,14 @@ int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *e
                    mt_prog_result *res) {
   mt_prog_result sum = {0, 0, 0};
   const size_t chunk = dev->max_payload - 2;
+  int rc = tile_slot(dev, MT_OP_PROGRAM, 0, tile, MT_SWAP_WRITE, &tile);
+  if (rc != MT_OK) return rc;
   for (size_t done = 0; done < n || (n == 0 && done == 0); done += chunk) {
     uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
     payload(dev)[0] = tile;
     payload(dev)[1] = flags;
     if (m) memcpy(payload(dev) + 2, entries + done, m * sizeof *entries);
-    int rc = exec(dev, MT_OP_PROGRAM, 2 + m);
+    rc = exec(dev, MT_OP_PROGRAM, 2 + m);
     if (rc == MT_OK) rc = expect_out(dev, MT_OP_PROGRAM, 3);
     if (rc != MT_OK) return rc;
     sum.programmed += dev->out[0];
@@ -464,11 +650,13 @@ int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *e
 
 int mt_dev_pulse(mt_dev *dev, uint32_t tile, const uint32_t *entries, size_t n) {
   const size_t chunk = dev->max_payload - 1;
+  int rc = n ? tile_slot(dev, MT_OP_PULSE, 0, tile, MT_SWAP_WRITE, &tile) : MT_OK;
+  if (rc != MT_OK) return rc;
   for (size_t done = 0; done < n; done += chunk) {
     uint32_t m = (uint32_t)(n - done < chunk ? n - done : chunk);
     payload(dev)[0] = tile;
     memcpy(payload(dev) + 1, entries + done, m * sizeof *entries);
-    int rc = post(dev, MT_OP_PULSE, 1 + m);
+    rc = post(dev, MT_OP_PULSE, 1 + m);
     if (rc != MT_OK) return rc;
   }
   return MT_OK;
@@ -514,6 +702,7 @@ static int region_read(mt_dev *dev, uint32_t op, uint32_t tile, mt_region r, uin
                        uint32_t flags, region_out o) {
   uint32_t n = 0;
   int rc = region_words(dev, r, &n);
+  if (rc == MT_OK) rc = tile_slot(dev, op, 0, tile, MT_SWAP_READ, &tile);
   if (rc != MT_OK) return rc;
   const uint32_t cap = dev->max_rsp_payload;
   uint32_t band_rows = r.nrows, band_cols = r.ncols;
@@ -554,6 +743,8 @@ int mt_dev_read_cells(mt_dev *dev, uint32_t tile, mt_region r, int probe, uint16
 int mt_dev_read_list(mt_dev *dev, uint32_t tile, int probe, const uint32_t *cells, size_t n,
                      uint16_t *g_plus, uint16_t *g_minus) {
   if (n && !cells) return fail(dev, MT_ERR_INVAL, "READ_LIST: %zu cells but no cell list", n);
+  int rc = n ? tile_slot(dev, MT_OP_READ_LIST, MT_PL_READ_LIST_TILE, tile, MT_SWAP_READ, &tile) : MT_OK;
+  if (rc != MT_OK) return rc;
   /* As many commands as the payload limit needs; each answers one word per entry. */
   const size_t chunk = dev->max_payload - MT_PL_READ_LIST_WORDS;
   for (size_t done = 0; done < n; done += chunk) {
@@ -561,7 +752,7 @@ int mt_dev_read_list(mt_dev *dev, uint32_t tile, int probe, const uint32_t *cell
     payload(dev)[MT_PL_READ_LIST_TILE] = tile;
     payload(dev)[MT_PL_READ_LIST_FLAGS] = probe ? MT_READ_PROBE : 0;
     memcpy(payload(dev) + MT_PL_READ_LIST_WORDS, cells + done, m * sizeof *cells);
-    int rc = exec(dev, MT_OP_READ_LIST, MT_PL_READ_LIST_WORDS + m);
+    rc = exec(dev, MT_OP_READ_LIST, MT_PL_READ_LIST_WORDS + m);
     if (rc == MT_OK) rc = expect_out(dev, MT_OP_READ_LIST, m);
     if (rc != MT_OK) return rc;
     for (uint32_t k = 0; k < m; k++) {
@@ -589,6 +780,8 @@ int mt_dev_mvm(mt_dev *dev, uint32_t tile, uint32_t nvec, uint32_t nrows, uint32
     return fail(dev, MT_ERR_INVAL, "MVM of %u rows x %u columns on a %ux%u tile", nrows, ncols,
                 MT_ROWS, MT_COLS);
   uint32_t in_w = (nrows + 1) / 2, out_w = (ncols + 1) / 2;
+  int rc = nvec ? tile_slot(dev, MT_OP_MVM, 0, tile, MT_SWAP_READ, &tile) : MT_OK;
+  if (rc != MT_OK) return rc;
   /* As many vectors per command as the protocol and the link's frames allow. */
   uint32_t per = (dev->max_payload - 4) / in_w < MT_MAX_BATCH ? (dev->max_payload - 4) / in_w : MT_MAX_BATCH;
   for (uint32_t v0 = 0; v0 < nvec; v0 += per) {
@@ -596,7 +789,7 @@ int mt_dev_mvm(mt_dev *dev, uint32_t tile, uint32_t nvec, uint32_t nrows, uint32
     uint32_t *p = payload(dev);
     p[0] = tile, p[1] = nv, p[2] = nrows, p[3] = ncols;
     for (uint32_t v = 0; v < nv; v++) pack16(p + 4 + v * in_w, x + (size_t)(v0 + v) * nrows, nrows);
-    int rc = exec(dev, MT_OP_MVM, 4 + nv * in_w);
+    rc = exec(dev, MT_OP_MVM, 4 + nv * in_w);
     if (rc == MT_OK) rc = expect_out(dev, MT_OP_MVM, nv * out_w);
     if (rc != MT_OK) return rc;
     for (uint32_t v = 0; v < nv; v++)
@@ -624,6 +817,7 @@ static int meta_write_region(mt_dev *dev, uint32_t op, uint32_t tile, mt_region 
                              const int32_t *h, const int16_t *d, mt_prog_result *res) {
   uint32_t n = 0;
   int rc = region_words(dev, r, &n);
+  if (rc == MT_OK) rc = tile_slot(dev, op, 0, tile, MT_SWAP_WRITE, &tile);
   if (rc != MT_OK) return rc;
   const uint32_t room = dev->max_payload - 5; /* cell words after the region */
   const uint32_t fit = op == MT_OP_META_WRITE ? room : 2 * room; /* cells per command */
@@ -718,6 +912,28 @@ static uint32_t get_le32(const unsigned char *b) {
   return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+/* A swapping handle's image is that of its logical device (docs/tile-swapping.md): every
+ * changed resident tile is saved first, each tile's section comes from host memory (a tile
+ * never fabricated reads as at power-on: level LEVEL_NONE, every other word 0), and the GLOBAL
+ * section's fabricated bits are the logical tiles'. */
+static int swapped_image(mt_dev *dev, uint32_t *g) {
+  int rc = mt_tileswap_evict_all(dev->swap);
+  if (rc != MT_OK) return rc;
+  for (uint32_t k = 0; k < MT_MAX_TILES / 32; k++) g[MT_G_FABRICATED + k] = 0;
+  for (uint32_t t = 0; t < dev->info.tiles; t++) {
+    uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
+    if (mt_tileswap_fabricated(dev->swap, t)) {
+      g[MT_G_FABRICATED + t / 32] |= 1u << (t % 32);
+      memcpy(tw, mt_tileswap_state(dev->swap, t), MT_TILE_WORDS * sizeof *tw);
+    } else {
+      memset(tw, 0, MT_TILE_WORDS * sizeof *tw);
+      for (uint32_t r = 0; r < MT_ROWS * MT_COLS; r++)
+        tw[r * MT_WEIGHT_WORDS + MT_W_FLAGS] = MT_LEVEL_NONE << 16;
+    }
+  }
+  return MT_OK;
+}
+
 int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n) {
   size_t words = snapshot_words(dev);
   uint32_t *img = malloc(words * sizeof *img);
@@ -732,10 +948,10 @@ int mt_dev_snapshot_bytes(mt_dev *dev, unsigned char **out, size_t *n) {
   memcpy(img, hdr, sizeof hdr);
   uint32_t *w = img + SNAP_HDR_WORDS;
   int rc = state_read(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, w);
+  if (rc == MT_OK && dev->swap) rc = swapped_image(dev, w);
   w += MT_GLOBAL_WORDS;
-  for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
-    /* Chunks no larger than a response the link carries. */
-    const uint32_t chunk = MT_STATE_CHUNK < dev->max_rsp_payload ? MT_STATE_CHUNK : dev->max_rsp_payload;
+  for (uint32_t t = 0; rc == MT_OK && !dev->swap && t < dev->info.tiles; t++) {
+    const uint32_t chunk = tile_read_chunk(dev);
     for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
       uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
       rc = state_read(dev, MT_SECTION_TILE, t, off, cnt, w + off);
@@ -771,9 +987,7 @@ static int write_image(mt_dev *dev, const uint32_t *g) {
   int rc = MT_OK;
   for (uint32_t t = 0; rc == MT_OK && t < dev->info.tiles; t++) {
     const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
-    /* Whole weight records per STATE_WRITE, no more than a command the link carries. */
-    const uint32_t fit = (dev->max_payload - 3) / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS;
-    const uint32_t chunk = TILE_CHUNK < fit ? TILE_CHUNK : fit;
+    const uint32_t chunk = tile_write_chunk(dev);
     for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
       uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
       rc = state_write(dev, MT_SECTION_TILE, t, off, cnt, tw + off);
@@ -781,6 +995,50 @@ static int write_image(mt_dev *dev, const uint32_t *g) {
   }
   if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, g);
   if (rc == MT_OK) rc = flush(dev); /* a restore reports its own errors, queued or not */
+  return rc;
+}
+
+/* Restores the image g of a swapping handle's logical device. The device checks every section:
+ * each fabricated tile's goes to an emptied slot (every tile's state is in host memory by
+ * then), and the GLOBAL section with the device's own fabricated bits (its slots'). Only then
+ * do the tiles' states replace those in host memory, so a rejected image changes nothing. */
+static int restore_swapped(mt_dev *dev, const uint32_t *g, const char *origin) {
+  const uint32_t tiles = dev->info.tiles;
+  for (uint32_t t = tiles; t < MT_MAX_TILES; t++)
+    if (g[MT_G_FABRICATED + t / 32] >> (t % 32) & 1u)
+      return fail(dev, MT_ERR_FILE, "%s: tile %u is fabricated, but this device has %u", origin, t,
+                  tiles);
+  uint32_t *gw = malloc(MT_GLOBAL_WORDS * sizeof *gw);
+  if (!gw) return fail(dev, MT_ERR_NOMEM, "%s: out of memory", origin);
+  memcpy(gw, g, MT_GLOBAL_WORDS * sizeof *gw);
+  int rc = mt_tileswap_evict_all(dev->swap);
+  if (rc == MT_OK)
+    rc = state_read(dev, MT_SECTION_GLOBAL, 0, MT_G_FABRICATED, MT_MAX_TILES / 32, gw + MT_G_FABRICATED);
+  const uint32_t chunk = tile_write_chunk(dev);
+  for (uint32_t t = 0; rc == MT_OK && t < tiles; t++) {
+    if (!(g[MT_G_FABRICATED + t / 32] >> (t % 32) & 1u)) continue;
+    const uint32_t *tw = g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS;
+    for (uint32_t off = 0; rc == MT_OK && off < MT_TILE_WORDS; off += chunk) {
+      uint32_t cnt = MT_TILE_WORDS - off < chunk ? MT_TILE_WORDS - off : chunk;
+      rc = state_write(dev, MT_SECTION_TILE, 0, off, cnt, tw + off);
+    }
+  }
+  if (rc == MT_OK) rc = state_write(dev, MT_SECTION_GLOBAL, 0, 0, MT_GLOBAL_WORDS, gw);
+  if (rc == MT_OK) rc = flush(dev);
+  free(gw);
+  if (rc == MT_ERR_DEVICE) {
+    char why[sizeof dev->msg];
+    snprintf(why, sizeof why, "%s", dev->msg);
+    return fail(dev, MT_ERR_FILE, "%s: the device rejected the image, state unchanged: %s", origin, why);
+  }
+  uint8_t fab[MT_MAX_TILES] = {0};
+  for (uint32_t t = 0; rc == MT_OK && t < tiles; t++) {
+    fab[t] = g[MT_G_FABRICATED + t / 32] >> (t % 32) & 1u;
+    uint32_t *st = fab[t] ? mt_tileswap_state(dev->swap, t) : NULL;
+    if (fab[t] && !st) rc = fail(dev, MT_ERR_NOMEM, "%s: out of memory", origin);
+    else if (fab[t]) memcpy(st, g + MT_GLOBAL_WORDS + (size_t)t * MT_TILE_WORDS, MT_TILE_WORDS * sizeof *st);
+  }
+  if (rc == MT_OK) mt_tileswap_restored(dev->swap, fab);
   return rc;
 }
 
@@ -808,6 +1066,11 @@ int mt_dev_restore_bytes(mt_dev *dev, const unsigned char *bytes, size_t n, cons
   /* Which words are valid is the device's rule (it checks every STATE_WRITE), not the host's:
    * a word it rejects undoes the whole restore from a snapshot taken first, so that a bad image
    * changes nothing on every backend. */
+  if (rc == MT_OK && dev->swap) {
+    rc = restore_swapped(dev, img + SNAP_HDR_WORDS, origin);
+    free(img);
+    return rc;
+  }
   unsigned char *old = NULL;
   size_t old_n = 0;
   if (rc == MT_OK) rc = mt_dev_snapshot_bytes(dev, &old, &old_n);

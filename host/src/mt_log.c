@@ -18,6 +18,7 @@ struct mt_log {
   char json_path[4096], csv_path[4096];
   char err[4400];                        /* why the last call failed */
   int header_done;                       /* the CSV header is written before the first line */
+  int swaps;                             /* the swap columns are in the CSV (tile swapping) */
   uint32_t n_tasks;                      /* 0: a single-dataset run, no task fields */
   char task_names[MT_TRAIN_MAX_TASKS][TASK_NAME_LEN];
 };
@@ -135,11 +136,13 @@ int mt_log_set_tasks(mt_log *log, uint32_t n_tasks, const char *const *names) {
 }
 
 /* The CSV header, into an empty file only (a resumed run appends). */
-static void csv_header(mt_log *log) {
+static void csv_header(mt_log *log, const mt_epoch_stats *s) {
   if (log->header_done) return;
   log->header_done = 1;
+  log->swaps = s->has_swaps;
   if (ftell(log->csv) != 0) return;
   fputs(columns, log->csv);
+  if (log->swaps) fputs(",swaps,swap_saves,swap_transactions,swap_bytes,swap_s", log->csv);
   if (log->n_tasks) {
     fputs(",task,task_name", log->csv);
     for (uint32_t k = 0; k < log->n_tasks; k++) fprintf(log->csv, ",task_accuracy_%u", k + 1);
@@ -172,7 +175,7 @@ static void csv_field(FILE *f, const char *s) {
 }
 
 int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
-  csv_header(log);
+  csv_header(log, s);
   fprintf(log->json,
           "{\"epoch\": %u, \"algo\": \"%s\", \"train_loss\": %.6g, \"train_accuracy\": %.6g, "
           "\"test_accuracy\": %.6g, \"set_pulses\": %llu, \"reset_pulses\": %llu, "
@@ -188,6 +191,13 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
   /* Only a simulated device (verilator://) has a clock to report. */
   if (s->has_sim_cycles) fprintf(log->json, "\"sim_cycles\": %llu, ", (unsigned long long)s->sim_cycles);
   if (s->has_sw_accuracy) fprintf(log->json, "\"sw_test_accuracy\": %.6g, ", s->sw_test_accuracy);
+  /* Only a swapping device (--max-tiles) has swap traffic: emulator overhead, apart from the
+   * device's counters above. */
+  if (s->has_swaps)
+    fprintf(log->json, "\"swaps\": %llu, \"swap_saves\": %llu, \"swap_transactions\": %llu, "
+            "\"swap_bytes\": %llu, \"swap_s\": %.6g, ", (unsigned long long)s->swaps,
+            (unsigned long long)s->swap_saves, (unsigned long long)s->swap_transactions,
+            (unsigned long long)s->swap_bytes, s->swap_s);
   uint32_t task = s->task >= 1 && s->task <= log->n_tasks ? s->task : 1;
   if (log->n_tasks) {
     fprintf(log->json, "\"task\": %u, \"task_name\": \"", task);
@@ -205,6 +215,10 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
           (unsigned long long)s->mvms, (unsigned long long)s->cells_programmed,
           (unsigned long long)s->updates_skipped, (unsigned long long)s->wv_failures,
           s->energy_pj, s->latency_ns, (unsigned long long)s->transactions, s->wall_s);
+  if (log->swaps)
+    fprintf(log->csv, ",%llu,%llu,%llu,%llu,%.6g", (unsigned long long)s->swaps,
+            (unsigned long long)s->swap_saves, (unsigned long long)s->swap_transactions,
+            (unsigned long long)s->swap_bytes, s->swap_s);
   if (log->n_tasks) {
     fprintf(log->csv, ",%u,", task);
     csv_field(log->csv, log->task_names[task - 1]);

@@ -201,11 +201,15 @@ static int setup_device(mt_trainer *t) {
   const mt_dev_info *info = mt_dev_get_info(t->dev);
   uint32_t need = mt_train_tiles_needed(o);
   if (need > info->tiles) {
-    /* Suggest a larger device only where one exists. */
-    snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u (%s%u)", need,
-             info->rows, info->cols, mt_dev_uri(t->dev), info->tiles,
-             need <= MT_MAX_TILES ? "open model://?tiles=" : "a device has at most ",
-             need <= MT_MAX_TILES ? need : MT_MAX_TILES);
+    /* Suggest a larger device, or swapping through this one, only where they can exist. */
+    if (need <= MT_MAX_TILES)
+      snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u (open "
+               "model://?tiles=%u, or swap tiles through it with --max-tiles %u)", need,
+               info->rows, info->cols, mt_dev_uri(t->dev), info->tiles, need, info->tiles);
+    else
+      snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u (a device "
+               "has at most %u)", need, info->rows, info->cols, mt_dev_uri(t->dev), info->tiles,
+               MT_MAX_TILES);
     return -1;
   }
   const mt_preset_t *apply = t->preset;
@@ -248,6 +252,15 @@ static void counters_delta(const uint64_t *a, const uint64_t *b, mt_epoch_stats 
   s->wv_failures = b[MT_CNT_WV_FAILURES] - a[MT_CNT_WV_FAILURES];
   s->energy_pj = (double)(b[MT_CNT_ENERGY_FJ] - a[MT_CNT_ENERGY_FJ]) * 1e-3;
   s->latency_ns = (double)(b[MT_CNT_LATENCY_PS] - a[MT_CNT_LATENCY_PS]) * 1e-3;
+}
+
+static void swap_delta(const mt_swap_stats *a, const mt_swap_stats *b, mt_epoch_stats *s) {
+  s->has_swaps = 1;
+  s->swaps = b->swaps - a->swaps;
+  s->swap_saves = b->saves - a->saves;
+  s->swap_transactions = b->transactions - a->transactions;
+  s->swap_bytes = b->bytes - a->bytes;
+  s->swap_s = b->seconds - a->seconds;
 }
 
 static int allocate(mt_trainer *t, const mt_dataset_t *train) {
@@ -329,6 +342,8 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
   }
   if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
   uint64_t tr0 = dev_algo ? mt_dev_transactions(t->dev) : 0;
+  mt_swap_stats sw0, sw1; /* tile swapping's figures, over the same steps as tr0 */
+  int swapping = dev_algo && mt_dev_swap_stats(t->dev, &sw0) == MT_OK;
   /* The initial weights are programmed once, counted in epoch 1. */
   if (dev_fwd && !o->resume && ops->program_init && ops->program_init(t) != 0) return -1;
   const mt_dataset_t *train = &trains[task];
@@ -363,6 +378,10 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     if (ops->epoch_end && ops->epoch_end(t, &tests[task], &st) != 0) return -1;
     if (dev_algo) {
       st.transactions = mt_dev_transactions(t->dev) - tr0;
+      if (swapping) {
+        mt_dev_swap_stats(t->dev, &sw1);
+        swap_delta(&sw0, &sw1, &st);
+      }
       if (mt_dev_stats(t->dev, c1, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
       counters_delta(c0, c1, &st);
       st.updates_skipped += t->host_skipped;
@@ -384,6 +403,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     /* The next epoch's count starts here: evaluation and the checkpoint's snapshot are not
      * training (and a resumed run has neither before its first epoch). */
     if (dev_algo) tr0 = mt_dev_transactions(t->dev);
+    if (swapping) mt_dev_swap_stats(t->dev, &sw0);
     if (stop) break;
     if (e == o->epochs && task + 1 < n_tasks) {
       /* The next task: its examples from their natural order, shuffled as before. */

@@ -24,6 +24,7 @@ struct mt_trainer {
   char net_text[256];
   int dataset_set, ran;
   uint32_t train_limit, test_limit, levels;
+  uint32_t max_tiles; /* --max-tiles: 0, or the device tiles to use at most (tile swapping) */
   mt_train_opts o;
   mt_dev *dev;
   char msg[1024];
@@ -120,7 +121,8 @@ static void algo_list(char *out, size_t n) {
 static const char *const option_names[] = {
     "device", "preset", "log", "tasks", "checkpoint", "resume", "dataset", "net", "algo",
     "compensate", "open-loop", "levels", "epochs", "batch", "accumulate", "train-limit",
-    "test-limit", "favourable", "slices", "lr", "important", "w-max", "momentum", "meta-m", "seed"};
+    "test-limit", "favourable", "slices", "lr", "important", "w-max", "momentum", "meta-m", "seed",
+    "max-tiles"};
 
 int mt_train_option_kind(const char *option) {
   const char *opt = option && !strncmp(option, "--", 2) ? option + 2 : option;
@@ -188,6 +190,7 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
   if (!strcmp(opt, "test-limit")) return parse_u32(t, opt, val, 1, UINT32_MAX, &t->test_limit);
   if (!strcmp(opt, "favourable")) return parse_u32(t, opt, val, 1, 256, &o->favourable_k);
   if (!strcmp(opt, "slices")) return parse_u32(t, opt, val, 1, 8, &o->slices);
+  if (!strcmp(opt, "max-tiles")) return parse_u32(t, opt, val, 1, MT_MAX_TILES, &t->max_tiles);
   if (!strcmp(opt, "lr")) return parse_float(t, opt, val, 0, 100, &o->lr);
   if (!strcmp(opt, "important")) return parse_float(t, opt, val, 0, 1, &o->important);
   if (!strcmp(opt, "w-max")) return parse_float(t, opt, val, 0, 1000, &o->w_max_factor);
@@ -327,6 +330,13 @@ static void summary(const mt_trainer *t, const mt_dataset_t *train, const mt_dat
 #undef PUT
 }
 
+/* --max-tiles: the network's `need` tiles on at most max_tiles of the device's. */
+static int start_swapping(mt_trainer *t, uint32_t need) {
+  if (mt_dev_set_max_tiles(t->dev, t->max_tiles, need) != MT_OK)
+    return fail(t, MT_ERR_INVAL, "--max-tiles %u: %s", t->max_tiles, mt_dev_errmsg(t->dev));
+  return MT_OK;
+}
+
 int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   static const mt_train_callbacks none;
   if (!cb) cb = &none;
@@ -372,6 +382,7 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
       mt_dev_close(t->dev);
       t->dev = NULL;
     }
+    if (rc == MT_OK && t->max_tiles) rc = start_swapping(t, need);
   }
   if (rc == MT_OK && t->log[0] && mt_log_open(&log, t->log, t->o.resume != NULL, err, sizeof err) != 0)
     rc = fail(t, MT_ERR_IO, "%s", err);

@@ -65,6 +65,9 @@ static const char *const usage_train =
     "                     device); biased then constrains the top slice's state\n"
     "  --meta-m M         metaplastic: consolidation strength m, weights normalised to\n"
     "                     [-1, 1] (default 3; 0 = no metaplasticity)\n"
+    "  --max-tiles N      use at most N of the device's tiles; a network needing more runs\n"
+    "                     by swapping tiles through them (docs/tile-swapping.md; same results,\n"
+    "                     swap traffic logged apart)\n"
     "  --log FILE         one JSON object per epoch to FILE, and a CSV beside it\n"
     "  --checkpoint FILE  save the whole experiment (weights, optimizer, device) after every\n"
     "                     epoch, atomically\n"
@@ -202,6 +205,10 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
          (unsigned long long)s->set_pulses, (unsigned long long)s->reset_pulses,
          (unsigned long long)s->verify_reads, s->energy_pj * 1e-6, s->latency_ns * 1e-6, s->wall_s);
   if (s->has_sim_cycles) printf("  sim_cycles %llu\n", (unsigned long long)s->sim_cycles);
+  if (s->has_swaps)
+    printf("  tile swapping (emulator overhead): %llu loads, %llu saves, %llu commands, %.4g MB, "
+           "%.2f s\n", (unsigned long long)s->swaps, (unsigned long long)s->swap_saves,
+           (unsigned long long)s->swap_transactions, s->swap_bytes * 1e-6, s->swap_s);
   if (s->has_sw_accuracy)
     printf("  software test %.2f%% (float, before programming); test above: on the device after "
            "programming\n", 100 * s->sw_test_accuracy);

@@ -62,7 +62,7 @@ static void help_and_unknown_commands(void **state) {
                                      "--levels", "--epochs", "--batch", "--lr", "--seed",
                                      "--train-limit", "--test-limit", "--log", "--checkpoint",
                                      "--resume", "--momentum", "--important", "--favourable",
-                                     "--tasks", "--meta-m", "--help"};
+                                     "--tasks", "--meta-m", "--max-tiles", "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
@@ -124,7 +124,13 @@ static void missing_inputs_are_explained(void **state) {
   expect("train --dataset mnist --net 14x56x1-c5x4-10 --train-limit 10 --test-limit 10", 1,
          "the network takes 14x56x1 maps but the images are 28x28");
   expect("train --dataset mnist --device model://?tiles=2 --train-limit 10 --test-limit 10", 1,
-         "the network needs 16 tiles of 128x128 but model://?tiles=2 has 2");
+         "the network needs 16 tiles of 128x128 but model://?tiles=2 has 2 (open "
+         "model://?tiles=16, or swap tiles through it with --max-tiles 2)");
+  /* ... which runs, swapping: the console says what it cost. */
+  expect("train --dataset mnist --net 784-8-10 --device 'model://?tiles=2' --max-tiles 2 "
+         "--train-limit 16 --test-limit 16 --batch 16 --epochs 1", 0,
+         "tile swapping (emulator overhead): ");
+  expect("train --max-tiles 0", 2, "--max-tiles: '0' is not an integer in [1, 64]");
   /* usb:// with no FT601 attached (none on a build machine): a clear error, exit status 1. */
   expect("train --dataset mnist --device usb://0403:601f --train-limit 10 --test-limit 10", 1,
          "usb://0403:601f: no such USB device attached");
@@ -432,6 +438,62 @@ static void resume_appends_the_same_log(void **state) {
   expect(args, 1, "was written with momentum 0.9, this run has 0.5");
 }
 
+/* The first line of a JSON log without `"key": value, ` of each key (and of wall_s). */
+static void log_line(const char *path, char *line, size_t n, const char *const *keys, size_t nkeys) {
+  FILE *f = fopen(path, "r");
+  if (!f || !fgets(line, (int)n, f)) fail_msg("no log line in %s", path);
+  fclose(f);
+  for (size_t k = 0; k <= nkeys; k++) {
+    char pat[48];
+    snprintf(pat, sizeof pat, "\"%s\": ", k < nkeys ? keys[k] : "wall_s");
+    char *p = strstr(line, pat);
+    if (!p) {
+      if (k < nkeys) fail_msg("%s has no %s: %s", path, pat, line);
+      continue;
+    }
+    char *q = p + strlen(pat);
+    while (*q && *q != ',' && *q != '}') q++;
+    if (*q == ',') q += 2;
+    memmove(p, q, strlen(q) + 1);
+  }
+}
+
+/* Every experiment of the README (on fewer examples) on a 1-tile device (--max-tiles 1) logs
+ * what it logs on a device that holds the network, apart from the swap fields
+ * (docs/tile-swapping.md). */
+static void readme_experiments_on_one_tile(void **state) {
+  (void)state;
+  static const char *const runs[] = {
+      "--dataset mnist --net 784-100-10 --algo siamese --levels 16",
+      "--dataset mnist --net 784-100-10 --algo closed-loop",
+      "--dataset mnist --net 28x28x1-c5x8-p2-c5x16-p2-10 --algo siamese --lr 0.1",
+      "--preset imprecise --algo siamese --open-loop",
+      "--algo metaplastic --meta-m 3 --tasks mnist,fashion-mnist --net 784-100-10",
+      "--preset rram-2bit --dataset mnist --net 784-100-10 --algo biased --important 0.25 --w-max 1",
+      "--preset rram-2bit-sliced --slices 4 --dataset fashion-mnist --net 784-100-10 --algo biased "
+      "--w-max 1",
+      "--dataset mnist --net 784-100-10 --algo sgd-pulse --preset imprecise --lr 0.5 --w-max 4",
+      "--dataset mnist --net 784-16-10 --algo ssm --preset imprecise --w-max 4",
+      "--dataset mnist --net 784-100-10 --algo conventional",
+  };
+  static const char *const swap_keys[] = {"swaps", "swap_saves", "swap_transactions", "swap_bytes",
+                                          "swap_s"};
+  static char a[8192], b[8192];
+  char args[1024], logs[2][128];
+  for (int k = 0; k < 2; k++) snprintf(logs[k], sizeof logs[k], "%s/readme%d.jsonl", tmpdir, k);
+  for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+    snprintf(args, sizeof args, "train %s --train-limit 64 --test-limit 32 --epochs 1 --batch 16 "
+             "--device 'model://?tiles=64' --log %s", runs[r], logs[0]);
+    expect(args, 0, "epoch 1");
+    snprintf(args, sizeof args, "train %s --train-limit 64 --test-limit 32 --epochs 1 --batch 16 "
+             "--device 'model://?tiles=1' --max-tiles 1 --log %s", runs[r], logs[1]);
+    expect(args, 0, "tile swapping (emulator overhead): ");
+    log_line(logs[0], a, sizeof a, NULL, 0);
+    log_line(logs[1], b, sizeof b, swap_keys, sizeof swap_keys / sizeof *swap_keys);
+    if (strcmp(a, b) != 0) fail_msg("%s on 1 tile logs differently:\n  %s  %s", runs[r], a, b);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(help_and_unknown_commands),
@@ -445,6 +507,7 @@ int main(void) {
     cmocka_unit_test(sliced_training),
     cmocka_unit_test(tasks_log_every_task),
     cmocka_unit_test(resume_appends_the_same_log),
+    cmocka_unit_test(readme_experiments_on_one_tile),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -567,6 +567,60 @@ static void meta_writes_in_row_bands(void **state) {
   assert_memory_equal(got_c, want_c, sizeof want_c);
 }
 
+/* Tile swapping on a framed link (docs/tile-swapping.md): queued PULSEs before a swap run
+ * first, tile states move in chunks the link's frames carry, and the answers are those of
+ * model:// with every tile. */
+static void swap_stream(mt_dev *dev, uint16_t *g, uint64_t *counters) {
+  mt_preset_t rram;
+  char err[256];
+  assert_int_equal(mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &rram, err, sizeof err), 0);
+  assert_int_equal(mt_preset_apply(&rram, dev), MT_OK);
+  assert_int_equal(mt_dev_seed(dev, 42), MT_OK);
+  for (uint32_t t = 0; t < 4; t++) assert_int_equal(mt_dev_fabricate(dev, 7, t), MT_OK);
+  static int16_t x[MT_ROWS], y[MT_COLS];
+  for (uint32_t k = 0; k < 12; k++) {
+    uint32_t t = k % 4, e[4];
+    for (uint32_t i = 0; i < 4; i++) e[i] = (k * 7 + i) % MT_ROWS << 20 | (k + 3 * i) % MT_COLS << 8 | 3u;
+    assert_int_equal(mt_dev_pulse(dev, t, e, 4), MT_OK); /* queued on the link */
+    for (uint32_t i = 0; i < MT_ROWS; i++) x[i] = (int16_t)((i * k) % 50);
+    if (mt_dev_mvm(dev, (t + 1) % 4, 1, MT_ROWS, MT_COLS, x, y) != MT_OK)
+      fail_msg("MVM: %s", mt_dev_errmsg(dev));
+    memcpy(g + (size_t)k * MT_COLS, y, sizeof y);
+  }
+  for (uint32_t t = 0; t < 4; t++)
+    assert_int_equal(mt_dev_read_cells(dev, t, (mt_region){0, MT_ROWS, 0, MT_COLS}, 1,
+                                       g + 12 * MT_COLS + (size_t)t * MT_ROWS * MT_COLS, NULL),
+                     MT_OK);
+  assert_int_equal(mt_dev_stats(dev, counters, MT_CNT_COUNT), MT_OK);
+}
+
+static void tiles_swap_over_the_link(void **state) {
+  (void)state;
+  const size_t n = 12 * MT_COLS + 4 * MT_ROWS * MT_COLS;
+  uint16_t *want = calloc(n, sizeof *want), *got = calloc(n, sizeof *got);
+  uint64_t cw[MT_CNT_COUNT], cg[MT_CNT_COUNT];
+  assert_true(want && got);
+  mt_dev *m = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=16", &m), MT_OK);
+  swap_stream(m, want, cw);
+  mt_dev_close(m);
+  fakedev *d = fake_new(20000, 1000); /* a model of 2 tiles, 997 response words per frame */
+  mt_dev *dev = open_on_link(d);
+  if (mt_dev_set_max_tiles(dev, 1, 4) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  swap_stream(dev, got, cg);
+  assert_memory_equal(got, want, n * sizeof *want);
+  assert_memory_equal(cg, cw, sizeof cw);
+  mt_swap_stats sw;
+  assert_int_equal(mt_dev_swap_stats(dev, &sw), MT_OK);
+  assert_true(sw.swaps >= 12 && sw.saves >= 12);
+  mt_link_stats st;
+  assert_int_equal(mt_dev_link_stats(dev, &st), MT_OK);
+  assert_int_equal(st.commands, st.commands_issued); /* swapping's commands are counted too */
+  mt_dev_close(dev);
+  free(want);
+  free(got);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(batches_one_frame_per_call),
@@ -581,6 +635,7 @@ int main(void) {
       cmocka_unit_test(commands_cut_to_the_devices_max_payload),
       cmocka_unit_test(meta_writes_in_row_bands),
       cmocka_unit_test(region_outside_the_tile_is_the_devices_error),
+      cmocka_unit_test(tiles_swap_over_the_link),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,7 +62,7 @@ static mt_epoch_stats train_once(mt_train_opts *o) {
 static void too_many_tiles_names_what_would_fit(void **state) {
   (void)state;
   static const struct { uint32_t hidden; const char *want; } cases[] = {
-    {256, "the network needs 16 tiles of 128x128 but model://?tiles=8 has 8 (open model://?tiles=16)"},
+    {256, "the network needs 16 tiles of 128x128 but model://?tiles=8 has 8 (open model://?tiles=16, or swap tiles through it with --max-tiles 8)"},
     {2048, "the network needs 128 tiles of 128x128 but model://?tiles=8 has 8 (a device has at most 64)"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {

@@ -1,5 +1,6 @@
 /* The public training API (memtile_train.h) as another program uses it: compiled with
- * -Ihost/include only (Makefile), a tiny network trained on model://, a resume, errors. */
+ * -Ihost/include only (Makefile), a tiny network trained on model://, a resume, errors, and
+ * the same training on a device too small for it, by tile swapping. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,7 @@ static void errors_name_the_option_or_file(void **state) {
   expect_set_error(t, "algo", "magic", "--algo: 'magic' is not an algorithm (");
   expect_set_error(t, "net", "784-0-10", "--net:");
   expect_set_error(t, "open-loop", "2", "--open-loop: '2' is not an integer in [0, 1]");
+  expect_set_error(t, "max-tiles", "0", "--max-tiles: '0' is not an integer in [1, 64]");
   assert_int_equal(mt_train_option_kind("--open-loop"), 0);
   assert_int_equal(mt_train_option_kind("epochs"), 1);
   assert_int_equal(mt_train_option_kind("colour"), MT_ERR_INVAL);
@@ -175,6 +177,118 @@ static void errors_name_the_option_or_file(void **state) {
   mt_trainer_close(NULL);
 }
 
+/* Drops `"key": value, ` from a JSON line. */
+static void strip_field(char *line, const char *key) {
+  char pat[48];
+  snprintf(pat, sizeof pat, "\"%s\": ", key);
+  char *p = strstr(line, pat);
+  if (!p) return;
+  char *q = p + strlen(pat);
+  while (*q && *q != ',' && *q != '}') q++;
+  if (*q == ',') q += 2; /* ", " */
+  memmove(p, q, strlen(q) + 1);
+}
+
+static const char *const swap_fields[] = {"swaps", "swap_saves", "swap_transactions",
+                                          "swap_bytes", "swap_s"};
+
+/* Trains algo on uri (swapping through max_tiles device tiles unless NULL) with a log. */
+static void run_logged(const char *uri, const char *max_tiles, const char *algo, const char *log,
+                       record_t *r) {
+  mt_trainer *t = tiny(uri, "2");
+  set_ok(t, "algo", algo);
+  set_ok(t, "log", log);
+  if (max_tiles) set_ok(t, "max-tiles", max_tiles);
+  mt_train_callbacks cb = {NULL, NULL, on_epoch, r};
+  if (mt_trainer_run(t, &cb) != MT_OK) fail_msg("%s on %s: %s", algo, uri, mt_train_errmsg(t));
+  mt_trainer_close(t);
+}
+
+/* Tile swapping: the 8 tiles of 784-8-10 on a 1-tile and a 2-tile device log what they log on
+ * a 16-tile one, apart from the swap fields (and the wall time); the swap fields are there. */
+static void swapping_logs_what_a_big_device_logs(void **state) {
+  (void)state;
+  static const char *const algos[] = {"siamese", "metaplastic"};
+  static const char *const uris[] = {"model://?tiles=1", "model://?tiles=2"};
+  static const char *const max[] = {"1", "2"};
+  char ref_log[128], log[128], a[4096], b[4096];
+  snprintf(ref_log, sizeof ref_log, "%s/ref.jsonl", tmpdir);
+  snprintf(log, sizeof log, "%s/swap.jsonl", tmpdir);
+  for (int g = 0; g < 2; g++) {
+    record_t ref = {0};
+    run_logged("model://?tiles=16", NULL, algos[g], ref_log, &ref);
+    assert_int_equal(ref.s[0].has_swaps, 0);
+    for (int k = 0; k < 2; k++) {
+      record_t r = {0};
+      run_logged(uris[k], max[k], algos[g], log, &r);
+      assert_int_equal(r.n, 2);
+      assert_true(r.s[0].has_swaps && r.s[0].swaps > 0 && r.s[0].swap_bytes > 0);
+      FILE *f[2] = {fopen(ref_log, "r"), fopen(log, "r")};
+      assert_non_null(f[0]);
+      assert_non_null(f[1]);
+      int lines = 0;
+      while (fgets(a, sizeof a, f[0])) {
+        assert_non_null(fgets(b, sizeof b, f[1]));
+        assert_null(strstr(a, "swap"));
+        for (size_t j = 0; j < sizeof swap_fields / sizeof *swap_fields; j++) {
+          char key[48];
+          snprintf(key, sizeof key, "\"%s\": ", swap_fields[j]);
+          if (!strstr(b, key)) fail_msg("no %s in %s", key, b);
+          strip_field(b, swap_fields[j]);
+        }
+        strip_field(a, "wall_s");
+        strip_field(b, "wall_s");
+        if (strcmp(a, b) != 0)
+          fail_msg("%s on %s logs differently:\n  16 tiles: %s  swapped:  %s", algos[g], uris[k], a, b);
+        lines++;
+      }
+      assert_null(fgets(b, sizeof b, f[1]));
+      fclose(f[0]);
+      fclose(f[1]);
+      assert_int_equal(lines, 2);
+    }
+  }
+  /* Without --max-tiles, a device too small says how to run; with it, no checkpoints. */
+  mt_trainer *t = tiny("model://?tiles=2", "1");
+  assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_IO);
+  if (!strstr(mt_train_errmsg(t), "needs 8 tiles") || !strstr(mt_train_errmsg(t), "--max-tiles 2)"))
+    fail_msg("'%s'", mt_train_errmsg(t));
+  mt_trainer_close(t);
+}
+
+/* A checkpoint written while swapping, resumed on a swapping device of another size, gives
+ * the uninterrupted run's second epoch. */
+static void swapping_runs_resume(void **state) {
+  (void)state;
+  char ck[128];
+  snprintf(ck, sizeof ck, "%s/swap.ckpt", tmpdir);
+  record_t full = {0}, first = {0}, rest = {0};
+  mt_train_callbacks cb = {NULL, NULL, on_epoch, &full};
+  mt_trainer *t = tiny("model://?tiles=16", "2");
+  assert_int_equal(mt_trainer_run(t, &cb), MT_OK);
+  mt_trainer_close(t);
+  t = tiny("model://?tiles=1", "1");
+  set_ok(t, "max-tiles", "1");
+  set_ok(t, "checkpoint", ck);
+  cb.ctx = &first;
+  if (mt_trainer_run(t, &cb) != MT_OK) fail_msg("checkpoint: %s", mt_train_errmsg(t));
+  mt_trainer_close(t);
+  t = tiny("model://?tiles=2", "2");
+  set_ok(t, "max-tiles", "2");
+  set_ok(t, "resume", ck);
+  cb.ctx = &rest;
+  if (mt_trainer_run(t, &cb) != MT_OK) fail_msg("resume: %s", mt_train_errmsg(t));
+  mt_trainer_close(t);
+  assert_int_equal(rest.n, 1);
+  assert_int_equal(rest.s[0].epoch, 2);
+  assert_true(rest.s[0].test_accuracy == full.s[1].test_accuracy);
+  assert_true(rest.s[0].train_loss == full.s[1].train_loss);
+  assert_int_equal(rest.s[0].set_pulses, full.s[1].set_pulses);
+  assert_int_equal(rest.s[0].reset_pulses, full.s[1].reset_pulses);
+  assert_true(rest.s[0].energy_pj == full.s[1].energy_pj);
+  assert_int_equal(rest.s[0].transactions, full.s[1].transactions);
+}
+
 static int setup(void **state) {
   (void)state;
   snprintf(tmpdir, sizeof tmpdir, "/tmp/mt_train_api_XXXXXX");
@@ -194,6 +308,8 @@ int main(void) {
     cmocka_unit_test(resumes_from_a_checkpoint),
     cmocka_unit_test(the_callback_can_stop_the_run),
     cmocka_unit_test(errors_name_the_option_or_file),
+    cmocka_unit_test(swapping_logs_what_a_big_device_logs),
+    cmocka_unit_test(swapping_runs_resume),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

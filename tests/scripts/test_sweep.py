@@ -115,6 +115,13 @@ def test_plan_bundles_vars_flags_and_tasks(tmp_path):
     assert pts[-1]["lines"] == 2
 
 
+def test_plan_max_tiles(tmp_path):
+    """Tile swapping is a sweep option like any other (docs/tile-swapping.md)."""
+    doc = {"grids": [{"name": "t{max-tiles}", "grid": {"max-tiles": [1, 2]}}]}
+    pts = plan_of(write(tmp_path / "m.json", doc))
+    assert [p["args"] for p in pts] == [["--max-tiles", "1"], ["--max-tiles", "2"]]
+
+
 def test_plan_reproduce_matches_claims_table():
     """sweeps/reproduce.json names the runs scripts/claims_table.py reads."""
     pts = plan_of(os.path.join(ROOT, "sweeps", "reproduce.json"))
