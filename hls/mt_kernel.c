@@ -223,11 +223,8 @@ static uint32_t op_pulse(mt_ctx_t *c) {
     int32_t n = (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); /* signed 7-bit */
     uint32_t row = e >> 20, k = (e >> 7) & 1u;
     uint32_t count = (uint32_t)(n < 0 ? -n : n);
-    for (uint32_t i = 0; i < 64; i++) {
-      if (i >= count) break;
-      mt_cell_pulse(c->regs, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
-                    &t->g[k][row][col], n > 0);
-    }
+    mt_cell_pulses(c->regs, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
+                   &t->g[k][row][col], n > 0, count);
   }
   return MT_ST_OK;
 }
