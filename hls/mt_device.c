@@ -47,21 +47,31 @@ void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16
 }
 
 /* Closed-loop write-verify; returns 1 when the device ended within tolerance, and the pulses
- * it applied in *pulses (0 when the first verify read already passed). */
+ * it applied in *pulses (0 when the first verify read already passed). Reads and pulses are
+ * counted once at the end (the counters are sums, nothing reads them in between). */
 static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
                              uint32_t target, uint32_t *pulses) {
   const uint32_t *cfg = regs->cfg;
+  const int64_t tol = cfg[MT_CFG_WV_TOL];
+  uint32_t reads = 0, sets = 0, ok = 0;
   *pulses = 0;
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
     int64_t sensed = mt_cell_sense(cfg, r, *g);
-    mt_count(regs, MT_CNT_VERIFY_READS, 1);
+    reads++;
     int64_t err = sensed - (int64_t)target;
-    if (err <= (int64_t)cfg[MT_CFG_WV_TOL] && -err <= (int64_t)cfg[MT_CFG_WV_TOL]) return 1;
+    if (err <= tol && -err <= tol) {
+      ok = 1;
+      break;
+    }
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
-    mt_cell_pulses(regs, r, d, g, err < 0, 1);
+    mt_cell_step(cfg, r, d, g, err < 0, 1);
+    sets += err < 0;
     (*pulses)++;
   }
-  return 0;
+  mt_count(regs, MT_CNT_VERIFY_READS, reads);
+  mt_count(regs, MT_CNT_SET_PULSES, sets);
+  mt_count(regs, MT_CNT_RESET_PULSES, *pulses - sets);
+  return ok;
 }
 
 /* Open-loop: the pulse-index difference between the old and the new level; returns the pulses

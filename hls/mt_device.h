@@ -25,13 +25,11 @@ static inline uint16_t mt_clamp16(int64_t v, int64_t lo, int64_t hi) {
 /* Draws the d2d parameters and fault of one device from lane r. */
 void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g);
 
-/* n (< 65536) SET (set != 0) or RESET pulses on one device; each consumes one Gaussian
- * draw of r. The same results as n single pulses counted one by one (the counters are
- * sums): the device is kept in locals over the run, and the counters are added once.
- * Inline, so PULSE and PROGRAM make no call per pulse. */
-static inline void mt_cell_pulses(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
-                                  int set, uint32_t n) {
-  const uint32_t *cfg = regs->cfg;
+/* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller
+ * counts them); each consumes one Gaussian draw of r. The device is kept in locals over
+ * the run. Inline, so PULSE and PROGRAM make no call per pulse. */
+static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                int set, uint32_t n) {
   const int64_t c2c_mul = cfg[MT_CFG_C2C_MUL], c2c_add = cfg[MT_CFG_C2C_ADD];
   const uint32_t endurance = cfg[MT_CFG_ENDURANCE];
   const int64_t gmin = d->gmin, gmax = d->gmax;
@@ -54,6 +52,13 @@ static inline void mt_cell_pulses(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d,
   *g = (uint16_t)gv;
   d->fault = (uint8_t)fault;
   d->pulses = pulses;
+}
+
+/* n (< 65536) SET or RESET pulses, counted: the same results as n single pulses counted
+ * one by one (the counters are sums). */
+static inline void mt_cell_pulses(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                  int set, uint32_t n) {
+  mt_cell_step(regs->cfg, r, d, g, set, n);
   mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, n);
 }
 

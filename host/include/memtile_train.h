@@ -57,7 +57,7 @@ const char *mt_train_errmsg(const mt_trainer *t);
 
 /* Sets an option by its name in `memtile train --help` (with or without the leading "--"),
  * the value as text ("open-loop" takes "0" or "1"): algo, net, preset, levels, dataset,
- * tasks, epochs, batch, lr, seed, train-limit, test-limit, accumulate, compensate, w-max,
+ * tasks, epochs, batch, lr, seed, train-limit, test-limit, crop, accumulate, compensate, w-max,
  * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume.
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
 int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
