@@ -5,14 +5,16 @@
 # checkpoint (weights, optimizer and the whole device state), byte for byte. Wall-clock
 # fields (JSONL wall_s, the CSV's last column, the seconds that end an epoch line) are the
 # only things removed before the comparison. A speed-up of the model or the trainers must
-# leave every one of these identical (docs/performance.md).
+# leave every one of these identical (docs/results.md, "Speed per training image").
 #
 #   scripts/compare_runs.sh REF_MEMTILE NEW_MEMTILE   two binaries
 #   scripts/compare_runs.sh --ref REV [NEW_MEMTILE]    builds REV's memtile (model:// only)
 #                                                      in a temporary tree first; NEW defaults
 #                                                      to this tree's, built the same way
 # Environment: MT_COMPARE_DATA (default ../shared/data/mnist beside the tree), MT_COMPARE_KEEP=1
-# keeps the output directory. Exit 0 when everything matches, 1 on any difference.
+# keeps the output directory, MT_COMPARE_RUNS=REGEX runs only the runs whose name matches
+# (grep -E; the names are printed with a difference). Exit 0 when everything matches, 1 on any
+# difference, 2 on a usage or setup error.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${MT_COMPARE_DATA:-$root/../shared/data/mnist}
@@ -78,6 +80,7 @@ done
 selected() {
   runs | while read -r name opts; do
     keep=1
+    if [ -n "${MT_COMPARE_RUNS:-}" ] && ! echo "$name" | grep -Eq -- "$MT_COMPARE_RUNS"; then keep=0; fi
     for opt in $skipped; do case " $opts " in *" $opt "*) keep=0 ;; esac; done
     [ $keep = 1 ] && echo "$name $opts"
   done
@@ -101,10 +104,11 @@ run_all() {
   done
 }
 
+n=$(selected | wc -l)
+[ "$n" -gt 0 ] || { echo "compare_runs: no run selected" >&2; exit 2; }
+[ -z "$skipped" ] || echo "compare_runs: runs with$skipped left out: a binary lacks it"
 run_all "$ref" "$work/ref"
 run_all "$new" "$work/new"
-n=$(selected | wc -l)
-[ -z "$skipped" ] || echo "compare_runs: $(($(runs | wc -l) - n)) runs left out: a binary lacks$skipped"
 bad=0
 for d in "$work"/ref/*/; do
   name=$(basename "$d")
