@@ -21,13 +21,13 @@ uint32_t mt_isqrt64(uint64_t v) {
 /* x * (1 + sigma_rel * z): the relative d2d spread of a parameter. */
 static uint16_t vary_rel(uint32_t x, uint32_t sigma_rel, mt_xoshiro_t *r) {
   int64_t amp = (int64_t)(((uint64_t)x * sigma_rel) >> 16);
-  return mt_clamp16((int64_t)x + mt_gnoise(amp, mt_gauss(r)), 0, 65535);
+  return mt_clamp16((int64_t)x + mt_noise(r, amp), 0, 65535);
 }
 
 void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g) {
-  d->gmin = mt_clamp16((int64_t)cfg[MT_CFG_G_MIN] + mt_gnoise(cfg[MT_CFG_D2D_GMIN], mt_gauss(r)),
+  d->gmin = mt_clamp16((int64_t)cfg[MT_CFG_G_MIN] + mt_noise(r, cfg[MT_CFG_D2D_GMIN]),
                     0, 65535);
-  d->gmax = mt_clamp16((int64_t)cfg[MT_CFG_G_MAX] + mt_gnoise(cfg[MT_CFG_D2D_GMAX], mt_gauss(r)),
+  d->gmax = mt_clamp16((int64_t)cfg[MT_CFG_G_MAX] + mt_noise(r, cfg[MT_CFG_D2D_GMAX]),
                     d->gmin, 65535);
   d->step_set = vary_rel(cfg[MT_CFG_STEP_SET], cfg[MT_CFG_D2D_STEP], r);
   d->step_rst = vary_rel(cfg[MT_CFG_STEP_RST], cfg[MT_CFG_D2D_STEP], r);
@@ -112,9 +112,8 @@ uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t
     /* State-dependent spread: the state relaxes after a write. A device that took no pulse
      * (verified at the first read, or no open-loop step) was only read, and a read does not
      * move it; the draw is taken either way so the lane's stream does not depend on it. */
-    int16_t z = mt_gauss(r);
-    if (d->fault == MT_FAULT_NONE && pulses != 0)
-      *g = mt_clamp16(*g + mt_gnoise(e[2] & 0xFFFFu, z), d->gmin, d->gmax);
+    int64_t relax = mt_noise(r, e[2] & 0xFFFFu);
+    if (d->fault == MT_FAULT_NONE && pulses != 0) *g = mt_clamp16(*g + relax, d->gmin, d->gmax);
   }
   t->level[row][col] = (uint16_t)q;
   mt_count(regs, MT_CNT_CELLS_PROGRAMMED, 1);

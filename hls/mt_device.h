@@ -16,6 +16,14 @@ static inline void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n) {
     regs->counters[MT_CNT_LATENCY_PS] += n * regs->cfg[mt_cnt_latency_cfg[cnt]];
 }
 
+/* mt_gnoise(amp, mt_gauss(r)): one draw from r, scaled by amp. With amp == 0 the noise is 0
+ * for every draw, so the lane advances (its stream must not depend on amp) and the inverse
+ * CDF is skipped: verify reads without read noise, pulses without c2c noise. */
+static inline int64_t mt_noise(mt_xoshiro_t *r, int64_t amp) {
+  uint32_t u = mt_xoshiro_next(r);
+  return amp == 0 ? 0 : mt_gnoise(amp, mt_gauss_icdf(u));
+}
+
 static inline uint16_t mt_clamp16(int64_t v, int64_t lo, int64_t hi) {
   if (v < lo) return (uint16_t)lo;
   if (v > hi) return (uint16_t)hi;
@@ -39,12 +47,13 @@ static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *
   for (uint32_t k = 0; k < 65536u; k++) {
 #pragma HLS LOOP_TRIPCOUNT max = 65535
     if (k >= n) break;
-    int16_t z = mt_gauss(r);
     if (fault == MT_FAULT_NONE) {
       int64_t dg = step + ((a * (set ? gmax - gv : gv - gmin)) >> 16);
       int64_t amp = ((dg * c2c_mul) >> 16) + c2c_add;
-      int64_t dgn = dg + mt_gnoise(amp, z);
+      int64_t dgn = dg + mt_noise(r, amp);
       gv = mt_clamp16(set ? gv + dgn : gv - dgn, gmin, gmax);
+    } else {
+      (void)mt_xoshiro_next(r); /* a failed device's pulse takes its draw too */
     }
     if (pulses != 0xFFFFFFFFu) pulses++;
     if (endurance != 0 && pulses >= endurance && fault == MT_FAULT_NONE) fault = MT_FAULT_WORN;
@@ -70,7 +79,7 @@ static inline void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, 
 
 /* Sensed conductance of one read: g + read noise; consumes one draw. */
 static inline int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16_t g) {
-  return (int32_t)(g + mt_gnoise(cfg[MT_CFG_READ_SIGMA], mt_gauss(r)));
+  return (int32_t)(g + mt_noise(r, cfg[MT_CFG_READ_SIGMA]));
 }
 
 /* Programs weight (row, col) of a tile to level q. Returns 1 if programmed,

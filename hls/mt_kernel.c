@@ -411,9 +411,9 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
         uint32_t j = g * MT_LANES + l;
         if (j < ncols) {
           mt_xoshiro_t *r = &regs->lanes[l];
-          int64_t np = mt_gnoise(sigma, mt_gauss(r));
+          int64_t np = mt_noise(r, sigma);
           int64_t diff = (int64_t)t->g[MT_DEV_PLUS][i][j] - t->g[MT_DEV_MINUS][i][j] + np -
-                         mt_gnoise(sigma, mt_gauss(r));
+                         mt_noise(r, sigma);
           acc[j] = (i == 0 ? 0 : acc[j]) + x[i] * diff;
         }
       }
