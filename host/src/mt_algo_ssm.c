@@ -401,16 +401,18 @@ static int all_zero(const float *g, uint32_t n) {
  * NaN included) so the loop vectorizes. Returns whether any p[j] is non-zero. */
 static int plan_nearest(int32_t *restrict p, const float *restrict g, const float *restrict gs,
                         const float *restrict gr, float lr, float w_per_g, uint32_t n) {
-  int32_t any = 0;
   for (uint32_t j = 0; j < n; j++) {
     float d = -lr * g[j] / w_per_g; /* wanted change of g+, g units */
-    float x = fabsf(d) / (d > 0 ? gs[j] : gr[j]);
+    float up = gs[j], down = gr[j]; /* both loaded: a conditional load does not vectorize */
+    float x = fabsf(d) / (d > 0 ? up : down);
     /* !(x > 0) (NaN too) gives 0; x >= MT_PULSE_MAX gives MT_PULSE_MAX, as floor(63.5) */
     x = x > 0 ? (x < (float)MT_PULSE_MAX ? x : (float)MT_PULSE_MAX) : 0.0f;
-    int32_t c = (int32_t)floorf(x + 0.5f);
+    int32_t c = (int32_t)(x + 0.5f); /* floorf of a value >= 0.5: the conversion truncates */
     p[j] = d > 0 ? c : -c;
-    any |= c;
   }
+  /* A loop of its own: gcc does not vectorize the one above with this reduction in it. */
+  int32_t any = 0;
+  for (uint32_t j = 0; j < n; j++) any |= p[j];
   return any != 0;
 }
 
