@@ -454,10 +454,17 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
                                    pl->w_per_g, r.ncols)) {
             continue; /* (sgd-pulse reads planned nowhere) */
           }
-          /* Compacted without branches: whether a weight gets pulses is a coin flip. */
-          for (uint32_t j = 0; j < r.ncols; j++) {
-            s->entries[ne] = i << 20 | j << 8 | ((uint32_t)pr[j] & 0x7Fu);
-            ne += pr[j] != 0;
+          /* Compacted without branches within groups of 8 weights (whether a weight gets
+           * pulses is a coin flip); a group without pulses, the common case, is skipped. */
+          for (uint32_t j0 = 0; j0 < r.ncols; j0 += 8) {
+            uint32_t j1 = j0 + 8 < r.ncols ? j0 + 8 : r.ncols;
+            int32_t any = 0;
+            for (uint32_t j = j0; j < j1; j++) any |= pr[j];
+            if (any == 0) continue;
+            for (uint32_t j = j0; j < j1; j++) {
+              s->entries[ne] = i << 20 | j << 8 | ((uint32_t)pr[j] & 0x7Fu);
+              ne += pr[j] != 0;
+            }
           }
         }
         if (ne == 0) continue;
