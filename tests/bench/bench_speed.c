@@ -132,15 +132,22 @@ int main(void) {
   if (load("neurosim-agsi", N_NEUROSIM, 10000, 20, &train, &test, &preset) != 0) return 1;
   const uint32_t ns_net[] = {400, 100, 10};
   printf("bench_speed: NeuroSim's task, 400-100-10 (--crop 20), neurosim-agsi preset, batch 1,\n"
-         "  one epoch of %u MNIST images, test on 10000; NeuroSim V3.0: %.1f ms/image, %.1f%%\n",
-         N_NEUROSIM, NEUROSIM_MS_PER_IMAGE, 100 * NEUROSIM_ACC_8K);
-  const mt_algo ns_algos[] = {MT_ALGO_FLOAT, MT_ALGO_SGD_PULSE, MT_ALGO_SSM, MT_ALGO_SIAMESE};
-  for (size_t k = 0; k < sizeof ns_algos / sizeof *ns_algos; k++) {
-    double ms = 0, a = 0;
-    if (run(ns_algos[k], ns_net, 2, &train, &test, &preset, &ms, &a) != 0) return 1;
+         "  one epoch of %u MNIST images, test on 10000, fastest of %d interleaved rounds;\n"
+         "  NeuroSim V3.0: %.1f ms/image, %.1f%% after 8k images\n",
+         N_NEUROSIM, ROUNDS, NEUROSIM_MS_PER_IMAGE, 100 * NEUROSIM_ACC_8K);
+  enum { NS_ALGOS = 4 };
+  const mt_algo ns_algos[NS_ALGOS] = {MT_ALGO_FLOAT, MT_ALGO_SGD_PULSE, MT_ALGO_SSM, MT_ALGO_SIAMESE};
+  double ns_best[NS_ALGOS] = {0}, ns_acc[NS_ALGOS] = {0};
+  for (int r = 0; r < ROUNDS; r++)
+    for (size_t k = 0; k < NS_ALGOS; k++) {
+      double ms = 0;
+      if (run(ns_algos[k], ns_net, 2, &train, &test, &preset, &ms, &ns_acc[k]) != 0) return 1;
+      if (ns_best[k] == 0 || ms < ns_best[k]) ns_best[k] = ms;
+    }
+  for (size_t k = 0; k < NS_ALGOS; k++)
     printf("  %-13s %8.4f ms/image  %6.1fx faster than NeuroSim (goal 100x)  test %.2f%%\n",
-           mt_algo_name(ns_algos[k]), ms, NEUROSIM_MS_PER_IMAGE / ms, 100 * a);
-  }
+           mt_algo_name(ns_algos[k]), ns_best[k], NEUROSIM_MS_PER_IMAGE / ns_best[k],
+           100 * ns_acc[k]);
   mt_dataset_free(&train);
   mt_dataset_free(&test);
   return 0;
