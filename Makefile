@@ -133,7 +133,7 @@ VITIS_TESTS := tests/vitis/test_vitis.sh
 EQ_TRAIN_USB_BIN := $(RTL_BUILD)/tests/test_train_equiv_usb
 EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TEST_R4_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
-# reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check,
+# reproduce.sh --quick (with the sanitizer build of memtile), compare_runs.sh (two of its runs), the XDC port check,
 # `make bitstream` without Vivado, and sweep.py (pytest; and against a real single-node Slurm
 # that the test starts and stops, docs/sweeps.md).
 # tests/install: make install into a temporary prefix and use it from outside the tree;
@@ -142,7 +142,7 @@ INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
-  tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh
+  tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh tests/scripts/test_compare_runs.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 

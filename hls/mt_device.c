@@ -2,16 +2,6 @@
  * level programming. Integer only, so that rtl/ can match it bit for bit. */
 #include "mt_device.h"
 
-void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n) {
-  MT_ASSERT(cnt < MT_CNT_COUNT);
-  regs->counters[cnt] += n;
-  /* Each counter's cost fields come from docs/protocol.json; MT_CFG_COUNT means none. */
-  if (mt_cnt_energy_cfg[cnt] != MT_CFG_COUNT)
-    regs->counters[MT_CNT_ENERGY_FJ] += n * regs->cfg[mt_cnt_energy_cfg[cnt]];
-  if (mt_cnt_latency_cfg[cnt] != MT_CFG_COUNT)
-    regs->counters[MT_CNT_LATENCY_PS] += n * regs->cfg[mt_cnt_latency_cfg[cnt]];
-}
-
 uint32_t mt_isqrt64(uint64_t v) {
   uint64_t res = 0;
   uint64_t bit = (uint64_t)1 << 62;
@@ -28,22 +18,16 @@ uint32_t mt_isqrt64(uint64_t v) {
   return (uint32_t)res;
 }
 
-static uint16_t clamp16(int64_t v, int64_t lo, int64_t hi) {
-  if (v < lo) return (uint16_t)lo;
-  if (v > hi) return (uint16_t)hi;
-  return (uint16_t)v;
-}
-
 /* x * (1 + sigma_rel * z): the relative d2d spread of a parameter. */
 static uint16_t vary_rel(uint32_t x, uint32_t sigma_rel, mt_xoshiro_t *r) {
   int64_t amp = (int64_t)(((uint64_t)x * sigma_rel) >> 16);
-  return clamp16((int64_t)x + mt_gnoise(amp, mt_gauss(r)), 0, 65535);
+  return mt_clamp16((int64_t)x + mt_noise(r, amp), 0, 65535);
 }
 
 void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g) {
-  d->gmin = clamp16((int64_t)cfg[MT_CFG_G_MIN] + mt_gnoise(cfg[MT_CFG_D2D_GMIN], mt_gauss(r)),
+  d->gmin = mt_clamp16((int64_t)cfg[MT_CFG_G_MIN] + mt_noise(r, cfg[MT_CFG_D2D_GMIN]),
                     0, 65535);
-  d->gmax = clamp16((int64_t)cfg[MT_CFG_G_MAX] + mt_gnoise(cfg[MT_CFG_D2D_GMAX], mt_gauss(r)),
+  d->gmax = mt_clamp16((int64_t)cfg[MT_CFG_G_MAX] + mt_noise(r, cfg[MT_CFG_D2D_GMAX]),
                     d->gmin, 65535);
   d->step_set = vary_rel(cfg[MT_CFG_STEP_SET], cfg[MT_CFG_D2D_STEP], r);
   d->step_rst = vary_rel(cfg[MT_CFG_STEP_RST], cfg[MT_CFG_D2D_STEP], r);
@@ -62,43 +46,32 @@ void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16
   d->pulses = 0;
 }
 
-void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g, int set) {
-  const uint32_t *cfg = regs->cfg;
-  int16_t z = mt_gauss(r);
-  mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, 1);
-  if (d->fault == MT_FAULT_NONE) {
-    int64_t dg = set ? d->step_set + (((int64_t)d->a_set * (d->gmax - *g)) >> 16)
-                     : d->step_rst + (((int64_t)d->a_rst * (*g - d->gmin)) >> 16);
-    int64_t amp = ((dg * cfg[MT_CFG_C2C_MUL]) >> 16) + cfg[MT_CFG_C2C_ADD];
-    int64_t dgn = dg + mt_gnoise(amp, z);
-    *g = clamp16(set ? *g + dgn : *g - dgn, d->gmin, d->gmax);
-  }
-  if (d->pulses != 0xFFFFFFFFu) d->pulses++;
-  if (cfg[MT_CFG_ENDURANCE] != 0 && d->pulses >= cfg[MT_CFG_ENDURANCE] &&
-      d->fault == MT_FAULT_NONE)
-    d->fault = MT_FAULT_WORN;
-}
-
-int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16_t g) {
-  return (int32_t)(g + mt_gnoise(cfg[MT_CFG_READ_SIGMA], mt_gauss(r)));
-}
-
 /* Closed-loop write-verify; returns 1 when the device ended within tolerance, and the pulses
- * it applied in *pulses (0 when the first verify read already passed). */
+ * it applied in *pulses (0 when the first verify read already passed). Reads and pulses are
+ * counted once at the end (the counters are sums, nothing reads them in between). */
 static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
                              uint32_t target, uint32_t *pulses) {
   const uint32_t *cfg = regs->cfg;
+  const int64_t tol = cfg[MT_CFG_WV_TOL];
+  uint32_t reads = 0, sets = 0, ok = 0;
   *pulses = 0;
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
     int64_t sensed = mt_cell_sense(cfg, r, *g);
-    mt_count(regs, MT_CNT_VERIFY_READS, 1);
+    reads++;
     int64_t err = sensed - (int64_t)target;
-    if (err <= (int64_t)cfg[MT_CFG_WV_TOL] && -err <= (int64_t)cfg[MT_CFG_WV_TOL]) return 1;
+    if (err <= tol && -err <= tol) {
+      ok = 1;
+      break;
+    }
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
-    mt_cell_pulse(regs, r, d, g, err < 0);
+    mt_cell_step(cfg, r, d, g, err < 0, 1);
+    sets += err < 0;
     (*pulses)++;
   }
-  return 0;
+  mt_count(regs, MT_CNT_VERIFY_READS, reads);
+  mt_count(regs, MT_CNT_SET_PULSES, sets);
+  mt_count(regs, MT_CNT_RESET_PULSES, *pulses - sets);
+  return ok;
 }
 
 /* Open-loop: the pulse-index difference between the old and the new level; returns the pulses
@@ -109,11 +82,7 @@ static uint32_t open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_
   uint32_t n = set ? p_new - p_old : p_old - p_new;
   /* SET_LEVELS and the state image check bound every pulse index (the PROGRAM time bound). */
   MT_ASSERT(p_old <= MT_MAX_PULSE_INDEX && p_new <= MT_MAX_PULSE_INDEX);
-  for (uint32_t k = 0; k < 65536u; k++) {
-#pragma HLS LOOP_TRIPCOUNT max = 65535
-    if (k >= n) break;
-    mt_cell_pulse(regs, r, d, g, set);
-  }
+  mt_cell_pulses(regs, r, d, g, set, n);
   return n;
 }
 
@@ -143,9 +112,8 @@ uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t
     /* State-dependent spread: the state relaxes after a write. A device that took no pulse
      * (verified at the first read, or no open-loop step) was only read, and a read does not
      * move it; the draw is taken either way so the lane's stream does not depend on it. */
-    int16_t z = mt_gauss(r);
-    if (d->fault == MT_FAULT_NONE && pulses != 0)
-      *g = clamp16(*g + mt_gnoise(e[2] & 0xFFFFu, z), d->gmin, d->gmax);
+    int64_t relax = mt_noise(r, e[2] & 0xFFFFu);
+    if (d->fault == MT_FAULT_NONE && pulses != 0) *g = mt_clamp16(*g + relax, d->gmin, d->gmax);
   }
   t->level[row][col] = (uint16_t)q;
   mt_count(regs, MT_CNT_CELLS_PROGRAMMED, 1);

@@ -4,17 +4,83 @@
 
 #include "mt_model.h"
 
-/* Adds n events of counter cnt and their energy and latency. */
-void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n);
+/* Adds n events of counter cnt and their energy and latency. Inline: with a constant cnt
+ * the cost-field lookups fold away, and pulses count once per run of pulses. */
+static inline void mt_count(mt_regs_t *regs, uint32_t cnt, uint64_t n) {
+  MT_ASSERT(cnt < MT_CNT_COUNT);
+  regs->counters[cnt] += n;
+  /* Each counter's cost fields come from docs/protocol.json; MT_CFG_COUNT means none. */
+  if (mt_cnt_energy_cfg[cnt] != MT_CFG_COUNT)
+    regs->counters[MT_CNT_ENERGY_FJ] += n * regs->cfg[mt_cnt_energy_cfg[cnt]];
+  if (mt_cnt_latency_cfg[cnt] != MT_CFG_COUNT)
+    regs->counters[MT_CNT_LATENCY_PS] += n * regs->cfg[mt_cnt_latency_cfg[cnt]];
+}
+
+/* mt_gnoise(amp, mt_gauss(r)): one draw from r, scaled by amp. With amp == 0 the noise is 0
+ * for every draw, so the lane advances (its stream must not depend on amp) and the inverse
+ * CDF is skipped: verify reads without read noise, pulses without c2c noise. */
+static inline int64_t mt_noise(mt_xoshiro_t *r, int64_t amp) {
+  uint32_t u = mt_xoshiro_next(r);
+  return amp == 0 ? 0 : mt_gnoise(amp, mt_gauss_icdf(u));
+}
+
+static inline uint16_t mt_clamp16(int64_t v, int64_t lo, int64_t hi) {
+  if (v < lo) return (uint16_t)lo;
+  if (v > hi) return (uint16_t)hi;
+  return (uint16_t)v;
+}
 
 /* Draws the d2d parameters and fault of one device from lane r. */
 void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g);
 
+/* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller
+ * counts them); each consumes one Gaussian draw of r. The device is kept in locals over
+ * the run. Inline, so PULSE and PROGRAM make no call per pulse. */
+static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                int set, uint32_t n) {
+  const int64_t c2c_mul = cfg[MT_CFG_C2C_MUL], c2c_add = cfg[MT_CFG_C2C_ADD];
+  const uint32_t endurance = cfg[MT_CFG_ENDURANCE];
+  const int64_t gmin = d->gmin, gmax = d->gmax;
+  const int64_t step = set ? d->step_set : d->step_rst, a = set ? d->a_set : d->a_rst;
+  uint32_t fault = d->fault, pulses = d->pulses;
+  int64_t gv = *g;
+  for (uint32_t k = 0; k < 65536u; k++) {
+#pragma HLS LOOP_TRIPCOUNT max = 65535
+    if (k >= n) break;
+    if (fault == MT_FAULT_NONE) {
+      int64_t dg = step + ((a * (set ? gmax - gv : gv - gmin)) >> 16);
+      int64_t amp = ((dg * c2c_mul) >> 16) + c2c_add;
+      int64_t dgn = dg + mt_noise(r, amp);
+      gv = mt_clamp16(set ? gv + dgn : gv - dgn, gmin, gmax);
+    } else {
+      (void)mt_xoshiro_next(r); /* a failed device's pulse takes its draw too */
+    }
+    if (pulses != 0xFFFFFFFFu) pulses++;
+    if (endurance != 0 && pulses >= endurance && fault == MT_FAULT_NONE) fault = MT_FAULT_WORN;
+  }
+  *g = (uint16_t)gv;
+  d->fault = (uint8_t)fault;
+  d->pulses = pulses;
+}
+
+/* n (< 65536) SET or RESET pulses, counted: the same results as n single pulses counted
+ * one by one (the counters are sums). */
+static inline void mt_cell_pulses(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                  int set, uint32_t n) {
+  mt_cell_step(regs->cfg, r, d, g, set, n);
+  mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, n);
+}
+
 /* One SET (set != 0) or RESET pulse; consumes one Gaussian draw of r. */
-void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g, int set);
+static inline void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                 int set) {
+  mt_cell_pulses(regs, r, d, g, set, 1);
+}
 
 /* Sensed conductance of one read: g + read noise; consumes one draw. */
-int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16_t g);
+static inline int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16_t g) {
+  return (int32_t)(g + mt_noise(r, cfg[MT_CFG_READ_SIGMA]));
+}
 
 /* Programs weight (row, col) of a tile to level q. Returns 1 if programmed,
  * 0 if skipped because the stored level already matched; *wv_fail counts

@@ -223,17 +223,14 @@ static uint32_t op_pulse(mt_ctx_t *c) {
     int32_t n = (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); /* signed 7-bit */
     uint32_t row = e >> 20, k = (e >> 7) & 1u;
     uint32_t count = (uint32_t)(n < 0 ? -n : n);
-    for (uint32_t i = 0; i < 64; i++) {
-      if (i >= count) break;
-      mt_cell_pulse(c->regs, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
-                    &t->g[k][row][col], n > 0);
-    }
+    mt_cell_pulses(c->regs, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
+                   &t->g[k][row][col], n > 0, count);
   }
   return MT_ST_OK;
 }
 
 /* One sensed pair, g+ | g- << 16: G+ then G-, one draw each from the column's lane, or the
- * stored conductances with PROBE (no draws, no counters). */
+ * stored conductances with PROBE (no draws). The caller counts the reads (count_reads). */
 static uint32_t sense_pair(mt_ctx_t *c, const mt_tile_t *t, uint32_t i, uint32_t j,
                            uint32_t flags) {
   uint32_t word = 0;
@@ -242,11 +239,15 @@ static uint32_t sense_pair(mt_ctx_t *c, const mt_tile_t *t, uint32_t i, uint32_t
     if (!(flags & MT_READ_PROBE)) {
       v = mt_cell_sense(c->regs->cfg, &c->regs->lanes[j % MT_LANES], t->g[k][i][j]);
       v = v < 0 ? 0 : (v > 65535 ? 65535 : v); /* sense-amplifier range */
-      mt_count(c->regs, MT_CNT_CELL_READS, 1);
     }
     word |= (uint32_t)v << (16u * k);
   }
   return word;
+}
+
+/* Two device reads per sensed pair, none with PROBE: once per command, not per cell. */
+static void count_reads(mt_ctx_t *c, uint32_t pairs, uint32_t flags) {
+  if (!(flags & MT_READ_PROBE)) mt_count(c->regs, MT_CNT_CELL_READS, 2u * (uint64_t)pairs);
 }
 
 static uint32_t op_read_cells(mt_ctx_t *c) {
@@ -267,6 +268,7 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
       c->out[n++] = sense_pair(c, t, i, j, flags);
     }
   }
+  count_reads(c, n, flags);
   return MT_ST_OK;
 }
 
@@ -297,6 +299,7 @@ static uint32_t op_read_list(mt_ctx_t *c) {
     c->out[k - MT_PL_READ_LIST_WORDS] = sense_pair(c, t, e >> MT_ENT_READ_LIST_ROW_LSB,
                                                    (e >> MT_ENT_READ_LIST_COL_LSB) & 0xFFFu, flags);
   }
+  count_reads(c, c->len - MT_PL_READ_LIST_WORDS, flags);
   return MT_ST_OK;
 }
 
@@ -414,9 +417,9 @@ static void mvm_one(mt_regs_t *regs, const mt_tile_t *t, const uint32_t *in, uin
         uint32_t j = g * MT_LANES + l;
         if (j < ncols) {
           mt_xoshiro_t *r = &regs->lanes[l];
-          int64_t np = mt_gnoise(sigma, mt_gauss(r));
+          int64_t np = mt_noise(r, sigma);
           int64_t diff = (int64_t)t->g[MT_DEV_PLUS][i][j] - t->g[MT_DEV_MINUS][i][j] + np -
-                         mt_gnoise(sigma, mt_gauss(r));
+                         mt_noise(r, sigma);
           acc[j] = (i == 0 ? 0 : acc[j]) + x[i] * diff;
         }
       }

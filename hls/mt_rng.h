@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mt_fixed.h"
+#include "mt_gauss_table.h"
 #include "mt_protocol.h"
 
 typedef struct {
@@ -41,8 +42,53 @@ static inline uint32_t mt_xoshiro_next(mt_xoshiro_t *r) {
 /* Leading zeros of v (non-zero) as a 31-bit number: 0..30. */
 uint32_t mt_clz31(uint32_t v);
 
+#define MT_GAUSS_DROP_BITS (MT_GAUSS_KNOT_FRAC_BITS - MT_GAUSS_OUT_FRAC_BITS)
+
 /* Standard normal sample in Q3.12 from one 32-bit uniform (inverse CDF by
- * table with linear interpolation). */
+ * table with linear interpolation). Inline: every pulse and noisy read takes one, and
+ * a call per draw was a tenth of pulse training's time. */
+static inline int16_t mt_gauss_icdf(uint32_t u) {
+  const uint32_t sign = u >> 31;
+  const uint32_t v = u & 0x7FFFFFFFu;
+  int32_t mag;
+  int32_t z12;
+
+  if (v == 0u) {
+    /* Leading-zero segmentation cannot place v == 0; it stands for the whole tail below
+     * 2^-32 and gets its own knot. */
+    mag = mt_gauss_knots[MT_GAUSS_K_ZERO_INDEX];
+  } else {
+    /* Normalise v: the leading-zero count picks the octave, the shifted value
+     * the segment and the interpolation fraction. */
+    uint32_t m, s, f, base;
+    int32_t k0, k1;
+    int64_t delta_f;
+#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+    /* Same count as mt_clz31 (tests compare them), in one instruction. */
+    uint32_t lz = (uint32_t)__builtin_clz(v) - 1u;
+#else
+    uint32_t lz = mt_clz31(v);
+#endif
+    m = v << lz; /* bit 30 set */
+    s = (m >> (30u - MT_GAUSS_SEG_BITS)) & (MT_GAUSS_SEGS - 1u);
+    f = (m >> (30u - MT_GAUSS_SEG_BITS - MT_GAUSS_FRAC_BITS)) &
+        ((1u << MT_GAUSS_FRAC_BITS) - 1u);
+    base = lz * MT_GAUSS_KNOTS_PER_OCTAVE + s;
+    k0 = mt_gauss_knots[base];
+    k1 = mt_gauss_knots[base + 1u];
+    /* Knots fall with k, so delta*f <= 0: the contract is floor (what Verilog >>> gives
+     * on the signed product), and truncation would differ by one Q4.16 LSB. Either keeps
+     * M in [K[s+1], K[s]], which is what makes |z| monotone across segment edges. */
+    delta_f = (int64_t)(k1 - k0) * (int64_t)f;
+    mag = k0 + (int32_t)mt_floor_shift(delta_f, MT_GAUSS_FRAC_BITS);
+  }
+  /* mag >= 0, so a plain shift is floor; adding half an output LSB (8) makes it round
+   * half up from Q4.16 to Q3.12. */
+  z12 = (int32_t)(((uint32_t)mag + (1u << (MT_GAUSS_DROP_BITS - 1u))) >> MT_GAUSS_DROP_BITS);
+  return (int16_t)(sign ? -z12 : z12);
+}
+
+/* mt_gauss_icdf as a function, for callers outside C (the Verilator test benches). */
 int16_t mt_gauss_from_u32(uint32_t u);
 
 /* mt_gauss_from_u32 written without branches (what mt_gauss_columns uses so
@@ -50,7 +96,7 @@ int16_t mt_gauss_from_u32(uint32_t u);
 int16_t mt_gauss_from_u32_lanewise(uint32_t u);
 
 /* One Gaussian draw from a lane (consumes exactly one uniform). */
-static inline int16_t mt_gauss(mt_xoshiro_t *r) { return mt_gauss_from_u32(mt_xoshiro_next(r)); }
+static inline int16_t mt_gauss(mt_xoshiro_t *r) { return mt_gauss_icdf(mt_xoshiro_next(r)); }
 
 /* z[j] = one draw from lane j mod MT_LANES, for j = 0..n-1 in order: the same
  * values and lane states as n calls of mt_gauss, computed a group of lanes

@@ -63,7 +63,7 @@ const char *mt_train_errmsg(const mt_trainer *t);
 
 /* Sets an option by its name in `memtile train --help` (with or without the leading "--"),
  * the value as text ("open-loop" takes "0" or "1"): algo, net, preset, levels, dataset,
- * tasks, epochs, batch, lr, seed, train-limit, test-limit, accumulate, compensate, w-max,
+ * tasks, epochs, batch, lr, seed, train-limit, test-limit, crop, accumulate, compensate, w-max,
  * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume,
  * max-tiles (use at most N of the device's tiles and swap the network's others through
  * them, docs/tile-swapping.md).

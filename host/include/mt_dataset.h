@@ -54,6 +54,11 @@ int mt_dataset_open(const char *name_or_dir, const char *root, uint32_t train_li
                     uint32_t test_limit, mt_dataset_t *train, mt_dataset_t *test, char *err,
                     size_t errlen);
 
+/* Keeps the centre side x side pixels of every image, in place (offset (rows - side) / 2 and
+ * (cols - side) / 2: 28x28 to 20x20 keeps rows and columns 4..23, NeuroSim's 400-input MLP).
+ * Returns 0, or -1 with a message when side is 0 or larger than the images. */
+int mt_dataset_crop(mt_dataset_t *d, uint32_t side, char *err, size_t errlen);
+
 /* Frees the arrays and zeroes *d; safe on a zeroed or already freed set and on NULL. */
 void mt_dataset_free(mt_dataset_t *d);
 

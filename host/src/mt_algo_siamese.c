@@ -13,6 +13,9 @@ typedef struct {
   float *acc_w[MT_NN_MAX_LAYERS], *acc_b[MT_NN_MAX_LAYERS]; /* gradient sums (--accumulate > 1) */
   float *comp[MT_NN_MAX_LAYERS]; /* programming error carried into the next target */
   uint32_t steps;                /* optimizer steps taken (for accumulation) */
+  /* Input rows whose weights or compensation changed since they were last programmed (all
+   * at the start and after a resume): only these can change a level. */
+  uint8_t *dirty[MT_NN_MAX_LAYERS];
   uint32_t *cells;               /* workspace: READ_LIST entries of one tile's changed weights */
   uint16_t *gp, *gm;             /* workspace: their conductances */
 } siamese_t;
@@ -26,6 +29,7 @@ static void siamese_destroy(mt_trainer *t) {
     free(s->acc_w[l]);
     free(s->acc_b[l]);
     free(s->comp[l]);
+    free(s->dirty[l]);
   }
   free(s->cells);
   free(s->gp);
@@ -48,7 +52,10 @@ static int siamese_create(mt_trainer *t) {
   if (!s->cells || !s->gp || !s->gm) return mt_trainer_fail(t, "out of memory");
   for (uint32_t l = 0; l < o->n_layers; l++) {
     s->comp[l] = calloc(mt_trainer_weights(t, l), sizeof(float));
-    if (!s->comp[l]) return mt_trainer_fail(t, "out of memory");
+    uint32_t rows = mt_layer_rows(o->spec, o->sizes, l); /* the layer map's n_in (not set yet) */
+    s->dirty[l] = malloc(rows);
+    if (!s->comp[l] || !s->dirty[l]) return mt_trainer_fail(t, "out of memory");
+    memset(s->dirty[l], 1, rows);
     if (!accumulating(o)) continue;
     s->acc_w[l] = calloc(mt_trainer_weights(t, l), sizeof(float));
     s->acc_b[l] = calloc(mt_trainer_outputs(t, l), sizeof(float));
@@ -95,16 +102,30 @@ static int readback(mt_trainer *t, siamese_t *s, uint32_t l) {
       size_t k = m->changed[e + r];
       double achieved = ((double)s->gp[r] - s->gm[r] - d0) / step * m->delta;
       s->comp[l][k] = mt_map_weight_of(m, m->level[k]) - (float)achieved;
+      s->dirty[l][k / m->n_out] = 1;
     }
     e += n;
   }
   return 0;
 }
 
+/* Marks the rows of layer l with a non-zero gradient in g (an SGD step changes only these:
+ * w - lr * 0 is w, and w was already clipped). */
+static void mark_rows(const mt_trainer *t, siamese_t *s, uint32_t l, const float *g) {
+  uint32_t n_in = t->maps[l].n_in, n_out = t->maps[l].n_out;
+  for (uint32_t i = 0; i < n_in; i++) {
+    const float *gr = g + (size_t)i * n_out;
+    uint32_t any = 0;
+    for (uint32_t j = 0; j < n_out; j++) any |= gr[j] != 0.0f;
+    s->dirty[l][i] |= (uint8_t)any;
+  }
+}
+
 static int siamese_step(mt_trainer *t) {
   const mt_train_opts *o = t->o;
   siamese_t *s = t->state;
   if (!accumulating(o)) {
+    for (uint32_t l = 0; l < o->n_layers; l++) mark_rows(t, s, l, t->wk.gw[l]);
     mt_trainer_sgd_clipped(t, (const float *const *)t->wk.gw, (const float *const *)t->wk.gb);
   } else {
     for (uint32_t l = 0; l < o->n_layers; l++) {
@@ -113,6 +134,7 @@ static int siamese_step(mt_trainer *t) {
       for (uint32_t k = 0; k < mt_trainer_outputs(t, l); k++) s->acc_b[l][k] += t->wk.gb[l][k];
     }
     if (++s->steps % o->accumulate != 0) return 0;
+    for (uint32_t l = 0; l < o->n_layers; l++) mark_rows(t, s, l, s->acc_w[l]);
     mt_trainer_sgd_clipped(t, (const float *const *)s->acc_w, (const float *const *)s->acc_b);
     for (uint32_t l = 0; l < o->n_layers; l++) {
       memset(s->acc_w[l], 0, mt_trainer_weights(t, l) * sizeof(float));
@@ -123,10 +145,11 @@ static int siamese_step(mt_trainer *t) {
   int compensate = o->compensate == MT_COMP_READBACK;
   for (uint32_t l = 0; l < o->n_layers; l++) {
     mt_prog_result res = {0, 0, 0};
-    int rc = mt_map_program(&t->maps[l], t->dev, t->net.w[l], compensate ? s->comp[l] : NULL, 0,
-                            flags, &res);
+    int rc = mt_map_program_rows(&t->maps[l], t->dev, t->net.w[l], compensate ? s->comp[l] : NULL,
+                                 s->dirty[l], flags, &res);
     t->host_skipped += res.skipped;
     if (rc != MT_OK) return mt_trainer_dev_fail(t);
+    memset(s->dirty[l], 0, t->maps[l].n_in);
     if (compensate && readback(t, s, l) != 0) return -1;
   }
   return 0;

@@ -383,6 +383,39 @@ static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile,
   return flush(s, dev, tile, &ne);
 }
 
+/* Whether g[0..n) are all zero (either sign). On the bits, so that the loop vectorizes
+ * (a NaN counts as non-zero, and plans no pulse either way). */
+static int all_zero(const float *g, uint32_t n) {
+  uint32_t any = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    uint32_t b;
+    memcpy(&b, g + j, sizeof b);
+    any |= b & 0x7FFFFFFFu;
+  }
+  return any == 0;
+}
+
+/* sgd-pulse's plan of one row: p[j] = the signed pulse count of the wanted change
+ * -lr g[j] / w_per_g, mt_pulse_round_nearest of its size over the gain of its direction.
+ * The rounding is written without branches or calls (the same value for every input,
+ * NaN included) so the loop vectorizes. Returns whether any p[j] is non-zero. */
+static int plan_nearest(int32_t *restrict p, const float *restrict g, const float *restrict gs,
+                        const float *restrict gr, float lr, float w_per_g, uint32_t n) {
+  for (uint32_t j = 0; j < n; j++) {
+    float d = -lr * g[j] / w_per_g; /* wanted change of g+, g units */
+    float up = gs[j], down = gr[j]; /* both loaded: a conditional load does not vectorize */
+    float x = fabsf(d) / (d > 0 ? up : down);
+    /* !(x > 0) (NaN too) gives 0; x >= MT_PULSE_MAX gives MT_PULSE_MAX, as floor(63.5) */
+    x = x > 0 ? (x < (float)MT_PULSE_MAX ? x : (float)MT_PULSE_MAX) : 0.0f;
+    int32_t c = (int32_t)(x + 0.5f); /* floorf of a value >= 0.5: the conversion truncates */
+    p[j] = d > 0 ? c : -c;
+  }
+  /* A loop of its own: gcc does not vectorize the one above with this reduction in it. */
+  int32_t any = 0;
+  for (uint32_t j = 0; j < n; j++) any |= p[j];
+  return any != 0;
+}
+
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
   const int ssm = s->o.ssm;
   const float beta = s->o.momentum;
@@ -404,15 +437,34 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
         mt_region r = block_region(m, rb, cb);
         for (uint32_t i = 0; i < r.nrows; i++) {
           size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
-          for (uint32_t j = 0; j < r.ncols; j++) {
-            size_t k = k0 + j;
-            float d = -lr * g[k] / pl->w_per_g; /* wanted change of g+, g units */
-            float gain = d > 0 ? pl->gain_set[k] : pl->gain_rst[k];
-            int32_t p = (int32_t)(ssm ? mt_pulse_round_stochastic(fabsf(d) / gain, &s->rng)
-                                        : mt_pulse_round_nearest(fabsf(d) / gain));
-            pl->planned[k] = (int8_t)(d > 0 ? p : -p);
-            if (p == 0) continue;
-            s->entries[ne++] = i << 20 | j << 8 | ((uint32_t)pl->planned[k] & 0x7Fu);
+          /* A row with no gradient plans no pulse and takes no stochastic-rounding draw
+           * (dead ReLU units, blank pixels at batch 1): most rows of the first layer. */
+          if (all_zero(g + k0, r.ncols)) continue;
+          int32_t pr[MT_COLS];
+          if (ssm) {
+            for (uint32_t j = 0; j < r.ncols; j++) {
+              size_t k = k0 + j;
+              float d = -lr * g[k] / pl->w_per_g; /* wanted change of g+, g units */
+              float gain = d > 0 ? pl->gain_set[k] : pl->gain_rst[k];
+              int32_t p = (int32_t)mt_pulse_round_stochastic(fabsf(d) / gain, &s->rng);
+              pr[j] = d > 0 ? p : -p;
+            }
+            for (uint32_t j = 0; j < r.ncols; j++) pl->planned[k0 + j] = (int8_t)pr[j];
+          } else if (!plan_nearest(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
+                                   pl->w_per_g, r.ncols)) {
+            continue; /* (sgd-pulse reads planned nowhere) */
+          }
+          /* Compacted without branches within groups of 8 weights (whether a weight gets
+           * pulses is a coin flip); a group without pulses, the common case, is skipped. */
+          for (uint32_t j0 = 0; j0 < r.ncols; j0 += 8) {
+            uint32_t j1 = j0 + 8 < r.ncols ? j0 + 8 : r.ncols;
+            int32_t any = 0;
+            for (uint32_t j = j0; j < j1; j++) any |= pr[j];
+            if (any == 0) continue;
+            for (uint32_t j = j0; j < j1; j++) {
+              s->entries[ne] = i << 20 | j << 8 | ((uint32_t)pr[j] & 0x7Fu);
+              ne += pr[j] != 0;
+            }
           }
         }
         if (ne == 0) continue;

@@ -35,7 +35,7 @@ typedef struct {
   float w_per_g;              /* weight of one g unit of g+ - g- */
   float *gain_set, *gain_rst; /* g units per pulse of each G+ device (nominal, or measured) */
   float *vel_w, *vel_b;       /* momentum */
-  int8_t *planned;            /* pulses of this step per weight (workspace) */
+  int8_t *planned;            /* ssm: pulses of this step per weight (workspace) */
   uint16_t *g_before;         /* G+ read before the pulses (workspace) */
 } mt_pulse_layer;
 

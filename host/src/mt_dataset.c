@@ -490,6 +490,28 @@ int mt_dataset_load_idx(const char *images_path, const char *labels_path, uint32
   return 0;
 }
 
+int mt_dataset_crop(mt_dataset_t *d, uint32_t side, char *err, size_t errlen)
+{
+  if (side == 0 || side > d->rows || side > d->cols) {
+    const msg_t msg = {err, errlen};
+    return fail(&msg, NULL, "crop %u: must be 1..%u (the images are %ux%u)", side,
+                d->rows < d->cols ? d->rows : d->cols, d->rows, d->cols);
+  }
+  /* In place, image by image and row by row: every destination byte lies at or before its
+   * source (the copy only ever moves data towards the start), so nothing is read after it
+   * was overwritten. */
+  const uint32_t r0 = (d->rows - side) / 2, c0 = (d->cols - side) / 2;
+  for (size_t n = 0; n < d->count; n++) {
+    const uint8_t *src = d->images + n * d->rows * d->cols;
+    uint8_t *dst = d->images + n * side * side;
+    for (uint32_t i = 0; i < side; i++) {
+      memmove(dst + (size_t)i * side, src + (size_t)(r0 + i) * d->cols + c0, side);
+    }
+  }
+  d->rows = d->cols = side;
+  return 0;
+}
+
 void mt_dataset_free(mt_dataset_t *d)
 {
   if (d == NULL) {

@@ -92,8 +92,9 @@ float mt_map_weight_of(const mt_layer_map_t *m, uint32_t q) {
   return ((float)q - (float)(m->levels - 1) / 2.0f) * m->delta;
 }
 
-int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp, int all,
-                   uint32_t flags, mt_prog_result *res) {
+/* mt_map_program and mt_map_program_rows: rows NULL visits every row. */
+static int program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp,
+                   const uint8_t *rows, int all, uint32_t flags, mt_prog_result *res) {
   const float offset = (float)(m->levels - 1) / 2.0f + 0.5f;
   const uint32_t top = m->levels - 1;
   m->n_changed = 0;
@@ -107,6 +108,10 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
         /* Quantize the row (a loop the compiler vectorizes), then look for
          * changes only in rows that differ from the mirror: after the first
          * steps almost none do. */
+        if (rows && !rows[i]) {
+          unchanged += width;
+          continue;
+        }
         size_t k0 = (size_t)i * m->n_out + cb * MT_COLS;
         const float *wr = w + k0, *cr = comp ? comp + k0 : NULL;
         if (cr)
@@ -149,6 +154,16 @@ int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
     }
   }
   return MT_OK;
+}
+
+int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp, int all,
+                   uint32_t flags, mt_prog_result *res) {
+  return program(m, dev, w, comp, NULL, all, flags, res);
+}
+
+int mt_map_program_rows(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp,
+                        const uint8_t *rows, uint32_t flags, mt_prog_result *res) {
+  return program(m, dev, w, comp, rows, 0, flags, res);
 }
 
 int mt_map_matmul(mt_layer_map_t *m, mt_dev *dev, const float *in, uint32_t batch, float *out) {

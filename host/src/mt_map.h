@@ -65,6 +65,13 @@ float mt_map_weight_of(const mt_layer_map_t *m, uint32_t q);
 int mt_map_program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp, int all,
                    uint32_t flags, mt_prog_result *res);
 
+/* mt_map_program (not `all`) that looks only at the input rows i with rows[i] != 0: the
+ * caller vouches that w and comp of every other row are as they were when last programmed,
+ * so their levels match the mirror (they count as skipped, as they would have). Siamese
+ * training at batch 1 changes few rows per step (blank pixels give no gradient). */
+int mt_map_program_rows(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *comp,
+                        const uint8_t *rows, uint32_t flags, mt_prog_result *res);
+
 /* out[batch x n_out] = in[batch x n_in] * W on the device: inputs (>= 0 or
  * signed) are quantized per example to the DAC range, each tile computes its
  * block, and the host adds the partial sums of the row blocks. */

@@ -25,6 +25,7 @@ struct mt_trainer {
   int dataset_set, ran;
   uint32_t train_limit, test_limit, levels;
   uint32_t max_tiles; /* --max-tiles: 0, or the device tiles to use at most (tile swapping) */
+  uint32_t crop;      /* --crop S: centre S x S of every image (0: whole images) */
   mt_train_opts o;
   mt_dev *dev;
   char msg[1024];
@@ -121,8 +122,8 @@ static void algo_list(char *out, size_t n) {
 static const char *const option_names[] = {
     "device", "preset", "log", "tasks", "checkpoint", "resume", "dataset", "net", "algo",
     "compensate", "open-loop", "levels", "epochs", "batch", "accumulate", "train-limit",
-    "test-limit", "favourable", "slices", "lr", "important", "w-max", "momentum", "meta-m", "seed",
-    "max-tiles"};
+    "test-limit", "crop", "favourable", "slices", "lr", "important", "w-max", "momentum", "meta-m",
+    "seed", "max-tiles"};
 
 int mt_train_option_kind(const char *option) {
   const char *opt = option && !strncmp(option, "--", 2) ? option + 2 : option;
@@ -188,6 +189,7 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
   if (!strcmp(opt, "accumulate")) return parse_u32(t, opt, val, 1, 100000, &o->accumulate);
   if (!strcmp(opt, "train-limit")) return parse_u32(t, opt, val, 1, UINT32_MAX, &t->train_limit);
   if (!strcmp(opt, "test-limit")) return parse_u32(t, opt, val, 1, UINT32_MAX, &t->test_limit);
+  if (!strcmp(opt, "crop")) return parse_u32(t, opt, val, 1, MT_DATASET_MAX_SIDE, &t->crop);
   if (!strcmp(opt, "favourable")) return parse_u32(t, opt, val, 1, 256, &o->favourable_k);
   if (!strcmp(opt, "slices")) return parse_u32(t, opt, val, 1, 8, &o->slices);
   if (!strcmp(opt, "max-tiles")) return parse_u32(t, opt, val, 1, MT_MAX_TILES, &t->max_tiles);
@@ -360,6 +362,9 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
     if (mt_dataset_open(names[k], MT_SOURCE_DIR, t->train_limit, t->test_limit, &train[k], &test[k],
                         err, sizeof err) != 0)
       rc = fail(t, MT_ERR_FILE, "%s", err);
+    else if (t->crop && (mt_dataset_crop(&train[k], t->crop, err, sizeof err) != 0 ||
+                         mt_dataset_crop(&test[k], t->crop, err, sizeof err) != 0))
+      rc = fail(t, MT_ERR_INVAL, "--crop: %s: %s", names[k], err);
   if (rc == MT_OK && t->o.algo != MT_ALGO_FLOAT) {
     /* A name found nowhere becomes the path it would have in the first place searched,
      * which the loader then names. */

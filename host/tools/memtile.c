@@ -51,6 +51,8 @@ static const char *const usage_train =
     "  --seed S           seeds weights, shuffling, fabrication and device noise (default 1)\n"
     "  --train-limit N    use the first N training examples (default all)\n"
     "  --test-limit N     use the first N test examples (default all)\n"
+    "  --crop S           keep the centre SxS pixels of every image (20: NeuroSim's 400-100-10;\n"
+    "                     --net then starts with S*S, or SxSx1 for a CNN)\n"
     "  --accumulate K     siamese: apply the summed gradient every K batches (default 1)\n"
     "  --compensate MODE  siamese: readback (default) or none\n"
     "  --w-max X          top level = X times the layer's initial weight bound (default 2)\n"

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "mt_device.h"
 #include "mt_testutil.h"
 
 /* Largest |noise| mt_gnoise(amp, z) can return: ceil(amp * 6.338) + 1 rounding unit. */
@@ -34,6 +35,23 @@ static uint32_t dev_g(const uint16_t *g, uint32_t row, uint32_t col, uint32_t de
  * gmax, where it stays exactly; RESET pulses walk back down by step_rst and stop at gmin.
  * Column c of row 0 (plus device) and row 1 (minus device) gets c pulses, so one PROBE of
  * the tile reads the curve for k = 0..127; trains longer than 63 use several entries. */
+/* mt_noise is mt_gnoise(amp, mt_gauss(r)) for every amplitude, zero included (where it
+ * skips the transform), and advances the lane by exactly one draw either way. */
+static void noise_equals_scaled_gauss_draw(void **state) {
+  (void)state;
+  mt_xoshiro_t a[MT_LANES], b[MT_LANES];
+  mt_lanes_seed(a, 77);
+  mt_lanes_seed(b, 77);
+  const int64_t amps[] = {0, 1, 3, 655, 65535, 0, 123456, 0};
+  for (uint32_t i = 0; i < 4000; i++) {
+    int64_t amp = amps[i % (sizeof amps / sizeof *amps)];
+    int64_t want = mt_gnoise(amp, mt_gauss(&b[0]));
+    assert_int_equal(mt_noise(&a[0], amp), want);
+    if (amp == 0) assert_int_equal(want, 0);
+  }
+  assert_memory_equal(&a[0], &b[0], sizeof a[0]);
+}
+
 static void pulse_linear_curve_and_saturation(void **state) {
   (void)state;
   tdev_t *d = tdev_new(1);
@@ -1521,6 +1539,7 @@ static void bit_exact_fabrication_pulses_programming(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(noise_equals_scaled_gauss_draw),
     cmocka_unit_test(pulse_linear_curve_and_saturation),
     cmocka_unit_test(pulse_nonlinear_set_matches_closed_form),
     cmocka_unit_test(pulse_asymmetric_reset_curve),

@@ -60,9 +60,10 @@ static void help_and_unknown_commands(void **state) {
   expect("--version", 0, "memtile 0.");
   static const char *const opts[] = {"--device", "--preset", "--dataset", "--net", "--algo",
                                      "--levels", "--epochs", "--batch", "--lr", "--seed",
-                                     "--train-limit", "--test-limit", "--log", "--checkpoint",
-                                     "--resume", "--momentum", "--important", "--favourable",
-                                     "--tasks", "--meta-m", "--max-tiles", "--help"};
+                                     "--train-limit", "--test-limit", "--crop", "--log",
+                                     "--checkpoint", "--resume", "--momentum", "--important",
+                                     "--favourable", "--tasks", "--meta-m", "--max-tiles",
+                                     "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);

@@ -394,6 +394,57 @@ static void limit_keeps_a_prefix(void **state)
   mt_dataset_free(&one);
 }
 
+/* The centre crop keeps pixel (4 + i, 4 + j) of a 28x28 image at (i, j) of 20x20, for every
+ * image (in place: later images move further); the whole size changes nothing; an odd size
+ * rounds the offset down; 0 and sizes past the images are refused. */
+static void crop_keeps_the_centre(void **state)
+{
+  (void)state;
+  const char *im = MNIST_DIR "/t10k-images-idx3-ubyte.gz";
+  const char *lb = MNIST_DIR "/t10k-labels-idx1-ubyte.gz";
+  char err[ERR_LEN] = "";
+  mt_dataset_t all = {0}, c20 = {0}, c28 = {0}, c5 = {0};
+  assert_int_equal(mt_dataset_load_idx(im, lb, 50, &all, err, sizeof err), 0);
+  assert_int_equal(mt_dataset_load_idx(im, lb, 50, &c20, err, sizeof err), 0);
+  assert_int_equal(mt_dataset_load_idx(im, lb, 50, &c28, err, sizeof err), 0);
+  assert_int_equal(mt_dataset_load_idx(im, lb, 50, &c5, err, sizeof err), 0);
+  assert_int_equal(mt_dataset_crop(&c20, 20, err, sizeof err), 0);
+  assert_int_equal(mt_dataset_crop(&c28, 28, err, sizeof err), 0);
+  assert_int_equal(mt_dataset_crop(&c5, 5, err, sizeof err), 0);
+  assert_int_equal(c20.rows, 20);
+  assert_int_equal(c20.cols, 20);
+  assert_int_equal(c20.count, 50);
+  assert_int_equal(c5.rows, 5);
+  assert_memory_equal(c28.images, all.images, 50 * 784);
+  assert_memory_equal(c20.labels, all.labels, 50);
+  uint64_t kept = 0;
+  for (uint32_t n = 0; n < 50; n++) {
+    for (uint32_t i = 0; i < 20; i++) {
+      for (uint32_t j = 0; j < 20; j++) {
+        uint8_t want = all.images[n * 784 + (4 + i) * 28 + 4 + j];
+        assert_int_equal(c20.images[n * 400 + i * 20 + j], want);
+        kept += want;
+      }
+    }
+    for (uint32_t i = 0; i < 5; i++) {
+      for (uint32_t j = 0; j < 5; j++) {
+        assert_int_equal(c5.images[n * 25 + i * 5 + j], all.images[n * 784 + (11 + i) * 28 + 11 + j]);
+      }
+    }
+  }
+  /* MNIST's digits sit in the centre: the crop keeps nearly all the ink. */
+  uint64_t ink = sum_bytes(all.images, 50 * 784);
+  assert_true(kept > ink * 9 / 10 && kept < ink);
+  assert_int_equal(mt_dataset_crop(&c20, 21, err, sizeof err), -1);
+  assert_string_equal(err, "crop 21: must be 1..20 (the images are 20x20)");
+  assert_int_equal(mt_dataset_crop(&c20, 0, err, sizeof err), -1);
+  assert_int_equal(c20.rows, 20); /* a refused crop leaves the set as it was */
+  mt_dataset_free(&all);
+  mt_dataset_free(&c20);
+  mt_dataset_free(&c28);
+  mt_dataset_free(&c5);
+}
+
 /* ------------------------------------------------------------------ */
 /* Hand-made files                                                      */
 
@@ -933,6 +984,7 @@ int main(void)
       cmocka_unit_test(mnist_by_name_gives_train_and_test),
       cmocka_unit_test(fashion_by_name_uses_the_debian_package),
       cmocka_unit_test(limit_keeps_a_prefix),
+      cmocka_unit_test(crop_keeps_the_centre),
       cmocka_unit_test(plain_gzip_and_multi_member_gzip_agree),
       cmocka_unit_test(wrong_magic_says_found_and_expected),
       cmocka_unit_test(truncated_header_is_reported),

@@ -287,6 +287,38 @@ static void swapping_runs_resume(void **state) {
   assert_int_equal(rest.s[0].reset_pulses, full.s[1].reset_pulses);
   assert_true(rest.s[0].energy_pj == full.s[1].energy_pj);
   assert_int_equal(rest.s[0].transactions, full.s[1].transactions);
+/* --crop 20: a 400-input network trains on the centre of the 28x28 images; without the crop
+ * the same network is refused (its input size names both), and a crop larger than the
+ * images is an error naming the option and the size. */
+static void crop_feeds_a_smaller_input_layer(void **state) {
+  (void)state;
+  mt_trainer *t = tiny(NULL, "1");
+  set_ok(t, "net", "400-8-10");
+  set_ok(t, "crop", "20");
+  record_t r = {0};
+  mt_train_callbacks cb = {on_started, NULL, on_epoch, &r};
+  int rc = mt_trainer_run(t, &cb);
+  if (rc != MT_OK) fail_msg("run: %s", mt_train_errmsg(t));
+  assert_int_equal(r.n, 1);
+  if (!strstr(r.summary, "net 400-8-10")) fail_msg("summary '%s'", r.summary);
+  mt_trainer_close(t);
+
+  t = tiny(NULL, "1");
+  set_ok(t, "net", "400-8-10");
+  assert_int_not_equal(mt_trainer_run(t, NULL), MT_OK);
+  if (!strstr(mt_train_errmsg(t), "400 inputs") || !strstr(mt_train_errmsg(t), "28x28"))
+    fail_msg("'%s'", mt_train_errmsg(t));
+  mt_trainer_close(t);
+
+  t = tiny(NULL, "1");
+  set_ok(t, "crop", "29");
+  assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_INVAL);
+  if (!strstr(mt_train_errmsg(t), "--crop: mnist: crop 29: must be 1..28 (the images are 28x28)"))
+    fail_msg("'%s'", mt_train_errmsg(t));
+  mt_trainer_close(t);
+  assert_int_equal(mt_trainer_create(NULL, &t), MT_OK);
+  expect_set_error(t, "crop", "0", "--crop: '0' is not an integer in [1, 4096]");
+  mt_trainer_close(t);
 }
 
 static int setup(void **state) {
@@ -310,6 +342,7 @@ int main(void) {
     cmocka_unit_test(errors_name_the_option_or_file),
     cmocka_unit_test(swapping_logs_what_a_big_device_logs),
     cmocka_unit_test(swapping_runs_resume),
+    cmocka_unit_test(crop_feeds_a_smaller_input_layer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
