@@ -287,6 +287,8 @@ static void swapping_runs_resume(void **state) {
   assert_int_equal(rest.s[0].reset_pulses, full.s[1].reset_pulses);
   assert_true(rest.s[0].energy_pj == full.s[1].energy_pj);
   assert_int_equal(rest.s[0].transactions, full.s[1].transactions);
+}
+
 /* --crop 20: a 400-input network trains on the centre of the 28x28 images; without the crop
  * the same network is refused (its input size names both), and a crop larger than the
  * images is an error naming the option and the size. */
