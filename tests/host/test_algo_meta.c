@@ -78,7 +78,16 @@ static void scaling_choices(void **state) {
     assert_true((256ull << s) >= (uint64_t)L * 65536);
     assert_true(s == 0 || (256ull << (s - 1)) < (uint64_t)L * 65536);
   }
+  /* Smaller tables need coarser entries; the interval rule covers distances < 2 levels. */
+  assert_int_equal(mt_meta_idx_shift(33, 8, 0), 14);
+  assert_int_equal(mt_meta_idx_shift(33, 4, 0), 18);
+  assert_int_equal(mt_meta_idx_shift(33, 8, 1), 9);
+  assert_int_equal(mt_meta_idx_shift(4, 0, 1), 17);
   uint16_t table[MT_META_TABLE_SIZE];
+  mt_meta_table(0.0, 12, 5, table); /* all ones in the top 5 bits: exactly 1 */
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) assert_int_equal(table[i], 0xF800);
+  mt_meta_table(0.25, 12, 6, table);
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) assert_int_equal(table[i] & 0x3FF, 0);
   mt_meta_table(0.0, 12, 16, table); /* m = 0: exactly 1 everywhere, which the unit treats as "off" */
   for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) assert_int_equal(table[i], 0xFFFF);
   mt_meta_table(0.25, 12, 16, table); /* decreasing from 1 at |h| = 0 */
