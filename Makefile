@@ -364,6 +364,19 @@ $(RTL_BUILD)/tests/test_%: $(RTL_BUILD)/obj/tests/rtl/test_%.o $(RTL_BUILD)/sim/
 	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_$*/Vmt_$*__ALL.a $(VL_RT) -o $@ \
 	  -lcmocka -lm -pthread
 
+# tests/rtl/test_meta_unit runs the metaplasticity unit at several builds side by side
+# (sim/mt_meta_builds.sv).
+$(RTL_BUILD)/sim/mt_meta_unit_tb.o: sim/mt_meta_unit_tb.cpp sim/mt_prog_tb.h sim/mt_tb_clock.h \
+    $(RTL_BUILD)/vl/mt_meta_builds.stamp
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/mt_meta_builds -isystem $(VL_INC) \
+	  -isystem $(VL_INC)/vltstd -c $< -o $@
+$(RTL_BUILD)/tests/test_meta_unit: $(RTL_BUILD)/obj/tests/rtl/test_meta_unit.o \
+    $(RTL_BUILD)/sim/mt_meta_unit_tb.o $(RTL_HLS_OBJ) $(RTL_BUILD)/vl/runtime.stamp
+	@mkdir -p $(@D)
+	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_meta_builds/Vmt_meta_builds__ALL.a $(VL_RT) -o $@ \
+	  -lcmocka -lm -pthread
+
 # The state engine's bench has its own C ABI header.
 $(RTL_BUILD)/sim/mt_eng_state_tb.o: sim/mt_eng_tb.h
 # Whole device (docs/rtl.md, "Simulation and the verilator:// backend"): rtl/mt_device
