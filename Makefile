@@ -135,14 +135,16 @@ EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TEST_R4_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), the XDC port check,
 # `make bitstream` without Vivado, and sweep.py (pytest; and against a real single-node Slurm
-# that the test starts and stops, docs/sweeps.md).
+# that the test starts and stops, docs/sweeps.md), memtile meta-sweep on a tiny grid
+# (docs/meta-sweep.md; two Yosys runs of the unit, about a minute).
 # tests/install: make install into a temporary prefix and use it from outside the tree;
 # tests/python: the Python binding (python/, docs/python.md) on build/libmemtile.so.0.
 INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
-  tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh
+  tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh \
+  tests/scripts/test_meta_sweep.py
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
