@@ -347,43 +347,50 @@ def pareto(points):
 
 
 def plot(out, cols, rows):
-    """DIR/pareto.png: retained accuracy against hidden bits and against LUTs, every setting
-    and the Pareto front of each. None when gnuplot is missing or nothing is complete."""
-    metric = next((c for c in cols if c.endswith("_retained_mean")), None)
+    """DIR/pareto.png: per benchmark (a row of panels), the mean retained accuracy of its
+    earlier tasks against hidden bits and against LUTs, every setting and the Pareto front.
+    None when gnuplot is missing or nothing is complete."""
+    metrics = [c for c in cols if c.endswith("_retained_mean")]
     gp = shutil.which("gnuplot")
-    if metric is None or gp is None:
+    if not metrics or gp is None:
         return None
     data = os.path.join(out, "pareto.dat")
     panels = []
     with open(data, "w", encoding="utf-8") as f:
-        for xcol in ("hidden_bits_per_weight", "lut"):
-            pts = [(float(r[xcol]), float(r[metric]), r["id"]) for r in rows
-                   if r.get(xcol) is not None and r.get(metric) is not None]
-            if not pts:
-                continue
-            f.write("# %s: all\n" % xcol)
-            for x, y, lb in pts:
-                f.write("%g %g %s\n" % (x, y, lb))
-            f.write("\n\n# %s: Pareto front\n" % xcol)
-            for x, y, lb in pareto(pts):
-                f.write("%g %g %s\n" % (x, y, lb))
-            f.write("\n\n")
-            panels.append(xcol)
+        for metric in metrics:
+            for xcol in ("hidden_bits_per_weight", "lut"):
+                pts = [(float(r[xcol]), float(r[metric]), r["id"]) for r in rows
+                       if r.get(xcol) is not None and r.get(metric) is not None]
+                if not pts:
+                    continue
+                f.write("# %s against %s: all\n" % (metric, xcol))
+                for x, y, lb in pts:
+                    f.write("%g %g %s\n" % (x, y, lb))
+                f.write("\n\n# %s against %s: Pareto front\n" % (metric, xcol))
+                for x, y, lb in pareto(pts):
+                    f.write("%g %g %s\n" % (x, y, lb))
+                f.write("\n\n")
+                panels.append((metric, xcol))
     if not panels:
         return None
     png = os.path.join(out, "pareto.png")
     label = {"hidden_bits_per_weight": "hidden-weight bits per weight (W)",
-             "lut": "LUTs of the unit (Yosys synth_xilinx)"}
-    lines = ["set terminal pngcairo size %d,520 noenhanced" % (560 * len(panels)),
+             "lut": "LUTs of the unit (Yosys synth_xilinx, AC701)"}
+    nrow = len(metrics)
+    ncol = (len(panels) + nrow - 1) // nrow
+    lines = ["set terminal pngcairo size %d,%d noenhanced" % (600 * ncol, 460 * nrow),
              "set output '%s'" % png,
-             "set multiplot layout 1,%d title 'meta-sweep %s: %s'" % (
-                 len(panels), os.path.basename(os.path.abspath(out)), metric),
-             "set grid", "set key bottom right"]
-    for i, xcol in enumerate(panels):
-        lines += ["set xlabel '%s'" % label[xcol], "set ylabel 'mean retained accuracy of earlier tasks'",
+             "set multiplot layout %d,%d title 'memtile meta-sweep %s: retained accuracy "
+             "against the cost of the unit (labels: the Pareto front)'" % (
+                 nrow, ncol, os.path.basename(os.path.abspath(out))),
+             "set grid", "set key bottom right", "set yrange [0:1.05]", "set offsets graph 0.05, graph 0.05, 0, 0"]
+    for i, (metric, xcol) in enumerate(panels):
+        bench = metric[:-len("_retained_mean")]
+        lines += ["set xlabel '%s'" % label[xcol],
+                  "set ylabel '%s: mean accuracy of earlier tasks'" % bench,
                   "plot '%s' index %d using 1:2 with points pt 7 ps 1 title 'settings', "
                   "'' index %d using 1:2 with linespoints lw 2 pt 6 ps 2 title 'Pareto front', "
-                  "'' index %d using 1:2:3 with labels font ',7' offset 0,1 notitle"
+                  "'' index %d using 1:2:3 with labels font ',7' offset 0,-1 notitle"
                   % (data, 2 * i, 2 * i + 1, 2 * i + 1)]
     lines.append("unset multiplot")
     r = subprocess.run([gp], input="\n".join(lines) + "\n", text=True, capture_output=True)
