@@ -128,6 +128,7 @@ module mt_meta_unit #(
   logic [5:0]           n12_q, n13_q, n14_q;      // bits the quantization drops
   logic                 att_q [12:20];
   logic signed [PW-1:0] p13_q, vb14_q, bias;
+  logic signed [PW-1:0] half13_q, halfm13_q, fullm13_q; // 2^(n-1), 2^(n-1) - 1, 2^n - 1 (n > 0)
   logic signed [PW-1:0] dq15_q;
   logic signed [SW-1:0] sum16_q;
   logic signed [HW-1:0] rc17_q, rc18_q;
@@ -139,12 +140,10 @@ module mt_meta_unit #(
   always_comb begin
     fe = f_i >> fsh_q;
     // Q_n by one add and an arithmetic shift: floor((v + bias) / 2^n) is trunc(v / 2^n) with
-    // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1.
-    bias = '0;
-    if (n13_q != 6'd0) begin
-      if (round_i) bias = (PW'(1) <<< (n13_q - 6'd1)) - (p13_q < 0 ? PW'(1) : PW'(0));
-      else if (p13_q < 0) bias = (PW'(1) <<< n13_q) - PW'(1);
-    end
+    // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1
+    // (n = 0: all 0); the three constants are registered with the product.
+    if (round_i) bias = p13_q < 0 ? halfm13_q : half13_q;
+    else bias = p13_q < 0 ? fullm13_q : '0;
   end
 
   always_ff @(posedge clk_i) begin
@@ -184,6 +183,9 @@ module mt_meta_unit #(
     // stage 13: the registered multiply
     p13_q <= PW'(d_q[12]) * $signed({{(PW - ENTRY_W - 1){1'b0}}, m12_q});
     n13_q <= n12_q;
+    half13_q <= n12_q == 6'd0 ? '0 : PW'(1) <<< (n12_q - 6'd1);
+    halfm13_q <= n12_q == 6'd0 ? '0 : (PW'(1) <<< (n12_q - 6'd1)) - PW'(1);
+    fullm13_q <= (PW'(1) <<< n12_q) - PW'(1);
     // stage 14, 15: quantization; 16: add; 17: saturate
     vb14_q <= p13_q + bias;
     n14_q <= n13_q;
