@@ -165,7 +165,7 @@ module mt_meta_unit #(
     else if (qr4_q > $signed(BW'(lv_q[4])) - 1) q5_q <= 8'(lv_q[4] - 9'd1);
     else q5_q <= qr4_q[7:0];
     // stage 6: the boundaries below and above level q (in 2r + L * 2^F units)
-    tw1_6_q <= !wr_q[5] && (d_q[5] < 0 ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
+    tw1_6_q <= !wr_q[5] && d_q[5] != 0 && (d_q[5] < 0 ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
     lo6_q <= BW'(q5_q) << f1_q;
     hi6_q <= BW'({1'b0, q5_q} + 9'd1) << f1_q;
     // stage 7: the distance (in 2^-(F+1) level)
