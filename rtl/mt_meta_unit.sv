@@ -142,8 +142,8 @@ module mt_meta_unit #(
     // Q_n by one add and an arithmetic shift: floor((v + bias) / 2^n) is trunc(v / 2^n) with
     // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1
     // (n = 0: all 0); the three constants are registered with the product.
-    if (round_i) bias = p13_q < 0 ? halfm13_q : half13_q;
-    else bias = p13_q < 0 ? fullm13_q : '0;
+    if (round_i) bias = p13_q[PW-1] ? halfm13_q : half13_q;
+    else bias = p13_q[PW-1] ? fullm13_q : '0;
   end
 
   always_ff @(posedge clk_i) begin
@@ -157,19 +157,19 @@ module mt_meta_unit #(
     lf_q[2] <= {16'd0, lv_q[1]} << f_q;
     // stage 3
     b_q[3] <= (BW'(r_q[2]) <<< 1) + $signed({{(BW - 25){1'b0}}, lf_q[2]});
-    mag_q[3] <= r_q[2] < 0 ? HW'(-r_q[2]) : HW'(r_q[2]);
-    tw0_q[3] <= !wr_q[2] && ((r_q[2] > 0 && d_q[2] < 0) || (r_q[2] < 0 && d_q[2] > 0));
+    mag_q[3] <= r_q[2][HW-1] ? HW'(-r_q[2]) : HW'(r_q[2]);
+    tw0_q[3] <= !wr_q[2] && ((r_q[2] != 0 && !r_q[2][HW-1] && d_q[2][32]) || (r_q[2][HW-1] && d_q[2] != 0 && !d_q[2][32]));
     // stage 4, 5: the current level q and whether a boundary lies in d's direction
     qr4_q <= b_q[3] >>> f1_q;
-    if (qr4_q < 0) q5_q <= 8'd0;
+    if (qr4_q[BW-1]) q5_q <= 8'd0;
     else if (qr4_q > $signed(BW'(lv_q[4])) - 1) q5_q <= 8'(lv_q[4] - 9'd1);
     else q5_q <= qr4_q[7:0];
     // stage 6: the boundaries below and above level q (in 2r + L * 2^F units)
-    tw1_6_q <= !wr_q[5] && d_q[5] != 0 && (d_q[5] < 0 ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
+    tw1_6_q <= !wr_q[5] && d_q[5] != 0 && (d_q[5][32] ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
     lo6_q <= BW'(q5_q) << f1_q;
     hi6_q <= BW'({1'b0, q5_q} + 9'd1) << f1_q;
     // stage 7: the distance (in 2^-(F+1) level)
-    if (rule_i) dist7_q <= d_q[6] < 0 ? BW'(b_q[6]) - lo6_q : hi6_q - BW'(b_q[6]);
+    if (rule_i) dist7_q <= d_q[6][32] ? BW'(b_q[6]) - lo6_q : hi6_q - BW'(b_q[6]);
     else dist7_q <= BW'({mag_q[6], 1'b0});
     tw_q[7] <= rule_i ? tw1_6_q : tw0_q[6];
     // stage 8, 9, 10: Q.16 distance >> idx_shift, then the last entry of the table in use
@@ -200,7 +200,7 @@ module mt_meta_unit #(
     qr19_q <= b18_q >>> f1_q;
     hq19_q <= 32'(rc18_q) <<< s_q;
     hq20_q <= hq19_q;
-    if (qr19_q < 0) lvl20_q <= 8'd0;
+    if (qr19_q[BW-1]) lvl20_q <= 8'd0;
     else if (qr19_q > $signed(BW'(lv_q[19])) - 1) lvl20_q <= 8'(lv_q[19] - 9'd1);
     else lvl20_q <= qr19_q[7:0];
     // carried values
