@@ -128,6 +128,7 @@ module mt_meta_unit #(
   logic [5:0]           n12_q, n13_q, n14_q;      // bits the quantization drops
   logic                 att_q [12:20];
   logic signed [PW-1:0] p13_q, vb14_q, bias;
+  logic signed [PW-1:0] half13_q, halfm13_q, fullm13_q; // 2^(n-1), 2^(n-1) - 1, 2^n - 1 (n > 0)
   logic signed [PW-1:0] dq15_q;
   logic signed [SW-1:0] sum16_q;
   logic signed [HW-1:0] rc17_q, rc18_q;
@@ -139,12 +140,10 @@ module mt_meta_unit #(
   always_comb begin
     fe = f_i >> fsh_q;
     // Q_n by one add and an arithmetic shift: floor((v + bias) / 2^n) is trunc(v / 2^n) with
-    // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1.
-    bias = '0;
-    if (n13_q != 6'd0) begin
-      if (round_i) bias = (PW'(1) <<< (n13_q - 6'd1)) - (p13_q < 0 ? PW'(1) : PW'(0));
-      else if (p13_q < 0) bias = (PW'(1) <<< n13_q) - PW'(1);
-    end
+    // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1
+    // (n = 0: all 0); the three constants are registered with the product.
+    if (round_i) bias = p13_q[PW-1] ? halfm13_q : half13_q;
+    else bias = p13_q[PW-1] ? fullm13_q : '0;
   end
 
   always_ff @(posedge clk_i) begin
@@ -158,19 +157,19 @@ module mt_meta_unit #(
     lf_q[2] <= {16'd0, lv_q[1]} << f_q;
     // stage 3
     b_q[3] <= (BW'(r_q[2]) <<< 1) + $signed({{(BW - 25){1'b0}}, lf_q[2]});
-    mag_q[3] <= r_q[2] < 0 ? HW'(-r_q[2]) : HW'(r_q[2]);
-    tw0_q[3] <= !wr_q[2] && ((r_q[2] > 0 && d_q[2] < 0) || (r_q[2] < 0 && d_q[2] > 0));
+    mag_q[3] <= r_q[2][HW-1] ? HW'(-r_q[2]) : HW'(r_q[2]);
+    tw0_q[3] <= !wr_q[2] && ((r_q[2] != 0 && !r_q[2][HW-1] && d_q[2][32]) || (r_q[2][HW-1] && d_q[2] != 0 && !d_q[2][32]));
     // stage 4, 5: the current level q and whether a boundary lies in d's direction
     qr4_q <= b_q[3] >>> f1_q;
-    if (qr4_q < 0) q5_q <= 8'd0;
+    if (qr4_q[BW-1]) q5_q <= 8'd0;
     else if (qr4_q > $signed(BW'(lv_q[4])) - 1) q5_q <= 8'(lv_q[4] - 9'd1);
     else q5_q <= qr4_q[7:0];
     // stage 6: the boundaries below and above level q (in 2r + L * 2^F units)
-    tw1_6_q <= !wr_q[5] && (d_q[5] < 0 ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
+    tw1_6_q <= !wr_q[5] && d_q[5] != 0 && (d_q[5][32] ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
     lo6_q <= BW'(q5_q) << f1_q;
     hi6_q <= BW'({1'b0, q5_q} + 9'd1) << f1_q;
     // stage 7: the distance (in 2^-(F+1) level)
-    if (rule_i) dist7_q <= d_q[6] < 0 ? BW'(b_q[6]) - lo6_q : hi6_q - BW'(b_q[6]);
+    if (rule_i) dist7_q <= d_q[6][32] ? BW'(b_q[6]) - lo6_q : hi6_q - BW'(b_q[6]);
     else dist7_q <= BW'({mag_q[6], 1'b0});
     tw_q[7] <= rule_i ? tw1_6_q : tw0_q[6];
     // stage 8, 9, 10: Q.16 distance >> idx_shift, then the last entry of the table in use
@@ -184,6 +183,9 @@ module mt_meta_unit #(
     // stage 13: the registered multiply
     p13_q <= PW'(d_q[12]) * $signed({{(PW - ENTRY_W - 1){1'b0}}, m12_q});
     n13_q <= n12_q;
+    half13_q <= n12_q == 6'd0 ? '0 : PW'(1) <<< (n12_q - 6'd1);
+    halfm13_q <= n12_q == 6'd0 ? '0 : (PW'(1) <<< (n12_q - 6'd1)) - PW'(1);
+    fullm13_q <= (PW'(1) <<< n12_q) - PW'(1);
     // stage 14, 15: quantization; 16: add; 17: saturate
     vb14_q <= p13_q + bias;
     n14_q <= n13_q;
@@ -198,7 +200,7 @@ module mt_meta_unit #(
     qr19_q <= b18_q >>> f1_q;
     hq19_q <= 32'(rc18_q) <<< s_q;
     hq20_q <= hq19_q;
-    if (qr19_q < 0) lvl20_q <= 8'd0;
+    if (qr19_q[BW-1]) lvl20_q <= 8'd0;
     else if (qr19_q > $signed(BW'(lv_q[19])) - 1) lvl20_q <= 8'(lv_q[19] - 9'd1);
     else lvl20_q <= qr19_q[7:0];
     // carried values

@@ -4,8 +4,10 @@
 // every configuration input tied to a parameter, as a hardware unit would fix it, and its own
 // f_meta table (2^TABLE_LOG2 entries of ENTRY_W bits, one write port, the 1-cycle read the
 // unit expects). The hidden weight crosses the ports as the W-bit register value r (h = r *
-// 2^(16-FRAC) in Q.16; META_WRITE loads r_i), so no port is wider than the unit; the
-// conversions are wiring.
+// 2^(16-FRAC) in Q.16), so no port is wider than the unit; the conversions are wiring.
+// r_i is already at the register's resolution, so META_WRITE (write_i) is the unit's update
+// path with a zero update (r' = clamp(r_i), and its level): the unit's load path for Q.16
+// values, and its 33-bit update, are not built.
 //
 //   scripts/synth_board.py ac701 --top mt_meta_unit_fixed --set HIDDEN_W=12 --set FRAC=6 ...
 //
@@ -54,7 +56,7 @@ module mt_meta_unit_fixed #(
   end
 
   mt_meta_unit #(.HIDDEN_W(HIDDEN_W), .TABLE_LOG2(TABLE_LOG2), .ENTRY_W(ENTRY_W)) u_meta (
-    .clk_i, .rst_i, .start_i, .write_i, .h_i(h), .upd_i,
+    .clk_i, .rst_i, .start_i, .write_i(1'b0), .h_i(h), .upd_i(write_i ? 16'd0 : upd_i),
     .levels_i(9'(LEVELS)), .in_shift_i(5'(IN_SHIFT)), .idx_shift_i(5'(IDX_SHIFT)),
     .hbits_i(6'(HIDDEN_W)), .frac_i(5'(FRAC)), .round_i(ROUND != 0), .tlog2_i(4'(TABLE_LOG2)),
     .ebits_i(5'(ENTRY_W)), .rule_i(RULE != 0), .f_i(f_q), .idx_o(idx), .valid_o, .attenuate_o,

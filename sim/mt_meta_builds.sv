@@ -4,7 +4,8 @@
 // and (8, 4, 4), side by side on the same inputs, each with its own read port of one f_meta
 // table (Q0.16 words, 1-cycle read at the unit's idx_o, as the engine's table; a build with
 // ENTRY_W < 16 stores the top ENTRY_W bits). sel_i picks the build whose outputs are seen;
-// the others run on the same inputs, which may lie outside their build.
+// the others run on the same inputs, which may lie outside their build. Beside them, the
+// fixed-point wrapper at one design point (fx_*).
 module mt_meta_builds (
   input  wire logic        clk_i,
   input  wire logic        rst_i,
@@ -28,7 +29,13 @@ module mt_meta_builds (
   output logic             valid_o,
   output logic             attenuate_o,
   output logic      [31:0] h_new_o,
-  output logic      [7:0]  level_o
+  output logic      [7:0]  level_o,
+  // rtl/mt_meta_unit_fixed.sv at one design point (the localparams F_* below), on start_i,
+  // write_i, upd_i and the low 12 bits of h_i as its register value; its table takes the
+  // writes to addresses below 32, the top 8 bits of each word
+  output logic             fx_valid_o,
+  output logic      [11:0] fx_r_o,
+  output logic      [7:0]  fx_level_o
 );
 
   localparam int unsigned N = 5;
@@ -57,6 +64,17 @@ module mt_meta_builds (
       .level_o(lvl[u])
     );
   end
+
+  logic fx_att;
+  mt_meta_unit_fixed #(.HIDDEN_W(12), .FRAC(6), .ROUND(1), .TABLE_LOG2(5), .ENTRY_W(8), .RULE(1),
+                       .IN_SHIFT(2), .IDX_SHIFT(11), .LEVELS(5)) u_fixed (
+    .clk_i, .rst_i, .start_i, .write_i, .r_i(h_i[11:0]), .upd_i,
+    .tbl_we_i(tbl_we_i && tbl_addr_i < 8'd32), .tbl_addr_i(tbl_addr_i[4:0]),
+    .tbl_data_i(tbl_data_i[15:8]), .valid_o(fx_valid_o), .attenuate_o(fx_att), .r_new_o(fx_r_o),
+    .level_o(fx_level_o)
+  );
+  logic unused_fx;
+  assign unused_fx = fx_att;
 
   always_comb begin
     valid_o = 1'b0;

@@ -85,4 +85,35 @@ void tb_meta_eval(tb_meta_t *t, const tb_meta_in_t *in, tb_meta_out_t *out) {
   out->level = m.level_o;
 }
 
+void tb_meta_fixed_eval(tb_meta_t *t, int32_t r, int16_t upd, int write, int32_t *r_new,
+                        uint32_t *level) {
+  static const unsigned latency = 20;
+  auto &m = *t->top;
+  m.start_i = 1;
+  m.write_i = write != 0;
+  m.h_i = static_cast<uint32_t>(r) & 0xFFFu;
+  m.upd_i = static_cast<uint16_t>(upd);
+  t->settle();
+  t->edge();
+  m.start_i = 0;
+  m.write_i = !m.write_i;
+  m.h_i = ~m.h_i;
+  m.upd_i = static_cast<uint16_t>(~m.upd_i);
+  for (unsigned k = 1; k < latency; k++) {
+    t->settle();
+    if (m.fx_valid_o) {
+      std::fprintf(stderr, "mt_meta_unit_fixed: valid_o after %u edges, expected %u\n", k, latency);
+      std::abort();
+    }
+    t->edge();
+  }
+  t->settle();
+  if (!m.fx_valid_o) {
+    std::fprintf(stderr, "mt_meta_unit_fixed: no valid_o after %u edges\n", latency);
+    std::abort();
+  }
+  *r_new = static_cast<int32_t>(m.fx_r_o << 20) >> 20; /* 12-bit two's complement */
+  *level = m.fx_level_o;
+}
+
 }  // extern "C"

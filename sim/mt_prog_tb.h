@@ -53,6 +53,11 @@ void tb_meta_close(tb_meta_t *t);
 void tb_meta_table(tb_meta_t *t, const uint16_t f[256]);
 void tb_meta_select(tb_meta_t *t, unsigned build);
 void tb_meta_eval(tb_meta_t *t, const tb_meta_in_t *in, tb_meta_out_t *out);
+/* rtl/mt_meta_unit_fixed.sv at the design point of sim/mt_meta_builds.sv (W 12, F 6, rounding,
+ * k 5, E 8, interval rule, in_shift 2, idx_shift 11, L 5): register value r (12 bits), the
+ * update, META_WRITE; returns r' and the level. */
+void tb_meta_fixed_eval(tb_meta_t *t, int32_t r, int16_t upd, int write, int32_t *r_new,
+                        uint32_t *level);
 
 /* ---- rtl/mt_eng_prog.sv alone, in a simulated environment: payload and response buffers,
  * register-file values, level and f_meta tables, the four tile memories (1-cycle reads,

@@ -293,6 +293,86 @@ static void level_boundaries(void **state) {
   assert_true(n > 3000u);
 }
 
+/* rtl/mt_meta_unit_fixed.sv, the unit at one design point with its own table and the register
+ * value on its ports (sim/mt_meta_builds.sv: W 12, F 6, rounding, k 5, E 8, interval rule,
+ * in_shift 2, idx_shift 11, L 5), against the model at that configuration. */
+static void fixed_design_point(void **state) {
+  (void)state;
+  enum { N = 4 * MT_COLS, S = 10 };
+  static uint32_t p[1 + MT_MAX_LEVELS * 3]; /* also holds SET_LEVELS and META_TABLE */
+  static int32_t r0[N], hw[N];
+  static int16_t upd[N];
+  batch_cfg_t b;
+  b.in_shift = 2, b.idx_shift = 11, b.levels = 5;
+  b.hbits = 12, b.frac = 6, b.round = 1, b.tlog2 = 5, b.ebits = 8, b.rule = 1, b.stale = 0;
+  uint32_t cfg[MT_CFG_COUNT];
+  tdev_cfg_ideal(cfg);
+  cfg[MT_CFG_META_IN_SHIFT] = b.in_shift;
+  cfg[MT_CFG_META_IDX_SHIFT] = b.idx_shift;
+  cfg[MT_CFG_META_PROG_MODE] = 1;
+  set_unit(cfg, &b);
+  assert_int_equal(tdev_configure(g_dev, cfg), MT_ST_OK);
+  memset(p, 0, (1 + MT_MAX_LEVELS * 3) * sizeof p[0]);
+  p[0] = b.levels;
+  assert_int_equal(tdev_run(g_dev, MT_OP_SET_LEVELS, p, 1 + b.levels * 3), MT_ST_OK);
+  uint64_t checked = 0, attenuated = 0;
+  for (unsigned batch = 0; batch < 6; batch++) {
+    random_table(&b);
+    for (uint32_t i = 0; i < MT_META_TABLE_SIZE / 2; i++)
+      p[i] = b.f[2 * i] | (uint32_t)b.f[2 * i + 1] << 16;
+    assert_int_equal(tdev_run(g_dev, MT_OP_META_TABLE, p, MT_META_TABLE_SIZE / 2), MT_ST_OK);
+    tb_meta_table(g_tb, b.f);
+    assert_int_equal(tdev_fabricate(g_dev, rnd(), 0), MT_ST_OK);
+    uint32_t region[5] = {0, 0, 4, 0, MT_COLS};
+    memcpy(p, region, sizeof region);
+    for (uint32_t k = 0; k < N; k++) {
+      /* the whole register, often near a level boundary (multiples of 2^6 minus 5 * 2^5) */
+      r0[k] = rnd() % 3u ? (int32_t)(rnd() % 4096u) - 2048
+                         : (int32_t)(rnd() % 6u) * 64 - 160 + (int32_t)(rnd() % 5u) - 2;
+      p[5 + k] = (uint32_t)(r0[k] * (1 << S));
+    }
+    assert_int_equal(tdev_run(g_dev, MT_OP_META_WRITE, p, 5 + N), MT_ST_OK);
+    assert_int_equal(tdev_run(g_dev, MT_OP_META_READ, region, 5), MT_ST_OK);
+    memcpy(hw, g_dev->out, sizeof hw);
+    for (uint32_t k = 0; k < N; k++) {
+      int32_t rn;
+      uint32_t lvl;
+      tb_meta_fixed_eval(g_tb, r0[k], 0, 1, &rn, &lvl);
+      assert_int_equal(rn * (1 << S), hw[k]);
+      assert_int_equal(lvl, mt_level_of_hidden(hw[k], b.levels));
+    }
+    memcpy(p, region, sizeof region);
+    for (uint32_t k = 0; k < N; k++) {
+      upd[k] = random_upd();
+      if (k % 2 == 0) p[5 + k / 2] = 0;
+      p[5 + k / 2] |= (uint32_t)(uint16_t)upd[k] << (16 * (k % 2));
+    }
+    assert_int_equal(tdev_run(g_dev, MT_OP_STATS_RESET, NULL, 0), MT_ST_OK);
+    assert_int_equal(tdev_run(g_dev, MT_OP_META_UPDATE, p, 5 + N / 2), MT_ST_OK);
+    attenuated += tdev_counter(g_dev, MT_CNT_META_ATTENUATED);
+    static uint32_t h1[N], lv[N];
+    assert_int_equal(tdev_run(g_dev, MT_OP_META_READ, region, 5), MT_ST_OK);
+    memcpy(h1, g_dev->out, sizeof h1);
+    assert_int_equal(tdev_run(g_dev, MT_OP_READ_LEVELS, region, 5), MT_ST_OK);
+    memcpy(lv, g_dev->out, sizeof lv);
+    for (uint32_t k = 0; k < N; k++) {
+      if (upd[k] == 0) continue;
+      int32_t rn;
+      uint32_t lvl;
+      tb_meta_fixed_eval(g_tb, hw[k] / (1 << S), upd[k], 0, &rn, &lvl);
+      if (rn * (1 << S) != (int32_t)h1[k])
+        print_message("fixed %u: r %d upd %d: rtl %d C %d\n", k, hw[k] / (1 << S), upd[k], rn,
+                      (int32_t)h1[k] / (1 << S));
+      assert_int_equal(rn * (1 << S), (int32_t)h1[k]);
+      assert_int_equal(lvl, lv[k]);
+      checked++;
+    }
+  }
+  print_message("%lu updates of the fixed design point compared (%lu attenuated)\n",
+                (unsigned long)checked, (unsigned long)attenuated);
+  assert_true(checked > 2000 && attenuated > 100);
+}
+
 static void enough_cases(void **state) {
   (void)state;
   print_message("%lu updates compared\n", g_checked);
@@ -304,6 +384,7 @@ int main(void) {
       cmocka_unit_test(random_batches),
       cmocka_unit_test(edge_batches),
       cmocka_unit_test(level_boundaries),
+      cmocka_unit_test(fixed_design_point),
       cmocka_unit_test(enough_cases),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
