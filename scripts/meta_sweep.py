@@ -20,6 +20,8 @@ setting, and DIR/pareto.png the Pareto fronts (gnuplot).
 Python 3 standard library only (and gnuplot for the figure).
 """
 import argparse
+import glob
+import hashlib
 import json
 import math
 import os
@@ -42,7 +44,7 @@ UNIT_KEYS = (("hidden_bits", 32, "W", "HIDDEN_W"), ("hidden_frac", 16, "F", "FRA
              ("entry_bits", 16, "E", "ENTRY_W"), ("rule", "centre", "", "RULE"))
 UNIT_DEFAULTS = {k: d for k, d, _, _ in UNIT_KEYS}
 ENUMS = {"rounding": ("truncate", "nearest"), "rule": ("centre", "interval")}
-RANGES = {"hidden_bits": (8, 32), "hidden_frac": (0, 16), "table_log2": (0, 8),
+RANGES = {"hidden_bits": (8, 32), "hidden_frac": (0, 16), "table_log2": (1, 8),
           "entry_bits": (1, 16)}
 DEFAULT_BENCHMARKS = {
     "fashion": {"tasks": "mnist,fashion-mnist"},
@@ -188,6 +190,18 @@ def _idx_shift(levels, k, rule):
     return s
 
 
+def rtl_digest():
+    """A digest of the RTL a synthesis reads: a synthesis made from other sources is not
+    complete (its command line carries the digest)."""
+    h = hashlib.sha256()
+    for f in sorted(glob.glob(os.path.join(ROOT, "rtl", "*.sv")) + glob.glob(os.path.join(ROOT, "rtl", "*.vh"))
+                    + glob.glob(os.path.join(ROOT, "generated", "*.vh"))):
+        h.update(os.path.basename(f).encode() + b"\0")
+        with open(f, "rb") as x:
+            h.update(x.read())
+    return "rtl " + h.hexdigest()[:16]
+
+
 def build_plan(sw, out, memtile, levels_override=None):
     """Writes DIR/presets/ID.json and returns the sweep.py points: per setting one training
     run per benchmark (ID.BENCH) and one synthesis (ID.synth)."""
@@ -197,6 +211,7 @@ def build_plan(sw, out, memtile, levels_override=None):
     levels = int(levels_override or base.get("levels", {}).get("count", 0))
     os.makedirs(os.path.join(out, "presets"), exist_ok=True)
     points = []
+    stamp = rtl_digest() if sw["synth"] is not None else None
     for s in sw["settings"]:
         p = json.loads(json.dumps(base))
         p["name"] = "%s-%s" % (base.get("name", "preset"), s["id"])
@@ -238,7 +253,7 @@ def build_plan(sw, out, memtile, levels_override=None):
                     "--out", os.path.abspath(sdir)]
             for k, v in params.items():
                 argv += ["--set", "%s=%d" % (k, v)]
-            points.append({"id": "%s.synth" % s["id"], "argv": argv,
+            points.append({"id": "%s.synth" % s["id"], "argv": argv, "stamp": stamp,
                            "output": os.path.join("synth", s["id"], "report.json"),
                            "values": {"setting": s["id"], "benchmark": "synth"}})
     return points

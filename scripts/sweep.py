@@ -305,7 +305,9 @@ def read_plan(out):
 def command_line(point):
     """The command a complete point was made by (DIR/ID.cmd; claims_table.py lists it)."""
     if "argv" in point:
-        return " ".join(shlex.quote(a) for a in point["argv"])
+        # "stamp": what else the output depends on (meta_sweep.py: a digest of the RTL)
+        stamp = "  # %s" % point["stamp"] if point.get("stamp") else ""
+        return " ".join(shlex.quote(a) for a in point["argv"]) + stamp
     return "memtile train " + " ".join(shlex.quote(a) for a in point["args"])
 
 

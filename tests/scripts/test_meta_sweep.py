@@ -98,6 +98,8 @@ def test_tiny_grid_table_figure_and_rerun(tmp_path):
     p8 = json.load(open(out / "presets" / (w8["id"] + ".json")))
     assert p8["meta"]["hidden_bits"] == 8 and p8["meta"]["hidden_frac"] == 1
     assert open(out / "pareto.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    # A synthesis is tied to the RTL it read: its command carries a digest of rtl/.
+    assert "# rtl " in open(out / (w8["id"] + ".synth.cmd")).read()
     # A rerun keeps every complete run (no training, no synthesis) and rewrites the same table.
     before = open(out / "sweep.csv").read()
     p = run(sw, "--out", out, check=0)
