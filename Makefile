@@ -135,14 +135,16 @@ EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TEST_R4_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # Tests of scripts/ (TAP, like the C tests): the claims table, the protocol generator,
 # reproduce.sh --quick (with the sanitizer build of memtile), compare_runs.sh (two of its runs), the XDC port check,
 # `make bitstream` without Vivado, and sweep.py (pytest; and against a real single-node Slurm
-# that the test starts and stops, docs/sweeps.md).
+# that the test starts and stops, docs/sweeps.md), memtile meta-sweep on a tiny grid
+# (docs/meta-sweep.md; two Yosys runs of the unit, about a minute).
 # tests/install: make install into a temporary prefix and use it from outside the tree;
 # tests/python: the Python binding (python/, docs/python.md) on build/libmemtile.so.0.
 INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
 SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protocol.py \
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
-  tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh tests/scripts/test_compare_runs.sh
+  tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh tests/scripts/test_compare_runs.sh \
+  tests/scripts/test_meta_sweep.py
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -370,6 +372,19 @@ $(RTL_BUILD)/tests/test_%: $(RTL_BUILD)/obj/tests/rtl/test_%.o $(RTL_BUILD)/sim/
     $(RTL_HLS_OBJ) $(RTL_BUILD)/vl/runtime.stamp
 	@mkdir -p $(@D)
 	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_$*/Vmt_$*__ALL.a $(VL_RT) -o $@ \
+	  -lcmocka -lm -pthread
+
+# tests/rtl/test_meta_unit runs the metaplasticity unit at several builds side by side
+# (sim/mt_meta_builds.sv).
+$(RTL_BUILD)/sim/mt_meta_unit_tb.o: sim/mt_meta_unit_tb.cpp sim/mt_prog_tb.h sim/mt_tb_clock.h \
+    $(RTL_BUILD)/vl/mt_meta_builds.stamp
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/mt_meta_builds -isystem $(VL_INC) \
+	  -isystem $(VL_INC)/vltstd -c $< -o $@
+$(RTL_BUILD)/tests/test_meta_unit: $(RTL_BUILD)/obj/tests/rtl/test_meta_unit.o \
+    $(RTL_BUILD)/sim/mt_meta_unit_tb.o $(RTL_HLS_OBJ) $(RTL_BUILD)/vl/runtime.stamp
+	@mkdir -p $(@D)
+	$(CXX) $(filter %.o,$^) $(RTL_BUILD)/vl/mt_meta_builds/Vmt_meta_builds__ALL.a $(VL_RT) -o $@ \
 	  -lcmocka -lm -pthread
 
 # The state engine's bench has its own C ABI header.

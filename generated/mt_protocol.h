@@ -3,7 +3,7 @@
 #define MT_PROTOCOL_H
 
 #define MT_PROTO_MAJOR 1u
-#define MT_PROTO_MINOR 0u
+#define MT_PROTO_MINOR 1u
 
 #ifndef MT_ROWS
 #define MT_ROWS 128u /* rows (inputs) per tile; build parameter */
@@ -233,7 +233,13 @@
 #define MT_CFG_META_IN_SHIFT 37u
 #define MT_CFG_META_IDX_SHIFT 38u
 #define MT_CFG_META_PROG_MODE 39u
-#define MT_CFG_COUNT 40u
+#define MT_CFG_META_HIDDEN_BITS 40u
+#define MT_CFG_META_HIDDEN_FRAC 41u
+#define MT_CFG_META_UPD_ROUND 42u
+#define MT_CFG_META_TABLE_LOG2 43u
+#define MT_CFG_META_ENTRY_BITS 44u
+#define MT_CFG_META_RULE 45u
+#define MT_CFG_COUNT 46u
 
 #define MT_CNT_SET_PULSES 0u
 #define MT_CNT_RESET_PULSES 1u
@@ -271,15 +277,15 @@
 /* State image: word offsets of the GLOBAL section and of a TILE weight record. */
 #define MT_G_VERSION 0u /* 1 words */
 #define MT_G_CONFIGURED 1u /* 1 words */
-#define MT_G_CFG 2u /* 40 words */
-#define MT_G_LEVELS 42u /* 1 words */
-#define MT_G_LEVEL_TABLE 43u /* 768 words */
-#define MT_G_META 811u /* 128 words */
-#define MT_G_SEED 939u /* 2 words */
-#define MT_G_LANES 941u /* 64 words */
-#define MT_G_COUNTERS 1005u /* 32 words */
-#define MT_G_FABRICATED 1037u /* 2 words */
-#define MT_GLOBAL_WORDS 1039u
+#define MT_G_CFG 2u /* 46 words */
+#define MT_G_LEVELS 48u /* 1 words */
+#define MT_G_LEVEL_TABLE 49u /* 768 words */
+#define MT_G_META 817u /* 128 words */
+#define MT_G_SEED 945u /* 2 words */
+#define MT_G_LANES 947u /* 64 words */
+#define MT_G_COUNTERS 1011u /* 32 words */
+#define MT_G_FABRICATED 1043u /* 2 words */
+#define MT_GLOBAL_WORDS 1045u
 #define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS) /* words of a TILE section */
 #define MT_W_G 0u
 #define MT_W_BOUNDS_P 1u
@@ -295,10 +301,10 @@
 
 /* Inclusive range of every CONFIGURE field, indexed by MT_CFG_*. */
 static const unsigned int mt_cfg_min[MT_CFG_COUNT] = {
-  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u
+  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 8u, 0u, 0u, 0u, 1u, 0u
 };
 static const unsigned int mt_cfg_max[MT_CFG_COUNT] = {
-  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u
+  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u, 32u, 16u, 1u, 8u, 16u, 1u
 };
 
 /* Cross-field CONFIGURE rules, checked after the ranges in this order: the field
@@ -306,6 +312,7 @@ static const unsigned int mt_cfg_max[MT_CFG_COUNT] = {
 static inline unsigned int mt_cfg_rules_bad(const unsigned int *cfg) {
   if (!(cfg[MT_CFG_G_MIN] < cfg[MT_CFG_G_MAX])) return MT_CFG_G_MAX; /* g_min < g_max */
   if ((unsigned long long)cfg[MT_CFG_P_STUCK_LOW] + cfg[MT_CFG_P_STUCK_HIGH] > 4294967295ull) return MT_CFG_P_STUCK_HIGH; /* p_stuck_low + p_stuck_high <= 2^32 - 1 */
+  if (!(cfg[MT_CFG_META_HIDDEN_FRAC] < cfg[MT_CFG_META_HIDDEN_BITS])) return MT_CFG_META_HIDDEN_FRAC; /* meta_hidden_frac < meta_hidden_bits */
   return MT_CFG_COUNT;
 }
 
@@ -319,7 +326,7 @@ static const unsigned char mt_cnt_latency_cfg[MT_CNT_COUNT] = {
 };
 
 #ifndef __SYNTHESIS__
-static const char *const mt_cfg_names[40] = {
+static const char *const mt_cfg_names[46] = {
   "g_min",
   "g_max",
   "step_set",
@@ -360,6 +367,12 @@ static const char *const mt_cfg_names[40] = {
   "meta_in_shift",
   "meta_idx_shift",
   "meta_prog_mode",
+  "meta_hidden_bits",
+  "meta_hidden_frac",
+  "meta_upd_round",
+  "meta_table_log2",
+  "meta_entry_bits",
+  "meta_rule",
 };
 static const char *const mt_cnt_names[16] = {
   "set_pulses",
@@ -434,6 +447,7 @@ static const char *const mt_info_names[13] = {
 static const char *const mt_cfg_rule_doc[MT_CFG_COUNT] = {
   [MT_CFG_G_MAX] = "g_min < g_max",
   [MT_CFG_P_STUCK_HIGH] = "p_stuck_low + p_stuck_high <= 2^32 - 1",
+  [MT_CFG_META_HIDDEN_FRAC] = "meta_hidden_frac < meta_hidden_bits",
 };
 /* ERR_STATE detail 0, indexed by its value (0 unused). */
 static const char *const mt_state_detail_docs[4] = {

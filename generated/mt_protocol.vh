@@ -3,7 +3,7 @@
 // Included inside modules: each uses a few of these constants, so unused ones are expected.
 /* verilator lint_off UNUSEDPARAM */
 localparam int unsigned MT_PROTO_MAJOR = 1;
-localparam int unsigned MT_PROTO_MINOR = 0;
+localparam int unsigned MT_PROTO_MINOR = 1;
 localparam int unsigned MT_ROWS = 128;
 localparam int unsigned MT_COLS = 128;
 localparam int unsigned MT_LANES = 16;
@@ -201,7 +201,13 @@ localparam int unsigned MT_CFG_T_META = 36;
 localparam int unsigned MT_CFG_META_IN_SHIFT = 37;
 localparam int unsigned MT_CFG_META_IDX_SHIFT = 38;
 localparam int unsigned MT_CFG_META_PROG_MODE = 39;
-localparam int unsigned MT_CFG_COUNT = 40;
+localparam int unsigned MT_CFG_META_HIDDEN_BITS = 40;
+localparam int unsigned MT_CFG_META_HIDDEN_FRAC = 41;
+localparam int unsigned MT_CFG_META_UPD_ROUND = 42;
+localparam int unsigned MT_CFG_META_TABLE_LOG2 = 43;
+localparam int unsigned MT_CFG_META_ENTRY_BITS = 44;
+localparam int unsigned MT_CFG_META_RULE = 45;
+localparam int unsigned MT_CFG_COUNT = 46;
 localparam int unsigned MT_CNT_SET_PULSES = 0;
 localparam int unsigned MT_CNT_RESET_PULSES = 1;
 localparam int unsigned MT_CNT_VERIFY_READS = 2;
@@ -219,8 +225,8 @@ localparam int unsigned MT_CNT_META_ATTENUATED = 13;
 localparam int unsigned MT_CNT_ENERGY_FJ = 14;
 localparam int unsigned MT_CNT_LATENCY_PS = 15;
 localparam int unsigned MT_CNT_COUNT = 16;
-localparam logic [1279:0] MT_CFG_MIN_VEC = {32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd1, 32'd0, 32'd0, 32'd0, 32'd2, 32'd2, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0};
-localparam logic [1279:0] MT_CFG_MAX_VEC = {32'd1, 32'd24, 32'd16, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd1023, 32'd65535, 32'd62, 32'd65535, 32'd16, 32'd16, 32'd2, 32'd65535, 32'd65535, 32'd65535, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535};
+localparam logic [1471:0] MT_CFG_MIN_VEC = {32'd0, 32'd1, 32'd0, 32'd0, 32'd0, 32'd8, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd1, 32'd0, 32'd0, 32'd0, 32'd2, 32'd2, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0, 32'd0};
+localparam logic [1471:0] MT_CFG_MAX_VEC = {32'd1, 32'd16, 32'd8, 32'd1, 32'd16, 32'd32, 32'd1, 32'd24, 32'd16, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd1023, 32'd65535, 32'd62, 32'd65535, 32'd16, 32'd16, 32'd2, 32'd65535, 32'd65535, 32'd65535, 32'd4294967295, 32'd4294967295, 32'd4294967295, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535, 32'd65535};
 localparam int unsigned MT_INFO_VERSION = 0;
 localparam int unsigned MT_INFO_ROWS = 1;
 localparam int unsigned MT_INFO_COLS = 2;
@@ -248,14 +254,14 @@ localparam int unsigned MT_LEVEL_ENTRY_WORDS = 3;
 localparam int unsigned MT_G_VERSION = 0;
 localparam int unsigned MT_G_CONFIGURED = 1;
 localparam int unsigned MT_G_CFG = 2;
-localparam int unsigned MT_G_LEVELS = 42;
-localparam int unsigned MT_G_LEVEL_TABLE = 43;
-localparam int unsigned MT_G_META = 811;
-localparam int unsigned MT_G_SEED = 939;
-localparam int unsigned MT_G_LANES = 941;
-localparam int unsigned MT_G_COUNTERS = 1005;
-localparam int unsigned MT_G_FABRICATED = 1037;
-localparam int unsigned MT_GLOBAL_WORDS = 1039;
+localparam int unsigned MT_G_LEVELS = 48;
+localparam int unsigned MT_G_LEVEL_TABLE = 49;
+localparam int unsigned MT_G_META = 817;
+localparam int unsigned MT_G_SEED = 945;
+localparam int unsigned MT_G_LANES = 947;
+localparam int unsigned MT_G_COUNTERS = 1011;
+localparam int unsigned MT_G_FABRICATED = 1043;
+localparam int unsigned MT_GLOBAL_WORDS = 1045;
 localparam int unsigned MT_W_G = 0;
 localparam int unsigned MT_W_BOUNDS_P = 1;
 localparam int unsigned MT_W_BOUNDS_M = 2;
@@ -288,6 +294,7 @@ endfunction
 function automatic logic [31:0] mt_cfg_rules_field(input logic [32*MT_CFG_COUNT-1:0] cfg);
 /* verilator lint_on UNUSEDSIGNAL */
   mt_cfg_rules_field = MT_CFG_COUNT;
+  if (!(cfg[32*MT_CFG_META_HIDDEN_FRAC +: 32] < cfg[32*MT_CFG_META_HIDDEN_BITS +: 32])) mt_cfg_rules_field = MT_CFG_META_HIDDEN_FRAC;  // meta_hidden_frac < meta_hidden_bits
   if (34'(cfg[32*MT_CFG_P_STUCK_LOW +: 32]) + 34'(cfg[32*MT_CFG_P_STUCK_HIGH +: 32]) > 34'd4294967295) mt_cfg_rules_field = MT_CFG_P_STUCK_HIGH;  // p_stuck_low + p_stuck_high <= 2^32 - 1
   if (!(cfg[32*MT_CFG_G_MIN +: 32] < cfg[32*MT_CFG_G_MAX +: 32])) mt_cfg_rules_field = MT_CFG_G_MAX;  // g_min < g_max
 endfunction
@@ -297,6 +304,7 @@ endfunction
 function automatic logic [31:0] mt_cfg_rules_value(input logic [32*MT_CFG_COUNT-1:0] cfg);
 /* verilator lint_on UNUSEDSIGNAL */
   mt_cfg_rules_value = 0;
+  if (!(cfg[32*MT_CFG_META_HIDDEN_FRAC +: 32] < cfg[32*MT_CFG_META_HIDDEN_BITS +: 32])) mt_cfg_rules_value = cfg[32*MT_CFG_META_HIDDEN_FRAC +: 32];  // meta_hidden_frac < meta_hidden_bits
   if (34'(cfg[32*MT_CFG_P_STUCK_LOW +: 32]) + 34'(cfg[32*MT_CFG_P_STUCK_HIGH +: 32]) > 34'd4294967295) mt_cfg_rules_value = cfg[32*MT_CFG_P_STUCK_HIGH +: 32];  // p_stuck_low + p_stuck_high <= 2^32 - 1
   if (!(cfg[32*MT_CFG_G_MIN +: 32] < cfg[32*MT_CFG_G_MAX +: 32])) mt_cfg_rules_value = cfg[32*MT_CFG_G_MAX +: 32];  // g_min < g_max
 endfunction

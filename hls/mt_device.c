@@ -126,3 +126,62 @@ uint32_t mt_level_of_hidden(int32_t h, uint32_t levels) {
   if (q > (int64_t)levels - 1) return levels - 1;
   return (uint32_t)q;
 }
+
+/* v / 2^n quantized: mode 0 truncates toward zero, mode 1 rounds to nearest with
+ * ties away from zero; both are odd functions, so +v and -v move h alike (no drift). */
+static int64_t meta_quantize(int64_t v, uint32_t n, uint32_t mode) {
+  if (n == 0) return v;
+  uint64_t mag = (uint64_t)(v < 0 ? -v : v);
+  if (mode == 1) mag += (uint64_t)1 << (n - 1);
+  int64_t q = (int64_t)(mag >> n);
+  return v < 0 ? -q : q;
+}
+
+int32_t mt_meta_unit(const mt_regs_t *regs, int32_t h, int64_t d, int write, uint32_t *attenuated) {
+  const uint32_t *cfg = regs->cfg;
+  const uint32_t w = cfg[MT_CFG_META_HIDDEN_BITS], f = cfg[MT_CFG_META_HIDDEN_FRAC];
+  const uint32_t s = 16 - f, e = cfg[MT_CFG_META_ENTRY_BITS];
+  /* The register: W bits in steps of 2^s; what it holds of a stored h is the low W bits of
+   * floor(h / 2^s) (the stored h is r * 2^s whenever this configuration wrote it). */
+  int64_t rmax = ((int64_t)1 << (w - 1)) - 1;
+  if (rmax > ((int64_t)MT_HIDDEN_MAX >> s)) rmax = (int64_t)MT_HIDDEN_MAX >> s;
+  int64_t r = 0;
+  if (!write) {
+    uint64_t low = ((uint64_t)mt_floor_shift(h, s) << (64 - w)) >> (64 - w);
+    r = (int64_t)low - (int64_t)((low >> (w - 1)) << w); /* bit W-1 is the sign */
+  }
+  uint32_t n = s; /* bits the quantization drops */
+  *attenuated = 0;
+  if (!write && d != 0) {
+    /* Does the step move toward the boundary it consolidates against, and how far is it
+     * (dist2, in units of 2^-(F+1) level)? */
+    uint64_t dist2 = 0;
+    int toward;
+    if (cfg[MT_CFG_META_RULE] == 0) {
+      toward = (r > 0 && d < 0) || (r < 0 && d > 0);
+      dist2 = (uint64_t)(r < 0 ? -r : r) << 1;
+    } else {
+      int64_t biased = 2 * r + ((int64_t)regs->levels << f);
+      int64_t q = mt_floor_shift(biased, f + 1);
+      int64_t top = (int64_t)regs->levels - 1;
+      q = q < 0 ? 0 : (q > top ? top : q);
+      int64_t lower = q * ((int64_t)2 << f); /* boundary below level q */
+      toward = d < 0 ? q > 0 : q < top;
+      dist2 = (uint64_t)(d < 0 ? biased - lower : lower + ((int64_t)2 << f) - biased);
+    }
+    if (toward) {
+      uint64_t idx = (dist2 << s) >> (cfg[MT_CFG_META_IDX_SHIFT] + 1);
+      uint64_t last = ((uint64_t)1 << cfg[MT_CFG_META_TABLE_LOG2]) - 1;
+      uint32_t fe = regs->meta_table[idx > last ? last : idx] >> (16 - e);
+      /* All ones stands for exactly 1, so that "no metaplasticity" is exact. */
+      if (fe != ((uint32_t)1 << e) - 1) {
+        d *= (int64_t)fe;
+        n += e;
+        *attenuated = 1;
+      }
+    }
+  }
+  int64_t rn = r + meta_quantize(d, n, cfg[MT_CFG_META_UPD_ROUND]);
+  rn = rn > rmax ? rmax : (rn < -rmax ? -rmax : rn);
+  return (int32_t)(rn * ((int64_t)1 << s));
+}

@@ -91,6 +91,13 @@ uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t
 /* Level of hidden weight h: clamp(floor((h + L*2^15) / 2^16), 0, L-1). */
 uint32_t mt_level_of_hidden(int32_t h, uint32_t levels);
 
+/* The metaplasticity unit's arithmetic on one hidden weight (docs/device-model.md,
+ * "Metaplasticity unit"), for the configuration in regs->cfg and its f_meta table:
+ * META_UPDATE (write = 0) applies update d (Q.16, |d| <= 2^31) to stored h; META_WRITE
+ * (write = 1) loads d (|d| <= HIDDEN_MAX) in place of h. Returns the new stored h; sets
+ * *attenuated when f_meta scaled the update. */
+int32_t mt_meta_unit(const mt_regs_t *regs, int32_t h, int64_t d, int write, uint32_t *attenuated);
+
 /* floor(sqrt(v)). */
 uint32_t mt_isqrt64(uint64_t v);
 

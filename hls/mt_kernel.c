@@ -527,7 +527,8 @@ static uint32_t op_meta_write(mt_ctx_t *c) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
     for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
     #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
-      t->hidden[i][j] = (int32_t)c->p[5 + k++];
+      uint32_t att = 0;
+      t->hidden[i][j] = mt_meta_unit(c->regs, 0, (int32_t)c->p[5 + k++], 1, &att);
       programmed += meta_commit(c, t, i, j, &wv);
     }
   }
@@ -542,7 +543,7 @@ static uint32_t op_meta_update(mt_ctx_t *c) {
   if (st != MT_ST_OK) return st;
   mt_regs_t *regs = c->regs;
   mt_tile_t *t = &c->tiles[c->p[0]];
-  uint32_t in_shift = regs->cfg[MT_CFG_META_IN_SHIFT], idx_shift = regs->cfg[MT_CFG_META_IDX_SHIFT];
+  uint32_t in_shift = regs->cfg[MT_CFG_META_IN_SHIFT];
   uint32_t k = 0, requests = 0, programmed = 0, wv = 0;
   for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
@@ -550,21 +551,10 @@ static uint32_t op_meta_update(mt_ctx_t *c) {
     #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
       int64_t d = (int64_t)half(c->p + 5, k++) * ((int64_t)1 << in_shift);
       if (d == 0) continue;
-      int32_t h = t->hidden[i][j];
       mt_count(regs, MT_CNT_META_UPDATES, 1);
-      if ((h > 0 && d < 0) || (h < 0 && d > 0)) {
-        /* Consolidation: a step toward zero is scaled by f_meta(|h|); the
-         * entry 0xFFFF stands for exactly 1 so that "no metaplasticity" is exact. */
-        uint32_t mag = (uint32_t)(h < 0 ? -(int64_t)h : h);
-        uint32_t idx = mag >> idx_shift;
-        uint32_t f = regs->meta_table[idx > 255 ? 255 : idx];
-        if (f != 0xFFFFu) {
-          d = (d * (int64_t)f) / 65536; /* toward zero: symmetric, no drift */
-          mt_count(regs, MT_CNT_META_ATTENUATED, 1);
-        }
-      }
-      int64_t hn = (int64_t)h + d;
-      t->hidden[i][j] = (int32_t)(hn > HIDDEN_MAX ? HIDDEN_MAX : (hn < -HIDDEN_MAX ? -HIDDEN_MAX : hn));
+      uint32_t att = 0;
+      t->hidden[i][j] = mt_meta_unit(regs, t->hidden[i][j], d, 0, &att);
+      if (att) mt_count(regs, MT_CNT_META_ATTENUATED, 1);
       requests++;
       programmed += meta_commit(c, t, i, j, &wv);
     }

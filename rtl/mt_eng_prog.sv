@@ -145,23 +145,30 @@ module mt_eng_prog #(
     .dev_o       (pu_dev_o)
   );
 
-  // ---- metaplasticity unit (inputs are registers, started in S_META1; f arrives the cycle
-  // after idx; S_META2 waits for its result)
-  logic        mu_zero, mu_att, mu_valid;
+  // ---- metaplasticity unit (inputs are registers, started in S_META1; it presents the table
+  // index while S_META2 waits for its result, and gets the entry the cycle after)
+  logic        mu_att, mu_valid;
   logic [7:0]  mu_idx, mu_level;
   logic [31:0] mu_h;
+  logic [31:0] cfg_hbits, cfg_frac, cfg_round, cfg_tlog2, cfg_ebits, cfg_rule;
 
   mt_meta_unit u_meta (
     .clk_i       (clk_i),
     .rst_i       (rst_i),
     .start_i     (state_q == S_META1),
+    .write_i     (kind_q == K_MWRITE),
     .h_i         (kind_q == K_MWRITE ? hin_q : hid_q),
-    .upd_i       (kind_q == K_MUPD ? upd_q : 16'd0),
+    .upd_i       (upd_q),
+    .levels_i    (levels_i),
     .in_shift_i  (cfg_inshift[4:0]),
     .idx_shift_i (cfg_idxshift[4:0]),
-    .levels_i    (levels_i),
+    .hbits_i     (cfg_hbits[5:0]),
+    .frac_i      (cfg_frac[4:0]),
+    .round_i     (cfg_round[0]),
+    .tlog2_i     (cfg_tlog2[3:0]),
+    .ebits_i     (cfg_ebits[4:0]),
+    .rule_i      (cfg_rule[0]),
     .f_i         (mt_data_i),
-    .zero_o      (mu_zero),
     .idx_o       (mu_idx),
     .valid_o     (mu_valid),
     .attenuate_o (mu_att),
@@ -179,6 +186,12 @@ module mt_eng_prog #(
     cfg_inshift  = cfg_i[32*MT_CFG_META_IN_SHIFT +: 32];
     cfg_idxshift = cfg_i[32*MT_CFG_META_IDX_SHIFT +: 32];
     cfg_mprog    = cfg_i[32*MT_CFG_META_PROG_MODE +: 32];
+    cfg_hbits    = cfg_i[32*MT_CFG_META_HIDDEN_BITS +: 32];
+    cfg_frac     = cfg_i[32*MT_CFG_META_HIDDEN_FRAC +: 32];
+    cfg_round    = cfg_i[32*MT_CFG_META_UPD_ROUND +: 32];
+    cfg_tlog2    = cfg_i[32*MT_CFG_META_TABLE_LOG2 +: 32];
+    cfg_ebits    = cfg_i[32*MT_CFG_META_ENTRY_BITS +: 32];
+    cfg_rule     = cfg_i[32*MT_CFG_META_RULE +: 32];
 
     tile = hdr_q[0];
     e_row = {20'd0, pl_data_i[31:20]};
@@ -248,10 +261,10 @@ module mt_eng_prog #(
         hm_addr_o = MEM_AW'(addr32);
       end
       S_META1: begin
-        mt_addr_o = mu_idx;
         if (kind_q == K_MUPD) cnt_inc_o[32*MT_CNT_META_UPDATES +: 32] = 32'd1;
       end
       S_META2: begin
+        mt_addr_o = mu_idx;
         if (mu_valid && kind_q == K_MUPD && mu_att) cnt_inc_o[32*MT_CNT_META_ATTENUATED +: 32] = 32'd1;
       end
       S_WP: begin
@@ -566,9 +579,10 @@ module mt_eng_prog #(
   // Inputs this engine has no use for, and bits of used words it never needs.
   logic unused_inputs;
   assign unused_inputs = ^{op_q, cfg_i, cur_pl, nz_u_i, nz_z_i, nz_state_i, fb_avail_i, fb_u_i, fb_z_i,
-                           g_rdata_i, lt_data_i, e2_q[31:16], mu_zero, spread_v[33:16],
+                           g_rdata_i, lt_data_i, e2_q[31:16], spread_v[33:16],
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
-                           cfg_idxshift[31:5], lane32, group32, addr32, sense_noise,
+                           cfg_idxshift[31:5], cfg_hbits[31:6], cfg_frac[31:5], cfg_round[31:1],
+                           cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], lane32, group32, addr32, sense_noise,
                            spread_noise, region_cells64[63:32], e_row, e_col, hin_q,
                            nz_avail_i, gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
 

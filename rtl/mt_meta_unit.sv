@@ -1,131 +1,228 @@
 `default_nettype none
-// Metaplasticity arithmetic of one weight (docs/device-model.md, "Metaplasticity unit"):
-// bit-exact with the body of op_meta_update in hls/mt_kernel.c and mt_level_of_hidden in
-// hls/mt_device.c.
+// Metaplasticity unit of one weight (docs/device-model.md, "Metaplasticity unit"): bit-exact
+// with mt_meta_unit and mt_level_of_hidden in hls/mt_device.c at every configuration within
+// the build parameters.
 //
-//   d     = upd * 2^in_shift                    (zero_o: d == 0, the update is ignored)
-//   idx   = min(|h| >> idx_shift, 255)
-//   toward zero (h > 0 > d or h < 0 < d) and f != 0xFFFF: d = trunc(d * f / 65536) (C's /,
-//   toward zero, so +d and -d shrink alike; 0xFFFF stands for exactly 1: attenuate_o low)
-//   h'    = clamp(h + d, -0x3FFFFFFF, 0x3FFFFFFF)
-//   level = clamp(floor((h' + L * 2^15) / 2^16), 0, L - 1)
+// Build parameters (what a hardware unit fixes): HIDDEN_W, the widest hidden-weight register
+// (8..32); TABLE_LOG2, the f_meta entries it can index (1..8); ENTRY_W, the bits it keeps of
+// each entry (1..16; f_i is the top ENTRY_W bits of the Q0.16 entry). The configuration inputs
+// choose within them: hbits_i = W <= HIDDEN_W, frac_i = F < W and <= 16, tlog2_i <= TABLE_LOG2,
+// ebits_i <= ENTRY_W; the full build (32, 8, 16) takes every CONFIGURE value. The
+// configuration inputs must be stable while a weight is in flight, and for 2 cycles before
+// (the values derived from them are registered); the engine guarantees both.
 //
-// Staged, one weight per cycle: in the cycle of start_i the engine presents h_i, upd_i, the
-// shifts and levels_i, and gets idx_o and zero_o combinationally from them; it reads the
-// f_meta table at idx_o (1-cycle latency) and presents f_i in the next cycle. The multiply
-// has registered operands and product; the add, the clamp, the bias and the level compare
-// get a stage each. valid_o rises LATENCY = 7 edges after start_i's, with attenuate_o,
-// h_new_o and level_o. Only the valid bits are reset.
+//   s = 16 - F; r = low W bits of floor(h / 2^s), signed (META_WRITE: r = 0, d = h_i)
+//   d = upd * 2^in_shift
+//   rule 0: toward = r and d of opposite signs, dist = |r| * 2^s
+//   rule 1: toward = a boundary of level(h)'s interval lies in d's direction, dist = the
+//           distance to it (Q.16)
+//   toward: f = f_meta[min(dist >> idx_shift, 2^k - 1)] >> (16 - E); unless all ones:
+//           d = d * f, n = s + E (attenuate_o)         else n = s
+//   r' = clamp(r + Q_n(d), +-min(2^(W-1) - 1, HIDDEN_MAX >> s)), Q_n truncating or rounding
+//   h_new = r' * 2^s, level = clamp(floor((h_new + L * 2^15) / 2^16), 0, L - 1)
 //
-// META_WRITE uses the same unit with upd_i = 0: then h' = h (the command checked the range)
-// and level_o is mt_level_of_hidden(h). in_shift_i <= 16 and idx_shift_i <= 24 are the
-// CONFIGURE bounds, and 2 <= levels_i <= 256 holds whenever a level table is set.
-module mt_meta_unit (
-  input  wire logic        clk_i,
-  input  wire logic        rst_i,
-  input  wire logic        start_i,
-  input  wire logic [31:0] h_i,          // hidden weight, signed Q15.16 level units
-  input  wire logic [15:0] upd_i,        // signed update (META_UPDATE payload half-word)
-  input  wire logic [4:0]  in_shift_i,
-  input  wire logic [4:0]  idx_shift_i,
-  input  wire logic [8:0]  levels_i,
-  input  wire logic [15:0] f_i,          // f_meta[idx_o], the cycle after start_i
-  output logic             zero_o,
-  output logic      [7:0]  idx_o,
-  output logic             valid_o,
-  output logic             attenuate_o,
-  output logic      [31:0] h_new_o,
-  output logic      [7:0]  level_o
+// Pipelined, one weight per cycle if wanted (the engine starts one at a time): the inputs are
+// presented with start_i; idx_o holds the table index IDX_STAGE = 10 edges later (for one cycle),
+// and f_i must carry the table entry at idx_o in the next cycle (a table with a 1-cycle read,
+// addressed by idx_o). valid_o, attenuate_o, h_new_o and level_o follow LATENCY edges after
+// start_i's. Every stage holds at most one shift, one add or compare, or the registered
+// multiply. Only the valid bits are reset; the data registers load every cycle.
+module mt_meta_unit #(
+  parameter int unsigned HIDDEN_W   = 32,
+  parameter int unsigned TABLE_LOG2 = 8,
+  parameter int unsigned ENTRY_W    = 16
+) (
+  input  wire logic                  clk_i,
+  input  wire logic                  rst_i,
+  input  wire logic                  start_i,
+  input  wire logic                  write_i,      // META_WRITE: load h_i as the new value
+  input  wire logic [31:0]           h_i,          // stored hidden weight, Q.16 level units
+  input  wire logic [15:0]           upd_i,        // signed update (META_UPDATE half-word)
+  input  wire logic [8:0]            levels_i,
+  input  wire logic [4:0]            in_shift_i,
+  input  wire logic [4:0]            idx_shift_i,
+  input  wire logic [5:0]            hbits_i,      // W
+  input  wire logic [4:0]            frac_i,       // F
+  input  wire logic                  round_i,      // 0 truncate, 1 round to nearest
+  input  wire logic [3:0]            tlog2_i,      // k
+  input  wire logic [4:0]            ebits_i,      // E
+  input  wire logic                  rule_i,       // 0 centre, 1 interval
+  input  wire logic [ENTRY_W-1:0]    f_i,          // table entry at idx_o, the cycle after
+  output logic      [TABLE_LOG2-1:0] idx_o,
+  output logic                       valid_o,
+  output logic                       attenuate_o,
+  output logic      [31:0]           h_new_o,
+  output logic      [7:0]            level_o
 );
 
 `include "mt_protocol.vh"
-  localparam int unsigned LATENCY = 7;
-  localparam logic signed [34:0] HIDDEN_MAX = 35'(MT_HIDDEN_MAX);
+  localparam int unsigned LATENCY = 20;
+  localparam int unsigned HW = HIDDEN_W;
+  // 2r + L * 2^F: |2r| <= 2^HW, L * 2^F <= 2^24.
+  localparam int unsigned BW = HW + 2 > 27 ? HW + 2 : 27;
+  localparam int unsigned TW = BW + 16;           // dist * 2^s
+  localparam int unsigned PW = 34 + ENTRY_W;      // d * f, |d| <= 2^31
+  localparam int unsigned SW = PW + 1;            // r + Q_n(d)
 
-  logic [LATENCY-1:0] valid_q;
-  logic [8:0]         lv_q [LATENCY];    // levels_i, carried to the level stages
-  logic [31:0]        h_q [4];           // h, carried to the add (stage 4)
-  logic               att_q [LATENCY];   // attenuate, from stage 2 on
+  // ---- configuration, derived and registered
+  logic [4:0]          s_q;                       // 16 - F
+  logic [5:0]          f1_q;                      // F + 1
+  logic [5:0]          isx_q;                     // idx_shift + 1
+  logic [HW-1:0]       wlow_q;                    // bit i set for i < W
+  logic [HW-1:0]       rmax_q;
+  logic [ENTRY_W-1:0]  ones_q;                    // 2^E - 1
+  logic [4:0]          fsh_q;                     // ENTRY_W - E
+  logic [TABLE_LOG2-1:0] kmax_q;                  // 2^k - 1
+  logic [4:0]          wm1_q;                     // W - 1
+  logic [4:0]          f_q;                       // F
+  logic [5:0]          rmax_e;                    // min(W - 1, 30 - s)
 
-  // start cycle: d, zero, idx
-  logic signed [32:0] d;                 // |d| <= 2^31
-  logic        [31:0] mag, idx_full;
-  logic               toward;
-  // stage 1 -> 2: operands; stage 2: d * f (|.| < 2^47)
-  logic signed [32:0] d1_q, d2_q;
-  logic               toward1_q;
-  logic signed [49:0] p2_q;
-  // stage 3: the effective update; stage 4: h + d; stage 5: clamped
-  logic signed [49:0] prod_adj;          // + 65535 when negative: >>> then truncates toward zero
-  logic signed [33:0] deff3_q;
-  logic signed [34:0] hn4_q, hc5_q, hc6_q;
-  // stage 6: h' + L * 2^15; stage 7: the level
-  logic signed [35:0] biased6_q;
-  logic signed [19:0] q;                 // floor(biased / 2^16)
-  logic [7:0]         level7_q;
-  logic [31:0]        hnew7_q;
+  always_comb rmax_e = hbits_i - 6'd1 < 6'd14 + {1'b0, frac_i} ? hbits_i - 6'd1 : 6'd14 + {1'b0, frac_i};
+
+  always_ff @(posedge clk_i) begin
+    s_q <= 5'd16 - frac_i;
+    f_q <= frac_i;
+    f1_q <= {1'b0, frac_i} + 6'd1;
+    isx_q <= {1'b0, idx_shift_i} + 6'd1;
+    wm1_q <= 5'(hbits_i - 6'd1);
+    for (int unsigned i = 0; i < HW; i++) wlow_q[i] <= i < 32'(hbits_i);
+    // min(2^(W-1) - 1, (2^30 - 1) >> s) = 2^min(W-1, 30-s) - 1
+    for (int unsigned i = 0; i < HW; i++) rmax_q[i] <= i < 32'(rmax_e);
+    for (int unsigned i = 0; i < ENTRY_W; i++) ones_q[i] <= i < 32'(ebits_i);
+    fsh_q <= 5'(ENTRY_W) - ebits_i;
+    for (int unsigned i = 0; i < TABLE_LOG2; i++) kmax_q[i] <= i < 32'(tlog2_i);
+  end
+
+  // ---- valid bits
+  logic [LATENCY:1] v_q;
+  always_ff @(posedge clk_i) begin
+    if (rst_i) v_q <= '0;
+    else v_q <= {v_q[LATENCY-1:1], start_i};
+  end
+
+  // ---- data carried along the stages (index = stage)
+  logic signed [32:0]   d_q [1:13];               // the update (META_WRITE: the value)
+  logic                 wr_q [1:5];
+  logic [8:0]           lv_q [1:20];
+  logic signed [HW-1:0] r_q [2:15];
+  logic [24:0]          lf_q [2:17];              // L * 2^F
+  logic signed [BW-1:0] b_q [3:6];                // 2r + L * 2^F
+  logic [HW-1:0]        mag_q [3:6];              // |r|
+  logic                 tw0_q [3:6];              // rule 0's toward
+  logic                 tw_q [7:11];              // toward, for the rule in use
+
+  // stage 1: the register's source and the update
+  logic signed [31:0] x1_q;
+  // stage 4, 5, 6: the level of h and its interval's boundaries (rule 1)
+  logic signed [BW-1:0] qr4_q;
+  logic [7:0]           q5_q;
+  logic                 tw1_6_q;
+  logic [BW-1:0]        lo6_q, hi6_q;
+  // stage 7..10: the distance and the table index
+  logic [BW-1:0]        dist7_q;
+  logic [TW-1:0]        t8_q, t9_q;
+  logic [TABLE_LOG2-1:0] idx10_q;
+  // stage 12..17: attenuation, quantization, saturation
+  logic [ENTRY_W-1:0]   fe;
+  logic [ENTRY_W:0]     m12_q;                    // f, or 1 when not attenuated
+  logic [5:0]           n12_q, n13_q, n14_q;      // bits the quantization drops
+  logic                 att_q [12:20];
+  logic signed [PW-1:0] p13_q, vb14_q, bias;
+  logic signed [PW-1:0] half13_q, halfm13_q, fullm13_q; // 2^(n-1), 2^(n-1) - 1, 2^n - 1 (n > 0)
+  logic signed [PW-1:0] dq15_q;
+  logic signed [SW-1:0] sum16_q;
+  logic signed [HW-1:0] rc17_q, rc18_q;
+  // stage 18..20: the level of the new value
+  logic signed [BW-1:0] b18_q, qr19_q;
+  logic [31:0]          hq19_q, hq20_q;
+  logic [7:0]           lvl20_q;
 
   always_comb begin
-    d = $signed({{17{upd_i[15]}}, upd_i}) <<< in_shift_i;
-    zero_o = d == 33'sd0;
-    mag = h_i[31] ? 32'd0 - h_i : h_i;  // |INT32_MIN| = 2^31 fits unsigned
-    idx_full = mag >> idx_shift_i;
-    idx_o = idx_full > 32'd255 ? 8'd255 : idx_full[7:0];
-    toward = ($signed(h_i) > 32'sd0 && d < 33'sd0) || ($signed(h_i) < 32'sd0 && d > 33'sd0);
-    prod_adj = p2_q[49] ? p2_q + 50'sd65535 : p2_q;
-    q = biased6_q[35:16];
+    fe = f_i >> fsh_q;
+    // Q_n by one add and an arithmetic shift: floor((v + bias) / 2^n) is trunc(v / 2^n) with
+    // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1
+    // (n = 0: all 0); the three constants are registered with the product.
+    if (round_i) bias = p13_q[PW-1] ? halfm13_q : half13_q;
+    else bias = p13_q[PW-1] ? fullm13_q : '0;
   end
 
   always_ff @(posedge clk_i) begin
-    if (rst_i) valid_q <= '0;
-    else valid_q <= {valid_q[LATENCY-2:0], start_i};
+    // stage 1
+    x1_q <= write_i ? 32'sd0 : $signed(h_i) >>> (5'd16 - frac_i);
+    d_q[1] <= write_i ? $signed({h_i[31], h_i}) : $signed({{17{upd_i[15]}}, upd_i}) <<< in_shift_i;
+    wr_q[1] <= write_i;
+    lv_q[1] <= levels_i;
+    // stage 2: the low W bits, sign-extended from bit W-1; L * 2^F
+    for (int unsigned i = 0; i < HW; i++) r_q[2][i] <= wlow_q[i] ? x1_q[i] : x1_q[wm1_q];
+    lf_q[2] <= {16'd0, lv_q[1]} << f_q;
+    // stage 3
+    b_q[3] <= (BW'(r_q[2]) <<< 1) + $signed({{(BW - 25){1'b0}}, lf_q[2]});
+    mag_q[3] <= r_q[2][HW-1] ? HW'(-r_q[2]) : HW'(r_q[2]);
+    tw0_q[3] <= !wr_q[2] && ((r_q[2] != 0 && !r_q[2][HW-1] && d_q[2][32]) || (r_q[2][HW-1] && d_q[2] != 0 && !d_q[2][32]));
+    // stage 4, 5: the current level q and whether a boundary lies in d's direction
+    qr4_q <= b_q[3] >>> f1_q;
+    if (qr4_q[BW-1]) q5_q <= 8'd0;
+    else if (qr4_q > $signed(BW'(lv_q[4])) - 1) q5_q <= 8'(lv_q[4] - 9'd1);
+    else q5_q <= qr4_q[7:0];
+    // stage 6: the boundaries below and above level q (in 2r + L * 2^F units)
+    tw1_6_q <= !wr_q[5] && d_q[5] != 0 && (d_q[5][32] ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
+    lo6_q <= BW'(q5_q) << f1_q;
+    hi6_q <= BW'({1'b0, q5_q} + 9'd1) << f1_q;
+    // stage 7: the distance (in 2^-(F+1) level)
+    if (rule_i) dist7_q <= d_q[6][32] ? BW'(b_q[6]) - lo6_q : hi6_q - BW'(b_q[6]);
+    else dist7_q <= BW'({mag_q[6], 1'b0});
+    tw_q[7] <= rule_i ? tw1_6_q : tw0_q[6];
+    // stage 8, 9, 10: Q.16 distance >> idx_shift, then the last entry of the table in use
+    t8_q <= TW'(dist7_q) << s_q;
+    t9_q <= t8_q >> isx_q;
+    idx10_q <= t9_q > TW'(kmax_q) ? kmax_q : t9_q[TABLE_LOG2-1:0];
+    // stage 12: the entry (f_i, the cycle after idx_o) at E bits
+    att_q[12] <= tw_q[11] && fe != ones_q;
+    m12_q <= tw_q[11] && fe != ones_q ? {1'b0, fe} : (ENTRY_W + 1)'(1);
+    n12_q <= {1'b0, s_q} + (tw_q[11] && fe != ones_q ? {1'b0, 5'(ebits_i)} : 6'd0);
+    // stage 13: the registered multiply
+    p13_q <= PW'(d_q[12]) * $signed({{(PW - ENTRY_W - 1){1'b0}}, m12_q});
+    n13_q <= n12_q;
+    half13_q <= n12_q == 6'd0 ? '0 : PW'(1) <<< (n12_q - 6'd1);
+    halfm13_q <= n12_q == 6'd0 ? '0 : (PW'(1) <<< (n12_q - 6'd1)) - PW'(1);
+    fullm13_q <= (PW'(1) <<< n12_q) - PW'(1);
+    // stage 14, 15: quantization; 16: add; 17: saturate
+    vb14_q <= p13_q + bias;
+    n14_q <= n13_q;
+    dq15_q <= vb14_q >>> n14_q;
+    sum16_q <= SW'(r_q[15]) + SW'(dq15_q);
+    if (sum16_q > $signed(SW'(rmax_q))) rc17_q <= $signed(rmax_q);
+    else if (sum16_q < -$signed(SW'(rmax_q))) rc17_q <= -$signed(rmax_q);
+    else rc17_q <= HW'(sum16_q);
+    // stage 18, 19, 20: the new value in Q.16 and its level
+    b18_q <= (BW'(rc17_q) <<< 1) + $signed({{(BW - 25){1'b0}}, lf_q[17]});
+    rc18_q <= rc17_q;
+    qr19_q <= b18_q >>> f1_q;
+    hq19_q <= 32'(rc18_q) <<< s_q;
+    hq20_q <= hq19_q;
+    if (qr19_q[BW-1]) lvl20_q <= 8'd0;
+    else if (qr19_q > $signed(BW'(lv_q[19])) - 1) lvl20_q <= 8'(lv_q[19] - 9'd1);
+    else lvl20_q <= qr19_q[7:0];
+    // carried values
+    for (int unsigned k = 2; k <= 13; k++) d_q[k] <= d_q[k-1];
+    for (int unsigned k = 2; k <= 5; k++) wr_q[k] <= wr_q[k-1];
+    for (int unsigned k = 2; k <= 20; k++) lv_q[k] <= lv_q[k-1];
+    for (int unsigned k = 3; k <= 15; k++) r_q[k] <= r_q[k-1];
+    for (int unsigned k = 3; k <= 17; k++) lf_q[k] <= lf_q[k-1];
+    for (int unsigned k = 4; k <= 6; k++) begin
+      b_q[k] <= b_q[k-1];
+      mag_q[k] <= mag_q[k-1];
+      tw0_q[k] <= tw0_q[k-1];
+    end
+    for (int unsigned k = 8; k <= 11; k++) tw_q[k] <= tw_q[k-1];
+    for (int unsigned k = 13; k <= 20; k++) att_q[k] <= att_q[k-1];
   end
 
-  always_ff @(posedge clk_i) begin
-    if (start_i) begin
-      d1_q <= d;
-      toward1_q <= toward;
-      h_q[0] <= h_i;
-      lv_q[0] <= levels_i;
-    end
-    for (int unsigned k = 1; k < LATENCY; k++) begin
-      if (valid_q[k-1]) lv_q[k] <= lv_q[k-1];
-      if (valid_q[k-1] && k < 4) h_q[k] <= h_q[k-1];
-      if (valid_q[k-1] && k > 1) att_q[k] <= att_q[k-1];
-    end
-    if (valid_q[0]) begin
-      p2_q <= $signed({{17{d1_q[32]}}, d1_q}) * $signed({34'd0, f_i});
-      d2_q <= d1_q;
-      att_q[1] <= toward1_q && f_i != 16'hFFFF;
-    end
-    if (valid_q[1]) deff3_q <= att_q[1] ? prod_adj[49:16] : $signed({d2_q[32], d2_q});
-    if (valid_q[2]) hn4_q <= $signed({{3{h_q[2][31]}}, h_q[2]}) + $signed({deff3_q[33], deff3_q});
-    if (valid_q[3]) begin
-      if (hn4_q > HIDDEN_MAX) hc5_q <= HIDDEN_MAX;
-      else if (hn4_q < -HIDDEN_MAX) hc5_q <= -HIDDEN_MAX;
-      else hc5_q <= hn4_q;
-    end
-    if (valid_q[4]) begin
-      biased6_q <= $signed({hc5_q[34], hc5_q}) + $signed({12'd0, lv_q[4], 15'd0});
-      hc6_q <= hc5_q;
-    end
-    if (valid_q[5]) begin
-      hnew7_q <= hc6_q[31:0];
-      if (q < 20'sd0) level7_q <= 8'd0;
-      else if (q > $signed({11'd0, lv_q[5]}) - 20'sd1) level7_q <= 8'(lv_q[5] - 9'd1);
-      else level7_q <= q[7:0];
-    end
-  end
-
-  assign valid_o = valid_q[LATENCY-1];
-  assign attenuate_o = att_q[LATENCY-1];
-  assign h_new_o = hnew7_q;
-  assign level_o = level7_q;
-
-  // The floor shifts drop the low bits; h' fits 31 bits. h_q[3] and lv_q[6] are carried
-  // for the uniform stage loop; their last uses are h_q[2] and lv_q[5].
-  logic unused_dropped;
-  assign unused_dropped = ^{prod_adj[15:0], hc6_q[34:32], biased6_q[15:0], h_q[3], lv_q[6]};
+  assign idx_o = idx10_q;
+  assign valid_o = v_q[LATENCY];
+  assign attenuate_o = att_q[20];
+  assign h_new_o = hq20_q;
+  assign level_o = lvl20_q;
 
 endmodule
 `default_nettype wire

@@ -305,6 +305,10 @@ def read_plan(out):
 
 def command_line(point):
     """The command a complete point was made by (DIR/ID.cmd; claims_table.py lists it)."""
+    if "argv" in point:
+        # "stamp": what else the output depends on (meta_sweep.py: a digest of the RTL)
+        stamp = "  # %s" % point["stamp"] if point.get("stamp") else ""
+        return " ".join(shlex.quote(a) for a in point["argv"]) + stamp
     return "memtile train " + " ".join(shlex.quote(a) for a in point["args"])
 
 
@@ -335,6 +339,13 @@ def status(out, point):
     """complete (its log has every epoch and was made by this command), partial (a checkpoint
     or a part of a log), failed, or pending."""
     f = files(out, point["id"])
+    if "argv" in point:
+        # A command point (scripts/meta_sweep.py: a synthesis) is complete when its command
+        # ran to the end and left its output file.
+        if _read(f["cmd"]) == command_line(point) and \
+                os.path.exists(os.path.join(out, point["output"])):
+            return "complete"
+        return "failed" if os.path.exists(f["failed"]) else "pending"
     lines = _lines(f["log"])
     if lines is not None and len(lines) == point["lines"] and _read(f["cmd"]) == command_line(point):
         return "complete"
@@ -361,6 +372,8 @@ def run_point(out, plan, index, resume, force=False):
     if st == "complete" and not force:
         return True, "kept    %s (complete log in %s)" % (point["id"], out)
     cmd = command_line(point)
+    if "argv" in point:
+        return _run_command_point(out, plan, point, f, cmd)
     # A checkpoint continues only the command that wrote it (memtile also checks every
     # option against the file and refuses another run's checkpoint).
     can_resume = resume and not force and plan["checkpoint"] and os.path.exists(f["ckpt"]) and \
@@ -415,6 +428,35 @@ def run_point(out, plan, index, resume, force=False):
         time.time() - t0)
 
 
+def _run_command_point(out, plan, point, f, cmd):
+    """A point that is a whole command (point["argv"], run in the plan's directory) with one
+    output file (point["output"], relative to DIR): complete once it exits 0 and the file is
+    there. Its output goes to DIR/ID.out."""
+    _clear(f)
+    t0 = time.time()
+    with open(f["out"], "w", encoding="utf-8") as log:
+        log.write("# start: %s\n" % cmd)
+        log.flush()
+        try:
+            rc = subprocess.call(point["argv"], stdout=log, stderr=subprocess.STDOUT,
+                                 cwd=plan.get("cwd"))
+        except OSError as e:
+            log.write("sweep.py: cannot run %s: %s\n" % (point["argv"][0], e.strerror))
+            rc = 127
+    if rc == 0 and not os.path.exists(os.path.join(out, point["output"])):
+        rc, why = 1, "exit 0 but no %s" % point["output"]
+    else:
+        why = "exit %d" % rc
+    if rc != 0:
+        with open(f["failed"], "w", encoding="utf-8") as x:
+            x.write(why + "\n")
+        tail = (_read(f["out"]) or "").splitlines()[-3:]
+        return False, "FAILED  %s (%s, %s): %s" % (point["id"], why, f["out"], " | ".join(tail))
+    with open(f["cmd"], "w", encoding="utf-8") as c:
+        c.write(cmd + "\n")
+    return True, "done    %s (%.1f s)" % (point["id"], time.time() - t0)
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -445,15 +487,20 @@ def _prepare(a):
 
 def _run_local(a, resume):
     out, plan = _prepare(a)
+    return run_plan_local(out, plan, a.jobs, resume, a.force, a.no_parallel)
+
+
+def run_plan_local(out, plan, jobs, resume, force=False, no_parallel=False):
+    """Runs every point of DIR/plan.json that is not complete, `jobs` at a time (also what
+    scripts/meta_sweep.py calls); 0 if all succeeded, else 1."""
     todo = [i for i, p in enumerate(plan["points"])
-            if a.force or status(out, p) != "complete"]
+            if force or status(out, p) != "complete"]
     for i, p in enumerate(plan["points"]):
         if i not in todo:
-            print("kept    %s (complete log in %s)" % (p["id"], out), flush=True)
+            print("kept    %s (complete in %s)" % (p["id"], out), flush=True)
     if not todo:
         return 0
-    jobs = a.jobs
-    parallel = shutil.which("parallel") if not a.no_parallel else None
+    parallel = shutil.which("parallel") if not no_parallel else None
     failed = 0
     if parallel:
         # GNU parallel runs `sweep.py point` per index; each prints its one result line.
@@ -461,14 +508,14 @@ def _run_local(a, resume):
                 os.path.abspath(__file__), "point", out, "--index", "{}"]
         if resume:
             argv.append("--resume")
-        if a.force:
+        if force:
             argv.append("--force")
         argv += [":::"] + [str(i) for i in todo]
         rc = subprocess.call(argv)
         failed = rc  # parallel exits with the number of failed jobs (up to 100)
     else:
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            futs = [pool.submit(run_point, out, plan, i, resume, a.force) for i in todo]
+            futs = [pool.submit(run_point, out, plan, i, resume, force) for i in todo]
             for fut in concurrent.futures.as_completed(futs):
                 ok, msg = fut.result()
                 print(msg, file=sys.stdout if ok else sys.stderr, flush=True)
@@ -536,6 +583,12 @@ def _ranges(ix):
 
 def _submit(a, resume):
     out, plan = _prepare(a)
+    return submit_plan(out, plan, a, resume)
+
+
+def submit_plan(out, plan, a, resume):
+    """Submits the points of DIR/plan.json that are not complete as one Slurm job array (a:
+    the slurm options of `sweep.py slurm`; also what scripts/meta_sweep.py calls)."""
     todo = [i for i, p in enumerate(plan["points"]) if status(out, p) != "complete"]
     if not todo:
         print("sweep %s: every point is complete in %s" % (plan["name"], out))
@@ -604,6 +657,8 @@ def summarize(out, point):
     row = dict.fromkeys(COLUMNS)
     row.update(id=point["id"], status=status(out, point))
     row.update(point["values"])
+    if "argv" in point:
+        return row  # a command point has no training log
     f = files(out, point["id"])
     src = f["log"] if row["status"] == "complete" else f["tmp"]
     recs = []

@@ -28,18 +28,20 @@ unsigned tb_pulse_latency(void);                /* cycles from valid_i to valid_
 /* One cycle with the inputs *in; before the edge, stores g_o and dev_o and returns valid_o. */
 int tb_pulse_cycle(tb_pulse_t *t, const tb_pulse_in_t *in, uint16_t *g, uint32_t dev[5]);
 
-/* ---- rtl/mt_meta_unit.sv (staged: idx in the start cycle, f the next, results 7 edges on). */
+/* ---- rtl/mt_meta_unit.sv at the builds of sim/mt_meta_builds.sv (pipelined: the table
+ * index 10 edges after the start, the entry read the cycle after, results 20 edges on). */
+#define TB_META_BUILDS 5u /* (HIDDEN_W, TABLE_LOG2, ENTRY_W) listed in sim/mt_meta_builds.sv */
+
 typedef struct {
-  int32_t h;          /* hidden weight */
-  int16_t upd;        /* META_UPDATE value (0 for META_WRITE) */
+  int32_t h;          /* stored hidden weight, or the META_WRITE value */
+  int16_t upd;        /* META_UPDATE value */
+  int write;          /* META_WRITE */
   uint32_t in_shift, idx_shift, levels;
-  uint16_t f;         /* f_meta entry at idx */
+  uint32_t hbits, frac, round, tlog2, ebits, rule; /* the unit's configuration */
 } tb_meta_in_t;
 
 typedef struct {
-  int zero;           /* d == 0: the update is ignored */
-  uint32_t idx;       /* f_meta index */
-  int attenuate;      /* step toward zero with f != 0xFFFF */
+  int attenuate;      /* f_meta scaled the update */
   int32_t h_new;
   uint32_t level;     /* mt_level_of_hidden(h_new, levels) */
 } tb_meta_out_t;
@@ -47,7 +49,15 @@ typedef struct {
 typedef struct tb_meta tb_meta_t;
 tb_meta_t *tb_meta_open(void);
 void tb_meta_close(tb_meta_t *t);
+/* Writes the f_meta table (Q0.16 words) and selects the build whose results are seen. */
+void tb_meta_table(tb_meta_t *t, const uint16_t f[256]);
+void tb_meta_select(tb_meta_t *t, unsigned build);
 void tb_meta_eval(tb_meta_t *t, const tb_meta_in_t *in, tb_meta_out_t *out);
+/* rtl/mt_meta_unit_fixed.sv at the design point of sim/mt_meta_builds.sv (W 12, F 6, rounding,
+ * k 5, E 8, interval rule, in_shift 2, idx_shift 11, L 5): register value r (12 bits), the
+ * update, META_WRITE; returns r' and the level. */
+void tb_meta_fixed_eval(tb_meta_t *t, int32_t r, int16_t upd, int write, int32_t *r_new,
+                        uint32_t *level);
 
 /* ---- rtl/mt_eng_prog.sv alone, in a simulated environment: payload and response buffers,
  * register-file values, level and f_meta tables, the four tile memories (1-cycle reads,

@@ -18,17 +18,20 @@ double mt_meta_m_level(double m_paper, uint32_t levels) {
   return levels > 1 ? m_paper * 2.0 / (double)(levels - 1) : m_paper;
 }
 
-uint32_t mt_meta_idx_shift(uint32_t levels) {
+uint32_t mt_meta_idx_shift(uint32_t levels, uint32_t table_log2, uint32_t rule) {
+  uint64_t span = (rule == 0 ? (uint64_t)levels : 2u) * 65536u;
   uint32_t s = 0;
-  while (s < 24 && (256ull << s) < (uint64_t)levels * 65536ull) s++;
+  while (s < 24 && ((1ull << table_log2) << s) < span) s++;
   return s;
 }
 
-void mt_meta_table(double m_level, uint32_t idx_shift, uint16_t *table) {
+void mt_meta_table(double m_level, uint32_t idx_shift, uint32_t bits, uint16_t *table) {
+  const double one = ldexp(1.0, (int)bits);
   for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) {
     double t = tanh(m_level * ldexp((double)i, (int)idx_shift) / 65536.0);
-    double q = floor((1.0 - t * t) * 65536.0 + 0.5);
-    table[i] = q >= 65535.0 ? 65535u : (uint16_t)q;
+    double q = floor((1.0 - t * t) * one + 0.5);
+    uint32_t v = q >= one - 1.0 ? (uint32_t)(one - 1.0) : (uint32_t)q;
+    table[i] = (uint16_t)(v << (16u - bits));
   }
 }
 
@@ -42,11 +45,13 @@ int mt_meta_init(mt_meta_t *s, const mt_preset_t *base, double m_paper, int open
   }
   s->preset = *base;
   uint32_t *cfg = s->preset.cfg;
-  cfg[MT_CFG_META_IDX_SHIFT] = mt_meta_idx_shift(base->levels);
+  cfg[MT_CFG_META_IDX_SHIFT] =
+      mt_meta_idx_shift(base->levels, cfg[MT_CFG_META_TABLE_LOG2], cfg[MT_CFG_META_RULE]);
   if (open_loop) cfg[MT_CFG_META_PROG_MODE] = 1;
   s->in_shift = cfg[MT_CFG_META_IN_SHIFT];
   uint16_t table[MT_META_TABLE_SIZE];
-  mt_meta_table(mt_meta_m_level(m_paper, base->levels), cfg[MT_CFG_META_IDX_SHIFT], table);
+  mt_meta_table(mt_meta_m_level(m_paper, base->levels), cfg[MT_CFG_META_IDX_SHIFT],
+                cfg[MT_CFG_META_ENTRY_BITS], table);
   for (uint32_t i = 0; i < MT_META_TABLE_SIZE / 2; i++)
     s->preset.meta_table[i] = (uint32_t)table[2 * i] | (uint32_t)table[2 * i + 1] << 16;
   s->upd = malloc((size_t)MT_ROWS * MT_COLS * sizeof *s->upd);

@@ -36,16 +36,21 @@ typedef struct {
  * m_level = m_paper * 2 / (L-1). L = 2 gives the BNN rule with W_b = +-1. */
 double mt_meta_m_level(double m_paper, uint32_t levels);
 
-/* Table index shift so that the 256 entries span |h| < L level units (twice
- * the outer decision boundary, L/2): ceil(log2(L * 256)), at most 24. */
-uint32_t mt_meta_idx_shift(uint32_t levels);
+/* Table index shift so that the 2^table_log2 entries the unit uses span the
+ * distances that matter: |h| < L level units for the centre rule (twice the
+ * outer decision boundary, L/2), a distance < 2 levels for the interval rule
+ * (inner intervals are 1 level wide): the smallest shift <= 24 with
+ * 2^table_log2 << shift >= span * 65536. */
+uint32_t mt_meta_idx_shift(uint32_t levels, uint32_t table_log2, uint32_t rule);
 
 /* The 256-entry META_TABLE for m per level unit and an index shift: entry
- * i = round(65536 (1 - tanh^2(m_level * i * 2^shift / 65536))), clamped to
- * 65535 (exactly 1 for the device). */
-void mt_meta_table(double m_level, uint32_t idx_shift, uint16_t *table);
+ * i = round(2^bits (1 - tanh^2(m_level * i * 2^shift / 65536))), clamped to
+ * 2^bits - 1 (exactly 1 for the device), in the top `bits` bits of its
+ * Q0.16 word (the unit's meta_entry_bits). */
+void mt_meta_table(double m_level, uint32_t idx_shift, uint32_t bits, uint16_t *table);
 
-/* Prepares s: copies `base`, sets meta_idx_shift (mt_meta_idx_shift),
+/* Prepares s: copies `base`, sets meta_idx_shift (mt_meta_idx_shift for the
+ * preset's table size and rule),
  * meta_prog_mode (open loop if open_loop, else the preset's), and the table
  * from m_paper (m_paper = 0: f = 1, no metaplasticity). 0, or -1 with a
  * message. The caller applies s->preset to the device. */

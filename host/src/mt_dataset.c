@@ -512,6 +512,61 @@ int mt_dataset_crop(mt_dataset_t *d, uint32_t side, char *err, size_t errlen)
   return 0;
 }
 
+/* splitmix64 (Steele et al. 2014): a fixed, portable stream for the permutations. */
+static uint64_t perm_next(uint64_t *x)
+{
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+int mt_dataset_permute(mt_dataset_t *d, uint32_t task, char *err, size_t errlen)
+{
+  assert(d != NULL);
+  if (task == 0) {
+    if (err != NULL && errlen > 0) {
+      snprintf(err, errlen, "permuted task 0: tasks are numbered from 1");
+    }
+    return -1;
+  }
+  if (task == 1 || d->count == 0) {
+    return 0; /* the identity */
+  }
+  size_t px = (size_t)d->rows * d->cols;
+  uint32_t *perm = malloc(px * sizeof *perm);
+  uint8_t *tmp = malloc(px);
+  if (perm == NULL || tmp == NULL) {
+    free(perm);
+    free(tmp);
+    if (err != NULL && errlen > 0) {
+      snprintf(err, errlen, "permuted task %u: out of memory for %zu pixels", task, px);
+    }
+    return -1;
+  }
+  uint64_t s = task;
+  for (size_t i = 0; i < px; i++) {
+    perm[i] = (uint32_t)i;
+  }
+  for (size_t i = px - 1; i > 0; i--) {
+    /* the modulo's bias is below 2^-50 for images of at most 4096^2 pixels */
+    size_t j = (size_t)(perm_next(&s) % (i + 1));
+    uint32_t t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  for (uint32_t n = 0; n < d->count; n++) {
+    uint8_t *img = d->images + (size_t)n * px;
+    for (size_t i = 0; i < px; i++) {
+      tmp[i] = img[perm[i]];
+    }
+    memcpy(img, tmp, px);
+  }
+  free(perm);
+  free(tmp);
+  return 0;
+}
+
 void mt_dataset_free(mt_dataset_t *d)
 {
   if (d == NULL) {

@@ -683,8 +683,11 @@ static const char *const dac_keys[] = {"bits"};
 static const char *const adc_keys[] = {"bits", "range", "mul", "shift"};
 static const char *const energy_keys[] = {"set", "rst", "verify", "read", "mvm", "dac", "adc", "meta"};
 static const char *const latency_keys[] = {"set", "rst", "verify", "read", "mvm", "meta"};
-static const char *const meta_keys[] = {"m", "index_shift", "input_shift", "program"};
+static const char *const meta_keys[] = {"m", "index_shift", "input_shift", "program", "hidden_bits",
+                                        "hidden_frac", "rounding", "table_log2", "entry_bits", "rule"};
 static const char *const meta_programs[] = {"write-verify", "open-loop"};
+static const char *const meta_roundings[] = {"truncate", "nearest"};
+static const char *const meta_rules[] = {"centre", "interval"};
 
 static int parse_read_wv(const ctx_t *c, const cJSON *root, uint32_t *cfg)
 {
@@ -804,16 +807,18 @@ static int parse_costs(const ctx_t *c, const cJSON *root, uint32_t *cfg)
 
 /* f(|h|) = 1 - tanh^2(m |h|), sampled at the lower edge of each index bin so
  * that f[0] is exactly 1 and no weight is attenuated more than its bin
- * start says. */
-static void build_meta_table(double m, uint32_t shift, uint32_t *table)
+ * start says; each entry rounded to the unit's `bits` and placed in the top
+ * bits of its Q0.16 word, which is what the unit reads. */
+static void build_meta_table(double m, uint32_t shift, uint32_t bits, uint32_t *table)
 {
   memset(table, 0, MT_META_TABLE_SIZE / 2 * sizeof table[0]);
+  const double one = ldexp(1.0, (int)bits);
   for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) {
     double h = ldexp((double)i, (int)shift) / Q16;
     double t = tanh(m * h);
-    double q = floor((1.0 - t * t) * Q16 + 0.5);
-    uint32_t v = q > 65535.0 ? 65535u : (uint32_t)q;
-    table[i / 2] |= v << (16u * (i % 2u));
+    double q = floor((1.0 - t * t) * one + 0.5);
+    uint32_t v = q > one - 1.0 ? (uint32_t)(one - 1.0) : (uint32_t)q;
+    table[i / 2] |= (v << (16u - bits)) << (16u * (i % 2u));
   }
 }
 
@@ -824,18 +829,38 @@ static int parse_meta(const ctx_t *c, const cJSON *root, uint32_t *cfg, uint32_t
   double m = 0.0;
   double idx = 0.0;
   double in = 0.0;
-  int prog = 0;
+  double wbits = 0.0, frac = 0.0, k = 0.0, ebits = 0.0;
+  int prog = 0, rounding = 0, rule = 0;
   if (get_section(c, root, "", "meta", meta_keys, COUNT(meta_keys), &mt, path) != 0 ||
       get_num(c, mt, path, "m", 0.0, 1e6, 0.0, &m) != 0 ||
       get_int(c, mt, path, "index_shift", 0.0, mt_cfg_max[MT_CFG_META_IDX_SHIFT], DEF_META_IDX_SHIFT, &idx) != 0 ||
       get_int(c, mt, path, "input_shift", 0.0, mt_cfg_max[MT_CFG_META_IN_SHIFT], 0.0, &in) != 0 ||
-      get_enum(c, mt, path, "program", meta_programs, COUNT(meta_programs), 0, &prog) != 0) {
+      get_enum(c, mt, path, "program", meta_programs, COUNT(meta_programs), 0, &prog) != 0 ||
+      get_int(c, mt, path, "hidden_bits", mt_cfg_min[MT_CFG_META_HIDDEN_BITS],
+              mt_cfg_max[MT_CFG_META_HIDDEN_BITS], 32.0, &wbits) != 0 ||
+      get_int(c, mt, path, "hidden_frac", 0.0, mt_cfg_max[MT_CFG_META_HIDDEN_FRAC], 16.0, &frac) != 0 ||
+      get_enum(c, mt, path, "rounding", meta_roundings, COUNT(meta_roundings), 0, &rounding) != 0 ||
+      get_int(c, mt, path, "table_log2", 0.0, mt_cfg_max[MT_CFG_META_TABLE_LOG2], 8.0, &k) != 0 ||
+      get_int(c, mt, path, "entry_bits", mt_cfg_min[MT_CFG_META_ENTRY_BITS],
+              mt_cfg_max[MT_CFG_META_ENTRY_BITS], 16.0, &ebits) != 0 ||
+      get_enum(c, mt, path, "rule", meta_rules, COUNT(meta_rules), 0, &rule) != 0) {
     return -1;
+  }
+  if (frac >= wbits) {
+    char p[PATH_LEN];
+    join(p, path, "hidden_frac");
+    return fail(c, p, "%g must be below meta.hidden_bits %g", frac, wbits);
   }
   cfg[MT_CFG_META_IDX_SHIFT] = (uint32_t)idx;
   cfg[MT_CFG_META_IN_SHIFT] = (uint32_t)in;
   cfg[MT_CFG_META_PROG_MODE] = (uint32_t)prog;
-  build_meta_table(m, cfg[MT_CFG_META_IDX_SHIFT], table);
+  cfg[MT_CFG_META_HIDDEN_BITS] = (uint32_t)wbits;
+  cfg[MT_CFG_META_HIDDEN_FRAC] = (uint32_t)frac;
+  cfg[MT_CFG_META_UPD_ROUND] = (uint32_t)rounding;
+  cfg[MT_CFG_META_TABLE_LOG2] = (uint32_t)k;
+  cfg[MT_CFG_META_ENTRY_BITS] = (uint32_t)ebits;
+  cfg[MT_CFG_META_RULE] = (uint32_t)rule;
+  build_meta_table(m, cfg[MT_CFG_META_IDX_SHIFT], cfg[MT_CFG_META_ENTRY_BITS], table);
   return 0;
 }
 

@@ -22,6 +22,11 @@ struct mt_trainer {
   /* option values as given (owned copies): the option table below points into these */
   char preset[4096], dataset[4096], tasks[4096], log[4096], checkpoint[4096], resume[4096];
   char net_text[256];
+  /* --tasks after expanding permuted-NAME:K: each task's name (in the log) and dataset, and
+   * its permutation (0: none; k: task k of the permuted sequence, mt_dataset_permute) */
+  char task_name[MT_TRAIN_MAX_TASKS][64];
+  const char *task_set[MT_TRAIN_MAX_TASKS];
+  uint32_t task_perm[MT_TRAIN_MAX_TASKS];
   int dataset_set, ran;
   uint32_t train_limit, test_limit, levels;
   uint32_t max_tiles; /* --max-tiles: 0, or the device tiles to use at most (tile swapping) */
@@ -264,8 +269,10 @@ static int check_distinct_outputs(mt_trainer *t) {
   return MT_OK;
 }
 
-/* Splits the tasks list in place (commas); at most MT_TRAIN_MAX_TASKS names. */
+/* Splits the tasks list in place (commas); at most MT_TRAIN_MAX_TASKS tasks. An entry
+ * permuted-NAME:K stands for K tasks, the dataset NAME under the permutations 1..K. */
 static int split_tasks(mt_trainer *t, const char **names, uint32_t *n) {
+  static const char prefix[] = "permuted-";
   *n = 0;
   for (char *p = t->tasks;;) {
     char *comma = strchr(p, ',');
@@ -273,7 +280,26 @@ static int split_tasks(mt_trainer *t, const char **names, uint32_t *n) {
     if (!*p || *n == MT_TRAIN_MAX_TASKS)
       return fail(t, MT_ERR_INVAL, "--tasks: %s",
                   *p ? "too many tasks (at most 8)" : "an empty dataset name in the list");
-    names[(*n)++] = p;
+    char *colon = strrchr(p, ':');
+    if (!strncmp(p, prefix, sizeof prefix - 1) && colon) {
+      char *end = NULL;
+      unsigned long k = strtoul(colon + 1, &end, 10);
+      if (colon == p + sizeof prefix - 1 || end == colon + 1 || *end || colon[1] == '-' || k < 1 ||
+          k > MT_TRAIN_MAX_TASKS - *n)
+        return fail(t, MT_ERR_INVAL, "--tasks: '%s': expected permuted-NAME:K with a dataset NAME "
+                    "and K in [1, %u] (at most 8 tasks in all)", p, MT_TRAIN_MAX_TASKS - *n);
+      *colon = '\0';
+      const char *set = p + sizeof prefix - 1;
+      for (uint32_t j = 1; j <= k; j++, (*n)++) {
+        snprintf(t->task_name[*n], sizeof t->task_name[*n], "%.40s-perm%u", set, j);
+        names[*n] = t->task_name[*n];
+        t->task_set[*n] = set;
+        t->task_perm[*n] = j;
+      }
+    } else {
+      names[*n] = t->task_set[*n] = p;
+      t->task_perm[(*n)++] = 0;
+    }
     if (!comma) return MT_OK;
     p = comma + 1;
   }
@@ -358,13 +384,18 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   mt_preset_t *preset = calloc(1, sizeof *preset);
   mt_log *log = NULL;
   if (!preset) return fail(t, MT_ERR_NOMEM, "out of memory for a preset");
-  for (uint32_t k = 0; rc == MT_OK && k < n_tasks; k++)
-    if (mt_dataset_open(names[k], MT_SOURCE_DIR, t->train_limit, t->test_limit, &train[k], &test[k],
-                        err, sizeof err) != 0)
+  if (!t->tasks[0]) t->task_set[0] = t->dataset, t->task_perm[0] = 0;
+  for (uint32_t k = 0; rc == MT_OK && k < n_tasks; k++) {
+    if (mt_dataset_open(t->task_set[k], MT_SOURCE_DIR, t->train_limit, t->test_limit, &train[k],
+                        &test[k], err, sizeof err) != 0)
       rc = fail(t, MT_ERR_FILE, "%s", err);
     else if (t->crop && (mt_dataset_crop(&train[k], t->crop, err, sizeof err) != 0 ||
                          mt_dataset_crop(&test[k], t->crop, err, sizeof err) != 0))
       rc = fail(t, MT_ERR_INVAL, "--crop: %s: %s", names[k], err);
+    else if (t->task_perm[k] && (mt_dataset_permute(&train[k], t->task_perm[k], err, sizeof err) != 0 ||
+                                 mt_dataset_permute(&test[k], t->task_perm[k], err, sizeof err) != 0))
+      rc = fail(t, MT_ERR_NOMEM, "--tasks %s: %s", names[k], err);
+  }
   if (rc == MT_OK && t->o.algo != MT_ALGO_FLOAT) {
     /* A name found nowhere becomes the path it would have in the first place searched,
      * which the loader then names. */

@@ -28,6 +28,8 @@ static const char *const usage_main =
     "  characterize  measure the spread of every level after programming; favourable levels\n"
     "  info     describe a device, a preset and this build\n"
     "  plot     draw training logs as a PNG figure (gnuplot)\n"
+    "  meta-sweep  the metaplasticity unit's design space: train and synthesize every setting\n"
+    "           of a grid, one table and a Pareto figure (scripts/meta_sweep.py)\n"
     "\n"
     "Run 'memtile <command> --help' for the options of a command.\n";
 
@@ -42,7 +44,8 @@ static const char *const usage_train =
     "  --net SIZES        layer sizes, e.g. 784-256-10 (default), or a CNN such as\n"
     "                     28x28x1-c5x8-p2-c5x16-p2-10 (docs/algorithms.md)\n"
     "  --tasks LIST       continual learning: comma-separated datasets (as --dataset) trained\n"
-    "                     in turn, --epochs each; every task is tested after every epoch\n"
+    "                     in turn, --epochs each; every task is tested after every epoch;\n"
+    "                     permuted-NAME:K is K permuted-pixel tasks of NAME (permuted-mnist:3)\n"
     "  --algo NAME        the training algorithm (default siamese; the list is below)\n"
     "  --levels L         levels per weight, 2..256 (default: the preset's)\n"
     "  --epochs N         (default 3)\n"
@@ -469,6 +472,31 @@ static int cmd_info(int argc, char **argv) {
   return 0;
 }
 
+/* memtile meta-sweep: the sweep is a Python program of the source tree (its runner is
+ * scripts/sweep.py's, which Slurm's compute nodes run too); this hands it the arguments. */
+static int cmd_meta_sweep(int argc, char **argv) {
+  const char *py = getenv("PYTHON");
+  char script[PATH_MAX];
+  snprintf(script, sizeof script, "%s/scripts/meta_sweep.py", MT_SOURCE_DIR);
+  if (access(script, R_OK) != 0) {
+    fprintf(stderr, "memtile meta-sweep: %s: %s (the sweep runs from memtile's source tree)\n",
+            script, strerror(errno));
+    return 1;
+  }
+  char **av = calloc((size_t)argc + 3, sizeof *av);
+  if (!av) {
+    fprintf(stderr, "memtile meta-sweep: out of memory\n");
+    return 1;
+  }
+  av[0] = (char *)(py && *py ? py : "python3");
+  av[1] = script;
+  for (int i = 0; i < argc; i++) av[i + 2] = argv[i];
+  execvp(av[0], av);
+  fprintf(stderr, "memtile meta-sweep: cannot run %s: %s\n", av[0], strerror(errno));
+  free(av);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     fputs(usage_main, argc < 2 ? stderr : stdout);
@@ -482,6 +510,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
   if (!strcmp(argv[1], "characterize")) return cmd_characterize(argc - 2, argv + 2);
   if (!strcmp(argv[1], "plot")) return cmd_plot(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "meta-sweep")) return cmd_meta_sweep(argc - 2, argv + 2);
   fprintf(stderr, "memtile: unknown command '%s' (see memtile --help)\n", argv[1]);
   return 2;
 }

@@ -59,7 +59,9 @@ static void config(uint32_t *cfg, uint32_t read_mode) {
     [MT_CFG_E_ADC] = 3, [MT_CFG_E_META] = 7, [MT_CFG_T_SET] = 10000, [MT_CFG_T_RST] = 10000,
     [MT_CFG_T_VERIFY] = 2000, [MT_CFG_T_READ] = 1000, [MT_CFG_T_MVM] = 50000,
     [MT_CFG_T_META] = 300, [MT_CFG_META_IN_SHIFT] = 4, [MT_CFG_META_IDX_SHIFT] = 16,
-    [MT_CFG_META_PROG_MODE] = 0,
+    [MT_CFG_META_PROG_MODE] = 0, [MT_CFG_META_HIDDEN_BITS] = 32, [MT_CFG_META_HIDDEN_FRAC] = 16,
+    [MT_CFG_META_UPD_ROUND] = 0, [MT_CFG_META_TABLE_LOG2] = 8, [MT_CFG_META_ENTRY_BITS] = 16,
+    [MT_CFG_META_RULE] = 0,
   };
   for (uint32_t i = 0; i < MT_CFG_COUNT; i++) cfg[i] = clampw(i, want[i]);
   cfg[MT_CFG_READ_MODE] = clampw(MT_CFG_READ_MODE, read_mode);

@@ -53,6 +53,10 @@ static void setup(bench_dev_t *d, uint32_t read_mode, uint32_t c2c) {
   cfg[MT_CFG_ADC_SHIFT] = 16;
   cfg[MT_CFG_WV_TOL] = 600;
   cfg[MT_CFG_WV_MAX_ITER] = 50;
+  cfg[MT_CFG_META_HIDDEN_BITS] = 32; /* the full metaplasticity unit */
+  cfg[MT_CFG_META_HIDDEN_FRAC] = 16;
+  cfg[MT_CFG_META_TABLE_LOG2] = 8;
+  cfg[MT_CFG_META_ENTRY_BITS] = 16;
   mt_device_reset(&d->regs, &d->tile, 1);
   run(d, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
   uint32_t lv[1 + 16 * 3];

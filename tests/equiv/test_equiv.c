@@ -351,6 +351,16 @@ static void gen_cfg(eq_t *e, uint32_t *cfg) {
   if (chance(e, 20)) cfg[MT_CFG_P_STUCK_LOW] = rn(e, 1u << 29), cfg[MT_CFG_P_STUCK_HIGH] = rn(e, 1u << 29);
   if (chance(e, 10)) cfg[MT_CFG_ENDURANCE] = 1 + rn(e, 60);
   if (chance(e, 20)) cfg[MT_CFG_META_PROG_MODE] = rn(e, 2);
+  if (chance(e, 30)) { /* the metaplasticity unit at some other design point */
+    cfg[MT_CFG_META_HIDDEN_BITS] = 8 + rn(e, 25);
+    cfg[MT_CFG_META_HIDDEN_FRAC] = rn(e, 17);
+    cfg[MT_CFG_META_UPD_ROUND] = rn(e, 2);
+    cfg[MT_CFG_META_TABLE_LOG2] = rn(e, 9);
+    cfg[MT_CFG_META_ENTRY_BITS] = 1 + rn(e, 16);
+    cfg[MT_CFG_META_RULE] = rn(e, 2);
+  }
+  if (cfg[MT_CFG_META_HIDDEN_FRAC] >= cfg[MT_CFG_META_HIDDEN_BITS])
+    cfg[MT_CFG_META_HIDDEN_FRAC] = rn(e, cfg[MT_CFG_META_HIDDEN_BITS]);
   if (cfg[MT_CFG_WV_MAX_ITER] > 40) cfg[MT_CFG_WV_MAX_ITER] = 1 + rn(e, 40);
   if (cfg[MT_CFG_G_MIN] >= cfg[MT_CFG_G_MAX]) {
     cfg[MT_CFG_G_MIN] = rn(e, 30000);
@@ -373,7 +383,10 @@ static void cfg_break(eq_t *e, uint32_t *cfg) {
       if (chance(e, 50)) cfg[MT_CFG_DAC_BITS] = chance(e, 50) ? rn(e, 2) : 17;
       else cfg[MT_CFG_WV_MAX_ITER] = chance(e, 50) ? 0 : MT_MAX_WV_ITER + 1;
       break;
-    case 2: cfg[MT_CFG_G_MAX] = cfg[MT_CFG_G_MIN] - (cfg[MT_CFG_G_MIN] ? rn(e, 2) : 0); break;
+    case 2:
+      if (chance(e, 50)) cfg[MT_CFG_G_MAX] = cfg[MT_CFG_G_MIN] - (cfg[MT_CFG_G_MIN] ? rn(e, 2) : 0);
+      else cfg[MT_CFG_META_HIDDEN_FRAC] = cfg[MT_CFG_META_HIDDEN_BITS] <= 16 ? cfg[MT_CFG_META_HIDDEN_BITS] : 16 + rn(e, 3);
+      break;
     default:
       cfg[MT_CFG_P_STUCK_LOW] = 0x80000000u + rn(e, 1000);
       cfg[MT_CFG_P_STUCK_HIGH] = 0x80000000u;

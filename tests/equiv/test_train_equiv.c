@@ -125,6 +125,38 @@ static void metaplastic_tasks_logs_match(void **state) {
              "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5", 2);
 }
 
+/* The same with a narrow unit of another design (docs/device-model.md, "Metaplasticity
+ * unit"): 12-bit Q5.6 hidden weights, rounding, 32 entries of 8 bits, the interval rule; the
+ * preset is rram's with those meta keys. */
+static void metaplastic_narrow_unit_logs_match(void **state) {
+  (void)state;
+  static char text[65536];
+  static const char *const from =
+      "\"meta\": {\"m\": 3.0, \"index_shift\": 9, \"input_shift\": 0, \"program\": \"write-verify\"}";
+  static const char *const to =
+      "\"meta\": {\"m\": 3.0, \"index_shift\": 9, \"input_shift\": 0, \"program\": \"write-verify\", "
+      "\"hidden_bits\": 12, \"hidden_frac\": 6, \"rounding\": \"nearest\", \"table_log2\": 5, "
+      "\"entry_bits\": 8, \"rule\": \"interval\"}";
+  FILE *f = fopen(MT_SOURCE_DIR "/presets/rram.json", "r");
+  assert_non_null(f);
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  char *at = strstr(text, from);
+  assert_non_null(at);
+  char path[256];
+  snprintf(path, sizeof path, "%s/meta12.json", tmpdir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+  fclose(f);
+  char args[512];
+  snprintf(args, sizeof args,
+           "train --algo metaplastic --preset %s --tasks mnist,fashion-mnist --net 784-16-10 "
+           "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5", path);
+  logs_match(args, 2);
+}
+
 /* Open-loop pulse training: PULSE in both directions and noisy READ_CELLS before every
  * backward pass (sgd-pulse), and ssm's re-initialization, stochastic pulses and
  * compensation reads on a small network. */
@@ -237,6 +269,7 @@ int main(void) {
       cmocka_unit_test(info_reports_cycles),
       cmocka_unit_test(train_logs_match),
       cmocka_unit_test(metaplastic_tasks_logs_match),
+      cmocka_unit_test(metaplastic_narrow_unit_logs_match),
       cmocka_unit_test(pulse_training_logs_match),
       cmocka_unit_test(biased_sliced_logs_match),
       cmocka_unit_test(swapped_logs_match),

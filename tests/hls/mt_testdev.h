@@ -49,6 +49,17 @@ static inline uint32_t tdev_run(tdev_t *d, uint32_t op, const uint32_t *payload,
 }
 
 /* A noise-free, variation-free linear device: 64 pulses over [1000, 65000]. */
+/* The full metaplasticity unit (32-bit Q15.16 hidden weights, 256 entries of 16 bits,
+ * truncation, distance from the centre). */
+static inline void tdev_cfg_meta_full(uint32_t *cfg) {
+  cfg[MT_CFG_META_HIDDEN_BITS] = 32;
+  cfg[MT_CFG_META_HIDDEN_FRAC] = 16;
+  cfg[MT_CFG_META_UPD_ROUND] = 0;
+  cfg[MT_CFG_META_TABLE_LOG2] = 8;
+  cfg[MT_CFG_META_ENTRY_BITS] = 16;
+  cfg[MT_CFG_META_RULE] = 0;
+}
+
 static inline void tdev_cfg_ideal(uint32_t *cfg) {
   memset(cfg, 0, MT_CFG_COUNT * sizeof *cfg);
   cfg[MT_CFG_G_MIN] = 1000;
@@ -61,6 +72,7 @@ static inline void tdev_cfg_ideal(uint32_t *cfg) {
   cfg[MT_CFG_ADC_SHIFT] = 16;
   cfg[MT_CFG_WV_TOL] = 500;
   cfg[MT_CFG_WV_MAX_ITER] = 100;
+  tdev_cfg_meta_full(cfg);
 }
 
 static inline uint32_t tdev_configure(tdev_t *d, const uint32_t *cfg) {

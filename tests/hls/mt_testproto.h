@@ -14,14 +14,14 @@
 #define TP_G_VERSION 0u
 #define TP_G_CONFIGURED 1u
 #define TP_G_CFG 2u
-#define TP_G_LEVELS 42u
-#define TP_G_LEVEL_TABLE 43u
-#define TP_G_META 811u
-#define TP_G_SEED 939u
-#define TP_G_LANES 941u
-#define TP_G_COUNTERS 1005u
-#define TP_G_FABRICATED 1037u
-#define TP_G_WORDS 1039u
+#define TP_G_LEVELS 48u
+#define TP_G_LEVEL_TABLE 49u
+#define TP_G_META 817u
+#define TP_G_SEED 945u
+#define TP_G_LANES 947u
+#define TP_G_COUNTERS 1011u
+#define TP_G_FABRICATED 1043u
+#define TP_G_WORDS 1045u
 #define TP_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS)
 /* Largest STATE_WRITE TILE chunk: whole records only (1489 records). */
 #define TP_TILE_WRITE_CHUNK (MT_STATE_CHUNK / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS)

@@ -597,6 +597,138 @@ static void two_levels_is_bnn_sign(void **state) {
   tdev_free(d);
 }
 
+/* ---- the unit's parameters (hand-computed cases, docs/device-model.md) ---- */
+
+typedef struct {
+  uint32_t w, f, round, k, e, rule;
+} unit_t;
+
+/* One fabricated tile with L levels, the unit u, idx_shift, and the table f (NULL: power-on). */
+static tdev_t *unit_dev(unit_t u, uint32_t levels, uint32_t idx_shift, const uint16_t *f) {
+  ref_t m;
+  tdev_t *d = meta_dev(&m, levels, 0, idx_shift, 1);
+  uint32_t cfg[MT_CFG_COUNT];
+  tdev_cfg_ideal(cfg);
+  cfg[MT_CFG_META_IDX_SHIFT] = idx_shift;
+  cfg[MT_CFG_META_PROG_MODE] = 1;
+  cfg[MT_CFG_ADC_SHIFT] = 8;
+  cfg[MT_CFG_META_HIDDEN_BITS] = u.w;
+  cfg[MT_CFG_META_HIDDEN_FRAC] = u.f;
+  cfg[MT_CFG_META_UPD_ROUND] = u.round;
+  cfg[MT_CFG_META_TABLE_LOG2] = u.k;
+  cfg[MT_CFG_META_ENTRY_BITS] = u.e;
+  cfg[MT_CFG_META_RULE] = u.rule;
+  assert_int_equal(tdev_configure(d, cfg), MT_ST_OK);
+  if (f) set_table(d, &m, f);
+  return d;
+}
+
+/* h after META_WRITE of h0 and, unless v == 0, META_UPDATE of v; *att: attenuated count. */
+static int32_t unit_step(tdev_t *d, int32_t h0, int16_t v, uint64_t *att) {
+  region_t g = {0, 1, 0, 1};
+  uint32_t out[3];
+  int32_t h;
+  meta_write(d, g, &h0, out);
+  uint64_t c0[MT_CNT_COUNT], c1[MT_CNT_COUNT];
+  counters(d, c0);
+  if (v != 0) meta_update(d, g, &v, out);
+  counters(d, c1);
+  if (att) *att = c1[MT_CNT_META_ATTENUATED] - c0[MT_CNT_META_ATTENUATED];
+  meta_read(d, g, &h);
+  return h;
+}
+
+static void narrow_register_quantizes_and_saturates(void **state) {
+  (void)state;
+  /* W = 12, F = 4: steps of 2^12 Q.16 units, |r| <= 2047, i.e. |h| <= 2047 * 4096. */
+  tdev_t *t = unit_dev((unit_t){12, 4, 0, 8, 16, 0}, 4, 10, NULL);
+  tdev_t *n = unit_dev((unit_t){12, 4, 1, 8, 16, 0}, 4, 10, NULL);
+  assert_int_equal(unit_step(t, 0x12345, 0, NULL), 0x12000);   /* 18.2 steps: truncated */
+  assert_int_equal(unit_step(n, 0x12345, 0, NULL), 0x12000);   /* rounds to 18 */
+  assert_int_equal(unit_step(n, 0x12900, 0, NULL), 0x13000);   /* 18.56: rounds to 19 */
+  assert_int_equal(unit_step(t, -0x12900, 0, NULL), -0x12000); /* toward zero: symmetric */
+  assert_int_equal(unit_step(n, -0x12900, 0, NULL), -0x13000);
+  assert_int_equal(unit_step(t, 10 << 24, 0, NULL), 2047 * 4096);  /* saturates */
+  assert_int_equal(unit_step(t, -(10 << 24), 0, NULL), -2047 * 4096);
+  /* Updates below one step vanish when truncated; from half a step up they count when rounded. */
+  assert_int_equal(unit_step(t, 0x10000, -4095, NULL), 0x10000);
+  assert_int_equal(unit_step(n, 0x10000, -2047, NULL), 0x10000);
+  assert_int_equal(unit_step(n, 0x10000, -2048, NULL), 0x10000 - 4096);
+  assert_int_equal(unit_step(n, 0x10000, 2048, NULL), 0x10000 + 4096);
+  assert_int_equal(unit_step(t, 2047 * 4096, 32767, NULL), 2047 * 4096);
+  tdev_free(t);
+  tdev_free(n);
+  /* W = 32, F = 16 is the full unit; W = 8, F = 7 holds less than one level each way. */
+  tdev_t *e = unit_dev((unit_t){8, 7, 0, 8, 16, 0}, 2, 10, NULL);
+  assert_int_equal(unit_step(e, 0x7FFFFF, 0, NULL), 127 * 512);
+  assert_int_equal(unit_step(e, 1000, 0, NULL), 512);
+  tdev_free(e);
+}
+
+static void table_size_and_entry_bits(void **state) {
+  (void)state;
+  uint16_t f[MT_META_TABLE_SIZE];
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) f[i] = 0x1000; /* 1/16 */
+  f[0] = 0x8FFF; /* top 4 bits: 8/16 */
+  f[1] = 0xF000; /* top 4 bits all ones: exactly 1 at E = 4 */
+  f[3] = 0x4000; /* 1/4 */
+  uint64_t att;
+  /* k = 2: index min(|h| >> 16, 3); E = 16 first. */
+  tdev_t *d = unit_dev((unit_t){32, 16, 0, 2, 16, 0}, 4, 16, f);
+  assert_int_equal(unit_step(d, 0x8000, -1000, &att), 0x8000 - 1000 * 0x8FFF / 65536);
+  assert_int_equal(att, 1);
+  assert_int_equal(unit_step(d, 0x18000, -1000, &att), 0x18000 - 1000 * 0xF000 / 65536);
+  assert_int_equal(unit_step(d, 9 << 16, -1000, &att), (9 << 16) - 250); /* entry 3, not 9 */
+  tdev_free(d);
+  /* E = 4: the top 4 bits. */
+  d = unit_dev((unit_t){32, 16, 0, 2, 4, 0}, 4, 16, f);
+  assert_int_equal(unit_step(d, 0x8000, -1000, &att), 0x8000 - 500);
+  assert_int_equal(att, 1);
+  assert_int_equal(unit_step(d, 0x18000, -1000, &att), 0x18000 - 1000);
+  assert_int_equal(att, 0);
+  assert_int_equal(unit_step(d, 9 << 16, -1001, &att), (9 << 16) - 250); /* trunc(1001 * 4 / 16) */
+  tdev_free(d);
+}
+
+static void interval_rule(void **state) {
+  (void)state;
+  /* L = 4: boundaries at -65536, 0, 65536; entry i covers [i, i + 1) * 2^12 Q.16 units. */
+  uint16_t f[MT_META_TABLE_SIZE];
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) f[i] = (uint16_t)(0xFFFF - 256 * i);
+  tdev_t *d = unit_dev((unit_t){32, 16, 0, 8, 16, 1}, 4, 12, f);
+  uint64_t att;
+  /* Level 2 (h in [0, 65536)): up toward 65536, down toward 0. */
+  assert_int_equal(unit_step(d, 10000, 1000, &att), 10000 + 1000 * (0xFFFF - 256 * 13) / 65536);
+  assert_int_equal(att, 1); /* distance 55536: entry 13 */
+  assert_int_equal(unit_step(d, 10000, -1000, &att), 10000 - 1000 * (0xFFFF - 256 * 2) / 65536);
+  assert_int_equal(unit_step(d, 100, -1000, &att), 100 - 1000); /* distance 100: entry 0 = 1 */
+  assert_int_equal(att, 0);
+  /* Level 3 moving up and level 0 moving down: away from every boundary, not attenuated. */
+  assert_int_equal(unit_step(d, 70000, 1000, &att), 71000);
+  assert_int_equal(att, 0);
+  assert_int_equal(unit_step(d, -70000, -1000, &att), -71000);
+  assert_int_equal(att, 0);
+  /* Beyond the outer level: measured from the outermost boundary (-65536). */
+  assert_int_equal(unit_step(d, -200000, 1000, &att), -200000 + 1000 * (0xFFFF - 256 * 32) / 65536);
+  assert_int_equal(att, 1); /* distance 134464: entry 32 */
+  tdev_free(d);
+  /* L = 2: the interval rule is the centre rule (the BNN rule). */
+  for (uint32_t rule = 0; rule < 2; rule++) {
+    d = unit_dev((unit_t){32, 16, 0, 8, 16, rule}, 2, 12, f);
+    assert_int_equal(unit_step(d, 50000, -1000, &att), 50000 - 1000 * (0xFFFF - 256 * 12) / 65536);
+    assert_int_equal(unit_step(d, 50000, 1000, &att), 51000);
+    assert_int_equal(unit_step(d, -50000, 1000, &att), -50000 + 1000 * (0xFFFF - 256 * 12) / 65536);
+    tdev_free(d);
+  }
+  /* F = 0, odd L = 3: levels centred at -1, 0, 1 with boundaries at -0.5 and 0.5 level. */
+  d = unit_dev((unit_t){8, 0, 0, 8, 16, 1}, 3, 14, f);
+  /* h = 1 level (level 2): down toward 0.5, distance 0.5 level = entry 2 (2^15 >> 14). */
+  assert_int_equal(unit_step(d, 65536, -32767, &att), 65536);        /* < 1 step after f: gone */
+  assert_int_equal(att, 1);
+  assert_int_equal(unit_step(d, 3 * 65536, -32767, &att), 3 * 65536 - 65536 * 0);
+  tdev_free(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(attenuation_shrinks_never_flips),
@@ -607,6 +739,9 @@ int main(void) {
     cmocka_unit_test(open_loop_mode_uses_nominal_pulses),
     cmocka_unit_test(meta_read_returns_what_was_written),
     cmocka_unit_test(two_levels_is_bnn_sign),
+    cmocka_unit_test(narrow_register_quantizes_and_saturates),
+    cmocka_unit_test(table_size_and_entry_bits),
+    cmocka_unit_test(interval_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

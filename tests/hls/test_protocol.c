@@ -14,6 +14,7 @@
  * the generated header, so that a generator slip shows up here). */
 static const uint32_t cfg_min[MT_CFG_COUNT] = {
   [MT_CFG_DAC_BITS] = 2, [MT_CFG_ADC_BITS] = 2, [MT_CFG_WV_MAX_ITER] = 1,
+  [MT_CFG_META_HIDDEN_BITS] = 8, [MT_CFG_META_ENTRY_BITS] = 1,
 };
 static uint32_t cfg_max(uint32_t i) {
   switch (i) {
@@ -25,6 +26,12 @@ static uint32_t cfg_max(uint32_t i) {
     case MT_CFG_META_IN_SHIFT: return 16;
     case MT_CFG_META_IDX_SHIFT: return 24;
     case MT_CFG_META_PROG_MODE: return 1;
+    case MT_CFG_META_HIDDEN_BITS: return 32;
+    case MT_CFG_META_HIDDEN_FRAC: return 16;
+    case MT_CFG_META_UPD_ROUND: return 1;
+    case MT_CFG_META_TABLE_LOG2: return 8;
+    case MT_CFG_META_ENTRY_BITS: return 16;
+    case MT_CFG_META_RULE: return 1;
     default: return i >= MT_CFG_E_SET && i <= MT_CFG_T_META ? 0xFFFFFFFFu : 65535u;
   }
 }
@@ -372,8 +379,16 @@ static void err_configure(void **state) {
     tdev_cfg_ideal(cfg);
     cfg[i] = cfg_min[i];
     if (i == MT_CFG_G_MAX) cfg[MT_CFG_G_MIN] = 0, cfg[i] = 1;
+    if (i == MT_CFG_META_HIDDEN_BITS) cfg[MT_CFG_META_HIDDEN_FRAC] = cfg[i] - 1;
     tp_expect_ok(d, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
   }
+  /* The hidden weight keeps at least its sign bit: F < W. */
+  tdev_cfg_ideal(cfg);
+  cfg[MT_CFG_META_HIDDEN_BITS] = 12;
+  cfg[MT_CFG_META_HIDDEN_FRAC] = 12;
+  tp_expect(d, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT, MT_ST_ERR_PARAM, MT_CFG_META_HIDDEN_FRAC, 12);
+  cfg[MT_CFG_META_HIDDEN_FRAC] = 11;
+  tp_expect_ok(d, MT_OP_CONFIGURE, cfg, MT_CFG_COUNT);
   tdev_cfg_ideal(cfg);
   cfg[MT_CFG_P_STUCK_LOW] = 0xFFFFFFF0u;
   cfg[MT_CFG_P_STUCK_HIGH] = 0xFu; /* sum 2^32 - 1 */
@@ -837,7 +852,7 @@ static void err_state_read(void **state) {
     {1, 1, TP_TILE_WORDS, 1, MT_ST_ERR_RANGE, 2, TP_TILE_WORDS},
     {0, 0, 0, 0, MT_ST_ERR_RANGE, 3, 0},
     {1, 0, 0, 0, MT_ST_ERR_RANGE, 3, 0},
-    {0, 0, 1000, 40, MT_ST_ERR_RANGE, 3, 40},
+    {0, 0, 1000, TP_G_WORDS - 999, MT_ST_ERR_RANGE, 3, TP_G_WORDS - 999},
     {0, 0, 1, TP_G_WORDS, MT_ST_ERR_RANGE, 3, TP_G_WORDS},
     {1, 0, 0, MT_STATE_CHUNK + 1, MT_ST_ERR_RANGE, 3, MT_STATE_CHUNK + 1},
     {1, 0, TP_TILE_WORDS - 10, 11, MT_ST_ERR_RANGE, 3, 11},
@@ -847,7 +862,7 @@ static void err_state_read(void **state) {
     uint32_t q[4] = {bad[k].sec, bad[k].idx, bad[k].off, bad[k].cnt};
     tp_expect(d, MT_OP_STATE_READ, q, 4, bad[k].status, bad[k].word, bad[k].value);
   }
-  uint32_t ok[][4] = {{0, 0, 1000, 39}, {0, 0, 0, TP_G_WORDS}, {1, 1, 0, MT_STATE_CHUNK},
+  uint32_t ok[][4] = {{0, 0, 1000, TP_G_WORDS - 1000}, {0, 0, 0, TP_G_WORDS}, {1, 1, 0, MT_STATE_CHUNK},
                       {1, 0, TP_TILE_WORDS - 10, 10}, {1, 1, TP_TILE_WORDS - 1, 1}};
   for (uint32_t k = 0; k < 5; k++) {
     tp_expect_ok(d, MT_OP_STATE_READ, ok[k], 4);
@@ -921,8 +936,8 @@ static void err_state_write_global_invariants(void **state) {
   tp_expect(d, MT_OP_STATE_WRITE, p, 3 + TP_G_WORDS, MT_ST_ERR_SNAPSHOT, word, value); \
   RESET_G()
   RESET_G();
-  g[TP_G_VERSION] = 0x00010001u;
-  BAD_G(TP_G_VERSION, 0x00010001u);
+  g[TP_G_VERSION] = 0x00010000u; /* 1.0: the CONFIGURE fields before the unit's parameters */
+  BAD_G(TP_G_VERSION, 0x00010000u);
   g[TP_G_VERSION] = 0x00020000u;
   BAD_G(TP_G_VERSION, 0x00020000u);
   g[TP_G_CONFIGURED] = 2;

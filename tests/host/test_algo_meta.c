@@ -74,14 +74,23 @@ static void scaling_choices(void **state) {
   assert_true(fabs(mt_meta_m_level(3.0, 33) - 3.0 * 2.0 / 32.0) < 1e-12);
   /* The table spans |h| < L levels: 256 << shift >= L * 65536, and no smaller shift does. */
   for (uint32_t L = 2; L <= 256; L++) {
-    uint32_t s = mt_meta_idx_shift(L);
+    uint32_t s = mt_meta_idx_shift(L, 8, 0);
     assert_true((256ull << s) >= (uint64_t)L * 65536);
     assert_true(s == 0 || (256ull << (s - 1)) < (uint64_t)L * 65536);
   }
+  /* Smaller tables need coarser entries; the interval rule covers distances < 2 levels. */
+  assert_int_equal(mt_meta_idx_shift(33, 8, 0), 14);
+  assert_int_equal(mt_meta_idx_shift(33, 4, 0), 18);
+  assert_int_equal(mt_meta_idx_shift(33, 8, 1), 9);
+  assert_int_equal(mt_meta_idx_shift(4, 0, 1), 17);
   uint16_t table[MT_META_TABLE_SIZE];
-  mt_meta_table(0.0, 12, table); /* m = 0: exactly 1 everywhere, which the unit treats as "off" */
+  mt_meta_table(0.0, 12, 5, table); /* all ones in the top 5 bits: exactly 1 */
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) assert_int_equal(table[i], 0xF800);
+  mt_meta_table(0.25, 12, 6, table);
+  for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) assert_int_equal(table[i] & 0x3FF, 0);
+  mt_meta_table(0.0, 12, 16, table); /* m = 0: exactly 1 everywhere, which the unit treats as "off" */
   for (uint32_t i = 0; i < MT_META_TABLE_SIZE; i++) assert_int_equal(table[i], 0xFFFF);
-  mt_meta_table(0.25, 12, table); /* decreasing from 1 at |h| = 0 */
+  mt_meta_table(0.25, 12, 16, table); /* decreasing from 1 at |h| = 0 */
   assert_int_equal(table[0], 0xFFFF);
   for (uint32_t i = 1; i < MT_META_TABLE_SIZE; i++) assert_true(table[i] <= table[i - 1]);
   double h = 100 * 4096 / 65536.0, t = tanh(0.25 * h);
@@ -100,7 +109,7 @@ static void unit_attenuates_only_toward_zero(void **state) {
     mt_dev *dev = meta_device(1, ms[mi], &s);
     const uint32_t L = s.preset.levels, shift = s.preset.cfg[MT_CFG_META_IDX_SHIFT];
     uint16_t table[MT_META_TABLE_SIZE];
-    mt_meta_table(mt_meta_m_level(ms[mi], L), shift, table);
+    mt_meta_table(mt_meta_m_level(ms[mi], L), shift, 16, table);
     enum { R = 16, C = 32, N = R * C };
     static int32_t h0[N], h1[N];
     static int16_t d[N];

@@ -68,6 +68,7 @@ static void help_and_unknown_commands(void **state) {
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
   expect("info --help", 0, "usage: memtile info");
+  expect("--help", 0, "meta-sweep");
 }
 
 static void bad_arguments_are_named(void **state) {
@@ -107,6 +108,13 @@ static void bad_arguments_are_named(void **state) {
   expect("train --tasks mnist,,fashion-mnist", 2, "--tasks: an empty dataset name in the list");
   expect("train --tasks a,b,c,d,e,f,g,h,i", 2, "--tasks: too many tasks (at most 8)");
   expect("train --tasks mnist --dataset mnist", 2, "--tasks and --dataset exclude each other");
+  expect("train --tasks permuted-mnist:9", 2, "'permuted-mnist:9': expected permuted-NAME:K");
+  expect("train --tasks mnist,permuted-mnist:8", 2, "K in [1, 7] (at most 8 tasks in all)");
+  expect("train --tasks permuted-:2", 2, "'permuted-:2': expected permuted-NAME:K");
+  expect("train --tasks permuted-mnist:0", 2, "'permuted-mnist:0': expected permuted-NAME:K");
+  /* meta-sweep hands its arguments to scripts/meta_sweep.py (tests/scripts/test_meta_sweep.py) */
+  expect("meta-sweep", 2, "the following arguments are required: sweep, --out");
+  expect("meta-sweep /nonexistent/s.json --out /tmp/x", 2, "/nonexistent/s.json: cannot read the sweep file");
   expect("train --compensate maybe", 2, "--compensate: 'maybe' is not a compensation mode");
   expect("train --net 784-0-10", 2, "--net:");
   expect("train --net 28x28x1-c5-10", 2, "conv layer must be cKxN (kernel K, N output channels): \"c5\"");

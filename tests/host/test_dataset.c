@@ -976,9 +976,48 @@ static int teardown(void **state)
   return rc;
 }
 
+/* Permuted tasks: task 1 is the set itself; task k >= 2 moves the pixels of every image by
+ * one permutation (each image keeps its pixel values, images equal before stay equal, and
+ * two tasks differ); task 0 is refused. */
+static void permute_moves_pixels_alike(void **state)
+{
+  (void)state;
+  enum { N = 3, PX = 16 };
+  uint8_t img[N * PX], orig[N * PX], lab[N] = {0, 1, 2};
+  for (int i = 0; i < PX; i++) {
+    img[i] = img[PX + i] = (uint8_t)(10 + i); /* images 0 and 1 equal */
+    img[2 * PX + i] = (uint8_t)(100 + 3 * i);
+  }
+  memcpy(orig, img, sizeof img);
+  mt_dataset_t d = {N, 4, 4, img, lab, 10};
+  char err[128];
+  assert_int_equal(mt_dataset_permute(&d, 1, err, sizeof err), 0);
+  assert_memory_equal(img, orig, sizeof img);
+  assert_int_equal(mt_dataset_permute(&d, 2, err, sizeof err), 0);
+  assert_memory_equal(img, img + PX, PX);
+  assert_memory_not_equal(img, orig, PX);
+  uint8_t task2[N * PX];
+  memcpy(task2, img, sizeof img);
+  for (int n = 0; n < N; n++)
+    for (int i = 0; i < PX; i++) { /* every pixel value is still in its image */
+      int found = 0;
+      for (int j = 0; j < PX; j++) found |= img[n * PX + j] == orig[n * PX + i];
+      assert_true(found);
+    }
+  memcpy(img, orig, sizeof img);
+  assert_int_equal(mt_dataset_permute(&d, 3, err, sizeof err), 0);
+  assert_memory_not_equal(img, task2, PX);
+  memcpy(img, orig, sizeof img);
+  assert_int_equal(mt_dataset_permute(&d, 2, err, sizeof err), 0);
+  assert_memory_equal(img, task2, sizeof img); /* the same task, the same permutation */
+  assert_int_equal(mt_dataset_permute(&d, 0, err, sizeof err), -1);
+  assert_non_null(strstr(err, "numbered from 1"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(permute_moves_pixels_alike),
       cmocka_unit_test(mnist_test_set_matches_reference),
       cmocka_unit_test(fashion_test_set_matches_reference),
       cmocka_unit_test(mnist_by_name_gives_train_and_test),

@@ -93,6 +93,10 @@ static void device_errors_name_the_field(void **state) {
   cfg[MT_CFG_DAC_BITS] = 8;
   cfg[MT_CFG_ADC_BITS] = 20;
   cfg[MT_CFG_WV_MAX_ITER] = 1;
+  cfg[MT_CFG_META_HIDDEN_BITS] = 32;
+  cfg[MT_CFG_META_HIDDEN_FRAC] = 16;
+  cfg[MT_CFG_META_TABLE_LOG2] = 8;
+  cfg[MT_CFG_META_ENTRY_BITS] = 16;
   assert_int_equal(mt_dev_configure(dev, cfg), MT_ERR_DEVICE);
   assert_non_null(strstr(mt_dev_errmsg(dev), "CONFIGURE"));
   assert_non_null(strstr(mt_dev_errmsg(dev), "field 18 (adc_bits) = 20 is out of range [2, 16]"));
@@ -108,6 +112,12 @@ static void device_errors_name_the_field(void **state) {
   assert_int_equal(mt_dev_configure(dev, cfg), MT_ERR_DEVICE);
   assert_non_null(strstr(mt_dev_errmsg(dev), "field 1 (g_max) = 100"));
   assert_non_null(strstr(mt_dev_errmsg(dev), "g_min < g_max"));
+  cfg[MT_CFG_G_MIN] = 0;
+  cfg[MT_CFG_META_HIDDEN_BITS] = 8;
+  cfg[MT_CFG_META_HIDDEN_FRAC] = 8;
+  assert_int_equal(mt_dev_configure(dev, cfg), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(dev), "field 41 (meta_hidden_frac) = 8"));
+  assert_non_null(strstr(mt_dev_errmsg(dev), "meta_hidden_frac < meta_hidden_bits"));
   mt_dev_close(dev);
 }
 

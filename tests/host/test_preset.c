@@ -423,6 +423,32 @@ static void test_meta_tables(void **state)
   }
 }
 
+/* The unit's design keys: CONFIGURE words, and table entries rounded to entry_bits in the top
+ * bits of each Q0.16 word. */
+static void test_meta_unit_keys(void **state)
+{
+  (void)state;
+  mt_preset_t p;
+  parse_ok("{\"name\": \"x\", \"meta\": {\"m\": 3, \"hidden_bits\": 12, \"hidden_frac\": 6, "
+           "\"rounding\": \"nearest\", \"table_log2\": 5, \"entry_bits\": 4, \"rule\": \"interval\"}}", &p);
+  assert_int_equal(p.cfg[MT_CFG_META_HIDDEN_BITS], 12);
+  assert_int_equal(p.cfg[MT_CFG_META_HIDDEN_FRAC], 6);
+  assert_int_equal(p.cfg[MT_CFG_META_UPD_ROUND], 1);
+  assert_int_equal(p.cfg[MT_CFG_META_TABLE_LOG2], 5);
+  assert_int_equal(p.cfg[MT_CFG_META_ENTRY_BITS], 4);
+  assert_int_equal(p.cfg[MT_CFG_META_RULE], 1);
+  assert_int_equal(meta_f(&p, 0), 0xF000); /* exactly 1 at 4 bits */
+  /* entry 128: |h| = 1 level, f = 1 - tanh^2(3) = 0.0099: round(16 f) = 0 */
+  assert_int_equal(meta_f(&p, 128), 0);
+  /* entry 16: |h| = 1/8 level, f = 1 - tanh^2(0.375) = 0.8707: round(16 f) = 14 */
+  assert_int_equal(meta_f(&p, 16), 14u << 12);
+  parse_fails("{\"name\": \"x\", \"meta\": {\"hidden_bits\": 12, \"hidden_frac\": 12}}",
+              "meta.hidden_frac", "below meta.hidden_bits");
+  parse_fails("{\"name\": \"x\", \"meta\": {\"hidden_bits\": 7}}", "meta.hidden_bits", "7");
+  parse_fails("{\"name\": \"x\", \"meta\": {\"rule\": \"middle\"}}", "meta.rule", "centre");
+  parse_fails("{\"name\": \"x\", \"meta\": {\"entry_bits\": 0}}", "meta.entry_bits", NULL);
+}
+
 static void test_sources_name_fields(void **state)
 {
   (void)state;
@@ -465,6 +491,13 @@ static void test_defaults(void **state)
   assert_int_equal(c[MT_CFG_READ_MODE], 1);
   assert_int_equal(c[MT_CFG_META_IDX_SHIFT], 9);
   assert_int_equal(c[MT_CFG_META_PROG_MODE], 0);
+  /* the full metaplasticity unit */
+  assert_int_equal(c[MT_CFG_META_HIDDEN_BITS], 32);
+  assert_int_equal(c[MT_CFG_META_HIDDEN_FRAC], 16);
+  assert_int_equal(c[MT_CFG_META_UPD_ROUND], 0);
+  assert_int_equal(c[MT_CFG_META_TABLE_LOG2], 8);
+  assert_int_equal(c[MT_CFG_META_ENTRY_BITS], 16);
+  assert_int_equal(c[MT_CFG_META_RULE], 0);
   assert_int_equal(p.levels, 16);
   check_adc(&p, 1.0);
   for (unsigned i = 0; i < MT_CFG_COUNT; i++) {
@@ -761,6 +794,7 @@ int main(void)
       cmocka_unit_test(test_neurosim_nl_table),
       cmocka_unit_test(test_level_tables),
       cmocka_unit_test(test_meta_tables),
+    cmocka_unit_test(test_meta_unit_keys),
       cmocka_unit_test(test_sources_name_fields),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_other_models),

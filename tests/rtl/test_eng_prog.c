@@ -248,6 +248,10 @@ static void random_command(uint32_t cap) {
   run_both(op, p, len, cap);
 }
 
+/* The metaplasticity unit's configuration (hidden bits, fraction bits, rounding, table log2,
+ * entry bits, rule) that configure() sets: the full unit unless a phase narrows it. */
+static uint32_t g_unit[6] = {32, 16, 0, 8, 16, 0};
+
 static void configure(uint32_t wv_max, uint32_t endurance, uint32_t mprog, uint32_t levels) {
   uint32_t cfg[MT_CFG_COUNT];
   tdev_cfg_ideal(cfg);
@@ -272,6 +276,7 @@ static void configure(uint32_t wv_max, uint32_t endurance, uint32_t mprog, uint3
   cfg[MT_CFG_META_IN_SHIFT] = 10;
   cfg[MT_CFG_META_IDX_SHIFT] = 20;
   cfg[MT_CFG_META_PROG_MODE] = mprog;
+  for (uint32_t i = 0; i < 6; i++) cfg[MT_CFG_META_HIDDEN_BITS + i] = g_unit[i];
   assert_int_equal(tdev_configure(g_dev, cfg), MT_ST_OK);
   assert_int_equal(tdev_levels_linear(g_dev, levels, 3000, 52000 / (levels - 1), 900, 200), MT_ST_OK);
   uint32_t w[MT_META_TABLE_SIZE / 2];
@@ -315,6 +320,11 @@ static void random_commands(void **state) {
   phase(3, 0, 1, 16, 60, 300);      /* wv failures; META open loop; lanes not always ready */
   phase(1, 400, 0, 2, 100, 300);    /* endurance: devices wear out */
   phase(1023, 200, 1, 256, 35, 200); /* L = 256, long verify limit, slow lanes */
+  /* A 12-bit unit (Q5.6), rounding, 32 entries of 8 bits, the interval rule. */
+  static const uint32_t narrow[6] = {12, 6, 1, 5, 8, 1};
+  memcpy(g_unit, narrow, sizeof g_unit);
+  phase(20, 0, 0, 5, 100, 200);
+  phase(5, 0, 1, 3, 60, 150);
   assert_tile_equal(0);
   assert_tile_equal(1);
   print_message("%lu commands (%lu OK), %lu pulses, %lu cycles\n", g_cmds, g_ok, g_pulses,

@@ -297,6 +297,8 @@ static void rand_cfg(uint32_t *cfg) {
   }
   if ((uint64_t)cfg[MT_CFG_P_STUCK_LOW] + cfg[MT_CFG_P_STUCK_HIGH] > 0xFFFFFFFFu)
     cfg[MT_CFG_P_STUCK_HIGH] = ~cfg[MT_CFG_P_STUCK_LOW] - below(16);
+  if (cfg[MT_CFG_META_HIDDEN_FRAC] >= cfg[MT_CFG_META_HIDDEN_BITS])
+    cfg[MT_CFG_META_HIDDEN_FRAC] = below(cfg[MT_CFG_META_HIDDEN_BITS]);
 }
 
 static void rand_global(uint32_t *img) {
