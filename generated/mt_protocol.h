@@ -3,7 +3,7 @@
 #define MT_PROTOCOL_H
 
 #define MT_PROTO_MAJOR 1u
-#define MT_PROTO_MINOR 0u
+#define MT_PROTO_MINOR 1u
 
 #ifndef MT_ROWS
 #define MT_ROWS 128u /* rows (inputs) per tile; build parameter */
@@ -233,7 +233,42 @@
 #define MT_CFG_META_IN_SHIFT 37u
 #define MT_CFG_META_IDX_SHIFT 38u
 #define MT_CFG_META_PROG_MODE 39u
-#define MT_CFG_COUNT 40u
+#define MT_CFG_RESP_CLASS 40u
+#define MT_CFG_RESP_UP_0 41u
+#define MT_CFG_RESP_UP_1 42u
+#define MT_CFG_RESP_UP_2 43u
+#define MT_CFG_RESP_UP_3 44u
+#define MT_CFG_RESP_UP_4 45u
+#define MT_CFG_RESP_UP_5 46u
+#define MT_CFG_RESP_UP_6 47u
+#define MT_CFG_RESP_UP_7 48u
+#define MT_CFG_RESP_UP_8 49u
+#define MT_CFG_RESP_UP_9 50u
+#define MT_CFG_RESP_UP_10 51u
+#define MT_CFG_RESP_UP_11 52u
+#define MT_CFG_RESP_UP_12 53u
+#define MT_CFG_RESP_UP_13 54u
+#define MT_CFG_RESP_UP_14 55u
+#define MT_CFG_RESP_UP_15 56u
+#define MT_CFG_RESP_UP_16 57u
+#define MT_CFG_RESP_DN_0 58u
+#define MT_CFG_RESP_DN_1 59u
+#define MT_CFG_RESP_DN_2 60u
+#define MT_CFG_RESP_DN_3 61u
+#define MT_CFG_RESP_DN_4 62u
+#define MT_CFG_RESP_DN_5 63u
+#define MT_CFG_RESP_DN_6 64u
+#define MT_CFG_RESP_DN_7 65u
+#define MT_CFG_RESP_DN_8 66u
+#define MT_CFG_RESP_DN_9 67u
+#define MT_CFG_RESP_DN_10 68u
+#define MT_CFG_RESP_DN_11 69u
+#define MT_CFG_RESP_DN_12 70u
+#define MT_CFG_RESP_DN_13 71u
+#define MT_CFG_RESP_DN_14 72u
+#define MT_CFG_RESP_DN_15 73u
+#define MT_CFG_RESP_DN_16 74u
+#define MT_CFG_COUNT 75u
 
 #define MT_CNT_SET_PULSES 0u
 #define MT_CNT_RESET_PULSES 1u
@@ -271,15 +306,15 @@
 /* State image: word offsets of the GLOBAL section and of a TILE weight record. */
 #define MT_G_VERSION 0u /* 1 words */
 #define MT_G_CONFIGURED 1u /* 1 words */
-#define MT_G_CFG 2u /* 40 words */
-#define MT_G_LEVELS 42u /* 1 words */
-#define MT_G_LEVEL_TABLE 43u /* 768 words */
-#define MT_G_META 811u /* 128 words */
-#define MT_G_SEED 939u /* 2 words */
-#define MT_G_LANES 941u /* 64 words */
-#define MT_G_COUNTERS 1005u /* 32 words */
-#define MT_G_FABRICATED 1037u /* 2 words */
-#define MT_GLOBAL_WORDS 1039u
+#define MT_G_CFG 2u /* 75 words */
+#define MT_G_LEVELS 77u /* 1 words */
+#define MT_G_LEVEL_TABLE 78u /* 768 words */
+#define MT_G_META 846u /* 128 words */
+#define MT_G_SEED 974u /* 2 words */
+#define MT_G_LANES 976u /* 64 words */
+#define MT_G_COUNTERS 1040u /* 32 words */
+#define MT_G_FABRICATED 1072u /* 2 words */
+#define MT_GLOBAL_WORDS 1074u
 #define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS) /* words of a TILE section */
 #define MT_W_G 0u
 #define MT_W_BOUNDS_P 1u
@@ -295,10 +330,10 @@
 
 /* Inclusive range of every CONFIGURE field, indexed by MT_CFG_*. */
 static const unsigned int mt_cfg_min[MT_CFG_COUNT] = {
-  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u
+  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u
 };
 static const unsigned int mt_cfg_max[MT_CFG_COUNT] = {
-  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u
+  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u, 1u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u
 };
 
 /* Cross-field CONFIGURE rules, checked after the ranges in this order: the field
@@ -319,7 +354,7 @@ static const unsigned char mt_cnt_latency_cfg[MT_CNT_COUNT] = {
 };
 
 #ifndef __SYNTHESIS__
-static const char *const mt_cfg_names[40] = {
+static const char *const mt_cfg_names[75] = {
   "g_min",
   "g_max",
   "step_set",
@@ -360,6 +395,41 @@ static const char *const mt_cfg_names[40] = {
   "meta_in_shift",
   "meta_idx_shift",
   "meta_prog_mode",
+  "resp_class",
+  "resp_up_0",
+  "resp_up_1",
+  "resp_up_2",
+  "resp_up_3",
+  "resp_up_4",
+  "resp_up_5",
+  "resp_up_6",
+  "resp_up_7",
+  "resp_up_8",
+  "resp_up_9",
+  "resp_up_10",
+  "resp_up_11",
+  "resp_up_12",
+  "resp_up_13",
+  "resp_up_14",
+  "resp_up_15",
+  "resp_up_16",
+  "resp_dn_0",
+  "resp_dn_1",
+  "resp_dn_2",
+  "resp_dn_3",
+  "resp_dn_4",
+  "resp_dn_5",
+  "resp_dn_6",
+  "resp_dn_7",
+  "resp_dn_8",
+  "resp_dn_9",
+  "resp_dn_10",
+  "resp_dn_11",
+  "resp_dn_12",
+  "resp_dn_13",
+  "resp_dn_14",
+  "resp_dn_15",
+  "resp_dn_16",
 };
 static const char *const mt_cnt_names[16] = {
   "set_pulses",

@@ -62,13 +62,28 @@ void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16
   d->pulses = 0;
 }
 
+int64_t mt_resp_factor(const uint32_t *knots, uint32_t g) {
+  MT_ASSERT(g <= 65535u);
+  int64_t k0 = knots[g >> 12];
+  int64_t k1 = knots[(g >> 12) + 1];
+  return k0 + mt_floor_shift((k1 - k0) * (int64_t)(g & 4095u), 12);
+}
+
+int64_t mt_pulse_mean(const uint32_t *cfg, uint32_t step, uint32_t a, int64_t dist, uint32_t g,
+                      int set) {
+  int64_t s = step;
+  if (cfg[MT_CFG_RESP_CLASS] == 1)
+    s = ((int64_t)step * mt_resp_factor(&cfg[set ? MT_CFG_RESP_UP_0 : MT_CFG_RESP_DN_0], g)) >> 16;
+  return s + (((int64_t)a * dist) >> 16);
+}
+
 void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g, int set) {
   const uint32_t *cfg = regs->cfg;
   int16_t z = mt_gauss(r);
   mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, 1);
   if (d->fault == MT_FAULT_NONE) {
-    int64_t dg = set ? d->step_set + (((int64_t)d->a_set * (d->gmax - *g)) >> 16)
-                     : d->step_rst + (((int64_t)d->a_rst * (*g - d->gmin)) >> 16);
+    int64_t dg = set ? mt_pulse_mean(cfg, d->step_set, d->a_set, d->gmax - *g, *g, 1)
+                     : mt_pulse_mean(cfg, d->step_rst, d->a_rst, *g - d->gmin, *g, 0);
     int64_t amp = ((dg * cfg[MT_CFG_C2C_MUL]) >> 16) + cfg[MT_CFG_C2C_ADD];
     int64_t dgn = dg + mt_gnoise(amp, z);
     *g = clamp16(set ? *g + dgn : *g - dgn, d->gmin, d->gmax);

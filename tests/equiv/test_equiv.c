@@ -351,6 +351,14 @@ static void gen_cfg(eq_t *e, uint32_t *cfg) {
   if (chance(e, 20)) cfg[MT_CFG_P_STUCK_LOW] = rn(e, 1u << 29), cfg[MT_CFG_P_STUCK_HIGH] = rn(e, 1u << 29);
   if (chance(e, 10)) cfg[MT_CFG_ENDURANCE] = 1 + rn(e, 60);
   if (chance(e, 20)) cfg[MT_CFG_META_PROG_MODE] = rn(e, 2);
+  if (chance(e, 25)) {
+    /* The piecewise pulse response with random knots (the pulse unit's interpolation). */
+    cfg[MT_CFG_RESP_CLASS] = 1;
+    for (uint32_t k = 0; k < 17; k++) {
+      cfg[MT_CFG_RESP_UP_0 + k] = rn(e, 65536);
+      cfg[MT_CFG_RESP_DN_0 + k] = rn(e, 65536);
+    }
+  }
   if (cfg[MT_CFG_WV_MAX_ITER] > 40) cfg[MT_CFG_WV_MAX_ITER] = 1 + rn(e, 40);
   if (cfg[MT_CFG_G_MIN] >= cfg[MT_CFG_G_MAX]) {
     cfg[MT_CFG_G_MIN] = rn(e, 30000);

@@ -25,6 +25,7 @@ static uint32_t cfg_max(uint32_t i) {
     case MT_CFG_META_IN_SHIFT: return 16;
     case MT_CFG_META_IDX_SHIFT: return 24;
     case MT_CFG_META_PROG_MODE: return 1;
+    case MT_CFG_RESP_CLASS: return 1;
     default: return i >= MT_CFG_E_SET && i <= MT_CFG_T_META ? 0xFFFFFFFFu : 65535u;
   }
 }
@@ -158,10 +159,10 @@ static void framing_truncated_payload(void **state) {
   uint32_t cfg[MT_CFG_COUNT];
   tdev_cfg_ideal(cfg);
   tp_buf_t b;
-  tp_buf_init(&b, 64);
+  tp_buf_init(&b, 16 + MT_CFG_COUNT);
   uint32_t x = 5;
   tp_put(&b, MT_OP_ECHO, 1, &x, 1);
-  /* CONFIGURE declaring 40 words with 39 present: must not configure */
+  /* CONFIGURE declaring all its words with one missing: must not configure */
   tp_put(&b, MT_OP_CONFIGURE, 2, cfg, MT_CFG_COUNT);
   b.n--;
   uint32_t consumed, n = tp_kernel(d, b.w, b.n, d->rsp, TDEV_RSP_CAP, &consumed);
@@ -837,7 +838,7 @@ static void err_state_read(void **state) {
     {1, 1, TP_TILE_WORDS, 1, MT_ST_ERR_RANGE, 2, TP_TILE_WORDS},
     {0, 0, 0, 0, MT_ST_ERR_RANGE, 3, 0},
     {1, 0, 0, 0, MT_ST_ERR_RANGE, 3, 0},
-    {0, 0, 1000, 40, MT_ST_ERR_RANGE, 3, 40},
+    {0, 0, 1000, TP_G_WORDS - 999, MT_ST_ERR_RANGE, 3, TP_G_WORDS - 999},
     {0, 0, 1, TP_G_WORDS, MT_ST_ERR_RANGE, 3, TP_G_WORDS},
     {1, 0, 0, MT_STATE_CHUNK + 1, MT_ST_ERR_RANGE, 3, MT_STATE_CHUNK + 1},
     {1, 0, TP_TILE_WORDS - 10, 11, MT_ST_ERR_RANGE, 3, 11},
@@ -847,7 +848,7 @@ static void err_state_read(void **state) {
     uint32_t q[4] = {bad[k].sec, bad[k].idx, bad[k].off, bad[k].cnt};
     tp_expect(d, MT_OP_STATE_READ, q, 4, bad[k].status, bad[k].word, bad[k].value);
   }
-  uint32_t ok[][4] = {{0, 0, 1000, 39}, {0, 0, 0, TP_G_WORDS}, {1, 1, 0, MT_STATE_CHUNK},
+  uint32_t ok[][4] = {{0, 0, 1000, TP_G_WORDS - 1000}, {0, 0, 0, TP_G_WORDS}, {1, 1, 0, MT_STATE_CHUNK},
                       {1, 0, TP_TILE_WORDS - 10, 10}, {1, 1, TP_TILE_WORDS - 1, 1}};
   for (uint32_t k = 0; k < 5; k++) {
     tp_expect_ok(d, MT_OP_STATE_READ, ok[k], 4);
@@ -921,8 +922,8 @@ static void err_state_write_global_invariants(void **state) {
   tp_expect(d, MT_OP_STATE_WRITE, p, 3 + TP_G_WORDS, MT_ST_ERR_SNAPSHOT, word, value); \
   RESET_G()
   RESET_G();
-  g[TP_G_VERSION] = 0x00010001u;
-  BAD_G(TP_G_VERSION, 0x00010001u);
+  g[TP_G_VERSION] = 0x00010000u + MT_PROTO_MINOR + 1u;
+  BAD_G(TP_G_VERSION, 0x00010000u + MT_PROTO_MINOR + 1u);
   g[TP_G_VERSION] = 0x00020000u;
   BAD_G(TP_G_VERSION, 0x00020000u);
   g[TP_G_CONFIGURED] = 2;
