@@ -8,8 +8,9 @@
  * sampling of each curve onto the 17 knots and the device's interpolation together.
  *
  * Tolerances are the measured agreement plus margin (docs/device-model.md, "Pulse-response
- * classes"): curves within 0.3% of the range over 160 pulses (measured: at most 0.12%, exp-step) (the knots are 1/16 of the range
- * apart, and each pulse's step is floored to a g unit), one pulse's mean step within 2% +
+ * classes"): curves within 0.3% of the range over 160 pulses (measured: at most 0.12%, for
+ * exp-step; the knots are 1/16 of the range apart, and each pulse's step is floored to a g
+ * unit), one pulse's mean step within 2% +
  * 4 standard errors, its standard deviation within 3% + 4 standard errors, each plus the
  * device's flooring of the step and of the noise amplitude to whole g units. */
 #define _POSIX_C_SOURCE 200809L
