@@ -239,7 +239,42 @@
 #define MT_CFG_META_TABLE_LOG2 43u
 #define MT_CFG_META_ENTRY_BITS 44u
 #define MT_CFG_META_RULE 45u
-#define MT_CFG_COUNT 46u
+#define MT_CFG_RESP_CLASS 46u
+#define MT_CFG_RESP_UP_0 47u
+#define MT_CFG_RESP_UP_1 48u
+#define MT_CFG_RESP_UP_2 49u
+#define MT_CFG_RESP_UP_3 50u
+#define MT_CFG_RESP_UP_4 51u
+#define MT_CFG_RESP_UP_5 52u
+#define MT_CFG_RESP_UP_6 53u
+#define MT_CFG_RESP_UP_7 54u
+#define MT_CFG_RESP_UP_8 55u
+#define MT_CFG_RESP_UP_9 56u
+#define MT_CFG_RESP_UP_10 57u
+#define MT_CFG_RESP_UP_11 58u
+#define MT_CFG_RESP_UP_12 59u
+#define MT_CFG_RESP_UP_13 60u
+#define MT_CFG_RESP_UP_14 61u
+#define MT_CFG_RESP_UP_15 62u
+#define MT_CFG_RESP_UP_16 63u
+#define MT_CFG_RESP_DN_0 64u
+#define MT_CFG_RESP_DN_1 65u
+#define MT_CFG_RESP_DN_2 66u
+#define MT_CFG_RESP_DN_3 67u
+#define MT_CFG_RESP_DN_4 68u
+#define MT_CFG_RESP_DN_5 69u
+#define MT_CFG_RESP_DN_6 70u
+#define MT_CFG_RESP_DN_7 71u
+#define MT_CFG_RESP_DN_8 72u
+#define MT_CFG_RESP_DN_9 73u
+#define MT_CFG_RESP_DN_10 74u
+#define MT_CFG_RESP_DN_11 75u
+#define MT_CFG_RESP_DN_12 76u
+#define MT_CFG_RESP_DN_13 77u
+#define MT_CFG_RESP_DN_14 78u
+#define MT_CFG_RESP_DN_15 79u
+#define MT_CFG_RESP_DN_16 80u
+#define MT_CFG_COUNT 81u
 
 #define MT_CNT_SET_PULSES 0u
 #define MT_CNT_RESET_PULSES 1u
@@ -277,15 +312,15 @@
 /* State image: word offsets of the GLOBAL section and of a TILE weight record. */
 #define MT_G_VERSION 0u /* 1 words */
 #define MT_G_CONFIGURED 1u /* 1 words */
-#define MT_G_CFG 2u /* 46 words */
-#define MT_G_LEVELS 48u /* 1 words */
-#define MT_G_LEVEL_TABLE 49u /* 768 words */
-#define MT_G_META 817u /* 128 words */
-#define MT_G_SEED 945u /* 2 words */
-#define MT_G_LANES 947u /* 64 words */
-#define MT_G_COUNTERS 1011u /* 32 words */
-#define MT_G_FABRICATED 1043u /* 2 words */
-#define MT_GLOBAL_WORDS 1045u
+#define MT_G_CFG 2u /* 81 words */
+#define MT_G_LEVELS 83u /* 1 words */
+#define MT_G_LEVEL_TABLE 84u /* 768 words */
+#define MT_G_META 852u /* 128 words */
+#define MT_G_SEED 980u /* 2 words */
+#define MT_G_LANES 982u /* 64 words */
+#define MT_G_COUNTERS 1046u /* 32 words */
+#define MT_G_FABRICATED 1078u /* 2 words */
+#define MT_GLOBAL_WORDS 1080u
 #define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS) /* words of a TILE section */
 #define MT_W_G 0u
 #define MT_W_BOUNDS_P 1u
@@ -301,10 +336,10 @@
 
 /* Inclusive range of every CONFIGURE field, indexed by MT_CFG_*. */
 static const unsigned int mt_cfg_min[MT_CFG_COUNT] = {
-  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 8u, 0u, 0u, 0u, 1u, 0u
+  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 8u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u
 };
 static const unsigned int mt_cfg_max[MT_CFG_COUNT] = {
-  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u, 32u, 16u, 1u, 8u, 16u, 1u
+  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u, 32u, 16u, 1u, 8u, 16u, 1u, 1u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u
 };
 
 /* Cross-field CONFIGURE rules, checked after the ranges in this order: the field
@@ -326,7 +361,7 @@ static const unsigned char mt_cnt_latency_cfg[MT_CNT_COUNT] = {
 };
 
 #ifndef __SYNTHESIS__
-static const char *const mt_cfg_names[46] = {
+static const char *const mt_cfg_names[81] = {
   "g_min",
   "g_max",
   "step_set",
@@ -373,6 +408,41 @@ static const char *const mt_cfg_names[46] = {
   "meta_table_log2",
   "meta_entry_bits",
   "meta_rule",
+  "resp_class",
+  "resp_up_0",
+  "resp_up_1",
+  "resp_up_2",
+  "resp_up_3",
+  "resp_up_4",
+  "resp_up_5",
+  "resp_up_6",
+  "resp_up_7",
+  "resp_up_8",
+  "resp_up_9",
+  "resp_up_10",
+  "resp_up_11",
+  "resp_up_12",
+  "resp_up_13",
+  "resp_up_14",
+  "resp_up_15",
+  "resp_up_16",
+  "resp_dn_0",
+  "resp_dn_1",
+  "resp_dn_2",
+  "resp_dn_3",
+  "resp_dn_4",
+  "resp_dn_5",
+  "resp_dn_6",
+  "resp_dn_7",
+  "resp_dn_8",
+  "resp_dn_9",
+  "resp_dn_10",
+  "resp_dn_11",
+  "resp_dn_12",
+  "resp_dn_13",
+  "resp_dn_14",
+  "resp_dn_15",
+  "resp_dn_16",
 };
 static const char *const mt_cnt_names[16] = {
   "set_pulses",

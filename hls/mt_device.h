@@ -33,6 +33,26 @@ static inline uint16_t mt_clamp16(int64_t v, int64_t lo, int64_t hi) {
 /* Draws the d2d parameters and fault of one device from lane r. */
 void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g);
 
+/* Step factor (Q0.16) of the piecewise pulse response at conductance g: the 17 knots sit at
+ * g = 4096 k; linear interpolation with floor (docs/device-model.md, "Pulse response"). */
+static inline int64_t mt_resp_factor(const uint32_t *knots, uint32_t g) {
+  MT_ASSERT(g <= 65535u);
+  int64_t k0 = knots[g >> 12];
+  int64_t k1 = knots[(g >> 12) + 1];
+  return k0 + mt_floor_shift((k1 - k0) * (int64_t)(g & 4095u), 12);
+}
+
+/* Mean step (before cycle-to-cycle noise) of one pulse of a device with the given step and a
+ * of its branch, at conductance g whose distance to that branch's bound is dist. Shared with
+ * the host (open-loop pulse counts, ssm's nominal steps) so both use the device's own rule. */
+static inline int64_t mt_pulse_mean(const uint32_t *cfg, uint32_t step, uint32_t a, int64_t dist,
+                                    uint32_t g, int set) {
+  int64_t s = step;
+  if (cfg[MT_CFG_RESP_CLASS] == 1)
+    s = ((int64_t)step * mt_resp_factor(&cfg[set ? MT_CFG_RESP_UP_0 : MT_CFG_RESP_DN_0], g)) >> 16;
+  return s + (((int64_t)a * dist) >> 16);
+}
+
 /* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller
  * counts them); each consumes one Gaussian draw of r. The device is kept in locals over
  * the run. Inline, so PULSE and PROGRAM make no call per pulse. */
@@ -41,14 +61,14 @@ static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *
   const int64_t c2c_mul = cfg[MT_CFG_C2C_MUL], c2c_add = cfg[MT_CFG_C2C_ADD];
   const uint32_t endurance = cfg[MT_CFG_ENDURANCE];
   const int64_t gmin = d->gmin, gmax = d->gmax;
-  const int64_t step = set ? d->step_set : d->step_rst, a = set ? d->a_set : d->a_rst;
+  const uint32_t step = set ? d->step_set : d->step_rst, a = set ? d->a_set : d->a_rst;
   uint32_t fault = d->fault, pulses = d->pulses;
   int64_t gv = *g;
   for (uint32_t k = 0; k < 65536u; k++) {
 #pragma HLS LOOP_TRIPCOUNT max = 65535
     if (k >= n) break;
     if (fault == MT_FAULT_NONE) {
-      int64_t dg = step + ((a * (set ? gmax - gv : gv - gmin)) >> 16);
+      int64_t dg = mt_pulse_mean(cfg, step, a, set ? gmax - gv : gv - gmin, (uint32_t)gv, set);
       int64_t amp = ((dg * c2c_mul) >> 16) + c2c_add;
       int64_t dgn = dg + mt_noise(r, amp);
       gv = mt_clamp16(set ? gv + dgn : gv - dgn, gmin, gmax);

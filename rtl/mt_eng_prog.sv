@@ -125,6 +125,7 @@ module mt_eng_prog #(
 
   // ---- pulse unit
   logic         pu_valid;
+  logic [271:0] resp_up, resp_dn;  // the 17 knots of each direction (CONFIGURE bounds: 16 bits)
   logic         pu_valid_o;
   logic [15:0]  pu_g_o;
   logic [135:0] pu_dev_o;
@@ -140,6 +141,9 @@ module mt_eng_prog #(
     .c2c_mul_i   (cfg_mul[15:0]),
     .c2c_add_i   (cfg_add[15:0]),
     .endurance_i (cfg_end),
+    .resp_class_i(cfg_i[32*MT_CFG_RESP_CLASS]),
+    .resp_up_i   (resp_up),
+    .resp_dn_i   (resp_dn),
     .valid_o     (pu_valid_o),
     .g_o         (pu_g_o),
     .dev_o       (pu_dev_o)
@@ -192,6 +196,10 @@ module mt_eng_prog #(
     cfg_tlog2    = cfg_i[32*MT_CFG_META_TABLE_LOG2 +: 32];
     cfg_ebits    = cfg_i[32*MT_CFG_META_ENTRY_BITS +: 32];
     cfg_rule     = cfg_i[32*MT_CFG_META_RULE +: 32];
+    for (int unsigned k = 0; k < 17; k++) begin
+      resp_up[16*k +: 16] = cfg_i[32*(MT_CFG_RESP_UP_0 + k) +: 16];
+      resp_dn[16*k +: 16] = cfg_i[32*(MT_CFG_RESP_DN_0 + k) +: 16];
+    end
 
     tile = hdr_q[0];
     e_row = {20'd0, pl_data_i[31:20]};

@@ -105,7 +105,9 @@ module mt_eng_state #(
   wire [31:0] wcount = len_i - 32'd3;
 
   // CONFIGURE bounds of field f (MT_CFG_*_VEC holds field i at [32i +: 32]).
-  wire [5:0] cfg_f = 6'(didx_q - CW'(G_CFG));
+  // The field index is as wide as the generated CFG_COUNT needs.
+  localparam int unsigned CFW = $clog2(CFG_COUNT);
+  wire [CFW-1:0] cfg_f = CFW'(didx_q - CW'(G_CFG));
   wire [31:0] cfg_min = MT_CFG_MIN_VEC[{cfg_f, 5'd0} +: 32];
   wire [31:0] cfg_max = MT_CFG_MAX_VEC[{cfg_f, 5'd0} +: 32];
   wire [31:0] rule_field = mt_cfg_rules_field(scan_q);
@@ -404,7 +406,7 @@ module mt_eng_state #(
           end else if (didx_q < CW'(G_LEVELS)) begin
             vbad = conf_q && (v < cfg_min || v > cfg_max);
             for (int unsigned f = 0; f < CFG_COUNT; f++)
-              if (cfg_f == 6'(f)) scan_d[32*f +: 32] = v;
+              if (cfg_f == CFW'(f)) scan_d[32*f +: 32] = v;
           end else if (didx_q == CW'(G_LEVELS)) begin
             ph3_d = 2'd0;
             if (conf_q && rule_field != CFG_COUNT) begin

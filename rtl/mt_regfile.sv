@@ -44,6 +44,8 @@ module mt_regfile #(
   localparam int unsigned G_COUNTERS = G_LANES + LANES * 4;
   localparam int unsigned G_FABRICATED = G_COUNTERS + CNT_COUNT * 2;
   localparam int unsigned G_END = G_FABRICATED + 2;
+  // A configuration field's index is as wide as the generated CFG_COUNT needs.
+  localparam int unsigned CFW = $clog2(CFG_COUNT);
   localparam logic [31:0] VERSION_WORD = (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;
   localparam int unsigned META_WORDS = MT_META_TABLE_SIZE / 2;  // two Q0.16 entries per word
 
@@ -223,7 +225,7 @@ module mt_regfile #(
         if (g_addr_i == 11'(G_CONFIGURED)) begin
           configured_q <= g_wdata_i[0];
         end else if (g_addr_i >= 11'(G_CFG) && g_addr_i < 11'(G_LEVELS)) begin
-          cfg_q[6'(g_addr_i - 11'(G_CFG))] <= g_wdata_i;
+          cfg_q[CFW'(g_addr_i - 11'(G_CFG))] <= g_wdata_i;
         end else if (g_addr_i == 11'(G_LEVELS)) begin
           levels_q <= g_wdata_i[8:0];
         end else if (g_addr_i >= 11'(G_SEED) && g_addr_i < 11'(G_LANES)) begin
@@ -250,7 +252,7 @@ module mt_regfile #(
     rreg_q <= '0;
     if (ra == 11'(G_VERSION)) rreg_q <= VERSION_WORD;
     else if (ra == 11'(G_CONFIGURED)) rreg_q <= {31'd0, configured_q};
-    else if (ra < 11'(G_LEVELS)) rreg_q <= cfg_q[6'(ra - 11'(G_CFG))];
+    else if (ra < 11'(G_LEVELS)) rreg_q <= cfg_q[CFW'(ra - 11'(G_CFG))];
     else if (ra == 11'(G_LEVELS)) rreg_q <= {23'd0, levels_q};
     else if (ra < 11'(G_META)) rsel_q <= 2'd1;
     else if (ra < 11'(G_SEED)) rsel_q <= 2'd2;

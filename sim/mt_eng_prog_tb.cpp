@@ -99,8 +99,8 @@ int tb_eng_run(tb_eng_t *t, tb_eng_env_t *e, uint32_t op, uint32_t len, uint32_t
   for (unsigned l = 0; l < kLanes; l++) t->ready[l] = 2;
   t->settle();
   if (!outputs_idle(m)) return -1;
-  // cfg_i is CFG_COUNT words wide (MT_CFG_COUNT of e->cfg).
-  for (unsigned i = 0; i < sizeof m.cfg_i / sizeof m.cfg_i[0]; i++) m.cfg_i[i] = e->cfg[i];
+  // cfg_i is CFG_COUNT 32-bit words wide (generated from docs/protocol.json).
+  for (unsigned i = 0; i < sizeof(m.cfg_i) / sizeof(uint32_t); i++) m.cfg_i[i] = e->cfg[i];
   m.configured_i = e->configured != 0;
   m.levels_i = e->levels;
   m.fabricated_i = e->fabricated;

@@ -19,6 +19,8 @@ typedef struct {
   int16_t z;
   uint16_t c2c_mul, c2c_add;
   uint32_t endurance;
+  int resp_class;
+  uint16_t resp_up[17], resp_dn[17]; /* knots of the piecewise response */
 } tb_pulse_in_t;
 
 typedef struct tb_pulse tb_pulse_t;

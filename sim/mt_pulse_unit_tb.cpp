@@ -16,7 +16,7 @@ tb_pulse_t *tb_pulse_open(void) {
 
 void tb_pulse_close(tb_pulse_t *t) { delete t; }
 
-unsigned tb_pulse_latency(void) { return 8; }
+unsigned tb_pulse_latency(void) { return 10; }
 
 int tb_pulse_cycle(tb_pulse_t *t, const tb_pulse_in_t *in, uint16_t *g, uint32_t dev[5]) {
   auto &m = *t->top;
@@ -28,6 +28,12 @@ int tb_pulse_cycle(tb_pulse_t *t, const tb_pulse_in_t *in, uint16_t *g, uint32_t
   m.c2c_mul_i = in->c2c_mul;
   m.c2c_add_i = in->c2c_add;
   m.endurance_i = in->endurance;
+  m.resp_class_i = in->resp_class != 0;
+  for (unsigned i = 0; i < 9; i++) m.resp_up_i[i] = m.resp_dn_i[i] = 0;
+  for (unsigned k = 0; k < 17; k++) {
+    m.resp_up_i[k / 2] |= static_cast<uint32_t>(in->resp_up[k]) << (16 * (k % 2));
+    m.resp_dn_i[k / 2] |= static_cast<uint32_t>(in->resp_dn[k]) << (16 * (k % 2));
+  }
   t->settle();
   *g = m.g_o;
   for (unsigned i = 0; i < 5; i++) dev[i] = m.dev_o[i];

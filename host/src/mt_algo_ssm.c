@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mt_device.h"
 #include "mt_protocol.h"
 
 #define ENTRY_CAP (2u * MT_ROWS * MT_COLS)
@@ -44,11 +45,11 @@ void mt_pulse_momentum(float *v, const float *g, size_t n, float beta) {
 /* Noise-free step of one pulse at conductance g (device-model.md). */
 static double nominal_set(const uint32_t *cfg, uint32_t g) {
   uint32_t gmax = cfg[MT_CFG_G_MAX];
-  return cfg[MT_CFG_STEP_SET] + (double)(((uint64_t)cfg[MT_CFG_A_SET] * (g < gmax ? gmax - g : 0)) >> 16);
+  return (double)mt_pulse_mean(cfg, cfg[MT_CFG_STEP_SET], cfg[MT_CFG_A_SET], g < gmax ? gmax - g : 0, g, 1);
 }
 static double nominal_rst(const uint32_t *cfg, uint32_t g) {
   uint32_t gmin = cfg[MT_CFG_G_MIN];
-  return cfg[MT_CFG_STEP_RST] + (double)(((uint64_t)cfg[MT_CFG_A_RST] * (g > gmin ? g - gmin : 0)) >> 16);
+  return (double)mt_pulse_mean(cfg, cfg[MT_CFG_STEP_RST], cfg[MT_CFG_A_RST], g > gmin ? g - gmin : 0, g, 0);
 }
 
 static uint32_t tile_of(const mt_layer_map_t *m, uint32_t rb, uint32_t cb) {

@@ -8,6 +8,7 @@
 #include "mt_preset.h"
 
 #include "mt_file.h"
+#include "mt_device.h"
 
 #include <assert.h>
 #include <cjson/cJSON.h>
@@ -459,13 +460,20 @@ static int parse_device(const ctx_t *c, const cJSON *root, uint32_t *cfg)
 /* ------------------------------------------------------------------ */
 /* response                                                            */
 
-enum { MODEL_LINEAR, MODEL_SOFT, MODEL_EXP, MODEL_NEUROSIM, MODEL_RAW };
-static const char *const model_names[] = {"linear", "soft-bounds", "exponential", "neurosim", "raw"};
+enum { MODEL_LINEAR, MODEL_SOFT, MODEL_EXP, MODEL_NEUROSIM, MODEL_RAW, MODEL_EXP_STEP, MODEL_POW_STEP,
+       MODEL_PIECEWISE, MODEL_TABLE };
+static const char *const model_names[] = {"linear", "soft-bounds", "exponential", "neurosim", "raw",
+                                          "exp-step", "pow-step",  "piecewise",   "table"};
 static const char *const linear_keys[] = {"model", "pulses_set", "pulses_rst"};
 static const char *const soft_keys[] = {"model", "rate_set", "rate_rst"};
 static const char *const exp_keys[] = {"model", "pulses_set", "pulses_rst", "a_norm_set", "a_norm_rst"};
 static const char *const neurosim_keys[] = {"model", "pulses_set", "pulses_rst", "nl_set", "nl_rst"};
 static const char *const raw_keys[] = {"model", "step_set", "step_rst", "a_set", "a_rst"};
+static const char *const exp_step_keys[] = {"model", "dw_min", "up_down", "A_up", "A_down",
+                                            "gamma_up", "gamma_down", "a", "b"};
+static const char *const pow_step_keys[] = {"model", "dw_min", "up_down", "gamma", "gamma_up_down"};
+static const char *const piecewise_keys[] = {"model", "dw_min", "up_down", "piecewise_up", "piecewise_down"};
+static const char *const table_keys[] = {"model", "g", "dg_set", "dg_rst"};
 
 /* One direction of the pulse response, before rounding. */
 typedef struct {
@@ -643,11 +651,228 @@ static int response_raw(const ctx_t *c, const cJSON *r, const char *path, uint32
   return 0;
 }
 
+/* ---- piecewise response classes (resp_class 1): the device scales a branch's step by a
+ * factor interpolated between 17 knots at g = 4096 k (docs/device-model.md). The host samples
+ * the class's step-size curve at the knots; the knot factors are relative to the curve's
+ * largest value, which becomes the branch's step. */
+#define RESP_KNOTS 17
+#define MAX_NODES 64
+
+/* A response curve: the step (g units) at the conductance of each knot, per direction. */
+typedef struct {
+  double up[RESP_KNOTS];
+  double dn[RESP_KNOTS];
+} curve_t;
+
+/* Position of knot k in the nominal range, as aihwkit's normalized weight: 0 at g_min, 1 at
+ * g_max (knots outside the range take the value at the bound, where the device stops). */
+static double knot_x(const uint32_t *cfg, int k)
+{
+  double x = (4096.0 * k - (double)cfg[MT_CFG_G_MIN]) / ((double)cfg[MT_CFG_G_MAX] - (double)cfg[MT_CFG_G_MIN]);
+  return x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x);
+}
+
+/* Stores a curve: step = its largest value, knots = value / step in Q0.16. */
+static int store_curve(const ctx_t *c, const char *path, const curve_t *cv, uint32_t *cfg)
+{
+  for (int d = 0; d < 2; d++) {
+    const double *v = d == 0 ? cv->up : cv->dn;
+    unsigned step_idx = dirs[d].step_idx;
+    unsigned knot0 = d == 0 ? MT_CFG_RESP_UP_0 : MT_CFG_RESP_DN_0;
+    double top = 0.0;
+    for (int k = 0; k < RESP_KNOTS; k++) {
+      assert(v[k] >= 0.0);
+      top = v[k] > top ? v[k] : top;
+    }
+    char p[PATH_LEN];
+    join(p, path, dirs[d].suffix);
+    if (top < 0.5) {
+      return fail(c, p, "the %s step rounds to 0 g units everywhere, so the device would never move",
+                  d == 0 ? "SET" : "RESET");
+    }
+    if (store(c, p, top / G_FULL, top, step_idx, cfg) != 0) {
+      return -1;
+    }
+    for (int k = 0; k < RESP_KNOTS; k++) {
+      double q = floor(v[k] / top * Q16 + 0.5);
+      cfg[knot0 + (unsigned)k] = q > 65535.0 ? 65535u : (uint32_t)q;
+    }
+    cfg[dirs[d].a_idx] = 0;
+  }
+  cfg[MT_CFG_RESP_CLASS] = 1;
+  return 0;
+}
+
+/* dw_min (fraction of the range) and up_down, aihwkit's PulsedDevice: the up step is
+ * dw_min (1 + up_down), the down step dw_min (1 - up_down). */
+static int pulsed_steps(const ctx_t *c, const cJSON *r, const char *path, const uint32_t *cfg, double *up,
+                        double *dn)
+{
+  double dw = 0.0;
+  double ud = 0.0;
+  if (get_num(c, r, path, "dw_min", 1e-6, 1.0, NAN, &dw) != 0 ||
+      get_num(c, r, path, "up_down", -0.999, 0.999, 0.0, &ud) != 0) {
+    return -1;
+  }
+  double range_g = (double)cfg[MT_CFG_G_MAX] - (double)cfg[MT_CFG_G_MIN];
+  *up = dw * (1.0 + ud) * range_g;
+  *dn = dw * (1.0 - ud) * range_g;
+  return 0;
+}
+
+/* aihwkit ExpStepDevice: y = 1 - A e^{d gamma z}, z = 2 a w / (b_max - b_min) + b, step
+ * dw max(y, 0); with symmetric bounds w / (b_max - b_min) = x - 1/2. */
+static int response_exp_step(const ctx_t *c, const cJSON *r, const char *path, uint32_t *cfg)
+{
+  double up = 0.0, dn = 0.0, Au = 0.0, Ad = 0.0, gu = 0.0, gd = 0.0, a = 0.0, b = 0.0;
+  if (pulsed_steps(c, r, path, cfg, &up, &dn) != 0 ||
+      get_num(c, r, path, "A_up", -1e3, 1e3, NAN, &Au) != 0 ||
+      get_num(c, r, path, "A_down", -1e3, 1e3, NAN, &Ad) != 0 ||
+      get_num(c, r, path, "gamma_up", -100.0, 100.0, NAN, &gu) != 0 ||
+      get_num(c, r, path, "gamma_down", -100.0, 100.0, NAN, &gd) != 0 ||
+      get_num(c, r, path, "a", -100.0, 100.0, NAN, &a) != 0 ||
+      get_num(c, r, path, "b", -100.0, 100.0, NAN, &b) != 0) {
+    return -1;
+  }
+  curve_t cv;
+  for (int k = 0; k < RESP_KNOTS; k++) {
+    double z = 2.0 * a * (knot_x(cfg, k) - 0.5) + b;
+    double yu = 1.0 - Au * exp(gu * z);
+    double yd = 1.0 - Ad * exp(-gd * z);
+    cv.up[k] = up * (yu > 0.0 ? yu : 0.0);
+    cv.dn[k] = dn * (yd > 0.0 ? yd : 0.0);
+  }
+  return store_curve(c, path, &cv, cfg);
+}
+
+/* aihwkit PowStepDevice: with omega = 1 - x the relative distance to the upper bound, the up
+ * step is dw omega^gamma_up and the down step dw (1 - omega)^gamma_down, gamma_up/down =
+ * gamma (1 +- gamma_up_down). */
+static int response_pow_step(const ctx_t *c, const cJSON *r, const char *path, uint32_t *cfg)
+{
+  double up = 0.0, dn = 0.0, g = 0.0, gud = 0.0;
+  if (pulsed_steps(c, r, path, cfg, &up, &dn) != 0 || get_num(c, r, path, "gamma", 0.0, 100.0, NAN, &g) != 0 ||
+      get_num(c, r, path, "gamma_up_down", -0.999, 0.999, 0.0, &gud) != 0) {
+    return -1;
+  }
+  curve_t cv;
+  for (int k = 0; k < RESP_KNOTS; k++) {
+    double x = knot_x(cfg, k);
+    cv.up[k] = up * pow(1.0 - x, g * (1.0 + gud));
+    cv.dn[k] = dn * pow(x, g * (1.0 - gud));
+  }
+  return store_curve(c, path, &cv, cfg);
+}
+
+/* An array of 2..max non-negative numbers at obj.key. */
+static int get_nodes(const ctx_t *c, const cJSON *obj, const char *path, const char *key, double hi, int max,
+                     double *v, int *n)
+{
+  char p[PATH_LEN];
+  join(p, path, key);
+  const cJSON *arr = item(obj, key);
+  if (arr == NULL) {
+    return fail(c, p, "missing (required)");
+  }
+  if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 2 || cJSON_GetArraySize(arr) > max) {
+    return fail(c, p, "expected an array of 2 to %d numbers, got %s", max, type_name(arr));
+  }
+  *n = cJSON_GetArraySize(arr);
+  for (int i = 0; i < *n; i++) {
+    char pi[PATH_LEN + 16];
+    snprintf(pi, sizeof pi, "%s[%d]", p, i);
+    if (num_value(c, cJSON_GetArrayItem(arr, i), pi, 0.0, hi, &v[i]) != 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Linear interpolation of nodes v[0..n-1] equally spaced over [0, 1]. */
+static double interp_nodes(const double *v, int n, double x)
+{
+  double pos = x * (n - 1);
+  int i = (int)floor(pos);
+  if (i >= n - 1) {
+    return v[n - 1];
+  }
+  double q = pos - i;
+  return (1.0 - q) * v[i] + q * v[i + 1];
+}
+
+/* aihwkit PiecewiseStepDevice: the step is dw times the linear interpolation of nodes spread
+ * evenly over the range. The device's knots are every 1/16 of the full scale, so a preset on
+ * the full scale with 2, 3, 5, 9 or 17 nodes is reproduced exactly (up to rounding). */
+static int response_piecewise(const ctx_t *c, const cJSON *r, const char *path, uint32_t *cfg)
+{
+  double up = 0.0, dn = 0.0;
+  double vu[MAX_NODES], vd[MAX_NODES];
+  int nu = 0, nd = 0;
+  char p[PATH_LEN];
+  join(p, path, "piecewise_down");
+  if (pulsed_steps(c, r, path, cfg, &up, &dn) != 0 ||
+      get_nodes(c, r, path, "piecewise_up", 1e3, MAX_NODES, vu, &nu) != 0 ||
+      get_nodes(c, r, path, "piecewise_down", 1e3, MAX_NODES, vd, &nd) != 0) {
+    return -1;
+  }
+  if (nu != nd) {
+    return fail(c, p, "has %d nodes, piecewise_up %d (aihwkit requires the same number)", nd, nu);
+  }
+  curve_t cv;
+  for (int k = 0; k < RESP_KNOTS; k++) {
+    cv.up[k] = up * interp_nodes(vu, nu, knot_x(cfg, k));
+    cv.dn[k] = dn * interp_nodes(vd, nd, knot_x(cfg, k));
+  }
+  return store_curve(c, path, &cv, cfg);
+}
+
+/* Measured-data style: mean step per pulse (fraction of the full scale) at given states g
+ * (fractions of the full scale, strictly increasing); linear between the states, held beyond
+ * the first and the last. The spread per state is the c2c section's (relative to the mean). */
+static int response_table(const ctx_t *c, const cJSON *r, const char *path, uint32_t *cfg)
+{
+  double g[MAX_NODES], su[MAX_NODES], sd[MAX_NODES];
+  int ng = 0, nu = 0, nd = 0;
+  char pg[PATH_LEN];
+  char pu[PATH_LEN];
+  join(pg, path, "g");
+  if (get_nodes(c, r, path, "g", 1.0, MAX_NODES, g, &ng) != 0 ||
+      get_nodes(c, r, path, "dg_set", 1.0, MAX_NODES, su, &nu) != 0 ||
+      get_nodes(c, r, path, "dg_rst", 1.0, MAX_NODES, sd, &nd) != 0) {
+    return -1;
+  }
+  for (int i = 1; i < ng; i++) {
+    if (!(g[i] > g[i - 1])) {
+      return fail(c, pg, "states must increase: [%d] = %.10g follows %.10g", i, g[i], g[i - 1]);
+    }
+  }
+  if (nu != ng || nd != ng) {
+    join(pu, path, nu != ng ? "dg_set" : "dg_rst");
+    return fail(c, pu, "has %d values for the %d states of g", nu != ng ? nu : nd, ng);
+  }
+  curve_t cv;
+  for (int k = 0; k < RESP_KNOTS; k++) {
+    double x = 4096.0 * k / G_FULL;
+    int i = 0;
+    while (i < ng - 2 && x > g[i + 1]) {
+      i++;
+    }
+    double q = (x - g[i]) / (g[i + 1] - g[i]);
+    q = q < 0.0 ? 0.0 : (q > 1.0 ? 1.0 : q);
+    cv.up[k] = G_FULL * ((1.0 - q) * su[i] + q * su[i + 1]);
+    cv.dn[k] = G_FULL * ((1.0 - q) * sd[i] + q * sd[i + 1]);
+  }
+  return store_curve(c, path, &cv, cfg);
+}
+
 static int parse_response(const ctx_t *c, const cJSON *root, uint32_t *cfg)
 {
-  static const char *const *const keys[] = {linear_keys, soft_keys, exp_keys, neurosim_keys, raw_keys};
-  static const size_t nkeys[] = {COUNT(linear_keys), COUNT(soft_keys), COUNT(exp_keys), COUNT(neurosim_keys),
-                                 COUNT(raw_keys)};
+  static const char *const *const keys[] = {linear_keys,    soft_keys,      exp_keys,       neurosim_keys,
+                                            raw_keys,       exp_step_keys,  pow_step_keys,  piecewise_keys,
+                                            table_keys};
+  static const size_t nkeys[] = {COUNT(linear_keys),   COUNT(soft_keys),     COUNT(exp_keys),
+                                 COUNT(neurosim_keys), COUNT(raw_keys),      COUNT(exp_step_keys),
+                                 COUNT(pow_step_keys), COUNT(piecewise_keys), COUNT(table_keys)};
   const cJSON *r = NULL;
   char path[PATH_LEN];
   int model = MODEL_LINEAR;
@@ -668,6 +893,14 @@ static int parse_response(const ctx_t *c, const cJSON *root, uint32_t *cfg)
     return response_exp(c, r, path, range_g, 0, cfg);
   case MODEL_NEUROSIM:
     return response_exp(c, r, path, range_g, 1, cfg);
+  case MODEL_EXP_STEP:
+    return response_exp_step(c, r, path, cfg);
+  case MODEL_POW_STEP:
+    return response_pow_step(c, r, path, cfg);
+  case MODEL_PIECEWISE:
+    return response_piecewise(c, r, path, cfg);
+  case MODEL_TABLE:
+    return response_table(c, r, path, cfg);
   default:
     return response_raw(c, r, path, cfg);
   }
@@ -876,8 +1109,8 @@ static uint32_t set_once(const uint32_t cfg[MT_CFG_COUNT], uint32_t g)
   if (g >= gmax) {
     return gmax;
   }
-  uint64_t dg = (uint64_t)cfg[MT_CFG_STEP_SET] + (((uint64_t)cfg[MT_CFG_A_SET] * (gmax - g)) >> 16);
-  uint64_t next = g + dg;
+  int64_t dg = mt_pulse_mean(cfg, cfg[MT_CFG_STEP_SET], cfg[MT_CFG_A_SET], (int64_t)gmax - g, g, 1);
+  uint64_t next = g + (uint64_t)dg;
   return next > gmax ? gmax : (uint32_t)next;
 }
 

@@ -361,6 +361,14 @@ static void gen_cfg(eq_t *e, uint32_t *cfg) {
   }
   if (cfg[MT_CFG_META_HIDDEN_FRAC] >= cfg[MT_CFG_META_HIDDEN_BITS])
     cfg[MT_CFG_META_HIDDEN_FRAC] = rn(e, cfg[MT_CFG_META_HIDDEN_BITS]);
+  if (chance(e, 25)) {
+    /* The piecewise pulse response with random knots (the pulse unit's interpolation). */
+    cfg[MT_CFG_RESP_CLASS] = 1;
+    for (uint32_t k = 0; k < 17; k++) {
+      cfg[MT_CFG_RESP_UP_0 + k] = rn(e, 65536);
+      cfg[MT_CFG_RESP_DN_0 + k] = rn(e, 65536);
+    }
+  }
   if (cfg[MT_CFG_WV_MAX_ITER] > 40) cfg[MT_CFG_WV_MAX_ITER] = 1 + rn(e, 40);
   if (cfg[MT_CFG_G_MIN] >= cfg[MT_CFG_G_MAX]) {
     cfg[MT_CFG_G_MIN] = rn(e, 30000);

@@ -264,6 +264,15 @@ static void swapped_logs_match(void **state) {
   }
 }
 
+/* A device with the piecewise pulse response (resp_class 1): the measured-style table preset,
+ * pulsed open loop. */
+static void table_device_logs_match(void **state) {
+  (void)state;
+  logs_match("train --algo sgd-pulse --preset reram-es-table --lr 0.5 --dataset mnist "
+             "--net 784-8-10 --train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5 "
+             "--w-max 4", 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(info_reports_cycles),
@@ -273,6 +282,7 @@ int main(void) {
       cmocka_unit_test(pulse_training_logs_match),
       cmocka_unit_test(biased_sliced_logs_match),
       cmocka_unit_test(swapped_logs_match),
+      cmocka_unit_test(table_device_logs_match),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,18 +10,20 @@
 
 #include "mt_testdev.h"
 
-/* GLOBAL section layout (docs/protocol.md, "GLOBAL section"). */
+/* GLOBAL section layout (docs/protocol.md, "GLOBAL section"), written out by hand from the
+ * field sizes so that it checks the generated MT_G_* offsets; only the CONFIGURE field count
+ * is taken from the generated header (it grows with docs/protocol.json). */
 #define TP_G_VERSION 0u
 #define TP_G_CONFIGURED 1u
 #define TP_G_CFG 2u
-#define TP_G_LEVELS 48u
-#define TP_G_LEVEL_TABLE 49u
-#define TP_G_META 817u
-#define TP_G_SEED 945u
-#define TP_G_LANES 947u
-#define TP_G_COUNTERS 1011u
-#define TP_G_FABRICATED 1043u
-#define TP_G_WORDS 1045u
+#define TP_G_LEVELS (TP_G_CFG + MT_CFG_COUNT)
+#define TP_G_LEVEL_TABLE (TP_G_LEVELS + 1u)
+#define TP_G_META (TP_G_LEVEL_TABLE + 256u * 3u)
+#define TP_G_SEED (TP_G_META + 128u)
+#define TP_G_LANES (TP_G_SEED + 2u)
+#define TP_G_COUNTERS (TP_G_LANES + 16u * 4u)
+#define TP_G_FABRICATED (TP_G_COUNTERS + 32u)
+#define TP_G_WORDS (TP_G_FABRICATED + 2u)
 #define TP_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS)
 /* Largest STATE_WRITE TILE chunk: whole records only (1489 records). */
 #define TP_TILE_WRITE_CHUNK (MT_STATE_CHUNK / MT_WEIGHT_WORDS * MT_WEIGHT_WORDS)

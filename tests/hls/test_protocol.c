@@ -32,6 +32,7 @@ static uint32_t cfg_max(uint32_t i) {
     case MT_CFG_META_TABLE_LOG2: return 8;
     case MT_CFG_META_ENTRY_BITS: return 16;
     case MT_CFG_META_RULE: return 1;
+    case MT_CFG_RESP_CLASS: return 1;
     default: return i >= MT_CFG_E_SET && i <= MT_CFG_T_META ? 0xFFFFFFFFu : 65535u;
   }
 }
@@ -165,10 +166,10 @@ static void framing_truncated_payload(void **state) {
   uint32_t cfg[MT_CFG_COUNT];
   tdev_cfg_ideal(cfg);
   tp_buf_t b;
-  tp_buf_init(&b, 64);
+  tp_buf_init(&b, 16 + MT_CFG_COUNT);
   uint32_t x = 5;
   tp_put(&b, MT_OP_ECHO, 1, &x, 1);
-  /* CONFIGURE declaring 40 words with 39 present: must not configure */
+  /* CONFIGURE declaring all its words with one missing: must not configure */
   tp_put(&b, MT_OP_CONFIGURE, 2, cfg, MT_CFG_COUNT);
   b.n--;
   uint32_t consumed, n = tp_kernel(d, b.w, b.n, d->rsp, TDEV_RSP_CAP, &consumed);
@@ -938,6 +939,8 @@ static void err_state_write_global_invariants(void **state) {
   RESET_G();
   g[TP_G_VERSION] = 0x00010000u; /* 1.0: the CONFIGURE fields before the unit's parameters */
   BAD_G(TP_G_VERSION, 0x00010000u);
+  g[TP_G_VERSION] = 0x00010000u + MT_PROTO_MINOR + 1u; /* a newer minor */
+  BAD_G(TP_G_VERSION, 0x00010000u + MT_PROTO_MINOR + 1u);
   g[TP_G_VERSION] = 0x00020000u;
   BAD_G(TP_G_VERSION, 0x00020000u);
   g[TP_G_CONFIGURED] = 2;

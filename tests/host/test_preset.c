@@ -449,6 +449,51 @@ static void test_meta_unit_keys(void **state)
   parse_fails("{\"name\": \"x\", \"meta\": {\"entry_bits\": 0}}", "meta.entry_bits", NULL);
 }
 
+/* The measured-style table preset: knots follow its states (SET steps fall toward the top of
+ * the range, RESET steps grow), the largest step of each direction is the branch's step. */
+static void test_table_preset(void **state)
+{
+  (void)state;
+  mt_preset_t p;
+  load_ok("reram-es-table.json", &p);
+  assert_int_equal(p.cfg[MT_CFG_RESP_CLASS], 1);
+  assert_int_equal(p.cfg[MT_CFG_A_SET], 0);
+  assert_int_equal(p.cfg[MT_CFG_A_RST], 0);
+  /* the file's largest steps: dg_set[0] = 0.0018569, dg_rst[16] = 0.0065398 (17 states on
+   * the full range, so state k is knot k) */
+  assert_near_u32(p.cfg[MT_CFG_STEP_SET], (uint32_t)lround(0.0018569 * 65535.0), 1);
+  assert_near_u32(p.cfg[MT_CFG_STEP_RST], (uint32_t)lround(0.0065398 * 65535.0), 1);
+  assert_int_equal(p.cfg[MT_CFG_RESP_UP_0], 65535);
+  assert_int_equal(p.cfg[MT_CFG_RESP_DN_0 + 16], 65535);
+  for (unsigned k = 1; k < 17; k++) {
+    assert_true(p.cfg[MT_CFG_RESP_UP_0 + k] < p.cfg[MT_CFG_RESP_UP_0 + k - 1]);
+    assert_true(p.cfg[MT_CFG_RESP_DN_0 + k] > p.cfg[MT_CFG_RESP_DN_0 + k - 1]);
+  }
+  assert_int_equal(p.levels, 16);
+}
+
+static void test_response_class_errors(void **state)
+{
+  (void)state;
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"table\", \"g\": [0, 0.5, 0.4],"
+              " \"dg_set\": [0.01, 0.01, 0.01], \"dg_rst\": [0.01, 0.01, 0.01]}}",
+              "response.g", "states must increase");
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"table\", \"g\": [0, 1],"
+              " \"dg_set\": [0.01, 0.01, 0.01], \"dg_rst\": [0.01, 0.01]}}",
+              "response.dg_set", "3 values for the 2 states");
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"piecewise\", \"dw_min\": 0.01,"
+              " \"piecewise_up\": [1, 1, 1], \"piecewise_down\": [1, 1]}}",
+              "response.piecewise_down", "2 nodes, piecewise_up 3");
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"pow-step\", \"dw_min\": 0.01}}",
+              "response.gamma", "missing");
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"exp-step\", \"dw_min\": 0.01,"
+              " \"A_up\": 2, \"A_down\": 2, \"gamma_up\": 1, \"gamma_down\": 1, \"a\": 0, \"b\": 0}}",
+              "response.set", "never move");
+  parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"table\", \"g\": [0, 1],"
+              " \"dg_set\": [0.01, 0.01], \"dg_rst\": [0.01, 2]}}",
+              "response.dg_rst[1]", "out of range");
+}
+
 static void test_sources_name_fields(void **state)
 {
   (void)state;
@@ -794,7 +839,7 @@ int main(void)
       cmocka_unit_test(test_neurosim_nl_table),
       cmocka_unit_test(test_level_tables),
       cmocka_unit_test(test_meta_tables),
-    cmocka_unit_test(test_meta_unit_keys),
+      cmocka_unit_test(test_meta_unit_keys),
       cmocka_unit_test(test_sources_name_fields),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_other_models),
@@ -809,6 +854,8 @@ int main(void)
       cmocka_unit_test(test_error_files),
       cmocka_unit_test(test_error_not_regular),
       cmocka_unit_test(test_error_robustness),
+      cmocka_unit_test(test_table_preset),
+      cmocka_unit_test(test_response_class_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

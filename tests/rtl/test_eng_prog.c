@@ -252,7 +252,9 @@ static void random_command(uint32_t cap) {
  * entry bits, rule) that configure() sets: the full unit unless a phase narrows it. */
 static uint32_t g_unit[6] = {32, 16, 0, 8, 16, 0};
 
-static void configure(uint32_t wv_max, uint32_t endurance, uint32_t mprog, uint32_t levels) {
+/* resp != 0: the piecewise pulse response with random knots. */
+static void configure(uint32_t wv_max, uint32_t endurance, uint32_t mprog, uint32_t levels,
+                      int resp) {
   uint32_t cfg[MT_CFG_COUNT];
   tdev_cfg_ideal(cfg);
   cfg[MT_CFG_G_MIN] = 2000;
@@ -277,6 +279,11 @@ static void configure(uint32_t wv_max, uint32_t endurance, uint32_t mprog, uint3
   cfg[MT_CFG_META_IDX_SHIFT] = 20;
   cfg[MT_CFG_META_PROG_MODE] = mprog;
   for (uint32_t i = 0; i < 6; i++) cfg[MT_CFG_META_HIDDEN_BITS + i] = g_unit[i];
+  cfg[MT_CFG_RESP_CLASS] = resp != 0;
+  for (uint32_t k = 0; k < 17; k++) {
+    cfg[MT_CFG_RESP_UP_0 + k] = 20000 + below(45536);
+    cfg[MT_CFG_RESP_DN_0 + k] = 20000 + below(45536);
+  }
   assert_int_equal(tdev_configure(g_dev, cfg), MT_ST_OK);
   assert_int_equal(tdev_levels_linear(g_dev, levels, 3000, 52000 / (levels - 1), 900, 200), MT_ST_OK);
   uint32_t w[MT_META_TABLE_SIZE / 2];
@@ -285,8 +292,8 @@ static void configure(uint32_t wv_max, uint32_t endurance, uint32_t mprog, uint3
 }
 
 static void phase(uint32_t wv_max, uint32_t endurance, uint32_t mprog, uint32_t levels,
-                  unsigned refill, unsigned n) {
-  configure(wv_max, endurance, mprog, levels);
+                  unsigned refill, unsigned n, int resp) {
+  configure(wv_max, endurance, mprog, levels, resp);
   g_env.refill_pct = refill;
   for (unsigned i = 0; i < n; i++) random_command(below(10) == 0 ? 2 + below(2) : 3 + below(100));
 }
@@ -312,19 +319,20 @@ static void state_errors(void **state) {
 
 static void random_commands(void **state) {
   (void)state;
-  configure(30, 0, 0, 8);
+  configure(30, 0, 0, 8, 0);
   assert_int_equal(tdev_fabricate(g_dev, 0x1234, 0), MT_ST_OK);
   assert_int_equal(tdev_fabricate(g_dev, 0x5678, 1), MT_ST_OK);
   sync_all();
-  phase(30, 0, 0, 8, 100, 400);     /* write-verify, META by write-verify */
-  phase(3, 0, 1, 16, 60, 300);      /* wv failures; META open loop; lanes not always ready */
-  phase(1, 400, 0, 2, 100, 300);    /* endurance: devices wear out */
-  phase(1023, 200, 1, 256, 35, 200); /* L = 256, long verify limit, slow lanes */
+  phase(30, 0, 0, 8, 100, 400, 0);     /* write-verify, META by write-verify */
+  phase(3, 0, 1, 16, 60, 300, 0);      /* wv failures; META open loop; lanes not always ready */
+  phase(30, 0, 1, 16, 100, 300, 1);    /* piecewise pulse response, verify and open loop */
+  phase(1, 400, 0, 2, 100, 300, 0);    /* endurance: devices wear out */
+  phase(1023, 200, 1, 256, 35, 200, 0); /* L = 256, long verify limit, slow lanes */
   /* A 12-bit unit (Q5.6), rounding, 32 entries of 8 bits, the interval rule. */
   static const uint32_t narrow[6] = {12, 6, 1, 5, 8, 1};
   memcpy(g_unit, narrow, sizeof g_unit);
-  phase(20, 0, 0, 5, 100, 200);
-  phase(5, 0, 1, 3, 60, 150);
+  phase(20, 0, 0, 5, 100, 200, 0);
+  phase(5, 0, 1, 3, 60, 150, 1);
   assert_tile_equal(0);
   assert_tile_equal(1);
   print_message("%lu commands (%lu OK), %lu pulses, %lu cycles\n", g_cmds, g_ok, g_pulses,

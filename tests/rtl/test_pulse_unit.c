@@ -16,7 +16,7 @@
 #include "mt_device.h"
 #include "mt_prog_tb.h"
 
-#define MAX_LAT 8u
+#define MAX_LAT 10u
 
 typedef struct {
   uint16_t g;
@@ -25,6 +25,8 @@ typedef struct {
   uint32_t u; /* the uniform whose Gaussian the pulse takes */
   uint16_t c2c_mul, c2c_add;
   uint32_t endurance;
+  int resp_class;
+  uint16_t resp_up[17], resp_dn[17];
 } pcase_t;
 
 static tb_pulse_t *g_tb;
@@ -66,6 +68,11 @@ static void reference(const pcase_t *c, uint16_t *g, uint32_t dev[5]) {
   regs.cfg[MT_CFG_C2C_MUL] = c->c2c_mul;
   regs.cfg[MT_CFG_C2C_ADD] = c->c2c_add;
   regs.cfg[MT_CFG_ENDURANCE] = c->endurance;
+  regs.cfg[MT_CFG_RESP_CLASS] = (uint32_t)c->resp_class;
+  for (unsigned k = 0; k < 17; k++) {
+    regs.cfg[MT_CFG_RESP_UP_0 + k] = c->resp_up[k];
+    regs.cfg[MT_CFG_RESP_DN_0 + k] = c->resp_dn[k];
+  }
   mt_xoshiro_t r = lane_giving(c->u);
   mt_dev_t d = c->dev;
   *g = c->g;
@@ -91,6 +98,9 @@ static void run_cases(const pcase_t *cs, unsigned n) {
       in.c2c_mul = c->c2c_mul;
       in.c2c_add = c->c2c_add;
       in.endurance = c->endurance;
+      in.resp_class = c->resp_class;
+      memcpy(in.resp_up, c->resp_up, sizeof in.resp_up);
+      memcpy(in.resp_dn, c->resp_dn, sizeof in.resp_dn);
     }
     uint16_t g;
     uint32_t dev[5];
@@ -146,6 +156,15 @@ static pcase_t random_case(unsigned mode) {
   c.dev.fault = MT_FAULT_NONE;
   c.dev.pulses = rnd() >> (rnd() % 32u);
   c.endurance = rnd() % 4u == 0u ? 0u : rnd() >> (rnd() % 32u);
+  /* Half the cases use the piecewise response: random knots, some at the extremes (largest
+   * rises and falls between neighbours). */
+  c.resp_class = (int)(rnd() & 1u);
+  for (unsigned k = 0; k < 17; k++) {
+    uint32_t r = rnd();
+    c.resp_up[k] = r % 8u == 0u ? (r & 8u ? 0xFFFFu : 0u) : (uint16_t)(rnd() >> (rnd() % 17u));
+    r = rnd();
+    c.resp_dn[k] = r % 8u == 0u ? (r & 8u ? 0xFFFFu : 0u) : (uint16_t)(rnd() >> (rnd() % 17u));
+  }
   if (mode == 1) {
     /* Faults and wear: every fault value, pulse counts at the endurance limit and at the
      * saturation point. */
