@@ -42,6 +42,11 @@ typedef struct {
    * task after this epoch (task_accuracy[k] is task k+1) */
   uint32_t task, n_tasks;
   double task_accuracy[MT_TRAIN_MAX_TASKS];
+  /* "val" > 0: the accuracy on the validation split (the last "val" training examples, held
+   * out of training) of the current task and of every task, measured as the test accuracy */
+  int has_val;
+  double val_accuracy;
+  double task_val_accuracy[MT_TRAIN_MAX_TASKS];
 } mt_epoch_stats;
 
 typedef struct mt_trainer mt_trainer;
@@ -56,14 +61,16 @@ void mt_trainer_close(mt_trainer *t);
 const char *mt_train_errmsg(const mt_trainer *t);
 
 /* Sets an option by its name in `memtile train --help` (with or without the leading "--"),
- * the value as text ("open-loop" takes "0" or "1"): algo, net, preset, levels, dataset,
- * tasks, epochs, batch, lr, seed, train-limit, test-limit, accumulate, compensate, w-max,
- * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume.
+ * the value as text (a flag takes "0" or "1"): algo, net, preset, levels, dataset, tasks,
+ * epochs, batch, lr, seed, train-limit, test-limit, val, accumulate, compensate, w-max,
+ * open-loop, changed-only, momentum, ssm-compensate, ssm-calibrate, important, favourable,
+ * slices, meta-m, log, checkpoint, resume.
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
 int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
 
-/* 1 for an option of mt_trainer_set that takes a value, 0 for a flag ("open-loop", whose
- * value is "0" or "1"), MT_ERR_INVAL for no such option. */
+/* 1 for an option of mt_trainer_set that takes a value, 0 for a flag ("open-loop",
+ * "changed-only", "ssm-compensate", "ssm-calibrate", whose value is "0" or "1"),
+ * MT_ERR_INVAL for no such option. */
 int mt_train_option_kind(const char *option);
 
 /* The training algorithms' names, k = 0, 1, ...; NULL past the last. */

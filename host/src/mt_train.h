@@ -38,6 +38,11 @@ typedef struct {
   float w_max_factor;             /* top level = factor x the layer's initial weight bound */
   uint32_t open_loop;             /* program by nominal pulses instead of write-verify */
   float momentum;                 /* ssm: beta of the gradient momentum */
+  uint32_t ssm_compensate;        /* ssm: read each pulsed G+ before and after, top up misses */
+  uint32_t ssm_calibrate;         /* ssm: measure every device's response at initialisation */
+  uint32_t changed_only;          /* closed-loop: write-verify only the weights whose level changed */
+  uint32_t val;                   /* the last val training examples of each task are held out
+                                   * as its validation split (0: none) */
   float important;                /* biased: fraction of each layer's weights (largest |w|) constrained */
   uint32_t favourable_k;          /* biased: favourable levels from the characterization (0: ceil-ish 3L/4) */
   uint32_t slices;                /* conventional/biased: 0, or weights bit-sliced onto this many
