@@ -481,6 +481,7 @@ def build_rows(r, quick, root):
     if not meta_stems:
         raise ClaimError("%s: no meta-mM-lrLR-sSEED.jsonl logs with m > 0" % r.dir)
     meta = choose(r, meta_stems)
+    r.chosen["meta-m"] = meta.names[0]  # whatever the grid of m (one value with --quick)
     m0 = choose(r, ["meta-m0"])
     fl = choose(r, ["meta-float"])  # MNIST, then Fashion-MNIST: task 1 is trained alone
     flfm = choose(r, ["meta-floatfm"])  # Fashion-MNIST alone

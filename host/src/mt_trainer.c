@@ -350,6 +350,12 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (t->ran) return fail(t, MT_ERR_INVAL, "this trainer has run already (a trainer runs once)");
   t->ran = 1;
   if (t->tasks[0] && t->dataset_set) return fail(t, MT_ERR_INVAL, "--tasks and --dataset exclude each other");
+  /* An option of another algorithm would be ignored: a usage error (mt_train.c checks it too). */
+  if ((t->o.ssm_compensate || t->o.ssm_calibrate) && t->o.algo != MT_ALGO_SSM)
+    return fail(t, MT_ERR_INVAL, "--ssm-%s is for ssm, not %s",
+                t->o.ssm_compensate ? "compensate" : "calibrate", mt_algo_name(t->o.algo));
+  if (t->o.changed_only && t->o.algo != MT_ALGO_CLOSED_LOOP)
+    return fail(t, MT_ERR_INVAL, "--changed-only is for closed-loop, not %s", mt_algo_name(t->o.algo));
   int rc = check_distinct_outputs(t);
   const char *names[MT_TRAIN_MAX_TASKS] = {t->dataset};
   uint32_t n_tasks = 1;
