@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs scripts/reproduce.sh --quick end to end with the sanitizer build of memtile (every
-# algorithm of the claims table on 1,000 images) and checks the table it writes. TAP output.
+# algorithm of the claims table on a few hundred images) and checks the table it writes. TAP output.
 set -u
 cd "$(dirname "$0")/../.."
 MEMTILE=${MEMTILE:-build/san/bin/memtile}
