@@ -632,6 +632,24 @@ def render(r, rows, quick):
         out.append("| %s |" % " | ".join((paper, claim, theirs, ours, "**%s**" % reached, preset, net,
                                            data, epochs, rs)))
     out.append("")
+    out.append("Per-epoch test accuracy (%, mean over the seeds) of the convergence runs at their "
+               "chosen grid points:")
+    out.append("")
+    conv = sorted(k for k in r.chosen if k.startswith("ssm-") or
+                  (k.startswith("tan-") and "closed" not in k))
+    series = {}
+    for k in conv:
+        m = RUN_RE.match(r.chosen[k])
+        stem, lr = m.group("stem"), float(m.group("lr"))
+        runs = [r.accs(r.name(stem, lr, sd)) for sd in r.seeds(stem, lr)]
+        n = min(len(a) for a in runs)
+        series["%s-lr%g" % (stem, lr)] = [statistics.mean(a[i] for a in runs) for i in range(n)]
+    width = max([len(v) for v in series.values()] or [1])
+    out.append("| run | " + " | ".join(str(i) for i in range(1, width + 1)) + " |")
+    out.append("|---|" + "---|" * width)
+    for k, v in sorted(series.items()):
+        out.append("| `%s` | " % k + " | ".join("%.2f" % x for x in v) + " |" * (width - len(v) + 1))
+    out.append("")
     out.append("Learning rates and variants chosen on the validation split (mean over seeds of the "
                "last epoch's validation accuracy, %); the chosen point is marked *:")
     out.append("")

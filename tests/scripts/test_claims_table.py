@@ -263,6 +263,8 @@ def test_render_lists_every_command(d):
         if name.endswith(".cmd"):
             assert "memtile train --run %s" % name[:-4] in text, name
     assert "| `ssm-mlp-ssm` | 0.1: 90.50*, 0.3: 85.50 |" in text, text
+    # The convergence runs' mean per-epoch accuracy at the chosen point.
+    assert "| `ssm-mlp-ssm-lr0.1` | 80.00 | 88.00 | 90.00 | 90.50 |" in text, text
     # Every verdict is computed: none is the same in every row.
     assert len({row[4] for row in rows}) > 3
 
