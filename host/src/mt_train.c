@@ -298,8 +298,8 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
 }
 
 /* Test accuracy of every task after an epoch of task `task` (0-based), and with
- * validation splits (vals not NULL) their accuracy: the validation splits first, so that
- * the test set's device reads come where they came before --val existed. */
+ * validation splits (vals not NULL) their accuracy, measured first: a run with --val draws
+ * the device's read noise for them before the test sets' (so it is not the run without). */
 static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *tests,
                           const mt_dataset_t *vals, uint32_t task, int on_device,
                           mt_epoch_stats *st) {

@@ -80,7 +80,9 @@ int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dat
                  size_t errlen);
 
 /* Trains on n_tasks datasets in turn (continual learning), o->epochs epochs
- * each, and after every epoch tests on every task's test set. The datasets
+ * each, and after every epoch tests on every task's test set. With o->val, the last
+ * o->val examples of each training set are held out and measured after every epoch
+ * (mt_epoch_stats.val_accuracy); a split that leaves none to train on fails. The datasets
  * must have the same image size and class count. Epochs are numbered across
  * tasks (task k's are (k-1)*epochs+1 .. k*epochs); test_accuracy is the
  * current task's. A checkpoint holds the task and its epoch as well; with several
