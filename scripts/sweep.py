@@ -39,8 +39,8 @@ PLAN_FORMAT = 1
 # `memtile train` options a sweep may set: value options, and flags (true/false).
 VALUE_OPTS = {"device", "preset", "dataset", "net", "algo", "tasks", "levels", "epochs", "batch",
               "lr", "seed", "train-limit", "test-limit", "accumulate", "compensate", "w-max",
-              "meta-m", "momentum", "important", "favourable", "slices", "max-tiles"}
-FLAG_OPTS = {"open-loop"}
+              "meta-m", "momentum", "important", "favourable", "slices", "max-tiles", "val"}
+FLAG_OPTS = {"open-loop", "changed-only", "ssm-compensate", "ssm-calibrate"}
 # Options the sweep itself sets for every point.
 OWN_OPTS = {"log", "checkpoint", "resume"}
 DEFAULT_EPOCHS = 3  # memtile train's default (host/src/mt_train.c)
@@ -126,7 +126,7 @@ def _check_option(path, field, name, value):
         raise SweepError("%s: '%s' value %s is empty or has white space"
                          % (_where(path, field), name, json.dumps(value)))
     if name in ("epochs", "seed", "levels", "batch", "train-limit", "test-limit", "slices",
-                "max-tiles") and \
+                "max-tiles", "val") and \
             not (isinstance(value, int) and value >= 0 or isinstance(value, str) and value.isdigit()):
         raise SweepError("%s: '%s' must be a non-negative integer, got %s"
                          % (_where(path, field), name, json.dumps(value)))

@@ -48,6 +48,11 @@ typedef struct {
   int has_swaps;
   uint64_t swaps, swap_saves, swap_transactions, swap_bytes;
   double swap_s;
+  /* "val" > 0: the accuracy on the validation split (the last "val" training examples, held
+   * out of training) of the current task and of every task, measured as the test accuracy */
+  int has_val;
+  double val_accuracy;
+  double task_val_accuracy[MT_TRAIN_MAX_TASKS];
 } mt_epoch_stats;
 
 typedef struct mt_trainer mt_trainer;
@@ -62,16 +67,17 @@ void mt_trainer_close(mt_trainer *t);
 const char *mt_train_errmsg(const mt_trainer *t);
 
 /* Sets an option by its name in `memtile train --help` (with or without the leading "--"),
- * the value as text ("open-loop" takes "0" or "1"): algo, net, preset, levels, dataset,
- * tasks, epochs, batch, lr, seed, train-limit, test-limit, crop, accumulate, compensate, w-max,
- * open-loop, momentum, important, favourable, slices, meta-m, log, checkpoint, resume,
- * max-tiles (use at most N of the device's tiles and swap the network's others through
- * them, docs/tile-swapping.md).
+ * the value as text (a flag takes "0" or "1"): algo, net, preset, levels, dataset, tasks,
+ * epochs, batch, lr, seed, train-limit, test-limit, val, crop, accumulate, compensate, w-max,
+ * open-loop, changed-only, momentum, ssm-compensate, ssm-calibrate, important, favourable,
+ * slices, meta-m, log, checkpoint, resume, max-tiles (use at most N of the device's tiles and
+ * swap the network's others through them, docs/tile-swapping.md).
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
 int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
 
-/* 1 for an option of mt_trainer_set that takes a value, 0 for a flag ("open-loop", whose
- * value is "0" or "1"), MT_ERR_INVAL for no such option. */
+/* 1 for an option of mt_trainer_set that takes a value, 0 for a flag ("open-loop",
+ * "changed-only", "ssm-compensate", "ssm-calibrate", whose value is "0" or "1"),
+ * MT_ERR_INVAL for no such option. */
 int mt_train_option_kind(const char *option);
 
 /* The training algorithms' names, k = 0, 1, ...; NULL past the last. */

@@ -28,7 +28,7 @@ enum {
 /* Option fingerprint of a checkpoint: named values that must match between
  * the saved run and the resumed one (mt_train.c checks and names them). */
 typedef enum { MT_FP_INT, MT_FP_FLOAT, MT_FP_ALGO, MT_FP_HEX } mt_fp_kind;
-#define MT_FP_MAX 128     /* the longest fingerprint (8 layers, 8 tasks) has 86 entries */
+#define MT_FP_MAX 128     /* the longest fingerprint (8 layers, 8 tasks, --val) has < 100 entries */
 #define MT_FP_NAME_MAX 40 /* longest entry name */
 typedef struct {
   uint32_t n;
@@ -62,7 +62,8 @@ typedef struct mt_trainer {
   uint32_t *eval_idx;                  /* test example indices of one batch */
   uint64_t shuffle_rng;                /* the generator of the example order */
   uint32_t task, done;                 /* where the run starts: task (0-based), its epochs done */
-  uint32_t data_crc[MT_TRAIN_MAX_TASKS][2]; /* CRC-32 of each task's training and test data */
+  uint32_t data_crc[MT_TRAIN_MAX_TASKS][3]; /* CRC-32 of each task's training, test and
+                                             * validation data */
   unsigned char *ck_bytes;             /* --resume: the checked checkpoint until it is restored */
   mt_ckpt_file ck;                     /* its sections */
   mt_rbuf ck_algo;                     /* where the algorithm's load goes on reading its section */

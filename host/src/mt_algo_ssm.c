@@ -321,7 +321,8 @@ static int reinit_layer(mt_pulse_state *s, mt_dev *dev, uint32_t l, const float 
 
 int mt_pulse_program_init(mt_pulse_state *s, mt_dev *dev, const mt_mlp_t *net) {
   for (uint32_t l = 0; l < s->n_layers; l++) {
-    int rc = s->o.ssm ? reinit_layer(s, dev, l, net->w[l]) : program_nominal(s, dev, l, net->w[l], 1);
+    int rc = s->o.ssm && s->o.calibrate ? reinit_layer(s, dev, l, net->w[l])
+                                        : program_nominal(s, dev, l, net->w[l], 1);
     if (rc != MT_OK) return rc;
   }
   return MT_OK;
@@ -418,7 +419,7 @@ static int plan_nearest(int32_t *restrict p, const float *restrict g, const floa
 }
 
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
-  const int ssm = s->o.ssm;
+  const int ssm = s->o.ssm, comp = s->o.ssm && s->o.compensate;
   const float beta = s->o.momentum;
   for (uint32_t l = 0; l < s->n_layers; l++) {
     const mt_layer_map_t *m = &s->maps[l];
@@ -469,9 +470,9 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
           }
         }
         if (ne == 0) continue;
-        /* ssm: G+ of every weight to pulse, before the pulses (one READ_LIST, in the order
-         * the cell-by-cell reads had) */
-        if (ssm) {
+        /* ssm compensation: G+ of every weight to pulse, before the pulses (one READ_LIST,
+         * in the order the cell-by-cell reads had) */
+        if (comp) {
           int rc = read_entries(s, dev, tile, s->entries, ne);
           for (uint32_t e = 0; rc == MT_OK && e < ne; e++) {
             uint32_t i = s->entries[e] >> 20, j = (s->entries[e] >> 8) & 0xFFFu;
@@ -480,7 +481,7 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
           if (rc != MT_OK) return rc;
         }
         int rc = mt_dev_pulse(dev, tile, s->entries, ne);
-        if (rc == MT_OK && ssm) rc = compensate(s, dev, l, tile, ne);
+        if (rc == MT_OK && comp) rc = compensate(s, dev, l, tile, ne);
         if (rc != MT_OK) return rc;
       }
   }
@@ -549,8 +550,14 @@ static void pulse_destroy(mt_trainer *t) {
 
 static int pulse_setup(mt_trainer *t) {
   const mt_train_opts *o = t->o;
-  mt_pulse_opts po = {o->algo == MT_ALGO_SSM, o->momentum, o->seed, MT_SSM_CALIB_CYCLES,
-                      MT_SSM_CALIB_PULSES};
+  const int ssm = o->algo == MT_ALGO_SSM;
+  mt_pulse_opts po = {.ssm = ssm,
+                      .compensate = ssm && o->ssm_compensate,
+                      .calibrate = ssm && o->ssm_calibrate,
+                      .momentum = o->momentum,
+                      .seed = o->seed,
+                      .calib_cycles = MT_SSM_CALIB_CYCLES,
+                      .calib_pulses = MT_SSM_CALIB_PULSES};
   return mt_pulse_init(t->state, &po, t->preset, t->maps, o->n_layers, t->err, t->errlen);
 }
 
@@ -571,6 +578,8 @@ static int pulse_step(mt_trainer *t) {
 
 static void ssm_fingerprint(const mt_trainer *t, mt_fp *fp) {
   mt_fp_add(fp, "momentum", MT_FP_FLOAT, mt_fp_f32(t->o->momentum));
+  mt_fp_add(fp, "ssm-compensate", MT_FP_INT, t->o->ssm_compensate);
+  mt_fp_add(fp, "ssm-calibrate", MT_FP_INT, t->o->ssm_calibrate);
 }
 
 static void pulse_save(const mt_trainer *t, mt_wbuf *b) { mt_pulse_save(t->state, b); }

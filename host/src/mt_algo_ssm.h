@@ -24,7 +24,12 @@
 #define MT_PULSE_MAX 63u /* largest pulse count of one PULSE entry, also the per-step clip */
 
 typedef struct {
-  int ssm;        /* 0: sgd-pulse; 1: ssm (all four parts below) */
+  int ssm;        /* 0: sgd-pulse; 1: ssm (momentum and stochastic rounding, open loop) */
+  /* ssm's read-based parts (ours, off by default: the SSM paper programs without reading):
+   * compensate reads every pulsed G+ before and after its pulses and tops up large misses;
+   * calibrate measures every G+ device's response at initialisation (per-device gains) and
+   * programs the initial weights in closed loop */
+  int compensate, calibrate;
   float momentum; /* ssm: beta of v = beta v + g */
   uint64_t seed;  /* host PRNG of the stochastic rounding */
   /* re-initialisation measurement: cycles of (k SET, k RESET) per G+ device */
@@ -52,7 +57,7 @@ typedef struct {
   uint16_t *gp, *gm;         /* workspace: one tile of reads */
   float *acc;                /* workspace: one tile of sums */
   uint32_t *cells;           /* workspace: the cells of one tile's sent PULSE entries */
-  uint64_t topups;           /* compensation pulses' entries issued (ssm) */
+  uint64_t topups;           /* compensation pulses' entries issued (ssm, compensate) */
 } mt_pulse_state;
 
 /* Allocates the state for layers mapped by maps (sizes from maps). Returns 0,
@@ -61,8 +66,8 @@ int mt_pulse_init(mt_pulse_state *s, const mt_pulse_opts *o, const mt_preset_t *
                   mt_layer_map_t *maps, uint32_t n_layers, char *err, size_t errlen);
 void mt_pulse_free(mt_pulse_state *s);
 
-/* Programs the initial weights w (per layer, row-major) by pulses: sgd-pulse
- * open loop with nominal pulse counts; ssm after re-initialisation (response
+/* Programs the initial weights w (per layer, row-major) by pulses: open loop with
+ * nominal pulse counts; ssm with calibrate after re-initialisation (response
  * measurement, per-device gains) and in closed loop with those gains. */
 int mt_pulse_program_init(mt_pulse_state *s, mt_dev *dev, const mt_mlp_t *net);
 

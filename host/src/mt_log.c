@@ -20,6 +20,7 @@ struct mt_log {
   int header_done;                       /* the CSV header is written before the first line */
   int swaps;                             /* the swap columns are in the CSV (tile swapping) */
   uint32_t n_tasks;                      /* 0: a single-dataset run, no task fields */
+  int val;                               /* validation fields (mt_log_set_val) */
   char task_names[MT_TRAIN_MAX_TASKS][TASK_NAME_LEN];
 };
 
@@ -135,6 +136,8 @@ int mt_log_set_tasks(mt_log *log, uint32_t n_tasks, const char *const *names) {
   return 0;
 }
 
+void mt_log_set_val(mt_log *log) { log->val = 1; }
+
 /* The CSV header, into an empty file only (a resumed run appends). */
 static void csv_header(mt_log *log, const mt_epoch_stats *s) {
   if (log->header_done) return;
@@ -146,6 +149,10 @@ static void csv_header(mt_log *log, const mt_epoch_stats *s) {
   if (log->n_tasks) {
     fputs(",task,task_name", log->csv);
     for (uint32_t k = 0; k < log->n_tasks; k++) fprintf(log->csv, ",task_accuracy_%u", k + 1);
+  }
+  if (log->val) {
+    fputs(",val_accuracy", log->csv);
+    for (uint32_t k = 0; k < log->n_tasks; k++) fprintf(log->csv, ",task_val_accuracy_%u", k + 1);
   }
   fputc('\n', log->csv);
 }
@@ -207,6 +214,15 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
       fprintf(log->json, "%s%.6g", k ? ", " : "", k < s->n_tasks ? s->task_accuracy[k] : 0.0);
     fputs("], ", log->json);
   }
+  if (log->val) {
+    fprintf(log->json, "\"val_accuracy\": %.6g, ", s->val_accuracy);
+    if (log->n_tasks) {
+      fputs("\"task_val_accuracy\": [", log->json);
+      for (uint32_t k = 0; k < log->n_tasks; k++)
+        fprintf(log->json, "%s%.6g", k ? ", " : "", k < s->n_tasks ? s->task_val_accuracy[k] : 0.0);
+      fputs("], ", log->json);
+    }
+  }
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
   fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%llu,%.6g",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
@@ -224,6 +240,11 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
     csv_field(log->csv, log->task_names[task - 1]);
     for (uint32_t k = 0; k < log->n_tasks; k++)
       fprintf(log->csv, ",%.6g", k < s->n_tasks ? s->task_accuracy[k] : 0.0);
+  }
+  if (log->val) {
+    fprintf(log->csv, ",%.6g", s->val_accuracy);
+    for (uint32_t k = 0; k < log->n_tasks; k++)
+      fprintf(log->csv, ",%.6g", k < s->n_tasks ? s->task_val_accuracy[k] : 0.0);
   }
   fputc('\n', log->csv);
   /* On disk before the epoch's checkpoint: a resume then finds every epoch it restores. */

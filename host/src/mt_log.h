@@ -25,6 +25,11 @@ int mt_log_open(mt_log **out, const char *path, int append, char *err, size_t er
  * task_accuracy_N to the CSV. Call before the first epoch; names are copied
  * (at most MT_TRAIN_MAX_TASKS). 0, or -1 if there are too many. */
 int mt_log_set_tasks(mt_log *log, uint32_t n_tasks, const char *const *names);
+/* A run with a validation split (--val): adds the field "val_accuracy" to every JSON line
+ * (and with tasks "task_val_accuracy", one per task), and the columns val_accuracy (and
+ * task_val_accuracy_1 .. N) to the CSV, after those of mt_log_set_tasks. Call before the
+ * first epoch. */
+void mt_log_set_val(mt_log *log);
 /* Appends the epoch's line to both files and syncs them. 0, or -1 with
  * mt_log_errmsg naming the file and the reason (errno). */
 int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s);

@@ -298,15 +298,32 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
   if (o->slices && !(t->ops->flags & MT_ALGO_F_SLICES))
     return mt_trainer_fail(t, "--slices (bit-sliced weights) is for conventional and biased, not %s",
                            t->ops->name);
+  /* An option of another algorithm would be silently ignored: refused instead. */
+  if ((o->ssm_compensate || o->ssm_calibrate) && o->algo != MT_ALGO_SSM)
+    return mt_trainer_fail(t, "--ssm-%s is for ssm, not %s",
+                           o->ssm_compensate ? "compensate" : "calibrate", t->ops->name);
+  if (o->changed_only && o->algo != MT_ALGO_CLOSED_LOOP)
+    return mt_trainer_fail(t, "--changed-only is for closed-loop, not %s", t->ops->name);
   uint32_t slice_bits;
   if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
     return -1;
   return 0;
 }
 
-/* Test accuracy of every task after an epoch of task `task` (0-based). */
-static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *tests, uint32_t task,
-                          int on_device, mt_epoch_stats *st) {
+/* Test accuracy of every task after an epoch of task `task` (0-based), and with
+ * validation splits (vals not NULL) their accuracy, measured first: a run with --val draws
+ * the device's read noise for them before the test sets' (so it is not the run without). */
+static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *tests,
+                          const mt_dataset_t *vals, uint32_t task, int on_device,
+                          mt_epoch_stats *st) {
+  if (vals) {
+    st->has_val = 1;
+    if (mt_trainer_evaluate(t, &vals[task], on_device, &st->val_accuracy) != 0) return -1;
+    for (uint32_t k = 0; k < n_tasks; k++) {
+      if (k == task) st->task_val_accuracy[k] = st->val_accuracy;
+      else if (mt_trainer_evaluate(t, &vals[k], on_device, &st->task_val_accuracy[k]) != 0) return -1;
+    }
+  }
   if (mt_trainer_evaluate(t, &tests[task], on_device, &st->test_accuracy) != 0) return -1;
   st->task = task + 1;
   st->n_tasks = n_tasks;
@@ -323,7 +340,8 @@ static void start_task(mt_trainer *t, const mt_dataset_t *train) {
 }
 
 static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trains,
-                      const mt_dataset_t *tests, const mt_train_hooks *hooks) {
+                      const mt_dataset_t *tests, const mt_dataset_t *vals,
+                      const mt_train_hooks *hooks) {
   const mt_train_opts *o = t->o;
   const mt_algo_ops *ops = t->ops;
   uint64_t c0[MT_CNT_COUNT] = {0}, c1[MT_CNT_COUNT] = {0};
@@ -387,7 +405,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
       st.updates_skipped += t->host_skipped;
       t->host_skipped = 0;
     }
-    if (evaluate_tasks(t, n_tasks, tests, task, dev_algo, &st) != 0) return -1;
+    if (evaluate_tasks(t, n_tasks, tests, vals, task, dev_algo, &st) != 0) return -1;
     /* Evaluation costs are not training costs: start the next epoch's count here. */
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
     st.wall_s = now() - t0;
@@ -415,7 +433,26 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
   return 0;
 }
 
-int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *train,
+/* Splits the last o->val examples of each task's training set off as its validation split:
+ * fit[k] and val[k] are views into train[k]'s arrays (nothing is copied or freed). */
+static int split_val(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train, mt_dataset_t *fit,
+                     mt_dataset_t *val) {
+  const uint32_t n = t->o->val;
+  for (uint32_t k = 0; k < n_tasks; k++) {
+    fit[k] = val[k] = train[k];
+    if (n == 0) continue;
+    if (n >= train[k].count)
+      return mt_trainer_fail(t, "--val %u: task %u has only %u training examples (the split must "
+                             "leave at least one to train on)", n, k + 1, train[k].count);
+    fit[k].count = train[k].count - n;
+    val[k].count = n;
+    val[k].images = train[k].images + (size_t)fit[k].count * train[k].rows * train[k].cols;
+    val[k].labels = train[k].labels + fit[k].count;
+  }
+  return 0;
+}
+
+int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *all_train,
                        const mt_dataset_t *test, mt_dev *dev, const mt_preset_t *preset,
                        const mt_train_hooks *hooks, char *err, size_t errlen) {
   mt_trainer t;
@@ -430,7 +467,8 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
     snprintf(err, errlen, "%u tasks: between 1 and %u are supported", n_tasks, MT_TRAIN_MAX_TASKS);
     return -1;
   }
-  int rc = 0;
+  mt_dataset_t train[MT_TRAIN_MAX_TASKS], val[MT_TRAIN_MAX_TASKS];
+  int rc = split_val(&t, n_tasks, all_train, train, val);
   uint32_t largest = 0;
   for (uint32_t k = 0; k < n_tasks && rc == 0; k++) {
     rc = check_inputs(&t, &train[k], &test[k]);
@@ -443,6 +481,7 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
   for (uint32_t k = 0; rc == 0 && (o->checkpoint || o->resume) && k < n_tasks; k++) {
     t.data_crc[k][0] = mt_train_dataset_crc(&train[k]);
     t.data_crc[k][1] = mt_train_dataset_crc(&test[k]);
+    t.data_crc[k][2] = o->val ? mt_train_dataset_crc(&val[k]) : 0;
   }
   if (rc == 0 && o->resume) rc = mt_train_ckpt_open(&t, n_tasks, train, test);
   if (rc == 0 && uses_device(&t)) rc = setup_device(&t);
@@ -450,7 +489,7 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
   if (rc == 0 && o->resume && hooks && hooks->resumed &&
       hooks->resumed(hooks->ctx, t.task * o->epochs + t.done) != 0)
     rc = mt_trainer_fail(&t, "%s: the caller could not resume from this checkpoint", o->resume);
-  if (rc == 0) rc = run_epochs(&t, n_tasks, train, test, hooks);
+  if (rc == 0) rc = run_epochs(&t, n_tasks, train, test, o->val ? val : NULL, hooks);
   trainer_free(&t);
   return rc;
 }

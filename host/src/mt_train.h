@@ -38,6 +38,11 @@ typedef struct {
   float w_max_factor;             /* top level = factor x the layer's initial weight bound */
   uint32_t open_loop;             /* program by nominal pulses instead of write-verify */
   float momentum;                 /* ssm: beta of the gradient momentum */
+  uint32_t ssm_compensate;        /* ssm: read each pulsed G+ before and after, top up misses */
+  uint32_t ssm_calibrate;         /* ssm: measure every device's response at initialisation */
+  uint32_t changed_only;          /* closed-loop: write-verify only the weights whose level changed */
+  uint32_t val;                   /* the last val training examples of each task are held out
+                                   * as its validation split (0: none) */
   float important;                /* biased: fraction of each layer's weights (largest |w|) constrained */
   uint32_t favourable_k;          /* biased: favourable levels from the characterization (0: ceil-ish 3L/4) */
   uint32_t slices;                /* conventional/biased: 0, or weights bit-sliced onto this many
@@ -75,7 +80,9 @@ int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dat
                  size_t errlen);
 
 /* Trains on n_tasks datasets in turn (continual learning), o->epochs epochs
- * each, and after every epoch tests on every task's test set. The datasets
+ * each, and after every epoch tests on every task's test set. With o->val, the last
+ * o->val examples of each training set are held out and measured after every epoch
+ * (mt_epoch_stats.val_accuracy); a split that leaves none to train on fails. The datasets
  * must have the same image size and class count. Epochs are numbered across
  * tasks (task k's are (k-1)*epochs+1 .. k*epochs); test_accuracy is the
  * current task's. A checkpoint holds the task and its epoch as well; with several

@@ -110,10 +110,13 @@ static void fingerprint(const mt_trainer *t, uint32_t n_tasks, const mt_dataset_
   mt_fp_add(fp, "open-loop", MT_FP_INT, o->open_loop);
   mt_fp_add(fp, "levels", MT_FP_INT, t->preset ? t->preset->levels : 0);
   mt_fp_add(fp, "preset configuration (CRC-32)", MT_FP_HEX, preset_crc(t->preset));
+  /* Before the examples: a resume with another split is named as such. */
+  mt_fp_add(fp, "validation split (--val)", MT_FP_INT, o->val);
   mt_fp_add(fp, "tasks", MT_FP_INT, n_tasks);
   for (uint32_t k = 0; k < n_tasks; k++) {
     mt_fp_add(fp, "training examples", MT_FP_INT, trains[k].count);
     mt_fp_add(fp, "training data (CRC-32)", MT_FP_HEX, t->data_crc[k][0]);
+    if (o->val) mt_fp_add(fp, "validation data (CRC-32)", MT_FP_HEX, t->data_crc[k][2]);
     mt_fp_add(fp, "test examples", MT_FP_INT, tests[k].count);
     mt_fp_add(fp, "test data (CRC-32)", MT_FP_HEX, t->data_crc[k][1]);
   }

@@ -126,14 +126,22 @@ static void algo_list(char *out, size_t n) {
 
 static const char *const option_names[] = {
     "device", "preset", "log", "tasks", "checkpoint", "resume", "dataset", "net", "algo",
-    "compensate", "open-loop", "levels", "epochs", "batch", "accumulate", "train-limit",
-    "test-limit", "crop", "favourable", "slices", "lr", "important", "w-max", "momentum", "meta-m",
-    "seed", "max-tiles"};
+    "compensate", "open-loop", "changed-only", "ssm-compensate", "ssm-calibrate", "levels",
+    "epochs", "batch", "accumulate", "train-limit", "test-limit", "val", "crop", "favourable",
+    "slices", "lr", "important", "w-max", "momentum", "meta-m", "seed", "max-tiles"};
+
+/* The options that take no value on the command line (present means "1"). */
+static const char *const flag_names[] = {"open-loop", "changed-only", "ssm-compensate",
+                                         "ssm-calibrate"};
 
 int mt_train_option_kind(const char *option) {
   const char *opt = option && !strncmp(option, "--", 2) ? option + 2 : option;
-  for (size_t k = 0; opt && k < sizeof option_names / sizeof *option_names; k++)
-    if (!strcmp(opt, option_names[k])) return strcmp(opt, "open-loop") != 0;
+  for (size_t k = 0; opt && k < sizeof option_names / sizeof *option_names; k++) {
+    if (strcmp(opt, option_names[k])) continue;
+    for (size_t f = 0; f < sizeof flag_names / sizeof *flag_names; f++)
+      if (!strcmp(opt, flag_names[f])) return 0;
+    return 1;
+  }
   return MT_ERR_INVAL;
 }
 
@@ -188,6 +196,10 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
     return MT_OK;
   }
   if (!strcmp(opt, "open-loop")) return parse_u32(t, opt, val, 0, 1, &o->open_loop);
+  if (!strcmp(opt, "changed-only")) return parse_u32(t, opt, val, 0, 1, &o->changed_only);
+  if (!strcmp(opt, "ssm-compensate")) return parse_u32(t, opt, val, 0, 1, &o->ssm_compensate);
+  if (!strcmp(opt, "ssm-calibrate")) return parse_u32(t, opt, val, 0, 1, &o->ssm_calibrate);
+  if (!strcmp(opt, "val")) return parse_u32(t, opt, val, 0, UINT32_MAX - 1, &o->val);
   if (!strcmp(opt, "levels")) return parse_u32(t, opt, val, 2, 256, &t->levels);
   if (!strcmp(opt, "epochs")) return parse_u32(t, opt, val, 1, 100000, &o->epochs);
   if (!strcmp(opt, "batch")) return parse_u32(t, opt, val, 1, 4096, &o->batch);
@@ -345,8 +357,12 @@ static void summary(const mt_trainer *t, const mt_dataset_t *train, const mt_dat
   const mt_train_opts *o = &t->o;
   size_t u = 0;
 #define PUT(...) (u += (u < n ? (size_t)snprintf(out + u, n - u, __VA_ARGS__) : 0))
-  PUT("%s on %s, %u train / %u test examples, net", mt_algo_name(o->algo),
-      o->algo == MT_ALGO_FLOAT ? "float (no device)" : t->uri, train->count, test->count);
+  /* --val holds the last examples of the training set out of training */
+  uint32_t fit = train->count > o->val ? train->count - o->val : 0;
+  PUT("%s on %s, %u train", mt_algo_name(o->algo),
+      o->algo == MT_ALGO_FLOAT ? "float (no device)" : t->uri, fit);
+  if (o->val) PUT(" / %u validation", o->val);
+  PUT(" / %u test examples, net", test->count);
   if (t->net_text[0] && o->spec[0].conv) PUT(" %s, widths", t->net_text);
   for (uint32_t l = 0; l <= o->n_layers; l++) PUT("%c%u", l ? '-' : ' ', o->sizes[l]);
   if (o->algo != MT_ALGO_FLOAT) PUT(", preset %s (%u levels)", preset->name, preset->levels);
@@ -371,6 +387,12 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (t->ran) return fail(t, MT_ERR_INVAL, "this trainer has run already (a trainer runs once)");
   t->ran = 1;
   if (t->tasks[0] && t->dataset_set) return fail(t, MT_ERR_INVAL, "--tasks and --dataset exclude each other");
+  /* An option of another algorithm would be ignored: a usage error (mt_train.c checks it too). */
+  if ((t->o.ssm_compensate || t->o.ssm_calibrate) && t->o.algo != MT_ALGO_SSM)
+    return fail(t, MT_ERR_INVAL, "--ssm-%s is for ssm, not %s",
+                t->o.ssm_compensate ? "compensate" : "calibrate", mt_algo_name(t->o.algo));
+  if (t->o.changed_only && t->o.algo != MT_ALGO_CLOSED_LOOP)
+    return fail(t, MT_ERR_INVAL, "--changed-only is for closed-loop, not %s", mt_algo_name(t->o.algo));
   int rc = check_distinct_outputs(t);
   const char *names[MT_TRAIN_MAX_TASKS] = {t->dataset};
   uint32_t n_tasks = 1;
@@ -396,6 +418,10 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
                                  mt_dataset_permute(&test[k], t->task_perm[k], err, sizeof err) != 0))
       rc = fail(t, MT_ERR_NOMEM, "--tasks %s: %s", names[k], err);
   }
+  for (uint32_t k = 0; rc == MT_OK && k < n_tasks; k++)
+    if (t->o.val && t->o.val >= train[k].count)
+      rc = fail(t, MT_ERR_INVAL, "--val %u: task %u (%s) has only %u training examples (the split "
+                "must leave at least one to train on)", t->o.val, k + 1, names[k], train[k].count);
   if (rc == MT_OK && t->o.algo != MT_ALGO_FLOAT) {
     /* A name found nowhere becomes the path it would have in the first place searched,
      * which the loader then names. */
@@ -423,6 +449,7 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (rc == MT_OK && t->log[0] && mt_log_open(&log, t->log, t->o.resume != NULL, err, sizeof err) != 0)
     rc = fail(t, MT_ERR_IO, "%s", err);
   if (rc == MT_OK && log && t->tasks[0]) mt_log_set_tasks(log, n_tasks, names);
+  if (rc == MT_OK && log && t->o.val) mt_log_set_val(log);
   if (rc == MT_OK && cb->started) {
     char line[1024];
     summary(t, &train[0], &test[0], preset, names, n_tasks, line, sizeof line);

@@ -56,11 +56,19 @@ static const char *const usage_train =
     "  --test-limit N     use the first N test examples (default all)\n"
     "  --crop S           keep the centre SxS pixels of every image (20: NeuroSim's 400-100-10;\n"
     "                     --net then starts with S*S, or SxSx1 for a CNN)\n"
+    "  --val N            hold the last N training examples (of each task) out of training as\n"
+    "                     a validation split; its accuracy is logged as val_accuracy (default 0)\n"
     "  --accumulate K     siamese: apply the summed gradient every K batches (default 1)\n"
     "  --compensate MODE  siamese: readback (default) or none\n"
     "  --w-max X          top level = X times the layer's initial weight bound (default 2)\n"
     "  --open-loop        program by nominal pulse counts instead of write-verify\n"
+    "  --changed-only     closed-loop: write-verify only the weights whose level changed\n"
+    "                     (default: every weight, every step)\n"
     "  --momentum B       ssm: momentum of the gradients, 0..1 (default 0.9)\n"
+    "  --ssm-compensate   ssm: read every pulsed device before and after its pulses and top up\n"
+    "                     large misses (ours; default off: the paper's open loop, no reads)\n"
+    "  --ssm-calibrate    ssm: measure every device's pulse response at initialisation and\n"
+    "                     program the initial weights in closed loop (ours; default off)\n"
     "  --important P      biased: fraction (0, 1] of each layer's weights, the largest |w|, kept\n"
     "                     on favourable levels (default 0.25)\n"
     "  --favourable K     conventional/biased: favourable levels, the K of lowest spread\n"
@@ -214,6 +222,7 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
     printf("  tile swapping (emulator overhead): %llu loads, %llu saves, %llu commands, %.4g MB, "
            "%.2f s\n", (unsigned long long)s->swaps, (unsigned long long)s->swap_saves,
            (unsigned long long)s->swap_transactions, s->swap_bytes * 1e-6, s->swap_s);
+  if (s->has_val) printf("  validation %.2f%% (--val split)\n", 100 * s->val_accuracy);
   if (s->has_sw_accuracy)
     printf("  software test %.2f%% (float, before programming); test above: on the device after "
            "programming\n", 100 * s->sw_test_accuracy);

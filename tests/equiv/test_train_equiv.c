@@ -158,14 +158,16 @@ static void metaplastic_narrow_unit_logs_match(void **state) {
 }
 
 /* Open-loop pulse training: PULSE in both directions and noisy READ_CELLS before every
- * backward pass (sgd-pulse), and ssm's re-initialization, stochastic pulses and
- * compensation reads on a small network. */
+ * backward pass (sgd-pulse), and ssm's stochastic pulses with its read-based options on
+ * (re-initialization and compensation reads: the open-loop default is a subset) on a small
+ * network. */
 static void pulse_training_logs_match(void **state) {
   (void)state;
   logs_match("train --algo sgd-pulse --preset imprecise --lr 0.5 --dataset mnist --net 784-16-10 "
              "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5 --w-max 4", 1);
-  logs_match("train --algo ssm --preset imprecise --dataset mnist --net 784-2-10 "
-             "--train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5 --w-max 4", 1);
+  logs_match("train --algo ssm --ssm-calibrate --ssm-compensate --preset imprecise --dataset mnist "
+             "--net 784-2-10 --train-limit 64 --test-limit 32 --batch 16 --epochs 1 --seed 5 "
+             "--w-max 4", 1);
 }
 
 /* Characterization, re-fabrication and one-shot programming of bit-sliced weights

@@ -142,6 +142,7 @@ static int run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t
   r->stop_after = stop_after;
   if (mt_log_open(&r->log, log, append, err, errlen) != 0) fail_msg("%s", err);
   if (n_tasks > 1) mt_log_set_tasks(r->log, n_tasks, task_names);
+  if (o->val) mt_log_set_val(r->log);
   mt_dev *dev = NULL;
   char uri[64];
   snprintf(uri, sizeof uri, "model://?tiles=%u", mt_train_tiles_needed(o));
@@ -239,9 +240,11 @@ static void same_epoch(const mt_epoch_stats *a, const mt_epoch_stats *b) {
              a->energy_pj == b->energy_pj && a->latency_ns == b->latency_ns &&
              a->has_sw_accuracy == b->has_sw_accuracy && a->sw_test_accuracy == b->sw_test_accuracy &&
              a->has_sim_cycles == b->has_sim_cycles && a->sim_cycles == b->sim_cycles &&
-             a->task == b->task && a->n_tasks == b->n_tasks;
+             a->task == b->task && a->n_tasks == b->n_tasks && a->has_val == b->has_val &&
+             a->val_accuracy == b->val_accuracy;
   for (uint32_t k = 0; same && k < MT_TRAIN_MAX_TASKS; k++)
-    same = a->task_accuracy[k] == b->task_accuracy[k];
+    same = a->task_accuracy[k] == b->task_accuracy[k] &&
+           a->task_val_accuracy[k] == b->task_val_accuracy[k];
   if (!same)
     fail_msg("epoch %u / %u differs: loss %.17g / %.17g, test %.17g / %.17g, set %llu / %llu, reset "
              "%llu / %llu, reads %llu / %llu, programmed %llu / %llu", a->epoch, b->epoch,
@@ -298,11 +301,14 @@ static void sgd_pulse_resume_is_exact(void **state) {
   resume_matches(&o, 1, &imprecise, "sgd-pulse", cuts, 1);
 }
 
-/* ssm: measured per-device gains, momentum of weights and biases, the host's
- * stochastic-rounding generator and update compensation all carry over. */
+/* ssm with its read-based options: measured per-device gains, momentum of weights and
+ * biases, the host's stochastic-rounding generator and update compensation all carry over;
+ * and a validation split (--val), logged every epoch. */
 static void ssm_resume_is_exact(void **state) {
   (void)state;
   mt_train_opts o = tiny_opts(MT_ALGO_SSM);
+  o.ssm_compensate = o.ssm_calibrate = 1;
+  o.val = 50;
   o.epochs = 3;
   static const uint32_t cuts[] = {1, 2};
   resume_matches(&o, 1, &imprecise, "ssm", cuts, 2);
@@ -420,6 +426,12 @@ static void other_algorithm_or_option_is_refused(void **state) {
   o.lr = 0.1f;
   expect_refusal(&o, 1, &imprecise, "was written with learning rate 0.05, this run has 0.1");
   o.lr = 0.05f;
+  o.ssm_compensate = 1;
+  expect_refusal(&o, 1, &imprecise, "was written with ssm-compensate 0, this run has 1");
+  o.ssm_compensate = 0;
+  o.val = 10; /* another validation split: other training examples */
+  expect_refusal(&o, 1, &imprecise, "was written with validation split (--val) 0, this run has 10");
+  o.val = 0;
   mt_preset_t other = imprecise; /* same levels, another device */
   other.cfg[MT_CFG_READ_SIGMA] += 1;
   expect_refusal(&o, 1, &other, "was written with preset configuration (CRC-32) 0x");

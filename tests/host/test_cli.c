@@ -62,7 +62,8 @@ static void help_and_unknown_commands(void **state) {
                                      "--levels", "--epochs", "--batch", "--lr", "--seed",
                                      "--train-limit", "--test-limit", "--crop", "--log",
                                      "--checkpoint", "--resume", "--momentum", "--important",
-                                     "--favourable", "--tasks", "--meta-m", "--max-tiles",
+                                     "--favourable", "--tasks", "--meta-m", "--max-tiles", "--val",
+                                     "--changed-only", "--ssm-compensate", "--ssm-calibrate",
                                      "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
@@ -84,6 +85,15 @@ static void bad_arguments_are_named(void **state) {
   expect("train --algo magic", 2,
          "--algo: 'magic' is not an algorithm (float, closed-loop, siamese, sgd-pulse, ssm, "
          "conventional, biased, metaplastic)");
+  expect("train --val x", 2, "--val: 'x' is not an integer");
+  expect("train --changed-only --algo siamese --dataset mnist --net 784-8-10 --train-limit 10 "
+         "--test-limit 10", 2, "--changed-only is for closed-loop, not siamese");
+  expect("train --ssm-compensate --algo sgd-pulse --preset imprecise --dataset mnist --net 784-8-10 "
+         "--train-limit 10 --test-limit 10", 2, "--ssm-compensate is for ssm, not sgd-pulse");
+  expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 10 --test-limit 10 "
+         "--val 10", 2, "--val 10: task 1 (mnist) has only 10 training examples");
+  expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 64 --test-limit 32 "
+         "--val 16 --epochs 1", 0, "validation ");
   expect("train --important 0", 2, "--important: '0' is not a number in (0, 1]");
   expect("train --important 1.5", 2, "--important: '1.5' is not a number in (0, 1]");
   expect("train --favourable 0", 2, "--favourable: '0' is not an integer in [1, 256]");

@@ -128,7 +128,8 @@ static void compensation_reads_back_changed_weights(void **state) {
   assert_true(n.cells_programmed != s.cells_programmed);
 }
 
-/* Closed-loop reprograms every weight after every step by write-verify. */
+/* Closed-loop reprograms every weight after every step by write-verify; with
+ * --changed-only only the weights whose level changed. */
 static void closed_loop_programs_everything(void **state) {
   (void)state;
   mt_train_opts o;
@@ -138,6 +139,28 @@ static void closed_loop_programs_everything(void **state) {
   assert_int_equal(s.cells_programmed, WEIGHTS + 10 * WEIGHTS);
   assert_int_equal(s.updates_skipped, 0);
   assert_true(s.verify_reads >= 2 * s.cells_programmed); /* at least one read per device */
+  /* --changed-only ("write-verify on change"): after the initial write, each step writes
+   * and verifies only the weights whose level changed, and counts the others as skipped;
+   * with the same gradients (no compensation), siamese --compensate none programs the
+   * same weights. */
+  o.changed_only = 1;
+  mt_epoch_stats c = train_once(&o);
+  assert_true(c.cells_programmed > WEIGHTS && c.cells_programmed < s.cells_programmed);
+  assert_int_equal(c.updates_skipped + c.cells_programmed - WEIGHTS, 10 * WEIGHTS);
+  assert_true(c.verify_reads < s.verify_reads);
+  o.algo = MT_ALGO_SIAMESE;
+  o.changed_only = 0;
+  o.compensate = MT_COMP_NONE;
+  mt_epoch_stats n = train_once(&o);
+  assert_int_equal(n.cells_programmed, c.cells_programmed);
+  /* The option of another algorithm is refused. */
+  o.changed_only = 1;
+  char err[256];
+  mt_dev *dev = NULL;
+  assert_int_equal(mt_dev_open("model://?tiles=8", &dev), MT_OK);
+  assert_int_equal(mt_train_run(&o, &train, &test, dev, &preset, NULL, err, sizeof err), -1);
+  assert_non_null(strstr(err, "--changed-only is for closed-loop, not siamese"));
+  mt_dev_close(dev);
 }
 
 /* The same seed gives the same run; the float baseline touches no device. */

@@ -153,7 +153,13 @@ static void errors_name_the_option_or_file(void **state) {
   expect_set_error(t, "net", "784-0-10", "--net:");
   expect_set_error(t, "open-loop", "2", "--open-loop: '2' is not an integer in [0, 1]");
   expect_set_error(t, "max-tiles", "0", "--max-tiles: '0' is not an integer in [1, 64]");
+  expect_set_error(t, "val", "-3", "--val: '-3' is not an integer");
+  expect_set_error(t, "ssm-compensate", "yes", "--ssm-compensate: 'yes' is not an integer in [0, 1]");
   assert_int_equal(mt_train_option_kind("--open-loop"), 0);
+  assert_int_equal(mt_train_option_kind("changed-only"), 0);
+  assert_int_equal(mt_train_option_kind("ssm-compensate"), 0);
+  assert_int_equal(mt_train_option_kind("ssm-calibrate"), 0);
+  assert_int_equal(mt_train_option_kind("val"), 1);
   assert_int_equal(mt_train_option_kind("epochs"), 1);
   assert_int_equal(mt_train_option_kind("colour"), MT_ERR_INVAL);
   assert_string_equal(mt_train_algo_name(0), "float");
@@ -323,6 +329,56 @@ static void crop_feeds_a_smaller_input_layer(void **state) {
   mt_trainer_close(t);
 }
 
+/* --val 16 of 64 examples: the last 16 are not trained on (the run trains exactly as one on
+ * the first 48 does), their accuracy is reported and logged (JSON and CSV). */
+static void validation_split_is_held_out(void **state) {
+  (void)state;
+  char log[128], csv[128], line[4096];
+  snprintf(log, sizeof log, "%s/val.jsonl", tmpdir);
+  snprintf(csv, sizeof csv, "%s/val.csv", tmpdir);
+  record_t held = {0}, short_set = {0};
+  mt_train_callbacks cb = {on_started, NULL, on_epoch, &held};
+  mt_trainer *t = tiny(NULL, "2");
+  set_ok(t, "algo", "float");
+  set_ok(t, "val", "16");
+  set_ok(t, "log", log);
+  if (mt_trainer_run(t, &cb) != MT_OK) fail_msg("run: %s", mt_train_errmsg(t));
+  mt_trainer_close(t);
+  if (!strstr(held.summary, "48 train / 16 validation / 32 test")) fail_msg("summary '%s'", held.summary);
+  t = tiny(NULL, "2");
+  set_ok(t, "algo", "float");
+  set_ok(t, "train-limit", "48");
+  cb.ctx = &short_set;
+  assert_int_equal(mt_trainer_run(t, &cb), MT_OK);
+  mt_trainer_close(t);
+  assert_int_equal(held.n, 2);
+  for (uint32_t k = 0; k < 2; k++) {
+    assert_true(held.s[k].has_val && !short_set.s[k].has_val);
+    assert_true(held.s[k].val_accuracy >= 0 && held.s[k].val_accuracy <= 1);
+    assert_true(held.s[k].train_loss == short_set.s[k].train_loss);
+    assert_true(held.s[k].test_accuracy == short_set.s[k].test_accuracy);
+  }
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  fclose(f);
+  char want[64];
+  snprintf(want, sizeof want, "\"val_accuracy\": %.6g,", held.s[0].val_accuracy);
+  if (!strstr(line, want)) fail_msg("'%s' lacks '%s'", line, want);
+  f = fopen(csv, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  fclose(f);
+  if (!strstr(line, ",val_accuracy")) fail_msg("CSV header '%s'", line);
+  /* A split that leaves nothing to train on is refused before any training. */
+  t = tiny(NULL, "1");
+  set_ok(t, "val", "64");
+  assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_INVAL);
+  if (!strstr(mt_train_errmsg(t), "--val 64: task 1 (mnist) has only 64 training examples"))
+    fail_msg("'%s'", mt_train_errmsg(t));
+  mt_trainer_close(t);
+}
+
 static int setup(void **state) {
   (void)state;
   snprintf(tmpdir, sizeof tmpdir, "/tmp/mt_train_api_XXXXXX");
@@ -345,6 +401,7 @@ int main(void) {
     cmocka_unit_test(swapping_logs_what_a_big_device_logs),
     cmocka_unit_test(swapping_runs_resume),
     cmocka_unit_test(crop_feeds_a_smaller_input_layer),
+    cmocka_unit_test(validation_split_is_held_out),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

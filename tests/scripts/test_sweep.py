@@ -123,21 +123,31 @@ def test_plan_max_tiles(tmp_path):
 
 
 def test_plan_reproduce_matches_claims_table():
-    """sweeps/reproduce.json names the runs scripts/claims_table.py reads."""
+    """sweeps/reproduce.json names the runs scripts/claims_table.py reads (STEM-lrLR-sSEED),
+    every run with a validation split; --quick's vars give a small plan."""
     pts = plan_of(os.path.join(ROOT, "sweeps", "reproduce.json"))
     ids = [p["id"] for p in pts]
-    assert len(ids) == 65 == len(set(ids))
-    for name in ("ssm-cnn-ssm", "ssm-mlp-sgdpulse-lr05", "tan-cnn-closed", "tan-mlp-float",
-                 "meta-m0", "meta-m2", "meta-float", "dw-level-mnist-biased-s3",
-                 "dw-sliced-cnn-fashion-mnist-biasedall-s2", "dw-contrast-fashion-mnist-conventional-s1"):
-        assert name in ids
+    assert len(ids) == 399 == len(set(ids))
+    for name in ("ssm-cnn-ssm-lr0.03-s1", "ssm-mlp-sgdpulse-lr0.3-s3", "ssm-mlp-ssmreads-lr0.01-s2",
+                 "tan-cnn-closed-lr0.1-s1", "tan-mlp-closedchg-lr0.01-s3", "tan-mlp-float-lr0.3-s2",
+                 "tan-cnn-siamese-acc4-lr0.1-s1", "meta-m0-lr0.1-s1", "meta-m4-lr0.03-s2",
+                 "meta-floatfm-lr0.01-s3", "dw-level-mnist-biased-lr0.1-s3",
+                 "dw-sliced-cnn-fashion-mnist-biasedall-lr0.3-s2",
+                 "dw-contrast-fashion-mnist-conventional-lr0.01-s1"):
+        assert name in ids, name
     by = {p["id"]: p for p in pts}
-    assert by["tan-cnn-closed"]["lines"] == 1 and "--lr" in by["tan-cnn-closed"]["args"]
-    assert by["meta-m2"]["lines"] == 20
+    assert by["tan-cnn-closed-lr0.1-s1"]["lines"] == 1 and "--lr" in by["tan-cnn-closed-lr0.1-s1"]["args"]
+    assert by["meta-m2-lr0.1-s1"]["lines"] == 20
+    assert "--changed-only" in by["tan-mlp-closedchg-lr0.1-s1"]["args"]
+    assert "--ssm-calibrate" in by["ssm-mlp-ssmreads-lr0.1-s1"]["args"]
+    assert "--ssm-calibrate" not in by["ssm-mlp-ssm-lr0.1-s1"]["args"]
+    assert all(p["args"][:2] == ["--val", "10000"] for p in pts)
     quick = plan_of(os.path.join(ROOT, "sweeps", "reproduce.json"), "E_MLP=2", "E_SSM=2", "E_CNN=1",
-                    "E_TASK=1", "E_DW=1", "SEEDS=[1,2]", "TRAIN_LIMIT=1000", "TEST_LIMIT=500")
-    assert len(quick) == 49
-    assert all(p["args"][:4] == ["--train-limit", "1000", "--test-limit", "500"] for p in quick)
+                    "E_TASK=1", "E_DW=1", "SEEDS=[1,2]", "LRS=[0.1]", "LRS_CNN=[0.1]", "METAM=[2]",
+                    "VAL=100", "TRAIN_LIMIT=600", "TEST_LIMIT=300")
+    assert len(quick) == 72
+    assert all(p["args"][:6] == ["--train-limit", "600", "--test-limit", "300", "--val", "100"]
+               for p in quick)
 
 
 # ------------------------------------------------------------------ errors
