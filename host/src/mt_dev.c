@@ -57,6 +57,7 @@ struct mt_dev {
   uint32_t q_len, q_n;
   uint32_t *q_hdr;      /* header word of each queued command */
   char msg[512];
+  int code; /* the MT_ERR_* of the failure msg describes (MT_OK before any) */
 };
 
 uint64_t mt_dev_transactions(const mt_dev *dev) { return dev->transactions; }
@@ -84,6 +85,13 @@ const char *mt_err_name(int code) {
   }
 }
 
+int mt_err_exit_status(int code) {
+  /* 2 stays the usage error it is for every tool; the other classes follow in code order. */
+  if (code == MT_OK) return 0;
+  if (code >= MT_ERR_FILE && code <= MT_ERR_INVAL) return 1 - code;
+  return 1;
+}
+
 const char *mt_strerror(int code) {
   switch (code) {
     case MT_OK: return "success";
@@ -104,10 +112,12 @@ static int fail(mt_dev *dev, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(dev->msg, sizeof dev->msg, fmt, ap);
   va_end(ap);
+  dev->code = code;
   return code;
 }
 
 const char *mt_dev_errmsg(const mt_dev *dev) { return dev ? dev->msg : "no device handle"; }
+int mt_dev_errcode(const mt_dev *dev) { return dev ? dev->code : MT_ERR_NOMEM; }
 const mt_dev_info *mt_dev_get_info(const mt_dev *dev) { return &dev->info; }
 const char *mt_dev_uri(const mt_dev *dev) { return dev->uri; }
 

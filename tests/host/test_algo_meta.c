@@ -350,10 +350,10 @@ static void tasks_test_every_task(void **state) {
   /* A checkpoint that cannot be written stops the run with its path (tests/host/
    * test_ckpt_algos.c resumes several tasks); a bad task count is refused. */
   o.checkpoint = "/nonexistent/ckpt";
-  assert_int_equal(mt_train_run_tasks(&o, 2, trains, tests, NULL, NULL, &hooks, err, sizeof err), -1);
+  assert_int_equal(mt_train_run_tasks(&o, 2, trains, tests, NULL, NULL, &hooks, err, sizeof err), MT_ERR_INVAL);
   assert_non_null(strstr(err, "/nonexistent/ckpt"));
   o.checkpoint = NULL;
-  assert_int_equal(mt_train_run_tasks(&o, 0, trains, tests, NULL, NULL, &hooks, err, sizeof err), -1);
+  assert_int_equal(mt_train_run_tasks(&o, 0, trains, tests, NULL, NULL, &hooks, err, sizeof err), MT_ERR_INVAL);
   assert_int_equal(mt_train_run_tasks(&o, MT_TRAIN_MAX_TASKS + 1, trains, tests, NULL, NULL, &hooks,
                                        err, sizeof err), -1);
 }
