@@ -102,6 +102,23 @@ def test_example_trains_mnist_from_python():
     assert "skipped" in out.stdout and "backend numpy" in out.stdout
 
 
+@pytest.mark.skipif("verilator" not in memtile.backends(), reason="library built without verilator://")
+def test_example_trains_on_verilator():
+    """The same example with both layers on the RTL in Verilator (a short run: the quick one
+    takes minutes there, docs/python.md)."""
+    data = os.path.join(ROOT, "..", "shared", "data", "mnist")
+    if not os.path.isdir(data):
+        pytest.skip("no MNIST in ../shared/data/mnist")
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "python", "examples", "train_mnist.py"),
+                          "--backend", "numpy", "--device", "verilator://", "--train-limit", "300",
+                          "--test-limit", "100", "--epochs", "1", "--hidden", "16", "--data", data],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    print(out.stdout)
+    assert "device verilator://" in out.stdout and "sim_cycles" in out.stdout
+    assert float(out.stdout.split("final test accuracy ")[1].rstrip("%\n")) > 30.0
+
+
 def test_example_names_missing_data(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "python", "examples", "train_mnist.py"),
                           "--backend", "numpy", "--data", str(tmp_path)], capture_output=True, text=True, timeout=120)
