@@ -355,7 +355,7 @@ static void tasks_test_every_task(void **state) {
   o.checkpoint = NULL;
   assert_int_equal(mt_train_run_tasks(&o, 0, trains, tests, NULL, NULL, &hooks, err, sizeof err), MT_ERR_INVAL);
   assert_int_equal(mt_train_run_tasks(&o, MT_TRAIN_MAX_TASKS + 1, trains, tests, NULL, NULL, &hooks,
-                                       err, sizeof err), -1);
+                                       err, sizeof err), MT_ERR_INVAL);
 }
 
 /* A metaplastic run resumed from its checkpoint continues exactly: the
