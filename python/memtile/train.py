@@ -17,6 +17,7 @@ names the option, file or value.
 import ctypes
 import json
 import os
+import sys
 
 from . import Device, MemtileError, _lib, _lib_handle, _text
 
@@ -80,9 +81,12 @@ class Trainer:
             self.set(k, v)
 
     def close(self):
-        if getattr(self, "_h", None) and _lib_handle is not None:
-            _lib_handle().mt_trainer_close(self._h)
-            self._h = None
+        """Closes the trainer and its device (a .device got from it is then closed too)."""
+        # The package's _L, not _lib_handle(): at interpreter exit nothing may be loaded any more.
+        lib = getattr(sys.modules.get(__package__), "_L", None)
+        if getattr(self, "_h", None) and lib is not None:
+            lib.mt_trainer_close(self._h)
+        self._h = None
 
     __del__ = close
 
