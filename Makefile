@@ -83,12 +83,15 @@ RTL_TEST_BIN := $(RTL_TEST_SRC:tests/rtl/%.c=$(RTL_BUILD)/tests/%)
 RTL_HLS_OBJ := $(patsubst hls/%.c,$(RTL_BUILD)/obj/hls/%.o,$(wildcard hls/*.c))
 # Assertions (the SVA of docs/rtl.md, "Assertions") are on in every Verilated build: these are
 # all test and simulation builds. Yosys never sees them (`ifndef SYNTHESIS).
+# Position-independent code everywhere: the whole device goes into libmemtile.so too (verilator://
+# from Python, docs/python.md), and one build of each Verilated model serves both.
 VL_FLAGS := --cc --build -j 2 -O3 --x-assign fast --x-initial fast --no-timing --assert \
-  -Irtl -Igenerated -MAKEFLAGS OPT_FAST=-O2 $(addprefix -MAKEFLAGS ,$(VL_MAKEFLAGS))
+  -CFLAGS -fPIC -Irtl -Igenerated -MAKEFLAGS OPT_FAST=-O2 $(addprefix -MAKEFLAGS ,$(VL_MAKEFLAGS))
 # Everything Verilated is rebuilt from scratch when the Verilator in use changes (its runtime
 # objects and generated code must come from one version).
 VL_VERSION_FILE := $(RTL_BUILD)/verilator.version
-VL_VERSION := $(shell $(VERILATOR) --version 2>/dev/null) $(VERILATOR)
+# (-fPIC: a tree Verilated before the flag was added is rebuilt once.)
+VL_VERSION := $(shell $(VERILATOR) --version 2>/dev/null) $(VERILATOR) -fPIC
 VL_INC = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)/include
 VL_RT := $(addprefix $(RTL_BUILD)/vl/mt_xoshiro128pp/,verilated.o verilated_threads.o)
 SYNTH_TOPS := mt_gauss_icdf mt_noise_lanes mt_draw_lane mt_ft601_bridge mt_async_fifo \
@@ -149,8 +152,9 @@ SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protoc
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
 # Installation (README.md, "Install"): `make install PREFIX=... [DESTDIR=...]` puts the
-# static library (libmemtile.a, the model library), the shared one (libmemtile.so.0, the
-# same sources position-independent; model:// only, as libmtmodel.a), the public headers,
+# static library (libmemtile.a, the model library: model://), the shared one (libmemtile.so.0,
+# the same sources position-independent, with verilator:// and verilator://?link=usb: the
+# Verilated device at the reference geometry, built -fPIC, linked in), the public headers,
 # the tools, the presets (share/memtile/presets, found relative to the prefix:
 # memtile_layer.h) and memtile.pc under PREFIX. The tools also link verilator:// and xrt://.
 PREFIX ?= /usr/local
@@ -165,8 +169,12 @@ $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(REL_CFLAGS) -fPIC $(INC) $(DEFS) -MMD -MP -c $< -o $@
 
-$(SHLIB): $(PIC_OBJ)
-	$(CC) -shared -Wl,-soname,libmemtile.so.$(MT_SO_MAJOR) -Wl,--no-undefined $^ -o $@ $(LIBS)
+# The Verilated device's C++ (Verilator's runtime included) stays inside: --exclude-libs keeps
+# the archives' symbols out of the library's interface, which is the mt_* API alone.
+SHLIB_VL := $(addprefix $(BUILD)/pic/,$(VL_BACKEND_SRC:.c=.o)) $(SIM_LIB_REF) $(USBSIM_LIB_REF)
+$(SHLIB): $(PIC_OBJ) $(SHLIB_VL)
+	$(CC) -shared -Wl,-soname,libmemtile.so.$(MT_SO_MAJOR) -Wl,--no-undefined -Wl,--exclude-libs,ALL \
+	  $^ -o $@ $(LIBS) $(SIM_LIBS)
 	ln -sfn libmemtile.so.$(MT_SO_VERSION) $(BUILD)/libmemtile.so.$(MT_SO_MAJOR)
 	ln -sfn libmemtile.so.$(MT_SO_MAJOR) $(BUILD)/libmemtile.so
 
@@ -413,7 +421,7 @@ $(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 $(RTL_BUILD)/sim/mt_device_tb_%.o: sim/mt_device_tb.cpp sim/mt_sim.h sim/mt_tb_clock.h \
     $(RTL_BUILD)/vl/mt_device_%.stamp
 	@mkdir -p $(@D)
-	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/mt_device_$* \
+	$(CXX) -std=gnu++17 -O2 -fPIC -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/mt_device_$* \
 	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_SIM_TILES=$(call sim_tiles,$*) \
 	  -DMT_SIM_ROWS=$(call sim_rows,$*) -DMT_SIM_COLS=$(call sim_cols,$*) -c $< -o $@
 
@@ -446,7 +454,7 @@ $(RTL_BUILD)/vl/mt_usb_core_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 $(RTL_BUILD)/sim/mt_usbsim_tb_%.o: sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h \
     $(RTL_BUILD)/vl/mt_usb_core_%.stamp
 	@mkdir -p $(@D)
-	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/mt_usb_core_$* \
+	$(CXX) -std=gnu++17 -O2 -fPIC -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/mt_usb_core_$* \
 	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_USBSIM_TILES=$(call sim_tiles,$*) \
 	  -DMT_USBSIM_ROWS=$(call sim_rows,$*) -DMT_USBSIM_COLS=$(call sim_cols,$*) -c $< -o $@
 

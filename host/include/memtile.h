@@ -30,6 +30,10 @@ enum {
 const char *mt_strerror(int code);
 /* The code's name, e.g. "MT_ERR_DEVICE" ("MT_ERR_UNKNOWN" for any other value). */
 const char *mt_err_name(int code);
+/* The exit status of the memtile tools for a code (README.md, "Exit status"): 0 for MT_OK,
+ * 2 for MT_ERR_INVAL (a usage error), 1 - code for the other MT_ERR_* (3 NOMEM, 4 NODEV, 5 IO,
+ * 6 TIMEOUT, 7 DEVICE, 8 PROTOCOL, 9 FILE), 1 for any other value. */
+int mt_err_exit_status(int code);
 
 typedef struct mt_dev mt_dev;
 
@@ -66,6 +70,11 @@ void mt_dev_close(mt_dev *dev);
 
 /* Message of the last failed call on this handle ("" if none). */
 const char *mt_dev_errmsg(const mt_dev *dev);
+/* The MT_ERR_* code of that failure (what the call returned; MT_OK if none failed), so that a
+ * caller who keeps the message keeps its class too: MT_ERR_DEVICE for a rejected command,
+ * MT_ERR_IO or MT_ERR_TIMEOUT for the link, ... MT_ERR_NOMEM for a NULL handle (the open
+ * could not allocate one). */
+int mt_dev_errcode(const mt_dev *dev);
 
 /* Commands sent to the device since open (each a USB transfer or a kernel launch on
  * usb:// and xrt://): what batching saves. Tile swapping's are not counted (mt_dev_swap_stats). */

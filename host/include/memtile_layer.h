@@ -24,7 +24,7 @@ extern "C" {
 typedef struct mt_preset mt_preset;
 
 /* The file a preset name stands for (a name with a '/' or ending in .json is a path and
- * is returned as is); MT_ERR_NODEV if no directory holds it (out then names the places
+ * is returned as is); MT_ERR_IO if no directory holds it (out then names the places
  * searched), MT_ERR_INVAL if out is too short. */
 int mt_preset_locate(const char *name, char *out, size_t outlen);
 

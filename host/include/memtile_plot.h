@@ -35,7 +35,9 @@ int mt_plot_parse_what(const char *text, uint32_t *mask, char *err, size_t errle
 /* One figure of n training logs (the JSON lines of `memtile train --log`), one curve per
  * log, titled by the file name, the figure by title (NULL: the log's name, or a generic
  * title for several); panels as in mask (MT_PLOT_TASKS is left out when no log
- * has tasks, unless it is the only panel asked for, which is then an error). */
+ * has tasks, unless it is the only panel asked for, which is then an error). MT_OK, or
+ * MT_ERR_IO (a log that cannot be opened, gnuplot failing), MT_ERR_FILE (a log line refused,
+ * an empty log), MT_ERR_NODEV (no gnuplot), MT_ERR_INVAL, MT_ERR_NOMEM, with a message in err. */
 int mt_plot_logs(const char *const *logs, size_t n, uint32_t mask, const char *title, const char *png,
                  char *err, size_t errlen);
 

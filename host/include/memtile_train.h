@@ -90,16 +90,26 @@ typedef struct {
   /* after every batch: examples done of total in this epoch; may be NULL */
   void (*progress)(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss);
   /* after every epoch, before its log line and checkpoint are written: 0 to go on, > 0 to
-   * stop after this epoch (which is logged and checkpointed), < 0 to fail the run; may be NULL */
+   * stop after this epoch (which is logged and checkpointed), < 0 to fail the run (neither
+   * logged nor checkpointed; mt_trainer_run returns this value, so return an MT_ERR_*
+   * code); may be NULL */
   int (*epoch_done)(void *ctx, const mt_epoch_stats *s);
   void *ctx;
 } mt_train_callbacks;
 
 /* Loads the datasets and the preset, opens the device and the log, and trains (resuming if
- * "resume" is set). MT_ERR_INVAL: options that contradict each other; MT_ERR_FILE: a dataset,
- * preset or network that cannot be used; the device's code if it cannot be opened;
- * MT_ERR_IO: the run failed (device, checkpoint or log; the message says which). A trainer
- * runs once. cb may be NULL. */
+ * "resume" is set). The code says which class of thing failed, the message which one:
+ *   MT_ERR_INVAL  options that contradict each other or do not fit the data or any device
+ *                 (network shape, --levels, too many tiles), an unknown dataset name;
+ *   MT_ERR_FILE   a preset, dataset or checkpoint whose content is invalid (the message
+ *                 names the file, field and value);
+ *   MT_ERR_IO     a file that cannot be opened, read or written (dataset, checkpoint, log);
+ *   MT_ERR_NOMEM  out of memory;
+ *   the device's own code (mt_dev_errcode) when it cannot be opened or fails during the run:
+ *                 MT_ERR_NODEV, MT_ERR_DEVICE (a rejected command), MT_ERR_IO, MT_ERR_TIMEOUT,
+ *                 MT_ERR_PROTOCOL (the link);
+ *   the value epoch_done returned, when it was negative.
+ * A trainer runs once. cb may be NULL. */
 int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb);
 
 /* The trainer's device once mt_trainer_run has opened it (NULL before, and for the float

@@ -32,8 +32,13 @@ typedef struct {
  * (0x00000801), each plain or gzip. limit = 0 keeps all examples, otherwise
  * the first `limit` (a limit above the set's size keeps all; out->count says
  * how many). The whole of both files is validated even when a limit keeps
- * only a prefix. Returns 0, or -1 with a one-line message in err
- * ("<file>: <problem>"); on failure *out is left untouched. err may be NULL. */
+ * only a prefix. Returns 0, or an MT_ERR_* code (memtile.h) with a one-line
+ * message in err ("<file>: <problem>", naming the field and value, e.g.
+ * "absurd header: 5000 rows (at most 4096)"): MT_ERR_IO for a file that cannot be
+ * opened or read (missing, not a regular file, a read error), MT_ERR_FILE for
+ * content that is not a valid IDX file (magic, header, size, labels, gzip stream),
+ * MT_ERR_NOMEM, MT_ERR_INVAL for a NULL argument. On failure *out is left
+ * untouched. err may be NULL. */
 int mt_dataset_load_idx(const char *images_path, const char *labels_path, uint32_t limit,
                         mt_dataset_t *out, char *err, size_t errlen);
 
@@ -48,8 +53,12 @@ int mt_dataset_load_idx(const char *images_path, const char *labels_path, uint32
  *    (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
  *    t10k-labels-idx1-ubyte), each with or without .gz; a directory that is
  *    literally called "mnist" is reached as "./mnist".
- * Limits as in mt_dataset_load_idx. Returns 0, or -1 with a message in err;
- * on failure *train and *test are left untouched. */
+ * Limits as in mt_dataset_load_idx. Returns 0, or an MT_ERR_* code with a
+ * message in err, as mt_dataset_load_idx, and also MT_ERR_IO for a dataset found
+ * in none of the places searched (all listed) or a path (a name with a '/')
+ * that is no directory, and MT_ERR_INVAL for a name that is neither a known
+ * dataset nor a directory; on failure *train and *test are
+ * left untouched. */
 int mt_dataset_open(const char *name_or_dir, const char *root, uint32_t train_limit,
                     uint32_t test_limit, mt_dataset_t *train, mt_dataset_t *test, char *err,
                     size_t errlen);

@@ -3,8 +3,9 @@
  * algorithm only through its mt_algo_ops; mt_algos.def lists them. Internal
  * to the host library.
  *
- * A hook returns 0, or -1 with a message in t->err (mt_trainer_fail, or
- * mt_trainer_dev_fail when the device refused: its message then explains). */
+ * A hook returns 0, or a negative MT_ERR_* code with a message in t->err
+ * (mt_trainer_fail, or mt_trainer_dev_fail when the device refused: its message
+ * and its class then explain); the loop passes the code on unchanged. */
 #ifndef MT_ALGO_H
 #define MT_ALGO_H
 
@@ -114,8 +115,10 @@ typedef struct mt_algo_ops {
 const mt_algo_ops *mt_algo_ops_of(mt_algo a);
 
 /* ---- helpers shared by the algorithms (mt_train.c) ---- */
-int mt_trainer_fail(mt_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int mt_trainer_dev_fail(mt_trainer *t); /* -1 with the device's message */
+/* Writes the message and returns code (a negative MT_ERR_*). */
+int mt_trainer_fail(mt_trainer *t, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The device's message and code (mt_dev_errcode; MT_ERR_IO if the device has none). */
+int mt_trainer_dev_fail(mt_trainer *t);
 size_t mt_trainer_weights(const mt_trainer *t, uint32_t l); /* weights of layer l */
 uint32_t mt_trainer_outputs(const mt_trainer *t, uint32_t l); /* biases of layer l */
 /* Clips layer l's float weights to the top level's weight. */

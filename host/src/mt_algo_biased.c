@@ -18,9 +18,10 @@ static int32_t table_diff(const uint32_t *table, uint32_t q) {
   return (int32_t)(e & 0xFFFFu) - (int32_t)(e >> 16);
 }
 
+/* The device's message, and its MT_ERR_* class. */
 static int dev_fail(mt_dev *dev, char *err, size_t errlen) {
   snprintf(err, errlen, "%s", mt_dev_errmsg(dev));
-  return -1;
+  return mt_dev_errcode(dev) != MT_OK ? mt_dev_errcode(dev) : MT_ERR_IO;
 }
 
 /* Level order for the favourable set: mirror levels q and L-1-q use the same
@@ -63,13 +64,13 @@ int mt_characterize_samples(mt_dev *dev, const mt_preset_t *p, uint32_t tile, ui
   const uint32_t L = p->levels;
   if (samples == 0 || reads == 0 || favourable_k > L) {
     snprintf(err, errlen, "characterize: need samples >= 1, reads >= 1 and favourable <= %u levels", L);
-    return -1;
+    return MT_ERR_INVAL;
   }
   if (mt_preset_apply(p, dev) != MT_OK || mt_dev_seed(dev, seed) != MT_OK) return dev_fail(dev, err, errlen);
   const mt_dev_info *info = mt_dev_get_info(dev);
   if (tile >= info->tiles) {
     snprintf(err, errlen, "characterize: tile %u does not exist (%s has %u)", tile, mt_dev_uri(dev), info->tiles);
-    return -1;
+    return MT_ERR_INVAL;
   }
   const uint32_t rows = info->rows, cols = info->cols, cells = rows * cols;
   uint32_t *entries = malloc((size_t)cells * sizeof *entries);
@@ -77,7 +78,7 @@ int mt_characterize_samples(mt_dev *dev, const mt_preset_t *p, uint32_t tile, ui
   double *dsum = malloc((size_t)cells * sizeof *dsum);
   double *s1 = calloc(L, sizeof *s1), *s2 = calloc(L, sizeof *s2);
   uint32_t *cnt = calloc(L, sizeof *cnt);
-  int rc = -1;
+  int rc = MT_ERR_NOMEM;
   if (!entries || !gp || !gm || !dsum || !s1 || !s2 || !cnt) {
     snprintf(err, errlen, "characterize: out of memory");
     goto out;
@@ -93,7 +94,7 @@ int mt_characterize_samples(mt_dev *dev, const mt_preset_t *p, uint32_t tile, ui
     /* A fresh tile per round: every cell starts in its reset state, as the
      * cells of a network programmed once do. */
     if (mt_dev_fabricate(dev, (seed + round) & 0xFFFFFFFFFFFFull, tile) != MT_OK) {
-      dev_fail(dev, err, errlen);
+      rc = dev_fail(dev, err, errlen);
       goto out;
     }
     uint32_t n = total - done < cells ? (uint32_t)(total - done) : cells;
@@ -106,7 +107,7 @@ int mt_characterize_samples(mt_dev *dev, const mt_preset_t *p, uint32_t tile, ui
       if (m == 0) continue;
       mt_prog_result res = {0, 0, 0};
       if (mt_dev_program(dev, tile, 0, entries, m, &res) != MT_OK) {
-        dev_fail(dev, err, errlen);
+        rc = dev_fail(dev, err, errlen);
         goto out;
       }
       out->wv_failures[q] += res.wv_failures;
@@ -115,7 +116,7 @@ int mt_characterize_samples(mt_dev *dev, const mt_preset_t *p, uint32_t tile, ui
     mt_region r = {0, rows, 0, cols};
     for (uint32_t rd = 0; rd < reads; rd++) {
       if (mt_dev_read_cells(dev, tile, r, 0, gp, gm) != MT_OK) {
-        dev_fail(dev, err, errlen);
+        rc = dev_fail(dev, err, errlen);
         goto out;
       }
       for (uint32_t k = 0; k < n; k++) dsum[k] += (double)gp[k] - (double)gm[k];
@@ -424,7 +425,7 @@ static float offline_important(const mt_train_opts *o) {
 
 static int offline_create(mt_trainer *t) {
   t->state = calloc(1, sizeof(offline_t));
-  return t->state ? 0 : mt_trainer_fail(t, "out of memory");
+  return t->state ? 0 : mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
 }
 
 static void offline_destroy(mt_trainer *t) {
@@ -457,7 +458,7 @@ static int setup_slices(mt_trainer *t, offline_t *st) {
   const mt_train_opts *o = t->o;
   const uint32_t *cfg = t->preset->cfg;
   st->sliced = calloc(o->n_layers, sizeof *st->sliced);
-  if (!st->sliced) return mt_trainer_fail(t, "out of memory");
+  if (!st->sliced) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
   uint32_t first = 0;
   for (uint32_t l = 0; l < o->n_layers; l++) {
     uint32_t in = t->maps[l].n_in, out = t->maps[l].n_out;
@@ -469,7 +470,7 @@ static int setup_slices(mt_trainer *t, offline_t *st) {
       return -1;
     first += mt_slice_tiles_needed(in, out, o->slices);
     float *allowed = malloc(((size_t)1 << s->code_bits) * sizeof *allowed);
-    if (!allowed) return mt_trainer_fail(t, "out of memory");
+    if (!allowed) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
     uint32_t n = mt_slice_allowed(s, st->charac.favourable, allowed);
     int rc = mt_biased_use_values(&st->biased, l, allowed, n, (float)s->code_max * s->step, t->err,
                                   t->errlen);

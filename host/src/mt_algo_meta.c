@@ -178,7 +178,7 @@ int mt_meta_step(mt_meta_t *s, mt_layer_map_t *m, mt_dev *dev, const float *g, f
 
 static int meta_create(mt_trainer *t) {
   t->state = calloc(1, sizeof(mt_meta_t));
-  return t->state ? 0 : mt_trainer_fail(t, "out of memory");
+  return t->state ? 0 : mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
 }
 
 static void meta_destroy(mt_trainer *t) {

@@ -41,7 +41,7 @@ static void siamese_destroy(mt_trainer *t) {
 static int siamese_create(mt_trainer *t) {
   const mt_train_opts *o = t->o;
   siamese_t *s = calloc(1, sizeof *s);
-  if (!s) return mt_trainer_fail(t, "out of memory");
+  if (!s) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
   t->state = s;
   size_t largest = 0;
   for (uint32_t l = 0; l < o->n_layers; l++)
@@ -49,38 +49,31 @@ static int siamese_create(mt_trainer *t) {
   s->cells = malloc(largest * sizeof *s->cells);
   s->gp = malloc(largest * sizeof *s->gp);
   s->gm = malloc(largest * sizeof *s->gm);
-  if (!s->cells || !s->gp || !s->gm) return mt_trainer_fail(t, "out of memory");
+  if (!s->cells || !s->gp || !s->gm) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
   for (uint32_t l = 0; l < o->n_layers; l++) {
     s->comp[l] = calloc(mt_trainer_weights(t, l), sizeof(float));
     uint32_t rows = mt_layer_rows(o->spec, o->sizes, l); /* the layer map's n_in (not set yet) */
     s->dirty[l] = malloc(rows);
-    if (!s->comp[l] || !s->dirty[l]) return mt_trainer_fail(t, "out of memory");
+    if (!s->comp[l] || !s->dirty[l]) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
     memset(s->dirty[l], 1, rows);
     if (!accumulating(o)) continue;
     s->acc_w[l] = calloc(mt_trainer_weights(t, l), sizeof(float));
     s->acc_b[l] = calloc(mt_trainer_outputs(t, l), sizeof(float));
-    if (!s->acc_w[l] || !s->acc_b[l]) return mt_trainer_fail(t, "out of memory");
+    if (!s->acc_w[l] || !s->acc_b[l]) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
   }
   return 0;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return (x > y) - (x < y);
-}
-
-/* Reads back the weights whose level just changed (the list mt_map_program
- * keeps, sorted into row-major order: the device's read noise is drawn in
- * that order) and keeps, for each, the difference between the level's ideal
- * weight and what the device holds. One READ_LIST per run of consecutive
- * weights on the same tile, so the reads (and their noise) keep that order:
- * one command per tile when the layer is one tile wide. */
+/* Reads back the weights whose level just changed, in the order mt_map_program
+ * programmed them (tile by tile, row-major within a tile: the order the
+ * device's read noise is drawn in), and keeps, for each, the difference
+ * between the level's ideal weight and what the device holds. One READ_LIST
+ * per tile that changed: a handful of device transactions per layer and step,
+ * also for a layer wider than a tile. */
 static int readback(mt_trainer *t, siamese_t *s, uint32_t l) {
   mt_layer_map_t *m = &t->maps[l];
   double step = t->level_step;
   double c = (m->levels - 1) / 2.0;
-  /* Programming order is tile by tile; within a tile it is row-major already. */
-  if (m->col_blocks > 1) qsort(m->changed, m->n_changed, sizeof *m->changed, cmp_u32);
   /* Weight 0 sits c level steps above level 0's conductance difference. */
   uint32_t e0 = t->preset->level_table[0];
   double d0 = (double)((int32_t)(e0 & 0xFFFFu) - (int32_t)(e0 >> 16)) + c * step;
@@ -150,7 +143,7 @@ static int siamese_step(mt_trainer *t) {
     t->host_skipped += res.skipped;
     if (rc != MT_OK) return mt_trainer_dev_fail(t);
     memset(s->dirty[l], 0, t->maps[l].n_in);
-    if (compensate && readback(t, s, l) != 0) return -1;
+    if (compensate && (rc = readback(t, s, l)) != 0) return rc;
   }
   return 0;
 }

@@ -538,7 +538,7 @@ int mt_pulse_load(mt_pulse_state *s, mt_rbuf *b, char *err, size_t errlen) {
 
 static int pulse_create(mt_trainer *t) {
   t->state = calloc(1, sizeof(mt_pulse_state));
-  return t->state ? 0 : mt_trainer_fail(t, "out of memory");
+  return t->state ? 0 : mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
 }
 
 static void pulse_destroy(mt_trainer *t) {

@@ -37,10 +37,9 @@ int mt_char_run(mt_dev *dev, const mt_preset *p, uint64_t seed, uint32_t samples
     return fail(c, MT_ERR_INVAL, "favourable_k %u is more than the %u levels", favourable_k, c->p.levels);
   if (keep_samples && !(c->achieved = malloc((size_t)samples * c->p.levels * sizeof *c->achieved)))
     return fail(c, MT_ERR_NOMEM, "out of memory for %u x %u samples", samples, c->p.levels);
-  if (mt_characterize_samples(dev, &c->p, 0, seed, samples, reads, favourable_k, &c->c, c->achieved,
-                              c->msg, sizeof c->msg) != 0)
-    return MT_ERR_IO; /* the message says whether the device or the arguments failed */
-  return MT_OK;
+  /* The device's class when the device failed, else MT_ERR_INVAL or MT_ERR_NOMEM. */
+  return mt_characterize_samples(dev, &c->p, 0, seed, samples, reads, favourable_k, &c->c,
+                                 c->achieved, c->msg, sizeof c->msg);
 }
 
 void mt_char_close(mt_char *c) {

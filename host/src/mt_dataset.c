@@ -9,6 +9,7 @@
 
 #include "mt_dataset.h"
 
+#include "memtile.h"
 #include "mt_file.h"
 
 #include <assert.h>
@@ -43,15 +44,19 @@ typedef unsigned long long ull;
 typedef struct {
   char *buf;
   size_t len;
+  int *code; /* the MT_ERR_* class of the message, which the public calls return */
 } msg_t;
 
-static int fail(const msg_t *m, const char *path, const char *fmt, ...) MT_PRINTF(3, 4);
+static int fail(const msg_t *m, int code, const char *path, const char *fmt, ...) MT_PRINTF(4, 5);
 
-/* Writes "<path>: <problem>" (or just the problem when path is NULL) and returns -1. */
-static int fail(const msg_t *m, const char *path, const char *fmt, ...)
+/* Writes "<path>: <problem>" (or just the problem when path is NULL), records its class and
+ * returns it. */
+static int fail(const msg_t *m, int code, const char *path, const char *fmt, ...)
 {
+  assert(code < 0);
+  *m->code = code;
   if (m->buf == NULL || m->len == 0) {
-    return -1;
+    return code;
   }
   int n = path != NULL ? snprintf(m->buf, m->len, "%s: ", path) : 0;
   if (n >= 0 && (size_t)n < m->len) {
@@ -60,7 +65,7 @@ static int fail(const msg_t *m, const char *path, const char *fmt, ...)
     vsnprintf(m->buf + n, m->len - (size_t)n, fmt, ap);
     va_end(ap);
   }
-  return -1;
+  return code;
 }
 
 static void append(const msg_t *m, const char *fmt, ...) MT_PRINTF(2, 3);
@@ -104,7 +109,7 @@ static int src_fill(src_t *s)
   }
   size_t n = fread(s->in, 1, sizeof s->in, s->f);
   if (n == 0 && ferror(s->f)) {
-    return fail(s->msg, s->path, "read error: %s", strerror(errno));
+    return fail(s->msg, MT_ERR_IO, s->path, "read error: %s", strerror(errno));
   }
   s->z.next_in = s->in;
   s->z.avail_in = (uInt)n;
@@ -132,7 +137,7 @@ static int src_open(src_t *s, const char *path, const msg_t *msg)
   char why[512];
   s->f = mt_open_regular(path, why, sizeof why); /* a FIFO must not block the loader */
   if (s->f == NULL) {
-    return fail(msg, NULL, "%s", why);
+    return fail(msg, MT_ERR_IO, NULL, "%s", why);
   }
   if (src_fill(s) != 0) {
     src_close(s);
@@ -140,7 +145,7 @@ static int src_open(src_t *s, const char *path, const msg_t *msg)
   }
   if (s->z.avail_in == 0) {
     src_close(s);
-    return fail(msg, path, "empty file (0 bytes)");
+    return fail(msg, MT_ERR_FILE, path, "empty file (0 bytes)");
   }
   /* An IDX file starts with two zero bytes, so the gzip magic cannot be an
    * IDX file's start: detection by content is unambiguous. */
@@ -150,7 +155,7 @@ static int src_open(src_t *s, const char *path, const msg_t *msg)
   }
   if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) { /* 16+: gzip wrapper only */
     src_close(s);
-    return fail(msg, path, "cannot initialise zlib");
+    return fail(msg, MT_ERR_NOMEM, path, "cannot initialise zlib");
   }
   s->z_live = 1;
   s->in_member = 1;
@@ -187,7 +192,7 @@ static int src_next_member(src_t *s)
     return 0;
   }
   if (s->z.next_in[0] != GZ_MAGIC0) {
-    return fail(s->msg, s->path, "trailing garbage after the gzip stream at compressed byte %llu",
+    return fail(s->msg, MT_ERR_FILE, s->path, "trailing garbage after the gzip stream at compressed byte %llu",
                 s->raw_read - s->z.avail_in);
   }
   inflateReset(&s->z);
@@ -198,7 +203,7 @@ static int src_next_member(src_t *s)
 static int src_inflate_step(src_t *s)
 {
   if (s->z.avail_in == 0) {
-    return fail(s->msg, s->path,
+    return fail(s->msg, MT_ERR_FILE, s->path,
                 "truncated gzip stream: the file ends after %llu bytes, inside compressed data",
                 s->raw_read);
   }
@@ -211,9 +216,9 @@ static int src_inflate_step(src_t *s)
     s->in_member = 0;
     return 0;
   case Z_MEM_ERROR:
-    return fail(s->msg, s->path, "out of memory in zlib");
+    return fail(s->msg, MT_ERR_NOMEM, s->path, "out of memory in zlib");
   default: /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
-    return fail(s->msg, s->path, "corrupt gzip stream: %s (zlib error %d at compressed byte %llu)",
+    return fail(s->msg, MT_ERR_FILE, s->path, "corrupt gzip stream: %s (zlib error %d at compressed byte %llu)",
                 s->z.msg != NULL ? s->z.msg : "invalid data", rc, s->raw_read - s->z.avail_in);
   }
 }
@@ -287,10 +292,10 @@ static uint32_t be32(const unsigned char *p)
 static int check_dim(src_t *s, uint32_t v, const char *name, uint32_t max)
 {
   if (v == 0) {
-    return fail(s->msg, s->path, "invalid header: 0 %s", name);
+    return fail(s->msg, MT_ERR_FILE, s->path, "invalid header: 0 %s", name);
   }
   if (v > max) {
-    return fail(s->msg, s->path, "absurd header: %u %s (at most %u)", v, name, max);
+    return fail(s->msg, MT_ERR_FILE, s->path, "absurd header: %u %s (at most %u)", v, name, max);
   }
   return 0;
 }
@@ -303,12 +308,12 @@ static int read_header(src_t *s, const idx_kind_t *k, idx_t *x)
     return -1;
   }
   if (got == 0) { /* a plain empty file is caught at open */
-    return fail(s->msg, s->path, "empty gzip stream: no data after decompression");
+    return fail(s->msg, MT_ERR_FILE, s->path, "empty gzip stream: no data after decompression");
   }
   if (got == 4 && be32(h) != k->magic) {
     uint32_t m = be32(h);
     int swapped = m == k->other_magic;
-    return fail(s->msg, s->path, "bad magic 0x%08x, expected 0x%08x (IDX %s)%s%s%s", m, k->magic,
+    return fail(s->msg, MT_ERR_FILE, s->path, "bad magic 0x%08x, expected 0x%08x (IDX %s)%s%s%s", m, k->magic,
                 k->what, swapped ? "; this is an IDX " : "", swapped ? k->other : "",
                 swapped ? " file" : "");
   }
@@ -316,7 +321,7 @@ static int read_header(src_t *s, const idx_kind_t *k, idx_t *x)
     return -1;
   }
   if (got + more < need) {
-    return fail(s->msg, s->path,
+    return fail(s->msg, MT_ERR_FILE, s->path,
                 "truncated header: the file holds %zu bytes, an IDX %s header has %zu", got + more,
                 k->what, need);
   }
@@ -348,11 +353,11 @@ static int grow(src_t *s, uint8_t **buf, ull *cap, ull need, ull keep)
     next = need;
   }
   if (next > SIZE_MAX) {
-    return fail(s->msg, s->path, "%llu bytes do not fit in memory on this machine", next);
+    return fail(s->msg, MT_ERR_NOMEM, s->path, "%llu bytes do not fit in memory on this machine", next);
   }
   uint8_t *p = realloc(*buf, (size_t)next);
   if (p == NULL) {
-    return fail(s->msg, s->path, "out of memory allocating %llu bytes", next);
+    return fail(s->msg, MT_ERR_NOMEM, s->path, "out of memory allocating %llu bytes", next);
   }
   *buf = p;
   *cap = next;
@@ -366,7 +371,7 @@ static int check_values(src_t *s, const idx_kind_t *k, const uint8_t *p, size_t 
   }
   for (size_t i = 0; i < n; i++) {
     if (p[i] >= k->max_value) {
-      return fail(s->msg, s->path, "label %u of example %llu is out of range (labels must be < %u)",
+      return fail(s->msg, MT_ERR_FILE, s->path, "label %u of example %llu is out of range (labels must be < %u)",
                   p[i], first + i, k->max_value);
     }
   }
@@ -386,7 +391,7 @@ static int check_no_trailing(src_t *s, const idx_kind_t *k, ull promised)
     extra += got;
   } while (got == sizeof scratch);
   if (extra > 0) {
-    return fail(s->msg, s->path,
+    return fail(s->msg, MT_ERR_FILE, s->path,
                 "trailing garbage: %llu bytes after the %llu bytes of %s data the header promises",
                 extra, promised, k->noun);
   }
@@ -423,7 +428,7 @@ static int read_body(src_t *s, const idx_kind_t *k, ull promised, ull keep, uint
     }
   }
   if (have < promised) {
-    fail(s->msg, s->path, "file holds %llu bytes of %s data, header promises %llu", have, k->noun,
+    fail(s->msg, MT_ERR_FILE, s->path, "file holds %llu bytes of %s data, header promises %llu", have, k->noun,
          promised);
     goto fail;
   }
@@ -443,7 +448,7 @@ static int load_idx(const char *path, const idx_kind_t *k, uint32_t limit, idx_t
   /* The source holds a 16 kB buffer and a z_stream: heap, not stack. */
   src_t *s = malloc(sizeof *s);
   if (s == NULL) {
-    return fail(msg, path, "out of memory");
+    return fail(msg, MT_ERR_NOMEM, path, "out of memory");
   }
   int rc = src_open(s, path, msg);
   if (rc == 0) {
@@ -463,22 +468,25 @@ static int load_idx(const char *path, const idx_kind_t *k, uint32_t limit, idx_t
 int mt_dataset_load_idx(const char *images_path, const char *labels_path, uint32_t limit,
                         mt_dataset_t *out, char *err, size_t errlen)
 {
-  const msg_t msg = {err, errlen};
+  int code = MT_OK;
+  const msg_t msg = {err, errlen, &code};
   if (images_path == NULL || labels_path == NULL || out == NULL) {
-    return fail(&msg, NULL, "mt_dataset_load_idx: NULL argument");
+    return fail(&msg, MT_ERR_INVAL, NULL, "mt_dataset_load_idx: NULL argument");
   }
   idx_t im, lb;
   if (load_idx(images_path, &IMAGES, limit, &im, &msg) != 0) {
-    return -1;
+    assert(code < 0);
+    return code;
   }
   if (load_idx(labels_path, &LABELS, limit, &lb, &msg) != 0) {
     free(im.data);
-    return -1;
+    assert(code < 0);
+    return code;
   }
   if (im.count != lb.count) {
     free(im.data);
     free(lb.data);
-    return fail(&msg, NULL, "%s holds %u images but %s holds %u labels: the counts must match",
+    return fail(&msg, MT_ERR_FILE, NULL, "%s holds %u images but %s holds %u labels: the counts must match",
                 images_path, im.count, labels_path, lb.count);
   }
   out->count = im.kept;
@@ -647,18 +655,20 @@ static int load_set(const files_t *f, uint32_t train_limit, uint32_t test_limit,
                     mt_dataset_t *train, mt_dataset_t *test, const msg_t *msg)
 {
   mt_dataset_t tr = {0}, te = {0};
-  if (mt_dataset_load_idx(f->path[TRAIN_IMAGES], f->path[TRAIN_LABELS], train_limit, &tr, msg->buf,
-                          msg->len) != 0) {
-    return -1;
+  int rc = mt_dataset_load_idx(f->path[TRAIN_IMAGES], f->path[TRAIN_LABELS], train_limit, &tr,
+                               msg->buf, msg->len);
+  if (rc != 0) {
+    return *msg->code = rc;
   }
-  if (mt_dataset_load_idx(f->path[TEST_IMAGES], f->path[TEST_LABELS], test_limit, &te, msg->buf,
-                          msg->len) != 0) {
+  rc = mt_dataset_load_idx(f->path[TEST_IMAGES], f->path[TEST_LABELS], test_limit, &te, msg->buf,
+                           msg->len);
+  if (rc != 0) {
     mt_dataset_free(&tr);
-    return -1;
+    return *msg->code = rc;
   }
   /* A model is built for one input size; a mixed directory would only fail later, less clearly. */
   if (tr.rows != te.rows || tr.cols != te.cols) {
-    fail(msg, NULL, "%s has %ux%u images but %s has %ux%u", f->path[TRAIN_IMAGES], tr.rows, tr.cols,
+    fail(msg, MT_ERR_FILE, NULL, "%s has %ux%u images but %s has %ux%u", f->path[TRAIN_IMAGES], tr.rows, tr.cols,
          f->path[TEST_IMAGES], te.rows, te.cols);
     mt_dataset_free(&tr);
     mt_dataset_free(&te);
@@ -733,7 +743,7 @@ static int open_known(const known_t *k, const char *root, uint32_t train_limit, 
   files_t *f = malloc(sizeof *f);
   int rc = -1;
   if (c == NULL || f == NULL) {
-    fail(msg, NULL, "out of memory");
+    fail(msg, MT_ERR_NOMEM, NULL, "out of memory");
     goto out;
   }
   list_candidates(k, root, c);
@@ -744,7 +754,7 @@ static int open_known(const known_t *k, const char *root, uint32_t train_limit, 
       goto out;
     }
   }
-  fail(msg, NULL, "dataset '%s' not found; looked in", k->name);
+  fail(msg, MT_ERR_IO, NULL, "dataset '%s' not found; looked in", k->name);
   for (int i = 0; i < c->n; i++) {
     int missing = 0, odd = 0;
     int exists = is_dir(c->dir[i]);
@@ -772,16 +782,16 @@ static int open_dir(const char *dir, uint32_t train_limit, uint32_t test_limit, 
 {
   files_t *f = malloc(sizeof *f);
   if (f == NULL) {
-    return fail(msg, NULL, "out of memory");
+    return fail(msg, MT_ERR_NOMEM, NULL, "out of memory");
   }
   int missing, odd, rc;
   if (find_files(dir, f, &missing, &odd) != 0) {
     if (odd) {
       char why[PATH_LEN + 64];
       blame_odd(f->path[missing], why, sizeof why);
-      rc = fail(msg, NULL, "%s", why);
+      rc = fail(msg, MT_ERR_IO, NULL, "%s", why);
     } else {
-      rc = fail(msg, dir, "no %s or %s.gz in this directory", FILE_BASE[missing],
+      rc = fail(msg, MT_ERR_IO, dir, "no %s or %s.gz in this directory", FILE_BASE[missing],
                 FILE_BASE[missing]);
     }
   } else {
@@ -795,18 +805,24 @@ int mt_dataset_open(const char *name_or_dir, const char *root, uint32_t train_li
                     uint32_t test_limit, mt_dataset_t *train, mt_dataset_t *test, char *err,
                     size_t errlen)
 {
-  const msg_t msg = {err, errlen};
+  int code = MT_OK;
+  const msg_t msg = {err, errlen, &code};
   if (name_or_dir == NULL || train == NULL || test == NULL) {
-    return fail(&msg, NULL, "mt_dataset_open: NULL argument");
+    return fail(&msg, MT_ERR_INVAL, NULL, "mt_dataset_open: NULL argument");
   }
   for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++) {
     if (strcmp(name_or_dir, KNOWN[i].name) == 0) {
-      return open_known(&KNOWN[i], root, train_limit, test_limit, train, test, &msg);
+      return open_known(&KNOWN[i], root, train_limit, test_limit, train, test, &msg) == 0 ? 0 : code;
     }
   }
   if (is_dir(name_or_dir)) {
-    return open_dir(name_or_dir, train_limit, test_limit, train, test, &msg);
+    return open_dir(name_or_dir, train_limit, test_limit, train, test, &msg) == 0 ? 0 : code;
   }
-  return fail(&msg, NULL, "unknown dataset '%s': expected mnist, fashion-mnist or a directory",
+  struct stat st;
+  if (strchr(name_or_dir, '/') != NULL) { /* a path, not a name: it is the file that fails */
+    return fail(&msg, MT_ERR_IO, name_or_dir, "%s (a dataset is a directory holding the four IDX files)",
+                stat(name_or_dir, &st) == 0 ? "not a directory" : "no such directory");
+  }
+  return fail(&msg, MT_ERR_INVAL, NULL, "unknown dataset '%s': expected mnist, fashion-mnist or a directory",
               name_or_dir);
 }

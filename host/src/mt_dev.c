@@ -62,6 +62,7 @@ struct mt_dev {
   mt_tileswap *swap;    /* logical tiles over fewer device tiles, NULL without swapping */
   mt_swap_stats swap_st; /* swapping's transactions, cycles and seconds (the counts: swap) */
   char msg[512];
+  int code; /* the MT_ERR_* of the failure msg describes (MT_OK before any) */
 };
 
 uint64_t mt_dev_transactions(const mt_dev *dev) { return dev->transactions; }
@@ -89,6 +90,13 @@ const char *mt_err_name(int code) {
   }
 }
 
+int mt_err_exit_status(int code) {
+  /* 2 stays the usage error it is for every tool; the other classes follow in code order. */
+  if (code == MT_OK) return 0;
+  if (code >= MT_ERR_FILE && code <= MT_ERR_INVAL) return 1 - code;
+  return 1;
+}
+
 const char *mt_strerror(int code) {
   switch (code) {
     case MT_OK: return "success";
@@ -109,10 +117,12 @@ static int fail(mt_dev *dev, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(dev->msg, sizeof dev->msg, fmt, ap);
   va_end(ap);
+  dev->code = code;
   return code;
 }
 
 const char *mt_dev_errmsg(const mt_dev *dev) { return dev ? dev->msg : "no device handle"; }
+int mt_dev_errcode(const mt_dev *dev) { return dev ? dev->code : MT_ERR_NOMEM; }
 const mt_dev_info *mt_dev_get_info(const mt_dev *dev) { return &dev->info; }
 const char *mt_dev_uri(const mt_dev *dev) { return dev->uri; }
 

@@ -33,7 +33,7 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
   if (levels < 2 || !(w_max > 0) || !(level_step > 0) || adc_mul == 0 || dac_bits < 2) {
     snprintf(err, errlen, "layer %ux%u: cannot map with %u levels, w_max %g, level step %g, "
              "ADC gain %u/2^%u", n_in, n_out, levels, (double)w_max, level_step, adc_mul, adc_shift);
-    return -1;
+    return MT_ERR_INVAL;
   }
   m->n_in = n_in;
   m->n_out = n_out;
@@ -57,7 +57,7 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
   if (!m->level || !m->entries || !m->qrow || !m->xq || !m->yq || !m->xscale || !m->changed) {
     mt_map_free(m);
     snprintf(err, errlen, "layer %ux%u: out of memory", n_in, n_out);
-    return -1;
+    return MT_ERR_NOMEM;
   }
   for (size_t k = 0; k < (size_t)n_in * n_out; k++) m->level[k] = MT_LEVEL_NONE;
   return 0;

@@ -43,7 +43,8 @@ uint32_t mt_map_tiles_needed(uint32_t n_in, uint32_t n_out);
 /* Prepares the map of one layer on tiles starting at first_tile. w_max is the
  * weight of the top level: delta = w_max / c. adc_mul/adc_shift are the
  * device's ADC gain, level_step from mt_map_level_step, dac_bits the DAC
- * resolution. Returns 0, or -1 with a message. */
+ * resolution. Returns 0, or MT_ERR_INVAL (parameters it cannot map with) or MT_ERR_NOMEM
+ * with a message. */
 int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first_tile,
                 uint32_t levels, float w_max, double level_step, uint32_t adc_mul,
                 uint32_t adc_shift, uint32_t dac_bits, uint32_t max_batch, char *err,

@@ -265,7 +265,7 @@ static int number(const cJSON *o, const char *key, const char *path, unsigned li
  * the accuracy (%) of every task. */
 static int convert_log(const char *path, FILE *dat, log_info *li, char *err, size_t errlen) {
   FILE *f = mt_open_regular(path, err, errlen);
-  if (!f) return MT_ERR_FILE;
+  if (!f) return MT_ERR_IO; /* missing, or not a regular file: as every input */
   char *line = NULL;
   size_t cap = 0;
   unsigned lineno = 0;

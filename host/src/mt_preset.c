@@ -7,6 +7,8 @@
  * names the file, the JSON path and the offending value. */
 #include "mt_preset.h"
 
+#include "memtile.h"
+
 #include "mt_file.h"
 #include "mt_device.h"
 
@@ -1439,7 +1441,8 @@ int mt_preset_load(const char *path, mt_preset_t *out, char *err, size_t errlen)
     err[0] = '\0';
   }
   if (path == NULL) {
-    return fail(&c, NULL, "no file name given");
+    fail(&c, NULL, "no file name given");
+    return MT_ERR_INVAL;
   }
   /* mt_open_regular names the path itself; the preset's "<path>: " prefix is not repeated. */
   char why[512];
@@ -1448,14 +1451,14 @@ int mt_preset_load(const char *path, mt_preset_t *out, char *err, size_t errlen)
     if (err != NULL && errlen > 0) {
       snprintf(err, errlen, "%s", why);
     }
-    return -1;
+    return MT_ERR_IO;
   }
   char *text = read_file(&c, f);
   fclose(f);
   if (text == NULL) {
-    return -1;
+    return MT_ERR_IO; /* a read error, or no preset (too large, NUL bytes, no memory) */
   }
   int rc = mt_preset_parse(text, path, out, err, errlen);
   free(text);
-  return rc;
+  return rc == 0 ? MT_OK : MT_ERR_FILE;
 }

@@ -21,9 +21,12 @@ typedef struct {
   int level_sigma_uniform;     /* 1 if every level has the same spread */
 } mt_preset_t;
 
-/* Both return 0 on success, or -1 with a one-line message in err
- * ("<origin>: <json.path>: <problem>"). On failure *out is left untouched,
- * so a caller can keep using the preset it had. err may be NULL. */
+/* Both return 0 on success, or an error with a one-line message in err
+ * ("<origin>: <json.path>: <problem>"): mt_preset_parse -1, mt_preset_load an
+ * MT_ERR_* code (MT_ERR_IO: the file cannot be opened or read, a FIFO or a
+ * directory; MT_ERR_FILE: its content is no valid preset; MT_ERR_INVAL: no path).
+ * On failure *out is left untouched, so a caller can keep using the preset it
+ * had. err may be NULL. */
 int mt_preset_load(const char *path, mt_preset_t *out, char *err, size_t errlen);
 int mt_preset_parse(const char *json_text, const char *origin, mt_preset_t *out, char *err,
                     size_t errlen);

@@ -71,7 +71,7 @@ int mt_preset_locate(const char *name, char *out, size_t outlen) {
     snprintf(out, outlen, "no preset '%s' in %s, %s or %s (set MEMTILE_PRESETS, or give a path)", name,
              dirs[1][0] ? dirs[1] : "<program>/../share/memtile/presets",
              dirs[2][0] ? dirs[2] : "<library>/../share/memtile/presets", dirs[3]);
-  return MT_ERR_NODEV;
+  return MT_ERR_IO; /* as a dataset found nowhere: the file cannot be opened */
 }
 
 int mt_preset_open(const char *name_or_path, mt_preset **out) {
@@ -88,8 +88,7 @@ int mt_preset_open(const char *name_or_path, mt_preset **out) {
     p->path[0] = 0;
     return rc;
   }
-  if (mt_preset_load(p->path, &p->p, p->err, sizeof p->err) != 0) return MT_ERR_FILE;
-  return MT_OK;
+  return mt_preset_load(p->path, &p->p, p->err, sizeof p->err);
 }
 
 void mt_preset_close(mt_preset *p) { free(p); }

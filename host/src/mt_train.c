@@ -61,22 +61,26 @@ void mt_train_defaults(mt_train_opts *o) {
 
 /* ---- helpers for the algorithms (mt_algo.h) ---- */
 
-int mt_trainer_fail(mt_trainer *t, const char *fmt, ...) {
+int mt_trainer_fail(mt_trainer *t, int code, const char *fmt, ...) {
+  assert(code < 0);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(t->err, t->errlen, fmt, ap);
   va_end(ap);
-  return -1;
+  return code;
 }
 
 int mt_trainer_dev_fail(mt_trainer *t) {
   assert(t->dev);
-  return mt_trainer_fail(t, "%s", mt_dev_errmsg(t->dev));
+  /* A map call can refuse before the device saw anything (no device code then): the
+   * link or device path is what failed as far as the trainer can tell. */
+  int code = mt_dev_errcode(t->dev);
+  return mt_trainer_fail(t, code != MT_OK ? code : MT_ERR_IO, "%s", mt_dev_errmsg(t->dev));
 }
 
 /* A forward pass fails only in a device's matmul. */
 static int forward_fail(mt_trainer *t, int on_device) {
-  return on_device ? mt_trainer_dev_fail(t) : mt_trainer_fail(t, "the forward pass failed");
+  return on_device ? mt_trainer_dev_fail(t) : mt_trainer_fail(t, MT_ERR_INVAL, "the forward pass failed");
 }
 
 /* Weight matrix of layer l (fc: sizes[l] x sizes[l+1]; conv: the im2col
@@ -210,10 +214,11 @@ static int setup_device(mt_trainer *t) {
       snprintf(t->err, t->errlen, "the network needs %u tiles of %ux%u but %s has %u (a device "
                "has at most %u)", need, info->rows, info->cols, mt_dev_uri(t->dev), info->tiles,
                MT_MAX_TILES);
-    return -1;
+    return MT_ERR_INVAL;
   }
   const mt_preset_t *apply = t->preset;
-  if (t->ops->prepare && t->ops->prepare(t, &apply) != 0) return -1;
+  int rc = t->ops->prepare ? t->ops->prepare(t, &apply) : 0;
+  if (rc != 0) return rc;
   if (mt_preset_apply(apply, t->dev) != MT_OK || mt_dev_seed(t->dev, o->seed) != MT_OK)
     return mt_trainer_dev_fail(t);
   for (uint32_t tile = 0; tile < need; tile++)
@@ -226,10 +231,10 @@ static int setup_device(mt_trainer *t) {
     float w_max = o->w_max_factor * sqrtf(6.0f / (float)in);
     /* A conv layer sends every output position of every example: batch x positions rows. */
     uint32_t max_rows = o->batch * mt_layer_positions(o->spec, l);
-    if (mt_map_init(&t->maps[l], in, out, first, t->preset->levels, w_max, t->level_step,
-                    cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT], cfg[MT_CFG_DAC_BITS], max_rows,
-                    t->err, t->errlen) != 0)
-      return -1;
+    rc = mt_map_init(&t->maps[l], in, out, first, t->preset->levels, w_max, t->level_step,
+                     cfg[MT_CFG_ADC_MUL], cfg[MT_CFG_ADC_SHIFT], cfg[MT_CFG_DAC_BITS], max_rows,
+                     t->err, t->errlen);
+    if (rc != 0) return rc;
     first += mt_map_tiles_needed(in, out);
   }
   return t->ops->setup ? t->ops->setup(t) : 0;
@@ -267,36 +272,36 @@ static int allocate(mt_trainer *t, const mt_dataset_t *train) {
   const mt_train_opts *o = t->o;
   if (mt_net_init(&t->net, o->sizes, o->spec, o->n_layers, o->seed) != 0 ||
       mt_mlp_work_init(&t->wk, &t->net, o->batch) != 0)
-    return mt_trainer_fail(t, "out of memory for the network");
+    return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory for the network");
   t->x = malloc((size_t)o->batch * o->sizes[0] * sizeof *t->x);
   t->y = malloc(o->batch);
   uint32_t n_order = train->count > o->batch ? train->count : o->batch;
   t->order = malloc((size_t)n_order * sizeof *t->order);
   t->eval_idx = malloc((size_t)o->batch * sizeof *t->eval_idx);
-  if (!t->x || !t->y || !t->order || !t->eval_idx) return mt_trainer_fail(t, "out of memory");
+  if (!t->x || !t->y || !t->order || !t->eval_idx) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
   return t->ops->create ? t->ops->create(t) : 0;
 }
 
 static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_dataset_t *test) {
   const mt_train_opts *o = t->o;
   if (o->n_layers < 1 || o->n_layers > MT_NN_MAX_LAYERS || o->batch == 0 || o->epochs == 0)
-    return mt_trainer_fail(t, "invalid options: need at least one layer, batch >= 1 and epochs >= 1");
+    return mt_trainer_fail(t, MT_ERR_INVAL, "invalid options: need at least one layer, batch >= 1 and epochs >= 1");
   if (train->rows * train->cols != o->sizes[0] || test->rows * test->cols != o->sizes[0])
-    return mt_trainer_fail(t, "the network has %u inputs but the images have %ux%u = %u pixels",
+    return mt_trainer_fail(t, MT_ERR_INVAL, "the network has %u inputs but the images have %ux%u = %u pixels",
                            o->sizes[0], train->rows, train->cols, train->rows * train->cols);
   if (!mt_net_shape_ok(o->sizes, o->spec, o->n_layers))
-    return mt_trainer_fail(t, "invalid options: inconsistent network shape");
+    return mt_trainer_fail(t, MT_ERR_INVAL, "invalid options: inconsistent network shape");
   if (o->spec[0].conv && (o->spec[0].in_h != train->rows || o->spec[0].in_w != train->cols))
-    return mt_trainer_fail(t, "the network takes %ux%ux%u maps but the images are %ux%u",
+    return mt_trainer_fail(t, MT_ERR_INVAL, "the network takes %ux%ux%u maps but the images are %ux%u",
                            o->spec[0].in_h, o->spec[0].in_w, o->spec[0].in_c, train->rows,
                            train->cols);
   if (o->sizes[o->n_layers] < train->classes)
-    return mt_trainer_fail(t, "the network has %u outputs but the dataset has %u classes",
+    return mt_trainer_fail(t, MT_ERR_INVAL, "the network has %u outputs but the dataset has %u classes",
                            o->sizes[o->n_layers], train->classes);
   if (uses_device(t) && (!t->dev || !t->preset))
-    return mt_trainer_fail(t, "algorithm %s needs a device and a preset", t->ops->name);
+    return mt_trainer_fail(t, MT_ERR_INVAL, "algorithm %s needs a device and a preset", t->ops->name);
   if (o->slices && !(t->ops->flags & MT_ALGO_F_SLICES))
-    return mt_trainer_fail(t, "--slices (bit-sliced weights) is for conventional and biased, not %s",
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--slices (bit-sliced weights) is for conventional and biased, not %s",
                            t->ops->name);
   /* An option of another algorithm would be silently ignored: refused instead. */
   if ((o->ssm_compensate || o->ssm_calibrate) && o->algo != MT_ALGO_SSM)
@@ -306,7 +311,7 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
     return mt_trainer_fail(t, "--changed-only is for closed-loop, not %s", t->ops->name);
   uint32_t slice_bits;
   if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
-    return -1;
+    return MT_ERR_INVAL;
   return 0;
 }
 
@@ -316,22 +321,24 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
 static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *tests,
                           const mt_dataset_t *vals, uint32_t task, int on_device,
                           mt_epoch_stats *st) {
+  int rc;
   if (vals) {
     st->has_val = 1;
-    if (mt_trainer_evaluate(t, &vals[task], on_device, &st->val_accuracy) != 0) return -1;
+    if ((rc = mt_trainer_evaluate(t, &vals[task], on_device, &st->val_accuracy)) != 0) return rc;
     for (uint32_t k = 0; k < n_tasks; k++) {
       if (k == task) st->task_val_accuracy[k] = st->val_accuracy;
-      else if (mt_trainer_evaluate(t, &vals[k], on_device, &st->task_val_accuracy[k]) != 0) return -1;
+      else if ((rc = mt_trainer_evaluate(t, &vals[k], on_device, &st->task_val_accuracy[k])) != 0)
+        return rc;
     }
   }
-  if (mt_trainer_evaluate(t, &tests[task], on_device, &st->test_accuracy) != 0) return -1;
+  rc = mt_trainer_evaluate(t, &tests[task], on_device, &st->test_accuracy);
   st->task = task + 1;
   st->n_tasks = n_tasks;
-  for (uint32_t k = 0; k < n_tasks; k++) {
+  for (uint32_t k = 0; rc == 0 && k < n_tasks; k++) {
     if (k == task) st->task_accuracy[k] = st->test_accuracy;
-    else if (mt_trainer_evaluate(t, &tests[k], on_device, &st->task_accuracy[k]) != 0) return -1;
+    else rc = mt_trainer_evaluate(t, &tests[k], on_device, &st->task_accuracy[k]);
   }
-  return 0;
+  return rc;
 }
 
 /* Task k's examples from their natural order (shuffled at each epoch's start). */
@@ -363,7 +370,8 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
   mt_swap_stats sw0, sw1; /* tile swapping's figures, over the same steps as tr0 */
   int swapping = dev_algo && mt_dev_swap_stats(t->dev, &sw0) == MT_OK;
   /* The initial weights are programmed once, counted in epoch 1. */
-  if (dev_fwd && !o->resume && ops->program_init && ops->program_init(t) != 0) return -1;
+  int rc = dev_fwd && !o->resume && ops->program_init ? ops->program_init(t) : 0;
+  if (rc != 0) return rc;
   const mt_dataset_t *train = &trains[task];
   for (uint32_t e = done + 1; e <= o->epochs; e++) {
     double t0 = now();
@@ -382,9 +390,9 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
       double loss = mt_mlp_loss(&t->net, &t->wk, t->y, n, &c);
       loss_sum += loss * n;
       correct += c;
-      if (ops->after_forward && ops->after_forward(t) != 0) return -1;
+      if (ops->after_forward && (rc = ops->after_forward(t)) != 0) return rc;
       mt_mlp_backward(&t->net, &t->wk, n);
-      if (ops->step(t) != 0) return -1;
+      if ((rc = ops->step(t)) != 0) return rc;
       if (hooks && hooks->progress)
         hooks->progress(hooks->ctx, task * o->epochs + e, s + n, train->count, loss);
     }
@@ -393,7 +401,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     st.epoch = task * o->epochs + e;
     st.train_loss = train->count ? loss_sum / train->count : 0;
     st.train_accuracy = train->count ? (double)correct / train->count : 0;
-    if (ops->epoch_end && ops->epoch_end(t, &tests[task], &st) != 0) return -1;
+    if (ops->epoch_end && (rc = ops->epoch_end(t, &tests[task], &st)) != 0) return rc;
     if (dev_algo) {
       st.transactions = mt_dev_transactions(t->dev) - tr0;
       if (swapping) {
@@ -405,7 +413,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
       st.updates_skipped += t->host_skipped;
       t->host_skipped = 0;
     }
-    if (evaluate_tasks(t, n_tasks, tests, vals, task, dev_algo, &st) != 0) return -1;
+    if ((rc = evaluate_tasks(t, n_tasks, tests, vals, task, dev_algo, &st)) != 0) return rc;
     /* Evaluation costs are not training costs: start the next epoch's count here. */
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
     st.wall_s = now() - t0;
@@ -417,7 +425,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
      * one epoch behind the log, which the resume cuts back (mt_log_resume). */
     int stop = hooks && hooks->epoch_done ? hooks->epoch_done(hooks->ctx, &st) : 0;
     if (stop < 0) break;
-    if (o->checkpoint && mt_train_ckpt_save(t, n_tasks, trains, tests, task, e) != 0) return -1;
+    if (o->checkpoint && (rc = mt_train_ckpt_save(t, n_tasks, trains, tests, task, e)) != 0) return rc;
     /* The next epoch's count starts here: evaluation and the checkpoint's snapshot are not
      * training (and a resumed run has neither before its first epoch). */
     if (dev_algo) tr0 = mt_dev_transactions(t->dev);
@@ -460,12 +468,12 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
   t.o = o, t.dev = dev, t.preset = preset, t.err = err, t.errlen = errlen;
   if ((unsigned)o->algo >= MT_ALGO_COUNT) {
     snprintf(err, errlen, "unknown algorithm %u", (unsigned)o->algo);
-    return -1;
+    return MT_ERR_INVAL;
   }
   t.ops = mt_algo_ops_of(o->algo);
   if (n_tasks < 1 || n_tasks > MT_TRAIN_MAX_TASKS) {
     snprintf(err, errlen, "%u tasks: between 1 and %u are supported", n_tasks, MT_TRAIN_MAX_TASKS);
-    return -1;
+    return MT_ERR_INVAL;
   }
   mt_dataset_t train[MT_TRAIN_MAX_TASKS], val[MT_TRAIN_MAX_TASKS];
   int rc = split_val(&t, n_tasks, all_train, train, val);
@@ -473,7 +481,7 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
   for (uint32_t k = 0; k < n_tasks && rc == 0; k++) {
     rc = check_inputs(&t, &train[k], &test[k]);
     if (rc == 0 && train[k].classes != train[0].classes)
-      rc = mt_trainer_fail(&t, "task %u has %u classes but task 1 has %u", k + 1, train[k].classes,
+      rc = mt_trainer_fail(&t, MT_ERR_INVAL, "task %u has %u classes but task 1 has %u", k + 1, train[k].classes,
                            train[0].classes);
     if (train[k].count > train[largest].count) largest = k;
   }
@@ -488,7 +496,7 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
   if (rc == 0 && o->resume) rc = mt_train_ckpt_restore(&t);
   if (rc == 0 && o->resume && hooks && hooks->resumed &&
       hooks->resumed(hooks->ctx, t.task * o->epochs + t.done) != 0)
-    rc = mt_trainer_fail(&t, "%s: the caller could not resume from this checkpoint", o->resume);
+    rc = mt_trainer_fail(&t, MT_ERR_IO, "%s: the caller could not resume from this checkpoint", o->resume);
   if (rc == 0) rc = run_epochs(&t, n_tasks, train, test, o->val ? val : NULL, hooks);
   trainer_free(&t);
   return rc;

@@ -73,8 +73,11 @@ typedef struct {
   int (*resumed)(void *ctx, uint32_t epochs);
 } mt_train_hooks;
 
-/* Trains. dev and preset are NULL for MT_ALGO_FLOAT. Returns 0 or -1 with a
- * message in err. */
+/* Trains. dev and preset are NULL for MT_ALGO_FLOAT. Returns 0 or an MT_ERR_*
+ * code with a message in err: MT_ERR_INVAL (options, network and data that do
+ * not fit together), MT_ERR_NOMEM, MT_ERR_FILE (a checkpoint's content),
+ * MT_ERR_IO (a checkpoint or log file), or the device's own code (mt_dev_errcode:
+ * MT_ERR_DEVICE, MT_ERR_IO, MT_ERR_TIMEOUT, MT_ERR_PROTOCOL, ...). */
 int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dataset_t *test,
                  mt_dev *dev, const mt_preset_t *preset, const mt_train_hooks *hooks, char *err,
                  size_t errlen);
@@ -86,7 +89,7 @@ int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dat
  * must have the same image size and class count. Epochs are numbered across
  * tasks (task k's are (k-1)*epochs+1 .. k*epochs); test_accuracy is the
  * current task's. A checkpoint holds the task and its epoch as well; with several
- * tasks, --epochs must then match on resume. 0, or -1 with a message. */
+ * tasks, --epochs must then match on resume. 0, or an MT_ERR_* code as above. */
 int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *train,
                        const mt_dataset_t *test, mt_dev *dev, const mt_preset_t *preset,
                        const mt_train_hooks *hooks, char *err, size_t errlen);

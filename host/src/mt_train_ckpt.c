@@ -177,36 +177,37 @@ int mt_train_ckpt_save(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trai
     free(img);
   }
   mt_ckpt_end(&b);
-  int rc = b.oom ? mt_trainer_fail(t, "%s: out of memory for the checkpoint", o->checkpoint)
-                 : mt_write_atomic(o->checkpoint, b.buf, b.len, t->err, t->errlen);
+  int rc = b.oom ? mt_trainer_fail(t, MT_ERR_NOMEM, "%s: out of memory for the checkpoint", o->checkpoint)
+                 : mt_write_atomic(o->checkpoint, b.buf, b.len, t->err, t->errlen) ? MT_ERR_IO : MT_OK;
   free(b.buf);
   return rc;
 }
 
 /* Opens section `name` of the resumed file. */
 static int section(mt_trainer *t, const char *name, mt_rbuf *b) {
-  return mt_ckpt_section(&t->ck, name, t->o->resume, b, t->err, t->errlen);
+  return mt_ckpt_section(&t->ck, name, t->o->resume, b, t->err, t->errlen) ? MT_ERR_FILE : MT_OK;
 }
 
 /* A section read to its end, neither short nor with bytes left over. */
 static int section_done(mt_trainer *t, const char *name, const mt_rbuf *b) {
   if (!b->short_read && b->pos == b->len) return 0;
-  return mt_trainer_fail(t, "%s: inconsistent content (section %s %s)", t->o->resume, name,
+  return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (section %s %s)", t->o->resume, name,
                          b->short_read ? "cut short" : "longer than this run's");
 }
 
-/* Reads and checks the fingerprint against this run's; 0, or -1 with a
+/* Reads and checks the fingerprint against this run's; 0, or MT_ERR_FILE with a
  * message naming the first option that differs and both values. */
 static int check_fingerprint(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trains,
                              const mt_dataset_t *tests) {
   const char *path = t->o->resume;
   mt_rbuf b;
-  if (section(t, "options", &b) != 0) return -1;
+  int rc;
+  if ((rc = section(t, "options", &b)) != 0) return rc;
   mt_fp fp;
   fingerprint(t, n_tasks, trains, tests, &fp);
   uint32_t nfile = mt_rbuf_u32(&b);
   if (b.short_read || nfile > MT_FP_MAX)
-    return mt_trainer_fail(t, "%s: inconsistent content (%u option entries)", path, nfile);
+    return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (%u option entries)", path, nfile);
   char want[64], got[64];
   for (uint32_t k = 0; k < nfile && k < fp.n; k++) {
     uint32_t len = mt_rbuf_u32(&b);
@@ -215,23 +216,23 @@ static int check_fingerprint(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t
     int printable = name != NULL;
     for (uint32_t i = 0; printable && i < len; i++) printable = name[i] >= 0x20 && name[i] < 0x7f;
     if (b.short_read || !printable || kind > MT_FP_HEX)
-      return mt_trainer_fail(t, "%s: inconsistent content (option entry %u)", path, k + 1);
+      return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (option entry %u)", path, k + 1);
     char nm[MT_FP_NAME_MAX + 1];
     memcpy(nm, name, len);
     nm[len] = 0;
     fp_format((mt_fp_kind)kind, v, got, sizeof got);
     if (strcmp(nm, fp.e[k].name) != 0) {
       fp_format(fp.e[k].kind, fp.e[k].value, want, sizeof want);
-      return mt_trainer_fail(t, "%s: was written with other options (%s %s where this run has %s %s)",
+      return mt_trainer_fail(t, MT_ERR_FILE, "%s: was written with other options (%s %s where this run has %s %s)",
                              path, nm, got, fp.e[k].name, want);
     }
     if (v != fp.e[k].value) {
       fp_format(fp.e[k].kind, fp.e[k].value, want, sizeof want);
-      return mt_trainer_fail(t, "%s: was written with %s %s, this run has %s", path, nm, got, want);
+      return mt_trainer_fail(t, MT_ERR_FILE, "%s: was written with %s %s, this run has %s", path, nm, got, want);
     }
   }
   if (nfile != fp.n)
-    return mt_trainer_fail(t, "%s: was written with other options (%u settings, this run has %u)",
+    return mt_trainer_fail(t, MT_ERR_FILE, "%s: was written with other options (%u settings, this run has %u)",
                            path, nfile, fp.n);
   return section_done(t, "options", &b);
 }
@@ -254,52 +255,54 @@ int mt_train_ckpt_open(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trai
   const mt_train_opts *o = t->o;
   const char *path = o->resume;
   size_t n = 0;
-  if (mt_read_file(path, CKPT_MAX_BYTES, &t->ck_bytes, &n, t->err, t->errlen) != 0) return -1;
-  if (mt_ckpt_parse(t->ck_bytes, n, path, &t->ck, t->err, t->errlen) != 0) return -1;
-  if (check_fingerprint(t, n_tasks, trains, tests) != 0) return -1;
+  int rc = mt_read_file(path, CKPT_MAX_BYTES, &t->ck_bytes, &n, t->err, t->errlen);
+  if (rc != MT_OK) return rc;
+  if (mt_ckpt_parse(t->ck_bytes, n, path, &t->ck, t->err, t->errlen) != 0) return MT_ERR_FILE;
+  if ((rc = check_fingerprint(t, n_tasks, trains, tests)) != 0) return rc;
   mt_rbuf b;
-  if (section(t, "position", &b) != 0) return -1;
+  if ((rc = section(t, "position", &b)) != 0) return rc;
   t->task = mt_rbuf_u32(&b);
   t->done = mt_rbuf_u32(&b);
   t->shuffle_rng = mt_rbuf_u64(&b);
   if (b.short_read || t->task >= n_tasks || t->done < 1 || (n_tasks > 1 && t->done > o->epochs))
-    return mt_trainer_fail(t, "%s: inconsistent content (task %u of %u, epoch %u)", path,
+    return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (task %u of %u, epoch %u)", path,
                            t->task + 1, n_tasks, t->done);
   /* More epochs than this run has (a later epoch would wrap, or never run) */
   if (t->done > o->epochs)
-    return mt_trainer_fail(t, "%s: holds epoch %u, beyond this run's --epochs %u", path, t->done,
+    return mt_trainer_fail(t, MT_ERR_FILE, "%s: holds epoch %u, beyond this run's --epochs %u", path, t->done,
                            o->epochs);
   uint32_t count = trains[t->task].count;
   if ((size_t)count * 4 != b.len - b.pos)
-    return mt_trainer_fail(t, "%s: inconsistent content (the example order is not of %u examples)",
+    return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (the example order is not of %u examples)",
                            path, count);
   for (uint32_t k = 0; k < count; k++) t->order[k] = mt_rbuf_u32(&b);
   if (!is_permutation(t->order, count))
-    return mt_trainer_fail(t, "%s: inconsistent content (the example order is not a permutation "
+    return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (the example order is not a permutation "
                            "of %u examples)", path, count);
-  if (section(t, "network", &b) != 0) return -1;
+  if ((rc = section(t, "network", &b)) != 0) return rc;
   for (uint32_t l = 0; l < o->n_layers; l++) {
     mt_rbuf_f32(&b, t->net.w[l], mt_trainer_weights(t, l));
     mt_rbuf_f32(&b, t->net.b[l], mt_trainer_outputs(t, l));
   }
-  if (section_done(t, "network", &b) != 0) return -1;
+  if ((rc = section_done(t, "network", &b)) != 0) return rc;
   /* A run never saves a weight that is not a number: it would poison every later step. */
   for (uint32_t l = 0; l < o->n_layers; l++) {
     for (size_t k = 0; k < mt_trainer_weights(t, l); k++)
       if (!isfinite(t->net.w[l][k]))
-        return mt_trainer_fail(t, "%s: inconsistent content (layer %u weight %zu is %g)", path, l, k,
+        return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (layer %u weight %zu is %g)", path, l, k,
                                (double)t->net.w[l][k]);
     for (uint32_t k = 0; k < mt_trainer_outputs(t, l); k++)
       if (!isfinite(t->net.b[l][k]))
-        return mt_trainer_fail(t, "%s: inconsistent content (layer %u bias %u is %g)", path, l, k,
+        return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (layer %u bias %u is %g)", path, l, k,
                                (double)t->net.b[l][k]);
   }
   if (!t->ops->save) return 0;
-  if (section(t, t->ops->name, &t->ck_algo) != 0) return -1;
-  if (t->ops->load_pre && t->ops->load_pre(t, &t->ck_algo) != 0) {
+  if ((rc = section(t, t->ops->name, &t->ck_algo)) != 0) return rc;
+  rc = t->ops->load_pre ? t->ops->load_pre(t, &t->ck_algo) : 0;
+  if (rc != 0) {
     char msg[256];
     snprintf(msg, sizeof msg, "%s", t->err);
-    return mt_trainer_fail(t, "%s: %s", path, msg);
+    return mt_trainer_fail(t, rc == MT_ERR_NOMEM ? rc : MT_ERR_FILE, "%s: %s", path, msg);
   }
   return 0;
 }
@@ -308,8 +311,9 @@ int mt_train_ckpt_restore(mt_trainer *t) {
   const mt_train_opts *o = t->o;
   const char *path = o->resume;
   mt_rbuf b;
+  int rc;
   if (uses_device(t)) {
-    if (section(t, "levels", &b) != 0) return -1;
+    if ((rc = section(t, "levels", &b)) != 0) return rc;
     for (uint32_t l = 0; l < o->n_layers; l++) {
       size_t nw = mt_trainer_weights(t, l);
       uint16_t *lv = t->maps[l].level;
@@ -317,21 +321,22 @@ int mt_train_ckpt_restore(mt_trainer *t) {
       mt_rbuf_u16(&b, lv, nw);
       for (size_t k = 0; k < nw && !b.short_read; k++)
         if (lv[k] >= t->maps[l].levels && lv[k] != MT_LEVEL_NONE)
-          return mt_trainer_fail(t, "%s: inconsistent content (level %u in layer %u's mirror)", path,
+          return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (level %u in layer %u's mirror)", path,
                                  lv[k], l);
     }
-    if (section_done(t, "levels", &b) != 0) return -1;
+    if ((rc = section_done(t, "levels", &b)) != 0) return rc;
   }
   if (t->ops->save) {
-    if (t->ops->load && t->ops->load(t, &t->ck_algo) != 0) {
+    rc = t->ops->load ? t->ops->load(t, &t->ck_algo) : 0;
+    if (rc != 0) {
       char msg[256];
       snprintf(msg, sizeof msg, "%s", t->err);
-      return mt_trainer_fail(t, "%s: %s", path, msg);
+      return mt_trainer_fail(t, rc == MT_ERR_NOMEM ? rc : MT_ERR_FILE, "%s: %s", path, msg);
     }
-    if (section_done(t, t->ops->name, &t->ck_algo) != 0) return -1;
+    if ((rc = section_done(t, t->ops->name, &t->ck_algo)) != 0) return rc;
   }
   if (uses_device(t)) {
-    if (section(t, "device", &b) != 0) return -1;
+    if ((rc = section(t, "device", &b)) != 0) return rc;
     if (mt_dev_restore_bytes(t->dev, b.buf, b.len, path) != MT_OK) return mt_trainer_dev_fail(t);
   }
   free(t->ck_bytes);

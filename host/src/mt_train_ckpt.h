@@ -9,7 +9,8 @@
 
 /* CRC-32 of a dataset's images and labels (part of the fingerprint). */
 uint32_t mt_train_dataset_crc(const mt_dataset_t *d);
-/* Saves the run after epoch `epoch` of task `task` to o->checkpoint. 0, or -1. */
+/* Saves the run after epoch `epoch` of task `task` to o->checkpoint. 0, or an MT_ERR_* code
+ * with a message in t->err (so do the functions below). */
 int mt_train_ckpt_save(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trains,
                        const mt_dataset_t *tests, uint32_t task, uint32_t epoch);
 /* --resume, first part (before the device is touched): reads and checks the

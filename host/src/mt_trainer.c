@@ -324,6 +324,8 @@ typedef struct {
   mt_log *log;
   const char *algo;
   int log_failed;
+  int cb_code;        /* what the caller's epoch_done returned when it failed the run (< 0) */
+  uint32_t cb_epoch;  /* after which epoch */
 } run_ctx;
 
 static void on_progress(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss) {
@@ -334,7 +336,11 @@ static void on_progress(void *ctx, uint32_t epoch, uint32_t done, uint32_t total
 static int on_epoch(void *ctx, const mt_epoch_stats *s) {
   run_ctx *r = ctx;
   int go = r->cb->epoch_done ? r->cb->epoch_done(r->cb->ctx, s) : 0;
-  if (go < 0) return go;
+  if (go < 0) {
+    r->cb_code = go;
+    r->cb_epoch = s->epoch;
+    return go;
+  }
   if (r->log && mt_log_epoch(r->log, r->algo, s) != 0) {
     r->log_failed = 1;
     return -1; /* a failed line: stop before this epoch's checkpoint */
@@ -408,9 +414,9 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (!preset) return fail(t, MT_ERR_NOMEM, "out of memory for a preset");
   if (!t->tasks[0]) t->task_set[0] = t->dataset, t->task_perm[0] = 0;
   for (uint32_t k = 0; rc == MT_OK && k < n_tasks; k++) {
-    if (mt_dataset_open(t->task_set[k], MT_SOURCE_DIR, t->train_limit, t->test_limit, &train[k],
-                        &test[k], err, sizeof err) != 0)
-      rc = fail(t, MT_ERR_FILE, "%s", err);
+    int drc = mt_dataset_open(t->task_set[k], MT_SOURCE_DIR, t->train_limit, t->test_limit,
+                              &train[k], &test[k], err, sizeof err);
+    if (drc != MT_OK) rc = fail(t, drc, "%s", err);
     else if (t->crop && (mt_dataset_crop(&train[k], t->crop, err, sizeof err) != 0 ||
                          mt_dataset_crop(&test[k], t->crop, err, sizeof err) != 0))
       rc = fail(t, MT_ERR_INVAL, "--crop: %s: %s", names[k], err);
@@ -429,13 +435,14 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
       const char *dir = getenv("MEMTILE_PRESETS");
       snprintf(path, sizeof path, "%s/%s.json", dir && *dir ? dir : MT_SOURCE_DIR "/presets", t->preset);
     }
-    if (mt_preset_load(path, preset, err, sizeof err) != 0) rc = fail(t, MT_ERR_FILE, "%s", err);
+    int prc = mt_preset_load(path, preset, err, sizeof err);
+    if (prc != MT_OK) rc = fail(t, prc, "%s", err);
     else if (t->levels && mt_preset_set_levels(preset, t->levels, err, sizeof err) != 0)
-      rc = fail(t, MT_ERR_FILE, "--levels: %s", err);
+      rc = fail(t, MT_ERR_INVAL, "--levels: %s", err);
     uint32_t need = mt_train_tiles_needed(&t->o);
     if (rc == MT_OK && need > MT_MAX_TILES)
       /* No device can hold it: say so, rather than blame a URI the caller never gave. */
-      rc = fail(t, MT_ERR_FILE, "the network needs %u tiles of %ux%u; a device has at most %u "
+      rc = fail(t, MT_ERR_INVAL, "the network needs %u tiles of %ux%u; a device has at most %u "
                 "(use a smaller --net)", need, MT_ROWS, MT_COLS, MT_MAX_TILES);
     if (rc == MT_OK && !t->uri_set) snprintf(t->uri, sizeof t->uri, "model://?tiles=%u", need);
     int drc = rc == MT_OK ? mt_dev_open(t->uri, &t->dev) : MT_OK;
@@ -456,14 +463,17 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
     cb->started(cb->ctx, line);
   }
   if (rc == MT_OK) {
-    run_ctx r = {cb, log, mt_algo_name(t->o.algo), 0};
+    run_ctx r = {cb, log, mt_algo_name(t->o.algo), 0, 0, 0};
     mt_train_hooks hooks = {on_progress, on_epoch, &r, on_resumed};
     int trc = mt_train_run_tasks(&t->o, n_tasks, train, test, t->dev,
                                  t->o.algo == MT_ALGO_FLOAT ? NULL : preset, &hooks, err, sizeof err);
     if (r.log_failed) /* the log's own reason (file and errno), not the trainer's */
       rc = fail(t, MT_ERR_IO, "writing the log failed: %s", mt_log_errmsg(log));
-    else if (trc != 0)
-      rc = fail(t, MT_ERR_IO, "%s", err);
+    else if (r.cb_code < 0)
+      rc = fail(t, r.cb_code, "the epoch callback failed the run after epoch %u (%s)", r.cb_epoch,
+                mt_err_name(r.cb_code));
+    else if (trc != 0) /* the trainer's class: options, memory, checkpoint or the device's own */
+      rc = fail(t, trc, "%s", err);
   }
   mt_log_close(log);
   free(preset);

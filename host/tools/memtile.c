@@ -257,10 +257,11 @@ static void print_link_stats(mt_dev *dev) {
 
 static int cmd_train(int argc, char **argv) {
   mt_trainer *t = NULL;
-  if (mt_trainer_create(NULL, &t) != MT_OK) {
+  int crc = mt_trainer_create(NULL, &t);
+  if (crc != MT_OK) {
     fprintf(stderr, "memtile train: %s\n", mt_train_errmsg(t));
     mt_trainer_close(t);
-    return 1;
+    return mt_err_exit_status(crc);
   }
   int rc = parse_train(argc, argv, t);
   if (rc) {
@@ -273,8 +274,9 @@ static int cmd_train(int argc, char **argv) {
   if (rc != MT_OK) fprintf(stderr, "memtile train: %s\n", mt_train_errmsg(t));
   else print_link_stats(mt_trainer_device(t));
   mt_trainer_close(t);
-  /* Options that contradict each other are a usage error, like a bad value. */
-  return rc == MT_OK ? 0 : rc == MT_ERR_INVAL ? 2 : 1;
+  /* One status per class (README.md, "Exit status"): options that contradict each other
+   * are a usage error (2), like a bad value. */
+  return mt_err_exit_status(rc);
 }
 
 static int cmd_characterize(int argc, char **argv) {
@@ -319,27 +321,27 @@ static int cmd_characterize(int argc, char **argv) {
   mt_preset *p = NULL;
   mt_dev *dev = NULL;
   mt_char *c = NULL;
-  int status = 1;
-  if (mt_preset_open(preset_name, &p) != MT_OK) {
+  int rc = mt_preset_open(preset_name, &p);
+  if (rc != MT_OK) {
     fprintf(stderr, "memtile characterize: %s\n", mt_preset_errmsg(p));
     goto out;
   }
-  if (levels && mt_preset_use_levels(p, levels) != MT_OK) {
+  if (levels && (rc = mt_preset_use_levels(p, levels)) != MT_OK) {
     fprintf(stderr, "memtile characterize: --levels: %s\n", mt_preset_errmsg(p));
     goto out;
   }
   if (fav > mt_preset_levels(p)) {
     fprintf(stderr, "memtile characterize: --favourable: %u is more than the %u levels\n", fav,
             mt_preset_levels(p));
-    status = 2;
+    rc = MT_ERR_INVAL;
     goto out;
   }
-  if (mt_dev_open(device, &dev) != MT_OK) {
+  if ((rc = mt_dev_open(device, &dev)) != MT_OK) {
     fprintf(stderr, "memtile characterize: %s\n", mt_dev_errmsg(dev));
     goto out;
   }
-  if (mt_char_run(dev, p, seed, samples, reads, fav, plot != NULL, &c) != MT_OK ||
-      (plot && mt_char_plot(c, dev, plot) != MT_OK)) {
+  if ((rc = mt_char_run(dev, p, seed, samples, reads, fav, plot != NULL, &c)) != MT_OK ||
+      (plot && (rc = mt_char_plot(c, dev, plot)) != MT_OK)) {
     fprintf(stderr, "memtile characterize: %s\n", mt_char_errmsg(c));
     goto out;
   }
@@ -360,16 +362,15 @@ static int cmd_characterize(int argc, char **argv) {
   for (uint32_t q = 0; q < nl && mt_char_get_level(c, q, &lv) == MT_OK; q++)
     if (lv.favourable) printf(" %u", q);
   printf("\n");
-  if (out && mt_char_write_json(c, mt_preset_name(p), out) != MT_OK) {
+  if (out && (rc = mt_char_write_json(c, mt_preset_name(p), out)) != MT_OK) {
     fprintf(stderr, "memtile characterize: %s\n", mt_char_errmsg(c));
     goto out;
   }
-  status = 0;
 out:
   mt_char_close(c);
   mt_dev_close(dev);
   mt_preset_close(p);
-  return status;
+  return mt_err_exit_status(rc);
 }
 
 static int cmd_plot(int argc, char **argv) {
@@ -380,7 +381,7 @@ static int cmd_plot(int argc, char **argv) {
   char err[1024];
   if (!logs) {
     fprintf(stderr, "memtile plot: out of memory\n");
-    return 1;
+    return mt_err_exit_status(MT_ERR_NOMEM);
   }
   int status = 2;
   for (int i = 0; i < argc; i++) {
@@ -414,12 +415,9 @@ static int cmd_plot(int argc, char **argv) {
     fprintf(stderr, "memtile plot: %s (see memtile plot --help)\n", n ? "-o FILE.png is missing" : "no log given");
     goto out;
   }
-  status = 1;
-  if (mt_plot_logs(logs, n, what, title, png, err, sizeof err) != MT_OK) {
-    fprintf(stderr, "memtile plot: %s\n", err);
-    goto out;
-  }
-  status = 0;
+  int rc = mt_plot_logs(logs, n, what, title, png, err, sizeof err);
+  if (rc != MT_OK) fprintf(stderr, "memtile plot: %s\n", err);
+  status = mt_err_exit_status(rc);
 out:
   free(logs);
   return status;
@@ -446,10 +444,11 @@ static int cmd_info(int argc, char **argv) {
          mt_backend_available("verilator") ? ", verilator://" : "",
          mt_backend_available("xrt") ? ", xrt://N" : "");
   mt_dev *dev = NULL;
-  if (mt_dev_open(device, &dev) != MT_OK) {
+  int rc = mt_dev_open(device, &dev);
+  if (rc != MT_OK) {
     fprintf(stderr, "memtile info: %s\n", mt_dev_errmsg(dev));
     mt_dev_close(dev);
-    return 1;
+    return mt_err_exit_status(rc);
   }
   const mt_dev_info *i = mt_dev_get_info(dev);
   printf("device %s: protocol %u.%u, %u tiles of %ux%u weights (differential pairs), %u noise lanes,\n"
@@ -464,10 +463,10 @@ static int cmd_info(int argc, char **argv) {
   mt_dev_close(dev);
   if (preset_name) {
     mt_preset *p = NULL;
-    if (mt_preset_open(preset_name, &p) != MT_OK) {
+    if ((rc = mt_preset_open(preset_name, &p)) != MT_OK) {
       fprintf(stderr, "memtile info: %s\n", mt_preset_errmsg(p));
       mt_preset_close(p);
-      return 1;
+      return mt_err_exit_status(rc);
     }
     uint32_t cfg[256], n = mt_config_count();
     assert(n <= sizeof cfg / sizeof *cfg);

@@ -231,10 +231,11 @@ int main(int argc, char **argv) {
     }
   }
   mt_preset *pr = NULL;
-  if (mt_preset_open(preset_name, &pr) != MT_OK) {
+  int prc = mt_preset_open(preset_name, &pr);
+  if (prc != MT_OK) {
     fprintf(stderr, "mt-demo: %s\n", pr ? mt_preset_errmsg(pr) : "out of memory");
     mt_preset_close(pr);
-    return 1;
+    return mt_err_exit_status(prc);
   }
   d.pr = pr;
   int rc = mt_dev_open(uri, &d.dev);
@@ -250,5 +251,5 @@ int main(int argc, char **argv) {
   free(d.levels);
   free(d.x);
   free(d.y);
-  return rc == MT_OK ? 0 : 1;
+  return mt_err_exit_status(rc); /* README.md, "Exit status" */
 }

@@ -3,6 +3,7 @@
 
     python3 python/examples/train_mnist.py --quick                 # well under a minute
     python3 python/examples/train_mnist.py --epochs 3 --preset rram --device model://
+    python3 python/examples/train_mnist.py --quick --device verilator://   # on the RTL (Verilator)
 
 Forward products run on the device (the programmed levels, with its noise and ADC),
 gradients are float, and each step programs only the weights whose level changed (the
@@ -143,6 +144,8 @@ def report(epoch, loss, acc, dev, totals, wall):
     print("epoch %d  loss %.4f  test %.2f%%  programmed %d  skipped %d  pulses %d+%d  energy %.4g uJ  %.1f s"
           % (epoch, loss, 100 * acc, prog, skip, st["set_pulses"], st["reset_pulses"], st["energy_fj"] * 1e-9, wall),
           flush=True)
+    if dev.uri.startswith("verilator://"):  # the RTL's clock: what the run costs the device
+        print("  sim_cycles %d" % dev.cycles(), flush=True)
 
 
 def main():

@@ -21,7 +21,8 @@ from . import _lib
 from ._lib import LibraryNotFound
 
 __all__ = ["Device", "Preset", "Layer", "MemtileError", "LibraryNotFound", "library_path",
-           "config_names", "counter_names", "PROG_OPEN_LOOP", "PROG_FORCE"]
+           "config_names", "counter_names", "backends", "PROG_OPEN_LOOP", "PROG_FORCE",
+           "Trainer", "train", "algorithms", "read_log"]
 __version__ = "0.1.0"
 
 # PROGRAM flags (docs/protocol.md).
@@ -44,17 +45,26 @@ def library_path():
 
 
 class MemtileError(Exception):
-    """A libmemtile call failed: code is the MT_ERR_* value, message the library's words."""
+    """A libmemtile call failed: code is the MT_ERR_* value (name its name, e.g. "MT_ERR_DEVICE"),
+    message the library's words (naming the file, option, field or command and value)."""
 
     def __init__(self, code, message):
         self.code = code
         self.message = message
-        kind = _lib_handle().mt_strerror(code).decode()
-        super().__init__("%s (%s)" % (message or kind, kind))
+        L = _lib_handle()
+        self.name = L.mt_err_name(code).decode()
+        kind = L.mt_strerror(code).decode()
+        super().__init__("%s (%s, %s)" % (message or kind, kind, self.name))
 
 
 def _text(b):
     return b.decode("utf-8", "replace") if b is not None else ""
+
+
+def backends():
+    """The device schemes this library can open ("model", "verilator", "usb", "xrt")."""
+    L = _lib_handle()
+    return [s for s in ("model", "verilator", "xrt", "usb") if L.mt_backend_available(s.encode())]
 
 
 def config_names():
@@ -168,6 +178,7 @@ class Device:
         h = ctypes.c_void_p()
         rc = L.mt_dev_open(uri.encode(), ctypes.byref(h))
         self._h = h
+        self._owner = None
         self._next_tile = 0
         if rc != 0:
             msg = _text(L.mt_dev_errmsg(h))
@@ -175,10 +186,17 @@ class Device:
             self._h = None
             raise MemtileError(rc, msg)
 
+    @classmethod
+    def _borrowed(cls, handle, owner):
+        """A view of a device another object owns (a Trainer's): close() only forgets it."""
+        d = cls.__new__(cls)
+        d._h, d._owner, d._next_tile = ctypes.c_void_p(handle), owner, 0
+        return d
+
     def close(self):
-        if getattr(self, "_h", None) and _L is not None:
+        if getattr(self, "_h", None) and _L is not None and getattr(self, "_owner", None) is None:
             _L.mt_dev_close(self._h)
-            self._h = None
+        self._h = None
 
     __del__ = close
 
@@ -196,6 +214,12 @@ class Device:
     def _check(self, rc):
         if rc != 0:
             raise MemtileError(rc, _text(_lib_handle().mt_dev_errmsg(self._h)))
+
+    @property
+    def last_error(self):
+        """(code, message) of the last failed call on this device ((0, "") if none failed)."""
+        L = _lib_handle()
+        return L.mt_dev_errcode(self._handle()), _text(L.mt_dev_errmsg(self._h))
 
     @property
     def uri(self):
@@ -430,3 +454,6 @@ class Layer:
         w = np.empty((self.n_in, self.n_out), dtype=np.float32)
         self._check(_lib_handle().mt_layer_weights(self._h, _ptr(w, ctypes.c_float)))
         return w
+
+
+from .train import Trainer, algorithms, read_log, train  # noqa: E402  (uses the above)

@@ -1,4 +1,5 @@
-"""Loading libmemtile and declaring its C functions (host/include/memtile.h, memtile_layer.h).
+"""Loading libmemtile and declaring its C functions (host/include/memtile.h, memtile_layer.h,
+memtile_train.h).
 
 The library is found, in order, at $MEMTILE_LIB (a file), in the installed prefix
 (<sys.prefix>/lib, /usr/local/lib, /usr/lib, or wherever the dynamic loader finds
@@ -63,12 +64,50 @@ class ProgResult(ctypes.Structure):
     _fields_ = [(n, ctypes.c_uint32) for n in ("programmed", "skipped", "wv_failures")]
 
 
+TRAIN_MAX_TASKS = 8
+
+
+class EpochStats(ctypes.Structure):
+    """mt_epoch_stats (host/include/memtile_train.h), field for field."""
+    _fields_ = [("epoch", ctypes.c_uint32)] + \
+        [(n, ctypes.c_double) for n in ("train_loss", "train_accuracy", "test_accuracy")] + \
+        [(n, ctypes.c_uint64) for n in ("set_pulses", "reset_pulses", "verify_reads", "cell_reads", "mvms",
+                                         "cells_programmed", "updates_skipped", "wv_failures")] + \
+        [(n, ctypes.c_double) for n in ("energy_pj", "latency_ns", "wall_s")] + \
+        [("transactions", ctypes.c_uint64), ("has_sw_accuracy", ctypes.c_int), ("sw_test_accuracy", ctypes.c_double),
+         ("has_sim_cycles", ctypes.c_int), ("sim_cycles", ctypes.c_uint64), ("task", ctypes.c_uint32),
+         ("n_tasks", ctypes.c_uint32), ("task_accuracy", ctypes.c_double * TRAIN_MAX_TASKS)]
+
+
+STARTED_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
+                               ctypes.c_double)
+EPOCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(EpochStats))
+
+
+class TrainCallbacks(ctypes.Structure):
+    _fields_ = [("started", STARTED_FN), ("progress", PROGRESS_FN), ("epoch_done", EPOCH_FN),
+                ("ctx", ctypes.c_void_p)]
+
+
 def _declare(lib):
     c = ctypes
     vp, u32, u64, i32, sz = c.c_void_p, c.c_uint32, c.c_uint64, c.c_int, c.c_size_t
     P = c.POINTER
     sigs = {
         "mt_strerror": (c.c_char_p, [i32]),
+        "mt_err_name": (c.c_char_p, [i32]),
+        "mt_dev_errcode": (i32, [vp]),
+        "mt_err_exit_status": (i32, [i32]),
+        "mt_backend_available": (i32, [c.c_char_p]),
+        "mt_trainer_create": (i32, [c.c_char_p, P(vp)]),
+        "mt_trainer_close": (None, [vp]),
+        "mt_train_errmsg": (c.c_char_p, [vp]),
+        "mt_trainer_set": (i32, [vp, c.c_char_p, c.c_char_p]),
+        "mt_train_option_kind": (i32, [c.c_char_p]),
+        "mt_train_algo_name": (c.c_char_p, [u32]),
+        "mt_trainer_run": (i32, [vp, P(TrainCallbacks)]),
+        "mt_trainer_device": (vp, [vp]),
         "mt_dev_open": (i32, [c.c_char_p, P(vp)]),
         "mt_dev_close": (None, [vp]),
         "mt_dev_errmsg": (c.c_char_p, [vp]),

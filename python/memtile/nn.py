@@ -76,6 +76,21 @@ class DeviceLinear:
             self.b -= lr * self.gb
         return self.program()
 
+    def program_out_in(self, weight):
+        """Programs weights in nn.Linear's layout (n_out, n_in), as memtile.torch.TileLinear
+        holds them: clipped in place to the top level's weight (the shadow weights stay in the
+        range the levels cover), then programmed as W = weight.T. Returns the PROGRAM counts."""
+        if weight.shape != (self.n_out, self.n_in):
+            raise ValueError("weight: shape %s, expected (%d, %d)" % (weight.shape, self.n_out, self.n_in))
+        w_top = self.layer_w_max()
+        np.clip(weight, -w_top, w_top, out=weight)
+        return self.program(np.ascontiguousarray(weight.T))
+
+    @staticmethod
+    def linear_grads(x, gy, weight):
+        """Float gradients of y = x weight.T (nn.Linear's layout): (d/dx, d/dweight)."""
+        return gy @ weight, gy.T @ x
+
     def layer_w_max(self):
         """The weight of the top level: shadow weights are kept within it."""
         return self.layer.delta * (self.preset.levels - 1) / 2.0

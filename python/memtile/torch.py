@@ -29,9 +29,8 @@ class _DeviceMatmul(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gy):
         x, weight = ctx.saved_tensors
-        gx = gy @ weight if ctx.needs_input_grad[0] else None
-        gw = gy.t() @ x if ctx.needs_input_grad[1] else None
-        return gx, gw, None
+        gx, gw = DeviceLinear.linear_grads(x, gy, weight)  # the float gradient (works on tensors)
+        return (gx if ctx.needs_input_grad[0] else None), (gw if ctx.needs_input_grad[1] else None), None
 
 
 class TileLinear(nn.Module):
@@ -56,10 +55,12 @@ class TileLinear(nn.Module):
 
     @torch.no_grad()
     def program(self):
-        """Programs the level changes of the shadow weights; returns the PROGRAM counts."""
-        w_top = self.core.layer_w_max()
-        self.weight.clamp_(-w_top, w_top)
-        return self.core.program(self.weight.detach().to("cpu", torch.float32).numpy().T)
+        """Programs the level changes of the shadow weights (clipped to the top level's
+        weight, DeviceLinear.program_out_in); returns the PROGRAM counts."""
+        w = self.weight.detach().to("cpu", torch.float32).numpy().copy()
+        res = self.core.program_out_in(w)
+        self.weight.copy_(torch.from_numpy(w))
+        return res
 
     def extra_repr(self):
         return "in_features=%d, out_features=%d, device=%s, preset=%s" % (

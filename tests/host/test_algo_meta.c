@@ -356,15 +356,15 @@ static void tasks_test_every_task(void **state) {
   assert_true(p.all[1].task_accuracy[1] == q2.all[1].test_accuracy);
   assert_true(p.all[1].task_accuracy[0] > 0.35); /* learned task 1 (chance 0.1) ... */
   assert_true(p.all[3].task_accuracy[1] > 0.35); /* ... then task 2 */
-  /* A checkpoint that cannot be written stops the run with its path (tests/host/
+  /* A checkpoint that cannot be written stops the run with its path and MT_ERR_IO (tests/host/
    * test_ckpt_algos.c resumes several tasks); a bad task count is refused. */
   o.checkpoint = "/nonexistent/ckpt";
-  assert_int_equal(mt_train_run_tasks(&o, 2, trains, tests, NULL, NULL, &hooks, err, sizeof err), -1);
+  assert_int_equal(mt_train_run_tasks(&o, 2, trains, tests, NULL, NULL, &hooks, err, sizeof err), MT_ERR_IO);
   assert_non_null(strstr(err, "/nonexistent/ckpt"));
   o.checkpoint = NULL;
-  assert_int_equal(mt_train_run_tasks(&o, 0, trains, tests, NULL, NULL, &hooks, err, sizeof err), -1);
+  assert_int_equal(mt_train_run_tasks(&o, 0, trains, tests, NULL, NULL, &hooks, err, sizeof err), MT_ERR_INVAL);
   assert_int_equal(mt_train_run_tasks(&o, MT_TRAIN_MAX_TASKS + 1, trains, tests, NULL, NULL, &hooks,
-                                       err, sizeof err), -1);
+                                       err, sizeof err), MT_ERR_INVAL);
 }
 
 /* A metaplastic run resumed from its checkpoint continues exactly: the

@@ -98,9 +98,9 @@ static void bad_arguments_are_named(void **state) {
   expect("train --important 1.5", 2, "--important: '1.5' is not a number in (0, 1]");
   expect("train --favourable 0", 2, "--favourable: '0' is not an integer in [1, 256]");
   expect("train --algo biased --favourable 9 --preset rram-2bit --dataset mnist --net 784-8-10 "
-         "--train-limit 10 --test-limit 10", 1, "favourable <= 7 levels");
+         "--train-limit 10 --test-limit 10", 2, "favourable <= 7 levels");
   expect("train --algo biased --resume /nonexistent/x.ck --dataset mnist --net 784-8-10 "
-         "--train-limit 10 --test-limit 10", 1, "/nonexistent/x.ck: cannot open");
+         "--train-limit 10 --test-limit 10", 5, "/nonexistent/x.ck: cannot open");
   expect("characterize --help", 0, "usage: memtile characterize");
   expect("characterize --frob", 2, "unknown option '--frob'");
   expect("characterize --samples", 2, "--samples needs a value");
@@ -108,9 +108,9 @@ static void bad_arguments_are_named(void **state) {
   expect("characterize --reads 0", 2, "--reads: '0' is not an integer in [1, 1000]");
   expect("characterize --preset rram-2bit --favourable 8", 2,
          "--favourable: 8 is more than the 7 levels");
-  expect("characterize --preset rram-2bit --levels 9", 1, "the level count cannot be changed");
-  expect("characterize --preset /nonexistent/p.json", 1, "/nonexistent/p.json");
-  expect("characterize --device bogus", 1, "is not a device URI");
+  expect("characterize --preset rram-2bit --levels 9", 2, "the level count cannot be changed");
+  expect("characterize --preset /nonexistent/p.json", 5, "/nonexistent/p.json");
+  expect("characterize --device bogus", 2, "is not a device URI");
   expect("train --momentum 1", 2, "--momentum: '1' is not a number in [0, 1)");
   expect("train --momentum x", 2, "--momentum: 'x' is not a number in [0, 1)");
   expect("train --meta-m -1", 2, "--meta-m: '-1' is not a number in [0, 1e6]");
@@ -130,19 +130,20 @@ static void bad_arguments_are_named(void **state) {
   expect("train --net 28x28x1-c5-10", 2, "conv layer must be cKxN (kernel K, N output channels): \"c5\"");
   expect("train --seed -1", 2, "--seed: '-1' is not a non-negative integer");
   expect("info --colour", 2, "unknown or incomplete option '--colour'");
-  expect("info --preset no-such-preset", 1, "no preset 'no-such-preset'");
+  expect("info --preset no-such-preset", 5, "no preset 'no-such-preset'");
 }
 
 static void missing_inputs_are_explained(void **state) {
   (void)state;
-  expect("train --preset /nonexistent/p.json --train-limit 10 --test-limit 10 --dataset mnist", 1,
+  expect("train --preset /nonexistent/p.json --train-limit 10 --test-limit 10 --dataset mnist", 5,
          "/nonexistent/p.json");
-  expect("train --dataset /nonexistent/dir", 1, "/nonexistent/dir");
-  expect("train --dataset mnist --net 100-10 --train-limit 10 --test-limit 10", 1,
+  expect("train --dataset /nonexistent/dir", 5, "/nonexistent/dir: no such directory");
+  expect("train --dataset nonexistent-name", 2, "unknown dataset 'nonexistent-name'");
+  expect("train --dataset mnist --net 100-10 --train-limit 10 --test-limit 10", 2,
          "the network has 100 inputs but the images have 28x28 = 784 pixels");
-  expect("train --dataset mnist --net 14x56x1-c5x4-10 --train-limit 10 --test-limit 10", 1,
+  expect("train --dataset mnist --net 14x56x1-c5x4-10 --train-limit 10 --test-limit 10", 2,
          "the network takes 14x56x1 maps but the images are 28x28");
-  expect("train --dataset mnist --device model://?tiles=2 --train-limit 10 --test-limit 10", 1,
+  expect("train --dataset mnist --device model://?tiles=2 --train-limit 10 --test-limit 10", 2,
          "the network needs 16 tiles of 128x128 but model://?tiles=2 has 2 (open "
          "model://?tiles=16, or swap tiles through it with --max-tiles 2)");
   /* ... which runs, swapping: the console says what it cost. */
@@ -150,22 +151,23 @@ static void missing_inputs_are_explained(void **state) {
          "--train-limit 16 --test-limit 16 --batch 16 --epochs 1", 0,
          "tile swapping (emulator overhead): ");
   expect("train --max-tiles 0", 2, "--max-tiles: '0' is not an integer in [1, 64]");
-  /* usb:// with no FT601 attached (none on a build machine): a clear error, exit status 1. */
-  expect("train --dataset mnist --device usb://0403:601f --train-limit 10 --test-limit 10", 1,
+  /* usb:// with no FT601 attached (none on a build machine): a clear error, exit status 4
+   * (MT_ERR_NODEV; README.md, "Exit status"). */
+  expect("train --dataset mnist --device usb://0403:601f --train-limit 10 --test-limit 10", 4,
          "usb://0403:601f: no such USB device attached");
-  expect("info --device usb://0403:601f", 1,
+  expect("info --device usb://0403:601f", 4,
          "memtile info: usb://0403:601f: no such USB device attached");
-  expect("info --device usb://1/200", 1, "expected usb://VID:PID");
-  expect("info --device 'usb://0403:601f?timeout=0'", 1, "unknown parameter 'timeout=0'");
-  expect("info --device 'verilator://?link=pcie'", 1, "link=pcie: the only link is usb");
-  expect("info --device 'verilator://?link=usb&faults=drop:7'", 1,
+  expect("info --device usb://1/200", 2, "expected usb://VID:PID");
+  expect("info --device 'usb://0403:601f?timeout=0'", 2, "unknown parameter 'timeout=0'");
+  expect("info --device 'verilator://?link=pcie'", 2, "link=pcie: the only link is usb");
+  expect("info --device 'verilator://?link=usb&faults=drop:7'", 2,
          "faults=drop:7: drop:7 is not a probability in [0, 1]");
-  expect("info --device 'verilator://?link=usb&faults=lose:0.1'", 1, "unknown fault 'lose'");
-  expect("info --device 'verilator://?link=usb&seed=x'", 1, "seed=x is not an unsigned 64-bit");
-  expect("info --device 'verilator://?faults=drop:0.1'", 1, "faults needs link=usb");
-  expect("info --device bogus", 1, "is not a device URI");
+  expect("info --device 'verilator://?link=usb&faults=lose:0.1'", 2, "unknown fault 'lose'");
+  expect("info --device 'verilator://?link=usb&seed=x'", 2, "seed=x is not an unsigned 64-bit");
+  expect("info --device 'verilator://?faults=drop:0.1'", 2, "faults needs link=usb");
+  expect("info --device bogus", 2, "is not a device URI");
   /* The tools link xrt://: its own errors, not "not part of this build". */
-  expect("info --device xrt://0?xclbin=/nonexistent/m.xclbin", 1,
+  expect("info --device xrt://0?xclbin=/nonexistent/m.xclbin", 9,
          "xrt://0: xclbin /nonexistent/m.xclbin: No such file or directory");
   expect("info --preset imprecise", 0, "preset imprecise");
   expect("info", 0, "tiles of 128x128");
@@ -182,14 +184,14 @@ static void odd_inputs_blame_the_right_thing(void **state) {
   assert_int_equal(mkfifo(fifo, 0600), 0);
   snprintf(args, sizeof args, "train --preset %s --dataset mnist --net 784-8-10 --train-limit 10 "
            "--test-limit 10", fifo);
-  expect(args, 1, "fifo: is a FIFO, not a regular file");
+  expect(args, 5, "fifo: is a FIFO, not a regular file");
   snprintf(args, sizeof args, "train --resume %s --dataset mnist --net 784-8-10 --train-limit 10 "
            "--test-limit 10", fifo);
-  expect(args, 1, "fifo: is a FIFO, not a regular file");
+  expect(args, 5, "fifo: is a FIFO, not a regular file");
   snprintf(args, sizeof args, "train --preset %s/ --dataset mnist --net 784-8-10 --train-limit 10 "
            "--test-limit 10", tmpdir);
-  expect(args, 1, "is a directory, not a regular file");
-  expect("train --dataset mnist --net 784-4096-4096-10 --train-limit 10 --test-limit 10", 1,
+  expect(args, 5, "is a directory, not a regular file");
+  expect("train --dataset mnist --net 784-4096-4096-10 --train-limit 10 --test-limit 10", 2,
          "the network needs 1280 tiles of 128x128; a device has at most 64");
   if (strstr(out, "tiles=")) fail_msg("names a URI the user never typed:\n%s", out);
   char cmd[512], path[160];
@@ -200,8 +202,18 @@ static void odd_inputs_blame_the_right_thing(void **state) {
   size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
   out[n] = '\0';
   if (f) fclose(f);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !strstr(out, "is a FIFO, not a regular file"))
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 5 || !strstr(out, "is a FIFO, not a regular file"))
     fail_msg("mt-demo --preset FIFO: status %d, output:\n%s", st, out);
+  /* A dataset whose files exist but hold no IDX data: invalid content (status 9), naming the
+   * file, the field and its value. */
+  char dir[128];
+  snprintf(dir, sizeof dir, "%s/badset", tmpdir);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s && for f in train-images-idx3-ubyte train-labels-idx1-ubyte "
+           "t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do printf 'not an IDX file' > %s/$f; done",
+           dir, dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(args, sizeof args, "train --dataset %s --net 784-8-10", dir);
+  expect(args, 9, "train-images-idx3-ubyte: bad magic 0x6e6f7420, expected 0x00000803");
 }
 
 /* Runs mt-demo with args into `out` (stdout and stderr); returns the exit status. */
@@ -232,8 +244,8 @@ static void demo_runs_on_every_backend(void **state) {
   /* Another seed gives another device, so the comparison above is not of constants. */
   st = run_demo("--device model:// --seed 4", rtl, sizeof rtl);
   if (st != 0 || !strcmp(model, rtl)) fail_msg("seed 4 printed seed 3's output:\n%s", rtl);
-  st = run_demo("--device nosuch://", rtl, sizeof rtl);
-  if (st != 1 || !strstr(rtl, "nosuch://")) fail_msg("mt-demo --device nosuch://: %d\n%s", st, rtl);
+  st = run_demo("--device nosuch://", rtl, sizeof rtl); /* MT_ERR_INVAL: status 2 */
+  if (st != 2 || !strstr(rtl, "nosuch://")) fail_msg("mt-demo --device nosuch://: %d\n%s", st, rtl);
 }
 
 /* --log and --checkpoint (or --resume) naming one file, also through a symbolic link or
@@ -363,9 +375,9 @@ static void sliced_training(void **state) {
   assert_true(acc > 0.5);
   assert_true(json_last(log, "cells_programmed") == 4.0 * (784 * 32 + 32 * 10));
   snprintf(args, sizeof args, "train --algo siamese --preset rram-2bit-sliced --slices 4 %s", common);
-  expect(args, 1, "--slices (bit-sliced weights) is for conventional and biased, not siamese");
+  expect(args, 2, "--slices (bit-sliced weights) is for conventional and biased, not siamese");
   snprintf(args, sizeof args, "train --algo conventional --preset rram --slices 4 %s", common);
-  expect(args, 1, "L = 33 levels");
+  expect(args, 2, "L = 33 levels");
   snprintf(args, sizeof args, "train --algo conventional --preset rram-2bit --slices 9 %s", common);
   expect(args, 2, "--slices: '9' is not an integer in [1, 8]");
 }
@@ -411,7 +423,7 @@ static void tasks_log_every_task(void **state) {
   assert_non_null(strstr(c, ",wall_s,task,task_name,task_accuracy_1,task_accuracy_2\n"));
   assert_non_null(strstr(c, ",2,fashion-mnist,"));
   /* A task that cannot be opened is named. */
-  expect("train --tasks mnist,/nonexistent/dir --train-limit 10 --test-limit 10", 1, "/nonexistent/dir");
+  expect("train --tasks mnist,/nonexistent/dir --train-limit 10 --test-limit 10", 5, "/nonexistent/dir");
 }
 
 /* The JSON lines of a log without their wall_s values. */
@@ -454,7 +466,7 @@ static void resume_appends_the_same_log(void **state) {
   assert_string_equal(a, b);
   assert_int_equal(count_lines(csv), 3); /* one header, two epochs */
   snprintf(args, sizeof args, "%s --epochs 2 --momentum 0.5 --resume %s", common, ck);
-  expect(args, 1, "was written with momentum 0.9, this run has 0.5");
+  expect(args, 9, "was written with momentum 0.9, this run has 0.5");
 }
 
 /* The first line of a JSON log without `"key": value, ` of each key (and of wall_s). */

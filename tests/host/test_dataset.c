@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "memtile.h"
 #include "mt_dataset.h"
 
 #define MNIST_DIR MT_SOURCE_DIR "/../shared/data/mnist"
@@ -196,16 +197,19 @@ static void write_set(const char *dir, uint32_t ntrain, uint32_t ntest, uint32_t
              gz, p);
 }
 
-/* The loader must fail, leave *out alone, and name the file and every
+/* The loader must fail with code, leave *out alone, and name the file and every
  * fragment (a NULL-terminated list, see EXPECT_LOAD_ERROR). */
-static void expect_load_error(const char *images, const char *labels, const char *culprit,
+static void expect_load_error(int code, const char *images, const char *labels, const char *culprit,
                               const char *const *frags)
 {
   char err[ERR_LEN] = "";
   mt_dataset_t d;
   memset(&d, 0xAB, sizeof d);
   mt_dataset_t before = d;
-  assert_int_equal(mt_dataset_load_idx(images, labels, 0, &d, err, sizeof err), -1);
+  int rc = mt_dataset_load_idx(images, labels, 0, &d, err, sizeof err);
+  if (rc != code) {
+    fail_msg("%s, want %s: %s", mt_err_name(rc), mt_err_name(code), err);
+  }
   assert_memory_equal(&d, &before, sizeof d);
   if (strstr(err, culprit) == NULL) {
     fail_msg("error does not name %s: %s", culprit, err);
@@ -217,8 +221,12 @@ static void expect_load_error(const char *images, const char *labels, const char
   }
 }
 
+/* Invalid content: MT_ERR_FILE. */
 #define EXPECT_LOAD_ERROR(images, labels, culprit, ...)                                            \
-  expect_load_error(images, labels, culprit, (const char *const[]){__VA_ARGS__, NULL})
+  expect_load_error(MT_ERR_FILE, images, labels, culprit, (const char *const[]){__VA_ARGS__, NULL})
+/* A file that cannot be opened or read: MT_ERR_IO. */
+#define EXPECT_OPEN_ERROR(images, labels, culprit, ...)                                            \
+  expect_load_error(MT_ERR_IO, images, labels, culprit, (const char *const[]){__VA_ARGS__, NULL})
 
 /* Saves and restores the environment variables the resolver reads. */
 typedef struct {
@@ -597,7 +605,7 @@ static void label_out_of_range_is_rejected(void **state)
     /* also beyond a limit: the whole file is checked */
     char err[ERR_LEN] = "";
     mt_dataset_t d = {0};
-    assert_int_equal(mt_dataset_load_idx(im, lb2, 2, &d, err, sizeof err), -1);
+    assert_int_equal(mt_dataset_load_idx(im, lb2, 2, &d, err, sizeof err), MT_ERR_FILE);
     assert_non_null(strstr(err, "label 255 of example 3"));
     assert_non_null(strstr(err, lb2));
   }
@@ -693,12 +701,12 @@ static void missing_or_unreadable_file_is_reported(void **state)
   join(none, fx->dir, "no-such-file");
   write_blob(fx->dir, "mf-ok-labels", good_labels(2), 0, okl);
   write_blob(fx->dir, "mf-ok-images", good_images(2, 2, 2), 0, oki);
-  EXPECT_LOAD_ERROR(none, okl, none, "cannot open", "No such file or directory");
-  EXPECT_LOAD_ERROR(oki, none, none, "cannot open");
-  EXPECT_LOAD_ERROR(fx->dir, okl, fx->dir, "is a directory, not a regular file");
+  EXPECT_OPEN_ERROR(none, okl, none, "cannot open", "No such file or directory");
+  EXPECT_OPEN_ERROR(oki, none, none, "cannot open");
+  EXPECT_OPEN_ERROR(fx->dir, okl, fx->dir, "is a directory, not a regular file");
   /* err may be NULL */
   mt_dataset_t d = {0};
-  assert_int_equal(mt_dataset_load_idx(none, okl, 0, &d, NULL, 0), -1);
+  assert_int_equal(mt_dataset_load_idx(none, okl, 0, &d, NULL, 0), MT_ERR_IO);
 }
 
 /* ------------------------------------------------------------------ */
@@ -709,7 +717,7 @@ static void unknown_name_is_explained(void **state)
   (void)state;
   char err[ERR_LEN] = "";
   mt_dataset_t tr = {0}, te = {0};
-  assert_int_equal(mt_dataset_open("x", MT_SOURCE_DIR, 0, 0, &tr, &te, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_open("x", MT_SOURCE_DIR, 0, 0, &tr, &te, err, sizeof err), MT_ERR_INVAL);
   assert_string_equal(err, "unknown dataset 'x': expected mnist, fashion-mnist or a directory");
   assert_null(tr.images);
   assert_null(te.images);
@@ -747,7 +755,7 @@ static void directory_missing_a_file_names_it(void **state)
   join(p, dir, "t10k-labels-idx1-ubyte.gz");
   assert_int_equal(remove(p), 0);
   mt_dataset_t tr = {0}, te = {0};
-  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), MT_ERR_IO);
   assert_non_null(strstr(err, dir));
   assert_non_null(strstr(err, "no t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz"));
   assert_null(tr.images);
@@ -763,7 +771,7 @@ static void fifo_is_named_not_waited_for(void **state)
   assert_int_equal(mkfifo(p, 0600), 0);
   write_blob(fx->dir, "fifo-ok-labels", good_labels(2), 0, okl);
   alarm(20);
-  EXPECT_LOAD_ERROR(p, okl, p, "is a FIFO, not a regular file");
+  EXPECT_OPEN_ERROR(p, okl, p, "is a FIFO, not a regular file");
 
   join(dir, fx->dir, "set-fifo");
   write_set(dir, 2, 2, 2, 2, 0);
@@ -771,7 +779,7 @@ static void fifo_is_named_not_waited_for(void **state)
   assert_int_equal(remove(p), 0);
   assert_int_equal(mkfifo(p, 0600), 0);
   mt_dataset_t tr = {0}, te = {0};
-  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), MT_ERR_IO);
   if (strstr(err, p) == NULL || strstr(err, "is a FIFO, not a regular file") == NULL) {
     fail_msg("directory with a FIFO: %s", err);
   }
@@ -790,7 +798,7 @@ static void fifo_is_named_not_waited_for(void **state)
   int rc = mt_dataset_open("mnist", fx->dir, 0, 0, &tr, &te, err, sizeof err);
   env_restore(&e);
   alarm(0);
-  assert_int_equal(rc, -1);
+  assert_int_equal(rc, MT_ERR_IO);
   if (strstr(err, p) == NULL || strstr(err, "is a directory, not a regular file") == NULL) {
     fail_msg("MEMTILE_DATA with a directory as a file: %s", err);
   }
@@ -807,7 +815,7 @@ static void bad_file_in_a_set_fails_the_open(void **state)
   memset(&tr, 0x5A, sizeof tr);
   memset(&te, 0x5A, sizeof te);
   mt_dataset_t before = tr;
-  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), MT_ERR_FILE);
   assert_non_null(strstr(err, "2 images"));
   assert_non_null(strstr(err, "3 labels"));
   assert_memory_equal(&tr, &before, sizeof tr); /* the good train set is not handed out */
@@ -816,7 +824,7 @@ static void bad_file_in_a_set_fails_the_open(void **state)
   join(dir, fx->dir, "set-sizes");
   write_set(dir, 2, 2, 2, 2, 0);
   write_blob(dir, "t10k-images-idx3-ubyte", good_images(2, 3, 3), 0, p);
-  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_open(dir, NULL, 0, 0, &tr, &te, err, sizeof err), MT_ERR_FILE);
   assert_non_null(strstr(err, "2x2 images"));
   assert_non_null(strstr(err, "3x3"));
 }
@@ -927,7 +935,7 @@ static void not_found_lists_every_place_searched(void **state)
   mt_dataset_t tr = {0}, te = {0};
   int rc = mt_dataset_open("mnist", nowhere, 0, 0, &tr, &te, err, sizeof err);
   env_restore(&env);
-  assert_int_equal(rc, -1);
+  assert_int_equal(rc, MT_ERR_IO);
   const char *want[] = {"dataset 'mnist' not found",
                         partial,
                         "lacks train-labels-idx1-ubyte",

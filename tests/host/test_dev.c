@@ -79,6 +79,7 @@ static void open_reports_info_and_rejects_bad_uris(void **state) {
     dev = NULL;
     assert_int_equal(mt_dev_open(bad[k].uri, &dev), bad[k].rc);
     assert_non_null(dev);
+    assert_int_equal(mt_dev_errcode(dev), bad[k].rc); /* the class stays beside the message */
     if (!strstr(mt_dev_errmsg(dev), bad[k].msg))
       fail_msg("%s: message '%s' lacks '%s'", bad[k].uri, mt_dev_errmsg(dev), bad[k].msg);
     mt_dev_close(dev);
@@ -88,6 +89,8 @@ static void open_reports_info_and_rejects_bad_uris(void **state) {
 static void device_errors_name_the_field(void **state) {
   (void)state;
   mt_dev *dev = open_ok("model://?tiles=1");
+  assert_int_equal(mt_dev_errcode(dev), MT_OK); /* nothing failed yet */
+  assert_string_equal(mt_dev_errmsg(dev), "");
   uint32_t cfg[MT_CFG_COUNT] = {0};
   cfg[MT_CFG_G_MAX] = 100;
   cfg[MT_CFG_DAC_BITS] = 8;
@@ -98,8 +101,14 @@ static void device_errors_name_the_field(void **state) {
   cfg[MT_CFG_META_TABLE_LOG2] = 8;
   cfg[MT_CFG_META_ENTRY_BITS] = 16;
   assert_int_equal(mt_dev_configure(dev, cfg), MT_ERR_DEVICE);
+  assert_int_equal(mt_dev_errcode(dev), MT_ERR_DEVICE);
   assert_non_null(strstr(mt_dev_errmsg(dev), "CONFIGURE"));
   assert_non_null(strstr(mt_dev_errmsg(dev), "field 18 (adc_bits) = 20 is out of range [2, 16]"));
+  /* A host-side refusal has its own class; a later success leaves the last failure's. */
+  assert_int_equal(mt_dev_set_levels(dev, MT_MAX_LEVELS + 1, cfg), MT_ERR_INVAL);
+  assert_int_equal(mt_dev_errcode(dev), MT_ERR_INVAL);
+  assert_int_equal(mt_dev_stats_reset(dev), MT_OK);
+  assert_int_equal(mt_dev_errcode(dev), MT_ERR_INVAL);
   /* Commands before configuration say what is missing. */
   assert_int_equal(mt_dev_fabricate(dev, 1, 0), MT_ERR_DEVICE);
   assert_non_null(strstr(mt_dev_errmsg(dev), "device not configured"));
@@ -409,6 +418,13 @@ static void error_names(void **state) {
   }
   assert_string_equal(mt_err_name(-99), "MT_ERR_UNKNOWN");
   assert_string_equal(mt_err_name(5), "MT_ERR_UNKNOWN");
+  /* The tools' exit status per class (README.md, "Exit status"): all distinct, 2 for usage. */
+  static const struct { int code, status; } exits[] = {
+    {MT_OK, 0}, {MT_ERR_INVAL, 2}, {MT_ERR_NOMEM, 3}, {MT_ERR_NODEV, 4}, {MT_ERR_IO, 5},
+    {MT_ERR_TIMEOUT, 6}, {MT_ERR_DEVICE, 7}, {MT_ERR_PROTOCOL, 8}, {MT_ERR_FILE, 9}, {-99, 1}, {3, 1}};
+  for (size_t k = 0; k < sizeof exits / sizeof *exits; k++)
+    assert_int_equal(mt_err_exit_status(exits[k].code), exits[k].status);
+  assert_int_equal(mt_dev_errcode(NULL), MT_ERR_NOMEM);
 }
 
 int main(void) {

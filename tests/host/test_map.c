@@ -45,7 +45,7 @@ static void level_quantization_round_trips(void **state) {
   for (uint32_t q = 0; q < 33; q++) assert_int_equal(mt_map_level_of(&m, mt_map_weight_of(&m, q)), q);
   assert_float_equal(mt_map_weight_of(&m, 24), 0.5f, 1e-6f);
   mt_map_free(&m);
-  assert_int_equal(mt_map_init(&m, 10, 10, 0, 1, 1.0f, 100.0, 1, 0, 8, 4, err, sizeof err), -1);
+  assert_int_equal(mt_map_init(&m, 10, 10, 0, 1, 1.0f, 100.0, 1, 0, 8, 4, err, sizeof err), MT_ERR_INVAL);
   assert_int_equal(mt_map_tiles_needed(784, 256), 14);
   assert_int_equal(mt_map_tiles_needed(128, 128), 1);
   assert_int_equal(mt_map_tiles_needed(129, 10), 2);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "memtile.h"
 #include "mt_preset.h"
 
 #ifndef MT_SOURCE_DIR
@@ -764,7 +765,7 @@ static void test_error_files(void **state)
   char err[512];
   char path[1024];
   preset_path(path, sizeof path, "no-such-preset.json");
-  assert_int_equal(mt_preset_load(path, &p, err, sizeof err), -1);
+  assert_int_equal(mt_preset_load(path, &p, err, sizeof err), MT_ERR_IO);
   assert_non_null(strstr(err, path));
   assert_non_null(strstr(err, "cannot open"));
 
@@ -774,7 +775,7 @@ static void test_error_files(void **state)
   assert_non_null(f);
   fputs("{\"name\": \"x\",\n \"adc\": {\"bits\": 17}}\n", f);
   fclose(f);
-  assert_int_equal(mt_preset_load(path, &p, err, sizeof err), -1);
+  assert_int_equal(mt_preset_load(path, &p, err, sizeof err), MT_ERR_FILE);
   remove(path);
   assert_non_null(strstr(err, path));
   assert_non_null(strstr(err, "adc.bits: 17 is out of range [2, 16]"));
@@ -795,11 +796,11 @@ static void test_error_not_regular(void **state)
   int rc = mt_preset_load(path, &p, err, sizeof err);
   alarm(0);
   remove(path);
-  assert_int_equal(rc, -1);
+  assert_int_equal(rc, MT_ERR_IO);
   if (strstr(err, path) == NULL || strstr(err, "is a FIFO, not a regular file") == NULL) {
     fail_msg("FIFO: %s", err);
   }
-  assert_int_equal(mt_preset_load("/tmp", &p, err, sizeof err), -1);
+  assert_int_equal(mt_preset_load("/tmp", &p, err, sizeof err), MT_ERR_IO);
   if (strstr(err, "/tmp: is a directory, not a regular file") == NULL) {
     fail_msg("directory: %s", err);
   }
@@ -822,7 +823,7 @@ static void test_error_robustness(void **state)
   assert_memory_equal(p, copy, sizeof *p);
   assert_int_equal(mt_preset_parse("{", NULL, p, NULL, 0), -1);
   assert_int_equal(mt_preset_parse(NULL, "t.json", p, err, sizeof err), -1);
-  assert_int_equal(mt_preset_load(NULL, p, NULL, 0), -1);
+  assert_int_equal(mt_preset_load(NULL, p, NULL, 0), MT_ERR_INVAL);
   assert_memory_equal(p, copy, sizeof *p);
   free(p);
   free(copy);

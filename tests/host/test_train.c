@@ -44,19 +44,22 @@ static int keep_epoch(void *ctx, const mt_epoch_stats *s) {
   return 0;
 }
 
-static mt_epoch_stats train_once(mt_train_opts *o) {
+/* One epoch of 784-hidden-10 on a device of 16 tiles. */
+static mt_epoch_stats train_hidden(mt_train_opts *o, uint32_t hidden) {
   mt_epoch_stats s;
   memset(&s, 0, sizeof s);
-  o->sizes[0] = 784, o->sizes[1] = 32, o->sizes[2] = 10, o->n_layers = 2;
+  o->sizes[0] = 784, o->sizes[1] = hidden, o->sizes[2] = 10, o->n_layers = 2;
   o->epochs = 1;
   mt_dev *dev = NULL;
-  if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  if (mt_dev_open("model://?tiles=16", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
   mt_train_hooks hooks = {NULL, keep_epoch, &s, NULL};
   char err[512];
   if (mt_train_run(o, &train, &test, dev, &preset, &hooks, err, sizeof err) != 0) fail_msg("%s", err);
   mt_dev_close(dev);
   return s;
 }
+
+static mt_epoch_stats train_once(mt_train_opts *o) { return train_hidden(o, 32); }
 
 /* A network larger than the device is refused; the hint names a device that can exist. */
 static void too_many_tiles_names_what_would_fit(void **state) {
@@ -126,6 +129,17 @@ static void compensation_reads_back_changed_weights(void **state) {
              (unsigned long long)(s.transactions - n.transactions), (unsigned long long)reads);
   /* Compensation changes what gets programmed (it is not a no-op). */
   assert_true(n.cells_programmed != s.cells_programmed);
+  /* Also for a layer two tiles wide (784-200-10: 14 + 2 tiles), whose changed weights
+   * alternate between its tiles along every row: still one READ_LIST per tile and step. */
+  o.compensate = MT_COMP_READBACK;
+  s = train_hidden(&o, 200);
+  o.compensate = MT_COMP_NONE;
+  n = train_hidden(&o, 200);
+  reads = s.cell_reads / 2, tiles = 16;
+  assert_true(reads > 10 * steps * tiles);
+  if (s.transactions > n.transactions + 2 * steps * tiles)
+    fail_msg("784-200-10: read-back costs %llu commands for %llu weights",
+             (unsigned long long)(s.transactions - n.transactions), (unsigned long long)reads);
 }
 
 /* Closed-loop reprograms every weight after every step by write-verify; with
@@ -245,10 +259,12 @@ static void resume_continues_exactly(void **state) {
   unlink(path);
 }
 
-static void expect_resume_error(mt_train_opts *o, const char *msg) {
+/* The run fails with code (MT_ERR_IO: the file cannot be read; MT_ERR_FILE: its content). */
+static void expect_resume_error(mt_train_opts *o, int code, const char *msg) {
   char err[512];
   epochs_t e;
-  assert_int_equal(run_collect(o, &e, err, sizeof err), -1);
+  int rc = run_collect(o, &e, err, sizeof err);
+  if (rc != code) fail_msg("%s (want %s): %s", mt_err_name(rc), mt_err_name(code), err);
   if (!strstr(err, msg)) fail_msg("message '%s' lacks '%s'", err, msg);
   assert_int_equal(e.n, 0);
 }
@@ -268,24 +284,24 @@ static void bad_checkpoints_are_refused(void **state) {
   o.checkpoint = NULL;
   o.epochs = 2;
   o.resume = "/nonexistent/x.ckpt";
-  expect_resume_error(&o, "/nonexistent/x.ckpt: cannot open");
+  expect_resume_error(&o, MT_ERR_IO, "/nonexistent/x.ckpt: cannot open");
   o.resume = bad;
   snprintf(cmd, sizeof cmd, "head -c 100000 %s > %s", path, bad);
   assert_int_equal(system(cmd), 0);
-  expect_resume_error(&o, "checksum mismatch");
+  expect_resume_error(&o, MT_ERR_FILE, "checksum mismatch");
   snprintf(cmd, sizeof cmd, "cp %s %s && printf 'X' | dd of=%s bs=1 seek=5000 conv=notrunc status=none",
            path, bad, bad);
   assert_int_equal(system(cmd), 0);
-  expect_resume_error(&o, "checksum mismatch");
+  expect_resume_error(&o, MT_ERR_FILE, "checksum mismatch");
   snprintf(cmd, sizeof cmd, "printf 'not a checkpoint at all' > %s", bad);
   assert_int_equal(system(cmd), 0);
-  expect_resume_error(&o, "not a memtile checkpoint");
+  expect_resume_error(&o, MT_ERR_FILE, "not a memtile checkpoint");
   o.resume = path;
   o.batch = 16;
-  expect_resume_error(&o, "was written with batch 32, this run has 16");
+  expect_resume_error(&o, MT_ERR_FILE, "was written with batch 32, this run has 16");
   o.batch = 32;
   o.algo = MT_ALGO_CLOSED_LOOP;
-  expect_resume_error(&o, "was written with algorithm");
+  expect_resume_error(&o, MT_ERR_FILE, "was written with algorithm");
   unlink(path);
   unlink(bad);
 }
@@ -313,6 +329,33 @@ static void evaluation_keeps_the_training_order(void **state) {
   mt_dataset_free(&big_test);
 }
 
+/* A command the device rejects fails the run with the device's class and message, not a
+ * generic one: a CONFIGURE with g_min = g_max (the host passes it on unchecked). */
+static void device_failure_keeps_its_class(void **state) {
+  (void)state;
+  mt_preset_t bad = preset;
+  bad.cfg[MT_CFG_G_MIN] = bad.cfg[MT_CFG_G_MAX];
+  mt_train_opts o;
+  mt_train_defaults(&o);
+  o.sizes[0] = 784, o.sizes[1] = 32, o.sizes[2] = 10, o.n_layers = 2;
+  o.epochs = 1;
+  mt_dev *dev = NULL;
+  if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  char err[512] = "";
+  int rc = mt_train_run(&o, &train, &test, dev, &bad, NULL, err, sizeof err);
+  if (rc != MT_ERR_DEVICE || !strstr(err, "CONFIGURE") || !strstr(err, "g_min < g_max"))
+    fail_msg("%s: %s", mt_err_name(rc), err);
+  assert_int_equal(mt_dev_errcode(dev), MT_ERR_DEVICE);
+  assert_string_equal(mt_dev_errmsg(dev), err);
+  mt_dev_close(dev);
+  /* The host's own refusals keep theirs: options that do not fit the data. */
+  o.sizes[0] = 100;
+  if (mt_dev_open("model://?tiles=8", &dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(dev));
+  assert_int_equal(mt_train_run(&o, &train, &test, dev, &preset, NULL, err, sizeof err), MT_ERR_INVAL);
+  assert_non_null(strstr(err, "the network has 100 inputs"));
+  mt_dev_close(dev);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(too_many_tiles_names_what_would_fit),
@@ -323,6 +366,7 @@ int main(void) {
     cmocka_unit_test(resume_continues_exactly),
     cmocka_unit_test(bad_checkpoints_are_refused),
     cmocka_unit_test(evaluation_keeps_the_training_order),
+    cmocka_unit_test(device_failure_keeps_its_class),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

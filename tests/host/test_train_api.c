@@ -124,6 +124,32 @@ static int stop_at_once(void *ctx, const mt_epoch_stats *s) {
   return 1;
 }
 
+/* A negative return fails the run with that code, after the epoch (which is not logged). */
+static int fail_at_once(void *ctx, const mt_epoch_stats *s) {
+  on_epoch(ctx, s);
+  return MT_ERR_TIMEOUT;
+}
+
+static void the_callback_can_fail_the_run(void **state) {
+  (void)state;
+  char log[128];
+  snprintf(log, sizeof log, "%s/failed.jsonl", tmpdir);
+  mt_trainer *t = tiny(NULL, "3");
+  set_ok(t, "algo", "float");
+  set_ok(t, "log", log);
+  record_t r = {0};
+  mt_train_callbacks cb = {NULL, NULL, fail_at_once, &r};
+  assert_int_equal(mt_trainer_run(t, &cb), MT_ERR_TIMEOUT);
+  if (!strstr(mt_train_errmsg(t), "the epoch callback failed the run after epoch 1 (MT_ERR_TIMEOUT)"))
+    fail_msg("'%s'", mt_train_errmsg(t));
+  assert_int_equal(r.n, 1);
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  assert_int_equal(fgetc(f), EOF); /* the failed epoch is not logged */
+  fclose(f);
+  mt_trainer_close(t);
+}
+
 static void the_callback_can_stop_the_run(void **state) {
   (void)state;
   mt_trainer *t = tiny(NULL, "3");
@@ -164,8 +190,27 @@ static void errors_name_the_option_or_file(void **state) {
   assert_int_equal(mt_train_option_kind("colour"), MT_ERR_INVAL);
   assert_string_equal(mt_train_algo_name(0), "float");
   set_ok(t, "dataset", "/nonexistent/dir");
+  assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_IO);
+  assert_non_null(strstr(mt_train_errmsg(t), "/nonexistent/dir: no such directory"));
+  mt_trainer_close(t);
+
+  /* Invalid content is MT_ERR_FILE, naming the file, the field and the value. */
+  char dir[128], cmd[512];
+  snprintf(dir, sizeof dir, "%s/badset", tmpdir);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s && for f in train-images-idx3-ubyte train-labels-idx1-ubyte "
+           "t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do printf 'not an IDX file' > %s/$f; done",
+           dir, dir);
+  assert_int_equal(system(cmd), 0);
+  t = tiny(NULL, "1");
+  set_ok(t, "dataset", dir);
   assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_FILE);
-  assert_non_null(strstr(mt_train_errmsg(t), "/nonexistent/dir"));
+  if (!strstr(mt_train_errmsg(t), "train-images-idx3-ubyte: bad magic 0x6e6f7420, expected 0x00000803"))
+    fail_msg("'%s'", mt_train_errmsg(t));
+  mt_trainer_close(t);
+  t = tiny(NULL, "1");
+  set_ok(t, "preset", dir); /* a directory where a preset file should be */
+  assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_IO);
+  assert_non_null(strstr(mt_train_errmsg(t), "is a directory, not a regular file"));
   mt_trainer_close(t);
 
   t = tiny(NULL, "1");
@@ -256,7 +301,7 @@ static void swapping_logs_what_a_big_device_logs(void **state) {
   }
   /* Without --max-tiles, a device too small says how to run; with it, no checkpoints. */
   mt_trainer *t = tiny("model://?tiles=2", "1");
-  assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_IO);
+  assert_int_equal(mt_trainer_run(t, NULL), MT_ERR_INVAL);
   if (!strstr(mt_train_errmsg(t), "needs 8 tiles") || !strstr(mt_train_errmsg(t), "--max-tiles 2)"))
     fail_msg("'%s'", mt_train_errmsg(t));
   mt_trainer_close(t);
@@ -397,6 +442,7 @@ int main(void) {
     cmocka_unit_test(trains_a_tiny_net_on_a_device),
     cmocka_unit_test(resumes_from_a_checkpoint),
     cmocka_unit_test(the_callback_can_stop_the_run),
+    cmocka_unit_test(the_callback_can_fail_the_run),
     cmocka_unit_test(errors_name_the_option_or_file),
     cmocka_unit_test(swapping_logs_what_a_big_device_logs),
     cmocka_unit_test(swapping_runs_resume),

@@ -42,6 +42,41 @@ def test_update_programs_only_changed_levels():
     assert lin.device.stats()["cells_programmed"] == 241
 
 
+def test_tilelinear_numpy_parts():
+    """What memtile.torch.TileLinear does without torch: nn.Linear's (out, in) layout clipped to
+    the top level and programmed transposed, and the float gradients of x weight.T."""
+    lin = DeviceLinear(12, 5, device="model://", preset="ideal", levels=32, seed=4)
+    rng = np.random.default_rng(2)
+    w = rng.uniform(-1, 1, (5, 12)).astype(np.float32) * 3 * lin.layer_w_max()
+    before = lin.totals["programmed"]
+    res = lin.program_out_in(w)
+    assert np.abs(w).max() <= lin.layer_w_max() + 1e-7  # clipped in place
+    assert res["programmed"] > 0 and lin.totals["programmed"] == before + res["programmed"]
+    np.testing.assert_allclose(lin.layer.weights(), w.T, atol=lin.layer.delta / 2 + 1e-6)
+    with pytest.raises(ValueError, match="expected \\(5, 12\\)"):
+        lin.program_out_in(w.T.copy())
+    x = rng.normal(size=(3, 12)).astype(np.float32)
+    gy = rng.normal(size=(3, 5)).astype(np.float32)
+    gx, gw = DeviceLinear.linear_grads(x, gy, w)
+    eps, k = 1e-3, (1, 7)  # d/dw of sum(gy * (x w.T)) by a finite difference
+    w2 = w.copy()
+    w2[k] += eps
+    fd = (np.sum(gy * (x @ w2.T)) - np.sum(gy * (x @ w.T))) / eps
+    assert abs(fd - gw[k]) < 1e-2 * max(1.0, abs(gw[k]))
+    np.testing.assert_allclose(gx, gy @ w, rtol=1e-6)
+
+
+def test_torch_module_says_it_needs_torch():
+    code = "import memtile.torch"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.join(ROOT, "python"))
+    try:
+        import torch  # noqa: F401
+        assert out.returncode == 0, out.stderr
+    except ImportError:
+        assert out.returncode != 0 and "No module named 'torch'" in out.stderr
+
+
 def test_shared_device_allocates_tiles():
     dev = memtile.Device("model://?tiles=3")
     p = memtile.Preset("rram")
@@ -67,6 +102,23 @@ def test_example_trains_mnist_from_python():
     assert "skipped" in out.stdout and "backend numpy" in out.stdout
 
 
+@pytest.mark.skipif("verilator" not in memtile.backends(), reason="library built without verilator://")
+def test_example_trains_on_verilator():
+    """The same example with both layers on the RTL in Verilator (a short run: the quick one
+    takes minutes there, docs/python.md)."""
+    data = os.path.join(ROOT, "..", "shared", "data", "mnist")
+    if not os.path.isdir(data):
+        pytest.skip("no MNIST in ../shared/data/mnist")
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "python", "examples", "train_mnist.py"),
+                          "--backend", "numpy", "--device", "verilator://", "--train-limit", "300",
+                          "--test-limit", "100", "--epochs", "1", "--hidden", "16", "--data", data],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    print(out.stdout)
+    assert "device verilator://" in out.stdout and "sim_cycles" in out.stdout
+    assert float(out.stdout.split("final test accuracy ")[1].rstrip("%\n")) > 30.0
+
+
 def test_example_names_missing_data(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "python", "examples", "train_mnist.py"),
                           "--backend", "numpy", "--data", str(tmp_path)], capture_output=True, text=True, timeout=120)
@@ -82,4 +134,5 @@ def test_pip_builds_the_package(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     wheel = next((tmp_path / "dist").glob("memtile-0.1.0-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"memtile/__init__.py", "memtile/_lib.py", "memtile/nn.py", "memtile/torch.py"} <= set(names)
+    assert {"memtile/__init__.py", "memtile/_lib.py", "memtile/nn.py", "memtile/torch.py",
+            "memtile/train.py"} <= set(names)
