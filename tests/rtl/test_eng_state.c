@@ -295,8 +295,11 @@ static void rand_cfg(uint32_t *cfg) {
     cfg[MT_CFG_G_MIN] = below(65535);
     cfg[MT_CFG_G_MAX] = cfg[MT_CFG_G_MIN] + 1 + below(65535 - cfg[MT_CFG_G_MIN]);
   }
-  if ((uint64_t)cfg[MT_CFG_P_STUCK_LOW] + cfg[MT_CFG_P_STUCK_HIGH] > 0xFFFFFFFFu)
-    cfg[MT_CFG_P_STUCK_HIGH] = ~cfg[MT_CFG_P_STUCK_LOW] - below(16);
+  if ((uint64_t)cfg[MT_CFG_P_STUCK_LOW] + cfg[MT_CFG_P_STUCK_HIGH] > 0xFFFFFFFFu) {
+    /* at or just below the sum's limit, never below 0 */
+    uint32_t room = ~cfg[MT_CFG_P_STUCK_LOW];
+    cfg[MT_CFG_P_STUCK_HIGH] = room - below(room < 16 ? room + 1 : 16);
+  }
   if (cfg[MT_CFG_META_HIDDEN_FRAC] >= cfg[MT_CFG_META_HIDDEN_BITS])
     cfg[MT_CFG_META_HIDDEN_FRAC] = below(cfg[MT_CFG_META_HIDDEN_BITS]);
 }
@@ -416,7 +419,8 @@ static void fresh_devices(void) {
    * in a few rows of every tile. */
   uint32_t img[G_WORDS], rec[32 * MT_WEIGHT_WORDS];
   rand_global(img);
-  assert_int_equal(mt_state_global_check(img, TILES, &(uint32_t){0}), MT_ST_OK);
+  uint32_t bad = 0;
+  if (mt_state_global_check(img, TILES, &bad) != MT_ST_OK) fail_msg("random GLOBAL image: word %u (0x%x) refused", bad, img[bad]);
   mt_state_global_write(&g_regs, img);
   for (uint32_t t = 0; t < TILES; t++)
     for (uint32_t k = 0; k < 8; k++) {
