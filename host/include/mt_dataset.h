@@ -65,15 +65,15 @@ int mt_dataset_open(const char *name_or_dir, const char *root, uint32_t train_li
 
 /* Keeps the centre side x side pixels of every image, in place (offset (rows - side) / 2 and
  * (cols - side) / 2: 28x28 to 20x20 keeps rows and columns 4..23, NeuroSim's 400-input MLP).
- * Returns 0, or -1 with a message when side is 0 or larger than the images. */
+ * Returns 0, or MT_ERR_INVAL with a message when side is 0 or larger than the images. */
 int mt_dataset_crop(mt_dataset_t *d, uint32_t side, char *err, size_t errlen);
 
 /* Permuted MNIST (continual learning, Goodfellow et al. 2013): task `task` (1-based) of a
  * permuted sequence moves every image's pixels by one fixed permutation of the rows*cols
  * positions, the same for the train and the test set of that task. Task 1 is the identity (the
  * set itself); task k >= 2 uses a Fisher-Yates shuffle drawn from splitmix64 seeded with k, so
- * every run and every machine sees the same tasks whatever its --seed. Returns 0, or -1 with a
- * message in err (out of memory; task 0). err may be NULL. */
+ * every run and every machine sees the same tasks whatever its --seed. Returns 0, or an
+ * MT_ERR_* code with a message in err (MT_ERR_NOMEM; MT_ERR_INVAL for task 0). err may be NULL. */
 int mt_dataset_permute(mt_dataset_t *d, uint32_t task, char *err, size_t errlen);
 
 /* Frees the arrays and zeroes *d; safe on a zeroed or already freed set and on NULL. */

@@ -501,8 +501,9 @@ int mt_dataset_load_idx(const char *images_path, const char *labels_path, uint32
 int mt_dataset_crop(mt_dataset_t *d, uint32_t side, char *err, size_t errlen)
 {
   if (side == 0 || side > d->rows || side > d->cols) {
-    const msg_t msg = {err, errlen};
-    return fail(&msg, NULL, "crop %u: must be 1..%u (the images are %ux%u)", side,
+    int code = 0;
+    const msg_t msg = {err, errlen, &code};
+    return fail(&msg, MT_ERR_INVAL, NULL, "crop %u: must be 1..%u (the images are %ux%u)", side,
                 d->rows < d->cols ? d->rows : d->cols, d->rows, d->cols);
   }
   /* In place, image by image and row by row: every destination byte lies at or before its
@@ -536,7 +537,7 @@ int mt_dataset_permute(mt_dataset_t *d, uint32_t task, char *err, size_t errlen)
     if (err != NULL && errlen > 0) {
       snprintf(err, errlen, "permuted task 0: tasks are numbered from 1");
     }
-    return -1;
+    return MT_ERR_INVAL;
   }
   if (task == 1 || d->count == 0) {
     return 0; /* the identity */
@@ -550,7 +551,7 @@ int mt_dataset_permute(mt_dataset_t *d, uint32_t task, char *err, size_t errlen)
     if (err != NULL && errlen > 0) {
       snprintf(err, errlen, "permuted task %u: out of memory for %zu pixels", task, px);
     }
-    return -1;
+    return MT_ERR_NOMEM;
   }
   uint64_t s = task;
   for (size_t i = 0; i < px; i++) {

@@ -305,10 +305,10 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
                            t->ops->name);
   /* An option of another algorithm would be silently ignored: refused instead. */
   if ((o->ssm_compensate || o->ssm_calibrate) && o->algo != MT_ALGO_SSM)
-    return mt_trainer_fail(t, "--ssm-%s is for ssm, not %s",
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--ssm-%s is for ssm, not %s",
                            o->ssm_compensate ? "compensate" : "calibrate", t->ops->name);
   if (o->changed_only && o->algo != MT_ALGO_CLOSED_LOOP)
-    return mt_trainer_fail(t, "--changed-only is for closed-loop, not %s", t->ops->name);
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--changed-only is for closed-loop, not %s", t->ops->name);
   uint32_t slice_bits;
   if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
     return MT_ERR_INVAL;
@@ -450,7 +450,7 @@ static int split_val(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train,
     fit[k] = val[k] = train[k];
     if (n == 0) continue;
     if (n >= train[k].count)
-      return mt_trainer_fail(t, "--val %u: task %u has only %u training examples (the split must "
+      return mt_trainer_fail(t, MT_ERR_INVAL, "--val %u: task %u has only %u training examples (the split must "
                              "leave at least one to train on)", n, k + 1, train[k].count);
     fit[k].count = train[k].count - n;
     val[k].count = n;

@@ -417,12 +417,13 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
     int drc = mt_dataset_open(t->task_set[k], MT_SOURCE_DIR, t->train_limit, t->test_limit,
                               &train[k], &test[k], err, sizeof err);
     if (drc != MT_OK) rc = fail(t, drc, "%s", err);
-    else if (t->crop && (mt_dataset_crop(&train[k], t->crop, err, sizeof err) != 0 ||
-                         mt_dataset_crop(&test[k], t->crop, err, sizeof err) != 0))
-      rc = fail(t, MT_ERR_INVAL, "--crop: %s: %s", names[k], err);
-    else if (t->task_perm[k] && (mt_dataset_permute(&train[k], t->task_perm[k], err, sizeof err) != 0 ||
-                                 mt_dataset_permute(&test[k], t->task_perm[k], err, sizeof err) != 0))
-      rc = fail(t, MT_ERR_NOMEM, "--tasks %s: %s", names[k], err);
+    else if (t->crop && ((drc = mt_dataset_crop(&train[k], t->crop, err, sizeof err)) != 0 ||
+                         (drc = mt_dataset_crop(&test[k], t->crop, err, sizeof err)) != 0))
+      rc = fail(t, drc, "--crop: %s: %s", names[k], err);
+    else if (t->task_perm[k] &&
+             ((drc = mt_dataset_permute(&train[k], t->task_perm[k], err, sizeof err)) != 0 ||
+              (drc = mt_dataset_permute(&test[k], t->task_perm[k], err, sizeof err)) != 0))
+      rc = fail(t, drc, "--tasks %s: %s", names[k], err);
   }
   for (uint32_t k = 0; rc == MT_OK && k < n_tasks; k++)
     if (t->o.val && t->o.val >= train[k].count)

@@ -443,9 +443,9 @@ static void crop_keeps_the_centre(void **state)
   /* MNIST's digits sit in the centre: the crop keeps nearly all the ink. */
   uint64_t ink = sum_bytes(all.images, 50 * 784);
   assert_true(kept > ink * 9 / 10 && kept < ink);
-  assert_int_equal(mt_dataset_crop(&c20, 21, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_crop(&c20, 21, err, sizeof err), MT_ERR_INVAL);
   assert_string_equal(err, "crop 21: must be 1..20 (the images are 20x20)");
-  assert_int_equal(mt_dataset_crop(&c20, 0, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_crop(&c20, 0, err, sizeof err), MT_ERR_INVAL);
   assert_int_equal(c20.rows, 20); /* a refused crop leaves the set as it was */
   mt_dataset_free(&all);
   mt_dataset_free(&c20);
@@ -1018,7 +1018,7 @@ static void permute_moves_pixels_alike(void **state)
   memcpy(img, orig, sizeof img);
   assert_int_equal(mt_dataset_permute(&d, 2, err, sizeof err), 0);
   assert_memory_equal(img, task2, sizeof img); /* the same task, the same permutation */
-  assert_int_equal(mt_dataset_permute(&d, 0, err, sizeof err), -1);
+  assert_int_equal(mt_dataset_permute(&d, 0, err, sizeof err), MT_ERR_INVAL);
   assert_non_null(strstr(err, "numbered from 1"));
 }
 
