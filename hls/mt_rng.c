@@ -5,17 +5,6 @@
  * is floor). Algorithm: docs/protocol.md, "Random numbers". */
 #include "mt_rng.h"
 
-#define MT_SPLITMIX_GAMMA 0x9E3779B97F4A7C15ull
-
-uint64_t mt_splitmix64_next(uint64_t *x) {
-  uint64_t z;
-  *x += MT_SPLITMIX_GAMMA;
-  z = *x;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 void mt_lanes_seed(mt_xoshiro_t lanes[MT_LANES], uint64_t seed) {
   uint64_t x = seed;
   unsigned l;

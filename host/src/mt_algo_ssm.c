@@ -11,16 +11,10 @@
 
 #include "mt_device.h"
 #include "mt_protocol.h"
+#include "mt_rng.h"
 
 #define ENTRY_CAP (2u * MT_ROWS * MT_COLS)
 #define INIT_ROUNDS 8u /* ssm: closed-loop rounds of the initial programming */
-
-static uint64_t splitmix(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 uint32_t mt_pulse_round_nearest(float x_abs) {
   if (!(x_abs > 0)) return 0; /* also NaN */
@@ -33,7 +27,7 @@ uint32_t mt_pulse_round_stochastic(float x_abs, uint64_t *rng) {
   if (!(x_abs > 0)) return 0; /* also NaN */
   if (x_abs >= (float)MT_PULSE_MAX) return MT_PULSE_MAX;
   float fl = floorf(x_abs);
-  float u = (float)(splitmix(rng) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
+  float u = (float)(mt_splitmix64_next(rng) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
   uint32_t n = (uint32_t)fl + (u < x_abs - fl ? 1u : 0u);
   return n > MT_PULSE_MAX ? MT_PULSE_MAX : n;
 }

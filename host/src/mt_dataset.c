@@ -11,6 +11,7 @@
 
 #include "memtile.h"
 #include "mt_file.h"
+#include "mt_rng.h" /* splitmix64: a fixed, portable stream for the permutations */
 
 #include <assert.h>
 #include <errno.h>
@@ -521,15 +522,6 @@ int mt_dataset_crop(mt_dataset_t *d, uint32_t side, char *err, size_t errlen)
   return 0;
 }
 
-/* splitmix64 (Steele et al. 2014): a fixed, portable stream for the permutations. */
-static uint64_t perm_next(uint64_t *x)
-{
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 int mt_dataset_permute(mt_dataset_t *d, uint32_t task, char *err, size_t errlen)
 {
   assert(d != NULL);
@@ -559,7 +551,7 @@ int mt_dataset_permute(mt_dataset_t *d, uint32_t task, char *err, size_t errlen)
   }
   for (size_t i = px - 1; i > 0; i--) {
     /* the modulo's bias is below 2^-50 for images of at most 4096^2 pixels */
-    size_t j = (size_t)(perm_next(&s) % (i + 1));
+    size_t j = (size_t)(mt_splitmix64_next(&s) % (i + 1));
     uint32_t t = perm[i];
     perm[i] = perm[j];
     perm[j] = t;

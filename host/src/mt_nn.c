@@ -9,6 +9,7 @@
 #include "mt_nn.h"
 
 #include "mt_cnn.h"
+#include "mt_rng.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -241,17 +242,10 @@ static void set_shape(mt_mlp_t *m, const uint32_t *sizes, const mt_layer_spec *s
   if (spec) memcpy(m->spec, spec, n_layers * sizeof *spec);
 }
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 /* Uniform in [-1, 1): 24 random bits make 2u-1 exact in float, so |w| never
  * exceeds the bound after scaling and every platform gets the same bits. */
 static float uniform_pm1(uint64_t *s) {
-  float u = (float)(splitmix64(s) >> 40) * 0x1p-24f;
+  float u = (float)(mt_splitmix64_next(s) >> 40) * 0x1p-24f;
   return 2.0f * u - 1.0f;
 }
 

@@ -15,6 +15,7 @@
 #include "mt_algo.h"
 #include "mt_map.h"
 #include "mt_protocol.h"
+#include "mt_rng.h"
 #include "mt_slice.h"
 #include "mt_train_ckpt.h"
 
@@ -160,16 +161,9 @@ int mt_trainer_evaluate(mt_trainer *t, const mt_dataset_t *test, int on_device, 
 
 /* ---- the loop ---- */
 
-static uint64_t splitmix(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 static void shuffle(uint32_t *order, uint32_t n, uint64_t *rng) {
   for (uint32_t i = n; i > 1; i--) {
-    uint32_t j = (uint32_t)(splitmix(rng) % i);
+    uint32_t j = (uint32_t)(mt_splitmix64_next(rng) % i);
     uint32_t tmp = order[i - 1];
     order[i - 1] = order[j];
     order[j] = tmp;

@@ -11,6 +11,7 @@
 
 #include "memtile.h"
 #include "mt_protocol.h"
+#include "mt_rng.h"
 #include "mt_transport.h"
 
 /* Larger "frames" are garbage with MAGIC in front: no device buffers 64 Mi words. */
@@ -52,15 +53,8 @@ static int append(bytes *b, const uint8_t *src, size_t n) {
   return 0;
 }
 
-static uint64_t next_u64(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 static int roll(faults *f, double p) {
-  return p > 0 && (double)(next_u64(&f->rng) >> 11) * 0x1.0p-53 < p;
+  return p > 0 && (double)(mt_splitmix64_next(&f->rng) >> 11) * 0x1.0p-53 < p;
 }
 
 /* What happens to one frame: 0 drop, 1 once (maybe corrupted into f->scratch), 2 twice. */
@@ -75,7 +69,7 @@ static fate decide(faults *f, const uint8_t *buf, size_t n, const uint8_t **out)
   if (roll(f, f->p_corrupt) && n > 0) {
     f->scratch.n = 0;
     if (append(&f->scratch, buf, n) == 0) {
-      uint64_t bit = next_u64(&f->rng) % (8u * n);
+      uint64_t bit = mt_splitmix64_next(&f->rng) % (8u * n);
       f->scratch.b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
       *out = f->scratch.b;
       f->st.corrupted++;
