@@ -167,7 +167,7 @@ module mt_meta_unit #(
     // stage 6: the boundaries below and above level q (in 2r + L * 2^F units)
     tw1_6_q <= !wr_q[5] && d_q[5] != 0 && (d_q[5][32] ? q5_q != 8'd0 : {1'b0, q5_q} != lv_q[5] - 9'd1);
     lo6_q <= BW'(q5_q) << f1_q;
-    hi6_q <= BW'({1'b0, q5_q} + 9'd1) << f1_q;
+    hi6_q <= (BW'(q5_q) + BW'(1)) << f1_q;
     // stage 7: the distance (in 2^-(F+1) level)
     if (rule_i) dist7_q <= d_q[6][32] ? BW'(b_q[6]) - lo6_q : hi6_q - BW'(b_q[6]);
     else dist7_q <= BW'({mag_q[6], 1'b0});

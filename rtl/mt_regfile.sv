@@ -50,16 +50,16 @@ module mt_regfile #(
   localparam int unsigned META_WORDS = MT_META_TABLE_SIZE / 2;  // two Q0.16 entries per word
 
   logic                    configured_q;
-  logic [31:0]             cfg_q [CFG_COUNT];
+  // packed so that the reset is one assignment (Verilator 5.006 cannot reset an unpacked array
+  // of more than 64 words in a loop)
+  logic [32*CFG_COUNT-1:0] cfg_q;
   logic [8:0]              levels_q;
   logic [63:0]             seed_q;
   logic [63:0]             cnt_q [CNT_COUNT];
   logic [63:0]             fab_q;
   logic [8:0]              clr_q;                  // power-on clear index of the tables
 
-  always_comb begin
-    for (int unsigned i = 0; i < CFG_COUNT; i++) cfg_o[32*i +: 32] = cfg_q[i];
-  end
+  assign cfg_o = cfg_q;
   assign configured_o = configured_q;
   assign levels_o = levels_q;
   assign fabricated_o = fab_q;
@@ -171,9 +171,9 @@ module mt_regfile #(
     inc_q <= cnt_inc_i;
     for (int unsigned i = 0; i < NCOST; i++) begin
       op_n_q[i] <= inc_q[32*mt_cost_counter(i) +: 32];
-      op_e_q[i] <= cfg_q[mt_cost_energy_cfg(mt_cost_counter(i))];
+      op_e_q[i] <= cfg_q[32*mt_cost_energy_cfg(mt_cost_counter(i)) +: 32];
       if (mt_cost_latency_cfg(mt_cost_counter(i)) != MT_CFG_COUNT)
-        op_t_q[i] <= cfg_q[mt_cost_latency_cfg(mt_cost_counter(i))];
+        op_t_q[i] <= cfg_q[32*mt_cost_latency_cfg(mt_cost_counter(i)) +: 32];
       else
         op_t_q[i] <= '0;
       for (int unsigned p = 0; p < 4; p++) begin
@@ -202,7 +202,7 @@ module mt_regfile #(
   always_ff @(posedge clk_i) begin
     if (rst_i) begin
       configured_q <= 1'b0;
-      for (int unsigned i = 0; i < CFG_COUNT; i++) cfg_q[i] <= '0;
+      cfg_q <= '0;
       levels_q <= '0;
       seed_q <= '0;
       for (int unsigned i = 0; i < CNT_COUNT; i++) cnt_q[i] <= '0;
@@ -225,7 +225,7 @@ module mt_regfile #(
         if (g_addr_i == 11'(G_CONFIGURED)) begin
           configured_q <= g_wdata_i[0];
         end else if (g_addr_i >= 11'(G_CFG) && g_addr_i < 11'(G_LEVELS)) begin
-          cfg_q[CFW'(g_addr_i - 11'(G_CFG))] <= g_wdata_i;
+          cfg_q[32*CFW'(g_addr_i - 11'(G_CFG)) +: 32] <= g_wdata_i;
         end else if (g_addr_i == 11'(G_LEVELS)) begin
           levels_q <= g_wdata_i[8:0];
         end else if (g_addr_i >= 11'(G_SEED) && g_addr_i < 11'(G_LANES)) begin
@@ -252,7 +252,7 @@ module mt_regfile #(
     rreg_q <= '0;
     if (ra == 11'(G_VERSION)) rreg_q <= VERSION_WORD;
     else if (ra == 11'(G_CONFIGURED)) rreg_q <= {31'd0, configured_q};
-    else if (ra < 11'(G_LEVELS)) rreg_q <= cfg_q[CFW'(ra - 11'(G_CFG))];
+    else if (ra < 11'(G_LEVELS)) rreg_q <= cfg_q[32*CFW'(ra - 11'(G_CFG)) +: 32];
     else if (ra == 11'(G_LEVELS)) rreg_q <= {23'd0, levels_q};
     else if (ra < 11'(G_META)) rsel_q <= 2'd1;
     else if (ra < 11'(G_SEED)) rsel_q <= 2'd2;
