@@ -43,7 +43,9 @@ PARTS = {
 BOARDS = {
     "ac701": {"part": "xc7a200t", "family": "xc7", "top": "mt_device",
               "params": {"TILES": 1, "ROWS": 128, "COLS": 128, "LANES": 16, "CMD_WORDS": 8192}},
-    "u250": {"part": "xcu250", "family": "xcup", "top": "mt_device",
+    # -nolutram: Yosys 0.23's UltraScale+ LUT-RAM mapping stops with "invalid OPTION_ABITS/WIDTH
+    # combination" (lutrams_xc5v_map.v) on this device; the small memories become flip-flops.
+    "u250": {"part": "xcu250", "family": "xcup", "top": "mt_device", "opts": "-nolutram",
              "params": {"TILES": 4, "ROWS": 128, "COLS": 128, "LANES": 16, "CMD_WORDS": 65536}},
     "ecp5": {"part": "lfe5u-85f", "family": "ecp5", "top": "mt_pins_top",
              "params": {"TILES": 1, "ROWS": 32, "COLS": 32, "LANES": 2, "CMD_WORDS": 8192}},
@@ -100,6 +102,7 @@ def xilinx(board, cfg, out, top, params):
     fam = cfg["family"]
     rel = os.path.relpath(out, REPO)
     uram = " -uram" if part["uram"] else ""
+    uram += f" {cfg['opts']}" if cfg.get("opts") else ""
     script = (f"read_verilog -sv -Irtl -Igenerated {' '.join(rtl_files())}; "
               f"{chparam(top, params)}"
               f"synth_xilinx -family {fam} -top {top} -flatten -noiopad{uram}; "
@@ -124,7 +127,7 @@ def xilinx(board, cfg, out, top, params):
         "lut": lut, "ff": ff, "dsp": dsp, "bram36": bram36 + bram18 / 2.0,
         "bram18": bram18, "uram": uram_n,
         "fmax_mhz": round(1e6 / ps, 1),
-        "fmax_method": (f"Yosys {yosys_version()} sta on the synth_xilinx -family {fam} netlist "
+        "fmax_method": (f"Yosys {yosys_version()} sta on the synth_xilinx -family {fam}{uram} netlist "
                         f"with the cell delays of +/xilinx/cells_sim.v (LUT, CARRY, DSP, BRAM); "
                         f"worst register-to-register arrival {ps} ps; excludes routing"),
         "seconds": round(secs),
