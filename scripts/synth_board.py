@@ -101,11 +101,11 @@ def xilinx(board, cfg, out, top, params):
     part = PARTS[cfg["part"]]
     fam = cfg["family"]
     rel = os.path.relpath(out, REPO)
-    uram = " -uram" if part["uram"] else ""
-    uram += f" {cfg['opts']}" if cfg.get("opts") else ""
+    # The board's options for synth_xilinx: URAM where the part has it, then its own.
+    opts = (" -uram" if part["uram"] else "") + (f" {cfg['opts']}" if cfg.get("opts") else "")
     script = (f"read_verilog -sv -Irtl -Igenerated {' '.join(rtl_files())}; "
               f"{chparam(top, params)}"
-              f"synth_xilinx -family {fam} -top {top} -flatten -noiopad{uram}; "
+              f"synth_xilinx -family {fam} -top {top} -flatten -noiopad{opts}; "
               f"tee -q -o {rel}/stat.txt stat -tech xilinx; "
               f"read_verilog -lib -specify +/xilinx/cells_sim.v; "
               f"tee -q -o {rel}/sta.txt sta")
@@ -127,7 +127,7 @@ def xilinx(board, cfg, out, top, params):
         "lut": lut, "ff": ff, "dsp": dsp, "bram36": bram36 + bram18 / 2.0,
         "bram18": bram18, "uram": uram_n,
         "fmax_mhz": round(1e6 / ps, 1),
-        "fmax_method": (f"Yosys {yosys_version()} sta on the synth_xilinx -family {fam}{uram} netlist "
+        "fmax_method": (f"Yosys {yosys_version()} sta on the synth_xilinx -family {fam}{opts} netlist "
                         f"with the cell delays of +/xilinx/cells_sim.v (LUT, CARRY, DSP, BRAM); "
                         f"worst register-to-register arrival {ps} ps; excludes routing"),
         "seconds": round(secs),
