@@ -6,9 +6,10 @@
 // mt_gauss_from_u32 in hls/mt_rng.{c,h}.
 //
 // seed_i (cycle 0) drops every queue at once and restarts the seeding; lane l is loaded at
-// the edge ending cycle 2l+4 and its avail_o rises in cycle 2l+13 (43 for lane 15 of 16).
-// state_o of a lane switches to the seeded state in cycle 2l+5, so a reader that needs all
-// of them (STATE_READ) waits for &avail_o. load_i (cycle 0) sets every lane's committed
+// the edge ending cycle 2K(l+1) + 5 = 46l + 51 (mt_lanes_seed: K = 23 cycles per splitmix64
+// output) and its avail_o rises 9 cycles later, in cycle 46l + 60 (750 for lane 15 of 16).
+// state_o of a lane switches to the seeded state in cycle 46l + 52, so a reader that needs
+// all of them (STATE_READ) waits for &avail_o. load_i (cycle 0) sets every lane's committed
 // state at once (state_o from cycle 1), drops the queues and abandons a seeding in
 // progress; avail_o rises in cycle 9. seed_i wins over load_i in the same cycle. rst_i
 // seeds with 0 (the power-on seed): the last reset cycle acts as cycle 0 of a seed_i.

@@ -5,13 +5,15 @@
 // with which state.
 //
 // seed_valid_i with seed_i in cycle 0 (sampled at the edge that ends it) restarts one
-// splitmix64 sequence from x = seed_i. The FSM requests the 2*LANES splitmix64 outputs at
-// the edges ending cycles 1 .. 2*LANES (one per cycle, both 64-bit multiplies pipelined);
-// output 2l (a) is held, and when output 2l+1 (b) arrives load_o[l] is high for one cycle
-// with state_o = {s3, s2, s1, s0} = {b, a} (an all-zero state would get s0 = 1, as the
-// contract states; it cannot occur): lane l loads at the edge ending cycle 2l+4. busy_o is
-// high in cycles 1 .. 2*LANES+2. A seed_valid_i during seeding restarts it with the new
-// seed. rst_i seeds with 0, the power-on seed: the last reset cycle acts as cycle 0.
+// splitmix64 sequence from x = seed_i. The FSM requests the 2*LANES splitmix64 outputs one
+// at a time, each when the generator is ready (rtl/mt_splitmix64.sv: one 16x16 multiplier,
+// K = 23 cycles per output): at the edges ending cycles 1 + K*n, n = 0 .. 2*LANES-1. Output
+// 2l (a) is held, and when output 2l+1 (b) arrives load_o[l] is high for one cycle with
+// state_o = {s3, s2, s1, s0} = {b, a} (an all-zero state would get s0 = 1, as the contract
+// states; it cannot occur): lane l loads at the edge ending cycle 2K(l+1) + 5 = 46l + 51.
+// busy_o is high in cycles 1 .. 2K*LANES + 5 (741 for 16 lanes). A seed_valid_i during
+// seeding restarts it with the new seed (the generator drops its computation in flight).
+// rst_i seeds with 0, the power-on seed: the last reset cycle acts as cycle 0.
 //
 // stop_i (without seed_valid_i) abandons a seeding in progress: no load_o after it. A lane
 // owner that overwrites every lane (STATE_WRITE) uses it so that a late seeding load does
@@ -41,6 +43,7 @@ module mt_lanes_seed #(
   logic [63:0]   a_q;        // first output of the lane being seeded
 
   logic          sm_next;
+  logic          sm_ready;
   logic          sm_valid;
   logic [63:0]   sm_z;
   logic          issue_last;
@@ -53,12 +56,14 @@ module mt_lanes_seed #(
     .load_i  (seed_valid_i),
     .seed_i  (seed_i),
     .next_i  (sm_next),
+    .ready_o (sm_ready),
     .valid_o (sm_valid),
     .z_o     (sm_z)
   );
 
   always_comb begin
-    sm_next    = busy_q && issuing_q && !seed_valid_i && !stop_i;
+    // A request only when the generator takes it, so every request is accepted.
+    sm_next    = busy_q && issuing_q && sm_ready && !seed_valid_i && !stop_i;
     issue_last = (issue_q[LW:1] == LAST_LANE[LW-1:0]) && issue_q[0];
     got_last   = (got_q[LW:1] == LAST_LANE[LW-1:0]) && got_q[0];
     // A second result (b) completes the lane got_q[LW:1].
@@ -67,9 +72,10 @@ module mt_lanes_seed #(
     if (state_o == 128'd0) begin
       state_o[0] = 1'b1;
     end
-    load_o = '0;
-    if (load_any) begin
-      load_o[got_q[LW:1]] = 1'b1;
+    // One small comparator per lane (an indexed write of load_o synthesized to a deeper
+    // shifter, the slowest path of this module on UltraScale+).
+    for (int l = 0; l < LANES; l++) begin
+      load_o[l] = load_any && got_q[LW:1] == LW'(l);
     end
   end
 

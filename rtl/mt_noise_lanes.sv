@@ -5,13 +5,14 @@
 // Seeding (rtl/mt_lanes_seed.sv): seed_valid_i with seed_i in cycle 0 (sampled at the edge
 // that ends it) restarts one splitmix64 sequence from x = seed_i and drops ready_o. Lane l is
 // loaded with {s3, s2, s1, s0} = {b, a}, its two splitmix64 outputs, at the edge ending
-// cycle 2l+4. ready_o is low in cycles 1 .. 2*LANES+2 and high again from cycle 2*LANES+3:
-// seeding takes 2*LANES+2 = 34 busy cycles for 16 lanes (2 per lane + 2 of pipeline), and
-// the first draw can be taken in cycle 35. A seed_valid_i during seeding restarts it with
-// the new seed.
+// cycle 2K(l+1) + 5, where K = 23 cycles per splitmix64 output (one shared 16x16
+// multiplier). ready_o is low in cycles 1 .. 2K*LANES + 5 and high again from cycle
+// 2K*LANES + 6: seeding takes 2K*LANES + 5 = 741 busy cycles for 16 lanes (2 outputs per
+// lane + 5 of latency), and the first draw can be taken in cycle 742. A seed_valid_i during
+// seeding restarts it with the new seed.
 //
 // Reset (rst_i) seeds with 0, the power-on seed of the protocol: the last reset cycle acts
-// as cycle 0 above (ready_o high from 2*LANES+3 cycles after it).
+// as cycle 0 above (ready_o high from 2K*LANES + 6 cycles after it).
 //
 // Draws: out_o[32l +: 32] is lane l's current output (mt_xoshiro_next's return value for the
 // current state); step_i[l] advances lane l at the clock edge. step_i is ignored while

@@ -21,6 +21,39 @@ void tb_xoshiro_reset(tb_xoshiro_t *t);         /* rst_i for one cycle */
 uint32_t tb_xoshiro_cycle(tb_xoshiro_t *t, int load, const uint32_t state[4], int step);
 void tb_xoshiro_state(tb_xoshiro_t *t, uint32_t state[4]);   /* state_o now */
 
+/* ---- Seeding timing (docs/rtl.md, "mt_splitmix64" and "mt_lanes_seed"), shared by the
+ * tests of every module that seeds lanes. rtl/mt_splitmix64.sv: a request accepted at the
+ * edge ending cycle c gives valid_o in cycle c + MT_SM_LATENCY; back to back, one request is
+ * accepted every MT_SM_CYCLES cycles (2 multiplies of 10 partial products, one per cycle, and
+ * 3 cycles between them). rtl/mt_lanes_seed.sv with seed_valid_i in cycle 0 (or the last
+ * reset cycle): the requests are accepted at the edges ending cycles 1 + MT_SM_CYCLES*n, lane
+ * l's load_o pulse is in cycle MT_SEED_LOAD_AT(l) (the valid_o of output 2l+1), and busy_o is
+ * high in cycles 1 .. MT_SEED_BUSY(lanes). */
+#define MT_SM_CYCLES 23u
+#define MT_SM_LATENCY 27u
+#define MT_SEED_LOAD_AT(l) (2u * MT_SM_CYCLES * (l) + MT_SM_CYCLES + MT_SM_LATENCY + 1u)
+#define MT_SEED_BUSY(lanes) MT_SEED_LOAD_AT((lanes) - 1u)
+
+/* ---- rtl/mt_splitmix64.sv. */
+typedef struct tb_sm tb_sm_t;
+tb_sm_t *tb_sm_open(void);                      /* applies 2 reset cycles (x = 0) */
+void tb_sm_close(tb_sm_t *t);
+void tb_sm_reset(tb_sm_t *t);                   /* rst_i for one cycle, other inputs 0 */
+/* One cycle with load_i/seed_i and next_i. Before the edge, stores ready_o in *ready and z_o
+ * in *z, and returns valid_o. */
+int tb_sm_cycle(tb_sm_t *t, int load, uint64_t seed, int next, int *ready, uint64_t *z);
+
+/* ---- rtl/mt_lanes_seed.sv (LANES = 16). */
+typedef struct tb_seed tb_seed_t;
+tb_seed_t *tb_seed_open(void);                  /* applies 2 reset cycles (the last one is
+                                                   cycle 0 of the power-on seeding) */
+void tb_seed_close(tb_seed_t *t);
+void tb_seed_reset(tb_seed_t *t);               /* rst_i for one cycle, other inputs 0 */
+/* One cycle with seed_valid_i/seed_i and stop_i. Before the edge, stores busy_o in *busy and
+ * state_o in state[0..3] (s0..s3), and returns load_o (bit l = lane l). */
+uint32_t tb_seed_cycle(tb_seed_t *t, int seed_valid, uint64_t seed, int stop, int *busy,
+                       uint32_t state[4]);
+
 /* ---- rtl/mt_noise_lanes.sv. */
 typedef struct tb_lanes tb_lanes_t;
 tb_lanes_t *tb_lanes_open(void);                /* applies 2 reset cycles (the last one at

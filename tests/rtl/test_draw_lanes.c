@@ -17,11 +17,12 @@
 #include "mt_rtl_tb.h"
 
 /* docs/rtl.md, "mt_draw_lanes": seed_i in cycle 0 loads lane l at the edge ending cycle
- * 2l+4 (state_o from cycle 2l+5) and makes it available from cycle 2l+13; load_i in cycle 0
- * shows the state from cycle 1 and makes every lane available from cycle 9. */
-#define SEED_STATE_AT(l) (2u * (l) + 5u)
-#define SEED_AVAIL_AT(l) (2u * (l) + 13u)
+ * MT_SEED_LOAD_AT(l) = 2*K*(l+1) + 4 (mt_lanes_seed, K = MT_SM_CYCLES; sim/mt_rtl_tb.h):
+ * state_o from the next cycle, available 9 cycles after the load as for load_i; load_i in
+ * cycle 0 shows the state from cycle 1 and makes every lane available from cycle 9. */
 #define LOAD_AVAIL_AT 9u
+#define SEED_STATE_AT(l) (MT_SEED_LOAD_AT(l) + 1u)
+#define SEED_AVAIL_AT(l) (MT_SEED_LOAD_AT(l) + LOAD_AVAIL_AT)
 #define ALL_LANES ((uint32_t)((1ull << MT_LANES) - 1u))
 #define TAKE_ALL_2 0xAAAAAAAAu /* 2 draws from every lane */
 
@@ -217,8 +218,10 @@ static void load_timeline(void **state) {
 }
 
 static void load_stops_seeding(void **state) {
-  /* A load k cycles into a seeding wins for every lane, whatever k; a seed in the same
-   * cycle as a load wins over it. */
+  /* A load k cycles into a seeding wins for every lane, whatever k, up to the cycle where
+   * the stopped seeding would have loaded its last lane; a seed in the same cycle as a load
+   * wins over it. */
+  const unsigned end = SEED_STATE_AT(MT_LANES - 1u);
   uint32_t w[4 * MT_LANES];
   unsigned k;
   (void)state;
@@ -227,7 +230,7 @@ static void load_stops_seeding(void **state) {
     run(k, random_take());
     random_states(w);
     step(random_take(), 0, 0, w);
-    run(2u * MT_LANES + LOAD_AVAIL_AT, random_take());
+    run((k < end ? end - k : 0u) + LOAD_AVAIL_AT, random_take());
   }
   random_states(w);
   step(0, 1, 77u, w);

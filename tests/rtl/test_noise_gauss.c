@@ -37,7 +37,7 @@ static void rtl_draws(uint64_t seed, unsigned lane, size_t n, uint32_t draw_pat,
   (void)tb_ng_cycle(g_tb, 1, seed, lane, 0, &ready, &zz);
   do {
     (void)tb_ng_cycle(g_tb, 0, 0, lane, 0, &ready, &zz);
-    assert_true(++guard < 1000u);
+    assert_true(++guard <= MT_SEED_BUSY(MT_LANES) + 1u); /* docs/rtl.md */
   } while (!ready);
   while (got < n) {
     int draw = in < n && (draw_pat == 0u || (mt_xoshiro_next(&pat) & 1u));

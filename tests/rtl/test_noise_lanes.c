@@ -14,9 +14,10 @@
 #include "mt_rng.h"
 #include "mt_rtl_tb.h"
 
-/* docs/rtl.md: ready_o is low for 2*LANES+2 cycles after the cycle that samples
+/* docs/rtl.md: ready_o is low for MT_SEED_BUSY(LANES) = 2*K*LANES + 4 cycles (K =
+ * MT_SM_CYCLES per splitmix64 output, sim/mt_rtl_tb.h) after the cycle that samples
  * seed_valid_i (or the last reset cycle) and high from the next one on. */
-#define SEED_BUSY_CYCLES (2u * MT_LANES + 2u)
+#define SEED_BUSY_CYCLES MT_SEED_BUSY(MT_LANES)
 #define ALL_LANES ((uint32_t)((1ull << MT_LANES) - 1u))
 
 static tb_lanes_t *g_tb;
@@ -38,7 +39,7 @@ static unsigned wait_ready(uint32_t step_mask) {
   unsigned n = 0;
   while (!tb_lanes_cycle(g_tb, 0, 0, step_mask, NULL)) {
     n++;
-    assert_true(n < 1000u);
+    assert_true(n <= SEED_BUSY_CYCLES);
   }
   return n;
 }
@@ -112,8 +113,9 @@ static void seed_vectors(void **state) {
 }
 
 static void seeding_timeline(void **state) {
-  /* Seed in cycle 0: lane l holds its new state from cycle 2l+5 on (loaded at the edge
-   * ending cycle 2l+4), ready_o is low in cycles 1 .. 2*LANES+2. */
+  /* Seed in cycle 0: lane l holds its new state from cycle MT_SEED_LOAD_AT(l)+1 on (loaded
+   * at the edge ending cycle MT_SEED_LOAD_AT(l) = 2*K*(l+1) + 4), ready_o is low in cycles
+   * 1 .. SEED_BUSY_CYCLES. */
   mt_xoshiro_t ref[MT_LANES];
   unsigned c, l;
   (void)state;
@@ -124,7 +126,7 @@ static void seeding_timeline(void **state) {
     for (l = 0; l < MT_LANES; l++) {
       uint32_t s[4];
       tb_lanes_state(g_tb, l, s);
-      assert_int_equal(memcmp(s, ref[l].s, sizeof s) == 0, c >= 2u * l + 5u);
+      assert_int_equal(memcmp(s, ref[l].s, sizeof s) == 0, c >= MT_SEED_LOAD_AT(l) + 1u);
     }
     assert_int_equal(tb_lanes_cycle(g_tb, 0, 0, 0, NULL), c == SEED_BUSY_CYCLES + 1u);
   }
