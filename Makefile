@@ -343,10 +343,13 @@ check-layering:
 # directory's V$*__ALL.a. Every Verilator stamp carries the time its build started
 # ($@.start, renamed at the end): a source edited while Verilator ran is newer than the
 # stamp, so the next make rebuilds instead of keeping a model of the old source.
+# Unit tops whose parameters must match the device's (test_regfile): from the generated header.
+VL_PARAMS_mt_regfile := $(shell sed -n 's/^\#define MT_\(CFG_COUNT\|CNT_COUNT\) \([0-9]*\)u.*/-G\1=\2/p' \
+  generated/mt_protocol.h)
 $(RTL_BUILD)/vl/%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	@touch $@.start
-	$(VERILATOR) $(VL_FLAGS) --top-module $* --Mdir $(RTL_BUILD)/vl/$* \
+	$(VERILATOR) $(VL_FLAGS) $(VL_PARAMS_$*) --top-module $* --Mdir $(RTL_BUILD)/vl/$* \
 	  $(firstword $(wildcard rtl/$*.sv sim/$*.sv)) >$(RTL_BUILD)/vl/$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/$*.log; exit 1; }
 	@mv -f $@.start $@

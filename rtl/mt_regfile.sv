@@ -147,45 +147,80 @@ module mt_regfile #(
     .raddr_i(7'(ra - 11'(G_META))), .rdata_o(mt_g_rdata)
   );
 
-  // Counters: increments are registered; their costs are multiplied in 16x16 partial products
-  // (one DSP each, with its operand, product and output registers), summed per cost, then
-  // through a registered adder tree, and accumulated. The order of additions does not change
-  // a sum modulo 2^64, so the result is mt_count's.
+  // Counters: increments are registered (the counters add them there). Their costs are
+  // computed per cost from a pending sum: n * e summed over increments equals (sum of n) * e
+  // modulo 2^64, and the energy and latency fields cannot change while increments are pending
+  // (a command starts only when cnt_busy_o is low). Each cost multiplies its pending sum s by
+  // its energy and latency fields sequentially, one 16x16 partial product of each per cycle
+  // (one DSP each, with operand, product and output registers): the pairs (chunk a of s,
+  // chunk b of the field) up to s's highest non-zero 16-bit chunk, 2 cycles for s < 2^16.
+  // The shifted products of all costs go through a registered adder tree and are
+  // accumulated. The order of additions does not change a sum modulo 2^64, so the result is
+  // mt_count's.
+  //
+  // Width of s: a job lasts at most 6 steps, and the next one takes the pending sum one cycle
+  // after it, so a pending sum holds at most 7 increments below 2^32: s < 2^35 < 2^40, whose
+  // chunks a = 0, 1, 2 need the pairs (0,0) (0,1) (1,0) (1,1) (2,0) (2,1), at most 6 steps.
   localparam int unsigned NCOST = MT_NCOST;
   localparam int unsigned TREE = $clog2(NCOST);
   localparam int unsigned LEAVES = 1 << TREE;     // a full tree: every leaf at the same depth
-  // inc (1), operands (2), products (3), product outputs (4), per-cost sums (5), tree, accumulate
-  localparam int unsigned CNT_STAGES = 5 + TREE;
+  // operands (1), products (2), product outputs (3), shifted leaves (4), tree, accumulate
+  localparam int unsigned PIPE = 4 + TREE;
   logic [CNT_COUNT*32-1:0] inc_q;
-  logic [CNT_STAGES-1:0]   vld_q;                 // vld_q[s]: stage s+1 holds an increment
-  logic [31:0]             op_n_q [NCOST];        // the counted number
-  logic [31:0]             op_e_q [NCOST];        // its energy cost
-  logic [31:0]             op_t_q [NCOST];        // its latency cost (0 if none)
-  logic [31:0]             pe_q [NCOST][4], pt_q [NCOST][4];   // products (M registers)
-  logic [31:0]             qe_q [NCOST][4], qt_q [NCOST][4];   // products (P registers)
+  logic                    inc_v_q;               // inc_q holds an increment
+  localparam int unsigned PW = 40;
+  logic [PW-1:0]           pend_q [NCOST];        // counted since the job in progress began
+  logic [NCOST-1:0]        pnz_q;                 // pend_q has taken an increment
+  logic [NCOST-1:0]        act_q;                 // a job is multiplying s_q
+  logic [47:0]             s_q [NCOST];           // PW bits, zero-extended to three chunks
+  logic [2:0]              k_q [NCOST];           // step: chunk a = k / 2, b = k % 2
+  logic [2:0]              last_q [NCOST];
+  logic [15:0]             op_s_q [NCOST], op_e_q [NCOST], op_t_q [NCOST];
+  logic [1:0]              sh0_q [NCOST], sh1_q [NCOST], sh2_q [NCOST];  // a + b per stage
+  logic [31:0]             pe_q [NCOST], pt_q [NCOST];    // products (M registers)
+  logic [31:0]             qe_q [NCOST], qt_q [NCOST];    // products (P registers)
   logic [63:0]             se_q [2*LEAVES-1], st_q [2*LEAVES-1]; // heap; leaves from LEAVES-1
+  logic [PIPE-1:0]         vld_q;                 // vld_q[s]: stage s+1 holds a product
 
-  assign cnt_busy_o = (|cnt_inc_i) || (|vld_q);
+  // The last step of a job for s: two per chunk up to s's top non-zero chunk.
+  function automatic logic [2:0] last_step(input logic [PW-1:16] s);
+    if (s[PW-1:32] != '0) last_step = 3'd5;
+    else if (s[31:16] != 16'd0) last_step = 3'd3;
+    else last_step = 3'd1;
+  endfunction
+
+  assign cnt_busy_o = (|cnt_inc_i) || inc_v_q || (|pnz_q) || (|act_q) || (|vld_q);
 
   always_ff @(posedge clk_i) begin
     inc_q <= cnt_inc_i;
     for (int unsigned i = 0; i < NCOST; i++) begin
-      op_n_q[i] <= inc_q[32*mt_cost_counter(i) +: 32];
-      op_e_q[i] <= cfg_q[32*mt_cost_energy_cfg(mt_cost_counter(i)) +: 32];
+      // A job takes the pending sum while the new increment starts the next one.
+      if (!act_q[i] && pnz_q[i]) begin
+        s_q[i] <= 48'(pend_q[i]);
+        last_q[i] <= last_step(pend_q[i][PW-1:16]);
+        pend_q[i] <= PW'(inc_q[32*mt_cost_counter(i) +: 32]);
+      end else begin
+        // (pend_q has no reset: it counts from zero after pnz_q was clear)
+        pend_q[i] <= (pnz_q[i] ? pend_q[i] : '0) + PW'(inc_q[32*mt_cost_counter(i) +: 32]);
+      end
+      op_s_q[i] <= s_q[i][16*k_q[i][2:1] +: 16];  // k <= 5: chunk 0..2
+      op_e_q[i] <= cfg_q[32*mt_cost_energy_cfg(mt_cost_counter(i)) + 16*k_q[i][0] +: 16];
       if (mt_cost_latency_cfg(mt_cost_counter(i)) != MT_CFG_COUNT)
-        op_t_q[i] <= cfg_q[32*mt_cost_latency_cfg(mt_cost_counter(i)) +: 32];
+        op_t_q[i] <= cfg_q[32*mt_cost_latency_cfg(mt_cost_counter(i)) + 16*k_q[i][0] +: 16];
       else
         op_t_q[i] <= '0;
-      for (int unsigned p = 0; p < 4; p++) begin
-        pe_q[i][p] <= 32'(op_n_q[i][16*(p/2) +: 16]) * 32'(op_e_q[i][16*(p%2) +: 16]);
-        pt_q[i][p] <= 32'(op_n_q[i][16*(p/2) +: 16]) * 32'(op_t_q[i][16*(p%2) +: 16]);
-        qe_q[i][p] <= pe_q[i][p];
-        qt_q[i][p] <= pt_q[i][p];
+      sh0_q[i] <= 2'(k_q[i][2:1] + {1'b0, k_q[i][0]});
+      if (!act_q[i]) begin
+        op_s_q[i] <= '0;  // idle: a zero product
       end
-      se_q[LEAVES-1+i] <= 64'(qe_q[i][0]) + (64'(qe_q[i][1]) << 16) + (64'(qe_q[i][2]) << 16)
-                         + (64'(qe_q[i][3]) << 32);
-      st_q[LEAVES-1+i] <= 64'(qt_q[i][0]) + (64'(qt_q[i][1]) << 16) + (64'(qt_q[i][2]) << 16)
-                         + (64'(qt_q[i][3]) << 32);
+      pe_q[i] <= 32'(op_s_q[i]) * 32'(op_e_q[i]);
+      pt_q[i] <= 32'(op_s_q[i]) * 32'(op_t_q[i]);
+      sh1_q[i] <= sh0_q[i];
+      qe_q[i] <= pe_q[i];
+      qt_q[i] <= pt_q[i];
+      sh2_q[i] <= sh1_q[i];
+      se_q[LEAVES-1+i] <= 64'(qe_q[i]) << (16 * sh2_q[i]);
+      st_q[LEAVES-1+i] <= 64'(qt_q[i]) << (16 * sh2_q[i]);
     end
     for (int unsigned i = NCOST; i < LEAVES; i++) begin
       se_q[LEAVES-1+i] <= '0;
@@ -195,8 +230,30 @@ module mt_regfile #(
       se_q[n] <= se_q[2*n+1] + se_q[2*n+2];
       st_q[n] <= st_q[2*n+1] + st_q[2*n+2];
     end
-    if (rst_i) vld_q <= '0;
-    else vld_q <= {vld_q[CNT_STAGES-2:0], |cnt_inc_i};
+    // Control (reset).
+    if (rst_i) begin
+      inc_v_q <= 1'b0;
+      pnz_q <= '0;
+      act_q <= '0;
+      vld_q <= '0;
+      for (int unsigned i = 0; i < NCOST; i++) k_q[i] <= '0;
+    end else begin
+      inc_v_q <= |cnt_inc_i;
+      vld_q <= {vld_q[PIPE-2:0], |act_q};
+      for (int unsigned i = 0; i < NCOST; i++) begin
+        if (!act_q[i] && pnz_q[i]) begin
+          act_q[i] <= 1'b1;
+          k_q[i] <= '0;
+          pnz_q[i] <= inc_q[32*mt_cost_counter(i) +: 32] != 32'd0;
+        end else begin
+          if (inc_q[32*mt_cost_counter(i) +: 32] != 32'd0) pnz_q[i] <= 1'b1;
+          if (act_q[i]) begin
+            k_q[i] <= k_q[i] + 3'd1;
+            if (k_q[i] == last_q[i]) act_q[i] <= 1'b0;
+          end
+        end
+      end
+    end
   end
 
   always_ff @(posedge clk_i) begin
@@ -210,10 +267,10 @@ module mt_regfile #(
       clr_q <= '0;
     end else begin
       if (!clr_q[8]) clr_q <= clr_q + 9'd1;
-      if (vld_q[0]) begin
+      if (inc_v_q) begin
         for (int unsigned c = 0; c < CNT_COUNT; c++) cnt_q[c] <= cnt_q[c] + 64'(inc_q[32*c +: 32]);
       end
-      if (vld_q[CNT_STAGES-1]) begin
+      if (vld_q[PIPE-1]) begin
         cnt_q[MT_CNT_ENERGY_FJ] <= cnt_q[MT_CNT_ENERGY_FJ] + se_q[0];
         cnt_q[MT_CNT_LATENCY_PS] <= cnt_q[MT_CNT_LATENCY_PS] + st_q[0];
       end

@@ -108,6 +108,18 @@ void tb_isqrt_close(tb_isqrt_t *t);
 /* One cycle with start_i/v_i. Before the edge, stores root_o in *root and returns valid_o. */
 int tb_isqrt_cycle(tb_isqrt_t *t, int start, uint64_t v, uint32_t *root);
 
+/* ---- rtl/mt_regfile.sv at the device's CFG_COUNT and CNT_COUNT (Makefile), through its
+ * GLOBAL-image ports and the counter increments. */
+typedef struct tb_regfile tb_regfile_t;
+tb_regfile_t *tb_regfile_open(void);            /* 2 reset cycles, then the power-on clear */
+void tb_regfile_close(tb_regfile_t *t);
+unsigned tb_regfile_counters(const tb_regfile_t *t);   /* CNT_COUNT of the model */
+/* One cycle: g_we_i/g_addr_i/g_wdata_i = we/waddr/wdata, cnt_inc_i = inc[0 .. CNT_COUNT-1]
+ * (NULL: none), g_raddr_i = raddr. Before the edge, stores g_rdata_o (the word at the
+ * previous cycle's raddr) in *rdata and returns cnt_busy_o. */
+int tb_regfile_cycle(tb_regfile_t *t, int we, uint32_t waddr, uint32_t wdata,
+                     const uint32_t *inc, uint32_t raddr, uint32_t *rdata);
+
 /* ---- sim/mt_sva_demo.sv: rtl/mt_bus_check (3 engines) and rtl/mt_axis_check (8-bit data)
  * with every input from the test. One cycle with these inputs; returns the number of
  * assertions that failed at its rising edge (failures are counted, not fatal). */

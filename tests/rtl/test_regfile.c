@@ -1,0 +1,148 @@
+/* Bit-exact test of the register file's counters (rtl/mt_regfile.sv, Verilated through
+ * sim/mt_regfile_tb.cpp) against mt_count in hls/mt_device.h: random increments of every
+ * size on every costed counter, random energy and latency fields of up to 32 bits, bursts of
+ * back-to-back increments, and the exact time cnt_busy_o stays high after one increment.
+ * The energy and latency sums are the part computed by the time-shared cost multipliers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mt_device.h"
+#include "mt_rng.h"
+#include "mt_rtl_tb.h"
+
+/* Cycles of cnt_busy_o from one increment of fewer than 2^16 events (docs/rtl.md,
+ * "Counters"): of a counter with an energy or latency cost, and of one without. */
+#define BUSY_ONE 12
+#define BUSY_ONE_FREE 2
+/* cnt_busy_o after the last increment of a burst, at most: the job in progress (6 steps),
+ * a job for the rest (6), the take cycles and the 7-stage pipeline. */
+#define BUSY_MAX 30
+
+static tb_regfile_t *g_tb;
+static mt_regs_t g_ref;
+static uint64_t g_rng;
+
+static int setup(void **state) {
+  (void)state;
+  g_tb = tb_regfile_open();
+  if (!g_tb) return -1;
+  memset(&g_ref, 0, sizeof g_ref);
+  g_rng = 0x5EED0F7E57ull;
+  return tb_regfile_counters(g_tb) == MT_CNT_COUNT ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  tb_regfile_close(g_tb);
+  return 0;
+}
+
+static uint32_t rnd(void) { return (uint32_t)mt_splitmix64_next(&g_rng); }
+
+/* A count of every magnitude: small, below 2^16, and up to 2^32 - 1. */
+static uint32_t rnd_count(void) {
+  switch (rnd() % 4) {
+  case 0: return rnd() % 4;
+  case 1: return rnd() & 0xFFFFu;
+  default: return rnd();
+  }
+}
+
+static void idle(uint32_t raddr, uint32_t *rdata) { tb_regfile_cycle(g_tb, 0, 0, 0, NULL, raddr, rdata); }
+
+static void write_cfg(uint32_t field, uint32_t v) {
+  uint32_t rd;
+  tb_regfile_cycle(g_tb, 1, MT_G_CFG + field, v, NULL, 0, &rd);
+  g_ref.cfg[field] = v;
+}
+
+/* Every energy and latency field gets a random value of a random magnitude. */
+static void random_costs(void) {
+  for (uint32_t c = 0; c < MT_CNT_COUNT; c++) {
+    if (mt_cnt_energy_cfg[c] != MT_CFG_COUNT) write_cfg(mt_cnt_energy_cfg[c], rnd_count());
+    if (mt_cnt_latency_cfg[c] != MT_CFG_COUNT) write_cfg(mt_cnt_latency_cfg[c], rnd_count());
+  }
+}
+
+static uint64_t read_counter(uint32_t c) {
+  uint32_t lo, hi, rd;
+  idle(MT_G_COUNTERS + 2 * c, &rd);
+  idle(MT_G_COUNTERS + 2 * c + 1, &lo);
+  idle(0, &hi);
+  return (uint64_t)hi << 32 | lo;
+}
+
+static void check_counters(void) {
+  for (uint32_t c = 0; c < MT_CNT_COUNT; c++) {
+    uint64_t got = read_counter(c);
+    if (got != g_ref.counters[c])
+      fail_msg("counter %u: rtl %llu, C %llu", c, (unsigned long long)got,
+               (unsigned long long)g_ref.counters[c]);
+  }
+}
+
+/* One cycle of increments; returns cnt_busy_o. */
+static int increment(const uint32_t inc[MT_CNT_COUNT]) {
+  uint32_t rd;
+  for (uint32_t c = 0; c < MT_CNT_COUNT; c++)
+    if (inc[c]) mt_count(&g_ref, c, inc[c]);
+  return tb_regfile_cycle(g_tb, 0, 0, 0, inc, 0, &rd);
+}
+
+/* Cycles until cnt_busy_o falls (it must fall within max). */
+static int drain(int max) {
+  uint32_t rd;
+  for (int n = 0; n <= max; n++)
+    if (!tb_regfile_cycle(g_tb, 0, 0, 0, NULL, 0, &rd)) return n;
+  fail_msg("cnt_busy_o still high %d cycles after the last increment", max);
+  return -1;
+}
+
+static void one_increment_latency(void **state) {
+  (void)state;
+  random_costs();
+  for (uint32_t c = 0; c < MT_CNT_ENERGY_FJ; c++) {
+    uint32_t inc[MT_CNT_COUNT] = {0};
+    inc[c] = 1 + rnd() % 0xFFFFu;
+    int costed = mt_cnt_energy_cfg[c] != MT_CFG_COUNT || mt_cnt_latency_cfg[c] != MT_CFG_COUNT;
+    assert_int_equal(increment(inc), 1);
+    /* busy in the increment's cycle and the rest after it */
+    assert_int_equal(drain(BUSY_ONE), (costed ? BUSY_ONE : BUSY_ONE_FREE) - 1);
+    check_counters();
+  }
+}
+
+static void random_bursts(void **state) {
+  (void)state;
+  for (int burst = 0; burst < 300; burst++) {
+    if (burst % 10 == 0) random_costs();  /* only while idle, as the device guarantees */
+    int len = 1 + (int)(rnd() % 40);
+    for (int k = 0; k < len; k++) {
+      uint32_t inc[MT_CNT_COUNT] = {0};
+      /* Engines never add to ENERGY_FJ or LATENCY_PS themselves. */
+      for (uint32_t c = 0; c < MT_CNT_ENERGY_FJ; c++)
+        if (rnd() % 3 == 0) inc[c] = rnd_count();
+      /* a few idle cycles inside a burst: jobs start and end at every phase */
+      if (rnd() % 8 == 0) memset(inc, 0, sizeof inc);
+      increment(inc);
+    }
+    drain(BUSY_MAX);
+    if (burst % 25 == 0) check_counters();
+  }
+  check_counters();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(one_increment_latency),
+      cmocka_unit_test(random_bursts),
+  };
+  cmocka_set_message_output(CM_OUTPUT_TAP);
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
