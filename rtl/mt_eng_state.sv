@@ -151,31 +151,27 @@ module mt_eng_state #(
                rec[32*(3+k) +: 32], rec[32*(1+k) +: 32]};
   endfunction
 
-  // TILE read: the addressed record's slots, and record word dj_q of them. The lane is chosen
-  // by comparing dl_q with each lane number rather than by a variable part-select: Yosys turns
-  // a part-select at 136*(LANES+dl) into a barrel shifter over the whole 4352-bit read word
-  // (about 20k LUTs at 16 lanes), where the comparison gives one 16:1 mux per bit.
-  logic [15:0] rd_gp, rd_gn, rd_lv;
-  logic [135:0] rd_dp, rd_dn;
-  logic [31:0] rd_hv;
+  // TILE read: the addressed record's slots, and record word dj_q of them. Each lane's slots
+  // are gathered into a 512-bit field so that the lane is a part-select at {dl_q, 9'd0}, a plain
+  // 16:1 mux per bit. A part-select at 136*dl (the dm slot width) becomes a barrel shifter over
+  // the whole 4352-bit read word instead (about 20k LUTs at 16 lanes), as Yosys does not see
+  // that the shift is a multiple of 136.
+  localparam int unsigned LREC = 2*16 + 2*136 + 16 + 32;   // a lane's slots: 352 bits
+  logic [LANES*512-1:0] rd_lanes;
   always_comb begin
-    rd_gp = '0;
-    rd_gn = '0;
-    rd_dp = '0;
-    rd_dn = '0;
-    rd_lv = '0;
-    rd_hv = '0;
-    for (int unsigned l = 0; l < LANES; l++) begin
-      if (dl_q == LW'(l)) begin
-        rd_gp = gm_rdata_i[16*l +: 16];
-        rd_gn = gm_rdata_i[16*(LANES+l) +: 16];
-        rd_dp = dm_rdata_i[136*l +: 136];
-        rd_dn = dm_rdata_i[136*(LANES+l) +: 136];
-        rd_lv = lm_rdata_i[16*l +: 16];
-        rd_hv = hm_rdata_i[32*l +: 32];
-      end
-    end
+    rd_lanes = '0;
+    for (int unsigned l = 0; l < LANES; l++)
+      rd_lanes[512*l +: LREC] = {hm_rdata_i[32*l +: 32], lm_rdata_i[16*l +: 16],
+                                 dm_rdata_i[136*(LANES+l) +: 136], dm_rdata_i[136*l +: 136],
+                                 gm_rdata_i[16*(LANES+l) +: 16], gm_rdata_i[16*l +: 16]};
   end
+  wire [LREC-1:0] rd_lane = rd_lanes[{dl_q, 9'd0} +: LREC];
+  wire [15:0] rd_gp = rd_lane[15:0];
+  wire [15:0] rd_gn = rd_lane[31:16];
+  wire [135:0] rd_dp = rd_lane[32 +: 136];
+  wire [135:0] rd_dn = rd_lane[168 +: 136];
+  wire [15:0] rd_lv = rd_lane[304 +: 16];
+  wire [31:0] rd_hv = rd_lane[320 +: 32];
   logic [31:0] rd_word;
   always_comb begin
     case (dj_q)
