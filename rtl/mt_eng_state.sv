@@ -151,13 +151,27 @@ module mt_eng_state #(
                rec[32*(3+k) +: 32], rec[32*(1+k) +: 32]};
   endfunction
 
-  // TILE read: the addressed record's slots, and record word dj_q of them.
-  wire [15:0] rd_gp = gm_rdata_i[16*dl_q +: 16];
-  wire [15:0] rd_gn = gm_rdata_i[16*(LANES+32'(dl_q)) +: 16];
-  wire [135:0] rd_dp = dm_rdata_i[136*dl_q +: 136];
-  wire [135:0] rd_dn = dm_rdata_i[136*(LANES+32'(dl_q)) +: 136];
-  wire [15:0] rd_lv = lm_rdata_i[16*dl_q +: 16];
-  wire [31:0] rd_hv = hm_rdata_i[32*dl_q +: 32];
+  // TILE read: the addressed record's slots, and record word dj_q of them. Each lane's slots
+  // are gathered into a 512-bit field so that the lane is a part-select at {dl_q, 9'd0}, a plain
+  // 16:1 mux per bit. A part-select at 136*dl (the dm slot width) becomes a barrel shifter over
+  // the whole 4352-bit read word instead (about 20k LUTs at 16 lanes), as Yosys does not see
+  // that the shift is a multiple of 136.
+  localparam int unsigned LREC = 2*16 + 2*136 + 16 + 32;   // a lane's slots: 352 bits
+  logic [LANES*512-1:0] rd_lanes;
+  always_comb begin
+    rd_lanes = '0;
+    for (int unsigned l = 0; l < LANES; l++)
+      rd_lanes[512*l +: LREC] = {hm_rdata_i[32*l +: 32], lm_rdata_i[16*l +: 16],
+                                 dm_rdata_i[136*(LANES+l) +: 136], dm_rdata_i[136*l +: 136],
+                                 gm_rdata_i[16*(LANES+l) +: 16], gm_rdata_i[16*l +: 16]};
+  end
+  wire [LREC-1:0] rd_lane = rd_lanes[{dl_q, 9'd0} +: LREC];
+  wire [15:0] rd_gp = rd_lane[15:0];
+  wire [15:0] rd_gn = rd_lane[31:16];
+  wire [135:0] rd_dp = rd_lane[32 +: 136];
+  wire [135:0] rd_dn = rd_lane[168 +: 136];
+  wire [15:0] rd_lv = rd_lane[304 +: 16];
+  wire [31:0] rd_hv = rd_lane[320 +: 32];
   logic [31:0] rd_word;
   always_comb begin
     case (dj_q)
@@ -577,8 +591,20 @@ module mt_eng_state #(
     scan_q <= scan_d;
     ph3_q <= ph3_d;
     lor_q <= lor_d;
-    lst_q <= lst_d;
-    rec_q <= rec_d;
+  end
+
+  // The lane states and the record are on nz_load_state_o and the tile memories' write data
+  // without gating: an engine must drive 0 only while idle, so these two registers are cleared
+  // at the end of every command (and by rst_i) instead. The clear is the flip-flops' own
+  // synchronous reset, where gating the outputs cost a LUT per bit (2048 + 320).
+  always_ff @(posedge clk_i) begin
+    if (rst_i || done_d) begin
+      lst_q <= '0;
+      rec_q <= '0;
+    end else begin
+      lst_q <= lst_d;
+      rec_q <= rec_d;
+    end
   end
 
   // ---------------------------------------------------------------- outputs
@@ -607,10 +633,8 @@ module mt_eng_state #(
     end
     if (st_q == S_GRD && issue) g_raddr_o = 11'(off_q) + 11'(iss_q);
 
-    if (st_q == S_LOAD) begin
-      nz_load_o = 1'b1;
-      nz_load_state_o = lst_q;
-    end
+    nz_load_o = (st_q == S_LOAD);
+    nz_load_state_o = lst_q;
 
     if ((st_q == S_TRD && issue) || tile_we) begin
       gm_addr_o = a_q;
@@ -618,14 +642,15 @@ module mt_eng_state #(
       lm_addr_o = a_q;
       hm_addr_o = a_q;
     end
+    // From rec_q, which is 0 while idle; the payload word v is not, so hm_wdata_o is gated.
+    gm_wdata_o = {{LANES{wr_g[31:16]}}, {LANES{wr_g[15:0]}}};
+    dm_wdata_o = {{LANES{wr_dn}}, {LANES{wr_dp}}};
+    lm_wdata_o = {LANES{wr_lv}};
     if (tile_we) begin
       gm_we_o = {lane_1h, lane_1h};
       dm_we_o = {lane_1h, lane_1h};
       lm_we_o = lane_1h;
       hm_we_o = lane_1h;
-      gm_wdata_o = {{LANES{wr_g[31:16]}}, {LANES{wr_g[15:0]}}};
-      dm_wdata_o = {{LANES{wr_dn}}, {LANES{wr_dp}}};
-      lm_wdata_o = {LANES{wr_lv}};
       hm_wdata_o = {LANES{v}};
     end
   end
