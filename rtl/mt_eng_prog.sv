@@ -80,6 +80,23 @@ module mt_eng_prog #(
   // ---- derived values
   logic [31:0] lane32, group32, addr32;
   logic [LANES-1:0] lane_oh;
+  // The weight's record out of the memories' read words: each lane's slots are gathered into
+  // a 512-bit field, so that picking the lane is a part-select at {lane, 9'd0}, a plain
+  // LANES:1 mux per bit. A part-select at 136*lane (the device slot width) is a barrel
+  // shifter over the whole read word instead (Yosys does not see that the shift is a multiple
+  // of 136): about 20k LUTs at 16 lanes, as in mt_eng_state.
+  localparam int unsigned LW = (LANES > 1) ? $clog2(LANES) : 1;
+  localparam int unsigned LREC = 2*16 + 2*136 + 16 + 32;   // a lane's slots: 352 bits
+  logic [LANES*512-1:0] rd_lanes;
+  logic [LREC-1:0]      rd_lane;
+  always_comb begin
+    rd_lanes = '0;
+    for (int unsigned l = 0; l < LANES; l++)
+      rd_lanes[512*l +: LREC] = {hm_rdata_i[32*l +: 32], lm_rdata_i[16*l +: 16],
+                                 dm_rdata_i[136*(LANES+l) +: 136], dm_rdata_i[136*l +: 136],
+                                 gm_rdata_i[16*(LANES+l) +: 16], gm_rdata_i[16*l +: 16]};
+    rd_lane = rd_lanes[{lane32[LW-1:0], 9'd0} +: LREC];
+  end
   logic        draw_ok;
   logic [15:0] draw_z;
   logic [31:0] cfg_sigma, cfg_tol, cfg_maxit, cfg_mul, cfg_add, cfg_end, cfg_inshift,
@@ -510,12 +527,12 @@ module mt_eng_prog #(
         end
       end
       S_LOADW: begin
-        g_q[0] <= gm_rdata_i[16*lane32 +: 16];
-        g_q[1] <= gm_rdata_i[16*(LANES+lane32) +: 16];
-        dev_q[0] <= dm_rdata_i[136*lane32 +: 136];
-        dev_q[1] <= dm_rdata_i[136*(LANES+lane32) +: 136];
-        lvl_q <= lm_rdata_i[16*lane32 +: 16];
-        hid_q <= hm_rdata_i[32*lane32 +: 32];
+        g_q[0] <= rd_lane[15:0];
+        g_q[1] <= rd_lane[31:16];
+        dev_q[0] <= rd_lane[32 +: 136];
+        dev_q[1] <= rd_lane[168 +: 136];
+        lvl_q <= rd_lane[304 +: 16];
+        hid_q <= rd_lane[320 +: 32];
       end
       S_META2: begin
         if (mu_valid) begin
