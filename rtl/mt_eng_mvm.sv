@@ -5,21 +5,24 @@
 // Three units run side by side over the vectors of a batch, so that input load and ADC
 // overlap the accumulation:
 //   LOAD  reads a vector's input words (two rows a cycle) into one of two x banks (vector
-//         v uses bank v mod 2), clips them to the DAC range and sums the squares; in
-//         read_mode 2 it starts isqrt(2 * sum x^2) (mt_isqrt64) for the ADC.
+//         v uses bank v mod 2), clips them to the DAC range and sums the squares, a
+//         register stage each (read, clip, square, sum); in read_mode 2 it starts
+//         isqrt(2 * sum x^2) (mt_isqrt64) for the ADC.
 //   MAC   reads the conductance memory a whole tile row at a time, R rows per cycle (R
 //         banks, one per row mod R, through the gr_* port), and accumulates x_i * (g+ - g-)
-//         into one 64-bit accumulator per column: COLS x R multipliers. It follows LOAD row
-//         by row. In read_mode 1 (per-cell noise) it issues one (row, lane group) per cycle
-//         instead, taking each cell's two draws from lane col mod LANES in C order (row
-//         outer, column inner); the draw lanes give two draws per lane per cycle, so that
-//         mode runs at LANES columns per cycle.
+//         into one accumulator per column: COLS x R multipliers (at R = 1 a column's
+//         multiply and accumulator are one DSP48). It follows LOAD row by row. In
+//         read_mode 1 (per-cell noise) it issues one (row, lane group) per cycle instead,
+//         taking each cell's two draws from lane col mod LANES in C order (row outer,
+//         column inner); the draw lanes give two draws per lane per cycle, so that mode
+//         runs at LANES columns per cycle.
 //   ADC   takes a snapshot of the accumulators when a vector's MAC is complete (MAC then
-//         goes on with the next vector), and converts two columns a cycle into one response
-//         word, in column order. In read_mode 2 it adds the per-column noise on the way, one
-//         draw per column from lane col mod LANES: the order of mt_gauss_columns.
-// The C model's 32-bit "narrow" accumulation is only a speed trick: every sum here is exact
-// in 64 bits, as its wide path is.
+//         goes on with the next vector), and converts two columns a cycle, picked from the
+//         snapshot by a multiplexer, into one response word, in column order. In
+//         read_mode 2 it adds the per-column noise on the way, one draw per column from
+//         lane col mod LANES: the order of mt_gauss_columns.
+// The C model's 32-bit "narrow" accumulation is only a speed trick: every sum here is exact,
+// as its wide path is (AW, SQW below).
 module mt_eng_mvm #(
   parameter int unsigned R = 1,  // tile rows per MAC cycle: 1, 2 or 4, dividing ROWS
 `include "mt_eng_params.vh"
@@ -47,6 +50,11 @@ module mt_eng_mvm #(
   localparam int unsigned NLAT = 5;                   // issue -> accumulator written
   localparam int unsigned GR_AW = $clog2(TILES * ROWS / R);
   localparam int unsigned XIW = ROWS > 1 ? $clog2(ROWS) : 1;
+  // The sums are exact in these widths, as the C model's 64-bit ones are: a column adds
+  // ROWS products of PW bits, a vector ROWS squares below 2^30. Narrower than 64 bits so
+  // that a column's accumulator fits a DSP48's 48-bit P register.
+  localparam int unsigned AW = PW + $clog2(ROWS) + 1;
+  localparam int unsigned SQW = 31 + $clog2(ROWS) + 1;
 
   typedef enum logic [2:0] {S_IDLE, S_FETCH, S_CHECK, S_RUN, S_DONE} state_e;
 
@@ -87,14 +95,21 @@ module mt_eng_mvm #(
   assign run = state_q == S_RUN;
 
   // ---------------------------------------------------------------- LOAD
-  // Vector ld_vec_q into bank ld_b_q; word w holds rows 2w (bits 15:0) and 2w+1.
+  // Vector ld_vec_q into bank ld_b_q; word w holds rows 2w (bits 15:0) and 2w+1. Word
+  // ld_i_q is read (its address out), ld_d_q arrives and is clipped (ld_v_q), its codes are
+  // written to the bank and squared (lc_*), and the squares are summed (lq_*): the DAC clip,
+  // the square (a DSP48 with its input and output registers) and the 64-bit sum each have a
+  // cycle of their own.
   typedef enum logic [1:0] {L_WAIT, L_RUN, L_SQ, L_END} lstate_e;
   lstate_e          ls_q;
   logic [31:0]      ld_vec_q;
   logic             ld_b_q;
-  logic [PL_AW-1:0] ld_base_q, ld_i_q, ld_d_q;
-  logic             ld_v_q;
-  logic [63:0]      sum_sq_q;
+  logic [PL_AW-1:0] ld_base_q, ld_i_q, ld_d_q, lc_d_q;
+  logic             ld_v_q, lc_v_q, lq_v_q;
+  logic signed [15:0] lc_x0_q, lc_x1_q;          // the word's clipped codes
+  logic             lc_hi_q;                     // its second row is < nrows
+  logic [31:0]      lq_sq0_q, lq_sq1_q;
+  logic [SQW-1:0]   sum_sq_q;
   logic [15:0]      xv_q [2][ROWS];
   logic [1:0]       x_busy_q;                    // bank holds a vector not yet through MAC
   logic [PL_AW-1:0] x_words_q [2];               // words of the bank written so far
@@ -112,25 +127,32 @@ module mt_eng_mvm #(
   assign ld_c0 = dac_clip(pl_data_i[15:0], xmax_q);
   assign ld_c1 = dac_clip(pl_data_i[31:16], xmax_q);
   assign ld_hi_row = 2 * 32'(ld_d_q) + 1 < 32'(nrows_q);
-  logic [31:0] ld_sq0, ld_sq1;
-  assign ld_sq0 = 32'($signed(ld_c0[15:0]) * $signed(ld_c0[15:0]));
-  assign ld_sq1 = ld_hi_row ? 32'($signed(ld_c1[15:0]) * $signed(ld_c1[15:0])) : 32'd0;
   logic [1:0] ld_clips;
   assign ld_clips = ld_v_q ? 2'(ld_c0[16]) + 2'(ld_c1[16] && ld_hi_row) : 2'd0;
   logic ld_go, ld_end;
   assign ld_go = run && ls_q == L_RUN && ld_i_q < in_words_q;
-  assign ld_end = run && ls_q == L_RUN && !ld_v_q && ld_i_q >= in_words_q;
+  // The vector is loaded once its last square is in the sum.
+  assign ld_end = run && ls_q == L_RUN && !ld_v_q && !lc_v_q && !lq_v_q &&
+                  ld_i_q >= in_words_q;
+  always_ff @(posedge clk_i) begin
+    lc_x0_q <= ld_c0[15:0];
+    lc_x1_q <= ld_c1[15:0];
+    lc_hi_q <= ld_hi_row;
+    lc_d_q <= ld_d_q;
+    lq_sq0_q <= 32'(lc_x0_q * lc_x0_q);
+    lq_sq1_q <= lc_hi_q ? 32'(lc_x1_q * lc_x1_q) : 32'd0;
+  end
 
   // read_mode 2: isqrt(2 sum x^2) of the loaded vector, for the ADC. The root of bank
   // sq_b_q is pending while sq_pend_q; the next vector's load goes on meanwhile and only
-  // waits (L_SQ) if it ends before that root is out (fewer rows than the root's 16 cycles).
+  // waits (L_SQ) if it ends before that root is out (fewer words than the root's 32 cycles).
   logic        sq_valid, sq_pend_q, sq_b_q, sq_start;
   logic [31:0] sq_root;
   assign sq_start = mode_q == 2'd2 && !sq_pend_q && (ld_end || run && ls_q == L_SQ);
-  mt_isqrt64 #(.STEPS(2)) u_isqrt (
+  mt_isqrt64 u_isqrt (
     .clk_i, .rst_i,
     .start_i(sq_start),
-    .v_i({sum_sq_q[62:0], 1'b0}),
+    .v_i({(63 - SQW)'(0), sum_sq_q, 1'b0}),
     .valid_o(sq_valid),
     .root_o(sq_root)
   );
@@ -225,45 +247,78 @@ module mt_eng_mvm #(
                             - gnoise16(sigma_q, m1_z_q[32*l+16 +: 16]) : '0;
   end
 
-  // m2 -> m3 operands, m3 -> m4 product, m4 -> m5 sum over the R rows, m5 -> accumulator.
-  logic signed [63:0] acc_q [COLS];
+  // m2 -> m3 operands; then at R = 1 m3 -> m4 operands again -> m5 product, and at R > 1
+  // m3 -> m4 products -> m5 sum over the R rows; m5 -> accumulator. At R = 1 that is a
+  // DSP48's A/B (two registers), M and P registers, the accumulator P with its clear at a
+  // vector's first row as the feedback's Z multiplexer: no fabric logic past m3.
+  logic signed [AW-1:0] acc_q [COLS];
+  logic signed [AW-1:0] hold_q [COLS];           // the ADC's snapshot (below)
+  logic                 snap;
   for (genvar c = 0; c < COLS; c++) begin : g_col
     localparam int unsigned G = c / LANES, L = c % LANES;
-    logic signed [PW-1:0] m4_p_q [R];
-    logic signed [63:0]   m5_s_q;
-    logic signed [63:0]   sum;
+    logic signed [DW-1:0] m3_b_q [R];
+    logic signed [15:0]   m3_a_q [R];
     for (genvar k = 0; k < R; k++) begin : g_row
-      logic signed [DW-1:0] m3_b_q;
-      logic signed [15:0]   m3_a_q;
-      logic [15:0]          gp, gn;
+      logic [15:0] gp, gn;
       assign gp = m2_row_q[k*COLS*32 + G*LANES*32 + 16*L +: 16];
       assign gn = m2_row_q[k*COLS*32 + G*LANES*32 + 16*(LANES + L) +: 16];
       always_ff @(posedge clk_i) begin
-        m3_a_q <= m2_x_q[16*k +: 16];
-        m3_b_q <= $signed(DW'(gp)) - $signed(DW'(gn)) + m2_nz_q[L];
-        m4_p_q[k] <= m3_a_q * m3_b_q;
+        m3_a_q[k] <= m2_x_q[16*k +: 16];
+        m3_b_q[k] <= $signed(DW'(gp)) - $signed(DW'(gn)) + m2_nz_q[L];
       end
     end
-    always_comb begin
-      sum = '0;
-      for (int k = 0; k < R; k++) sum = sum + 64'(m4_p_q[k]);
+    logic signed [AW-1:0] m5_s;
+    if (R == 1) begin : g_dsp
+      // The product register at the product's own width: Yosys 0.23 packs the accumulator
+      // into the DSP only then (not with an AW-bit product at 128x128).
+      logic signed [DW-1:0] m4_b_q;
+      logic signed [15:0]   m4_a_q;
+      logic signed [PW-1:0] m5_p_q;
+      always_ff @(posedge clk_i) begin
+        m4_a_q <= m3_a_q[0];
+        m4_b_q <= m3_b_q[0];
+        m5_p_q <= m4_a_q * m4_b_q;
+      end
+      assign m5_s = AW'(m5_p_q);
+    end else begin : g_sum
+      logic signed [PW-1:0] m4_p_q [R];
+      logic signed [AW-1:0] sum, m5_s_q;
+      always_comb begin
+        sum = '0;
+        for (int k = 0; k < R; k++) sum = sum + AW'(m4_p_q[k]);
+      end
+      always_ff @(posedge clk_i) begin
+        for (int k = 0; k < R; k++) m4_p_q[k] <= m3_a_q[k] * m3_b_q[k];
+        m5_s_q <= sum;
+      end
+      assign m5_s = m5_s_q;
     end
     logic en;
     assign en = mv_q[NLAT] && (!mode1 || mg_q[NLAT] == GW'(G));
     always_ff @(posedge clk_i) begin
-      m5_s_q <= sum;
-      if (en) acc_q[c] <= mfirst_q[NLAT] ? m5_s_q : acc_q[c] + m5_s_q;
+      if (en) acc_q[c] <= (mfirst_q[NLAT] ? AW'(0) : acc_q[c]) + m5_s;
+      if (snap) hold_q[c] <= acc_q[c];
     end
-    assign acc_all[64*c +: 64] = acc_q[c];
   end
 
   // ---------------------------------------------------------------- ADC
-  // Snapshot of a complete vector's accumulators, shifted down two columns per word.
+  // Snapshot of a complete vector's accumulators (hold_q, loaded and then left alone), and
+  // the pair of columns of word a_w_q out of it: each pair padded to a power of two, so that
+  // the pick is a COLS/2:1 multiplexer per bit and not a barrel shifter.
+  localparam int unsigned HSH = $clog2(2 * AW);
+  localparam int unsigned PAW = COLS > 2 ? $clog2(COLS / 2) : 1;
   typedef enum logic {A_IDLE, A_RUN} astate_e;
   astate_e          as_q;
-  logic [COLS*64-1:0] hold_q, acc_all;
+  logic [(COLS/2 << HSH)-1:0] hold_pairs;
+  logic [2*AW-1:0]  a_pair;
   logic [PL_AW-1:0] a_base_q, a_w_q;
   logic [LW-1:0]    a_lane_q;                    // lane of column 2 * a_w_q
+  always_comb begin
+    hold_pairs = '0;
+    for (int p = 0; p < COLS / 2; p++)
+      hold_pairs[(p << HSH) +: 2*AW] = {hold_q[2*p+1], hold_q[2*p]};
+    a_pair = hold_pairs[{a_w_q[PAW-1:0], HSH'(0)} +: 2*AW];
+  end
   logic [47:0]      amp_q;                       // sigma * isqrt(2 sum x^2)
   logic [31:0]      a_left_q;                    // vectors still to convert
   // A vector's snapshot is pending from its last issue (snp_pend_q) and may be taken from
@@ -273,7 +328,6 @@ module mt_eng_mvm #(
   // at the last issue, as the bank may be reloaded meanwhile.
   logic             snp_rdy_q, snp_pend_q;
   logic [31:0]      nroot_q;
-  logic             snap;
   assign snap = run && snp_rdy_q && as_q == A_IDLE;
   assign mc_first_ok = !snp_pend_q || as_q == A_IDLE;
   assign mc_last_ok = !snp_pend_q && (mode_q != 2'd2 || root_ok_q[mc_b_q]);
@@ -304,15 +358,12 @@ module mt_eng_mvm #(
 
   always_ff @(posedge clk_i) begin
     if (snap) begin
-      hold_q <= acc_all;
       // The previous vector's last word used amp_q in the cycle before at the latest.
       amp_q <= 48'(nroot_q) * 48'(sigma_q);
-    end else if (a_go) begin
-      hold_q <= {128'd0, hold_q[COLS*64-1:128]};
     end
     if (a_go) begin
-      a1_acc_q[0] <= hold_q[63:0];
-      a1_acc_q[1] <= hold_q[127:64];
+      a1_acc_q[0] <= 64'($signed(a_pair[AW-1:0]));
+      a1_acc_q[1] <= 64'($signed(a_pair[2*AW-1:AW]));
       a1_z_q[0] <= nz_z_i[32*a_lane_q +: 16];
       a1_z_q[1] <= nz_z_i[32*a_lane1 +: 16];
     end
@@ -342,6 +393,8 @@ module mt_eng_mvm #(
       state_q <= S_IDLE;
       fv_q <= 1'b0;
       ld_v_q <= 1'b0;
+      lc_v_q <= 1'b0;
+      lq_v_q <= 1'b0;
       mv_q <= '0;
       av_q <= '0;
       ls_q <= L_WAIT;
@@ -439,19 +492,23 @@ module mt_eng_mvm #(
               root_ok_q[ld_b_q] <= 1'b0;
               ld_i_q <= '0;
               ld_v_q <= 1'b0;
-              sum_sq_q <= 64'd0;
+              lc_v_q <= 1'b0;
+              lq_v_q <= 1'b0;
+              sum_sq_q <= '0;
               ls_q <= L_RUN;
             end
             L_RUN: begin
               ld_d_q <= ld_i_q;
               ld_v_q <= ld_go;
+              lc_v_q <= ld_v_q;
+              lq_v_q <= lc_v_q;
               if (ld_go) ld_i_q <= ld_i_q + 1'b1;
-              if (ld_v_q) begin
-                xv_q[ld_b_q][XIW'(2 * 32'(ld_d_q))] <= ld_c0[15:0];
-                if (ld_hi_row) xv_q[ld_b_q][XIW'(2 * 32'(ld_d_q) + 1)] <= ld_c1[15:0];
-                x_words_q[ld_b_q] <= ld_d_q + 1'b1;
-                sum_sq_q <= sum_sq_q + 64'(ld_sq0) + 64'(ld_sq1);
+              if (lc_v_q) begin
+                xv_q[ld_b_q][XIW'(2 * 32'(lc_d_q))] <= lc_x0_q;
+                if (lc_hi_q) xv_q[ld_b_q][XIW'(2 * 32'(lc_d_q) + 1)] <= lc_x1_q;
+                x_words_q[ld_b_q] <= lc_d_q + 1'b1;
               end
+              if (lq_v_q) sum_sq_q <= sum_sq_q + SQW'(lq_sq0_q) + SQW'(lq_sq1_q);
               if (ld_end) begin
                 if (mode_q == 2'd2 && sq_pend_q) ls_q <= L_SQ;
                 else next_load();
