@@ -146,25 +146,33 @@ module mt_eng_fab #(
 
   // Role of each of the phase's two draws in stage 2: draw d = 2p + s is role d mod 7 of
   // device d / 7 (role 6 = the uniform).
-  logic [2:0] role0, role1;
-  logic       dev0, dev1;
-  always_comb begin
-    role0 = 3'd0; role1 = 3'd1; dev0 = 1'b0; dev1 = 1'b0;
-    case (s1_ph_q)
-      3'd0: begin role0 = 3'd0; role1 = 3'd1; dev0 = 1'b0; dev1 = 1'b0; end
-      3'd1: begin role0 = 3'd2; role1 = 3'd3; dev0 = 1'b0; dev1 = 1'b0; end
-      3'd2: begin role0 = 3'd4; role1 = 3'd5; dev0 = 1'b0; dev1 = 1'b0; end
-      3'd3: begin role0 = 3'd6; role1 = 3'd0; dev0 = 1'b0; dev1 = 1'b1; end
-      3'd4: begin role0 = 3'd1; role1 = 3'd2; dev0 = 1'b1; dev1 = 1'b1; end
-      3'd5: begin role0 = 3'd3; role1 = 3'd4; dev0 = 1'b1; dev1 = 1'b1; end
-      default: begin role0 = 3'd5; role1 = 3'd6; dev0 = 1'b1; dev1 = 1'b1; end
+  function automatic logic [7:0] roles(input logic [2:0] ph);  // {dev1, role1, dev0, role0}
+    case (ph)
+      3'd0: roles = {1'b0, 3'd1, 1'b0, 3'd0};
+      3'd1: roles = {1'b0, 3'd3, 1'b0, 3'd2};
+      3'd2: roles = {1'b0, 3'd5, 1'b0, 3'd4};
+      3'd3: roles = {1'b1, 3'd0, 1'b0, 3'd6};
+      3'd4: roles = {1'b1, 3'd2, 1'b1, 3'd1};
+      3'd5: roles = {1'b1, 3'd4, 1'b1, 3'd3};
+      default: roles = {1'b1, 3'd6, 1'b1, 3'd5};
     endcase
-  end
-  logic [15:0] base0, base1, amp0, amp1;
-  assign base0 = role0 < 3'd6 ? base_r[role0] : 16'd0;
-  assign amp0 = role0 < 3'd6 ? amp_r[role0] : 16'd0;
-  assign base1 = role1 < 3'd6 ? base_r[role1] : 16'd0;
-  assign amp1 = role1 < 3'd6 ? amp_r[role1] : 16'd0;
+  endfunction
+  logic [2:0] role0, role1, i_role0, i_role1;
+  logic       dev0, dev1, i_dev0, i_dev1;
+  assign {dev1, role1, dev0, role0} = roles(s1_ph_q);
+  assign {i_dev1, i_role1, i_dev0, i_role0} = roles(f_ph_q);   // the phase issued now
+  wire unused_i_dev = ^{i_dev0, i_dev1};
+  // The bases and amplitudes of the two draws, picked at issue and registered with them, so
+  // that stage 2 starts at the noise multiply (the role decode and the pick in front of it
+  // were the engine's slowest path).
+  logic [15:0] base0_q, base1_q, amp0_q, amp1_q;
+  always_ff @(posedge clk_i)
+    if (f_take) begin
+      base0_q <= i_role0 < 3'd6 ? base_r[i_role0] : 16'd0;
+      amp0_q <= i_role0 < 3'd6 ? amp_r[i_role0] : 16'd0;
+      base1_q <= i_role1 < 3'd6 ? base_r[i_role1] : 16'd0;
+      amp1_q <= i_role1 < 3'd6 ? amp_r[i_role1] : 16'd0;
+    end
 
   // mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12) for a 16-bit amplitude.
   function automatic logic signed [FW-1:0] gnoise16(input logic [15:0] amp,
@@ -189,8 +197,8 @@ module mt_eng_fab #(
     logic signed [FW-1:0] f_q [12];
     logic [1:0]           lo_q, hi_q;
     logic signed [FW-1:0] v0, v1;
-    assign v0 = $signed({{(FW - 16){1'b0}}, base0}) + gnoise16(amp0, s1_z_q[32*l +: 16]);
-    assign v1 = $signed({{(FW - 16){1'b0}}, base1}) + gnoise16(amp1, s1_z_q[32*l+16 +: 16]);
+    assign v0 = $signed({{(FW - 16){1'b0}}, base0_q}) + gnoise16(amp0_q, s1_z_q[32*l +: 16]);
+    assign v1 = $signed({{(FW - 16){1'b0}}, base1_q}) + gnoise16(amp1_q, s1_z_q[32*l+16 +: 16]);
     always_ff @(posedge clk_i) begin
       if (s1_v_q) begin
         if (role0 < 3'd6) f_q[{1'b0, dev0} * 6 + 4'(role0)] <= v0;

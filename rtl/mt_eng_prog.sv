@@ -32,7 +32,7 @@ module mt_eng_prog #(
   typedef enum logic [4:0] {
     S_IDLE, S_LEN, S_HDR, S_CHK, S_CHK2, S_VAL, S_NEED, S_INIT, S_NEXT, S_ENTRY,
     S_LOAD, S_LOADW, S_META1, S_META2, S_WP, S_LTO, S_LTN, S_DEV, S_PDRAW, S_PWAIT,
-    S_VDRAW, S_VCHK, S_SDRAW, S_SPREAD, S_STORE, S_RESP, S_DONE
+    S_VDRAW, S_VSUM, S_VCHK, S_SDRAW, S_SSUM, S_SPREAD, S_STORE, S_RESP, S_DONE
   } state_t;
 
   // What kind of command runs.
@@ -111,6 +111,9 @@ module mt_eng_prog #(
   logic signed [33:0] sense_noise, sense_err, tol_s;
   logic signed [33:0] spread_noise, spread_v;
   logic [15:0] spread_g;
+  // A read's noisy sum, registered (S_VSUM, S_SSUM) before its compare or clamp: the noise
+  // multiply, the adds and the compare in one cycle were the engine's slowest path.
+  logic signed [33:0] verr_q, spread_q;
   logic [6:0]  pn;               // PULSE count field
   logic [6:0]  pn_abs;
   logic [31:0] out_word;
@@ -252,7 +255,7 @@ module mt_eng_prog #(
     // State-dependent spread: noise of amplitude entry word 2 (low half).
     spread_noise = gnoise(e2_q[15:0], z_q);
     spread_v     = $signed({18'd0, g_cur}) + spread_noise;
-    spread_g     = clamp16(spread_v, gmin_cur, gmax_cur);
+    spread_g     = clamp16(spread_q, gmin_cur, gmax_cur);
 
     pn     = pl_data_i[6:0];
     pn_abs = pn[6] ? 7'd0 - pn : pn;
@@ -311,7 +314,7 @@ module mt_eng_prog #(
       end
       S_VCHK: begin
         cnt_inc_o[32*MT_CNT_VERIFY_READS +: 32] = 32'd1;
-        if (!(sense_err <= tol_s && -sense_err <= tol_s)
+        if (!(verr_q <= tol_s && -verr_q <= tol_s)
             && ({21'd0, it_q} == cfg_maxit || it_q == 11'(MT_MAX_WV_ITER)))
           cnt_inc_o[32*MT_CNT_WV_FAILURES +: 32] = 32'd1;
       end
@@ -422,14 +425,16 @@ module mt_eng_prog #(
             else state_q <= S_PDRAW;
           end
         end
-        S_VDRAW: if (draw_ok) state_q <= S_VCHK;
+        S_VDRAW: if (draw_ok) state_q <= S_VSUM;
+        S_VSUM: state_q <= S_VCHK;
         S_VCHK: begin
-          if ((sense_err <= tol_s && -sense_err <= tol_s)
+          if ((verr_q <= tol_s && -verr_q <= tol_s)
               || {21'd0, it_q} == cfg_maxit || it_q == 11'(MT_MAX_WV_ITER))
             state_q <= S_SDRAW;
           else state_q <= S_PDRAW;
         end
-        S_SDRAW: if (draw_ok) state_q <= S_SPREAD;
+        S_SDRAW: if (draw_ok) state_q <= S_SSUM;
+        S_SSUM: state_q <= S_SPREAD;
         S_SPREAD: state_q <= dk_q ? S_STORE : S_DEV;
         S_STORE: state_q <= S_NEXT;
         S_RESP: if (rk_q == 2'd2) state_q <= S_DONE;
@@ -569,9 +574,11 @@ module mt_eng_prog #(
         end
       end
       S_VDRAW, S_SDRAW: if (draw_ok) z_q <= draw_z;
+      S_VSUM: verr_q <= sense_err;
+      S_SSUM: spread_q <= spread_v;
       S_VCHK: begin
-        set_q <= sense_err < 34'sd0;
-        if (!(sense_err <= tol_s && -sense_err <= tol_s)
+        set_q <= verr_q < 34'sd0;
+        if (!(verr_q <= tol_s && -verr_q <= tol_s)
             && ({21'd0, it_q} == cfg_maxit || it_q == 11'(MT_MAX_WV_ITER)))
           wv_q <= wv_q + 32'd1;
       end
@@ -604,7 +611,7 @@ module mt_eng_prog #(
   // Inputs this engine has no use for, and bits of used words it never needs.
   logic unused_inputs;
   assign unused_inputs = ^{op_q, cfg_i, cur_pl, nz_u_i, nz_z_i, nz_state_i, fb_avail_i, fb_u_i, fb_z_i,
-                           g_rdata_i, lt_data_i, e2_q[31:16], spread_v[33:16],
+                           g_rdata_i, lt_data_i, e2_q[31:16],
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
                            cfg_idxshift[31:5], cfg_hbits[31:6], cfg_frac[31:5], cfg_round[31:1],
                            cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], lane32, group32, addr32, sense_noise,

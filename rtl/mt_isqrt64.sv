@@ -2,9 +2,11 @@
 // floor(sqrt(v)) of a 64-bit v: mt_isqrt64 of hls/mt_device.c, the same 32 digit-by-digit
 // iterations, STEPS of them per cycle (32 / STEPS cycles). The MVM's per-column noise
 // amplitude needs one root per vector and has a whole tile pass to wait for it, so a small
-// multi-cycle unit is enough.
+// multi-cycle unit is enough. One iteration per cycle by default: an iteration is a 64-bit
+// compare and subtract, and two in one cycle (8 ns of cell delay on Artix-7) were the MVM
+// engine's slowest path.
 module mt_isqrt64 #(
-  parameter int unsigned STEPS = 2  // iterations per cycle; must divide 32
+  parameter int unsigned STEPS = 1  // iterations per cycle; must divide 32
 ) (
   input  wire         clk_i,
   input  wire         rst_i,

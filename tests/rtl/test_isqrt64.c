@@ -12,7 +12,7 @@
 #include "mt_device.h"
 #include "mt_rtl_tb.h"
 
-#define CYCLES 16 /* docs/rtl.md: 32 iterations, 2 per cycle */
+#define CYCLES 32 /* docs/rtl.md: 32 iterations, 1 per cycle */
 
 static tb_isqrt_t *g_tb;
 
