@@ -3,271 +3,522 @@
 // generated/mt_gauss_table.h (docs/protocol.md, "Random numbers"). Include inside the
 // module body (no include guard: the declarations are module-scoped).
 //
-// Word {lz, s} (lz = leading zeros of the 31-bit v, s = segment) holds
-//   k0 = K[9*lz + s] (unsigned, bits [ROM_W-1:D_W]) and
-//   d  = K[9*lz + s + 1] - k0 (signed, bits [D_W-1:0]),
-// so the interpolation is M = k0 + floor(d * f / 2^FRAC_BITS). v == 0 normalises to
-// lz = 31, s = 0, f = 0 in the shifter; word {31, 0} holds (K[279] = K_ZERO, 0), which
-// gives M = K_ZERO. Words {31, 1..7} are unreachable and hold 0.
+// Word {sign, lz, s} (lz = leading zeros of the 31-bit v, s = segment), from
+// k0 = K[9*lz + s] and dk = K[9*lz + s + 1] - k0, holds (signed fields)
+//   sign 0: k = k0 + 8, d = dk;  sign 1: k = 7 - k0, d = -dk
+// (k in bits [ROM_W-1:D_W], d in bits [D_W-1:0]). The transform's 36-bit sum
+// k * 2^16 + sign * (2^16 - 1) + d * f has z = sign ? -z12 : z12 in bits [35:20], with
+// z12 = (k0 + floor(dk * f / 2^FRAC_BITS) + 8) >> 4 (rtl/mt_gauss_icdf.sv). v == 0
+// normalises to lz = 31, s = 0, f = 0 in the shifter; words {sign, 31, 0} hold
+// k0 = K[279] = K_ZERO and dk = 0. Words {sign, 31, 1..7} are unreachable and hold 0.
 localparam int unsigned MT_GAUSS_SEG_BITS = 3;
 localparam int unsigned MT_GAUSS_FRAC_BITS = 16;
 localparam int unsigned MT_GAUSS_DROP_BITS = 4; // Q4.16 -> Q3.12
-localparam int unsigned MT_GAUSS_ROM_AW = 8;
-localparam int unsigned MT_GAUSS_K0_W = 19; // max k0 = 415364
-localparam int unsigned MT_GAUSS_D_W = 14; // d in [-6249, 0]
-localparam int unsigned MT_GAUSS_ROM_W = 33;
+localparam int unsigned MT_GAUSS_ROM_AW = 9;
+localparam int unsigned MT_GAUSS_K_W = 20; // k in [-415357, 415372]
+localparam int unsigned MT_GAUSS_D_W = 14; // d in [-6249, 6249]
+localparam int unsigned MT_GAUSS_ROM_W = 34;
 
-function automatic logic [32:0] mt_gauss_rom(input logic [7:0] addr);
+function automatic logic [33:0] mt_gauss_rom(input logic [8:0] addr);
   case (addr)
-    8'd0: mt_gauss_rom = 33'h02B2AE797; // lz  0 s 0: K[0] = 44203, d = -6249
-    8'd1: mt_gauss_rom = 33'h02510A8DE; // lz  0 s 1: K[1] = 37954, d = -5922
-    8'd2: mt_gauss_rom = 33'h01F4829DA; // lz  0 s 2: K[2] = 32032, d = -5670
-    8'd3: mt_gauss_rom = 33'h019BEAA98; // lz  0 s 3: K[3] = 26362, d = -5480
-    8'd4: mt_gauss_rom = 33'h01464AB27; // lz  0 s 4: K[4] = 20882, d = -5337
-    8'd5: mt_gauss_rom = 33'h00F2E6B8D; // lz  0 s 5: K[5] = 15545, d = -5235
-    8'd6: mt_gauss_rom = 33'h00A11ABCD; // lz  0 s 6: K[6] = 10310, d = -5171
-    8'd7: mt_gauss_rom = 33'h00504EBED; // lz  0 s 7: K[7] = 5139, d = -5139
-    8'd8: mt_gauss_rom = 33'h0499F6D5B; // lz  1 s 0: K[9] = 75389, d = -4773
-    8'd9: mt_gauss_rom = 33'h044F62EB7; // lz  1 s 1: K[10] = 70616, d = -4425
-    8'd10: mt_gauss_rom = 33'h040A3EFD1; // lz  1 s 2: K[11] = 66191, d = -4143
-    8'd11: mt_gauss_rom = 33'h03C9830BC; // lz  1 s 3: K[12] = 62048, d = -3908
-    8'd12: mt_gauss_rom = 33'h038C73180; // lz  1 s 4: K[13] = 58140, d = -3712
-    8'd13: mt_gauss_rom = 33'h035273228; // lz  1 s 5: K[14] = 54428, d = -3544
-    8'd14: mt_gauss_rom = 33'h031B132B6; // lz  1 s 6: K[15] = 50884, d = -3402
-    8'd15: mt_gauss_rom = 33'h02E5EB331; // lz  1 s 7: K[16] = 47482, d = -3279
-    8'd16: mt_gauss_rom = 33'h0622F3079; // lz  2 s 0: K[18] = 100540, d = -3975
-    8'd17: mt_gauss_rom = 33'h05E4D71C0; // lz  2 s 1: K[19] = 96565, d = -3648
-    8'd18: mt_gauss_rom = 33'h05ABD72CB; // lz  2 s 2: K[20] = 92917, d = -3381
-    8'd19: mt_gauss_rom = 33'h0577033A9; // lz  2 s 3: K[21] = 89536, d = -3159
-    8'd20: mt_gauss_rom = 33'h0545A7467; // lz  2 s 4: K[22] = 86377, d = -2969
-    8'd21: mt_gauss_rom = 33'h051743508; // lz  2 s 5: K[23] = 83408, d = -2808
-    8'd22: mt_gauss_rom = 33'h04EB63595; // lz  2 s 6: K[24] = 80600, d = -2667
-    8'd23: mt_gauss_rom = 33'h04C1B7610; // lz  2 s 7: K[25] = 77933, d = -2544
-    8'd24: mt_gauss_rom = 33'h077373279; // lz  3 s 0: K[27] = 122076, d = -3463
-    8'd25: mt_gauss_rom = 33'h073D573A8; // lz  3 s 1: K[28] = 118613, d = -3160
-    8'd26: mt_gauss_rom = 33'h070BF749F; // lz  3 s 2: K[29] = 115453, d = -2913
-    8'd27: mt_gauss_rom = 33'h06DE7356E; // lz  3 s 3: K[30] = 112540, d = -2706
-    8'd28: mt_gauss_rom = 33'h06B42B61E; // lz  3 s 4: K[31] = 109834, d = -2530
-    8'd29: mt_gauss_rom = 33'h068CA36B4; // lz  3 s 5: K[32] = 107304, d = -2380
-    8'd30: mt_gauss_rom = 33'h066773737; // lz  3 s 6: K[33] = 104924, d = -2249
-    8'd31: mt_gauss_rom = 33'h06444F7A9; // lz  3 s 7: K[34] = 102675, d = -2135
-    8'd32: mt_gauss_rom = 33'h089D933E3; // lz  4 s 0: K[36] = 141156, d = -3101
-    8'd33: mt_gauss_rom = 33'h086D1F4FC; // lz  4 s 1: K[37] = 138055, d = -2820
-    8'd34: mt_gauss_rom = 33'h08410F5E3; // lz  4 s 2: K[38] = 135235, d = -2589
-    8'd35: mt_gauss_rom = 33'h08189B6A2; // lz  4 s 3: K[39] = 132646, d = -2398
-    8'd36: mt_gauss_rom = 33'h07F323745; // lz  4 s 4: K[40] = 130248, d = -2235
-    8'd37: mt_gauss_rom = 33'h07D0377D1; // lz  4 s 5: K[41] = 128013, d = -2095
-    8'd38: mt_gauss_rom = 33'h07AF7B84A; // lz  4 s 6: K[42] = 125918, d = -1974
-    8'd39: mt_gauss_rom = 33'h0790A38B4; // lz  4 s 7: K[43] = 123944, d = -1868
-    8'd40: mt_gauss_rom = 33'h09AB974F3; // lz  5 s 0: K[45] = 158437, d = -2829
-    8'd41: mt_gauss_rom = 33'h097F635FA; // lz  5 s 1: K[46] = 155608, d = -2566
-    8'd42: mt_gauss_rom = 33'h09574B6D1; // lz  5 s 2: K[47] = 153042, d = -2351
-    8'd43: mt_gauss_rom = 33'h09328F784; // lz  5 s 3: K[48] = 150691, d = -2172
-    8'd44: mt_gauss_rom = 33'h09109F81D; // lz  5 s 4: K[49] = 148519, d = -2019
-    8'd45: mt_gauss_rom = 33'h08F11389E; // lz  5 s 5: K[50] = 146500, d = -1890
-    8'd46: mt_gauss_rom = 33'h08D38B910; // lz  5 s 6: K[51] = 144610, d = -1776
-    8'd47: mt_gauss_rom = 33'h08B7CB972; // lz  5 s 7: K[52] = 142834, d = -1678
-    8'd48: mt_gauss_rom = 33'h0AA3EB5C8; // lz  6 s 0: K[54] = 174330, d = -2616
-    8'd49: mt_gauss_rom = 33'h0A7B0B6C0; // lz  6 s 1: K[55] = 171714, d = -2368
-    8'd50: mt_gauss_rom = 33'h0A560B78B; // lz  6 s 2: K[56] = 169346, d = -2165
-    8'd51: mt_gauss_rom = 33'h0A3437833; // lz  6 s 3: K[57] = 167181, d = -1997
-    8'd52: mt_gauss_rom = 33'h0A15038C1; // lz  6 s 4: K[58] = 165184, d = -1855
-    8'd53: mt_gauss_rom = 33'h09F80793C; // lz  6 s 5: K[59] = 163329, d = -1732
-    8'd54: mt_gauss_rom = 33'h09DCF79A5; // lz  6 s 6: K[60] = 161597, d = -1627
-    8'd55: mt_gauss_rom = 33'h09C38BA03; // lz  6 s 7: K[61] = 159970, d = -1533
-    8'd56: mt_gauss_rom = 33'h0B8AE7675; // lz  7 s 0: K[63] = 189113, d = -2443
-    8'd57: mt_gauss_rom = 33'h0B64BB760; // lz  7 s 1: K[64] = 186670, d = -2208
-    8'd58: mt_gauss_rom = 33'h0B423B81F; // lz  7 s 2: K[65] = 184462, d = -2017
-    8'd59: mt_gauss_rom = 33'h0B22B78BF; // lz  7 s 3: K[66] = 182445, d = -1857
-    8'd60: mt_gauss_rom = 33'h0B05B3945; // lz  7 s 4: K[67] = 180588, d = -1723
-    8'd61: mt_gauss_rom = 33'h0AEAC79B8; // lz  7 s 5: K[68] = 178865, d = -1608
-    8'd62: mt_gauss_rom = 33'h0AD1A7A1D; // lz  7 s 6: K[69] = 177257, d = -1507
-    8'd63: mt_gauss_rom = 33'h0ABA1BA74; // lz  7 s 7: K[70] = 175750, d = -1420
-    8'd64: mt_gauss_rom = 33'h0C639F704; // lz  8 s 0: K[72] = 202983, d = -2300
-    8'd65: mt_gauss_rom = 33'h0C3FAF7E5; // lz  8 s 1: K[73] = 200683, d = -2075
-    8'd66: mt_gauss_rom = 33'h0C1F4389A; // lz  8 s 2: K[74] = 198608, d = -1894
-    8'd67: mt_gauss_rom = 33'h0C01AB931; // lz  8 s 3: K[75] = 196714, d = -1743
-    8'd68: mt_gauss_rom = 33'h0BE66F9B1; // lz  8 s 4: K[76] = 194971, d = -1615
-    8'd69: mt_gauss_rom = 33'h0BCD33A1F; // lz  8 s 5: K[77] = 193356, d = -1505
-    8'd70: mt_gauss_rom = 33'h0BB5AFA7D; // lz  8 s 6: K[78] = 191851, d = -1411
-    8'd71: mt_gauss_rom = 33'h0B9FA3AD1; // lz  8 s 7: K[79] = 190440, d = -1327
-    8'd72: mt_gauss_rom = 33'h0D305777E; // lz  9 s 0: K[81] = 216085, d = -2178
-    8'd73: mt_gauss_rom = 33'h0D0E4F854; // lz  9 s 1: K[82] = 213907, d = -1964
-    8'd74: mt_gauss_rom = 33'h0CEF9F902; // lz  9 s 2: K[83] = 211943, d = -1790
-    8'd75: mt_gauss_rom = 33'h0CD3A7992; // lz  9 s 3: K[84] = 210153, d = -1646
-    8'd76: mt_gauss_rom = 33'h0CB9EFA0B; // lz  9 s 4: K[85] = 208507, d = -1525
-    8'd77: mt_gauss_rom = 33'h0CA21BA75; // lz  9 s 5: K[86] = 206982, d = -1419
-    8'd78: mt_gauss_rom = 33'h0C8BEFACE; // lz  9 s 6: K[87] = 205563, d = -1330
-    8'd79: mt_gauss_rom = 33'h0C7727B1E; // lz  9 s 7: K[88] = 204233, d = -1250
-    8'd80: mt_gauss_rom = 33'h0DF2CF7E7; // lz 10 s 0: K[90] = 228531, d = -2073
-    8'd81: mt_gauss_rom = 33'h0DD26B8B4; // lz 10 s 1: K[91] = 226458, d = -1868
-    8'd82: mt_gauss_rom = 33'h0DB53B95A; // lz 10 s 2: K[92] = 224590, d = -1702
-    8'd83: mt_gauss_rom = 33'h0D9AA39E5; // lz 10 s 3: K[93] = 222888, d = -1563
-    8'd84: mt_gauss_rom = 33'h0D8237A59; // lz 10 s 4: K[94] = 221325, d = -1447
-    8'd85: mt_gauss_rom = 33'h0D6B9BABD; // lz 10 s 5: K[95] = 219878, d = -1347
-    8'd86: mt_gauss_rom = 33'h0D568FB13; // lz 10 s 6: K[96] = 218531, d = -1261
-    8'd87: mt_gauss_rom = 33'h0D42DBB5F; // lz 10 s 7: K[97] = 217270, d = -1185
-    8'd88: mt_gauss_rom = 33'h0EAC63842; // lz 11 s 0: K[99] = 240408, d = -1982
-    8'd89: mt_gauss_rom = 33'h0E8D6B908; // lz 11 s 1: K[100] = 238426, d = -1784
-    8'd90: mt_gauss_rom = 33'h0E718B9A7; // lz 11 s 2: K[101] = 236642, d = -1625
-    8'd91: mt_gauss_rom = 33'h0E5827A2C; // lz 11 s 3: K[102] = 235017, d = -1492
-    8'd92: mt_gauss_rom = 33'h0E40D7A9C; // lz 11 s 4: K[103] = 233525, d = -1380
-    8'd93: mt_gauss_rom = 33'h0E2B47AFC; // lz 11 s 5: K[104] = 232145, d = -1284
-    8'd94: mt_gauss_rom = 33'h0E1737B4F; // lz 11 s 6: K[105] = 230861, d = -1201
-    8'd95: mt_gauss_rom = 33'h0E0473B97; // lz 11 s 7: K[106] = 229660, d = -1129
-    8'd96: mt_gauss_rom = 33'h0F5E27893; // lz 12 s 0: K[108] = 251785, d = -1901
-    8'd97: mt_gauss_rom = 33'h0F4073951; // lz 12 s 1: K[109] = 249884, d = -1711
-    8'd98: mt_gauss_rom = 33'h0F25B79EB; // lz 12 s 2: K[110] = 248173, d = -1557
-    8'd99: mt_gauss_rom = 33'h0F0D63A6B; // lz 12 s 3: K[111] = 246616, d = -1429
-    8'd100: mt_gauss_rom = 33'h0EF70FAD6; // lz 12 s 4: K[112] = 245187, d = -1322
-    8'd101: mt_gauss_rom = 33'h0EE267B33; // lz 12 s 5: K[113] = 243865, d = -1229
-    8'd102: mt_gauss_rom = 33'h0ECF33B83; // lz 12 s 6: K[114] = 242636, d = -1149
-    8'd103: mt_gauss_rom = 33'h0EBD3FBC9; // lz 12 s 7: K[115] = 241487, d = -1079
-    8'd104: mt_gauss_rom = 33'h1008FF8DB; // lz 13 s 0: K[117] = 262719, d = -1829
-    8'd105: mt_gauss_rom = 33'h0FEC6B992; // lz 13 s 1: K[118] = 260890, d = -1646
-    8'd106: mt_gauss_rom = 33'h0FD2B3A27; // lz 13 s 2: K[119] = 259244, d = -1497
-    8'd107: mt_gauss_rom = 33'h0FBB4FAA3; // lz 13 s 3: K[120] = 257747, d = -1373
-    8'd108: mt_gauss_rom = 33'h0FA5DBB0A; // lz 13 s 4: K[121] = 256374, d = -1270
-    8'd109: mt_gauss_rom = 33'h0F9203B64; // lz 13 s 5: K[122] = 255104, d = -1180
-    8'd110: mt_gauss_rom = 33'h0F7F93BB1; // lz 13 s 6: K[123] = 253924, d = -1103
-    8'd111: mt_gauss_rom = 33'h0F6E57BF4; // lz 13 s 7: K[124] = 252821, d = -1036
-    8'd112: mt_gauss_rom = 33'h10ADA791B; // lz 14 s 0: K[126] = 273257, d = -1765
-    8'd113: mt_gauss_rom = 33'h1092139CD; // lz 14 s 1: K[127] = 271492, d = -1587
-    8'd114: mt_gauss_rom = 33'h107947A5D; // lz 14 s 2: K[128] = 269905, d = -1443
-    8'd115: mt_gauss_rom = 33'h1062BBAD4; // lz 14 s 3: K[129] = 268462, d = -1324
-    8'd116: mt_gauss_rom = 33'h104E0BB39; // lz 14 s 4: K[130] = 267138, d = -1223
-    8'd117: mt_gauss_rom = 33'h103AEFB90; // lz 14 s 5: K[131] = 265915, d = -1136
-    8'd118: mt_gauss_rom = 33'h10292FBD9; // lz 14 s 6: K[132] = 264779, d = -1063
-    8'd119: mt_gauss_rom = 33'h101893C1B; // lz 14 s 7: K[133] = 263716, d = -997
-    8'd120: mt_gauss_rom = 33'h114CBB956; // lz 15 s 0: K[135] = 283438, d = -1706
-    8'd121: mt_gauss_rom = 33'h113213A01; // lz 15 s 1: K[136] = 281732, d = -1535
-    8'd122: mt_gauss_rom = 33'h111A17A8E; // lz 15 s 2: K[137] = 280197, d = -1394
-    8'd123: mt_gauss_rom = 33'h11044FB01; // lz 15 s 3: K[138] = 278803, d = -1279
-    8'd124: mt_gauss_rom = 33'h10F053B63; // lz 15 s 4: K[139] = 277524, d = -1181
-    8'd125: mt_gauss_rom = 33'h10DDDFBB6; // lz 15 s 5: K[140] = 276343, d = -1098
-    8'd126: mt_gauss_rom = 33'h10CCB7BFE; // lz 15 s 6: K[141] = 275245, d = -1026
-    8'd127: mt_gauss_rom = 33'h10BCAFC3E; // lz 15 s 7: K[142] = 274219, d = -962
-    8'd128: mt_gauss_rom = 33'h11E6BF98B; // lz 16 s 0: K[144] = 293295, d = -1653
-    8'd129: mt_gauss_rom = 33'h11CCEBA31; // lz 16 s 1: K[145] = 291642, d = -1487
-    8'd130: mt_gauss_rom = 33'h11B5AFABA; // lz 16 s 2: K[146] = 290155, d = -1350
-    8'd131: mt_gauss_rom = 33'h11A097B2A; // lz 16 s 3: K[147] = 288805, d = -1238
-    8'd132: mt_gauss_rom = 33'h118D3FB88; // lz 16 s 4: K[148] = 287567, d = -1144
-    8'd133: mt_gauss_rom = 33'h117B5FBDA; // lz 16 s 5: K[149] = 286423, d = -1062
-    8'd134: mt_gauss_rom = 33'h116AC7C20; // lz 16 s 6: K[150] = 285361, d = -992
-    8'd135: mt_gauss_rom = 33'h115B47C5D; // lz 16 s 7: K[151] = 284369, d = -931
-    8'd136: mt_gauss_rom = 33'h127C279BB; // lz 17 s 0: K[153] = 302857, d = -1605
-    8'd137: mt_gauss_rom = 33'h126313A5D; // lz 17 s 1: K[154] = 301252, d = -1443
-    8'd138: mt_gauss_rom = 33'h124C87AE2; // lz 17 s 2: K[155] = 299809, d = -1310
-    8'd139: mt_gauss_rom = 33'h12380FB4F; // lz 17 s 3: K[156] = 298499, d = -1201
-    8'd140: mt_gauss_rom = 33'h12254BBAB; // lz 17 s 4: K[157] = 297298, d = -1109
-    8'd141: mt_gauss_rom = 33'h1213F7BFA; // lz 17 s 5: K[158] = 296189, d = -1030
-    8'd142: mt_gauss_rom = 33'h1203DFC3E; // lz 17 s 6: K[159] = 295159, d = -962
-    8'd143: mt_gauss_rom = 33'h11F4D7C7A; // lz 17 s 7: K[160] = 294197, d = -902
-    8'd144: mt_gauss_rom = 33'h130D539E7; // lz 18 s 0: K[162] = 312148, d = -1561
-    8'd145: mt_gauss_rom = 33'h12F4EFA86; // lz 18 s 1: K[163] = 310587, d = -1402
-    8'd146: mt_gauss_rom = 33'h12DF07B07; // lz 18 s 2: K[164] = 309185, d = -1273
-    8'd147: mt_gauss_rom = 33'h12CB23B71; // lz 18 s 3: K[165] = 307912, d = -1167
-    8'd148: mt_gauss_rom = 33'h12B8E7BCB; // lz 18 s 4: K[166] = 306745, d = -1077
-    8'd149: mt_gauss_rom = 33'h12A813C17; // lz 18 s 5: K[167] = 305668, d = -1001
-    8'd150: mt_gauss_rom = 33'h12986FC5A; // lz 18 s 6: K[168] = 304667, d = -934
-    8'd151: mt_gauss_rom = 33'h1289D7C94; // lz 18 s 7: K[169] = 303733, d = -876
-    8'd152: mt_gauss_rom = 33'h139A9BA10; // lz 19 s 0: K[171] = 321190, d = -1520
-    8'd153: mt_gauss_rom = 33'h1382DBAAB; // lz 19 s 1: K[172] = 319670, d = -1365
-    8'd154: mt_gauss_rom = 33'h136D87B28; // lz 19 s 2: K[173] = 318305, d = -1240
-    8'd155: mt_gauss_rom = 33'h135A27B91; // lz 19 s 3: K[174] = 317065, d = -1135
-    8'd156: mt_gauss_rom = 33'h13486BBE8; // lz 19 s 4: K[175] = 315930, d = -1048
-    8'd157: mt_gauss_rom = 33'h13380BC33; // lz 19 s 5: K[176] = 314882, d = -973
-    8'd158: mt_gauss_rom = 33'h1328D7C73; // lz 19 s 6: K[177] = 313909, d = -909
-    8'd159: mt_gauss_rom = 33'h131AA3CAC; // lz 19 s 7: K[178] = 313000, d = -852
-    8'd160: mt_gauss_rom = 33'h142443A37; // lz 20 s 0: K[180] = 330000, d = -1481
-    8'd161: mt_gauss_rom = 33'h140D1FACD; // lz 20 s 1: K[181] = 328519, d = -1331
-    8'd162: mt_gauss_rom = 33'h13F853B48; // lz 20 s 2: K[182] = 327188, d = -1208
-    8'd163: mt_gauss_rom = 33'h13E573BAD; // lz 20 s 3: K[183] = 325980, d = -1107
-    8'd164: mt_gauss_rom = 33'h13D427C03; // lz 20 s 4: K[184] = 324873, d = -1021
-    8'd165: mt_gauss_rom = 33'h13C433C4C; // lz 20 s 5: K[185] = 323852, d = -948
-    8'd166: mt_gauss_rom = 33'h13B563C8B; // lz 20 s 6: K[186] = 322904, d = -885
-    8'd167: mt_gauss_rom = 33'h13A78FCC3; // lz 20 s 7: K[187] = 322019, d = -829
-    8'd168: mt_gauss_rom = 33'h14AA97A5A; // lz 21 s 0: K[189] = 338597, d = -1446
-    8'd169: mt_gauss_rom = 33'h1493FFAED; // lz 21 s 1: K[190] = 337151, d = -1299
-    8'd170: mt_gauss_rom = 33'h147FB3B65; // lz 21 s 2: K[191] = 335852, d = -1179
-    8'd171: mt_gauss_rom = 33'h146D47BC8; // lz 21 s 3: K[192] = 334673, d = -1080
-    8'd172: mt_gauss_rom = 33'h145C67C1C; // lz 21 s 4: K[193] = 333593, d = -996
-    8'd173: mt_gauss_rom = 33'h144CD7C64; // lz 21 s 5: K[194] = 332597, d = -924
-    8'd174: mt_gauss_rom = 33'h143E67CA1; // lz 21 s 6: K[195] = 331673, d = -863
-    8'd175: mt_gauss_rom = 33'h1430EBCD6; // lz 21 s 7: K[196] = 330810, d = -810
-    8'd176: mt_gauss_rom = 33'h152DCBA7A; // lz 22 s 0: K[198] = 346994, d = -1414
-    8'd177: mt_gauss_rom = 33'h1517B3B0C; // lz 22 s 1: K[199] = 345580, d = -1268
-    8'd178: mt_gauss_rom = 33'h1503E3B80; // lz 22 s 2: K[200] = 344312, d = -1152
-    8'd179: mt_gauss_rom = 33'h14F1E3BE1; // lz 22 s 3: K[201] = 343160, d = -1055
-    8'd180: mt_gauss_rom = 33'h14E167C34; // lz 22 s 4: K[202] = 342105, d = -972
-    8'd181: mt_gauss_rom = 33'h14D237C79; // lz 22 s 5: K[203] = 341133, d = -903
-    8'd182: mt_gauss_rom = 33'h14C41BCB5; // lz 22 s 6: K[204] = 340230, d = -843
-    8'd183: mt_gauss_rom = 33'h14B6EFCEA; // lz 22 s 7: K[205] = 339387, d = -790
-    8'd184: mt_gauss_rom = 33'h15AE13A9A; // lz 23 s 0: K[207] = 355204, d = -1382
-    8'd185: mt_gauss_rom = 33'h15987BB27; // lz 23 s 1: K[208] = 353822, d = -1241
-    8'd186: mt_gauss_rom = 33'h158517B99; // lz 23 s 2: K[209] = 352581, d = -1127
-    8'd187: mt_gauss_rom = 33'h15737BBF9; // lz 23 s 3: K[210] = 351454, d = -1031
-    8'd188: mt_gauss_rom = 33'h15635FC49; // lz 23 s 4: K[211] = 350423, d = -951
-    8'd189: mt_gauss_rom = 33'h155483C8E; // lz 23 s 5: K[212] = 349472, d = -882
-    8'd190: mt_gauss_rom = 33'h1546BBCC8; // lz 23 s 6: K[213] = 348590, d = -824
-    8'd191: mt_gauss_rom = 33'h1539DBCFC; // lz 23 s 7: K[214] = 347766, d = -772
-    8'd192: mt_gauss_rom = 33'h162B9FAB7; // lz 24 s 0: K[216] = 363239, d = -1353
-    8'd193: mt_gauss_rom = 33'h16167BB41; // lz 24 s 1: K[217] = 361886, d = -1215
-    8'd194: mt_gauss_rom = 33'h16037FBB2; // lz 24 s 2: K[218] = 360671, d = -1102
-    8'd195: mt_gauss_rom = 33'h15F247C0F; // lz 24 s 3: K[219] = 359569, d = -1009
-    8'd196: mt_gauss_rom = 33'h15E283C5D; // lz 24 s 4: K[220] = 358560, d = -931
-    8'd197: mt_gauss_rom = 33'h15D3F7CA0; // lz 24 s 5: K[221] = 357629, d = -864
-    8'd198: mt_gauss_rom = 33'h15C677CDA; // lz 24 s 6: K[222] = 356765, d = -806
-    8'd199: mt_gauss_rom = 33'h15B9DFD0D; // lz 24 s 7: K[223] = 355959, d = -755
-    8'd200: mt_gauss_rom = 33'h16A69FAD1; // lz 25 s 0: K[225] = 371111, d = -1327
-    8'd201: mt_gauss_rom = 33'h1691E3B5A; // lz 25 s 1: K[226] = 369784, d = -1190
-    8'd202: mt_gauss_rom = 33'h167F4BBC8; // lz 25 s 2: K[227] = 368594, d = -1080
-    8'd203: mt_gauss_rom = 33'h166E6BC24; // lz 25 s 3: K[228] = 367514, d = -988
-    8'd204: mt_gauss_rom = 33'h165EFBC70; // lz 25 s 4: K[229] = 366526, d = -912
-    8'd205: mt_gauss_rom = 33'h1650BBCB2; // lz 25 s 5: K[230] = 365614, d = -846
-    8'd206: mt_gauss_rom = 33'h164383CEB; // lz 25 s 6: K[231] = 364768, d = -789
-    8'd207: mt_gauss_rom = 33'h16372FD1C; // lz 25 s 7: K[232] = 363979, d = -740
-    8'd208: mt_gauss_rom = 33'h171F2FAEB; // lz 26 s 0: K[234] = 378827, d = -1301
-    8'd209: mt_gauss_rom = 33'h170ADBB71; // lz 26 s 1: K[235] = 377526, d = -1167
-    8'd210: mt_gauss_rom = 33'h16F89FBDD; // lz 26 s 2: K[236] = 376359, d = -1059
-    8'd211: mt_gauss_rom = 33'h16E813C37; // lz 26 s 3: K[237] = 375300, d = -969
-    8'd212: mt_gauss_rom = 33'h16D8EFC83; // lz 26 s 4: K[238] = 374331, d = -893
-    8'd213: mt_gauss_rom = 33'h16CAFBCC3; // lz 26 s 5: K[239] = 373438, d = -829
-    8'd214: mt_gauss_rom = 33'h16BE07CFA; // lz 26 s 6: K[240] = 372609, d = -774
-    8'd215: mt_gauss_rom = 33'h16B1EFD2C; // lz 26 s 7: K[241] = 371835, d = -724
-    8'd216: mt_gauss_rom = 33'h179577B04; // lz 27 s 0: K[243] = 386397, d = -1276
-    8'd217: mt_gauss_rom = 33'h178187B86; // lz 27 s 1: K[244] = 385121, d = -1146
-    8'd218: mt_gauss_rom = 33'h176F9FBF2; // lz 27 s 2: K[245] = 383975, d = -1038
-    8'd219: mt_gauss_rom = 33'h175F67C49; // lz 27 s 3: K[246] = 382937, d = -951
-    8'd220: mt_gauss_rom = 33'h17508BC94; // lz 27 s 4: K[247] = 381986, d = -876
-    8'd221: mt_gauss_rom = 33'h1742DBCD2; // lz 27 s 5: K[248] = 381110, d = -814
-    8'd222: mt_gauss_rom = 33'h173623D0A; // lz 27 s 6: K[249] = 380296, d = -758
-    8'd223: mt_gauss_rom = 33'h172A4BD39; // lz 27 s 7: K[250] = 379538, d = -711
-    8'd224: mt_gauss_rom = 33'h180997B1B; // lz 28 s 0: K[252] = 393829, d = -1253
-    8'd225: mt_gauss_rom = 33'h17F603B9B; // lz 28 s 1: K[253] = 392576, d = -1125
-    8'd226: mt_gauss_rom = 33'h17E46FC04; // lz 28 s 2: K[254] = 391451, d = -1020
-    8'd227: mt_gauss_rom = 33'h17D47FC5B; // lz 28 s 3: K[255] = 390431, d = -933
-    8'd228: mt_gauss_rom = 33'h17C5EBCA4; // lz 28 s 4: K[256] = 389498, d = -860
-    8'd229: mt_gauss_rom = 33'h17B87BCE1; // lz 28 s 5: K[257] = 388638, d = -799
-    8'd230: mt_gauss_rom = 33'h17ABFFD18; // lz 28 s 6: K[258] = 387839, d = -744
-    8'd231: mt_gauss_rom = 33'h17A05FD46; // lz 28 s 7: K[259] = 387095, d = -698
-    8'd232: mt_gauss_rom = 33'h187BABB30; // lz 29 s 0: K[261] = 401130, d = -1232
-    8'd233: mt_gauss_rom = 33'h18686BBAF; // lz 29 s 1: K[262] = 399898, d = -1105
-    8'd234: mt_gauss_rom = 33'h185727C16; // lz 29 s 2: K[263] = 398793, d = -1002
-    8'd235: mt_gauss_rom = 33'h18477FC6C; // lz 29 s 3: K[264] = 397791, d = -916
-    8'd236: mt_gauss_rom = 33'h18392FCB2; // lz 29 s 4: K[265] = 396875, d = -846
-    8'd237: mt_gauss_rom = 33'h182BF7CF0; // lz 29 s 5: K[266] = 396029, d = -784
-    8'd238: mt_gauss_rom = 33'h181FB7D25; // lz 29 s 6: K[267] = 395245, d = -731
-    8'd239: mt_gauss_rom = 33'h18144BD53; // lz 29 s 7: K[268] = 394514, d = -685
-    8'd240: mt_gauss_rom = 33'h18EBCBB45; // lz 30 s 0: K[270] = 408306, d = -1211
-    8'd241: mt_gauss_rom = 33'h18D8DFBC2; // lz 30 s 1: K[271] = 407095, d = -1086
-    8'd242: mt_gauss_rom = 33'h18C7E7C27; // lz 30 s 2: K[272] = 406009, d = -985
-    8'd243: mt_gauss_rom = 33'h18B883C7B; // lz 30 s 3: K[273] = 405024, d = -901
-    8'd244: mt_gauss_rom = 33'h18AA6FCC1; // lz 30 s 4: K[274] = 404123, d = -831
-    8'd245: mt_gauss_rom = 33'h189D73CFE; // lz 30 s 5: K[275] = 403292, d = -770
-    8'd246: mt_gauss_rom = 33'h18916BD31; // lz 30 s 6: K[276] = 402522, d = -719
-    8'd247: mt_gauss_rom = 33'h18862FD5F; // lz 30 s 7: K[277] = 401803, d = -673
-    8'd248: mt_gauss_rom = 33'h195A10000; // K_ZERO (v == 0) = 415364, d = 0
-    default: mt_gauss_rom = 33'h0;
+    9'd0: mt_gauss_rom = 34'h02B2CE797; // sign 0 lz  0 s 0: K[0]: k = 44211, d = -6249
+    9'd1: mt_gauss_rom = 34'h02512A8DE; // sign 0 lz  0 s 1: K[1]: k = 37962, d = -5922
+    9'd2: mt_gauss_rom = 34'h01F4A29DA; // sign 0 lz  0 s 2: K[2]: k = 32040, d = -5670
+    9'd3: mt_gauss_rom = 34'h019C0AA98; // sign 0 lz  0 s 3: K[3]: k = 26370, d = -5480
+    9'd4: mt_gauss_rom = 34'h01466AB27; // sign 0 lz  0 s 4: K[4]: k = 20890, d = -5337
+    9'd5: mt_gauss_rom = 34'h00F306B8D; // sign 0 lz  0 s 5: K[5]: k = 15553, d = -5235
+    9'd6: mt_gauss_rom = 34'h00A13ABCD; // sign 0 lz  0 s 6: K[6]: k = 10318, d = -5171
+    9'd7: mt_gauss_rom = 34'h00506EBED; // sign 0 lz  0 s 7: K[7]: k = 5147, d = -5139
+    9'd8: mt_gauss_rom = 34'h049A16D5B; // sign 0 lz  1 s 0: K[9]: k = 75397, d = -4773
+    9'd9: mt_gauss_rom = 34'h044F82EB7; // sign 0 lz  1 s 1: K[10]: k = 70624, d = -4425
+    9'd10: mt_gauss_rom = 34'h040A5EFD1; // sign 0 lz  1 s 2: K[11]: k = 66199, d = -4143
+    9'd11: mt_gauss_rom = 34'h03C9A30BC; // sign 0 lz  1 s 3: K[12]: k = 62056, d = -3908
+    9'd12: mt_gauss_rom = 34'h038C93180; // sign 0 lz  1 s 4: K[13]: k = 58148, d = -3712
+    9'd13: mt_gauss_rom = 34'h035293228; // sign 0 lz  1 s 5: K[14]: k = 54436, d = -3544
+    9'd14: mt_gauss_rom = 34'h031B332B6; // sign 0 lz  1 s 6: K[15]: k = 50892, d = -3402
+    9'd15: mt_gauss_rom = 34'h02E60B331; // sign 0 lz  1 s 7: K[16]: k = 47490, d = -3279
+    9'd16: mt_gauss_rom = 34'h062313079; // sign 0 lz  2 s 0: K[18]: k = 100548, d = -3975
+    9'd17: mt_gauss_rom = 34'h05E4F71C0; // sign 0 lz  2 s 1: K[19]: k = 96573, d = -3648
+    9'd18: mt_gauss_rom = 34'h05ABF72CB; // sign 0 lz  2 s 2: K[20]: k = 92925, d = -3381
+    9'd19: mt_gauss_rom = 34'h0577233A9; // sign 0 lz  2 s 3: K[21]: k = 89544, d = -3159
+    9'd20: mt_gauss_rom = 34'h0545C7467; // sign 0 lz  2 s 4: K[22]: k = 86385, d = -2969
+    9'd21: mt_gauss_rom = 34'h051763508; // sign 0 lz  2 s 5: K[23]: k = 83416, d = -2808
+    9'd22: mt_gauss_rom = 34'h04EB83595; // sign 0 lz  2 s 6: K[24]: k = 80608, d = -2667
+    9'd23: mt_gauss_rom = 34'h04C1D7610; // sign 0 lz  2 s 7: K[25]: k = 77941, d = -2544
+    9'd24: mt_gauss_rom = 34'h077393279; // sign 0 lz  3 s 0: K[27]: k = 122084, d = -3463
+    9'd25: mt_gauss_rom = 34'h073D773A8; // sign 0 lz  3 s 1: K[28]: k = 118621, d = -3160
+    9'd26: mt_gauss_rom = 34'h070C1749F; // sign 0 lz  3 s 2: K[29]: k = 115461, d = -2913
+    9'd27: mt_gauss_rom = 34'h06DE9356E; // sign 0 lz  3 s 3: K[30]: k = 112548, d = -2706
+    9'd28: mt_gauss_rom = 34'h06B44B61E; // sign 0 lz  3 s 4: K[31]: k = 109842, d = -2530
+    9'd29: mt_gauss_rom = 34'h068CC36B4; // sign 0 lz  3 s 5: K[32]: k = 107312, d = -2380
+    9'd30: mt_gauss_rom = 34'h066793737; // sign 0 lz  3 s 6: K[33]: k = 104932, d = -2249
+    9'd31: mt_gauss_rom = 34'h06446F7A9; // sign 0 lz  3 s 7: K[34]: k = 102683, d = -2135
+    9'd32: mt_gauss_rom = 34'h089DB33E3; // sign 0 lz  4 s 0: K[36]: k = 141164, d = -3101
+    9'd33: mt_gauss_rom = 34'h086D3F4FC; // sign 0 lz  4 s 1: K[37]: k = 138063, d = -2820
+    9'd34: mt_gauss_rom = 34'h08412F5E3; // sign 0 lz  4 s 2: K[38]: k = 135243, d = -2589
+    9'd35: mt_gauss_rom = 34'h0818BB6A2; // sign 0 lz  4 s 3: K[39]: k = 132654, d = -2398
+    9'd36: mt_gauss_rom = 34'h07F343745; // sign 0 lz  4 s 4: K[40]: k = 130256, d = -2235
+    9'd37: mt_gauss_rom = 34'h07D0577D1; // sign 0 lz  4 s 5: K[41]: k = 128021, d = -2095
+    9'd38: mt_gauss_rom = 34'h07AF9B84A; // sign 0 lz  4 s 6: K[42]: k = 125926, d = -1974
+    9'd39: mt_gauss_rom = 34'h0790C38B4; // sign 0 lz  4 s 7: K[43]: k = 123952, d = -1868
+    9'd40: mt_gauss_rom = 34'h09ABB74F3; // sign 0 lz  5 s 0: K[45]: k = 158445, d = -2829
+    9'd41: mt_gauss_rom = 34'h097F835FA; // sign 0 lz  5 s 1: K[46]: k = 155616, d = -2566
+    9'd42: mt_gauss_rom = 34'h09576B6D1; // sign 0 lz  5 s 2: K[47]: k = 153050, d = -2351
+    9'd43: mt_gauss_rom = 34'h0932AF784; // sign 0 lz  5 s 3: K[48]: k = 150699, d = -2172
+    9'd44: mt_gauss_rom = 34'h0910BF81D; // sign 0 lz  5 s 4: K[49]: k = 148527, d = -2019
+    9'd45: mt_gauss_rom = 34'h08F13389E; // sign 0 lz  5 s 5: K[50]: k = 146508, d = -1890
+    9'd46: mt_gauss_rom = 34'h08D3AB910; // sign 0 lz  5 s 6: K[51]: k = 144618, d = -1776
+    9'd47: mt_gauss_rom = 34'h08B7EB972; // sign 0 lz  5 s 7: K[52]: k = 142842, d = -1678
+    9'd48: mt_gauss_rom = 34'h0AA40B5C8; // sign 0 lz  6 s 0: K[54]: k = 174338, d = -2616
+    9'd49: mt_gauss_rom = 34'h0A7B2B6C0; // sign 0 lz  6 s 1: K[55]: k = 171722, d = -2368
+    9'd50: mt_gauss_rom = 34'h0A562B78B; // sign 0 lz  6 s 2: K[56]: k = 169354, d = -2165
+    9'd51: mt_gauss_rom = 34'h0A3457833; // sign 0 lz  6 s 3: K[57]: k = 167189, d = -1997
+    9'd52: mt_gauss_rom = 34'h0A15238C1; // sign 0 lz  6 s 4: K[58]: k = 165192, d = -1855
+    9'd53: mt_gauss_rom = 34'h09F82793C; // sign 0 lz  6 s 5: K[59]: k = 163337, d = -1732
+    9'd54: mt_gauss_rom = 34'h09DD179A5; // sign 0 lz  6 s 6: K[60]: k = 161605, d = -1627
+    9'd55: mt_gauss_rom = 34'h09C3ABA03; // sign 0 lz  6 s 7: K[61]: k = 159978, d = -1533
+    9'd56: mt_gauss_rom = 34'h0B8B07675; // sign 0 lz  7 s 0: K[63]: k = 189121, d = -2443
+    9'd57: mt_gauss_rom = 34'h0B64DB760; // sign 0 lz  7 s 1: K[64]: k = 186678, d = -2208
+    9'd58: mt_gauss_rom = 34'h0B425B81F; // sign 0 lz  7 s 2: K[65]: k = 184470, d = -2017
+    9'd59: mt_gauss_rom = 34'h0B22D78BF; // sign 0 lz  7 s 3: K[66]: k = 182453, d = -1857
+    9'd60: mt_gauss_rom = 34'h0B05D3945; // sign 0 lz  7 s 4: K[67]: k = 180596, d = -1723
+    9'd61: mt_gauss_rom = 34'h0AEAE79B8; // sign 0 lz  7 s 5: K[68]: k = 178873, d = -1608
+    9'd62: mt_gauss_rom = 34'h0AD1C7A1D; // sign 0 lz  7 s 6: K[69]: k = 177265, d = -1507
+    9'd63: mt_gauss_rom = 34'h0ABA3BA74; // sign 0 lz  7 s 7: K[70]: k = 175758, d = -1420
+    9'd64: mt_gauss_rom = 34'h0C63BF704; // sign 0 lz  8 s 0: K[72]: k = 202991, d = -2300
+    9'd65: mt_gauss_rom = 34'h0C3FCF7E5; // sign 0 lz  8 s 1: K[73]: k = 200691, d = -2075
+    9'd66: mt_gauss_rom = 34'h0C1F6389A; // sign 0 lz  8 s 2: K[74]: k = 198616, d = -1894
+    9'd67: mt_gauss_rom = 34'h0C01CB931; // sign 0 lz  8 s 3: K[75]: k = 196722, d = -1743
+    9'd68: mt_gauss_rom = 34'h0BE68F9B1; // sign 0 lz  8 s 4: K[76]: k = 194979, d = -1615
+    9'd69: mt_gauss_rom = 34'h0BCD53A1F; // sign 0 lz  8 s 5: K[77]: k = 193364, d = -1505
+    9'd70: mt_gauss_rom = 34'h0BB5CFA7D; // sign 0 lz  8 s 6: K[78]: k = 191859, d = -1411
+    9'd71: mt_gauss_rom = 34'h0B9FC3AD1; // sign 0 lz  8 s 7: K[79]: k = 190448, d = -1327
+    9'd72: mt_gauss_rom = 34'h0D307777E; // sign 0 lz  9 s 0: K[81]: k = 216093, d = -2178
+    9'd73: mt_gauss_rom = 34'h0D0E6F854; // sign 0 lz  9 s 1: K[82]: k = 213915, d = -1964
+    9'd74: mt_gauss_rom = 34'h0CEFBF902; // sign 0 lz  9 s 2: K[83]: k = 211951, d = -1790
+    9'd75: mt_gauss_rom = 34'h0CD3C7992; // sign 0 lz  9 s 3: K[84]: k = 210161, d = -1646
+    9'd76: mt_gauss_rom = 34'h0CBA0FA0B; // sign 0 lz  9 s 4: K[85]: k = 208515, d = -1525
+    9'd77: mt_gauss_rom = 34'h0CA23BA75; // sign 0 lz  9 s 5: K[86]: k = 206990, d = -1419
+    9'd78: mt_gauss_rom = 34'h0C8C0FACE; // sign 0 lz  9 s 6: K[87]: k = 205571, d = -1330
+    9'd79: mt_gauss_rom = 34'h0C7747B1E; // sign 0 lz  9 s 7: K[88]: k = 204241, d = -1250
+    9'd80: mt_gauss_rom = 34'h0DF2EF7E7; // sign 0 lz 10 s 0: K[90]: k = 228539, d = -2073
+    9'd81: mt_gauss_rom = 34'h0DD28B8B4; // sign 0 lz 10 s 1: K[91]: k = 226466, d = -1868
+    9'd82: mt_gauss_rom = 34'h0DB55B95A; // sign 0 lz 10 s 2: K[92]: k = 224598, d = -1702
+    9'd83: mt_gauss_rom = 34'h0D9AC39E5; // sign 0 lz 10 s 3: K[93]: k = 222896, d = -1563
+    9'd84: mt_gauss_rom = 34'h0D8257A59; // sign 0 lz 10 s 4: K[94]: k = 221333, d = -1447
+    9'd85: mt_gauss_rom = 34'h0D6BBBABD; // sign 0 lz 10 s 5: K[95]: k = 219886, d = -1347
+    9'd86: mt_gauss_rom = 34'h0D56AFB13; // sign 0 lz 10 s 6: K[96]: k = 218539, d = -1261
+    9'd87: mt_gauss_rom = 34'h0D42FBB5F; // sign 0 lz 10 s 7: K[97]: k = 217278, d = -1185
+    9'd88: mt_gauss_rom = 34'h0EAC83842; // sign 0 lz 11 s 0: K[99]: k = 240416, d = -1982
+    9'd89: mt_gauss_rom = 34'h0E8D8B908; // sign 0 lz 11 s 1: K[100]: k = 238434, d = -1784
+    9'd90: mt_gauss_rom = 34'h0E71AB9A7; // sign 0 lz 11 s 2: K[101]: k = 236650, d = -1625
+    9'd91: mt_gauss_rom = 34'h0E5847A2C; // sign 0 lz 11 s 3: K[102]: k = 235025, d = -1492
+    9'd92: mt_gauss_rom = 34'h0E40F7A9C; // sign 0 lz 11 s 4: K[103]: k = 233533, d = -1380
+    9'd93: mt_gauss_rom = 34'h0E2B67AFC; // sign 0 lz 11 s 5: K[104]: k = 232153, d = -1284
+    9'd94: mt_gauss_rom = 34'h0E1757B4F; // sign 0 lz 11 s 6: K[105]: k = 230869, d = -1201
+    9'd95: mt_gauss_rom = 34'h0E0493B97; // sign 0 lz 11 s 7: K[106]: k = 229668, d = -1129
+    9'd96: mt_gauss_rom = 34'h0F5E47893; // sign 0 lz 12 s 0: K[108]: k = 251793, d = -1901
+    9'd97: mt_gauss_rom = 34'h0F4093951; // sign 0 lz 12 s 1: K[109]: k = 249892, d = -1711
+    9'd98: mt_gauss_rom = 34'h0F25D79EB; // sign 0 lz 12 s 2: K[110]: k = 248181, d = -1557
+    9'd99: mt_gauss_rom = 34'h0F0D83A6B; // sign 0 lz 12 s 3: K[111]: k = 246624, d = -1429
+    9'd100: mt_gauss_rom = 34'h0EF72FAD6; // sign 0 lz 12 s 4: K[112]: k = 245195, d = -1322
+    9'd101: mt_gauss_rom = 34'h0EE287B33; // sign 0 lz 12 s 5: K[113]: k = 243873, d = -1229
+    9'd102: mt_gauss_rom = 34'h0ECF53B83; // sign 0 lz 12 s 6: K[114]: k = 242644, d = -1149
+    9'd103: mt_gauss_rom = 34'h0EBD5FBC9; // sign 0 lz 12 s 7: K[115]: k = 241495, d = -1079
+    9'd104: mt_gauss_rom = 34'h10091F8DB; // sign 0 lz 13 s 0: K[117]: k = 262727, d = -1829
+    9'd105: mt_gauss_rom = 34'h0FEC8B992; // sign 0 lz 13 s 1: K[118]: k = 260898, d = -1646
+    9'd106: mt_gauss_rom = 34'h0FD2D3A27; // sign 0 lz 13 s 2: K[119]: k = 259252, d = -1497
+    9'd107: mt_gauss_rom = 34'h0FBB6FAA3; // sign 0 lz 13 s 3: K[120]: k = 257755, d = -1373
+    9'd108: mt_gauss_rom = 34'h0FA5FBB0A; // sign 0 lz 13 s 4: K[121]: k = 256382, d = -1270
+    9'd109: mt_gauss_rom = 34'h0F9223B64; // sign 0 lz 13 s 5: K[122]: k = 255112, d = -1180
+    9'd110: mt_gauss_rom = 34'h0F7FB3BB1; // sign 0 lz 13 s 6: K[123]: k = 253932, d = -1103
+    9'd111: mt_gauss_rom = 34'h0F6E77BF4; // sign 0 lz 13 s 7: K[124]: k = 252829, d = -1036
+    9'd112: mt_gauss_rom = 34'h10ADC791B; // sign 0 lz 14 s 0: K[126]: k = 273265, d = -1765
+    9'd113: mt_gauss_rom = 34'h1092339CD; // sign 0 lz 14 s 1: K[127]: k = 271500, d = -1587
+    9'd114: mt_gauss_rom = 34'h107967A5D; // sign 0 lz 14 s 2: K[128]: k = 269913, d = -1443
+    9'd115: mt_gauss_rom = 34'h1062DBAD4; // sign 0 lz 14 s 3: K[129]: k = 268470, d = -1324
+    9'd116: mt_gauss_rom = 34'h104E2BB39; // sign 0 lz 14 s 4: K[130]: k = 267146, d = -1223
+    9'd117: mt_gauss_rom = 34'h103B0FB90; // sign 0 lz 14 s 5: K[131]: k = 265923, d = -1136
+    9'd118: mt_gauss_rom = 34'h10294FBD9; // sign 0 lz 14 s 6: K[132]: k = 264787, d = -1063
+    9'd119: mt_gauss_rom = 34'h1018B3C1B; // sign 0 lz 14 s 7: K[133]: k = 263724, d = -997
+    9'd120: mt_gauss_rom = 34'h114CDB956; // sign 0 lz 15 s 0: K[135]: k = 283446, d = -1706
+    9'd121: mt_gauss_rom = 34'h113233A01; // sign 0 lz 15 s 1: K[136]: k = 281740, d = -1535
+    9'd122: mt_gauss_rom = 34'h111A37A8E; // sign 0 lz 15 s 2: K[137]: k = 280205, d = -1394
+    9'd123: mt_gauss_rom = 34'h11046FB01; // sign 0 lz 15 s 3: K[138]: k = 278811, d = -1279
+    9'd124: mt_gauss_rom = 34'h10F073B63; // sign 0 lz 15 s 4: K[139]: k = 277532, d = -1181
+    9'd125: mt_gauss_rom = 34'h10DDFFBB6; // sign 0 lz 15 s 5: K[140]: k = 276351, d = -1098
+    9'd126: mt_gauss_rom = 34'h10CCD7BFE; // sign 0 lz 15 s 6: K[141]: k = 275253, d = -1026
+    9'd127: mt_gauss_rom = 34'h10BCCFC3E; // sign 0 lz 15 s 7: K[142]: k = 274227, d = -962
+    9'd128: mt_gauss_rom = 34'h11E6DF98B; // sign 0 lz 16 s 0: K[144]: k = 293303, d = -1653
+    9'd129: mt_gauss_rom = 34'h11CD0BA31; // sign 0 lz 16 s 1: K[145]: k = 291650, d = -1487
+    9'd130: mt_gauss_rom = 34'h11B5CFABA; // sign 0 lz 16 s 2: K[146]: k = 290163, d = -1350
+    9'd131: mt_gauss_rom = 34'h11A0B7B2A; // sign 0 lz 16 s 3: K[147]: k = 288813, d = -1238
+    9'd132: mt_gauss_rom = 34'h118D5FB88; // sign 0 lz 16 s 4: K[148]: k = 287575, d = -1144
+    9'd133: mt_gauss_rom = 34'h117B7FBDA; // sign 0 lz 16 s 5: K[149]: k = 286431, d = -1062
+    9'd134: mt_gauss_rom = 34'h116AE7C20; // sign 0 lz 16 s 6: K[150]: k = 285369, d = -992
+    9'd135: mt_gauss_rom = 34'h115B67C5D; // sign 0 lz 16 s 7: K[151]: k = 284377, d = -931
+    9'd136: mt_gauss_rom = 34'h127C479BB; // sign 0 lz 17 s 0: K[153]: k = 302865, d = -1605
+    9'd137: mt_gauss_rom = 34'h126333A5D; // sign 0 lz 17 s 1: K[154]: k = 301260, d = -1443
+    9'd138: mt_gauss_rom = 34'h124CA7AE2; // sign 0 lz 17 s 2: K[155]: k = 299817, d = -1310
+    9'd139: mt_gauss_rom = 34'h12382FB4F; // sign 0 lz 17 s 3: K[156]: k = 298507, d = -1201
+    9'd140: mt_gauss_rom = 34'h12256BBAB; // sign 0 lz 17 s 4: K[157]: k = 297306, d = -1109
+    9'd141: mt_gauss_rom = 34'h121417BFA; // sign 0 lz 17 s 5: K[158]: k = 296197, d = -1030
+    9'd142: mt_gauss_rom = 34'h1203FFC3E; // sign 0 lz 17 s 6: K[159]: k = 295167, d = -962
+    9'd143: mt_gauss_rom = 34'h11F4F7C7A; // sign 0 lz 17 s 7: K[160]: k = 294205, d = -902
+    9'd144: mt_gauss_rom = 34'h130D739E7; // sign 0 lz 18 s 0: K[162]: k = 312156, d = -1561
+    9'd145: mt_gauss_rom = 34'h12F50FA86; // sign 0 lz 18 s 1: K[163]: k = 310595, d = -1402
+    9'd146: mt_gauss_rom = 34'h12DF27B07; // sign 0 lz 18 s 2: K[164]: k = 309193, d = -1273
+    9'd147: mt_gauss_rom = 34'h12CB43B71; // sign 0 lz 18 s 3: K[165]: k = 307920, d = -1167
+    9'd148: mt_gauss_rom = 34'h12B907BCB; // sign 0 lz 18 s 4: K[166]: k = 306753, d = -1077
+    9'd149: mt_gauss_rom = 34'h12A833C17; // sign 0 lz 18 s 5: K[167]: k = 305676, d = -1001
+    9'd150: mt_gauss_rom = 34'h12988FC5A; // sign 0 lz 18 s 6: K[168]: k = 304675, d = -934
+    9'd151: mt_gauss_rom = 34'h1289F7C94; // sign 0 lz 18 s 7: K[169]: k = 303741, d = -876
+    9'd152: mt_gauss_rom = 34'h139ABBA10; // sign 0 lz 19 s 0: K[171]: k = 321198, d = -1520
+    9'd153: mt_gauss_rom = 34'h1382FBAAB; // sign 0 lz 19 s 1: K[172]: k = 319678, d = -1365
+    9'd154: mt_gauss_rom = 34'h136DA7B28; // sign 0 lz 19 s 2: K[173]: k = 318313, d = -1240
+    9'd155: mt_gauss_rom = 34'h135A47B91; // sign 0 lz 19 s 3: K[174]: k = 317073, d = -1135
+    9'd156: mt_gauss_rom = 34'h13488BBE8; // sign 0 lz 19 s 4: K[175]: k = 315938, d = -1048
+    9'd157: mt_gauss_rom = 34'h13382BC33; // sign 0 lz 19 s 5: K[176]: k = 314890, d = -973
+    9'd158: mt_gauss_rom = 34'h1328F7C73; // sign 0 lz 19 s 6: K[177]: k = 313917, d = -909
+    9'd159: mt_gauss_rom = 34'h131AC3CAC; // sign 0 lz 19 s 7: K[178]: k = 313008, d = -852
+    9'd160: mt_gauss_rom = 34'h142463A37; // sign 0 lz 20 s 0: K[180]: k = 330008, d = -1481
+    9'd161: mt_gauss_rom = 34'h140D3FACD; // sign 0 lz 20 s 1: K[181]: k = 328527, d = -1331
+    9'd162: mt_gauss_rom = 34'h13F873B48; // sign 0 lz 20 s 2: K[182]: k = 327196, d = -1208
+    9'd163: mt_gauss_rom = 34'h13E593BAD; // sign 0 lz 20 s 3: K[183]: k = 325988, d = -1107
+    9'd164: mt_gauss_rom = 34'h13D447C03; // sign 0 lz 20 s 4: K[184]: k = 324881, d = -1021
+    9'd165: mt_gauss_rom = 34'h13C453C4C; // sign 0 lz 20 s 5: K[185]: k = 323860, d = -948
+    9'd166: mt_gauss_rom = 34'h13B583C8B; // sign 0 lz 20 s 6: K[186]: k = 322912, d = -885
+    9'd167: mt_gauss_rom = 34'h13A7AFCC3; // sign 0 lz 20 s 7: K[187]: k = 322027, d = -829
+    9'd168: mt_gauss_rom = 34'h14AAB7A5A; // sign 0 lz 21 s 0: K[189]: k = 338605, d = -1446
+    9'd169: mt_gauss_rom = 34'h14941FAED; // sign 0 lz 21 s 1: K[190]: k = 337159, d = -1299
+    9'd170: mt_gauss_rom = 34'h147FD3B65; // sign 0 lz 21 s 2: K[191]: k = 335860, d = -1179
+    9'd171: mt_gauss_rom = 34'h146D67BC8; // sign 0 lz 21 s 3: K[192]: k = 334681, d = -1080
+    9'd172: mt_gauss_rom = 34'h145C87C1C; // sign 0 lz 21 s 4: K[193]: k = 333601, d = -996
+    9'd173: mt_gauss_rom = 34'h144CF7C64; // sign 0 lz 21 s 5: K[194]: k = 332605, d = -924
+    9'd174: mt_gauss_rom = 34'h143E87CA1; // sign 0 lz 21 s 6: K[195]: k = 331681, d = -863
+    9'd175: mt_gauss_rom = 34'h14310BCD6; // sign 0 lz 21 s 7: K[196]: k = 330818, d = -810
+    9'd176: mt_gauss_rom = 34'h152DEBA7A; // sign 0 lz 22 s 0: K[198]: k = 347002, d = -1414
+    9'd177: mt_gauss_rom = 34'h1517D3B0C; // sign 0 lz 22 s 1: K[199]: k = 345588, d = -1268
+    9'd178: mt_gauss_rom = 34'h150403B80; // sign 0 lz 22 s 2: K[200]: k = 344320, d = -1152
+    9'd179: mt_gauss_rom = 34'h14F203BE1; // sign 0 lz 22 s 3: K[201]: k = 343168, d = -1055
+    9'd180: mt_gauss_rom = 34'h14E187C34; // sign 0 lz 22 s 4: K[202]: k = 342113, d = -972
+    9'd181: mt_gauss_rom = 34'h14D257C79; // sign 0 lz 22 s 5: K[203]: k = 341141, d = -903
+    9'd182: mt_gauss_rom = 34'h14C43BCB5; // sign 0 lz 22 s 6: K[204]: k = 340238, d = -843
+    9'd183: mt_gauss_rom = 34'h14B70FCEA; // sign 0 lz 22 s 7: K[205]: k = 339395, d = -790
+    9'd184: mt_gauss_rom = 34'h15AE33A9A; // sign 0 lz 23 s 0: K[207]: k = 355212, d = -1382
+    9'd185: mt_gauss_rom = 34'h15989BB27; // sign 0 lz 23 s 1: K[208]: k = 353830, d = -1241
+    9'd186: mt_gauss_rom = 34'h158537B99; // sign 0 lz 23 s 2: K[209]: k = 352589, d = -1127
+    9'd187: mt_gauss_rom = 34'h15739BBF9; // sign 0 lz 23 s 3: K[210]: k = 351462, d = -1031
+    9'd188: mt_gauss_rom = 34'h15637FC49; // sign 0 lz 23 s 4: K[211]: k = 350431, d = -951
+    9'd189: mt_gauss_rom = 34'h1554A3C8E; // sign 0 lz 23 s 5: K[212]: k = 349480, d = -882
+    9'd190: mt_gauss_rom = 34'h1546DBCC8; // sign 0 lz 23 s 6: K[213]: k = 348598, d = -824
+    9'd191: mt_gauss_rom = 34'h1539FBCFC; // sign 0 lz 23 s 7: K[214]: k = 347774, d = -772
+    9'd192: mt_gauss_rom = 34'h162BBFAB7; // sign 0 lz 24 s 0: K[216]: k = 363247, d = -1353
+    9'd193: mt_gauss_rom = 34'h16169BB41; // sign 0 lz 24 s 1: K[217]: k = 361894, d = -1215
+    9'd194: mt_gauss_rom = 34'h16039FBB2; // sign 0 lz 24 s 2: K[218]: k = 360679, d = -1102
+    9'd195: mt_gauss_rom = 34'h15F267C0F; // sign 0 lz 24 s 3: K[219]: k = 359577, d = -1009
+    9'd196: mt_gauss_rom = 34'h15E2A3C5D; // sign 0 lz 24 s 4: K[220]: k = 358568, d = -931
+    9'd197: mt_gauss_rom = 34'h15D417CA0; // sign 0 lz 24 s 5: K[221]: k = 357637, d = -864
+    9'd198: mt_gauss_rom = 34'h15C697CDA; // sign 0 lz 24 s 6: K[222]: k = 356773, d = -806
+    9'd199: mt_gauss_rom = 34'h15B9FFD0D; // sign 0 lz 24 s 7: K[223]: k = 355967, d = -755
+    9'd200: mt_gauss_rom = 34'h16A6BFAD1; // sign 0 lz 25 s 0: K[225]: k = 371119, d = -1327
+    9'd201: mt_gauss_rom = 34'h169203B5A; // sign 0 lz 25 s 1: K[226]: k = 369792, d = -1190
+    9'd202: mt_gauss_rom = 34'h167F6BBC8; // sign 0 lz 25 s 2: K[227]: k = 368602, d = -1080
+    9'd203: mt_gauss_rom = 34'h166E8BC24; // sign 0 lz 25 s 3: K[228]: k = 367522, d = -988
+    9'd204: mt_gauss_rom = 34'h165F1BC70; // sign 0 lz 25 s 4: K[229]: k = 366534, d = -912
+    9'd205: mt_gauss_rom = 34'h1650DBCB2; // sign 0 lz 25 s 5: K[230]: k = 365622, d = -846
+    9'd206: mt_gauss_rom = 34'h1643A3CEB; // sign 0 lz 25 s 6: K[231]: k = 364776, d = -789
+    9'd207: mt_gauss_rom = 34'h16374FD1C; // sign 0 lz 25 s 7: K[232]: k = 363987, d = -740
+    9'd208: mt_gauss_rom = 34'h171F4FAEB; // sign 0 lz 26 s 0: K[234]: k = 378835, d = -1301
+    9'd209: mt_gauss_rom = 34'h170AFBB71; // sign 0 lz 26 s 1: K[235]: k = 377534, d = -1167
+    9'd210: mt_gauss_rom = 34'h16F8BFBDD; // sign 0 lz 26 s 2: K[236]: k = 376367, d = -1059
+    9'd211: mt_gauss_rom = 34'h16E833C37; // sign 0 lz 26 s 3: K[237]: k = 375308, d = -969
+    9'd212: mt_gauss_rom = 34'h16D90FC83; // sign 0 lz 26 s 4: K[238]: k = 374339, d = -893
+    9'd213: mt_gauss_rom = 34'h16CB1BCC3; // sign 0 lz 26 s 5: K[239]: k = 373446, d = -829
+    9'd214: mt_gauss_rom = 34'h16BE27CFA; // sign 0 lz 26 s 6: K[240]: k = 372617, d = -774
+    9'd215: mt_gauss_rom = 34'h16B20FD2C; // sign 0 lz 26 s 7: K[241]: k = 371843, d = -724
+    9'd216: mt_gauss_rom = 34'h179597B04; // sign 0 lz 27 s 0: K[243]: k = 386405, d = -1276
+    9'd217: mt_gauss_rom = 34'h1781A7B86; // sign 0 lz 27 s 1: K[244]: k = 385129, d = -1146
+    9'd218: mt_gauss_rom = 34'h176FBFBF2; // sign 0 lz 27 s 2: K[245]: k = 383983, d = -1038
+    9'd219: mt_gauss_rom = 34'h175F87C49; // sign 0 lz 27 s 3: K[246]: k = 382945, d = -951
+    9'd220: mt_gauss_rom = 34'h1750ABC94; // sign 0 lz 27 s 4: K[247]: k = 381994, d = -876
+    9'd221: mt_gauss_rom = 34'h1742FBCD2; // sign 0 lz 27 s 5: K[248]: k = 381118, d = -814
+    9'd222: mt_gauss_rom = 34'h173643D0A; // sign 0 lz 27 s 6: K[249]: k = 380304, d = -758
+    9'd223: mt_gauss_rom = 34'h172A6BD39; // sign 0 lz 27 s 7: K[250]: k = 379546, d = -711
+    9'd224: mt_gauss_rom = 34'h1809B7B1B; // sign 0 lz 28 s 0: K[252]: k = 393837, d = -1253
+    9'd225: mt_gauss_rom = 34'h17F623B9B; // sign 0 lz 28 s 1: K[253]: k = 392584, d = -1125
+    9'd226: mt_gauss_rom = 34'h17E48FC04; // sign 0 lz 28 s 2: K[254]: k = 391459, d = -1020
+    9'd227: mt_gauss_rom = 34'h17D49FC5B; // sign 0 lz 28 s 3: K[255]: k = 390439, d = -933
+    9'd228: mt_gauss_rom = 34'h17C60BCA4; // sign 0 lz 28 s 4: K[256]: k = 389506, d = -860
+    9'd229: mt_gauss_rom = 34'h17B89BCE1; // sign 0 lz 28 s 5: K[257]: k = 388646, d = -799
+    9'd230: mt_gauss_rom = 34'h17AC1FD18; // sign 0 lz 28 s 6: K[258]: k = 387847, d = -744
+    9'd231: mt_gauss_rom = 34'h17A07FD46; // sign 0 lz 28 s 7: K[259]: k = 387103, d = -698
+    9'd232: mt_gauss_rom = 34'h187BCBB30; // sign 0 lz 29 s 0: K[261]: k = 401138, d = -1232
+    9'd233: mt_gauss_rom = 34'h18688BBAF; // sign 0 lz 29 s 1: K[262]: k = 399906, d = -1105
+    9'd234: mt_gauss_rom = 34'h185747C16; // sign 0 lz 29 s 2: K[263]: k = 398801, d = -1002
+    9'd235: mt_gauss_rom = 34'h18479FC6C; // sign 0 lz 29 s 3: K[264]: k = 397799, d = -916
+    9'd236: mt_gauss_rom = 34'h18394FCB2; // sign 0 lz 29 s 4: K[265]: k = 396883, d = -846
+    9'd237: mt_gauss_rom = 34'h182C17CF0; // sign 0 lz 29 s 5: K[266]: k = 396037, d = -784
+    9'd238: mt_gauss_rom = 34'h181FD7D25; // sign 0 lz 29 s 6: K[267]: k = 395253, d = -731
+    9'd239: mt_gauss_rom = 34'h18146BD53; // sign 0 lz 29 s 7: K[268]: k = 394522, d = -685
+    9'd240: mt_gauss_rom = 34'h18EBEBB45; // sign 0 lz 30 s 0: K[270]: k = 408314, d = -1211
+    9'd241: mt_gauss_rom = 34'h18D8FFBC2; // sign 0 lz 30 s 1: K[271]: k = 407103, d = -1086
+    9'd242: mt_gauss_rom = 34'h18C807C27; // sign 0 lz 30 s 2: K[272]: k = 406017, d = -985
+    9'd243: mt_gauss_rom = 34'h18B8A3C7B; // sign 0 lz 30 s 3: K[273]: k = 405032, d = -901
+    9'd244: mt_gauss_rom = 34'h18AA8FCC1; // sign 0 lz 30 s 4: K[274]: k = 404131, d = -831
+    9'd245: mt_gauss_rom = 34'h189D93CFE; // sign 0 lz 30 s 5: K[275]: k = 403300, d = -770
+    9'd246: mt_gauss_rom = 34'h18918BD31; // sign 0 lz 30 s 6: K[276]: k = 402530, d = -719
+    9'd247: mt_gauss_rom = 34'h18864FD5F; // sign 0 lz 30 s 7: K[277]: k = 401811, d = -673
+    9'd248: mt_gauss_rom = 34'h195A30000; // sign 0 K_ZERO (v == 0): k = 415372, d = 0
+    9'd256: mt_gauss_rom = 34'h3D4D71869; // sign 1 lz  0 s 0: K[0]: k = -44196, d = 6249
+    9'd257: mt_gauss_rom = 34'h3DAF15722; // sign 1 lz  0 s 1: K[1]: k = -37947, d = 5922
+    9'd258: mt_gauss_rom = 34'h3E0B9D626; // sign 1 lz  0 s 2: K[2]: k = -32025, d = 5670
+    9'd259: mt_gauss_rom = 34'h3E6435568; // sign 1 lz  0 s 3: K[3]: k = -26355, d = 5480
+    9'd260: mt_gauss_rom = 34'h3EB9D54D9; // sign 1 lz  0 s 4: K[4]: k = -20875, d = 5337
+    9'd261: mt_gauss_rom = 34'h3F0D39473; // sign 1 lz  0 s 5: K[5]: k = -15538, d = 5235
+    9'd262: mt_gauss_rom = 34'h3F5F05433; // sign 1 lz  0 s 6: K[6]: k = -10303, d = 5171
+    9'd263: mt_gauss_rom = 34'h3FAFD1413; // sign 1 lz  0 s 7: K[7]: k = -5132, d = 5139
+    9'd264: mt_gauss_rom = 34'h3B66292A5; // sign 1 lz  1 s 0: K[9]: k = -75382, d = 4773
+    9'd265: mt_gauss_rom = 34'h3BB0BD149; // sign 1 lz  1 s 1: K[10]: k = -70609, d = 4425
+    9'd266: mt_gauss_rom = 34'h3BF5E102F; // sign 1 lz  1 s 2: K[11]: k = -66184, d = 4143
+    9'd267: mt_gauss_rom = 34'h3C369CF44; // sign 1 lz  1 s 3: K[12]: k = -62041, d = 3908
+    9'd268: mt_gauss_rom = 34'h3C73ACE80; // sign 1 lz  1 s 4: K[13]: k = -58133, d = 3712
+    9'd269: mt_gauss_rom = 34'h3CADACDD8; // sign 1 lz  1 s 5: K[14]: k = -54421, d = 3544
+    9'd270: mt_gauss_rom = 34'h3CE50CD4A; // sign 1 lz  1 s 6: K[15]: k = -50877, d = 3402
+    9'd271: mt_gauss_rom = 34'h3D1A34CCF; // sign 1 lz  1 s 7: K[16]: k = -47475, d = 3279
+    9'd272: mt_gauss_rom = 34'h39DD2CF87; // sign 1 lz  2 s 0: K[18]: k = -100533, d = 3975
+    9'd273: mt_gauss_rom = 34'h3A1B48E40; // sign 1 lz  2 s 1: K[19]: k = -96558, d = 3648
+    9'd274: mt_gauss_rom = 34'h3A5448D35; // sign 1 lz  2 s 2: K[20]: k = -92910, d = 3381
+    9'd275: mt_gauss_rom = 34'h3A891CC57; // sign 1 lz  2 s 3: K[21]: k = -89529, d = 3159
+    9'd276: mt_gauss_rom = 34'h3ABA78B99; // sign 1 lz  2 s 4: K[22]: k = -86370, d = 2969
+    9'd277: mt_gauss_rom = 34'h3AE8DCAF8; // sign 1 lz  2 s 5: K[23]: k = -83401, d = 2808
+    9'd278: mt_gauss_rom = 34'h3B14BCA6B; // sign 1 lz  2 s 6: K[24]: k = -80593, d = 2667
+    9'd279: mt_gauss_rom = 34'h3B3E689F0; // sign 1 lz  2 s 7: K[25]: k = -77926, d = 2544
+    9'd280: mt_gauss_rom = 34'h388CACD87; // sign 1 lz  3 s 0: K[27]: k = -122069, d = 3463
+    9'd281: mt_gauss_rom = 34'h38C2C8C58; // sign 1 lz  3 s 1: K[28]: k = -118606, d = 3160
+    9'd282: mt_gauss_rom = 34'h38F428B61; // sign 1 lz  3 s 2: K[29]: k = -115446, d = 2913
+    9'd283: mt_gauss_rom = 34'h3921ACA92; // sign 1 lz  3 s 3: K[30]: k = -112533, d = 2706
+    9'd284: mt_gauss_rom = 34'h394BF49E2; // sign 1 lz  3 s 4: K[31]: k = -109827, d = 2530
+    9'd285: mt_gauss_rom = 34'h39737C94C; // sign 1 lz  3 s 5: K[32]: k = -107297, d = 2380
+    9'd286: mt_gauss_rom = 34'h3998AC8C9; // sign 1 lz  3 s 6: K[33]: k = -104917, d = 2249
+    9'd287: mt_gauss_rom = 34'h39BBD0857; // sign 1 lz  3 s 7: K[34]: k = -102668, d = 2135
+    9'd288: mt_gauss_rom = 34'h37628CC1D; // sign 1 lz  4 s 0: K[36]: k = -141149, d = 3101
+    9'd289: mt_gauss_rom = 34'h379300B04; // sign 1 lz  4 s 1: K[37]: k = -138048, d = 2820
+    9'd290: mt_gauss_rom = 34'h37BF10A1D; // sign 1 lz  4 s 2: K[38]: k = -135228, d = 2589
+    9'd291: mt_gauss_rom = 34'h37E78495E; // sign 1 lz  4 s 3: K[39]: k = -132639, d = 2398
+    9'd292: mt_gauss_rom = 34'h380CFC8BB; // sign 1 lz  4 s 4: K[40]: k = -130241, d = 2235
+    9'd293: mt_gauss_rom = 34'h382FE882F; // sign 1 lz  4 s 5: K[41]: k = -128006, d = 2095
+    9'd294: mt_gauss_rom = 34'h3850A47B6; // sign 1 lz  4 s 6: K[42]: k = -125911, d = 1974
+    9'd295: mt_gauss_rom = 34'h386F7C74C; // sign 1 lz  4 s 7: K[43]: k = -123937, d = 1868
+    9'd296: mt_gauss_rom = 34'h365488B0D; // sign 1 lz  5 s 0: K[45]: k = -158430, d = 2829
+    9'd297: mt_gauss_rom = 34'h3680BCA06; // sign 1 lz  5 s 1: K[46]: k = -155601, d = 2566
+    9'd298: mt_gauss_rom = 34'h36A8D492F; // sign 1 lz  5 s 2: K[47]: k = -153035, d = 2351
+    9'd299: mt_gauss_rom = 34'h36CD9087C; // sign 1 lz  5 s 3: K[48]: k = -150684, d = 2172
+    9'd300: mt_gauss_rom = 34'h36EF807E3; // sign 1 lz  5 s 4: K[49]: k = -148512, d = 2019
+    9'd301: mt_gauss_rom = 34'h370F0C762; // sign 1 lz  5 s 5: K[50]: k = -146493, d = 1890
+    9'd302: mt_gauss_rom = 34'h372C946F0; // sign 1 lz  5 s 6: K[51]: k = -144603, d = 1776
+    9'd303: mt_gauss_rom = 34'h37485468E; // sign 1 lz  5 s 7: K[52]: k = -142827, d = 1678
+    9'd304: mt_gauss_rom = 34'h355C34A38; // sign 1 lz  6 s 0: K[54]: k = -174323, d = 2616
+    9'd305: mt_gauss_rom = 34'h358514940; // sign 1 lz  6 s 1: K[55]: k = -171707, d = 2368
+    9'd306: mt_gauss_rom = 34'h35AA14875; // sign 1 lz  6 s 2: K[56]: k = -169339, d = 2165
+    9'd307: mt_gauss_rom = 34'h35CBE87CD; // sign 1 lz  6 s 3: K[57]: k = -167174, d = 1997
+    9'd308: mt_gauss_rom = 34'h35EB1C73F; // sign 1 lz  6 s 4: K[58]: k = -165177, d = 1855
+    9'd309: mt_gauss_rom = 34'h3608186C4; // sign 1 lz  6 s 5: K[59]: k = -163322, d = 1732
+    9'd310: mt_gauss_rom = 34'h36232865B; // sign 1 lz  6 s 6: K[60]: k = -161590, d = 1627
+    9'd311: mt_gauss_rom = 34'h363C945FD; // sign 1 lz  6 s 7: K[61]: k = -159963, d = 1533
+    9'd312: mt_gauss_rom = 34'h34753898B; // sign 1 lz  7 s 0: K[63]: k = -189106, d = 2443
+    9'd313: mt_gauss_rom = 34'h349B648A0; // sign 1 lz  7 s 1: K[64]: k = -186663, d = 2208
+    9'd314: mt_gauss_rom = 34'h34BDE47E1; // sign 1 lz  7 s 2: K[65]: k = -184455, d = 2017
+    9'd315: mt_gauss_rom = 34'h34DD68741; // sign 1 lz  7 s 3: K[66]: k = -182438, d = 1857
+    9'd316: mt_gauss_rom = 34'h34FA6C6BB; // sign 1 lz  7 s 4: K[67]: k = -180581, d = 1723
+    9'd317: mt_gauss_rom = 34'h351558648; // sign 1 lz  7 s 5: K[68]: k = -178858, d = 1608
+    9'd318: mt_gauss_rom = 34'h352E785E3; // sign 1 lz  7 s 6: K[69]: k = -177250, d = 1507
+    9'd319: mt_gauss_rom = 34'h35460458C; // sign 1 lz  7 s 7: K[70]: k = -175743, d = 1420
+    9'd320: mt_gauss_rom = 34'h339C808FC; // sign 1 lz  8 s 0: K[72]: k = -202976, d = 2300
+    9'd321: mt_gauss_rom = 34'h33C07081B; // sign 1 lz  8 s 1: K[73]: k = -200676, d = 2075
+    9'd322: mt_gauss_rom = 34'h33E0DC766; // sign 1 lz  8 s 2: K[74]: k = -198601, d = 1894
+    9'd323: mt_gauss_rom = 34'h33FE746CF; // sign 1 lz  8 s 3: K[75]: k = -196707, d = 1743
+    9'd324: mt_gauss_rom = 34'h3419B064F; // sign 1 lz  8 s 4: K[76]: k = -194964, d = 1615
+    9'd325: mt_gauss_rom = 34'h3432EC5E1; // sign 1 lz  8 s 5: K[77]: k = -193349, d = 1505
+    9'd326: mt_gauss_rom = 34'h344A70583; // sign 1 lz  8 s 6: K[78]: k = -191844, d = 1411
+    9'd327: mt_gauss_rom = 34'h34607C52F; // sign 1 lz  8 s 7: K[79]: k = -190433, d = 1327
+    9'd328: mt_gauss_rom = 34'h32CFC8882; // sign 1 lz  9 s 0: K[81]: k = -216078, d = 2178
+    9'd329: mt_gauss_rom = 34'h32F1D07AC; // sign 1 lz  9 s 1: K[82]: k = -213900, d = 1964
+    9'd330: mt_gauss_rom = 34'h3310806FE; // sign 1 lz  9 s 2: K[83]: k = -211936, d = 1790
+    9'd331: mt_gauss_rom = 34'h332C7866E; // sign 1 lz  9 s 3: K[84]: k = -210146, d = 1646
+    9'd332: mt_gauss_rom = 34'h3346305F5; // sign 1 lz  9 s 4: K[85]: k = -208500, d = 1525
+    9'd333: mt_gauss_rom = 34'h335E0458B; // sign 1 lz  9 s 5: K[86]: k = -206975, d = 1419
+    9'd334: mt_gauss_rom = 34'h337430532; // sign 1 lz  9 s 6: K[87]: k = -205556, d = 1330
+    9'd335: mt_gauss_rom = 34'h3388F84E2; // sign 1 lz  9 s 7: K[88]: k = -204226, d = 1250
+    9'd336: mt_gauss_rom = 34'h320D50819; // sign 1 lz 10 s 0: K[90]: k = -228524, d = 2073
+    9'd337: mt_gauss_rom = 34'h322DB474C; // sign 1 lz 10 s 1: K[91]: k = -226451, d = 1868
+    9'd338: mt_gauss_rom = 34'h324AE46A6; // sign 1 lz 10 s 2: K[92]: k = -224583, d = 1702
+    9'd339: mt_gauss_rom = 34'h32657C61B; // sign 1 lz 10 s 3: K[93]: k = -222881, d = 1563
+    9'd340: mt_gauss_rom = 34'h327DE85A7; // sign 1 lz 10 s 4: K[94]: k = -221318, d = 1447
+    9'd341: mt_gauss_rom = 34'h329484543; // sign 1 lz 10 s 5: K[95]: k = -219871, d = 1347
+    9'd342: mt_gauss_rom = 34'h32A9904ED; // sign 1 lz 10 s 6: K[96]: k = -218524, d = 1261
+    9'd343: mt_gauss_rom = 34'h32BD444A1; // sign 1 lz 10 s 7: K[97]: k = -217263, d = 1185
+    9'd344: mt_gauss_rom = 34'h3153BC7BE; // sign 1 lz 11 s 0: K[99]: k = -240401, d = 1982
+    9'd345: mt_gauss_rom = 34'h3172B46F8; // sign 1 lz 11 s 1: K[100]: k = -238419, d = 1784
+    9'd346: mt_gauss_rom = 34'h318E94659; // sign 1 lz 11 s 2: K[101]: k = -236635, d = 1625
+    9'd347: mt_gauss_rom = 34'h31A7F85D4; // sign 1 lz 11 s 3: K[102]: k = -235010, d = 1492
+    9'd348: mt_gauss_rom = 34'h31BF48564; // sign 1 lz 11 s 4: K[103]: k = -233518, d = 1380
+    9'd349: mt_gauss_rom = 34'h31D4D8504; // sign 1 lz 11 s 5: K[104]: k = -232138, d = 1284
+    9'd350: mt_gauss_rom = 34'h31E8E84B1; // sign 1 lz 11 s 6: K[105]: k = -230854, d = 1201
+    9'd351: mt_gauss_rom = 34'h31FBAC469; // sign 1 lz 11 s 7: K[106]: k = -229653, d = 1129
+    9'd352: mt_gauss_rom = 34'h30A1F876D; // sign 1 lz 12 s 0: K[108]: k = -251778, d = 1901
+    9'd353: mt_gauss_rom = 34'h30BFAC6AF; // sign 1 lz 12 s 1: K[109]: k = -249877, d = 1711
+    9'd354: mt_gauss_rom = 34'h30DA68615; // sign 1 lz 12 s 2: K[110]: k = -248166, d = 1557
+    9'd355: mt_gauss_rom = 34'h30F2BC595; // sign 1 lz 12 s 3: K[111]: k = -246609, d = 1429
+    9'd356: mt_gauss_rom = 34'h31091052A; // sign 1 lz 12 s 4: K[112]: k = -245180, d = 1322
+    9'd357: mt_gauss_rom = 34'h311DB84CD; // sign 1 lz 12 s 5: K[113]: k = -243858, d = 1229
+    9'd358: mt_gauss_rom = 34'h3130EC47D; // sign 1 lz 12 s 6: K[114]: k = -242629, d = 1149
+    9'd359: mt_gauss_rom = 34'h3142E0437; // sign 1 lz 12 s 7: K[115]: k = -241480, d = 1079
+    9'd360: mt_gauss_rom = 34'h2FF720725; // sign 1 lz 13 s 0: K[117]: k = -262712, d = 1829
+    9'd361: mt_gauss_rom = 34'h3013B466E; // sign 1 lz 13 s 1: K[118]: k = -260883, d = 1646
+    9'd362: mt_gauss_rom = 34'h302D6C5D9; // sign 1 lz 13 s 2: K[119]: k = -259237, d = 1497
+    9'd363: mt_gauss_rom = 34'h3044D055D; // sign 1 lz 13 s 3: K[120]: k = -257740, d = 1373
+    9'd364: mt_gauss_rom = 34'h305A444F6; // sign 1 lz 13 s 4: K[121]: k = -256367, d = 1270
+    9'd365: mt_gauss_rom = 34'h306E1C49C; // sign 1 lz 13 s 5: K[122]: k = -255097, d = 1180
+    9'd366: mt_gauss_rom = 34'h30808C44F; // sign 1 lz 13 s 6: K[123]: k = -253917, d = 1103
+    9'd367: mt_gauss_rom = 34'h3091C840C; // sign 1 lz 13 s 7: K[124]: k = -252814, d = 1036
+    9'd368: mt_gauss_rom = 34'h2F52786E5; // sign 1 lz 14 s 0: K[126]: k = -273250, d = 1765
+    9'd369: mt_gauss_rom = 34'h2F6E0C633; // sign 1 lz 14 s 1: K[127]: k = -271485, d = 1587
+    9'd370: mt_gauss_rom = 34'h2F86D85A3; // sign 1 lz 14 s 2: K[128]: k = -269898, d = 1443
+    9'd371: mt_gauss_rom = 34'h2F9D6452C; // sign 1 lz 14 s 3: K[129]: k = -268455, d = 1324
+    9'd372: mt_gauss_rom = 34'h2FB2144C7; // sign 1 lz 14 s 4: K[130]: k = -267131, d = 1223
+    9'd373: mt_gauss_rom = 34'h2FC530470; // sign 1 lz 14 s 5: K[131]: k = -265908, d = 1136
+    9'd374: mt_gauss_rom = 34'h2FD6F0427; // sign 1 lz 14 s 6: K[132]: k = -264772, d = 1063
+    9'd375: mt_gauss_rom = 34'h2FE78C3E5; // sign 1 lz 14 s 7: K[133]: k = -263709, d = 997
+    9'd376: mt_gauss_rom = 34'h2EB3646AA; // sign 1 lz 15 s 0: K[135]: k = -283431, d = 1706
+    9'd377: mt_gauss_rom = 34'h2ECE0C5FF; // sign 1 lz 15 s 1: K[136]: k = -281725, d = 1535
+    9'd378: mt_gauss_rom = 34'h2EE608572; // sign 1 lz 15 s 2: K[137]: k = -280190, d = 1394
+    9'd379: mt_gauss_rom = 34'h2EFBD04FF; // sign 1 lz 15 s 3: K[138]: k = -278796, d = 1279
+    9'd380: mt_gauss_rom = 34'h2F0FCC49D; // sign 1 lz 15 s 4: K[139]: k = -277517, d = 1181
+    9'd381: mt_gauss_rom = 34'h2F224044A; // sign 1 lz 15 s 5: K[140]: k = -276336, d = 1098
+    9'd382: mt_gauss_rom = 34'h2F3368402; // sign 1 lz 15 s 6: K[141]: k = -275238, d = 1026
+    9'd383: mt_gauss_rom = 34'h2F43703C2; // sign 1 lz 15 s 7: K[142]: k = -274212, d = 962
+    9'd384: mt_gauss_rom = 34'h2E1960675; // sign 1 lz 16 s 0: K[144]: k = -293288, d = 1653
+    9'd385: mt_gauss_rom = 34'h2E33345CF; // sign 1 lz 16 s 1: K[145]: k = -291635, d = 1487
+    9'd386: mt_gauss_rom = 34'h2E4A70546; // sign 1 lz 16 s 2: K[146]: k = -290148, d = 1350
+    9'd387: mt_gauss_rom = 34'h2E5F884D6; // sign 1 lz 16 s 3: K[147]: k = -288798, d = 1238
+    9'd388: mt_gauss_rom = 34'h2E72E0478; // sign 1 lz 16 s 4: K[148]: k = -287560, d = 1144
+    9'd389: mt_gauss_rom = 34'h2E84C0426; // sign 1 lz 16 s 5: K[149]: k = -286416, d = 1062
+    9'd390: mt_gauss_rom = 34'h2E95583E0; // sign 1 lz 16 s 6: K[150]: k = -285354, d = 992
+    9'd391: mt_gauss_rom = 34'h2EA4D83A3; // sign 1 lz 16 s 7: K[151]: k = -284362, d = 931
+    9'd392: mt_gauss_rom = 34'h2D83F8645; // sign 1 lz 17 s 0: K[153]: k = -302850, d = 1605
+    9'd393: mt_gauss_rom = 34'h2D9D0C5A3; // sign 1 lz 17 s 1: K[154]: k = -301245, d = 1443
+    9'd394: mt_gauss_rom = 34'h2DB39851E; // sign 1 lz 17 s 2: K[155]: k = -299802, d = 1310
+    9'd395: mt_gauss_rom = 34'h2DC8104B1; // sign 1 lz 17 s 3: K[156]: k = -298492, d = 1201
+    9'd396: mt_gauss_rom = 34'h2DDAD4455; // sign 1 lz 17 s 4: K[157]: k = -297291, d = 1109
+    9'd397: mt_gauss_rom = 34'h2DEC28406; // sign 1 lz 17 s 5: K[158]: k = -296182, d = 1030
+    9'd398: mt_gauss_rom = 34'h2DFC403C2; // sign 1 lz 17 s 6: K[159]: k = -295152, d = 962
+    9'd399: mt_gauss_rom = 34'h2E0B48386; // sign 1 lz 17 s 7: K[160]: k = -294190, d = 902
+    9'd400: mt_gauss_rom = 34'h2CF2CC619; // sign 1 lz 18 s 0: K[162]: k = -312141, d = 1561
+    9'd401: mt_gauss_rom = 34'h2D0B3057A; // sign 1 lz 18 s 1: K[163]: k = -310580, d = 1402
+    9'd402: mt_gauss_rom = 34'h2D21184F9; // sign 1 lz 18 s 2: K[164]: k = -309178, d = 1273
+    9'd403: mt_gauss_rom = 34'h2D34FC48F; // sign 1 lz 18 s 3: K[165]: k = -307905, d = 1167
+    9'd404: mt_gauss_rom = 34'h2D4738435; // sign 1 lz 18 s 4: K[166]: k = -306738, d = 1077
+    9'd405: mt_gauss_rom = 34'h2D580C3E9; // sign 1 lz 18 s 5: K[167]: k = -305661, d = 1001
+    9'd406: mt_gauss_rom = 34'h2D67B03A6; // sign 1 lz 18 s 6: K[168]: k = -304660, d = 934
+    9'd407: mt_gauss_rom = 34'h2D764836C; // sign 1 lz 18 s 7: K[169]: k = -303726, d = 876
+    9'd408: mt_gauss_rom = 34'h2C65845F0; // sign 1 lz 19 s 0: K[171]: k = -321183, d = 1520
+    9'd409: mt_gauss_rom = 34'h2C7D44555; // sign 1 lz 19 s 1: K[172]: k = -319663, d = 1365
+    9'd410: mt_gauss_rom = 34'h2C92984D8; // sign 1 lz 19 s 2: K[173]: k = -318298, d = 1240
+    9'd411: mt_gauss_rom = 34'h2CA5F846F; // sign 1 lz 19 s 3: K[174]: k = -317058, d = 1135
+    9'd412: mt_gauss_rom = 34'h2CB7B4418; // sign 1 lz 19 s 4: K[175]: k = -315923, d = 1048
+    9'd413: mt_gauss_rom = 34'h2CC8143CD; // sign 1 lz 19 s 5: K[176]: k = -314875, d = 973
+    9'd414: mt_gauss_rom = 34'h2CD74838D; // sign 1 lz 19 s 6: K[177]: k = -313902, d = 909
+    9'd415: mt_gauss_rom = 34'h2CE57C354; // sign 1 lz 19 s 7: K[178]: k = -312993, d = 852
+    9'd416: mt_gauss_rom = 34'h2BDBDC5C9; // sign 1 lz 20 s 0: K[180]: k = -329993, d = 1481
+    9'd417: mt_gauss_rom = 34'h2BF300533; // sign 1 lz 20 s 1: K[181]: k = -328512, d = 1331
+    9'd418: mt_gauss_rom = 34'h2C07CC4B8; // sign 1 lz 20 s 2: K[182]: k = -327181, d = 1208
+    9'd419: mt_gauss_rom = 34'h2C1AAC453; // sign 1 lz 20 s 3: K[183]: k = -325973, d = 1107
+    9'd420: mt_gauss_rom = 34'h2C2BF83FD; // sign 1 lz 20 s 4: K[184]: k = -324866, d = 1021
+    9'd421: mt_gauss_rom = 34'h2C3BEC3B4; // sign 1 lz 20 s 5: K[185]: k = -323845, d = 948
+    9'd422: mt_gauss_rom = 34'h2C4ABC375; // sign 1 lz 20 s 6: K[186]: k = -322897, d = 885
+    9'd423: mt_gauss_rom = 34'h2C589033D; // sign 1 lz 20 s 7: K[187]: k = -322012, d = 829
+    9'd424: mt_gauss_rom = 34'h2B55885A6; // sign 1 lz 21 s 0: K[189]: k = -338590, d = 1446
+    9'd425: mt_gauss_rom = 34'h2B6C20513; // sign 1 lz 21 s 1: K[190]: k = -337144, d = 1299
+    9'd426: mt_gauss_rom = 34'h2B806C49B; // sign 1 lz 21 s 2: K[191]: k = -335845, d = 1179
+    9'd427: mt_gauss_rom = 34'h2B92D8438; // sign 1 lz 21 s 3: K[192]: k = -334666, d = 1080
+    9'd428: mt_gauss_rom = 34'h2BA3B83E4; // sign 1 lz 21 s 4: K[193]: k = -333586, d = 996
+    9'd429: mt_gauss_rom = 34'h2BB34839C; // sign 1 lz 21 s 5: K[194]: k = -332590, d = 924
+    9'd430: mt_gauss_rom = 34'h2BC1B835F; // sign 1 lz 21 s 6: K[195]: k = -331666, d = 863
+    9'd431: mt_gauss_rom = 34'h2BCF3432A; // sign 1 lz 21 s 7: K[196]: k = -330803, d = 810
+    9'd432: mt_gauss_rom = 34'h2AD254586; // sign 1 lz 22 s 0: K[198]: k = -346987, d = 1414
+    9'd433: mt_gauss_rom = 34'h2AE86C4F4; // sign 1 lz 22 s 1: K[199]: k = -345573, d = 1268
+    9'd434: mt_gauss_rom = 34'h2AFC3C480; // sign 1 lz 22 s 2: K[200]: k = -344305, d = 1152
+    9'd435: mt_gauss_rom = 34'h2B0E3C41F; // sign 1 lz 22 s 3: K[201]: k = -343153, d = 1055
+    9'd436: mt_gauss_rom = 34'h2B1EB83CC; // sign 1 lz 22 s 4: K[202]: k = -342098, d = 972
+    9'd437: mt_gauss_rom = 34'h2B2DE8387; // sign 1 lz 22 s 5: K[203]: k = -341126, d = 903
+    9'd438: mt_gauss_rom = 34'h2B3C0434B; // sign 1 lz 22 s 6: K[204]: k = -340223, d = 843
+    9'd439: mt_gauss_rom = 34'h2B4930316; // sign 1 lz 22 s 7: K[205]: k = -339380, d = 790
+    9'd440: mt_gauss_rom = 34'h2A520C566; // sign 1 lz 23 s 0: K[207]: k = -355197, d = 1382
+    9'd441: mt_gauss_rom = 34'h2A67A44D9; // sign 1 lz 23 s 1: K[208]: k = -353815, d = 1241
+    9'd442: mt_gauss_rom = 34'h2A7B08467; // sign 1 lz 23 s 2: K[209]: k = -352574, d = 1127
+    9'd443: mt_gauss_rom = 34'h2A8CA4407; // sign 1 lz 23 s 3: K[210]: k = -351447, d = 1031
+    9'd444: mt_gauss_rom = 34'h2A9CC03B7; // sign 1 lz 23 s 4: K[211]: k = -350416, d = 951
+    9'd445: mt_gauss_rom = 34'h2AAB9C372; // sign 1 lz 23 s 5: K[212]: k = -349465, d = 882
+    9'd446: mt_gauss_rom = 34'h2AB964338; // sign 1 lz 23 s 6: K[213]: k = -348583, d = 824
+    9'd447: mt_gauss_rom = 34'h2AC644304; // sign 1 lz 23 s 7: K[214]: k = -347759, d = 772
+    9'd448: mt_gauss_rom = 34'h29D480549; // sign 1 lz 24 s 0: K[216]: k = -363232, d = 1353
+    9'd449: mt_gauss_rom = 34'h29E9A44BF; // sign 1 lz 24 s 1: K[217]: k = -361879, d = 1215
+    9'd450: mt_gauss_rom = 34'h29FCA044E; // sign 1 lz 24 s 2: K[218]: k = -360664, d = 1102
+    9'd451: mt_gauss_rom = 34'h2A0DD83F1; // sign 1 lz 24 s 3: K[219]: k = -359562, d = 1009
+    9'd452: mt_gauss_rom = 34'h2A1D9C3A3; // sign 1 lz 24 s 4: K[220]: k = -358553, d = 931
+    9'd453: mt_gauss_rom = 34'h2A2C28360; // sign 1 lz 24 s 5: K[221]: k = -357622, d = 864
+    9'd454: mt_gauss_rom = 34'h2A39A8326; // sign 1 lz 24 s 6: K[222]: k = -356758, d = 806
+    9'd455: mt_gauss_rom = 34'h2A46402F3; // sign 1 lz 24 s 7: K[223]: k = -355952, d = 755
+    9'd456: mt_gauss_rom = 34'h29598052F; // sign 1 lz 25 s 0: K[225]: k = -371104, d = 1327
+    9'd457: mt_gauss_rom = 34'h296E3C4A6; // sign 1 lz 25 s 1: K[226]: k = -369777, d = 1190
+    9'd458: mt_gauss_rom = 34'h2980D4438; // sign 1 lz 25 s 2: K[227]: k = -368587, d = 1080
+    9'd459: mt_gauss_rom = 34'h2991B43DC; // sign 1 lz 25 s 3: K[228]: k = -367507, d = 988
+    9'd460: mt_gauss_rom = 34'h29A124390; // sign 1 lz 25 s 4: K[229]: k = -366519, d = 912
+    9'd461: mt_gauss_rom = 34'h29AF6434E; // sign 1 lz 25 s 5: K[230]: k = -365607, d = 846
+    9'd462: mt_gauss_rom = 34'h29BC9C315; // sign 1 lz 25 s 6: K[231]: k = -364761, d = 789
+    9'd463: mt_gauss_rom = 34'h29C8F02E4; // sign 1 lz 25 s 7: K[232]: k = -363972, d = 740
+    9'd464: mt_gauss_rom = 34'h28E0F0515; // sign 1 lz 26 s 0: K[234]: k = -378820, d = 1301
+    9'd465: mt_gauss_rom = 34'h28F54448F; // sign 1 lz 26 s 1: K[235]: k = -377519, d = 1167
+    9'd466: mt_gauss_rom = 34'h290780423; // sign 1 lz 26 s 2: K[236]: k = -376352, d = 1059
+    9'd467: mt_gauss_rom = 34'h29180C3C9; // sign 1 lz 26 s 3: K[237]: k = -375293, d = 969
+    9'd468: mt_gauss_rom = 34'h29273037D; // sign 1 lz 26 s 4: K[238]: k = -374324, d = 893
+    9'd469: mt_gauss_rom = 34'h29352433D; // sign 1 lz 26 s 5: K[239]: k = -373431, d = 829
+    9'd470: mt_gauss_rom = 34'h294218306; // sign 1 lz 26 s 6: K[240]: k = -372602, d = 774
+    9'd471: mt_gauss_rom = 34'h294E302D4; // sign 1 lz 26 s 7: K[241]: k = -371828, d = 724
+    9'd472: mt_gauss_rom = 34'h286AA84FC; // sign 1 lz 27 s 0: K[243]: k = -386390, d = 1276
+    9'd473: mt_gauss_rom = 34'h287E9847A; // sign 1 lz 27 s 1: K[244]: k = -385114, d = 1146
+    9'd474: mt_gauss_rom = 34'h28908040E; // sign 1 lz 27 s 2: K[245]: k = -383968, d = 1038
+    9'd475: mt_gauss_rom = 34'h28A0B83B7; // sign 1 lz 27 s 3: K[246]: k = -382930, d = 951
+    9'd476: mt_gauss_rom = 34'h28AF9436C; // sign 1 lz 27 s 4: K[247]: k = -381979, d = 876
+    9'd477: mt_gauss_rom = 34'h28BD4432E; // sign 1 lz 27 s 5: K[248]: k = -381103, d = 814
+    9'd478: mt_gauss_rom = 34'h28C9FC2F6; // sign 1 lz 27 s 6: K[249]: k = -380289, d = 758
+    9'd479: mt_gauss_rom = 34'h28D5D42C7; // sign 1 lz 27 s 7: K[250]: k = -379531, d = 711
+    9'd480: mt_gauss_rom = 34'h27F6884E5; // sign 1 lz 28 s 0: K[252]: k = -393822, d = 1253
+    9'd481: mt_gauss_rom = 34'h280A1C465; // sign 1 lz 28 s 1: K[253]: k = -392569, d = 1125
+    9'd482: mt_gauss_rom = 34'h281BB03FC; // sign 1 lz 28 s 2: K[254]: k = -391444, d = 1020
+    9'd483: mt_gauss_rom = 34'h282BA03A5; // sign 1 lz 28 s 3: K[255]: k = -390424, d = 933
+    9'd484: mt_gauss_rom = 34'h283A3435C; // sign 1 lz 28 s 4: K[256]: k = -389491, d = 860
+    9'd485: mt_gauss_rom = 34'h2847A431F; // sign 1 lz 28 s 5: K[257]: k = -388631, d = 799
+    9'd486: mt_gauss_rom = 34'h2854202E8; // sign 1 lz 28 s 6: K[258]: k = -387832, d = 744
+    9'd487: mt_gauss_rom = 34'h285FC02BA; // sign 1 lz 28 s 7: K[259]: k = -387088, d = 698
+    9'd488: mt_gauss_rom = 34'h2784744D0; // sign 1 lz 29 s 0: K[261]: k = -401123, d = 1232
+    9'd489: mt_gauss_rom = 34'h2797B4451; // sign 1 lz 29 s 1: K[262]: k = -399891, d = 1105
+    9'd490: mt_gauss_rom = 34'h27A8F83EA; // sign 1 lz 29 s 2: K[263]: k = -398786, d = 1002
+    9'd491: mt_gauss_rom = 34'h27B8A0394; // sign 1 lz 29 s 3: K[264]: k = -397784, d = 916
+    9'd492: mt_gauss_rom = 34'h27C6F034E; // sign 1 lz 29 s 4: K[265]: k = -396868, d = 846
+    9'd493: mt_gauss_rom = 34'h27D428310; // sign 1 lz 29 s 5: K[266]: k = -396022, d = 784
+    9'd494: mt_gauss_rom = 34'h27E0682DB; // sign 1 lz 29 s 6: K[267]: k = -395238, d = 731
+    9'd495: mt_gauss_rom = 34'h27EBD42AD; // sign 1 lz 29 s 7: K[268]: k = -394507, d = 685
+    9'd496: mt_gauss_rom = 34'h2714544BB; // sign 1 lz 30 s 0: K[270]: k = -408299, d = 1211
+    9'd497: mt_gauss_rom = 34'h27274043E; // sign 1 lz 30 s 1: K[271]: k = -407088, d = 1086
+    9'd498: mt_gauss_rom = 34'h2738383D9; // sign 1 lz 30 s 2: K[272]: k = -406002, d = 985
+    9'd499: mt_gauss_rom = 34'h27479C385; // sign 1 lz 30 s 3: K[273]: k = -405017, d = 901
+    9'd500: mt_gauss_rom = 34'h2755B033F; // sign 1 lz 30 s 4: K[274]: k = -404116, d = 831
+    9'd501: mt_gauss_rom = 34'h2762AC302; // sign 1 lz 30 s 5: K[275]: k = -403285, d = 770
+    9'd502: mt_gauss_rom = 34'h276EB42CF; // sign 1 lz 30 s 6: K[276]: k = -402515, d = 719
+    9'd503: mt_gauss_rom = 34'h2779F02A1; // sign 1 lz 30 s 7: K[277]: k = -401796, d = 673
+    9'd504: mt_gauss_rom = 34'h26A60C000; // sign 1 K_ZERO (v == 0): k = -415357, d = 0
+    default: mt_gauss_rom = 34'h0;
   endcase
 endfunction

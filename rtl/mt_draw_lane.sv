@@ -3,9 +3,14 @@
 // that runs ahead of its consumer, two Gaussian transforms, and a queue of finished draws.
 // The reference is mt_xoshiro_next and mt_gauss_from_u32 in hls/mt_rng.{c,h}.
 //
-// Two xoshiro states. com_q is the committed state, the one mt_xoshiro_t holds in C after
-// the draws consumed so far; it steps by the number taken, so no state travels with the
-// queue. gen_q is com_q advanced past every draw generated (queued or in flight).
+// gen_q is the xoshiro state past every draw generated (queued or in flight). The committed
+// state (state_o, the one mt_xoshiro_t holds in C after the draws consumed so far) is not
+// stepped by the consumer: the state before each pair, st_q[pair], travels in a distributed
+// RAM of DEPTH pair slots (at most DEPTH/2 + 1 pairs are live, head to gen), and state_o is
+// st_q[h/2] for an even head h and one step of it for an odd one. A 0/1/2-step mux with its
+// load path cost about 2.7 LUTs per state bit; the RAM and the 1-step mux cost about 2.
+// gen_d, the next gen_q, is written at its own pair number (at 0 on load_i), so that
+// st_q[wpair] = gen_q always and a drained queue (h = 2 wpair) needs no bypass.
 //
 // Generation: in a cycle with room for two more draws (reserved = generated - taken <=
 // DEPTH-2) the lane computes u0 = out(gen), u1 = out(step(gen)) and gen := step^2(gen). The
@@ -19,8 +24,9 @@
 // h and h+1 come from bank h[0] at h/2 and the other bank at (h+1)/2.
 //
 // kill_i (reseed started) drops the queue and the work in flight and stops generating until
-// the next load_i. load_i sets both states to state_i, drops the queue and restarts
-// generation. take_i (0, 1, 2; 3 acts as 2) is ignored unless avail_o.
+// the next load_i: avail_o falls with live_q, and the pointers stay, so that state_o still
+// reads the committed state from st_q. load_i sets the state to state_i, drops the queue
+// and restarts generation. take_i (0, 1, 2; 3 acts as 2) is ignored unless avail_o.
 module mt_draw_lane #(
   parameter int unsigned DEPTH = 32  // power of two, >= 18 for 2 draws per cycle
 ) (
@@ -71,8 +77,8 @@ module mt_draw_lane #(
   logic [HW-2:0]   zpair_q;        // next pair whose Gaussians arrive
   logic            uv_q;           // u pair registered for the transforms
   // Datapath (no reset)
-  logic [127:0]    com_q, com_d;
   logic [127:0]    gen_q;
+  logic [127:0]    st_q [DEPTH];   // state before each pair, by pair number mod DEPTH
   logic [31:0]     u0_q, u1_q;     // transform inputs
   logic [31:0]     ub0_q [DEPTH/2];  // u queue, even entries
   logic [31:0]     ub1_q [DEPTH/2];  // u queue, odd entries
@@ -80,9 +86,11 @@ module mt_draw_lane #(
   logic [15:0]     zb1_q [DEPTH/2];
 
   logic            flush;
+  logic [127:0]    st_rd, st_rd1;  // state before the head's pair, and one step on
   logic            g_rst;
   logic            gen;
-  logic [127:0]    gen1, gen2;
+  logic [127:0]    gen1, gen2, gen_d;
+  logic [HW-2:0]   st_wa;
   logic [31:0]     u0, u1;
   logic [HW-1:0]   reserved;
   logic [HW-1:0]   ready;
@@ -104,7 +112,7 @@ module mt_draw_lane #(
   // (real or, for Verilator, block-level) combinational loop.
   always_comb begin
     ready    = {zpair_q, 1'b0} - head_q;
-    avail_o  = ready[HW-1:1] != '0;
+    avail_o  = live_q && ready[HW-1:1] != '0;
     head_p1  = head_q[AW:0] + 1'b1;
     ra0      = head_p1[AW:1];
     ra1      = head_q[AW:1];
@@ -119,6 +127,13 @@ module mt_draw_lane #(
       u_o = {rd_u1, rd_u0};
       z_o = {rd_z1, rd_z0};
     end
+    st_rd  = st_q[head_q[HW-1:1]];
+    st_rd1 = xo_step(st_rd);
+    if (head_q[0]) begin
+      state_o = st_rd1;
+    end else begin
+      state_o = st_rd;
+    end
   end
 
   // Generation.
@@ -131,19 +146,11 @@ module mt_draw_lane #(
     gen1     = xo_step(gen_q);
     u1       = xo_out(gen1[31:0], gen1[127:96]);
     gen2     = xo_step(gen1);
+    gen_d    = load_i ? state_i : gen2;
+    st_wa    = load_i ? '0 : wpair_q + 1'b1;  // gen_d's pair number
   end
 
-  // Consumption.
-  always_comb begin
-    n_take = avail_o ? (take_i[1] ? 2'd2 : {1'b0, take_i[0]}) : 2'd0;
-    com_d  = com_q;
-    if (n_take != 2'd0) begin
-      com_d = xo_step(com_q);
-    end
-    if (n_take == 2'd2) begin
-      com_d = xo_step(com_d);
-    end
-  end
+  assign n_take = avail_o ? (take_i[1] ? 2'd2 : {1'b0, take_i[0]}) : 2'd0;
 
   always_ff @(posedge clk_i) begin
     if (rst_i || kill_i) begin
@@ -151,28 +158,27 @@ module mt_draw_lane #(
     end else if (load_i) begin
       live_q <= 1'b1;
     end
-    if (rst_i || flush) begin
+    // Not on kill_i: state_o keeps reading the committed state through head_q.
+    if (rst_i || load_i) begin
       head_q  <= '0;
       wpair_q <= '0;
       zpair_q <= '0;
-      uv_q    <= 1'b0;
     end else begin
       head_q  <= head_q + HW'(n_take);
       wpair_q <= wpair_q + (HW-1)'(gen);
       zpair_q <= zpair_q + (HW-1)'(zv0);
+    end
+    if (rst_i || flush) begin
+      uv_q    <= 1'b0;
+    end else begin
       uv_q    <= gen;
     end
   end
 
   always_ff @(posedge clk_i) begin
-    if (load_i) begin
-      com_q <= state_i;
-      gen_q <= state_i;
-    end else begin
-      com_q <= com_d;
-      if (gen) begin
-        gen_q <= gen2;
-      end
+    if (load_i || gen) begin
+      gen_q        <= gen_d;
+      st_q[st_wa]  <= gen_d;
     end
     if (gen) begin
       u0_q                  <= u0;
@@ -203,8 +209,6 @@ module mt_draw_lane #(
     .valid_o (zv1),
     .z_o     (z1)
   );
-
-  assign state_o = com_q;
 
 endmodule
 `default_nettype wire

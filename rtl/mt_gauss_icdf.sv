@@ -8,12 +8,19 @@
 // LATENCY = 6 register stages:
 //   1  sign; leading-zero shifter stages 16 and 8 of the 31-bit magnitude v = u[30:0]
 //   2  shifter stages 4, 2, 1 (m = v << lz, lz = 0..30; v == 0 gives lz = 31, m = 0);
-//      ROM address {lz, s = m[29:27]}, fraction f = m[26:11]
-//   3  knot ROM read: k0 = K[9*lz + s], d = K[9*lz + s + 1] - k0 (generated/mt_gauss_knots.vh;
-//      word {31, 0} holds (K_ZERO, 0) so v == 0 needs no special case: f = 0 there)
+//      ROM address {sign, lz, s = m[29:27]}, fraction f = m[26:11]
+//   3  knot ROM read (generated/mt_gauss_knots.vh): from k0 = K[9*lz + s] and
+//      dk = K[9*lz + s + 1] - k0, (k, d) = (k0 + 8, dk) for sign 0 and (7 - k0, -dk) for
+//      sign 1; word {sign, 31, 0} is built from (K_ZERO, 0) so v == 0 needs no special
+//      case: f = 0 there
 //   4  signed product d * f (one DSP)
-//   5  r = k0 + floor(d * f / 2^16) + 8 (>>> on the signed product is floor), z12 = r >> 4
-//   6  z = sign ? -z12 : z12
+//   5  the 36-bit sum k * 2^16 + sign * (2^16 - 1) + d * f, whose bits [35:20] are
+//      z = sign ? -z12 : z12 with z12 = (k0 + floor(dk * f / 2^16) + 8) >> 4: for sign 1
+//      the sum is 2^20 - 1 minus the sign-0 sum, and floor((2^20 - 1 - x) / 2^20) =
+//      -floor(x / 2^20). The rounding constant and the negation live in the ROM and the
+//      sum is at full width, so that it is the DSP's post-adder (C + A*B) and no carry
+//      chain in LUTs
+//   6  z registered (the stage keeps the latency of the negation it held)
 // Only the valid pipeline is reset; the datapath registers are enabled by their stage's
 // valid bit and keep their value otherwise (z_o holds the last sample).
 module mt_gauss_icdf (
@@ -32,7 +39,7 @@ module mt_gauss_icdf (
   localparam int unsigned MAG_W = OUT_W + MT_GAUSS_DROP_BITS;  // rounded Q4.16 magnitude
   localparam int unsigned PROD_W = MT_GAUSS_D_W + MT_GAUSS_FRAC_BITS;  // d * f, signed
   localparam int unsigned SF_W = MT_GAUSS_SEG_BITS + MT_GAUSS_FRAC_BITS;  // m[29 -: SF_W]
-  localparam logic [MAG_W-1:0] HALF = MAG_W'(1) << (MT_GAUSS_DROP_BITS - 1);
+  localparam int unsigned SUM_W = MAG_W + MT_GAUSS_FRAC_BITS;
 
   logic [LATENCY-1:0] valid_q;
 
@@ -53,38 +60,35 @@ module mt_gauss_icdf (
   logic [MT_GAUSS_FRAC_BITS-1:0] f3_q;
   // Stage 4
   logic        sign4_q;
-  logic [MT_GAUSS_K0_W-1:0] k0_4_q;
+  logic [MT_GAUSS_K_W-1:0] k4_q;   // signed
   logic signed [PROD_W-1:0] prod4_q, prod4_d;
   logic signed [MT_GAUSS_D_W-1:0] d3;
   logic signed [PROD_W-1:0] d3_ext;
   logic signed [PROD_W-1:0] f3_ext;
   // Stage 5
-  logic        sign5_q;
-  logic [OUT_W-1:0] z12_5_q;
-  logic signed [MT_GAUSS_D_W-1:0] interp4;  // floor(d * f / 2^16), in [d, 0]
-  logic [MAG_W-1:0] r4;
+  logic [OUT_W-1:0] z5_q;
+  logic [SUM_W-1:0] sum4;
   // Stage 6
   logic [OUT_W-1:0] z6_q;
 
   // Bits dropped on purpose: m[30] (the normalised leading one) and m[10:0] (below the
-  // fraction), the low 16 bits of the product (floor shift) and the low 4 bits of r (the
-  // Q4.16 -> Q3.12 rounding). The name matches Verilator's --unused-regexp default.
+  // fraction), the low 20 bits of the sum (floor shift and the Q4.16 -> Q3.12 rounding).
+  // The name matches Verilator's --unused-regexp default.
   logic unused_dropped;
-  assign unused_dropped = ^{m2_d[30], m2_d[30-SF_W-1:0], prod4_q[MT_GAUSS_FRAC_BITS-1:0],
-                            r4[MT_GAUSS_DROP_BITS-1:0]};
+  assign unused_dropped = ^{m2_d[30], m2_d[30-SF_W-1:0], sum4[SUM_W-OUT_W-1:0]};
 
-  // ---- Stage 1: shifter stages 16, 8.
+  // ---- Stage 1: shifter stages 16, 8, as one 4:1 mux per bit on lz[4:3] (one LUT6 each).
+  // Written as two chained conditional shifts, Yosys built two 2:1 levels and a reset-based
+  // zero fill: 46 LUTs more.
   always_comb begin
-    m1_d  = u_i[30:0];
-    lz1_d = 2'b00;
-    if (m1_d[30:15] == 16'd0) begin
-      m1_d     = {m1_d[14:0], 16'd0};
-      lz1_d[1] = 1'b1;
-    end
-    if (m1_d[30:23] == 8'd0) begin
-      m1_d     = {m1_d[22:0], 8'd0};
-      lz1_d[0] = 1'b1;
-    end
+    lz1_d[1] = u_i[30:15] == 16'd0;
+    lz1_d[0] = lz1_d[1] ? (u_i[14:7] == 8'd0) : (u_i[30:23] == 8'd0);
+    case (lz1_d)
+      2'd0:    m1_d = u_i[30:0];
+      2'd1:    m1_d = {u_i[22:0], 8'd0};
+      2'd2:    m1_d = {u_i[14:0], 16'd0};
+      default: m1_d = {u_i[6:0], 24'd0};
+    endcase
   end
 
   // ---- Stage 2: shifter stages 4, 2, 1; segment and fraction fields.
@@ -104,7 +108,7 @@ module mt_gauss_icdf (
       lz2_d[0] = 1'b1;
     end
     sf2_d   = m2_d[29 -: SF_W];
-    addr2_d = {lz1_q, lz2_d, sf2_d[SF_W-1 -: MT_GAUSS_SEG_BITS]};
+    addr2_d = {sign1_q, lz1_q, lz2_d, sf2_d[SF_W-1 -: MT_GAUSS_SEG_BITS]};
   end
 
   // ---- Stage 4: signed product of d (ROM) and the unsigned fraction f.
@@ -115,13 +119,12 @@ module mt_gauss_icdf (
     prod4_d = d3_ext * f3_ext;
   end
 
-  // ---- Stage 5: M + 8 = k0 + floor(d * f / 2^16) + 8, then >> 4. |d * f| < |d| * 2^16, so
-  // the floor quotient fits the width of d; M >= 0 and M + 8 < 2^MAG_W.
+  // ---- Stage 5: for sign 0 the sum is (M + 8) * 2^16 plus the fraction of dk * f, with
+  // 0 <= M + 8 < 2^MAG_W, so its bits [35:20] are z12; for sign 1 it is 2^20 - 1 minus that
+  // (modulo 2^36), whose bits [35:20] are -z12 modulo 2^16.
   always_comb begin
-    interp4 = prod4_q[PROD_W-1 -: MT_GAUSS_D_W];  // prod >>> FRAC_BITS
-    r4 = {{(MAG_W-MT_GAUSS_K0_W){1'b0}}, k0_4_q}
-       + {{(MAG_W-MT_GAUSS_D_W){interp4[MT_GAUSS_D_W-1]}}, interp4}
-       + HALF;
+    sum4 = {{(MAG_W-MT_GAUSS_K_W){k4_q[MT_GAUSS_K_W-1]}}, k4_q, {MT_GAUSS_FRAC_BITS{sign4_q}}}
+         + {{(SUM_W-PROD_W){prod4_q[PROD_W-1]}}, prod4_q};
   end
 
   always_ff @(posedge clk_i) begin
@@ -150,15 +153,14 @@ module mt_gauss_icdf (
     end
     if (valid_q[2]) begin
       sign4_q <= sign3_q;
-      k0_4_q  <= rom3_q[MT_GAUSS_ROM_W-1 -: MT_GAUSS_K0_W];
+      k4_q    <= rom3_q[MT_GAUSS_ROM_W-1 -: MT_GAUSS_K_W];
       prod4_q <= prod4_d;
     end
     if (valid_q[3]) begin
-      sign5_q <= sign4_q;
-      z12_5_q <= r4[MAG_W-1 -: OUT_W];
+      z5_q <= sum4[SUM_W-1 -: OUT_W];
     end
     if (valid_q[4]) begin
-      z6_q <= sign5_q ? (OUT_W'(0) - z12_5_q) : z12_5_q;
+      z6_q <= z5_q;
     end
   end
 

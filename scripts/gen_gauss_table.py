@@ -121,48 +121,59 @@ def signed_bits(lo, hi):
 
 
 def rom_words(table):
-    """Knot ROM of the RTL: one word per (lz, s), addressed {lz[4:0], s}, holding
-    k0 = K[9*lz + s] and d = K[9*lz + s + 1] - k0. The address v == 0 reaches in the
-    RTL shifter (lz = 31, s = 0, f = 0) holds (K_ZERO, 0), so M = K_ZERO there."""
+    """Knot ROM of the RTL: one word (k, d) per (sign, lz, s), addressed {sign, lz[4:0], s},
+    from k0 = K[9*lz + s] and dk = K[9*lz + s + 1] - k0. With HALF = 2^(DROP-1), the RTL
+    computes the 36-bit sum k * 2^16 + sign * (2^16 - 1) + d * f and outputs its bits
+    [35:20]. For sign 0, (k, d) = (k0 + HALF, dk): the sum is (M + HALF) * 2^16 plus the
+    fraction of dk * f, so the bits are z12 = (M + HALF) >> DROP. For sign 1,
+    (k, d) = (HALF - 1 - k0, -dk): the sum is 2^20 - 1 minus the sign-0 sum, whose
+    floor / 2^20 is -z12, so the negation costs no adder. The address v == 0 reaches in the
+    RTL shifter (lz = 31, s = 0, f = 0) holds dk = 0 and k0 = K_ZERO, so M = K_ZERO there."""
     segs = 1 << SEG_BITS
     per = segs + 1
-    words = [None] * (32 * segs)   # lz is 5 bits: 0..30 are octaves, 31 is v == 0
+    half = 1 << (KNOT_FRAC_BITS - OUT_FRAC_BITS - 1)
+    mags = [None] * (32 * segs)    # lz is 5 bits: 0..30 are octaves, 31 is v == 0
     for lz in range(OCTAVES):
         for s in range(segs):
             k0 = table[lz * per + s]
-            words[lz * segs + s] = (k0, table[lz * per + s + 1] - k0)
-    words[31 * segs] = (table[-1], 0)
-    return words
+            mags[lz * segs + s] = (k0, table[lz * per + s + 1] - k0)
+    mags[31 * segs] = (table[-1], 0)
+    pos = [None if m is None else (m[0] + half, m[1]) for m in mags]
+    neg = [None if m is None else (half - 1 - m[0], -m[1]) for m in mags]
+    return pos + neg
 
 
 def vh_text(table):
     words = rom_words(table)
     used = [w for w in words if w is not None]
-    k0_w = max(k0 for k0, _ in used).bit_length()
-    assert min(k0 for k0, _ in used) >= 0, "knots are magnitudes"
+    k_w = signed_bits(min(k for k, _ in used), max(k for k, _ in used))
     d_w = signed_bits(min(d for _, d in used), max(d for _, d in used))
     drop = KNOT_FRAC_BITS - OUT_FRAC_BITS
-    # mt_gauss_icdf adds in MAG_W = 16 + drop bits and outputs a signed 16-bit z.
-    assert k0_w < 16 + drop and (max(k0 for k0, _ in used) + (1 << (drop - 1))) >> drop < 1 << 15
-    rom_w = k0_w + d_w
-    aw = 5 + SEG_BITS
+    # mt_gauss_icdf sums in MAG_W + 16 = 36 bits (MAG_W = 16 + drop) and outputs a signed
+    # 16-bit z: |z12| < 2^15.
+    assert k_w <= 16 + drop and max(k for k, _ in used) >> drop < 1 << 15
+    rom_w = k_w + d_w
+    aw = 1 + 5 + SEG_BITS
     out = [f"// {BANNER}",
            "// Knot ROM of rtl/mt_gauss_icdf.sv, from the same knot list K[0..279] as",
            "// generated/mt_gauss_table.h (docs/protocol.md, \"Random numbers\"). Include inside the",
            "// module body (no include guard: the declarations are module-scoped).",
            "//",
-           "// Word {lz, s} (lz = leading zeros of the 31-bit v, s = segment) holds",
-           "//   k0 = K[9*lz + s] (unsigned, bits [ROM_W-1:D_W]) and",
-           "//   d  = K[9*lz + s + 1] - k0 (signed, bits [D_W-1:0]),",
-           "// so the interpolation is M = k0 + floor(d * f / 2^FRAC_BITS). v == 0 normalises to",
-           "// lz = 31, s = 0, f = 0 in the shifter; word {31, 0} holds (K[279] = K_ZERO, 0), which",
-           "// gives M = K_ZERO. Words {31, 1..7} are unreachable and hold 0.",
+           "// Word {sign, lz, s} (lz = leading zeros of the 31-bit v, s = segment), from",
+           "// k0 = K[9*lz + s] and dk = K[9*lz + s + 1] - k0, holds (signed fields)",
+           "//   sign 0: k = k0 + 8, d = dk;  sign 1: k = 7 - k0, d = -dk",
+           "// (k in bits [ROM_W-1:D_W], d in bits [D_W-1:0]). The transform's 36-bit sum",
+           "// k * 2^16 + sign * (2^16 - 1) + d * f has z = sign ? -z12 : z12 in bits [35:20], with",
+           "// z12 = (k0 + floor(dk * f / 2^FRAC_BITS) + 8) >> 4 (rtl/mt_gauss_icdf.sv). v == 0",
+           "// normalises to lz = 31, s = 0, f = 0 in the shifter; words {sign, 31, 0} hold",
+           "// k0 = K[279] = K_ZERO and dk = 0. Words {sign, 31, 1..7} are unreachable and hold 0.",
            f"localparam int unsigned MT_GAUSS_SEG_BITS = {SEG_BITS};",
            f"localparam int unsigned MT_GAUSS_FRAC_BITS = {FRAC_BITS};",
            f"localparam int unsigned MT_GAUSS_DROP_BITS = {drop};"
            " // Q4.16 -> Q3.12",
            f"localparam int unsigned MT_GAUSS_ROM_AW = {aw};",
-           f"localparam int unsigned MT_GAUSS_K0_W = {k0_w}; // max k0 = {max(k0 for k0, _ in used)}",
+           f"localparam int unsigned MT_GAUSS_K_W = {k_w}; // k in [{min(k for k, _ in used)},"
+           f" {max(k for k, _ in used)}]",
            f"localparam int unsigned MT_GAUSS_D_W = {d_w}; // d in [{min(d for _, d in used)},"
            f" {max(d for _, d in used)}]",
            f"localparam int unsigned MT_GAUSS_ROM_W = {rom_w};",
@@ -173,12 +184,13 @@ def vh_text(table):
     for a, w in enumerate(words):
         if w is None:
             continue
-        k0, d = w
-        word = (k0 << d_w) | (d & ((1 << d_w) - 1))
-        lz, s = divmod(a, segs)
+        k, d = w
+        word = ((k & ((1 << k_w) - 1)) << d_w) | (d & ((1 << d_w) - 1))
+        sign, rest = divmod(a, 32 * segs)
+        lz, s = divmod(rest, segs)
         what = "K_ZERO (v == 0)" if lz == 31 else f"lz {lz:2d} s {s}: K[{lz * (segs + 1) + s}]"
         out.append(f"    {aw}'d{a}: mt_gauss_rom = {rom_w}'h{word:0{(rom_w + 3) // 4}X};"
-                   f" // {what} = {k0}, d = {d}")
+                   f" // sign {sign} {what}: k = {k}, d = {d}")
     out.append(f"    default: mt_gauss_rom = {rom_w}'h0;")
     out.append("  endcase")
     out.append("endfunction")
