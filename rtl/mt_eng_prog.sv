@@ -80,21 +80,13 @@ module mt_eng_prog #(
   // ---- derived values
   logic [31:0] lane32, group32, addr32;
   logic [LANES-1:0] lane_oh;
-  // The weight's record out of the memories' read words: each lane's slots are gathered into
-  // a 512-bit field, so that picking the lane is a part-select at {lane, 9'd0}, a plain
-  // LANES:1 mux per bit. A part-select at 136*lane (the device slot width) is a barrel
-  // shifter over the whole read word instead (Yosys does not see that the shift is a multiple
-  // of 136): about 20k LUTs at 16 lanes, as in mt_eng_state.
+  // The weight's record out of the memories' read words (mt_eng_lanerec.vh).
   localparam int unsigned LW = (LANES > 1) ? $clog2(LANES) : 1;
-  localparam int unsigned LREC = 2*16 + 2*136 + 16 + 32;   // a lane's slots: 352 bits
+`include "mt_eng_lanerec.vh"
   logic [LANES*512-1:0] rd_lanes;
   logic [LREC-1:0]      rd_lane;
   always_comb begin
-    rd_lanes = '0;
-    for (int unsigned l = 0; l < LANES; l++)
-      rd_lanes[512*l +: LREC] = {hm_rdata_i[32*l +: 32], lm_rdata_i[16*l +: 16],
-                                 dm_rdata_i[136*(LANES+l) +: 136], dm_rdata_i[136*l +: 136],
-                                 gm_rdata_i[16*(LANES+l) +: 16], gm_rdata_i[16*l +: 16]};
+    rd_lanes = lane_records(gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i);
     rd_lane = rd_lanes[{lane32[LW-1:0], 9'd0} +: LREC];
   end
   logic        draw_ok;

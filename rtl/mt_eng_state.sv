@@ -151,20 +151,9 @@ module mt_eng_state #(
                rec[32*(3+k) +: 32], rec[32*(1+k) +: 32]};
   endfunction
 
-  // TILE read: the addressed record's slots, and record word dj_q of them. Each lane's slots
-  // are gathered into a 512-bit field so that the lane is a part-select at {dl_q, 9'd0}, a plain
-  // 16:1 mux per bit. A part-select at 136*dl (the dm slot width) becomes a barrel shifter over
-  // the whole 4352-bit read word instead (about 20k LUTs at 16 lanes), as Yosys does not see
-  // that the shift is a multiple of 136.
-  localparam int unsigned LREC = 2*16 + 2*136 + 16 + 32;   // a lane's slots: 352 bits
-  logic [LANES*512-1:0] rd_lanes;
-  always_comb begin
-    rd_lanes = '0;
-    for (int unsigned l = 0; l < LANES; l++)
-      rd_lanes[512*l +: LREC] = {hm_rdata_i[32*l +: 32], lm_rdata_i[16*l +: 16],
-                                 dm_rdata_i[136*(LANES+l) +: 136], dm_rdata_i[136*l +: 136],
-                                 gm_rdata_i[16*(LANES+l) +: 16], gm_rdata_i[16*l +: 16]};
-  end
+  // TILE read: the addressed record's slots (mt_eng_lanerec.vh), and record word dj_q of them.
+`include "mt_eng_lanerec.vh"
+  wire [LANES*512-1:0] rd_lanes = lane_records(gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i);
   wire [LREC-1:0] rd_lane = rd_lanes[{dl_q, 9'd0} +: LREC];
   wire [15:0] rd_gp = rd_lane[15:0];
   wire [15:0] rd_gn = rd_lane[31:16];
