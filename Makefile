@@ -567,8 +567,10 @@ fuzz: deps-ok
 test: deps-ok
 	@$(MAKE) --no-print-directory test-run
 
+# The benchmarks' objects too (compiled, not run), so that make bench cannot rot unseen.
 test-run: check-generated check-layering $(TEST_BIN) $(SAN_TOOL_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) \
-    $(USB_TEST_BIN) $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN) $(BUILD)/libmtmodel.a $(TOOL_BIN) $(SHLIB)
+    $(USB_TEST_BIN) $(VITIS_TB) $(VITIS_REC) $(FUZZ_BIN) $(BUILD)/libmtmodel.a $(TOOL_BIN) $(SHLIB) \
+    $(BENCH_SRC:%.c=$(BUILD)/rel/%.o) $(BUILD)/rel/tests/bench/bench_mvm_r4.o
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(abspath $(BUILD)) \
 	  MT_FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) MT_FUZZ_BINS="$(FUZZ_BIN)" \
 	  scripts/run-tests.sh $(TEST_BIN) $(RTL_TEST_BIN) $(EQ_TESTS) $(XRT_TEST_BIN) $(USB_TEST_BIN) $(VITIS_TESTS) \

@@ -86,7 +86,7 @@ static epoch_t train_epoch(const char *uri, const mt_preset_t *p, const mt_datas
   o.epochs = 1;
   o.seed = 5;
   epoch_t e = {0, 0, 0};
-  mt_train_hooks hooks = {NULL, on_epoch, &e};
+  mt_train_hooks hooks = {NULL, on_epoch, &e, NULL};
   mt_dev *d = NULL;
   check(mt_dev_open(uri, &d), d, uri);
   char err[512];
