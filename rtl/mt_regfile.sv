@@ -58,12 +58,13 @@ module mt_regfile #(
   logic [63:0]             cnt_q [CNT_COUNT];
   logic [63:0]             fab_q;
   logic [8:0]              clr_q;                  // power-on clear index of the tables
+  logic                    clr_done_q;             // the clear's last table write is done
 
   assign cfg_o = cfg_q;
   assign configured_o = configured_q;
   assign levels_o = levels_q;
   assign fabricated_o = fab_q;
-  assign busy_o = !clr_q[8];
+  assign busy_o = !clr_done_q;
 
   // Level-table word k of the image is word k mod 3 of entry k / 3; k*683 >> 11 == k / 3 for
   // k < 768. The constant products are written as shifts and adds (683 = 2^9+2^7+2^5+2^3+2^1+1)
@@ -84,34 +85,48 @@ module mt_regfile #(
   assign lt_prod = times683(lt_k);
   assign lt_entry = lt_prod[18:11];
   assign lt_word = 2'(lt_k - (10'(lt_entry) << 1) - 10'(lt_entry));
-  logic [4:0] g_cnt;
-  assign g_cnt = 5'(g_addr_i - 11'(G_COUNTERS));
 
   // The level and meta tables live in block RAM (mt_sram): one copy per read port (the
   // engines' port and the image read port), written together through one write port that the
-  // power-on clear owns while busy_o is high (no engine runs then).
-  logic [7:0]  ltw_addr;
-  logic [2:0]  ltw_we;
-  logic [95:0] ltw_data;
-  logic [6:0]  mtw_addr;
-  logic        mtw_we;
-  logic [31:0] mtw_data;
+  // power-on clear owns while busy_o is high (no engine runs then). The write port is
+  // registered: a table word is written in the cycle after g_we_i (the address arithmetic in
+  // front of the block RAM was one of the device's longest paths). The tables are read only
+  // by later commands, and busy_o stays high until the clear's last write is done.
+  logic [7:0]  ltw_addr_d, ltw_addr_q;
+  logic [2:0]  ltw_we_d, ltw_we_q;
+  logic [95:0] ltw_data_d, ltw_data_q;
+  logic [6:0]  mtw_addr_d, mtw_addr_q;
+  logic        mtw_we_d, mtw_we_q;
+  logic [31:0] mtw_data_d, mtw_data_q;
   always_comb begin
     if (!clr_q[8]) begin
-      ltw_addr = clr_q[7:0];
-      ltw_we = 3'b111;
-      ltw_data = '0;
-      mtw_addr = clr_q[6:0];
-      mtw_we = !clr_q[7];
-      mtw_data = 32'hFFFF_FFFF;
+      ltw_addr_d = clr_q[7:0];
+      ltw_we_d = 3'b111;
+      ltw_data_d = '0;
+      mtw_addr_d = clr_q[6:0];
+      mtw_we_d = !clr_q[7];
+      mtw_data_d = 32'hFFFF_FFFF;
     end else begin
-      ltw_addr = lt_entry;
-      ltw_we = (g_we_i && g_is_lt) ? 3'(3'b001 << lt_word) : 3'b000;
-      ltw_data = {3{g_wdata_i}};
-      mtw_addr = 7'(g_addr_i - 11'(G_META));
-      mtw_we = g_we_i && g_is_meta;
-      mtw_data = g_wdata_i;
+      ltw_addr_d = lt_entry;
+      ltw_we_d = (g_we_i && g_is_lt) ? 3'(3'b001 << lt_word) : 3'b000;
+      ltw_data_d = {3{g_wdata_i}};
+      mtw_addr_d = 7'(g_addr_i - 11'(G_META));
+      mtw_we_d = g_we_i && g_is_meta;
+      mtw_data_d = g_wdata_i;
     end
+  end
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      ltw_we_q <= '0;
+      mtw_we_q <= 1'b0;
+    end else begin
+      ltw_we_q <= ltw_we_d;
+      mtw_we_q <= mtw_we_d;
+    end
+    ltw_addr_q <= ltw_addr_d;
+    ltw_data_q <= ltw_data_d;
+    mtw_addr_q <= mtw_addr_d;
+    mtw_data_q <= mtw_data_d;
   end
 
   // Read ports' addresses.
@@ -131,19 +146,19 @@ module mt_regfile #(
   logic [95:0] lt_g_rdata;
   logic [31:0] mt_e_rdata, mt_g_rdata;
   mt_sram #(.WORDS(MT_MAX_LEVELS), .SLOTS(3), .SLOT_W(32)) u_lt_eng (
-    .clk_i(clk_i), .waddr_i(ltw_addr), .we_i(ltw_we), .wdata_i(ltw_data),
+    .clk_i(clk_i), .waddr_i(ltw_addr_q), .we_i(ltw_we_q), .wdata_i(ltw_data_q),
     .raddr_i(lt_addr_i), .rdata_o(lt_data_o)
   );
   mt_sram #(.WORDS(MT_MAX_LEVELS), .SLOTS(3), .SLOT_W(32)) u_lt_img (
-    .clk_i(clk_i), .waddr_i(ltw_addr), .we_i(ltw_we), .wdata_i(ltw_data),
+    .clk_i(clk_i), .waddr_i(ltw_addr_q), .we_i(ltw_we_q), .wdata_i(ltw_data_q),
     .raddr_i(rentry), .rdata_o(lt_g_rdata)
   );
   mt_sram #(.WORDS(META_WORDS), .SLOTS(1), .SLOT_W(32)) u_mt_eng (
-    .clk_i(clk_i), .waddr_i(mtw_addr), .we_i(mtw_we), .wdata_i(mtw_data),
+    .clk_i(clk_i), .waddr_i(mtw_addr_q), .we_i(mtw_we_q), .wdata_i(mtw_data_q),
     .raddr_i(mt_addr_i[7:1]), .rdata_o(mt_e_rdata)
   );
   mt_sram #(.WORDS(META_WORDS), .SLOTS(1), .SLOT_W(32)) u_mt_img (
-    .clk_i(clk_i), .waddr_i(mtw_addr), .we_i(mtw_we), .wdata_i(mtw_data),
+    .clk_i(clk_i), .waddr_i(mtw_addr_q), .we_i(mtw_we_q), .wdata_i(mtw_data_q),
     .raddr_i(7'(ra - 11'(G_META))), .rdata_o(mt_g_rdata)
   );
 
@@ -265,8 +280,10 @@ module mt_regfile #(
       for (int unsigned i = 0; i < CNT_COUNT; i++) cnt_q[i] <= '0;
       fab_q <= '0;
       clr_q <= '0;
+      clr_done_q <= 1'b0;
     end else begin
       if (!clr_q[8]) clr_q <= clr_q + 9'd1;
+      clr_done_q <= clr_q[8];
       if (inc_v_q) begin
         for (int unsigned c = 0; c < CNT_COUNT; c++) cnt_q[c] <= cnt_q[c] + 64'(inc_q[32*c +: 32]);
       end
@@ -278,20 +295,21 @@ module mt_regfile #(
         for (int unsigned c = 0; c < CNT_COUNT; c++) cnt_q[c] <= '0;
       end
       if (fab_set_i) fab_q[fab_tile_i] <= 1'b1;
+      // Each register word compares the address with its own constant: a part-select at
+      // 32 * (address - base) put a subtract and a shifter in front of every bit (the
+      // device's slowest path, 8.5 ns of cell delay on Artix-7).
       if (g_we_i) begin
-        if (g_addr_i == 11'(G_CONFIGURED)) begin
-          configured_q <= g_wdata_i[0];
-        end else if (g_addr_i >= 11'(G_CFG) && g_addr_i < 11'(G_LEVELS)) begin
-          cfg_q[32*CFW'(g_addr_i - 11'(G_CFG)) +: 32] <= g_wdata_i;
-        end else if (g_addr_i == 11'(G_LEVELS)) begin
-          levels_q <= g_wdata_i[8:0];
-        end else if (g_addr_i >= 11'(G_SEED) && g_addr_i < 11'(G_LANES)) begin
-          seed_q[32*(g_addr_i - 11'(G_SEED)) +: 32] <= g_wdata_i;
-        end else if (g_addr_i >= 11'(G_COUNTERS) && g_addr_i < 11'(G_FABRICATED)) begin
-          cnt_q[g_cnt[4:1]][32*g_cnt[0] +: 32] <= g_wdata_i;
-        end else if (g_addr_i >= 11'(G_FABRICATED) && g_addr_i < 11'(G_END)) begin
-          fab_q[32*(g_addr_i - 11'(G_FABRICATED)) +: 32] <= g_wdata_i;
+        if (g_addr_i == 11'(G_CONFIGURED)) configured_q <= g_wdata_i[0];
+        for (int unsigned i = 0; i < CFG_COUNT; i++)
+          if (g_addr_i == 11'(G_CFG + i)) cfg_q[32*i +: 32] <= g_wdata_i;
+        if (g_addr_i == 11'(G_LEVELS)) levels_q <= g_wdata_i[8:0];
+        for (int unsigned i = 0; i < 2; i++) begin
+          if (g_addr_i == 11'(G_SEED + i)) seed_q[32*i +: 32] <= g_wdata_i;
+          if (g_addr_i == 11'(G_FABRICATED + i)) fab_q[32*i +: 32] <= g_wdata_i;
         end
+        for (int unsigned c = 0; c < CNT_COUNT; c++)
+          for (int unsigned h = 0; h < 2; h++)
+            if (g_addr_i == 11'(G_COUNTERS + 2*c + h)) cnt_q[c][32*h +: 32] <= g_wdata_i;
       end
     end
   end
