@@ -288,7 +288,8 @@ $(BUILD)/rel/tests/bench/bench_mvm_r4.o: tests/bench/bench_mvm.c
 	$(CC) $(WARN) $(REL_CFLAGS) $(INC) $(DEFS) -DMT_BENCH_MVM_R=4 -MMD -MP -c $< -o $@
 
 $(BUILD)/rel/tests/bench/bench_mvm_r4: $(BUILD)/rel/tests/bench/bench_mvm_r4.o \
-    $(BUILD)/rel/$(VL_BACKEND_SRC:.c=.o) $(RTL_BUILD)/libmtsim_ref4.a $(BUILD)/libmtmodel.a
+    $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) $(RTL_BUILD)/libmtsim_ref4.a \
+    $(USBSIM_LIB_REF) $(BUILD)/libmtmodel.a
 	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
 
 $(VITIS_BUILD)/obj/%.o: %.c
