@@ -99,9 +99,9 @@ typedef struct mt_algo_ops {
    * the current task's test set. */
   int (*epoch_end)(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st);
   /* After the epoch's evaluation (st complete but for the wall time and cycles), before its
-   * log line: test is the current task's test set, `last` the run's last epoch. May add to st (the best epoch, the draws) and
-   * use the device, but must leave it as it found it (the next epoch and the checkpoint see
-   * the device as evaluated). May be NULL. */
+   * log line: test is the current task's test set, `last` the run's last epoch. May add to
+   * st (the best epoch, the draws) and use the device, but must leave it as it found it
+   * (the next epoch and the checkpoint see the device as evaluated). May be NULL. */
   int (*epoch_tested)(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st, int last);
   /* The algorithm's options that must match on resume (may be NULL). */
   void (*fingerprint)(const mt_trainer *t, mt_fp *fp);

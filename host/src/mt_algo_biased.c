@@ -222,7 +222,8 @@ int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t
     s->mask[l] = calloc(n, 1);
     s->fav_w[l] = malloc((s->n_fav ? s->n_fav : 1) * sizeof(float));
     if (!s->latent[l] || !s->mask[l] || !s->fav_w[l]) goto oom;
-    if (mode == MT_IMPORTANCE_SALIENCY && !(s->col_sal[l] = calloc(s->n_col[l], sizeof(double)))) goto oom;
+    if (mode == MT_IMPORTANCE_SALIENCY && !(s->col_sal[l] = calloc(s->n_col[l], sizeof(double))))
+      goto oom;
     for (size_t k = 0; k < n; k++) {
       float w = net->w[l][k];
       s->latent[l][k] = w > s->lim[l] ? s->lim[l] : (w < -s->lim[l] ? -s->lim[l] : w);
@@ -517,7 +518,7 @@ int mt_biased_load(mt_biased_state *s, mt_rbuf *b, char *err, size_t errlen) {
  * tested there. With --val the epoch of best validation accuracy is the
  * result; --draws programs the result onto more dies after the last epoch. */
 
-#define MT_DRAW_SEED_XOR 0xD4A3ull /* the draws' dies: a sequence apart from the run's seed (ours) */
+#define MT_DRAW_SEED_XOR 0xD4A3ull /* the draws' dies: apart from the run's seed (ours) */
 
 typedef struct {
   mt_biased_state biased;
@@ -732,20 +733,24 @@ static int draw(mt_trainer *t, offline_t *s, const mt_dataset_t *test, mt_epoch_
   }
   if (o->val) swap_best(t, s);
   mirrors(t, s, s->mirror, 0);
-  if (mt_dev_restore_bytes(t->dev, img, img_len, "the device image before the draws") != MT_OK && rc == 0)
-    rc = mt_trainer_dev_fail(t);
+  int restored = mt_dev_restore_bytes(t->dev, img, img_len, "the device image before the draws");
+  if (restored != MT_OK && rc == 0) rc = mt_trainer_dev_fail(t);
   free(img);
   if (rc != 0) return rc;
   double sum = 0, sq = 0;
   for (uint32_t k = 0; k < o->draws; k++) sum += st->draw_accuracy[k];
   st->n_draws = o->draws;
   st->draw_mean = sum / o->draws;
-  for (uint32_t k = 0; k < o->draws; k++) sq += (st->draw_accuracy[k] - st->draw_mean) * (st->draw_accuracy[k] - st->draw_mean);
+  for (uint32_t k = 0; k < o->draws; k++) {
+    double d = st->draw_accuracy[k] - st->draw_mean;
+    sq += d * d;
+  }
   st->draw_sd = sqrt(sq / (o->draws - 1)); /* the sample standard deviation: draws >= 2 */
   return 0;
 }
 
-static int offline_epoch_tested(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st, int last) {
+static int offline_epoch_tested(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st,
+                                int last) {
   offline_t *s = t->state;
   if (st->has_val) keep_best(t, s, st);
   return last && t->o->draws > 1 ? draw(t, s, test, st) : 0;
@@ -805,15 +810,16 @@ static int offline_load(mt_trainer *t, mt_rbuf *b) {
   uint32_t held = t->task * t->o->epochs + t->done;
   if (b->short_read || s->best_epoch < 1 || s->best_epoch > held || s->best_task != t->task + 1 ||
       !(s->best_val >= 0 && s->best_val <= 1) || !(s->best_test >= 0 && s->best_test <= 1))
-    return mt_trainer_fail(t, MT_ERR_FILE, "the best epoch's record is not one of this run's (epoch %u of "
-                           "task %u, validation %g, test %g)", s->best_epoch, s->best_task, s->best_val,
-                           s->best_test);
+    return mt_trainer_fail(t, MT_ERR_FILE, "the best epoch's record is not one of this run's "
+                           "(epoch %u of task %u, validation %g, test %g)", s->best_epoch,
+                           s->best_task, s->best_val, s->best_test);
   for (uint32_t l = 0; l < t->o->n_layers; l++) {
     size_t nw = mt_trainer_weights(t, l);
     uint32_t nb = mt_trainer_outputs(t, l);
     mt_rbuf_f32(b, s->best_w[l], nw);
     mt_rbuf_f32(b, s->best_b[l], nb);
-    if (b->short_read) return mt_trainer_fail(t, MT_ERR_FILE, "the best epoch's network is cut short");
+    if (b->short_read)
+      return mt_trainer_fail(t, MT_ERR_FILE, "the best epoch's network is cut short");
     for (size_t k = 0; k < nw + nb; k++) {
       float v = k < nw ? s->best_w[l][k] : s->best_b[l][k - nw];
       if (!isfinite(v))

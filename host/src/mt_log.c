@@ -238,7 +238,8 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
             s->best_epoch, s->best_val_accuracy, s->best_test_accuracy);
   if (s->n_draws) {
     fprintf(log->json, "\"draws\": %u, \"draw_accuracy\": [", s->n_draws);
-    for (uint32_t k = 0; k < s->n_draws; k++) fprintf(log->json, "%s%.6g", k ? ", " : "", s->draw_accuracy[k]);
+    for (uint32_t k = 0; k < s->n_draws; k++)
+      fprintf(log->json, "%s%.6g", k ? ", " : "", s->draw_accuracy[k]);
     fprintf(log->json, "], \"draw_mean\": %.6g, \"draw_sd\": %.6g, ", s->draw_mean, s->draw_sd);
   }
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
@@ -264,10 +265,12 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
     for (uint32_t k = 0; k < log->n_tasks; k++)
       fprintf(log->csv, ",%.6g", k < s->n_tasks ? s->task_val_accuracy[k] : 0.0);
   }
-  if (log->best) fprintf(log->csv, ",%u,%.6g,%.6g", s->best_epoch, s->best_val_accuracy, s->best_test_accuracy);
+  if (log->best)
+    fprintf(log->csv, ",%u,%.6g,%.6g", s->best_epoch, s->best_val_accuracy, s->best_test_accuracy);
   if (log->draws && s->n_draws) {
     fprintf(log->csv, ",%.6g,%.6g", s->draw_mean, s->draw_sd);
-    for (uint32_t k = 0; k < log->draws; k++) fprintf(log->csv, ",%.6g", k < s->n_draws ? s->draw_accuracy[k] : 0.0);
+    for (uint32_t k = 0; k < log->draws; k++)
+      fprintf(log->csv, ",%.6g", k < s->n_draws ? s->draw_accuracy[k] : 0.0);
   } else if (log->draws) {
     for (uint32_t k = 0; k < log->draws + 2; k++) fputc(',', log->csv);
   }

@@ -337,8 +337,8 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
   if (o->draws > MT_TRAIN_MAX_DRAWS)
     return mt_trainer_fail(t, MT_ERR_INVAL, "--draws %u: at most %u", o->draws, MT_TRAIN_MAX_DRAWS);
   if (o->draws > 1 && !(t->ops->flags & MT_ALGO_F_OFFLINE))
-    return mt_trainer_fail(t, MT_ERR_INVAL, "--draws is for conventional and biased (networks trained off the "
-                           "device), not %s", t->ops->name);
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--draws is for conventional and biased (networks "
+                           "trained off the device), not %s", t->ops->name);
   uint32_t slice_bits;
   if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
     return MT_ERR_INVAL;
@@ -444,8 +444,8 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
       t->host_skipped = 0;
     }
     if ((rc = evaluate_tasks(t, n_tasks, tests, vals, task, dev_algo, &st)) != 0) return rc;
-    if (ops->epoch_tested && (rc = ops->epoch_tested(t, &tests[task], &st, e == o->epochs && task + 1 == n_tasks)) != 0)
-      return rc;
+    int last = e == o->epochs && task + 1 == n_tasks;
+    if (ops->epoch_tested && (rc = ops->epoch_tested(t, &tests[task], &st, last)) != 0) return rc;
     /* Evaluation costs are not training costs: start the next epoch's count here. */
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
     st.wall_s = now() - t0;
@@ -524,14 +524,15 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
     t.data_crc[k][2] = o->val ? mt_train_dataset_crc(&val[k]) : 0;
   }
   if (rc == 0 && o->draws > 1 && n_tasks > 1)
-    rc = mt_trainer_fail(&t, MT_ERR_INVAL, "--draws %u: for a run of one task (the draws program the last "
-                         "epoch's network; with --tasks it would stand for the last task only)", o->draws);
+    rc = mt_trainer_fail(&t, MT_ERR_INVAL, "--draws %u: for a run of one task (the draws program "
+                         "the last epoch's network; with --tasks it would stand for the last task "
+                         "only)", o->draws);
   if (rc == 0 && o->resume) rc = mt_train_ckpt_open(&t, n_tasks, train, test);
   /* A finished run would train nothing, so nothing would be drawn: said, not done silently. */
   if (rc == 0 && o->resume && o->draws > 1 && t.done >= o->epochs)
-    rc = mt_trainer_fail(&t, MT_ERR_INVAL, "--draws %u: %s holds all %u epochs already, and the draws run at "
-                         "the last epoch (resume with a larger --epochs, or run again)", o->draws, o->resume,
-                         o->epochs);
+    rc = mt_trainer_fail(&t, MT_ERR_INVAL, "--draws %u: %s holds all %u epochs already, and the "
+                         "draws run at the last epoch (resume with a larger --epochs, or run "
+                         "again)", o->draws, o->resume, o->epochs);
   if (rc == 0 && uses_device(&t)) rc = setup_device(&t);
   if (rc == 0 && o->resume) rc = mt_train_ckpt_restore(&t);
   if (rc == 0 && o->resume && hooks && hooks->resumed &&

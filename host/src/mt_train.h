@@ -49,7 +49,7 @@ typedef struct {
   uint32_t changed_only;          /* closed-loop: write-verify only the weights whose level changed */
   uint32_t val;                   /* the last val training examples of each task are held out
                                    * as its validation split (0: none) */
-  float important;                /* biased: fraction of each layer's columns (or weights) constrained */
+  float important;                /* biased: fraction of each layer constrained (columns/weights) */
   uint32_t n_important;           /* biased: 0, or per-layer fractions in important_layer (as many as
                                    * n_layers: checked when the run starts) */
   float important_layer[MT_NN_MAX_LAYERS];

@@ -414,7 +414,8 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (t->o.n_important && t->o.n_important != t->o.n_layers) {
     char list[MT_NN_MAX_LAYERS * 16] = "";
     for (uint32_t l = 0, u = 0; l < t->o.n_important && u < sizeof list; l++)
-      u += (uint32_t)snprintf(list + u, sizeof list - u, "%s%g", l ? "," : "", (double)t->o.important_layer[l]);
+      u += (uint32_t)snprintf(list + u, sizeof list - u, "%s%g", l ? "," : "",
+                              (double)t->o.important_layer[l]);
     return fail(t, MT_ERR_INVAL, "--important %s: %u fractions for a network of %u layers (give one "
                 "fraction, or one per layer)", list, t->o.n_important, t->o.n_layers);
   }

@@ -234,8 +234,8 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
     printf("  software test %.2f%% (float, before programming); test above: on the device after "
            "programming\n", 100 * s->sw_test_accuracy);
   if (s->has_best)
-    printf("  best epoch so far %u: validation %.2f%%, test %.2f%% (the result with --val)\n", s->best_epoch,
-           100 * s->best_val_accuracy, 100 * s->best_test_accuracy);
+    printf("  best epoch so far %u: validation %.2f%%, test %.2f%% (the result with --val)\n",
+           s->best_epoch, 100 * s->best_val_accuracy, 100 * s->best_test_accuracy);
   if (s->n_draws) {
     printf("  %u draws of the result on fresh dies: test mean %.2f%%, sd %.2f%% (", s->n_draws,
            100 * s->draw_mean, 100 * s->draw_sd);

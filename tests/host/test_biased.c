@@ -495,7 +495,8 @@ static void resume_keeps_saliency_best_epoch_and_draws(void **state) {
   assert_true(x->test_accuracy == y->test_accuracy && x->val_accuracy == y->val_accuracy &&
               x->sw_test_accuracy == y->sw_test_accuracy && x->train_loss == y->train_loss);
   assert_int_equal(x->best_epoch, y->best_epoch);
-  assert_true(x->best_val_accuracy == y->best_val_accuracy && x->best_test_accuracy == y->best_test_accuracy);
+  assert_true(x->best_val_accuracy == y->best_val_accuracy &&
+              x->best_test_accuracy == y->best_test_accuracy);
   assert_int_equal(y->n_draws, 3);
   for (int k = 0; k < 3; k++) assert_true(x->draw_accuracy[k] == y->draw_accuracy[k]);
   assert_true(x->draw_mean == y->draw_mean && x->draw_sd == y->draw_sd);

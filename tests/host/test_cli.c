@@ -106,13 +106,14 @@ static void bad_arguments_are_named(void **state) {
   expect("train --algo biased --preset rram-2bit --dataset mnist --important 0.5,0.25,1 --net 784-8-10 "
          "--train-limit 10 --test-limit 10", 2,
          "--important 0.5,0.25,1: 3 fractions for a network of 2 layers");
-  expect("train --importance gradient", 2, "--importance: 'gradient' is not an importance (saliency, magnitude)");
+  expect("train --importance gradient", 2,
+         "--importance: 'gradient' is not an importance (saliency, magnitude)");
   expect("train --draws 0", 2, "--draws: '0' is not an integer in [1, 100]");
   expect("train --draws 101", 2, "--draws: '101' is not an integer in [1, 100]");
   expect("train --draws 3 --algo float --dataset mnist --net 784-8-10 --train-limit 10 --test-limit 10", 2,
          "--draws is for conventional and biased (networks trained off the device), not float");
-  expect("train --draws 3 --algo conventional --preset rram-2bit --tasks mnist,fashion-mnist --net 784-8-10 "
-         "--train-limit 10 --test-limit 10", 2, "--draws 3: for a run of one task");
+  expect("train --draws 3 --algo conventional --preset rram-2bit --tasks mnist,fashion-mnist "
+         "--net 784-8-10 --train-limit 10 --test-limit 10", 2, "--draws 3: for a run of one task");
   expect("train --favourable 0", 2, "--favourable: '0' is not an integer in [1, 256]");
   expect("train --algo biased --favourable 9 --preset rram-2bit --dataset mnist --net 784-8-10 "
          "--train-limit 10 --test-limit 10", 2, "favourable <= 7 levels");
@@ -515,8 +516,8 @@ static void best_epoch_and_draws(void **state) {
   snprintf(log, sizeof log, "%s/draws.jsonl", tmpdir);
   snprintf(csv, sizeof csv, "%s/draws.csv", tmpdir);
   snprintf(ck, sizeof ck, "%s/draws.ck", tmpdir);
-  const char *base = "train --algo biased --preset rram-2bit --dataset mnist --net 784-8-10 --train-limit 300 "
-                     "--test-limit 50 --val 100 --epochs 2 --batch 16 --w-max 1";
+  const char *base = "train --algo biased --preset rram-2bit --dataset mnist --net 784-8-10 "
+                     "--train-limit 300 --test-limit 50 --val 100 --epochs 2 --batch 16 --w-max 1";
   snprintf(args, sizeof args, "%s --draws 3 --log %s --checkpoint %s", base, log, ck);
   expect(args, 0, "3 draws of the result on fresh dies: test mean ");
   if (!strstr(out, "best epoch so far 1: validation ")) fail_msg("no best epoch line:\n%s", out);
