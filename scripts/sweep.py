@@ -39,7 +39,8 @@ PLAN_FORMAT = 1
 # `memtile train` options a sweep may set: value options, and flags (true/false).
 VALUE_OPTS = {"device", "preset", "dataset", "net", "algo", "tasks", "levels", "epochs", "batch",
               "lr", "seed", "train-limit", "test-limit", "accumulate", "compensate", "w-max",
-              "meta-m", "momentum", "important", "favourable", "slices", "max-tiles", "val"}
+              "meta-m", "momentum", "important", "importance", "favourable", "slices", "max-tiles",
+              "val", "draws"}
 FLAG_OPTS = {"open-loop", "changed-only", "ssm-compensate", "ssm-calibrate"}
 # Options the sweep itself sets for every point.
 OWN_OPTS = {"log", "checkpoint", "resume"}
@@ -126,7 +127,7 @@ def _check_option(path, field, name, value):
         raise SweepError("%s: '%s' value %s is empty or has white space"
                          % (_where(path, field), name, json.dumps(value)))
     if name in ("epochs", "seed", "levels", "batch", "train-limit", "test-limit", "slices",
-                "max-tiles", "val") and \
+                "max-tiles", "val", "draws") and \
             not (isinstance(value, int) and value >= 0 or isinstance(value, str) and value.isdigit()):
         raise SweepError("%s: '%s' must be a non-negative integer, got %s"
                          % (_where(path, field), name, json.dumps(value)))

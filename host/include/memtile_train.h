@@ -20,6 +20,7 @@ extern "C" {
 #endif
 
 #define MT_TRAIN_MAX_TASKS 8u /* datasets trained in turn ("tasks") */
+#define MT_TRAIN_MAX_DRAWS 100u /* programming draws of the final network ("draws") */
 
 /* What one epoch did. */
 typedef struct {
@@ -53,6 +54,18 @@ typedef struct {
   int has_val;
   double val_accuracy;
   double task_val_accuracy[MT_TRAIN_MAX_TASKS];
+  /* conventional/biased with "val": the epoch (numbered as `epoch`) of the current task with
+   * the best val_accuracy so far (the earlier one on a tie), and its validation and test
+   * accuracy. That epoch's network is the run's result, and the one "draws" programs. */
+  int has_best;
+  uint32_t best_epoch;
+  double best_val_accuracy, best_test_accuracy;
+  /* conventional/biased with "draws" K > 1, on the run's last epoch only: the resulting
+   * network programmed onto K more dies (each fabricated and seeded anew), the test accuracy
+   * on each, and their mean and sample standard deviation */
+  uint32_t n_draws;
+  double draw_accuracy[MT_TRAIN_MAX_DRAWS];
+  double draw_mean, draw_sd;
 } mt_epoch_stats;
 
 typedef struct mt_trainer mt_trainer;
@@ -69,9 +82,9 @@ const char *mt_train_errmsg(const mt_trainer *t);
 /* Sets an option by its name in `memtile train --help` (with or without the leading "--"),
  * the value as text (a flag takes "0" or "1"): algo, net, preset, levels, dataset, tasks,
  * epochs, batch, lr, seed, train-limit, test-limit, val, crop, accumulate, compensate, w-max,
- * open-loop, changed-only, momentum, ssm-compensate, ssm-calibrate, important, favourable,
- * slices, meta-m, log, checkpoint, resume, max-tiles (use at most N of the device's tiles and
- * swap the network's others through them, docs/tile-swapping.md).
+ * open-loop, changed-only, momentum, ssm-compensate, ssm-calibrate, important, importance,
+ * favourable, slices, draws, meta-m, log, checkpoint, resume, max-tiles (use at most N of the
+ * device's tiles and swap the network's others through them, docs/tile-swapping.md).
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
 int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
 

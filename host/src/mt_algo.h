@@ -24,6 +24,8 @@ enum {
   MT_ALGO_F_DEVICE = 1u << 0,  /* needs a device and a preset */
   MT_ALGO_F_DEV_FWD = 1u << 1, /* the training forward passes run on the device */
   MT_ALGO_F_SLICES = 1u << 2,  /* accepts --slices (bit-sliced weights) */
+  MT_ALGO_F_OFFLINE = 1u << 3, /* trained off the device and programmed after every epoch: the
+                                * network can be programmed again (--draws) */
 };
 
 /* Option fingerprint of a checkpoint: named values that must match between
@@ -96,6 +98,11 @@ typedef struct mt_algo_ops {
   /* After the epoch's training steps, before the test (may be NULL): test is
    * the current task's test set. */
   int (*epoch_end)(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st);
+  /* After the epoch's evaluation (st complete but for the wall time and cycles), before its
+   * log line: test is the current task's test set, `last` the run's last epoch. May add to
+   * st (the best epoch, the draws) and use the device, but must leave it as it found it
+   * (the next epoch and the checkpoint see the device as evaluated). May be NULL. */
+  int (*epoch_tested)(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st, int last);
   /* The algorithm's options that must match on resume (may be NULL). */
   void (*fingerprint)(const mt_trainer *t, mt_fp *fp);
   /* Checkpoints: the algorithm's own section. load_pre runs before prepare

@@ -11,6 +11,7 @@
 #include "mt_algo.h"
 #include "mt_file.h"
 #include "mt_protocol.h"
+#include "mt_rng.h"
 #include "mt_slice.h"
 
 static int32_t table_diff(const uint32_t *table, uint32_t q) {
@@ -187,15 +188,24 @@ int mt_charac_write_json(const mt_charac *c, const char *preset_name, const char
 
 /* ---- training ------------------------------------------------------------ */
 
+/* 1 if some layer has a fraction to constrain. */
+static int constrains(const mt_biased_state *s) {
+  for (uint32_t l = 0; l < s->n_layers; l++)
+    if (s->important[l] > 0) return 1;
+  return 0;
+}
+
 int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t *maps,
-                   const uint8_t *favourable, float important, char *err, size_t errlen) {
+                   const uint8_t *favourable, const float *important, mt_importance mode,
+                   char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   s->n_layers = net->n_layers;
-  s->important = important;
-  size_t largest = 0;
+  s->mode = mode;
+  for (uint32_t l = 0; important && l < net->n_layers; l++) s->important[l] = important[l];
+  size_t largest = 0, widest = 0;
   uint32_t L = maps[0].levels;
   for (uint32_t q = 0; favourable && q < L; q++) s->n_fav += favourable[q] != 0;
-  if (important > 0 && s->n_fav == 0) {
+  if (constrains(s) && s->n_fav == 0) {
     snprintf(err, errlen, "biased training needs at least one favourable level");
     return -1;
   }
@@ -204,12 +214,16 @@ int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t
     size_t n = (size_t)maps[l].n_in * maps[l].n_out;
     s->n_w[l] = n;
     s->n_b[l] = maps[l].n_out;
+    s->n_col[l] = maps[l].row_blocks * maps[l].n_out;
     if (n > largest) largest = n;
+    if (s->n_col[l] > widest) widest = s->n_col[l];
     s->lim[l] = mt_map_weight_of(&maps[l], maps[l].levels - 1);
     s->latent[l] = malloc(n * sizeof(float));
     s->mask[l] = calloc(n, 1);
     s->fav_w[l] = malloc((s->n_fav ? s->n_fav : 1) * sizeof(float));
     if (!s->latent[l] || !s->mask[l] || !s->fav_w[l]) goto oom;
+    if (mode == MT_IMPORTANCE_SALIENCY && !(s->col_sal[l] = calloc(s->n_col[l], sizeof(double))))
+      goto oom;
     for (size_t k = 0; k < n; k++) {
       float w = net->w[l][k];
       s->latent[l][k] = w > s->lim[l] ? s->lim[l] : (w < -s->lim[l] ? -s->lim[l] : w);
@@ -220,6 +234,11 @@ int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t
   }
   s->scratch = malloc(largest * sizeof(float));
   if (!s->scratch) goto oom;
+  if (mode == MT_IMPORTANCE_SALIENCY) {
+    s->col_scratch = malloc(widest * sizeof(double));
+    s->col_mask = malloc(widest);
+    if (!s->col_scratch || !s->col_mask) goto oom;
+  }
   return 0;
 oom:
   mt_biased_free(s);
@@ -232,14 +251,17 @@ void mt_biased_free(mt_biased_state *s) {
     free(s->latent[l]);
     free(s->mask[l]);
     free(s->fav_w[l]);
+    free(s->col_sal[l]);
   }
   free(s->scratch);
+  free(s->col_scratch);
+  free(s->col_mask);
   memset(s, 0, sizeof *s);
 }
 
 int mt_biased_use_values(mt_biased_state *s, uint32_t l, const float *vals, uint32_t n, float lim,
                          char *err, size_t errlen) {
-  if (s->important > 0 && n == 0) {
+  if (constrains(s) && n == 0) {
     snprintf(err, errlen, "biased training needs at least one favourable code");
     return -1;
   }
@@ -286,24 +308,89 @@ static int by_desc(const void *a, const void *b) {
   return x > y ? -1 : (x < y);
 }
 
+static int by_desc_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x > y ? -1 : (x < y);
+}
+
+/* Elements wanted of n for fraction p: ceil(p n), at most n. */
+static size_t wanted(float p, size_t n) {
+  size_t want = (size_t)ceil((double)p * (double)n);
+  return want > n ? n : want;
+}
+
+/* Magnitude: the want largest |latent| of layer l. */
+static void select_weights(mt_biased_state *s, uint32_t l, size_t want) {
+  size_t n = s->n_w[l];
+  const float *lat = s->latent[l];
+  for (size_t k = 0; k < n; k++) s->scratch[k] = fabsf(lat[k]);
+  qsort(s->scratch, n, sizeof(float), by_desc);
+  float t = s->scratch[want - 1];
+  size_t got = 0;
+  for (size_t k = 0; k < n; k++)
+    if (fabsf(lat[k]) > t) s->mask[l][k] = 1, got++;
+  for (size_t k = 0; k < n && got < want; k++)
+    if (fabsf(lat[k]) == t) s->mask[l][k] = 1, got++;
+}
+
+/* Saliency: every weight of the want columns of layer l with the largest score (the summed
+ * saliency, or before any step the summed |latent|: the first epoch has no gradient yet). */
+static void select_columns(mt_biased_state *s, uint32_t l, size_t want) {
+  const uint32_t n_out = s->n_b[l], n_col = s->n_col[l];
+  const size_t n_in = s->n_w[l] / n_out;
+  double *score = s->col_sal[l];
+  if (s->sal_steps == 0) {
+    memset(score, 0, n_col * sizeof *score);
+    for (size_t i = 0; i < n_in; i++) {
+      double *sc = score + (i / MT_ROWS) * n_out;
+      const float *lat = s->latent[l] + i * n_out;
+      for (uint32_t j = 0; j < n_out; j++) sc[j] += fabsf(lat[j]);
+    }
+  }
+  memcpy(s->col_scratch, score, n_col * sizeof *score);
+  qsort(s->col_scratch, n_col, sizeof(double), by_desc_d);
+  double t = s->col_scratch[want - 1];
+  size_t got = 0;
+  memset(s->col_mask, 0, n_col);
+  for (uint32_t c = 0; c < n_col; c++)
+    if (score[c] > t) s->col_mask[c] = 1, got++;
+  for (uint32_t c = 0; c < n_col && got < want; c++)
+    if (score[c] == t) s->col_mask[c] = 1, got++;
+  for (size_t i = 0; i < n_in; i++) {
+    const uint8_t *cm = s->col_mask + (i / MT_ROWS) * n_out;
+    memcpy(s->mask[l] + i * n_out, cm, n_out);
+  }
+}
+
 void mt_biased_select(mt_biased_state *s, mt_mlp_t *net) {
   for (uint32_t l = 0; l < s->n_layers; l++) {
-    size_t n = s->n_w[l];
-    size_t want = (size_t)ceil((double)s->important * (double)n);
-    if (want > n) want = n;
-    memset(s->mask[l], 0, n);
-    if (want > 0) {
-      for (size_t k = 0; k < n; k++) s->scratch[k] = fabsf(s->latent[l][k]);
-      qsort(s->scratch, n, sizeof(float), by_desc);
-      float t = s->scratch[want - 1];
-      size_t got = 0;
-      for (size_t k = 0; k < n; k++)
-        if (fabsf(s->latent[l][k]) > t) s->mask[l][k] = 1, got++;
-      for (size_t k = 0; k < n && got < want; k++)
-        if (fabsf(s->latent[l][k]) == t) s->mask[l][k] = 1, got++;
-    }
+    int columns = s->mode == MT_IMPORTANCE_SALIENCY;
+    size_t want = wanted(s->important[l], columns ? s->n_col[l] : s->n_w[l]);
+    memset(s->mask[l], 0, s->n_w[l]);
+    if (want > 0 && columns) select_columns(s, l, want);
+    else if (want > 0) select_weights(s, l, want);
     effective(s, net, l);
   }
+  /* The next selection reads the saliency of the steps from here on. */
+  for (uint32_t l = 0; s->mode == MT_IMPORTANCE_SALIENCY && l < s->n_layers; l++)
+    memset(s->col_sal[l], 0, s->n_col[l] * sizeof(double));
+  s->sal_steps = 0;
+}
+
+void mt_biased_accumulate(mt_biased_state *s, const mt_mlp_t *net, const mt_mlp_work_t *wk) {
+  if (s->mode != MT_IMPORTANCE_SALIENCY) return;
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    /* A layer with nothing to constrain never reads its sums. */
+    if (!(s->important[l] > 0)) continue;
+    const uint32_t n_out = s->n_b[l];
+    const size_t n_in = s->n_w[l] / n_out;
+    for (size_t i = 0; i < n_in; i++) {
+      double *sal = s->col_sal[l] + (i / MT_ROWS) * n_out;
+      const float *w = net->w[l] + i * n_out, *g = wk->gw[l] + i * n_out;
+      for (uint32_t j = 0; j < n_out; j++) sal[j] += fabs((double)w[j] * (double)g[j]);
+    }
+  }
+  s->sal_steps++;
 }
 
 void mt_biased_step(mt_biased_state *s, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
@@ -385,6 +472,9 @@ int mt_charac_load(mt_charac *c, mt_rbuf *b, uint32_t levels, uint32_t favourabl
 
 void mt_biased_save(const mt_biased_state *s, mt_wbuf *b) {
   for (uint32_t l = 0; l < s->n_layers; l++) mt_wbuf_f32(b, s->latent[l], s->n_w[l]);
+  if (s->mode != MT_IMPORTANCE_SALIENCY) return;
+  mt_wbuf_u64(b, s->sal_steps);
+  for (uint32_t l = 0; l < s->n_layers; l++) mt_wbuf_f64(b, s->col_sal[l], s->n_col[l]);
 }
 
 int mt_biased_load(mt_biased_state *s, mt_rbuf *b, char *err, size_t errlen) {
@@ -405,23 +495,42 @@ int mt_biased_load(mt_biased_state *s, mt_rbuf *b, char *err, size_t errlen) {
       }
     }
   }
+  if (s->mode != MT_IMPORTANCE_SALIENCY) return 0;
+  s->sal_steps = mt_rbuf_u64(b);
+  for (uint32_t l = 0; l < s->n_layers; l++) {
+    mt_rbuf_f64(b, s->col_sal[l], s->n_col[l]);
+    if (b->short_read) {
+      snprintf(err, errlen, "the column saliencies are cut short");
+      return -1;
+    }
+    for (uint32_t c = 0; c < s->n_col[l]; c++)
+      if (s->col_sal[l][c] < 0 || isinf(s->col_sal[l][c])) {
+        snprintf(err, errlen, "the saliency of column %u of layer %u is %g", c, l, s->col_sal[l][c]);
+        return -1;
+      }
+  }
   return 0;
 }
 
 /* ---- the `conventional` and `biased` algorithms (mt_algo.h) ----
  * Trained in float on the host (biased: important weights on favourable
  * levels), then programmed once per epoch onto freshly fabricated tiles and
- * tested there. */
+ * tested there. With --val the epoch of best validation accuracy is the
+ * result; --draws programs the result onto more dies after the last epoch. */
+
+#define MT_DRAW_SEED_XOR 0xD4A3ull /* the draws' dies: apart from the run's seed (ours) */
 
 typedef struct {
   mt_biased_state biased;
   mt_charac charac;        /* the device characterization (measured, or from the checkpoint) */
   mt_slice_map_t *sliced;  /* --slices: one per layer, used instead of t->maps on the device */
+  /* --val: the epoch of best validation accuracy of the current task so far (0: none yet),
+   * its accuracies and its network (the effective weights it was programmed with) */
+  uint32_t best_epoch, best_task;
+  double best_val, best_test;
+  float *best_w[MT_NN_MAX_LAYERS], *best_b[MT_NN_MAX_LAYERS];
+  uint16_t *mirror;        /* --draws: the level mirrors of the epoch, put back after the draws */
 } offline_t;
-
-static float offline_important(const mt_train_opts *o) {
-  return o->algo == MT_ALGO_BIASED ? o->important : 0.0f;
-}
 
 static int offline_create(mt_trainer *t) {
   t->state = calloc(1, sizeof(offline_t));
@@ -434,6 +543,11 @@ static void offline_destroy(mt_trainer *t) {
   mt_biased_free(&s->biased);
   for (uint32_t l = 0; s->sliced && l < t->o->n_layers; l++) mt_slice_free(&s->sliced[l]);
   free(s->sliced);
+  for (uint32_t l = 0; l < MT_NN_MAX_LAYERS; l++) {
+    free(s->best_w[l]);
+    free(s->best_b[l]);
+  }
+  free(s->mirror);
   free(s);
   t->state = NULL;
 }
@@ -480,12 +594,41 @@ static int setup_slices(mt_trainer *t, offline_t *st) {
   return 0;
 }
 
+/* The level mirrors deploy rewrites (each layer's map, or its slices' maps) copied into buf
+ * (save) or back from it; returns their count (buf NULL: only counts). */
+static size_t mirrors(mt_trainer *t, offline_t *s, uint16_t *buf, int save) {
+  size_t at = 0;
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    uint32_t n_maps = s->sliced ? s->sliced[l].n_slices : 1;
+    for (uint32_t k = 0; k < n_maps; k++) {
+      mt_layer_map_t *m = s->sliced ? &s->sliced[l].slice[k] : &t->maps[l];
+      size_t n = (size_t)m->n_in * m->n_out;
+      if (buf && save) memcpy(buf + at, m->level, n * sizeof *buf);
+      else if (buf) memcpy(m->level, buf + at, n * sizeof *buf);
+      at += n;
+    }
+  }
+  return at;
+}
+
 static int offline_setup(mt_trainer *t) {
+  const mt_train_opts *o = t->o;
   offline_t *s = t->state;
-  if (mt_biased_init(&s->biased, &t->net, t->maps, s->charac.favourable,
-                     offline_important(t->o), t->err, t->errlen) != 0)
+  int biased = o->algo == MT_ALGO_BIASED;
+  float important[MT_NN_MAX_LAYERS] = {0};
+  for (uint32_t l = 0; biased && l < o->n_layers; l++) important[l] = mt_train_important(o, l);
+  if (mt_biased_init(&s->biased, &t->net, t->maps, s->charac.favourable, important,
+                     biased ? o->importance : MT_IMPORTANCE_MAGNITUDE, t->err, t->errlen) != 0)
     return -1;
-  return t->o->slices ? setup_slices(t, s) : 0;
+  if (o->slices && setup_slices(t, s) != 0) return -1;
+  for (uint32_t l = 0; o->val && l < o->n_layers; l++) {
+    s->best_w[l] = malloc(mt_trainer_weights(t, l) * sizeof(float));
+    s->best_b[l] = malloc(mt_trainer_outputs(t, l) * sizeof(float));
+    if (!s->best_w[l] || !s->best_b[l]) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
+  }
+  if (o->draws > 1 && !(s->mirror = malloc(mirrors(t, s, NULL, 0) * sizeof *s->mirror)))
+    return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
+  return 0;
 }
 
 static void offline_epoch_start(mt_trainer *t) {
@@ -501,13 +644,15 @@ static int offline_matmul(mt_trainer *t, uint32_t layer, const float *in, uint32
 
 static int offline_step(mt_trainer *t) {
   offline_t *s = t->state;
+  mt_biased_accumulate(&s->biased, &t->net, &t->wk);
   mt_biased_step(&s->biased, &t->net, &t->wk, t->o->lr);
   return 0;
 }
 
-/* The network as it stands is programmed once onto freshly fabricated tiles
- * (the same die: the run's seed), every weight from its reset state. */
-static int deploy(mt_trainer *t, offline_t *s) {
+/* The network as it stands is programmed once onto tiles freshly fabricated
+ * from `die` (the run's seed after every epoch: the same die), every weight
+ * from its reset state. */
+static int deploy(mt_trainer *t, offline_t *s, uint64_t die) {
   const mt_train_opts *o = t->o;
   uint32_t flags = o->open_loop ? MT_PROG_OPEN_LOOP : 0;
   for (uint32_t l = 0; s->sliced && l < o->n_layers; l++) {
@@ -515,7 +660,7 @@ static int deploy(mt_trainer *t, offline_t *s) {
     for (uint32_t k = 0; k < sl->n_slices; k++) {
       mt_layer_map_t *m = &sl->slice[k];
       for (uint32_t i = 0; i < m->row_blocks * m->col_blocks; i++)
-        if (mt_dev_fabricate(t->dev, o->seed, m->first_tile + i) != MT_OK) return mt_trainer_dev_fail(t);
+        if (mt_dev_fabricate(t->dev, die, m->first_tile + i) != MT_OK) return mt_trainer_dev_fail(t);
       for (size_t i = 0; i < (size_t)m->n_in * m->n_out; i++) m->level[i] = MT_LEVEL_NONE;
     }
     if (mt_slice_program(sl, t->dev, t->net.w[l], flags) != MT_OK) return mt_trainer_dev_fail(t);
@@ -524,7 +669,7 @@ static int deploy(mt_trainer *t, offline_t *s) {
     mt_layer_map_t *m = &t->maps[l];
     uint32_t tiles = m->row_blocks * m->col_blocks;
     for (uint32_t k = 0; k < tiles; k++)
-      if (mt_dev_fabricate(t->dev, o->seed, m->first_tile + k) != MT_OK) return mt_trainer_dev_fail(t);
+      if (mt_dev_fabricate(t->dev, die, m->first_tile + k) != MT_OK) return mt_trainer_dev_fail(t);
     for (size_t k = 0; k < (size_t)m->n_in * m->n_out; k++) m->level[k] = MT_LEVEL_NONE;
     if (mt_map_program(m, t->dev, t->net.w[l], NULL, 0, flags, NULL) != MT_OK)
       return mt_trainer_dev_fail(t);
@@ -536,7 +681,79 @@ static int deploy(mt_trainer *t, offline_t *s) {
 static int offline_epoch_end(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st) {
   st->has_sw_accuracy = 1;
   if (mt_trainer_evaluate(t, test, 0, &st->sw_test_accuracy) != 0) return -1;
-  return deploy(t, t->state);
+  return deploy(t, t->state, t->o->seed);
+}
+
+/* --val: keeps the epoch's network if its validation accuracy is the best of its task so far
+ * (strictly: the earlier epoch wins a tie). */
+static void keep_best(mt_trainer *t, offline_t *s, mt_epoch_stats *st) {
+  if (s->best_epoch == 0 || st->task != s->best_task || st->val_accuracy > s->best_val) {
+    s->best_epoch = st->epoch;
+    s->best_task = st->task;
+    s->best_val = st->val_accuracy;
+    s->best_test = st->test_accuracy;
+    for (uint32_t l = 0; l < t->o->n_layers; l++) {
+      memcpy(s->best_w[l], t->net.w[l], mt_trainer_weights(t, l) * sizeof(float));
+      memcpy(s->best_b[l], t->net.b[l], mt_trainer_outputs(t, l) * sizeof(float));
+    }
+  }
+  st->has_best = 1;
+  st->best_epoch = s->best_epoch;
+  st->best_val_accuracy = s->best_val;
+  st->best_test_accuracy = s->best_test;
+}
+
+/* Exchanges the network in t->net with the best epoch's (pointers only). */
+static void swap_best(mt_trainer *t, offline_t *s) {
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    float *w = t->net.w[l], *b = t->net.b[l];
+    t->net.w[l] = s->best_w[l], t->net.b[l] = s->best_b[l];
+    s->best_w[l] = w, s->best_b[l] = b;
+  }
+}
+
+/* --draws K: the run's result (the best epoch's network with --val, else the last epoch's)
+ * programmed onto K dies, die k seeded and fabricated from the k-th output of splitmix64
+ * started at seed ^ MT_DRAW_SEED_XOR (low 48 bits), and tested on each. The device image and
+ * the level mirrors are put back afterwards: the checkpoint and any later epoch (a resume with
+ * a larger --epochs) see the device as the epoch left it. */
+static int draw(mt_trainer *t, offline_t *s, const mt_dataset_t *test, mt_epoch_stats *st) {
+  const mt_train_opts *o = t->o;
+  unsigned char *img = NULL;
+  size_t img_len = 0;
+  if (mt_dev_snapshot_bytes(t->dev, &img, &img_len) != MT_OK) return mt_trainer_dev_fail(t);
+  mirrors(t, s, s->mirror, 1);
+  if (o->val) swap_best(t, s);
+  uint64_t x = o->seed ^ MT_DRAW_SEED_XOR;
+  int rc = 0;
+  for (uint32_t k = 0; rc == 0 && k < o->draws; k++) {
+    uint64_t die = mt_splitmix64_next(&x) & 0xFFFFFFFFFFFFull;
+    rc = mt_dev_seed(t->dev, die) != MT_OK ? mt_trainer_dev_fail(t) : deploy(t, s, die);
+    if (rc == 0) rc = mt_trainer_evaluate(t, test, 1, &st->draw_accuracy[k]);
+  }
+  if (o->val) swap_best(t, s);
+  mirrors(t, s, s->mirror, 0);
+  int restored = mt_dev_restore_bytes(t->dev, img, img_len, "the device image before the draws");
+  if (restored != MT_OK && rc == 0) rc = mt_trainer_dev_fail(t);
+  free(img);
+  if (rc != 0) return rc;
+  double sum = 0, sq = 0;
+  for (uint32_t k = 0; k < o->draws; k++) sum += st->draw_accuracy[k];
+  st->n_draws = o->draws;
+  st->draw_mean = sum / o->draws;
+  for (uint32_t k = 0; k < o->draws; k++) {
+    double d = st->draw_accuracy[k] - st->draw_mean;
+    sq += d * d;
+  }
+  st->draw_sd = sqrt(sq / (o->draws - 1)); /* the sample standard deviation: draws >= 2 */
+  return 0;
+}
+
+static int offline_epoch_tested(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st,
+                                int last) {
+  offline_t *s = t->state;
+  if (st->has_val) keep_best(t, s, st);
+  return last && t->o->draws > 1 ? draw(t, s, test, st) : 0;
 }
 
 static void conventional_fingerprint(const mt_trainer *t, mt_fp *fp) {
@@ -544,17 +761,35 @@ static void conventional_fingerprint(const mt_trainer *t, mt_fp *fp) {
 }
 
 static void biased_fingerprint(const mt_trainer *t, mt_fp *fp) {
-  mt_fp_add(fp, "important", MT_FP_FLOAT, mt_fp_f32(t->o->important));
-  mt_fp_add(fp, "favourable", MT_FP_INT, t->o->favourable_k);
+  static const char *const per_layer[MT_NN_MAX_LAYERS] = {
+      "important (layer 1)", "important (layer 2)", "important (layer 3)", "important (layer 4)",
+      "important (layer 5)", "important (layer 6)", "important (layer 7)", "important (layer 8)"};
+  const mt_train_opts *o = t->o;
+  if (!o->n_important) mt_fp_add(fp, "important", MT_FP_FLOAT, mt_fp_f32(o->important));
+  for (uint32_t l = 0; l < o->n_important && l < MT_NN_MAX_LAYERS; l++)
+    mt_fp_add(fp, per_layer[l], MT_FP_FLOAT, mt_fp_f32(o->important_layer[l]));
+  /* Magnitude adds nothing, so that checkpoints written before saliency existed resume with it. */
+  if (o->importance == MT_IMPORTANCE_SALIENCY) mt_fp_add(fp, "importance by saliency", MT_FP_INT, 1);
+  mt_fp_add(fp, "favourable", MT_FP_INT, o->favourable_k);
   conventional_fingerprint(t, fp);
 }
 
 /* Section: the characterization (restored before the device is touched, so
- * it is not measured again), then the latent weights. */
+ * it is not measured again), then the latent weights (and saliency sums), then
+ * with --val the best epoch and its network. */
 static void offline_save(const mt_trainer *t, mt_wbuf *b) {
   const offline_t *s = t->state;
   mt_charac_save(&s->charac, b);
   mt_biased_save(&s->biased, b);
+  if (!t->o->val) return;
+  mt_wbuf_u32(b, s->best_epoch);
+  mt_wbuf_u32(b, s->best_task);
+  mt_wbuf_f64(b, &s->best_val, 1);
+  mt_wbuf_f64(b, &s->best_test, 1);
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    mt_wbuf_f32(b, s->best_w[l], mt_trainer_weights(t, l));
+    mt_wbuf_f32(b, s->best_b[l], mt_trainer_outputs(t, l));
+  }
 }
 
 static int offline_load_pre(mt_trainer *t, mt_rbuf *b) {
@@ -565,12 +800,39 @@ static int offline_load_pre(mt_trainer *t, mt_rbuf *b) {
 
 static int offline_load(mt_trainer *t, mt_rbuf *b) {
   offline_t *s = t->state;
-  return mt_biased_load(&s->biased, b, t->err, t->errlen);
+  if (mt_biased_load(&s->biased, b, t->err, t->errlen) != 0) return -1;
+  if (!t->o->val) return 0;
+  s->best_epoch = mt_rbuf_u32(b);
+  s->best_task = mt_rbuf_u32(b);
+  mt_rbuf_f64(b, &s->best_val, 1);
+  mt_rbuf_f64(b, &s->best_test, 1);
+  /* The epochs the checkpoint holds, numbered across tasks as the log numbers them. */
+  uint32_t held = t->task * t->o->epochs + t->done;
+  if (b->short_read || s->best_epoch < 1 || s->best_epoch > held || s->best_task != t->task + 1 ||
+      !(s->best_val >= 0 && s->best_val <= 1) || !(s->best_test >= 0 && s->best_test <= 1))
+    return mt_trainer_fail(t, MT_ERR_FILE, "the best epoch's record is not one of this run's "
+                           "(epoch %u of task %u, validation %g, test %g)", s->best_epoch,
+                           s->best_task, s->best_val, s->best_test);
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    size_t nw = mt_trainer_weights(t, l);
+    uint32_t nb = mt_trainer_outputs(t, l);
+    mt_rbuf_f32(b, s->best_w[l], nw);
+    mt_rbuf_f32(b, s->best_b[l], nb);
+    if (b->short_read)
+      return mt_trainer_fail(t, MT_ERR_FILE, "the best epoch's network is cut short");
+    for (size_t k = 0; k < nw + nb; k++) {
+      float v = k < nw ? s->best_w[l][k] : s->best_b[l][k - nw];
+      if (!isfinite(v))
+        return mt_trainer_fail(t, MT_ERR_FILE, "the best epoch's layer %u %s %zu is %g", l,
+                               k < nw ? "weight" : "bias", k < nw ? k : k - nw, (double)v);
+    }
+  }
+  return 0;
 }
 
 const mt_algo_ops mt_algo_conventional = {
   .name = "conventional",
-  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_SLICES,
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_SLICES | MT_ALGO_F_OFFLINE,
   .create = offline_create,
   .destroy = offline_destroy,
   .prepare = offline_prepare,
@@ -579,6 +841,7 @@ const mt_algo_ops mt_algo_conventional = {
   .matmul = offline_matmul,
   .step = offline_step,
   .epoch_end = offline_epoch_end,
+  .epoch_tested = offline_epoch_tested,
   .fingerprint = conventional_fingerprint,
   .save = offline_save,
   .load_pre = offline_load_pre,
@@ -587,7 +850,7 @@ const mt_algo_ops mt_algo_conventional = {
 
 const mt_algo_ops mt_algo_biased = {
   .name = "biased",
-  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_SLICES,
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_SLICES | MT_ALGO_F_OFFLINE,
   .create = offline_create,
   .destroy = offline_destroy,
   .prepare = offline_prepare,
@@ -596,6 +859,7 @@ const mt_algo_ops mt_algo_biased = {
   .matmul = offline_matmul,
   .step = offline_step,
   .epoch_end = offline_epoch_end,
+  .epoch_tested = offline_epoch_tested,
   .fingerprint = biased_fingerprint,
   .save = offline_save,
   .load_pre = offline_load_pre,

@@ -9,12 +9,15 @@
  * and standard deviation of the achieved weight D = g+ - g- are reported.
  * The K levels of lowest sigma are "favourable".
  *
- * Biased training: float SGD on the host. The largest-|w| fraction P of each
- * layer (chosen at the start of every epoch from the latent float weights) is
- * constrained: the forward pass uses those weights projected onto the nearest
- * favourable level, the gradient updates the latent weight (straight-through).
- * `conventional` is the same training with P = 0. The resulting network is
- * programmed onto the device and evaluated there. */
+ * Biased training: float SGD on the host. A fraction P of each layer, chosen
+ * at the start of every epoch (the crossbar columns of largest gradient
+ * saliency over the last epoch, or the single weights of largest |latent|),
+ * is constrained: the forward pass uses those weights projected onto the
+ * nearest favourable level, the gradient updates the latent weight
+ * (straight-through). `conventional` is the same training with P = 0. The
+ * network is programmed onto the device and evaluated there after every
+ * epoch; with --val the epoch of best validation accuracy is the result, and
+ * --draws programs the result on more dies. */
 #ifndef MT_ALGO_BIASED_H
 #define MT_ALGO_BIASED_H
 
@@ -27,6 +30,7 @@
 #include "mt_map.h"
 #include "mt_nn.h"
 #include "mt_preset.h"
+#include "mt_train.h" /* mt_importance */
 
 #define MT_CHAR_SEED_XOR 0xC4A7ull   /* the characterization tile is another die (ours) */
 
@@ -65,24 +69,38 @@ void mt_charac_select(mt_charac *c, uint32_t favourable_k);
 int mt_charac_write_json(const mt_charac *c, const char *preset_name, const char *path,
                          char *err, size_t errlen);
 
-/* State of conventional/biased training for one network. */
+/* State of conventional/biased training for one network.
+ *
+ * A crossbar column of layer l is output j's weights on one tile: column
+ * c = r * n_out + j holds the weights w[i * n_out + j] of the rows i of row
+ * block r (i / MT_ROWS == r), as mt_map lays them out (with --slices, every
+ * slice's tile has the same columns). */
 typedef struct {
   uint32_t n_layers;
   size_t n_w[MT_NN_MAX_LAYERS];           /* weights of layer l (its map's n_in x n_out) */
   uint32_t n_b[MT_NN_MAX_LAYERS];         /* biases of layer l (its map's n_out) */
-  float important;                        /* fraction P of each layer that is constrained */
+  uint32_t n_col[MT_NN_MAX_LAYERS];       /* crossbar columns of layer l (row blocks x n_out) */
+  float important[MT_NN_MAX_LAYERS];      /* fraction P of each layer that is constrained */
+  mt_importance mode;                     /* columns by saliency, or weights by magnitude */
   float *latent[MT_NN_MAX_LAYERS];        /* the trained float weights */
   uint8_t *mask[MT_NN_MAX_LAYERS];        /* 1 = constrained (important) */
   float *fav_w[MT_NN_MAX_LAYERS];         /* weights of the favourable levels, ascending */
   uint32_t n_fav;
   float lim[MT_NN_MAX_LAYERS];            /* weight of the top level: latent weights are clipped */
+  /* saliency: per column the sum of |w dL/dw| over the steps since the last selection */
+  double *col_sal[MT_NN_MAX_LAYERS];
+  uint64_t sal_steps;                     /* steps summed in col_sal (0: none yet) */
   float *scratch;                         /* |w| of the largest layer, for the selection */
+  double *col_scratch;                    /* column scores of the widest layer, sorted */
+  uint8_t *col_mask;                      /* chosen columns of one layer */
 } mt_biased_state;
 
 /* Allocates the state for net mapped by maps; the latent weights start as
- * net's. favourable has L flags (may be NULL when important == 0). */
+ * net's. favourable has L flags (may be NULL when no fraction is > 0);
+ * important has one fraction per layer (NULL: none constrained). */
 int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t *maps,
-                   const uint8_t *favourable, float important, char *err, size_t errlen);
+                   const uint8_t *favourable, const float *important, mt_importance mode,
+                   char *err, size_t errlen);
 void mt_biased_free(mt_biased_state *s);
 
 /* Replaces layer l's favourable weights by vals (n ascending values; every
@@ -91,9 +109,16 @@ void mt_biased_free(mt_biased_state *s);
  * message. */
 int mt_biased_use_values(mt_biased_state *s, uint32_t l, const float *vals, uint32_t n, float lim,
                          char *err, size_t errlen);
-/* Chooses the constrained weights of every layer: the ceil(P n) largest
- * |latent| (ties broken by index), and writes the effective weights to net. */
+/* Chooses the constrained weights of every layer and writes the effective
+ * weights to net. Magnitude: the ceil(P n) largest |latent| of the layer's n
+ * weights. Saliency: every weight of the ceil(P C) of its C columns of largest
+ * col_sal (before any step has been summed: of largest sum of |latent| over
+ * the column). Ties go to the lower index. The saliency sums then restart. */
 void mt_biased_select(mt_biased_state *s, mt_mlp_t *net);
+
+/* Saliency: adds |w dL/dw| of the last batch (net's effective weights, the
+ * gradients in wk) to each weight's column. Nothing in magnitude mode. */
+void mt_biased_accumulate(mt_biased_state *s, const mt_mlp_t *net, const mt_mlp_work_t *wk);
 
 /* Nearest favourable weight of layer l to w (the lower one on a tie). */
 float mt_biased_project(const mt_biased_state *s, uint32_t l, float w);
@@ -108,8 +133,10 @@ void mt_biased_step(mt_biased_state *s, mt_mlp_t *net, const mt_mlp_work_t *wk, 
  * flags are 0/1 and as many as favourable_k. The training state a later epoch reads: the
  * latent weights (the masks and effective weights are rebuilt from them at the start of
  * every epoch; the favourable weights and limits come from the maps and the restored
- * characterization); mt_biased_load checks each is within the top level's weight (or
- * NaN, which a diverged run carries). Sizes come from the state, never from the stream.
+ * characterization); in saliency mode also the column sums of the epoch and their step
+ * count, which the next epoch's selection reads. mt_biased_load checks each weight is within
+ * the top level's weight (or NaN, which a diverged run carries) and each sum is >= 0 (or NaN).
+ * Sizes come from the state, never from the stream.
  * Both return 0, or -1 with a message; on -1 the destination is partly overwritten and
  * must be discarded. */
 void mt_charac_save(const mt_charac *c, mt_wbuf *b);

@@ -21,6 +21,8 @@ struct mt_log {
   int swaps;                             /* the swap columns are in the CSV (tile swapping) */
   uint32_t n_tasks;                      /* 0: a single-dataset run, no task fields */
   int val;                               /* validation fields (mt_log_set_val) */
+  int best;                              /* the best-epoch columns are in the CSV (--val) */
+  uint32_t draws;                        /* draw columns (mt_log_set_draws; 0: none) */
   char task_names[MT_TRAIN_MAX_TASKS][TASK_NAME_LEN];
 };
 
@@ -138,11 +140,14 @@ int mt_log_set_tasks(mt_log *log, uint32_t n_tasks, const char *const *names) {
 
 void mt_log_set_val(mt_log *log) { log->val = 1; }
 
+void mt_log_set_draws(mt_log *log, uint32_t draws) { log->draws = draws; }
+
 /* The CSV header, into an empty file only (a resumed run appends). */
 static void csv_header(mt_log *log, const mt_epoch_stats *s) {
   if (log->header_done) return;
   log->header_done = 1;
   log->swaps = s->has_swaps;
+  log->best = s->has_best;
   if (ftell(log->csv) != 0) return;
   fputs(columns, log->csv);
   if (log->swaps) fputs(",swaps,swap_saves,swap_transactions,swap_bytes,swap_s", log->csv);
@@ -153,6 +158,11 @@ static void csv_header(mt_log *log, const mt_epoch_stats *s) {
   if (log->val) {
     fputs(",val_accuracy", log->csv);
     for (uint32_t k = 0; k < log->n_tasks; k++) fprintf(log->csv, ",task_val_accuracy_%u", k + 1);
+  }
+  if (log->best) fputs(",best_epoch,best_val_accuracy,best_test_accuracy", log->csv);
+  if (log->draws) {
+    fputs(",draw_mean,draw_sd", log->csv);
+    for (uint32_t k = 0; k < log->draws; k++) fprintf(log->csv, ",draw_accuracy_%u", k + 1);
   }
   fputc('\n', log->csv);
 }
@@ -223,6 +233,15 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
       fputs("], ", log->json);
     }
   }
+  if (s->has_best)
+    fprintf(log->json, "\"best_epoch\": %u, \"best_val_accuracy\": %.6g, \"best_test_accuracy\": %.6g, ",
+            s->best_epoch, s->best_val_accuracy, s->best_test_accuracy);
+  if (s->n_draws) {
+    fprintf(log->json, "\"draws\": %u, \"draw_accuracy\": [", s->n_draws);
+    for (uint32_t k = 0; k < s->n_draws; k++)
+      fprintf(log->json, "%s%.6g", k ? ", " : "", s->draw_accuracy[k]);
+    fprintf(log->json, "], \"draw_mean\": %.6g, \"draw_sd\": %.6g, ", s->draw_mean, s->draw_sd);
+  }
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
   fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%llu,%.6g",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
@@ -245,6 +264,15 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
     fprintf(log->csv, ",%.6g", s->val_accuracy);
     for (uint32_t k = 0; k < log->n_tasks; k++)
       fprintf(log->csv, ",%.6g", k < s->n_tasks ? s->task_val_accuracy[k] : 0.0);
+  }
+  if (log->best)
+    fprintf(log->csv, ",%u,%.6g,%.6g", s->best_epoch, s->best_val_accuracy, s->best_test_accuracy);
+  if (log->draws && s->n_draws) {
+    fprintf(log->csv, ",%.6g,%.6g", s->draw_mean, s->draw_sd);
+    for (uint32_t k = 0; k < log->draws; k++)
+      fprintf(log->csv, ",%.6g", k < s->n_draws ? s->draw_accuracy[k] : 0.0);
+  } else if (log->draws) {
+    for (uint32_t k = 0; k < log->draws + 2; k++) fputc(',', log->csv);
   }
   fputc('\n', log->csv);
   /* On disk before the epoch's checkpoint: a resume then finds every epoch it restores. */

@@ -30,6 +30,13 @@ int mt_log_set_tasks(mt_log *log, uint32_t n_tasks, const char *const *names);
  * task_val_accuracy_1 .. N) to the CSV, after those of mt_log_set_tasks. Call before the
  * first epoch. */
 void mt_log_set_val(mt_log *log);
+/* A run with --draws K > 1: adds the columns draw_mean, draw_sd and draw_accuracy_1 .. K to
+ * the CSV (empty but on the line that has them, the last epoch's; the JSON line then has
+ * "draws", "draw_accuracy" [K values], "draw_mean" and "draw_sd"). Call before the first
+ * epoch. A line with the best epoch (mt_epoch_stats.has_best, --val with conventional/biased)
+ * has "best_epoch", "best_val_accuracy" and "best_test_accuracy", and so has the CSV when
+ * its first line has them. */
+void mt_log_set_draws(mt_log *log, uint32_t draws);
 /* Appends the epoch's line to both files and syncs them. 0, or -1 with
  * mt_log_errmsg naming the file and the reason (errno). */
 int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s);

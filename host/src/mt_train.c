@@ -5,6 +5,7 @@
 #include "mt_train.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,8 +57,35 @@ void mt_train_defaults(mt_train_opts *o) {
   o->w_max_factor = 2.0f;
   o->momentum = 0.9f;
   o->important = 0.25f;
+  o->importance = MT_IMPORTANCE_SALIENCY;
+  o->draws = 1;
   o->favourable_k = 0;
   o->meta_m = 3.0f;
+}
+
+float mt_train_important(const mt_train_opts *o, uint32_t l) {
+  return o->n_important ? o->important_layer[l] : o->important;
+}
+
+int mt_train_parse_important(const char *text, mt_train_opts *o) {
+  float v[MT_NN_MAX_LAYERS];
+  uint32_t n = 0;
+  for (const char *p = text;; p++) {
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(p, &end);
+    /* strtod takes "nan", "inf" and hex: the range test refuses the first two */
+    if (errno || end == p || !(x >= 0 && x <= 1) || n == MT_NN_MAX_LAYERS || (*end && *end != ','))
+      return -1;
+    v[n++] = (float)x;
+    if (!*end) break;
+    p = end;
+  }
+  o->important = v[0];
+  o->n_important = n > 1 ? n : 0;
+  memset(o->important_layer, 0, sizeof o->important_layer);
+  if (n > 1) memcpy(o->important_layer, v, n * sizeof *v);
+  return 0;
 }
 
 /* ---- helpers for the algorithms (mt_algo.h) ---- */
@@ -303,6 +331,14 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
                            o->ssm_compensate ? "compensate" : "calibrate", t->ops->name);
   if (o->changed_only && o->algo != MT_ALGO_CLOSED_LOOP)
     return mt_trainer_fail(t, MT_ERR_INVAL, "--changed-only is for closed-loop, not %s", t->ops->name);
+  if (o->n_important && o->n_important != o->n_layers)
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--important: %u fractions for a network of %u layers (one "
+                           "fraction, or one per layer)", o->n_important, o->n_layers);
+  if (o->draws > MT_TRAIN_MAX_DRAWS)
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--draws %u: at most %u", o->draws, MT_TRAIN_MAX_DRAWS);
+  if (o->draws > 1 && !(t->ops->flags & MT_ALGO_F_OFFLINE))
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--draws is for conventional and biased (networks "
+                           "trained off the device), not %s", t->ops->name);
   uint32_t slice_bits;
   if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
     return MT_ERR_INVAL;
@@ -408,6 +444,8 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
       t->host_skipped = 0;
     }
     if ((rc = evaluate_tasks(t, n_tasks, tests, vals, task, dev_algo, &st)) != 0) return rc;
+    int last = e == o->epochs && task + 1 == n_tasks;
+    if (ops->epoch_tested && (rc = ops->epoch_tested(t, &tests[task], &st, last)) != 0) return rc;
     /* Evaluation costs are not training costs: start the next epoch's count here. */
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
     st.wall_s = now() - t0;
@@ -485,7 +523,16 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
     t.data_crc[k][1] = mt_train_dataset_crc(&test[k]);
     t.data_crc[k][2] = o->val ? mt_train_dataset_crc(&val[k]) : 0;
   }
+  if (rc == 0 && o->draws > 1 && n_tasks > 1)
+    rc = mt_trainer_fail(&t, MT_ERR_INVAL, "--draws %u: for a run of one task (the draws program "
+                         "the last epoch's network; with --tasks it would stand for the last task "
+                         "only)", o->draws);
   if (rc == 0 && o->resume) rc = mt_train_ckpt_open(&t, n_tasks, train, test);
+  /* A finished run would train nothing, so nothing would be drawn: said, not done silently. */
+  if (rc == 0 && o->resume && o->draws > 1 && t.done >= o->epochs)
+    rc = mt_trainer_fail(&t, MT_ERR_INVAL, "--draws %u: %s holds all %u epochs already, and the "
+                         "draws run at the last epoch (resume with a larger --epochs, or run "
+                         "again)", o->draws, o->resume, o->epochs);
   if (rc == 0 && uses_device(&t)) rc = setup_device(&t);
   if (rc == 0 && o->resume) rc = mt_train_ckpt_restore(&t);
   if (rc == 0 && o->resume && hooks && hooks->resumed &&

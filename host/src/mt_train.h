@@ -25,6 +25,12 @@ typedef enum {
 
 typedef enum { MT_COMP_NONE, MT_COMP_READBACK } mt_compensation;
 
+/* biased: how the constrained part of a layer is chosen (docs/algorithms.md). */
+typedef enum {
+  MT_IMPORTANCE_SALIENCY,  /* crossbar columns, by the gradient saliency of the last epoch */
+  MT_IMPORTANCE_MAGNITUDE, /* single weights, by |latent weight| */
+} mt_importance;
+
 typedef struct {
   mt_algo algo;
   uint32_t sizes[MT_NN_MAX_LAYERS + 1];
@@ -43,7 +49,13 @@ typedef struct {
   uint32_t changed_only;          /* closed-loop: write-verify only the weights whose level changed */
   uint32_t val;                   /* the last val training examples of each task are held out
                                    * as its validation split (0: none) */
-  float important;                /* biased: fraction of each layer's weights (largest |w|) constrained */
+  float important;                /* biased: fraction of each layer constrained (columns/weights) */
+  uint32_t n_important;           /* biased: 0, or per-layer fractions in important_layer (as many as
+                                   * n_layers: checked when the run starts) */
+  float important_layer[MT_NN_MAX_LAYERS];
+  mt_importance importance;       /* biased: columns by saliency (default) or weights by magnitude */
+  uint32_t draws;                 /* conventional/biased: > 1 programs the final network on this many
+                                   * more dies after the last epoch (0 and 1: none) */
   uint32_t favourable_k;          /* biased: favourable levels from the characterization (0: ceil-ish 3L/4) */
   uint32_t slices;                /* conventional/biased: 0, or weights bit-sliced onto this many
                                    * devices (mt_slice.h) */
@@ -55,6 +67,13 @@ typedef struct {
 
 /* Default options for an algorithm (documented in docs/algorithms.md). */
 void mt_train_defaults(mt_train_opts *o);
+
+/* biased: the constrained fraction of layer l (important_layer[l], or important for all). */
+float mt_train_important(const mt_train_opts *o, uint32_t l);
+
+/* --important: one fraction in [0, 1], or a comma list of them (at most MT_NN_MAX_LAYERS),
+ * into o (n_important 0 for one value). 0, or -1 if text is neither (o unchanged). */
+int mt_train_parse_important(const char *text, mt_train_opts *o);
 
 typedef struct {
   /* called after every batch: examples done of total in this epoch */

@@ -128,7 +128,8 @@ static const char *const option_names[] = {
     "device", "preset", "log", "tasks", "checkpoint", "resume", "dataset", "net", "algo",
     "compensate", "open-loop", "changed-only", "ssm-compensate", "ssm-calibrate", "levels",
     "epochs", "batch", "accumulate", "train-limit", "test-limit", "val", "crop", "favourable",
-    "slices", "lr", "important", "w-max", "momentum", "meta-m", "seed", "max-tiles"};
+    "slices", "lr", "important", "importance", "draws", "w-max", "momentum", "meta-m", "seed",
+    "max-tiles"};
 
 /* The options that take no value on the command line (present means "1"). */
 static const char *const flag_names[] = {"open-loop", "changed-only", "ssm-compensate",
@@ -211,7 +212,17 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
   if (!strcmp(opt, "slices")) return parse_u32(t, opt, val, 1, 8, &o->slices);
   if (!strcmp(opt, "max-tiles")) return parse_u32(t, opt, val, 1, MT_MAX_TILES, &t->max_tiles);
   if (!strcmp(opt, "lr")) return parse_float(t, opt, val, 0, 100, &o->lr);
-  if (!strcmp(opt, "important")) return parse_float(t, opt, val, 0, 1, &o->important);
+  if (!strcmp(opt, "important")) {
+    if (mt_train_parse_important(val, o) == 0) return MT_OK;
+    return bad_value(t, opt, val, "a fraction in [0, 1], or a comma list of them, one per layer");
+  }
+  if (!strcmp(opt, "importance")) {
+    if (!strcmp(val, "saliency")) o->importance = MT_IMPORTANCE_SALIENCY;
+    else if (!strcmp(val, "magnitude")) o->importance = MT_IMPORTANCE_MAGNITUDE;
+    else return bad_value(t, opt, val, "an importance (saliency, magnitude)");
+    return MT_OK;
+  }
+  if (!strcmp(opt, "draws")) return parse_u32(t, opt, val, 1, MT_TRAIN_MAX_DRAWS, &o->draws);
   if (!strcmp(opt, "w-max")) return parse_float(t, opt, val, 0, 1000, &o->w_max_factor);
   if (!strcmp(opt, "momentum")) {
     char *end = NULL;
@@ -399,6 +410,15 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
                 t->o.ssm_compensate ? "compensate" : "calibrate", mt_algo_name(t->o.algo));
   if (t->o.changed_only && t->o.algo != MT_ALGO_CLOSED_LOOP)
     return fail(t, MT_ERR_INVAL, "--changed-only is for closed-loop, not %s", mt_algo_name(t->o.algo));
+  /* --important and --net may come in either order: the count is checked here. */
+  if (t->o.n_important && t->o.n_important != t->o.n_layers) {
+    char list[MT_NN_MAX_LAYERS * 16] = "";
+    for (uint32_t l = 0, u = 0; l < t->o.n_important && u < sizeof list; l++)
+      u += (uint32_t)snprintf(list + u, sizeof list - u, "%s%g", l ? "," : "",
+                              (double)t->o.important_layer[l]);
+    return fail(t, MT_ERR_INVAL, "--important %s: %u fractions for a network of %u layers (give one "
+                "fraction, or one per layer)", list, t->o.n_important, t->o.n_layers);
+  }
   int rc = check_distinct_outputs(t);
   const char *names[MT_TRAIN_MAX_TASKS] = {t->dataset};
   uint32_t n_tasks = 1;
@@ -458,6 +478,7 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
     rc = fail(t, MT_ERR_IO, "%s", err);
   if (rc == MT_OK && log && t->tasks[0]) mt_log_set_tasks(log, n_tasks, names);
   if (rc == MT_OK && log && t->o.val) mt_log_set_val(log);
+  if (rc == MT_OK && log && t->o.draws > 1) mt_log_set_draws(log, t->o.draws);
   if (rc == MT_OK && cb->started) {
     char line[1024];
     summary(t, &train[0], &test[0], preset, names, n_tasks, line, sizeof line);

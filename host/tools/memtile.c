@@ -57,7 +57,8 @@ static const char *const usage_train =
     "  --crop S           keep the centre SxS pixels of every image (20: NeuroSim's 400-100-10;\n"
     "                     --net then starts with S*S, or SxSx1 for a CNN)\n"
     "  --val N            hold the last N training examples (of each task) out of training as\n"
-    "                     a validation split; its accuracy is logged as val_accuracy (default 0)\n"
+    "                     a validation split; its accuracy is logged as val_accuracy (default 0);\n"
+    "                     conventional/biased: the epoch of best val_accuracy is the result\n"
     "  --accumulate K     siamese: apply the summed gradient every K batches (default 1)\n"
     "  --compensate MODE  siamese: readback (default) or none\n"
     "  --w-max X          top level = X times the layer's initial weight bound (default 2)\n"
@@ -69,13 +70,19 @@ static const char *const usage_train =
     "                     large misses (ours; default off: the paper's open loop, no reads)\n"
     "  --ssm-calibrate    ssm: measure every device's pulse response at initialisation and\n"
     "                     program the initial weights in closed loop (ours; default off)\n"
-    "  --important P      biased: fraction (0, 1] of each layer's weights, the largest |w|, kept\n"
-    "                     on favourable levels (default 0.25)\n"
+    "  --important P      biased: fraction [0, 1] of each layer kept on favourable levels\n"
+    "                     (default 0.25), or a comma list P1,P2,... with one per layer\n"
+    "  --importance MODE  biased: what the fraction ranks: saliency (default; the crossbar\n"
+    "                     columns of largest sum of |w dL/dw| over the last epoch, Diware's)\n"
+    "                     or magnitude (single weights of largest |w|)\n"
     "  --favourable K     conventional/biased: favourable levels, the K of lowest spread\n"
     "                     (default (3L+2)/4)\n"
     "  --slices N         conventional/biased: each weight a two's-complement code bit-sliced\n"
     "                     onto N devices (Diware's encoding; a 7-level preset gives 2 bits per\n"
     "                     device); biased then constrains the top slice's state\n"
+    "  --draws K          conventional/biased: after the last epoch, program the result (with\n"
+    "                     --val the epoch of best validation accuracy) onto K more dies and\n"
+    "                     test each; logs every accuracy, their mean and sd (default 1: none)\n"
     "  --meta-m M         metaplastic: consolidation strength m, weights normalised to\n"
     "                     [-1, 1] (default 3; 0 = no metaplasticity)\n"
     "  --max-tiles N      use at most N of the device's tiles; a network needing more runs\n"
@@ -226,6 +233,15 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
   if (s->has_sw_accuracy)
     printf("  software test %.2f%% (float, before programming); test above: on the device after "
            "programming\n", 100 * s->sw_test_accuracy);
+  if (s->has_best)
+    printf("  best epoch so far %u: validation %.2f%%, test %.2f%% (the result with --val)\n",
+           s->best_epoch, 100 * s->best_val_accuracy, 100 * s->best_test_accuracy);
+  if (s->n_draws) {
+    printf("  %u draws of the result on fresh dies: test mean %.2f%%, sd %.2f%% (", s->n_draws,
+           100 * s->draw_mean, 100 * s->draw_sd);
+    for (uint32_t k = 0; k < s->n_draws; k++) printf("%s%.2f", k ? " " : "", 100 * s->draw_accuracy[k]);
+    printf(")\n");
+  }
   fflush(stdout);
   p->last_pct = 0;
   if (s->n_tasks > 1) {

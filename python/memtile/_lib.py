@@ -65,6 +65,7 @@ class ProgResult(ctypes.Structure):
 
 
 TRAIN_MAX_TASKS = 8
+TRAIN_MAX_DRAWS = 100
 
 
 class EpochStats(ctypes.Structure):
@@ -76,7 +77,15 @@ class EpochStats(ctypes.Structure):
         [(n, ctypes.c_double) for n in ("energy_pj", "latency_ns", "wall_s")] + \
         [("transactions", ctypes.c_uint64), ("has_sw_accuracy", ctypes.c_int), ("sw_test_accuracy", ctypes.c_double),
          ("has_sim_cycles", ctypes.c_int), ("sim_cycles", ctypes.c_uint64), ("task", ctypes.c_uint32),
-         ("n_tasks", ctypes.c_uint32), ("task_accuracy", ctypes.c_double * TRAIN_MAX_TASKS)]
+         ("n_tasks", ctypes.c_uint32), ("task_accuracy", ctypes.c_double * TRAIN_MAX_TASKS),
+         ("has_swaps", ctypes.c_int)] + \
+        [(n, ctypes.c_uint64) for n in ("swaps", "swap_saves", "swap_transactions", "swap_bytes")] + \
+        [("swap_s", ctypes.c_double), ("has_val", ctypes.c_int), ("val_accuracy", ctypes.c_double),
+         ("task_val_accuracy", ctypes.c_double * TRAIN_MAX_TASKS), ("has_best", ctypes.c_int),
+         ("best_epoch", ctypes.c_uint32), ("best_val_accuracy", ctypes.c_double),
+         ("best_test_accuracy", ctypes.c_double), ("n_draws", ctypes.c_uint32),
+         ("draw_accuracy", ctypes.c_double * TRAIN_MAX_DRAWS), ("draw_mean", ctypes.c_double),
+         ("draw_sd", ctypes.c_double)]
 
 
 STARTED_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)

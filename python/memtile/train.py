@@ -50,6 +50,14 @@ def _epoch_dict(s):
     if s.n_tasks > 1:
         d["task"] = s.task
         d["task_accuracy"] = [s.task_accuracy[k] for k in range(s.n_tasks)]
+    if s.has_val:
+        d["val_accuracy"] = s.val_accuracy
+    if s.has_best:
+        d.update(best_epoch=s.best_epoch, best_val_accuracy=s.best_val_accuracy,
+                 best_test_accuracy=s.best_test_accuracy)
+    if s.n_draws:
+        d.update(draws=s.n_draws, draw_accuracy=[s.draw_accuracy[k] for k in range(s.n_draws)],
+                 draw_mean=s.draw_mean, draw_sd=s.draw_sd)
     return d
 
 

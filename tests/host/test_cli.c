@@ -64,7 +64,7 @@ static void help_and_unknown_commands(void **state) {
                                      "--checkpoint", "--resume", "--momentum", "--important",
                                      "--favourable", "--tasks", "--meta-m", "--max-tiles", "--val",
                                      "--changed-only", "--ssm-compensate", "--ssm-calibrate",
-                                     "--help"};
+                                     "--importance", "--draws", "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
@@ -94,8 +94,26 @@ static void bad_arguments_are_named(void **state) {
          "--val 10", 2, "--val 10: task 1 (mnist) has only 10 training examples");
   expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 64 --test-limit 32 "
          "--val 16 --epochs 1", 0, "validation ");
-  expect("train --important 0", 2, "--important: '0' is not a number in (0, 1]");
-  expect("train --important 1.5", 2, "--important: '1.5' is not a number in (0, 1]");
+  /* one fraction in [0, 1], or one per layer: a bad value or count names the option and value */
+  expect("train --important -0.1", 2, "--important: '-0.1' is not a fraction in [0, 1], or a comma list");
+  expect("train --important 1.5", 2, "--important: '1.5' is not a fraction in [0, 1]");
+  expect("train --important 0.2,1.5", 2, "--important: '0.2,1.5' is not a fraction in [0, 1]");
+  expect("train --important 0.2,", 2, "--important: '0.2,' is not a fraction");
+  expect("train --important 0.2,,0.3", 2, "--important: '0.2,,0.3' is not a fraction");
+  expect("train --important nan", 2, "--important: 'nan' is not a fraction");
+  expect("train --important 0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1", 2,
+         "--important: '0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1' is not a fraction");
+  expect("train --algo biased --preset rram-2bit --dataset mnist --important 0.5,0.25,1 --net 784-8-10 "
+         "--train-limit 10 --test-limit 10", 2,
+         "--important 0.5,0.25,1: 3 fractions for a network of 2 layers");
+  expect("train --importance gradient", 2,
+         "--importance: 'gradient' is not an importance (saliency, magnitude)");
+  expect("train --draws 0", 2, "--draws: '0' is not an integer in [1, 100]");
+  expect("train --draws 101", 2, "--draws: '101' is not an integer in [1, 100]");
+  expect("train --draws 3 --algo float --dataset mnist --net 784-8-10 --train-limit 10 --test-limit 10", 2,
+         "--draws is for conventional and biased (networks trained off the device), not float");
+  expect("train --draws 3 --algo conventional --preset rram-2bit --tasks mnist,fashion-mnist "
+         "--net 784-8-10 --train-limit 10 --test-limit 10", 2, "--draws 3: for a run of one task");
   expect("train --favourable 0", 2, "--favourable: '0' is not an integer in [1, 256]");
   expect("train --algo biased --favourable 9 --preset rram-2bit --dataset mnist --net 784-8-10 "
          "--train-limit 10 --test-limit 10", 2, "favourable <= 7 levels");
@@ -489,6 +507,45 @@ static void log_line(const char *path, char *line, size_t n, const char *const *
   }
 }
 
+/* --val with biased: every line names the best epoch so far; --draws 3: the last line has three
+ * accuracies, their mean and sd, on stdout, in the JSON log and in the CSV. A resume of the
+ * finished run with --draws is refused (the draws run at the last epoch). */
+static void best_epoch_and_draws(void **state) {
+  (void)state;
+  char args[1024], log[128], csv[128], ck[128], line[4096];
+  snprintf(log, sizeof log, "%s/draws.jsonl", tmpdir);
+  snprintf(csv, sizeof csv, "%s/draws.csv", tmpdir);
+  snprintf(ck, sizeof ck, "%s/draws.ck", tmpdir);
+  const char *base = "train --algo biased --preset rram-2bit --dataset mnist --net 784-8-10 "
+                     "--train-limit 300 --test-limit 50 --val 100 --epochs 2 --batch 16 --w-max 1";
+  snprintf(args, sizeof args, "%s --draws 3 --log %s --checkpoint %s", base, log, ck);
+  expect(args, 0, "3 draws of the result on fresh dies: test mean ");
+  if (!strstr(out, "best epoch so far 1: validation ")) fail_msg("no best epoch line:\n%s", out);
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  int lines = 0, draws = 0;
+  while (fgets(line, sizeof line, f)) {
+    lines++;
+    if (!strstr(line, "\"best_epoch\": ") || !strstr(line, "\"best_test_accuracy\": "))
+      fail_msg("line %d has no best epoch: %s", lines, line);
+    draws += strstr(line, "\"draws\": 3, \"draw_accuracy\": [") != NULL && strstr(line, "\"draw_sd\": ");
+  }
+  fclose(f);
+  assert_int_equal(lines, 2);
+  assert_int_equal(draws, 1); /* the last line only */
+  f = fopen(csv, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  if (!strstr(line, ",best_epoch,best_val_accuracy,best_test_accuracy,draw_mean,draw_sd,draw_accuracy_1,"
+              "draw_accuracy_2,draw_accuracy_3\n"))
+    fail_msg("CSV header: %s", line);
+  assert_non_null(fgets(line, sizeof line, f));
+  if (!strstr(line, ",,,,,\n")) fail_msg("CSV epoch 1 has draw values: %s", line);
+  fclose(f);
+  snprintf(args, sizeof args, "%s --draws 3 --resume %s", base, ck);
+  expect(args, 2, "holds all 2 epochs already, and the draws run at the last epoch");
+}
+
 /* Every experiment of the README (on fewer examples) on a 1-tile device (--max-tiles 1) logs
  * what it logs on a device that holds the network, apart from the swap fields
  * (docs/tile-swapping.md). */
@@ -538,6 +595,7 @@ int main(void) {
     cmocka_unit_test(sliced_training),
     cmocka_unit_test(tasks_log_every_task),
     cmocka_unit_test(resume_appends_the_same_log),
+    cmocka_unit_test(best_epoch_and_draws),
     cmocka_unit_test(readme_experiments_on_one_tile),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -181,12 +181,17 @@ static void errors_name_the_option_or_file(void **state) {
   expect_set_error(t, "max-tiles", "0", "--max-tiles: '0' is not an integer in [1, 64]");
   expect_set_error(t, "val", "-3", "--val: '-3' is not an integer");
   expect_set_error(t, "ssm-compensate", "yes", "--ssm-compensate: 'yes' is not an integer in [0, 1]");
+  expect_set_error(t, "important", "0.5,2", "--important: '0.5,2' is not a fraction in [0, 1]");
+  expect_set_error(t, "importance", "size", "--importance: 'size' is not an importance");
+  expect_set_error(t, "draws", "0", "--draws: '0' is not an integer in [1, 100]");
   assert_int_equal(mt_train_option_kind("--open-loop"), 0);
   assert_int_equal(mt_train_option_kind("changed-only"), 0);
   assert_int_equal(mt_train_option_kind("ssm-compensate"), 0);
   assert_int_equal(mt_train_option_kind("ssm-calibrate"), 0);
   assert_int_equal(mt_train_option_kind("val"), 1);
   assert_int_equal(mt_train_option_kind("epochs"), 1);
+  assert_int_equal(mt_train_option_kind("importance"), 1);
+  assert_int_equal(mt_train_option_kind("draws"), 1);
   assert_int_equal(mt_train_option_kind("colour"), MT_ERR_INVAL);
   assert_string_equal(mt_train_algo_name(0), "float");
   set_ok(t, "dataset", "/nonexistent/dir");

@@ -30,6 +30,22 @@ def test_train_returns_and_logs_every_epoch(tmp_path):
     assert os.path.exists(str(log)[:-len(".jsonl")] + ".csv")
 
 
+def test_best_epoch_and_draws_reach_python(tmp_path):
+    # conventional with --val and --draws 3: every epoch names the best so far, the last has the
+    # draws, as the JSON log has them; a list of per-layer fractions goes through as text
+    log = tmp_path / "draws.jsonl"
+    opts = dict(TINY, train_limit=96, val=32)
+    epochs = memtile.train(epochs=2, algo="biased", preset="rram-2bit", important=[0.5, 1], draws=3,
+                           log=str(log), **opts)
+    assert [e["best_epoch"] for e in epochs][0] == 1 and "draws" not in epochs[0]
+    last = epochs[-1]
+    assert last["draws"] == 3 and len(last["draw_accuracy"]) == 3
+    assert abs(last["draw_mean"] - sum(last["draw_accuracy"]) / 3) < 1e-12
+    logged = memtile.read_log(str(log))
+    assert [x["best_epoch"] for x in logged] == [e["best_epoch"] for e in epochs]
+    assert logged[-1]["draw_accuracy"] == pytest.approx(last["draw_accuracy"], abs=1e-6)
+
+
 def test_callback_stops_and_fails_the_run(tmp_path):
     with memtile.Trainer(epochs=3, algo="float", **TINY) as t:
         assert len(t.run(on_epoch=lambda s: True)) == 1  # True: stop after this epoch
