@@ -464,13 +464,9 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
   for (uint32_t l = 0; l < s->n_layers; l++) {
     const mt_layer_map_t *m = &s->maps[l];
     mt_pulse_layer *pl = &s->layer[l];
-    size_t nw = (size_t)m->n_in * m->n_out;
-    const float *g = wk->gw[l];
-    if (ssm) {
-      mt_pulse_momentum(pl->vel_b, wk->gb[l], m->n_out, beta);
-      mt_pulse_momentum(pl->vel_w, g, nw, beta);
-      g = pl->vel_w;
-    }
+    /* ssm's weight momentum is taken row by row below, where the plan reads it from cache */
+    const float *g = ssm ? pl->vel_w : wk->gw[l];
+    if (ssm) mt_pulse_momentum(pl->vel_b, wk->gb[l], m->n_out, beta);
     const float *gb = ssm ? pl->vel_b : wk->gb[l];
     for (uint32_t j = 0; j < m->n_out; j++) net->b[l][j] -= lr * gb[j];
     for (uint32_t rb = 0; rb < m->row_blocks; rb++)
@@ -479,6 +475,7 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
         mt_region r = block_region(m, rb, cb);
         for (uint32_t i = 0; i < r.nrows; i++) {
           size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
+          if (ssm) mt_pulse_momentum(pl->vel_w + k0, wk->gw[l] + k0, r.ncols, beta);
           /* A row with no gradient plans no pulse and takes no stochastic-rounding draw
            * (dead ReLU units, blank pixels at batch 1): most rows of the first layer. */
           if (all_zero(g + k0, r.ncols)) continue;
@@ -486,7 +483,8 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
           if (ssm) {
             mt_pulse_plan_stochastic(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
                                      pl->w_per_g, r.ncols, &s->rng);
-            for (uint32_t j = 0; j < r.ncols; j++) pl->planned[k0 + j] = (int8_t)pr[j];
+            int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
+            for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
           } else if (!plan_nearest(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
                                    pl->w_per_g, r.ncols)) {
             continue; /* (sgd-pulse reads planned nowhere) */
