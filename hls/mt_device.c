@@ -53,10 +53,15 @@ static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint
                              uint32_t target, uint32_t *pulses) {
   const uint32_t *cfg = regs->cfg;
   const int64_t tol = cfg[MT_CFG_WV_TOL];
-  uint32_t reads = 0, sets = 0, ok = 0;
-  *pulses = 0;
+  uint32_t reads = 0, sets = 0, ok = 0, n = 0;
+  /* The device and the lane in locals over the loop (written back once): through d, g and
+   * r, each pulse's stores and the next read's loads were on the loop's chain of dependent
+   * steps. */
+  mt_dev_t dl = *d;
+  uint16_t gl = *g;
+  mt_xoshiro_t rl = *r;
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
-    int64_t sensed = mt_cell_sense(cfg, r, *g);
+    int64_t sensed = mt_cell_sense(cfg, &rl, gl);
     reads++;
     int64_t err = sensed - (int64_t)target;
     if (err <= tol && -err <= tol) {
@@ -64,13 +69,17 @@ static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint
       break;
     }
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
-    mt_cell_step(cfg, r, d, g, err < 0, 1);
+    mt_cell_step(cfg, &rl, &dl, &gl, err < 0, 1);
     sets += err < 0;
-    (*pulses)++;
+    n++;
   }
+  *d = dl;
+  *g = gl;
+  *r = rl;
+  *pulses = n;
   mt_count(regs, MT_CNT_VERIFY_READS, reads);
   mt_count(regs, MT_CNT_SET_PULSES, sets);
-  mt_count(regs, MT_CNT_RESET_PULSES, *pulses - sets);
+  mt_count(regs, MT_CNT_RESET_PULSES, n - sets);
   return ok;
 }
 

@@ -53,12 +53,13 @@ static inline int64_t mt_pulse_mean(const uint32_t *cfg, uint32_t step, uint32_t
   return s + (((int64_t)a * dist) >> 16);
 }
 
-/* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller
- * counts them); each consumes one Gaussian draw of r. The device is kept in locals over
- * the run. Inline, so PULSE and PROGRAM make no call per pulse. */
-static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
-                                int set, uint32_t n) {
-  const int64_t c2c_mul = cfg[MT_CFG_C2C_MUL], c2c_add = cfg[MT_CFG_C2C_ADD];
+/* mt_cell_step with the relative c2c factor c2c_mul passed in: mt_cell_step calls it with a
+ * literal 0 where the configuration has none, so that the noise amplitude folds to the
+ * constant c2c_add and the draw leaves the pulse's chain of dependent arithmetic through
+ * the conductance (about half the latency of a pulse). */
+static inline void mt_cell_run(const uint32_t *cfg, int64_t c2c_mul, mt_xoshiro_t *r,
+                               mt_dev_t *d, uint16_t *g, int set, uint32_t n) {
+  const int64_t c2c_add = cfg[MT_CFG_C2C_ADD];
   const uint32_t endurance = cfg[MT_CFG_ENDURANCE];
   const int64_t gmin = d->gmin, gmax = d->gmax;
   const uint32_t step = set ? d->step_set : d->step_rst, a = set ? d->a_set : d->a_rst;
@@ -81,6 +82,17 @@ static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *
   *g = (uint16_t)gv;
   d->fault = (uint8_t)fault;
   d->pulses = pulses;
+}
+
+/* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller
+ * counts them); each consumes one Gaussian draw of r. The device is kept in locals over
+ * the run. Inline, so PULSE and PROGRAM make no call per pulse. */
+static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                int set, uint32_t n) {
+  if (cfg[MT_CFG_C2C_MUL] == 0)
+    mt_cell_run(cfg, 0, r, d, g, set, n);
+  else
+    mt_cell_run(cfg, cfg[MT_CFG_C2C_MUL], r, d, g, set, n);
 }
 
 /* n (< 65536) SET or RESET pulses, counted: the same results as n single pulses counted

@@ -13,14 +13,22 @@ typedef struct {
   uint32_t s[4];
 } mt_xoshiro_t;
 
+#define MT_SPLITMIX64_GAMMA 0x9E3779B97F4A7C15ull /* the golden gamma */
+
+/* splitmix64's output of state z. The generator is a counter: the m-th output (m >= 1) of
+ * state x is mt_splitmix64_mix(x + m * MT_SPLITMIX64_GAMMA), so a run of draws can be
+ * computed side by side (ssm's row plan). */
+static inline uint64_t mt_splitmix64_mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 /* splitmix64 step (Steele et al. 2014): advances *x by the golden gamma and returns the
  * mixed value. The one splitmix64 of the tree: the device's seeding, and on the host the
  * weight initialization, the example order, ssm's rounding and the permuted tasks. */
 static inline uint64_t mt_splitmix64_next(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+  return mt_splitmix64_mix(*x += MT_SPLITMIX64_GAMMA);
 }
 
 /* Seeds MT_LANES generators from one 64-bit seed: lane l takes splitmix64 outputs

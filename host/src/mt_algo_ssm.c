@@ -32,6 +32,52 @@ uint32_t mt_pulse_round_stochastic(float x_abs, uint64_t *rng) {
   return n > MT_PULSE_MAX ? MT_PULSE_MAX : n;
 }
 
+void mt_pulse_plan_stochastic(int32_t *restrict p, const float *restrict g,
+                              const float *restrict gs, const float *restrict gr, float lr,
+                              float w_per_g, uint32_t n, uint64_t *rng) {
+  assert(n <= MT_COLS);
+  /* Per weight: the floor and fraction of its pulse count x, masks of its sign (-1 for
+   * d <= 0) and of x >= MT_PULSE_MAX, whether it draws (0 < x < MT_PULSE_MAX: not for NaN)
+   * and m[j], its draw's index in the stream of *rng. Three loops, so that the first and the
+   * last vectorize: only the middle one, the running count of the draws, is serial. The
+   * selects are integer masks: with a float select gcc moves the conversions into a branch
+   * (they could trap), and the loop no longer vectorizes. */
+  int32_t fl[MT_COLS], neg[MT_COLS], big[MT_COLS], draw[MT_COLS];
+  float frac[MT_COLS];
+  uint64_t m[MT_COLS];
+  for (uint32_t j = 0; j < n; j++) {
+    float d = -lr * g[j] / w_per_g; /* wanted change of g+, g units */
+    float set = gs[j], rst = gr[j]; /* both loaded: a conditional load does not vectorize */
+    float x = fabsf(d) / (d > 0 ? set : rst);
+    draw[j] = (x > 0) & (x < (float)MT_PULSE_MAX);
+    /* x where it draws, else +0 (NaN and large values convert to no integer) */
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits &= 0u - (uint32_t)draw[j];
+    float xd;
+    memcpy(&xd, &bits, sizeof xd);
+    fl[j] = (int32_t)xd; /* floorf for xd >= 0 */
+    frac[j] = xd - (float)fl[j];
+    neg[j] = (int32_t)(d > 0) - 1;
+    big[j] = -(int32_t)(x >= (float)MT_PULSE_MAX);
+  }
+  uint64_t draws = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    draws += (uint64_t)draw[j];
+    m[j] = draws;
+  }
+  const uint64_t x0 = *rng;
+  for (uint32_t j = 0; j < n; j++) {
+    float u = (float)(uint32_t)(mt_splitmix64_mix(x0 + m[j] * MT_SPLITMIX64_GAMMA) >> 40) *
+              (1.0f / 16777216.0f); /* [0, 1), 24 bits */
+    /* as mt_pulse_round_stochastic: 0 without a draw (fl and frac 0), MT_PULSE_MAX from there */
+    int32_t c = fl[j] + (u < frac[j]);
+    c = (c & ~big[j]) | ((int32_t)MT_PULSE_MAX & big[j]);
+    p[j] = (c ^ neg[j]) - neg[j];
+  }
+  *rng = x0 + draws * MT_SPLITMIX64_GAMMA;
+}
+
 void mt_pulse_momentum(float *v, const float *g, size_t n, float beta) {
   for (size_t k = 0; k < n; k++) v[k] = beta * v[k] + g[k];
 }
@@ -418,13 +464,9 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
   for (uint32_t l = 0; l < s->n_layers; l++) {
     const mt_layer_map_t *m = &s->maps[l];
     mt_pulse_layer *pl = &s->layer[l];
-    size_t nw = (size_t)m->n_in * m->n_out;
-    const float *g = wk->gw[l];
-    if (ssm) {
-      mt_pulse_momentum(pl->vel_b, wk->gb[l], m->n_out, beta);
-      mt_pulse_momentum(pl->vel_w, g, nw, beta);
-      g = pl->vel_w;
-    }
+    /* ssm's weight momentum is taken row by row below, where the plan reads it from cache */
+    const float *g = ssm ? pl->vel_w : wk->gw[l];
+    if (ssm) mt_pulse_momentum(pl->vel_b, wk->gb[l], m->n_out, beta);
     const float *gb = ssm ? pl->vel_b : wk->gb[l];
     for (uint32_t j = 0; j < m->n_out; j++) net->b[l][j] -= lr * gb[j];
     for (uint32_t rb = 0; rb < m->row_blocks; rb++)
@@ -433,19 +475,16 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
         mt_region r = block_region(m, rb, cb);
         for (uint32_t i = 0; i < r.nrows; i++) {
           size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
+          if (ssm) mt_pulse_momentum(pl->vel_w + k0, wk->gw[l] + k0, r.ncols, beta);
           /* A row with no gradient plans no pulse and takes no stochastic-rounding draw
            * (dead ReLU units, blank pixels at batch 1): most rows of the first layer. */
           if (all_zero(g + k0, r.ncols)) continue;
           int32_t pr[MT_COLS];
           if (ssm) {
-            for (uint32_t j = 0; j < r.ncols; j++) {
-              size_t k = k0 + j;
-              float d = -lr * g[k] / pl->w_per_g; /* wanted change of g+, g units */
-              float gain = d > 0 ? pl->gain_set[k] : pl->gain_rst[k];
-              int32_t p = (int32_t)mt_pulse_round_stochastic(fabsf(d) / gain, &s->rng);
-              pr[j] = d > 0 ? p : -p;
-            }
-            for (uint32_t j = 0; j < r.ncols; j++) pl->planned[k0 + j] = (int8_t)pr[j];
+            mt_pulse_plan_stochastic(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
+                                     pl->w_per_g, r.ncols, &s->rng);
+            int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
+            for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
           } else if (!plan_nearest(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
                                    pl->w_per_g, r.ncols)) {
             continue; /* (sgd-pulse reads planned nowhere) */

@@ -94,6 +94,12 @@ int mt_pulse_load(mt_pulse_state *s, mt_rbuf *b, char *err, size_t errlen);
  * the host generator *rng. */
 uint32_t mt_pulse_round_nearest(float x_abs);
 uint32_t mt_pulse_round_stochastic(float x_abs, uint64_t *rng);
+/* ssm's plan of one row of n (<= MT_COLS) weights: p[j] is the signed pulse count of the
+ * wanted change d = -lr g[j] / w_per_g, mt_pulse_round_stochastic(|d| / gain) with the gain
+ * of its direction (gs[j] where d > 0, else gr[j]), the draws taken from *rng in the order
+ * of j: the same counts and the same *rng as those n calls, computed side by side. */
+void mt_pulse_plan_stochastic(int32_t *p, const float *g, const float *gs, const float *gr,
+                              float lr, float w_per_g, uint32_t n, uint64_t *rng);
 /* v[k] = beta v[k] + g[k]. */
 void mt_pulse_momentum(float *v, const float *g, size_t n, float beta);
 

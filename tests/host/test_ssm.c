@@ -16,6 +16,7 @@
 #include "mt_dataset.h"
 #include "mt_map.h"
 #include "mt_preset.h"
+#include "mt_rng.h"
 #include "mt_train.h"
 
 static mt_preset_t preset;
@@ -60,6 +61,38 @@ static void stochastic_rounding_is_unbiased(void **state) {
   /* The same seed gives the same draws. */
   uint64_t a = 7, b = 7;
   for (int k = 0; k < 100; k++) assert_int_equal(mt_pulse_round_stochastic(0.3f, &a), mt_pulse_round_stochastic(0.3f, &b));
+}
+
+/* The row plan equals one mt_pulse_round_stochastic per weight, in order, on the pulse
+ * count -lr g / w_per_g over the gain of its direction: the same counts and the same
+ * generator state after the row, for rows of every length with zeros, signed zeros, NaN,
+ * infinities, counts at and beyond MT_PULSE_MAX and exact integers among the gradients. */
+static void row_plan_matches_rounding(void **state) {
+  (void)state;
+  static const float special[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1e30f, -1e-30f};
+  const float lr = 0.05f, w_per_g = 1.0f / 4096;
+  uint64_t src = 99, rng = 5;
+  float g[MT_COLS], gs[MT_COLS], gr[MT_COLS];
+  for (uint32_t round = 0; round < 2000; round++) {
+    uint32_t n = 1 + round % MT_COLS;
+    for (uint32_t j = 0; j < n; j++) {
+      uint64_t r = mt_splitmix64_next(&src);
+      gs[j] = 0.5f + (float)(r & 0xFF) / 64, gr[j] = 0.5f + (float)((r >> 8) & 0xFF) / 64;
+      float v = (float)((int32_t)(r >> 32) % 400000) * 1e-7f * (float)(1u << (r >> 16 & 7));
+      if ((r >> 24 & 15) == 0) v = special[(r >> 28) % (sizeof special / sizeof *special)];
+      if ((r >> 24 & 15) == 1) v = -(float)(r >> 40 & 127) * gs[j] * w_per_g / lr; /* integral */
+      g[j] = v;
+    }
+    int32_t p[MT_COLS];
+    uint64_t ref = rng;
+    mt_pulse_plan_stochastic(p, g, gs, gr, lr, w_per_g, n, &rng);
+    for (uint32_t j = 0; j < n; j++) {
+      float d = -lr * g[j] / w_per_g;
+      int32_t c = (int32_t)mt_pulse_round_stochastic(fabsf(d) / (d > 0 ? gs[j] : gr[j]), &ref);
+      assert_int_equal(p[j], d > 0 ? c : -c);
+    }
+    assert_true(rng == ref);
+  }
 }
 
 static void momentum_accumulates(void **state) {
@@ -247,6 +280,7 @@ static void ssm_reads_only_with_its_options(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(stochastic_rounding_is_unbiased),
+    cmocka_unit_test(row_plan_matches_rounding),
     cmocka_unit_test(momentum_accumulates),
     cmocka_unit_test(reinit_reduces_d2d_spread),
     cmocka_unit_test(smoke_runs_learn),
