@@ -157,17 +157,16 @@ module mt_eng_fab #(
       default: roles = {1'b1, 3'd6, 1'b1, 3'd5};
     endcase
   endfunction
-  logic [2:0] role0, role1, i_role0, i_role1;
-  logic       dev0, dev1, i_dev0, i_dev1;
-  assign {dev1, role1, dev0, role0} = roles(s1_ph_q);
-  assign {i_dev1, i_role1, i_dev0, i_role0} = roles(f_ph_q);   // the phase issued now
-  wire unused_i_dev = ^{i_dev0, i_dev1};
-  // The bases and amplitudes of the two draws, picked at issue and registered with them, so
-  // that stage 2 starts at the noise multiply (the role decode and the pick in front of it
-  // were the engine's slowest path).
+  // The phase's roles, bases and amplitudes are decoded and picked at issue and registered
+  // with its draws (stage 1), so that stage 2 starts at the noise multiply (the role decode
+  // and the pick in front of it were the engine's slowest path).
+  logic [2:0]  role0_q, role1_q, i_role0, i_role1;
+  logic        dev0_q, dev1_q, i_dev0, i_dev1;
   logic [15:0] base0_q, base1_q, amp0_q, amp1_q;
+  assign {i_dev1, i_role1, i_dev0, i_role0} = roles(f_ph_q);   // the phase issued now
   always_ff @(posedge clk_i)
     if (f_take) begin
+      {dev1_q, role1_q, dev0_q, role0_q} <= {i_dev1, i_role1, i_dev0, i_role0};
       base0_q <= i_role0 < 3'd6 ? base_r[i_role0] : 16'd0;
       amp0_q <= i_role0 < 3'd6 ? amp_r[i_role0] : 16'd0;
       base1_q <= i_role1 < 3'd6 ? base_r[i_role1] : 16'd0;
@@ -201,8 +200,8 @@ module mt_eng_fab #(
     assign v1 = $signed({{(FW - 16){1'b0}}, base1_q}) + gnoise16(amp1_q, s1_z_q[32*l+16 +: 16]);
     always_ff @(posedge clk_i) begin
       if (s1_v_q) begin
-        if (role0 < 3'd6) f_q[{1'b0, dev0} * 6 + 4'(role0)] <= v0;
-        if (role1 < 3'd6) f_q[{1'b0, dev1} * 6 + 4'(role1)] <= v1;
+        if (role0_q < 3'd6) f_q[{1'b0, dev0_q} * 6 + 4'(role0_q)] <= v0;
+        if (role1_q < 3'd6) f_q[{1'b0, dev1_q} * 6 + 4'(role1_q)] <= v1;
         // The uniform is the last draw of device 0 (phase 3) or device 1 (phase 6).
         if (s1_ph_q == 3'd3 || s1_ph_q == 3'd6) begin
           lo_q[s1_ph_q == 3'd6] <= 33'(s1_u_q[32*l +: 32]) < 33'(p_low);

@@ -46,7 +46,6 @@ module mt_eng_mvm #(
   localparam int unsigned RW = $clog2(ROWS + 1);
   localparam int unsigned CW = $clog2(COLS + 1);
   localparam int unsigned KW = R > 1 ? $clog2(R) : 1;
-  localparam int unsigned LW = $clog2(LANES);
   localparam int unsigned NLAT = 5;                   // issue -> accumulator written
   localparam int unsigned GR_AW = $clog2(TILES * ROWS / R);
   localparam int unsigned XIW = ROWS > 1 ? $clog2(ROWS) : 1;
@@ -79,13 +78,19 @@ module mt_eng_mvm #(
   logic [GR_AW-1:0] tile_base_q;   // gr word of (tile, row 0)
 
   // ---------------------------------------------------------------- checks
-  logic [31:0] in_words, out_words, want_len, want_out;
+  logic [31:0] in_words, out_words, want_len, want_out, want_len_q, want_out_q;
   wire unused_words = ^{in_words[31:16], out_words[31:16]};
   assign in_words = (p_q[2] + 32'd1) >> 1;
   assign out_words = (p_q[3] + 32'd1) >> 1;
   // Only used once nvec <= MAX_BATCH, nrows <= ROWS and ncols <= COLS passed.
   assign want_len = 32'd4 + 32'(p_q[1][15:0]) * 32'(in_words[15:0]);
   assign want_out = 32'(p_q[1][15:0]) * 32'(out_words[15:0]);
+  // Registered for S_CHECK (p_q is complete one cycle before it): the products and the
+  // compares after them in one cycle were the AC701 device's slowest path.
+  always_ff @(posedge clk_i) begin
+    want_len_q <= want_len;
+    want_out_q <= want_out;
+  end
   logic tile_fab;
   assign tile_fab = fabricated_i[p_q[0][5:0]];
   logic [4:0] dac_bits, adc_bits;
@@ -127,8 +132,9 @@ module mt_eng_mvm #(
   assign ld_c0 = dac_clip(pl_data_i[15:0], xmax_q);
   assign ld_c1 = dac_clip(pl_data_i[31:16], xmax_q);
   assign ld_hi_row = 2 * 32'(ld_d_q) + 1 < 32'(nrows_q);
-  logic [1:0] ld_clips;
-  assign ld_clips = ld_v_q ? 2'(ld_c0[16]) + 2'(ld_c1[16] && ld_hi_row) : 2'd0;
+  // The word's DAC clips, counted from the lc_ stage: straight from the payload RAM's output
+  // onto the shared counter bus this was the whole device's slowest path (7.6 ns on Artix-7).
+  logic [1:0] lc_clips_q;
   logic ld_go, ld_end;
   assign ld_go = run && ls_q == L_RUN && ld_i_q < in_words_q;
   // The vector is loaded once its last square is in the sum.
@@ -139,6 +145,7 @@ module mt_eng_mvm #(
     lc_x1_q <= ld_c1[15:0];
     lc_hi_q <= ld_hi_row;
     lc_d_q <= ld_d_q;
+    lc_clips_q <= rst_i || !ld_v_q ? 2'd0 : 2'(ld_c0[16]) + 2'(ld_c1[16] && ld_hi_row);
     lq_sq0_q <= 32'(lc_x0_q * lc_x0_q);
     lq_sq1_q <= lc_hi_q ? 32'(lc_x1_q * lc_x1_q) : 32'd0;
   end
@@ -312,7 +319,15 @@ module mt_eng_mvm #(
   logic [(COLS/2 << HSH)-1:0] hold_pairs;
   logic [2*AW-1:0]  a_pair;
   logic [PL_AW-1:0] a_base_q, a_w_q;
-  logic [LW-1:0]    a_lane_q;                    // lane of column 2 * a_w_q
+  // The lanes of columns 2 a_w_q and 2 a_w_q + 1, one-hot (a rotation, no index arithmetic
+  // in front of the lane multiplexers and nz_take_o: a lane index plus one there was the U250
+  // device's slowest path), and whether the word's second column is < ncols.
+  logic [LANES-1:0] a_oh_q, a_oh1;
+  logic             a_odd_q;
+  function automatic logic [LANES-1:0] rotl(input logic [LANES-1:0] v, input int n);
+    for (int l = 0; l < LANES; l++) rotl[(l + n) % LANES] = v[l];
+  endfunction
+  assign a_oh1 = rotl(a_oh_q, 1);
   always_comb begin
     hold_pairs = '0;
     for (int p = 0; p < COLS / 2; p++)
@@ -331,13 +346,19 @@ module mt_eng_mvm #(
   assign snap = run && snp_rdy_q && as_q == A_IDLE;
   assign mc_first_ok = !snp_pend_q || as_q == A_IDLE;
   assign mc_last_ok = !snp_pend_q && (mode_q != 2'd2 || root_ok_q[mc_b_q]);
-  logic [LW-1:0] a_lane1;
-  assign a_lane1 = a_lane_q + LW'(1);
-  logic a_odd;
-  assign a_odd = 2 * 32'(a_w_q) + 1 < 32'(ncols_q);
+  // (In A_RUN a_w_q < out_words_q: the last word returns to A_IDLE.)
   logic a_go;
-  assign a_go = run && as_q == A_RUN && a_w_q < out_words_q &&
-                (mode_q != 2'd2 || nz_avail_i[a_lane_q] && (!a_odd || nz_avail_i[a_lane1]));
+  assign a_go = run && as_q == A_RUN &&
+                (mode_q != 2'd2 || |(nz_avail_i & a_oh_q) && (!a_odd_q || |(nz_avail_i & a_oh1)));
+  logic [15:0] a_z0, a_z1;                       // the two lanes' draws (one-hot AND-OR)
+  always_comb begin
+    a_z0 = '0;
+    a_z1 = '0;
+    for (int l = 0; l < LANES; l++) begin
+      if (a_oh_q[l]) a_z0 = a_z0 | nz_z_i[32*l +: 16];
+      if (a_oh1[l]) a_z1 = a_z1 | nz_z_i[32*l +: 16];
+    end
+  end
 
   localparam int unsigned NA = 7;                // ADC stages a1 .. a7
   logic [NA:1]       av_q;
@@ -364,8 +385,8 @@ module mt_eng_mvm #(
     if (a_go) begin
       a1_acc_q[0] <= 64'($signed(a_pair[AW-1:0]));
       a1_acc_q[1] <= 64'($signed(a_pair[2*AW-1:AW]));
-      a1_z_q[0] <= nz_z_i[32*a_lane_q +: 16];
-      a1_z_q[1] <= nz_z_i[32*a_lane1 +: 16];
+      a1_z_q[0] <= a_z0;
+      a1_z_q[1] <= a_z1;
     end
     for (int k = 0; k < 2; k++) begin
       a2_np_q[k] <= mode_q == 2'd2 ? a1_np[k][63:0] + 64'sd2048 : 64'sd0;
@@ -380,7 +401,7 @@ module mt_eng_mvm #(
       else a7_y_q[k] <= {1'b0, a6_y_q[k][15:0]};
     end
     aw_q[1] <= a_base_q + a_w_q;
-    aodd_q[1] <= a_odd;
+    aodd_q[1] <= a_odd_q;
     for (int s = 2; s <= NA; s++) begin
       aw_q[s] <= aw_q[s-1];
       aodd_q[s] <= aodd_q[s-1];
@@ -445,10 +466,10 @@ module mt_eng_mvm #(
           else if (p_q[1] == 0 || p_q[1] > MT_MAX_BATCH) fail(MT_ST_ERR_RANGE, 32'd1, p_q[1]);
           else if (p_q[2] == 0 || p_q[2] > ROWS) fail(MT_ST_ERR_RANGE, 32'd2, p_q[2]);
           else if (p_q[3] == 0 || p_q[3] > COLS) fail(MT_ST_ERR_RANGE, 32'd3, p_q[3]);
-          else if (len_q != want_len) fail(MT_ST_ERR_LENGTH, len_q, want_len);
-          else if (want_out > cap_i) fail(MT_ST_ERR_OVERFLOW, want_out, cap_i);
+          else if (len_q != want_len_q) fail(MT_ST_ERR_LENGTH, len_q, want_len_q);
+          else if (want_out_q > cap_i) fail(MT_ST_ERR_OVERFLOW, want_out_q, cap_i);
           else begin
-            nout_q <= want_out;
+            nout_q <= want_out_q;
             mode_q <= cfg_i[32*MT_CFG_READ_MODE +: 2];
             sigma_q <= cfg_i[32*MT_CFG_READ_SIGMA +: 16];
             xmax_q <= 16'((17'd1 << (dac_bits - 5'd1)) - 17'd1);
@@ -553,12 +574,14 @@ module mt_eng_mvm #(
           case (as_q)
             A_IDLE: if (snap) begin
               a_w_q <= '0;
-              a_lane_q <= '0;
+              a_oh_q <= LANES'(1);
+              a_odd_q <= 32'(ncols_q) > 1;
               as_q <= A_RUN;
             end
             A_RUN: if (a_go) begin
               a_w_q <= a_w_q + 1'b1;
-              a_lane_q <= a_lane_q + LW'(2);
+              a_oh_q <= rotl(a_oh_q, 2);
+              a_odd_q <= 2 * 32'(a_w_q) + 3 < 32'(ncols_q);
               if (a_w_q + 1'b1 == out_words_q) begin
                 // Every word of the vector is issued: the next snapshot may come while these
                 // drain (they carry their response address).
@@ -602,8 +625,8 @@ module mt_eng_mvm #(
     for (int l = 0; l < LANES; l++)
       if (mc_go && mode1 && gmask[l]) nz_take_o[2*l +: 2] = 2'd2;
     if (a_go && mode_q == 2'd2) begin
-      nz_take_o[2*a_lane_q +: 2] = 2'd1;
-      if (a_odd) nz_take_o[2*a_lane1 +: 2] = 2'd1;
+      for (int l = 0; l < LANES; l++)
+        if (a_oh_q[l] || a_odd_q && a_oh1[l]) nz_take_o[2*l +: 2] = 2'd1;
     end
 
     if (av_q[NA]) begin
@@ -613,7 +636,7 @@ module mt_eng_mvm #(
       cnt_inc_o[32*MT_CNT_ADC_CLIPS +: 32] = 32'(a7_y_q[0][16]) + 32'(a7_y_q[1][16] && aodd_q[NA]);
     end
 
-    cnt_inc_o[32*MT_CNT_DAC_CLIPS +: 32] = 32'(ld_clips);
+    cnt_inc_o[32*MT_CNT_DAC_CLIPS +: 32] = 32'(lc_clips_q);
     if (ld_end) begin
       cnt_inc_o[32*MT_CNT_MVMS +: 32] = 32'd1;
       cnt_inc_o[32*MT_CNT_DAC_CONVERSIONS +: 32] = 32'(nrows_q);

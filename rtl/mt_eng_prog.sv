@@ -50,6 +50,7 @@ module mt_eng_prog #(
   // header words
   logic [31:0] hdr_q [5];
   logic [31:0] n_q;              // cells of a META region
+  logic [31:0] wlen_q;           // the length a META region command must have (from n)
   logic [31:0] k_q;              // payload word (validation; PROGRAM/PULSE entries)
   logic [31:0] kc_q;             // META cell index
   logic [31:0] i_q, j_q;         // META row, column
@@ -365,8 +366,8 @@ module mt_eng_prog #(
           end
         end
         S_CHK2: begin
-          if (kind_q == K_MWRITE) state_q <= len_q != 32'd5 + n_q ? S_DONE : S_VAL;
-          else state_q <= len_q != 32'd5 + ((n_q + 32'd1) >> 1) ? S_DONE : S_NEED;
+          if (len_q != wlen_q) state_q <= S_DONE;
+          else state_q <= kind_q == K_MWRITE ? S_VAL : S_NEED;
         end
         S_VAL: begin
           if (kind_q == K_MWRITE) begin
@@ -468,6 +469,9 @@ module mt_eng_prog #(
       end
       S_CHK: begin
         n_q <= region_cells;
+        // Registered here: adding and comparing it in S_CHK2 straight from the region's
+        // product was the engine's slowest path.
+        wlen_q <= kind_q == K_MWRITE ? 32'd5 + region_cells : 32'd5 + ((region_cells + 32'd1) >> 1);
         k_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
         if (tile >= TILES32) fail(MT_ST_ERR_TILE, 32'd0, tile);
         else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
@@ -479,8 +483,7 @@ module mt_eng_prog #(
         else if (kind_q == K_PROG) fail(MT_ST_ERR_PARAM, 32'd1, hdr_q[1]);
         else fail(MT_ST_ERR_RANGE, region_word, region_val);
       end
-      S_CHK2: fail(MT_ST_ERR_LENGTH, len_q,
-                   kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1));
+      S_CHK2: fail(MT_ST_ERR_LENGTH, len_q, wlen_q);
       S_VAL: begin
         k_q <= k_q + 32'd1;
         fail(kind_q == K_MWRITE || e_row >= ROWS32 || e_col >= COLS32 ? MT_ST_ERR_RANGE

@@ -55,7 +55,7 @@ module mt_regfile #(
   logic [32*CFG_COUNT-1:0] cfg_q;
   logic [8:0]              levels_q;
   logic [63:0]             seed_q;
-  logic [63:0]             cnt_q [CNT_COUNT];
+  logic [CNT_COUNT*64-1:0] cnt_q;                 // counter c at 64*c
   logic [63:0]             fab_q;
   logic [8:0]              clr_q;                  // power-on clear index of the tables
   logic                    clr_done_q;             // the clear's last table write is done
@@ -184,17 +184,19 @@ module mt_regfile #(
   logic [CNT_COUNT*32-1:0] inc_q;
   logic                    inc_v_q;               // inc_q holds an increment
   localparam int unsigned PW = 40;
-  logic [PW-1:0]           pend_q [NCOST];        // counted since the job in progress began
+  // Per-cost registers as flat vectors (cost i at W*i), indexed only by the unrolled loop
+  // variable: arrays would be memories to Yosys, which it then splits back into registers.
+  logic [NCOST*PW-1:0]     pend_q;                // counted since the job in progress began
   logic [NCOST-1:0]        pnz_q;                 // pend_q has taken an increment
   logic [NCOST-1:0]        act_q;                 // a job is multiplying s_q
-  logic [47:0]             s_q [NCOST];           // PW bits, zero-extended to three chunks
-  logic [2:0]              k_q [NCOST];           // step: chunk a = k / 2, b = k % 2
-  logic [2:0]              last_q [NCOST];
-  logic [15:0]             op_s_q [NCOST], op_e_q [NCOST], op_t_q [NCOST];
-  logic [1:0]              sh0_q [NCOST], sh1_q [NCOST], sh2_q [NCOST];  // a + b per stage
-  logic [31:0]             pe_q [NCOST], pt_q [NCOST];    // products (M registers)
-  logic [31:0]             qe_q [NCOST], qt_q [NCOST];    // products (P registers)
-  logic [63:0]             se_q [2*LEAVES-1], st_q [2*LEAVES-1]; // heap; leaves from LEAVES-1
+  logic [NCOST*48-1:0]     s_q;                   // PW bits, zero-extended to three chunks
+  logic [NCOST*3-1:0]      k_q;                   // step: chunk a = k / 2, b = k % 2
+  logic [NCOST*3-1:0]      last_q;
+  logic [NCOST*16-1:0]     op_s_q, op_e_q, op_t_q;
+  logic [NCOST*2-1:0]      sh0_q, sh1_q, sh2_q;   // a + b per stage
+  logic [NCOST*32-1:0]     pe_q, pt_q;            // products (M registers)
+  logic [NCOST*32-1:0]     qe_q, qt_q;            // products (P registers)
+  logic [(2*LEAVES-1)*64-1:0] se_q, st_q;         // heap, node n at 64*n; leaves from LEAVES-1
   logic [PIPE-1:0]         vld_q;                 // vld_q[s]: stage s+1 holds a product
 
   // The last step of a job for s: two per chunk up to s's top non-zero chunk.
@@ -204,6 +206,11 @@ module mt_regfile #(
     else last_step = 3'd1;
   endfunction
 
+  // Chunk a of a job's sum (a 3:1 multiplexer, not a shifter across all the costs' sums).
+  function automatic logic [15:0] chunk(input logic [47:0] s, input logic [1:0] a);
+    chunk = a == 2'd0 ? s[15:0] : a == 2'd1 ? s[31:16] : s[47:32];
+  endfunction
+
   assign cnt_busy_o = (|cnt_inc_i) || inc_v_q || (|pnz_q) || (|act_q) || (|vld_q);
 
   always_ff @(posedge clk_i) begin
@@ -211,39 +218,39 @@ module mt_regfile #(
     for (int unsigned i = 0; i < NCOST; i++) begin
       // A job takes the pending sum while the new increment starts the next one.
       if (!act_q[i] && pnz_q[i]) begin
-        s_q[i] <= 48'(pend_q[i]);
-        last_q[i] <= last_step(pend_q[i][PW-1:16]);
-        pend_q[i] <= PW'(inc_q[32*mt_cost_counter(i) +: 32]);
+        s_q[48*i +: 48] <= 48'(pend_q[PW*i +: PW]);
+        last_q[3*i +: 3] <= last_step(pend_q[PW*i+16 +: PW-16]);
+        pend_q[PW*i +: PW] <= PW'(inc_q[32*mt_cost_counter(i) +: 32]);
       end else begin
         // (pend_q has no reset: it counts from zero after pnz_q was clear)
-        pend_q[i] <= (pnz_q[i] ? pend_q[i] : '0) + PW'(inc_q[32*mt_cost_counter(i) +: 32]);
+        pend_q[PW*i +: PW] <= (pnz_q[i] ? pend_q[PW*i +: PW] : '0) + PW'(inc_q[32*mt_cost_counter(i) +: 32]);
       end
-      op_s_q[i] <= s_q[i][16*k_q[i][2:1] +: 16];  // k <= 5: chunk 0..2
-      op_e_q[i] <= cfg_q[32*mt_cost_energy_cfg(mt_cost_counter(i)) + 16*k_q[i][0] +: 16];
+      op_s_q[16*i +: 16] <= chunk(s_q[48*i +: 48], k_q[3*i+1 +: 2]);  // k <= 5: chunk 0..2
+      op_e_q[16*i +: 16] <= cfg_q[32*mt_cost_energy_cfg(mt_cost_counter(i)) + 16*32'(k_q[3*i]) +: 16];
       if (mt_cost_latency_cfg(mt_cost_counter(i)) != MT_CFG_COUNT)
-        op_t_q[i] <= cfg_q[32*mt_cost_latency_cfg(mt_cost_counter(i)) + 16*k_q[i][0] +: 16];
+        op_t_q[16*i +: 16] <= cfg_q[32*mt_cost_latency_cfg(mt_cost_counter(i)) + 16*32'(k_q[3*i]) +: 16];
       else
-        op_t_q[i] <= '0;
-      sh0_q[i] <= 2'(k_q[i][2:1] + {1'b0, k_q[i][0]});
+        op_t_q[16*i +: 16] <= '0;
+      sh0_q[2*i +: 2] <= 2'(k_q[3*i+1 +: 2] + {1'b0, k_q[3*i]});
       if (!act_q[i]) begin
-        op_s_q[i] <= '0;  // idle: a zero product
+        op_s_q[16*i +: 16] <= '0;  // idle: a zero product
       end
-      pe_q[i] <= 32'(op_s_q[i]) * 32'(op_e_q[i]);
-      pt_q[i] <= 32'(op_s_q[i]) * 32'(op_t_q[i]);
-      sh1_q[i] <= sh0_q[i];
-      qe_q[i] <= pe_q[i];
-      qt_q[i] <= pt_q[i];
-      sh2_q[i] <= sh1_q[i];
-      se_q[LEAVES-1+i] <= 64'(qe_q[i]) << (16 * sh2_q[i]);
-      st_q[LEAVES-1+i] <= 64'(qt_q[i]) << (16 * sh2_q[i]);
+      pe_q[32*i +: 32] <= 32'(op_s_q[16*i +: 16]) * 32'(op_e_q[16*i +: 16]);
+      pt_q[32*i +: 32] <= 32'(op_s_q[16*i +: 16]) * 32'(op_t_q[16*i +: 16]);
+      sh1_q[2*i +: 2] <= sh0_q[2*i +: 2];
+      qe_q[32*i +: 32] <= pe_q[32*i +: 32];
+      qt_q[32*i +: 32] <= pt_q[32*i +: 32];
+      sh2_q[2*i +: 2] <= sh1_q[2*i +: 2];
+      se_q[64*(LEAVES-1+i) +: 64] <= 64'(qe_q[32*i +: 32]) << (16 * sh2_q[2*i +: 2]);
+      st_q[64*(LEAVES-1+i) +: 64] <= 64'(qt_q[32*i +: 32]) << (16 * sh2_q[2*i +: 2]);
     end
     for (int unsigned i = NCOST; i < LEAVES; i++) begin
-      se_q[LEAVES-1+i] <= '0;
-      st_q[LEAVES-1+i] <= '0;
+      se_q[64*(LEAVES-1+i) +: 64] <= '0;
+      st_q[64*(LEAVES-1+i) +: 64] <= '0;
     end
     for (int unsigned n = 0; n < LEAVES - 1; n++) begin
-      se_q[n] <= se_q[2*n+1] + se_q[2*n+2];
-      st_q[n] <= st_q[2*n+1] + st_q[2*n+2];
+      se_q[64*n +: 64] <= se_q[64*(2*n+1) +: 64] + se_q[64*(2*n+2) +: 64];
+      st_q[64*n +: 64] <= st_q[64*(2*n+1) +: 64] + st_q[64*(2*n+2) +: 64];
     end
     // Control (reset).
     if (rst_i) begin
@@ -251,20 +258,20 @@ module mt_regfile #(
       pnz_q <= '0;
       act_q <= '0;
       vld_q <= '0;
-      for (int unsigned i = 0; i < NCOST; i++) k_q[i] <= '0;
+      k_q <= '0;
     end else begin
       inc_v_q <= |cnt_inc_i;
       vld_q <= {vld_q[PIPE-2:0], |act_q};
       for (int unsigned i = 0; i < NCOST; i++) begin
         if (!act_q[i] && pnz_q[i]) begin
           act_q[i] <= 1'b1;
-          k_q[i] <= '0;
+          k_q[3*i +: 3] <= '0;
           pnz_q[i] <= inc_q[32*mt_cost_counter(i) +: 32] != 32'd0;
         end else begin
           if (inc_q[32*mt_cost_counter(i) +: 32] != 32'd0) pnz_q[i] <= 1'b1;
           if (act_q[i]) begin
-            k_q[i] <= k_q[i] + 3'd1;
-            if (k_q[i] == last_q[i]) act_q[i] <= 1'b0;
+            k_q[3*i +: 3] <= k_q[3*i +: 3] + 3'd1;
+            if (k_q[3*i +: 3] == last_q[3*i +: 3]) act_q[i] <= 1'b0;
           end
         end
       end
@@ -277,7 +284,7 @@ module mt_regfile #(
       cfg_q <= '0;
       levels_q <= '0;
       seed_q <= '0;
-      for (int unsigned i = 0; i < CNT_COUNT; i++) cnt_q[i] <= '0;
+      cnt_q <= '0;
       fab_q <= '0;
       clr_q <= '0;
       clr_done_q <= 1'b0;
@@ -285,14 +292,15 @@ module mt_regfile #(
       if (!clr_q[8]) clr_q <= clr_q + 9'd1;
       clr_done_q <= clr_q[8];
       if (inc_v_q) begin
-        for (int unsigned c = 0; c < CNT_COUNT; c++) cnt_q[c] <= cnt_q[c] + 64'(inc_q[32*c +: 32]);
+        for (int unsigned c = 0; c < CNT_COUNT; c++)
+          cnt_q[64*c +: 64] <= cnt_q[64*c +: 64] + 64'(inc_q[32*c +: 32]);
       end
       if (vld_q[PIPE-1]) begin
-        cnt_q[MT_CNT_ENERGY_FJ] <= cnt_q[MT_CNT_ENERGY_FJ] + se_q[0];
-        cnt_q[MT_CNT_LATENCY_PS] <= cnt_q[MT_CNT_LATENCY_PS] + st_q[0];
+        cnt_q[64*MT_CNT_ENERGY_FJ +: 64] <= cnt_q[64*MT_CNT_ENERGY_FJ +: 64] + se_q[63:0];
+        cnt_q[64*MT_CNT_LATENCY_PS +: 64] <= cnt_q[64*MT_CNT_LATENCY_PS +: 64] + st_q[63:0];
       end
       if (cnt_clear_i) begin
-        for (int unsigned c = 0; c < CNT_COUNT; c++) cnt_q[c] <= '0;
+        cnt_q <= '0;
       end
       if (fab_set_i) fab_q[fab_tile_i] <= 1'b1;
       // Each register word compares the address with its own constant: a part-select at
@@ -309,7 +317,7 @@ module mt_regfile #(
         end
         for (int unsigned c = 0; c < CNT_COUNT; c++)
           for (int unsigned h = 0; h < 2; h++)
-            if (g_addr_i == 11'(G_COUNTERS + 2*c + h)) cnt_q[c][32*h +: 32] <= g_wdata_i;
+            if (g_addr_i == 11'(G_COUNTERS + 2*c + h)) cnt_q[64*c + 32*h +: 32] <= g_wdata_i;
       end
     end
   end
@@ -333,7 +341,7 @@ module mt_regfile #(
     else if (ra < 11'(G_SEED)) rsel_q <= 2'd2;
     else if (ra < 11'(G_LANES)) rreg_q <= seed_q[32*(ra - 11'(G_SEED)) +: 32];
     else if (ra < 11'(G_COUNTERS)) rreg_q <= nz_state_i[32*(ra - 11'(G_LANES)) +: 32];
-    else if (ra < 11'(G_FABRICATED)) rreg_q <= cnt_q[r_cnt[4:1]][32*r_cnt[0] +: 32];
+    else if (ra < 11'(G_FABRICATED)) rreg_q <= cnt_q[32*32'(r_cnt[4:0]) +: 32];
     else if (ra < 11'(G_END)) rreg_q <= fab_q[32*(ra - 11'(G_FABRICATED)) +: 32];
   end
   assign mt_data_o = mt_half_q ? mt_e_rdata[31:16] : mt_e_rdata[15:0];
