@@ -312,6 +312,14 @@ class Runs:
                              % (path, k, len(accs), mean))
         return 100.0 * mean, best, k, 100.0 * sd
 
+    def sw(self, name):
+        """Diware's software accuracy in percent (`sw_test_accuracy`, the float network before
+        programming) of the epoch Runs.hw reports: the best epoch where the log has one."""
+        rows = self.log(name)
+        best = rows[-1].get("best_epoch")
+        row = rows[int(best) - 1] if isinstance(best, int) and 1 <= best <= len(rows) else rows[-1]
+        return 100.0 * float(row.get("sw_test_accuracy", "nan"))
+
     def first(self, name, key):
         return float(self.log(name)[0][key])
 
@@ -639,7 +647,7 @@ def build_rows(r, quick, root):
         # validation where the logs have them (Runs.hw), else the last epoch's test accuracy.
         h_c, h_b = conv.of(r.hw), bias.of(r.hw)
         a_c, a_b = [h[0] for h in h_c], [h[0] for h in h_b]
-        sw = conv.of(lambda n: 100.0 * float(r.log(n)[-1].get("sw_test_accuracy", "nan")))
+        sw = conv.of(r.sw)
         t_g = welch(a_b, a_c)
         ratio = statistics.mean(a_b) / statistics.mean(a_c)
         theirs = ("35.4% → 85.2% (2.4x)" if ds == "fashion-mnist"
