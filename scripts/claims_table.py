@@ -317,7 +317,7 @@ class Runs:
         programming) of the epoch Runs.hw reports: the best epoch where the log has one."""
         rows = self.log(name)
         best = rows[-1].get("best_epoch")
-        row = rows[int(best) - 1] if isinstance(best, int) and 1 <= best <= len(rows) else rows[-1]
+        row = next((x for x in rows if best is not None and x.get("epoch") == best), rows[-1])
         return 100.0 * float(row.get("sw_test_accuracy", "nan"))
 
     def first(self, name, key):
