@@ -12,6 +12,11 @@ sweeps/reproduce.json and docs/results.md):
   learning rate (and the variant: metaplastic m, biased P) is the grid point of the highest
   mean validation accuracy over the seeds, at the last epoch. The test set is read only for
   the chosen point;
+- Diware's runs (dw-*) where the logs have them: the best epoch on validation (`best_epoch`,
+  chosen by `memtile train --val`) instead of the last, and as accuracy the mean over the
+  programming draws of that epoch's network (`draw_mean`, `--draws K`), the row saying which
+  epoch and how many draws, with the spread over the draws (`draw_sd`); logs without them
+  keep the last epoch's test accuracy;
 - every claim row reports mean ± sd over the seeds of the chosen points, and a one-sided
   t-test: Welch's for "A beats B", one-sample for "A exceeds the paper's number", with the
   p-value from the Student t distribution (n-1 or Welch-Satterthwaite df; the 95% quantile
@@ -264,6 +269,57 @@ class Runs:
                              % (self.dir, name, row.get("epoch")))
         return 100.0 * float(row["val_accuracy"])
 
+    def best_val(self, name):
+        """Validation accuracy in percent of the run's result: the best epoch's
+        (`best_val_accuracy`, a Diware run with --val) where the log has it, else the last
+        epoch's."""
+        row = self.log(name)[-1]
+        if "best_val_accuracy" in row:
+            return 100.0 * float(row["best_val_accuracy"])
+        return self.val(name)
+
+    def hw(self, name):
+        """Diware's hardware accuracy in percent, and how it was taken, as (accuracy, best
+        epoch or None, draws, per-draw sd in points or None): the mean over the programming
+        draws (`draw_mean`, --draws K) of the network of the best epoch on validation
+        (`best_epoch`, --val) where the log has them; without draws that epoch's test accuracy
+        (`best_test_accuracy`); without either the last epoch's `test_accuracy`."""
+        path = "%s/%s.jsonl" % (self.dir, name)
+        row = self.log(name)[-1]
+        best = None
+        if "best_epoch" in row:
+            try:
+                best = int(row["best_epoch"])
+                acc = float(row["best_test_accuracy"])
+            except (KeyError, TypeError, ValueError):
+                raise ClaimError("%s: the last line has best_epoch but no numeric best_test_accuracy"
+                                 % path)
+            if not 1 <= best <= int(row.get("epoch", best)):
+                raise ClaimError("%s: best_epoch %r is not an epoch of the run" % (path, best))
+        else:
+            acc = float(row["test_accuracy"])
+        if "draw_mean" not in row:
+            return 100.0 * acc, best, 1, None
+        try:
+            k = int(row["draws"])
+            accs = [float(x) for x in row["draw_accuracy"]]
+            mean, sd = float(row["draw_mean"]), float(row["draw_sd"])
+        except (KeyError, TypeError, ValueError):
+            raise ClaimError("%s: the last line has draw_mean but not draws, draw_accuracy and "
+                             "draw_sd" % path)
+        if k != len(accs) or k < 2 or abs(statistics.mean(accs) - mean) > 1e-6:
+            raise ClaimError("%s: draws %d, %d draw_accuracy values and draw_mean %g disagree"
+                             % (path, k, len(accs), mean))
+        return 100.0 * mean, best, k, 100.0 * sd
+
+    def sw(self, name):
+        """Diware's software accuracy in percent (`sw_test_accuracy`, the float network before
+        programming) of the epoch Runs.hw reports: the best epoch where the log has one."""
+        rows = self.log(name)
+        best = rows[-1].get("best_epoch")
+        row = next((x for x in rows if best is not None and x.get("epoch") == best), rows[-1])
+        return 100.0 * float(row.get("sw_test_accuracy", "nan"))
+
     def first(self, name, key):
         return float(self.log(name)[0][key])
 
@@ -307,13 +363,20 @@ class Choice:
         return "lr %g" % self.lr
 
 
+def val_of(r, stem):
+    """The validation accuracy a stem's grid point is chosen on: Diware's runs (dw-*) by
+    their result's (the best epoch's where the log has it), the others by the last epoch's."""
+    return r.best_val if stem.startswith("dw-") else r.val
+
+
 def choose(r, stems):
-    """The (stem, lr) of the highest mean validation accuracy over the seeds (last epoch)
-    among every stem's grid; ties go to the first in grid order."""
+    """The (stem, lr) of the highest mean validation accuracy over the seeds (last epoch;
+    Diware's best epoch, val_of) among every stem's grid; ties go to the first in grid order."""
     best = None
     for stem in stems:
+        val = val_of(r, stem)
         for lr in r.lrs(stem):
-            v = statistics.mean(r.val(r.name(stem, lr, s)) for s in r.seeds(stem, lr))
+            v = statistics.mean(val(r.name(stem, lr, s)) for s in r.seeds(stem, lr))
             if best is None or v > best[2]:
                 best = (stem, lr, v)
     c = Choice(r, *best)
@@ -392,6 +455,33 @@ def verdict(test, size_ok=True, no_number=False):
     if test.significant:
         return "yes" if size_ok else "partly (significant, smaller than the paper's)"
     return "no (p = %s)" % fmt_p(test.p)
+
+
+def draw_note(*hws):
+    """The per-draw spread of Diware's rows (Runs.hw of each run): the mean over the seeds of
+    the sd over the programming draws, per method, or "" when no run has draws."""
+    if not any(h[2] > 1 for hw in hws for h in hw):
+        return ""
+    parts = []
+    for name, hw in zip(("conventional", "biased"), hws):
+        sds = [h[3] for h in hw if h[3] is not None]
+        parts.append("%s %s" % (name, "%.2f points" % statistics.mean(sds) if sds else "no draws"))
+    return "; spread over the programming draws (sd over draws, mean over seeds): " + ", ".join(parts)
+
+
+def epoch_note(h_c, h_b):
+    """Which epoch and how many draws Diware's rows report (Runs.hw of each run of
+    conventional, h_c, and biased, h_b, seed by seed)."""
+    hw = h_c + h_b
+    if all(h[1] is None for h in hw):
+        epoch = "last epoch"
+    else:
+        epoch = "best epoch on validation %s / %s (conventional / biased, by seed)" % tuple(
+            ",".join("last" if h[1] is None else str(h[1]) for h in x) for x in (h_c, h_b))
+    ks = sorted({h[2] for h in hw})
+    if ks == [1]:
+        return "; %s, one programming (no draws)" % epoch
+    return "; %s, mean of %s programming draws" % (epoch, "/".join(map(str, ks)))
 
 
 # ---------------------------------------------------------------- the rows
@@ -553,8 +643,11 @@ def build_rows(r, quick, root):
         variants = [s for s in (stem + "biased", stem + "biasedall") if s in r.grid]
         bias = choose(r, variants)  # P = 0.25 or P = 1, chosen on validation with the lr
         label = "P = 1" if bias.stem.endswith("biasedall") else "P = 0.25"
-        a_c, a_b = conv.of(r.acc), bias.of(r.acc)
-        sw = conv.of(lambda n: 100.0 * float(r.log(n)[-1].get("sw_test_accuracy", "nan")))
+        # The hardware accuracy: the mean over the programming draws of the best epoch on
+        # validation where the logs have them (Runs.hw), else the last epoch's test accuracy.
+        h_c, h_b = conv.of(r.hw), bias.of(r.hw)
+        a_c, a_b = [h[0] for h in h_c], [h[0] for h in h_b]
+        sw = conv.of(r.sw)
         t_g = welch(a_b, a_c)
         ratio = statistics.mean(a_b) / statistics.mean(a_c)
         theirs = ("35.4% → 85.2% (2.4x)" if ds == "fashion-mnist"
@@ -565,13 +658,14 @@ def build_rows(r, quick, root):
                 {"level": "level mapping", "sliced": "bit-sliced", "contrast": "bit-sliced, what-if device"}
                 [mapping.split("-")[0]]),
             theirs, "conventional %s (%s) → biased %s %s (%s, variant and lr chosen on "
-            "validation; %.3fx); software %s; biased > conventional: %s"
+            "validation; %.3fx); software %s; biased > conventional: %s%s"
             % (msd(a_c, unit="%"), conv.label(), label, msd(a_b, unit="%"), bias.label(), ratio,
-               msd(sw, unit="%"), t_g),
+               msd(sw, unit="%"), t_g, draw_note(h_c, h_b)),
             verdict(t_g, no_number=True) + "; a gain: " + ("yes" if t_g.significant else "no")
             if ds != "fashion-mnist" else verdict(t_g, size_ok=ratio >= 2.0),
             preset, netname, dsname + " " + split,
-            "%d, %d seeds" % (r.epochs(conv.names[0]), n_seeds(conv, bias)), runs_of(conv, bias))
+            "%d, %d seeds%s" % (r.epochs(conv.names[0]), n_seeds(conv, bias),
+                                epoch_note(h_c, h_b)), runs_of(conv, bias))
 
     # ---- SSM 2019 ----
     for net, netname, theirs_acc, theirs_pulse in (
@@ -651,7 +745,8 @@ def render(r, rows, quick):
         out.append("| `%s` | " % k + " | ".join("%.2f" % x for x in v) + " |" * (width - len(v) + 1))
     out.append("")
     out.append("Learning rates and variants chosen on the validation split (mean over seeds of the "
-               "last epoch's validation accuracy, %); the chosen point is marked *:")
+               "last epoch's validation accuracy, %; Diware's `dw-*`: the best epoch's where the logs "
+               "have it); the chosen point is marked *:")
     out.append("")
     out.append("| method | " + " | ".join(["grid (lr: validation accuracy)"]) + " |")
     out.append("|---|---|")
@@ -663,8 +758,9 @@ def render(r, rows, quick):
             best = choose(r, [stem])
         except ClaimError:
             continue
+        val = val_of(r, stem)
         for lr in r.lrs(stem):
-            v = statistics.mean(r.val(r.name(stem, lr, s)) for s in r.seeds(stem, lr))
+            v = statistics.mean(val(r.name(stem, lr, s)) for s in r.seeds(stem, lr))
             cells.append("%g: %.2f%s" % (lr, v, "*" if lr == best.lr else ""))
         out.append("| `%s` | %s |" % (stem, ", ".join(cells)))
     out.append("")

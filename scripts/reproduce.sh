@@ -5,8 +5,8 @@
 #   scripts/reproduce.sh [--quick] [--jobs N] [--out DIR] [--force] [--no-docs] [--figures DIR]
 #
 #   --quick    every run on 500 training, 100 validation and 300 test images, 1-2 epochs,
-#              one learning rate (0.1), m = 2 and 2 seeds: checks the pipeline; the table goes
-#              to DIR/claims.md only, never docs/
+#              one learning rate (0.1), m = 2, 2 seeds and 2 programming draws (Diware): checks
+#              the pipeline; the table goes to DIR/claims.md only, never docs/
 #   --jobs N   runs in parallel (default 2, this project's machine kind has 2 cores)
 #   --out DIR  logs and commands (default build/reproduce, build/reproduce-quick with --quick)
 #   --force    rerun runs whose complete log is already in DIR (by default they are kept, and
@@ -52,7 +52,7 @@ fi
 SWEEP=(sweeps/reproduce.json)
 if [ "$QUICK" = 1 ]; then
   OUT=${OUT:-build/reproduce-quick}
-  SWEEP+=(--set E_MLP=2 --set E_SSM=2 --set E_CNN=1 --set E_TASK=1 --set E_DW=1 --set 'SEEDS=[1,2]'
+  SWEEP+=(--set E_MLP=2 --set E_SSM=2 --set E_CNN=1 --set E_TASK=1 --set E_DW=1 --set DRAWS=2 --set 'SEEDS=[1,2]'
           --set 'LRS=[0.1]' --set 'LRS_CNN=[0.1]' --set 'METAM=[2]' --set VAL=100
           --set TRAIN_LIMIT=600 --set TEST_LIMIT=300)
 else

@@ -190,7 +190,7 @@ def test_diware_variant_on_validation(d):
     assert r[3].startswith("conventional 35.00 ± 0.50% (lr 0.1) → biased P = 0.25 85.00 ± 0.50% "
                            "(lr 0.1, variant and lr chosen on validation; 2.429x)"), r[3]
     assert r[4] == "yes", r[4]
-    assert r[8] == "1, 3 seeds", r[8]
+    assert r[8] == "1, 3 seeds; last epoch, one programming (no draws)", r[8]
     mn = find(rows, "Diware 2023", ["(MNIST"])
     assert mn[4].startswith("not comparable") and mn[4].endswith("a gain: yes"), mn[4]
     # P = 1 better on validation (not on test): it is the variant reported.
@@ -203,6 +203,89 @@ def test_diware_variant_on_validation(d):
     for lr in (0.1, 0.3):
         seeds(d, "dw-level-mnist-biased", lr, [0.35])
     assert find(rows_of(d), "Diware 2023", ["(MNIST"])[4].endswith("a gain: no")
+
+
+def write_dw(d, name, tests, vals, draws=None):
+    """A Diware run with --val (and --draws when `draws` is given): one line per epoch with
+    test_accuracy from `tests`, val_accuracy from `vals`, and the best epoch so far
+    (best_epoch, best_val_accuracy, best_test_accuracy; the earlier on a tie); the last line
+    also has draws, draw_accuracy, draw_mean and draw_sd."""
+    rows, best = [], 0
+    for i, (t, v) in enumerate(zip(tests, vals)):
+        if v > vals[best]:
+            best = i
+        rows.append(dict(COUNTS, epoch=i + 1, algo="biased", test_accuracy=t, val_accuracy=v,
+                         sw_test_accuracy=0.80 + 0.05 * i, best_epoch=best + 1,
+                         best_val_accuracy=vals[best],
+                         best_test_accuracy=tests[best]))
+    if draws:
+        rows[-1].update(draws=len(draws), draw_accuracy=draws, draw_mean=statistics.mean(draws),
+                        draw_sd=statistics.stdev(draws))
+    with open(os.path.join(d, name + ".jsonl"), "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    with open(os.path.join(d, name + ".cmd"), "w") as f:
+        f.write("memtile train --run %s --val 100 --draws %d\n" % (name, len(draws or [])))
+
+
+def test_diware_best_epoch_and_draws(d):
+    """With best_epoch and draws in the logs, Diware's rows report the mean over the draws of
+    the best epoch on validation (not the last epoch's test accuracy), the per-draw spread,
+    which epoch and how many draws; the lr is chosen on the best epoch's validation accuracy.
+    A log without them (the older runs) keeps the last epoch."""
+    full_set(d)
+    stem = "dw-level-fashion-mnist-"
+    for s, j in zip(SEEDS, JITTER):
+        # Conventional, lr 0.1: best epoch 2 (val 0.40), last epoch's test 0.20 is not used.
+        draws_c = [0.30 + j + 0.01 * (k % 2) for k in range(10)]  # mean 0.305 + j, sd 0.527 pts
+        write_dw(d, stem + "conventional-lr0.1-s%d" % s, [0.33, 0.36, 0.20], [0.38, 0.40, 0.39],
+                 draws_c)
+        # lr 0.3: a higher last-epoch validation accuracy than lr 0.1's (0.395 vs 0.39) but a
+        # lower best epoch's (0.395 vs 0.40), and a higher test accuracy: lr 0.1 is chosen.
+        write_dw(d, stem + "conventional-lr0.3-s%d" % s, [0.50, 0.50, 0.50], [0.30, 0.35, 0.395],
+                 [0.5] * 10)
+        draws_b = [0.80 + j + 0.02 * (k % 2) for k in range(10)]  # mean 0.81 + j
+        write_dw(d, stem + "biased-lr0.1-s%d" % s, [0.70, 0.86, 0.10], [0.80, 0.90, 0.85], draws_b)
+        write_dw(d, stem + "biased-lr0.3-s%d" % s, [0.99, 0.99, 0.99], [0.50, 0.50, 0.50],
+                 [0.99] * 10)
+    r = ct.Runs(d)
+    assert r.hw(stem + "conventional-lr0.1-s2")[:3] == (30.5, 2, 10)
+    assert abs(r.hw(stem + "conventional-lr0.1-s2")[3] - 100 * statistics.stdev(draws_c)) < 1e-9
+    assert r.best_val(stem + "conventional-lr0.1-s2") == 40.0
+    # The older logs: the last epoch, one programming.
+    assert r.hw("dw-level-mnist-conventional-lr0.1-s2") == (35.0, None, 1, None)
+    rows = ct.build_rows(r, False, ROOT)
+    row = find(rows, "Diware 2023", ["Fashion-MNIST, level mapping"])
+    assert row[3].startswith("conventional 30.50 ± 0.50% (lr 0.1) → biased P = 0.25 81.00 ± 0.50% "
+                             "(lr 0.1, variant and lr chosen on validation; 2.656x)"), row[3]
+    assert row[3].endswith("; spread over the programming draws (sd over draws, mean over seeds): "
+                           "conventional 0.53 points, biased 1.05 points"), row[3]
+    # Software: the best epoch's (2: 85%), not the last one's (90%).
+    assert "software 85.00 ± 0.00%" in row[3], row[3]
+    assert row[4] == "yes", row[4]
+    assert row[8] == ("3, 3 seeds; best epoch on validation 2,2,2 / 2,2,2 (conventional / biased, "
+                      "by seed), mean of 10 programming draws"), row[8]
+    # The older logs' rows are unchanged.
+    mn = find(rows, "Diware 2023", ["(MNIST"])
+    assert mn[8] == "1, 3 seeds; last epoch, one programming (no draws)", mn[8]
+    assert "spread over the programming draws" not in mn[3], mn[3]
+    # The grid table marks the point chosen on the best epoch's validation accuracy.
+    text = ct.render(r, rows, False)
+    assert "| `%sconventional` | 0.1: 40.00*, 0.3: 39.50 |" % stem in text, text
+    # A log whose draws disagree is an error naming it.
+    bad = os.path.join(d, stem + "biased-lr0.1-s3.jsonl")
+    with open(bad) as f:
+        lines = f.read().splitlines()
+    last = json.loads(lines[-1])
+    last["draws"] = 9
+    lines[-1] = json.dumps(last)
+    with open(bad, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    try:
+        rows_of(d)
+    except ct.ClaimError as e:
+        assert bad in str(e) and "draws 9" in str(e), str(e)
+    else:
+        raise AssertionError("disagreeing draws accepted")
 
 
 def test_errors_name_the_file(d):
@@ -270,7 +353,8 @@ def test_render_lists_every_command(d):
 
 
 TESTS = [test_t_distribution, test_choice_is_made_on_validation, test_tan_rows, test_ssm_rows,
-         test_dagostino_rows, test_diware_variant_on_validation, test_errors_name_the_file,
+         test_dagostino_rows, test_diware_variant_on_validation,
+         test_diware_best_epoch_and_draws, test_errors_name_the_file,
          test_splice_keeps_the_rest, test_render_lists_every_command]
 
 if __name__ == "__main__":

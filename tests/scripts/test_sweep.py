@@ -124,7 +124,8 @@ def test_plan_max_tiles(tmp_path):
 
 def test_plan_reproduce_matches_claims_table():
     """sweeps/reproduce.json names the runs scripts/claims_table.py reads (STEM-lrLR-sSEED),
-    every run with a validation split; --quick's vars give a small plan."""
+    every run with a validation split, Diware's with 10 programming draws; --quick's vars
+    give a small plan."""
     pts = plan_of(os.path.join(ROOT, "sweeps", "reproduce.json"))
     ids = [p["id"] for p in pts]
     assert len(ids) == 399 == len(set(ids))
@@ -142,6 +143,11 @@ def test_plan_reproduce_matches_claims_table():
     assert "--ssm-calibrate" in by["ssm-mlp-ssmreads-lr0.1-s1"]["args"]
     assert "--ssm-calibrate" not in by["ssm-mlp-ssm-lr0.1-s1"]["args"]
     assert all(p["args"][:2] == ["--val", "10000"] for p in pts)
+    # Diware's runs program their best epoch onto 10 dies (issue 17); no other run draws.
+    for p in pts:
+        a = p["args"]
+        assert (a[a.index("--draws") + 1] == "10" if p["id"].startswith("dw-")
+                else "--draws" not in a), p["id"]
     quick = plan_of(os.path.join(ROOT, "sweeps", "reproduce.json"), "E_MLP=2", "E_SSM=2", "E_CNN=1",
                     "E_TASK=1", "E_DW=1", "SEEDS=[1,2]", "LRS=[0.1]", "LRS_CNN=[0.1]", "METAM=[2]",
                     "VAL=100", "TRAIN_LIMIT=600", "TEST_LIMIT=300")
