@@ -260,12 +260,27 @@ module mt_eng_fab #(
       end
     end
   end
+  // Stage 3: the read noise's product registered (the DSP's product register), then
+  // mt_gnoise's rounding, the add and the clamp into the response write: all of it after the
+  // unregistered product was the AC701 device's slowest path (7.25 ns).
+  logic              rt_v_q;
+  logic [PL_AW-1:0]  rt_n_q;
+  logic [15:0]       rt_g_q [2];
+  logic signed [33:0] rt_p_q [2];
+  always_ff @(posedge clk_i) begin
+    rt_n_q <= rs_n_q;
+    for (int k = 0; k < 2; k++) begin
+      rt_g_q[k] <= rs_g_q[k];
+      rt_p_q[k] <= $signed({18'd0, cfg_i[32*MT_CFG_READ_SIGMA +: 16]})
+                   * $signed({{18{rs_z_q[k][15]}}, rs_z_q[k]});
+    end
+  end
   logic [15:0] sensed [2];
   always_comb begin
     for (int k = 0; k < 2; k++)
-      sensed[k] = probe ? rs_g_q[k]
-                : clamp16($signed({{(FW - 16){1'b0}}, rs_g_q[k]})
-                          + gnoise16(cfg_i[32*MT_CFG_READ_SIGMA +: 16], rs_z_q[k]), 16'd0);
+      sensed[k] = probe ? rt_g_q[k]
+                : clamp16($signed({{(FW - 16){1'b0}}, rt_g_q[k]})
+                          + FW'((rt_p_q[k] + 34'sd2048) >>> 12), 16'd0);
   end
 
   // ---------------------------------------------------------------- control
@@ -279,10 +294,12 @@ module mt_eng_fab #(
       r_iss_q <= 1'b0;
       r_addr_v_q <= 1'b0;
       rs_v_q <= 1'b0;
+      rt_v_q <= 1'b0;
     end else begin
       s1_v_q <= f_take;
       wr_v_q <= s1_v_q && s1_ph_q == 3'd6;
       rs_v_q <= r_go;
+      rt_v_q <= rs_v_q;
       r_addr_v_q <= state_q == S_READ;
       r_addr_q <= r_addr;
       case (state_q)
@@ -438,7 +455,7 @@ module mt_eng_fab #(
               end
             end
           end
-          if (!r_iss_q && !rs_v_q) state_q <= S_DONE;
+          if (!r_iss_q && !rs_v_q && !rt_v_q) state_q <= S_DONE;
         end
         S_DONE: state_q <= S_IDLE;
         default: state_q <= S_IDLE;
@@ -480,9 +497,9 @@ module mt_eng_fab #(
     if (fab_set_o) fab_tile_o = p_q[2][5:0];
 
     if (r_go && !probe) nz_take_o[2*r_lane_q +: 2] = 2'd2;
-    if (rs_v_q) begin
+    if (rt_v_q) begin
       rsp_we_o = 1'b1;
-      rsp_addr_o = rs_n_q;
+      rsp_addr_o = rt_n_q;
       rsp_data_o = {sensed[1], sensed[0]};
       if (!probe) cnt_inc_o[32*MT_CNT_CELL_READS +: 32] = 32'd2;
     end
