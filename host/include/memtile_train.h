@@ -83,13 +83,15 @@ const char *mt_train_errmsg(const mt_trainer *t);
  * the value as text (a flag takes "0" or "1"): algo, net, preset, levels, dataset, tasks,
  * epochs, batch, lr, seed, train-limit, test-limit, val, crop, accumulate, compensate, w-max,
  * open-loop, changed-only, momentum, ssm-compensate, ssm-calibrate, important, importance,
- * favourable, slices, draws, meta-m, log, checkpoint, resume, max-tiles (use at most N of the
- * device's tiles and swap the network's others through them, docs/tile-swapping.md).
+ * favourable, slices, draws, meta-m, optimizer (sgd or adam; float and metaplastic),
+ * adam-beta1, adam-beta2, adam-eps (with optimizer adam), batchnorm (float and metaplastic),
+ * log, checkpoint, resume, max-tiles (use at most N of the device's tiles and swap the
+ * network's others through them, docs/tile-swapping.md).
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */
 int mt_trainer_set(mt_trainer *t, const char *option, const char *value);
 
 /* 1 for an option of mt_trainer_set that takes a value, 0 for a flag ("open-loop",
- * "changed-only", "ssm-compensate", "ssm-calibrate", whose value is "0" or "1"),
+ * "changed-only", "ssm-compensate", "ssm-calibrate", "batchnorm", whose value is "0" or "1"),
  * MT_ERR_INVAL for no such option. */
 int mt_train_option_kind(const char *option);
 

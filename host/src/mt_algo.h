@@ -16,6 +16,7 @@
 #include "mt_ckpt.h"
 #include "mt_map.h"
 #include "mt_nn.h"
+#include "mt_optim.h"
 #include "mt_preset.h"
 #include "mt_train.h"
 
@@ -26,11 +27,13 @@ enum {
   MT_ALGO_F_SLICES = 1u << 2,  /* accepts --slices (bit-sliced weights) */
   MT_ALGO_F_OFFLINE = 1u << 3, /* trained off the device and programmed after every epoch: the
                                 * network can be programmed again (--draws) */
+  MT_ALGO_F_HOST_OPTIM = 1u << 4, /* its step is the trainer's optimizer (mt_trainer_step_dirs):
+                                   * accepts --optimizer adam and --batchnorm */
 };
 
 /* Option fingerprint of a checkpoint: named values that must match between
  * the saved run and the resumed one (mt_train.c checks and names them). */
-typedef enum { MT_FP_INT, MT_FP_FLOAT, MT_FP_ALGO, MT_FP_HEX } mt_fp_kind;
+typedef enum { MT_FP_INT, MT_FP_FLOAT, MT_FP_ALGO, MT_FP_HEX, MT_FP_OPTIM } mt_fp_kind;
 #define MT_FP_MAX 128     /* the longest fingerprint (8 layers, 8 tasks, --val) has < 100 entries */
 #define MT_FP_NAME_MAX 40 /* longest entry name */
 typedef struct {
@@ -55,6 +58,8 @@ typedef struct mt_trainer {
   const mt_preset_t *preset;           /* as given (the level table the maps use) */
   mt_mlp_t net;                        /* the float weights (what the device should hold) */
   mt_mlp_work_t wk;                    /* activations and gradients of the last batch */
+  mt_adam_t adam;                      /* --optimizer adam: the moments (slots 4l..4l+3: layer
+                                        * l's weights, biases, BatchNorm gamma and beta) */
   mt_layer_map_t maps[MT_NN_MAX_LAYERS];
   double level_step;                   /* g units of D per level (mt_map_level_step) */
   uint64_t host_skipped;               /* weight updates that needed no programming (this epoch) */
@@ -130,6 +135,10 @@ size_t mt_trainer_weights(const mt_trainer *t, uint32_t l); /* weights of layer 
 uint32_t mt_trainer_outputs(const mt_trainer *t, uint32_t l); /* biases of layer l */
 /* Clips layer l's float weights to the top level's weight. */
 void mt_trainer_clip(mt_trainer *t, uint32_t l);
+/* The optimizer's step directions in place of the gradients of t->wk (weights, biases and
+ * BatchNorm's gamma and beta): unchanged for sgd, Adam's m_hat / (sqrt(v_hat) + eps) for
+ * adam. The algorithm then steps by -lr times them. */
+void mt_trainer_step_dirs(mt_trainer *t);
 /* SGD step with gradients gw, gb, clipping to the top level in the same pass. */
 void mt_trainer_sgd_clipped(mt_trainer *t, const float *const *gw, const float *const *gb);
 /* Programs every layer's clipped float weights by PROGRAM (write-verify, or

@@ -206,10 +206,15 @@ static int meta_program_init(mt_trainer *t) {
   return 0;
 }
 
-/* Biases on the host; weights: the unit applies the updates to its hidden
- * weights, programs the level changes, and t->net.w gets the levels back. */
+/* Biases (and BatchNorm's gamma and beta) on the host; weights: the unit applies the updates
+ * to its hidden weights, programs the level changes, and t->net.w gets the levels back. With
+ * --optimizer adam the "gradients" are Adam's step directions (mt_trainer_step_dirs), so the
+ * unit receives lr m_hat / (sqrt(v_hat) + eps) in place of SGD's lr g; the moments stay on
+ * the host, as the paper's code keeps them beside its hidden weights. */
 static int meta_step(mt_trainer *t) {
   const mt_train_opts *o = t->o;
+  mt_trainer_step_dirs(t);
+  mt_mlp_sgd_bn(&t->net, &t->wk, o->lr);
   for (uint32_t l = 0; l < o->n_layers; l++) {
     for (uint32_t k = 0; k < mt_trainer_outputs(t, l); k++) t->net.b[l][k] -= o->lr * t->wk.gb[l][k];
     mt_prog_result res = {0, 0, 0};
@@ -226,7 +231,7 @@ static void meta_fingerprint(const mt_trainer *t, mt_fp *fp) {
 /* No section: the hidden weights are in the device's image. */
 const mt_algo_ops mt_algo_metaplastic = {
   .name = "metaplastic",
-  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_DEV_FWD,
+  .flags = MT_ALGO_F_DEVICE | MT_ALGO_F_DEV_FWD | MT_ALGO_F_HOST_OPTIM,
   .create = meta_create,
   .destroy = meta_destroy,
   .prepare = meta_prepare,

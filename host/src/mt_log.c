@@ -23,6 +23,8 @@ struct mt_log {
   int val;                               /* validation fields (mt_log_set_val) */
   int best;                              /* the best-epoch columns are in the CSV (--val) */
   uint32_t draws;                        /* draw columns (mt_log_set_draws; 0: none) */
+  char optimizer[16];                    /* mt_log_set_optim: "" for the default (no fields) */
+  uint32_t batchnorm;
   char task_names[MT_TRAIN_MAX_TASKS][TASK_NAME_LEN];
 };
 
@@ -142,6 +144,13 @@ void mt_log_set_val(mt_log *log) { log->val = 1; }
 
 void mt_log_set_draws(mt_log *log, uint32_t draws) { log->draws = draws; }
 
+void mt_log_set_optim(mt_log *log, const char *optimizer, uint32_t batchnorm) {
+  log->optimizer[0] = '\0';
+  log->batchnorm = batchnorm;
+  if (strcmp(optimizer, "sgd") != 0 || batchnorm)
+    snprintf(log->optimizer, sizeof log->optimizer, "%s", optimizer);
+}
+
 /* The CSV header, into an empty file only (a resumed run appends). */
 static void csv_header(mt_log *log, const mt_epoch_stats *s) {
   if (log->header_done) return;
@@ -164,6 +173,7 @@ static void csv_header(mt_log *log, const mt_epoch_stats *s) {
     fputs(",draw_mean,draw_sd", log->csv);
     for (uint32_t k = 0; k < log->draws; k++) fprintf(log->csv, ",draw_accuracy_%u", k + 1);
   }
+  if (log->optimizer[0]) fputs(",optimizer,batchnorm", log->csv);
   fputc('\n', log->csv);
 }
 
@@ -242,6 +252,8 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
       fprintf(log->json, "%s%.6g", k ? ", " : "", s->draw_accuracy[k]);
     fprintf(log->json, "], \"draw_mean\": %.6g, \"draw_sd\": %.6g, ", s->draw_mean, s->draw_sd);
   }
+  if (log->optimizer[0])
+    fprintf(log->json, "\"optimizer\": \"%s\", \"batchnorm\": %u, ", log->optimizer, log->batchnorm);
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
   fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%llu,%.6g",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
@@ -274,6 +286,7 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
   } else if (log->draws) {
     for (uint32_t k = 0; k < log->draws + 2; k++) fputc(',', log->csv);
   }
+  if (log->optimizer[0]) fprintf(log->csv, ",%s,%u", log->optimizer, log->batchnorm);
   fputc('\n', log->csv);
   /* On disk before the epoch's checkpoint: a resume then finds every epoch it restores. */
   if (fflush(log->json) != 0 || fsync(fileno(log->json)) != 0) {

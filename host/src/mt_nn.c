@@ -269,8 +269,35 @@ int mt_net_init(mt_mlp_t *m, const uint32_t *sizes, const mt_layer_spec *spec, u
   return 0;
 }
 
+static void free_bn(mt_mlp_t *m) {
+  for (uint32_t l = 0; l < MT_NN_MAX_LAYERS; l++) {
+    free(m->bn_gamma[l]);
+    free(m->bn_beta[l]);
+    free(m->bn_mean[l]);
+    free(m->bn_var[l]);
+    m->bn_gamma[l] = m->bn_beta[l] = m->bn_mean[l] = m->bn_var[l] = NULL;
+  }
+}
+
+int mt_mlp_enable_bn(mt_mlp_t *m) {
+  for (uint32_t l = 0; l + 1 < m->n_layers; l++) {
+    const uint32_t n = mt_mlp_cols(m, l);
+    m->bn_gamma[l] = malloc(n * sizeof(float));
+    m->bn_beta[l] = calloc(n, sizeof(float));
+    m->bn_mean[l] = calloc(n, sizeof(float));
+    m->bn_var[l] = malloc(n * sizeof(float));
+    if (!m->bn_gamma[l] || !m->bn_beta[l] || !m->bn_mean[l] || !m->bn_var[l]) {
+      free_bn(m);
+      return -1;
+    }
+    for (uint32_t j = 0; j < n; j++) m->bn_gamma[l][j] = 1.0f, m->bn_var[l][j] = 1.0f;
+  }
+  return 0;
+}
+
 void mt_mlp_free(mt_mlp_t *m) {
   if (!m) return;
+  free_bn(m);
   for (uint32_t l = 0; l < MT_NN_MAX_LAYERS; l++) {
     free(m->w[l]);
     free(m->b[l]);
@@ -287,6 +314,19 @@ int mt_mlp_copy(mt_mlp_t *dst, const mt_mlp_t *src) {
   for (uint32_t l = 0; l < src->n_layers; l++) {
     memcpy(dst->w[l], src->w[l], n_w(src, l) * sizeof(float));
     memcpy(dst->b[l], src->b[l], mt_mlp_cols(src, l) * sizeof(float));
+  }
+  if (src->bn_gamma[0]) {
+    if (mt_mlp_enable_bn(dst) != 0) {
+      mt_mlp_free(dst);
+      return -1;
+    }
+    for (uint32_t l = 0; l + 1 < src->n_layers; l++) {
+      const size_t n = mt_mlp_cols(src, l) * sizeof(float);
+      memcpy(dst->bn_gamma[l], src->bn_gamma[l], n);
+      memcpy(dst->bn_beta[l], src->bn_beta[l], n);
+      memcpy(dst->bn_mean[l], src->bn_mean[l], n);
+      memcpy(dst->bn_var[l], src->bn_var[l], n);
+    }
   }
   return 0;
 }
@@ -322,6 +362,14 @@ int mt_mlp_work_init(mt_mlp_work_t *wk, const mt_mlp_t *m, uint32_t max_batch) {
       wk->dz[l - 1] = calloc(pos * mt_mlp_cols(m, l - 1), sizeof(float));
       ok = ok && wk->cols[l - 1] && wk->z[l - 1] && wk->dz[l - 1];
     }
+    if (mt_mlp_has_bn(m, l - 1)) {
+      const uint32_t n = mt_mlp_cols(m, l - 1);
+      wk->bn_xhat[l - 1] = calloc((size_t)max_batch * mt_mlp_positions(m, l - 1) * n, sizeof(float));
+      wk->bn_istd[l - 1] = calloc(n, sizeof(float));
+      wk->g_gamma[l - 1] = calloc(n, sizeof(float));
+      wk->g_beta[l - 1] = calloc(n, sizeof(float));
+      ok = ok && wk->bn_xhat[l - 1] && wk->bn_istd[l - 1] && wk->g_gamma[l - 1] && wk->g_beta[l - 1];
+    }
   }
   if (!ok) {
     mt_mlp_work_free(wk);
@@ -341,6 +389,10 @@ void mt_mlp_work_free(mt_mlp_work_t *wk) {
       free(wk->cols[l]);
       free(wk->z[l]);
       free(wk->dz[l]);
+      free(wk->bn_xhat[l]);
+      free(wk->bn_istd[l]);
+      free(wk->g_gamma[l]);
+      free(wk->g_beta[l]);
     }
   }
   memset(wk, 0, sizeof *wk);
@@ -358,14 +410,78 @@ void mt_mlp_matmul_float(const mt_mlp_t *m, uint32_t layer, const float *in, uin
 static void bias_act(float *restrict y, const float *restrict bias, uint32_t batch, uint32_t n,
                      int relu) {
   for (uint32_t b = 0; b < batch; b++, y += n) {
-    for (uint32_t j = 0; j < n; j++) y[j] += bias[j];
+    if (bias)
+      for (uint32_t j = 0; j < n; j++) y[j] += bias[j];
     if (relu)
       for (uint32_t j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
   }
 }
 
+/* BatchNorm of layer l over the rows x n products y, in place, before the ReLU (mt_nn.h).
+ * The statistics are accumulated in double: a batch's sum of squares in float would lose
+ * the small variances of near-constant units. */
+static void bn_forward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t l, float *restrict y,
+                       uint32_t rows, uint32_t n) {
+  const float *gamma = m->bn_gamma[l], *beta = m->bn_beta[l];
+  float *mean = m->bn_mean[l], *var = m->bn_var[l], *xhat = wk->bn_xhat[l], *istd = wk->bn_istd[l];
+  const int batch_stats = wk->bn_train && rows > 1;
+  wk->bn_batch_stats[l] = batch_stats;
+  for (uint32_t j = 0; j < n; j++) {
+    float mu = mean[j], v = var[j];
+    if (batch_stats) {
+      double s = 0.0, ss = 0.0;
+      for (uint32_t r = 0; r < rows; r++) s += y[(size_t)r * n + j];
+      const double bm = s / rows;
+      for (uint32_t r = 0; r < rows; r++) {
+        const double d = y[(size_t)r * n + j] - bm;
+        ss += d * d;
+      }
+      mu = (float)bm, v = (float)(ss / rows);
+      mean[j] = (1.0f - MT_BN_MOMENTUM) * mean[j] + MT_BN_MOMENTUM * mu;
+      var[j] = (1.0f - MT_BN_MOMENTUM) * var[j] + MT_BN_MOMENTUM * (float)(ss / (rows - 1));
+    }
+    istd[j] = 1.0f / sqrtf(v + MT_BN_EPS);
+    for (uint32_t r = 0; r < rows; r++) {
+      const size_t q = (size_t)r * n + j;
+      xhat[q] = (y[q] - mu) * istd[j];
+      y[q] = gamma[j] * xhat[q] + beta[j];
+    }
+  }
+}
+
+/* Backward through layer l's BatchNorm: d holds dLoss/dy (rows x n) and becomes dLoss/dx;
+ * fills g_gamma and g_beta. With batch statistics the mean and variance depend on every
+ * row: dx = gamma istd / N (N dy - sum dy - xhat sum(dy xhat)); with fixed statistics
+ * dx = gamma istd dy. */
+static void bn_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t l, float *restrict d,
+                        uint32_t rows, uint32_t n) {
+  const float *gamma = m->bn_gamma[l], *xhat = wk->bn_xhat[l], *istd = wk->bn_istd[l];
+  float *gg = wk->g_gamma[l], *gbt = wk->g_beta[l];
+  for (uint32_t j = 0; j < n; j++) {
+    double sg = 0.0, sb = 0.0;
+    for (uint32_t r = 0; r < rows; r++) {
+      const size_t q = (size_t)r * n + j;
+      sb += d[q];
+      sg += (double)d[q] * xhat[q];
+    }
+    gg[j] = (float)sg, gbt[j] = (float)sb;
+    const float k = gamma[j] * istd[j];
+    if (!wk->bn_batch_stats[l]) {
+      for (uint32_t r = 0; r < rows; r++) d[(size_t)r * n + j] *= k;
+      continue;
+    }
+    const float inv_n = 1.0f / (float)rows;
+    for (uint32_t r = 0; r < rows; r++) {
+      const size_t q = (size_t)r * n + j;
+      d[q] = k * inv_n * ((float)rows * d[q] - gbt[j] - xhat[q] * gg[j]);
+    }
+  }
+}
+
 static int work_fits(const mt_mlp_t *m, const mt_mlp_work_t *wk, uint32_t batch) {
   if (batch > wk->max_batch || wk->n_layers != m->n_layers) return 0;
+  for (uint32_t l = 0; l < m->n_layers; l++)
+    if ((wk->bn_xhat[l] != NULL) != mt_mlp_has_bn(m, l)) return 0;
   return memcmp(wk->sizes, m->sizes, (m->n_layers + 1) * sizeof *m->sizes) == 0 &&
          memcmp(wk->spec, m->spec, sizeof wk->spec) == 0;
 }
@@ -393,7 +509,13 @@ int mt_mlp_forward(const mt_mlp_t *m, mt_mlp_work_t *wk, const float *x, uint32_
     } else {
       mt_mlp_matmul_float(m, l, in, rows, out);
     }
-    bias_act(out, m->b[l], rows, mt_mlp_cols(m, l), l + 1 < m->n_layers);
+    if (mt_mlp_has_bn(m, l)) {
+      /* No bias: BatchNorm's beta is the layer's shift (its b stays 0). */
+      bn_forward(m, wk, l, out, rows, mt_mlp_cols(m, l));
+      bias_act(out, NULL, rows, mt_mlp_cols(m, l), 1);
+    } else {
+      bias_act(out, m->b[l], rows, mt_mlp_cols(m, l), l + 1 < m->n_layers);
+    }
     if (is_conv(m, l)) mt_pool_forward(&m->spec[l], wk->z[l], batch, wk->act[l + 1]);
   }
   return 0;
@@ -471,8 +593,10 @@ static void backward_conv(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t l, uint
   const uint32_t rows = mt_mlp_rows(m, l), cols = mt_mlp_cols(m, l);
   const uint32_t n = batch * mt_mlp_positions(m, l);
   mt_pool_backward(s, wk->z[l], wk->delta[l + 1], batch, wk->dz[l]);
+  if (mt_mlp_has_bn(m, l)) bn_backward(m, wk, l, wk->dz[l], n, cols);
   grad_weights(wk->gw[l], wk->cols[l], wk->dz[l], n, rows, cols);
-  grad_bias(wk->gb[l], wk->dz[l], n, cols);
+  if (mt_mlp_has_bn(m, l)) memset(wk->gb[l], 0, cols * sizeof *wk->gb[l]);
+  else grad_bias(wk->gb[l], wk->dz[l], n, cols);
   if (l == 0) return;
   /* The patches are not needed any more: their gradient takes their place
    * (no ReLU mask here: the input's mask is applied after col2im). */
@@ -495,8 +619,10 @@ void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch) {
       continue;
     }
     const uint32_t n_in = m->sizes[l], n_out = m->sizes[l + 1];
+    if (mt_mlp_has_bn(m, l)) bn_backward(m, wk, l, wk->delta[l + 1], batch, n_out);
     grad_weights(wk->gw[l], wk->act[l], wk->delta[l + 1], batch, n_in, n_out);
-    grad_bias(wk->gb[l], wk->delta[l + 1], batch, n_out);
+    if (mt_mlp_has_bn(m, l)) memset(wk->gb[l], 0, n_out * sizeof *wk->gb[l]);
+    else grad_bias(wk->gb[l], wk->delta[l + 1], batch, n_out);
     if (l > 0) grad_hidden(wk->delta[l], wk->act[l], wk->delta[l + 1], m->w[l], batch, n_in, n_out);
   }
 }
@@ -505,6 +631,15 @@ void mt_mlp_sgd(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr) {
   for (uint32_t l = 0; l < m->n_layers; l++) {
     axpy(m->w[l], -lr, wk->gw[l], n_w(m, l));
     axpy(m->b[l], -lr, wk->gb[l], mt_mlp_cols(m, l));
+  }
+  mt_mlp_sgd_bn(m, wk, lr);
+}
+
+void mt_mlp_sgd_bn(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr) {
+  for (uint32_t l = 0; l < m->n_layers; l++) {
+    if (!mt_mlp_has_bn(m, l)) continue;
+    axpy(m->bn_gamma[l], -lr, wk->g_gamma[l], mt_mlp_cols(m, l));
+    axpy(m->bn_beta[l], -lr, wk->g_beta[l], mt_mlp_cols(m, l));
   }
 }
 

@@ -40,6 +40,11 @@ typedef struct {
   mt_layer_spec spec[MT_NN_MAX_LAYERS];   /* all zero for an MLP */
   float *w[MT_NN_MAX_LAYERS];             /* layer l: rows x cols (mt_mlp_rows/cols), row-major: w[l][i*cols + j] */
   float *b[MT_NN_MAX_LAYERS];             /* cols */
+  /* BatchNorm of the hidden layers (mt_mlp_enable_bn; all NULL without it, and always for the
+   * last layer): per output column the scale gamma, the shift beta, and the running mean and
+   * (unbiased) variance that evaluation normalises with. */
+  float *bn_gamma[MT_NN_MAX_LAYERS], *bn_beta[MT_NN_MAX_LAYERS];
+  float *bn_mean[MT_NN_MAX_LAYERS], *bn_var[MT_NN_MAX_LAYERS];
 } mt_mlp_t;
 
 /* Weight matrix of layer l: fc sizes[l] x sizes[l+1]; conv k*k*in_c x out_c. */
@@ -83,6 +88,22 @@ int mt_mlp_copy(mt_mlp_t *dst, const mt_mlp_t *src);
 /* Weights (not biases) of the whole network. */
 size_t mt_mlp_n_weights(const mt_mlp_t *m);
 
+/* BatchNorm (docs/algorithms.md "BatchNorm"), as PyTorch's BatchNorm1d (BatchNorm2d for a
+ * conv layer: statistics per channel over examples and positions) between each hidden
+ * layer's matrix product and its ReLU: y = gamma (x - mean) / sqrt(var + MT_BN_EPS) + beta.
+ * In training (mt_mlp_work_t.bn_train) mean and var are the batch's (biased variance), and
+ * the running statistics move towards them by MT_BN_MOMENTUM (the unbiased variance, as
+ * PyTorch); in evaluation, and for a training batch of a single row, which has no variance,
+ * the running statistics normalise and are left as they are. A BatchNorm layer has no bias
+ * (beta takes its place): its b stays 0 and its gradient gb is 0. */
+#define MT_BN_EPS 1e-5f
+#define MT_BN_MOMENTUM 0.1f
+/* Gives every hidden layer of m BatchNorm: gamma 1, beta 0, running mean 0 and variance 1.
+ * Call before mt_mlp_work_init. 0, or -1 (allocation; m keeps no BatchNorm then). */
+int mt_mlp_enable_bn(mt_mlp_t *m);
+/* 1 if layer l of m has BatchNorm. */
+static inline int mt_mlp_has_bn(const mt_mlp_t *m, uint32_t l) { return m->bn_gamma[l] != NULL; }
+
 typedef struct {  /* per-batch workspace, allocated once for max_batch */
   uint32_t max_batch;
   float *act[MT_NN_MAX_LAYERS + 1];  /* act[0] = input copy, act[l+1] = output of layer l (ReLU on hidden, logits on the last) */
@@ -92,6 +113,13 @@ typedef struct {  /* per-batch workspace, allocated once for max_batch */
    * (batch*positions x rows; reused for their gradient in backward), and the
    * ReLU outputs before pooling and their gradient (batch*positions x cols). */
   float *cols[MT_NN_MAX_LAYERS], *z[MT_NN_MAX_LAYERS], *dz[MT_NN_MAX_LAYERS];
+  /* BatchNorm layers only (NULL otherwise): the normalised products xhat of the last forward
+   * pass (rows x cols, rows as the layer's matrix product), 1/sqrt(var + eps) it used, whether
+   * those were the batch's statistics, and the gradients of gamma and beta. */
+  int bn_train; /* set by the caller: 1 = training forward passes (batch statistics) */
+  float *bn_xhat[MT_NN_MAX_LAYERS], *bn_istd[MT_NN_MAX_LAYERS];
+  int bn_batch_stats[MT_NN_MAX_LAYERS];
+  float *g_gamma[MT_NN_MAX_LAYERS], *g_beta[MT_NN_MAX_LAYERS];
   /* Shape the buffers were sized for; forward rejects a network of another shape. */
   uint32_t n_layers;
   uint32_t sizes[MT_NN_MAX_LAYERS + 1];
@@ -129,8 +157,10 @@ float mt_mlp_loss(const mt_mlp_t *m, mt_mlp_work_t *wk, const uint8_t *labels, u
  * float weights of m (ReLU derivative: cached act > 0): fills wk->gw, wk->gb
  * and the hidden deltas. */
 void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch);
-/* Plain SGD step: w -= lr * gw, b -= lr * gb. */
+/* Plain SGD step: w -= lr * gw, b -= lr * gb (and gamma, beta with BatchNorm). */
 void mt_mlp_sgd(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr);
+/* The BatchNorm part of it only: gamma -= lr * g_gamma, beta -= lr * g_beta (nothing without). */
+void mt_mlp_sgd_bn(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr);
 /* Argmax of the cached logits of each example (first maximum on ties;
  * classes beyond 256 do not fit a uint8_t and are truncated). */
 void mt_mlp_predict(const mt_mlp_t *m, const mt_mlp_work_t *wk, uint32_t batch, uint8_t *pred);

@@ -61,6 +61,45 @@ void mt_train_defaults(mt_train_opts *o) {
   o->draws = 1;
   o->favourable_k = 0;
   o->meta_m = 3.0f;
+  o->optimizer = MT_OPTIM_SGD;
+  o->adam_beta1 = MT_ADAM_BETA1;
+  o->adam_beta2 = MT_ADAM_BETA2;
+  o->adam_eps = MT_ADAM_EPS;
+}
+
+static const char *const optimizer_names[] = {"sgd", "adam"};
+
+const char *mt_optimizer_name(mt_optimizer k) {
+  return (unsigned)k < sizeof optimizer_names / sizeof *optimizer_names ? optimizer_names[k] : "unknown";
+}
+
+int mt_optimizer_parse(const char *name, mt_optimizer *out) {
+  for (unsigned k = 0; k < sizeof optimizer_names / sizeof *optimizer_names; k++)
+    if (!strcmp(name, optimizer_names[k])) {
+      *out = (mt_optimizer)k;
+      return 0;
+    }
+  return -1;
+}
+
+int mt_train_check_optim(const mt_train_opts *o, char *err, size_t errlen) {
+  const int host_optim = (unsigned)o->algo < MT_ALGO_COUNT &&
+                         (mt_algo_ops_of(o->algo)->flags & MT_ALGO_F_HOST_OPTIM);
+  if (o->optimizer != MT_OPTIM_SGD && !host_optim) {
+    snprintf(err, errlen, "--optimizer %s is for float and metaplastic, not %s",
+             mt_optimizer_name(o->optimizer), mt_algo_name(o->algo));
+    return MT_ERR_INVAL;
+  }
+  if (o->batchnorm && !host_optim) {
+    snprintf(err, errlen, "--batchnorm is for float and metaplastic, not %s", mt_algo_name(o->algo));
+    return MT_ERR_INVAL;
+  }
+  if (o->batchnorm && o->batch < 2) {
+    snprintf(err, errlen, "--batchnorm with --batch %u: BatchNorm needs the statistics of a batch "
+             "of at least 2 examples", o->batch);
+    return MT_ERR_INVAL;
+  }
+  return 0;
 }
 
 float mt_train_important(const mt_train_opts *o, uint32_t l) {
@@ -130,6 +169,19 @@ void mt_trainer_clip(mt_trainer *t, uint32_t l) {
   for (size_t k = 0; k < n; k++) w[k] = w[k] > lim ? lim : (w[k] < -lim ? -lim : w[k]);
 }
 
+void mt_trainer_step_dirs(mt_trainer *t) {
+  if (t->o->optimizer != MT_OPTIM_ADAM) return;
+  mt_adam_t *a = &t->adam;
+  mt_adam_begin_step(a);
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    mt_adam_dir(a, 4 * l, t->wk.gw[l], t->wk.gw[l]);
+    mt_adam_dir(a, 4 * l + 1, t->wk.gb[l], t->wk.gb[l]);
+    if (!mt_mlp_has_bn(&t->net, l)) continue;
+    mt_adam_dir(a, 4 * l + 2, t->wk.g_gamma[l], t->wk.g_gamma[l]);
+    mt_adam_dir(a, 4 * l + 3, t->wk.g_beta[l], t->wk.g_beta[l]);
+  }
+}
+
 /* The weights are then read once more to find level changes. */
 void mt_trainer_sgd_clipped(mt_trainer *t, const float *const *gw, const float *const *gb) {
   const mt_train_opts *o = t->o;
@@ -173,6 +225,7 @@ static void load_batch(mt_trainer *t, const mt_dataset_t *d, const uint32_t *idx
 
 int mt_trainer_evaluate(mt_trainer *t, const mt_dataset_t *test, int on_device, double *accuracy) {
   uint32_t correct = 0;
+  t->wk.bn_train = 0; /* BatchNorm: the running statistics, left as they are */
   for (uint32_t s = 0; s < test->count; s += t->o->batch) {
     uint32_t n = test->count - s < t->o->batch ? test->count - s : t->o->batch;
     for (uint32_t b = 0; b < n; b++) t->eval_idx[b] = s + b;
@@ -204,6 +257,7 @@ static void trainer_free(mt_trainer *t) {
   if (t->ops && t->ops->destroy) t->ops->destroy(t);
   mt_mlp_free(&t->net);
   mt_mlp_work_free(&t->wk);
+  mt_adam_free(&t->adam);
   for (uint32_t l = 0; l < MT_NN_MAX_LAYERS; l++) mt_map_free(&t->maps[l]);
   free(t->x);
   free(t->y);
@@ -293,8 +347,19 @@ static void swap_delta(const mt_swap_stats *a, const mt_swap_stats *b, mt_epoch_
 static int allocate(mt_trainer *t, const mt_dataset_t *train) {
   const mt_train_opts *o = t->o;
   if (mt_net_init(&t->net, o->sizes, o->spec, o->n_layers, o->seed) != 0 ||
+      (o->batchnorm && mt_mlp_enable_bn(&t->net) != 0) ||
       mt_mlp_work_init(&t->wk, &t->net, o->batch) != 0)
     return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory for the network");
+  if (o->optimizer == MT_OPTIM_ADAM) {
+    size_t n[MT_ADAM_MAX_SLOTS] = {0};
+    for (uint32_t l = 0; l < o->n_layers; l++) {
+      n[4 * l] = mt_trainer_weights(t, l);
+      n[4 * l + 1] = mt_trainer_outputs(t, l);
+      n[4 * l + 2] = n[4 * l + 3] = mt_mlp_has_bn(&t->net, l) ? mt_trainer_outputs(t, l) : 0;
+    }
+    if (mt_adam_init(&t->adam, n, 4 * o->n_layers, o->adam_beta1, o->adam_beta2, o->adam_eps) != 0)
+      return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory for Adam's moments");
+  }
   t->x = malloc((size_t)o->batch * o->sizes[0] * sizeof *t->x);
   t->y = malloc(o->batch);
   uint32_t n_order = train->count > o->batch ? train->count : o->batch;
@@ -331,6 +396,8 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
                            o->ssm_compensate ? "compensate" : "calibrate", t->ops->name);
   if (o->changed_only && o->algo != MT_ALGO_CLOSED_LOOP)
     return mt_trainer_fail(t, MT_ERR_INVAL, "--changed-only is for closed-loop, not %s", t->ops->name);
+  int rc = mt_train_check_optim(o, t->err, t->errlen);
+  if (rc != 0) return rc;
   if (o->n_important && o->n_important != o->n_layers)
     return mt_trainer_fail(t, MT_ERR_INVAL, "--important: %u fractions for a network of %u layers (one "
                            "fraction, or one per layer)", o->n_important, o->n_layers);
@@ -414,6 +481,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     for (uint32_t s = 0; s < train->count; s += o->batch) {
       uint32_t n = train->count - s < o->batch ? train->count - s : o->batch;
       load_batch(t, train, t->order + s, n);
+      t->wk.bn_train = 1; /* BatchNorm: the batch's statistics (evaluation resets it) */
       if (mt_mlp_forward(&t->net, &t->wk, t->x, n, dev_fwd ? device_matmul : NULL, t) != 0)
         return forward_fail(t, dev_fwd);
       uint32_t c = 0;

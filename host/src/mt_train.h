@@ -25,6 +25,9 @@ typedef enum {
 
 typedef enum { MT_COMP_NONE, MT_COMP_READBACK } mt_compensation;
 
+/* float/metaplastic: what turns the gradients into steps (docs/algorithms.md "Optimizers"). */
+typedef enum { MT_OPTIM_SGD, MT_OPTIM_ADAM } mt_optimizer;
+
 /* biased: how the constrained part of a layer is chosen (docs/algorithms.md). */
 typedef enum {
   MT_IMPORTANCE_SALIENCY,  /* crossbar columns, by the gradient saliency of the last epoch */
@@ -61,6 +64,10 @@ typedef struct {
                                    * devices (mt_slice.h) */
   float meta_m;                   /* metaplastic: consolidation strength m, weight range
                                    * normalised to [-1, 1] (0 = no metaplasticity) */
+  mt_optimizer optimizer;         /* float/metaplastic: sgd (default) or adam */
+  float adam_beta1, adam_beta2, adam_eps; /* adam: its hyper-parameters (mt_optim.h) */
+  uint32_t batchnorm;             /* float/metaplastic: BatchNorm on the hidden layers, on the
+                                   * host (mt_mlp_enable_bn); needs batch >= 2 */
   const char *checkpoint;         /* if set: the whole experiment is saved here after every epoch */
   const char *resume;             /* if set: continue the experiment saved in this checkpoint */
 } mt_train_opts;
@@ -112,6 +119,12 @@ int mt_train_run(const mt_train_opts *o, const mt_dataset_t *train, const mt_dat
 int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_dataset_t *train,
                        const mt_dataset_t *test, mt_dev *dev, const mt_preset_t *preset,
                        const mt_train_hooks *hooks, char *err, size_t errlen);
+
+/* --optimizer and --batchnorm against the algorithm and the batch: 0, or MT_ERR_INVAL with
+ * a message naming the option, its value and the algorithm. */
+int mt_train_check_optim(const mt_train_opts *o, char *err, size_t errlen);
+const char *mt_optimizer_name(mt_optimizer k);
+int mt_optimizer_parse(const char *name, mt_optimizer *out);
 
 /* Tiles the network of o needs on a device (bit slicing included). */
 uint32_t mt_train_tiles_needed(const mt_train_opts *o);

@@ -6,6 +6,10 @@
  *   position  task, epochs done in it, the shuffling generator, the task's
  *             example order
  *   network   per layer the float weights and biases
+ *   optimizer --optimizer adam: its step count and per parameter tensor the
+ *             moments m and v (mt_trainer.adam's slots in order); --batchnorm:
+ *             per hidden layer gamma, beta, running mean and running variance.
+ *             Only in such runs: a default run's file is as it was before.
  *   <algo>    the algorithm's own state (its save/load_pre/load hooks), named
  *             after it, if it has any
  *   levels    per layer the level mirror (device algorithms)
@@ -57,6 +61,7 @@ static void fp_format(mt_fp_kind kind, uint32_t v, char *out, size_t n) {
     break;
   case MT_FP_ALGO: snprintf(out, n, "%s", mt_algo_name((mt_algo)v)); break;
   case MT_FP_HEX: snprintf(out, n, "0x%08x", v); break;
+  case MT_FP_OPTIM: snprintf(out, n, "%s", mt_optimizer_name((mt_optimizer)v)); break;
   default: snprintf(out, n, "%u", v); break;
   }
 }
@@ -122,10 +127,48 @@ static void fingerprint(const mt_trainer *t, uint32_t n_tasks, const mt_dataset_
   }
   /* One task may grow --epochs on resume; with several, the task boundaries depend on it. */
   if (n_tasks > 1) mt_fp_add(fp, "epochs per task", MT_FP_INT, o->epochs);
+  /* Only when not the default, so that a default run's checkpoint (and every older one)
+   * has the fingerprint it always had. */
+  if (o->optimizer != MT_OPTIM_SGD) {
+    mt_fp_add(fp, "optimizer", MT_FP_OPTIM, o->optimizer);
+    mt_fp_add(fp, "adam-beta1", MT_FP_FLOAT, mt_fp_f32(o->adam_beta1));
+    mt_fp_add(fp, "adam-beta2", MT_FP_FLOAT, mt_fp_f32(o->adam_beta2));
+    mt_fp_add(fp, "adam-eps", MT_FP_FLOAT, mt_fp_f32(o->adam_eps));
+  }
+  if (o->batchnorm) mt_fp_add(fp, "batchnorm", MT_FP_INT, o->batchnorm);
   if (t->ops->fingerprint) t->ops->fingerprint(t, fp);
 }
 
 static int uses_device(const mt_trainer *t) { return (t->ops->flags & MT_ALGO_F_DEVICE) != 0; }
+
+static int has_optim_section(const mt_trainer *t) {
+  return t->o->optimizer != MT_OPTIM_SGD || t->o->batchnorm;
+}
+
+/* The "optimizer" section's tensors in order: Adam's moments slot by slot (an unused slot
+ * is empty), then per BatchNorm layer gamma, beta, running mean and variance. The k-th
+ * tensor's values and length into *p, *n; 0 past the last. */
+static int optim_tensor(mt_trainer *t, uint32_t k, float **p, size_t *n) {
+  const mt_adam_t *a = &t->adam;
+  uint32_t adam_tensors = 2 * a->n_slots; /* 0 without Adam */
+  if (k < adam_tensors) {
+    *n = a->n[k / 2];
+    *p = k % 2 ? a->v[k / 2] : a->m[k / 2];
+    return 1;
+  }
+  k -= adam_tensors;
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    if (!mt_mlp_has_bn(&t->net, l)) continue;
+    if (k < 4) {
+      *n = mt_trainer_outputs(t, l);
+      float *const bn[4] = {t->net.bn_gamma[l], t->net.bn_beta[l], t->net.bn_mean[l], t->net.bn_var[l]};
+      *p = bn[k];
+      return 1;
+    }
+    k -= 4;
+  }
+  return 0;
+}
 
 int mt_train_ckpt_save(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trains,
                        const mt_dataset_t *tests, uint32_t task, uint32_t epoch) {
@@ -156,6 +199,14 @@ int mt_train_ckpt_save(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trai
     mt_wbuf_f32(&b, t->net.b[l], mt_trainer_outputs(t, l));
   }
   mt_ckpt_section_end(&b, sec);
+  if (has_optim_section(t)) {
+    sec = mt_ckpt_section_begin(&b, "optimizer");
+    mt_wbuf_u64(&b, t->adam.steps);
+    size_t n;
+    float *p;
+    for (uint32_t k = 0; optim_tensor(t, k, &p, &n); k++) mt_wbuf_f32(&b, p, n);
+    mt_ckpt_section_end(&b, sec);
+  }
   if (t->ops->save) {
     sec = mt_ckpt_section_begin(&b, t->ops->name);
     t->ops->save(t, &b);
@@ -215,7 +266,7 @@ static int check_fingerprint(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t
     uint32_t kind = mt_rbuf_u32(&b), v = mt_rbuf_u32(&b);
     int printable = name != NULL;
     for (uint32_t i = 0; printable && i < len; i++) printable = name[i] >= 0x20 && name[i] < 0x7f;
-    if (b.short_read || !printable || kind > MT_FP_HEX)
+    if (b.short_read || !printable || kind > MT_FP_OPTIM)
       return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (option entry %u)", path, k + 1);
     char nm[MT_FP_NAME_MAX + 1];
     memcpy(nm, name, len);
@@ -230,6 +281,11 @@ static int check_fingerprint(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t
       fp_format(fp.e[k].kind, fp.e[k].value, want, sizeof want);
       return mt_trainer_fail(t, MT_ERR_FILE, "%s: was written with %s %s, this run has %s", path, nm, got, want);
     }
+  }
+  if (nfile < fp.n) { /* an option this run sets and the file's run did not (e.g. --batchnorm) */
+    fp_format(fp.e[nfile].kind, fp.e[nfile].value, want, sizeof want);
+    return mt_trainer_fail(t, MT_ERR_FILE, "%s: was written without %s, this run has %s %s", path,
+                           fp.e[nfile].name, fp.e[nfile].name, want);
   }
   if (nfile != fp.n)
     return mt_trainer_fail(t, MT_ERR_FILE, "%s: was written with other options (%u settings, this run has %u)",
@@ -295,6 +351,20 @@ int mt_train_ckpt_open(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *trai
       if (!isfinite(t->net.b[l][k]))
         return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (layer %u bias %u is %g)", path, l, k,
                                (double)t->net.b[l][k]);
+  }
+  if (has_optim_section(t)) {
+    if ((rc = section(t, "optimizer", &b)) != 0) return rc;
+    t->adam.steps = mt_rbuf_u64(&b);
+    size_t n;
+    float *p;
+    for (uint32_t k = 0; optim_tensor(t, k, &p, &n); k++) {
+      mt_rbuf_f32(&b, p, n);
+      for (size_t i = 0; i < n && !b.short_read; i++)
+        if (!isfinite(p[i]))
+          return mt_trainer_fail(t, MT_ERR_FILE, "%s: inconsistent content (optimizer section, "
+                                 "tensor %u value %zu is %g)", path, k, i, (double)p[i]);
+    }
+    if ((rc = section_done(t, "optimizer", &b)) != 0) return rc;
   }
   if (!t->ops->save) return 0;
   if ((rc = section(t, t->ops->name, &t->ck_algo)) != 0) return rc;

@@ -31,6 +31,7 @@ struct mt_trainer {
   uint32_t train_limit, test_limit, levels;
   uint32_t max_tiles; /* --max-tiles: 0, or the device tiles to use at most (tile swapping) */
   uint32_t crop;      /* --crop S: centre S x S of every image (0: whole images) */
+  const char *adam_opt; /* the first --adam-* option given (refused without --optimizer adam) */
   mt_train_opts o;
   mt_dev *dev;
   char msg[1024];
@@ -129,11 +130,11 @@ static const char *const option_names[] = {
     "compensate", "open-loop", "changed-only", "ssm-compensate", "ssm-calibrate", "levels",
     "epochs", "batch", "accumulate", "train-limit", "test-limit", "val", "crop", "favourable",
     "slices", "lr", "important", "importance", "draws", "w-max", "momentum", "meta-m", "seed",
-    "max-tiles"};
+    "max-tiles", "optimizer", "adam-beta1", "adam-beta2", "adam-eps", "batchnorm"};
 
 /* The options that take no value on the command line (present means "1"). */
 static const char *const flag_names[] = {"open-loop", "changed-only", "ssm-compensate",
-                                         "ssm-calibrate"};
+                                         "ssm-calibrate", "batchnorm"};
 
 int mt_train_option_kind(const char *option) {
   const char *opt = option && !strncmp(option, "--", 2) ? option + 2 : option;
@@ -200,6 +201,24 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
   if (!strcmp(opt, "changed-only")) return parse_u32(t, opt, val, 0, 1, &o->changed_only);
   if (!strcmp(opt, "ssm-compensate")) return parse_u32(t, opt, val, 0, 1, &o->ssm_compensate);
   if (!strcmp(opt, "ssm-calibrate")) return parse_u32(t, opt, val, 0, 1, &o->ssm_calibrate);
+  if (!strcmp(opt, "batchnorm")) return parse_u32(t, opt, val, 0, 1, &o->batchnorm);
+  if (!strcmp(opt, "optimizer")) {
+    if (mt_optimizer_parse(val, &o->optimizer) == 0) return MT_OK;
+    return bad_value(t, opt, val, "an optimizer (sgd, adam)");
+  }
+  if (!strncmp(opt, "adam-", 5)) {
+    /* beta in [0, 1) as PyTorch's Adam; eps > 0 (the step divides by sqrt(v_hat) + eps) */
+    int eps = !strcmp(opt, "adam-eps");
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (errno || end == val || *end || !(eps ? v > 0 && v <= 1 : v >= 0 && v < 1))
+      return bad_value(t, opt, val, eps ? "a number in (0, 1]" : "a number in [0, 1)");
+    float *dst = eps ? &o->adam_eps : !strcmp(opt, "adam-beta1") ? &o->adam_beta1 : &o->adam_beta2;
+    *dst = (float)v;
+    if (!t->adam_opt) t->adam_opt = opt;
+    return MT_OK;
+  }
   if (!strcmp(opt, "val")) return parse_u32(t, opt, val, 0, UINT32_MAX - 1, &o->val);
   if (!strcmp(opt, "levels")) return parse_u32(t, opt, val, 2, 256, &t->levels);
   if (!strcmp(opt, "epochs")) return parse_u32(t, opt, val, 1, 100000, &o->epochs);
@@ -384,6 +403,10 @@ static void summary(const mt_trainer *t, const mt_dataset_t *train, const mt_dat
   for (uint32_t l = 0; l <= o->n_layers; l++) PUT("%c%u", l ? '-' : ' ', o->sizes[l]);
   if (o->algo != MT_ALGO_FLOAT) PUT(", preset %s (%u levels)", preset->name, preset->levels);
   if (o->algo == MT_ALGO_METAPLASTIC) PUT(", m %g", (double)o->meta_m);
+  if (o->optimizer == MT_OPTIM_ADAM)
+    PUT(", optimizer adam (beta1 %g, beta2 %g, eps %g)", (double)o->adam_beta1,
+        (double)o->adam_beta2, (double)o->adam_eps);
+  if (o->batchnorm) PUT(", batchnorm");
   if (t->tasks[0]) {
     PUT(", tasks");
     for (uint32_t k = 0; k < n_tasks; k++) PUT("%c%s", k ? ',' : ' ', names[k]);
@@ -410,6 +433,10 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
                 t->o.ssm_compensate ? "compensate" : "calibrate", mt_algo_name(t->o.algo));
   if (t->o.changed_only && t->o.algo != MT_ALGO_CLOSED_LOOP)
     return fail(t, MT_ERR_INVAL, "--changed-only is for closed-loop, not %s", mt_algo_name(t->o.algo));
+  if (mt_train_check_optim(&t->o, t->msg, sizeof t->msg) != 0) return MT_ERR_INVAL;
+  if (t->adam_opt && t->o.optimizer != MT_OPTIM_ADAM)
+    return fail(t, MT_ERR_INVAL, "--%s is for --optimizer adam, not %s", t->adam_opt,
+                mt_optimizer_name(t->o.optimizer));
   /* --important and --net may come in either order: the count is checked here. */
   if (t->o.n_important && t->o.n_important != t->o.n_layers) {
     char list[MT_NN_MAX_LAYERS * 16] = "";
@@ -479,6 +506,7 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (rc == MT_OK && log && t->tasks[0]) mt_log_set_tasks(log, n_tasks, names);
   if (rc == MT_OK && log && t->o.val) mt_log_set_val(log);
   if (rc == MT_OK && log && t->o.draws > 1) mt_log_set_draws(log, t->o.draws);
+  if (rc == MT_OK && log) mt_log_set_optim(log, mt_optimizer_name(t->o.optimizer), t->o.batchnorm);
   if (rc == MT_OK && cb->started) {
     char line[1024];
     summary(t, &train[0], &test[0], preset, names, n_tasks, line, sizeof line);
