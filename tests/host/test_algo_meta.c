@@ -304,6 +304,73 @@ static mt_epoch_stats meta_run(int mode, uint32_t epochs) {
   return p.last;
 }
 
+/* --optimizer adam: the unit receives Adam's step in place of SGD's. With beta1 = beta2 = 0
+ * Adam's direction is g / (|g| + eps), +-1 for every weight with a gradient (eps tiny), so with m = 0 (no
+ * attenuation) one step moves every such hidden weight by the same amount, round(lr / delta
+ * 2^(16 - in_shift)) 2^in_shift; SGD's steps, -lr g, have many sizes. */
+typedef struct {
+  mt_dev *dev;
+  uint32_t calls;
+  int32_t h[2][128 * 32]; /* tile 3's hidden weights (image rows 13-18) after steps 1 and 2 */
+} step_probe_t;
+
+static void read_after_step(void *ctx, uint32_t epoch, uint32_t done, uint32_t total, double loss) {
+  (void)epoch, (void)done, (void)total, (void)loss;
+  step_probe_t *p = ctx;
+  if (p->calls < 2 && mt_dev_meta_read(p->dev, 3, tile_region(3), p->h[p->calls]) != MT_OK)
+    fail_msg("%s", mt_dev_errmsg(p->dev));
+  p->calls++;
+}
+
+/* The distinct non-zero |changes| of tile 3's hidden weights between steps 1 and 2 (up to
+ * 8 of them in sizes), and how many weights moved. */
+static uint32_t step_sizes(mt_optimizer opt, int32_t *sizes, uint32_t *moved) {
+  mt_train_opts o;
+  mt_train_defaults(&o);
+  o.algo = MT_ALGO_METAPLASTIC;
+  o.sizes[0] = 784, o.sizes[1] = 32, o.sizes[2] = 10, o.n_layers = 2;
+  o.epochs = 1;
+  o.meta_m = 0;
+  o.optimizer = opt;
+  o.adam_beta1 = o.adam_beta2 = 0;
+  o.adam_eps = 1e-30f; /* below any gradient's size: the direction is the sign */
+  o.lr = 0.002f;
+  mt_dataset_t few = mnist_train;
+  few.count = 64; /* two steps */
+  static step_probe_t p;
+  memset(&p, 0, sizeof p);
+  if (mt_dev_open("model://?tiles=8", &p.dev) != MT_OK) fail_msg("%s", mt_dev_errmsg(p.dev));
+  mt_train_hooks hooks = {read_after_step, NULL, &p, NULL};
+  char err[512];
+  if (mt_train_run(&o, &few, &mnist_test, p.dev, &rram, &hooks, err, sizeof err) != 0) fail_msg("%s", err);
+  mt_dev_close(p.dev);
+  assert_int_equal(p.calls, 2);
+  uint32_t n = 0;
+  *moved = 0;
+  for (uint32_t k = 0; k < 128 * 32; k++) {
+    int32_t d = abs(p.h[1][k] - p.h[0][k]);
+    if (d == 0) continue;
+    (*moved)++;
+    uint32_t j = 0;
+    while (j < n && sizes[j] != d) j++;
+    if (j == n && n < 8) sizes[n++] = d;
+  }
+  return n;
+}
+
+static void adam_step_is_sent_to_the_unit(void **state) {
+  (void)state;
+  int32_t sizes[8];
+  uint32_t moved = 0;
+  uint32_t n = step_sizes(MT_OPTIM_ADAM, sizes, &moved);
+  print_message("adam: %u weights of tile 3 moved, by %d\n", moved, sizes[0]);
+  assert_true(moved > 128 * 32 / 4); /* not a vacuous check: the image's centre rows are lit */
+  for (uint32_t k = 1; k < n; k++) print_error("and by %d\n", sizes[k]);
+  assert_int_equal(n, 1);
+  n = step_sizes(MT_OPTIM_SGD, sizes, &moved);
+  assert_true(n > 1);
+}
+
 /* The trainer's future depends on the hidden weights in the device: moving
  * them inside their levels mid-epoch (no cell changes) changes the rest of
  * the run, while writing back the same values changes nothing. A host copy
@@ -412,6 +479,7 @@ int main(void) {
     cmocka_unit_test(unit_attenuates_only_toward_zero),
     cmocka_unit_test(host_sends_scaled_updates),
     cmocka_unit_test(hidden_weights_live_on_the_device),
+    cmocka_unit_test(adam_step_is_sent_to_the_unit),
     cmocka_unit_test(tasks_test_every_task),
     cmocka_unit_test(metaplastic_resume_is_exact),
   };

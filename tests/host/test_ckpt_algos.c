@@ -143,6 +143,7 @@ static int run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t
   if (mt_log_open(&r->log, log, append, err, errlen) != 0) fail_msg("%s", err);
   if (n_tasks > 1) mt_log_set_tasks(r->log, n_tasks, task_names);
   if (o->val) mt_log_set_val(r->log);
+  mt_log_set_optim(r->log, mt_optimizer_name(o->optimizer), o->batchnorm); /* as the tool does */
   mt_dev *dev = NULL;
   char uri[64];
   snprintf(uri, sizeof uri, "model://?tiles=%u", mt_train_tiles_needed(o));
@@ -382,6 +383,43 @@ static void tasks_ssm_resume_at_boundary(void **state) {
   resume_matches(&o, 2, &imprecise, "tasks-ssm", cuts, 1);
 }
 
+/* --optimizer adam and --batchnorm on the metaplasticity unit over two tasks: Adam's
+ * moments and step count, BatchNorm's gamma, beta and running statistics carry over
+ * (resumed mid-task, at the boundary and in task 2); the log has the optimizer fields. */
+static void meta_adam_batchnorm_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_METAPLASTIC);
+  o.epochs = 2;
+  o.optimizer = MT_OPTIM_ADAM;
+  o.lr = 0.002f;
+  o.batchnorm = 1;
+  static const uint32_t cuts[] = {1, 2, 3};
+  resume_matches(&o, 2, &rram, "meta-adam-bn", cuts, 3);
+  char path[256];
+  snprintf(path, sizeof path, "%s/meta-adam-bn-full.jsonl", dir);
+  char *log = slurp(path);
+  int has = strstr(log, "\"optimizer\": \"adam\", \"batchnorm\": 1, ") != NULL;
+  free(log);
+  assert_true(has);
+}
+
+/* The software reference with the same optimizer: float with adam and BatchNorm, whose
+ * whole state is on the host; every epoch ends on a batch of one example (running
+ * statistics, no update of them). */
+static void float_adam_batchnorm_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_FLOAT);
+  o.epochs = 3;
+  o.optimizer = MT_OPTIM_ADAM;
+  o.adam_beta1 = 0.8f; /* not the defaults: the options themselves are used and kept */
+  o.adam_eps = 1e-6f;
+  o.lr = 0.002f;
+  o.batchnorm = 1;
+  o.batch = 23; /* 300 = 13 x 23 + 1: every epoch ends on a batch of one example */
+  static const uint32_t cuts[] = {1, 2};
+  resume_matches(&o, 1, NULL, "float-adam-bn", cuts, 2);
+}
+
 /* ---- refusals -------------------------------------------------------------- */
 
 static void expect_refusal(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t *p,
@@ -468,6 +506,38 @@ static void other_algorithm_or_option_is_refused(void **state) {
   expect_refusal(&o, 2, &rram, "was written with epochs per task 2, this run has 3");
   o.epochs = 2;
   expect_refusal(&o, 1, &rram, "was written with tasks 2, this run has 1");
+
+  /* an sgd checkpoint (as every one before --optimizer) under adam or --batchnorm, and back */
+  char meta_ck[256], adam_ck[256];
+  path_in_dir(meta_ck, sizeof meta_ck, "meta-sgd.ckpt");
+  path_in_dir(adam_ck, sizeof adam_ck, "meta-adam.ckpt");
+  o = tiny_opts(MT_ALGO_METAPLASTIC);
+  o.epochs = 2;
+  make_checkpoint(o, 1, &rram, meta_ck);
+  o.resume = meta_ck;
+  o.optimizer = MT_OPTIM_ADAM;
+  expect_refusal(&o, 1, &rram, "meta-sgd.ckpt: was written with other options (meta-m 3 where this run has optimizer adam)");
+  o.optimizer = MT_OPTIM_SGD;
+  o.batchnorm = 1;
+  expect_refusal(&o, 1, &rram, "was written with other options (meta-m 3 where this run has batchnorm 1)");
+  o = tiny_opts(MT_ALGO_FLOAT); /* no entries of its own: the missing one is named */
+  o.epochs = 2;
+  make_checkpoint(o, 1, NULL, meta_ck);
+  o.resume = meta_ck;
+  o.batchnorm = 1;
+  expect_refusal(&o, 1, NULL, "meta-sgd.ckpt: was written without batchnorm, this run has batchnorm 1");
+  o.batchnorm = 0;
+  o.optimizer = MT_OPTIM_ADAM;
+  o.resume = NULL;
+  make_checkpoint(o, 1, NULL, adam_ck);
+  o.resume = adam_ck;
+  o.adam_beta2 = 0.99f;
+  expect_refusal(&o, 1, NULL, "was written with adam-beta2 0.999, this run has 0.99");
+  o.adam_beta2 = 0.999f;
+  o.optimizer = MT_OPTIM_SGD;
+  expect_refusal(&o, 1, NULL, "meta-adam.ckpt: was written with optimizer adam, this run has no optimizer");
+  unlink(meta_ck);
+  unlink(adam_ck);
   unlink(ssm_ck);
   unlink(biased_ck);
   unlink(tasks_ck);
@@ -694,6 +764,37 @@ static void log_survives_kill_and_full_disk(void **state) {
   unlink(ck);
 }
 
+/* kill -9 of a metaplastic run with adam and BatchNorm before and after epoch 2's log line:
+ * the resume gives the uninterrupted run's log. */
+static void meta_adam_batchnorm_survives_kill(void **state) {
+  (void)state;
+  char full[256], log[256], ck[256], err[512];
+  path_in_dir(full, sizeof full, "kill-adam-full.jsonl");
+  path_in_dir(log, sizeof log, "kill-adam.jsonl");
+  path_in_dir(ck, sizeof ck, "kill-adam.ckpt");
+  mt_train_opts o = tiny_opts(MT_ALGO_METAPLASTIC);
+  o.epochs = 3;
+  o.optimizer = MT_OPTIM_ADAM;
+  o.lr = 0.002f;
+  o.batchnorm = 1;
+  run_t r;
+  memset(&r, 0, sizeof r);
+  if (run_tasks(&o, 1, &rram, full, 0, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  for (int fault = 1; fault <= 2; fault++) {
+    unlink(ck);
+    mt_train_opts c = o;
+    c.checkpoint = ck;
+    int st = run_child(&c, log, fault);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+      fail_msg("fault %d: the child was not killed (status %d)", fault, st);
+    c.resume = ck;
+    memset(&r, 0, sizeof r);
+    if (run_tasks(&c, 1, &rram, log, 1, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+    same_logs(full, log, 3);
+  }
+  unlink(ck);
+}
+
 /* A checkpoint whose checksums are right but whose epoch count is beyond the run's (or
  * wraps around), or whose weights are not finite numbers, is refused, naming the field. */
 static void impossible_content_is_refused(void **state) {
@@ -739,6 +840,35 @@ static void impossible_content_is_refused(void **state) {
   unlink(bad);
 }
 
+/* The default (sgd, no BatchNorm) writes neither the optimizer section nor the log fields:
+ * its checkpoints and logs are as before these options. */
+static void default_run_has_no_optimizer_state(void **state) {
+  (void)state;
+  char ck[256], log[256];
+  path_in_dir(ck, sizeof ck, "default.ckpt");
+  path_in_dir(log, sizeof log, "made.jsonl");
+  mt_train_opts o = tiny_opts(MT_ALGO_METAPLASTIC);
+  make_checkpoint(o, 1, &rram, ck);
+  size_t n = file_size(ck);
+  unsigned char *bytes = (unsigned char *)slurp(ck);
+  int found = 0;
+  for (size_t k = 0; k + 9 < n; k++) found |= memcmp(bytes + k, "optimizer", 9) == 0;
+  free(bytes);
+  assert_false(found);
+  char *text = slurp(log);
+  found = strstr(text, "optimizer") != NULL || strstr(text, "batchnorm") != NULL;
+  free(text);
+  assert_false(found);
+  /* and the same options with adam do write the section */
+  o.optimizer = MT_OPTIM_ADAM;
+  make_checkpoint(o, 1, &rram, ck);
+  n = file_size(ck);
+  bytes = (unsigned char *)slurp(ck);
+  assert_true(section_at(bytes, n, "optimizer") > 0);
+  free(bytes);
+  unlink(ck);
+}
+
 int main(void) {
   const struct CMUnitTest tests_[] = {
     cmocka_unit_test(sgd_pulse_resume_is_exact),
@@ -749,6 +879,10 @@ int main(void) {
     cmocka_unit_test(sliced_biased_resume_is_exact),
     cmocka_unit_test(tasks_resume_is_exact),
     cmocka_unit_test(tasks_ssm_resume_at_boundary),
+    cmocka_unit_test(meta_adam_batchnorm_resume_is_exact),
+    cmocka_unit_test(float_adam_batchnorm_resume_is_exact),
+    cmocka_unit_test(default_run_has_no_optimizer_state),
+    cmocka_unit_test(meta_adam_batchnorm_survives_kill),
     cmocka_unit_test(other_algorithm_or_option_is_refused),
     cmocka_unit_test(damaged_checkpoints_are_refused),
     cmocka_unit_test(log_survives_kill_and_full_disk),

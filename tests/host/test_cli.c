@@ -64,7 +64,8 @@ static void help_and_unknown_commands(void **state) {
                                      "--checkpoint", "--resume", "--momentum", "--important",
                                      "--favourable", "--tasks", "--meta-m", "--max-tiles", "--val",
                                      "--changed-only", "--ssm-compensate", "--ssm-calibrate",
-                                     "--importance", "--draws", "--help"};
+                                     "--importance", "--draws", "--optimizer", "--adam-beta1",
+                                     "--adam-beta2", "--adam-eps", "--batchnorm", "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
@@ -90,6 +91,21 @@ static void bad_arguments_are_named(void **state) {
          "--test-limit 10", 2, "--changed-only is for closed-loop, not siamese");
   expect("train --ssm-compensate --algo sgd-pulse --preset imprecise --dataset mnist --net 784-8-10 "
          "--train-limit 10 --test-limit 10", 2, "--ssm-compensate is for ssm, not sgd-pulse");
+  /* --optimizer and --batchnorm: the option, its value and the algorithm are named */
+  expect("train --optimizer rmsprop", 2, "--optimizer: 'rmsprop' is not an optimizer (sgd, adam)");
+  expect("train --optimizer adam --algo siamese --dataset mnist --net 784-8-10 --train-limit 10 "
+         "--test-limit 10", 2, "--optimizer adam is for float and metaplastic, not siamese");
+  expect("train --batchnorm --algo ssm --preset imprecise --dataset mnist --net 784-8-10 "
+         "--train-limit 10 --test-limit 10", 2, "--batchnorm is for float and metaplastic, not ssm");
+  expect("train --batchnorm --batch 1 --algo float --dataset mnist --net 784-8-10 --train-limit 10 "
+         "--test-limit 10", 2, "--batchnorm with --batch 1: BatchNorm needs the statistics of a batch");
+  expect("train --adam-beta1 0.8 --algo float --dataset mnist --net 784-8-10 --train-limit 10 "
+         "--test-limit 10", 2, "--adam-beta1 is for --optimizer adam, not sgd");
+  expect("train --adam-beta2 1", 2, "--adam-beta2: '1' is not a number in [0, 1)");
+  expect("train --adam-eps 0", 2, "--adam-eps: '0' is not a number in (0, 1]");
+  expect("train --algo float --optimizer adam --lr 0.001 --batchnorm --dataset mnist --net 784-8-10 "
+         "--train-limit 64 --test-limit 32 --epochs 1", 0,
+         "optimizer adam (beta1 0.9, beta2 0.999, eps 1e-08), batchnorm");
   expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 10 --test-limit 10 "
          "--val 10", 2, "--val 10: task 1 (mnist) has only 10 training examples");
   expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 64 --test-limit 32 "

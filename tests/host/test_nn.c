@@ -727,6 +727,144 @@ static void work_buffers_bound_the_batch(void **state) {
   mt_mlp_free(&m);
 }
 
+/* ---- BatchNorm ------------------------------------------------------------ */
+
+/* The batch's mean loss of m on (x, y) with batch statistics: the forward pass a training
+ * step takes (it also moves the running statistics, which the loss does not use). */
+static double bn_loss(const mt_mlp_t *m, mt_mlp_work_t *wk, const float *x, const uint8_t *y,
+                      uint32_t batch) {
+  wk->bn_train = 1;
+  assert_int_equal(mt_mlp_forward(m, wk, x, batch, NULL, NULL), 0);
+  return mt_mlp_loss(m, wk, y, batch, NULL);
+}
+
+/* Central differences of the float loss against the analytic gradients of every weight,
+ * gamma and beta of a network with BatchNorm (batch statistics, so every example's
+ * normalisation depends on the others'); the hidden biases' gradients are exactly 0. */
+static void check_bn_gradients(mt_mlp_t *m, uint32_t batch, const float *x, const uint8_t *y) {
+  mt_mlp_work_t wk;
+  assert_int_equal(mt_mlp_work_init(&wk, m, batch), 0);
+  bn_loss(m, &wk, x, y, batch);
+  mt_mlp_backward(m, &wk, batch);
+  const float eps = 1e-3f;
+  size_t checked = 0, nonzero = 0;
+  for (uint32_t l = 0; l < m->n_layers; l++) {
+    const size_t nw = (size_t)mt_mlp_rows(m, l) * mt_mlp_cols(m, l), nc = mt_mlp_cols(m, l);
+    const int bn = mt_mlp_has_bn(m, l);
+    assert_int_equal(bn, l + 1 < m->n_layers);
+    /* parameter tensors: w, then gamma and beta (BatchNorm) or b (the output layer) */
+    float *par[3] = {m->w[l], bn ? m->bn_gamma[l] : m->b[l], bn ? m->bn_beta[l] : NULL};
+    const float *grad[3] = {wk.gw[l], bn ? wk.g_gamma[l] : wk.gb[l], bn ? wk.g_beta[l] : NULL};
+    const size_t len[3] = {nw, nc, nc};
+    for (int p = 0; p < 3; p++) {
+      if (!par[p]) continue;
+      /* the probes' forward passes leave the gradients alone: only backward writes them */
+      for (size_t k = 0; k < len[p]; k++) {
+        float keep = par[p][k];
+        par[p][k] = keep + eps;
+        double up = bn_loss(m, &wk, x, y, batch);
+        par[p][k] = keep - eps;
+        double down = bn_loss(m, &wk, x, y, batch);
+        par[p][k] = keep;
+        double num = (up - down) / (2.0 * eps), ana = grad[p][k];
+        if (fabs(ana - num) > 2e-3 + 3e-2 * fabs(num))
+          fail_msg("layer %u tensor %d [%zu]: analytic %.9g, numerical %.9g", l, p, k, ana, num);
+        checked++;
+        nonzero += fabs(num) > 1e-3;
+      }
+    }
+    if (bn)
+      for (size_t k = 0; k < nc; k++) assert_true(wk.gb[l][k] == 0.0f);
+  }
+  assert_true(nonzero > checked / 3); /* the check is not vacuous */
+  mt_mlp_work_free(&wk);
+}
+
+static void batchnorm_gradients_match_finite_differences(void **state) {
+  (void)state;
+  const uint32_t sizes[] = {5, 7, 6, 3};
+  enum { B = 6 };
+  mt_mlp_t m;
+  make_net(&m, sizes, 3, 21);
+  assert_int_equal(mt_mlp_enable_bn(&m), 0);
+  uint64_t s = 22;
+  /* gamma and beta away from 1 and 0, so that their gradients are not special cases */
+  for (uint32_t l = 0; l < 2; l++) {
+    fill_uniform(m.bn_gamma[l], sizes[l + 1], 0.5f, 1.5f, &s);
+    fill_uniform(m.bn_beta[l], sizes[l + 1], -0.3f, 0.3f, &s);
+  }
+  fill_uniform(m.b[2], 3, -0.3f, 0.3f, &s);
+  float x[B * 5];
+  fill_uniform(x, B * 5, -1, 1, &s);
+  const uint8_t y[B] = {0, 2, 1, 2, 1, 0};
+  check_bn_gradients(&m, B, x, y);
+  mt_mlp_free(&m);
+}
+
+/* A conv layer's BatchNorm normalises per channel over examples and positions (PyTorch's
+ * BatchNorm2d): the same check through im2col, pooling and col2im. */
+static void batchnorm_conv_gradients_match_finite_differences(void **state) {
+  (void)state;
+  uint32_t sizes[MT_NN_MAX_LAYERS + 1], n_layers;
+  mt_layer_spec spec[MT_NN_MAX_LAYERS];
+  char err[256];
+  assert_int_equal(mt_net_parse("6x6x1-c3x2-p2-5-3", sizes, spec, &n_layers, err, sizeof err), 0);
+  mt_mlp_t m;
+  assert_int_equal(mt_net_init(&m, sizes, spec, n_layers, 31), 0);
+  assert_int_equal(mt_mlp_enable_bn(&m), 0);
+  uint64_t s = 32;
+  for (uint32_t l = 0; l + 1 < n_layers; l++) {
+    fill_uniform(m.bn_gamma[l], mt_mlp_cols(&m, l), 0.5f, 1.5f, &s);
+    fill_uniform(m.bn_beta[l], mt_mlp_cols(&m, l), -0.3f, 0.3f, &s);
+  }
+  enum { B = 3 };
+  float x[B * 36];
+  fill_uniform(x, B * 36, 0, 1, &s);
+  const uint8_t y[B] = {2, 0, 1};
+  check_bn_gradients(&m, B, x, y);
+  mt_mlp_free(&m);
+}
+
+/* Forward values by hand: batch statistics (biased variance) in training and the running
+ * statistics' update (unbiased variance, momentum 0.1); the running statistics at test and
+ * for a training batch of one example, which leaves them as they are. */
+static void batchnorm_forward_statistics(void **state) {
+  (void)state;
+  const uint32_t sizes[] = {1, 1, 2};
+  mt_mlp_t m;
+  make_net(&m, sizes, 2, 1);
+  assert_int_equal(mt_mlp_enable_bn(&m), 0);
+  m.w[0][0] = 1.0f;
+  m.b[0][0] = 5.0f; /* ignored: a BatchNorm layer has no bias */
+  m.bn_gamma[0][0] = 2.0f, m.bn_beta[0][0] = 0.5f;
+  mt_mlp_work_t wk;
+  assert_int_equal(mt_mlp_work_init(&wk, &m, 4), 0);
+  const float x[4] = {1, 2, 3, 6}; /* mean 3, biased variance 3.5, unbiased 14/3 */
+  wk.bn_train = 1;
+  assert_int_equal(mt_mlp_forward(&m, &wk, x, 4, NULL, NULL), 0);
+  for (int k = 0; k < 4; k++) {
+    double want = 2.0 * (x[k] - 3.0) / sqrt(3.5 + 1e-5) + 0.5;
+    assert_float_equal(wk.act[1][k], want > 0 ? want : 0.0, 1e-5);
+  }
+  assert_float_equal(m.bn_mean[0][0], 0.1 * 3.0, 1e-6);
+  assert_float_equal(m.bn_var[0][0], 0.9 + 0.1 * 14.0 / 3.0, 1e-6);
+  const float mean = m.bn_mean[0][0], var = m.bn_var[0][0];
+  for (int train = 0; train < 2; train++) { /* evaluation, then a training batch of one */
+    wk.bn_train = train;
+    assert_int_equal(mt_mlp_forward(&m, &wk, x + 3, 1, NULL, NULL), 0);
+    double want = 2.0 * (6.0 - mean) / sqrt(var + 1e-5) + 0.5;
+    assert_float_equal(wk.act[1][0], want, 1e-5);
+    assert_true(m.bn_mean[0][0] == mean && m.bn_var[0][0] == var);
+  }
+  /* a network without BatchNorm does not fit a workspace sized with it */
+  mt_mlp_t plain;
+  make_net(&plain, sizes, 2, 1);
+  assert_int_equal(mt_mlp_forward(&plain, &wk, x, 1, NULL, NULL), -1);
+  mt_mlp_free(&plain);
+  mt_mlp_work_free(&wk);
+  mt_mlp_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parse_accepts_good_specs),
@@ -744,6 +882,9 @@ int main(void) {
       cmocka_unit_test(sgd_steps_against_the_gradient),
       cmocka_unit_test(sgd_learns_xor_clusters),
       cmocka_unit_test(work_buffers_bound_the_batch),
+      cmocka_unit_test(batchnorm_gradients_match_finite_differences),
+      cmocka_unit_test(batchnorm_conv_gradients_match_finite_differences),
+      cmocka_unit_test(batchnorm_forward_statistics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,6 +174,16 @@ static void closed_loop_programs_everything(void **state) {
   assert_int_equal(mt_dev_open("model://?tiles=8", &dev), MT_OK);
   assert_int_equal(mt_train_run(&o, &train, &test, dev, &preset, NULL, err, sizeof err), -1);
   assert_non_null(strstr(err, "--changed-only is for closed-loop, not siamese"));
+  /* so are --optimizer adam and --batchnorm, through the library as through the tool */
+  o.changed_only = 0;
+  o.optimizer = MT_OPTIM_ADAM;
+  assert_int_equal(mt_train_run(&o, &train, &test, dev, &preset, NULL, err, sizeof err), MT_ERR_INVAL);
+  assert_non_null(strstr(err, "--optimizer adam is for float and metaplastic, not siamese"));
+  o.optimizer = MT_OPTIM_SGD;
+  o.batchnorm = 1;
+  o.algo = MT_ALGO_CLOSED_LOOP;
+  assert_int_equal(mt_train_run(&o, &train, &test, dev, &preset, NULL, err, sizeof err), MT_ERR_INVAL);
+  assert_non_null(strstr(err, "--batchnorm is for float and metaplastic, not closed-loop"));
   mt_dev_close(dev);
 }
 

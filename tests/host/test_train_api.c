@@ -184,6 +184,13 @@ static void errors_name_the_option_or_file(void **state) {
   expect_set_error(t, "important", "0.5,2", "--important: '0.5,2' is not a fraction in [0, 1]");
   expect_set_error(t, "importance", "size", "--importance: 'size' is not an importance");
   expect_set_error(t, "draws", "0", "--draws: '0' is not an integer in [1, 100]");
+  expect_set_error(t, "optimizer", "Adam", "--optimizer: 'Adam' is not an optimizer (sgd, adam)");
+  expect_set_error(t, "adam-beta1", "-0.1", "--adam-beta1: '-0.1' is not a number in [0, 1)");
+  expect_set_error(t, "adam-eps", "nan", "--adam-eps: 'nan' is not a number in (0, 1]");
+  expect_set_error(t, "batchnorm", "yes", "--batchnorm: 'yes' is not an integer in [0, 1]");
+  assert_int_equal(mt_train_option_kind("batchnorm"), 0);
+  assert_int_equal(mt_train_option_kind("--optimizer"), 1);
+  assert_int_equal(mt_train_option_kind("adam-eps"), 1);
   assert_int_equal(mt_train_option_kind("--open-loop"), 0);
   assert_int_equal(mt_train_option_kind("changed-only"), 0);
   assert_int_equal(mt_train_option_kind("ssm-compensate"), 0);
