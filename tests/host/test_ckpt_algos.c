@@ -718,6 +718,31 @@ static int run_child(const mt_train_opts *o, const char *log, int fault) {
   return st;
 }
 
+/* o (3 epochs) uninterrupted into full, then with each fault 1..last_fault at epoch 2 and a
+ * resume into log (checkpoint ck): the same log every time. */
+static void faults_resume_exactly(const mt_train_opts *base, const char *full, const char *log,
+                                  const char *ck, int last_fault) {
+  mt_train_opts o = *base;
+  char err[512];
+  run_t r;
+  memset(&r, 0, sizeof r);
+  if (run_tasks(&o, 1, &rram, full, 0, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  for (int fault = 1; fault <= last_fault; fault++) {
+    unlink(ck);
+    mt_train_opts c = o;
+    c.checkpoint = ck;
+    int st = run_child(&c, log, fault);
+    if (fault < 3 && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+      fail_msg("fault %d: the child was not killed (status %d)", fault, st);
+    if (fault == 3 && !(WIFEXITED(st) && WEXITSTATUS(st) == 3))
+      fail_msg("full disk: status %d (3: the error names the file and the reason)", st);
+    c.resume = ck;
+    memset(&r, 0, sizeof r);
+    if (run_tasks(&c, 1, &rram, log, 1, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
+    same_logs(full, log, 3);
+  }
+}
+
 /* Killed before or after epoch 2's log line (so around its checkpoint), or with the disk
  * full in the middle of the line: the resume gives the log of an uninterrupted run, every
  * epoch once, no line spliced (JSON and CSV). A full disk is reported with the file and
@@ -730,21 +755,8 @@ static void log_survives_kill_and_full_disk(void **state) {
   path_in_dir(ck, sizeof ck, "crash.ckpt");
   mt_train_opts o = tiny_opts(MT_ALGO_SIAMESE);
   o.epochs = 3;
+  faults_resume_exactly(&o, full, log, ck, 3);
   run_t r;
-  if (run_tasks(&o, 1, &rram, full, 0, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
-  for (int fault = 1; fault <= 3; fault++) {
-    unlink(ck);
-    mt_train_opts c = o;
-    c.checkpoint = ck;
-    int st = run_child(&c, log, fault);
-    if (fault < 3 && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
-      fail_msg("fault %d: the child was not killed (status %d)", fault, st);
-    if (fault == 3 && !(WIFEXITED(st) && WEXITSTATUS(st) == 3))
-      fail_msg("full disk: status %d (3: the error names the file and the reason)", st);
-    c.resume = ck;
-    if (run_tasks(&c, 1, &rram, log, 1, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
-    same_logs(full, log, 3);
-  }
   /* A line cut short by hand (JSON and CSV) after a complete epoch 1. */
   unlink(ck);
   mt_train_opts c = o;
@@ -768,7 +780,7 @@ static void log_survives_kill_and_full_disk(void **state) {
  * the resume gives the uninterrupted run's log. */
 static void meta_adam_batchnorm_survives_kill(void **state) {
   (void)state;
-  char full[256], log[256], ck[256], err[512];
+  char full[256], log[256], ck[256];
   path_in_dir(full, sizeof full, "kill-adam-full.jsonl");
   path_in_dir(log, sizeof log, "kill-adam.jsonl");
   path_in_dir(ck, sizeof ck, "kill-adam.ckpt");
@@ -777,21 +789,7 @@ static void meta_adam_batchnorm_survives_kill(void **state) {
   o.optimizer = MT_OPTIM_ADAM;
   o.lr = 0.002f;
   o.batchnorm = 1;
-  run_t r;
-  memset(&r, 0, sizeof r);
-  if (run_tasks(&o, 1, &rram, full, 0, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
-  for (int fault = 1; fault <= 2; fault++) {
-    unlink(ck);
-    mt_train_opts c = o;
-    c.checkpoint = ck;
-    int st = run_child(&c, log, fault);
-    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
-      fail_msg("fault %d: the child was not killed (status %d)", fault, st);
-    c.resume = ck;
-    memset(&r, 0, sizeof r);
-    if (run_tasks(&c, 1, &rram, log, 1, 0, &r, err, sizeof err) != 0) fail_msg("%s", err);
-    same_logs(full, log, 3);
-  }
+  faults_resume_exactly(&o, full, log, ck, 2);
   unlink(ck);
 }
 
