@@ -214,9 +214,10 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
     double v = strtod(val, &end);
     if (errno || end == val || *end || !(eps ? v > 0 && v <= 1 : v >= 0 && v < 1))
       return bad_value(t, opt, val, eps ? "a number in (0, 1]" : "a number in [0, 1)");
-    float *dst = eps ? &o->adam_eps : !strcmp(opt, "adam-beta1") ? &o->adam_beta1 : &o->adam_beta2;
-    *dst = (float)v;
-    if (!t->adam_opt) t->adam_opt = opt;
+    const int beta1 = !strcmp(opt, "adam-beta1");
+    *(eps ? &o->adam_eps : beta1 ? &o->adam_beta1 : &o->adam_beta2) = (float)v;
+    /* a name of our own: the caller's text need not outlive the call */
+    if (!t->adam_opt) t->adam_opt = eps ? "adam-eps" : beta1 ? "adam-beta1" : "adam-beta2";
     return MT_OK;
   }
   if (!strcmp(opt, "val")) return parse_u32(t, opt, val, 0, UINT32_MAX - 1, &o->val);

@@ -122,6 +122,18 @@ def test_plan_max_tiles(tmp_path):
     assert [p["args"] for p in pts] == [["--max-tiles", "1"], ["--max-tiles", "2"]]
 
 
+def test_plan_optimizer_and_batchnorm(tmp_path):
+    """--optimizer and its Adam options take values, --batchnorm is a flag."""
+    doc = {"fixed": {"algo": "metaplastic"},
+           "grids": [{"name": "{opt}", "grid": {"opt": [
+               {"tag": "sgd"},
+               {"tag": "adambn", "optimizer": "adam", "adam-beta2": 0.99, "batchnorm": True}]}}]}
+    pts = plan_of(write(tmp_path / "o.json", doc))
+    assert pts[0]["args"] == ["--algo", "metaplastic"]
+    assert pts[1]["args"] == ["--algo", "metaplastic", "--optimizer", "adam", "--adam-beta2", "0.99",
+                              "--batchnorm"]
+
+
 def test_plan_reproduce_matches_claims_table():
     """sweeps/reproduce.json names the runs scripts/claims_table.py reads (STEM-lrLR-sSEED),
     every run with a validation split, Diware's with 10 programming draws; --quick's vars
