@@ -59,13 +59,21 @@ module mt_eng_ctl #(
   assign cfg_max = MT_CFG_MAX_VEC;
 
   // Region checks of READ_LEVELS / META_READ (check_region in the model).
-  logic [31:0] region_bad_idx, region_bad_val;
-  logic        region_bad;
-  logic [63:0] region_words;
+  logic [31:0] region_idx_d, region_val_d, region_idx_q, region_val_q;
+  logic        region_bad_d, region_bad_q;
+  logic [63:0] region_words_d, region_words_q;
   mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
-    .row0_i(a_q[1]), .nrows_i(a_q[2]), .col0_i(a_q[3]), .ncols_i(a_q[4]), .bad_o(region_bad),
-    .bad_word_o(region_bad_idx), .bad_val_o(region_bad_val), .cells_o(region_words)
+    .row0_i(a_q[1]), .nrows_i(a_q[2]), .col0_i(a_q[3]), .ncols_i(a_q[4]), .bad_o(region_bad_d),
+    .bad_word_o(region_idx_d), .bad_val_o(region_val_d), .cells_o(region_words_d)
   );
+  // Registered, as in mt_eng_fab: the fetch writes its last word of a_q at least one cycle
+  // before S_DECIDE (the cycle with vld_q low), so these are a_q's in S_DECIDE.
+  always_ff @(posedge clk_i) begin
+    region_bad_q <= region_bad_d;
+    region_idx_q <= region_idx_d;
+    region_val_q <= region_val_d;
+    region_words_q <= region_words_d;
+  end
 
   function automatic logic [31:0] info_word(input logic [31:0] i);
     case (i)
@@ -194,13 +202,13 @@ module mt_eng_ctl #(
             MT_OP_READ_LEVELS, MT_OP_META_READ:
               if (len_q != 5) fail(MT_ST_ERR_LENGTH, len_q, 32'd5);
               else if (a_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, a_q[0]);
-              else if (region_bad) fail(MT_ST_ERR_RANGE, region_bad_idx, region_bad_val);
-              else if (region_words > 64'(cap_i)) fail(MT_ST_ERR_OVERFLOW, region_words[31:0], cap_i);
+              else if (region_bad_q) fail(MT_ST_ERR_RANGE, region_idx_q, region_val_q);
+              else if (region_words_q > 64'(cap_i)) fail(MT_ST_ERR_OVERFLOW, region_words_q[31:0], cap_i);
               else begin
                 row_q <= a_q[1];
                 col_q <= a_q[3];
-                start_move(op_q == MT_OP_READ_LEVELS ? M_LEVELS : M_HIDDEN, region_words[31:0],
-                           region_words[31:0]);
+                start_move(op_q == MT_OP_READ_LEVELS ? M_LEVELS : M_HIDDEN, region_words_q[31:0],
+                           region_words_q[31:0]);
               end
             MT_OP_STATS_GET:
               if (len_q != 0) fail(MT_ST_ERR_LENGTH, len_q, 32'd0);

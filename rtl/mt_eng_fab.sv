@@ -50,13 +50,22 @@ module mt_eng_fab #(
 `include "mt_eng_fail.vh"
 
   // ---------------------------------------------------------------- checks
-  logic [31:0] region_idx, region_val;
-  logic        region_bad;
-  logic [63:0] region_words;
+  logic [31:0] region_idx_d, region_val_d, region_idx_q, region_val_q;
+  logic        region_bad_d, region_bad_q;
+  logic [63:0] region_words_d, region_words_q;
   mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
-    .row0_i(p_q[1]), .nrows_i(p_q[2]), .col0_i(p_q[3]), .ncols_i(p_q[4]), .bad_o(region_bad),
-    .bad_word_o(region_idx), .bad_val_o(region_val), .cells_o(region_words)
+    .row0_i(p_q[1]), .nrows_i(p_q[2]), .col0_i(p_q[3]), .ncols_i(p_q[4]), .bad_o(region_bad_d),
+    .bad_word_o(region_idx_d), .bad_val_o(region_val_d), .cells_o(region_words_d)
   );
+  // Registered: the region's product, compares and S_CHECK's chain of checks in one cycle were
+  // the engine's slowest path. The fetch writes its last word of p_q at least one cycle before
+  // S_CHECK (the cycle with fv_q low), so these are p_q's in S_CHECK.
+  always_ff @(posedge clk_i) begin
+    region_bad_q <= region_bad_d;
+    region_idx_q <= region_idx_d;
+    region_val_q <= region_val_d;
+    region_words_q <= region_words_d;
+  end
 
   // Tile of the command: word 2 for FABRICATE, word 0 for READ_CELLS.
   logic [31:0] tile;
@@ -260,9 +269,9 @@ module mt_eng_fab #(
       end
     end
   end
-  // Stage 3: the read noise's product registered (the DSP's product register), then
-  // mt_gnoise's rounding, the add and the clamp into the response write: all of it after the
-  // unregistered product was the AC701 device's slowest path (7.25 ns).
+  // Stage 3: the read noise's product with mt_gnoise's rounding term registered (the DSP's
+  // post-adder and output register), then the add and the clamp into the response write: all
+  // of it after the unregistered product was the AC701 device's slowest path (7.25 ns).
   logic              rt_v_q;
   logic [PL_AW-1:0]  rt_n_q;
   logic [15:0]       rt_g_q [2];
@@ -272,15 +281,14 @@ module mt_eng_fab #(
     for (int k = 0; k < 2; k++) begin
       rt_g_q[k] <= rs_g_q[k];
       rt_p_q[k] <= $signed({18'd0, cfg_i[32*MT_CFG_READ_SIGMA +: 16]})
-                   * $signed({{18{rs_z_q[k][15]}}, rs_z_q[k]});
+                   * $signed({{18{rs_z_q[k][15]}}, rs_z_q[k]}) + 34'sd2048;
     end
   end
   logic [15:0] sensed [2];
   always_comb begin
     for (int k = 0; k < 2; k++)
       sensed[k] = probe ? rt_g_q[k]
-                : clamp16($signed({{(FW - 16){1'b0}}, rt_g_q[k]})
-                          + FW'((rt_p_q[k] + 34'sd2048) >>> 12), 16'd0);
+                : clamp16($signed({{(FW - 16){1'b0}}, rt_g_q[k]}) + FW'(rt_p_q[k] >>> 12), 16'd0);
   end
 
   // ---------------------------------------------------------------- control
@@ -354,11 +362,11 @@ module mt_eng_fab #(
             else if (p_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
             else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[0]);
             else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
-            else if (region_bad) fail(MT_ST_ERR_RANGE, region_idx, region_val);
+            else if (region_bad_q) fail(MT_ST_ERR_RANGE, region_idx_q, region_val_q);
             else if (p_q[5] > MT_READ_PROBE) fail(MT_ST_ERR_PARAM, 32'd5, p_q[5]);
-            else if (region_words > 64'(cap_i)) fail(MT_ST_ERR_OVERFLOW, region_words[31:0], cap_i);
+            else if (region_words_q > 64'(cap_i)) fail(MT_ST_ERR_OVERFLOW, region_words_q[31:0], cap_i);
             else begin
-              nout_q <= region_words[31:0];
+              nout_q <= region_words_q[31:0];
               r_row_q <= p_q[1];
               r_col_q <= p_q[3];
               r_grp_q <= p_q[3] / LANES;

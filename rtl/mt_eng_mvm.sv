@@ -360,21 +360,20 @@ module mt_eng_mvm #(
     end
   end
 
-  localparam int unsigned NA = 7;                // ADC stages a1 .. a7
+  localparam int unsigned NA = 10;               // ADC stages a1 .. a10
   logic [NA:1]       av_q;
   logic [NA:1]       aodd_q;
   logic [PL_AW-1:0]  aw_q [NA:1];
-  logic signed [63:0] a1_acc_q [2], a2_acc_q [2], a3_s_q [2], a4_m_q [2];
+  logic signed [63:0] a1_acc_q [2], a2_acc_q [2], a3_acc_q [2], a4_s_q [2];
   logic signed [15:0] a1_z_q [2];
-  logic signed [63:0] a2_np_q [2];
-  logic signed [64:0] a5_t_q [2], a6_y_q [2];
-  logic [16:0]        a7_y_q [2];
+  logic signed [40:0] a2_plo_q [2], a2_phi_q [2];
+  logic signed [63:0] a3_np_q [2];
+  logic [39:0]        a5_p0_q [2], a5_p1_q [2];
+  logic [15:0]        a5_p2_q [2], a6_p2_q [2];
+  logic [63:0]        a6_u_q [2], a7_m_q [2];
+  logic signed [64:0] a8_t_q [2], a9_y_q [2];
+  logic [16:0]        a10_y_q [2];
   logic signed [64:0] bias;
-  // Read noise of read_mode 2: mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12).
-  logic signed [64:0] a1_np [2];
-  for (genvar k = 0; k < 2; k++) begin : g_np
-    assign a1_np[k] = $signed({17'd0, amp_q}) * 65'(a1_z_q[k]);
-  end
   assign bias = adc_shift_q != 0 ? 65'sd1 <<< (adc_shift_q - 6'd1) : 65'sd0;
 
   always_ff @(posedge clk_i) begin
@@ -389,16 +388,32 @@ module mt_eng_mvm #(
       a1_z_q[1] <= a_z1;
     end
     for (int k = 0; k < 2; k++) begin
-      a2_np_q[k] <= mode_q == 2'd2 ? a1_np[k][63:0] + 64'sd2048 : 64'sd0;
+      // Read noise of read_mode 2: mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12), amp of 48
+      // bits. amp*z as two registered 24x16 products (one DSP each, no cascade) that the
+      // next stage adds; the rounding's 2^11 fills the zero low bits of the high half's shift.
+      a2_plo_q[k] <= $signed({1'b0, amp_q[23:0]}) * 41'(a1_z_q[k]);
+      a2_phi_q[k] <= $signed({1'b0, amp_q[47:24]}) * 41'(a1_z_q[k]);
       a2_acc_q[k] <= a1_acc_q[k];
-      a3_s_q[k] <= a2_acc_q[k] + (a2_np_q[k] >>> 12);
-      a4_m_q[k] <= 64'(a3_s_q[k] * $signed({48'd0, adc_mul_q}));
+      a3_np_q[k] <= mode_q == 2'd2 ? $signed({a2_phi_q[k][39:0], 24'h000800}) + 64'(a2_plo_q[k])
+                                   : 64'sd0;
+      a3_acc_q[k] <= a2_acc_q[k];
+      a4_s_q[k] <= a3_acc_q[k] + (a3_np_q[k] >>> 12);
+      // The model's int64 product s * adc_mul (mod 2^64) from the 24-bit parts of s, one DSP
+      // each and no cascade: s[23:0]*mul + (s[47:24]*mul << 24) + (s[63:48]*mul << 48), of which
+      // the last keeps only its low 16 bits. Then the first two are added (40 bits above bit
+      // 24), then the third (16 bits above bit 48).
+      a5_p0_q[k] <= 40'(a4_s_q[k][23:0]) * 40'(adc_mul_q);
+      a5_p1_q[k] <= 40'(a4_s_q[k][47:24]) * 40'(adc_mul_q);
+      a5_p2_q[k] <= 16'(a4_s_q[k][63:48] * adc_mul_q);
+      a6_u_q[k] <= {a5_p1_q[k] + 40'(a5_p0_q[k][39:24]), a5_p0_q[k][23:0]};
+      a6_p2_q[k] <= a5_p2_q[k];
+      a7_m_q[k] <= {a6_u_q[k][63:48] + a6_p2_q[k], a6_u_q[k][47:0]};
       // mt_round_shift(p, s), then the ADC clip to +-ymax: {clipped, code}.
-      a5_t_q[k] <= $signed({a4_m_q[k][63], a4_m_q[k]}) + bias;
-      a6_y_q[k] <= a5_t_q[k] >>> adc_shift_q;
-      if (a6_y_q[k] > $signed({49'd0, ymax_q})) a7_y_q[k] <= {1'b1, ymax_q};
-      else if (a6_y_q[k] < -$signed({49'd0, ymax_q})) a7_y_q[k] <= {1'b1, 16'(-ymax_q)};
-      else a7_y_q[k] <= {1'b0, a6_y_q[k][15:0]};
+      a8_t_q[k] <= $signed({a7_m_q[k][63], a7_m_q[k]}) + bias;
+      a9_y_q[k] <= a8_t_q[k] >>> adc_shift_q;
+      if (a9_y_q[k] > $signed({49'd0, ymax_q})) a10_y_q[k] <= {1'b1, ymax_q};
+      else if (a9_y_q[k] < -$signed({49'd0, ymax_q})) a10_y_q[k] <= {1'b1, 16'(-ymax_q)};
+      else a10_y_q[k] <= {1'b0, a9_y_q[k][15:0]};
     end
     aw_q[1] <= a_base_q + a_w_q;
     aodd_q[1] <= a_odd_q;
@@ -632,8 +647,8 @@ module mt_eng_mvm #(
     if (av_q[NA]) begin
       rsp_we_o = 1'b1;
       rsp_addr_o = aw_q[NA];
-      rsp_data_o = {aodd_q[NA] ? a7_y_q[1][15:0] : 16'd0, a7_y_q[0][15:0]};
-      cnt_inc_o[32*MT_CNT_ADC_CLIPS +: 32] = 32'(a7_y_q[0][16]) + 32'(a7_y_q[1][16] && aodd_q[NA]);
+      rsp_data_o = {aodd_q[NA] ? a10_y_q[1][15:0] : 16'd0, a10_y_q[0][15:0]};
+      cnt_inc_o[32*MT_CNT_ADC_CLIPS +: 32] = 32'(a10_y_q[0][16]) + 32'(a10_y_q[1][16] && aodd_q[NA]);
     end
 
     cnt_inc_o[32*MT_CNT_DAC_CLIPS +: 32] = 32'(lc_clips_q);

@@ -50,7 +50,14 @@ module mt_eng_prog #(
   // header words
   logic [31:0] hdr_q [5];
   logic [31:0] n_q;              // cells of a META region
-  logic [31:0] wlen_q;           // the length a META region command must have (from n)
+  // A META region command's length must be 5 + n (META_WRITE) or 5 + ceil(n/2) (META_UPDATE)
+  // for its region's n cells. Compared as n against values of len registered in S_LEN, so that
+  // S_CHK2 has no adder behind the region's product: n == len - 5, or n == 2 len - 10 or
+  // 2 len - 11 (33 bits, so that a huge len cannot wrap onto n).
+  logic [32:0] len_m5_q, len_x2_m10_q, len_x2_m11_q;
+  logic        wlen_ok;
+  assign wlen_ok = kind_q == K_MWRITE ? {1'b0, n_q} == len_m5_q
+                   : ({1'b0, n_q} == len_x2_m10_q || {1'b0, n_q} == len_x2_m11_q);
   logic [31:0] k_q;              // payload word (validation; PROGRAM/PULSE entries)
   logic [31:0] kc_q;             // META cell index
   logic [31:0] i_q, j_q;         // META row, column
@@ -366,7 +373,7 @@ module mt_eng_prog #(
           end
         end
         S_CHK2: begin
-          if (len_q != wlen_q) state_q <= S_DONE;
+          if (!wlen_ok) state_q <= S_DONE;
           else state_q <= kind_q == K_MWRITE ? S_VAL : S_NEED;
         end
         S_VAL: begin
@@ -461,17 +468,18 @@ module mt_eng_prog #(
         nout_q <= '0;
         k_q <= '0;
       end
-      S_LEN: fail(MT_ST_ERR_LENGTH, len_q,
-                  kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5));
+      S_LEN: begin
+        fail(MT_ST_ERR_LENGTH, len_q, kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5));
+        len_m5_q <= {1'b0, len_q} - 33'd5;
+        len_x2_m10_q <= {len_q, 1'b0} - 33'd10;
+        len_x2_m11_q <= {len_q, 1'b0} - 33'd11;
+      end
       S_HDR: begin
         hdr_q[k_q[2:0]] <= pl_data_i;
         k_q <= k_q + 32'd1;
       end
       S_CHK: begin
         n_q <= region_cells;
-        // Registered here: adding and comparing it in S_CHK2 straight from the region's
-        // product was the engine's slowest path.
-        wlen_q <= kind_q == K_MWRITE ? 32'd5 + region_cells : 32'd5 + ((region_cells + 32'd1) >> 1);
         k_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
         if (tile >= TILES32) fail(MT_ST_ERR_TILE, 32'd0, tile);
         else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
@@ -483,7 +491,7 @@ module mt_eng_prog #(
         else if (kind_q == K_PROG) fail(MT_ST_ERR_PARAM, 32'd1, hdr_q[1]);
         else fail(MT_ST_ERR_RANGE, region_word, region_val);
       end
-      S_CHK2: fail(MT_ST_ERR_LENGTH, len_q, wlen_q);
+      S_CHK2: fail(MT_ST_ERR_LENGTH, len_q, kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1));
       S_VAL: begin
         k_q <= k_q + 32'd1;
         fail(kind_q == K_MWRITE || e_row >= ROWS32 || e_col >= COLS32 ? MT_ST_ERR_RANGE

@@ -102,6 +102,10 @@ module mt_eng_state #(
   wire [CW-1:0] total = cnt_q[CW-1:0];
   wire last_data = dv_q && (didx_q == total - CW'(1));
   wire [31:0] size = (sec_q == 32'd0) ? G_WORDS : TILE_WORDS;
+  // size - off_q, registered: S_HDR loads off_q two cycles before S_CHK (then cnt_q), so this is
+  // the room behind the offset in S_CHK, without a subtract before its compare and the chain
+  // of checks (the engine's slowest path).
+  logic [31:0] room_q;
   wire [31:0] wcount = len_i - 32'd3;
 
   // CONFIGURE bounds of field f (MT_CFG_*_VEC holds field i at [32i +: 32]).
@@ -303,7 +307,7 @@ module mt_eng_state #(
           f_st = 16'(MT_ST_ERR_RANGE);
           f_d0 = 32'd2;
           f_d1 = off_q;
-        end else if (cnt_q == 32'd0 || cnt_q > 32'(MT_STATE_CHUNK) || cnt_q > size - off_q) begin
+        end else if (cnt_q == 32'd0 || cnt_q > 32'(MT_STATE_CHUNK) || cnt_q > room_q) begin
           f_st = 16'(MT_ST_ERR_RANGE);
           f_d0 = 32'd3;
           f_d1 = cnt_q;
@@ -553,6 +557,7 @@ module mt_eng_state #(
     idx_q <= idx_d;
     off_q <= off_d;
     cnt_q <= cnt_d;
+    room_q <= size - off_q;
     status_q <= status_d;
     det0_q <= det0_d;
     det1_q <= det1_d;

@@ -232,13 +232,11 @@ int mt_biased_init(mt_biased_state *s, const mt_mlp_t *net, const mt_layer_map_t
     for (uint32_t q = 0; favourable && q < L; q++)
       if (favourable[q]) s->fav_w[l][m++] = mt_map_weight_of(&maps[l], q);
   }
-  s->scratch = malloc(largest * sizeof(float));
-  if (!s->scratch) goto oom;
-  if (mode == MT_IMPORTANCE_SALIENCY) {
-    s->col_scratch = malloc(widest * sizeof(double));
-    s->col_mask = malloc(widest);
-    if (!s->col_scratch || !s->col_mask) goto oom;
-  }
+  /* A layer has no more columns than weights: the largest layer sizes both. */
+  s->score = malloc(largest * sizeof(double));
+  s->sorted = malloc(largest * sizeof(double));
+  if (!s->score || !s->sorted) goto oom;
+  if (mode == MT_IMPORTANCE_SALIENCY && !(s->col_mask = malloc(widest))) goto oom;
   return 0;
 oom:
   mt_biased_free(s);
@@ -253,8 +251,8 @@ void mt_biased_free(mt_biased_state *s) {
     free(s->fav_w[l]);
     free(s->col_sal[l]);
   }
-  free(s->scratch);
-  free(s->col_scratch);
+  free(s->score);
+  free(s->sorted);
   free(s->col_mask);
   memset(s, 0, sizeof *s);
 }
@@ -304,11 +302,6 @@ static void effective(mt_biased_state *s, mt_mlp_t *net, uint32_t l) {
 }
 
 static int by_desc(const void *a, const void *b) {
-  float x = *(const float *)a, y = *(const float *)b;
-  return x > y ? -1 : (x < y);
-}
-
-static int by_desc_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x > y ? -1 : (x < y);
 }
@@ -319,18 +312,26 @@ static size_t wanted(float p, size_t n) {
   return want > n ? n : want;
 }
 
+/* Marks in mask (zeroed by the caller) the want >= 1 elements of score[0..n) with the largest
+ * scores; of equal scores at the threshold, the first ones in index order. */
+static void mark_largest(const double *score, size_t n, size_t want, double *sorted, uint8_t *mask) {
+  assert(want >= 1 && want <= n);
+  memcpy(sorted, score, n * sizeof *score);
+  qsort(sorted, n, sizeof *sorted, by_desc);
+  double t = sorted[want - 1];
+  size_t got = 0;
+  for (size_t k = 0; k < n; k++)
+    if (score[k] > t) mask[k] = 1, got++;
+  for (size_t k = 0; k < n && got < want; k++)
+    if (score[k] == t) mask[k] = 1, got++;
+}
+
 /* Magnitude: the want largest |latent| of layer l. */
 static void select_weights(mt_biased_state *s, uint32_t l, size_t want) {
   size_t n = s->n_w[l];
   const float *lat = s->latent[l];
-  for (size_t k = 0; k < n; k++) s->scratch[k] = fabsf(lat[k]);
-  qsort(s->scratch, n, sizeof(float), by_desc);
-  float t = s->scratch[want - 1];
-  size_t got = 0;
-  for (size_t k = 0; k < n; k++)
-    if (fabsf(lat[k]) > t) s->mask[l][k] = 1, got++;
-  for (size_t k = 0; k < n && got < want; k++)
-    if (fabsf(lat[k]) == t) s->mask[l][k] = 1, got++;
+  for (size_t k = 0; k < n; k++) s->score[k] = fabsf(lat[k]);
+  mark_largest(s->score, n, want, s->sorted, s->mask[l]);
 }
 
 /* Saliency: every weight of the want columns of layer l with the largest score (the summed
@@ -347,15 +348,8 @@ static void select_columns(mt_biased_state *s, uint32_t l, size_t want) {
       for (uint32_t j = 0; j < n_out; j++) sc[j] += fabsf(lat[j]);
     }
   }
-  memcpy(s->col_scratch, score, n_col * sizeof *score);
-  qsort(s->col_scratch, n_col, sizeof(double), by_desc_d);
-  double t = s->col_scratch[want - 1];
-  size_t got = 0;
   memset(s->col_mask, 0, n_col);
-  for (uint32_t c = 0; c < n_col; c++)
-    if (score[c] > t) s->col_mask[c] = 1, got++;
-  for (uint32_t c = 0; c < n_col && got < want; c++)
-    if (score[c] == t) s->col_mask[c] = 1, got++;
+  mark_largest(score, n_col, want, s->sorted, s->col_mask);
   for (size_t i = 0; i < n_in; i++) {
     const uint8_t *cm = s->col_mask + (i / MT_ROWS) * n_out;
     memcpy(s->mask[l] + i * n_out, cm, n_out);

@@ -90,8 +90,8 @@ typedef struct {
   /* saliency: per column the sum of |w dL/dw| over the steps since the last selection */
   double *col_sal[MT_NN_MAX_LAYERS];
   uint64_t sal_steps;                     /* steps summed in col_sal (0: none yet) */
-  float *scratch;                         /* |w| of the largest layer, for the selection */
-  double *col_scratch;                    /* column scores of the widest layer, sorted */
+  double *score;                          /* |latent| of one layer, for the selection */
+  double *sorted;                         /* scores of one layer (weights or columns), sorted */
   uint8_t *col_mask;                      /* chosen columns of one layer */
 } mt_biased_state;
 
