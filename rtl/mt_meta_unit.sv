@@ -70,7 +70,7 @@ module mt_meta_unit #(
   logic [5:0]          isx_q;                     // idx_shift + 1
   logic [HW-1:0]       wlow_q;                    // bit i set for i < W
   logic [HW-1:0]       rmax_q;
-  logic [ENTRY_W-1:0]  ones_q;                    // 2^E - 1
+  logic [ENTRY_W-1:0]  lows_q;                    // 2^(ENTRY_W - E) - 1: the bits below the top E
   logic [4:0]          fsh_q;                     // ENTRY_W - E
   logic [TABLE_LOG2-1:0] kmax_q;                  // 2^k - 1
   logic [4:0]          wm1_q;                     // W - 1
@@ -88,7 +88,7 @@ module mt_meta_unit #(
     for (int unsigned i = 0; i < HW; i++) wlow_q[i] <= i < 32'(hbits_i);
     // min(2^(W-1) - 1, (2^30 - 1) >> s) = 2^min(W-1, 30-s) - 1
     for (int unsigned i = 0; i < HW; i++) rmax_q[i] <= i < 32'(rmax_e);
-    for (int unsigned i = 0; i < ENTRY_W; i++) ones_q[i] <= i < 32'(ebits_i);
+    for (int unsigned i = 0; i < ENTRY_W; i++) lows_q[i] <= i + 32'(ebits_i) < 32'(ENTRY_W);
     fsh_q <= 5'(ENTRY_W) - ebits_i;
     for (int unsigned i = 0; i < TABLE_LOG2; i++) kmax_q[i] <= i < 32'(tlog2_i);
   end
@@ -124,6 +124,11 @@ module mt_meta_unit #(
   logic [TABLE_LOG2-1:0] idx10_q;
   // stage 12..17: attenuation, quantization, saturation
   logic [ENTRY_W-1:0]   fe;
+  // The entry at E bits is all ones (f_meta = 1: no attenuation) when f_i's top E bits are:
+  // tested on f_i itself, not behind the shifter, since f_i comes straight from the table's
+  // block RAM (its read, the shifter, this compare and n12's add were the AC701 device's
+  // slowest path, 6.93 ns).
+  logic                 f_one;
   logic [ENTRY_W:0]     m12_q;                    // f, or 1 when not attenuated
   logic [5:0]           n12_q, n13_q, n14_q;      // bits the quantization drops
   logic                 att_q [12:20];
@@ -139,6 +144,7 @@ module mt_meta_unit #(
 
   always_comb begin
     fe = f_i >> fsh_q;
+    f_one = &(f_i | lows_q);
     // Q_n by one add and an arithmetic shift: floor((v + bias) / 2^n) is trunc(v / 2^n) with
     // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1
     // (n = 0: all 0); the three constants are registered with the product.
@@ -177,9 +183,9 @@ module mt_meta_unit #(
     t9_q <= t8_q >> isx_q;
     idx10_q <= t9_q > TW'(kmax_q) ? kmax_q : t9_q[TABLE_LOG2-1:0];
     // stage 12: the entry (f_i, the cycle after idx_o) at E bits
-    att_q[12] <= tw_q[11] && fe != ones_q;
-    m12_q <= tw_q[11] && fe != ones_q ? {1'b0, fe} : (ENTRY_W + 1)'(1);
-    n12_q <= {1'b0, s_q} + (tw_q[11] && fe != ones_q ? {1'b0, 5'(ebits_i)} : 6'd0);
+    att_q[12] <= tw_q[11] && !f_one;
+    m12_q <= tw_q[11] && !f_one ? {1'b0, fe} : (ENTRY_W + 1)'(1);
+    n12_q <= {1'b0, s_q} + (tw_q[11] && !f_one ? {1'b0, 5'(ebits_i)} : 6'd0);
     // stage 13: the registered multiply
     p13_q <= PW'(d_q[12]) * $signed({{(PW - ENTRY_W - 1){1'b0}}, m12_q});
     n13_q <= n12_q;
