@@ -153,9 +153,10 @@ def ecp5(board, cfg, out, top, params):
               f"synth_ecp5 -top {top} -json {rel}/top.json; "
               f"tee -q -o {rel}/stat.txt stat")
     s1 = run([yys, "-q", "-l", f"{rel}/yosys.log", "-p", script], f"{out}/yosys.out")
-    # router2: on the whole device (68% of the logic cells) the default router1 still had
-    # 156 k of 249 k arcs to route after 35 min and was not converging; router2 negotiates
-    # congestion over all nets at once.
+    # router2: on the whole device (66-68% of the logic cells) the default router1 still had
+    # 156 k of 249 k arcs to route after 35 min; router2 negotiates congestion over all nets at
+    # once and got further (overused wires 82 k -> 24 k in 9 iterations, 30 min) before it
+    # stalled too (docs/rtl.md, "Fit and timing per board").
     s2 = run([pnr, "--85k", "--package", "CABGA381", "--json", f"{rel}/top.json",
               "--freq", str(ECP5_TARGET_MHZ), "--timing-allow-fail", "--router", "router2", "--report",
               f"{rel}/nextpnr.json", "--textcfg", f"{rel}/top.config", "--seed", "1",
