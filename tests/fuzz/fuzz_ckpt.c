@@ -2,7 +2,8 @@
  * algorithm's section): a file that is not exactly a checkpoint of this run
  * must be refused with a message naming it, never crash, hang or leak; one
  * that is accepted must train on to the end. Byte 0 picks the run (siamese
- * with --accumulate, ssm or biased on a tiny network) and the mode: raw (the
+ * with --accumulate, ssm, biased, or metaplastic with --optimizer adam and --batchnorm, whose
+ * checkpoint has the optimizer section, on a tiny network) and the mode: raw (the
  * input is the file) or patched (the run's valid checkpoint with the input's
  * (offset, value) patches applied and, if asked, every section's and the
  * file's checksum recomputed, so the fuzzer gets past the checksums to the
@@ -18,7 +19,7 @@
 #include "mt_preset.h"
 #include "mt_train.h"
 
-#define N_RUNS 3
+#define N_RUNS 4
 #define SIDE 4u
 
 static mt_preset_t preset;
@@ -88,7 +89,8 @@ static void init(void) {
   train_set = (mt_dataset_t){8, SIDE, SIDE, images, labels, 3};
   test_set = (mt_dataset_t){4, SIDE, SIDE, images + 8 * SIDE * SIDE, labels + 8, 3};
   snprintf(path, sizeof path, "/tmp/fuzz_ckpt_%d.ckpt", (int)getpid());
-  static const mt_algo algos[N_RUNS] = {MT_ALGO_SIAMESE, MT_ALGO_SSM, MT_ALGO_BIASED};
+  static const mt_algo algos[N_RUNS] = {MT_ALGO_SIAMESE, MT_ALGO_SSM, MT_ALGO_BIASED,
+                                        MT_ALGO_METAPLASTIC};
   for (int r = 0; r < N_RUNS; r++) {
     mt_train_opts *o = &opts[r];
     mt_train_defaults(o);
@@ -97,6 +99,11 @@ static void init(void) {
     o->batch = 4;
     o->epochs = 1;
     o->accumulate = 3;
+    if (o->algo == MT_ALGO_METAPLASTIC) {
+      o->accumulate = 1;
+      o->optimizer = MT_OPTIM_ADAM;
+      o->batchnorm = 1;
+    }
     o->checkpoint = path;
     if (run(o, err, sizeof err) != 0) {
       fprintf(stderr, "%s\n", err);
