@@ -92,8 +92,10 @@ module mt_eng_fab #(
     rel_as_q <= rel_amp(cfg_i[32*MT_CFG_A_SET +: 16], cfg_i[32*MT_CFG_D2D_A +: 16]);
     rel_ar_q <= rel_amp(cfg_i[32*MT_CFG_A_RST +: 16], cfg_i[32*MT_CFG_D2D_A +: 16]);
   end
-  logic [15:0] base_r [6];
-  logic [15:0] amp_r [6];
+  // (* mem2reg *): small arrays of pipeline or per-lane registers, flip-flops by intent (Yosys
+  // would otherwise warn that it replaces each "memory" with a list of registers).
+  (* mem2reg *) logic [15:0] base_r [6];
+  (* mem2reg *) logic [15:0] amp_r [6];
   always_comb begin
     base_r[0] = cfg_i[32*MT_CFG_G_MIN +: 16];
     base_r[1] = cfg_i[32*MT_CFG_G_MAX +: 16];
@@ -258,8 +260,8 @@ module mt_eng_fab #(
   // Stage 2: the cell's two conductances and draws.
   logic              rs_v_q;
   logic [PL_AW-1:0]  rs_n_q;
-  logic [15:0]       rs_g_q [2];
-  logic [15:0]       rs_z_q [2];
+  (* mem2reg *) logic [15:0]       rs_g_q [2];
+  (* mem2reg *) logic [15:0]       rs_z_q [2];
   always_ff @(posedge clk_i) begin
     if (r_go) begin
       rs_n_q <= PL_AW'(r_n_q);
@@ -274,8 +276,8 @@ module mt_eng_fab #(
   // of it after the unregistered product was the AC701 device's slowest path (7.25 ns).
   logic              rt_v_q;
   logic [PL_AW-1:0]  rt_n_q;
-  logic [15:0]       rt_g_q [2];
-  logic signed [33:0] rt_p_q [2];
+  (* mem2reg *) logic [15:0]       rt_g_q [2];
+  (* mem2reg *) logic signed [33:0] rt_p_q [2];
   always_ff @(posedge clk_i) begin
     rt_n_q <= rs_n_q;
     for (int k = 0; k < 2; k++) begin
@@ -284,7 +286,7 @@ module mt_eng_fab #(
                    * $signed({{18{rs_z_q[k][15]}}, rs_z_q[k]}) + 34'sd2048;
     end
   end
-  logic [15:0] sensed [2];
+  (* mem2reg *) logic [15:0] sensed [2];
   always_comb begin
     for (int k = 0; k < 2; k++)
       sensed[k] = probe ? rt_g_q[k]

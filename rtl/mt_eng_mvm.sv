@@ -205,7 +205,9 @@ module mt_eng_mvm #(
   logic [R*16-1:0]     m1_x_q;
   logic [LANES*32-1:0] m1_z_q;
   logic [NLAT:1]       mv_q, mfirst_q, mlast_q;
-  logic [GW-1:0]       mg_q [NLAT:1];
+  // (* mem2reg *): small arrays of pipeline or per-lane registers, flip-flops by intent (Yosys
+  // would otherwise warn that it replaces each "memory" with a list of registers).
+  (* mem2reg *) logic [GW-1:0]       mg_q [NLAT:1];
 
   // The inputs of the issued rows: 0 for rows >= nrows and, in read_mode 1, for the rows of
   // the block other than the issued one.
@@ -244,7 +246,7 @@ module mt_eng_mvm #(
   // m1 -> m2: the memory row arrives and is registered; read_mode 1's per-lane noise
   // n+ - n- (one draw pair per lane, the lane's column of the group).
   logic [R*COLS*32-1:0]    m2_row_q;
-  logic signed [DW-1:0]    m2_nz_q [LANES];
+  (* mem2reg *) logic signed [DW-1:0]    m2_nz_q [LANES];
   logic [R*16-1:0]         m2_x_q;
   always_ff @(posedge clk_i) begin
     m2_row_q <= gr_rdata_i;
@@ -258,13 +260,13 @@ module mt_eng_mvm #(
   // m3 -> m4 products -> m5 sum over the R rows; m5 -> accumulator. At R = 1 that is a
   // DSP48's A/B (two registers), M and P registers, the accumulator P with its clear at a
   // vector's first row as the feedback's Z multiplexer: no fabric logic past m3.
-  logic signed [AW-1:0] acc_q [COLS];
-  logic signed [AW-1:0] hold_q [COLS];           // the ADC's snapshot (below)
+  (* mem2reg *) logic signed [AW-1:0] acc_q [COLS];
+  (* mem2reg *) logic signed [AW-1:0] hold_q [COLS];           // the ADC's snapshot (below)
   logic                 snap;
   for (genvar c = 0; c < COLS; c++) begin : g_col
     localparam int unsigned G = c / LANES, L = c % LANES;
-    logic signed [DW-1:0] m3_b_q [R];
-    logic signed [15:0]   m3_a_q [R];
+    (* mem2reg *) logic signed [DW-1:0] m3_b_q [R];
+    (* mem2reg *) logic signed [15:0]   m3_a_q [R];
     for (genvar k = 0; k < R; k++) begin : g_row
       logic [15:0] gp, gn;
       assign gp = m2_row_q[k*COLS*32 + G*LANES*32 + 16*L +: 16];
@@ -363,16 +365,16 @@ module mt_eng_mvm #(
   localparam int unsigned NA = 10;               // ADC stages a1 .. a10
   logic [NA:1]       av_q;
   logic [NA:1]       aodd_q;
-  logic [PL_AW-1:0]  aw_q [NA:1];
-  logic signed [63:0] a1_acc_q [2], a2_acc_q [2], a3_acc_q [2], a4_s_q [2];
-  logic signed [15:0] a1_z_q [2];
-  logic signed [40:0] a2_plo_q [2], a2_phi_q [2];
-  logic signed [63:0] a3_np_q [2];
-  logic [39:0]        a5_p0_q [2], a5_p1_q [2];
-  logic [15:0]        a5_p2_q [2], a6_p2_q [2];
-  logic [63:0]        a6_u_q [2], a7_m_q [2];
-  logic signed [64:0] a8_t_q [2], a9_y_q [2];
-  logic [16:0]        a10_y_q [2];
+  (* mem2reg *) logic [PL_AW-1:0]  aw_q [NA:1];
+  (* mem2reg *) logic signed [63:0] a1_acc_q [2], a2_acc_q [2], a3_acc_q [2], a4_s_q [2];
+  (* mem2reg *) logic signed [15:0] a1_z_q [2];
+  (* mem2reg *) logic signed [40:0] a2_plo_q [2], a2_phi_q [2];
+  (* mem2reg *) logic signed [63:0] a3_np_q [2];
+  (* mem2reg *) logic [39:0]        a5_p0_q [2], a5_p1_q [2];
+  (* mem2reg *) logic [15:0]        a5_p2_q [2], a6_p2_q [2];
+  (* mem2reg *) logic [63:0]        a6_u_q [2], a7_m_q [2];
+  (* mem2reg *) logic signed [64:0] a8_t_q [2], a9_y_q [2];
+  (* mem2reg *) logic [16:0]        a10_y_q [2];
   logic signed [64:0] bias;
   assign bias = adc_shift_q != 0 ? 65'sd1 <<< (adc_shift_q - 6'd1) : 65'sd0;
 

@@ -101,15 +101,17 @@ module mt_meta_unit #(
   end
 
   // ---- data carried along the stages (index = stage)
-  logic signed [32:0]   d_q [1:13];               // the update (META_WRITE: the value)
-  logic                 wr_q [1:5];
-  logic [8:0]           lv_q [1:20];
-  logic signed [HW-1:0] r_q [2:15];
-  logic [24:0]          lf_q [2:17];              // L * 2^F
-  logic signed [BW-1:0] b_q [3:6];                // 2r + L * 2^F
-  logic [HW-1:0]        mag_q [3:6];              // |r|
-  logic                 tw0_q [3:6];              // rule 0's toward
-  logic                 tw_q [7:11];              // toward, for the rule in use
+  // (* mem2reg *): small arrays of pipeline or per-lane registers, flip-flops by intent (Yosys
+  // would otherwise warn that it replaces each "memory" with a list of registers).
+  (* mem2reg *) logic signed [32:0]   d_q [1:13];               // the update (META_WRITE: the value)
+  (* mem2reg *) logic                 wr_q [1:5];
+  (* mem2reg *) logic [8:0]           lv_q [1:20];
+  (* mem2reg *) logic signed [HW-1:0] r_q [2:15];
+  (* mem2reg *) logic [24:0]          lf_q [2:17];              // L * 2^F
+  (* mem2reg *) logic signed [BW-1:0] b_q [3:6];                // 2r + L * 2^F
+  (* mem2reg *) logic [HW-1:0]        mag_q [3:6];              // |r|
+  (* mem2reg *) logic                 tw0_q [3:6];              // rule 0's toward
+  (* mem2reg *) logic                 tw_q [7:11];              // toward, for the rule in use
 
   // stage 1: the register's source and the update
   logic signed [31:0] x1_q;
@@ -131,7 +133,7 @@ module mt_meta_unit #(
   logic                 f_one;
   logic [ENTRY_W:0]     m12_q;                    // f, or 1 when not attenuated
   logic [5:0]           n12_q, n13_q, n14_q;      // bits the quantization drops
-  logic                 att_q [12:20];
+  (* mem2reg *) logic                 att_q [12:20];
   logic signed [PW-1:0] p13_q, vb14_q, bias;
   logic signed [PW-1:0] half13_q, halfm13_q, fullm13_q; // 2^(n-1), 2^(n-1) - 1, 2^n - 1 (n > 0)
   logic signed [PW-1:0] dq15_q;

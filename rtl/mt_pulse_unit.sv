@@ -49,16 +49,18 @@ module mt_pulse_unit (
 
   // Carried along every stage: the branch, g, the bounds, the noise sample, the configuration
   // and the updated record (stage k holds the pulse that entered k edges ago).
-  logic               set_q     [LATENCY];
-  logic               healthy_q [LATENCY];
-  logic [15:0]        g_q       [LATENCY];
-  logic [15:0]        gmin_q    [LATENCY];
-  logic [15:0]        gmax_q    [LATENCY];
-  logic [15:0]        z_q       [LATENCY];
-  logic [15:0]        mul_q     [LATENCY];
-  logic [15:0]        add_q     [LATENCY];
-  logic               cls_q     [LATENCY];
-  logic [135:0]       dev_q     [LATENCY];
+  // (* mem2reg *): small arrays of pipeline or per-lane registers, flip-flops by intent (Yosys
+  // would otherwise warn that it replaces each "memory" with a list of registers).
+  (* mem2reg *) logic               set_q     [LATENCY];
+  (* mem2reg *) logic               healthy_q [LATENCY];
+  (* mem2reg *) logic [15:0]        g_q       [LATENCY];
+  (* mem2reg *) logic [15:0]        gmin_q    [LATENCY];
+  (* mem2reg *) logic [15:0]        gmax_q    [LATENCY];
+  (* mem2reg *) logic [15:0]        z_q       [LATENCY];
+  (* mem2reg *) logic [15:0]        mul_q     [LATENCY];
+  (* mem2reg *) logic [15:0]        add_q     [LATENCY];
+  (* mem2reg *) logic               cls_q     [LATENCY];
+  (* mem2reg *) logic [135:0]       dev_q     [LATENCY];
 
   // stage 1: bound distance, the a and step of the branch, the two knots around g and the
   // position between them; wear bookkeeping
