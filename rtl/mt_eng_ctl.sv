@@ -59,21 +59,16 @@ module mt_eng_ctl #(
   assign cfg_max = MT_CFG_MAX_VEC;
 
   // Region checks of READ_LEVELS / META_READ (check_region in the model).
-  logic [31:0] region_idx_d, region_val_d, region_idx_q, region_val_q;
-  logic        region_bad_d, region_bad_q;
-  logic [63:0] region_words_d, region_words_q;
-  mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
-    .row0_i(a_q[1]), .nrows_i(a_q[2]), .col0_i(a_q[3]), .ncols_i(a_q[4]), .bad_o(region_bad_d),
-    .bad_word_o(region_idx_d), .bad_val_o(region_val_d), .cells_o(region_words_d)
+  logic [31:0] region_idx_q, region_val_q;
+  logic        region_bad_q;
+  logic [63:0] region_words_q;
+  // Registered: the fetch writes its last word of a_q at least one cycle before S_DECIDE (the
+  // cycle with vld_q low), so these are a_q's in S_DECIDE.
+  mt_region_check_q #(.ROWS(ROWS), .COLS(COLS)) u_region (
+    .clk_i, .row0_i(a_q[1]), .nrows_i(a_q[2]), .col0_i(a_q[3]), .ncols_i(a_q[4]),
+    .bad_q_o(region_bad_q), .bad_word_q_o(region_idx_q), .bad_val_q_o(region_val_q),
+    .cells_q_o(region_words_q)
   );
-  // Registered, as in mt_eng_fab: the fetch writes its last word of a_q at least one cycle
-  // before S_DECIDE (the cycle with vld_q low), so these are a_q's in S_DECIDE.
-  always_ff @(posedge clk_i) begin
-    region_bad_q <= region_bad_d;
-    region_idx_q <= region_idx_d;
-    region_val_q <= region_val_d;
-    region_words_q <= region_words_d;
-  end
 
   function automatic logic [31:0] info_word(input logic [31:0] i);
     case (i)

@@ -50,22 +50,16 @@ module mt_eng_fab #(
 `include "mt_eng_fail.vh"
 
   // ---------------------------------------------------------------- checks
-  logic [31:0] region_idx_d, region_val_d, region_idx_q, region_val_q;
-  logic        region_bad_d, region_bad_q;
-  logic [63:0] region_words_d, region_words_q;
-  mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
-    .row0_i(p_q[1]), .nrows_i(p_q[2]), .col0_i(p_q[3]), .ncols_i(p_q[4]), .bad_o(region_bad_d),
-    .bad_word_o(region_idx_d), .bad_val_o(region_val_d), .cells_o(region_words_d)
+  logic [31:0] region_idx_q, region_val_q;
+  logic        region_bad_q;
+  logic [63:0] region_words_q;
+  // Registered: the fetch writes its last word of p_q at least one cycle before S_CHECK (the
+  // cycle with fv_q low), so these are p_q's in S_CHECK.
+  mt_region_check_q #(.ROWS(ROWS), .COLS(COLS)) u_region (
+    .clk_i, .row0_i(p_q[1]), .nrows_i(p_q[2]), .col0_i(p_q[3]), .ncols_i(p_q[4]),
+    .bad_q_o(region_bad_q), .bad_word_q_o(region_idx_q), .bad_val_q_o(region_val_q),
+    .cells_q_o(region_words_q)
   );
-  // Registered: the region's product, compares and S_CHECK's chain of checks in one cycle were
-  // the engine's slowest path. The fetch writes its last word of p_q at least one cycle before
-  // S_CHECK (the cycle with fv_q low), so these are p_q's in S_CHECK.
-  always_ff @(posedge clk_i) begin
-    region_bad_q <= region_bad_d;
-    region_idx_q <= region_idx_d;
-    region_val_q <= region_val_d;
-    region_words_q <= region_words_d;
-  end
 
   // Tile of the command: word 2 for FABRICATE, word 0 for READ_CELLS.
   logic [31:0] tile;
