@@ -41,6 +41,9 @@ module mt_eng_ctl #(
   logic [31:0] n_q;                // loop count
   logic        vld_q;              // a read was issued last cycle
   logic [31:0] di_q;               // index of the data arriving now
+  // STATS_GET: the register file's word arrives two cycles after its address (mt_regfile)
+  logic        vld2_q;
+  logic [PL_AW-1:0] di2_q;
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
   // CONFIGURE: the fields as they are scanned, for the cross-field rules (generated
@@ -267,7 +270,7 @@ module mt_eng_ctl #(
             end
           end else begin
             vld_q <= 1'b0;
-            if (!vld_q) state_q <= S_TAIL;
+            if (!vld_q && !(move_q == M_STATS && vld2_q)) state_q <= S_TAIL;
           end
         end
         S_TAIL: state_q <= S_DONE;  // the single-word register writes happen here (comb)
@@ -275,6 +278,12 @@ module mt_eng_ctl #(
         default: state_q <= S_IDLE;
       endcase
     end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (rst_i) vld2_q <= 1'b0;
+    else vld2_q <= vld_q && state_q == S_MOVE;
+    di2_q <= PL_AW'(di_q);
   end
 
   task automatic start_move(input move_e m, input logic [31:0] n, input logic [31:0] nout);
@@ -303,8 +312,13 @@ module mt_eng_ctl #(
     if (state_q == S_MOVE && move_q == M_LEVELS) lm_addr_o = cell_addr;
     if (state_q == S_MOVE && move_q == M_HIDDEN) hm_addr_o = cell_addr;
 
-    // Move loop: data of index di_q arrives this cycle.
-    if (state_q == S_MOVE && vld_q) begin
+    // Move loop: data of index di_q arrives this cycle (a counter word of index di2_q).
+    if (state_q == S_MOVE && move_q == M_STATS && vld2_q) begin
+      rsp_we_o = 1'b1;
+      rsp_addr_o = di2_q;
+      rsp_data_o = g_rdata_i;
+    end
+    if (state_q == S_MOVE && vld_q && move_q != M_STATS) begin
       case (move_q)
         M_CFG, M_LTAB, M_META, M_SEED: begin
           g_we_o = 1'b1;
@@ -321,7 +335,6 @@ module mt_eng_ctl #(
           rsp_addr_o = PL_AW'(di_q);
           case (move_q)
             M_INFO: rsp_data_o = info_word(di_q);
-            M_STATS: rsp_data_o = g_rdata_i;
             M_LEVELS: rsp_data_o = {16'd0, lm_rdata_i[16*lane_q +: 16]};
             M_HIDDEN: rsp_data_o = hm_rdata_i[32*lane_q +: 32];
             default: rsp_data_o = pl_data_i;

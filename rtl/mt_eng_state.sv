@@ -69,6 +69,10 @@ module mt_eng_state #(
   logic [CW-1:0] iss_q, iss_d;
   logic dv_q, dv_d;
   logic [CW-1:0] didx_q, didx_d;
+  // GLOBAL read: the register file's word arrives two cycles after its address (mt_regfile),
+  // one stage after the data stage
+  logic dv2_q;
+  logic [CW-1:0] didx2_q;
   logic ov_q, ov_d;
   logic [CW-1:0] oidx_q, oidx_d;
   logic [31:0] oword_q, oword_d;
@@ -389,8 +393,14 @@ module mt_eng_state #(
           dv_d = 1'b1;
           if (st_q == S_TRD) {a_d, l_d, j_d} = next_pos(a_q, l_q, j_q);
         end
-        ov_d = dv_q;
-        oword_d = (st_q == S_GRD) ? g_rdata_i : rd_word;
+        if (st_q == S_GRD) begin
+          ov_d = dv2_q;
+          oidx_d = didx2_q;
+          oword_d = g_rdata_i;
+        end else begin
+          ov_d = dv_q;
+          oword_d = rd_word;
+        end
         if (ov_q && oidx_q == total - CW'(1)) begin
           ok = 1'b1;
           nout_d = cnt_q;
@@ -544,13 +554,16 @@ module mt_eng_state #(
       st_q <= S_IDLE;
       done_q <= 1'b0;
       dv_q <= 1'b0;
+      dv2_q <= 1'b0;
       ov_q <= 1'b0;
     end else begin
       st_q <= st_d;
       done_q <= done_d;
       dv_q <= dv_d;
+      dv2_q <= dv_q;
       ov_q <= ov_d;
     end
+    didx2_q <= didx_q;
     wr_q <= wr_d;
     hc_q <= hc_d;
     sec_q <= sec_d;

@@ -129,19 +129,54 @@ module mt_regfile #(
     mtw_data_q <= mtw_data_d;
   end
 
-  // Read ports' addresses.
-  logic [10:0] ra;
+  // Image read port, two stages: g_rdata_o follows g_raddr_i by two cycles. Stage 1 registers
+  // the address, which region it falls in and the word's index within that region (each a
+  // compare or a short subtract of the address bits that index needs); stage 2 selects the
+  // register word from them and addresses the tables' block RAMs. In one stage the subtracts,
+  // the range compares and the wide multiplexers behind them were the device's longest path
+  // (6.55 ns of cell delay on Artix-7, mt_device at meta14 5ad0536).
+  localparam int unsigned RG_VERSION = 0, RG_CONFIGURED = 1, RG_CFG = 2, RG_LEVELS = 3,
+                          RG_LT = 4, RG_META = 5, RG_SEED = 6, RG_LANES = 7, RG_CNT = 8, RG_FAB = 9;
+  localparam int unsigned NRG = 10;
+  localparam int unsigned LNW = $clog2(LANES * 4);
+  localparam logic G_SEED_ODD = 1'(G_SEED % 2);
+  logic [NRG-1:0]  rg_d, rg_q;      // one-hot region of the address (0 past G_END)
+  logic [10:0]     ra_q;
+  logic [CFW-1:0]  rcfg_q;          // configuration field
+  logic [LNW-1:0]  rlane_q;         // lane state word
+  logic [4:0]      rcnt_q;          // counter word
+  logic            rw1_q;           // word of the seed / fabricated flags
+  always_comb begin
+    rg_d = '0;
+    if (g_raddr_i == 11'(G_VERSION)) rg_d[RG_VERSION] = 1'b1;
+    else if (g_raddr_i == 11'(G_CONFIGURED)) rg_d[RG_CONFIGURED] = 1'b1;
+    else if (g_raddr_i < 11'(G_LEVELS)) rg_d[RG_CFG] = 1'b1;
+    else if (g_raddr_i == 11'(G_LEVELS)) rg_d[RG_LEVELS] = 1'b1;
+    else if (g_raddr_i < 11'(G_META)) rg_d[RG_LT] = 1'b1;
+    else if (g_raddr_i < 11'(G_SEED)) rg_d[RG_META] = 1'b1;
+    else if (g_raddr_i < 11'(G_LANES)) rg_d[RG_SEED] = 1'b1;
+    else if (g_raddr_i < 11'(G_COUNTERS)) rg_d[RG_LANES] = 1'b1;
+    else if (g_raddr_i < 11'(G_FABRICATED)) rg_d[RG_CNT] = 1'b1;
+    else if (g_raddr_i < 11'(G_END)) rg_d[RG_FAB] = 1'b1;
+  end
+  always_ff @(posedge clk_i) begin
+    rg_q <= rg_d;
+    ra_q <= g_raddr_i;
+    rcfg_q <= CFW'(g_raddr_i - 11'(G_CFG));
+    rlane_q <= LNW'(g_raddr_i - 11'(G_LANES));
+    rcnt_q <= 5'(g_raddr_i - 11'(G_COUNTERS));
+    rw1_q <= g_raddr_i[0] ^ G_SEED_ODD;  // G_FABRICATED - G_SEED is even
+  end
+
+  // Stage 2: the level-table entry and word of the address, for the table's read port.
   logic [9:0]  rk;
   logic [18:0] rprod;
   logic [7:0]  rentry;
   logic [1:0]  rword;
-  assign ra = g_raddr_i;
-  assign rk = 10'(ra - 11'(G_LEVEL_TABLE));
+  assign rk = 10'(ra_q - 11'(G_LEVEL_TABLE));
   assign rprod = times683(rk);
   assign rentry = rprod[18:11];
   assign rword = 2'(rk - (10'(rentry) << 1) - 10'(rentry));
-  logic [4:0] r_cnt;
-  assign r_cnt = 5'(ra - 11'(G_COUNTERS));
 
   logic [95:0] lt_g_rdata;
   logic [31:0] mt_e_rdata, mt_g_rdata;
@@ -159,7 +194,7 @@ module mt_regfile #(
   );
   mt_sram #(.WORDS(META_WORDS), .SLOTS(1), .SLOT_W(32)) u_mt_img (
     .clk_i(clk_i), .waddr_i(mtw_addr_q), .we_i(mtw_we_q), .wdata_i(mtw_data_q),
-    .raddr_i(7'(ra - 11'(G_META))), .rdata_o(mt_g_rdata)
+    .raddr_i(7'(ra_q - 11'(G_META))), .rdata_o(mt_g_rdata)
   );
 
   // Counters: increments are registered (the counters add them there). Their costs are
@@ -322,27 +357,29 @@ module mt_regfile #(
     end
   end
 
-  // Image read port: registers are read here; table words come out of their RAM one cycle
-  // later, chosen by the registered selection, so g_rdata_o still follows g_raddr_i by one cycle.
+  // Stage 2 of the image read port: the register word, as an AND-OR of the regions' words (at
+  // most one region is selected); table words come out of their RAM in the next cycle, chosen
+  // by the registered selection.
   logic        mt_half_q;
   logic [1:0]  rsel_q;          // 0: rreg_q, 1: level table, 2: meta table
   logic [1:0]  rword_q;
-  logic [31:0] rreg_q;
+  logic [31:0] rreg_d, rreg_q;
+  always_comb begin
+    rreg_d = '0;
+    if (rg_q[RG_VERSION]) rreg_d = rreg_d | VERSION_WORD;
+    if (rg_q[RG_CONFIGURED]) rreg_d = rreg_d | {31'd0, configured_q};
+    if (rg_q[RG_CFG]) rreg_d = rreg_d | cfg_q[32*rcfg_q +: 32];
+    if (rg_q[RG_LEVELS]) rreg_d = rreg_d | {23'd0, levels_q};
+    if (rg_q[RG_SEED]) rreg_d = rreg_d | seed_q[32*rw1_q +: 32];
+    if (rg_q[RG_LANES]) rreg_d = rreg_d | nz_state_i[32*rlane_q +: 32];
+    if (rg_q[RG_CNT]) rreg_d = rreg_d | cnt_q[32*rcnt_q +: 32];
+    if (rg_q[RG_FAB]) rreg_d = rreg_d | fab_q[32*rw1_q +: 32];
+  end
   always_ff @(posedge clk_i) begin
     mt_half_q <= mt_addr_i[0];
     rword_q <= rword;
-    rsel_q <= 2'd0;
-    rreg_q <= '0;
-    if (ra == 11'(G_VERSION)) rreg_q <= VERSION_WORD;
-    else if (ra == 11'(G_CONFIGURED)) rreg_q <= {31'd0, configured_q};
-    else if (ra < 11'(G_LEVELS)) rreg_q <= cfg_q[32*CFW'(ra - 11'(G_CFG)) +: 32];
-    else if (ra == 11'(G_LEVELS)) rreg_q <= {23'd0, levels_q};
-    else if (ra < 11'(G_META)) rsel_q <= 2'd1;
-    else if (ra < 11'(G_SEED)) rsel_q <= 2'd2;
-    else if (ra < 11'(G_LANES)) rreg_q <= seed_q[32*(ra - 11'(G_SEED)) +: 32];
-    else if (ra < 11'(G_COUNTERS)) rreg_q <= nz_state_i[32*(ra - 11'(G_LANES)) +: 32];
-    else if (ra < 11'(G_FABRICATED)) rreg_q <= cnt_q[32*32'(r_cnt[4:0]) +: 32];
-    else if (ra < 11'(G_END)) rreg_q <= fab_q[32*(ra - 11'(G_FABRICATED)) +: 32];
+    rsel_q <= rg_q[RG_LT] ? 2'd1 : rg_q[RG_META] ? 2'd2 : 2'd0;
+    rreg_q <= rreg_d;
   end
   assign mt_data_o = mt_half_q ? mt_e_rdata[31:16] : mt_e_rdata[15:0];
   always_comb begin

@@ -70,10 +70,12 @@ static void random_costs(void) {
   }
 }
 
+/* The image read port's word arrives two cycles after its address (docs/rtl.md). */
 static uint64_t read_counter(uint32_t c) {
   uint32_t lo, hi, rd;
   idle(MT_G_COUNTERS + 2 * c, &rd);
-  idle(MT_G_COUNTERS + 2 * c + 1, &lo);
+  idle(MT_G_COUNTERS + 2 * c + 1, &rd);
+  idle(0, &lo);
   idle(0, &hi);
   return (uint64_t)hi << 32 | lo;
 }
