@@ -49,9 +49,15 @@ module mt_eng_ctl #(
   // CONFIGURE: the fields as they are scanned, for the cross-field rules (generated
   // mt_cfg_rules_*; synthesis keeps only the fields a rule reads).
   logic [CFG_COUNT*32-1:0] scan_q;
-  logic [31:0]             rule_field, rule_value;
-  assign rule_field = mt_cfg_rules_field(scan_q);
-  assign rule_value = mt_cfg_rules_value(scan_q);
+  // The rules' results are registered (their 34-bit sum and compares in front of the fail
+  // logic were this engine's slowest path): the check waits one cycle after the last field
+  // (rwait_q) so that they include it.
+  logic [31:0]             rule_field_q, rule_value_q;
+  logic                    rwait_q;
+  always_ff @(posedge clk_i) begin
+    rule_field_q <= mt_cfg_rules_field(scan_q);
+    rule_value_q <= mt_cfg_rules_value(scan_q);
+  end
   wire unused_scan = ^scan_q;
   // READ_LEVELS / META_READ region walk.
   logic [31:0] row_q, col_q;
@@ -139,6 +145,7 @@ module mt_eng_ctl #(
     end else begin
       case (state_q)
         S_IDLE: if (start_i) begin
+          rwait_q <= 1'b0;
           op_q <= op_i;
           len_q <= len_i;
           i_q <= '0;
@@ -245,10 +252,11 @@ module mt_eng_ctl #(
           end else if (i_q >= n_q && state_q == S_CHECK) begin
             // Scan finished without a failure.
             if (op_q == MT_OP_CONFIGURE) begin
-              if (rule_field != CFG_COUNT) begin
-                fail(MT_ST_ERR_PARAM, rule_field, rule_value);
+              rwait_q <= 1'b1;  // the registered rules see the last field one cycle later
+              if (rwait_q && rule_field_q != CFG_COUNT) begin
+                fail(MT_ST_ERR_PARAM, rule_field_q, rule_value_q);
                 state_q <= S_DONE;
-              end else begin
+              end else if (rwait_q) begin
                 start_move(M_CFG, CFG_COUNT, 32'd0);
               end
             end else begin

@@ -119,7 +119,7 @@ def xilinx(board, cfg, out, top, params):
     bram18 = sum(v for k, v in cells.items() if re.fullmatch(r"RAMB18E[12]", k))
     uram_n = cells.get("URAM288", 0) + cells.get("URAM288_BASE", 0)
     sta = open(f"{out}/sta.txt").read()
-    m = re.search(r"Latest arrival time in '[^']*' is (\d+)", sta)
+    m = re.search(r"^Latest arrival time in '.*' is (\d+):?$", sta, re.M)  # a $paramod name has quotes
     if not m:
         fail(f"no 'Latest arrival time' in {out}/sta.txt")
     ps = int(m.group(1))
