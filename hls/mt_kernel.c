@@ -260,12 +260,25 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
   st = need(c, c->p[2] * c->p[4]);
   if (st != MT_ST_OK) return st;
   const mt_tile_t *t = &c->tiles[c->p[0]];
+  const uint32_t col0 = c->p[3], ncols = c->p[4];
+  const int64_t sigma = c->regs->cfg[MT_CFG_READ_SIGMA];
   uint32_t n = 0;
   for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
-    for (uint32_t j = c->p[3]; j < c->p[3] + c->p[4]; j++) {
+    /* A row's draws a group of lanes at a time: the values of sense_pair cell by cell (G+
+     * then G- from the column's lane), each draw's noise sigma-scaled as mt_cell_sense. */
+    int16_t zp[MT_COLS], zm[MT_COLS];
+    if (!(flags & MT_READ_PROBE)) mt_gauss_pairs(c->regs->lanes, col0, ncols, zp, zm);
+    for (uint32_t jj = 0; jj < ncols; jj++) {
     #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
-      c->out[n++] = sense_pair(c, t, i, j, flags);
+      int32_t vp = t->g[MT_DEV_PLUS][i][col0 + jj], vm = t->g[MT_DEV_MINUS][i][col0 + jj];
+      if (!(flags & MT_READ_PROBE)) {
+        vp = (int32_t)(vp + mt_gnoise(sigma, zp[jj]));
+        vm = (int32_t)(vm + mt_gnoise(sigma, zm[jj]));
+        vp = vp < 0 ? 0 : (vp > 65535 ? 65535 : vp); /* sense-amplifier range */
+        vm = vm < 0 ? 0 : (vm > 65535 ? 65535 : vm);
+      }
+      c->out[n++] = (uint32_t)vp | (uint32_t)vm << 16;
     }
   }
   count_reads(c, n, flags);
