@@ -70,18 +70,45 @@ static inline int16_t gauss_lane(uint32_t u) {
 
 int16_t mt_gauss_from_u32_lanewise(uint32_t u) { return gauss_lane(u); }
 
-void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
-  /* Lanes side by side (one array per state word), so each step below works on all lanes at
-   * once: in the HLS kernel one group of MT_LANES columns per clock. A partial last group
-   * advances only the lanes it uses. */
-  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_LANES];
-  int16_t zl[MT_LANES];
+/* One xoshiro128++ output of lane l of lane states kept side by side (one array per state
+ * word); the lane advances only where on (a partial group leaves the others as they were). */
+static inline uint32_t lanes_next(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint32_t *s3,
+                                  uint32_t l, uint32_t on) {
+  uint32_t t = s1[l] << 9;
+  uint32_t n0 = s0[l], n1 = s1[l], n2 = s2[l], n3 = s3[l];
+  uint32_t u = mt_rotl32(n0 + n3, 7) + n0;
+  n2 ^= n0;
+  n3 ^= n1;
+  n1 ^= n2;
+  n0 ^= n3;
+  n2 ^= t;
+  n3 = mt_rotl32(n3, 11);
+  s0[l] = on ? n0 : s0[l];
+  s1[l] = on ? n1 : s1[l];
+  s2[l] = on ? n2 : s2[l];
+  s3[l] = on ? n3 : s3[l];
+  return u;
+}
+
+_Static_assert((MT_LANES & (MT_LANES - 1u)) == 0, "lanes are taken mod MT_LANES by a mask");
+
+/* mt_gauss_columns (one draw a column, col0 = 0) and mt_gauss_pairs (two): lanes side by side
+ * (one array per state word), so each step below works on all lanes at once: in the HLS
+ * kernel one group of MT_LANES columns per clock. Column col0 + jj draws from lane
+ * (col0 + jj) mod MT_LANES; a group of MT_LANES consecutive columns uses every lane once, and
+ * a partial last group advances only the lanes it uses. */
+static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n,
+                                uint32_t two, int16_t *za, int16_t *zb) {
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], ua[MT_LANES], ub[MT_LANES];
+  int16_t zla[MT_LANES], zlb[MT_LANES];
 #pragma HLS ARRAY_PARTITION variable = s0 type = complete
 #pragma HLS ARRAY_PARTITION variable = s1 type = complete
 #pragma HLS ARRAY_PARTITION variable = s2 type = complete
 #pragma HLS ARRAY_PARTITION variable = s3 type = complete
-#pragma HLS ARRAY_PARTITION variable = u type = complete
-#pragma HLS ARRAY_PARTITION variable = zl type = complete
+#pragma HLS ARRAY_PARTITION variable = ua type = complete
+#pragma HLS ARRAY_PARTITION variable = ub type = complete
+#pragma HLS ARRAY_PARTITION variable = zla type = complete
+#pragma HLS ARRAY_PARTITION variable = zlb type = complete
   /* Every lane reads two knots per clock: the table (280 constants) becomes logic. */
 #pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
   for (uint32_t l = 0; l < MT_LANES; l++)
@@ -90,25 +117,26 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
 #pragma HLS PIPELINE II = 1
     if (g * MT_LANES >= n) break;
     for (uint32_t l = 0; l < MT_LANES; l++) {
-      uint32_t on = g * MT_LANES + l < n;
-      uint32_t t = s1[l] << 9;
-      uint32_t n0 = s0[l], n1 = s1[l], n2 = s2[l], n3 = s3[l];
-      u[l] = mt_rotl32(n0 + n3, 7) + n0;
-      n2 ^= n0;
-      n3 ^= n1;
-      n1 ^= n2;
-      n0 ^= n3;
-      n2 ^= t;
-      n3 = mt_rotl32(n3, 11);
-      s0[l] = on ? n0 : s0[l];
-      s1[l] = on ? n1 : s1[l];
-      s2[l] = on ? n2 : s2[l];
-      s3[l] = on ? n3 : s3[l];
+      uint32_t on = g * MT_LANES + ((l - col0) & (MT_LANES - 1u)) < n;
+      ua[l] = lanes_next(s0, s1, s2, s3, l, on);
+      ub[l] = lanes_next(s0, s1, s2, s3, l, on && two);
     }
-    for (uint32_t l = 0; l < MT_LANES; l++) zl[l] = gauss_lane(u[l]);
-    for (uint32_t l = 0; l < MT_LANES; l++)
-      if (g * MT_LANES + l < n) z[g * MT_LANES + l] = zl[l];
+    for (uint32_t l = 0; l < MT_LANES; l++) zla[l] = gauss_lane(ua[l]), zlb[l] = gauss_lane(ub[l]);
+    for (uint32_t r = 0; r < MT_LANES; r++) {
+      uint32_t jj = g * MT_LANES + r, l = (col0 + r) & (MT_LANES - 1u);
+      if (jj < n) za[jj] = zla[l];
+      if (jj < n && two) zb[jj] = zlb[l];
+    }
   }
   for (uint32_t l = 0; l < MT_LANES; l++)
     lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+}
+
+void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
+  gauss_groups(lanes, 0, n, 0, z, z);
+}
+
+void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
+                    int16_t *zb) {
+  gauss_groups(lanes, col0, n, 1, za, zb);
 }

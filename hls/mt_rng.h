@@ -118,5 +118,11 @@ static inline int16_t mt_gauss(mt_xoshiro_t *r) { return mt_gauss_icdf(mt_xoshir
  * at a time (the per-column read noise of an MVM). n <= MT_COLS. */
 void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z);
 
+/* za[jj] then zb[jj] = two draws from lane (col0 + jj) mod MT_LANES, for jj = 0..n-1 in order:
+ * the same values and lane states as 2n calls of mt_gauss in that order, a group of lanes at
+ * a time (the G+ and G- read noise of a row of READ_CELLS). n <= MT_COLS. */
+void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
+                    int16_t *zb);
+
 
 #endif

@@ -564,10 +564,38 @@ static void gauss_columns_equals_sequential(void **state) {
   }
 }
 
+/* Batched pair draws equal 2n sequential draws (G+ then G- per column, from the column's
+ * lane), lane states included, for regions that start at any column. */
+static void gauss_pairs_equals_sequential(void **state) {
+  (void)state;
+  static const uint32_t sizes[] = {1, 15, 16, 17, 31, 100, 127, 128};
+  static const uint32_t starts[] = {0, 1, 5, 15, 16, 27};
+  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+    for (size_t c = 0; c < sizeof starts / sizeof *starts; c++) {
+      uint32_t col0 = starts[c], n = sizes[k];
+      if (col0 + n > MT_COLS) continue;
+      mt_xoshiro_t a[MT_LANES], b[MT_LANES];
+      mt_lanes_seed(a, 7 + k + 31 * c);
+      mt_lanes_seed(b, 7 + k + 31 * c);
+      int16_t za[MT_COLS], zb[MT_COLS], ra[MT_COLS], rb[MT_COLS];
+      for (int round = 0; round < 3; round++) {
+        mt_gauss_pairs(a, col0, n, za, zb);
+        for (uint32_t j = 0; j < n; j++) {
+          ra[j] = mt_gauss(&b[(col0 + j) % MT_LANES]);
+          rb[j] = mt_gauss(&b[(col0 + j) % MT_LANES]);
+        }
+        assert_memory_equal(za, ra, n * sizeof *za);
+        assert_memory_equal(zb, rb, n * sizeof *zb);
+        assert_memory_equal(a, b, sizeof a);
+      }
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(clz31_shifter_matches_builtin),
       cmocka_unit_test(gauss_columns_equals_sequential),
+      cmocka_unit_test(gauss_pairs_equals_sequential),
       cmocka_unit_test(gauss_lanewise_equals_reference),
       cmocka_unit_test(test_splitmix64_kat),
       cmocka_unit_test(test_xoshiro_kat),
