@@ -23,8 +23,8 @@
 //
 // Pipelined, one weight per cycle if wanted (the engine starts one at a time): the inputs are
 // presented with start_i; idx_o holds the table index IDX_STAGE = 10 edges later (for one cycle),
-// and f_i must carry the table entry at idx_o in the next cycle (a table with a 1-cycle read,
-// addressed by idx_o). valid_o, attenuate_o, h_new_o and level_o follow LATENCY edges after
+// and f_i must carry the table entry at idx_o two cycles later (a block RAM addressed by idx_o,
+// with its output register). valid_o, attenuate_o, h_new_o and level_o follow LATENCY edges after
 // start_i's. Every stage holds at most one shift, one add or compare, or the registered
 // multiply. Only the valid bits are reset; the data registers load every cycle.
 module mt_meta_unit #(
@@ -47,7 +47,7 @@ module mt_meta_unit #(
   input  wire logic [3:0]            tlog2_i,      // k
   input  wire logic [4:0]            ebits_i,      // E
   input  wire logic                  rule_i,       // 0 centre, 1 interval
-  input  wire logic [ENTRY_W-1:0]    f_i,          // table entry at idx_o, the cycle after
+  input  wire logic [ENTRY_W-1:0]    f_i,          // table entry at idx_o, 2 cycles after
   output logic      [TABLE_LOG2-1:0] idx_o,
   output logic                       valid_o,
   output logic                       attenuate_o,
@@ -56,7 +56,7 @@ module mt_meta_unit #(
 );
 
 `include "mt_protocol.vh"
-  localparam int unsigned LATENCY = 20;
+  localparam int unsigned LATENCY = 21;
   localparam int unsigned HW = HIDDEN_W;
   // 2r + L * 2^F: |2r| <= 2^HW, L * 2^F <= 2^24.
   localparam int unsigned BW = HW + 2 > 27 ? HW + 2 : 27;
@@ -105,13 +105,13 @@ module mt_meta_unit #(
   // would otherwise warn that it replaces each "memory" with a list of registers).
   (* mem2reg *) logic signed [32:0]   d_q [1:13];               // the update (META_WRITE: the value)
   (* mem2reg *) logic                 wr_q [1:5];
-  (* mem2reg *) logic [8:0]           lv_q [1:20];
-  (* mem2reg *) logic signed [HW-1:0] r_q [2:15];
-  (* mem2reg *) logic [24:0]          lf_q [2:17];              // L * 2^F
+  (* mem2reg *) logic [8:0]           lv_q [1:21];
+  (* mem2reg *) logic signed [HW-1:0] r_q [2:16];
+  (* mem2reg *) logic [24:0]          lf_q [2:18];              // L * 2^F
   (* mem2reg *) logic signed [BW-1:0] b_q [3:6];                // 2r + L * 2^F
   (* mem2reg *) logic [HW-1:0]        mag_q [3:6];              // |r|
   (* mem2reg *) logic                 tw0_q [3:6];              // rule 0's toward
-  (* mem2reg *) logic                 tw_q [7:11];              // toward, for the rule in use
+  (* mem2reg *) logic                 tw_q [7:12];              // toward, for the rule in use
 
   // stage 1: the register's source and the update
   logic signed [31:0] x1_q;
@@ -124,25 +124,25 @@ module mt_meta_unit #(
   logic [BW-1:0]        dist7_q;
   logic [TW-1:0]        t8_q, t9_q;
   logic [TABLE_LOG2-1:0] idx10_q;
-  // stage 12..17: attenuation, quantization, saturation
+  // stage 13..18: attenuation, quantization, saturation
   logic [ENTRY_W-1:0]   fe;
   // The entry at E bits is all ones (f_meta = 1: no attenuation) when f_i's top E bits are:
-  // tested on f_i itself, not behind the shifter, since f_i comes straight from the table's
-  // block RAM (its read, the shifter, this compare and n12's add were the AC701 device's
-  // slowest path, 6.93 ns).
+  // tested on f_i itself, not behind the shifter (the table's read, the shifter, this compare
+  // and n12's add were the AC701 device's slowest path, 6.93 ns, when the table had no output
+  // register).
   logic                 f_one;
-  logic [ENTRY_W:0]     m12_q;                    // f, or 1 when not attenuated
-  logic [5:0]           n12_q, n13_q, n14_q;      // bits the quantization drops
-  (* mem2reg *) logic                 att_q [12:20];
-  logic signed [PW-1:0] p13_q, vb14_q, bias;
-  logic signed [PW-1:0] half13_q, halfm13_q, fullm13_q; // 2^(n-1), 2^(n-1) - 1, 2^n - 1 (n > 0)
-  logic signed [PW-1:0] dq15_q;
-  logic signed [SW-1:0] sum16_q;
-  logic signed [HW-1:0] rc17_q, rc18_q;
-  // stage 18..20: the level of the new value
-  logic signed [BW-1:0] b18_q, qr19_q;
-  logic [31:0]          hq19_q, hq20_q;
-  logic [7:0]           lvl20_q;
+  logic [ENTRY_W:0]     m13_q;                    // f, or 1 when not attenuated
+  logic [5:0]           n13_q, n14_q, n15_q;      // bits the quantization drops
+  (* mem2reg *) logic                 att_q [13:21];
+  logic signed [PW-1:0] p14_q, vb15_q, bias;
+  logic signed [PW-1:0] half14_q, halfm14_q, fullm14_q; // 2^(n-1), 2^(n-1) - 1, 2^n - 1 (n > 0)
+  logic signed [PW-1:0] dq16_q;
+  logic signed [SW-1:0] sum17_q;
+  logic signed [HW-1:0] rc18_q, rc19_q;
+  // stage 19..21: the level of the new value
+  logic signed [BW-1:0] b19_q, qr20_q;
+  logic [31:0]          hq20_q, hq21_q;
+  logic [7:0]           lvl21_q;
 
   always_comb begin
     fe = f_i >> fsh_q;
@@ -150,8 +150,8 @@ module mt_meta_unit #(
     // Q_n by one add and an arithmetic shift: floor((v + bias) / 2^n) is trunc(v / 2^n) with
     // bias 0 (v >= 0) or 2^n - 1 (v < 0), and round-half-away with 2^(n-1) or 2^(n-1) - 1
     // (n = 0: all 0); the three constants are registered with the product.
-    if (round_i) bias = p13_q[PW-1] ? halfm13_q : half13_q;
-    else bias = p13_q[PW-1] ? fullm13_q : '0;
+    if (round_i) bias = p14_q[PW-1] ? halfm14_q : half14_q;
+    else bias = p14_q[PW-1] ? fullm14_q : '0;
   end
 
   always_ff @(posedge clk_i) begin
@@ -184,53 +184,53 @@ module mt_meta_unit #(
     t8_q <= TW'(dist7_q) << s_q;
     t9_q <= t8_q >> isx_q;
     idx10_q <= t9_q > TW'(kmax_q) ? kmax_q : t9_q[TABLE_LOG2-1:0];
-    // stage 12: the entry (f_i, the cycle after idx_o) at E bits
-    att_q[12] <= tw_q[11] && !f_one;
-    m12_q <= tw_q[11] && !f_one ? {1'b0, fe} : (ENTRY_W + 1)'(1);
-    n12_q <= {1'b0, s_q} + (tw_q[11] && !f_one ? {1'b0, 5'(ebits_i)} : 6'd0);
-    // stage 13: the registered multiply
-    p13_q <= PW'(d_q[12]) * $signed({{(PW - ENTRY_W - 1){1'b0}}, m12_q});
-    n13_q <= n12_q;
-    half13_q <= n12_q == 6'd0 ? '0 : PW'(1) <<< (n12_q - 6'd1);
-    halfm13_q <= n12_q == 6'd0 ? '0 : (PW'(1) <<< (n12_q - 6'd1)) - PW'(1);
-    fullm13_q <= (PW'(1) <<< n12_q) - PW'(1);
-    // stage 14, 15: quantization; 16: add; 17: saturate
-    vb14_q <= p13_q + bias;
+    // stage 13: the entry (f_i, two cycles after idx_o) at E bits
+    att_q[13] <= tw_q[12] && !f_one;
+    m13_q <= tw_q[12] && !f_one ? {1'b0, fe} : (ENTRY_W + 1)'(1);
+    n13_q <= {1'b0, s_q} + (tw_q[12] && !f_one ? {1'b0, 5'(ebits_i)} : 6'd0);
+    // stage 14: the registered multiply
+    p14_q <= PW'(d_q[13]) * $signed({{(PW - ENTRY_W - 1){1'b0}}, m13_q});
     n14_q <= n13_q;
-    dq15_q <= vb14_q >>> n14_q;
-    sum16_q <= SW'(r_q[15]) + SW'(dq15_q);
-    if (sum16_q > $signed(SW'(rmax_q))) rc17_q <= $signed(rmax_q);
-    else if (sum16_q < -$signed(SW'(rmax_q))) rc17_q <= -$signed(rmax_q);
-    else rc17_q <= HW'(sum16_q);
-    // stage 18, 19, 20: the new value in Q.16 and its level
-    b18_q <= (BW'(rc17_q) <<< 1) + $signed({{(BW - 25){1'b0}}, lf_q[17]});
-    rc18_q <= rc17_q;
-    qr19_q <= b18_q >>> f1_q;
-    hq19_q <= 32'(rc18_q) <<< s_q;
-    hq20_q <= hq19_q;
-    if (qr19_q[BW-1]) lvl20_q <= 8'd0;
-    else if (qr19_q > $signed(BW'(lv_q[19])) - 1) lvl20_q <= 8'(lv_q[19] - 9'd1);
-    else lvl20_q <= qr19_q[7:0];
+    half14_q <= n13_q == 6'd0 ? '0 : PW'(1) <<< (n13_q - 6'd1);
+    halfm14_q <= n13_q == 6'd0 ? '0 : (PW'(1) <<< (n13_q - 6'd1)) - PW'(1);
+    fullm14_q <= (PW'(1) <<< n13_q) - PW'(1);
+    // stage 15, 16: quantization; 17: add; 18: saturate
+    vb15_q <= p14_q + bias;
+    n15_q <= n14_q;
+    dq16_q <= vb15_q >>> n15_q;
+    sum17_q <= SW'(r_q[16]) + SW'(dq16_q);
+    if (sum17_q > $signed(SW'(rmax_q))) rc18_q <= $signed(rmax_q);
+    else if (sum17_q < -$signed(SW'(rmax_q))) rc18_q <= -$signed(rmax_q);
+    else rc18_q <= HW'(sum17_q);
+    // stage 19, 20, 21: the new value in Q.16 and its level
+    b19_q <= (BW'(rc18_q) <<< 1) + $signed({{(BW - 25){1'b0}}, lf_q[18]});
+    rc19_q <= rc18_q;
+    qr20_q <= b19_q >>> f1_q;
+    hq20_q <= 32'(rc19_q) <<< s_q;
+    hq21_q <= hq20_q;
+    if (qr20_q[BW-1]) lvl21_q <= 8'd0;
+    else if (qr20_q > $signed(BW'(lv_q[20])) - 1) lvl21_q <= 8'(lv_q[20] - 9'd1);
+    else lvl21_q <= qr20_q[7:0];
     // carried values
     for (int unsigned k = 2; k <= 13; k++) d_q[k] <= d_q[k-1];
     for (int unsigned k = 2; k <= 5; k++) wr_q[k] <= wr_q[k-1];
-    for (int unsigned k = 2; k <= 20; k++) lv_q[k] <= lv_q[k-1];
-    for (int unsigned k = 3; k <= 15; k++) r_q[k] <= r_q[k-1];
-    for (int unsigned k = 3; k <= 17; k++) lf_q[k] <= lf_q[k-1];
+    for (int unsigned k = 2; k <= 21; k++) lv_q[k] <= lv_q[k-1];
+    for (int unsigned k = 3; k <= 16; k++) r_q[k] <= r_q[k-1];
+    for (int unsigned k = 3; k <= 18; k++) lf_q[k] <= lf_q[k-1];
     for (int unsigned k = 4; k <= 6; k++) begin
       b_q[k] <= b_q[k-1];
       mag_q[k] <= mag_q[k-1];
       tw0_q[k] <= tw0_q[k-1];
     end
-    for (int unsigned k = 8; k <= 11; k++) tw_q[k] <= tw_q[k-1];
-    for (int unsigned k = 13; k <= 20; k++) att_q[k] <= att_q[k-1];
+    for (int unsigned k = 8; k <= 12; k++) tw_q[k] <= tw_q[k-1];
+    for (int unsigned k = 14; k <= 21; k++) att_q[k] <= att_q[k-1];
   end
 
   assign idx_o = idx10_q;
   assign valid_o = v_q[LATENCY];
-  assign attenuate_o = att_q[20];
-  assign h_new_o = hq20_q;
-  assign level_o = lvl20_q;
+  assign attenuate_o = att_q[21];
+  assign h_new_o = hq21_q;
+  assign level_o = lvl21_q;
 
 endmodule
 `default_nettype wire

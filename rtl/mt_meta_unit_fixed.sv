@@ -2,8 +2,8 @@
 // One design point of the metaplasticity unit, for synthesis alone (docs/rtl.md, "The
 // metaplasticity unit alone"): rtl/mt_meta_unit.sv built at HIDDEN_W, TABLE_LOG2, ENTRY_W with
 // every configuration input tied to a parameter, as a hardware unit would fix it, and its own
-// f_meta table (2^TABLE_LOG2 entries of ENTRY_W bits, one write port, the 1-cycle read the
-// unit expects). The hidden weight crosses the ports as the W-bit register value r (h = r *
+// f_meta table (2^TABLE_LOG2 entries of ENTRY_W bits, one write port, the read with an output
+// register that the unit expects: the entry two cycles after idx). The hidden weight crosses the ports as the W-bit register value r (h = r *
 // 2^(16-FRAC) in Q.16), so no port is wider than the unit; the conversions are wiring.
 // r_i is already at the register's resolution, so META_WRITE (write_i) is the unit's update
 // path with a zero update (r' = clamp(r_i), and its level): the unit's load path for Q.16
@@ -11,7 +11,7 @@
 //
 //   scripts/synth_board.py ac701 --top mt_meta_unit_fixed --set HIDDEN_W=12 --set FRAC=6 ...
 //
-// Timing as rtl/mt_meta_unit.sv: idx at 10 edges, results LATENCY = 20 edges after start_i.
+// Timing as rtl/mt_meta_unit.sv: idx at 10 edges, results LATENCY = 21 edges after start_i.
 module mt_meta_unit_fixed #(
   parameter int unsigned HIDDEN_W   = 32,   // W, 8..32
   parameter int unsigned FRAC       = 16,   // F < W, <= 16
@@ -41,13 +41,14 @@ module mt_meta_unit_fixed #(
   localparam int unsigned S = 16 - FRAC;
 
   logic [ENTRY_W-1:0]    tbl_q [2**TABLE_LOG2];
-  logic [ENTRY_W-1:0]    f_q;
+  logic [ENTRY_W-1:0]    f_rd_q, f_q;
   logic [TABLE_LOG2-1:0] idx;
   logic [31:0]           h, h_new;
 
   always_ff @(posedge clk_i) begin
     if (tbl_we_i) tbl_q[tbl_addr_i] <= tbl_data_i;
-    f_q <= tbl_q[idx];
+    f_rd_q <= tbl_q[idx];
+    f_q <= f_rd_q;
   end
 
   always_comb begin

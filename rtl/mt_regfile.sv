@@ -381,7 +381,13 @@ module mt_regfile #(
     rsel_q <= rg_q[RG_LT] ? 2'd1 : rg_q[RG_META] ? 2'd2 : 2'd0;
     rreg_q <= rreg_d;
   end
-  assign mt_data_o = mt_half_q ? mt_e_rdata[31:16] : mt_e_rdata[15:0];
+  // The engines' meta-table word is registered after its half-word select (the RAM's output
+  // register): mt_data_o follows mt_addr_i by two cycles. Unregistered, the RAM's read, this
+  // select and the metaplasticity unit's shifter shared one cycle (with the unit's compare, the
+  // 6.93 ns worst path of the AC701 device at integ 7065ea0).
+  logic [15:0] mt_data_q;
+  always_ff @(posedge clk_i) mt_data_q <= mt_half_q ? mt_e_rdata[31:16] : mt_e_rdata[15:0];
+  assign mt_data_o = mt_data_q;
   always_comb begin
     case (rsel_q)
       2'd1: g_rdata_o = lt_g_rdata[32*rword_q +: 32];

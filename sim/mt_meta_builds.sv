@@ -2,7 +2,8 @@
 // Test harness of rtl/mt_meta_unit.sv at several builds (tests/rtl/test_meta_unit.c): the
 // unit at (HIDDEN_W, TABLE_LOG2, ENTRY_W) = (32, 8, 16), (24, 8, 12), (16, 6, 8), (12, 5, 8)
 // and (8, 4, 4), side by side on the same inputs, each with its own read port of one f_meta
-// table (Q0.16 words, 1-cycle read at the unit's idx_o, as the engine's table; a build with
+// table (Q0.16 words, read at the unit's idx_o with an output register, the entry two cycles
+// later as from the engine's table; a build with
 // ENTRY_W < 16 stores the top ENTRY_W bits). sel_i picks the build whose outputs are seen;
 // the others run on the same inputs, which may lie outside their build. Beside them, the
 // fixed-point wrapper at one design point (fx_*).
@@ -55,8 +56,11 @@ module mt_meta_builds (
     localparam int unsigned K = BW_K[u];
     localparam int unsigned E = BW_E[u];
     logic [K-1:0] idx;
-    logic [E-1:0] f_q;
-    always_ff @(posedge clk_i) f_q <= tbl_q[8'(idx)][15 -: E];
+    logic [E-1:0] f_rd_q, f_q;
+    always_ff @(posedge clk_i) begin
+      f_rd_q <= tbl_q[8'(idx)][15 -: E];
+      f_q <= f_rd_q;
+    end
     mt_meta_unit #(.HIDDEN_W(BW_W[u]), .TABLE_LOG2(K), .ENTRY_W(E)) u_meta (
       .clk_i, .rst_i, .start_i, .write_i, .h_i, .upd_i, .levels_i, .in_shift_i, .idx_shift_i,
       .hbits_i, .frac_i, .round_i, .tlog2_i, .ebits_i, .rule_i,

@@ -1,8 +1,8 @@
 // Thin C-ABI wrapper of rtl/mt_meta_unit.sv at several builds (sim/mt_meta_builds.sv,
 // sim/mt_prog_tb.h). The inputs are presented with start_i and scrambled afterwards (the
 // engine holds them only in the start cycle; the configuration stays); the harness' table
-// answers idx_o the cycle after, as the engine's does; the results are taken when valid_o
-// rises, which must happen exactly LATENCY = 20 edges after the start.
+// answers idx_o two cycles after, as the engine's does; the results are taken when valid_o
+// rises, which must happen exactly LATENCY = 21 edges after the start.
 #include <cstdlib>
 #include <cstdio>
 
@@ -40,7 +40,7 @@ void tb_meta_table(tb_meta_t *t, const uint16_t f[256]) {
 void tb_meta_select(tb_meta_t *t, unsigned build) { t->top->sel_i = build & 7u; }
 
 void tb_meta_eval(tb_meta_t *t, const tb_meta_in_t *in, tb_meta_out_t *out) {
-  static const unsigned latency = 20;
+  static const unsigned latency = 21;
   auto &m = *t->top;
   m.in_shift_i = in->in_shift & 31u;
   m.idx_shift_i = in->idx_shift & 31u;
@@ -87,7 +87,7 @@ void tb_meta_eval(tb_meta_t *t, const tb_meta_in_t *in, tb_meta_out_t *out) {
 
 void tb_meta_fixed_eval(tb_meta_t *t, int32_t r, int16_t upd, int write, int32_t *r_new,
                         uint32_t *level) {
-  static const unsigned latency = 20;
+  static const unsigned latency = 21;
   auto &m = *t->top;
   m.start_i = 1;
   m.write_i = write != 0;

@@ -31,7 +31,7 @@ unsigned tb_pulse_latency(void);                /* cycles from valid_i to valid_
 int tb_pulse_cycle(tb_pulse_t *t, const tb_pulse_in_t *in, uint16_t *g, uint32_t dev[5]);
 
 /* ---- rtl/mt_meta_unit.sv at the builds of sim/mt_meta_builds.sv (pipelined: the table
- * index 10 edges after the start, the entry read the cycle after, results 20 edges on). */
+ * index 10 edges after the start, the entry two cycles after, results 21 edges on). */
 #define TB_META_BUILDS 5u /* (HIDDEN_W, TABLE_LOG2, ENTRY_W) listed in sim/mt_meta_builds.sv */
 
 typedef struct {
