@@ -50,8 +50,9 @@ void mt_cell_drift(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d, uint
                    uint32_t log2_ratio) {
   MT_ASSERT(log2_ratio <= MT_DRIFT_MAX_LOG2);
   /* nu_d <= 65535 and L <= 2^22: e < 2^38 >> 16, its integer part below 64. */
-  uint64_t nu = mt_clamp16((int64_t)cfg[MT_CFG_DRIFT_NU] + mt_noise(r, cfg[MT_CFG_DRIFT_NU_SD]),
-                           0, 65535);
+  /* |nu + noise| as aihwkit's PCM model folds a negative exponent, at most 65535. */
+  int64_t v0 = (int64_t)cfg[MT_CFG_DRIFT_NU] + mt_noise(r, cfg[MT_CFG_DRIFT_NU_SD]);
+  uint64_t nu = mt_clamp16(v0 < 0 ? -v0 : v0, 0, 65535);
   uint64_t e = (nu * log2_ratio) >> 16;
   uint32_t ip = (uint32_t)(e >> 16), x = (uint32_t)(e & 0xFFFFu);
   uint64_t f = (uint64_t)1 << 24;
