@@ -1,7 +1,8 @@
 `default_nettype none
-// FABRICATE, READ_CELLS and READ_LIST engine (docs/rtl.md, "FABRICATE, READ_CELLS and MVM
-// engines"). Behaviour: op_fabricate, op_read_cells and op_read_list in hls/mt_kernel.c with
-// mt_cell_fabricate and mt_cell_sense of hls/mt_device.c, with the same checks in the same order.
+// FABRICATE, DRIFT, READ_CELLS and READ_LIST engine (docs/rtl.md, "FABRICATE, READ_CELLS and
+// MVM engines"). Behaviour: op_fabricate, op_drift, op_read_cells and op_read_list in
+// hls/mt_kernel.c with mt_cell_fabricate, mt_cell_drift and mt_cell_sense of hls/mt_device.c,
+// with the same checks in the same order.
 //
 // FABRICATE walks the tile one (row, lane group) word at a time, all LANES lanes side by
 // side. A cell takes 14 draws from its lane (7 per device: gmin, gmax, step_set, step_rst,
@@ -10,6 +11,12 @@
 // term one cycle later (stage 2) and lands in the field registers of its device; the
 // clamps, the fault and the memory writes need every field, so they happen in the cycle
 // after phase 6 reached stage 2, while phase 0 of the next word is in stage 2.
+//
+// DRIFT seeds the fabrication lanes as FABRICATE does and walks the tile one word at a time:
+// it reads the word's conductances and device records while it takes the word's draws (two
+// per lane: G+, G-), then streams the word's 2*LANES devices one per cycle through a
+// pipeline of registered multiplies (exponent, four table factors, g * f) and writes the
+// conductance word back once the word's last device has left the pipeline.
 //
 // READ_CELLS walks the region cell by cell. The gm word of a cell's (row, group) is
 // requested while the previous cell is handled, so cells of one word take one cycle each.
@@ -29,11 +36,13 @@ module mt_eng_fab #(
   localparam int unsigned DMW = 136;      // dm slot
 
   typedef enum logic [3:0] {
-    S_IDLE, S_FETCH, S_CHECK, S_SEED, S_FAB, S_READ, S_LCHK, S_LFETCH, S_DONE
+    S_IDLE, S_FETCH, S_CHECK, S_SEED, S_FAB, S_READ, S_LCHK, S_LFETCH, S_DRD, S_DLAT, S_DRUN,
+    S_DWR, S_DONE
   } state_e;
 
   state_e      state_q;
   logic        is_fab_q;
+  logic        is_drift_q;         // DRIFT (seeds and walks the tile like FABRICATE)
   logic        is_list_q;          // READ_LIST
   logic [31:0] lk_q;               // READ_LIST: payload index of the entry (issued / read)
   logic        lv_q;               // READ_LIST check: a payload word was issued last cycle
@@ -61,9 +70,9 @@ module mt_eng_fab #(
     .cells_q_o(region_words_q)
   );
 
-  // Tile of the command: word 2 for FABRICATE, word 0 for READ_CELLS.
+  // Tile of the command: word 2 for FABRICATE and DRIFT, word 0 for READ_CELLS.
   logic [31:0] tile;
-  assign tile = is_fab_q ? p_q[2] : p_q[0];
+  assign tile = is_fab_q || is_drift_q ? p_q[2] : p_q[0];
   logic tile_fab;
   assign tile_fab = fabricated_i[tile[5:0]];
 
@@ -229,6 +238,108 @@ module mt_eng_fab #(
     end
   end
 
+  // ---------------------------------------------------------------- DRIFT
+  // mt_cell_drift of hls/mt_device.c (docs/device-model.md, "Conductance drift"), one device
+  // per cycle. Every multiply is registered (with mt_gnoise's and the table steps' rounding
+  // constants in the same stage, as a DSP's post-adder); the stages between carry the small
+  // table digits, the conductance, its floor and the fault.
+  localparam int unsigned DEVS = 2 * LANES;      // devices of a word: index k*LANES + lane
+  localparam int unsigned DW = DEVS > 1 ? $clog2(DEVS) : 1;
+  localparam int unsigned ND = 9;                // pipeline stages
+  logic [31:0]          d_row_q, d_grp_q;
+  logic                 d_last_word;
+  assign d_last_word = d_row_q == ROWS - 1 && d_grp_q == GROUPS - 1;
+  logic [MEM_AW-1:0]    d_addr;
+  assign d_addr = word_addr(p_q[2], d_row_q, d_grp_q);
+  logic                 d_take;
+  assign d_take = state_q == S_DRD && wait_q == 0 && &fb_avail_i;
+  logic [LANES*32-1:0]  dz_q;                    // the word's draws, lane l: {G-, G+}
+  logic [DEVS*16-1:0]   dg_q;                    // its conductances (gm word layout)
+  logic [DEVS*16-1:0]   dmin_q;                  // its gmin_d
+  logic [DEVS-1:0]      dok_q;                   // fault == NONE
+  logic [DEVS*16-1:0]   dres_q;                  // the drifted word
+  logic [DW:0]          d_i_q;                   // device fed next
+  logic [22:0]          d_l;                     // log2_ratio (<= DRIFT_MAX_LOG2 = 2^22)
+  assign d_l = p_q[3][22:0];
+  logic [15:0]          d_nu, d_sd;
+  assign d_nu = cfg_i[32*MT_CFG_DRIFT_NU +: 16];
+  assign d_sd = cfg_i[32*MT_CFG_DRIFT_NU_SD +: 16];
+  logic                 d_feed;
+  assign d_feed = state_q == S_DRUN && d_i_q < (DW + 1)'(DEVS);
+
+  // Per stage: valid, device index, g, gmin_d, fault == NONE.
+  logic [ND-1:0]        dv_q;
+  (* mem2reg *) logic [DW-1:0] di_q [ND];
+  (* mem2reg *) logic [15:0]   dgs_q [ND];
+  (* mem2reg *) logic [15:0]   dms_q [ND];
+  logic [ND-1:0]        dks_q;
+  // Stage 0: noise product + rounding term.  Stage 1: nu_d.  Stage 2: nu_d * L.
+  // Stage 3: first table factor (exact: (2^24 * T + 2^23) >> 24 = T).  Stages 4-6: the other
+  // three factors.  Stage 7: g * f + the rounding term of the final shift.  Stage 8: result.
+  logic signed [33:0]   d0_p_q;
+  logic [15:0]          d1_nu_q;
+  logic [38:0]          d2_e_q;
+  logic [24:0]          d3_f_q;
+  logic [48:0]          d4_m_q, d5_m_q, d6_m_q;
+  logic [40:0]          d7_m_q;
+  (* mem2reg *) logic [11:0] dx_q [3:5];         // fraction digits n2, n1, n0 still to apply
+  (* mem2reg *) logic [4:0]  ds_q [3:7];         // min(i, 17)
+  logic [15:0]          d8_g_q;
+  logic [DW-1:0]        d_dev;
+  assign d_dev = DW'(d_i_q);
+  logic [15:0]          d_z;                     // the fed device's draw
+  assign d_z = dz_q[32*(32'(d_dev) % LANES) + 16*(32'(d_dev) / LANES) +: 16];
+  logic signed [21:0]   d1_v;                    // nu + noise: |noise| < 2^19
+  assign d1_v = 22'($signed({6'd0, d_nu})) + 22'(d0_p_q >>> 12);
+  logic [6:0]           d3_i;                    // integer part of the exponent
+  assign d3_i = d2_e_q[38:32];
+  logic [40:0]          d8_v;
+  assign d8_v = d7_m_q >> (24 + 32'(ds_q[7]));
+
+  always_ff @(posedge clk_i) begin
+    if (d_take) dz_q <= fb_z_i;
+    if (state_q == S_DLAT) begin
+      dg_q <= gm_rdata_i;
+      for (int c = 0; c < DEVS; c++) begin
+        dmin_q[16*c +: 16] <= dm_rdata_i[DMW*c +: 16];
+        dok_q[c] <= dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
+      end
+    end
+    // stage 0
+    di_q[0] <= d_dev;
+    dgs_q[0] <= dg_q[16*32'(d_dev) +: 16];
+    dms_q[0] <= dmin_q[16*32'(d_dev) +: 16];
+    dks_q[0] <= dok_q[d_dev];
+    d0_p_q <= $signed({18'd0, d_sd}) * $signed({{18{d_z[15]}}, d_z}) + 34'sd2048;
+    for (int k = 1; k < ND; k++) begin
+      di_q[k] <= di_q[k-1];
+      dgs_q[k] <= dgs_q[k-1];
+      dms_q[k] <= dms_q[k-1];
+      dks_q[k] <= dks_q[k-1];
+    end
+    // stage 1: nu_d = min(|nu + noise|, 65535)
+    d1_nu_q <= d1_v < -22'sd65535 || d1_v > 22'sd65535 ? 16'hFFFF
+             : d1_v < 0 ? 16'(-d1_v) : d1_v[15:0];
+    // stage 2: nu_d * L (e = this >> 16)
+    d2_e_q <= 39'(d1_nu_q) * 39'(d_l);
+    // stage 3: digit 3 of the fraction; the shift's integer part
+    d3_f_q <= mt_drift_exp2({2'd3, d2_e_q[31:28]});
+    dx_q[3] <= d2_e_q[27:16];
+    ds_q[3] <= d3_i > 7'd17 ? 5'd17 : d3_i[4:0];
+    // stages 4-6: f = (f * T + 2^23) >> 24 for digits 2, 1, 0
+    d4_m_q <= 49'(d3_f_q) * 49'(mt_drift_exp2({2'd2, dx_q[3][11:8]})) + 49'd8388608;
+    dx_q[4] <= dx_q[3];
+    d5_m_q <= 49'(d4_m_q[48:24]) * 49'(mt_drift_exp2({2'd1, dx_q[4][7:4]})) + 49'd8388608;
+    dx_q[5] <= dx_q[4];
+    d6_m_q <= 49'(d5_m_q[48:24]) * 49'(mt_drift_exp2({2'd0, dx_q[5][3:0]})) + 49'd8388608;
+    for (int k = 4; k < 8; k++) ds_q[k] <= ds_q[k-1];
+    // stage 7: g * f + 2^(s-1), s = 24 + min(i, 17)
+    d7_m_q <= 41'(dgs_q[6]) * 41'(d6_m_q[48:24]) + (41'd1 << (23 + 32'(ds_q[6])));
+    // stage 8: the shift and the floor; a faulty device keeps its g
+    d8_g_q <= !dks_q[7] ? dgs_q[7] : d8_v < 41'(dms_q[7]) ? dms_q[7] : d8_v[15:0];
+    if (dv_q[ND-1]) dres_q[16*32'(di_q[ND-1]) +: 16] <= d8_g_q;
+  end
+
   // ---------------------------------------------------------------- READ_CELLS
   // The cell (r_row_q, r_col_q) = word (r_row_q, r_grp_q), lane r_lane_q, output r_n_q.
   logic [31:0]       r_row_q, r_col_q, r_grp_q, r_n_q;
@@ -299,7 +410,9 @@ module mt_eng_fab #(
       r_addr_v_q <= 1'b0;
       rs_v_q <= 1'b0;
       rt_v_q <= 1'b0;
+      dv_q <= '0;
     end else begin
+      dv_q <= {dv_q[ND-2:0], d_feed};
       s1_v_q <= f_take;
       wr_v_q <= s1_v_q && s1_ph_q == 3'd6;
       rs_v_q <= r_go;
@@ -309,6 +422,7 @@ module mt_eng_fab #(
       case (state_q)
         S_IDLE: if (start_i) begin
           is_fab_q <= op_i == MT_OP_FABRICATE;
+          is_drift_q <= op_i == MT_OP_DRIFT;
           is_list_q <= op_i == MT_OP_READ_LIST;
           len_q <= len_i;
           fi_q <= 3'd0;
@@ -337,6 +451,17 @@ module mt_eng_fab #(
             if (len_q != 3) fail(MT_ST_ERR_LENGTH, len_q, 32'd3);
             else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, 32'd2, p_q[2]);
             else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[2]);
+            else begin
+              wait_q <= 2'd2;
+              state_q <= S_SEED;
+            end
+          end else if (is_drift_q) begin
+            if (len_q != MT_PL_DRIFT_WORDS) fail(MT_ST_ERR_LENGTH, len_q, MT_PL_DRIFT_WORDS);
+            else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, MT_PL_DRIFT_TILE, p_q[2]);
+            else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[2]);
+            else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[2]);
+            else if (p_q[3] > MT_DRIFT_MAX_LOG2)
+              fail(MT_ST_ERR_PARAM, MT_PL_DRIFT_LOG2_RATIO, p_q[3]);
             else begin
               wait_q <= 2'd2;
               state_q <= S_SEED;
@@ -375,7 +500,9 @@ module mt_eng_fab #(
         end
         S_SEED: begin
           // The seed goes out in the first cycle; the lanes drop their queues at its edge.
-          state_q <= S_FAB;
+          state_q <= is_drift_q ? S_DRD : S_FAB;
+          d_row_q <= 32'd0;
+          d_grp_q <= 32'd0;
           f_iss_q <= 1'b1;
           f_row_q <= 32'd0;
           f_grp_q <= 32'd0;
@@ -398,6 +525,33 @@ module mt_eng_fab #(
             end
           end
           if (wr_v_q && wr_last_q) state_q <= S_DONE;
+        end
+        S_DRD: begin
+          // The word's address is out (its gm and dm words arrive next cycle) while its draws
+          // are taken.
+          if (wait_q != 0) wait_q <= wait_q - 2'd1;
+          if (d_take) state_q <= S_DLAT;
+        end
+        S_DLAT: begin
+          d_i_q <= '0;
+          state_q <= S_DRUN;
+        end
+        S_DRUN: begin
+          if (d_feed) d_i_q <= d_i_q + 1'b1;
+          else if (dv_q == '0) state_q <= S_DWR;
+        end
+        S_DWR: begin
+          if (d_last_word) begin
+            state_q <= S_DONE;
+          end else begin
+            state_q <= S_DRD;
+            if (d_grp_q == GROUPS - 1) begin
+              d_grp_q <= 32'd0;
+              d_row_q <= d_row_q + 32'd1;
+            end else begin
+              d_grp_q <= d_grp_q + 32'd1;
+            end
+          end
         end
         S_LCHK: begin
           // Every entry in order (lk_q issued, ld_q arriving); the first bad one fails.
@@ -497,6 +651,16 @@ module mt_eng_fab #(
       hm_we_o = '1;
     end
     if (state_q == S_READ) gm_addr_o = r_addr;
+    if (state_q == S_DRD) begin
+      gm_addr_o = d_addr;
+      dm_addr_o = d_addr;
+    end
+    if (d_take) fb_take_o = {LANES{2'd2}};
+    if (state_q == S_DWR) begin
+      gm_addr_o = d_addr;
+      gm_we_o = '1;
+      gm_wdata_o = dres_q;
+    end
     fab_set_o = done_o && is_fab_q && status_q == 0;
     if (fab_set_o) fab_tile_o = p_q[2][5:0];
 
@@ -511,6 +675,7 @@ module mt_eng_fab #(
 
   wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,
                          dm_rdata_i, lm_rdata_i, hm_rdata_i, fb_u_i, fb_z_i, tile[31:6],
-                         cfg_i, p_q[5][31:1], p_q[2][31:6]};
+                         cfg_i, p_q[5][31:1], p_q[2][31:6], p_q[3][31:23],
+                         d2_e_q[15:0], d4_m_q[23:0], d5_m_q[23:0], d6_m_q[23:0]};
 endmodule
 `default_nettype wire
