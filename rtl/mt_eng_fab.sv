@@ -127,6 +127,11 @@ module mt_eng_fab #(
   logic        f_last;             // the word issued now is the tile's last
   assign f_last = f_row_q == ROWS - 1 && f_grp_q == GROUPS - 1;
 
+  // The (row, group) word after (row, grp), row-major: {row, group}.
+  function automatic logic [63:0] next_word(input logic [31:0] row, input logic [31:0] grp);
+    next_word = grp == GROUPS - 1 ? {row + 32'd1, 32'd0} : {row, grp + 32'd1};
+  endfunction
+
   function automatic logic [MEM_AW-1:0] word_addr(input logic [31:0] t, input logic [31:0] r,
                                                   input logic [31:0] g);
     word_addr = MEM_AW'((t * ROWS + r) * GROUPS + g);
@@ -514,12 +519,7 @@ module mt_eng_fab #(
             if (f_ph_q == 3'd6) begin
               f_ph_q <= 3'd0;
               if (f_last) f_iss_q <= 1'b0;
-              if (f_grp_q == GROUPS - 1) begin
-                f_grp_q <= 32'd0;
-                f_row_q <= f_row_q + 32'd1;
-              end else begin
-                f_grp_q <= f_grp_q + 32'd1;
-              end
+              {f_row_q, f_grp_q} <= next_word(f_row_q, f_grp_q);
             end else begin
               f_ph_q <= f_ph_q + 3'd1;
             end
@@ -545,12 +545,7 @@ module mt_eng_fab #(
             state_q <= S_DONE;
           end else begin
             state_q <= S_DRD;
-            if (d_grp_q == GROUPS - 1) begin
-              d_grp_q <= 32'd0;
-              d_row_q <= d_row_q + 32'd1;
-            end else begin
-              d_grp_q <= d_grp_q + 32'd1;
-            end
+            {d_row_q, d_grp_q} <= next_word(d_row_q, d_grp_q);
           end
         end
         S_LCHK: begin

@@ -49,16 +49,9 @@ static uint32_t ref_drift(const uint32_t *cfg, int16_t z, uint32_t g, uint32_t g
 
 /* ---- fixture ---- */
 
+/* Every kind of noise and variation (d2d bounds, so gmin_d differs per device; faults). */
 static void cfg_drift(uint32_t *cfg, uint32_t nu, uint32_t sd) {
-  tdev_cfg_ideal(cfg);
-  cfg[MT_CFG_G_MIN] = 600;
-  cfg[MT_CFG_D2D_GMIN] = 300;
-  cfg[MT_CFG_D2D_GMAX] = 800;
-  cfg[MT_CFG_D2D_STEP] = 6000;
-  cfg[MT_CFG_C2C_ADD] = 40;
-  cfg[MT_CFG_READ_SIGMA] = 30;
-  cfg[MT_CFG_P_STUCK_LOW] = 1u << 26;
-  cfg[MT_CFG_P_STUCK_HIGH] = 1u << 26;
+  tp_cfg_noisy(cfg);
   cfg[MT_CFG_DRIFT_NU] = nu;
   cfg[MT_CFG_DRIFT_NU_SD] = sd;
 }

@@ -140,6 +140,21 @@ def test_metaplasticity_unit(dev):
     assert dev.stats()["meta_updates"] > 0
 
 
+def test_drift_lowers_conductance(dev):
+    dev.pulse(0, [3, 3], [0, 1], [30, 30])
+    before, _ = dev.read_cells(0, 3, 1, 0, 2, probe=True)
+    dev.drift(0, seed=9, t0=20, t1=3620)        # the rram preset does not drift
+    same, _ = dev.read_cells(0, 3, 1, 0, 2, probe=True)
+    assert (same == before).all()
+    cfg = dict(memtile.Preset("rram").config, drift_nu=3277, drift_nu_sd=655)
+    dev.configure(cfg)
+    dev.drift(0, seed=9, t0=20, t1=3620)
+    after, _ = dev.read_cells(0, 3, 1, 0, 2, probe=True)
+    assert (after < before).all()
+    with pytest.raises(memtile.MemtileError, match="t0 = 30 s to t1 = 10 s"):
+        dev.drift(0, seed=9, t0=30, t1=10)
+
+
 def test_configure_by_name(dev):
     cfg = memtile.Preset("ideal").config
     dev.configure(cfg)
