@@ -635,7 +635,7 @@ static void drift_eval(void **state) {
   snprintf(args, sizeof args, "sed -i 's/\"nu\": 0.3/\"nu\": 1.5/' %s", preset);
   assert_int_equal(system(args), 0);
   snprintf(args, sizeof args, "%s --preset %s --drift-eval 1", base, preset);
-  expect(args, 2, "device.drift.nu");
+  expect(args, 9, "device.drift.nu: 1.5 is out of range [0, 1]");
 }
 
 /* Every experiment of the README (on fewer examples) on a 1-tile device (--max-tiles 1) logs
