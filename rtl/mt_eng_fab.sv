@@ -245,12 +245,20 @@ module mt_eng_fab #(
 
   // ---------------------------------------------------------------- DRIFT
   // mt_cell_drift of hls/mt_device.c (docs/device-model.md, "Conductance drift"), one device
-  // per cycle. Every multiply is registered (with mt_gnoise's and the table steps' rounding
-  // constants in the same stage, as a DSP's post-adder); the stages between carry the small
-  // table digits, the conductance, its floor and the fault.
+  // per cycle through ND stages. Every multiply has registered operands and a registered
+  // result (with mt_gnoise's and the table steps' rounding constants in the same stage, as a
+  // DSP's post-adder); each table factor is looked up one stage ahead of its multiply. The
+  // stages carry the device's index, conductance, floor and fault alongside.
+  //   0 the device's draw, g, gmin_d and fault picked from the word
+  //   1 drift_nu_sd * z + 2^11                    2 nu_d = min(|nu + noise|, 65535)
+  //   3 nu_d * L (e = this >> 16)                 4 f = T[digit 3]; T[digit 2]; s
+  //   5 f * T[digit 2] + 2^23; T[digit 1]         6 ... * T[digit 1] + 2^23; T[digit 0]
+  //   7 ... * T[digit 0] + 2^23                   8 g * f + 2^(s-1)
+  //   9 the shift, the gmin_d floor, the fault
   localparam int unsigned DEVS = 2 * LANES;      // devices of a word: index k*LANES + lane
   localparam int unsigned DW = DEVS > 1 ? $clog2(DEVS) : 1;
-  localparam int unsigned ND = 9;                // pipeline stages
+  localparam int unsigned ND = 10;               // pipeline stages
+  localparam logic [48:0] HALF24 = 49'd8388608;  // 2^23, the rounding term of >> 24
   logic [31:0]          d_row_q, d_grp_q;
   logic                 d_last_word;
   assign d_last_word = d_row_q == ROWS - 1 && d_grp_q == GROUPS - 1;
@@ -271,6 +279,8 @@ module mt_eng_fab #(
   assign d_sd = cfg_i[32*MT_CFG_DRIFT_NU_SD +: 16];
   logic                 d_feed;
   assign d_feed = state_q == S_DRUN && d_i_q < (DW + 1)'(DEVS);
+  logic [DW-1:0]        d_dev;
+  assign d_dev = DW'(d_i_q);
 
   // Per stage: valid, device index, g, gmin_d, fault == NONE.
   logic [ND-1:0]        dv_q;
@@ -278,28 +288,23 @@ module mt_eng_fab #(
   (* mem2reg *) logic [15:0]   dgs_q [ND];
   (* mem2reg *) logic [15:0]   dms_q [ND];
   logic [ND-1:0]        dks_q;
-  // Stage 0: noise product + rounding term.  Stage 1: nu_d.  Stage 2: nu_d * L.
-  // Stage 3: first table factor (exact: (2^24 * T + 2^23) >> 24 = T).  Stages 4-6: the other
-  // three factors.  Stage 7: g * f + the rounding term of the final shift.  Stage 8: result.
-  logic signed [33:0]   d0_p_q;
-  logic [15:0]          d1_nu_q;
-  logic [38:0]          d2_e_q;
-  logic [24:0]          d3_f_q;
-  logic [48:0]          d4_m_q, d5_m_q, d6_m_q;
-  logic [40:0]          d7_m_q;
-  (* mem2reg *) logic [11:0] dx_q [3:5];         // fraction digits n2, n1, n0 still to apply
-  (* mem2reg *) logic [4:0]  ds_q [3:7];         // min(i, 17)
-  logic [15:0]          d8_g_q;
-  logic [DW-1:0]        d_dev;
-  assign d_dev = DW'(d_i_q);
-  logic [15:0]          d_z;                     // the fed device's draw
-  assign d_z = dz_q[32*(32'(d_dev) % LANES) + 16*(32'(d_dev) / LANES) +: 16];
-  logic signed [21:0]   d1_v;                    // nu + noise: |noise| < 2^19
-  assign d1_v = 22'($signed({6'd0, d_nu})) + 22'(d0_p_q >>> 12);
-  logic [6:0]           d3_i;                    // integer part of the exponent
-  assign d3_i = d2_e_q[38:32];
-  logic [40:0]          d8_v;
-  assign d8_v = d7_m_q >> (24 + 32'(ds_q[7]));
+  logic [15:0]          d0_z_q;
+  logic signed [33:0]   d1_p_q;
+  logic [15:0]          d2_nu_q;
+  logic [38:0]          d3_e_q;
+  logic [24:0]          d4_f_q, d4_t_q, d5_t_q, d6_t_q;
+  logic [7:0]           d4_x_q;                  // digits 1 and 0 of the fraction
+  logic [3:0]           d5_x_q;                  // digit 0
+  logic [48:0]          d5_m_q, d6_m_q, d7_m_q;
+  logic [40:0]          d8_m_q;
+  (* mem2reg *) logic [4:0] ds_q [4:8];          // s - 24 = min(i, 17)
+  logic [15:0]          d9_g_q;
+  logic signed [21:0]   d2_v;                    // nu + noise: |noise| < 2^19
+  assign d2_v = 22'($signed({6'd0, d_nu})) + 22'(d1_p_q >>> 12);
+  logic [6:0]           d4_i;                    // integer part of the exponent
+  assign d4_i = d3_e_q[38:32];
+  logic [40:0]          d9_v;
+  assign d9_v = d8_m_q >> (24 + 32'(ds_q[8]));
 
   always_ff @(posedge clk_i) begin
     if (d_take) dz_q <= fb_z_i;
@@ -310,39 +315,37 @@ module mt_eng_fab #(
         dok_q[c] <= dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
       end
     end
-    // stage 0
+    // 0: device k*LANES + l draws lane l's draw k
+    d0_z_q <= dz_q[32*(32'(d_dev) % LANES) + 16*(32'(d_dev) / LANES) +: 16];
     di_q[0] <= d_dev;
     dgs_q[0] <= dg_q[16*32'(d_dev) +: 16];
     dms_q[0] <= dmin_q[16*32'(d_dev) +: 16];
     dks_q[0] <= dok_q[d_dev];
-    d0_p_q <= $signed({18'd0, d_sd}) * $signed({{18{d_z[15]}}, d_z}) + 34'sd2048;
     for (int k = 1; k < ND; k++) begin
       di_q[k] <= di_q[k-1];
       dgs_q[k] <= dgs_q[k-1];
       dms_q[k] <= dms_q[k-1];
       dks_q[k] <= dks_q[k-1];
     end
-    // stage 1: nu_d = min(|nu + noise|, 65535)
-    d1_nu_q <= d1_v < -22'sd65535 || d1_v > 22'sd65535 ? 16'hFFFF
-             : d1_v < 0 ? 16'(-d1_v) : d1_v[15:0];
-    // stage 2: nu_d * L (e = this >> 16)
-    d2_e_q <= 39'(d1_nu_q) * 39'(d_l);
-    // stage 3: digit 3 of the fraction; the shift's integer part
-    d3_f_q <= mt_drift_exp2({2'd3, d2_e_q[31:28]});
-    dx_q[3] <= d2_e_q[27:16];
-    ds_q[3] <= d3_i > 7'd17 ? 5'd17 : d3_i[4:0];
-    // stages 4-6: f = (f * T + 2^23) >> 24 for digits 2, 1, 0
-    d4_m_q <= 49'(d3_f_q) * 49'(mt_drift_exp2({2'd2, dx_q[3][11:8]})) + 49'd8388608;
-    dx_q[4] <= dx_q[3];
-    d5_m_q <= 49'(d4_m_q[48:24]) * 49'(mt_drift_exp2({2'd1, dx_q[4][7:4]})) + 49'd8388608;
-    dx_q[5] <= dx_q[4];
-    d6_m_q <= 49'(d5_m_q[48:24]) * 49'(mt_drift_exp2({2'd0, dx_q[5][3:0]})) + 49'd8388608;
-    for (int k = 4; k < 8; k++) ds_q[k] <= ds_q[k-1];
-    // stage 7: g * f + 2^(s-1), s = 24 + min(i, 17)
-    d7_m_q <= 41'(dgs_q[6]) * 41'(d6_m_q[48:24]) + (41'd1 << (23 + 32'(ds_q[6])));
-    // stage 8: the shift and the floor; a faulty device keeps its g
-    d8_g_q <= !dks_q[7] ? dgs_q[7] : d8_v < 41'(dms_q[7]) ? dms_q[7] : d8_v[15:0];
-    if (dv_q[ND-1]) dres_q[16*32'(di_q[ND-1]) +: 16] <= d8_g_q;
+    d1_p_q <= $signed({18'd0, d_sd}) * $signed({{18{d0_z_q[15]}}, d0_z_q}) + 34'sd2048;
+    d2_nu_q <= d2_v < -22'sd65535 || d2_v > 22'sd65535 ? 16'hFFFF
+             : d2_v < 0 ? 16'(-d2_v) : d2_v[15:0];
+    d3_e_q <= 39'(d2_nu_q) * 39'(d_l);
+    // 4: the first factor is T itself ((2^24 * T + 2^23) >> 24 = T)
+    d4_f_q <= mt_drift_exp2({2'd3, d3_e_q[31:28]});
+    d4_t_q <= mt_drift_exp2({2'd2, d3_e_q[27:24]});
+    d4_x_q <= d3_e_q[23:16];
+    ds_q[4] <= d4_i > 7'd17 ? 5'd17 : d4_i[4:0];
+    for (int k = 5; k <= 8; k++) ds_q[k] <= ds_q[k-1];
+    d5_m_q <= 49'(d4_f_q) * 49'(d4_t_q) + HALF24;
+    d5_t_q <= mt_drift_exp2({2'd1, d4_x_q[7:4]});
+    d5_x_q <= d4_x_q[3:0];
+    d6_m_q <= 49'(d5_m_q[48:24]) * 49'(d5_t_q) + HALF24;
+    d6_t_q <= mt_drift_exp2({2'd0, d5_x_q});
+    d7_m_q <= 49'(d6_m_q[48:24]) * 49'(d6_t_q) + HALF24;
+    d8_m_q <= 41'(dgs_q[7]) * 41'(d7_m_q[48:24]) + (41'd1 << (23 + 32'(ds_q[7])));
+    d9_g_q <= !dks_q[8] ? dgs_q[8] : d9_v < 41'(dms_q[8]) ? dms_q[8] : d9_v[15:0];
+    if (dv_q[ND-1]) dres_q[16*32'(di_q[ND-1]) +: 16] <= d9_g_q;
   end
 
   // ---------------------------------------------------------------- READ_CELLS
@@ -671,6 +674,6 @@ module mt_eng_fab #(
   wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,
                          dm_rdata_i, lm_rdata_i, hm_rdata_i, fb_u_i, fb_z_i, tile[31:6],
                          cfg_i, p_q[5][31:1], p_q[2][31:6], p_q[3][31:23],
-                         d2_e_q[15:0], d4_m_q[23:0], d5_m_q[23:0], d6_m_q[23:0]};
+                         d3_e_q[15:0], d5_m_q[23:0], d6_m_q[23:0], d7_m_q[23:0]};
 endmodule
 `default_nettype wire
