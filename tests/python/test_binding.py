@@ -30,7 +30,7 @@ def test_device_info_and_close():
     with memtile.Device("model://?tiles=3") as d:
         i = d.info
         assert (i["tiles"], i["rows"], i["cols"]) == (3, 128, 128)
-        assert i["protocol"] == "1.1"
+        assert i["protocol"] == "1.2"
         assert d.uri == "model://?tiles=3"
         with pytest.raises(memtile.MemtileError) as e:
             d.cycles()  # model:// has no simulated clock
