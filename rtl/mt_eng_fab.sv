@@ -13,10 +13,11 @@
 // after phase 6 reached stage 2, while phase 0 of the next word is in stage 2.
 //
 // DRIFT seeds the fabrication lanes as FABRICATE does and walks the tile one word at a time:
-// it reads the word's conductances and device records while it takes the word's draws (two
-// per lane: G+, G-), then streams the word's 2*LANES devices one per cycle through a
-// pipeline of registered multiplies (exponent, four table factors, g * f) and writes the
-// conductance word back once the word's last device has left the pipeline.
+// while it holds the word's address and the lanes' next two draws (G+, G-) wait untaken, it
+// streams the word's 2*LANES devices one per cycle from the memories' and the lanes' outputs
+// through a pipeline of registered multiplies (exponent, four table factors, g * f), writes
+// each device's conductance back into its slot of the word as it leaves the pipeline, and
+// then takes the draws.
 //
 // READ_CELLS walks the region cell by cell. The gm word of a cell's (row, group) is
 // requested while the previous cell is handled, so cells of one word take one cycle each.
@@ -36,8 +37,8 @@ module mt_eng_fab #(
   localparam int unsigned DMW = 136;      // dm slot
 
   typedef enum logic [3:0] {
-    S_IDLE, S_FETCH, S_CHECK, S_SEED, S_FAB, S_READ, S_LCHK, S_LFETCH, S_DRD, S_DLAT, S_DRUN,
-    S_DWR, S_DONE
+    S_IDLE, S_FETCH, S_CHECK, S_SEED, S_FAB, S_READ, S_LCHK, S_LFETCH, S_DRD, S_DRUN, S_DNEXT,
+    S_DONE
   } state_e;
 
   state_e      state_q;
@@ -249,7 +250,7 @@ module mt_eng_fab #(
   // result (with mt_gnoise's and the table steps' rounding constants in the same stage, as a
   // DSP's post-adder); each table factor is looked up one stage ahead of its multiply. The
   // stages carry the device's index, conductance, floor and fault alongside.
-  //   0 the device's draw, g, gmin_d and fault picked from the word
+  //   0 the device's draw, g, gmin_d and fault picked from the lanes' and memories' words
   //   1 drift_nu_sd * z + 2^11                    2 nu_d = min(|nu + noise|, 65535)
   //   3 nu_d * L (e = this >> 16)                 4 f = T[digit 3]; T[digit 2]; s
   //   5 f * T[digit 2] + 2^23; T[digit 1]         6 ... * T[digit 1] + 2^23; T[digit 0]
@@ -264,13 +265,11 @@ module mt_eng_fab #(
   assign d_last_word = d_row_q == ROWS - 1 && d_grp_q == GROUPS - 1;
   logic [MEM_AW-1:0]    d_addr;
   assign d_addr = word_addr(p_q[2], d_row_q, d_grp_q);
-  logic                 d_take;
-  assign d_take = state_q == S_DRD && wait_q == 0 && &fb_avail_i;
-  logic [LANES*32-1:0]  dz_q;                    // the word's draws, lane l: {G-, G+}
-  logic [DEVS*16-1:0]   dg_q;                    // its conductances (gm word layout)
-  logic [DEVS*16-1:0]   dmin_q;                  // its gmin_d
-  logic [DEVS-1:0]      dok_q;                   // fault == NONE
-  logic [DEVS*16-1:0]   dres_q;                  // the drifted word
+  // The word's gm and dm words arrive one cycle after S_DRD presents the address, and stay
+  // while it is held (in S_DRUN, which writes only slots already read); lane l's draws
+  // {G-, G+} stay on fb_z_i until S_DNEXT takes them.
+  logic                 d_ready;
+  assign d_ready = state_q == S_DRD && wait_q == 0 && &fb_avail_i;
   logic [DW:0]          d_i_q;                   // device fed next
   logic [22:0]          d_l;                     // log2_ratio (<= DRIFT_MAX_LOG2 = 2^22)
   assign d_l = p_q[3][22:0];
@@ -307,20 +306,12 @@ module mt_eng_fab #(
   assign d9_v = d8_m_q >> (24 + 32'(ds_q[8]));
 
   always_ff @(posedge clk_i) begin
-    if (d_take) dz_q <= fb_z_i;
-    if (state_q == S_DLAT) begin
-      dg_q <= gm_rdata_i;
-      for (int c = 0; c < DEVS; c++) begin
-        dmin_q[16*c +: 16] <= dm_rdata_i[DMW*c +: 16];
-        dok_q[c] <= dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
-      end
-    end
-    // 0: device k*LANES + l draws lane l's draw k
-    d0_z_q <= dz_q[32*(32'(d_dev) % LANES) + 16*(32'(d_dev) / LANES) +: 16];
+    // 0: device k*LANES + l takes lane l's draw k
+    d0_z_q <= fb_z_i[32*(32'(d_dev) % LANES) + 16*(32'(d_dev) / LANES) +: 16];
     di_q[0] <= d_dev;
-    dgs_q[0] <= dg_q[16*32'(d_dev) +: 16];
-    dms_q[0] <= dmin_q[16*32'(d_dev) +: 16];
-    dks_q[0] <= dok_q[d_dev];
+    dgs_q[0] <= gm_rdata_i[16*32'(d_dev) +: 16];
+    dms_q[0] <= dm_rdata_i[DMW*32'(d_dev) +: 16];
+    dks_q[0] <= dm_rdata_i[DMW*32'(d_dev) + 96 +: 2] == MT_FAULT_NONE;
     for (int k = 1; k < ND; k++) begin
       di_q[k] <= di_q[k-1];
       dgs_q[k] <= dgs_q[k-1];
@@ -345,7 +336,6 @@ module mt_eng_fab #(
     d7_m_q <= 49'(d6_m_q[48:24]) * 49'(d6_t_q) + HALF24;
     d8_m_q <= 41'(dgs_q[7]) * 41'(d7_m_q[48:24]) + (41'd1 << (23 + 32'(ds_q[7])));
     d9_g_q <= !dks_q[8] ? dgs_q[8] : d9_v < 41'(dms_q[8]) ? dms_q[8] : d9_v[15:0];
-    if (dv_q[ND-1]) dres_q[16*32'(di_q[ND-1]) +: 16] <= d9_g_q;
   end
 
   // ---------------------------------------------------------------- READ_CELLS
@@ -530,20 +520,17 @@ module mt_eng_fab #(
           if (wr_v_q && wr_last_q) state_q <= S_DONE;
         end
         S_DRD: begin
-          // The word's address is out (its gm and dm words arrive next cycle) while its draws
-          // are taken.
+          // The word's address is out; its gm and dm words arrive next cycle.
           if (wait_q != 0) wait_q <= wait_q - 2'd1;
-          if (d_take) state_q <= S_DLAT;
-        end
-        S_DLAT: begin
           d_i_q <= '0;
-          state_q <= S_DRUN;
+          if (d_ready) state_q <= S_DRUN;
         end
         S_DRUN: begin
           if (d_feed) d_i_q <= d_i_q + 1'b1;
-          else if (dv_q == '0) state_q <= S_DWR;
+          else if (dv_q == '0) state_q <= S_DNEXT;
         end
-        S_DWR: begin
+        S_DNEXT: begin
+          // The word's draws are taken (fb_take_o) as the next word starts.
           if (d_last_word) begin
             state_q <= S_DONE;
           end else begin
@@ -649,16 +636,16 @@ module mt_eng_fab #(
       hm_we_o = '1;
     end
     if (state_q == S_READ) gm_addr_o = r_addr;
-    if (state_q == S_DRD) begin
+    if (state_q == S_DRD || state_q == S_DRUN) begin
       gm_addr_o = d_addr;
       dm_addr_o = d_addr;
     end
-    if (d_take) fb_take_o = {LANES{2'd2}};
-    if (state_q == S_DWR) begin
-      gm_addr_o = d_addr;
-      gm_we_o = '1;
-      gm_wdata_o = dres_q;
+    // A device leaving the pipeline writes its slot of the word (the address is held).
+    if (state_q == S_DRUN && dv_q[ND-1]) begin
+      gm_we_o[di_q[ND-1]] = 1'b1;
+      gm_wdata_o = {DEVS{d9_g_q}};
     end
+    if (state_q == S_DNEXT) fb_take_o = {LANES{2'd2}};
     fab_set_o = done_o && is_fab_q && status_q == 0;
     if (fab_set_o) fab_tile_o = p_q[2][5:0];
 
