@@ -305,13 +305,26 @@ module mt_eng_fab #(
   logic [40:0]          d9_v;
   assign d9_v = d8_m_q >> (24 + 32'(ds_q[8]));
 
+  // The word's fields per device, as arrays: picking one is a 2*LANES-way mux of its own
+  // width (a variable part-select of the whole dm word would be a shifter over all of it).
+  (* mem2reg *) logic [15:0] dp_z [DEVS];        // device k*LANES + l: lane l's draw k
+  (* mem2reg *) logic [15:0] dp_g [DEVS];
+  (* mem2reg *) logic [15:0] dp_min [DEVS];
+  logic [DEVS-1:0]      dp_ok;
+  for (genvar c = 0; c < DEVS; c++) begin : g_dpick
+    assign dp_z[c] = fb_z_i[32*(c % LANES) + 16*(c / LANES) +: 16];
+    assign dp_g[c] = gm_rdata_i[16*c +: 16];
+    assign dp_min[c] = dm_rdata_i[DMW*c +: 16];
+    assign dp_ok[c] = dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
+  end
+
   always_ff @(posedge clk_i) begin
-    // 0: device k*LANES + l takes lane l's draw k
-    d0_z_q <= fb_z_i[32*(32'(d_dev) % LANES) + 16*(32'(d_dev) / LANES) +: 16];
+    // 0: the device's draw and fields
+    d0_z_q <= dp_z[d_dev];
     di_q[0] <= d_dev;
-    dgs_q[0] <= gm_rdata_i[16*32'(d_dev) +: 16];
-    dms_q[0] <= dm_rdata_i[DMW*32'(d_dev) +: 16];
-    dks_q[0] <= dm_rdata_i[DMW*32'(d_dev) + 96 +: 2] == MT_FAULT_NONE;
+    dgs_q[0] <= dp_g[d_dev];
+    dms_q[0] <= dp_min[d_dev];
+    dks_q[0] <= dp_ok[d_dev];
     for (int k = 1; k < ND; k++) begin
       di_q[k] <= di_q[k-1];
       dgs_q[k] <= dgs_q[k-1];
