@@ -11,7 +11,7 @@ typedef struct {
   unsigned weight;
 } mt_equiv_op;
 
-#define MT_EQUIV_OP_COUNT 21u
+#define MT_EQUIV_OP_COUNT 22u
 static const mt_equiv_op mt_equiv_ops[MT_EQUIV_OP_COUNT] = {
   {0u, "NOP", 2u},
   {1u, "INFO", 2u},
@@ -34,6 +34,7 @@ static const mt_equiv_op mt_equiv_ops[MT_EQUIV_OP_COUNT] = {
   {18u, "STATE_READ", 4u},
   {19u, "STATE_WRITE", 3u},
   {20u, "READ_LIST", 5u},
+  {21u, "DRIFT", 3u},
 };
 
 #endif

@@ -3,7 +3,7 @@
 #define MT_PROTOCOL_H
 
 #define MT_PROTO_MAJOR 1u
-#define MT_PROTO_MINOR 1u
+#define MT_PROTO_MINOR 2u
 
 #ifndef MT_ROWS
 #define MT_ROWS 128u /* rows (inputs) per tile; build parameter */
@@ -24,6 +24,7 @@
 #define MT_LEVEL_NONE 65535u /* stored level of a weight that was never programmed */
 #define MT_HIDDEN_MAX 1073741823u /* largest |hidden weight| (0x3FFFFFFF): META_WRITE and STATE_WRITE reject more, META_UPDATE saturates here */
 #define MT_STATE_CHUNK 16384u /* largest number of words moved by one STATE_READ/STATE_WRITE */
+#define MT_DRIFT_MAX_LOG2 4194304u /* largest DRIFT log2_ratio: 64 in Q.16, a time ratio of 2^64 */
 #define MT_WEIGHT_WORDS 11u /* words per weight record in a tile snapshot */
 
 #define MT_FRAME_MAGIC 826692685u
@@ -58,6 +59,7 @@
 #define MT_OP_STATE_READ 18u
 #define MT_OP_STATE_WRITE 19u
 #define MT_OP_READ_LIST 20u
+#define MT_OP_DRIFT 21u
 
 #define MT_ST_OK 0u
 #define MT_ST_ERR_TRUNCATED 1u
@@ -83,7 +85,7 @@
 #define MT_SECTION_GLOBAL 0u
 #define MT_SECTION_TILE 1u
 
-#define MT_OP_COUNT 21u
+#define MT_OP_COUNT 22u
 #define MT_ST_COUNT 11u
 
 /* Payload layouts: MT_PL_<OP>_<WORD> is the index of a fixed payload word,
@@ -177,6 +179,11 @@
 #define MT_ENT_READ_LIST_COL_WIDTH 12u
 #define MT_ENT_READ_LIST_ZERO_LSB 0u
 #define MT_ENT_READ_LIST_ZERO_WIDTH 8u
+#define MT_PL_DRIFT_SEED_LO 0u
+#define MT_PL_DRIFT_SEED_HI 1u
+#define MT_PL_DRIFT_TILE 2u
+#define MT_PL_DRIFT_LOG2_RATIO 3u
+#define MT_PL_DRIFT_WORDS 4u
 
 #define MT_PROG_OPEN_LOOP (1u << 0)
 #define MT_PROG_FORCE (1u << 1)
@@ -274,7 +281,9 @@
 #define MT_CFG_RESP_DN_14 78u
 #define MT_CFG_RESP_DN_15 79u
 #define MT_CFG_RESP_DN_16 80u
-#define MT_CFG_COUNT 81u
+#define MT_CFG_DRIFT_NU 81u
+#define MT_CFG_DRIFT_NU_SD 82u
+#define MT_CFG_COUNT 83u
 
 #define MT_CNT_SET_PULSES 0u
 #define MT_CNT_RESET_PULSES 1u
@@ -312,15 +321,15 @@
 /* State image: word offsets of the GLOBAL section and of a TILE weight record. */
 #define MT_G_VERSION 0u /* 1 words */
 #define MT_G_CONFIGURED 1u /* 1 words */
-#define MT_G_CFG 2u /* 81 words */
-#define MT_G_LEVELS 83u /* 1 words */
-#define MT_G_LEVEL_TABLE 84u /* 768 words */
-#define MT_G_META 852u /* 128 words */
-#define MT_G_SEED 980u /* 2 words */
-#define MT_G_LANES 982u /* 64 words */
-#define MT_G_COUNTERS 1046u /* 32 words */
-#define MT_G_FABRICATED 1078u /* 2 words */
-#define MT_GLOBAL_WORDS 1080u
+#define MT_G_CFG 2u /* 83 words */
+#define MT_G_LEVELS 85u /* 1 words */
+#define MT_G_LEVEL_TABLE 86u /* 768 words */
+#define MT_G_META 854u /* 128 words */
+#define MT_G_SEED 982u /* 2 words */
+#define MT_G_LANES 984u /* 64 words */
+#define MT_G_COUNTERS 1048u /* 32 words */
+#define MT_G_FABRICATED 1080u /* 2 words */
+#define MT_GLOBAL_WORDS 1082u
 #define MT_TILE_WORDS (MT_ROWS * MT_COLS * MT_WEIGHT_WORDS) /* words of a TILE section */
 #define MT_W_G 0u
 #define MT_W_BOUNDS_P 1u
@@ -336,10 +345,18 @@
 
 /* Inclusive range of every CONFIGURE field, indexed by MT_CFG_*. */
 static const unsigned int mt_cfg_min[MT_CFG_COUNT] = {
-  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 8u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u
+  0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 2u, 2u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 8u, 0u, 0u, 0u, 1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u
 };
 static const unsigned int mt_cfg_max[MT_CFG_COUNT] = {
-  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u, 32u, 16u, 1u, 8u, 16u, 1u, 1u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u
+  65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 4294967295u, 4294967295u, 4294967295u, 65535u, 65535u, 65535u, 2u, 16u, 16u, 65535u, 62u, 65535u, 1023u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 4294967295u, 16u, 24u, 1u, 32u, 16u, 1u, 8u, 16u, 1u, 1u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u, 65535u
+};
+
+/* DRIFT: 2^(-n * 16^k / 65536) in Q0.24 at index 16k + n (docs/device-model.md). */
+static const unsigned int mt_drift_exp2[64] = {
+  16777216u, 16777039u, 16776861u, 16776684u, 16776506u, 16776329u, 16776151u, 16775974u, 16775796u, 16775619u, 16775442u, 16775264u, 16775087u, 16774909u, 16774732u, 16774555u,
+  16777216u, 16774377u, 16771539u, 16768701u, 16765863u, 16763026u, 16760190u, 16757354u, 16754518u, 16751683u, 16748849u, 16746015u, 16743181u, 16740348u, 16737515u, 16734683u,
+  16777216u, 16731851u, 16686609u, 16641490u, 16596492u, 16551616u, 16506861u, 16462228u, 16417715u, 16373322u, 16329050u, 16284897u, 16240863u, 16196949u, 16153153u, 16109476u,
+  16777216u, 16065917u, 15384775u, 14732511u, 14107901u, 13509772u, 12937002u, 12388516u, 11863283u, 11360319u, 10878679u, 10417458u, 9975792u, 9552851u, 9147842u, 8760003u,
 };
 
 /* Cross-field CONFIGURE rules, checked after the ranges in this order: the field
@@ -361,7 +378,7 @@ static const unsigned char mt_cnt_latency_cfg[MT_CNT_COUNT] = {
 };
 
 #ifndef __SYNTHESIS__
-static const char *const mt_cfg_names[81] = {
+static const char *const mt_cfg_names[83] = {
   "g_min",
   "g_max",
   "step_set",
@@ -443,6 +460,8 @@ static const char *const mt_cfg_names[81] = {
   "resp_dn_14",
   "resp_dn_15",
   "resp_dn_16",
+  "drift_nu",
+  "drift_nu_sd",
 };
 static const char *const mt_cnt_names[16] = {
   "set_pulses",
@@ -462,7 +481,7 @@ static const char *const mt_cnt_names[16] = {
   "energy_fj",
   "latency_ps",
 };
-static const char *const mt_op_names[21] = {
+static const char *const mt_op_names[22] = {
   "NOP",
   "INFO",
   "ECHO",
@@ -484,6 +503,7 @@ static const char *const mt_op_names[21] = {
   "STATE_READ",
   "STATE_WRITE",
   "READ_LIST",
+  "DRIFT",
 };
 static const char *const mt_st_names[11] = {
   "OK",

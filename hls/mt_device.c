@@ -46,6 +46,26 @@ void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16
   d->pulses = 0;
 }
 
+void mt_cell_drift(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d, uint16_t *g,
+                   uint32_t log2_ratio) {
+  MT_ASSERT(log2_ratio <= MT_DRIFT_MAX_LOG2);
+  /* nu_d <= 65535 and L <= 2^22: e < 2^38 >> 16, its integer part below 64. */
+  /* |nu + noise| as aihwkit's PCM model folds a negative exponent, at most 65535. */
+  int64_t v0 = (int64_t)cfg[MT_CFG_DRIFT_NU] + mt_noise(r, cfg[MT_CFG_DRIFT_NU_SD]);
+  uint64_t nu = mt_clamp16(v0 < 0 ? -v0 : v0, 0, 65535);
+  uint64_t e = (nu * log2_ratio) >> 16;
+  uint32_t ip = (uint32_t)(e >> 16), x = (uint32_t)(e & 0xFFFFu);
+  uint64_t f = (uint64_t)1 << 24;
+  for (int k = 3; k >= 0; k--) {
+#pragma HLS UNROLL
+    f = (f * mt_drift_exp2[16 * k + ((x >> (4 * k)) & 15u)] + ((uint64_t)1 << 23)) >> 24;
+  }
+  uint32_t s = 24 + (ip < 17 ? ip : 17);
+  if (d->fault != MT_FAULT_NONE) return;
+  uint64_t v = ((uint64_t)*g * f + ((uint64_t)1 << (s - 1))) >> s;
+  *g = v < d->gmin ? d->gmin : (uint16_t)v;
+}
+
 /* Closed-loop write-verify; returns 1 when the device ended within tolerance, and the pulses
  * it applied in *pulses (0 when the first verify read already passed). Reads and pulses are
  * counted once at the end (the counters are sums, nothing reads them in between). */

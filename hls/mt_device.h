@@ -33,6 +33,12 @@ static inline uint16_t mt_clamp16(int64_t v, int64_t lo, int64_t hi) {
 /* Draws the d2d parameters and fault of one device from lane r. */
 void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g);
 
+/* Power-law drift of one device by L = log2(t1/t0) in Q.16 (docs/device-model.md, "Conductance
+ * drift"): one Gaussian draw of r for its exponent, taken whatever the fault; only a working
+ * device changes. */
+void mt_cell_drift(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d, uint16_t *g,
+                   uint32_t log2_ratio);
+
 /* Step factor (Q0.16) of the piecewise pulse response at conductance g: the 17 knots sit at
  * g = 4096 k; linear interpolation with floor (docs/device-model.md, "Pulse response"). */
 static inline int64_t mt_resp_factor(const uint32_t *knots, uint32_t g) {

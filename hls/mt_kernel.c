@@ -190,6 +190,28 @@ static void prefetch_entry(const mt_tile_t *t, const uint32_t *p, uint32_t k, ui
 #endif
 }
 
+/* Power-law drift of a whole tile (docs/device-model.md, "Conductance drift"). Drift lanes
+ * are seeded as FABRICATE's, so the same seed gives every device the same exponent again. */
+static uint32_t op_drift(mt_ctx_t *c) {
+  uint32_t st = expect_len(c, MT_PL_DRIFT_WORDS);
+  if (st != MT_ST_OK) return st;
+  uint32_t tile = c->p[MT_PL_DRIFT_TILE];
+  if (tile >= c->n_tiles) return fail(c, MT_ST_ERR_TILE, MT_PL_DRIFT_TILE, tile);
+  if (!c->regs->configured) return fail(c, MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, tile);
+  if (!is_fabricated(c->regs, tile)) return fail(c, MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, tile);
+  uint32_t lr = c->p[MT_PL_DRIFT_LOG2_RATIO];
+  if (lr > MT_DRIFT_MAX_LOG2) return fail(c, MT_ST_ERR_PARAM, MT_PL_DRIFT_LOG2_RATIO, lr);
+  mt_xoshiro_t dl[MT_LANES];
+  uint64_t seed = c->p[MT_PL_DRIFT_SEED_LO] | ((uint64_t)c->p[MT_PL_DRIFT_SEED_HI] << 32);
+  mt_lanes_seed(dl, seed ^ ((uint64_t)tile << 48));
+  mt_tile_t *t = &c->tiles[tile];
+  for (uint32_t i = 0; i < MT_ROWS; i++)
+    for (uint32_t j = 0; j < MT_COLS; j++)
+      for (uint32_t k = 0; k < 2; k++)
+        mt_cell_drift(c->regs->cfg, &dl[j % MT_LANES], &t->dev[i][j][k], &t->g[k][i][j], lr);
+  return MT_ST_OK;
+}
+
 static uint32_t op_program(mt_ctx_t *c) {
   if (c->len < 2) return fail(c, MT_ST_ERR_LENGTH, c->len, 2);
   uint32_t st = check_tile(c, 1, 1);
@@ -677,6 +699,7 @@ static uint32_t dispatch(mt_ctx_t *c, uint32_t op) {
     case MT_OP_SET_LEVELS: return op_set_levels(c);
     case MT_OP_META_TABLE: return op_meta_table(c);
     case MT_OP_FABRICATE: return op_fabricate(c);
+    case MT_OP_DRIFT: return op_drift(c);
     case MT_OP_PROGRAM: return op_program(c);
     case MT_OP_PULSE: return op_pulse(c);
     case MT_OP_READ_CELLS: return op_read_cells(c);

@@ -41,7 +41,7 @@ module mt_device #(
   // Engine that owns an opcode (unknown opcodes: the control engine answers ERR_OPCODE).
   function automatic int unsigned engine_of(input logic [7:0] op);
     case (op)
-      MT_OP_FABRICATE, MT_OP_READ_CELLS, MT_OP_READ_LIST: engine_of = E_FAB;
+      MT_OP_FABRICATE, MT_OP_DRIFT, MT_OP_READ_CELLS, MT_OP_READ_LIST: engine_of = E_FAB;
       MT_OP_MVM: engine_of = E_MVM;
       MT_OP_PROGRAM, MT_OP_PULSE, MT_OP_META_WRITE, MT_OP_META_UPDATE: engine_of = E_PROG;
       MT_OP_STATE_READ, MT_OP_STATE_WRITE: engine_of = E_STATE;

@@ -1,7 +1,8 @@
 `default_nettype none
-// FABRICATE, READ_CELLS and READ_LIST engine (docs/rtl.md, "FABRICATE, READ_CELLS and MVM
-// engines"). Behaviour: op_fabricate, op_read_cells and op_read_list in hls/mt_kernel.c with
-// mt_cell_fabricate and mt_cell_sense of hls/mt_device.c, with the same checks in the same order.
+// FABRICATE, DRIFT, READ_CELLS and READ_LIST engine (docs/rtl.md, "FABRICATE, READ_CELLS and
+// MVM engines"). Behaviour: op_fabricate, op_drift, op_read_cells and op_read_list in
+// hls/mt_kernel.c with mt_cell_fabricate, mt_cell_drift and mt_cell_sense of hls/mt_device.c,
+// with the same checks in the same order.
 //
 // FABRICATE walks the tile one (row, lane group) word at a time, all LANES lanes side by
 // side. A cell takes 14 draws from its lane (7 per device: gmin, gmax, step_set, step_rst,
@@ -10,6 +11,13 @@
 // term one cycle later (stage 2) and lands in the field registers of its device; the
 // clamps, the fault and the memory writes need every field, so they happen in the cycle
 // after phase 6 reached stage 2, while phase 0 of the next word is in stage 2.
+//
+// DRIFT seeds the fabrication lanes as FABRICATE does and walks the tile one word at a time:
+// while it holds the word's address and the lanes' next two draws (G+, G-) wait untaken, it
+// streams the word's 2*LANES devices one per cycle from the memories' and the lanes' outputs
+// through a pipeline of registered multiplies (exponent, four table factors, g * f), writes
+// each device's conductance back into its slot of the word as it leaves the pipeline, and
+// then takes the draws.
 //
 // READ_CELLS walks the region cell by cell. The gm word of a cell's (row, group) is
 // requested while the previous cell is handled, so cells of one word take one cycle each.
@@ -29,11 +37,13 @@ module mt_eng_fab #(
   localparam int unsigned DMW = 136;      // dm slot
 
   typedef enum logic [3:0] {
-    S_IDLE, S_FETCH, S_PRE, S_CHECK, S_SEED, S_FAB, S_READ, S_LCHK, S_LFETCH, S_DONE
+    S_IDLE, S_FETCH, S_PRE, S_CHECK, S_SEED, S_FAB, S_READ, S_LCHK, S_LFETCH, S_DRD, S_DRUN,
+    S_DNEXT, S_DONE
   } state_e;
 
   state_e      state_q;
   logic        is_fab_q;
+  logic        is_drift_q;         // DRIFT (seeds and walks the tile like FABRICATE)
   logic        is_list_q;          // READ_LIST
   logic [31:0] lk_q;               // READ_LIST: payload index of the entry (issued / read)
   logic        lv_q;               // READ_LIST check: a payload word was issued last cycle
@@ -66,9 +76,9 @@ module mt_eng_fab #(
   logic region_over_q;
   always_ff @(posedge clk_i) region_over_q <= region_words_q > 64'(cap_i);
 
-  // Tile of the command: word 2 for FABRICATE, word 0 for READ_CELLS.
+  // Tile of the command: word 2 for FABRICATE and DRIFT, word 0 for READ_CELLS.
   logic [31:0] tile;
-  assign tile = is_fab_q ? p_q[2] : p_q[0];
+  assign tile = is_fab_q || is_drift_q ? p_q[2] : p_q[0];
   logic tile_fab;
   assign tile_fab = fabricated_i[tile[5:0]];
 
@@ -122,6 +132,11 @@ module mt_eng_fab #(
   assign f_take = state_q == S_FAB && f_iss_q && wait_q == 0 && &fb_avail_i;
   logic        f_last;             // the word issued now is the tile's last
   assign f_last = f_row_q == ROWS - 1 && f_grp_q == GROUPS - 1;
+
+  // The (row, group) word after (row, grp), row-major: {row, group}.
+  function automatic logic [63:0] next_word(input logic [31:0] row, input logic [31:0] grp);
+    next_word = grp == GROUPS - 1 ? {row + 32'd1, 32'd0} : {row, grp + 32'd1};
+  endfunction
 
   function automatic logic [MEM_AW-1:0] word_addr(input logic [31:0] t, input logic [31:0] r,
                                                   input logic [31:0] g);
@@ -234,6 +249,113 @@ module mt_eng_fab #(
     end
   end
 
+  // ---------------------------------------------------------------- DRIFT
+  // mt_cell_drift of hls/mt_device.c (docs/device-model.md, "Conductance drift"), one device
+  // per cycle through ND stages. Every multiply has registered operands and a registered
+  // result (with mt_gnoise's and the table steps' rounding constants in the same stage, as a
+  // DSP's post-adder); each table factor is looked up one stage ahead of its multiply. The
+  // stages carry the device's index, conductance, floor and fault alongside.
+  //   0 the device's draw, g, gmin_d and fault picked from the lanes' and memories' words
+  //   1 drift_nu_sd * z + 2^11                    2 nu_d = min(|nu + noise|, 65535)
+  //   3 nu_d * L (e = this >> 16)                 4 f = T[digit 3]; T[digit 2]; s
+  //   5 f * T[digit 2] + 2^23; T[digit 1]         6 ... * T[digit 1] + 2^23; T[digit 0]
+  //   7 ... * T[digit 0] + 2^23                   8 g * f + 2^(s-1)
+  //   9 the shift, the gmin_d floor, the fault
+  localparam int unsigned DEVS = 2 * LANES;      // devices of a word: index k*LANES + lane
+  localparam int unsigned DW = DEVS > 1 ? $clog2(DEVS) : 1;
+  localparam int unsigned ND = 10;               // pipeline stages
+  localparam logic [48:0] HALF24 = 49'd8388608;  // 2^23, the rounding term of >> 24
+  logic [31:0]          d_row_q, d_grp_q;
+  logic                 d_last_word;
+  assign d_last_word = d_row_q == ROWS - 1 && d_grp_q == GROUPS - 1;
+  logic [MEM_AW-1:0]    d_addr;
+  assign d_addr = word_addr(p_q[2], d_row_q, d_grp_q);
+  // The word's gm and dm words arrive one cycle after S_DRD presents the address, and stay
+  // while it is held (in S_DRUN, which writes only slots already read); lane l's draws
+  // {G-, G+} stay on fb_z_i until S_DNEXT takes them.
+  logic                 d_ready;
+  assign d_ready = state_q == S_DRD && wait_q == 0 && &fb_avail_i;
+  logic [DW:0]          d_i_q;                   // device fed next
+  logic [22:0]          d_l;                     // log2_ratio (<= DRIFT_MAX_LOG2 = 2^22)
+  assign d_l = p_q[3][22:0];
+  logic [15:0]          d_nu, d_sd;
+  assign d_nu = cfg_i[32*MT_CFG_DRIFT_NU +: 16];
+  assign d_sd = cfg_i[32*MT_CFG_DRIFT_NU_SD +: 16];
+  logic                 d_feed;
+  assign d_feed = state_q == S_DRUN && d_i_q < (DW + 1)'(DEVS);
+  logic [DW-1:0]        d_dev;
+  assign d_dev = DW'(d_i_q);
+
+  // Per stage: valid, device index, g, gmin_d, fault == NONE.
+  logic [ND-1:0]        dv_q;
+  (* mem2reg *) logic [DW-1:0] di_q [ND];
+  (* mem2reg *) logic [15:0]   dgs_q [ND];
+  (* mem2reg *) logic [15:0]   dms_q [ND];
+  logic [ND-1:0]        dks_q;
+  logic [15:0]          d0_z_q;
+  logic signed [33:0]   d1_p_q;
+  logic [15:0]          d2_nu_q;
+  logic [38:0]          d3_e_q;
+  logic [24:0]          d4_f_q, d4_t_q, d5_t_q, d6_t_q;
+  logic [7:0]           d4_x_q;                  // digits 1 and 0 of the fraction
+  logic [3:0]           d5_x_q;                  // digit 0
+  logic [48:0]          d5_m_q, d6_m_q, d7_m_q;
+  logic [40:0]          d8_m_q;
+  (* mem2reg *) logic [4:0] ds_q [4:8];          // s - 24 = min(i, 17)
+  logic [15:0]          d9_g_q;
+  logic signed [21:0]   d2_v;                    // nu + noise: |noise| < 2^19
+  assign d2_v = 22'($signed({6'd0, d_nu})) + 22'(d1_p_q >>> 12);
+  logic [6:0]           d4_i;                    // integer part of the exponent
+  assign d4_i = d3_e_q[38:32];
+  logic [40:0]          d9_v;
+  assign d9_v = d8_m_q >> (24 + 32'(ds_q[8]));
+
+  // The word's fields per device, as arrays: picking one is a 2*LANES-way mux of its own
+  // width (a variable part-select of the whole dm word would be a shifter over all of it).
+  (* mem2reg *) logic [15:0] dp_z [DEVS];        // device k*LANES + l: lane l's draw k
+  (* mem2reg *) logic [15:0] dp_g [DEVS];
+  (* mem2reg *) logic [15:0] dp_min [DEVS];
+  logic [DEVS-1:0]      dp_ok;
+  for (genvar c = 0; c < DEVS; c++) begin : g_dpick
+    assign dp_z[c] = fb_z_i[32*(c % LANES) + 16*(c / LANES) +: 16];
+    assign dp_g[c] = gm_rdata_i[16*c +: 16];
+    assign dp_min[c] = dm_rdata_i[DMW*c +: 16];
+    assign dp_ok[c] = dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
+  end
+
+  always_ff @(posedge clk_i) begin
+    // 0: the device's draw and fields
+    d0_z_q <= dp_z[d_dev];
+    di_q[0] <= d_dev;
+    dgs_q[0] <= dp_g[d_dev];
+    dms_q[0] <= dp_min[d_dev];
+    dks_q[0] <= dp_ok[d_dev];
+    for (int k = 1; k < ND; k++) begin
+      di_q[k] <= di_q[k-1];
+      dgs_q[k] <= dgs_q[k-1];
+      dms_q[k] <= dms_q[k-1];
+      dks_q[k] <= dks_q[k-1];
+    end
+    d1_p_q <= $signed({18'd0, d_sd}) * $signed({{18{d0_z_q[15]}}, d0_z_q}) + 34'sd2048;
+    d2_nu_q <= d2_v < -22'sd65535 || d2_v > 22'sd65535 ? 16'hFFFF
+             : d2_v < 0 ? 16'(-d2_v) : d2_v[15:0];
+    d3_e_q <= 39'(d2_nu_q) * 39'(d_l);
+    // 4: the first factor is T itself ((2^24 * T + 2^23) >> 24 = T)
+    d4_f_q <= mt_drift_exp2({2'd3, d3_e_q[31:28]});
+    d4_t_q <= mt_drift_exp2({2'd2, d3_e_q[27:24]});
+    d4_x_q <= d3_e_q[23:16];
+    ds_q[4] <= d4_i > 7'd17 ? 5'd17 : d4_i[4:0];
+    for (int k = 5; k <= 8; k++) ds_q[k] <= ds_q[k-1];
+    d5_m_q <= 49'(d4_f_q) * 49'(d4_t_q) + HALF24;
+    d5_t_q <= mt_drift_exp2({2'd1, d4_x_q[7:4]});
+    d5_x_q <= d4_x_q[3:0];
+    d6_m_q <= 49'(d5_m_q[48:24]) * 49'(d5_t_q) + HALF24;
+    d6_t_q <= mt_drift_exp2({2'd0, d5_x_q});
+    d7_m_q <= 49'(d6_m_q[48:24]) * 49'(d6_t_q) + HALF24;
+    d8_m_q <= 41'(dgs_q[7]) * 41'(d7_m_q[48:24]) + (41'd1 << (23 + 32'(ds_q[7])));
+    d9_g_q <= !dks_q[8] ? dgs_q[8] : d9_v < 41'(dms_q[8]) ? dms_q[8] : d9_v[15:0];
+  end
+
   // ---------------------------------------------------------------- READ_CELLS
   // The cell (r_row_q, r_col_q) = word (r_row_q, r_grp_q), lane r_lane_q, output r_n_q.
   logic [31:0]       r_row_q, r_col_q, r_grp_q, r_n_q;
@@ -304,7 +426,9 @@ module mt_eng_fab #(
       r_addr_v_q <= 1'b0;
       rs_v_q <= 1'b0;
       rt_v_q <= 1'b0;
+      dv_q <= '0;
     end else begin
+      dv_q <= {dv_q[ND-2:0], d_feed};
       s1_v_q <= f_take;
       wr_v_q <= s1_v_q && s1_ph_q == 3'd6;
       rs_v_q <= r_go;
@@ -314,6 +438,7 @@ module mt_eng_fab #(
       case (state_q)
         S_IDLE: if (start_i) begin
           is_fab_q <= op_i == MT_OP_FABRICATE;
+          is_drift_q <= op_i == MT_OP_DRIFT;
           is_list_q <= op_i == MT_OP_READ_LIST;
           len_q <= len_i;
           fi_q <= 3'd0;
@@ -343,6 +468,17 @@ module mt_eng_fab #(
             if (len_q != 3) fail(MT_ST_ERR_LENGTH, len_q, 32'd3);
             else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, 32'd2, p_q[2]);
             else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[2]);
+            else begin
+              wait_q <= 2'd2;
+              state_q <= S_SEED;
+            end
+          end else if (is_drift_q) begin
+            if (len_q != MT_PL_DRIFT_WORDS) fail(MT_ST_ERR_LENGTH, len_q, MT_PL_DRIFT_WORDS);
+            else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, MT_PL_DRIFT_TILE, p_q[2]);
+            else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[2]);
+            else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[2]);
+            else if (p_q[3] > MT_DRIFT_MAX_LOG2)
+              fail(MT_ST_ERR_PARAM, MT_PL_DRIFT_LOG2_RATIO, p_q[3]);
             else begin
               wait_q <= 2'd2;
               state_q <= S_SEED;
@@ -381,7 +517,9 @@ module mt_eng_fab #(
         end
         S_SEED: begin
           // The seed goes out in the first cycle; the lanes drop their queues at its edge.
-          state_q <= S_FAB;
+          state_q <= is_drift_q ? S_DRD : S_FAB;
+          d_row_q <= 32'd0;
+          d_grp_q <= 32'd0;
           f_iss_q <= 1'b1;
           f_row_q <= 32'd0;
           f_grp_q <= 32'd0;
@@ -393,17 +531,31 @@ module mt_eng_fab #(
             if (f_ph_q == 3'd6) begin
               f_ph_q <= 3'd0;
               if (f_last) f_iss_q <= 1'b0;
-              if (f_grp_q == GROUPS - 1) begin
-                f_grp_q <= 32'd0;
-                f_row_q <= f_row_q + 32'd1;
-              end else begin
-                f_grp_q <= f_grp_q + 32'd1;
-              end
+              {f_row_q, f_grp_q} <= next_word(f_row_q, f_grp_q);
             end else begin
               f_ph_q <= f_ph_q + 3'd1;
             end
           end
           if (wr_v_q && wr_last_q) state_q <= S_DONE;
+        end
+        S_DRD: begin
+          // The word's address is out; its gm and dm words arrive next cycle.
+          if (wait_q != 0) wait_q <= wait_q - 2'd1;
+          d_i_q <= '0;
+          if (d_ready) state_q <= S_DRUN;
+        end
+        S_DRUN: begin
+          if (d_feed) d_i_q <= d_i_q + 1'b1;
+          else if (dv_q == '0) state_q <= S_DNEXT;
+        end
+        S_DNEXT: begin
+          // The word's draws are taken (fb_take_o) as the next word starts.
+          if (d_last_word) begin
+            state_q <= S_DONE;
+          end else begin
+            state_q <= S_DRD;
+            {d_row_q, d_grp_q} <= next_word(d_row_q, d_grp_q);
+          end
         end
         S_LCHK: begin
           // Every entry in order (lk_q issued, ld_q arriving); the first bad one fails.
@@ -503,6 +655,16 @@ module mt_eng_fab #(
       hm_we_o = '1;
     end
     if (state_q == S_READ) gm_addr_o = r_addr;
+    if (state_q == S_DRD || state_q == S_DRUN) begin
+      gm_addr_o = d_addr;
+      dm_addr_o = d_addr;
+    end
+    // A device leaving the pipeline writes its slot of the word (the address is held).
+    if (state_q == S_DRUN && dv_q[ND-1]) begin
+      gm_we_o[di_q[ND-1]] = 1'b1;
+      gm_wdata_o = {DEVS{d9_g_q}};
+    end
+    if (state_q == S_DNEXT) fb_take_o = {LANES{2'd2}};
     fab_set_o = done_o && is_fab_q && status_q == 0;
     if (fab_set_o) fab_tile_o = p_q[2][5:0];
 
@@ -517,6 +679,7 @@ module mt_eng_fab #(
 
   wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,
                          dm_rdata_i, lm_rdata_i, hm_rdata_i, fb_u_i, fb_z_i, tile[31:6],
-                         cfg_i, p_q[5][31:1], p_q[2][31:6]};
+                         cfg_i, p_q[5][31:1], p_q[2][31:6], p_q[3][31:23],
+                         d3_e_q[15:0], d5_m_q[23:0], d6_m_q[23:0], d7_m_q[23:0]};
 endmodule
 `default_nettype wire

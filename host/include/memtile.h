@@ -133,6 +133,15 @@ int mt_dev_set_meta_table(mt_dev *dev, const uint16_t *meta);
 int mt_dev_seed(mt_dev *dev, uint64_t seed);
 int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile);
 
+/* Power-law conductance drift (DRIFT, docs/device-model.md "Conductance drift"): ages every
+ * device of a tile from t0 to t1 (seconds after programming, 0 < t0 <= t1, t1/t0 <= 2^64),
+ * g -> g (t1/t0)^-nu_d with the configuration's drift_nu and drift_nu_sd. Each device's
+ * exponent nu_d follows from seed: pass the same seed for every drift of one programming of
+ * the tile (so the drifts compose), a new one after reprogramming it. MT_ERR_INVAL for bad
+ * times. mt_dev_drift_log2 is the command's log2_ratio, round(log2(t1/t0) * 65536). */
+int mt_dev_drift(mt_dev *dev, uint32_t tile, uint64_t seed, double t0, double t1);
+int mt_dev_drift_log2(double t0, double t1, uint32_t *log2_ratio);
+
 /* mt_dev_program flags (docs/protocol.md, PROGRAM): program open loop (nominal pulse counts,
  * no verify reads) instead of write-verify; program even where the stored level matches. */
 enum { MT_PROGRAM_OPEN_LOOP = 1, MT_PROGRAM_FORCE = 2 };

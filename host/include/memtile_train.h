@@ -21,6 +21,8 @@ extern "C" {
 
 #define MT_TRAIN_MAX_TASKS 8u /* datasets trained in turn ("tasks") */
 #define MT_TRAIN_MAX_DRAWS 100u /* programming draws of the final network ("draws") */
+#define MT_TRAIN_MAX_DRIFT_T 16u /* times of "drift-eval" */
+#define MT_TRAIN_DRIFT_T0 20.0 /* s: "drift-eval" time t is the drift ratio (t + t0) / t0 */
 
 /* What one epoch did. */
 typedef struct {
@@ -66,6 +68,10 @@ typedef struct {
   uint32_t n_draws;
   double draw_accuracy[MT_TRAIN_MAX_DRAWS];
   double draw_mean, draw_sd;
+  /* "drift-eval" on the run's last epoch only: the network on the device drifted (DRIFT) to
+   * drift_t[k] seconds after programming, cumulatively, and its test accuracy then */
+  uint32_t n_drift;
+  double drift_t[MT_TRAIN_MAX_DRIFT_T], drift_accuracy[MT_TRAIN_MAX_DRIFT_T];
 } mt_epoch_stats;
 
 typedef struct mt_trainer mt_trainer;
@@ -83,7 +89,7 @@ const char *mt_train_errmsg(const mt_trainer *t);
  * the value as text (a flag takes "0" or "1"): algo, net, preset, levels, dataset, tasks,
  * epochs, batch, lr, seed, train-limit, test-limit, val, crop, accumulate, compensate, w-max,
  * open-loop, changed-only, momentum, ssm-compensate, ssm-calibrate, important, importance,
- * favourable, slices, draws, meta-m, optimizer (sgd or adam; float and metaplastic),
+ * favourable, slices, draws, drift-eval, meta-m, optimizer (sgd or adam; float and metaplastic),
  * adam-beta1, adam-beta2, adam-eps (with optimizer adam), batchnorm (float and metaplastic),
  * log, checkpoint, resume, max-tiles (use at most N of the device's tiles and swap the
  * network's others through them, docs/tile-swapping.md).

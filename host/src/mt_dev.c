@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <assert.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,6 +560,9 @@ static int raw_tile(uint32_t op, const uint32_t *p, uint32_t len, uint32_t *word
     case MT_OP_FABRICATE:
       *word = 2, *use = MT_SWAP_FABRICATE;
       break;
+    case MT_OP_DRIFT:
+      *word = MT_PL_DRIFT_TILE, *use = MT_SWAP_WRITE;
+      break;
     case MT_OP_STATE_READ: case MT_OP_STATE_WRITE:
       if (len < 2 || p[0] != MT_SECTION_TILE) return 0;
       *word = 1, *use = op == MT_OP_STATE_READ ? MT_SWAP_READ : MT_SWAP_WRITE;
@@ -585,8 +589,10 @@ int mt_dev_command(mt_dev *dev, uint32_t opcode, const uint32_t *p, uint32_t len
   if (rc != MT_OK) return rc;
   if (len) memcpy(payload(dev), p, len * sizeof *p);
   if (named) payload(dev)[word] = slot;
-  if (named && opcode == MT_OP_FABRICATE && len == 3) {
-    uint64_t seed = fabricate_seed(p[0] | (uint64_t)p[1] << 32, p[2], slot);
+  /* FABRICATE and DRIFT seed their lanes alike: a tile draws the same in any slot. */
+  if (named && ((opcode == MT_OP_FABRICATE && len == 3) ||
+                (opcode == MT_OP_DRIFT && len == MT_PL_DRIFT_WORDS))) {
+    uint64_t seed = fabricate_seed(p[0] | (uint64_t)p[1] << 32, p[word], slot);
     payload(dev)[0] = (uint32_t)seed;
     payload(dev)[1] = (uint32_t)(seed >> 32);
   }
@@ -633,6 +639,31 @@ int mt_dev_fabricate(mt_dev *dev, uint64_t seed, uint32_t tile) {
   payload(dev)[1] = (uint32_t)(seed >> 32);
   payload(dev)[2] = slot;
   return post(dev, MT_OP_FABRICATE, 3);
+}
+
+int mt_dev_drift_log2(double t0, double t1, uint32_t *log2_ratio) {
+  /* !(x > 0) also refuses NaN. */
+  if (!(t0 > 0) || !(t1 >= t0) || !isfinite(t1)) return MT_ERR_INVAL;
+  double l = round(log2(t1 / t0) * 65536.0);
+  if (!(l <= MT_DRIFT_MAX_LOG2)) return MT_ERR_INVAL;
+  *log2_ratio = (uint32_t)l;
+  return MT_OK;
+}
+
+int mt_dev_drift(mt_dev *dev, uint32_t tile, uint64_t seed, double t0, double t1) {
+  uint32_t l = 0;
+  if (mt_dev_drift_log2(t0, t1, &l) != MT_OK)
+    return fail(dev, MT_ERR_INVAL,
+                "drift from t0 = %g s to t1 = %g s: need 0 < t0 <= t1 and t1/t0 <= 2^64", t0, t1);
+  uint32_t slot = 0;
+  int rc = tile_slot(dev, MT_OP_DRIFT, MT_PL_DRIFT_TILE, tile, MT_SWAP_WRITE, &slot);
+  if (rc != MT_OK) return rc;
+  seed = fabricate_seed(seed, tile, slot);
+  payload(dev)[MT_PL_DRIFT_SEED_LO] = (uint32_t)seed;
+  payload(dev)[MT_PL_DRIFT_SEED_HI] = (uint32_t)(seed >> 32);
+  payload(dev)[MT_PL_DRIFT_TILE] = slot;
+  payload(dev)[MT_PL_DRIFT_LOG2_RATIO] = l;
+  return post(dev, MT_OP_DRIFT, MT_PL_DRIFT_WORDS);
 }
 
 int mt_dev_program(mt_dev *dev, uint32_t tile, uint32_t flags, const uint32_t *entries, size_t n,

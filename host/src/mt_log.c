@@ -252,6 +252,13 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
       fprintf(log->json, "%s%.6g", k ? ", " : "", s->draw_accuracy[k]);
     fprintf(log->json, "], \"draw_mean\": %.6g, \"draw_sd\": %.6g, ", s->draw_mean, s->draw_sd);
   }
+  if (s->n_drift) {
+    fputs("\"drift_eval\": [", log->json);
+    for (uint32_t k = 0; k < s->n_drift; k++)
+      fprintf(log->json, "%s{\"drift_t\": %.10g, \"test_accuracy\": %.6g}", k ? ", " : "",
+              s->drift_t[k], s->drift_accuracy[k]);
+    fputs("], ", log->json);
+  }
   if (log->optimizer[0])
     fprintf(log->json, "\"optimizer\": \"%s\", \"batchnorm\": %u, ", log->optimizer, log->batchnorm);
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);

@@ -387,10 +387,11 @@ static int parse_top(const ctx_t *c, const cJSON *root, mt_preset_t *p)
 /* ------------------------------------------------------------------ */
 /* device                                                              */
 
-static const char *const device_keys[] = {"g_min", "g_max", "endurance", "d2d", "c2c", "stuck"};
+static const char *const device_keys[] = {"g_min", "g_max", "endurance", "d2d", "c2c", "stuck", "drift"};
 static const char *const d2d_keys[] = {"g_min", "g_max", "step", "a"};
 static const char *const c2c_keys[] = {"relative", "absolute"};
 static const char *const stuck_keys[] = {"low", "high"};
+static const char *const drift_keys[] = {"nu", "nu_sd"};
 
 static int parse_range(const ctx_t *c, const cJSON *dev, const char *path, uint32_t *cfg)
 {
@@ -454,6 +455,13 @@ static int parse_device(const ctx_t *c, const cJSON *root, uint32_t *cfg)
   if (get_section(c, dev, path, "c2c", c2c_keys, COUNT(c2c_keys), &c2c, p3) != 0 ||
       field(c, c2c, p3, "relative", 0.0, 1.0, 0.0, Q16, MT_CFG_C2C_MUL, cfg) != 0 ||
       field(c, c2c, p3, "absolute", 0.0, 1.0, 0.0, G_FULL, MT_CFG_C2C_ADD, cfg) != 0) {
+    return -1;
+  }
+  /* Power-law drift (DRIFT): exponent mean and device-to-device sigma, Q0.16; absent = 0. */
+  const cJSON *drift = NULL;
+  if (get_section(c, dev, path, "drift", drift_keys, COUNT(drift_keys), &drift, p3) != 0 ||
+      field(c, drift, p3, "nu", 0.0, 1.0, 0.0, Q16, MT_CFG_DRIFT_NU, cfg) != 0 ||
+      field(c, drift, p3, "nu_sd", 0.0, 1.0, 0.0, Q16, MT_CFG_DRIFT_NU_SD, cfg) != 0) {
     return -1;
   }
   return parse_stuck(c, dev, path, cfg);

@@ -127,6 +127,37 @@ int mt_train_parse_important(const char *text, mt_train_opts *o) {
   return 0;
 }
 
+int mt_train_parse_drift_eval(const char *text, mt_train_opts *o, char *err, size_t errlen) {
+  double v[MT_TRAIN_MAX_DRIFT_T];
+  uint32_t n = 0;
+  for (const char *p = text;; p++) {
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(p, &end);
+    size_t len = strcspn(p, ",");
+    if (n == MT_TRAIN_MAX_DRIFT_T) {
+      snprintf(err, errlen, "more than %u times", MT_TRAIN_MAX_DRIFT_T);
+      return -1;
+    }
+    /* strtod takes "nan", "inf" and hex: the range test refuses the first two */
+    if (errno || end == p || (*end && *end != ',') || !(x >= 0 && x <= 1e18)) {
+      snprintf(err, errlen, "'%.*s' is not a time in seconds in [0, 1e18]", (int)len, p);
+      return -1;
+    }
+    if (n && !(x > v[n - 1])) {
+      snprintf(err, errlen, "'%.*s' is not after the time before it (%g s): the times must increase",
+               (int)len, p, v[n - 1]);
+      return -1;
+    }
+    v[n++] = x;
+    if (!*end) break;
+    p = end;
+  }
+  o->n_drift_t = n;
+  memcpy(o->drift_t, v, n * sizeof *v);
+  return 0;
+}
+
 /* ---- helpers for the algorithms (mt_algo.h) ---- */
 
 int mt_trainer_fail(mt_trainer *t, int code, const char *fmt, ...) {
@@ -406,6 +437,9 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
   if (o->draws > 1 && !(t->ops->flags & MT_ALGO_F_OFFLINE))
     return mt_trainer_fail(t, MT_ERR_INVAL, "--draws is for conventional and biased (networks "
                            "trained off the device), not %s", t->ops->name);
+  if (o->n_drift_t && !uses_device(t))
+    return mt_trainer_fail(t, MT_ERR_INVAL, "--drift-eval drifts the network on the device, but "
+                           "%s trains it on the host only", t->ops->name);
   uint32_t slice_bits;
   if (o->slices && mt_slice_check(t->preset->levels, o->slices, &slice_bits, t->err, t->errlen) != 0)
     return MT_ERR_INVAL;
@@ -435,6 +469,36 @@ static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *t
     if (k == task) st->task_accuracy[k] = st->test_accuracy;
     else rc = mt_trainer_evaluate(t, &tests[k], on_device, &st->task_accuracy[k]);
   }
+  return rc;
+}
+
+/* --drift-eval: the network on the device from its programming (time 0) to each time, in
+ * order, every tile by DRIFT from (t_prev + t0) to (t + t0) with one seed for the run (so each
+ * device keeps its exponent), then the test set there. Read noise draws go on as in any
+ * evaluation; with drift_nu = drift_nu_sd = 0 nothing drifts. As --draws, it leaves no trace:
+ * the device image is put back afterwards, so the checkpoint and a resume with a larger
+ * --epochs see the device as the epoch left it. */
+static int drift_eval(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st) {
+  const mt_train_opts *o = t->o;
+  const uint64_t seed = o->seed ^ (0xD51F7ull << 20); /* not FABRICATE's: other draws */
+  const uint32_t tiles = mt_train_tiles_needed(o);
+  unsigned char *img = NULL;
+  size_t img_len = 0;
+  if (mt_dev_snapshot_bytes(t->dev, &img, &img_len) != MT_OK) return mt_trainer_dev_fail(t);
+  double prev = 0;
+  int rc = 0;
+  for (uint32_t k = 0; rc == 0 && k < o->n_drift_t; k++) {
+    for (uint32_t tile = 0; rc == 0 && tile < tiles; tile++)
+      if (mt_dev_drift(t->dev, tile, seed, prev + MT_TRAIN_DRIFT_T0, o->drift_t[k] + MT_TRAIN_DRIFT_T0) != MT_OK)
+        rc = mt_trainer_dev_fail(t);
+    if (rc == 0) rc = mt_trainer_evaluate(t, test, 1, &st->drift_accuracy[k]);
+    st->drift_t[k] = o->drift_t[k];
+    prev = o->drift_t[k];
+  }
+  int restored = mt_dev_restore_bytes(t->dev, img, img_len, "the device image before --drift-eval");
+  if (restored != MT_OK && rc == 0) rc = mt_trainer_dev_fail(t);
+  free(img);
+  if (rc == 0) st->n_drift = o->n_drift_t;
   return rc;
 }
 
@@ -514,6 +578,7 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
     if ((rc = evaluate_tasks(t, n_tasks, tests, vals, task, dev_algo, &st)) != 0) return rc;
     int last = e == o->epochs && task + 1 == n_tasks;
     if (ops->epoch_tested && (rc = ops->epoch_tested(t, &tests[task], &st, last)) != 0) return rc;
+    if (last && o->n_drift_t && (rc = drift_eval(t, &tests[task], &st)) != 0) return rc;
     /* Evaluation costs are not training costs: start the next epoch's count here. */
     if (dev_algo && mt_dev_stats(t->dev, c0, MT_CNT_COUNT) != MT_OK) return mt_trainer_dev_fail(t);
     st.wall_s = now() - t0;

@@ -59,6 +59,10 @@ typedef struct {
   mt_importance importance;       /* biased: columns by saliency (default) or weights by magnitude */
   uint32_t draws;                 /* conventional/biased: > 1 programs the final network on this many
                                    * more dies after the last epoch (0 and 1: none) */
+  uint32_t n_drift_t;             /* "drift-eval": after the last epoch, drift the network on the
+                                   * device to each of these times (s after programming, increasing)
+                                   * and test it there (0: none) */
+  double drift_t[MT_TRAIN_MAX_DRIFT_T];
   uint32_t favourable_k;          /* biased: favourable levels from the characterization (0: ceil-ish 3L/4) */
   uint32_t slices;                /* conventional/biased: 0, or weights bit-sliced onto this many
                                    * devices (mt_slice.h) */
@@ -125,6 +129,11 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
 int mt_train_check_optim(const mt_train_opts *o, char *err, size_t errlen);
 const char *mt_optimizer_name(mt_optimizer k);
 int mt_optimizer_parse(const char *name, mt_optimizer *out);
+
+/* --drift-eval: a comma list of at most MT_TRAIN_MAX_DRIFT_T times in seconds after
+ * programming, each >= 0 and <= 1e18, increasing, into o. 0, or -1 with a message in err
+ * naming the bad element (o unchanged). */
+int mt_train_parse_drift_eval(const char *text, mt_train_opts *o, char *err, size_t errlen);
 
 /* Tiles the network of o needs on a device (bit slicing included). */
 uint32_t mt_train_tiles_needed(const mt_train_opts *o);

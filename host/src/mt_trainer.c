@@ -129,7 +129,7 @@ static const char *const option_names[] = {
     "device", "preset", "log", "tasks", "checkpoint", "resume", "dataset", "net", "algo",
     "compensate", "open-loop", "changed-only", "ssm-compensate", "ssm-calibrate", "levels",
     "epochs", "batch", "accumulate", "train-limit", "test-limit", "val", "crop", "favourable",
-    "slices", "lr", "important", "importance", "draws", "w-max", "momentum", "meta-m", "seed",
+    "slices", "lr", "important", "importance", "draws", "drift-eval", "w-max", "momentum", "meta-m", "seed",
     "max-tiles", "optimizer", "adam-beta1", "adam-beta2", "adam-eps", "batchnorm"};
 
 /* The options that take no value on the command line (present means "1"). */
@@ -243,6 +243,11 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
     return MT_OK;
   }
   if (!strcmp(opt, "draws")) return parse_u32(t, opt, val, 1, MT_TRAIN_MAX_DRAWS, &o->draws);
+  if (!strcmp(opt, "drift-eval")) {
+    char why[160];
+    if (mt_train_parse_drift_eval(val, o, why, sizeof why) == 0) return MT_OK;
+    return fail(t, MT_ERR_INVAL, "--drift-eval %s: %s", val, why);
+  }
   if (!strcmp(opt, "w-max")) return parse_float(t, opt, val, 0, 1000, &o->w_max_factor);
   if (!strcmp(opt, "momentum")) {
     char *end = NULL;

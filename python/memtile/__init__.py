@@ -276,6 +276,12 @@ class Device:
     def fabricate(self, seed, tile=0):
         self._check(_lib_handle().mt_dev_fabricate(self._handle(), int(seed), int(tile)))
 
+    def drift(self, tile, seed, t0, t1):
+        """DRIFT: power-law conductance drift of every device of a tile from t0 to t1 seconds
+        after programming (0 < t0 <= t1); the same seed keeps each device's exponent."""
+        self._check(_lib_handle().mt_dev_drift(self._handle(), int(tile), int(seed), float(t0),
+                                               float(t1)))
+
     # ---- weights ---------------------------------------------------------------------
     def program(self, tile, rows, cols, levels, flags=0):
         """PROGRAM cells (rows[k], cols[k]) to levels[k] by write-verify (flags: PROG_*)."""

@@ -127,6 +127,7 @@ def _declare(lib):
         "mt_dev_set_levels": (i32, [vp, u32, P(u32)]),
         "mt_dev_seed": (i32, [vp, u64]),
         "mt_dev_fabricate": (i32, [vp, u64, u32]),
+        "mt_dev_drift": (i32, [vp, u32, u64, c.c_double, c.c_double]),
         "mt_dev_program": (i32, [vp, u32, u32, P(u32), sz, P(ProgResult)]),
         "mt_dev_pulse": (i32, [vp, u32, P(u32), sz]),
         "mt_dev_read_cells": (i32, [vp, u32, Region, i32, P(c.c_uint16), P(c.c_uint16)]),

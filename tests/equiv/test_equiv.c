@@ -369,6 +369,11 @@ static void gen_cfg(eq_t *e, uint32_t *cfg) {
       cfg[MT_CFG_RESP_DN_0 + k] = rn(e, 65536);
     }
   }
+  if (chance(e, 35)) {
+    /* Conductance drift (DRIFT): PCM-like exponents, or anything up to the field's range. */
+    cfg[MT_CFG_DRIFT_NU] = chance(e, 70) ? rn(e, 8000) : rn(e, 65536);
+    cfg[MT_CFG_DRIFT_NU_SD] = chance(e, 20) ? 0 : chance(e, 70) ? rn(e, 3000) : rn(e, 65536);
+  }
   if (cfg[MT_CFG_WV_MAX_ITER] > 40) cfg[MT_CFG_WV_MAX_ITER] = 1 + rn(e, 40);
   if (cfg[MT_CFG_G_MIN] >= cfg[MT_CFG_G_MAX]) {
     cfg[MT_CFG_G_MIN] = rn(e, 30000);
@@ -488,6 +493,25 @@ static void gen_cmd(eq_t *e, uint32_t k) {
       vpush(pl, pick_tile(e, bad && chance(e, 70)));
       if (bad && pl->w[2] < e->tiles) len_delta = chance(e, 50) ? 1 : (uint32_t)-1;
       break;
+    case MT_OP_DRIFT: {
+      /* log2_ratio: hours to years after programming, the fraction's edge digits, the
+       * largest exponent; beyond DRIFT_MAX_LOG2 when bad. */
+      int bad_tile = bad && chance(e, 40), bad_l = bad && !bad_tile && chance(e, 60);
+      vpush(pl, (uint32_t)rnd(e));
+      vpush(pl, (uint32_t)rnd(e));
+      vpush(pl, pick_tile(e, bad_tile));
+      uint32_t l;
+      switch (rn(e, 5)) {
+        case 0: l = rn(e, 65536); break;
+        case 1: l = MT_DRIFT_MAX_LOG2 - rn(e, 3); break;
+        case 2: l = rn(e, 4) * 65536u + (chance(e, 50) ? 0xFFFFu : 0x1111u * rn(e, 16)); break;
+        default: l = rn(e, 30u * 65536u);
+      }
+      if (bad_l) l = chance(e, 50) ? MT_DRIFT_MAX_LOG2 + 1u + rn(e, 1000) : (uint32_t)rnd(e) | 0x80000000u;
+      vpush(pl, l);
+      if (bad && !bad_tile && !bad_l) len_delta = chance(e, 50) ? 1 : (uint32_t)-1;
+      break;
+    }
     case MT_OP_PROGRAM: {
       vpush(pl, pick_tile(e, bad && chance(e, 20)));
       vpush(pl, bad && chance(e, 20) ? 4 + rn(e, 100) : rn(e, 4));

@@ -43,6 +43,7 @@ static uint32_t build(fz_in *in, uint32_t op) {
         uint32_t f = fz_below(in, MT_CFG_COUNT);
         p[f] = mt_cfg_min[f] + fz_below(in, mt_cfg_max[f] - mt_cfg_min[f] + 1);
       }
+      if (fz_u8(in) < 64) p[MT_CFG_DRIFT_NU] = fz_below(in, 65536), p[MT_CFG_DRIFT_NU_SD] = fz_below(in, 65536);
       return MT_CFG_COUNT;
     case MT_OP_SEED:
       p[0] = fz_u32(in), p[1] = fz_u32(in);
@@ -62,6 +63,10 @@ static uint32_t build(fz_in *in, uint32_t op) {
     case MT_OP_FABRICATE:
       p[0] = fz_u32(in), p[1] = 0, p[2] = tile;
       return 3;
+    case MT_OP_DRIFT: /* log2_ratio mostly in range, sometimes just beyond it */
+      p[0] = fz_u32(in), p[1] = fz_u32(in), p[2] = tile;
+      p[3] = fz_below(in, MT_DRIFT_MAX_LOG2 + 2);
+      return 4;
     case MT_OP_PROGRAM:
       p[0] = tile, p[1] = fz_below(in, 4);
       n = fz_below(in, 12);

@@ -105,7 +105,7 @@ static void framing_echo_max_payload(void **state) {
 static void framing_unknown_opcode_skips_payload(void **state) {
   (void)state;
   tdev_t *d = dev_new(1, 0, 0, 0);
-  static const uint32_t ops[] = {MT_OP_COUNT, 21, 25, 0x7F, 0xFF};
+  static const uint32_t ops[] = {MT_OP_COUNT, MT_OP_COUNT + 1u, 25, 0x7F, 0xFF};
   for (uint32_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
     tp_buf_t b;
     tp_buf_init(&b, 32);

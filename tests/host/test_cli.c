@@ -65,7 +65,8 @@ static void help_and_unknown_commands(void **state) {
                                      "--favourable", "--tasks", "--meta-m", "--max-tiles", "--val",
                                      "--changed-only", "--ssm-compensate", "--ssm-calibrate",
                                      "--importance", "--draws", "--optimizer", "--adam-beta1",
-                                     "--adam-beta2", "--adam-eps", "--batchnorm", "--help"};
+                                     "--adam-beta2", "--adam-eps", "--batchnorm", "--drift-eval",
+                                     "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
     if (!strstr(out, opts[k])) fail_msg("train --help does not mention %s", opts[k]);
@@ -562,6 +563,81 @@ static void best_epoch_and_draws(void **state) {
   expect(args, 2, "holds all 2 epochs already, and the draws run at the last epoch");
 }
 
+/* The test accuracy of every drift_eval record of a JSON log line, in order; their count. */
+static int drift_records(const char *line, double *t, double *acc, int cap) {
+  int n = 0;
+  const char *p = strstr(line, "\"drift_eval\": [");
+  while (p && n < cap && (p = strstr(p, "{\"drift_t\": ")) != NULL) {
+    if (sscanf(p, "{\"drift_t\": %lf, \"test_accuracy\": %lf}", &t[n], &acc[n]) != 2) break;
+    n++;
+    p++;
+  }
+  return n;
+}
+
+/* --drift-eval: bad lists are named; with the ideal preset (no drift, no read noise) every
+ * time tests exactly as the last epoch; with a preset that drifts hard, the network decays. */
+static void drift_eval(void **state) {
+  (void)state;
+  const char *base = "train --algo conventional --dataset mnist --net 784-16-10 --train-limit 300 "
+                     "--test-limit 100 --epochs 1 --batch 16";
+  char args[2048], log[128], preset[128], line[8192];
+  static const char *const bad[][2] = {
+      {"1,x", "--drift-eval 1,x: 'x' is not a time in seconds in [0, 1e18]"},
+      {"3600,-1", "--drift-eval 3600,-1: '-1' is not a time in seconds in [0, 1e18]"},
+      {"10,5", "--drift-eval 10,5: '5' is not after the time before it (10 s): the times must increase"},
+      {"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "more than 16 times"},
+      {"nan", "'nan' is not a time in seconds"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    snprintf(args, sizeof args, "%s --drift-eval %s", base, bad[k][0]);
+    expect(args, 2, bad[k][1]);
+  }
+  expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 10 --test-limit 10 "
+         "--drift-eval 1", 2, "--drift-eval drifts the network on the device, but float trains it on the host only");
+
+  /* No drift: each time tests as the epoch did. */
+  snprintf(log, sizeof log, "%s/drift0.jsonl", tmpdir);
+  snprintf(args, sizeof args, "%s --preset ideal --drift-eval 1,3600,86400 --log %s", base, log);
+  expect(args, 0, "drifted to 86400 s after programming: test ");
+  double t[4], acc[4];
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  fclose(f);
+  assert_int_equal(drift_records(line, t, acc, 4), 3);
+  double epoch_acc = json_last(log, "test_accuracy");
+  assert_true(t[0] == 1 && t[1] == 3600 && t[2] == 86400);
+  for (int k = 0; k < 3; k++)
+    if (acc[k] != epoch_acc) fail_msg("no drift, but %g s tests %g (epoch %g)", t[k], acc[k], epoch_acc);
+
+  /* A device that drifts hard (nu 0.3 +- 0.05): a year later the network has decayed. */
+  snprintf(preset, sizeof preset, "%s/drifty.json", tmpdir);
+  snprintf(args, sizeof args, "sed 's/\"stuck\": {\"low\": 0.0, \"high\": 0.0}/&, \"drift\": "
+           "{\"nu\": 0.3, \"nu_sd\": 0.05}/; s/\"name\": \"ideal\"/\"name\": \"drifty\"/' "
+           "%s/presets/ideal.json > %s", MT_SOURCE_DIR, preset);
+  assert_int_equal(system(args), 0);
+  snprintf(log, sizeof log, "%s/drift1.jsonl", tmpdir);
+  /* (this run reaches 70.5% at its epoch, 34.5% an hour and 10% a year after programming) */
+  snprintf(args, sizeof args, "train --algo conventional --dataset mnist --net 784-16-10 "
+           "--train-limit 1000 --test-limit 200 --epochs 1 --batch 16 --lr 0.1 --preset %s "
+           "--drift-eval 0,3.15e7 --log %s", preset, log);
+  expect(args, 0, "drifted to 3.15e+07 s after programming: test ");
+  f = fopen(log, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  fclose(f);
+  assert_int_equal(drift_records(line, t, acc, 4), 2);
+  epoch_acc = json_last(log, "test_accuracy");
+  if (!(acc[0] == epoch_acc && acc[1] < epoch_acc - 0.2))
+    fail_msg("nu 0.3: epoch %g, at 0 s %g, a year later %g", epoch_acc, acc[0], acc[1]);
+  /* a bad drift exponent in a preset is named */
+  snprintf(args, sizeof args, "sed -i 's/\"nu\": 0.3/\"nu\": 1.5/' %s", preset);
+  assert_int_equal(system(args), 0);
+  snprintf(args, sizeof args, "%s --preset %s --drift-eval 1", base, preset);
+  expect(args, 9, "device.drift.nu: 1.5 is out of range [0, 1]");
+}
+
 /* Every experiment of the README (on fewer examples) on a 1-tile device (--max-tiles 1) logs
  * what it logs on a device that holds the network, apart from the swap fields
  * (docs/tile-swapping.md). */
@@ -612,6 +688,7 @@ int main(void) {
     cmocka_unit_test(tasks_log_every_task),
     cmocka_unit_test(resume_appends_the_same_log),
     cmocka_unit_test(best_epoch_and_draws),
+    cmocka_unit_test(drift_eval),
     cmocka_unit_test(readme_experiments_on_one_tile),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

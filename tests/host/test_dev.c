@@ -1,5 +1,6 @@
 /* libmemtile device API on model://: opening, messages, data paths, snapshots. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +204,63 @@ static void mvm_and_program_through_the_api(void **state) {
 }
 
 /* Pulses, reads and the metaplasticity unit through the API. */
+/* mt_dev_drift: times to the command's log2_ratio, bad times named, the device's checks, and
+ * the API's DRIFT the same as the raw command of the same words. */
+static void drift_through_the_api(void **state) {
+  (void)state;
+  uint32_t l = 0;
+  assert_int_equal(mt_dev_drift_log2(20, 40, &l), MT_OK);
+  assert_int_equal(l, 65536);
+  assert_int_equal(mt_dev_drift_log2(20, 20, &l), MT_OK);
+  assert_int_equal(l, 0);
+  assert_int_equal(mt_dev_drift_log2(20, 3620, &l), MT_OK);
+  assert_int_equal(l, (uint32_t)llround(log2(3620.0 / 20.0) * 65536));
+  assert_int_equal(mt_dev_drift_log2(1, ldexp(1, 64), &l), MT_OK);
+  assert_int_equal(l, MT_DRIFT_MAX_LOG2);
+  assert_int_equal(mt_dev_drift_log2(1, ldexp(1, 65), &l), MT_ERR_INVAL);
+  assert_int_equal(mt_dev_drift_log2(2, 1, &l), MT_ERR_INVAL);
+  assert_int_equal(mt_dev_drift_log2(0, 1, &l), MT_ERR_INVAL);
+  assert_int_equal(mt_dev_drift_log2(NAN, 1, &l), MT_ERR_INVAL);
+  assert_int_equal(mt_dev_drift_log2(1, INFINITY, &l), MT_ERR_INVAL);
+
+  mt_dev *a = open_rram(2), *b = open_rram(2);
+  assert_int_equal(mt_dev_drift(a, 0, 5, 30, 10), MT_ERR_INVAL);
+  assert_non_null(strstr(mt_dev_errmsg(a), "drift from t0 = 30 s to t1 = 10 s"));
+  assert_int_equal(mt_dev_drift(a, 2, 5, 20, 30), MT_ERR_DEVICE);
+  assert_non_null(strstr(mt_dev_errmsg(a), "ERR_TILE"));
+  /* Devices off their floor: a drifting configuration, some programming. */
+  uint32_t cfg[MT_CFG_COUNT];
+  memcpy(cfg, rram.cfg, sizeof cfg);
+  cfg[MT_CFG_DRIFT_NU] = 3277, cfg[MT_CFG_DRIFT_NU_SD] = 1311;
+  uint32_t entries[64];
+  for (uint32_t k = 0; k < 64; k++) entries[k] = (k % MT_ROWS) << 20 | (k * 7 % MT_COLS) << 8 | (rram.levels - 1 - k % 4);
+  static uint16_t gp[2][MT_ROWS * MT_COLS], gm[2][MT_ROWS * MT_COLS];
+  mt_dev *d[2] = {a, b};
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(mt_dev_configure(d[k], cfg), MT_OK);
+    assert_int_equal(mt_dev_program(d[k], 1, 0, entries, 64, NULL), MT_OK);
+  }
+  mt_region all = {0, MT_ROWS, 0, MT_COLS};
+  assert_int_equal(mt_dev_read_cells(a, 1, all, 1, gp[0], gm[0]), MT_OK);
+  assert_int_equal(mt_dev_drift(a, 1, 99, 20, 3620), MT_OK);
+  uint32_t raw[4] = {99, 0, 1, 0}, n = 0;
+  assert_int_equal(mt_dev_drift_log2(20, 3620, &raw[3]), MT_OK);
+  assert_int_equal(mt_dev_command(b, MT_OP_DRIFT, raw, 4, NULL, 0, &n), MT_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(mt_dev_read_cells(a, 1, all, 1, gp[1], gm[1]), MT_OK);
+  uint32_t lower = 0;
+  for (uint32_t i = 0; i < MT_ROWS * MT_COLS; i++) {
+    assert_true(gp[1][i] <= gp[0][i] && gm[1][i] <= gm[0][i]);
+    lower += gp[1][i] < gp[0][i];
+  }
+  assert_true(lower >= 50); /* the programmed G+ (and their floors' neighbours) went down */
+  assert_int_equal(mt_dev_read_cells(b, 1, all, 1, gp[0], gm[0]), MT_OK);
+  assert_memory_equal(gp[0], gp[1], sizeof gp[0]);
+  assert_memory_equal(gm[0], gm[1], sizeof gm[0]);
+  mt_dev_close(a);
+  mt_dev_close(b);
+}
+
 static void pulse_read_and_meta_through_the_api(void **state) {
   (void)state;
   mt_dev *dev = open_rram(1);
@@ -435,6 +493,7 @@ int main(void) {
     cmocka_unit_test(read_list_through_the_api),
     cmocka_unit_test(mvm_and_program_through_the_api),
     cmocka_unit_test(pulse_read_and_meta_through_the_api),
+    cmocka_unit_test(drift_through_the_api),
     cmocka_unit_test(snapshot_resumes_exactly),
     cmocka_unit_test(bad_snapshots_are_refused),
     cmocka_unit_test(rejected_images_change_nothing),

@@ -544,7 +544,13 @@ static void test_defaults(void **state)
   assert_int_equal(c[MT_CFG_META_TABLE_LOG2], 8);
   assert_int_equal(c[MT_CFG_META_ENTRY_BITS], 16);
   assert_int_equal(c[MT_CFG_META_RULE], 0);
+  assert_int_equal(c[MT_CFG_DRIFT_NU], 0); /* no drift */
+  assert_int_equal(c[MT_CFG_DRIFT_NU_SD], 0);
   assert_int_equal(p.levels, 16);
+  /* device.drift: Q0.16 exponent and sigma */
+  parse_ok("{\"name\": \"x\", \"device\": {\"drift\": {\"nu\": 0.05, \"nu_sd\": 0.02}}}", &p);
+  assert_int_equal(p.cfg[MT_CFG_DRIFT_NU], 3277);
+  assert_int_equal(p.cfg[MT_CFG_DRIFT_NU_SD], 1311);
   check_adc(&p, 1.0);
   for (unsigned i = 0; i < MT_CFG_COUNT; i++) {
     assert_true(c[i] >= mt_cfg_min[i] && c[i] <= mt_cfg_max[i]);
@@ -704,6 +710,8 @@ static void test_error_out_of_range(void **state)
 
   parse_fails("{\"name\": \"x\", \"device\": {\"g_min\": 1.5}}", "device.g_min: 1.5 is out of range", NULL);
   parse_fails("{\"name\": \"x\", \"device\": {\"c2c\": {\"relative\": 1.0}}}", "device.c2c.relative", "c2c_mul");
+  parse_fails("{\"name\": \"x\", \"device\": {\"drift\": {\"nu\": 1.0}}}", "device.drift.nu", "drift_nu");
+  parse_fails("{\"name\": \"x\", \"device\": {\"drift\": {\"tau\": 1.0}}}", "device.drift", "tau");
   parse_fails("{\"name\": \"x\", \"device\": {\"stuck\": {\"low\": 0.6, \"high\": 0.5}}}", "device.stuck",
               "low + high");
   parse_fails("{\"name\": \"x\", \"response\": {\"model\": \"neurosim\", \"pulses_set\": 9, \"pulses_rst\": 9,"

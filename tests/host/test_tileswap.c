@@ -38,6 +38,7 @@ static mt_dev *open_swap(const char *uri, uint32_t max_tiles) {
     fail_msg("%s: %s", uri, mt_dev_errmsg(dev));
   char err[256];
   assert_int_equal(mt_preset_load(MT_SOURCE_DIR "/presets/rram.json", &rram, err, sizeof err), 0);
+  rram.cfg[MT_CFG_DRIFT_NU] = 3277, rram.cfg[MT_CFG_DRIFT_NU_SD] = 1311; /* for DRIFT */
   assert_int_equal(mt_preset_apply(&rram, dev), MT_OK);
   assert_int_equal(mt_dev_seed(dev, 42), MT_OK);
   return dev;
@@ -132,7 +133,17 @@ static void run_stream(mt_dev *dev, trace *tr) {
     record(tr, "probe g+", t, gp, sizeof gp);
     record(tr, "probe g-", t, gm, sizeof gm);
   }
+  /* DRIFT of every tile, through the API and raw: each device's exponent follows its tile
+   * (the seed as FABRICATE's), not the slot it sits in. */
   uint32_t fab[3] = {9, 1, 5}, n = 0;
+  for (uint32_t t = 0; t < TILES; t++) OK(dev, mt_dev_drift(dev, t, 11, 20, 20 + 3600.0 * (t + 1)));
+  uint32_t dr[4] = {5, 0, 6, 3 * 65536};
+  OK(dev, mt_dev_command(dev, MT_OP_DRIFT, dr, 4, NULL, 0, &n));
+  for (uint32_t t = 0; t < TILES; t++) {
+    OK(dev, mt_dev_read_cells(dev, t, (mt_region){0, MT_ROWS, 0, MT_COLS}, 1, gp, gm));
+    record(tr, "DRIFT, probe g+", t, gp, sizeof gp);
+    record(tr, "DRIFT, probe g-", t, gm, sizeof gm);
+  }
   OK(dev, mt_dev_command(dev, MT_OP_FABRICATE, fab, 3, NULL, 0, &n));
   OK(dev, mt_dev_read_cells(dev, 5, (mt_region){0, MT_ROWS, 0, MT_COLS}, 1, gp, gm));
   record(tr, "raw FABRICATE, probe g+", 5, gp, sizeof gp);

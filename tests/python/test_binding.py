@@ -30,7 +30,7 @@ def test_device_info_and_close():
     with memtile.Device("model://?tiles=3") as d:
         i = d.info
         assert (i["tiles"], i["rows"], i["cols"]) == (3, 128, 128)
-        assert i["protocol"] == "1.1"
+        assert i["protocol"] == "1.2"
         assert d.uri == "model://?tiles=3"
         with pytest.raises(memtile.MemtileError) as e:
             d.cycles()  # model:// has no simulated clock
@@ -138,6 +138,21 @@ def test_metaplasticity_unit(dev):
     assert got.shape == (2, 3)
     dev.meta_update(0, np.ones((2, 3), dtype=np.int16) * 100, row0=4, col0=4)
     assert dev.stats()["meta_updates"] > 0
+
+
+def test_drift_lowers_conductance(dev):
+    dev.pulse(0, [3, 3], [0, 1], [30, 30])
+    before, _ = dev.read_cells(0, 3, 1, 0, 2, probe=True)
+    dev.drift(0, seed=9, t0=20, t1=3620)        # the rram preset does not drift
+    same, _ = dev.read_cells(0, 3, 1, 0, 2, probe=True)
+    assert (same == before).all()
+    cfg = dict(memtile.Preset("rram").config, drift_nu=3277, drift_nu_sd=655)
+    dev.configure(cfg)
+    dev.drift(0, seed=9, t0=20, t1=3620)
+    after, _ = dev.read_cells(0, 3, 1, 0, 2, probe=True)
+    assert (after < before).all()
+    with pytest.raises(memtile.MemtileError, match="t0 = 30 s to t1 = 10 s"):
+        dev.drift(0, seed=9, t0=30, t1=10)
 
 
 def test_configure_by_name(dev):
