@@ -252,18 +252,19 @@ module mt_eng_fab #(
   // ---------------------------------------------------------------- DRIFT
   // mt_cell_drift of hls/mt_device.c (docs/device-model.md, "Conductance drift"), one device
   // per cycle through ND stages. Every multiply has registered operands and a registered
-  // result (with mt_gnoise's and the table steps' rounding constants in the same stage, as a
-  // DSP's post-adder); each table factor is looked up one stage ahead of its multiply. The
-  // stages carry the device's index, conductance, floor and fault alongside.
+  // result; the four 25-bit products (three exp2 table steps and g * f) with their rounding
+  // constants take two stages each in mt_umul25x25 (split to fit the DSPs, then one add), and
+  // each table factor is looked up in the stage before its multiply. The stages carry the
+  // device's index, conductance, floor and fault alongside.
   //   0 the device's draw, g, gmin_d and fault picked from the lanes' and memories' words
   //   1 drift_nu_sd * z + 2^11                    2 nu_d = min(|nu + noise|, 65535)
   //   3 nu_d * L (e = this >> 16)                 4 f = T[digit 3]; T[digit 2]; s
-  //   5 f * T[digit 2] + 2^23; T[digit 1]         6 ... * T[digit 1] + 2^23; T[digit 0]
-  //   7 ... * T[digit 0] + 2^23                   8 g * f + 2^(s-1)
-  //   9 the shift, the gmin_d floor, the fault
+  //   5-6 f * T[digit 2] + 2^23; T[digit 1]       7-8 ... * T[digit 1] + 2^23; T[digit 0]
+  //   9-10 ... * T[digit 0] + 2^23                11-12 g * f + 2^(s-1)
+  //   13 the shift, the gmin_d floor, the fault
   localparam int unsigned DEVS = 2 * LANES;      // devices of a word: index k*LANES + lane
   localparam int unsigned DW = DEVS > 1 ? $clog2(DEVS) : 1;
-  localparam int unsigned ND = 10;               // pipeline stages
+  localparam int unsigned ND = 14;               // pipeline stages
   localparam logic [48:0] HALF24 = 49'd8388608;  // 2^23, the rounding term of >> 24
   logic [31:0]          d_row_q, d_grp_q;
   logic                 d_last_word;
@@ -296,19 +297,26 @@ module mt_eng_fab #(
   logic signed [33:0]   d1_p_q;
   logic [15:0]          d2_nu_q;
   logic [38:0]          d3_e_q;
-  logic [24:0]          d4_f_q, d4_t_q, d5_t_q, d6_t_q;
-  logic [7:0]           d4_x_q;                  // digits 1 and 0 of the fraction
-  logic [3:0]           d5_x_q;                  // digit 0
-  logic [48:0]          d5_m_q, d6_m_q, d7_m_q;
-  logic [40:0]          d8_m_q;
-  (* mem2reg *) logic [4:0] ds_q [4:8];          // s - 24 = min(i, 17)
-  logic [15:0]          d9_g_q;
+  logic [24:0]          d4_f_q, d4_t_q, d6_t_q, d8_t_q;
+  logic [7:0]           d4_x_q, d5_x_q;          // digits 1 and 0 of the fraction
+  logic [3:0]           d6_x_q, d7_x_q;          // digit 0
+  logic [48:0]          d6_m, d8_m, d10_m;
+  logic [40:0]          d12_m;
+  (* mem2reg *) logic [4:0] ds_q [4:12];         // s - 24 = min(i, 17)
+  logic [15:0]          d13_g_q;
   logic signed [21:0]   d2_v;                    // nu + noise: |noise| < 2^19
   assign d2_v = 22'($signed({6'd0, d_nu})) + 22'(d1_p_q >>> 12);
   logic [6:0]           d4_i;                    // integer part of the exponent
   assign d4_i = d3_e_q[38:32];
-  logic [40:0]          d9_v;
-  assign d9_v = d8_m_q >> (24 + 32'(ds_q[8]));
+  logic [40:0]          d13_v;
+  assign d13_v = d12_m >> (24 + 32'(ds_q[12]));
+  mt_umul25x25 #(.OW(49)) u_dm1 (.clk_i(clk_i), .a_i(d4_f_q), .b_i(d4_t_q), .c_i(HALF24), .p_o(d6_m));
+  mt_umul25x25 #(.OW(49)) u_dm2 (.clk_i(clk_i), .a_i(d6_m[48:24]), .b_i(d6_t_q), .c_i(HALF24), .p_o(d8_m));
+  mt_umul25x25 #(.OW(49)) u_dm3 (.clk_i(clk_i), .a_i(d8_m[48:24]), .b_i(d8_t_q), .c_i(HALF24), .p_o(d10_m));
+  mt_umul25x25 #(.OW(41)) u_dm4 (
+    .clk_i(clk_i), .a_i(d10_m[48:24]), .b_i(25'(dgs_q[10])), .c_i(41'd1 << (23 + 32'(ds_q[10]))),
+    .p_o(d12_m)
+  );
 
   // The word's fields per device, as arrays: picking one is a 2*LANES-way mux of its own
   // width (a variable part-select of the whole dm word would be a shifter over all of it).
@@ -345,15 +353,13 @@ module mt_eng_fab #(
     d4_t_q <= mt_drift_exp2({2'd2, d3_e_q[27:24]});
     d4_x_q <= d3_e_q[23:16];
     ds_q[4] <= d4_i > 7'd17 ? 5'd17 : d4_i[4:0];
-    for (int k = 5; k <= 8; k++) ds_q[k] <= ds_q[k-1];
-    d5_m_q <= 49'(d4_f_q) * 49'(d4_t_q) + HALF24;
-    d5_t_q <= mt_drift_exp2({2'd1, d4_x_q[7:4]});
-    d5_x_q <= d4_x_q[3:0];
-    d6_m_q <= 49'(d5_m_q[48:24]) * 49'(d5_t_q) + HALF24;
-    d6_t_q <= mt_drift_exp2({2'd0, d5_x_q});
-    d7_m_q <= 49'(d6_m_q[48:24]) * 49'(d6_t_q) + HALF24;
-    d8_m_q <= 41'(dgs_q[7]) * 41'(d7_m_q[48:24]) + (41'd1 << (23 + 32'(ds_q[7])));
-    d9_g_q <= !dks_q[8] ? dgs_q[8] : d9_v < 41'(dms_q[8]) ? dms_q[8] : d9_v[15:0];
+    for (int k = 5; k <= 12; k++) ds_q[k] <= ds_q[k-1];
+    d5_x_q <= d4_x_q;
+    d6_t_q <= mt_drift_exp2({2'd1, d5_x_q[7:4]});
+    d6_x_q <= d5_x_q[3:0];
+    d7_x_q <= d6_x_q;
+    d8_t_q <= mt_drift_exp2({2'd0, d7_x_q});
+    d13_g_q <= !dks_q[12] ? dgs_q[12] : d13_v < 41'(dms_q[12]) ? dms_q[12] : d13_v[15:0];
   end
 
   // ---------------------------------------------------------------- READ_CELLS
@@ -662,7 +668,7 @@ module mt_eng_fab #(
     // A device leaving the pipeline writes its slot of the word (the address is held).
     if (state_q == S_DRUN && dv_q[ND-1]) begin
       gm_we_o[di_q[ND-1]] = 1'b1;
-      gm_wdata_o = {DEVS{d9_g_q}};
+      gm_wdata_o = {DEVS{d13_g_q}};
     end
     if (state_q == S_DNEXT) fb_take_o = {LANES{2'd2}};
     fab_set_o = done_o && is_fab_q && status_q == 0;
@@ -680,6 +686,6 @@ module mt_eng_fab #(
   wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,
                          dm_rdata_i, lm_rdata_i, hm_rdata_i, fb_u_i, fb_z_i, tile[31:6],
                          cfg_i, p_q[5][31:1], p_q[2][31:6], p_q[3][31:23],
-                         d3_e_q[15:0], d5_m_q[23:0], d6_m_q[23:0], d7_m_q[23:0]};
+                         d3_e_q[15:0], d6_m[23:0], d8_m[23:0], d10_m[23:0]};
 endmodule
 `default_nettype wire

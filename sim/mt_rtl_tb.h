@@ -108,6 +108,13 @@ void tb_isqrt_close(tb_isqrt_t *t);
 /* One cycle with start_i/v_i. Before the edge, stores root_o in *root and returns valid_o. */
 int tb_isqrt_cycle(tb_isqrt_t *t, int start, uint64_t v, uint32_t *root);
 
+/* ---- rtl/mt_umul25x25.sv (OW 50). One cycle with a_i, b_i, c_i; returns p_o before the edge
+ * (the result of the operands of two edges earlier). */
+typedef struct tb_umul tb_umul_t;
+tb_umul_t *tb_umul_open(void);
+void tb_umul_close(tb_umul_t *t);
+uint64_t tb_umul_cycle(tb_umul_t *t, uint32_t a, uint32_t b, uint64_t c);
+
 /* ---- rtl/mt_regfile.sv at the device's CFG_COUNT and CNT_COUNT (Makefile), through its
  * GLOBAL-image ports and the counter increments. */
 typedef struct tb_regfile tb_regfile_t;
