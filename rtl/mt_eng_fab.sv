@@ -310,9 +310,15 @@ module mt_eng_fab #(
   assign d4_i = d3_e_q[38:32];
   logic [40:0]          d13_v;
   assign d13_v = d12_m >> (24 + 32'(ds_q[12]));
-  mt_umul25x25 #(.OW(49)) u_dm1 (.clk_i(clk_i), .a_i(d4_f_q), .b_i(d4_t_q), .c_i(HALF24), .p_o(d6_m));
-  mt_umul25x25 #(.OW(49)) u_dm2 (.clk_i(clk_i), .a_i(d6_m[48:24]), .b_i(d6_t_q), .c_i(HALF24), .p_o(d8_m));
-  mt_umul25x25 #(.OW(49)) u_dm3 (.clk_i(clk_i), .a_i(d8_m[48:24]), .b_i(d8_t_q), .c_i(HALF24), .p_o(d10_m));
+  mt_umul25x25 #(.OW(49)) u_dm1 (
+    .clk_i(clk_i), .a_i(d4_f_q), .b_i(d4_t_q), .c_i(HALF24), .p_o(d6_m)
+  );
+  mt_umul25x25 #(.OW(49)) u_dm2 (
+    .clk_i(clk_i), .a_i(d6_m[48:24]), .b_i(d6_t_q), .c_i(HALF24), .p_o(d8_m)
+  );
+  mt_umul25x25 #(.OW(49)) u_dm3 (
+    .clk_i(clk_i), .a_i(d8_m[48:24]), .b_i(d8_t_q), .c_i(HALF24), .p_o(d10_m)
+  );
   mt_umul25x25 #(.OW(41)) u_dm4 (
     .clk_i(clk_i), .a_i(d10_m[48:24]), .b_i(25'(dgs_q[10])), .c_i(41'd1 << (23 + 32'(ds_q[10]))),
     .p_o(d12_m)

@@ -175,27 +175,67 @@ module mt_eng_mvm #(
   logic [GW:0]   mc_g_q;
   logic          mode1;
   assign mode1 = mode_q == 2'd1;
-  logic [LANES-1:0] gmask;                       // lanes of the group that are columns < ncols
-  always_comb
-    for (int l = 0; l < LANES; l++) gmask[l] = 32'(mc_g_q) * LANES + 32'(l) < 32'(ncols_q);
-  logic lanes_ok;
-  assign lanes_ok = &(nz_avail_i | ~gmask);
-  logic [RW:0] mc_need;                          // rows that must be loaded for this issue
+  // What the issue condition and the issue need of a position (row, group) is computed a
+  // cycle ahead and registered (mcp_*_q), for the position held (h = 0) and for the one an
+  // issue advances to (h = 1), chosen by mc_go: the compares against the command's sizes and
+  // the gr address add are then off the path from the loaded-word count to the issue. After
+  // a start the held position's values are stale for one cycle, in which no issue can happen
+  // (no bank is loaded yet).
+  logic [LANES-1:0] mcp_gmask_q;
+  logic [RW:0]      mcp_need_q;
+  logic             mcp_last_g_q, mcp_last_q, mcp_first_q, mcp_row0_q;
+  logic [GR_AW-1:0] mcp_addr_q;
+  (* mem2reg *) logic [RW-1:0]    cp_r [2];
+  (* mem2reg *) logic [GW:0]      cp_g [2];
+  // Per position: the group's lanes that are columns < ncols, the rows that must be loaded.
+  (* mem2reg *) logic [LANES-1:0] cp_gmask [2];
+  (* mem2reg *) logic [RW:0]      cp_need [2];
+  logic [1:0]       cp_last_g, cp_last, cp_first, cp_row0;
+  (* mem2reg *) logic [GR_AW-1:0] cp_addr [2];
   always_comb begin
-    mc_need = mode1 ? (RW+1)'(mc_r_q) + 1 : (RW+1)'(mc_r_q) + (RW+1)'(R);
-    if (mc_need > (RW+1)'(nrows_q)) mc_need = (RW+1)'(nrows_q);
+    cp_r[0] = mc_r_q;
+    cp_g[0] = mc_g_q;
+    if (mcp_last_q) begin
+      cp_r[1] = '0;
+      cp_g[1] = '0;
+    end else if (!mcp_last_g_q) begin
+      cp_r[1] = mc_r_q;
+      cp_g[1] = mc_g_q + 1'b1;
+    end else begin
+      cp_r[1] = mc_r_q + (mode1 ? RW'(1) : RW'(R));
+      cp_g[1] = '0;
+    end
+    for (int h = 0; h < 2; h++) begin
+      for (int l = 0; l < LANES; l++)
+        cp_gmask[h][l] = 32'(cp_g[h]) * LANES + 32'(l) < 32'(ncols_q);
+      cp_need[h] = mode1 ? (RW+1)'(cp_r[h]) + 1 : (RW+1)'(cp_r[h]) + (RW+1)'(R);
+      if (cp_need[h] > (RW+1)'(nrows_q)) cp_need[h] = (RW+1)'(nrows_q);
+      cp_last_g[h] = !mode1 || cp_g[h] == ngroups_q - 1;
+      cp_last[h] = cp_last_g[h] && 32'(cp_r[h]) + (mode1 ? 32'd1 : 32'(R)) >= 32'(nrows_q);
+      cp_first[h] = cp_r[h] == 0 && cp_g[h] == 0;
+      cp_row0[h] = cp_r[h] == 0;
+      cp_addr[h] = tile_base_q + GR_AW'(32'(cp_r[h]) / R);
+    end
   end
+  always_ff @(posedge clk_i) begin
+    mcp_gmask_q <= cp_gmask[mc_go];
+    mcp_need_q <= cp_need[mc_go];
+    mcp_last_g_q <= cp_last_g[mc_go];
+    mcp_last_q <= cp_last[mc_go];
+    mcp_first_q <= cp_first[mc_go];
+    mcp_row0_q <= cp_row0[mc_go];
+    mcp_addr_q <= cp_addr[mc_go];
+  end
+  logic lanes_ok;
+  assign lanes_ok = &(nz_avail_i | ~mcp_gmask_q);
   // A vector's first issue must not reach the accumulators (5 cycles later) before the
   // previous vector's snapshot: it waits while that snapshot is pending and the ADC is busy
   // (mc_first_ok, from the ADC below). A vector's last issue waits for its root (read_mode 2)
   // and for the previous snapshot (mc_last_ok), so that at most one is pending.
   logic mc_go, mc_first_ok, mc_last_ok;
   assign mc_go = run && ms_q == M_RUN && x_busy_q[mc_b_q] &&
-                 32'(x_words_q[mc_b_q]) * 2 >= 32'(mc_need) && (!mode1 || lanes_ok) &&
-                 (mc_r_q != 0 || mc_g_q != 0 || mc_first_ok) && (!mc_last || mc_last_ok);
-  logic mc_last_g, mc_last;
-  assign mc_last_g = !mode1 || mc_g_q == ngroups_q - 1;
-  assign mc_last = mc_last_g && 32'(mc_r_q) + (mode1 ? 32'd1 : 32'(R)) >= 32'(nrows_q);
+                 32'(x_words_q[mc_b_q]) * 2 >= 32'(mcp_need_q) && (!mode1 || lanes_ok) &&
+                 (!mcp_first_q || mc_first_ok) && (!mcp_last_q || mc_last_ok);
   logic [KW-1:0] mc_k;                           // slot of the row in read_mode 1
   assign mc_k = KW'(32'(mc_r_q) % R);
   logic [RW-1:0] mc_rbase;
@@ -223,8 +263,8 @@ module mt_eng_mvm #(
     if (mc_go) begin
       m1_x_q <= mc_x;
       m1_z_q <= nz_z_i;
-      mfirst_q[1] <= mc_r_q == 0;
-      mlast_q[1] <= mc_last;
+      mfirst_q[1] <= mcp_row0_q;
+      mlast_q[1] <= mcp_last_q;
       mg_q[1] <= GW'(mc_g_q);
     end
     for (int s = 2; s <= NLAT; s++) begin
@@ -567,21 +607,16 @@ module mt_eng_mvm #(
           // MAC
           case (ms_q)
             M_RUN: if (mc_go) begin
-              if (mc_last) begin
+              mc_r_q <= cp_r[1];
+              mc_g_q <= cp_g[1];
+              if (mcp_last_q) begin
                 // The bank's inputs are all issued: LOAD may refill it.
                 x_busy_q[mc_b_q] <= 1'b0;
                 mc_b_q <= !mc_b_q;
                 mc_vec_q <= mc_vec_q + 32'd1;
-                mc_r_q <= '0;
-                mc_g_q <= '0;
                 snp_pend_q <= 1'b1;
                 nroot_q <= root_q[mc_b_q];
                 if (mc_vec_q + 1 >= nvec_q) ms_q <= M_STOP;
-              end else if (mode1 && !mc_last_g) begin
-                mc_g_q <= mc_g_q + 1'b1;
-              end else begin
-                mc_g_q <= '0;
-                mc_r_q <= mc_r_q + (mode1 ? RW'(1) : RW'(R));
               end
             end
             default: ;                           // M_STOP: every vector is issued
@@ -634,13 +669,13 @@ module mt_eng_mvm #(
     done_o = state_q == S_DONE;
 `include "mt_eng_done.vh"
     gr_re_o = mc_go;
-    gr_addr_o = mc_go ? tile_base_q + GR_AW'(32'(mc_r_q) / R) : '0;
+    gr_addr_o = mc_go ? mcp_addr_q : '0;
 
     if (state_q == S_FETCH) pl_addr_o = PL_AW'(fi_q);
     else if (ld_go) pl_addr_o = ld_base_q + ld_i_q;
 
     for (int l = 0; l < LANES; l++)
-      if (mc_go && mode1 && gmask[l]) nz_take_o[2*l +: 2] = 2'd2;
+      if (mc_go && mode1 && mcp_gmask_q[l]) nz_take_o[2*l +: 2] = 2'd2;
     if (a_go && mode_q == 2'd2) begin
       for (int l = 0; l < LANES; l++)
         if (a_oh_q[l] || a_odd_q && a_oh1[l]) nz_take_o[2*l +: 2] = 2'd1;
