@@ -289,10 +289,10 @@ module mt_eng_fab #(
 
   // Per stage: valid, device index, g, gmin_d, fault == NONE.
   logic [ND-1:0]        dv_q;
-  (* mem2reg *) logic [DW-1:0] di_q [ND];
-  (* mem2reg *) logic [15:0]   dgs_q [ND];
-  (* mem2reg *) logic [15:0]   dms_q [ND];
-  logic [ND-1:0]        dks_q;
+  (* mem2reg *) logic [DW-1:0] di_q [ND-1];     // stages 0 .. ND-2; stage ND-1 is d13_*_q
+  (* mem2reg *) logic [15:0]   dgs_q [ND-1];
+  (* mem2reg *) logic [15:0]   dms_q [ND-1];
+  logic [ND-2:0]        dks_q;
   logic [15:0]          d0_z_q;
   logic signed [33:0]   d1_p_q;
   logic [15:0]          d2_nu_q;
@@ -304,6 +304,7 @@ module mt_eng_fab #(
   logic [40:0]          d12_m;
   (* mem2reg *) logic [4:0] ds_q [4:12];         // s - 24 = min(i, 17)
   logic [15:0]          d13_g_q;
+  logic [DEVS-1:0]      d13_we_q;                // the device's gm slot, one-hot
   logic signed [21:0]   d2_v;                    // nu + noise: |noise| < 2^19
   assign d2_v = 22'($signed({6'd0, d_nu})) + 22'(d1_p_q >>> 12);
   logic [6:0]           d4_i;                    // integer part of the exponent
@@ -344,7 +345,7 @@ module mt_eng_fab #(
     dgs_q[0] <= dp_g[d_dev];
     dms_q[0] <= dp_min[d_dev];
     dks_q[0] <= dp_ok[d_dev];
-    for (int k = 1; k < ND; k++) begin
+    for (int k = 1; k < ND - 1; k++) begin
       di_q[k] <= di_q[k-1];
       dgs_q[k] <= dgs_q[k-1];
       dms_q[k] <= dms_q[k-1];
@@ -366,6 +367,9 @@ module mt_eng_fab #(
     d7_x_q <= d6_x_q;
     d8_t_q <= mt_drift_exp2({2'd0, d7_x_q});
     d13_g_q <= !dks_q[12] ? dgs_q[12] : d13_v < 41'(dms_q[12]) ? dms_q[12] : d13_v[15:0];
+    // Decoded here so that the write enable leaves a register (the decode behind the index's
+    // shift-register stage was the engine's slowest output, 5.6 ns of cell delay).
+    d13_we_q <= DEVS'(1) << di_q[12];
   end
 
   // ---------------------------------------------------------------- READ_CELLS
@@ -673,7 +677,7 @@ module mt_eng_fab #(
     end
     // A device leaving the pipeline writes its slot of the word (the address is held).
     if (state_q == S_DRUN && dv_q[ND-1]) begin
-      gm_we_o[di_q[ND-1]] = 1'b1;
+      gm_we_o = d13_we_q;
       gm_wdata_o = {DEVS{d13_g_q}};
     end
     if (state_q == S_DNEXT) fb_take_o = {LANES{2'd2}};
