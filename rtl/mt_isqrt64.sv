@@ -22,16 +22,23 @@ module mt_isqrt64 #(
   logic [CW-1:0] left_q;            // cycles of iterations still to run
   logic          valid_q;
 
-  // Iterations of this cycle, as the C loop body.
+  // Iterations of this cycle, as the C loop body. res is always a multiple of 2 * bit (0 at
+  // the start; (res >> 1) + bit and res >> 1 are multiples of bit = 4 * (bit >> 2)), so the
+  // C code's res + bit is res | bit, with no carry chain, and v >= res + bit is the borrow of
+  // the one 65-bit subtract that also gives the new v: one carry chain per iteration rather
+  // than an add, a compare and a subtract in series (the MVM engine's slowest path).
   logic [63:0] v_n, res_n, bit_n;
+  logic [64:0] diff;
   always_comb begin
     v_n = v_q;
     res_n = res_q;
     bit_n = bit_q;
+    diff = '0;
     for (int s = 0; s < STEPS; s++) begin
-      if (v_n >= res_n + bit_n) begin
-        v_n = v_n - (res_n + bit_n);
-        res_n = (res_n >> 1) + bit_n;
+      diff = {1'b0, v_n} - {1'b0, res_n | bit_n};
+      if (!diff[64]) begin
+        v_n = diff[63:0];
+        res_n = (res_n >> 1) | bit_n;
       end else begin
         res_n = res_n >> 1;
       end
