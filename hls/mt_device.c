@@ -80,11 +80,6 @@ static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint
   mt_dev_t dl = *d;
   uint16_t gl = *g;
   mt_xoshiro_t rl = *r;
-  /* At most WV_MAX_ITER pulses: where they cannot fail the device, the plain pulse (no
-   * branch on the direction, which each verify read decides anew). */
-  const int plain = mt_cfg_plain(cfg) && mt_cell_stays_good(&dl, cfg[MT_CFG_ENDURANCE],
-                                                            cfg[MT_CFG_WV_MAX_ITER]);
-  const int64_t c2c_add = cfg[MT_CFG_C2C_ADD];
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
     int64_t sensed = mt_cell_sense(cfg, &rl, gl);
     reads++;
@@ -94,10 +89,7 @@ static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint
       break;
     }
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
-    if (plain)
-      mt_cell_run_plain(c2c_add, &rl, &dl, &gl, err < 0, 1);
-    else
-      mt_cell_step(cfg, &rl, &dl, &gl, err < 0, 1);
+    mt_cell_step(cfg, &rl, &dl, &gl, err < 0, 1);
     sets += err < 0;
     n++;
   }

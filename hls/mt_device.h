@@ -90,43 +90,6 @@ static inline void mt_cell_run(const uint32_t *cfg, int64_t c2c_mul, mt_xoshiro_
   d->pulses = pulses;
 }
 
-/* Whether mt_cell_run_plain may stand in for mt_cell_step: a configuration with the
- * soft-bounds response (RESP_CLASS 0) and no relative c2c. PULSE decides it once per command,
- * write-verify once per device. */
-static inline int mt_cfg_plain(const uint32_t *cfg) {
-  return cfg[MT_CFG_RESP_CLASS] == 0 && cfg[MT_CFG_C2C_MUL] == 0;
-}
-
-/* Whether a run of n pulses on d neither starts on a failed device nor wears it out: the
- * endurance check of mt_cell_run cannot fire, so its fault stays MT_FAULT_NONE. */
-static inline int mt_cell_stays_good(const mt_dev_t *d, uint32_t endurance, uint32_t n) {
-  return d->fault == MT_FAULT_NONE && (endurance == 0 || (uint64_t)d->pulses + n < endurance);
-}
-
-/* mt_cell_run for a plain configuration (mt_cfg_plain) on a device for which
- * mt_cell_stays_good holds: the same conductance, lane and pulse count, with the direction
- * as an arithmetic mask instead of branches. PULSE's entries and write-verify's pulses go
- * up or down at random, so a branch on the direction was mispredicted about every other
- * time; the fault and endurance tests leave the loop, as they cannot change anything here. */
-static inline void mt_cell_run_plain(int64_t c2c_add, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
-                                     int set, uint32_t n) {
-  const int64_t m = (int64_t)(set != 0) - 1; /* 0 for SET, -1 for RESET */
-  const int64_t gmin = d->gmin, gmax = d->gmax;
-  const int64_t bound = gmax ^ ((gmax ^ gmin) & m); /* the branch's bound */
-  const int64_t step = (int64_t)d->step_set ^ (((int64_t)d->step_set ^ d->step_rst) & m);
-  const int64_t a = (int64_t)d->a_set ^ (((int64_t)d->a_set ^ d->a_rst) & m);
-  int64_t gv = *g;
-  for (uint32_t k = 0; k < n; k++) {
-    /* (v ^ m) - m is v for SET and -v for RESET: dist is gmax - g or g - gmin */
-    int64_t dist = ((bound - gv) ^ m) - m;
-    int64_t dgn = step + ((a * dist) >> 16) + mt_noise(r, c2c_add);
-    gv = mt_clamp16(gv + ((dgn ^ m) - m), gmin, gmax);
-  }
-  *g = (uint16_t)gv;
-  uint64_t p = (uint64_t)d->pulses + n; /* saturating, as mt_cell_run counts */
-  d->pulses = p > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)p;
-}
-
 /* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller
  * counts them); each consumes one Gaussian draw of r. The device is kept in locals over
  * the run. Inline, so PULSE and PROGRAM make no call per pulse. */

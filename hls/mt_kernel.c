@@ -241,16 +241,6 @@ static uint32_t op_program(mt_ctx_t *c) {
   return MT_ST_OK;
 }
 
-/* Out of line in the golden model compiled by gcc: inlined into PULSE's entry loop the run
- * was slower (register pressure), as mt_cell_run was. */
-#if defined(__GNUC__) && !defined(__SYNTHESIS__)
-__attribute__((noinline))
-#endif
-static void cell_run_plain(int64_t c2c_add, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g, int set,
-                           uint32_t n) {
-  mt_cell_run_plain(c2c_add, r, d, g, set, n);
-}
-
 static uint32_t op_pulse(mt_ctx_t *c) {
   if (c->len < 1) return fail(c, MT_ST_ERR_LENGTH, c->len, 1);
   uint32_t st = check_tile(c, 0, 1);
@@ -262,13 +252,7 @@ static uint32_t op_pulse(mt_ctx_t *c) {
       return fail(c, MT_ST_ERR_RANGE, k, e);
   }
   mt_tile_t *t = &c->tiles[c->p[0]];
-  /* The configuration decoded once per command, not per pulse: a plain one (the common case)
-   * takes mt_cell_run_plain wherever the device stays good; the rest mt_cell_step. */
-  const uint32_t *cfg = c->regs->cfg;
-  const int plain = mt_cfg_plain(cfg);
-  const int64_t c2c_add = cfg[MT_CFG_C2C_ADD];
-  const uint32_t endurance = cfg[MT_CFG_ENDURANCE];
-  uint64_t sets = 0, resets = 0; /* counted once (the counters are sums) */
+  uint64_t sets = 0, resets = 0; /* counted once per command (the counters are sums) */
   for (uint32_t k = 1; k < c->len; k++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
     uint32_t e = c->p[k];
@@ -277,13 +261,8 @@ static uint32_t op_pulse(mt_ctx_t *c) {
     int32_t n = (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); /* signed 7-bit */
     uint32_t row = e >> 20, k = (e >> 7) & 1u;
     uint32_t count = (uint32_t)(n < 0 ? -n : n);
-    mt_xoshiro_t *r = &c->regs->lanes[col % MT_LANES];
-    mt_dev_t *d = &t->dev[row][col][k];
-    uint16_t *g = &t->g[k][row][col];
-    if (plain && mt_cell_stays_good(d, endurance, count))
-      cell_run_plain(c2c_add, r, d, g, n > 0, count);
-    else
-      mt_cell_step(cfg, r, d, g, n > 0, count);
+    mt_cell_step(c->regs->cfg, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
+                 &t->g[k][row][col], n > 0, count);
     sets += n > 0 ? count : 0;
     resets += n > 0 ? 0 : count;
   }

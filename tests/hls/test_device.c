@@ -1434,7 +1434,8 @@ static void ref_compare_tile(tdev_t *d, uint32_t tile, ref_dev_t (*ref)[MT_COLS]
   }
 }
 
-static void bit_exact_run(uint32_t c2c_mul) {
+static void bit_exact_fabrication_pulses_programming(void **state) {
+  (void)state;
   tdev_t *d = tdev_new(2);
   uint32_t cfg[MT_CFG_COUNT];
   tu_cfg_quiet(cfg);
@@ -1451,7 +1452,7 @@ static void bit_exact_run(uint32_t c2c_mul) {
   cfg[MT_CFG_P_STUCK_LOW] = tu_q32(0.03);
   cfg[MT_CFG_P_STUCK_HIGH] = tu_q32(0.02);
   cfg[MT_CFG_ENDURANCE] = 40;
-  cfg[MT_CFG_C2C_MUL] = c2c_mul;
+  cfg[MT_CFG_C2C_MUL] = 6554;
   cfg[MT_CFG_C2C_ADD] = 80;
   cfg[MT_CFG_READ_SIGMA] = 60;
   cfg[MT_CFG_WV_TOL] = 200;
@@ -1536,20 +1537,6 @@ static void bit_exact_run(uint32_t c2c_mul) {
   tdev_free(d);
 }
 
-/* With relative c2c: PULSE's general path (mt_cell_step) for every entry. */
-static void bit_exact_fabrication_pulses_programming(void **state) {
-  (void)state;
-  bit_exact_run(6554);
-}
-
-/* Without relative c2c (soft bounds, the common configuration): PULSE takes its plain
- * path for devices that stay good over the entry, and the general one for entries on
- * stuck devices or that wear a device out (endurance 40), all in one command. */
-static void bit_exact_plain_pulse_path(void **state) {
-  (void)state;
-  bit_exact_run(0);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(noise_equals_scaled_gauss_draw),
@@ -1571,7 +1558,6 @@ int main(void) {
     cmocka_unit_test(counters_energy_latency_exact),
     cmocka_unit_test(determinism_same_script_same_bytes),
     cmocka_unit_test(bit_exact_fabrication_pulses_programming),
-    cmocka_unit_test(bit_exact_plain_pulse_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
