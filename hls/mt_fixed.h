@@ -10,8 +10,14 @@
  * without depending on how C shifts negative numbers, and without a branch
  * on the sign (random for noise, so it would mispredict half the time). */
 static inline int64_t mt_floor_shift(int64_t v, uint32_t s) {
+#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+  /* GCC (and Clang) define >> of a negative value as an arithmetic shift, which is floor:
+   * one instruction where the offset took three and two 64-bit constants, on every draw. */
+  return v >> s;
+#else
   const uint64_t bias = (uint64_t)1 << 62;
   return (int64_t)(((uint64_t)v + bias) >> s) - (int64_t)(bias >> s);
+#endif
 }
 
 /* floor((v + 2^(s-1)) / 2^s): round half up; v itself for s = 0. */

@@ -4,6 +4,9 @@
 #include "mt_algo.h"
 
 #include <assert.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,20 +35,19 @@ uint32_t mt_pulse_round_stochastic(float x_abs, uint64_t *rng) {
   return n > MT_PULSE_MAX ? MT_PULSE_MAX : n;
 }
 
-void mt_pulse_plan_stochastic(int32_t *restrict p, const float *restrict g,
-                              const float *restrict gs, const float *restrict gr, float lr,
-                              float w_per_g, uint32_t n, uint64_t *rng) {
-  assert(n <= MT_COLS);
-  /* Per weight: the floor and fraction of its pulse count x, masks of its sign (-1 for
-   * d <= 0) and of x >= MT_PULSE_MAX, whether it draws (0 < x < MT_PULSE_MAX: not for NaN)
-   * and m[j], its draw's index in the stream of *rng. Three loops, so that the first and the
-   * last vectorize: only the middle one, the running count of the draws, is serial. The
-   * selects are integer masks: with a float select gcc moves the conversions into a branch
-   * (they could trap), and the loop no longer vectorizes. */
-  int32_t fl[MT_COLS], neg[MT_COLS], big[MT_COLS], draw[MT_COLS];
-  float frac[MT_COLS];
-  uint64_t m[MT_COLS];
-  for (uint32_t j = 0; j < n; j++) {
+typedef int32_t v16i __attribute__((vector_size(64))); /* 16 lanes: generic vector extension */
+
+/* The per-weight part of ssm's plan for weights j0..j0+len: the floor and fraction of the
+ * pulse count x, masks of its sign (-1 for d <= 0) and of x >= MT_PULSE_MAX, and whether it
+ * draws (0 < x < MT_PULSE_MAX: not for NaN). The selects are integer masks: with a float
+ * select gcc moves the conversions into a branch (they could trap), and the loop no longer
+ * vectorizes. Called with len 16, a constant, it is one vector operation per line. */
+static inline void plan_prep(uint32_t j0, uint32_t len, const float *restrict g,
+                             const float *restrict gs, const float *restrict gr, float lr,
+                             float w_per_g, int32_t *restrict fl, float *restrict frac,
+                             int32_t *restrict neg, int32_t *restrict big,
+                             int32_t *restrict draw) {
+  for (uint32_t j = j0; j < j0 + len; j++) {
     float d = -lr * g[j] / w_per_g; /* wanted change of g+, g units */
     float set = gs[j], rst = gr[j]; /* both loaded: a conditional load does not vectorize */
     float x = fabsf(d) / (d > 0 ? set : rst);
@@ -61,10 +63,43 @@ void mt_pulse_plan_stochastic(int32_t *restrict p, const float *restrict g,
     neg[j] = (int32_t)(d > 0) - 1;
     big[j] = -(int32_t)(x >= (float)MT_PULSE_MAX);
   }
-  uint64_t draws = 0;
-  for (uint32_t j = 0; j < n; j++) {
-    draws += (uint64_t)draw[j];
-    m[j] = draws;
+}
+
+void mt_pulse_plan_stochastic(int32_t *restrict p, const float *restrict g,
+                              const float *restrict gs, const float *restrict gr, float lr,
+                              float w_per_g, uint32_t n, uint64_t *rng) {
+  assert(n <= MT_COLS);
+  /* Two passes of 16 weights at a time: plan_prep, then the draws. m, the index of a weight's
+   * draw in the stream of *rng, is the running count of the weights that draw: an
+   * in-register prefix sum of a block (shifts by 1, 2, 4 and 8 lanes) plus the count of the
+   * blocks before it (a serial count was a fifth of the plan). */
+  const uint32_t n16 = (n + 15u) & ~15u;
+  int32_t fl[MT_COLS], neg[MT_COLS], big[MT_COLS], draw[MT_COLS];
+  float frac[MT_COLS];
+  if (n >= 16) {
+    uint32_t j0 = 0;
+    for (; j0 + 16 <= n; j0 += 16) plan_prep(j0, 16, g, gs, gr, lr, w_per_g, fl, frac, neg, big, draw);
+    /* the last weights as a whole block ending at n (its overlap is computed again, alike) */
+    if (j0 < n) plan_prep(n - 16, 16, g, gs, gr, lr, w_per_g, fl, frac, neg, big, draw);
+  } else {
+    plan_prep(0, n, g, gs, gr, lr, w_per_g, fl, frac, neg, big, draw);
+  }
+  uint64_t m[MT_COLS], draws = 0;
+  if (n < 16) {
+    for (uint32_t j = 0; j < n; j++) m[j] = draws += (uint64_t)draw[j];
+  } else {
+    for (uint32_t j = n; j < n16; j++) draw[j] = 0; /* the last block's weights n..n16 */
+    for (uint32_t j0 = 0; j0 < n16; j0 += 16) {
+      v16i v;
+      memcpy(&v, draw + j0, sizeof v);
+      const v16i z = {0};
+      v += __builtin_shufflevector(z, v, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+      v += __builtin_shufflevector(z, v, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+      v += __builtin_shufflevector(z, v, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
+      v += __builtin_shufflevector(z, v, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23);
+      for (uint32_t q = 0; q < 16; q++) m[j0 + q] = draws + (uint64_t)(uint32_t)v[q];
+      draws += (uint64_t)(uint32_t)v[15];
+    }
   }
   const uint64_t x0 = *rng;
   for (uint32_t j = 0; j < n; j++) {
@@ -458,6 +493,44 @@ static int plan_nearest(int32_t *restrict p, const float *restrict g, const floa
   return any != 0;
 }
 
+/* The PULSE entries (row << 20 | column << 8 | signed 7-bit count) of the non-zero counts
+ * p[0..n) of row i, in column order, at out; returns how many. With AVX-512 a vector
+ * compress of 16 counts at a time, which may write up to 16 words past the entries it
+ * returns (ENTRY_CAP leaves room: a tile has at most MT_ROWS * MT_COLS entries). Otherwise
+ * without branches within groups of 8 weights (whether a weight gets pulses is a coin flip),
+ * a group without pulses, the common case, skipped. The same entries either way. */
+static uint32_t compact_row(uint32_t *restrict out, const int32_t *restrict p, uint32_t i,
+                            uint32_t n) {
+  uint32_t ne = 0;
+#if defined(__AVX512F__)
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i row = _mm512_set1_epi32((int)(i << 20)), low7 = _mm512_set1_epi32(0x7F);
+  for (uint32_t j0 = 0; j0 < n; j0 += 16) {
+    const __mmask16 in = n - j0 >= 16 ? 0xFFFFu : (__mmask16)((1u << (n - j0)) - 1u);
+    const __m512i c = _mm512_maskz_loadu_epi32(in, p + j0);
+    const __mmask16 nz = _mm512_test_epi32_mask(c, c);
+    if (nz == 0) continue;
+    const __m512i col = _mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)j0)), 8);
+    const __m512i e = _mm512_or_si512(_mm512_or_si512(row, col), _mm512_and_si512(c, low7));
+    /* compress in a register, then a plain store (a compressing store is slow on some cores) */
+    _mm512_storeu_si512(out + ne, _mm512_maskz_compress_epi32(nz, e));
+    ne += (uint32_t)__builtin_popcount(nz);
+  }
+#else
+  for (uint32_t j0 = 0; j0 < n; j0 += 8) {
+    uint32_t j1 = j0 + 8 < n ? j0 + 8 : n;
+    int32_t any = 0;
+    for (uint32_t j = j0; j < j1; j++) any |= p[j];
+    if (any == 0) continue;
+    for (uint32_t j = j0; j < j1; j++) {
+      out[ne] = i << 20 | j << 8 | ((uint32_t)p[j] & 0x7Fu);
+      ne += p[j] != 0;
+    }
+  }
+#endif
+  return ne;
+}
+
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
   const int ssm = s->o.ssm, comp = s->o.ssm && s->o.compensate;
   const float beta = s->o.momentum;
@@ -483,24 +556,16 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
           if (ssm) {
             mt_pulse_plan_stochastic(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
                                      pl->w_per_g, r.ncols, &s->rng);
-            int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
-            for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
+            /* Only compensation reads the plan back (not saved in checkpoints). */
+            if (comp) {
+              int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
+              for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
+            }
           } else if (!plan_nearest(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
                                    pl->w_per_g, r.ncols)) {
             continue; /* (sgd-pulse reads planned nowhere) */
           }
-          /* Compacted without branches within groups of 8 weights (whether a weight gets
-           * pulses is a coin flip); a group without pulses, the common case, is skipped. */
-          for (uint32_t j0 = 0; j0 < r.ncols; j0 += 8) {
-            uint32_t j1 = j0 + 8 < r.ncols ? j0 + 8 : r.ncols;
-            int32_t any = 0;
-            for (uint32_t j = j0; j < j1; j++) any |= pr[j];
-            if (any == 0) continue;
-            for (uint32_t j = j0; j < j1; j++) {
-              s->entries[ne] = i << 20 | j << 8 | ((uint32_t)pr[j] & 0x7Fu);
-              ne += pr[j] != 0;
-            }
-          }
+          ne += compact_row(s->entries + ne, pr, i, r.ncols);
         }
         if (ne == 0) continue;
         /* ssm compensation: G+ of every weight to pulse, before the pulses (one READ_LIST,

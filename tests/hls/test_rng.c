@@ -500,6 +500,34 @@ static void test_gnoise_zero(void **state) {
   assert_int_equal(mt_gnoise(-123456789, 0), 0);
 }
 
+/* mt_floor_shift is floor(v / 2^s) for |v| < 2^62 and s <= 62, whichever way it is
+ * computed (the golden model compiled by gcc uses an arithmetic shift, other compilers the
+ * offset form): checked against a division rounded toward minus infinity, on edge values
+ * and a splitmix64 stream of both signs and every magnitude, for every s. */
+static void test_floor_shift(void **state) {
+  (void)state;
+  const int64_t lim = (int64_t)1 << 62;
+  const int64_t edge[] = {0, 1, -1, 2, -2, 4095, -4095, 4096, -4096, 4097, -4097, lim - 1, -lim + 1,
+                          -lim};
+  uint64_t x = 0x5EED;
+  for (uint32_t s = 0; s <= 62; s++) {
+    const int64_t d = (int64_t)1 << s;
+    for (uint32_t k = 0; k < 2000 + sizeof edge / sizeof *edge; k++) {
+      int64_t v;
+      if (k < sizeof edge / sizeof *edge) {
+        v = edge[k];
+      } else {
+        uint64_t r = mt_splitmix64_next(&x);
+        v = (int64_t)(r >> (2 + r % 62)); /* magnitudes of every size below 2^62 */
+        if (r & 1) v = -v;
+      }
+      int64_t q = v / d; /* toward zero, then down for a negative inexact quotient */
+      if (v % d != 0 && v < 0) q--;
+      assert_true(mt_floor_shift(v, s) == q);
+    }
+  }
+}
+
 static void test_gnoise_sweep(void **state) {
   static const int64_t amps[] = {1, -1, 3, -3, 4095, -4097, 65535, -1000003, 1ll << 39};
   size_t a;
@@ -617,6 +645,7 @@ int main(void) {
       cmocka_unit_test(test_gnoise_exact),
       cmocka_unit_test(test_gnoise_zero),
       cmocka_unit_test(test_gnoise_sweep),
+      cmocka_unit_test(test_floor_shift),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
