@@ -65,20 +65,27 @@ module ac701_top #(
   assign ft_siwu_n = 1'b1;
 
   // ---------------------------------------------------------------- FT601 bus buffers
-  wire [31:0] data_o;
-  wire [3:0]  be_o;
-  wire        data_oe;
-  assign ft_data = data_oe ? data_o : 32'bz;
-  assign ft_be = data_oe ? be_o : 4'bz;
+  // One IOBUF per DATA/BE pin (docs/boards.md, "Pad structure"). Each pin's I/O block holds
+  // its input flop, output flop and tristate-control flop (T, active high = released), all in
+  // the bridge, so the pad sees registered signals only.
+  wire [31:0] data_i, data_o, data_t;
+  wire [3:0]  be_i, be_o, be_t;
+  for (genvar i = 0; i < 32; i++) begin : g_data_pad
+    IOBUF u_pad (.I(data_o[i]), .T(data_t[i]), .O(data_i[i]), .IO(ft_data[i]));
+  end
+  for (genvar i = 0; i < 4; i++) begin : g_be_pad
+    IOBUF u_pad (.I(be_o[i]), .T(be_t[i]), .O(be_i[i]), .IO(ft_be[i]));
+  end
 
   wire busy_unused;
   mt_usb_core #(
     .TILES(TILES), .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .CMD_WORDS(CMD_WORDS),
     .BUF_AW(14), .RSP_WORDS(16384), .FIFO_AW(5), .DROP_CYCLES(4194304)
   ) u_core (
-    .ft_clk_i(ft_clk_g), .ft_rst_i(rst_ft), .ft_data_i(ft_data), .ft_be_i(ft_be),
+    .ft_clk_i(ft_clk_g), .ft_rst_i(rst_ft), .ft_data_i(data_i), .ft_be_i(be_i),
     .ft_rxf_n_i(ft_rxf_n), .ft_txe_n_i(ft_txe_n), .ft_data_o(data_o), .ft_be_o(be_o),
-    .ft_data_oe_o(data_oe), .ft_rd_n_o(ft_rd_n), .ft_wr_n_o(ft_wr_n), .ft_oe_n_o(ft_oe_n),
+    .ft_data_t_o(data_t), .ft_be_t_o(be_t), .ft_rd_n_o(ft_rd_n), .ft_wr_n_o(ft_wr_n),
+    .ft_oe_n_o(ft_oe_n),
     .clk_i(clk_core), .rst_i(rst_core), .busy_o(busy_unused)
   );
 endmodule
