@@ -33,8 +33,11 @@ module ac701_top #(
   // Unused MMCM outputs stay open.
   /* verilator lint_off PINCONNECTEMPTY */
   // VCO = 200 MHz * 6 = 1200 MHz (600-1440 MHz for the -2 speed grade); 1200 / 16 = 75 MHz.
+  // The real-typed parameters are written as integers (5 ns, x6, /16: the same values):
+  // Vivado converts them to real as Verilog does, and Yosys reads them without a warning (it
+  // warns on real literals given to a black-box primitive).
   MMCME2_BASE #(
-    .CLKIN1_PERIOD(5.0), .DIVCLK_DIVIDE(1), .CLKFBOUT_MULT_F(6.0), .CLKOUT0_DIVIDE_F(16.0)
+    .CLKIN1_PERIOD(5), .DIVCLK_DIVIDE(1), .CLKFBOUT_MULT_F(6), .CLKOUT0_DIVIDE_F(16)
   ) u_mmcm (
     .CLKIN1(clk200), .CLKFBIN(clk_fb), .CLKFBOUT(clk_fb), .CLKOUT0(clk_core_mmcm),
     .LOCKED(locked), .RST(cpu_reset), .PWRDWN(1'b0),
