@@ -45,7 +45,7 @@ TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%) $(BUILD)/rel/tests/bench/bench_mvm_r4
 
-.PHONY: all deps deps-ok test test-run test-long test-xrt run lint bench clean check-generated check-layering generate \
+.PHONY: all deps deps-ok test test-run test-long test-xrt run lint lint-board bench clean check-generated check-layering generate \
   synth xclbin check-kernel vitis-stream fuzz bitstream install uninstall shared
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
@@ -147,7 +147,7 @@ SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protoc
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
   tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh tests/scripts/test_compare_runs.sh \
-  tests/scripts/test_meta_sweep.py
+  tests/scripts/test_meta_sweep.py tests/scripts/test_lint_board.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 
@@ -469,29 +469,36 @@ $(RTL_BUILD)/libmtusbsim_%.a: $(RTL_BUILD)/sim/mt_usbsim_tb_%.o $(RTL_BUILD)/vl/
 	    echo "addmod $$o"; done; echo save; echo end; } | ar -M
 	ranlib $@
 
-# The same harness around a bridge that breaks a 245 rule (sim/mt_usbsim_rxf_ignored.sv, built
-# under the class name Vmt_usb_core): the bus model must report it.
-$(RTL_BUILD)/vl/usbsim_rules.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
+# The same harness around deliberately broken tops (built under the class name Vmt_usb_core):
+# the bus model must report them. usbsim_rules: sim/mt_usbsim_rxf_ignored.sv (a bridge that
+# ignores RXF_N); usbsim_tsplit: sim/mt_usbsim_t_split.sv (one DATA pin's tristate control
+# stuck released). tests/rtl/test_usbsim_<name>.c each.
+USBSIM_BROKEN := rules tsplit
+USBSIM_TOP_rules := mt_usbsim_rxf_ignored
+USBSIM_TOP_tsplit := mt_usbsim_t_split
+$(USBSIM_BROKEN:%=$(RTL_BUILD)/vl/usbsim_%.stamp): $(RTL_BUILD)/vl/usbsim_%.stamp: \
+    $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	@touch $@.start
-	$(VERILATOR) $(VL_FLAGS) --trace-fst --prefix Vmt_usb_core --top-module mt_usbsim_rxf_ignored \
-	  --Mdir $(RTL_BUILD)/vl/usbsim_rules sim/mt_usbsim_rxf_ignored.sv \
-	  >$(RTL_BUILD)/vl/usbsim_rules.log 2>&1 || { cat $(RTL_BUILD)/vl/usbsim_rules.log; exit 1; }
-	$(MAKE) -s -C $(RTL_BUILD)/vl/usbsim_rules -f Vmt_usb_core.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
+	$(VERILATOR) $(VL_FLAGS) --trace-fst --prefix Vmt_usb_core --top-module $(USBSIM_TOP_$*) \
+	  --Mdir $(RTL_BUILD)/vl/usbsim_$* sim/$(USBSIM_TOP_$*).sv \
+	  >$(RTL_BUILD)/vl/usbsim_$*.log 2>&1 || { cat $(RTL_BUILD)/vl/usbsim_$*.log; exit 1; }
+	$(MAKE) -s -C $(RTL_BUILD)/vl/usbsim_$* -f Vmt_usb_core.mk OPT_FAST=-O2 $(VL_MAKEFLAGS) \
 	  verilated.o verilated_threads.o verilated_fst_c.o
 	@mv -f $@.start $@
 
-$(RTL_BUILD)/sim/mt_usbsim_tb_rules.o: sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h \
-    $(RTL_BUILD)/vl/usbsim_rules.stamp
+$(USBSIM_BROKEN:%=$(RTL_BUILD)/sim/mt_usbsim_tb_%.o): $(RTL_BUILD)/sim/mt_usbsim_tb_%.o: \
+    sim/mt_usbsim_tb.cpp sim/mt_usbsim.h sim/mt_tb_clock.h $(RTL_BUILD)/vl/usbsim_%.stamp
 	@mkdir -p $(@D)
-	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/usbsim_rules \
+	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/usbsim_$* \
 	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_USBSIM_TILES=0 -DMT_USBSIM_ROWS=0 \
 	  -DMT_USBSIM_COLS=0 -c $< -o $@
 
-$(RTL_BUILD)/tests/test_usbsim_rules: $(RTL_BUILD)/obj/tests/rtl/test_usbsim_rules.o \
-    $(RTL_BUILD)/sim/mt_usbsim_tb_rules.o $(RTL_BUILD)/vl/usbsim_rules.stamp
+$(USBSIM_BROKEN:%=$(RTL_BUILD)/tests/test_usbsim_%): $(RTL_BUILD)/tests/test_usbsim_%: \
+    $(RTL_BUILD)/obj/tests/rtl/test_usbsim_%.o $(RTL_BUILD)/sim/mt_usbsim_tb_%.o \
+    $(RTL_BUILD)/vl/usbsim_%.stamp
 	@mkdir -p $(@D)
-	d=$(RTL_BUILD)/vl/usbsim_rules; $(CXX) $(filter %.o,$^) $$d/Vmt_usb_core__ALL.a \
+	d=$(RTL_BUILD)/vl/usbsim_$*; $(CXX) $(filter %.o,$^) $$d/Vmt_usb_core__ALL.a \
 	  $$d/verilated.o $$d/verilated_threads.o $$d/verilated_fst_c.o -o $@ -lcmocka -lz $(VL_FST_LIBS) -pthread
 
 # The C model at the small geometry (MT_ROWS/MT_COLS overridden), for the equivalence test.
@@ -609,22 +616,18 @@ lint: deps-ok check-generated check-layering check-kernel
 	  echo "verilator --lint-only -Wall -Irtl -Igenerated $$f"; \
 	  $(VERILATOR) --lint-only -Wall -Irtl -Igenerated --top-module $$(basename $${f%.*}) $$f || exit 1; \
 	done
-	@# Board tops, with lint-only models of the Xilinx primitives they instantiate.
-	@for f in $(wildcard rtl/boards/*.sv); do \
-	  echo "verilator --lint-only -Wall -Irtl -Igenerated -Isim/xilinx_stubs $$f"; \
-	  $(VERILATOR) --lint-only -Wall $(VL_BOARD_LINT) -Irtl -Igenerated -Isim/xilinx_stubs --top-module $$(basename $${f%.*}) \
-	    $$f || exit 1; \
-	done
+	@# Board tops: Verilator -Wall with lint-only primitive models, Yosys with every warning fatal.
+	@$(MAKE) --no-print-directory lint-board
 	$(PYTHON) scripts/check_xdc_ports.py constraints/ac701_umft601x.xdc rtl/boards/ac701_top.sv
-	@# The board tops against Yosys' models of the real Xilinx primitives (port names).
-	@for f in $(wildcard rtl/boards/*.sv); do \
-	  echo "yosys: hierarchy -check -top $$(basename $${f%.*})"; \
-	  $(YOSYS) -q -p "read_verilog -lib +/xilinx/cells_xtra.v; read_verilog -lib +/xilinx/cells_sim.v; \
-	    read_verilog -sv -Irtl -Igenerated $(RTL_SV) $$f; hierarchy -check -top $$(basename $${f%.*})" \
-	    || exit 1; \
-	done
 	@# The subset Yosys 0.23 parses too (research/fpga.md 3.6).
 	$(YOSYS) -q -p "read_verilog -sv -Irtl -Igenerated $(RTL_SV); hierarchy -check"
+
+# The board tops alone (scripts/lint_board.sh: Verilator -Wall and Yosys, any warning fails);
+# LINT_BOARD_ROOT= lints another tree with the same tools (tests/scripts/test_lint_board.sh).
+LINT_BOARD_ROOT ?= $(CURDIR)
+lint-board:
+	VERILATOR="$(VERILATOR)" VL_BOARD_LINT="$(VL_BOARD_LINT)" YOSYS="$(YOSYS)" \
+	  scripts/lint_board.sh $(LINT_BOARD_ROOT)
 
 # Yosys 0.23 resource estimates (not Vivado): the RTL blocks for UltraScale+ (SYNTH_TOPS),
 # and the whole device plus the state engine in the reference configuration of the AC701

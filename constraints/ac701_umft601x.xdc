@@ -90,21 +90,35 @@ set_property -dict {PACKAGE_PIN K21 IOSTANDARD LVCMOS25} [get_ports {ft_data[31]
 set_property SLEW FAST [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n ft_siwu_n}]
 
 # I/O timing against ft_clk. The FT601 launches its outputs (DATA, BE, RXF_N, TXE_N) from the
-# CLK edge it drives and samples the FPGA's outputs on the next rising edge. The datasheet's
-# "245 Synchronous FIFO" timing table (DS_FT600Q-FT601Q) was not readable in the stored copies
-# (../shared/research/fpga.md 4.2), so these numbers are the ones of the PCILeech AC701 design
-# above, which runs this bus at 100 MHz (its output -min above -max relaxes the hold check and
-# is kept as found, not derived). Before the first bitstream, replace them with the
-# datasheet values: input -max = the FT601 clock-to-out maximum, -min = its minimum; output
-# -max = the FT601 setup time, -min = minus its hold time. The bridge (rtl/mt_ft601_bridge.sv)
-# registers every bus input and DATA/BE on the way out, so those flops go into the IOBs.
-# constraints/README.md ("Not verified") lists what other public FT601 designs use: the input
-# -min below is the most optimistic of them for hold, the first value to confirm.
-set_input_delay  -clock ft_clk -max 7.0 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
-set_input_delay  -clock ft_clk -min 6.5 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
-set_output_delay -clock ft_clk -max 1.0 [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n}]
-set_output_delay -clock ft_clk -min 4.8 [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n}]
+# CLK it drives and samples the FPGA's outputs on the next rising edge.
+# NOT FROM THE DATASHEET: the FT601 datasheet's "245 Synchronous FIFO" timing table
+# (DS_FT600Q-FT601Q; its clock period, output valid delay, setup and hold rows) could not be
+# read from this machine (docs/boards.md, "FT601 timing", says where it was looked for). The
+# numbers below are conservative assumptions built from what public FT601 designs use, each
+# widened by a board allowance of 0.5 ns (CLK-to-DATA trace skew on the UMFT601X-B and the
+# FMC, not measured). CHECK THEM AGAINST THE DATASHEET BEFORE THE FIRST BITSTREAM:
+#   input  -max = FT601 output valid delay max + allowance: 7.0 (all three public designs
+#                 agree on 7.0) + 0.5 = 7.5 ns
+#   input  -min = FT601 output valid delay min - allowance: 1.0 (the lowest value a public
+#                 design attributes to the datasheet) - 0.5 = 0.5 ns. The 6.5 ns used until
+#                 now (the PCILeech design's) assumed the FT601 never changes DATA before
+#                 6.5 ns after CLK: too optimistic for the hold check.
+#   output -max = FT601 setup time + allowance: 1.0 (the larger of the public designs' 1.0 and
+#                 0.5) + 0.5 = 1.5 ns
+#   output -min = -(FT601 hold time + allowance): -(0.5 + 0.5) = -1.0 ns (a hold of 0.5 ns, as
+#                 the Lime design's -0.5 implies; PCILeech's +4.8 assumed no hold at all)
+# The output delays also time the tristate-control (T) flops of DATA and BE: Vivado checks
+# the enable path of each IOBUF against them.
+set_input_delay  -clock ft_clk -max 7.5 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
+set_input_delay  -clock ft_clk -min 0.5 [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
+set_output_delay -clock ft_clk -max 1.5 [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n}]
+set_output_delay -clock ft_clk -min -1.0 [get_ports {ft_data[*] ft_be[*] ft_oe_n ft_rd_n ft_wr_n}]
 
+# Pad flops (docs/boards.md, "Pad structure"): every flop on a DATA/BE/flag pin goes into the
+# pin's I/O block: the input flop of all 38 input pins, and of the 36 DATA/BE pins also the
+# tristate-control flop and (DATA only; BE is a constant 4'hF) the output flop. The RTL marks
+# the same flops (* IOB = "TRUE" *) (rtl/mt_ft601_bridge.sv). RD_N, WR_N and OE_N also feed
+# the bridge's own logic and stay in the fabric.
 set_property IOB TRUE [get_ports {ft_data[*] ft_be[*] ft_rxf_n ft_txe_n}]
 
 # SIWU_N is held high and RESET_N is driven once from the reset logic: not timed.

@@ -13,6 +13,10 @@
 //  - turnaround: the FPGA drives DATA/BE only when OE_N was high for the whole previous clock,
 //    and lowers OE_N only when it drove nothing for the whole previous clock (one idle clock
 //    between the two directions).
+// Pads (docs/boards.md, "Pad structure"): each DATA/BE pin has its own tristate-control flop
+// (ft_data_t_o/ft_be_t_o, active high: 1 = released), so that every pin's T input comes from
+// a flop the tools can put into that pin's I/O block beside its output and input flops. All 36
+// hold the same value: the bridge drives the bus exactly while it is in B_TX.
 module mt_ft601_bridge #(
   parameter int unsigned FREE_W = 6,
   parameter int unsigned RING_AW = 3
@@ -26,7 +30,8 @@ module mt_ft601_bridge #(
   input  wire               ft_txe_n_i,
   output logic [31:0]       ft_data_o,
   output logic [3:0]        ft_be_o,
-  output logic              ft_data_oe_o,
+  output logic [31:0]       ft_data_t_o,  // per pin: 1 = released (high-Z), 0 = driven
+  output logic [3:0]        ft_be_t_o,
   output logic              ft_rd_n_o,
   output logic              ft_wr_n_o,
   output logic              ft_oe_n_o,
@@ -48,8 +53,9 @@ module mt_ft601_bridge #(
   bstate_e state_q;
 
   // ---------------------------------------------------------------- input flops
-  // In the I/O blocks on the board (IOB), as are ft_data_o/ft_be_o; the control outputs also
-  // feed the bridge's own logic, so they stay in the fabric.
+  // In the I/O blocks on the board (IOB), as are the DATA output flops (dout_q) and the 36
+  // tristate-control flops (dt_q, bet_q) below; the control outputs also feed the bridge's own
+  // logic, so they stay in the fabric.
   (* IOB = "TRUE" *) logic [31:0] din_q;
   (* IOB = "TRUE" *) logic [3:0]  bein_q;
   (* IOB = "TRUE" *) logic        rxf_n_q, txe_n_q;
@@ -95,13 +101,34 @@ module mt_ft601_bridge #(
   assign want_rx = !rxf_n_q && rx_room;
   assign offer = state_q == B_TX && want_tx;
 
+  // ---------------------------------------------------------------- pad flops
+  // One tristate-control flop per pin. Their inputs are equal, so KEEP stops synthesis from
+  // merging them into one flop, which could sit in only one pin's I/O block.
+  (* IOB = "TRUE" *) logic [31:0] dout_q;
+  (* IOB = "TRUE", KEEP = "TRUE" *) logic [31:0] dt_q;
+  (* IOB = "TRUE", KEEP = "TRUE" *) logic [3:0]  bet_q;
+  logic drive_d;  // the bus is driven in the next clock: B_TX then
+  always_comb begin
+    drive_d = state_q == B_TX;
+    if (state_q == B_IDLE && want_tx && (!want_rx || !prefer_rx_q)) drive_d = 1'b1;
+    if (state_q == B_TX && !want_tx) drive_d = 1'b0;
+    if (ft_rst_i) drive_d = 1'b0;
+  end
+  always_ff @(posedge ft_clk_i) begin
+    if (offer) dout_q <= ring_q[pres_q[RING_AW-1:0]];
+    dt_q <= {32{!drive_d}};
+    bet_q <= {4{!drive_d}};
+  end
+  assign ft_data_o = dout_q;
+  assign ft_data_t_o = dt_q;
+  assign ft_be_t_o = bet_q;
+  // Frames are whole words: every word the bridge writes has all four bytes valid.
+  assign ft_be_o = 4'hF;
+
   // ---------------------------------------------------------------- bus state machine
   always_ff @(posedge ft_clk_i) begin
-    if (offer) ft_data_o <= ring_q[pres_q[RING_AW-1:0]];
     if (ft_rst_i) begin
       state_q <= B_IDLE;
-      ft_be_o <= 4'hF;
-      ft_data_oe_o <= 1'b0;
       ft_rd_n_o <= 1'b1;
       ft_wr_n_o <= 1'b1;
       ft_oe_n_o <= 1'b1;
@@ -111,7 +138,6 @@ module mt_ft601_bridge #(
       skip_q <= 1'b0;
       prefer_rx_q <= 1'b0;
     end else begin
-      ft_be_o <= 4'hF;
       if (fill) tail_q <= tail_q + 1'b1;
       ft_wr_n_o <= !offer;
       if (offer) pres_q <= pres_q + 1'b1;
@@ -129,7 +155,6 @@ module mt_ft601_bridge #(
         B_IDLE:
           if (want_tx && (!want_rx || !prefer_rx_q)) begin
             state_q <= B_TX;
-            ft_data_oe_o <= 1'b1;
           end else if (want_rx) begin
             state_q <= B_RXOE;
             ft_oe_n_o <= 1'b0;
@@ -149,7 +174,6 @@ module mt_ft601_bridge #(
           end
         B_TX:
           if (!want_tx) begin
-            ft_data_oe_o <= 1'b0;
             prefer_rx_q <= 1'b1;
             state_q <= B_TURN;
           end
@@ -158,5 +182,22 @@ module mt_ft601_bridge #(
       endcase
     end
   end
+
+  // ---------------------------------------------------------------- assertions
+  // docs/rtl.md, "Assertions". Every tristate-control flop says what the state machine means:
+  // all 36 pins driven exactly in B_TX, none otherwise (a stray T flop would drive one pin
+  // against the FT601, or leave one floating while WR_N is low); WR_N low only while driving.
+  // Simulation only.
+`ifndef SYNTHESIS
+  always_ff @(posedge ft_clk_i) begin
+    if (!ft_rst_i) begin
+      assert (dt_q == {32{state_q != B_TX}} && bet_q == {4{state_q != B_TX}})
+      else $error("mt_ft601_bridge: tristate flops %h/%h disagree with state %0d", dt_q, bet_q,
+                  state_q);
+      assert (ft_wr_n_o || state_q == B_TX)
+      else $error("mt_ft601_bridge: WR_N low outside B_TX");
+    end
+  end
+`endif
 endmodule
 `default_nettype wire

@@ -24,7 +24,8 @@ module mt_usb_core #(
   input  wire         ft_txe_n_i,
   output logic [31:0] ft_data_o,
   output logic [3:0]  ft_be_o,
-  output logic        ft_data_oe_o,
+  output logic [31:0] ft_data_t_o,
+  output logic [3:0]  ft_be_t_o,
   output logic        ft_rd_n_o,
   output logic        ft_wr_n_o,
   output logic        ft_oe_n_o,
@@ -40,8 +41,8 @@ module mt_usb_core #(
   mt_ft601_bridge #(.FREE_W(FIFO_AW + 1)) u_bridge (
     .ft_clk_i(ft_clk_i), .ft_rst_i(ft_rst_i), .ft_data_i(ft_data_i), .ft_be_i(ft_be_i),
     .ft_rxf_n_i(ft_rxf_n_i), .ft_txe_n_i(ft_txe_n_i), .ft_data_o(ft_data_o), .ft_be_o(ft_be_o),
-    .ft_data_oe_o(ft_data_oe_o), .ft_rd_n_o(ft_rd_n_o), .ft_wr_n_o(ft_wr_n_o),
-    .ft_oe_n_o(ft_oe_n_o), .rx_data_o(rx_w_data), .rx_valid_o(rx_w_valid),
+    .ft_data_t_o(ft_data_t_o), .ft_be_t_o(ft_be_t_o), .ft_rd_n_o(ft_rd_n_o),
+    .ft_wr_n_o(ft_wr_n_o), .ft_oe_n_o(ft_oe_n_o), .rx_data_o(rx_w_data), .rx_valid_o(rx_w_valid),
     .rx_free_i(rx_w_free), .tx_data_i(tx_r_data), .tx_valid_i(tx_r_valid),
     .tx_ready_o(tx_r_ready)
   );

@@ -13,7 +13,8 @@ module mt_usbsim_rxf_ignored (
   input  wire         ft_txe_n_i,
   output logic [31:0] ft_data_o,
   output logic [3:0]  ft_be_o,
-  output logic        ft_data_oe_o,
+  output logic [31:0] ft_data_t_o,
+  output logic [3:0]  ft_be_t_o,
   output logic        ft_rd_n_o,
   output logic        ft_wr_n_o,
   output logic        ft_oe_n_o,
@@ -29,8 +30,8 @@ module mt_usbsim_rxf_ignored (
   mt_ft601_bridge #(.FREE_W(6)) u_bridge (
     .ft_clk_i(ft_clk_i), .ft_rst_i(ft_rst_i), .ft_data_i(ft_data_i), .ft_be_i(ft_be_i),
     .ft_rxf_n_i(1'b0), .ft_txe_n_i(ft_txe_n_i), .ft_data_o(ft_data_o), .ft_be_o(ft_be_o),
-    .ft_data_oe_o(ft_data_oe_o), .ft_rd_n_o(ft_rd_n_o), .ft_wr_n_o(ft_wr_n_o),
-    .ft_oe_n_o(ft_oe_n_o), .rx_data_o(rx_data), .rx_valid_o(rx_valid), .rx_free_i(free),
+    .ft_data_t_o(ft_data_t_o), .ft_be_t_o(ft_be_t_o), .ft_rd_n_o(ft_rd_n_o),
+    .ft_wr_n_o(ft_wr_n_o), .ft_oe_n_o(ft_oe_n_o), .rx_data_o(rx_data), .rx_valid_o(rx_valid), .rx_free_i(free),
     .tx_data_i(lb_data), .tx_valid_i(lb_valid), .tx_ready_o(lb_ready)
   );
   mt_async_fifo #(.WIDTH(32), .AW(5)) u_loop (

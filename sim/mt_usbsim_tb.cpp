@@ -57,9 +57,12 @@ uint64_t mix(uint64_t *x) {
 }
 
 // What the FPGA drove during one FT601 clock (sampled just before its rising edge) and the
-// FT601's flags during the same clock.
+// FT601's flags during the same clock. The FPGA releases or drives each DATA/BE pin on its
+// own (one tristate control per pin, 1 = released): doe says all 36 pins were driven, dany
+// that at least one was.
 struct bus_edge {
-  bool oe_n = true, rd_n = true, wr_n = true, doe = false, rxf_n = true, txe_n = true;
+  bool oe_n = true, rd_n = true, wr_n = true, doe = false, dany = false, rxf_n = true,
+       txe_n = true;
 };
 
 }  // namespace
@@ -104,8 +107,9 @@ struct mt_usbsim {
       m.ft_data_i = w;
       m.ft_be_i = be;
     } else {
-      m.ft_data_i = m.ft_data_oe_o ? m.ft_data_o : kFloating;
-      m.ft_be_i = m.ft_data_oe_o ? m.ft_be_o : 0;
+      // Pin by pin: a driven pin carries the FPGA's bit, a released one floats.
+      m.ft_data_i = (m.ft_data_o & ~m.ft_data_t_o) | (kFloating & m.ft_data_t_o);
+      m.ft_be_i = m.ft_be_o & ~m.ft_be_t_o & 0xFu;
     }
     m.ft_rxf_n_i = rxf_n;
     m.ft_txe_n_i = txe_n;
@@ -124,7 +128,8 @@ struct mt_usbsim {
     e.oe_n = m.ft_oe_n_o;
     e.rd_n = m.ft_rd_n_o;
     e.wr_n = m.ft_wr_n_o;
-    e.doe = m.ft_data_oe_o;
+    e.doe = m.ft_data_t_o == 0 && (m.ft_be_t_o & 0xFu) == 0;
+    e.dany = m.ft_data_t_o != 0xFFFFFFFFu || (m.ft_be_t_o & 0xFu) != 0xFu;
     e.rxf_n = rxf_n;
     e.txe_n = txe_n;
     if (checking) {
@@ -132,10 +137,11 @@ struct mt_usbsim {
       rule(!e.rd_n && h1.oe_n, "RD_N low without OE_N low one clock before");
       rule(!e.wr_n && !e.rd_n, "WR_N and RD_N low together");
       rule(!e.wr_n && !e.oe_n, "WR_N low while OE_N is low (the FT601 drives the bus)");
-      rule(!e.wr_n && !e.doe, "WR_N low without the FPGA driving DATA");
-      rule(e.doe && !e.oe_n, "bus contention: the FPGA drives DATA while OE_N is low");
-      rule(e.doe && !h1.oe_n, "no turnaround: the FPGA drives DATA in the clock after OE_N was low");
-      rule(!e.oe_n && h1.doe, "no turnaround: OE_N low in the clock after the FPGA drove DATA");
+      rule(!e.wr_n && !e.doe, "WR_N low without the FPGA driving all DATA and BE pins");
+      rule(e.dany && !e.doe, "DATA/BE pins partly driven (the per-pin tristate controls disagree)");
+      rule(e.dany && !e.oe_n, "bus contention: the FPGA drives DATA while OE_N is low");
+      rule(e.dany && !h1.oe_n, "no turnaround: the FPGA drives DATA in the clock after OE_N was low");
+      rule(!e.oe_n && h1.dany, "no turnaround: OE_N low in the clock after the FPGA drove DATA");
       rule(!e.wr_n && h2.txe_n, "WR_N low two clocks after TXE_N was high (TXE_N ignored)");
       rule(!e.rd_n && h2.rxf_n, "RD_N low two clocks after RXF_N was high (RXF_N ignored)");
     }

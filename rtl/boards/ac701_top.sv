@@ -33,8 +33,11 @@ module ac701_top #(
   // Unused MMCM outputs stay open.
   /* verilator lint_off PINCONNECTEMPTY */
   // VCO = 200 MHz * 6 = 1200 MHz (600-1440 MHz for the -2 speed grade); 1200 / 16 = 75 MHz.
+  // The real-typed parameters are written as integers (5 ns, x6, /16: the same values):
+  // Vivado converts them to real as Verilog does, and Yosys reads them without a warning (it
+  // warns on real literals given to a black-box primitive).
   MMCME2_BASE #(
-    .CLKIN1_PERIOD(5.0), .DIVCLK_DIVIDE(1), .CLKFBOUT_MULT_F(6.0), .CLKOUT0_DIVIDE_F(16.0)
+    .CLKIN1_PERIOD(5), .DIVCLK_DIVIDE(1), .CLKFBOUT_MULT_F(6), .CLKOUT0_DIVIDE_F(16)
   ) u_mmcm (
     .CLKIN1(clk200), .CLKFBIN(clk_fb), .CLKFBOUT(clk_fb), .CLKOUT0(clk_core_mmcm),
     .LOCKED(locked), .RST(cpu_reset), .PWRDWN(1'b0),
@@ -65,20 +68,27 @@ module ac701_top #(
   assign ft_siwu_n = 1'b1;
 
   // ---------------------------------------------------------------- FT601 bus buffers
-  wire [31:0] data_o;
-  wire [3:0]  be_o;
-  wire        data_oe;
-  assign ft_data = data_oe ? data_o : 32'bz;
-  assign ft_be = data_oe ? be_o : 4'bz;
+  // One IOBUF per DATA/BE pin (docs/boards.md, "Pad structure"). Each pin's I/O block holds
+  // its input flop, output flop and tristate-control flop (T, active high = released), all in
+  // the bridge, so the pad sees registered signals only.
+  wire [31:0] data_i, data_o, data_t;
+  wire [3:0]  be_i, be_o, be_t;
+  for (genvar i = 0; i < 32; i++) begin : g_data_pad
+    IOBUF u_pad (.I(data_o[i]), .T(data_t[i]), .O(data_i[i]), .IO(ft_data[i]));
+  end
+  for (genvar i = 0; i < 4; i++) begin : g_be_pad
+    IOBUF u_pad (.I(be_o[i]), .T(be_t[i]), .O(be_i[i]), .IO(ft_be[i]));
+  end
 
   wire busy_unused;
   mt_usb_core #(
     .TILES(TILES), .ROWS(ROWS), .COLS(COLS), .LANES(LANES), .CMD_WORDS(CMD_WORDS),
     .BUF_AW(14), .RSP_WORDS(16384), .FIFO_AW(5), .DROP_CYCLES(4194304)
   ) u_core (
-    .ft_clk_i(ft_clk_g), .ft_rst_i(rst_ft), .ft_data_i(ft_data), .ft_be_i(ft_be),
+    .ft_clk_i(ft_clk_g), .ft_rst_i(rst_ft), .ft_data_i(data_i), .ft_be_i(be_i),
     .ft_rxf_n_i(ft_rxf_n), .ft_txe_n_i(ft_txe_n), .ft_data_o(data_o), .ft_be_o(be_o),
-    .ft_data_oe_o(data_oe), .ft_rd_n_o(ft_rd_n), .ft_wr_n_o(ft_wr_n), .ft_oe_n_o(ft_oe_n),
+    .ft_data_t_o(data_t), .ft_be_t_o(be_t), .ft_rd_n_o(ft_rd_n), .ft_wr_n_o(ft_wr_n),
+    .ft_oe_n_o(ft_oe_n),
     .clk_i(clk_core), .rst_i(rst_core), .busy_o(busy_unused)
   );
 endmodule

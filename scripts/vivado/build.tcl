@@ -21,14 +21,19 @@ set top ${board}_top
 file mkdir $out
 
 set_part $part($board)
-# RTL: every module of rtl/ (the include directory holds the generated constants) and the
-# board top. Synthesis keeps only what the top instantiates.
-set_property include_dirs [list $root/rtl] [current_fileset]
+# RTL: every module of rtl/ and the board top; synthesis keeps only what the top instantiates.
+# The include directories: rtl/ (the engines' shared .vh fragments) and generated/ (the
+# constants generated from docs/protocol.json and the noise tables: mt_protocol.vh,
+# mt_eng_counts.vh, mt_gauss_knots.vh). tests/scripts/test_bitstream_novivado.sh checks with
+# scripts/check_vivado_sources.py that every `include of these files resolves in incdirs.
+# Vivado defines SYNTHESIS itself, so the simulation-only assertions stay out.
+set incdirs [list $root/rtl $root/generated]
+set_property include_dirs $incdirs [current_fileset]
 read_verilog -sv [glob $root/rtl/*.sv]
 read_verilog -sv $root/rtl/boards/$top.sv
 read_xdc $root/$xdc($board)
 
-synth_design -top $top -part $part($board) -include_dirs [list $root/rtl]
+synth_design -top $top -part $part($board) -include_dirs $incdirs
 write_checkpoint -force $out/post_synth.dcp
 report_utilization -file $out/utilization_synth.txt
 

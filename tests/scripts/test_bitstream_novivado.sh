@@ -1,11 +1,15 @@
 #!/bin/sh
 # make bitstream BOARD=ac701 where Vivado is not on PATH: a clear message naming Vivado and the
-# board, a non-zero exit, and no output directory; an unknown board is refused too. TAP output.
+# board, a non-zero exit, and no output directory; an unknown board is refused too. And what
+# the script would give Vivado is complete: scripts/check_vivado_sources.py finds every
+# `include of the RTL it reads in its include directories (generated/ too), and Yosys elaborates
+# the top from exactly its file list; the same check fails on a copy of the Tcl without
+# generated/ among its include directories, and on one that reads too few files. TAP output.
 set -u
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..2"
+echo "1..5"
 # PATH with make and the shell's tools but no vivado.
 mkdir "$tmp/bin"
 for t in make sh env dirname cd pwd mkdir cat; do
@@ -30,4 +34,32 @@ elif grep -q "nosuchboard" "$tmp/out2.txt"; then
 else
   echo "not ok 2 - an unknown board: message"
   sed 's/^/# /' "$tmp/out2.txt"
+fi
+if python3 scripts/check_vivado_sources.py --yosys scripts/vivado/build.tcl . ac701 \
+    >"$tmp/src.txt" 2>&1; then
+  echo "ok 3 - build.tcl: every \`include resolves in its include dirs, the top elaborates from its files"
+else
+  echo "not ok 3 - build.tcl misses sources or include directories"
+  sed 's/^/# /' "$tmp/src.txt"
+fi
+sed 's#\$root/generated##' scripts/vivado/build.tcl >"$tmp/nogen.tcl"
+if python3 scripts/check_vivado_sources.py "$tmp/nogen.tcl" . ac701 >"$tmp/nogen.txt" 2>&1; then
+  echo "not ok 4 - a Tcl without generated/ among its include dirs passes the check"
+elif grep -q 'mt_protocol.vh' "$tmp/nogen.txt"; then
+  echo "ok 4 - a Tcl without generated/ among its include dirs fails, naming the header"
+else
+  echo "not ok 4 - a Tcl without generated/: message"
+  sed 's/^/# /' "$tmp/nogen.txt"
+fi
+sed 's#glob \$root/rtl/\*\.sv#glob $root/rtl/mt_async_*.sv#' scripts/vivado/build.tcl >"$tmp/few.tcl"
+if ! grep -q 'mt_async_' "$tmp/few.tcl"; then
+  echo "not ok 5 - could not narrow the Tcl's file list"
+elif python3 scripts/check_vivado_sources.py --yosys "$tmp/few.tcl" . ac701 >"$tmp/few.txt" 2>&1
+then
+  echo "not ok 5 - a Tcl that reads too few files passes the check"
+elif grep -q 'does not elaborate' "$tmp/few.txt"; then
+  echo "ok 5 - a Tcl that reads too few files fails (Yosys: the top does not elaborate)"
+else
+  echo "not ok 5 - a Tcl that reads too few files: message"
+  sed 's/^/# /' "$tmp/few.txt"
 fi
