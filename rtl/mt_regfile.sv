@@ -313,6 +313,17 @@ module mt_regfile #(
     end
   end
 
+  // A FABRICATE's "tile fabricated" bit is set a cycle after the engine's fab_set_o: its
+  // status compare, the shared bus's OR and the 64-way bit decode in one cycle were the AC701
+  // device's slowest path (6.55 ns of cell delay). No command reads the bit that early (the
+  // command processor answers the FABRICATE first).
+  logic       fab_set_q;
+  logic [5:0] fab_tile_q;
+  always_ff @(posedge clk_i) begin
+    fab_set_q <= !rst_i && fab_set_i;
+    fab_tile_q <= fab_tile_i;
+  end
+
   always_ff @(posedge clk_i) begin
     if (rst_i) begin
       configured_q <= 1'b0;
@@ -337,7 +348,7 @@ module mt_regfile #(
       if (cnt_clear_i) begin
         cnt_q <= '0;
       end
-      if (fab_set_i) fab_q[fab_tile_i] <= 1'b1;
+      if (fab_set_q) fab_q[fab_tile_q] <= 1'b1;
       // Each register word compares the address with its own constant: a part-select at
       // 32 * (address - base) put a subtract and a shifter in front of every bit (the
       // device's slowest path, 8.5 ns of cell delay on Artix-7).
