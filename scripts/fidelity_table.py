@@ -9,8 +9,8 @@ Runs of one STEM (all seeds) make one row: for runs over two tasks (--tasks) the
 of task 1 after its last epoch, of task 1 after the last epoch of task 2 and of task 2 there;
 for runs of one task the last epoch's test accuracy and, with --draws, the mean over the
 draws; mean ± sd over the seeds, and the mean wall time of an epoch. The comparisons under
-the tables (per-task vs shared BatchNorm; metaplastic vs m = 0 at each level count; biased vs
-conventional) are one-sided Welch t-tests computed here (scripts/claims_table.py's), their
+the tables (per-task vs shared BatchNorm; metaplastic vs m = 0 at each level count; 33 levels
+vs 2 at m = 2; biased vs conventional) are one-sided Welch t-tests computed here (scripts/claims_table.py's), their
 verdicts from the figures, none fixed. A log that is missing, empty or not JSON is an error
 naming the file; a STEM with no log at all is left out and listed as not run.
 """
@@ -106,6 +106,7 @@ TASK_STEMS = [  # (stem, row label)
     ("fid-L2-m2", "metaplastic m = 2, L = 2 (binarized)"),
     ("fid-L33-m0", "metaplastic m = 0, L = 33"),
     ("fid-L33-m2", "metaplastic m = 2, L = 33"),
+    ("fid-wide-m2", "metaplastic m = 2, L = 33, 784-1024-10"),
 ]
 
 
@@ -155,6 +156,9 @@ def build(groups):
         if both(a, b):
             notes.append(compare(col(groups[a], "a1_after"), col(groups[b], "a1_after"), "m = 2",
                                  "m = 0", "L = %s, MNIST after Fashion-MNIST" % lv))
+    if both("fid-L33-m2", "fid-L2-m2"):
+        notes.append(compare(col(groups["fid-L33-m2"], "a1_after"), col(groups["fid-L2-m2"], "a1_after"),
+                             "L = 33", "L = 2", "m = 2, MNIST after Fashion-MNIST"))
     for stem in one:
         m = re.match(r"^(?P<base>.+)-biased$", stem)
         if m and m.group("base") + "-conventional" in groups:
