@@ -147,7 +147,8 @@ SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protoc
   tests/scripts/test_reproduce_quick.sh tests/scripts/test_check_xdc_ports.py \
   tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
   tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh tests/scripts/test_compare_runs.sh \
-  tests/scripts/test_meta_sweep.py tests/scripts/test_lint_board.sh
+  tests/scripts/test_meta_sweep.py tests/scripts/test_lint_board.sh \
+  tests/scripts/test_fidelity_table.py
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 

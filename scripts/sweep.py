@@ -40,7 +40,8 @@ PLAN_FORMAT = 1
 VALUE_OPTS = {"device", "preset", "dataset", "net", "algo", "tasks", "levels", "epochs", "batch",
               "lr", "seed", "train-limit", "test-limit", "accumulate", "compensate", "w-max",
               "meta-m", "momentum", "important", "importance", "favourable", "slices", "max-tiles",
-              "val", "draws", "optimizer", "adam-beta1", "adam-beta2", "adam-eps"}
+              "val", "draws", "optimizer", "adam-beta1", "adam-beta2", "adam-eps",
+              "batchnorm-state"}
 FLAG_OPTS = {"open-loop", "changed-only", "ssm-compensate", "ssm-calibrate", "batchnorm"}
 # Options the sweep itself sets for every point.
 OWN_OPTS = {"log", "checkpoint", "resume"}

@@ -91,6 +91,7 @@ const char *mt_train_errmsg(const mt_trainer *t);
  * open-loop, changed-only, momentum, ssm-compensate, ssm-calibrate, important, importance,
  * favourable, slices, draws, drift-eval, meta-m, optimizer (sgd or adam; float and metaplastic),
  * adam-beta1, adam-beta2, adam-eps (with optimizer adam), batchnorm (float and metaplastic),
+ * batchnorm-state (shared or per-task; per-task with batchnorm and at least 2 tasks),
  * log, checkpoint, resume, max-tiles (use at most N of the device's tiles and swap the
  * network's others through them, docs/tile-swapping.md).
  * MT_ERR_INVAL names an unknown option or a value out of range; the value is not kept. */

@@ -70,6 +70,11 @@ typedef struct mt_trainer {
   uint32_t *eval_idx;                  /* test example indices of one batch */
   uint64_t shuffle_rng;                /* the generator of the example order */
   uint32_t task, done;                 /* where the run starts: task (0-based), its epochs done */
+  uint32_t n_tasks;                    /* tasks of the run (--tasks; 1 without) */
+  /* --batchnorm-state per-task: per task, the BatchNorm state (per BatchNorm layer gamma,
+   * beta, running mean and variance, mt_train_bn_len floats in all) as that task's training
+   * left it; the live state is in t->net, a snapshot's is swapped in to test its task */
+  float *bn_task;
   uint32_t data_crc[MT_TRAIN_MAX_TASKS][3]; /* CRC-32 of each task's training, test and
                                              * validation data */
   unsigned char *ck_bytes;             /* --resume: the checked checkpoint until it is restored */
@@ -139,6 +144,11 @@ void mt_trainer_clip(mt_trainer *t, uint32_t l);
  * BatchNorm's gamma and beta): unchanged for sgd, Adam's m_hat / (sqrt(v_hat) + eps) for
  * adam. The algorithm then steps by -lr times them. */
 void mt_trainer_step_dirs(mt_trainer *t);
+/* --batchnorm-state per-task: the floats of one task's BatchNorm snapshot (4 per output unit
+ * of every BatchNorm layer), and where tensor `which` (0 gamma, 1 beta, 2 running mean, 3
+ * running variance) of layer l (a BatchNorm layer) is in task `task`'s snapshot. */
+size_t mt_trainer_bn_len(const mt_trainer *t);
+float *mt_trainer_bn_saved(const mt_trainer *t, uint32_t task, uint32_t l, uint32_t which);
 /* SGD step with gradients gw, gb, clipping to the top level in the same pass. */
 void mt_trainer_sgd_clipped(mt_trainer *t, const float *const *gw, const float *const *gb);
 /* Programs every layer's clipped float weights by PROGRAM (write-verify, or

@@ -25,6 +25,7 @@ struct mt_log {
   uint32_t draws;                        /* draw columns (mt_log_set_draws; 0: none) */
   char optimizer[16];                    /* mt_log_set_optim: "" for the default (no fields) */
   uint32_t batchnorm;
+  uint32_t bn_per_task; /* with batchnorm: 1 = a state per task, 0 = one shared */
   char task_names[MT_TRAIN_MAX_TASKS][TASK_NAME_LEN];
 };
 
@@ -144,12 +145,15 @@ void mt_log_set_val(mt_log *log) { log->val = 1; }
 
 void mt_log_set_draws(mt_log *log, uint32_t draws) { log->draws = draws; }
 
-void mt_log_set_optim(mt_log *log, const char *optimizer, uint32_t batchnorm) {
+void mt_log_set_optim(mt_log *log, const char *optimizer, uint32_t batchnorm, uint32_t bn_per_task) {
   log->optimizer[0] = '\0';
   log->batchnorm = batchnorm;
+  log->bn_per_task = bn_per_task;
   if (strcmp(optimizer, "sgd") != 0 || batchnorm)
     snprintf(log->optimizer, sizeof log->optimizer, "%s", optimizer);
 }
+
+static const char *bn_state(const mt_log *log) { return log->bn_per_task ? "per-task" : "shared"; }
 
 /* The CSV header, into an empty file only (a resumed run appends). */
 static void csv_header(mt_log *log, const mt_epoch_stats *s) {
@@ -174,6 +178,7 @@ static void csv_header(mt_log *log, const mt_epoch_stats *s) {
     for (uint32_t k = 0; k < log->draws; k++) fprintf(log->csv, ",draw_accuracy_%u", k + 1);
   }
   if (log->optimizer[0]) fputs(",optimizer,batchnorm", log->csv);
+  if (log->batchnorm) fputs(",batchnorm_state", log->csv);
   fputc('\n', log->csv);
 }
 
@@ -261,6 +266,7 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
   }
   if (log->optimizer[0])
     fprintf(log->json, "\"optimizer\": \"%s\", \"batchnorm\": %u, ", log->optimizer, log->batchnorm);
+  if (log->batchnorm) fprintf(log->json, "\"batchnorm_state\": \"%s\", ", bn_state(log));
   fprintf(log->json, "\"wall_s\": %.6g}\n", s->wall_s);
   fprintf(log->csv, "%u,%s,%.6g,%.6g,%.6g,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6g,%.6g,%llu,%.6g",
           s->epoch, algo, s->train_loss, s->train_accuracy, s->test_accuracy,
@@ -294,6 +300,7 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
     for (uint32_t k = 0; k < log->draws + 2; k++) fputc(',', log->csv);
   }
   if (log->optimizer[0]) fprintf(log->csv, ",%s,%u", log->optimizer, log->batchnorm);
+  if (log->batchnorm) fprintf(log->csv, ",%s", bn_state(log));
   fputc('\n', log->csv);
   /* On disk before the epoch's checkpoint: a resume then finds every epoch it restores. */
   if (fflush(log->json) != 0 || fsync(fileno(log->json)) != 0) {

@@ -39,9 +39,11 @@ void mt_log_set_val(mt_log *log);
 void mt_log_set_draws(mt_log *log, uint32_t draws);
 /* The run's optimizer and BatchNorm setting: a run with --optimizer adam or --batchnorm gets
  * the fields "optimizer" (its name) and "batchnorm" (0 or 1) in every JSON line and the
- * columns optimizer, batchnorm at the end of the CSV; a run with sgd and no BatchNorm (the
- * default) gets neither, so its logs stay as they were. Call before the first epoch. */
-void mt_log_set_optim(mt_log *log, const char *optimizer, uint32_t batchnorm);
+ * columns optimizer, batchnorm at the end of the CSV, and with --batchnorm also
+ * "batchnorm_state" ("shared", or "per-task" with bn_per_task) and its column last; a run
+ * with sgd and no BatchNorm (the default) gets none, so its logs stay as they were. Call
+ * before the first epoch. */
+void mt_log_set_optim(mt_log *log, const char *optimizer, uint32_t batchnorm, uint32_t bn_per_task);
 /* Appends the epoch's line to both files and syncs them. 0, or -1 with
  * mt_log_errmsg naming the file and the reason (errno). */
 int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s);

@@ -94,6 +94,11 @@ int mt_train_check_optim(const mt_train_opts *o, char *err, size_t errlen) {
     snprintf(err, errlen, "--batchnorm is for float and metaplastic, not %s", mt_algo_name(o->algo));
     return MT_ERR_INVAL;
   }
+  if (o->bn_per_task && !o->batchnorm) {
+    snprintf(err, errlen, "--batchnorm-state per-task without --batchnorm: there is no BatchNorm "
+             "state to keep per task");
+    return MT_ERR_INVAL;
+  }
   if (o->batchnorm && o->batch < 2) {
     snprintf(err, errlen, "--batchnorm with --batch %u: BatchNorm needs the statistics of a batch "
              "of at least 2 examples", o->batch);
@@ -213,6 +218,51 @@ void mt_trainer_step_dirs(mt_trainer *t) {
   }
 }
 
+size_t mt_trainer_bn_len(const mt_trainer *t) {
+  size_t n = 0;
+  for (uint32_t l = 0; l < t->o->n_layers; l++)
+    if (mt_mlp_has_bn(&t->net, l)) n += 4 * (size_t)mt_trainer_outputs(t, l);
+  return n;
+}
+
+float *mt_trainer_bn_saved(const mt_trainer *t, uint32_t task, uint32_t l, uint32_t which) {
+  assert(t->bn_task && task < t->n_tasks && which < 4 && mt_mlp_has_bn(&t->net, l));
+  float *p = t->bn_task + task * mt_trainer_bn_len(t);
+  for (uint32_t k = 0; k < l; k++)
+    if (mt_mlp_has_bn(&t->net, k)) p += 4 * (size_t)mt_trainer_outputs(t, k);
+  return p + which * (size_t)mt_trainer_outputs(t, l);
+}
+
+/* --batchnorm-state per-task: the live BatchNorm state (t->net) into task k's snapshot. */
+static void bn_save_task(mt_trainer *t, uint32_t k) {
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    if (!mt_mlp_has_bn(&t->net, l)) continue;
+    const size_t bytes = mt_trainer_outputs(t, l) * sizeof(float);
+    memcpy(mt_trainer_bn_saved(t, k, l, 0), t->net.bn_gamma[l], bytes);
+    memcpy(mt_trainer_bn_saved(t, k, l, 1), t->net.bn_beta[l], bytes);
+    memcpy(mt_trainer_bn_saved(t, k, l, 2), t->net.bn_mean[l], bytes);
+    memcpy(mt_trainer_bn_saved(t, k, l, 3), t->net.bn_var[l], bytes);
+  }
+}
+
+/* Points t->net's BatchNorm at task k's snapshot (saving the live pointers in keep), or back
+ * at the live state (k = UINT32_MAX): evaluation only reads it (bn_train 0), so a pointer
+ * swap tests task k with its own state without copying or disturbing the live one. */
+static void bn_select(mt_trainer *t, uint32_t k, float *keep[][4]) {
+  for (uint32_t l = 0; l < t->o->n_layers; l++) {
+    if (!mt_mlp_has_bn(&t->net, l)) continue;
+    float **live[4] = {&t->net.bn_gamma[l], &t->net.bn_beta[l], &t->net.bn_mean[l], &t->net.bn_var[l]};
+    for (uint32_t w = 0; w < 4; w++) {
+      if (k == UINT32_MAX) {
+        *live[w] = keep[l][w];
+      } else {
+        keep[l][w] = *live[w];
+        *live[w] = mt_trainer_bn_saved(t, k, l, w);
+      }
+    }
+  }
+}
+
 /* The weights are then read once more to find level changes. */
 void mt_trainer_sgd_clipped(mt_trainer *t, const float *const *gw, const float *const *gb) {
   const mt_train_opts *o = t->o;
@@ -295,6 +345,7 @@ static void trainer_free(mt_trainer *t) {
   free(t->order);
   free(t->eval_idx);
   free(t->ck_bytes);
+  free(t->bn_task);
 }
 
 uint32_t mt_train_tiles_needed(const mt_train_opts *o) {
@@ -381,6 +432,13 @@ static int allocate(mt_trainer *t, const mt_dataset_t *train) {
       (o->batchnorm && mt_mlp_enable_bn(&t->net) != 0) ||
       mt_mlp_work_init(&t->wk, &t->net, o->batch) != 0)
     return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory for the network");
+  if (o->bn_per_task) {
+    /* every task's snapshot starts as the initial state (only those of tasks trained are read) */
+    const size_t len = mt_trainer_bn_len(t);
+    t->bn_task = malloc(t->n_tasks * len * sizeof *t->bn_task);
+    if (!t->bn_task) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory for the per-task BatchNorm states");
+    for (uint32_t k = 0; k < t->n_tasks; k++) bn_save_task(t, k);
+  }
   if (o->optimizer == MT_OPTIM_ADAM) {
     size_t n[MT_ADAM_MAX_SLOTS] = {0};
     for (uint32_t l = 0; l < o->n_layers; l++) {
@@ -446,6 +504,19 @@ static int check_inputs(mt_trainer *t, const mt_dataset_t *train, const mt_datas
   return 0;
 }
 
+/* Accuracy on d, which is task k's (0-based) while task `task` is trained: with
+ * --batchnorm-state per-task, a task trained before is tested with the BatchNorm state its
+ * own training left (the current task and those not yet trained with the live one). */
+static int evaluate_task(mt_trainer *t, const mt_dataset_t *d, uint32_t k, uint32_t task,
+                         int on_device, double *accuracy) {
+  if (!t->bn_task || k >= task) return mt_trainer_evaluate(t, d, on_device, accuracy);
+  float *keep[MT_NN_MAX_LAYERS][4];
+  bn_select(t, k, keep);
+  int rc = mt_trainer_evaluate(t, d, on_device, accuracy);
+  bn_select(t, UINT32_MAX, keep);
+  return rc;
+}
+
 /* Test accuracy of every task after an epoch of task `task` (0-based), and with
  * validation splits (vals not NULL) their accuracy, measured first: a run with --val draws
  * the device's read noise for them before the test sets' (so it is not the run without). */
@@ -458,7 +529,7 @@ static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *t
     if ((rc = mt_trainer_evaluate(t, &vals[task], on_device, &st->val_accuracy)) != 0) return rc;
     for (uint32_t k = 0; k < n_tasks; k++) {
       if (k == task) st->task_val_accuracy[k] = st->val_accuracy;
-      else if ((rc = mt_trainer_evaluate(t, &vals[k], on_device, &st->task_val_accuracy[k])) != 0)
+      else if ((rc = evaluate_task(t, &vals[k], k, task, on_device, &st->task_val_accuracy[k])) != 0)
         return rc;
     }
   }
@@ -467,7 +538,7 @@ static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *t
   st->n_tasks = n_tasks;
   for (uint32_t k = 0; rc == 0 && k < n_tasks; k++) {
     if (k == task) st->task_accuracy[k] = st->test_accuracy;
-    else rc = mt_trainer_evaluate(t, &tests[k], on_device, &st->task_accuracy[k]);
+    else rc = evaluate_task(t, &tests[k], k, task, on_device, &st->task_accuracy[k]);
   }
   return rc;
 }
@@ -558,6 +629,8 @@ static int run_epochs(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *train
       if (hooks && hooks->progress)
         hooks->progress(hooks->ctx, task * o->epochs + e, s + n, train->count, loss);
     }
+    /* per-task BatchNorm: the state this task's training has left so far is its own */
+    if (t->bn_task) bn_save_task(t, task);
     mt_epoch_stats st;
     memset(&st, 0, sizeof st);
     st.epoch = task * o->epochs + e;
@@ -640,6 +713,7 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
     snprintf(err, errlen, "%u tasks: between 1 and %u are supported", n_tasks, MT_TRAIN_MAX_TASKS);
     return MT_ERR_INVAL;
   }
+  t.n_tasks = n_tasks;
   mt_dataset_t train[MT_TRAIN_MAX_TASKS], val[MT_TRAIN_MAX_TASKS];
   int rc = split_val(&t, n_tasks, all_train, train, val);
   uint32_t largest = 0;
@@ -650,6 +724,9 @@ int mt_train_run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_datase
                            train[0].classes);
     if (train[k].count > train[largest].count) largest = k;
   }
+  if (rc == 0 && o->bn_per_task && n_tasks < 2)
+    rc = mt_trainer_fail(&t, MT_ERR_INVAL, "--batchnorm-state per-task is for continual learning: "
+                         "it needs --tasks with at least 2 tasks (this run has %u)", n_tasks);
   if (rc == 0) rc = allocate(&t, &train[largest]);
   for (uint32_t k = 0; rc == 0 && (o->checkpoint || o->resume) && k < n_tasks; k++) {
     t.data_crc[k][0] = mt_train_dataset_crc(&train[k]);

@@ -72,6 +72,9 @@ typedef struct {
   float adam_beta1, adam_beta2, adam_eps; /* adam: its hyper-parameters (mt_optim.h) */
   uint32_t batchnorm;             /* float/metaplastic: BatchNorm on the hidden layers, on the
                                    * host (mt_mlp_enable_bn); needs batch >= 2 */
+  uint32_t bn_per_task;           /* --batchnorm-state per-task (with batchnorm and several tasks):
+                                   * each task's BatchNorm state is kept as its training left it
+                                   * and restored to test that task (D'Agostino's parent code) */
   const char *checkpoint;         /* if set: the whole experiment is saved here after every epoch */
   const char *resume;             /* if set: continue the experiment saved in this checkpoint */
 } mt_train_opts;

@@ -8,7 +8,8 @@
  *   network   per layer the float weights and biases
  *   optimizer --optimizer adam: its step count and per parameter tensor the
  *             moments m and v (mt_trainer.adam's slots in order); --batchnorm:
- *             per hidden layer gamma, beta, running mean and running variance.
+ *             per hidden layer gamma, beta, running mean and running variance;
+ *             --batchnorm-state per-task: then the same for every task's snapshot.
  *             Only in such runs: a default run's file is as it was before.
  *   <algo>    the algorithm's own state (its save/load_pre/load hooks), named
  *             after it, if it has any
@@ -136,6 +137,8 @@ static void fingerprint(const mt_trainer *t, uint32_t n_tasks, const mt_dataset_
     mt_fp_add(fp, "adam-eps", MT_FP_FLOAT, mt_fp_f32(o->adam_eps));
   }
   if (o->batchnorm) mt_fp_add(fp, "batchnorm", MT_FP_INT, o->batchnorm);
+  /* only when set: a shared-state run's checkpoint is as it was before the option */
+  if (o->bn_per_task) mt_fp_add(fp, "batchnorm state per task", MT_FP_INT, o->bn_per_task);
   if (t->ops->fingerprint) t->ops->fingerprint(t, fp);
 }
 
@@ -167,6 +170,17 @@ static int optim_tensor(mt_trainer *t, uint32_t k, float **p, size_t *n) {
     }
     k -= 4;
   }
+  /* --batchnorm-state per-task: then every task's snapshot, laid out as the live state */
+  for (uint32_t task = 0; t->bn_task && task < t->n_tasks; task++)
+    for (uint32_t l = 0; l < t->o->n_layers; l++) {
+      if (!mt_mlp_has_bn(&t->net, l)) continue;
+      if (k < 4) {
+        *n = mt_trainer_outputs(t, l);
+        *p = mt_trainer_bn_saved(t, task, l, k);
+        return 1;
+      }
+      k -= 4;
+    }
   return 0;
 }
 

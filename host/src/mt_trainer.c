@@ -130,7 +130,8 @@ static const char *const option_names[] = {
     "compensate", "open-loop", "changed-only", "ssm-compensate", "ssm-calibrate", "levels",
     "epochs", "batch", "accumulate", "train-limit", "test-limit", "val", "crop", "favourable",
     "slices", "lr", "important", "importance", "draws", "drift-eval", "w-max", "momentum", "meta-m", "seed",
-    "max-tiles", "optimizer", "adam-beta1", "adam-beta2", "adam-eps", "batchnorm"};
+    "max-tiles", "optimizer", "adam-beta1", "adam-beta2", "adam-eps", "batchnorm",
+    "batchnorm-state"};
 
 /* The options that take no value on the command line (present means "1"). */
 static const char *const flag_names[] = {"open-loop", "changed-only", "ssm-compensate",
@@ -202,6 +203,12 @@ int mt_trainer_set(mt_trainer *t, const char *option, const char *val) {
   if (!strcmp(opt, "ssm-compensate")) return parse_u32(t, opt, val, 0, 1, &o->ssm_compensate);
   if (!strcmp(opt, "ssm-calibrate")) return parse_u32(t, opt, val, 0, 1, &o->ssm_calibrate);
   if (!strcmp(opt, "batchnorm")) return parse_u32(t, opt, val, 0, 1, &o->batchnorm);
+  if (!strcmp(opt, "batchnorm-state")) {
+    if (!strcmp(val, "shared")) o->bn_per_task = 0;
+    else if (!strcmp(val, "per-task")) o->bn_per_task = 1;
+    else return bad_value(t, opt, val, "a BatchNorm state (shared, per-task)");
+    return MT_OK;
+  }
   if (!strcmp(opt, "optimizer")) {
     if (mt_optimizer_parse(val, &o->optimizer) == 0) return MT_OK;
     return bad_value(t, opt, val, "an optimizer (sgd, adam)");
@@ -412,7 +419,7 @@ static void summary(const mt_trainer *t, const mt_dataset_t *train, const mt_dat
   if (o->optimizer == MT_OPTIM_ADAM)
     PUT(", optimizer adam (beta1 %g, beta2 %g, eps %g)", (double)o->adam_beta1,
         (double)o->adam_beta2, (double)o->adam_eps);
-  if (o->batchnorm) PUT(", batchnorm");
+  if (o->batchnorm) PUT(", batchnorm (%s state)", o->bn_per_task ? "per-task" : "shared");
   if (t->tasks[0]) {
     PUT(", tasks");
     for (uint32_t k = 0; k < n_tasks; k++) PUT("%c%s", k ? ',' : ' ', names[k]);
@@ -512,7 +519,7 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (rc == MT_OK && log && t->tasks[0]) mt_log_set_tasks(log, n_tasks, names);
   if (rc == MT_OK && log && t->o.val) mt_log_set_val(log);
   if (rc == MT_OK && log && t->o.draws > 1) mt_log_set_draws(log, t->o.draws);
-  if (rc == MT_OK && log) mt_log_set_optim(log, mt_optimizer_name(t->o.optimizer), t->o.batchnorm);
+  if (rc == MT_OK && log) mt_log_set_optim(log, mt_optimizer_name(t->o.optimizer), t->o.batchnorm, t->o.bn_per_task);
   if (rc == MT_OK && cb->started) {
     char line[1024];
     summary(t, &train[0], &test[0], preset, names, n_tasks, line, sizeof line);

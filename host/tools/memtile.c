@@ -97,6 +97,8 @@ static const char *const usage_train =
     "  --batchnorm        float/metaplastic: BatchNorm on the hidden layers, on the host,\n"
     "                     between the MVM output and the ReLU (batch statistics in training,\n"
     "                     running statistics at test; needs --batch >= 2)\n"
+    "  --batchnorm-state S  with --batchnorm and --tasks: shared (default, one state) or\n"
+    "                     per-task (each task tested with the state its training left)\n"
     "  --max-tiles N      use at most N of the device's tiles; a network needing more runs\n"
     "                     by swapping tiles through them (docs/tile-swapping.md; same results,\n"
     "                     swap traffic logged apart)\n"

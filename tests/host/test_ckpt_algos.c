@@ -143,7 +143,7 @@ static int run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t
   if (mt_log_open(&r->log, log, append, err, errlen) != 0) fail_msg("%s", err);
   if (n_tasks > 1) mt_log_set_tasks(r->log, n_tasks, task_names);
   if (o->val) mt_log_set_val(r->log);
-  mt_log_set_optim(r->log, mt_optimizer_name(o->optimizer), o->batchnorm); /* as the tool does */
+  mt_log_set_optim(r->log, mt_optimizer_name(o->optimizer), o->batchnorm, o->bn_per_task); /* as the tool does */
   mt_dev *dev = NULL;
   char uri[64];
   snprintf(uri, sizeof uri, "model://?tiles=%u", mt_train_tiles_needed(o));
@@ -403,6 +403,59 @@ static void meta_adam_batchnorm_resume_is_exact(void **state) {
   assert_true(has);
 }
 
+/* --batchnorm-state per-task: every task's snapshot of gamma, beta and the running
+ * statistics carries over with the live state (resumed mid-task 1, at the boundary, in
+ * task 2, where task 1 is tested with its snapshot); the log says which state ran. */
+static void meta_adam_bn_per_task_resume_is_exact(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_METAPLASTIC);
+  o.epochs = 2;
+  o.optimizer = MT_OPTIM_ADAM;
+  o.lr = 0.002f;
+  o.batchnorm = 1;
+  o.bn_per_task = 1;
+  static const uint32_t cuts[] = {1, 2, 3};
+  resume_matches(&o, 2, &rram, "meta-adam-bn-task", cuts, 3);
+  char path[256];
+  snprintf(path, sizeof path, "%s/meta-adam-bn-task-full.jsonl", dir);
+  char *log = slurp(path);
+  int has = strstr(log, "\"batchnorm\": 1, \"batchnorm_state\": \"per-task\", ") != NULL;
+  free(log);
+  assert_true(has);
+}
+
+/* Per-task BatchNorm changes what an earlier task is tested with, and nothing else: the
+ * training, the current task's accuracy and task 1's during task 1 are those of one shared
+ * state, bit for bit; task 1's accuracy after task 2 is not (its own statistics, not
+ * Fashion-MNIST's). Float, so that only the BatchNorm state can differ. */
+static void bn_per_task_tests_earlier_tasks_with_their_state(void **state) {
+  (void)state;
+  mt_train_opts o = tiny_opts(MT_ALGO_FLOAT);
+  o.epochs = 2;
+  o.lr = 0.1f;
+  o.batchnorm = 1;
+  static run_t shared, per_task;
+  char log[256], err[512];
+  path_in_dir(log, sizeof log, "bn-shared.jsonl");
+  if (run_tasks(&o, 2, NULL, log, 0, 0, &shared, err, sizeof err) != 0) fail_msg("%s", err);
+  o.bn_per_task = 1;
+  path_in_dir(log, sizeof log, "bn-task.jsonl");
+  if (run_tasks(&o, 2, NULL, log, 0, 0, &per_task, err, sizeof err) != 0) fail_msg("%s", err);
+  assert_int_equal(shared.n, 4);
+  assert_int_equal(per_task.n, 4);
+  for (uint32_t e = 0; e < 4; e++) {
+    const mt_epoch_stats *a = &shared.s[e], *b = &per_task.s[e];
+    assert_true(a->train_loss == b->train_loss && a->test_accuracy == b->test_accuracy);
+    assert_true(a->task_accuracy[1] == b->task_accuracy[1]);
+    if (e < 2) assert_true(a->task_accuracy[0] == b->task_accuracy[0]);
+  }
+  print_message("MNIST after Fashion-MNIST: shared %.4f %.4f, per-task %.4f %.4f\n",
+                shared.s[2].task_accuracy[0], shared.s[3].task_accuracy[0],
+                per_task.s[2].task_accuracy[0], per_task.s[3].task_accuracy[0]);
+  assert_true(shared.s[2].task_accuracy[0] != per_task.s[2].task_accuracy[0] ||
+              shared.s[3].task_accuracy[0] != per_task.s[3].task_accuracy[0]);
+}
+
 /* The software reference with the same optimizer: float with adam and BatchNorm, whose
  * whole state is on the host; every epoch ends on a batch of one example (running
  * statistics, no update of them). */
@@ -526,6 +579,19 @@ static void other_algorithm_or_option_is_refused(void **state) {
   o.resume = meta_ck;
   o.batchnorm = 1;
   expect_refusal(&o, 1, NULL, "meta-sgd.ckpt: was written without batchnorm, this run has batchnorm 1");
+  /* a shared BatchNorm state's checkpoint under --batchnorm-state per-task, and back */
+  o.resume = NULL;
+  make_checkpoint(o, 2, NULL, meta_ck);
+  o.resume = meta_ck;
+  o.bn_per_task = 1;
+  expect_refusal(&o, 2, NULL, "meta-sgd.ckpt: was written without batchnorm state per task, this "
+                 "run has batchnorm state per task 1");
+  o.resume = NULL;
+  make_checkpoint(o, 2, NULL, meta_ck);
+  o.resume = meta_ck;
+  o.bn_per_task = 0;
+  expect_refusal(&o, 2, NULL, "meta-sgd.ckpt: was written with batchnorm state per task 1, this run "
+                 "has no batchnorm state per task");
   o.batchnorm = 0;
   o.optimizer = MT_OPTIM_ADAM;
   o.resume = NULL;
@@ -879,6 +945,8 @@ int main(void) {
     cmocka_unit_test(tasks_ssm_resume_at_boundary),
     cmocka_unit_test(meta_adam_batchnorm_resume_is_exact),
     cmocka_unit_test(float_adam_batchnorm_resume_is_exact),
+    cmocka_unit_test(meta_adam_bn_per_task_resume_is_exact),
+    cmocka_unit_test(bn_per_task_tests_earlier_tasks_with_their_state),
     cmocka_unit_test(default_run_has_no_optimizer_state),
     cmocka_unit_test(meta_adam_batchnorm_survives_kill),
     cmocka_unit_test(other_algorithm_or_option_is_refused),

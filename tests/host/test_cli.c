@@ -65,7 +65,7 @@ static void help_and_unknown_commands(void **state) {
                                      "--favourable", "--tasks", "--meta-m", "--max-tiles", "--val",
                                      "--changed-only", "--ssm-compensate", "--ssm-calibrate",
                                      "--importance", "--draws", "--optimizer", "--adam-beta1",
-                                     "--adam-beta2", "--adam-eps", "--batchnorm", "--drift-eval",
+                                     "--adam-beta2", "--adam-eps", "--batchnorm", "--batchnorm-state", "--drift-eval",
                                      "--help"};
   expect("train --help", 0, "usage: memtile train");
   for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
@@ -106,7 +106,19 @@ static void bad_arguments_are_named(void **state) {
   expect("train --adam-eps 0", 2, "--adam-eps: '0' is not a number in (0, 1]");
   expect("train --algo float --optimizer adam --lr 0.001 --batchnorm --dataset mnist --net 784-8-10 "
          "--train-limit 64 --test-limit 32 --epochs 1", 0,
-         "optimizer adam (beta1 0.9, beta2 0.999, eps 1e-08), batchnorm");
+         "optimizer adam (beta1 0.9, beta2 0.999, eps 1e-08), batchnorm (shared state)");
+  /* --batchnorm-state: its values, and what it needs (BatchNorm, and tasks to keep it per) */
+  expect("train --batchnorm-state each", 2,
+         "--batchnorm-state: 'each' is not a BatchNorm state (shared, per-task)");
+  expect("train --algo float --batchnorm-state per-task --tasks mnist,fashion-mnist --net 784-8-10 "
+         "--train-limit 64 --test-limit 32 --epochs 1", 2,
+         "--batchnorm-state per-task without --batchnorm: there is no BatchNorm state to keep per task");
+  expect("train --algo float --batchnorm --batchnorm-state per-task --dataset mnist --net 784-8-10 "
+         "--train-limit 64 --test-limit 32 --epochs 1", 2,
+         "--batchnorm-state per-task is for continual learning: it needs --tasks with at least 2 tasks");
+  expect("train --algo float --batchnorm --batchnorm-state per-task --tasks mnist,fashion-mnist "
+         "--net 784-8-10 --train-limit 64 --test-limit 32 --epochs 1", 0,
+         "batchnorm (per-task state), tasks mnist,fashion-mnist");
   expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 10 --test-limit 10 "
          "--val 10", 2, "--val 10: task 1 (mnist) has only 10 training examples");
   expect("train --algo float --dataset mnist --net 784-8-10 --train-limit 64 --test-limit 32 "

@@ -188,7 +188,9 @@ static void errors_name_the_option_or_file(void **state) {
   expect_set_error(t, "adam-beta1", "-0.1", "--adam-beta1: '-0.1' is not a number in [0, 1)");
   expect_set_error(t, "adam-eps", "nan", "--adam-eps: 'nan' is not a number in (0, 1]");
   expect_set_error(t, "batchnorm", "yes", "--batchnorm: 'yes' is not an integer in [0, 1]");
+  expect_set_error(t, "batchnorm-state", "task", "--batchnorm-state: 'task' is not a BatchNorm state (shared, per-task)");
   assert_int_equal(mt_train_option_kind("batchnorm"), 0);
+  assert_int_equal(mt_train_option_kind("batchnorm-state"), 1);
   assert_int_equal(mt_train_option_kind("--optimizer"), 1);
   assert_int_equal(mt_train_option_kind("adam-eps"), 1);
   assert_int_equal(mt_train_option_kind("--open-loop"), 0);

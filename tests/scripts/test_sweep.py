@@ -127,11 +127,13 @@ def test_plan_optimizer_and_batchnorm(tmp_path):
     doc = {"fixed": {"algo": "metaplastic"},
            "grids": [{"name": "{opt}", "grid": {"opt": [
                {"tag": "sgd"},
-               {"tag": "adambn", "optimizer": "adam", "adam-beta2": 0.99, "batchnorm": True}]}}]}
+               {"tag": "adambn", "optimizer": "adam", "adam-beta2": 0.99, "batchnorm": True},
+               {"tag": "bntask", "batchnorm": True, "batchnorm-state": "per-task"}]}}]}
     pts = plan_of(write(tmp_path / "o.json", doc))
     assert pts[0]["args"] == ["--algo", "metaplastic"]
     assert pts[1]["args"] == ["--algo", "metaplastic", "--optimizer", "adam", "--adam-beta2", "0.99",
                               "--batchnorm"]
+    assert pts[2]["args"] == ["--algo", "metaplastic", "--batchnorm", "--batchnorm-state", "per-task"]
 
 
 def test_plan_reproduce_matches_claims_table():
