@@ -111,19 +111,27 @@ float mt_train_important(const mt_train_opts *o, uint32_t l) {
   return o->n_important ? o->important_layer[l] : o->important;
 }
 
+/* The number at item, one item of a comma list: 0 with *x and *next (the item after it, or
+ * NULL after the last), or -1 if the item is not one number and nothing else (an empty item,
+ * trailing text, a number strtod cannot represent). strtod takes "nan", "inf" and hex: the
+ * callers' range tests refuse the first two. */
+static int list_number(const char *item, double *x, const char **next) {
+  char *end = NULL;
+  errno = 0;
+  *x = strtod(item, &end);
+  if (errno || end == item || (*end && *end != ',')) return -1;
+  *next = *end ? end + 1 : NULL;
+  return 0;
+}
+
 int mt_train_parse_important(const char *text, mt_train_opts *o) {
   float v[MT_NN_MAX_LAYERS];
   uint32_t n = 0;
-  for (const char *p = text;; p++) {
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(p, &end);
-    /* strtod takes "nan", "inf" and hex: the range test refuses the first two */
-    if (errno || end == p || !(x >= 0 && x <= 1) || n == MT_NN_MAX_LAYERS || (*end && *end != ','))
-      return -1;
+  for (const char *p = text, *next;; p = next) {
+    double x;
+    if (n == MT_NN_MAX_LAYERS || list_number(p, &x, &next) || !(x >= 0 && x <= 1)) return -1;
     v[n++] = (float)x;
-    if (!*end) break;
-    p = end;
+    if (!next) break;
   }
   o->important = v[0];
   o->n_important = n > 1 ? n : 0;
@@ -135,17 +143,14 @@ int mt_train_parse_important(const char *text, mt_train_opts *o) {
 int mt_train_parse_drift_eval(const char *text, mt_train_opts *o, char *err, size_t errlen) {
   double v[MT_TRAIN_MAX_DRIFT_T];
   uint32_t n = 0;
-  for (const char *p = text;; p++) {
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(p, &end);
+  for (const char *p = text, *next;; p = next) {
+    double x;
     size_t len = strcspn(p, ",");
     if (n == MT_TRAIN_MAX_DRIFT_T) {
       snprintf(err, errlen, "more than %u times", MT_TRAIN_MAX_DRIFT_T);
       return -1;
     }
-    /* strtod takes "nan", "inf" and hex: the range test refuses the first two */
-    if (errno || end == p || (*end && *end != ',') || !(x >= 0 && x <= 1e18)) {
+    if (list_number(p, &x, &next) || !(x >= 0 && x <= 1e18)) {
       snprintf(err, errlen, "'%.*s' is not a time in seconds in [0, 1e18]", (int)len, p);
       return -1;
     }
@@ -155,8 +160,7 @@ int mt_train_parse_drift_eval(const char *text, mt_train_opts *o, char *err, siz
       return -1;
     }
     v[n++] = x;
-    if (!*end) break;
-    p = end;
+    if (!next) break;
   }
   o->n_drift_t = n;
   memcpy(o->drift_t, v, n * sizeof *v);

@@ -321,7 +321,8 @@ static void important_fractions(void **state) {
   assert_true(mt_train_important(&o, 0) == 0.0f && mt_train_important(&o, 1) == 0.25f &&
               mt_train_important(&o, 2) == 1.0f);
   static const char *const bad[] = {"", "1.5", "-0.1", "0.2,", ",0.2", "0.2,,0.3", "a", "0.1x", "nan",
-                                    "inf", "0.5;0.5", "0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1"};
+                                    "inf", "1e-400" /* ERANGE */, "0.5;0.5",
+                                    "0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1"};
   for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
     mt_train_opts before = o;
     if (mt_train_parse_important(bad[k], &o) != -1) fail_msg("'%s' was taken", bad[k]);

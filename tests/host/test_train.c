@@ -366,6 +366,44 @@ static void device_failure_keeps_its_class(void **state) {
   mt_dev_close(dev);
 }
 
+/* --drift-eval lists, parsed alone (tests/host/test_cli.c runs the command's refusals): up to
+ * MT_TRAIN_MAX_DRIFT_T increasing times in [0, 1e18]; each refusal names the element and
+ * leaves the options as they were. */
+static void drift_eval_lists(void **state) {
+  (void)state;
+  mt_train_opts o;
+  mt_train_defaults(&o);
+  char err[160];
+  assert_int_equal(mt_train_parse_drift_eval("0,1.5,3600,1e18", &o, err, sizeof err), 0);
+  assert_int_equal(o.n_drift_t, 4);
+  assert_true(o.drift_t[0] == 0 && o.drift_t[1] == 1.5 && o.drift_t[2] == 3600 && o.drift_t[3] == 1e18);
+  assert_int_equal(mt_train_parse_drift_eval("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", &o, err, sizeof err), 0);
+  assert_int_equal(o.n_drift_t, MT_TRAIN_MAX_DRIFT_T);
+  assert_true(o.drift_t[15] == 16);
+  static const char *const bad[][2] = {
+      {"", "'' is not a time in seconds in [0, 1e18]"},
+      {"5,", "'' is not a time in seconds in [0, 1e18]"},
+      {",5", "'' is not a time in seconds in [0, 1e18]"},
+      {"1,,2", "'' is not a time in seconds in [0, 1e18]"},
+      {"1,2x,3", "'2x' is not a time in seconds in [0, 1e18]"},
+      {"1;2", "'1;2' is not a time in seconds in [0, 1e18]"},
+      {"1e19", "'1e19' is not a time in seconds in [0, 1e18]"},
+      {"inf", "'inf' is not a time in seconds in [0, 1e18]"},
+      {"1e999", "'1e999' is not a time in seconds in [0, 1e18]"},
+      {"1e-400", "'1e-400' is not a time in seconds in [0, 1e18]"}, /* ERANGE */
+      {"-0.5", "'-0.5' is not a time in seconds in [0, 1e18]"},
+      {"2,2", "'2' is not after the time before it (2 s): the times must increase"},
+      {"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,x", "more than 16 times"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    mt_train_opts before = o;
+    strcpy(err, "(none)");
+    if (mt_train_parse_drift_eval(bad[k][0], &o, err, sizeof err) != -1) fail_msg("'%s' was taken", bad[k][0]);
+    if (strcmp(err, bad[k][1])) fail_msg("'%s': %s", bad[k][0], err);
+    assert_true(o.n_drift_t == before.n_drift_t && memcmp(o.drift_t, before.drift_t, sizeof o.drift_t) == 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(too_many_tiles_names_what_would_fit),
@@ -377,6 +415,7 @@ int main(void) {
     cmocka_unit_test(bad_checkpoints_are_refused),
     cmocka_unit_test(evaluation_keeps_the_training_order),
     cmocka_unit_test(device_failure_keeps_its_class),
+    cmocka_unit_test(drift_eval_lists),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
