@@ -291,137 +291,114 @@ static void resume_matches(const mt_train_opts *base, uint32_t n_tasks, const mt
 
 /* ---- the algorithms -------------------------------------------------------- */
 
-/* sgd-pulse: nominal gains, deterministic rounding; its state is the biases and the
- * device (the weights are conductances). */
-static void sgd_pulse_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_SGD_PULSE);
-  o.epochs = 3;
-  o.lr = 0.5f; /* its deterministic rounding loses updates below half a pulse */
-  static const uint32_t cuts[] = {1};
-  resume_matches(&o, 1, &imprecise, "sgd-pulse", cuts, 1);
-}
+/* One resume test: tiny_opts(algo) with the options below, n_tasks tasks of `epochs`, run
+ * by resume_matches. */
+typedef struct {
+  const char *name;          /* its files in dir; the test is "<name> resume is exact" */
+  mt_algo algo;
+  const mt_preset_t *preset; /* NULL for float (host only) */
+  uint32_t n_tasks, epochs;
+  uint32_t cuts[3];          /* resumed after each of these epochs (0 ends the list) */
+  /* options changed from tiny_opts' (0: left as it sets them) */
+  const char *net;
+  float lr, important, adam_beta1, adam_eps;
+  uint32_t val, accumulate, slices, batch;
+  mt_optimizer optimizer;
+  int ssm_read_based, batchnorm, bn_per_task;
+  const char *log_has;       /* what the uninterrupted run's log holds, or NULL */
+} resume_case;
 
-/* ssm with its read-based options: measured per-device gains, momentum of weights and
- * biases, the host's stochastic-rounding generator and update compensation all carry over;
- * and a validation split (--val), logged every epoch. */
-static void ssm_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_SSM);
-  o.ssm_compensate = o.ssm_calibrate = 1;
-  o.val = 50;
-  o.epochs = 3;
-  static const uint32_t cuts[] = {1, 2};
-  resume_matches(&o, 1, &imprecise, "ssm", cuts, 2);
-}
+static const resume_case resume_cases[] = {
+    /* sgd-pulse: nominal gains, deterministic rounding; its state is the biases and the
+     * device (the weights are conductances). lr 0.5: its deterministic rounding loses
+     * updates below half a pulse. */
+    {.name = "sgd-pulse", .algo = MT_ALGO_SGD_PULSE, .preset = &imprecise, .n_tasks = 1, .epochs = 3,
+     .cuts = {1}, .lr = 0.5f},
+    /* ssm with its read-based options: measured per-device gains, momentum of weights and
+     * biases, the host's stochastic-rounding generator and update compensation all carry
+     * over; and a validation split (--val), logged every epoch. */
+    {.name = "ssm", .algo = MT_ALGO_SSM, .preset = &imprecise, .n_tasks = 1, .epochs = 3, .cuts = {1, 2},
+     .ssm_read_based = 1, .val = 50},
+    /* conventional: latent weights and characterization; each epoch re-fabricates and
+     * programs the die, whose noise streams come back with the device image. */
+    {.name = "conventional", .algo = MT_ALGO_CONVENTIONAL, .preset = &rram2, .n_tasks = 1, .epochs = 3,
+     .cuts = {1}},
+    /* biased: the favourable set (from the saved characterization) and the latent weights
+     * decide the masks and projections of the epochs after the resume. */
+    {.name = "biased", .algo = MT_ALGO_BIASED, .preset = &rram2, .n_tasks = 1, .epochs = 3, .cuts = {2},
+     .important = 0.5f},
+    /* biased on a small CNN: a conv layer's weight matrix is its im2col matrix (25 x 4
+     * here), which the biased state and both checkpoint halves are sized by (the biased
+     * state used sizes[l] x sizes[l+1], 784 x 576, and read past the weights). */
+    {.name = "cnn-biased", .algo = MT_ALGO_BIASED, .preset = &rram2, .n_tasks = 1, .epochs = 2,
+     .cuts = {1}, .net = "28x28x1-c5x4-p2-10"},
+    /* biased with bit-sliced weights: the slices' tiles are re-programmed every epoch from
+     * the restored latent weights and characterization. */
+    {.name = "sliced-biased", .algo = MT_ALGO_BIASED, .preset = &rram2, .n_tasks = 1, .epochs = 3,
+     .cuts = {1}, .slices = 4},
+    /* Two tasks of 2 epochs (4 in all): resumed in the middle of task 1, at the boundary
+     * between the tasks, and in the middle of task 2. Siamese with accumulation, so the
+     * accumulators and step count carry across epochs and tasks too (10 steps per epoch: a
+     * partial sum of 3 is pending at every epoch's end). */
+    {.name = "tasks-siamese", .algo = MT_ALGO_SIAMESE, .preset = &rram, .n_tasks = 2, .epochs = 2,
+     .cuts = {1, 2, 3}, .accumulate = 3},
+    /* Two tasks with ssm, resumed at the boundary: the per-task position and the
+     * algorithm's state together. */
+    {.name = "tasks-ssm", .algo = MT_ALGO_SSM, .preset = &imprecise, .n_tasks = 2, .epochs = 1,
+     .cuts = {1}},
+    /* --optimizer adam and --batchnorm on the metaplasticity unit over two tasks: Adam's
+     * moments and step count, BatchNorm's gamma, beta and running statistics carry over
+     * (resumed mid-task, at the boundary and in task 2); the log has the optimizer fields. */
+    {.name = "meta-adam-bn", .algo = MT_ALGO_METAPLASTIC, .preset = &rram, .n_tasks = 2, .epochs = 2,
+     .cuts = {1, 2, 3}, .optimizer = MT_OPTIM_ADAM, .lr = 0.002f, .batchnorm = 1,
+     .log_has = "\"optimizer\": \"adam\", \"batchnorm\": 1, "},
+    /* The software reference with the same optimizer: float with adam and BatchNorm, whose
+     * whole state is on the host; adam's options not the defaults (the options themselves
+     * are used and kept); batch 23, 300 = 13 x 23 + 1: every epoch ends on a batch of one
+     * example (running statistics, no update of them). */
+    {.name = "float-adam-bn", .algo = MT_ALGO_FLOAT, .preset = NULL, .n_tasks = 1, .epochs = 3,
+     .cuts = {1, 2}, .optimizer = MT_OPTIM_ADAM, .adam_beta1 = 0.8f, .adam_eps = 1e-6f, .lr = 0.002f,
+     .batchnorm = 1, .batch = 23},
+    /* --batchnorm-state per-task: every task's snapshot of gamma, beta and the running
+     * statistics carries over with the live state (resumed mid-task 1, at the boundary, in
+     * task 2, where task 1 is tested with its snapshot); the log says which state ran. */
+    {.name = "meta-adam-bn-task", .algo = MT_ALGO_METAPLASTIC, .preset = &rram, .n_tasks = 2,
+     .epochs = 2, .cuts = {1, 2, 3}, .optimizer = MT_OPTIM_ADAM, .lr = 0.002f, .batchnorm = 1,
+     .bn_per_task = 1, .log_has = "\"batchnorm\": 1, \"batchnorm_state\": \"per-task\", "},
+};
+#define N_RESUME_CASES (sizeof resume_cases / sizeof *resume_cases)
 
-/* conventional: latent weights and characterization; each epoch re-fabricates and
- * programs the die, whose noise streams come back with the device image. */
-static void conventional_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_CONVENTIONAL);
-  o.epochs = 3;
-  static const uint32_t cuts[] = {1};
-  resume_matches(&o, 1, &rram2, "conventional", cuts, 1);
-}
-
-/* biased: the favourable set (from the saved characterization) and the latent weights
- * decide the masks and projections of the epochs after the resume. */
-static void biased_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_BIASED);
-  o.epochs = 3;
-  o.important = 0.5f;
-  static const uint32_t cuts[] = {2};
-  resume_matches(&o, 1, &rram2, "biased", cuts, 1);
-}
-
-/* biased with bit-sliced weights: the slices' tiles are re-programmed every epoch from
- * the restored latent weights and characterization. */
-static void sliced_biased_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_BIASED);
-  o.epochs = 3;
-  o.slices = 4;
-  static const uint32_t cuts[] = {1};
-  resume_matches(&o, 1, &rram2, "sliced-biased", cuts, 1);
-}
-
-/* biased on a small CNN: a conv layer's weight matrix is its im2col matrix (25 x 4
- * here), which the biased state and both checkpoint halves are sized by (the biased
- * state used sizes[l] x sizes[l+1], 784 x 576, and read past the weights). */
-static void cnn_biased_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_BIASED);
+/* The resume test of case *state. */
+static void resume_is_exact(void **state) {
+  const resume_case *c = *state;
+  mt_train_opts o = tiny_opts(c->algo);
   char err[256];
-  if (mt_net_parse("28x28x1-c5x4-p2-10", o.sizes, o.spec, &o.n_layers, err, sizeof err) != 0)
+  if (c->net && mt_net_parse(c->net, o.sizes, o.spec, &o.n_layers, err, sizeof err) != 0)
     fail_msg("%s", err);
-  o.epochs = 2;
-  static const uint32_t cuts[] = {1};
-  resume_matches(&o, 1, &rram2, "cnn-biased", cuts, 1);
-}
-
-/* Two tasks of 2 epochs (4 in all): resumed in the middle of task 1, at the boundary
- * between the tasks, and in the middle of task 2. Siamese with accumulation, so the
- * accumulators and step count carry across epochs and tasks too. */
-static void tasks_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_SIAMESE);
-  o.epochs = 2;
-  o.accumulate = 3; /* 10 steps per epoch: a partial sum is pending at every epoch's end */
-  static const uint32_t cuts[] = {1, 2, 3};
-  resume_matches(&o, 2, &rram, "tasks-siamese", cuts, 3);
-}
-
-/* Two tasks with ssm, resumed at the boundary: the per-task position and the
- * algorithm's state together. */
-static void tasks_ssm_resume_at_boundary(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_SSM);
-  o.epochs = 1;
-  static const uint32_t cuts[] = {1};
-  resume_matches(&o, 2, &imprecise, "tasks-ssm", cuts, 1);
-}
-
-/* --optimizer adam and --batchnorm on the metaplasticity unit over two tasks: Adam's
- * moments and step count, BatchNorm's gamma, beta and running statistics carry over
- * (resumed mid-task, at the boundary and in task 2); the log has the optimizer fields. */
-static void meta_adam_batchnorm_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_METAPLASTIC);
-  o.epochs = 2;
-  o.optimizer = MT_OPTIM_ADAM;
-  o.lr = 0.002f;
-  o.batchnorm = 1;
-  static const uint32_t cuts[] = {1, 2, 3};
-  resume_matches(&o, 2, &rram, "meta-adam-bn", cuts, 3);
-  char path[256];
-  snprintf(path, sizeof path, "%s/meta-adam-bn-full.jsonl", dir);
-  char *log = slurp(path);
-  int has = strstr(log, "\"optimizer\": \"adam\", \"batchnorm\": 1, ") != NULL;
-  free(log);
-  assert_true(has);
-}
-
-/* --batchnorm-state per-task: every task's snapshot of gamma, beta and the running
- * statistics carries over with the live state (resumed mid-task 1, at the boundary, in
- * task 2, where task 1 is tested with its snapshot); the log says which state ran. */
-static void meta_adam_bn_per_task_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_METAPLASTIC);
-  o.epochs = 2;
-  o.optimizer = MT_OPTIM_ADAM;
-  o.lr = 0.002f;
-  o.batchnorm = 1;
-  o.bn_per_task = 1;
-  static const uint32_t cuts[] = {1, 2, 3};
-  resume_matches(&o, 2, &rram, "meta-adam-bn-task", cuts, 3);
-  char path[256];
-  snprintf(path, sizeof path, "%s/meta-adam-bn-task-full.jsonl", dir);
-  char *log = slurp(path);
-  int has = strstr(log, "\"batchnorm\": 1, \"batchnorm_state\": \"per-task\", ") != NULL;
-  free(log);
-  assert_true(has);
+  o.epochs = c->epochs;
+  if (c->lr) o.lr = c->lr;
+  if (c->important) o.important = c->important;
+  if (c->adam_beta1) o.adam_beta1 = c->adam_beta1;
+  if (c->adam_eps) o.adam_eps = c->adam_eps;
+  if (c->val) o.val = c->val;
+  if (c->accumulate) o.accumulate = c->accumulate;
+  if (c->slices) o.slices = c->slices;
+  if (c->batch) o.batch = c->batch;
+  o.optimizer = c->optimizer;
+  o.ssm_compensate = o.ssm_calibrate = c->ssm_read_based;
+  o.batchnorm = c->batchnorm;
+  o.bn_per_task = c->bn_per_task;
+  size_t n_cuts = 0;
+  while (n_cuts < sizeof c->cuts / sizeof *c->cuts && c->cuts[n_cuts]) n_cuts++;
+  resume_matches(&o, c->n_tasks, c->preset, c->name, c->cuts, n_cuts);
+  if (c->log_has) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s-full.jsonl", dir, c->name);
+    char *log = slurp(path);
+    int has = strstr(log, c->log_has) != NULL;
+    free(log);
+    if (!has) fail_msg("%s lacks '%s'", path, c->log_has);
+  }
 }
 
 /* Per-task BatchNorm changes what an earlier task is tested with, and nothing else: the
@@ -454,23 +431,6 @@ static void bn_per_task_tests_earlier_tasks_with_their_state(void **state) {
                 per_task.s[2].task_accuracy[0], per_task.s[3].task_accuracy[0]);
   assert_true(shared.s[2].task_accuracy[0] != per_task.s[2].task_accuracy[0] ||
               shared.s[3].task_accuracy[0] != per_task.s[3].task_accuracy[0]);
-}
-
-/* The software reference with the same optimizer: float with adam and BatchNorm, whose
- * whole state is on the host; every epoch ends on a batch of one example (running
- * statistics, no update of them). */
-static void float_adam_batchnorm_resume_is_exact(void **state) {
-  (void)state;
-  mt_train_opts o = tiny_opts(MT_ALGO_FLOAT);
-  o.epochs = 3;
-  o.optimizer = MT_OPTIM_ADAM;
-  o.adam_beta1 = 0.8f; /* not the defaults: the options themselves are used and kept */
-  o.adam_eps = 1e-6f;
-  o.lr = 0.002f;
-  o.batchnorm = 1;
-  o.batch = 23; /* 300 = 13 x 23 + 1: every epoch ends on a batch of one example */
-  static const uint32_t cuts[] = {1, 2};
-  resume_matches(&o, 1, NULL, "float-adam-bn", cuts, 2);
 }
 
 /* ---- refusals -------------------------------------------------------------- */
@@ -934,18 +894,7 @@ static void default_run_has_no_optimizer_state(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests_[] = {
-    cmocka_unit_test(sgd_pulse_resume_is_exact),
-    cmocka_unit_test(ssm_resume_is_exact),
-    cmocka_unit_test(conventional_resume_is_exact),
-    cmocka_unit_test(biased_resume_is_exact),
-    cmocka_unit_test(cnn_biased_resume_is_exact),
-    cmocka_unit_test(sliced_biased_resume_is_exact),
-    cmocka_unit_test(tasks_resume_is_exact),
-    cmocka_unit_test(tasks_ssm_resume_at_boundary),
-    cmocka_unit_test(meta_adam_batchnorm_resume_is_exact),
-    cmocka_unit_test(float_adam_batchnorm_resume_is_exact),
-    cmocka_unit_test(meta_adam_bn_per_task_resume_is_exact),
+  static const struct CMUnitTest others[] = {
     cmocka_unit_test(bn_per_task_tests_earlier_tasks_with_their_state),
     cmocka_unit_test(default_run_has_no_optimizer_state),
     cmocka_unit_test(meta_adam_batchnorm_survives_kill),
@@ -954,6 +903,14 @@ int main(void) {
     cmocka_unit_test(log_survives_kill_and_full_disk),
     cmocka_unit_test(impossible_content_is_refused),
   };
+  enum { N_OTHERS = sizeof others / sizeof *others };
+  static char names[N_RESUME_CASES][64];
+  struct CMUnitTest tests_[N_RESUME_CASES + N_OTHERS];
+  for (size_t k = 0; k < N_RESUME_CASES; k++) {
+    snprintf(names[k], sizeof names[k], "%s resume is exact", resume_cases[k].name);
+    tests_[k] = (struct CMUnitTest){names[k], resume_is_exact, NULL, NULL, (void *)&resume_cases[k]};
+  }
+  memcpy(tests_ + N_RESUME_CASES, others, sizeof others);
   const char *only = getenv("MT_TEST_FILTER"); /* e.g. "ssm*" while iterating */
   if (only) cmocka_set_test_filter(only);
   return cmocka_run_group_tests(tests_, setup, teardown);
