@@ -227,6 +227,13 @@ $(BUILD)/libmtmodel.a: $(REL_OBJ)
 $(BUILD)/san/tests/%: $(BUILD)/san/tests/%.o $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS)
 
+# test_portable compares the code paths chosen by the compiler and the host (mt_floor_shift,
+# mt_compact_row) with their portable versions: it is built with the host's vector units
+# ($(ARCH)), and links tests/host/portable_paths.c, the same code built with MT_FORCE_PORTABLE.
+$(BUILD)/san/tests/host/test_portable.o: SAN_CFLAGS += $(ARCH)
+$(BUILD)/san/tests/host/portable_paths.o: DEFS += -DMT_FORCE_PORTABLE
+$(BUILD)/san/tests/host/test_portable: $(BUILD)/san/tests/host/portable_paths.o
+
 $(TOOL_XRT_REL) $(TOOL_XRT_SAN) $(XRT_TEST_BIN).o $(BUILD)/san/tests/xrt/mt_xclbin.o \
   $(BUILD)/san/tests/xrt/mt_fakecard.o: INC += -I$(XRT_INC) -Itests/xrt
 $(XRT_TEST_BIN).o: DEFS += -DMT_XRT_LIBDIR=\"$(XRT_LIBDIR)\"

@@ -10,7 +10,9 @@
  * without depending on how C shifts negative numbers, and without a branch
  * on the sign (random for noise, so it would mispredict half the time). */
 static inline int64_t mt_floor_shift(int64_t v, uint32_t s) {
-#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+/* MT_FORCE_PORTABLE builds the portable code paths where a faster one would be chosen (here
+ * and in host/src/mt_compact_row.h), so that tests/host/test_portable.c can compare them. */
+#if defined(__GNUC__) && !defined(__SYNTHESIS__) && !defined(MT_FORCE_PORTABLE)
   /* GCC (and Clang) define >> of a negative value as an arithmetic shift, which is floor:
    * one instruction where the offset took three and two 64-bit constants, on every draw. */
   return v >> s;

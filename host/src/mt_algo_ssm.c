@@ -4,14 +4,12 @@
 #include "mt_algo.h"
 
 #include <assert.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mt_compact_row.h"
 #include "mt_device.h"
 #include "mt_protocol.h"
 #include "mt_rng.h"
@@ -493,44 +491,6 @@ static int plan_nearest(int32_t *restrict p, const float *restrict g, const floa
   return any != 0;
 }
 
-/* The PULSE entries (row << 20 | column << 8 | signed 7-bit count) of the non-zero counts
- * p[0..n) of row i, in column order, at out; returns how many. With AVX-512 a vector
- * compress of 16 counts at a time, which may write up to 16 words past the entries it
- * returns (ENTRY_CAP leaves room: a tile has at most MT_ROWS * MT_COLS entries). Otherwise
- * without branches within groups of 8 weights (whether a weight gets pulses is a coin flip),
- * a group without pulses, the common case, skipped. The same entries either way. */
-static uint32_t compact_row(uint32_t *restrict out, const int32_t *restrict p, uint32_t i,
-                            uint32_t n) {
-  uint32_t ne = 0;
-#if defined(__AVX512F__)
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i row = _mm512_set1_epi32((int)(i << 20)), low7 = _mm512_set1_epi32(0x7F);
-  for (uint32_t j0 = 0; j0 < n; j0 += 16) {
-    const __mmask16 in = n - j0 >= 16 ? 0xFFFFu : (__mmask16)((1u << (n - j0)) - 1u);
-    const __m512i c = _mm512_maskz_loadu_epi32(in, p + j0);
-    const __mmask16 nz = _mm512_test_epi32_mask(c, c);
-    if (nz == 0) continue;
-    const __m512i col = _mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)j0)), 8);
-    const __m512i e = _mm512_or_si512(_mm512_or_si512(row, col), _mm512_and_si512(c, low7));
-    /* compress in a register, then a plain store (a compressing store is slow on some cores) */
-    _mm512_storeu_si512(out + ne, _mm512_maskz_compress_epi32(nz, e));
-    ne += (uint32_t)__builtin_popcount(nz);
-  }
-#else
-  for (uint32_t j0 = 0; j0 < n; j0 += 8) {
-    uint32_t j1 = j0 + 8 < n ? j0 + 8 : n;
-    int32_t any = 0;
-    for (uint32_t j = j0; j < j1; j++) any |= p[j];
-    if (any == 0) continue;
-    for (uint32_t j = j0; j < j1; j++) {
-      out[ne] = i << 20 | j << 8 | ((uint32_t)p[j] & 0x7Fu);
-      ne += p[j] != 0;
-    }
-  }
-#endif
-  return ne;
-}
-
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
   const int ssm = s->o.ssm, comp = s->o.ssm && s->o.compensate;
   const float beta = s->o.momentum;
@@ -565,7 +525,7 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
                                    pl->w_per_g, r.ncols)) {
             continue; /* (sgd-pulse reads planned nowhere) */
           }
-          ne += compact_row(s->entries + ne, pr, i, r.ncols);
+          ne += mt_compact_row(s->entries + ne, pr, i, r.ncols);
         }
         if (ne == 0) continue;
         /* ssm compensation: G+ of every weight to pulse, before the pulses (one READ_LIST,

@@ -1,0 +1,18 @@
+/* The portable code paths, built with MT_FORCE_PORTABLE (Makefile) where the library takes the
+ * fast ones, for tests/host/test_portable.c to compare. */
+#ifndef MT_FORCE_PORTABLE
+#error "built with -DMT_FORCE_PORTABLE only (Makefile, test_portable)"
+#endif
+#include <stdint.h>
+
+#include "mt_compact_row.h"
+#include "mt_fixed.h"
+
+int64_t portable_floor_shift(int64_t v, uint32_t s);
+uint32_t portable_compact_row(uint32_t *out, const int32_t *p, uint32_t i, uint32_t n);
+
+int64_t portable_floor_shift(int64_t v, uint32_t s) { return mt_floor_shift(v, s); }
+
+uint32_t portable_compact_row(uint32_t *out, const int32_t *p, uint32_t i, uint32_t n) {
+  return mt_compact_row(out, p, i, n);
+}
