@@ -480,8 +480,10 @@ $(RTL_BUILD)/libmtusbsim_%.a: $(RTL_BUILD)/sim/mt_usbsim_tb_%.o $(RTL_BUILD)/vl/
 # The same harness around deliberately broken tops (built under the class name Vmt_usb_core):
 # the bus model must report them. usbsim_rules: sim/mt_usbsim_rxf_ignored.sv (a bridge that
 # ignores RXF_N); usbsim_tsplit: sim/mt_usbsim_t_split.sv (one DATA pin's tristate control
-# stuck released). tests/rtl/test_usbsim_<name>.c each.
+# stuck released). One test, tests/rtl/usbsim_broken.c, built as test_usbsim_<name> with
+# MT_USBSIM_BROKEN=<name>: its table has the messages each top must bring.
 USBSIM_BROKEN := rules tsplit
+RTL_TEST_BIN += $(USBSIM_BROKEN:%=$(RTL_BUILD)/tests/test_usbsim_%)
 USBSIM_TOP_rules := mt_usbsim_rxf_ignored
 USBSIM_TOP_tsplit := mt_usbsim_t_split
 $(USBSIM_BROKEN:%=$(RTL_BUILD)/vl/usbsim_%.stamp): $(RTL_BUILD)/vl/usbsim_%.stamp: \
@@ -501,6 +503,11 @@ $(USBSIM_BROKEN:%=$(RTL_BUILD)/sim/mt_usbsim_tb_%.o): $(RTL_BUILD)/sim/mt_usbsim
 	$(CXX) -std=gnu++17 -O2 -Wall -Wextra -Werror -Isim -I$(RTL_BUILD)/vl/usbsim_$* \
 	  -isystem $(VL_INC) -isystem $(VL_INC)/vltstd -DMT_USBSIM_TILES=0 -DMT_USBSIM_ROWS=0 \
 	  -DMT_USBSIM_COLS=0 -c $< -o $@
+
+$(USBSIM_BROKEN:%=$(RTL_BUILD)/obj/tests/rtl/test_usbsim_%.o): $(RTL_BUILD)/obj/tests/rtl/test_usbsim_%.o: \
+    tests/rtl/usbsim_broken.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(INC) $(DEFS) -DMT_USBSIM_BROKEN=\"$*\" -MMD -MP -c $< -o $@
 
 $(USBSIM_BROKEN:%=$(RTL_BUILD)/tests/test_usbsim_%): $(RTL_BUILD)/tests/test_usbsim_%: \
     $(RTL_BUILD)/obj/tests/rtl/test_usbsim_%.o $(RTL_BUILD)/sim/mt_usbsim_tb_%.o \

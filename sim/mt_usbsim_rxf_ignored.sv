@@ -2,7 +2,7 @@
 // Simulation-only top with mt_usb_core's ports and a deliberately broken bus side: the FT601
 // bridge is told RXF_N is always low, so it keeps RD_N low after the FT601 raised RXF_N. Built
 // with --prefix Vmt_usb_core into the same harness (sim/mt_usbsim_tb.cpp), it shows that the
-// bus model reports a broken 245 rule (tests/rtl/test_usbsim_rules.c). Behind the bridge, the
+// bus model reports a broken 245 rule (tests/rtl/usbsim_broken.c). Behind the bridge, the
 // received words come straight back (no frame engine, no device).
 module mt_usbsim_rxf_ignored (
   input  wire         ft_clk_i,

@@ -3,7 +3,7 @@
 // tristate control of DATA[0] is stuck at 1 (released), as if one of the 36 per-pin T flops
 // had been lost, while the bridge drives the other 35 pins. Built with --prefix Vmt_usb_core
 // into the same harness (sim/mt_usbsim_tb.cpp), it shows that the bus model checks the pins
-// one by one and reports a partly driven bus (tests/rtl/test_usbsim_tsplit.c). Behind the
+// one by one and reports a partly driven bus (tests/rtl/usbsim_broken.c). Behind the
 // bridge, the received words come straight back (no frame engine, no device), so the bridge
 // transmits as soon as it has read something.
 module mt_usbsim_t_split (
