@@ -1,7 +1,6 @@
 """memtile's Python binding over libmemtile: devices, presets, protocol operations with
 numpy arrays, layers, and errors as exceptions carrying the C message."""
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -193,9 +192,8 @@ def test_layer_matmul_and_sparse_programming():
         memtile.Layer(d, p, 200, 10, first_tile=3)
 
 
-def test_library_not_found_names_the_places(tmp_path):
+def test_library_not_found_names_the_places(tmp_path, root, run):
     code = "import memtile\ntry:\n    memtile.Device()\nexcept memtile.LibraryNotFound as e:\n    print(e)\n"
     env = dict(os.environ, MEMTILE_LIB=str(tmp_path / "libnothing.so"))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         cwd=os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+    out = run([sys.executable, "-c", code], env=env, cwd=os.path.join(root, "python"))
     assert "libmemtile not found" in out.stdout and "libnothing.so" in out.stdout, out.stderr

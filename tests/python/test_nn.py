@@ -1,7 +1,6 @@
 """memtile.nn.DeviceLinear: device forward, float backward, sparse programming; and the
 MNIST example trained from Python (numpy backend, no torch needed)."""
 import os
-import subprocess
 import sys
 import zipfile
 
@@ -11,7 +10,22 @@ import pytest
 import memtile
 from memtile.nn import DeviceLinear
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+@pytest.fixture
+def train_mnist(root, run):
+    """train_mnist(*args, check=None, timeout=600): python/examples/train_mnist.py run as `run` does."""
+    return lambda *args, check=None, timeout=600: run(
+        [sys.executable, os.path.join(root, "python", "examples", "train_mnist.py"), *args], check=check,
+        timeout=timeout)
+
+
+@pytest.fixture
+def mnist(root):
+    """The MNIST files beside the tree (../shared/data/mnist); the test is skipped without them."""
+    data = os.path.join(root, "..", "shared", "data", "mnist")
+    if not os.path.isdir(data):
+        pytest.skip("no MNIST in ../shared/data/mnist")
+    return data
 
 
 def test_forward_is_the_device_product_and_backward_the_float_gradient():
@@ -66,10 +80,9 @@ def test_tilelinear_numpy_parts():
     np.testing.assert_allclose(gx, gy @ w, rtol=1e-6)
 
 
-def test_torch_module_says_it_needs_torch():
+def test_torch_module_says_it_needs_torch(root, run):
     code = "import memtile.torch"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=os.path.join(ROOT, "python"))
+    out = run([sys.executable, "-c", code], cwd=os.path.join(root, "python"))
     try:
         import torch  # noqa: F401
         assert out.returncode == 0, out.stderr
@@ -88,14 +101,9 @@ def test_shared_device_allocates_tiles():
         DeviceLinear(10, 10, device=dev, preset=p)
 
 
-def test_example_trains_mnist_from_python():
-    data = os.path.join(ROOT, "..", "shared", "data", "mnist")
-    if not os.path.isdir(data):
-        pytest.skip("no MNIST in ../shared/data/mnist")
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "python", "examples", "train_mnist.py"),
-                          "--backend", "numpy", "--train-limit", "3000", "--test-limit", "500", "--epochs", "1",
-                          "--hidden", "32", "--data", data], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
+def test_example_trains_mnist_from_python(train_mnist, mnist):
+    out = train_mnist("--backend", "numpy", "--train-limit", "3000", "--test-limit", "500", "--epochs", "1",
+                      "--hidden", "32", "--data", mnist, check=0)
     acc = float(out.stdout.split("final test accuracy ")[1].rstrip("%\n"))
     print(out.stdout)
     assert acc > 75.0
@@ -103,35 +111,27 @@ def test_example_trains_mnist_from_python():
 
 
 @pytest.mark.skipif("verilator" not in memtile.backends(), reason="library built without verilator://")
-def test_example_trains_on_verilator():
+def test_example_trains_on_verilator(train_mnist, mnist):
     """The same example with both layers on the RTL in Verilator (a short run: the quick one
     takes minutes there, docs/python.md)."""
-    data = os.path.join(ROOT, "..", "shared", "data", "mnist")
-    if not os.path.isdir(data):
-        pytest.skip("no MNIST in ../shared/data/mnist")
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "python", "examples", "train_mnist.py"),
-                          "--backend", "numpy", "--device", "verilator://", "--train-limit", "300",
-                          "--test-limit", "100", "--epochs", "1", "--hidden", "16", "--data", data],
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
+    out = train_mnist("--backend", "numpy", "--device", "verilator://", "--train-limit", "300",
+                      "--test-limit", "100", "--epochs", "1", "--hidden", "16", "--data", mnist, check=0)
     print(out.stdout)
     assert "device verilator://" in out.stdout and "sim_cycles" in out.stdout
     assert float(out.stdout.split("final test accuracy ")[1].rstrip("%\n")) > 30.0
 
 
-def test_example_names_missing_data(tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "python", "examples", "train_mnist.py"),
-                          "--backend", "numpy", "--data", str(tmp_path)], capture_output=True, text=True, timeout=120)
+def test_example_names_missing_data(tmp_path, train_mnist):
+    out = train_mnist("--backend", "numpy", "--data", tmp_path, timeout=120)
     assert out.returncode != 0 and "MNIST not found in %s" % tmp_path in out.stderr
 
 
-def test_pip_builds_the_package(tmp_path):
+def test_pip_builds_the_package(tmp_path, root, run):
     """`pip install ./python` builds this wheel (offline: no build isolation)."""
     src = tmp_path / "src"
-    subprocess.run(["cp", "-r", os.path.join(ROOT, "python"), str(src)], check=True)
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                          "--no-index", str(src), "-w", str(tmp_path / "dist")], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
+    run(["cp", "-r", os.path.join(root, "python"), src], check=0)
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", src,
+         "-w", tmp_path / "dist"], check=0, timeout=None)
     wheel = next((tmp_path / "dist").glob("memtile-0.1.0-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert {"memtile/__init__.py", "memtile/_lib.py", "memtile/nn.py", "memtile/torch.py",

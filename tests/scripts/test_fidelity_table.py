@@ -7,15 +7,10 @@ import os
 import sys
 
 if __name__ == "__main__":
-    try:
-        import pytest  # noqa: F401
-    except ImportError:
-        # as tests/scripts/test_sweep.py: Debian's python3-pytest belongs to /usr/bin/python3
-        if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
-                os.path.exists("/usr/bin/python3"):
-            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-        print("not ok 1 - pytest is not installed (make deps installs python3-pytest)")
-        sys.exit(1)
+    # as a program (make test): under pytest, one TAP line per test (tests/pytest_tap.py)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import pytest_tap
+    pytest_tap.main(__file__)
 
 import pytest  # noqa: E402
 
@@ -88,22 +83,3 @@ def test_bad_log_names_the_file(tmp_path, capsys):
     assert ft.main([os.path.join(d, "nope")]) == 2
     assert "nope: not a directory" in capsys.readouterr().err
 
-
-if __name__ == "__main__":
-    class Tap:
-        """One TAP line per test, for scripts/run-tests.sh."""
-
-        def __init__(self):
-            self.n = 0
-
-        def pytest_runtest_logreport(self, report):
-            if report.when == "call" or (report.when == "setup" and not report.passed):
-                self.n += 1
-                print("%s %d - %s" % ("ok" if report.passed else "not ok", self.n, report.nodeid),
-                      flush=True)
-                if report.failed:
-                    for ln in str(report.longrepr).splitlines()[-30:]:
-                        print("# " + ln)
-
-    sys.exit(pytest.main([os.path.abspath(__file__), "-p", "no:terminal", "-p", "no:cacheprovider"],
-                         plugins=[Tap()]))

@@ -7,38 +7,18 @@ pytest tests; run as a program it runs them under pytest and prints TAP for make
 import csv
 import json
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "meta_sweep.py")
 
 if __name__ == "__main__":
-    try:
-        import pytest  # noqa: F401
-    except ImportError:
-        # Debian's python3-pytest (scripts/deps.sh) belongs to /usr/bin/python3.
-        if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
-                os.path.exists("/usr/bin/python3"):
-            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-        print("not ok 1 - pytest is not installed (make deps installs python3-pytest)")
-        sys.exit(1)
+    # as a program (make test): under pytest, one TAP line per test (tests/pytest_tap.py)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import pytest_tap
+    pytest_tap.main(__file__)
 
 import pytest  # noqa: E402
-
-
-def memtile():
-    for p in (os.environ.get("MEMTILE"), os.path.join(ROOT, "build", "san", "bin", "memtile"),
-              os.path.join(ROOT, "build", "bin", "memtile")):
-        if p and os.access(p, os.X_OK):
-            return os.path.abspath(p)
-    pytest.fail("no memtile binary: build it (make) or set MEMTILE")
-
-
-def write(path, doc):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(doc if isinstance(doc, str) else json.dumps(doc))
-    return str(path)
 
 
 # Two settings, far apart: an 8-bit and the full 32-bit unit.
@@ -55,20 +35,17 @@ TINY = {
 }
 
 
-def run(*args, check=None):
-    m = memtile()
-    p = subprocess.run([m, "meta-sweep"] + [str(a) for a in args], cwd=ROOT,
-                       capture_output=True, text=True, timeout=600,
-                       env=dict(os.environ, MEMTILE=m))
-    if check is not None:
-        assert p.returncode == check, "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
-    return p
+@pytest.fixture
+def run_meta_sweep(memtile_tool, run):
+    """run_meta_sweep(*args, check=None): `memtile meta-sweep` run as `run` does."""
+    return lambda *args, check=None: run([memtile_tool, "meta-sweep", *args], check=check, cwd=ROOT,
+                                         timeout=600, env=dict(os.environ, MEMTILE=memtile_tool))
 
 
-def test_tiny_grid_table_figure_and_rerun(tmp_path):
+def test_tiny_grid_table_figure_and_rerun(tmp_path, run_meta_sweep, write):
     sw = write(tmp_path / "tiny.json", TINY)
     out = tmp_path / "out"
-    run(sw, "--out", out, "-j", 2, check=0)
+    run_meta_sweep(sw, "--out", out, "-j", 2, check=0)
     with open(out / "sweep.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["id"] for r in rows] == ["W8-F1-trunc-k8-E16-centre", "W32-F16-trunc-k8-E16-centre"]
@@ -102,12 +79,12 @@ def test_tiny_grid_table_figure_and_rerun(tmp_path):
     assert "# rtl " in open(out / (w8["id"] + ".synth.cmd")).read()
     # A rerun keeps every complete run (no training, no synthesis) and rewrites the same table.
     before = open(out / "sweep.csv").read()
-    p = run(sw, "--out", out, check=0)
+    p = run_meta_sweep(sw, "--out", out, check=0)
     assert p.stdout.count("kept    ") == 6 and "done    " not in p.stdout
     assert open(out / "sweep.csv").read() == before
     # A lost synthesis report: only that run again.
     os.remove(out / "synth" / w8["id"] / "report.json")
-    p = run(sw, "--out", out, "--no-parallel", check=0)
+    p = run_meta_sweep(sw, "--out", out, "--no-parallel", check=0)
     assert p.stdout.count("done    ") == 1 and "W8-F1-trunc-k8-E16-centre.synth" in p.stdout
 
 
@@ -122,9 +99,9 @@ def test_tiny_grid_table_figure_and_rerun(tmp_path):
     ({"bogus": 1}, "unknown field 'bogus'"),
     ({"synth": {"board": "zynq"}}, "synth:"),
 ])
-def test_sweep_file_errors(tmp_path, change, message):
+def test_sweep_file_errors(tmp_path, change, message, run_meta_sweep, write):
     doc = dict(TINY, **change)
-    p = run(write(tmp_path / "bad.json", doc), "--out", tmp_path / "o", check=2)
+    p = run_meta_sweep(write(tmp_path / "bad.json", doc), "--out", tmp_path / "o", check=2)
     assert message in p.stderr, p.stderr
 
 
@@ -134,22 +111,3 @@ def test_pareto_front():
     pts = [(8, 0.5, "a"), (12, 0.4, "b"), (16, 0.7, "c"), (32, 0.7, "d"), (32, 0.9, "e")]
     assert [lb for _, _, lb in meta_sweep.pareto(pts)] == ["a", "c", "e"]
 
-
-if __name__ == "__main__":
-    class Tap:
-        """One TAP line per test, for scripts/run-tests.sh."""
-
-        def __init__(self):
-            self.n = 0
-
-        def pytest_runtest_logreport(self, report):
-            if report.when == "call" or (report.when == "setup" and not report.passed):
-                self.n += 1
-                print("%s %d - %s" % ("ok" if report.passed else "not ok", self.n, report.nodeid),
-                      flush=True)
-                if report.failed:
-                    for ln in str(report.longrepr).splitlines()[-30:]:
-                        print("# " + ln)
-
-    sys.exit(pytest.main([os.path.abspath(__file__), "-p", "no:terminal", "-p", "no:cacheprovider"],
-                         plugins=[Tap()]))

@@ -14,47 +14,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SWEEP = os.path.join(ROOT, "scripts", "sweep.py")
 
 if __name__ == "__main__":
-    try:
-        import pytest  # noqa: F401
-    except ImportError:
-        # Debian's python3-pytest (scripts/deps.sh) belongs to /usr/bin/python3; a python3
-        # earlier on PATH (pyenv, a venv) may not have it.
-        if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
-                os.path.exists("/usr/bin/python3"):
-            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-        print("not ok 1 - pytest is not installed (make deps installs python3-pytest)")
-        sys.exit(1)
+    # as a program (make test): under pytest, one TAP line per test (tests/pytest_tap.py)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import pytest_tap
+    pytest_tap.main(__file__)
 
 import pytest  # noqa: E402
 
 
-def memtile():
-    for p in (os.environ.get("MEMTILE"), os.path.join(ROOT, "build", "san", "bin", "memtile"),
-              os.path.join(ROOT, "build", "bin", "memtile")):
-        if p and os.access(p, os.X_OK):
-            return os.path.abspath(p)
-    pytest.fail("no memtile binary: build it (make) or set MEMTILE")
+@pytest.fixture
+def sweep(run):
+    """sweep(*args, cwd=ROOT, check=None): scripts/sweep.py run as `run` does."""
+    return lambda *args, cwd=ROOT, check=None: run([sys.executable, SWEEP, *args], cwd=cwd, check=check)
 
 
-def sweep(*args, cwd=ROOT, check=None):
-    p = subprocess.run([sys.executable, SWEEP] + [str(a) for a in args], cwd=cwd,
-                       capture_output=True, text=True, timeout=300)
-    if check is not None:
-        assert p.returncode == check, "exit %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
-    return p
-
-
-def write(path, doc):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(doc if isinstance(doc, str) else json.dumps(doc))
-    return str(path)
-
-
-def plan_of(path, *sets):
-    args = ["plan", path, "--json"]
-    for s in sets:
-        args += ["--set", s]
-    return json.loads(sweep(*args, check=0).stdout)["points"]
+@pytest.fixture
+def plan_of(sweep):
+    """plan_of(path, *sets): the points of the plan of sweep file path with --set sets."""
+    def plan_of_(path, *sets):
+        args = ["plan", path, "--json"]
+        for s in sets:
+            args += ["--set", s]
+        return json.loads(sweep(*args, check=0).stdout)["points"]
+    return plan_of_
 
 
 TINY = {"name": "tiny",
@@ -67,7 +49,7 @@ TINY = {"name": "tiny",
 # ------------------------------------------------------------------ plan
 
 
-def test_plan_example_grid():
+def test_plan_example_grid(plan_of):
     pts = plan_of(os.path.join(ROOT, "sweeps", "example.json"))
     assert [p["id"] for p in pts] == [
         "rram-siamese-s1", "rram-siamese-s2", "rram-sgd-pulse-s1", "rram-sgd-pulse-s2",
@@ -81,7 +63,7 @@ def test_plan_example_grid():
     assert p["values"] == {"preset": "imprecise", "algo": "sgd-pulse", "seed": "1"}
 
 
-def test_plan_ids_are_stable(tmp_path):
+def test_plan_ids_are_stable(tmp_path, plan_of, write):
     """A point keeps its id and command when the grid grows."""
     doc = {"fixed": {"epochs": 1}, "grids": [{"grid": {"algo": ["float", "siamese"], "seed": [1, 2]}}]}
     a = {p["id"]: p for p in plan_of(write(tmp_path / "a.json", doc))}
@@ -93,7 +75,7 @@ def test_plan_ids_are_stable(tmp_path):
         assert b[k] == p
 
 
-def test_plan_bundles_vars_flags_and_tasks(tmp_path):
+def test_plan_bundles_vars_flags_and_tasks(tmp_path, plan_of, write):
     doc = {"vars": {"E": 3, "SEEDS": [5], "LIM": None},
            "fixed": {"train-limit": "${LIM}", "epochs": "${E}"},
            "grids": [{"name": "{model}-{algo}-s{seed}", "grid": {
@@ -115,14 +97,14 @@ def test_plan_bundles_vars_flags_and_tasks(tmp_path):
     assert pts[-1]["lines"] == 2
 
 
-def test_plan_max_tiles(tmp_path):
+def test_plan_max_tiles(tmp_path, plan_of, write):
     """Tile swapping is a sweep option like any other (docs/tile-swapping.md)."""
     doc = {"grids": [{"name": "t{max-tiles}", "grid": {"max-tiles": [1, 2]}}]}
     pts = plan_of(write(tmp_path / "m.json", doc))
     assert [p["args"] for p in pts] == [["--max-tiles", "1"], ["--max-tiles", "2"]]
 
 
-def test_plan_optimizer_and_batchnorm(tmp_path):
+def test_plan_optimizer_and_batchnorm(tmp_path, plan_of, write):
     """--optimizer and its Adam options take values, --batchnorm is a flag."""
     doc = {"fixed": {"algo": "metaplastic"},
            "grids": [{"name": "{opt}", "grid": {"opt": [
@@ -136,7 +118,7 @@ def test_plan_optimizer_and_batchnorm(tmp_path):
     assert pts[2]["args"] == ["--algo", "metaplastic", "--batchnorm", "--batchnorm-state", "per-task"]
 
 
-def test_plan_reproduce_matches_claims_table():
+def test_plan_reproduce_matches_claims_table(plan_of):
     """sweeps/reproduce.json names the runs scripts/claims_table.py reads (STEM-lrLR-sSEED),
     every run with a validation split, Diware's with 10 programming draws; --quick's vars
     give a small plan."""
@@ -194,7 +176,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("doc,msg", BAD, ids=[m for _, m in BAD])
-def test_errors_name_file_field_value(tmp_path, doc, msg):
+def test_errors_name_file_field_value(tmp_path, doc, msg, sweep, write):
     path = write(tmp_path / "bad.json", doc)
     p = sweep("plan", path, check=2)
     assert p.stderr.startswith("sweep.py: %s: " % path) or "sweep.py: %s" % path in p.stderr
@@ -202,7 +184,7 @@ def test_errors_name_file_field_value(tmp_path, doc, msg):
     assert "Traceback" not in p.stderr
 
 
-def test_errors_of_commands(tmp_path):
+def test_errors_of_commands(tmp_path, sweep, write):
     path = write(tmp_path / "s.json", {"vars": {"E": 1}, "grids": [{"grid": {"seed": [1]}}]})
     assert "--set F=2: expected VAR=VALUE with VAR one of the sweep's vars (E)" in \
         sweep("plan", path, "--set", "F=2", check=2).stderr
@@ -228,7 +210,7 @@ def fake_log(out, pid, rows, cmd):
         f.write(cmd + "\n")
 
 
-def test_gather_table(tmp_path):
+def test_gather_table(tmp_path, sweep, write):
     path = write(tmp_path / "g.json", {"fixed": {"epochs": 2}, "grids": [
         {"name": "{algo}", "grid": {"algo": ["siamese", "float", "ssm", "biased"]}}]})
     out = tmp_path / "o"
@@ -272,13 +254,13 @@ def test_gather_table(tmp_path):
 
 
 @pytest.mark.parametrize("pool", ["parallel", "python"])
-def test_run_local_and_keep(tmp_path, pool):
+def test_run_local_and_keep(tmp_path, pool, sweep, memtile_tool, write):
     if pool == "parallel" and not shutil.which("parallel"):
         pytest.fail("GNU parallel is not installed (make deps installs it)")
     path = write(tmp_path / "t.json", TINY)
     out = tmp_path / "o"
     extra = ["--no-parallel"] if pool == "python" else []
-    p = sweep("run", path, "--local", "-j", 2, "--out", out, "--memtile", memtile(), *extra, check=0)
+    p = sweep("run", path, "--local", "-j", 2, "--out", out, "--memtile", memtile_tool, *extra, check=0)
     assert p.stdout.count("done    ") == 2, p.stdout + p.stderr
     for pid in ("float-s1", "siamese-s1"):
         rows = [json.loads(x) for x in open(out / (pid + ".jsonl"))]
@@ -289,7 +271,7 @@ def test_run_local_and_keep(tmp_path, pool):
         "memtile train --dataset mnist --net 784-16-10 --train-limit 200 --test-limit 100 " \
         "--epochs 1 --algo siamese --seed 1"
     mtime = os.path.getmtime(out / "siamese-s1.jsonl")
-    p = sweep("run", path, "--local", "--out", out, "--memtile", memtile(), *extra, check=0)
+    p = sweep("run", path, "--local", "--out", out, "--memtile", memtile_tool, *extra, check=0)
     assert p.stdout.count("kept    ") == 2 and "done" not in p.stdout
     assert os.path.getmtime(out / "siamese-s1.jsonl") == mtime
     sweep("gather", out, check=0)
@@ -300,14 +282,14 @@ def test_run_local_and_keep(tmp_path, pool):
     assert s["pulses"] == log["set_pulses"] + log["reset_pulses"] > 0
 
 
-def test_failed_point_is_reported(tmp_path):
+def test_failed_point_is_reported(tmp_path, sweep, memtile_tool, write):
     doc = json.loads(json.dumps(TINY))
     doc["grids"][0]["grid"]["algo"] = ["float"]
     doc["grids"].append({"name": "bad", "grid": {"preset": ["no-such-preset"]},
                          "fixed": {"algo": "siamese", "epochs": 1}})
     path = write(tmp_path / "f.json", doc)
     out = tmp_path / "o"
-    p = sweep("run", path, "--local", "--out", out, "--memtile", memtile(), "--no-parallel", check=1)
+    p = sweep("run", path, "--local", "--out", out, "--memtile", memtile_tool, "--no-parallel", check=1)
     assert "FAILED  bad" in p.stderr and "1 point(s) failed" in p.stderr
     assert "no-such-preset" in open(out / "bad.out").read()
     assert os.path.exists(out / "bad.failed") and not os.path.exists(out / "bad.jsonl")
@@ -316,7 +298,7 @@ def test_failed_point_is_reported(tmp_path):
     assert "1 complete, 1 failed" in p.stdout
 
 
-def test_resume_continues_a_checkpoint(tmp_path):
+def test_resume_continues_a_checkpoint(tmp_path, sweep, memtile_tool, write):
     """A point interrupted after epoch 1 of 2 continues from its checkpoint and logs what an
     uninterrupted run logs (wall_s aside)."""
     doc = {"name": "r", "fixed": {"dataset": "mnist", "net": "784-16-10", "train-limit": 200,
@@ -324,19 +306,19 @@ def test_resume_continues_a_checkpoint(tmp_path):
            "grids": [{"name": "s{seed}", "grid": {"seed": [3]}}]}
     path = write(tmp_path / "r.json", doc)
     whole, cut = tmp_path / "whole", tmp_path / "cut"
-    sweep("run", path, "--local", "--out", whole, "--memtile", memtile(), check=0)
+    sweep("run", path, "--local", "--out", whole, "--memtile", memtile_tool, check=0)
     # The interruption: epoch 1 done, its checkpoint and log line written (the same run with
     # --epochs 1; memtile lets a resumed one-task run have more epochs).
     sweep("plan", path, "--out", cut, check=0)
     pt = json.load(open(cut / "plan.json"))["points"][0]
     args = [a if a != "2" else "1" for a in pt["args"]]
     assert args.count("1") == 1
-    subprocess.run([memtile(), "train"] + args + ["--log", str(cut / "s3.tmp.jsonl"),
+    subprocess.run([memtile_tool, "train"] + args + ["--log", str(cut / "s3.tmp.jsonl"),
                                                   "--checkpoint", str(cut / "s3.ckpt")],
                    check=True, capture_output=True, cwd=ROOT)
     with open(cut / "s3.cmd.run", "w") as f:
         f.write("memtile train " + " ".join(pt["args"]) + "\n")
-    p = sweep("resume", path, "--local", "--out", cut, "--memtile", memtile(), check=0)
+    p = sweep("resume", path, "--local", "--out", cut, "--memtile", memtile_tool, check=0)
     assert "resumed" in p.stdout, p.stdout
     assert "--resume" in open(cut / "s3.out").read()
     a = [json.loads(x) for x in open(whole / "s3.jsonl")]
@@ -349,7 +331,7 @@ def test_resume_continues_a_checkpoint(tmp_path):
     assert not os.path.exists(cut / "s3.ckpt")
 
 
-def test_run_restarts_what_resume_would_continue(tmp_path):
+def test_run_restarts_what_resume_would_continue(tmp_path, sweep, memtile_tool, write):
     """Without resume, a checkpoint of another command is not used: the point starts over."""
     path = write(tmp_path / "t.json", TINY)
     out = tmp_path / "o"
@@ -358,17 +340,17 @@ def test_run_restarts_what_resume_would_continue(tmp_path):
         f.write(b"not a checkpoint")
     with open(out / "float-s1.cmd.run", "w") as f:
         f.write("memtile train --other\n")
-    p = sweep("resume", path, "--local", "--out", out, "--memtile", memtile(), check=0)
+    p = sweep("resume", path, "--local", "--out", out, "--memtile", memtile_tool, check=0)
     assert p.stdout.count("ran,") == 2 and "resumed" not in p.stdout
 
 
 # ------------------------------------------------------------------ slurm script
 
 
-def test_slurm_dry_run_script(tmp_path):
+def test_slurm_dry_run_script(tmp_path, sweep, memtile_tool, write):
     path = write(tmp_path / "t.json", TINY)
     out = tmp_path / "o"
-    p = sweep("slurm", path, "--out", out, "--memtile", memtile(), "--dry-run", "--max-running", 1,
+    p = sweep("slurm", path, "--out", out, "--memtile", memtile_tool, "--dry-run", "--max-running", 1,
               "--partition", "short", "--time", "10", "--sbatch-arg=--mem=2G", check=0)
     s = p.stdout
     assert s == open(out / "sweep.sbatch").read()
@@ -384,26 +366,6 @@ def test_slurm_dry_run_script(tmp_path):
     pts = json.load(open(out / "plan.json"))["points"]
     fake_log(out, "float-s1", [{"epoch": 1, "test_accuracy": 0.5}],
              "memtile train " + " ".join(pts[0]["args"]))
-    s = sweep("slurm", path, "--out", out, "--memtile", memtile(), "--dry-run", check=0).stdout
+    s = sweep("slurm", path, "--out", out, "--memtile", memtile_tool, "--dry-run", check=0).stdout
     assert "#SBATCH --array=1\n" in s
 
-
-if __name__ == "__main__":
-    class Tap:
-        """One TAP line per test, for scripts/run-tests.sh."""
-
-        def __init__(self):
-            self.n = 0
-
-        def pytest_runtest_logreport(self, report):
-            if report.when == "call" or (report.when == "setup" and not report.passed):
-                self.n += 1
-                print("%s %d - %s" % ("ok" if report.passed else "not ok", self.n, report.nodeid),
-                      flush=True)
-                if report.failed:
-                    for ln in str(report.longrepr).splitlines()[-30:]:
-                        print("# " + ln)
-
-    # pytest's own report off: its progress dots would run into the TAP lines.
-    sys.exit(pytest.main([os.path.abspath(__file__), "-p", "no:terminal", "-p", "no:cacheprovider"],
-                         plugins=[Tap()]))
