@@ -210,8 +210,10 @@ def main():
     for o in a.pnr_opt:
         if cfg["family"] != "ecp5":
             fail(f"--pnr-opt {o}: only for ecp5 (nextpnr), not {a.board}")
-        if not re.fullmatch(r"--[a-z0-9-]+(=[A-Za-z0-9_.-]+)?", o):
+        if not re.fullmatch(r"--[a-z0-9-]+(=[A-Za-z0-9_./-]+)?", o):
             fail(f"--pnr-opt {o!r}: expected --NAME or --NAME=VALUE")
+        if ".." in o:
+            fail(f"--pnr-opt {o!r}: a path must stay inside the repository (no ..)")
     # An option named in --pnr-opt replaces the board's option of that name.
     names = {o.split("=")[0] for o in a.pnr_opt}
     pnr_opts = [o for o in cfg.get("pnr", []) if o.split("=")[0] not in names] + a.pnr_opt

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 out="${BUILD:-build}/synth/test-ecp5"
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
-echo "1..4"
+echo "1..5"
 if python3 scripts/synth_board.py ecp5 --top mt_gauss_icdf --out "$out" >"$out.txt" 2>&1 \
     && python3 - "$out/report.json" <<'PY'
 import json, sys
@@ -52,4 +52,13 @@ elif grep -q -- "--seed 2" "$out.err" && [ ! -e "$out-bad" ]; then
   echo "ok 4 - a malformed --pnr-opt is refused with its value, before any tool runs"
 else
   echo "not ok 4 - a malformed --pnr-opt: message"; sed 's/^/# /' "$out.err"
+fi
+rm -rf "$out-bad"
+if python3 scripts/synth_board.py ecp5 --top mt_gauss_icdf --out "$out-bad" \
+    "--pnr-opt=--router2-heatmap=../heat" >"$out.err" 2>&1; then
+  echo "not ok 5 - a --pnr-opt path outside the repository is refused"
+elif grep -q -- "../heat" "$out.err" && [ ! -e "$out-bad" ]; then
+  echo "ok 5 - a --pnr-opt path outside the repository is refused, before any tool runs"
+else
+  echo "not ok 5 - a --pnr-opt path outside the repository: message"; sed 's/^/# /' "$out.err"
 fi
