@@ -132,11 +132,15 @@ module mt_eng_ctl #(
   localparam int unsigned CFW = $clog2(CFG_COUNT);
   localparam int unsigned CFG_PAD_BITS = 32 * (1 << CFW);
   logic [CFG_PAD_BITS-1:0] cfg_min_pad, cfg_max_pad;
-  logic [31:0] fld_min, fld_max;
+  // The bounds of word di_q, looked up from i_q a cycle ahead (S_CHECK loads di_q from i_q), so
+  // the payload RAM's read word meets only the compares, not the 64:1 lookup behind them.
+  logic [31:0] fld_min_q, fld_max_q;
   assign cfg_min_pad = CFG_PAD_BITS'(cfg_min);
   assign cfg_max_pad = CFG_PAD_BITS'(cfg_max);
-  assign fld_min = cfg_min_pad[32*CFW'(di_q) +: 32];
-  assign fld_max = cfg_max_pad[32*CFW'(di_q) +: 32];
+  always_ff @(posedge clk_i) begin
+    fld_min_q <= cfg_min_pad[32*CFW'(i_q) +: 32];
+    fld_max_q <= cfg_max_pad[32*CFW'(i_q) +: 32];
+  end
 
   always_ff @(posedge clk_i) begin
     if (rst_i) begin
@@ -237,7 +241,7 @@ module mt_eng_ctl #(
             if (op_q == MT_OP_CONFIGURE) begin
               for (int unsigned f = 0; f < CFG_COUNT; f++)
                 if (di_q == f) scan_q[32*f +: 32] <= pl_data_i;
-              if (pl_data_i < fld_min || pl_data_i > fld_max) begin
+              if (pl_data_i < fld_min_q || pl_data_i > fld_max_q) begin
                 fail(MT_ST_ERR_PARAM, di_q, pl_data_i);
                 vld_q <= 1'b0;
                 state_q <= S_DONE;

@@ -149,6 +149,10 @@ module mt_eng_fab #(
   logic [MEM_AW-1:0]     s1_addr_q;
   logic [LANES*32-1:0]   s1_z_q;   // lane l: {second, first} Gaussian
   logic [LANES*32-1:0]   s1_u_q;   // lane l: the uniform of the phase (phases 3 and 6)
+  // Stage 2: the noise products registered (the DSPs' output registers).
+  logic                  s2_v_q, s2_last_q;
+  logic [2:0]            s2_ph_q;
+  logic [MEM_AW-1:0]     s2_addr_q;
   // Write stage: the word whose fields are complete.
   logic                  wr_v_q, wr_last_q;
   logic [MEM_AW-1:0]     wr_addr_q;
@@ -163,9 +167,14 @@ module mt_eng_fab #(
       s1_addr_q <= word_addr(p_q[2], f_row_q, f_grp_q);
       s1_last_q <= f_last;
     end
-    if (s1_v_q && s1_ph_q == 3'd6) begin
-      wr_addr_q <= s1_addr_q;
-      wr_last_q <= s1_last_q;
+    if (s1_v_q) begin
+      s2_ph_q <= s1_ph_q;
+      s2_addr_q <= s1_addr_q;
+      s2_last_q <= s1_last_q;
+    end
+    if (s2_v_q && s2_ph_q == 3'd6) begin
+      wr_addr_q <= s2_addr_q;
+      wr_last_q <= s2_last_q;
     end
   end
 
@@ -188,6 +197,16 @@ module mt_eng_fab #(
   logic [2:0]  role0_q, role1_q, i_role0, i_role1;
   logic        dev0_q, dev1_q, i_dev0, i_dev1;
   logic [15:0] base0_q, base1_q, amp0_q, amp1_q;
+  // ... and carried to stage 2, where the fields are written.
+  logic [2:0]  role0_s2_q, role1_s2_q;
+  logic        dev0_s2_q, dev1_s2_q;
+  logic [15:0] base0_s2_q, base1_s2_q;
+  always_ff @(posedge clk_i)
+    if (s1_v_q) begin
+      {dev1_s2_q, role1_s2_q, dev0_s2_q, role0_s2_q} <= {dev1_q, role1_q, dev0_q, role0_q};
+      base0_s2_q <= base0_q;
+      base1_s2_q <= base1_q;
+    end
   assign {i_dev1, i_role1, i_dev0, i_role0} = roles(f_ph_q);   // the phase issued now
   always_ff @(posedge clk_i)
     if (f_take) begin
@@ -198,14 +217,12 @@ module mt_eng_fab #(
       amp1_q <= i_role1 < 3'd6 ? amp_r[i_role1] : 16'd0;
     end
 
-  // mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12) for a 16-bit amplitude.
-  function automatic logic signed [FW-1:0] gnoise16(input logic [15:0] amp,
+  // mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12) for a 16-bit amplitude: the product
+  // and its rounding term here (a DSP48 with its post-adder), registered in stage 2; bits
+  // [33:12] of it are the noise.
+  function automatic logic signed [33:0] gnoise16_p(input logic [15:0] amp,
                                                     input logic [15:0] z);
-    logic signed [33:0] p;
-    logic        unused_low;
-    p = $signed({18'd0, amp}) * $signed({{18{z[15]}}, z}) + 34'sd2048;
-    unused_low = ^p[11:0];
-    gnoise16 = p[33:12];
+    gnoise16_p = $signed({18'd0, amp}) * $signed({{18{z[15]}}, z}) + 34'sd2048;
   endfunction
 
   function automatic logic [15:0] clamp16(input logic signed [FW-1:0] v, input logic [15:0] lo);
@@ -221,12 +238,23 @@ module mt_eng_fab #(
     logic signed [FW-1:0] f_q [12];
     logic [1:0]           lo_q, hi_q;
     logic signed [FW-1:0] v0, v1;
-    assign v0 = $signed({{(FW - 16){1'b0}}, base0_q}) + gnoise16(amp0_q, s1_z_q[32*l +: 16]);
-    assign v1 = $signed({{(FW - 16){1'b0}}, base1_q}) + gnoise16(amp1_q, s1_z_q[32*l+16 +: 16]);
+    // The products' registers: their product and add, then base + noise and the field's
+    // write, were the engine's slowest path in one cycle (5.07 ns at t14 5defbcb).
+    logic signed [33:0]   p0_q, p1_q;
+    logic                 unused_low;
+    assign unused_low = ^{p0_q[11:0], p1_q[11:0]};
+    assign v0 = $signed({{(FW - 16){1'b0}}, base0_s2_q}) + p0_q[33:12];
+    assign v1 = $signed({{(FW - 16){1'b0}}, base1_s2_q}) + p1_q[33:12];
     always_ff @(posedge clk_i) begin
       if (s1_v_q) begin
-        if (role0_q < 3'd6) f_q[{1'b0, dev0_q} * 6 + 4'(role0_q)] <= v0;
-        if (role1_q < 3'd6) f_q[{1'b0, dev1_q} * 6 + 4'(role1_q)] <= v1;
+        p0_q <= gnoise16_p(amp0_q, s1_z_q[32*l +: 16]);
+        p1_q <= gnoise16_p(amp1_q, s1_z_q[32*l+16 +: 16]);
+      end
+      if (s2_v_q) begin
+        if (role0_s2_q < 3'd6) f_q[{1'b0, dev0_s2_q} * 6 + 4'(role0_s2_q)] <= v0;
+        if (role1_s2_q < 3'd6) f_q[{1'b0, dev1_s2_q} * 6 + 4'(role1_s2_q)] <= v1;
+      end
+      if (s1_v_q) begin
         // The uniform is the last draw of device 0 (phase 3) or device 1 (phase 6).
         if (s1_ph_q == 3'd3 || s1_ph_q == 3'd6) begin
           lo_q[s1_ph_q == 3'd6] <= 33'(s1_u_q[32*l +: 32]) < 33'(p_low);
@@ -391,9 +419,17 @@ module mt_eng_fab #(
   logic r_go;
   assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_addr
                 && (probe || nz_avail_i[r_lane_q]);
+  // The region's last column and row, registered: p_q is complete cycles before S_READ, and
+  // the three-operand sums in front of the compares and the walk's multiplexers were the
+  // engine's slowest path alone (5.29 ns at t14b 93eb0eb).
+  logic [31:0] r_end_col_q, r_end_row_q;
+  always_ff @(posedge clk_i) begin
+    r_end_col_q <= p_q[3] + p_q[4] - 32'd1;
+    r_end_row_q <= p_q[1] + p_q[2] - 32'd1;
+  end
   logic r_last_col, r_last;
-  assign r_last_col = r_col_q == p_q[3] + p_q[4] - 1;
-  assign r_last = r_last_col && r_row_q == p_q[1] + p_q[2] - 1;
+  assign r_last_col = r_col_q == r_end_col_q;
+  assign r_last = r_last_col && r_row_q == r_end_row_q;
   // Stage 2: the cell's two conductances and draws.
   logic              rs_v_q;
   logic [PL_AW-1:0]  rs_n_q;
@@ -437,6 +473,7 @@ module mt_eng_fab #(
       fv_q <= 1'b0;
       f_iss_q <= 1'b0;
       s1_v_q <= 1'b0;
+      s2_v_q <= 1'b0;
       wr_v_q <= 1'b0;
       r_iss_q <= 1'b0;
       r_addr_v_q <= 1'b0;
@@ -446,7 +483,8 @@ module mt_eng_fab #(
     end else begin
       dv_q <= {dv_q[ND-2:0], d_feed};
       s1_v_q <= f_take;
-      wr_v_q <= s1_v_q && s1_ph_q == 3'd6;
+      s2_v_q <= s1_v_q;
+      wr_v_q <= s2_v_q && s2_ph_q == 3'd6;
       rs_v_q <= r_go;
       rt_v_q <= rs_v_q;
       r_addr_v_q <= state_q == S_READ;

@@ -116,14 +116,22 @@ module mt_eng_state #(
   // The field index is as wide as the generated CFG_COUNT needs.
   localparam int unsigned CFW = $clog2(CFG_COUNT);
   wire [CFW-1:0] cfg_f = CFW'(didx_q - CW'(G_CFG));
-  wire [31:0] cfg_min = MT_CFG_MIN_VEC[{cfg_f, 5'd0} +: 32];
-  wire [31:0] cfg_max = MT_CFG_MAX_VEC[{cfg_f, 5'd0} +: 32];
-  // The cross-field rules of the fields scanned so far, registered from scan_d (what scan_q
-  // becomes at this edge), so rule_field_q always equals the rules of scan_q: their 34-bit sum
-  // and compares in front of the check chain were the AC701 device's slowest path (6.40 ns,
-  // rf14 6c16c28).
+  // The bounds of word didx_q, looked up from iss_q a cycle ahead (didx_q follows iss_q), so
+  // the payload RAM's read word meets only the compares, not the lookup by index (the
+  // engine's slowest path alone, 5.18 ns at rf14 6c16c28).
+  wire [CFW-1:0] cfg_fi = CFW'(iss_q - CW'(G_CFG));
+  logic [31:0] cfg_min_q, cfg_max_q;
+  always_ff @(posedge clk_i) begin
+    cfg_min_q <= MT_CFG_MIN_VEC[{cfg_fi, 5'd0} +: 32];
+    cfg_max_q <= MT_CFG_MAX_VEC[{cfg_fi, 5'd0} +: 32];
+  end
+  // The cross-field rules of scan_q, registered. Their 34-bit sum and compares were the AC701
+  // device's slowest path twice: behind the check chain (6.40 ns, rf14 6c16c28), then, from
+  // scan_d, behind the payload RAM's read word (6.33 ns, t14 a66205b). So the rules now see
+  // the last field a cycle after it is scanned, and S_GVAL issues the LEVELS word, where they
+  // are checked, one cycle late (gap_q): one cycle per GLOBAL write.
   logic [31:0] rule_field_q;
-  wire unused_scan = ^scan_q;
+  logic gap_q;
   wire [1:0] lane_w = 2'(didx_q - CW'(G_LANES));
   wire fab_w = 1'(didx_q - CW'(G_FAB));
   wire [31:0] fab_ok_w = fab_w ? FAB_OK[63:32] : FAB_OK[31:0];
@@ -412,7 +420,7 @@ module mt_eng_state #(
       end
 
       S_GVAL: begin
-        issue = (iss_q != total);
+        issue = (iss_q != total) && (iss_q != CW'(G_LEVELS) || gap_q);
         if (issue) begin
           iss_d = iss_q + CW'(1);
           dv_d = 1'b1;
@@ -425,7 +433,7 @@ module mt_eng_state #(
             vbad = (v > 32'd1);
             conf_d = v[0];
           end else if (didx_q < CW'(G_LEVELS)) begin
-            vbad = conf_q && (v < cfg_min || v > cfg_max);
+            vbad = conf_q && (v < cfg_min_q || v > cfg_max_q);
             for (int unsigned f = 0; f < CFG_COUNT; f++)
               if (cfg_f == CFW'(f)) scan_d[32*f +: 32] = v;
           end else if (didx_q == CW'(G_LEVELS)) begin
@@ -600,7 +608,8 @@ module mt_eng_state #(
     r0_q <= r0_d;
     conf_q <= conf_d;
     scan_q <= scan_d;
-    rule_field_q <= mt_cfg_rules_field(scan_d);
+    rule_field_q <= mt_cfg_rules_field(scan_q);
+    gap_q <= (st_q == S_GVAL) && (iss_q == CW'(G_LEVELS));
     ph3_q <= ph3_d;
     lor_q <= lor_d;
   end

@@ -81,7 +81,27 @@ module mt_regfile #(
   logic [1:0]  lt_word;
   assign g_is_lt = g_addr_i >= 11'(G_LEVEL_TABLE) && g_addr_i < 11'(G_META);
   assign g_is_meta = g_addr_i >= 11'(G_META) && g_addr_i < 11'(G_SEED);
-  assign lt_k = 10'(g_addr_i - 11'(G_LEVEL_TABLE));
+  // A table write is registered as it arrives (which table, the word's index in it, the data),
+  // and split into entry and word in the next cycle: the shared bus's address, the index's
+  // subtract, the product by 683 and the write-enable decode in one cycle were the AC701
+  // device's slowest path (6.55 ns at t14b 242a8ff).
+  logic        gt_we_q, gm_we_q;
+  logic [9:0]  gt_k_q;
+  logic [6:0]  gm_idx_q;
+  logic [31:0] gt_data_q;
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      gt_we_q <= 1'b0;
+      gm_we_q <= 1'b0;
+    end else begin
+      gt_we_q <= g_we_i && g_is_lt;
+      gm_we_q <= g_we_i && g_is_meta;
+    end
+    gt_k_q <= 10'(g_addr_i - 11'(G_LEVEL_TABLE));
+    gm_idx_q <= 7'(g_addr_i - 11'(G_META));
+    gt_data_q <= g_wdata_i;
+  end
+  assign lt_k = gt_k_q;
   assign lt_prod = times683(lt_k);
   assign lt_entry = lt_prod[18:11];
   assign lt_word = 2'(lt_k - (10'(lt_entry) << 1) - 10'(lt_entry));
@@ -89,8 +109,8 @@ module mt_regfile #(
   // The level and meta tables live in block RAM (mt_sram): one copy per read port (the
   // engines' port and the image read port), written together through one write port that the
   // power-on clear owns while busy_o is high (no engine runs then). The write port is
-  // registered: a table word is written in the cycle after g_we_i (the address arithmetic in
-  // front of the block RAM was one of the device's longest paths). The tables are read only
+  // registered twice: a table word is written two cycles after g_we_i (the address arithmetic
+  // in front of the block RAM was one of the device's longest paths). The tables are read only
   // by later commands, and busy_o stays high until the clear's last write is done.
   logic [7:0]  ltw_addr_d, ltw_addr_q;
   logic [2:0]  ltw_we_d, ltw_we_q;
@@ -108,11 +128,11 @@ module mt_regfile #(
       mtw_data_d = 32'hFFFF_FFFF;
     end else begin
       ltw_addr_d = lt_entry;
-      ltw_we_d = (g_we_i && g_is_lt) ? 3'(3'b001 << lt_word) : 3'b000;
-      ltw_data_d = {3{g_wdata_i}};
-      mtw_addr_d = 7'(g_addr_i - 11'(G_META));
-      mtw_we_d = g_we_i && g_is_meta;
-      mtw_data_d = g_wdata_i;
+      ltw_we_d = gt_we_q ? 3'(3'b001 << lt_word) : 3'b000;
+      ltw_data_d = {3{gt_data_q}};
+      mtw_addr_d = gm_idx_q;
+      mtw_we_d = gm_we_q;
+      mtw_data_d = gt_data_q;
     end
   end
   always_ff @(posedge clk_i) begin
