@@ -246,15 +246,13 @@ module mt_eng_fab #(
     assign v0 = $signed({{(FW - 16){1'b0}}, base0_s2_q}) + p0_q[33:12];
     assign v1 = $signed({{(FW - 16){1'b0}}, base1_s2_q}) + p1_q[33:12];
     always_ff @(posedge clk_i) begin
-      if (s1_v_q) begin
-        p0_q <= gnoise16_p(amp0_q, s1_z_q[32*l +: 16]);
-        p1_q <= gnoise16_p(amp1_q, s1_z_q[32*l+16 +: 16]);
-      end
       if (s2_v_q) begin
         if (role0_s2_q < 3'd6) f_q[{1'b0, dev0_s2_q} * 6 + 4'(role0_s2_q)] <= v0;
         if (role1_s2_q < 3'd6) f_q[{1'b0, dev1_s2_q} * 6 + 4'(role1_s2_q)] <= v1;
       end
       if (s1_v_q) begin
+        p0_q <= gnoise16_p(amp0_q, s1_z_q[32*l +: 16]);
+        p1_q <= gnoise16_p(amp1_q, s1_z_q[32*l+16 +: 16]);
         // The uniform is the last draw of device 0 (phase 3) or device 1 (phase 6).
         if (s1_ph_q == 3'd3 || s1_ph_q == 3'd6) begin
           lo_q[s1_ph_q == 3'd6] <= 33'(s1_u_q[32*l +: 32]) < 33'(p_low);

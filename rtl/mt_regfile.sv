@@ -75,7 +75,6 @@ module mt_regfile #(
     times683 = (x << 9) + (x << 7) + (x << 5) + (x << 3) + (x << 1) + x;
   endfunction
   logic        g_is_lt, g_is_meta;
-  logic [9:0]  lt_k;
   logic [18:0] lt_prod;
   logic [7:0]  lt_entry;
   logic [1:0]  lt_word;
@@ -85,26 +84,25 @@ module mt_regfile #(
   // and split into entry and word in the next cycle: the shared bus's address, the index's
   // subtract, the product by 683 and the write-enable decode in one cycle were the AC701
   // device's slowest path (6.55 ns at t14b 242a8ff).
-  logic        gt_we_q, gm_we_q;
-  logic [9:0]  gt_k_q;
-  logic [6:0]  gm_idx_q;
-  logic [31:0] gt_data_q;
+  logic        lw_we_q, mw_we_q;
+  logic [9:0]  lw_k_q;
+  logic [6:0]  mw_idx_q;
+  logic [31:0] tw_data_q;
   always_ff @(posedge clk_i) begin
     if (rst_i) begin
-      gt_we_q <= 1'b0;
-      gm_we_q <= 1'b0;
+      lw_we_q <= 1'b0;
+      mw_we_q <= 1'b0;
     end else begin
-      gt_we_q <= g_we_i && g_is_lt;
-      gm_we_q <= g_we_i && g_is_meta;
+      lw_we_q <= g_we_i && g_is_lt;
+      mw_we_q <= g_we_i && g_is_meta;
     end
-    gt_k_q <= 10'(g_addr_i - 11'(G_LEVEL_TABLE));
-    gm_idx_q <= 7'(g_addr_i - 11'(G_META));
-    gt_data_q <= g_wdata_i;
+    lw_k_q <= 10'(g_addr_i - 11'(G_LEVEL_TABLE));
+    mw_idx_q <= 7'(g_addr_i - 11'(G_META));
+    tw_data_q <= g_wdata_i;
   end
-  assign lt_k = gt_k_q;
-  assign lt_prod = times683(lt_k);
+  assign lt_prod = times683(lw_k_q);
   assign lt_entry = lt_prod[18:11];
-  assign lt_word = 2'(lt_k - (10'(lt_entry) << 1) - 10'(lt_entry));
+  assign lt_word = 2'(lw_k_q - (10'(lt_entry) << 1) - 10'(lt_entry));
 
   // The level and meta tables live in block RAM (mt_sram): one copy per read port (the
   // engines' port and the image read port), written together through one write port that the
@@ -128,11 +126,11 @@ module mt_regfile #(
       mtw_data_d = 32'hFFFF_FFFF;
     end else begin
       ltw_addr_d = lt_entry;
-      ltw_we_d = gt_we_q ? 3'(3'b001 << lt_word) : 3'b000;
-      ltw_data_d = {3{gt_data_q}};
-      mtw_addr_d = gm_idx_q;
-      mtw_we_d = gm_we_q;
-      mtw_data_d = gt_data_q;
+      ltw_we_d = lw_we_q ? 3'(3'b001 << lt_word) : 3'b000;
+      ltw_data_d = {3{tw_data_q}};
+      mtw_addr_d = mw_idx_q;
+      mtw_we_d = mw_we_q;
+      mtw_data_d = tw_data_q;
     end
   end
   always_ff @(posedge clk_i) begin
