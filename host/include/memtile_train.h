@@ -68,10 +68,13 @@ typedef struct {
   uint32_t n_draws;
   double draw_accuracy[MT_TRAIN_MAX_DRAWS];
   double draw_mean, draw_sd;
-  /* "drift-eval" on the run's last epoch only: the network on the device drifted (DRIFT) to
-   * drift_t[k] seconds after programming, cumulatively, and its test accuracy then */
+  /* "drift-eval" on the run's last epoch only: the run's result on the device drifted (DRIFT)
+   * to drift_t[k] seconds after programming, cumulatively, and its test accuracy then.
+   * drift_epoch is the epoch (numbered as `epoch`) whose network drifted: the best epoch's
+   * with "val" and conventional/biased (programmed anew onto the run's die), else the last. */
   uint32_t n_drift;
   double drift_t[MT_TRAIN_MAX_DRIFT_T], drift_accuracy[MT_TRAIN_MAX_DRIFT_T];
+  uint32_t drift_epoch;
 } mt_epoch_stats;
 
 typedef struct mt_trainer mt_trainer;

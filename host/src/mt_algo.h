@@ -113,6 +113,12 @@ typedef struct mt_algo_ops {
    * st (the best epoch, the draws) and use the device, but must leave it as it found it
    * (the next epoch and the checkpoint see the device as evaluated). May be NULL. */
   int (*epoch_tested)(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *st, int last);
+  /* --drift-eval after an epoch whose st has a best epoch (has_best): the run's result is
+   * that epoch's network, not necessarily the one on the device. on = 1 programs it onto the
+   * device and makes it t->net; on = 0 (called after every on = 1, also one that failed) puts
+   * the host's state of the epoch back, the caller restores the device image. May be NULL
+   * (the result is the network the device holds). */
+  int (*use_result)(mt_trainer *t, int on);
   /* The algorithm's options that must match on resume (may be NULL). */
   void (*fingerprint)(const mt_trainer *t, mt_fp *fp);
   /* Checkpoints: the algorithm's own section. load_pre runs before prepare

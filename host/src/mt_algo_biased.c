@@ -513,6 +513,7 @@ int mt_biased_load(mt_biased_state *s, mt_rbuf *b, char *err, size_t errlen) {
  * result; --draws programs the result onto more dies after the last epoch. */
 
 #define MT_DRAW_SEED_XOR 0xD4A3ull /* the draws' dies: apart from the run's seed (ours) */
+#define MT_RESULT_SEED_XOR 0xB357ull /* --drift-eval's programming of the best epoch (ours) */
 
 typedef struct {
   mt_biased_state biased;
@@ -620,7 +621,8 @@ static int offline_setup(mt_trainer *t) {
     s->best_b[l] = malloc(mt_trainer_outputs(t, l) * sizeof(float));
     if (!s->best_w[l] || !s->best_b[l]) return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
   }
-  if (o->draws > 1 && !(s->mirror = malloc(mirrors(t, s, NULL, 0) * sizeof *s->mirror)))
+  const int reprogram = o->draws > 1 || (o->val && o->n_drift_t); /* draw, offline_use_result */
+  if (reprogram && !(s->mirror = malloc(mirrors(t, s, NULL, 0) * sizeof *s->mirror)))
     return mt_trainer_fail(t, MT_ERR_NOMEM, "out of memory");
   return 0;
 }
@@ -750,6 +752,25 @@ static int offline_epoch_tested(mt_trainer *t, const mt_dataset_t *test, mt_epoc
   return last && t->o->draws > 1 ? draw(t, s, test, st) : 0;
 }
 
+/* --drift-eval with --val: the best epoch's network programmed anew onto the run's die (the
+ * tiles fabricated as after every epoch), the device's noise seeded with seed ^
+ * MT_RESULT_SEED_XOR. The device that epoch was tested on is gone (every epoch re-fabricates
+ * the die), so this is another programming of the same network: its figures depend on that
+ * network and the seed only, so a run that ends at its best epoch drifts the same device as
+ * a longer one whose best epoch it is. */
+static int offline_use_result(mt_trainer *t, int on) {
+  offline_t *s = t->state;
+  if (!on) {
+    swap_best(t, s);
+    mirrors(t, s, s->mirror, 0);
+    return 0;
+  }
+  mirrors(t, s, s->mirror, 1);
+  swap_best(t, s);
+  if (mt_dev_seed(t->dev, t->o->seed ^ MT_RESULT_SEED_XOR) != MT_OK) return mt_trainer_dev_fail(t);
+  return deploy(t, s, t->o->seed);
+}
+
 static void conventional_fingerprint(const mt_trainer *t, mt_fp *fp) {
   mt_fp_add(fp, "slices", MT_FP_INT, t->o->slices);
 }
@@ -836,6 +857,7 @@ const mt_algo_ops mt_algo_conventional = {
   .step = offline_step,
   .epoch_end = offline_epoch_end,
   .epoch_tested = offline_epoch_tested,
+  .use_result = offline_use_result,
   .fingerprint = conventional_fingerprint,
   .save = offline_save,
   .load_pre = offline_load_pre,
@@ -854,6 +876,7 @@ const mt_algo_ops mt_algo_biased = {
   .step = offline_step,
   .epoch_end = offline_epoch_end,
   .epoch_tested = offline_epoch_tested,
+  .use_result = offline_use_result,
   .fingerprint = biased_fingerprint,
   .save = offline_save,
   .load_pre = offline_load_pre,

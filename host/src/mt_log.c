@@ -23,6 +23,7 @@ struct mt_log {
   int val;                               /* validation fields (mt_log_set_val) */
   int best;                              /* the best-epoch columns are in the CSV (--val) */
   uint32_t draws;                        /* draw columns (mt_log_set_draws; 0: none) */
+  uint32_t drifts;                       /* drift columns (mt_log_set_drift; 0: none) */
   char optimizer[16];                    /* mt_log_set_optim: "" for the default (no fields) */
   uint32_t batchnorm;
   uint32_t bn_per_task; /* with batchnorm: 1 = a state per task, 0 = one shared */
@@ -145,6 +146,8 @@ void mt_log_set_val(mt_log *log) { log->val = 1; }
 
 void mt_log_set_draws(mt_log *log, uint32_t draws) { log->draws = draws; }
 
+void mt_log_set_drift(mt_log *log, uint32_t n_times) { log->drifts = n_times; }
+
 void mt_log_set_optim(mt_log *log, const char *optimizer, uint32_t batchnorm, uint32_t bn_per_task) {
   log->optimizer[0] = '\0';
   log->batchnorm = batchnorm;
@@ -179,6 +182,8 @@ static void csv_header(mt_log *log, const mt_epoch_stats *s) {
   }
   if (log->optimizer[0]) fputs(",optimizer,batchnorm", log->csv);
   if (log->batchnorm) fputs(",batchnorm_state", log->csv);
+  if (log->drifts) fputs(",drift_epoch", log->csv);
+  for (uint32_t k = 0; k < log->drifts; k++) fprintf(log->csv, ",drift_t_%u,drift_accuracy_%u", k + 1, k + 1);
   fputc('\n', log->csv);
 }
 
@@ -258,7 +263,7 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
     fprintf(log->json, "], \"draw_mean\": %.6g, \"draw_sd\": %.6g, ", s->draw_mean, s->draw_sd);
   }
   if (s->n_drift) {
-    fputs("\"drift_eval\": [", log->json);
+    fprintf(log->json, "\"drift_epoch\": %u, \"drift_eval\": [", s->drift_epoch);
     for (uint32_t k = 0; k < s->n_drift; k++)
       fprintf(log->json, "%s{\"drift_t\": %.10g, \"test_accuracy\": %.6g}", k ? ", " : "",
               s->drift_t[k], s->drift_accuracy[k]);
@@ -301,6 +306,14 @@ int mt_log_epoch(mt_log *log, const char *algo, const mt_epoch_stats *s) {
   }
   if (log->optimizer[0]) fprintf(log->csv, ",%s,%u", log->optimizer, log->batchnorm);
   if (log->batchnorm) fprintf(log->csv, ",%s", bn_state(log));
+  if (log->drifts && s->n_drift) {
+    fprintf(log->csv, ",%u", s->drift_epoch);
+    for (uint32_t k = 0; k < log->drifts; k++)
+      if (k < s->n_drift) fprintf(log->csv, ",%.10g,%.6g", s->drift_t[k], s->drift_accuracy[k]);
+      else fputs(",,", log->csv);
+  } else if (log->drifts) {
+    for (uint32_t k = 0; k < 2 * log->drifts + 1; k++) fputc(',', log->csv);
+  }
   fputc('\n', log->csv);
   /* On disk before the epoch's checkpoint: a resume then finds every epoch it restores. */
   if (fflush(log->json) != 0 || fsync(fileno(log->json)) != 0) {

@@ -37,6 +37,11 @@ void mt_log_set_val(mt_log *log);
  * has "best_epoch", "best_val_accuracy" and "best_test_accuracy", and so has the CSV when
  * its first line has them. */
 void mt_log_set_draws(mt_log *log, uint32_t draws);
+/* A run with --drift-eval of n_times times: adds the columns drift_epoch (the epoch whose
+ * network drifted) and drift_t_k, drift_accuracy_k for k = 1 .. n_times to the end of the
+ * CSV, after every other column (empty but on the line that has them, the last epoch's; the
+ * JSON line then has "drift_epoch" and "drift_eval"). Call before the first epoch. */
+void mt_log_set_drift(mt_log *log, uint32_t n_times);
 /* The run's optimizer and BatchNorm setting: a run with --optimizer adam or --batchnorm gets
  * the fields "optimizer" (its name) and "batchnorm" (0 or 1) in every JSON line and the
  * columns optimizer, batchnorm at the end of the CSV, and with --batchnorm also

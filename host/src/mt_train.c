@@ -547,9 +547,11 @@ static int evaluate_tasks(mt_trainer *t, uint32_t n_tasks, const mt_dataset_t *t
   return rc;
 }
 
-/* --drift-eval: the network on the device from its programming (time 0) to each time, in
- * order, every tile by DRIFT from (t_prev + t0) to (t + t0) with one seed for the run (so each
- * device keeps its exponent), then the test set there. Read noise draws go on as in any
+/* --drift-eval: the run's result on the device from its programming (time 0) to each time,
+ * in order, every tile by DRIFT from (t_prev + t0) to (t + t0) with one seed for the run (so
+ * each device keeps its exponent), then the test set there. The result is the best epoch's
+ * network where the epoch has one (st->has_best: the algorithm programs it, use_result), else
+ * the network the device holds (the last epoch's). Read noise draws go on as in any
  * evaluation; with drift_nu = drift_nu_sd = 0 nothing drifts. As --draws, it leaves no trace:
  * the device image is put back afterwards, so the checkpoint and a resume with a larger
  * --epochs see the device as the epoch left it. */
@@ -557,11 +559,12 @@ static int drift_eval(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *s
   const mt_train_opts *o = t->o;
   const uint64_t seed = o->seed ^ (0xD51F7ull << 20); /* not FABRICATE's: other draws */
   const uint32_t tiles = mt_train_tiles_needed(o);
+  const int best = st->has_best && t->ops->use_result;
   unsigned char *img = NULL;
   size_t img_len = 0;
   if (mt_dev_snapshot_bytes(t->dev, &img, &img_len) != MT_OK) return mt_trainer_dev_fail(t);
+  int rc = best ? t->ops->use_result(t, 1) : 0;
   double prev = 0;
-  int rc = 0;
   for (uint32_t k = 0; rc == 0 && k < o->n_drift_t; k++) {
     for (uint32_t tile = 0; rc == 0 && tile < tiles; tile++)
       if (mt_dev_drift(t->dev, tile, seed, prev + MT_TRAIN_DRIFT_T0, o->drift_t[k] + MT_TRAIN_DRIFT_T0) != MT_OK)
@@ -570,10 +573,14 @@ static int drift_eval(mt_trainer *t, const mt_dataset_t *test, mt_epoch_stats *s
     st->drift_t[k] = o->drift_t[k];
     prev = o->drift_t[k];
   }
+  if (best) t->ops->use_result(t, 0);
   int restored = mt_dev_restore_bytes(t->dev, img, img_len, "the device image before --drift-eval");
   if (restored != MT_OK && rc == 0) rc = mt_trainer_dev_fail(t);
   free(img);
-  if (rc == 0) st->n_drift = o->n_drift_t;
+  if (rc == 0) {
+    st->n_drift = o->n_drift_t;
+    st->drift_epoch = best ? st->best_epoch : st->epoch;
+  }
   return rc;
 }
 

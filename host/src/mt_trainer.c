@@ -519,6 +519,7 @@ int mt_trainer_run(mt_trainer *t, const mt_train_callbacks *cb) {
   if (rc == MT_OK && log && t->tasks[0]) mt_log_set_tasks(log, n_tasks, names);
   if (rc == MT_OK && log && t->o.val) mt_log_set_val(log);
   if (rc == MT_OK && log && t->o.draws > 1) mt_log_set_draws(log, t->o.draws);
+  if (rc == MT_OK && log && t->o.n_drift_t) mt_log_set_drift(log, t->o.n_drift_t);
   if (rc == MT_OK && log) mt_log_set_optim(log, mt_optimizer_name(t->o.optimizer), t->o.batchnorm, t->o.bn_per_task);
   if (rc == MT_OK && cb->started) {
     char line[1024];

@@ -83,10 +83,13 @@ static const char *const usage_train =
     "  --draws K          conventional/biased: after the last epoch, program the result (with\n"
     "                     --val the epoch of best validation accuracy) onto K more dies and\n"
     "                     test each; logs every accuracy, their mean and sd (default 1: none)\n"
-    "  --drift-eval T,..  after the last epoch, let the network on the device drift (the\n"
-    "                     preset's device.drift) to each time T in seconds after programming\n"
-    "                     (increasing; aihwkit's convention, ratio (T + 20 s) / 20 s) and test\n"
-    "                     it there; logs drift_eval: [{drift_t, test_accuracy}, ...]\n"
+    "  --drift-eval T,..  after the last epoch, let the result on the device (with --val and\n"
+    "                     conventional/biased the best epoch's network, programmed anew)\n"
+    "                     drift (the preset's device.drift) to each time T in seconds after\n"
+    "                     programming (increasing; aihwkit's convention, ratio (T + 20 s) /\n"
+    "                     20 s) and test it there; logs drift_epoch and drift_eval: [{drift_t,\n"
+    "                     test_accuracy}, ...], and in the CSV drift_epoch, drift_t_k,\n"
+    "                     drift_accuracy_k\n"
     "  --meta-m M         metaplastic: consolidation strength m, weights normalised to\n"
     "                     [-1, 1] (default 3; 0 = no metaplasticity)\n"
     "  --optimizer NAME   float/metaplastic: sgd (default) or adam; metaplastic sends Adam's\n"
@@ -256,6 +259,9 @@ static int on_epoch(void *ctx, const mt_epoch_stats *s) {
     for (uint32_t k = 0; k < s->n_draws; k++) printf("%s%.2f", k ? " " : "", 100 * s->draw_accuracy[k]);
     printf(")\n");
   }
+  if (s->n_drift)
+    printf("  drift of epoch %u's network%s\n", s->drift_epoch,
+           s->has_best ? " (the best epoch's, programmed anew on the run's die)" : "");
   for (uint32_t k = 0; k < s->n_drift; k++)
     printf("  drifted to %g s after programming: test %.2f%%\n", s->drift_t[k], 100 * s->drift_accuracy[k]);
   fflush(stdout);

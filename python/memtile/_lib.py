@@ -66,6 +66,7 @@ class ProgResult(ctypes.Structure):
 
 TRAIN_MAX_TASKS = 8
 TRAIN_MAX_DRAWS = 100
+TRAIN_MAX_DRIFT_T = 16
 
 
 class EpochStats(ctypes.Structure):
@@ -85,7 +86,9 @@ class EpochStats(ctypes.Structure):
          ("best_epoch", ctypes.c_uint32), ("best_val_accuracy", ctypes.c_double),
          ("best_test_accuracy", ctypes.c_double), ("n_draws", ctypes.c_uint32),
          ("draw_accuracy", ctypes.c_double * TRAIN_MAX_DRAWS), ("draw_mean", ctypes.c_double),
-         ("draw_sd", ctypes.c_double)]
+         ("draw_sd", ctypes.c_double), ("n_drift", ctypes.c_uint32),
+         ("drift_t", ctypes.c_double * TRAIN_MAX_DRIFT_T), ("drift_accuracy", ctypes.c_double * TRAIN_MAX_DRIFT_T),
+         ("drift_epoch", ctypes.c_uint32)]
 
 
 STARTED_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)

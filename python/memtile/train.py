@@ -58,6 +58,10 @@ def _epoch_dict(s):
     if s.n_draws:
         d.update(draws=s.n_draws, draw_accuracy=[s.draw_accuracy[k] for k in range(s.n_draws)],
                  draw_mean=s.draw_mean, draw_sd=s.draw_sd)
+    if s.n_drift:
+        d.update(drift_epoch=s.drift_epoch,
+                 drift_eval=[{"drift_t": s.drift_t[k], "test_accuracy": s.drift_accuracy[k]}
+                             for k in range(s.n_drift)])
     return d
 
 

@@ -466,8 +466,75 @@ static void draws_program_the_result_on_fresh_dies(void **state) {
   }
 }
 
+/* Two drift-eval runs' figures, bit for bit. */
+static void same_drift(const mt_epoch_stats *x, const mt_epoch_stats *y) {
+  assert_int_equal(x->n_drift, y->n_drift);
+  assert_int_equal(x->drift_epoch, y->drift_epoch);
+  for (uint32_t k = 0; k < x->n_drift; k++)
+    if (x->drift_t[k] != y->drift_t[k] || x->drift_accuracy[k] != y->drift_accuracy[k])
+      fail_msg("drift %u: %g s %.17g / %g s %.17g", k, x->drift_t[k], x->drift_accuracy[k],
+               y->drift_t[k], y->drift_accuracy[k]);
+}
+
+/* --drift-eval with --val drifts the run's result, the best epoch's network, programmed anew:
+ * a run of 2 epochs whose best is the first drifts what a run of 1 epoch drifts, bit for bit,
+ * and says so (drift_epoch); without --val the last epoch's network drifts. Every figure of
+ * every epoch is the run's without --drift-eval (the device and the level mirrors are put
+ * back). A preset that drifts (nu 0.1 +- 0.02): a day later the network has decayed. */
+static void drift_eval_tests_the_best_epoch(void **state) {
+  (void)state;
+  const uint32_t nu = preset.cfg[MT_CFG_DRIFT_NU], nu_sd = preset.cfg[MT_CFG_DRIFT_NU_SD];
+  preset.cfg[MT_CFG_DRIFT_NU] = 6554;    /* 0.1 in Q0.16 */
+  preset.cfg[MT_CFG_DRIFT_NU_SD] = 1311; /* 0.02 */
+  mt_train_opts o = small_opts(MT_ALGO_BIASED, 0.25f, 2);
+  o.val = 500;
+  o.lr = 0.2f; /* as best_epoch_on_the_validation_split: the first epoch is the better */
+  static epochs_t plain, two, one, last;
+  memset(&plain, 0, sizeof plain);
+  memset(&two, 0, sizeof two);
+  memset(&one, 0, sizeof one);
+  memset(&last, 0, sizeof last);
+  train_ok(&o, &plain);
+  char msg[512];
+  assert_int_equal(mt_train_parse_drift_eval("0,86400", &o, msg, sizeof msg), 0);
+  train_ok(&o, &two);
+  assert_int_equal(two.n, 2);
+  const mt_epoch_stats *d = &two.st[1];
+  print_message("best epoch %u (test %.4f, last %.4f): drifted 0 s %.4f, a day %.4f\n", d->best_epoch,
+                d->best_test_accuracy, d->test_accuracy, d->drift_accuracy[0], d->drift_accuracy[1]);
+  assert_int_equal(d->best_epoch, 1); /* else this test tests nothing */
+  assert_int_equal(two.st[0].n_drift, 0);
+  assert_int_equal(d->n_drift, 2);
+  assert_int_equal(d->drift_epoch, 1);
+  assert_true(d->drift_t[0] == 0 && d->drift_t[1] == 86400);
+  assert_true(d->drift_accuracy[1] < d->drift_accuracy[0] - 0.05);
+  for (uint32_t e = 0; e < 2; e++) {
+    const mt_epoch_stats *x = &plain.st[e], *y = &two.st[e];
+    assert_true(x->test_accuracy == y->test_accuracy && x->val_accuracy == y->val_accuracy &&
+                x->sw_test_accuracy == y->sw_test_accuracy && x->train_loss == y->train_loss &&
+                x->energy_pj == y->energy_pj);
+    assert_int_equal(x->set_pulses, y->set_pulses);
+    assert_int_equal(x->cells_programmed, y->cells_programmed);
+    assert_int_equal(x->transactions, y->transactions);
+  }
+  o.epochs = 1;
+  train_ok(&o, &one);
+  assert_int_equal(one.st[0].best_epoch, 1);
+  same_drift(&one.st[0], d);
+  /* Without --val the result is the network on the device, the last epoch's. */
+  o.epochs = 2;
+  o.val = 0;
+  train_ok(&o, &last);
+  assert_false(last.st[1].has_best);
+  assert_int_equal(last.st[1].drift_epoch, 2);
+  assert_int_equal(last.st[1].n_drift, 2);
+  preset.cfg[MT_CFG_DRIFT_NU] = nu;
+  preset.cfg[MT_CFG_DRIFT_NU_SD] = nu_sd;
+}
+
 /* A run checkpointed after epoch 2 of 3 and resumed (saliency sums, best epoch and its
- * network in the checkpoint) ends as the uninterrupted run does, draws included; resuming
+ * network in the checkpoint) ends as the uninterrupted run does, draws and the drift of the
+ * best epoch's network included; resuming
  * the finished run with --draws is refused. */
 static void resume_keeps_saliency_best_epoch_and_draws(void **state) {
   (void)state;
@@ -479,6 +546,8 @@ static void resume_keeps_saliency_best_epoch_and_draws(void **state) {
   o.val = 500;
   o.lr = 0.2f;
   o.draws = 3;
+  char msg[256];
+  assert_int_equal(mt_train_parse_drift_eval("1,3600", &o, msg, sizeof msg), 0);
   static epochs_t full, part, rest;
   memset(&full, 0, sizeof full);
   memset(&part, 0, sizeof part);
@@ -501,6 +570,9 @@ static void resume_keeps_saliency_best_epoch_and_draws(void **state) {
   assert_int_equal(y->n_draws, 3);
   for (int k = 0; k < 3; k++) assert_true(x->draw_accuracy[k] == y->draw_accuracy[k]);
   assert_true(x->draw_mean == y->draw_mean && x->draw_sd == y->draw_sd);
+  assert_int_equal(y->n_drift, 2);
+  assert_int_equal(y->drift_epoch, y->best_epoch);
+  same_drift(x, y);
   char err[512];
   static epochs_t none;
   memset(&none, 0, sizeof none);
@@ -521,6 +593,7 @@ int main(void) {
     cmocka_unit_test(per_layer_fractions),
     cmocka_unit_test(best_epoch_on_the_validation_split),
     cmocka_unit_test(draws_program_the_result_on_fresh_dies),
+    cmocka_unit_test(drift_eval_tests_the_best_epoch),
     cmocka_unit_test(resume_keeps_saliency_best_epoch_and_draws),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

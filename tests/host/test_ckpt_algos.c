@@ -33,7 +33,7 @@
 
 #define MAX_EPOCHS 8
 
-static mt_preset_t rram, rram2, imprecise;
+static mt_preset_t rram, rram2, rram2_drift, imprecise;
 static mt_dataset_t trains[2], tests[2];
 static const char *const task_names[2] = {"mnist", "fashion-mnist"};
 static char dir[64];
@@ -52,6 +52,10 @@ static int setup(void **state) {
     fprintf(stderr, "%s\n", err);
     return -1;
   }
+  /* rram-2bit whose devices drift (nu 0.1 +- 0.02): --drift-eval then changes the network */
+  rram2_drift = rram2;
+  rram2_drift.cfg[MT_CFG_DRIFT_NU] = 6554;
+  rram2_drift.cfg[MT_CFG_DRIFT_NU_SD] = 1311;
   return 0;
 }
 
@@ -143,6 +147,7 @@ static int run_tasks(const mt_train_opts *o, uint32_t n_tasks, const mt_preset_t
   if (mt_log_open(&r->log, log, append, err, errlen) != 0) fail_msg("%s", err);
   if (n_tasks > 1) mt_log_set_tasks(r->log, n_tasks, task_names);
   if (o->val) mt_log_set_val(r->log);
+  if (o->n_drift_t) mt_log_set_drift(r->log, o->n_drift_t);
   mt_log_set_optim(r->log, mt_optimizer_name(o->optimizer), o->batchnorm, o->bn_per_task); /* as the tool does */
   mt_dev *dev = NULL;
   char uri[64];
@@ -243,6 +248,9 @@ static void same_epoch(const mt_epoch_stats *a, const mt_epoch_stats *b) {
              a->has_sim_cycles == b->has_sim_cycles && a->sim_cycles == b->sim_cycles &&
              a->task == b->task && a->n_tasks == b->n_tasks && a->has_val == b->has_val &&
              a->val_accuracy == b->val_accuracy;
+  same = same && a->n_drift == b->n_drift && a->drift_epoch == b->drift_epoch;
+  for (uint32_t k = 0; same && k < a->n_drift; k++)
+    same = a->drift_t[k] == b->drift_t[k] && a->drift_accuracy[k] == b->drift_accuracy[k];
   for (uint32_t k = 0; same && k < MT_TRAIN_MAX_TASKS; k++)
     same = a->task_accuracy[k] == b->task_accuracy[k] &&
            a->task_val_accuracy[k] == b->task_val_accuracy[k];
@@ -305,6 +313,7 @@ typedef struct {
   uint32_t val, accumulate, slices, batch;
   mt_optimizer optimizer;
   int ssm_read_based, batchnorm, bn_per_task;
+  const char *drift;         /* --drift-eval's times, or NULL */
   const char *log_has;       /* what the uninterrupted run's log holds, or NULL */
 } resume_case;
 
@@ -323,6 +332,12 @@ static const resume_case resume_cases[] = {
      * programs the die, whose noise streams come back with the device image. */
     {.name = "conventional", .algo = MT_ALGO_CONVENTIONAL, .preset = &rram2, .n_tasks = 1, .epochs = 3,
      .cuts = {1}},
+    /* conventional with --val and --drift-eval: the best epoch's network (in the checkpoint)
+     * is what drifts after the last epoch, programmed anew; the log's drift fields and CSV
+     * columns come out the same after a resume. */
+    {.name = "conventional-val-drift", .algo = MT_ALGO_CONVENTIONAL, .preset = &rram2_drift, .n_tasks = 1,
+     .epochs = 3, .cuts = {1, 2}, .val = 50, .drift = "1,86400",
+     .log_has = "\"drift_epoch\": "},
     /* biased: the favourable set (from the saved characterization) and the latent weights
      * decide the masks and projections of the epochs after the resume. */
     {.name = "biased", .algo = MT_ALGO_BIASED, .preset = &rram2, .n_tasks = 1, .epochs = 3, .cuts = {2},
@@ -388,6 +403,7 @@ static void resume_is_exact(void **state) {
   o.ssm_compensate = o.ssm_calibrate = c->ssm_read_based;
   o.batchnorm = c->batchnorm;
   o.bn_per_task = c->bn_per_task;
+  if (c->drift && mt_train_parse_drift_eval(c->drift, &o, err, sizeof err) != 0) fail_msg("%s", err);
   size_t n_cuts = 0;
   while (n_cuts < sizeof c->cuts / sizeof *c->cuts && c->cuts[n_cuts]) n_cuts++;
   resume_matches(&o, c->n_tasks, c->preset, c->name, c->cuts, n_cuts);

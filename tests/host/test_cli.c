@@ -593,7 +593,7 @@ static void drift_eval(void **state) {
   (void)state;
   const char *base = "train --algo conventional --dataset mnist --net 784-16-10 --train-limit 300 "
                      "--test-limit 100 --epochs 1 --batch 16";
-  char args[2048], log[128], preset[128], line[8192];
+  char args[2048], log[128], csv[128], preset[128], line[8192];
   static const char *const bad[][2] = {
       {"1,x", "--drift-eval 1,x: 'x' is not a time in seconds in [0, 1e18]"},
       {"3600,-1", "--drift-eval 3600,-1: '-1' is not a time in seconds in [0, 1e18]"},
@@ -622,6 +622,41 @@ static void drift_eval(void **state) {
   assert_true(t[0] == 1 && t[1] == 3600 && t[2] == 86400);
   for (int k = 0; k < 3; k++)
     if (acc[k] != epoch_acc) fail_msg("no drift, but %g s tests %g (epoch %g)", t[k], acc[k], epoch_acc);
+  assert_true(json_last(log, "drift_epoch") == 1);
+
+  /* With --val the result is the best epoch's network: here the first of 3 (test 34%, the
+   * last 32%), programmed anew; with no noise it tests as it did at its epoch. The CSV has the
+   * drift columns at its end, empty but on the last line. */
+  snprintf(log, sizeof log, "%s/drift-val.jsonl", tmpdir);
+  snprintf(csv, sizeof csv, "%s/drift-val.csv", tmpdir);
+  snprintf(args, sizeof args, "train --algo conventional --dataset mnist --net 784-16-10 "
+           "--train-limit 300 --test-limit 100 --val 100 --epochs 3 --batch 16 --lr 0.7 --seed 4 "
+           "--preset ideal --drift-eval 1,3600 --log %s", log);
+  expect(args, 0, "drift of epoch 1's network (the best epoch's, programmed anew on the run's die)");
+  double best_acc = json_last(log, "best_test_accuracy");
+  epoch_acc = json_last(log, "test_accuracy");
+  assert_true(json_last(log, "best_epoch") == 1 && json_last(log, "drift_epoch") == 1);
+  if (!(best_acc != epoch_acc)) fail_msg("best epoch and last test alike (%g): the test tests nothing", best_acc);
+  f = fopen(log, "r");
+  assert_non_null(f);
+  for (int k = 0; k < 3; k++) assert_non_null(fgets(line, sizeof line, f));
+  fclose(f);
+  assert_int_equal(drift_records(line, t, acc, 4), 2);
+  for (int k = 0; k < 2; k++)
+    if (acc[k] != best_acc) fail_msg("%g s tests %g, the best epoch %g", t[k], acc[k], best_acc);
+  f = fopen(csv, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  if (!strstr(line, ",best_test_accuracy,drift_epoch,drift_t_1,drift_accuracy_1,drift_t_2,drift_accuracy_2\n"))
+    fail_msg("CSV header: %s", line);
+  assert_non_null(fgets(line, sizeof line, f));
+  if (!strstr(line, ",,,,,\n")) fail_msg("CSV epoch 1 has drift values: %s", line);
+  assert_non_null(fgets(line, sizeof line, f));
+  assert_non_null(fgets(line, sizeof line, f));
+  char want[128];
+  snprintf(want, sizeof want, ",1,1,%.6g,3600,%.6g\n", best_acc, best_acc);
+  if (!strstr(line, want)) fail_msg("CSV epoch 3 lacks '%s': %s", want, line);
+  fclose(f);
 
   /* A device that drifts hard (nu 0.3 +- 0.05): a year later the network has decayed. */
   snprintf(preset, sizeof preset, "%s/drifty.json", tmpdir);

@@ -46,6 +46,23 @@ def test_best_epoch_and_draws_reach_python(tmp_path):
     assert logged[-1]["draw_accuracy"] == pytest.approx(last["draw_accuracy"], abs=1e-6)
 
 
+def test_drift_eval_reaches_python(tmp_path):
+    # --drift-eval with --val: the last epoch has the drift of the best epoch's network, as the
+    # JSON log has it; the epochs before have none
+    log = tmp_path / "drift.jsonl"
+    opts = dict(TINY, train_limit=96, val=32)
+    epochs = memtile.train(epochs=2, algo="conventional", preset="rram-2bit", drift_eval=[1, 3600],
+                           log=str(log), **opts)
+    assert "drift_eval" not in epochs[0]
+    last = epochs[-1]
+    assert last["drift_epoch"] == last["best_epoch"]
+    assert [r["drift_t"] for r in last["drift_eval"]] == [1, 3600]
+    logged = memtile.read_log(str(log))[-1]
+    assert logged["drift_epoch"] == last["drift_epoch"]
+    assert [r["test_accuracy"] for r in logged["drift_eval"]] == \
+        pytest.approx([r["test_accuracy"] for r in last["drift_eval"]], abs=1e-6)
+
+
 def test_callback_stops_and_fails_the_run(tmp_path):
     with memtile.Trainer(epochs=3, algo="float", **TINY) as t:
         assert len(t.run(on_epoch=lambda s: True)) == 1  # True: stop after this epoch
