@@ -55,11 +55,7 @@ void mt_cell_drift(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d, uint
   uint64_t nu = mt_clamp16(v0 < 0 ? -v0 : v0, 0, 65535);
   uint64_t e = (nu * log2_ratio) >> 16;
   uint32_t ip = (uint32_t)(e >> 16), x = (uint32_t)(e & 0xFFFFu);
-  uint64_t f = (uint64_t)1 << 24;
-  for (int k = 3; k >= 0; k--) {
-#pragma HLS UNROLL
-    f = (f * mt_drift_exp2[16 * k + ((x >> (4 * k)) & 15u)] + ((uint64_t)1 << 23)) >> 24;
-  }
+  uint64_t f = mt_drift_factor(x);
   uint32_t s = 24 + (ip < 17 ? ip : 17);
   if (d->fault != MT_FAULT_NONE) return;
   uint64_t v = ((uint64_t)*g * f + ((uint64_t)1 << (s - 1))) >> s;

@@ -33,6 +33,21 @@ static inline uint16_t mt_clamp16(int64_t v, int64_t lo, int64_t hi) {
 /* Draws the d2d parameters and fault of one device from lane r. */
 void mt_cell_fabricate(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g);
 
+/* The drift factor 2^-(x / 65536) in Q0.24 for the fraction x < 2^16 of a device's exponent
+ * e = nu_d * L (docs/device-model.md, "Conductance drift"): 1.0 times the table's four
+ * entries for x's hex digits, high digit first, each product rounded half up to Q0.24.
+ * Apart from mt_cell_drift so that tests/hls/test_drift.c can check every x exactly (a
+ * product's rounding moves g by less than a unit, so whole devices rarely show it). */
+static inline uint64_t mt_drift_factor(uint32_t x) {
+  MT_ASSERT(x <= 0xFFFFu);
+  uint64_t f = (uint64_t)1 << 24;
+  for (int k = 3; k >= 0; k--) {
+#pragma HLS UNROLL
+    f = (f * mt_drift_exp2[16 * k + ((x >> (4 * k)) & 15u)] + ((uint64_t)1 << 23)) >> 24;
+  }
+  return f;
+}
+
 /* Power-law drift of one device by L = log2(t1/t0) in Q.16 (docs/device-model.md, "Conductance
  * drift"): one Gaussian draw of r for its exponent, taken whatever the fault; only a working
  * device changes. */

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "mt_device.h"
 #include "mt_testproto.h"
 
 #define SEED_FAB 0x1234ABCDull
@@ -31,6 +32,21 @@ static int64_t floor_div4096(int64_t v) { /* floor(v / 4096) */
   return (v % 4096 != 0 && v < 0) ? q - 1 : q;
 }
 
+/* a / 2^s rounded to the nearest integer, halves up, by quotient and remainder (not the
+ * model's add-and-shift). */
+static uint64_t round_div_pow2(uint64_t a, unsigned s) {
+  uint64_t d = (uint64_t)1 << s, q = a / d, r = a % d;
+  return q + (2 * r >= d);
+}
+
+/* The factor 2^-(x / 65536) in Q0.24: 1.0 times the document's table entry of each hex digit
+ * of x, high digit first, each product rounded half up to Q0.24 (device-model.md). */
+static uint64_t ref_factor(uint32_t x) {
+  uint64_t f = (uint64_t)1 << 24;
+  for (int k = 3; k >= 0; k--) f = round_div_pow2(f * ref_t[16 * k + ((x >> (4 * k)) & 15)], 24);
+  return f;
+}
+
 /* g after DRIFT(L) of a device with exponent draw z. */
 static uint32_t ref_drift(const uint32_t *cfg, int16_t z, uint32_t g, uint32_t gmin, uint32_t fault,
                           uint32_t l) {
@@ -39,11 +55,10 @@ static uint32_t ref_drift(const uint32_t *cfg, int16_t z, uint32_t g, uint32_t g
   if (nu > 65535) nu = 65535;
   uint64_t e = ((uint64_t)nu * l) >> 16;
   uint64_t i = e >> 16, x = e & 0xFFFF;
-  uint64_t f = 1u << 24;
-  for (int k = 3; k >= 0; k--) f = (f * ref_t[16 * k + ((x >> (4 * k)) & 15)] + (1u << 23)) >> 24;
-  uint64_t s = 24 + (i < 17 ? i : 17);
+  uint64_t f = ref_factor((uint32_t)x);
+  unsigned s = 24 + (unsigned)(i < 17 ? i : 17);
   if (fault != MT_FAULT_NONE) return g;
-  uint64_t v = ((uint64_t)g * f + ((uint64_t)1 << (s - 1))) >> s;
+  uint64_t v = round_div_pow2((uint64_t)g * f, s);
   return v < gmin ? gmin : (uint32_t)v;
 }
 
@@ -229,6 +244,98 @@ static void validation(void **state) {
   tdev_free(d);
 }
 
+/* The factor of every fraction x of an exponent, exactly the reference's (a changed rounding
+ * of any of its four products shows here, where whole devices rarely show it), and within
+ * 3.5 units of Q0.24 of the closed form 2^24 * 2^-(x / 65536): four table entries and three
+ * products (1.0 times the first entry is exact), each rounded by at most half a unit (2.39
+ * measured). */
+static void factor_every_fraction(void **state) {
+  (void)state;
+  double worst = 0;
+  for (uint32_t x = 0; x <= 0xFFFFu; x++) {
+    uint64_t got = mt_drift_factor(x), want = ref_factor(x);
+    if (got != want) fail_msg("x %u: factor %llu, want %llu", x, (unsigned long long)got, (unsigned long long)want);
+    double err = fabs((double)got - ldexp(exp2(-(double)x / 65536.0), 24));
+    if (err > worst) worst = err;
+  }
+  print_message("drift factor: largest |f - 2^24 * 2^-(x/65536)| = %.3f units of 2^-24\n", worst);
+  assert_true(worst <= 3.5);
+  assert_int_equal(mt_drift_factor(0), (uint64_t)1 << 24);
+}
+
+/* One device at a time through mt_cell_drift against the reference: random g, gmin_d, fault,
+ * nu, nu_sd and L, and their edges (g 0 and 65535, L 0, 1, 65535 and the largest, nu 0 and
+ * 65535, exponents whose integer part reaches the shift's cap of 17). */
+static void cell_drift_random_and_edges(void **state) {
+  (void)state;
+  static const uint32_t g_edge[] = {0, 1, 32768, 65534, 65535};
+  static const uint32_t l_edge[] = {0, 1, 0xFFFF, 0x10000, 17u << 16, MT_DRIFT_MAX_LOG2 - 1, MT_DRIFT_MAX_LOG2};
+  static const uint32_t nu_edge[] = {0, 1, 3277, 65535};
+  tp_rng_t r = {0xD21F7};
+  uint32_t cfg[MT_CFG_COUNT] = {0};
+  mt_xoshiro_t lanes[MT_LANES];
+  mt_lanes_seed(lanes, 0x5EED);
+  uint32_t capped = 0, floored = 0, moved = 0;
+  for (uint32_t n = 0; n < 400000; n++) {
+    int edge = n % 4 == 0;
+    uint32_t g = edge ? g_edge[tp_below(&r, 5)] : tp_below(&r, 65536);
+    uint32_t l = edge ? l_edge[tp_below(&r, 7)] : tp_below(&r, MT_DRIFT_MAX_LOG2 + 1);
+    cfg[MT_CFG_DRIFT_NU] = edge ? nu_edge[tp_below(&r, 4)] : tp_below(&r, 65536);
+    cfg[MT_CFG_DRIFT_NU_SD] = n % 3 == 0 ? 0 : tp_below(&r, 65536);
+    mt_dev_t d = {0};
+    d.gmin = (uint16_t)(n % 5 == 0 ? 0 : tp_below(&r, 4096));
+    d.gmax = 65535;
+    d.fault = (uint8_t)(tp_below(&r, 16) == 0 ? 1 + tp_below(&r, 3) : MT_FAULT_NONE);
+    mt_xoshiro_t *lane = &lanes[n % MT_LANES], copy = *lane;
+    int16_t z = mt_gauss(&copy);
+    uint32_t want = ref_drift(cfg, z, g, d.gmin, d.fault, l);
+    uint16_t got = (uint16_t)g;
+    mt_cell_drift(cfg, lane, &d, &got, l);
+    if (got != want)
+      fail_msg("g %u gmin %u fault %u nu %u sd %u z %d L %u: %u, want %u", g, d.gmin, d.fault,
+               cfg[MT_CFG_DRIFT_NU], cfg[MT_CFG_DRIFT_NU_SD], z, l, got, want);
+    assert_memory_equal(lane, &copy, sizeof copy); /* one draw, whatever the fault */
+    uint64_t e = ((uint64_t)cfg[MT_CFG_DRIFT_NU] * l) >> 16;
+    capped += cfg[MT_CFG_DRIFT_NU_SD] == 0 && (e >> 16) >= 17;
+    floored += d.fault == MT_FAULT_NONE && got == d.gmin && g > d.gmin;
+    moved += got != g;
+  }
+  print_message("400000 devices: %u moved, %u to gmin_d, %u with the shift capped\n", moved, floored, capped);
+  assert_true(capped > 1000 && floored > 1000 && moved > 100000); /* the edges were reached */
+}
+
+/* Exact ties of the last rounding, g f / 2^s = n + 1/2, go up (random g and f almost never tie):
+ * for every factor f = 2^k q (q odd) with k >= 9 and every shift s = 24 + i (i >= 1) with
+ * 2^(s-1-k) < 2^16, g = 2^(s-1-k) m for odd m (every 98th of its range) gives
+ * g f / 2^(s-1) = m q, odd. The exponent e = i 2^16 + x comes from nu 0.5 (32768) and L = 2e. */
+static void cell_drift_ties_round_up(void **state) {
+  (void)state;
+  uint32_t cfg[MT_CFG_COUNT] = {0};
+  cfg[MT_CFG_DRIFT_NU] = 32768;
+  mt_xoshiro_t lanes[MT_LANES];
+  mt_lanes_seed(lanes, 1);
+  mt_dev_t d = {0};
+  d.gmax = 65535;
+  uint32_t ties = 0;
+  for (uint32_t x = 0; x <= 0xFFFFu; x++) {
+    uint64_t f = ref_factor(x);
+    unsigned k = 0;
+    while (k < 24 && !((f >> k) & 1)) k++;
+    for (unsigned s = 25; k >= 9 && s <= 41 && s - 1 - k < 16; s++) {
+      for (uint32_t m = 1; m < (65536u >> (s - 1 - k)); m += 2 * 98) { /* every 98th odd m */
+        uint32_t g = m << (s - 1 - k), l = 2 * (((s - 24) << 16) | x);
+        uint16_t got = (uint16_t)g;
+        mt_cell_drift(cfg, &lanes[0], &d, &got, l);
+        uint32_t want = (uint32_t)(((uint64_t)g * f) >> s) + 1; /* the half rounds up */
+        if (got != want) fail_msg("tie g %u x %u s %u: %u, want %u", g, x, s, got, want);
+        ties++;
+      }
+    }
+  }
+  print_message("%u exact ties of g f / 2^s, all rounded up\n", ties);
+  assert_true(ties > 100);
+}
+
 /* The generated table is the documented formula (the generator checks it too). */
 static void table_is_formula(void **state) {
   (void)state;
@@ -244,6 +351,9 @@ static int setup(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(table_is_formula),
+    cmocka_unit_test(factor_every_fraction),
+    cmocka_unit_test(cell_drift_random_and_edges),
+    cmocka_unit_test(cell_drift_ties_round_up),
     cmocka_unit_test(exact_pcm_like),
     cmocka_unit_test(exact_edges),
     cmocka_unit_test(zero_nu_changes_nothing),
