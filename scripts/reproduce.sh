@@ -20,7 +20,10 @@
 #              (issue 17: per-task BatchNorm, a binarized L = 2 run, the widest network,
 #              Diware's LeNet-5; sweeps/fidelity17.json) into DIR (default build/fidelity17),
 #              tabled by scripts/fidelity_table.py into DIR/fidelity.md; docs/ is left alone.
-#              Not run by make test; docs/results.md gives each run's time
+#              Not run by make test; docs/results.md gives each run's time. The log of a run
+#              started by hand with a point's command (the wide and LeNet-5 runs were) is kept
+#              once recorded: scripts/sweep.py adopt sweeps/fidelity17.json --out DIR --id ID
+#              --log FILE (docs/sweeps.md); otherwise that point runs again
 #
 # MEMTILE=path selects the memtile binary (default build/bin/memtile, built first). The runs
 # are the points of sweeps/reproduce.json; `scripts/sweep.py slurm sweeps/reproduce.json`
@@ -43,7 +46,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE=1 ;;
     --no-docs) DOCS=0 ;;
     --figures) FIG=${2:?--figures needs a directory}; shift ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reproduce.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -8,6 +8,7 @@
                                [--max-running K] [--sbatch-arg ARG]...
     sweep.py gather DIR [--csv FILE] [--json FILE]
     sweep.py point  DIR --id ID | --index N [--resume]     (one point; what run and slurm call)
+    sweep.py adopt  SWEEP.json --id ID [--log FILE] [--out DIR]  (a log made by hand: complete)
 
 A sweep file (docs/sweeps.md) holds `grids`, each a product of axes (memtile train options,
 one value per point, or bundles of options with a `tag`) and a `name` template, plus `fixed`
@@ -15,8 +16,10 @@ options for every point and `vars` that `--set` overrides. `plan` lists the poin
 ids; `run --local` runs them with GNU parallel (a Python pool without it); `slurm` writes a
 job array script (one task and one log per point) and submits it; `gather` makes one table
 (CSV and JSON) of the per-point logs; `resume` skips finished points and continues
-interrupted ones from their checkpoints. Every command writes DIR/plan.json first: the
-points of that run, which `point`, `gather` and the Slurm tasks read.
+interrupted ones from their checkpoints. `adopt` records a log that a point's command made
+outside the sweep (started by hand) as that point's complete log, so that `run` and `resume`
+keep it. Every command writes DIR/plan.json first: the points of that run, which `point`,
+`gather` and the Slurm tasks read.
 
 The memtile binary is --memtile, else $MEMTILE, else build/bin/memtile of this checkout.
 Python 3 standard library only.
@@ -46,6 +49,7 @@ FLAG_OPTS = {"open-loop", "changed-only", "ssm-compensate", "ssm-calibrate", "ba
 # Options the sweep itself sets for every point.
 OWN_OPTS = {"log", "checkpoint", "resume"}
 DEFAULT_EPOCHS = 3  # memtile train's default (host/src/mt_train.c)
+DEFAULT_ALGO = "siamese"  # likewise
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Per-epoch counters of the log that the table sums over a point's epochs.
@@ -654,6 +658,86 @@ def cmd_point(a):
     return 0 if ok else 1
 
 
+def _opt(args, name, default=None):
+    """The value of option --name in a point's memtile arguments (default if absent)."""
+    for k in range(len(args) - 1):
+        if args[k] == "--" + name:
+            return args[k + 1]
+    return default
+
+
+def check_adoptable(point, lines, path):
+    """Raises SweepError unless the log lines could be point's complete log: its number of
+    epoch lines, numbered 1.., each of the point's algorithm, with validation, task and draw
+    fields where its options ask for them. What a log does not record (the network, the
+    learning rate, the seed, ...) adopt takes on trust."""
+    args = point["args"]
+    if len(lines) != point["lines"]:
+        raise SweepError("adopt: %s has %d epoch lines; point %s's command logs %d"
+                         % (path, len(lines), point["id"], point["lines"]))
+    algo = _opt(args, "algo", DEFAULT_ALGO)
+    draws = int(_opt(args, "draws", "1"))
+    for n, text in enumerate(lines, 1):
+        try:
+            row = json.loads(text)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict):
+            raise SweepError("adopt: %s line %d is not a JSON object" % (path, n))
+        want = {"epoch": n, "algo": algo}
+        if draws > 1 and n == len(lines):
+            want["draws"] = draws
+        for field, value in want.items():
+            if row.get(field) != value:
+                raise SweepError("adopt: %s line %d: %s is %s, point %s's command logs %s"
+                                 % (path, n, field, json.dumps(row.get(field)), point["id"],
+                                    json.dumps(value)))
+        for field, opt in (("val_accuracy", "val"), ("task_name", "tasks")):
+            if (field in row) != (_opt(args, opt) is not None):
+                raise SweepError("adopt: %s line %d %s %s, but point %s's command %s --%s"
+                                 % (path, n, "has" if field in row else "lacks", field,
+                                    point["id"], "has no" if field in row else "has", opt))
+
+
+def cmd_adopt(a):
+    name, ckpt, points = load_sweep(a.sweep, a.set)
+    out = a.out or os.path.join("build", "sweeps", name)
+    by_id = {p["id"]: p for p in points}
+    if a.id not in by_id:
+        raise SweepError("adopt: no point '%s' in %s (its points: %s)"
+                         % (a.id, a.sweep, ", ".join(by_id)))
+    point = by_id[a.id]
+    write_plan(out, a.sweep, a.set, name, ckpt, points, memtile_path(a.memtile))
+    f = files(out, a.id)
+    if status(out, point) == "complete":
+        print("kept    %s (complete log in %s)" % (a.id, out))
+        return 0
+    src = a.log or f["log"]
+    lines = _lines(src)
+    if lines is None:
+        raise SweepError("adopt: cannot read the log %s" % src)
+    check_adoptable(point, lines, src)
+    if os.path.abspath(src) != os.path.abspath(f["log"]):
+        if os.path.exists(f["log"]):
+            raise SweepError("adopt: %s exists already: adopt it (without --log) or remove it"
+                             % f["log"])
+        shutil.copyfile(src, f["log"])
+        # memtile's CSV beside the log (mt_log_csv_path): FILE.jsonl or FILE.json -> FILE.csv
+        base, ext = os.path.splitext(src)
+        csv = base + ".csv" if ext in (".jsonl", ".json") else src + ".csv"
+        if os.path.exists(csv):
+            shutil.copyfile(csv, f["csv"])
+    if os.path.exists(f["failed"]):
+        os.remove(f["failed"])
+    cmd = command_line(point)
+    with open(f["out"], "a", encoding="utf-8") as log:
+        log.write("# adopted: %s, made by hand by: %s\n" % (os.path.abspath(src), cmd))
+    with open(f["cmd"], "w", encoding="utf-8") as c:
+        c.write(cmd + "\n")
+    print("adopted %s (%d epoch lines from %s, complete in %s)" % (a.id, len(lines), src, out))
+    return 0
+
+
 def summarize(out, point):
     """One row of the table."""
     row = dict.fromkeys(COLUMNS)
@@ -798,6 +882,11 @@ def main(argv):
     p.add_argument("--resume", action="store_true")
     p.add_argument("--force", action="store_true")
     p.set_defaults(fn=cmd_point)
+    p = sub.add_parser("adopt", help="record a log a point's command made by hand as its complete log")
+    common(p)
+    p.add_argument("--id", required=True, help="the point")
+    p.add_argument("--log", help="the log (default DIR/ID.jsonl; copied there with its CSV)")
+    p.set_defaults(fn=cmd_adopt)
 
     a = ap.parse_args(argv)
     if getattr(a, "jobs", 1) < 1:

@@ -347,6 +347,55 @@ def test_run_restarts_what_resume_would_continue(tmp_path, sweep, memtile_tool, 
 # ------------------------------------------------------------------ slurm script
 
 
+def test_adopt_a_log_made_by_hand(tmp_path, sweep, memtile_tool, write, run):
+    """A point's command run by hand leaves a log but no DIR/ID.cmd: the point is pending and
+    run or resume would train it again. adopt checks the log against the point (epoch lines,
+    algorithm, validation and task fields) and records the command: then resume keeps it. A
+    log that cannot be the point's is refused, naming the file, line and field."""
+    path = write(tmp_path / "t.json", TINY)
+    out, hand = tmp_path / "o", tmp_path / "hand"
+    hand.mkdir()
+    pts = {p["id"]: p for p in json.loads(sweep("plan", path, "--json", check=0).stdout)["points"]}
+    for pid in pts:
+        run([memtile_tool, "train", *pts[pid]["args"], "--log", hand / (pid + ".jsonl")], check=0)
+    os.makedirs(out)
+    shutil.copy(hand / "float-s1.jsonl", out / "float-s1.jsonl")
+    listed = [ln for ln in sweep("plan", path, "--out", out, check=0).stdout.splitlines() if " float-s1 " in ln]
+    assert len(listed) == 1 and listed[0].endswith("  pending"), listed
+
+    def refused(pid, log, why):
+        args = ["adopt", path, "--out", out, "--id", pid] + (["--log", log] if log else [])
+        assert why in sweep(*args, check=2).stderr
+    refused("float-s1", hand / "siamese-s1.jsonl",
+            "siamese-s1.jsonl line 1: algo is \"siamese\", point float-s1's command logs \"float\"")
+    refused("x", None, "adopt: no point 'x' in %s (its points: float-s1, siamese-s1)" % path)
+    refused("siamese-s1", hand / "none.jsonl", "adopt: cannot read the log %s" % (hand / "none.jsonl"))
+    two = [json.loads(x) for x in open(hand / "siamese-s1.jsonl")] * 2
+    write(hand / "two.jsonl", "".join(json.dumps(r) + "\n" for r in two))
+    refused("siamese-s1", hand / "two.jsonl", "two.jsonl has 2 epoch lines; point siamese-s1's command logs 1")
+    write(hand / "val.jsonl", json.dumps(dict(two[0], val_accuracy=0.5)) + "\n")
+    refused("siamese-s1", hand / "val.jsonl",
+            "val.jsonl line 1 has val_accuracy, but point siamese-s1's command has no --val")
+    refused("siamese-s1", hand / "float-s1.jsonl", "line 1: algo is \"float\"")
+    assert not os.path.exists(out / "siamese-s1.cmd") and not os.path.exists(out / "siamese-s1.jsonl")
+
+    # from elsewhere (copied with its CSV) and in place
+    p = sweep("adopt", path, "--out", out, "--id", "siamese-s1", "--log", hand / "siamese-s1.jsonl", check=0)
+    assert "adopted siamese-s1 (1 epoch lines" in p.stdout
+    assert open(out / "siamese-s1.jsonl").read() == open(hand / "siamese-s1.jsonl").read()
+    assert open(out / "siamese-s1.csv").read() == open(hand / "siamese-s1.csv").read()
+    sweep("adopt", path, "--out", out, "--id", "float-s1", check=0)
+    assert open(out / "siamese-s1.cmd").read().strip() == \
+        "memtile train --dataset mnist --net 784-16-10 --train-limit 200 --test-limit 100 " \
+        "--epochs 1 --algo siamese --seed 1"
+    assert "# adopted: " in open(out / "float-s1.out").read()
+    assert "kept    float-s1" in sweep("adopt", path, "--out", out, "--id", "float-s1", check=0).stdout
+    mtime = os.path.getmtime(out / "float-s1.jsonl")
+    p = sweep("resume", path, "--local", "--out", out, "--memtile", memtile_tool, "--no-parallel", check=0)
+    assert p.stdout.count("kept    ") == 2 and "done" not in p.stdout, p.stdout + p.stderr
+    assert os.path.getmtime(out / "float-s1.jsonl") == mtime
+
+
 def test_slurm_dry_run_script(tmp_path, sweep, memtile_tool, write):
     path = write(tmp_path / "t.json", TINY)
     out = tmp_path / "o"
