@@ -44,10 +44,10 @@ void mt_log_set_draws(mt_log *log, uint32_t draws);
 void mt_log_set_drift(mt_log *log, uint32_t n_times);
 /* The run's optimizer and BatchNorm setting: a run with --optimizer adam or --batchnorm gets
  * the fields "optimizer" (its name) and "batchnorm" (0 or 1) in every JSON line and the
- * columns optimizer, batchnorm at the end of the CSV, and with --batchnorm also
- * "batchnorm_state" ("shared", or "per-task" with bn_per_task) and its column last; a run
- * with sgd and no BatchNorm (the default) gets none, so its logs stay as they were. Call
- * before the first epoch. */
+ * columns optimizer, batchnorm at the end of the CSV (but for mt_log_set_drift's), and with
+ * --batchnorm also "batchnorm_state" ("shared", or "per-task" with bn_per_task) and its column
+ * after them; a run with sgd and no BatchNorm (the default) gets none, so its logs stay as
+ * they were. Call before the first epoch. */
 void mt_log_set_optim(mt_log *log, const char *optimizer, uint32_t batchnorm, uint32_t bn_per_task);
 /* Appends the epoch's line to both files and syncs them. 0, or -1 with
  * mt_log_errmsg naming the file and the reason (errno). */
