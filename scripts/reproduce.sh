@@ -23,7 +23,8 @@
 #              Not run by make test; docs/results.md gives each run's time. The log of a run
 #              started by hand with a point's command (the wide and LeNet-5 runs were) is kept
 #              once recorded: scripts/sweep.py adopt sweeps/fidelity17.json --out DIR --id ID
-#              --log FILE (docs/sweeps.md); otherwise that point runs again
+#              --log FILE (docs/sweeps.md); until then a log of its in DIR is left alone and
+#              the point fails
 #
 # MEMTILE=path selects the memtile binary (default build/bin/memtile, built first). The runs
 # are the points of sweeps/reproduce.json; `scripts/sweep.py slurm sweeps/reproduce.json`
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE=1 ;;
     --no-docs) DOCS=0 ;;
     --figures) FIG=${2:?--figures needs a directory}; shift ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reproduce.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift

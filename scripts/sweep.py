@@ -384,6 +384,12 @@ def run_point(out, plan, index, resume, force=False):
     # option against the file and refuses another run's checkpoint).
     can_resume = resume and not force and plan["checkpoint"] and os.path.exists(f["ckpt"]) and \
         _read(f["cmd"] + ".run") == cmd
+    if not force and os.path.exists(f["log"]) and not os.path.exists(f["cmd"]):
+        # No sweep wrote this log (it writes ID.cmd with every log): a run started by hand,
+        # maybe hours of it, is not deleted on a guess.
+        return False, ("FAILED  %s: %s has no %s (a run started by hand?): `sweep.py adopt` "
+                       "records it as this point's log, `run --force` replaces it"
+                       % (point["id"], f["log"], os.path.basename(f["cmd"])))
     if can_resume:
         for k in ("log", "csv", "cmd", "failed"):
             if os.path.exists(f[k]):

@@ -348,10 +348,10 @@ def test_run_restarts_what_resume_would_continue(tmp_path, sweep, memtile_tool, 
 
 
 def test_adopt_a_log_made_by_hand(tmp_path, sweep, memtile_tool, write, run):
-    """A point's command run by hand leaves a log but no DIR/ID.cmd: the point is pending and
-    run or resume would train it again. adopt checks the log against the point (epoch lines,
-    algorithm, validation and task fields) and records the command: then resume keeps it. A
-    log that cannot be the point's is refused, naming the file, line and field."""
+    """A point's command run by hand leaves a log but no DIR/ID.cmd: the point is pending, and
+    run or resume refuse to replace that log. adopt checks the log against the point (epoch
+    lines, algorithm, validation and task fields) and records the command: then resume keeps
+    it. A log that cannot be the point's is refused, naming the file, line and field."""
     path = write(tmp_path / "t.json", TINY)
     out, hand = tmp_path / "o", tmp_path / "hand"
     hand.mkdir()
@@ -362,6 +362,14 @@ def test_adopt_a_log_made_by_hand(tmp_path, sweep, memtile_tool, write, run):
     shutil.copy(hand / "float-s1.jsonl", out / "float-s1.jsonl")
     listed = [ln for ln in sweep("plan", path, "--out", out, check=0).stdout.splitlines() if " float-s1 " in ln]
     assert len(listed) == 1 and listed[0].endswith("  pending"), listed
+    # resume does not delete a log no sweep recorded: it says how to keep it
+    log = open(out / "float-s1.jsonl").read()
+    p = sweep("resume", path, "--local", "--out", out, "--memtile", memtile_tool, "--no-parallel", check=1)
+    assert "FAILED  float-s1: %s has no float-s1.cmd (a run started by hand?): `sweep.py adopt`" \
+        % (out / "float-s1.jsonl") in p.stderr
+    assert open(out / "float-s1.jsonl").read() == log
+    for k in ("siamese-s1.jsonl", "siamese-s1.cmd", "siamese-s1.csv"):  # trained: start afresh
+        os.remove(out / k)
 
     def refused(pid, log, why):
         args = ["adopt", path, "--out", out, "--id", pid] + (["--log", log] if log else [])
