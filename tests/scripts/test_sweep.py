@@ -404,6 +404,34 @@ def test_adopt_a_log_made_by_hand(tmp_path, sweep, memtile_tool, write, run):
     assert os.path.getmtime(out / "float-s1.jsonl") == mtime
 
 
+def test_adopt_the_fidelity_runs(tmp_path, sweep, write):
+    """The hand-started runs of sweeps/fidelity17.json: LeNet-5 (3 epochs, --val, --draws 10 on
+    the last line) and the wide network (5 + 5 epochs of two tasks) adopt from logs with their
+    fields, and not from logs without them."""
+    fid = os.path.join(ROOT, "sweeps", "fidelity17.json")
+    out = tmp_path / "o"
+
+    def log(name, rows):
+        return write(tmp_path / name, "".join(json.dumps(r) + "\n" for r in rows))
+    lenet = [dict(epoch=e, algo="biased", test_accuracy=0.8, val_accuracy=0.8) for e in (1, 2, 3)]
+    no_draws = log("lenet0.jsonl", lenet)
+    lenet[2].update(draws=10, draw_accuracy=[0.8] * 10)
+    good = log("lenet.jsonl", lenet)
+    assert 'lenet0.jsonl line 3: draws is null, point fid-lenet-fm-biased-s1\'s command logs 10' in \
+        sweep("adopt", fid, "--out", out, "--id", "fid-lenet-fm-biased-s1", "--log", no_draws, check=2).stderr
+    sweep("adopt", fid, "--out", out, "--id", "fid-lenet-fm-biased-s1", "--log", good, check=0)
+    wide = [dict(epoch=e, algo="metaplastic", test_accuracy=0.9, task=1 + (e > 5), task_name="mnist")
+            for e in range(1, 11)]
+    assert "wide0.jsonl line 1 lacks task_name, but point fid-wide-m2-s1's command has --tasks" in \
+        sweep("adopt", fid, "--out", out, "--id", "fid-wide-m2-s1", "--log",
+              log("wide0.jsonl", [{k: v for k, v in r.items() if k != "task_name"} for r in wide]),
+              check=2).stderr
+    sweep("adopt", fid, "--out", out, "--id", "fid-wide-m2-s1", "--log", log("wide.jsonl", wide), check=0)
+    listed = sweep("plan", fid, "--out", out, check=0).stdout.splitlines()
+    done = sorted(ln.split()[1] for ln in listed if ln.endswith("  complete"))
+    assert done == ["fid-lenet-fm-biased-s1", "fid-wide-m2-s1"], listed
+
+
 def test_slurm_dry_run_script(tmp_path, sweep, memtile_tool, write):
     path = write(tmp_path / "t.json", TINY)
     out = tmp_path / "o"
