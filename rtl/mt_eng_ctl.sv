@@ -110,8 +110,16 @@ module mt_eng_ctl #(
   function automatic logic [31:0] lt_word(input logic [31:0] i);
     lt_word = 32'd2 + ((i >> 1) << 1) + (i >> 1) + {31'd0, i[0]};
   endfunction
-  logic [31:0] set_levels_words;  // L * MT_LEVEL_ENTRY_WORDS (3), L = a_q[0]
-  assign set_levels_words = (a_q[0] << 1) + a_q[0];
+  // L * MT_LEVEL_ENTRY_WORDS (3), L = a_q[0], and SET_LEVELS' length 1 + 3L with its check,
+  // registered: a_q[0] is written at least one cycle before S_DECIDE (see u_region), and the
+  // sum and 32-bit compare into the fail logic were this engine's slowest path (5.75 ns).
+  logic [31:0] set_levels_words_q, set_levels_len_q;
+  logic        set_levels_len_bad_q;
+  always_ff @(posedge clk_i) begin
+    set_levels_words_q   <= (a_q[0] << 1) + a_q[0];
+    set_levels_len_q     <= 32'd1 + (a_q[0] << 1) + a_q[0];
+    set_levels_len_bad_q <= len_q != 32'd1 + (a_q[0] << 1) + a_q[0];
+  end
   if (MT_LEVEL_ENTRY_WORDS != 3) begin : g_entry_words
     $error("mt_eng_ctl: the level-table arithmetic assumes 3 words per entry");
   end
@@ -198,8 +206,8 @@ module mt_eng_ctl #(
               if (len_q < 1) fail(MT_ST_ERR_LENGTH, len_q, 32'd1);
               else if (a_q[0] < MT_MIN_LEVELS || a_q[0] > MT_MAX_LEVELS)
                 fail(MT_ST_ERR_PARAM, 32'd0, a_q[0]);
-              else if (len_q != 32'd1 + set_levels_words)
-                fail(MT_ST_ERR_LENGTH, len_q, 32'd1 + set_levels_words);
+              else if (set_levels_len_bad_q)
+                fail(MT_ST_ERR_LENGTH, len_q, set_levels_len_q);
               else begin
                 n_q <= 2 * a_q[0];
                 state_q <= S_CHECK;
@@ -264,7 +272,7 @@ module mt_eng_ctl #(
                 start_move(M_CFG, CFG_COUNT, 32'd0);
               end
             end else begin
-              start_move(M_LTAB, set_levels_words, 32'd0);
+              start_move(M_LTAB, set_levels_words_q, 32'd0);
             end
           end
         end
