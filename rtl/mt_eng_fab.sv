@@ -400,11 +400,15 @@ module mt_eng_fab #(
   end
 
   // ---------------------------------------------------------------- READ_CELLS
-  // The cell (r_row_q, r_col_q) = word (r_row_q, r_grp_q), lane r_lane_q, output r_n_q.
-  logic [31:0]       r_row_q, r_col_q, r_grp_q, r_n_q;
+  // The cell (r_row_q, r_col_q) = word r_wa_q (below), lane r_lane_q, output r_n_q.
+  logic [31:0]       r_row_q, r_col_q, r_n_q;
   logic [LW-1:0]     r_lane_q;
   logic              r_iss_q;      // cells left
-  logic [MEM_AW-1:0] r_addr, r_addr_q;
+  // The cell's word address, kept beside (r_row_q, r_col_q) instead of computed from them: the
+  // product-and-sum, its compare with the word requested and the lane's take behind it were
+  // the U250 device's slowest path (7.46 ns at t14b 93eb0eb). r_rb_q is the address of the
+  // region's first group in the current row (READ_CELLS).
+  logic [MEM_AW-1:0] r_wa_q, r_rb_q, r_wa0_q, r_addr_q;
   logic              r_addr_v_q;   // r_addr_q was requested last cycle
   logic              probe;
   assign probe = is_list_q ? p_q[MT_PL_READ_LIST_FLAGS][0] : p_q[5][0];
@@ -414,9 +418,8 @@ module mt_eng_fab #(
   endfunction
   logic [31:0] n_entries;
   assign n_entries = len_q - 32'(MT_PL_READ_LIST_WORDS);
-  assign r_addr = word_addr(p_q[0], r_row_q, r_grp_q);
   logic r_go;
-  assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_addr
+  assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_wa_q
                 && (probe || nz_avail_i[r_lane_q]);
   // The region's last column and row, registered: p_q is complete cycles before S_READ, and
   // the three-operand sums in front of the compares and the walk's multiplexers were the
@@ -425,6 +428,7 @@ module mt_eng_fab #(
   always_ff @(posedge clk_i) begin
     r_end_col_q <= p_q[3] + p_q[4] - 32'd1;
     r_end_row_q <= p_q[1] + p_q[2] - 32'd1;
+    r_wa0_q <= word_addr(p_q[0], p_q[1], p_q[3] / LANES);  // the region's first cell
   end
   logic r_last_col, r_last;
   assign r_last_col = r_col_q == r_end_col_q;
@@ -490,7 +494,7 @@ module mt_eng_fab #(
       rs_v_q <= r_go;
       rt_v_q <= rs_v_q;
       r_addr_v_q <= state_q == S_READ;
-      r_addr_q <= r_addr;
+      r_addr_q <= r_wa_q;
       case (state_q)
         S_IDLE: if (start_i) begin
           is_fab_q <= op_i == MT_OP_FABRICATE;
@@ -564,8 +568,9 @@ module mt_eng_fab #(
               nout_q <= region_words_q[31:0];
               r_row_q <= p_q[1];
               r_col_q <= p_q[3];
-              r_grp_q <= p_q[3] / LANES;
               r_lane_q <= LW'(p_q[3] % LANES);
+              r_wa_q <= r_wa0_q;
+              r_rb_q <= r_wa0_q;
               r_n_q <= 32'd0;
               r_iss_q <= 1'b1;
               state_q <= S_READ;
@@ -643,8 +648,8 @@ module mt_eng_fab #(
           if (lf_q == 2'd2) begin
             r_row_q <= 32'(pl_data_i[31:20]);
             r_col_q <= 32'(pl_data_i[19:8]);
-            r_grp_q <= 32'(pl_data_i[19:8]) / LANES;
             r_lane_q <= LW'(32'(pl_data_i[19:8]) % LANES);
+            r_wa_q <= word_addr(p_q[0], 32'(pl_data_i[31:20]), 32'(pl_data_i[19:8]) / LANES);
             r_iss_q <= 1'b1;
             state_q <= S_READ;
           end
@@ -664,13 +669,14 @@ module mt_eng_fab #(
             if (r_last_col) begin
               r_row_q <= r_row_q + 32'd1;
               r_col_q <= p_q[3];
-              r_grp_q <= p_q[3] / LANES;
               r_lane_q <= LW'(p_q[3] % LANES);
+              r_rb_q <= r_rb_q + MEM_AW'(GROUPS);
+              r_wa_q <= r_rb_q + MEM_AW'(GROUPS);
             end else begin
               r_col_q <= r_col_q + 32'd1;
               if (r_lane_q == LW'(LANES - 1)) begin
                 r_lane_q <= '0;
-                r_grp_q <= r_grp_q + 32'd1;
+                r_wa_q <= r_wa_q + 1'b1;
               end else begin
                 r_lane_q <= r_lane_q + 1'b1;
               end
@@ -713,7 +719,7 @@ module mt_eng_fab #(
       hm_addr_o = wr_addr_q;
       hm_we_o = '1;
     end
-    if (state_q == S_READ) gm_addr_o = r_addr;
+    if (state_q == S_READ) gm_addr_o = r_wa_q;
     if (state_q == S_DRD || state_q == S_DRUN) begin
       gm_addr_o = d_addr;
       dm_addr_o = d_addr;
