@@ -252,7 +252,10 @@ module mt_device #(
   logic [31:0]            pl_rdata, rsp_rdata;
   logic [PL_AW-1:0]       rsp_raddr;
 
-  mt_sram #(.WORDS(CMD_WORDS), .SLOTS(1), .SLOT_W(32)) u_payload (
+  // The payload buffer's output is registered: every engine takes a payload word two cycles
+  // after its address (docs/rtl.md). Its read word fed compares and check chains in every
+  // engine, the AC701 device's slowest paths (6.57 ns at t14b 1457a7d).
+  mt_sram #(.WORDS(CMD_WORDS), .SLOTS(1), .SLOT_W(32), .OUT_REG(1'b1)) u_payload (
     .clk_i(clk_i), .waddr_i(pl_waddr), .we_i(pl_we), .wdata_i(s_axis_tdata_i),
     .raddr_i(b_pl_addr), .rdata_o(pl_rdata)
   );

@@ -6,8 +6,10 @@
 //
 // Every command is a fetch of its first payload words, a decision, and at most two loops over
 // an index: a check loop (read payload word, test it) and a move loop (read a source word,
-// write it to the response buffer or the register file). Reads have one cycle of latency, so
-// a loop issues index i while it consumes the data of index i-1.
+// write it to the response buffer or the register file). A payload word arrives two cycles
+// after its address (the payload buffer's output is registered), as does a register-file word;
+// the tile memories' words arrive one cycle after. So a loop issues index i while it consumes
+// the payload data of index i-2 (vld2_q, di2_q) or the tile data of index i-1 (vld_q, di_q).
 module mt_eng_ctl #(
 `include "mt_eng_params.vh"
 ) (
@@ -40,10 +42,9 @@ module mt_eng_ctl #(
   logic [31:0] i_q;                // index being issued
   logic [31:0] n_q;                // loop count
   logic        vld_q;              // a read was issued last cycle
-  logic [31:0] di_q;               // index of the data arriving now
-  // STATS_GET: the register file's word arrives two cycles after its address (mt_regfile)
-  logic        vld2_q;
-  logic [PL_AW-1:0] di2_q;
+  logic [31:0] di_q;               // its index (a tile word arrives now)
+  logic        vld2_q;             // a read was issued two cycles ago
+  logic [31:0] di2_q;              // its index (a payload or register-file word arrives now)
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
   // CONFIGURE: the fields as they are scanned, for the cross-field rules (generated
@@ -110,8 +111,16 @@ module mt_eng_ctl #(
   function automatic logic [31:0] lt_word(input logic [31:0] i);
     lt_word = 32'd2 + ((i >> 1) << 1) + (i >> 1) + {31'd0, i[0]};
   endfunction
-  logic [31:0] set_levels_words;  // L * MT_LEVEL_ENTRY_WORDS (3), L = a_q[0]
-  assign set_levels_words = (a_q[0] << 1) + a_q[0];
+  // L * MT_LEVEL_ENTRY_WORDS (3), L = a_q[0], and SET_LEVELS' length 1 + 3L with its check,
+  // registered: a_q[0] is written at least one cycle before S_DECIDE (see u_region), and the
+  // sum and 32-bit compare into the fail logic were this engine's slowest path (5.75 ns).
+  logic [31:0] set_levels_words_q, set_levels_len_q;
+  logic        set_levels_len_bad_q;
+  always_ff @(posedge clk_i) begin
+    set_levels_words_q   <= (a_q[0] << 1) + a_q[0];
+    set_levels_len_q     <= 32'd1 + (a_q[0] << 1) + a_q[0];
+    set_levels_len_bad_q <= len_q != 32'd1 + (a_q[0] << 1) + a_q[0];
+  end
   if (MT_LEVEL_ENTRY_WORDS != 3) begin : g_entry_words
     $error("mt_eng_ctl: the level-table arithmetic assumes 3 words per entry");
   end
@@ -132,14 +141,14 @@ module mt_eng_ctl #(
   localparam int unsigned CFW = $clog2(CFG_COUNT);
   localparam int unsigned CFG_PAD_BITS = 32 * (1 << CFW);
   logic [CFG_PAD_BITS-1:0] cfg_min_pad, cfg_max_pad;
-  // The bounds of word di_q, looked up from i_q a cycle ahead (S_CHECK loads di_q from i_q), so
-  // the payload RAM's read word meets only the compares, not the 64:1 lookup behind them.
+  // The bounds of word di2_q, looked up from di_q a cycle ahead, so the payload word meets only
+  // the compares, not the 64:1 lookup behind them.
   logic [31:0] fld_min_q, fld_max_q;
   assign cfg_min_pad = CFG_PAD_BITS'(cfg_min);
   assign cfg_max_pad = CFG_PAD_BITS'(cfg_max);
   always_ff @(posedge clk_i) begin
-    fld_min_q <= cfg_min_pad[32*CFW'(i_q) +: 32];
-    fld_max_q <= cfg_max_pad[32*CFW'(i_q) +: 32];
+    fld_min_q <= cfg_min_pad[32*CFW'(di_q) +: 32];
+    fld_max_q <= cfg_max_pad[32*CFW'(di_q) +: 32];
   end
 
   always_ff @(posedge clk_i) begin
@@ -162,14 +171,14 @@ module mt_eng_ctl #(
         end
         S_FETCH: begin
           // Words 0..min(len, NFETCH)-1 into a_q.
-          if (vld_q) a_q[di_q[2:0]] <= pl_data_i;
+          if (vld2_q) a_q[di2_q[2:0]] <= pl_data_i;
           di_q <= i_q;
           if (i_q < len_q && i_q < NFETCH) begin
             vld_q <= 1'b1;
             i_q <= i_q + 1;
           end else begin
             vld_q <= 1'b0;
-            if (!vld_q) state_q <= S_DECIDE;
+            if (!vld_q && !vld2_q) state_q <= S_DECIDE;
           end
         end
         S_DECIDE: begin
@@ -198,8 +207,8 @@ module mt_eng_ctl #(
               if (len_q < 1) fail(MT_ST_ERR_LENGTH, len_q, 32'd1);
               else if (a_q[0] < MT_MIN_LEVELS || a_q[0] > MT_MAX_LEVELS)
                 fail(MT_ST_ERR_PARAM, 32'd0, a_q[0]);
-              else if (len_q != 32'd1 + set_levels_words)
-                fail(MT_ST_ERR_LENGTH, len_q, 32'd1 + set_levels_words);
+              else if (set_levels_len_bad_q)
+                fail(MT_ST_ERR_LENGTH, len_q, set_levels_len_q);
               else begin
                 n_q <= 2 * a_q[0];
                 state_q <= S_CHECK;
@@ -237,23 +246,23 @@ module mt_eng_ctl #(
           end else begin
             vld_q <= 1'b0;
           end
-          if (vld_q) begin
+          if (vld2_q) begin
             if (op_q == MT_OP_CONFIGURE) begin
               for (int unsigned f = 0; f < CFG_COUNT; f++)
-                if (di_q == f) scan_q[32*f +: 32] <= pl_data_i;
+                if (di2_q == f) scan_q[32*f +: 32] <= pl_data_i;
               if (pl_data_i < fld_min_q || pl_data_i > fld_max_q) begin
-                fail(MT_ST_ERR_PARAM, di_q, pl_data_i);
+                fail(MT_ST_ERR_PARAM, di2_q, pl_data_i);
                 vld_q <= 1'b0;
                 state_q <= S_DONE;
               end
-            end else if (di_q[0] ? pl_data_i > 32'hFFFF  // SET_LEVELS sigma word
+            end else if (di2_q[0] ? pl_data_i > 32'hFFFF  // SET_LEVELS sigma word
                          : (pl_data_i[15:0] > 16'(MT_MAX_PULSE_INDEX) ||  // pulse indices
                             pl_data_i[31:16] > 16'(MT_MAX_PULSE_INDEX))) begin
-              fail(MT_ST_ERR_PARAM, lt_word(di_q), pl_data_i);
+              fail(MT_ST_ERR_PARAM, lt_word(di2_q), pl_data_i);
               vld_q <= 1'b0;
               state_q <= S_DONE;
             end
-          end else if (i_q >= n_q && state_q == S_CHECK) begin
+          end else if (i_q >= n_q && !vld_q) begin
             // Scan finished without a failure.
             if (op_q == MT_OP_CONFIGURE) begin
               rwait_q <= 1'b1;  // the registered rules see the last field one cycle later
@@ -264,7 +273,7 @@ module mt_eng_ctl #(
                 start_move(M_CFG, CFG_COUNT, 32'd0);
               end
             end else begin
-              start_move(M_LTAB, set_levels_words, 32'd0);
+              start_move(M_LTAB, set_levels_words_q, 32'd0);
             end
           end
         end
@@ -282,7 +291,7 @@ module mt_eng_ctl #(
             end
           end else begin
             vld_q <= 1'b0;
-            if (!vld_q && !(move_q == M_STATS && vld2_q)) state_q <= S_TAIL;
+            if (!vld_q && !(move2 && vld2_q)) state_q <= S_TAIL;
           end
         end
         S_TAIL: state_q <= S_DONE;  // the single-word register writes happen here (comb)
@@ -292,10 +301,12 @@ module mt_eng_ctl #(
     end
   end
 
+  // A loop that leaves its state early (a failed check) leaves at most a stale vld2_q for
+  // S_DONE, which reads none.
   always_ff @(posedge clk_i) begin
     if (rst_i) vld2_q <= 1'b0;
-    else vld2_q <= vld_q && state_q == S_MOVE;
-    di2_q <= PL_AW'(di_q);
+    else vld2_q <= vld_q && (state_q == S_FETCH || state_q == S_CHECK || state_q == S_MOVE);
+    di2_q <= di_q;
   end
 
   task automatic start_move(input move_e m, input logic [31:0] n, input logic [31:0] nout);
@@ -310,6 +321,10 @@ module mt_eng_ctl #(
   // Outputs: all zero unless this engine is the active one.
   logic active;
   assign active = state_q != S_IDLE;
+  // Moves whose source word arrives two cycles after its address: the payload's and the
+  // register file's. The others (INFO, the tile memories) take one.
+  logic move2;
+  assign move2 = move_q != M_INFO && move_q != M_LEVELS && move_q != M_HIDDEN;
 
   always_comb begin
 `include "mt_eng_idle.vh"
@@ -324,34 +339,34 @@ module mt_eng_ctl #(
     if (state_q == S_MOVE && move_q == M_LEVELS) lm_addr_o = cell_addr;
     if (state_q == S_MOVE && move_q == M_HIDDEN) hm_addr_o = cell_addr;
 
-    // Move loop: data of index di_q arrives this cycle (a counter word of index di2_q).
-    if (state_q == S_MOVE && move_q == M_STATS && vld2_q) begin
-      rsp_we_o = 1'b1;
-      rsp_addr_o = di2_q;
-      rsp_data_o = g_rdata_i;
-    end
-    if (state_q == S_MOVE && vld_q && move_q != M_STATS) begin
+    // Move loop: the word of index di2_q (payload, register file) or di_q (the others)
+    // arrives this cycle.
+    if (state_q == S_MOVE && move2 && vld2_q) begin
       case (move_q)
         M_CFG, M_LTAB, M_META, M_SEED: begin
           g_we_o = 1'b1;
           case (move_q)
-            M_CFG: g_addr_o = 11'(G_CFG + di_q);
-            M_LTAB: g_addr_o = 11'(G_LEVEL_TABLE + di_q);
-            M_META: g_addr_o = 11'(G_META + di_q);
-            default: g_addr_o = 11'(G_SEED + di_q);
+            M_CFG: g_addr_o = 11'(G_CFG + di2_q);
+            M_LTAB: g_addr_o = 11'(G_LEVEL_TABLE + di2_q);
+            M_META: g_addr_o = 11'(G_META + di2_q);
+            default: g_addr_o = 11'(G_SEED + di2_q);
           endcase
           g_wdata_o = pl_data_i;
         end
         default: begin
           rsp_we_o = 1'b1;
-          rsp_addr_o = PL_AW'(di_q);
-          case (move_q)
-            M_INFO: rsp_data_o = info_word(di_q);
-            M_LEVELS: rsp_data_o = {16'd0, lm_rdata_i[16*lane_q +: 16]};
-            M_HIDDEN: rsp_data_o = hm_rdata_i[32*lane_q +: 32];
-            default: rsp_data_o = pl_data_i;
-          endcase
+          rsp_addr_o = PL_AW'(di2_q);
+          rsp_data_o = move_q == M_STATS ? g_rdata_i : pl_data_i;
         end
+      endcase
+    end
+    if (state_q == S_MOVE && !move2 && vld_q) begin
+      rsp_we_o = 1'b1;
+      rsp_addr_o = PL_AW'(di_q);
+      case (move_q)
+        M_INFO: rsp_data_o = info_word(di_q);
+        M_LEVELS: rsp_data_o = {16'd0, lm_rdata_i[16*lane_q +: 16]};
+        default: rsp_data_o = hm_rdata_i[32*lane_q +: 32];
       endcase
     end
     // Final single-word writes of CONFIGURE (configured = 1), SET_LEVELS (L) and SEED.

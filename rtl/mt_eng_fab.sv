@@ -46,14 +46,15 @@ module mt_eng_fab #(
   logic        is_drift_q;         // DRIFT (seeds and walks the tile like FABRICATE)
   logic        is_list_q;          // READ_LIST
   logic [31:0] lk_q;               // READ_LIST: payload index of the entry (issued / read)
-  logic        lv_q;               // READ_LIST check: a payload word was issued last cycle
-  logic [31:0] ld_q;               // READ_LIST check: index of the word arriving
-  logic        lf_q;               // READ_LIST fetch: the entry arrives this cycle
+  // A payload word arrives two cycles after its address (the payload buffer's output register).
+  logic        lv_q, lv2_q;        // READ_LIST check: a word was issued one / two cycles ago
+  logic [31:0] ld_q, ld2_q;        // READ_LIST check: their indices (ld2_q's word arrives)
+  logic [1:0]  lf_q;               // READ_LIST fetch: cycles since the entry was issued
   logic [31:0] len_q;
   logic [31:0] p_q [NFETCH];       // payload words 0..5
   logic [2:0]  fi_q;               // fetch: index issued
-  logic        fv_q;               // fetch: a read was issued last cycle
-  logic [2:0]  fd_q;               // fetch: index of the word arriving
+  logic        fv_q, fv2_q;        // fetch: a read was issued one / two cycles ago
+  logic [2:0]  fd_q, fd2_q;        // fetch: their indices (fd2_q's word arrives)
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
   logic [1:0]  wait_q;             // seeding: cycles left before fb_avail_i means the new seed
@@ -64,7 +65,7 @@ module mt_eng_fab #(
   logic        region_bad_q;
   logic [63:0] region_words_q;
   // Registered: the fetch writes its last word of p_q at least one cycle before S_PRE (the
-  // cycle with fv_q low), so these are p_q's in S_PRE and S_CHECK.
+  // cycle with fv_q and fv2_q low), so these are p_q's in S_PRE and S_CHECK.
   mt_region_check_q #(.ROWS(ROWS), .COLS(COLS)) u_region (
     .clk_i, .row0_i(p_q[1]), .nrows_i(p_q[2]), .col0_i(p_q[3]), .ncols_i(p_q[4]),
     .bad_q_o(region_bad_q), .bad_word_q_o(region_idx_q), .bad_val_q_o(region_val_q),
@@ -399,11 +400,15 @@ module mt_eng_fab #(
   end
 
   // ---------------------------------------------------------------- READ_CELLS
-  // The cell (r_row_q, r_col_q) = word (r_row_q, r_grp_q), lane r_lane_q, output r_n_q.
-  logic [31:0]       r_row_q, r_col_q, r_grp_q, r_n_q;
+  // The cell (r_row_q, r_col_q) = word r_wa_q (below), lane r_lane_q, output r_n_q.
+  logic [31:0]       r_row_q, r_col_q, r_n_q;
   logic [LW-1:0]     r_lane_q;
   logic              r_iss_q;      // cells left
-  logic [MEM_AW-1:0] r_addr, r_addr_q;
+  // The cell's word address, kept beside (r_row_q, r_col_q) instead of computed from them: the
+  // product-and-sum, its compare with the word requested and the lane's take behind it were
+  // the U250 device's slowest path (7.46 ns at t14b 93eb0eb). r_rb_q is the address of the
+  // region's first group in the current row (READ_CELLS).
+  logic [MEM_AW-1:0] r_wa_q, r_rb_q, r_wa0_q, r_addr_q;
   logic              r_addr_v_q;   // r_addr_q was requested last cycle
   logic              probe;
   assign probe = is_list_q ? p_q[MT_PL_READ_LIST_FLAGS][0] : p_q[5][0];
@@ -413,9 +418,8 @@ module mt_eng_fab #(
   endfunction
   logic [31:0] n_entries;
   assign n_entries = len_q - 32'(MT_PL_READ_LIST_WORDS);
-  assign r_addr = word_addr(p_q[0], r_row_q, r_grp_q);
   logic r_go;
-  assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_addr
+  assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_wa_q
                 && (probe || nz_avail_i[r_lane_q]);
   // The region's last column and row, registered: p_q is complete cycles before S_READ, and
   // the three-operand sums in front of the compares and the walk's multiplexers were the
@@ -424,6 +428,7 @@ module mt_eng_fab #(
   always_ff @(posedge clk_i) begin
     r_end_col_q <= p_q[3] + p_q[4] - 32'd1;
     r_end_row_q <= p_q[1] + p_q[2] - 32'd1;
+    r_wa0_q <= word_addr(p_q[0], p_q[1], p_q[3] / LANES);  // the region's first cell
   end
   logic r_last_col, r_last;
   assign r_last_col = r_col_q == r_end_col_q;
@@ -469,6 +474,7 @@ module mt_eng_fab #(
     if (rst_i) begin
       state_q <= S_IDLE;
       fv_q <= 1'b0;
+      fv2_q <= 1'b0;
       f_iss_q <= 1'b0;
       s1_v_q <= 1'b0;
       s2_v_q <= 1'b0;
@@ -480,13 +486,15 @@ module mt_eng_fab #(
       dv_q <= '0;
     end else begin
       dv_q <= {dv_q[ND-2:0], d_feed};
+      fv2_q <= fv_q && state_q == S_FETCH;
+      fd2_q <= fd_q;
       s1_v_q <= f_take;
       s2_v_q <= s1_v_q;
       wr_v_q <= s2_v_q && s2_ph_q == 3'd6;
       rs_v_q <= r_go;
       rt_v_q <= rs_v_q;
       r_addr_v_q <= state_q == S_READ;
-      r_addr_q <= r_addr;
+      r_addr_q <= r_wa_q;
       case (state_q)
         S_IDLE: if (start_i) begin
           is_fab_q <= op_i == MT_OP_FABRICATE;
@@ -503,14 +511,14 @@ module mt_eng_fab #(
         end
         S_FETCH: begin
           // Words 0..min(len, 6)-1 into p_q.
-          if (fv_q) p_q[fd_q] <= pl_data_i;
+          if (fv2_q) p_q[fd2_q] <= pl_data_i;
           fd_q <= fi_q;
           if (32'(fi_q) < len_q && fi_q < 3'(NFETCH)) begin
             fv_q <= 1'b1;
             fi_q <= fi_q + 3'd1;
           end else begin
             fv_q <= 1'b0;
-            if (!fv_q) state_q <= S_PRE;
+            if (!fv_q && !fv2_q) state_q <= S_PRE;
           end
         end
         S_PRE: state_q <= S_CHECK;
@@ -545,6 +553,7 @@ module mt_eng_fab #(
             else begin
               lk_q <= MT_PL_READ_LIST_WORDS;
               lv_q <= 1'b0;
+              lv2_q <= 1'b0;
               state_q <= S_LCHK;
             end
           end else begin
@@ -559,8 +568,9 @@ module mt_eng_fab #(
               nout_q <= region_words_q[31:0];
               r_row_q <= p_q[1];
               r_col_q <= p_q[3];
-              r_grp_q <= p_q[3] / LANES;
               r_lane_q <= LW'(p_q[3] % LANES);
+              r_wa_q <= r_wa0_q;
+              r_rb_q <= r_wa0_q;
               r_n_q <= 32'd0;
               r_iss_q <= 1'b1;
               state_q <= S_READ;
@@ -610,14 +620,16 @@ module mt_eng_fab #(
           end
         end
         S_LCHK: begin
-          // Every entry in order (lk_q issued, ld_q arriving); the first bad one fails.
+          // Every entry in order (lk_q issued, ld2_q arriving); the first bad one fails.
           lv_q <= lk_q < len_q;
           ld_q <= lk_q;
+          lv2_q <= lv_q;
+          ld2_q <= ld_q;
           if (lk_q < len_q) lk_q <= lk_q + 32'd1;
-          if (lv_q && entry_bad(pl_data_i)) begin
-            fail(MT_ST_ERR_RANGE, ld_q, pl_data_i);
+          if (lv2_q && entry_bad(pl_data_i)) begin
+            fail(MT_ST_ERR_RANGE, ld2_q, pl_data_i);
             state_q <= S_DONE;
-          end else if (!lv_q && lk_q >= len_q) begin
+          end else if (!lv_q && !lv2_q && lk_q >= len_q) begin
             if (n_entries > cap_i) begin
               fail(MT_ST_ERR_OVERFLOW, n_entries, cap_i);
               state_q <= S_DONE;
@@ -625,19 +637,19 @@ module mt_eng_fab #(
               nout_q <= n_entries;
               r_n_q <= 32'd0;
               lk_q <= MT_PL_READ_LIST_WORDS;
-              lf_q <= 1'b0;
+              lf_q <= 2'd0;
               state_q <= n_entries == 0 ? S_DONE : S_LFETCH;
             end
           end
         end
         S_LFETCH: begin
-          // Entry lk_q: issued in the first cycle, its cell set up in the second.
-          lf_q <= 1'b1;
-          if (lf_q) begin
+          // Entry lk_q: issued in the first cycle, its cell set up in the third.
+          if (lf_q != 2'd2) lf_q <= lf_q + 2'd1;
+          if (lf_q == 2'd2) begin
             r_row_q <= 32'(pl_data_i[31:20]);
             r_col_q <= 32'(pl_data_i[19:8]);
-            r_grp_q <= 32'(pl_data_i[19:8]) / LANES;
             r_lane_q <= LW'(32'(pl_data_i[19:8]) % LANES);
+            r_wa_q <= word_addr(p_q[0], 32'(pl_data_i[31:20]), 32'(pl_data_i[19:8]) / LANES);
             r_iss_q <= 1'b1;
             state_q <= S_READ;
           end
@@ -648,7 +660,7 @@ module mt_eng_fab #(
             r_iss_q <= 1'b0;
             lk_q <= lk_q + 32'd1;
             if (lk_q + 32'd1 < len_q) begin
-              lf_q <= 1'b0;
+              lf_q <= 2'd0;
               state_q <= S_LFETCH;
             end
           end else if (r_go) begin
@@ -657,13 +669,14 @@ module mt_eng_fab #(
             if (r_last_col) begin
               r_row_q <= r_row_q + 32'd1;
               r_col_q <= p_q[3];
-              r_grp_q <= p_q[3] / LANES;
               r_lane_q <= LW'(p_q[3] % LANES);
+              r_rb_q <= r_rb_q + MEM_AW'(GROUPS);
+              r_wa_q <= r_rb_q + MEM_AW'(GROUPS);
             end else begin
               r_col_q <= r_col_q + 32'd1;
               if (r_lane_q == LW'(LANES - 1)) begin
                 r_lane_q <= '0;
-                r_grp_q <= r_grp_q + 32'd1;
+                r_wa_q <= r_wa_q + 1'b1;
               end else begin
                 r_lane_q <= r_lane_q + 1'b1;
               end
@@ -706,7 +719,7 @@ module mt_eng_fab #(
       hm_addr_o = wr_addr_q;
       hm_we_o = '1;
     end
-    if (state_q == S_READ) gm_addr_o = r_addr;
+    if (state_q == S_READ) gm_addr_o = r_wa_q;
     if (state_q == S_DRD || state_q == S_DRUN) begin
       gm_addr_o = d_addr;
       dm_addr_o = d_addr;

@@ -60,8 +60,10 @@ module mt_eng_mvm #(
   state_e      state_q;
   logic [31:0] len_q;
   logic [31:0] p_q [NFETCH];
-  logic [2:0]  fi_q, fd_q;
-  logic        fv_q;
+  // Fetch of the first payload words: index fi_q issued, fd_q's read out of the payload buffer
+  // (fv_q), fd2_q's word arriving (fv2_q): a payload word arrives two cycles after its address.
+  logic [2:0]  fi_q, fd_q, fd2_q;
+  logic        fv_q, fv2_q;
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
 `include "mt_eng_fail.vh"
@@ -101,7 +103,8 @@ module mt_eng_mvm #(
 
   // ---------------------------------------------------------------- LOAD
   // Vector ld_vec_q into bank ld_b_q; word w holds rows 2w (bits 15:0) and 2w+1. Word
-  // ld_i_q is read (its address out), ld_d_q arrives and is clipped (ld_v_q), its codes are
+  // ld_i_q is read (its address out), la_d_q is read out of the payload buffer (la_v_q; its
+  // output register), ld_d_q arrives and is clipped (ld_v_q), its codes are
   // written to the bank and squared (lc_*), and the squares are summed (lq_*): the DAC clip,
   // the square (a DSP48 with its input and output registers) and the 64-bit sum each have a
   // cycle of their own.
@@ -109,8 +112,8 @@ module mt_eng_mvm #(
   lstate_e          ls_q;
   logic [31:0]      ld_vec_q;
   logic             ld_b_q;
-  logic [PL_AW-1:0] ld_base_q, ld_i_q, ld_d_q, lc_d_q;
-  logic             ld_v_q, lc_v_q, lq_v_q;
+  logic [PL_AW-1:0] ld_base_q, ld_i_q, la_d_q, ld_d_q, lc_d_q;
+  logic             la_v_q, ld_v_q, lc_v_q, lq_v_q;
   logic signed [15:0] lc_x0_q, lc_x1_q;          // the word's clipped codes
   logic             lc_hi_q;                     // its second row is < nrows
   logic [31:0]      lq_sq0_q, lq_sq1_q;
@@ -138,7 +141,7 @@ module mt_eng_mvm #(
   logic ld_go, ld_end;
   assign ld_go = run && ls_q == L_RUN && ld_i_q < in_words_q;
   // The vector is loaded once its last square is in the sum.
-  assign ld_end = run && ls_q == L_RUN && !ld_v_q && !lc_v_q && !lq_v_q &&
+  assign ld_end = run && ls_q == L_RUN && !la_v_q && !ld_v_q && !lc_v_q && !lq_v_q &&
                   ld_i_q >= in_words_q;
   always_ff @(posedge clk_i) begin
     lc_x0_q <= ld_c0[15:0];
@@ -470,6 +473,8 @@ module mt_eng_mvm #(
     if (rst_i) begin
       state_q <= S_IDLE;
       fv_q <= 1'b0;
+      fv2_q <= 1'b0;
+      la_v_q <= 1'b0;
       ld_v_q <= 1'b0;
       lc_v_q <= 1'b0;
       lq_v_q <= 1'b0;
@@ -485,6 +490,8 @@ module mt_eng_mvm #(
       sq_pend_q <= 1'b0;
     end else begin
       mv_q <= {mv_q[NLAT-1:1], mc_go};
+      fv2_q <= fv_q && state_q == S_FETCH;
+      fd2_q <= fd_q;
       if (snap) begin
         snp_rdy_q <= 1'b0;
         snp_pend_q <= 1'b0;
@@ -504,14 +511,14 @@ module mt_eng_mvm #(
           state_q <= S_FETCH;
         end
         S_FETCH: begin
-          if (fv_q) p_q[fd_q[1:0]] <= pl_data_i;
+          if (fv2_q) p_q[fd2_q[1:0]] <= pl_data_i;
           fd_q <= fi_q;
           if (32'(fi_q) < len_q && fi_q < 3'(NFETCH)) begin
             fv_q <= 1'b1;
             fi_q <= fi_q + 3'd1;
           end else begin
             fv_q <= 1'b0;
-            if (!fv_q) state_q <= S_CHECK;
+            if (!fv_q && !fv2_q) state_q <= S_CHECK;
           end
         end
         S_CHECK: begin
@@ -569,6 +576,7 @@ module mt_eng_mvm #(
               x_words_q[ld_b_q] <= '0;
               root_ok_q[ld_b_q] <= 1'b0;
               ld_i_q <= '0;
+              la_v_q <= 1'b0;
               ld_v_q <= 1'b0;
               lc_v_q <= 1'b0;
               lq_v_q <= 1'b0;
@@ -576,8 +584,10 @@ module mt_eng_mvm #(
               ls_q <= L_RUN;
             end
             L_RUN: begin
-              ld_d_q <= ld_i_q;
-              ld_v_q <= ld_go;
+              la_d_q <= ld_i_q;
+              la_v_q <= ld_go;
+              ld_d_q <= la_d_q;
+              ld_v_q <= la_v_q;
               lc_v_q <= ld_v_q;
               lq_v_q <= lc_v_q;
               if (ld_go) ld_i_q <= ld_i_q + 1'b1;
@@ -698,6 +708,6 @@ module mt_eng_mvm #(
 
   wire unused_inputs = ^{levels_i, lt_data_i, mt_data_i, g_rdata_i, nz_u_i, nz_state_i,
                          fb_avail_i, fb_u_i, fb_z_i, gm_rdata_i, dm_rdata_i, lm_rdata_i,
-                         hm_rdata_i, cfg_i, p_q[0][31:6], op_i, fd_q[2]};
+                         hm_rdata_i, cfg_i, p_q[0][31:6], op_i, fd2_q[2]};
 endmodule
 `default_nettype wire

@@ -8,7 +8,9 @@
 // A command is validated completely (header, then every payload word) before anything
 // changes, as the model does; a rejected command ends with its status and details and has
 // touched nothing. Execution is sequential, one weight (or one PULSE entry) at a time:
-//   fetch the entry, read the weight's memory words (gm, dm, lm, hm at its (tile, row,
+//   fetch the entry (a payload word arrives two cycles after its address: the payload
+//   buffer's output is registered; the header and the validation pass read one word per
+//   cycle, issuing two ahead), read the weight's memory words (gm, dm, lm, hm at its (tile, row,
 //   group) address, 1-cycle latency) into registers, work on the registers, write the
 //   slots of that weight back with their slot enables.
 // Each pulse takes one Gaussian from lane col mod LANES before anything else and runs
@@ -30,7 +32,8 @@ module mt_eng_prog #(
   localparam logic signed [33:0] HIDDEN_MAX = 34'(MT_HIDDEN_MAX);
 
   typedef enum logic [4:0] {
-    S_IDLE, S_LEN, S_HDR, S_CHK, S_CHK2, S_VAL, S_NEED, S_INIT, S_NEXT, S_ENTRY,
+    S_IDLE, S_LEN, S_HDR0, S_HDR, S_CHK, S_CHK2, S_VAL0, S_VAL, S_NEED, S_INIT, S_NEXT, S_EWAIT,
+    S_ENTRY,
     S_LOAD, S_LOADW, S_META1, S_META2, S_WP, S_LTO, S_LTN, S_DEV, S_PDRAW, S_PWAIT,
     S_VDRAW, S_VSUM, S_VCHK, S_SDRAW, S_SSUM, S_SPREAD, S_STORE, S_RESP, S_DONE
   } state_t;
@@ -277,10 +280,11 @@ module mt_eng_prog #(
 
     case (state_q)
       S_LEN: pl_addr_o = '0;
-      S_HDR: pl_addr_o = PL_AW'(k_q + 32'd1);
+      S_HDR0: pl_addr_o = PL_AW'(1);
+      S_HDR: pl_addr_o = PL_AW'(k_q + 32'd2);
       S_CHK: pl_addr_o = PL_AW'(k_q);
-      S_CHK2: pl_addr_o = PL_AW'(k_q);
-      S_VAL: pl_addr_o = PL_AW'(k_q + 32'd1);
+      S_CHK2, S_VAL0: pl_addr_o = PL_AW'(k_q + 32'd1);
+      S_VAL: pl_addr_o = PL_AW'(k_q + 32'd2);
       S_NEXT: pl_addr_o = PL_AW'(cur_pl);
       S_LOAD: begin
         gm_addr_o = MEM_AW'(addr32);
@@ -354,8 +358,9 @@ module mt_eng_prog #(
         S_LEN: begin
           if ((kind_q == K_PROG && len_q < 32'd2) || (kind_q == K_PULSE && len_q < 32'd1)
               || (kind_q[1] && len_q < 32'd5)) state_q <= S_DONE;
-          else state_q <= S_HDR;
+          else state_q <= S_HDR0;
         end
+        S_HDR0: state_q <= S_HDR;
         S_HDR: begin
           if (k_q + 32'd1 == (kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5)))
             state_q <= S_CHK;
@@ -365,9 +370,9 @@ module mt_eng_prog #(
               || !fabricated_i[tile[5:0]]) state_q <= S_DONE;
           else if (kind_q == K_PROG) begin
             if (hdr_q[1] > (MT_PROG_OPEN_LOOP | MT_PROG_FORCE)) state_q <= S_DONE;
-            else state_q <= len_q > 32'd2 ? S_VAL : S_NEED;
+            else state_q <= len_q > 32'd2 ? S_VAL0 : S_NEED;
           end else if (kind_q == K_PULSE) begin
-            state_q <= len_q > 32'd1 ? S_VAL : S_INIT;
+            state_q <= len_q > 32'd1 ? S_VAL0 : S_INIT;
           end else begin
             state_q <= region_bad ? S_DONE : S_CHK2;
           end
@@ -376,6 +381,7 @@ module mt_eng_prog #(
           if (!wlen_ok) state_q <= S_DONE;
           else state_q <= kind_q == K_MWRITE ? S_VAL : S_NEED;
         end
+        S_VAL0: state_q <= S_VAL;
         S_VAL: begin
           if (kind_q == K_MWRITE) begin
             if ($signed({{2{pl_data_i[31]}}, pl_data_i}) > HIDDEN_MAX
@@ -391,8 +397,9 @@ module mt_eng_prog #(
         S_NEXT: begin
           if (kind_q[1] ? kc_q == n_q : k_q == len_q)
             state_q <= kind_q == K_PULSE ? S_DONE : S_RESP;
-          else state_q <= S_ENTRY;
+          else state_q <= S_EWAIT;
         end
+        S_EWAIT: state_q <= S_ENTRY;
         S_ENTRY: begin
           if ((kind_q == K_PULSE && pn_abs == 7'd0)
               || (kind_q == K_MUPD && (kc_q[0] ? pl_data_i[31:16] : pl_data_i[15:0]) == 16'd0))

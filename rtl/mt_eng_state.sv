@@ -53,7 +53,8 @@ module mt_eng_state #(
   localparam logic [3:0] S_TWR = 4'd9;   // TILE write, pass 2: records -> tile memories
   localparam logic [3:0] S_LOAD = 4'd10; // GLOBAL write: lane states -> noise lanes
   localparam logic [3:0] S_EF0 = 4'd11;  // ERR_SNAPSHOT: fetch the offending word (detail 1)
-  localparam logic [3:0] S_EF1 = 4'd12;
+  localparam logic [3:0] S_EF1 = 4'd12;  // (S_EFW between: the payload word's second cycle)
+  localparam logic [3:0] S_EFW = 4'd13;
 
   // ---------------------------------------------------------------- registers
   logic [3:0] st_q, st_d;
@@ -64,13 +65,13 @@ module mt_eng_state #(
   logic done_q, done_d;
   logic [15:0] status_q, status_d;
   logic [31:0] det0_q, det0_d, det1_q, det1_d, nout_q, nout_d;
-  // streaming: issue index, data stage (payload / register file / memory data this cycle),
-  // output stage (response word)
+  // streaming: issue index, data stage (tile memory data this cycle), second data stage
+  // (payload and register-file data this cycle: both arrive two cycles after their address,
+  // the payload buffer's output and mt_regfile's being registered), output stage (response
+  // word)
   logic [CW-1:0] iss_q, iss_d;
   logic dv_q, dv_d;
   logic [CW-1:0] didx_q, didx_d;
-  // GLOBAL read: the register file's word arrives two cycles after its address (mt_regfile),
-  // one stage after the data stage
   logic dv2_q;
   logic [CW-1:0] didx2_q;
   logic ov_q, ov_d;
@@ -104,7 +105,7 @@ module mt_eng_state #(
   // ---------------------------------------------------------------- helpers
   wire [31:0] v = pl_data_i;
   wire [CW-1:0] total = cnt_q[CW-1:0];
-  wire last_data = dv_q && (didx_q == total - CW'(1));
+  wire last_data = dv2_q && (didx2_q == total - CW'(1));  // payload streams only
   wire [31:0] size = (sec_q == 32'd0) ? G_WORDS : TILE_WORDS;
   // size - off_q, registered: S_HDR loads off_q two cycles before S_CHK (then cnt_q), so this is
   // the room behind the offset in S_CHK, without a subtract before its compare and the chain
@@ -115,11 +116,11 @@ module mt_eng_state #(
   // CONFIGURE bounds of field f (MT_CFG_*_VEC holds field i at [32i +: 32]).
   // The field index is as wide as the generated CFG_COUNT needs.
   localparam int unsigned CFW = $clog2(CFG_COUNT);
-  wire [CFW-1:0] cfg_f = CFW'(didx_q - CW'(G_CFG));
-  // The bounds of word didx_q, looked up from iss_q a cycle ahead (didx_q follows iss_q), so
-  // the payload RAM's read word meets only the compares, not the lookup by index (the
-  // engine's slowest path alone, 5.18 ns at rf14 6c16c28).
-  wire [CFW-1:0] cfg_fi = CFW'(iss_q - CW'(G_CFG));
+  wire [CFW-1:0] cfg_f = CFW'(didx2_q - CW'(G_CFG));
+  // The bounds of word didx2_q, looked up from didx_q a cycle ahead, so the payload word
+  // meets only the compares, not the lookup by index (the engine's slowest path alone,
+  // 5.18 ns at rf14 6c16c28).
+  wire [CFW-1:0] cfg_fi = CFW'(didx_q - CW'(G_CFG));
   logic [31:0] cfg_min_q, cfg_max_q;
   always_ff @(posedge clk_i) begin
     cfg_min_q <= MT_CFG_MIN_VEC[{cfg_fi, 5'd0} +: 32];
@@ -132,8 +133,8 @@ module mt_eng_state #(
   // are checked, one cycle late (gap_q): one cycle per GLOBAL write.
   logic [31:0] rule_field_q;
   logic gap_q;
-  wire [1:0] lane_w = 2'(didx_q - CW'(G_LANES));
-  wire fab_w = 1'(didx_q - CW'(G_FAB));
+  wire [1:0] lane_w = 2'(didx2_q - CW'(G_LANES));
+  wire fab_w = 1'(didx2_q - CW'(G_FAB));
   wire [31:0] fab_ok_w = fab_w ? FAB_OK[63:32] : FAB_OK[31:0];
 
   // TILE record checks (record_bad_word): word j of the record is v.
@@ -197,7 +198,7 @@ module mt_eng_state #(
   wire [15:0] wr_lv = rec_q[32*9+16 +: 16];
   wire [135:0] wr_dp = rec_dev(rec_q, 0);
   wire [135:0] wr_dn = rec_dev(rec_q, 1);
-  wire tile_we = (st_q == S_TWR) && dv_q && (j_q == JW'(WW - 1));
+  wire tile_we = (st_q == S_TWR) && dv2_q && (j_q == JW'(WW - 1));
 
   // Advances a TILE position by one word.
   function automatic [MEM_AW+LW+JW-1:0] next_pos(input [MEM_AW-1:0] a, input [LW-1:0] l,
@@ -295,13 +296,13 @@ module mt_eng_state #(
       S_HDR: begin
         hc_d = hc_q + 3'd1;
         case (hc_q)
-          3'd1: sec_d = v;
-          3'd2: idx_d = v;
-          3'd3: off_d = v;
-          3'd4: if (!wr_q) cnt_d = v;
+          3'd2: sec_d = v;
+          3'd3: idx_d = v;
+          3'd4: off_d = v;
+          3'd5: if (!wr_q) cnt_d = v;
           default: ;
         endcase
-        if (hc_q == 3'd4) st_d = S_CHK;
+        if (hc_q == 3'd5) st_d = S_CHK;
       end
 
       S_CHK: begin
@@ -425,18 +426,18 @@ module mt_eng_state #(
           iss_d = iss_q + CW'(1);
           dv_d = 1'b1;
         end
-        if (dv_q) begin
-          bad_d = didx_q;
-          if (didx_q == CW'(0)) begin
+        if (dv2_q) begin
+          bad_d = didx2_q;
+          if (didx2_q == CW'(0)) begin
             vbad = (v != VERSION);
-          end else if (didx_q == CW'(1)) begin
+          end else if (didx2_q == CW'(1)) begin
             vbad = (v > 32'd1);
             conf_d = v[0];
-          end else if (didx_q < CW'(G_LEVELS)) begin
+          end else if (didx2_q < CW'(G_LEVELS)) begin
             vbad = conf_q && (v < cfg_min_q || v > cfg_max_q);
             for (int unsigned f = 0; f < CFG_COUNT; f++)
               if (cfg_f == CFW'(f)) scan_d[32*f +: 32] = v;
-          end else if (didx_q == CW'(G_LEVELS)) begin
+          end else if (didx2_q == CW'(G_LEVELS)) begin
             ph3_d = 2'd0;
             if (conf_q && rule_field_q != CFG_COUNT) begin
               vbad = 1'b1;
@@ -444,20 +445,20 @@ module mt_eng_state #(
             end else begin
               vbad = (v != 32'd0) && (v < 32'(MT_MIN_LEVELS) || v > 32'(MT_MAX_LEVELS));
             end
-          end else if (didx_q < CW'(G_META)) begin
+          end else if (didx2_q < CW'(G_META)) begin
             ph3_d = (ph3_q == 2'd2) ? 2'd0 : ph3_q + 2'd1;
             // Entry words: targets, pulse indices (<= MAX_PULSE_INDEX each), sigma.
             vbad = (ph3_q == 2'd2) ? (v > 32'h0000_FFFF)
                  : (ph3_q == 2'd1) && (v[15:0] > 16'(MT_MAX_PULSE_INDEX) ||
                                        v[31:16] > 16'(MT_MAX_PULSE_INDEX));
-          end else if (didx_q >= CW'(G_LANES) && didx_q < CW'(G_COUNTERS)) begin
+          end else if (didx2_q >= CW'(G_LANES) && didx2_q < CW'(G_COUNTERS)) begin
             lst_d = {v, lst_q[LANES*128-1:32]};
             lor_d = (lane_w == 2'd0) ? v : (lor_q | v);
             if (lane_w == 2'd3) begin
               vbad = ((lor_q | v) == 32'd0);
-              bad_d = didx_q - CW'(3);
+              bad_d = didx2_q - CW'(3);
             end
-          end else if (didx_q >= CW'(G_FAB)) begin
+          end else if (didx2_q >= CW'(G_FAB)) begin
             vbad = ((v & ~fab_ok_w) != 32'd0);
           end
           if (vbad) begin
@@ -475,13 +476,13 @@ module mt_eng_state #(
           iss_d = iss_q + CW'(1);
           dv_d = 1'b1;
         end
-        if (dv_q) begin
+        if (dv2_q) begin
           j_d = (j_q == JW'(WW - 1)) ? '0 : j_q + JW'(1);
-          bad_d = didx_q;
+          bad_d = didx2_q;
           case (j_q)
             4'd0: begin
               r0_d = v;
-              rs_d = didx_q;
+              rs_d = didx2_q;
             end
             4'd1, 4'd2: begin
               if (tlo > thi) vbad = 1'b1;
@@ -513,7 +514,7 @@ module mt_eng_state #(
           iss_d = iss_q + CW'(1);
           dv_d = 1'b1;
         end
-        if (dv_q && st_q == S_TWR) begin
+        if (dv2_q && st_q == S_TWR) begin
           rec_d = {v, rec_q[(WW-1)*32-1:32]};
           {a_d, l_d, j_d} = next_pos(a_q, l_q, j_q);
         end
@@ -532,7 +533,8 @@ module mt_eng_state #(
         nout_d = '0;
       end
 
-      S_EF0: st_d = S_EF1;
+      S_EF0: st_d = S_EFW;
+      S_EFW: st_d = S_EF1;
 
       S_EF1: begin
         fail = 1'b1;
@@ -647,9 +649,9 @@ module mt_eng_state #(
       rsp_data_o = oword_q;
     end
 
-    if (st_q == S_GWR && dv_q) begin
+    if (st_q == S_GWR && dv2_q) begin
       g_we_o = 1'b1;
-      g_addr_o = 11'(didx_q);
+      g_addr_o = 11'(didx2_q);
       g_wdata_o = v;
     end
     if (st_q == S_GRD && issue) g_raddr_o = 11'(off_q) + 11'(iss_q);

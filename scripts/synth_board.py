@@ -109,6 +109,9 @@ def xilinx(board, cfg, out, top, params):
               f"{chparam(top, params)}"
               f"synth_xilinx -family {fam} -top {top} -flatten -noiopad{opts}; "
               f"tee -q -o {rel}/stat.txt stat -tech xilinx; "
+              # The mapped netlist, before sta (which changes the design), for
+              # scripts/sta_paths.py: more than the one worst path of each run.
+              f"write_rtlil {rel}/netlist.il; "
               f"read_verilog -lib -specify +/xilinx/cells_sim.v; "
               f"tee -q -o {rel}/sta.txt sta")
     secs = run(["yosys", "-q", "-l", f"{rel}/yosys.log", "-p", script], f"{out}/run.log")

@@ -114,10 +114,11 @@ int tb_eng_run(tb_eng_t *t, tb_eng_env_t *e, uint32_t op, uint32_t len, uint32_t
   for (unsigned i = 0; i < kLanes; i++) m.fb_z_i[i] = 0;
   uint32_t pl_a = 0, lt_a = 0, mt_a = 0, gm_a = 0, dm_a = 0, lm_a = 0, hm_a = 0;
   uint32_t mt_a2 = 0; // the meta table answers two cycles after its address (mt_regfile)
+  uint32_t pl_a2 = 0; // so does the payload buffer (its output register)
   for (uint64_t c = 0; c < max_cycles; c++) {
     // Inputs of this cycle: read data of last cycle's addresses, lanes.
     m.start_i = c == 0;
-    m.pl_data_i = e->payload[pl_a];
+    m.pl_data_i = e->payload[pl_a2];
     for (unsigned w = 0; w < 3; w++) m.lt_data_i[w] = e->level_table[3 * (lt_a & 255u) + w];
     m.mt_data_i = e->meta_table[mt_a2 & 255u];
     for (unsigned s = 0; s < 2 * kLanes; s++) {
@@ -156,6 +157,7 @@ int tb_eng_run(tb_eng_t *t, tb_eng_env_t *e, uint32_t op, uint32_t len, uint32_t
     if (m.rsp_we_o) e->rsp[m.rsp_addr_o] = m.rsp_data_o;
     const bool done = m.done_o;
     const uint32_t st = m.status_o, d0 = m.detail0_o, d1 = m.detail1_o, no = m.n_out_o;
+    pl_a2 = pl_a;
     pl_a = m.pl_addr_o;
     lt_a = m.lt_addr_o;
     mt_a2 = mt_a;
