@@ -47,26 +47,12 @@ module mt_eng_ctl #(
   logic [31:0] di2_q;              // its index (a payload or register-file word arrives now)
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
-  // CONFIGURE: the fields as they are scanned, for the cross-field rules (generated
-  // mt_cfg_rules_*; synthesis keeps only the fields a rule reads).
-  logic [CFG_COUNT*32-1:0] scan_q;
-  // The rules' results are registered (their 34-bit sum and compares in front of the fail
-  // logic were this engine's slowest path): the check waits one cycle after the last field
-  // (rwait_q) so that they include it.
-  logic [31:0]             rule_field_q, rule_value_q;
+  // CONFIGURE's rules (mt_cfg_check) cover a field two cycles after its word arrives: the
+  // check waits one cycle after the loop's last cycle (rwait_q) for them.
   logic                    rwait_q;
-  always_ff @(posedge clk_i) begin
-    rule_field_q <= mt_cfg_rules_field(scan_q);
-    rule_value_q <= mt_cfg_rules_value(scan_q);
-  end
-  wire unused_scan = ^scan_q;
   // READ_LEVELS / META_READ region walk.
   logic [31:0] row_q, col_q;
 `include "mt_eng_fail.vh"
-
-  logic [CFG_COUNT*32-1:0] cfg_min, cfg_max;
-  assign cfg_min = MT_CFG_MIN_VEC;
-  assign cfg_max = MT_CFG_MAX_VEC;
 
   // Region checks of READ_LEVELS / META_READ (check_region in the model).
   logic [31:0] region_idx_q, region_val_q;
@@ -134,22 +120,18 @@ module mt_eng_ctl #(
     move_src = PL_AW'(move_q == M_LTAB ? 32'd1 + i_q : i_q);
   end
 
-  // Data consumed this cycle by a check loop: does word di_q pass? Only CONFIGURE uses the
-  // bounds, whose indices are below CFG_COUNT (its length is checked first), so the index is
-  // di_q's low CFW bits into tables padded to 2^CFW entries: a few LUT levels, where the
-  // modulo by CFG_COUNT it replaces was a divider (a 79 ns path of the AC701 synthesis).
+  // CONFIGURE's field checks (shared with the state engine's GLOBAL images). Its indices are
+  // below CFG_COUNT (the length is checked first), so a field is its index's low CFW bits: the
+  // word di2_q arriving now, its bounds looked up from di_q a cycle before.
   localparam int unsigned CFW = $clog2(CFG_COUNT);
-  localparam int unsigned CFG_PAD_BITS = 32 * (1 << CFW);
-  logic [CFG_PAD_BITS-1:0] cfg_min_pad, cfg_max_pad;
-  // The bounds of word di2_q, looked up from di_q a cycle ahead, so the payload word meets only
-  // the compares, not the 64:1 lookup behind them.
-  logic [31:0] fld_min_q, fld_max_q;
-  assign cfg_min_pad = CFG_PAD_BITS'(cfg_min);
-  assign cfg_max_pad = CFG_PAD_BITS'(cfg_max);
-  always_ff @(posedge clk_i) begin
-    fld_min_q <= cfg_min_pad[32*CFW'(di_q) +: 32];
-    fld_max_q <= cfg_max_pad[32*CFW'(di_q) +: 32];
-  end
+  logic        cfg_bad;
+  logic [31:0] rule_field, rule_value;
+  mt_cfg_check #(.CFW(CFW)) u_cfg_check (
+    .clk_i, .ahead_i(CFW'(di_q)),
+    .scan_i(state_q == S_CHECK && op_q == MT_OP_CONFIGURE && vld2_q),
+    .field_i(CFW'(di2_q)), .word_i(pl_data_i), .out_of_range_o(cfg_bad),
+    .rule_field_o(rule_field), .rule_value_o(rule_value)
+  );
 
   always_ff @(posedge clk_i) begin
     if (rst_i) begin
@@ -248,9 +230,7 @@ module mt_eng_ctl #(
           end
           if (vld2_q) begin
             if (op_q == MT_OP_CONFIGURE) begin
-              for (int unsigned f = 0; f < CFG_COUNT; f++)
-                if (di2_q == f) scan_q[32*f +: 32] <= pl_data_i;
-              if (pl_data_i < fld_min_q || pl_data_i > fld_max_q) begin
+              if (cfg_bad) begin
                 fail(MT_ST_ERR_PARAM, di2_q, pl_data_i);
                 vld_q <= 1'b0;
                 state_q <= S_DONE;
@@ -266,8 +246,8 @@ module mt_eng_ctl #(
             // Scan finished without a failure.
             if (op_q == MT_OP_CONFIGURE) begin
               rwait_q <= 1'b1;  // the registered rules see the last field one cycle later
-              if (rwait_q && rule_field_q != CFG_COUNT) begin
-                fail(MT_ST_ERR_PARAM, rule_field_q, rule_value_q);
+              if (rwait_q && rule_field != CFG_COUNT) begin
+                fail(MT_ST_ERR_PARAM, rule_field, rule_value);
                 state_q <= S_DONE;
               end else if (rwait_q) begin
                 start_move(M_CFG, CFG_COUNT, 32'd0);

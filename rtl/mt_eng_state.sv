@@ -94,9 +94,6 @@ module mt_eng_state #(
   logic [CW-1:0] rs_q, rs_d;              // TILE: first word of the current record
   logic [31:0] r0_q, r0_d;                // TILE: word 0 (g+, g-) of the current record
   logic conf_q, conf_d;                   // GLOBAL: the image's configured flag
-  // GLOBAL: the image's CONFIGURE fields as they pass, for the cross-field rules (generated
-  // mt_cfg_rules_field; synthesis keeps only the fields a rule reads).
-  logic [CFG_COUNT*32-1:0] scan_q, scan_d;
   logic [1:0] ph3_q, ph3_d;               // level-table word within its entry
   logic [31:0] lor_q, lor_d;              // OR of the lane's words so far
   logic [LANES*128-1:0] lst_q, lst_d;     // lane states of the image, shifted in word by word
@@ -113,25 +110,19 @@ module mt_eng_state #(
   logic [31:0] room_q;
   wire [31:0] wcount = len_i - 32'd3;
 
-  // CONFIGURE bounds of field f (MT_CFG_*_VEC holds field i at [32i +: 32]).
-  // The field index is as wide as the generated CFG_COUNT needs.
+  // The image's CONFIGURE fields (mt_cfg_check, shared with the control engine): field cfg_f's
+  // word arrives now (didx2_q), its bounds looked up from didx_q's field a cycle before. The
+  // cross-field rules cover a field two cycles after its word, so S_GVAL issues the LEVELS
+  // word, where they are checked, one cycle late (gap_q): one cycle per GLOBAL write.
   localparam int unsigned CFW = $clog2(CFG_COUNT);
   wire [CFW-1:0] cfg_f = CFW'(didx2_q - CW'(G_CFG));
-  // The bounds of word didx2_q, looked up from didx_q a cycle ahead, so the payload word
-  // meets only the compares, not the lookup by index (the engine's slowest path alone,
-  // 5.18 ns at rf14 6c16c28).
-  wire [CFW-1:0] cfg_fi = CFW'(didx_q - CW'(G_CFG));
-  logic [31:0] cfg_min_q, cfg_max_q;
-  always_ff @(posedge clk_i) begin
-    cfg_min_q <= MT_CFG_MIN_VEC[{cfg_fi, 5'd0} +: 32];
-    cfg_max_q <= MT_CFG_MAX_VEC[{cfg_fi, 5'd0} +: 32];
-  end
-  // The cross-field rules of scan_q, registered. Their 34-bit sum and compares were the AC701
-  // device's slowest path twice: behind the check chain (6.40 ns, rf14 6c16c28), then, from
-  // scan_d, behind the payload RAM's read word (6.33 ns, t14 a66205b). So the rules now see
-  // the last field a cycle after it is scanned, and S_GVAL issues the LEVELS word, where they
-  // are checked, one cycle late (gap_q): one cycle per GLOBAL write.
-  logic [31:0] rule_field_q;
+  logic cfg_scan, cfg_bad;
+  logic [31:0] rule_field, rule_value;
+  mt_cfg_check #(.CFW(CFW)) u_cfg_check (
+    .clk_i, .ahead_i(CFW'(didx_q - CW'(G_CFG))), .scan_i(cfg_scan), .field_i(cfg_f),
+    .word_i(v), .out_of_range_o(cfg_bad), .rule_field_o(rule_field), .rule_value_o(rule_value)
+  );
+  wire unused_rule = ^rule_value;
   logic gap_q;
   wire [1:0] lane_w = 2'(didx2_q - CW'(G_LANES));
   wire fab_w = 1'(didx2_q - CW'(G_FAB));
@@ -263,7 +254,7 @@ module mt_eng_state #(
     rs_d = rs_q;
     r0_d = r0_q;
     conf_d = conf_q;
-    scan_d = scan_q;
+    cfg_scan = 1'b0;
     ph3_d = ph3_q;
     lor_d = lor_q;
     lst_d = lst_q;
@@ -434,14 +425,13 @@ module mt_eng_state #(
             vbad = (v > 32'd1);
             conf_d = v[0];
           end else if (didx2_q < CW'(G_LEVELS)) begin
-            vbad = conf_q && (v < cfg_min_q || v > cfg_max_q);
-            for (int unsigned f = 0; f < CFG_COUNT; f++)
-              if (cfg_f == CFW'(f)) scan_d[32*f +: 32] = v;
+            vbad = conf_q && cfg_bad;
+            cfg_scan = 1'b1;
           end else if (didx2_q == CW'(G_LEVELS)) begin
             ph3_d = 2'd0;
-            if (conf_q && rule_field_q != CFG_COUNT) begin
+            if (conf_q && rule_field != CFG_COUNT) begin
               vbad = 1'b1;
-              bad_d = CW'(G_CFG) + CW'(rule_field_q);
+              bad_d = CW'(G_CFG) + CW'(rule_field);
             end else begin
               vbad = (v != 32'd0) && (v < 32'(MT_MIN_LEVELS) || v > 32'(MT_MAX_LEVELS));
             end
@@ -609,8 +599,6 @@ module mt_eng_state #(
     rs_q <= rs_d;
     r0_q <= r0_d;
     conf_q <= conf_d;
-    scan_q <= scan_d;
-    rule_field_q <= mt_cfg_rules_field(scan_q);
     gap_q <= (st_q == S_GVAL) && (iss_q == CW'(G_LEVELS));
     ph3_q <= ph3_d;
     lor_q <= lor_d;
