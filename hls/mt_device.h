@@ -81,14 +81,12 @@ static inline void mt_pulse_wear(uint32_t *pulses, uint32_t *fault, uint32_t end
   if (endurance != 0 && *pulses >= endurance && *fault == MT_FAULT_NONE) *fault = MT_FAULT_WORN;
 }
 
-/* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller counts
- * them), pulse k taking the Gaussian sample z[k] (the lane's draws, computed ahead: a failed
- * device's pulse takes its draw too). The device is kept in locals over the run. The relative
- * c2c factor c2c_mul is passed in: mt_cell_step_z calls it with a literal 0 where the
- * configuration has none, so that the noise amplitude folds to the constant c2c_add and the
- * noise leaves the pulse's chain of dependent arithmetic through the conductance. */
-static inline void mt_cell_run_z(const uint32_t *cfg, int64_t c2c_mul, const int16_t *z,
-                                 mt_dev_t *d, uint16_t *g, int set, uint32_t n) {
+/* mt_cell_step with the relative c2c factor c2c_mul passed in: mt_cell_step calls it with a
+ * literal 0 where the configuration has none, so that the noise amplitude folds to the
+ * constant c2c_add and the draw leaves the pulse's chain of dependent arithmetic through
+ * the conductance (about half the latency of a pulse). */
+static inline void mt_cell_run(const uint32_t *cfg, int64_t c2c_mul, mt_xoshiro_t *r,
+                               mt_dev_t *d, uint16_t *g, int set, uint32_t n) {
   const int64_t c2c_add = cfg[MT_CFG_C2C_ADD];
   const uint32_t endurance = cfg[MT_CFG_ENDURANCE];
   const int64_t gmin = d->gmin, gmax = d->gmax;
@@ -100,9 +98,9 @@ static inline void mt_cell_run_z(const uint32_t *cfg, int64_t c2c_mul, const int
     if (k >= n) break;
     if (fault == MT_FAULT_NONE) {
       int64_t dg = mt_pulse_dg(cfg, step, a, gmin, gmax, gv, set);
-      /* mt_gnoise(0, z) is 0, what mt_noise gives without computing z. */
-      gv = mt_pulse_land(gv, dg + mt_gnoise(mt_pulse_amp(dg, c2c_mul, c2c_add), z[k]), set, gmin,
-                         gmax);
+      gv = mt_pulse_land(gv, dg + mt_noise(r, mt_pulse_amp(dg, c2c_mul, c2c_add)), set, gmin, gmax);
+    } else {
+      (void)mt_xoshiro_next(r); /* a failed device's pulse takes its draw too */
     }
     mt_pulse_wear(&pulses, &fault, endurance);
   }
@@ -111,22 +109,29 @@ static inline void mt_cell_run_z(const uint32_t *cfg, int64_t c2c_mul, const int
   d->pulses = pulses;
 }
 
-/* mt_cell_run_z with the configuration's c2c factor. Inline, so PULSE makes no call per
- * entry of several pulses. */
-static inline void mt_cell_step_z(const uint32_t *cfg, const int16_t *z, mt_dev_t *d, uint16_t *g,
-                                  int set, uint32_t n) {
+/* n (< 65536) SET (set != 0) or RESET pulses on one device, not counted (the caller
+ * counts them); each consumes one Gaussian draw of r. The device is kept in locals over
+ * the run. Inline, so PULSE and PROGRAM make no call per pulse. */
+static inline void mt_cell_step(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                int set, uint32_t n) {
   if (cfg[MT_CFG_C2C_MUL] == 0)
-    mt_cell_run_z(cfg, 0, z, d, g, set, n);
+    mt_cell_run(cfg, 0, r, d, g, set, n);
   else
-    mt_cell_run_z(cfg, cfg[MT_CFG_C2C_MUL], z, d, g, set, n);
+    mt_cell_run(cfg, cfg[MT_CFG_C2C_MUL], r, d, g, set, n);
 }
 
-/* One SET (set != 0) or RESET pulse, counted; consumes one Gaussian draw of r. */
+/* n (< 65536) SET or RESET pulses, counted: the same results as n single pulses counted
+ * one by one (the counters are sums). */
+static inline void mt_cell_pulses(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
+                                  int set, uint32_t n) {
+  mt_cell_step(regs->cfg, r, d, g, set, n);
+  mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, n);
+}
+
+/* One SET (set != 0) or RESET pulse; consumes one Gaussian draw of r. */
 static inline void mt_cell_pulse(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
                                  int set) {
-  int16_t z = mt_gauss(r);
-  mt_cell_step_z(regs->cfg, &z, d, g, set, 1);
-  mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, 1);
+  mt_cell_pulses(regs, r, d, g, set, 1);
 }
 
 /* Sensed conductance of one read: g + read noise; consumes one draw. */

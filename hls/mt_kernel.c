@@ -268,18 +268,15 @@ static uint32_t op_program(mt_ctx_t *c) {
   return MT_ST_OK;
 }
 
-/* mt_cell_step_z of a single pulse, the common PULSE entry (about 4 in 5 in pulse training):
+/* mt_cell_step of a single pulse, the common PULSE entry (about 4 in 5 in pulse training):
  * with n a constant the run has no loop. Out of line in the golden model compiled by gcc
- * (inlined into the entry loop, the pulse run was slower). */
+ * (inlined into the entry loop, mt_cell_run was slower). */
 #if defined(__GNUC__) && !defined(__SYNTHESIS__)
 __attribute__((noinline))
 #endif
-static void pulse_one(const uint32_t *cfg, int16_t z, mt_dev_t *d, uint16_t *g, int set) {
-  mt_cell_step_z(cfg, &z, d, g, set, 1);
+static void pulse_one(const uint32_t *cfg, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g, int set) {
+  mt_cell_step(cfg, r, d, g, set, 1);
 }
-
-/* The signed pulse count of a PULSE entry (bits 6:0, two's complement). */
-static int32_t entry_pulses(uint32_t e) { return (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); }
 
 static uint32_t op_pulse(mt_ctx_t *c) {
   if (c->len < 1) return fail(c, MT_ST_ERR_LENGTH, c->len, 1);
@@ -293,42 +290,22 @@ static uint32_t op_pulse(mt_ctx_t *c) {
   }
   mt_tile_t *t = &c->tiles[c->p[0]];
   uint64_t sets = 0, resets = 0; /* counted once per command (the counters are sums) */
-  /* The entries a run at a time: first the draws each lane gives the run's pulses, all lanes
-   * side by side (mt_gauss_lanes), then the pulses, each taking its lane's next draw; the
-   * same draws in the same order as pulse by pulse, with the Gaussian transform off the
-   * devices' chains of dependent steps. A run ends before a lane would need more than
-   * MT_GAUSS_LANE_MAX draws (an entry has at most 64 pulses). */
-  int16_t z[MT_LANES][MT_GAUSS_LANE_MAX];
-  for (uint32_t k0 = 1; k0 < c->len;) {
+  for (uint32_t k = 1; k < c->len; k++) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
-    uint32_t n[MT_LANES] = {0}, k1 = k0;
-    for (; k1 < c->len; k1++) {
-    #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
-      int32_t p = entry_pulses(c->p[k1]);
-      uint32_t l = ((c->p[k1] >> 8) & 0xFFFu) % MT_LANES, count = (uint32_t)(p < 0 ? -p : p);
-      if (n[l] + count > MT_GAUSS_LANE_MAX) break;
-      n[l] += count;
-    }
-    MT_ASSERT(k1 > k0);
-    mt_gauss_lanes(c->regs->lanes, n, z);
-    uint32_t pos[MT_LANES] = {0};
-    for (uint32_t k = k0; k < k1; k++) {
-    #pragma HLS LOOP_TRIPCOUNT max = MT_MAX_PAYLOAD
-      uint32_t e = c->p[k];
-      prefetch_entry(t, c->p, k + PULSE_AHEAD, c->len);
-      uint32_t row = e >> 20, col = (e >> 8) & 0xFFFu, dv = (e >> 7) & 1u, l = col % MT_LANES;
-      int32_t p = entry_pulses(e);
-      uint32_t count = (uint32_t)(p < 0 ? -p : p);
-      if (count == 1)
-        pulse_one(c->regs->cfg, z[l][pos[l]], &t->dev[row][col][dv], &t->g[dv][row][col], p > 0);
-      else
-        mt_cell_step_z(c->regs->cfg, &z[l][pos[l]], &t->dev[row][col][dv], &t->g[dv][row][col],
-                       p > 0, count);
-      pos[l] += count;
-      sets += p > 0 ? count : 0;
-      resets += p > 0 ? 0 : count;
-    }
-    k0 = k1;
+    uint32_t e = c->p[k];
+    prefetch_entry(t, c->p, k + PULSE_AHEAD, c->len);
+    uint32_t col = (e >> 8) & 0xFFFu;
+    int32_t n = (int32_t)(e & 0x3Fu) - (int32_t)(e & 0x40u); /* signed 7-bit */
+    uint32_t row = e >> 20, k = (e >> 7) & 1u;
+    uint32_t count = (uint32_t)(n < 0 ? -n : n);
+    if (count == 1)
+      pulse_one(c->regs->cfg, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
+                &t->g[k][row][col], n > 0);
+    else
+      mt_cell_step(c->regs->cfg, &c->regs->lanes[col % MT_LANES], &t->dev[row][col][k],
+                   &t->g[k][row][col], n > 0, count);
+    sets += n > 0 ? count : 0;
+    resets += n > 0 ? 0 : count;
   }
   mt_count(c->regs, MT_CNT_SET_PULSES, sets);
   mt_count(c->regs, MT_CNT_RESET_PULSES, resets);

@@ -148,19 +148,3 @@ void mt_gauss_run(mt_xoshiro_t *r, int16_t z[MT_GAUSS_RUN]) {
   for (uint32_t i = 0; i < MT_GAUSS_RUN; i++) z[i] = gauss_lane(u[i]);
   *r = rl;
 }
-
-void mt_gauss_lanes(mt_xoshiro_t lanes[MT_LANES], const uint32_t n[MT_LANES],
-                    int16_t z[MT_LANES][MT_GAUSS_LANE_MAX]) {
-  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_LANES], most = 0;
-  for (uint32_t l = 0; l < MT_LANES; l++) {
-    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
-    most = n[l] > most ? n[l] : most;
-  }
-  for (uint32_t k = 0; k < MT_GAUSS_LANE_MAX; k++) {
-    if (k >= most) break;
-    for (uint32_t l = 0; l < MT_LANES; l++) u[l] = lanes_next(s0, s1, s2, s3, l, k < n[l]);
-    for (uint32_t l = 0; l < MT_LANES; l++) z[l][k] = gauss_lane(u[l]);
-  }
-  for (uint32_t l = 0; l < MT_LANES; l++)
-    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
-}

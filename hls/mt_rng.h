@@ -124,15 +124,6 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z);
 void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
                     int16_t *zb);
 
-/* The most draws of a lane mt_gauss_lanes computes at a time (PULSE, hls/mt_kernel.c). */
-#define MT_GAUSS_LANE_MAX 128u
-
-/* z[l][0..n[l]) = the next n[l] <= MT_GAUSS_LANE_MAX draws of lane l in order (mt_gauss of
- * each), every lane advanced past its draws: the lanes side by side, a draw of each per
- * step (lanes with fewer draws idle at the end). */
-void mt_gauss_lanes(mt_xoshiro_t lanes[MT_LANES], const uint32_t n[MT_LANES],
-                    int16_t z[MT_LANES][MT_GAUSS_LANE_MAX]);
-
 /* Draws of one lane computed ahead (the golden model's write-verify, hls/mt_device.c). */
 #define MT_GAUSS_RUN 32u
 

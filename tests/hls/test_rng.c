@@ -619,28 +619,6 @@ static void gauss_pairs_equals_sequential(void **state) {
     }
 }
 
-/* Draws of the lanes side by side, a different count per lane (none, one, the most), equal
- * each lane's draws one by one, lane states included (PULSE's runs). */
-static void gauss_lanes_equals_sequential(void **state) {
-  (void)state;
-  static const uint32_t counts[] = {0, 1, 2, 15, 16, 17, 63, 64, 100, 127, MT_GAUSS_LANE_MAX};
-  const uint32_t nc = sizeof counts / sizeof *counts;
-  mt_xoshiro_t a[MT_LANES], b[MT_LANES];
-  mt_lanes_seed(a, 4242);
-  mt_lanes_seed(b, 4242);
-  static int16_t z[MT_LANES][MT_GAUSS_LANE_MAX];
-  for (uint32_t round = 0; round < 2 * nc; round++) {
-    uint32_t n[MT_LANES];
-    for (uint32_t l = 0; l < MT_LANES; l++) n[l] = counts[(round + 3 * l) % nc];
-    if (round == 2 * nc - 1)
-      for (uint32_t l = 0; l < MT_LANES; l++) n[l] = 0; /* a run of no draws at all */
-    mt_gauss_lanes(a, n, z);
-    for (uint32_t l = 0; l < MT_LANES; l++)
-      for (uint32_t k = 0; k < n[l]; k++) assert_int_equal(z[l][k], mt_gauss(&b[l]));
-    assert_memory_equal(a, b, sizeof a);
-  }
-}
-
 /* A lane's run of draws computed ahead equals its draws one by one, lane state included
  * (write-verify's runs). */
 static void gauss_run_equals_sequential(void **state) {
@@ -662,7 +640,6 @@ int main(void) {
       cmocka_unit_test(clz31_shifter_matches_builtin),
       cmocka_unit_test(gauss_columns_equals_sequential),
       cmocka_unit_test(gauss_pairs_equals_sequential),
-      cmocka_unit_test(gauss_lanes_equals_sequential),
       cmocka_unit_test(gauss_run_equals_sequential),
       cmocka_unit_test(gauss_lanewise_equals_reference),
       cmocka_unit_test(test_splitmix64_kat),
