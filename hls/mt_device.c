@@ -62,22 +62,76 @@ void mt_cell_drift(const uint32_t *cfg, mt_xoshiro_t *r, const mt_dev_t *d, uint
   *g = v < d->gmin ? d->gmin : (uint16_t)v;
 }
 
+void mt_draws_begin(mt_draws_t *db, mt_xoshiro_t lanes[MT_LANES]) {
+  db->lanes = lanes;
+  for (uint32_t l = 0; l < MT_LANES; l++) db->pos[l] = MT_GAUSS_RUN;
+}
+
+void mt_draws_end(mt_draws_t *db) {
+  for (uint32_t l = 0; l < MT_LANES; l++) {
+    if (db->pos[l] == MT_GAUSS_RUN) continue; /* a run used up leaves the lane where it is */
+    db->lanes[l] = db->start[l];
+    for (uint32_t i = 0; i < db->pos[l]; i++) (void)mt_xoshiro_next(&db->lanes[l]);
+    db->pos[l] = MT_GAUSS_RUN;
+  }
+}
+
+/* The next run of lane l, once the last is used up; returns the new position (0). */
+static uint32_t draws_refill(mt_draws_t *db, uint32_t l) {
+  db->start[l] = db->lanes[l];
+  mt_gauss_run(&db->lanes[l], db->z[l]);
+  return 0;
+}
+
+/* One weight's draws: lane l's run and the position in it, kept in locals over the weight
+ * (written back once), so that no draw waits on a store of the position. */
+typedef struct {
+  mt_draws_t *db;
+  uint32_t l, pos;
+} cursor_t;
+
+static inline int16_t draw(cursor_t *c) {
+  if (c->pos == MT_GAUSS_RUN) c->pos = draws_refill(c->db, c->l);
+  return c->db->z[c->l][c->pos++];
+}
+
+/* n (< 65536) pulses of one device held in locals, its draws from c; mt_cell_run's
+ * arithmetic (with the relative c2c factor passed in: see there). */
+static inline void pulses_z(const uint32_t *cfg, int64_t c2c_mul, cursor_t *c, uint32_t *fault,
+                            uint32_t *pulses, int64_t *gv, uint32_t step, uint32_t a,
+                            int64_t gmin, int64_t gmax, int set, uint32_t n) {
+  const int64_t c2c_add = cfg[MT_CFG_C2C_ADD];
+  const uint32_t endurance = cfg[MT_CFG_ENDURANCE];
+  for (uint32_t k = 0; k < 65536u; k++) {
+#pragma HLS LOOP_TRIPCOUNT max = 65535
+    if (k >= n) break;
+    int16_t z = draw(c); /* a failed device's pulse takes its draw too */
+    if (*fault == MT_FAULT_NONE) {
+      int64_t dg = mt_pulse_dg(cfg, step, a, gmin, gmax, *gv, set);
+      /* mt_gnoise(0, z) is 0, what mt_noise gives without computing z. */
+      *gv = mt_pulse_land(*gv, dg + mt_gnoise(mt_pulse_amp(dg, c2c_mul, c2c_add), z), set, gmin,
+                          gmax);
+    }
+    mt_pulse_wear(pulses, fault, endurance);
+  }
+}
+
 /* Closed-loop write-verify; returns 1 when the device ended within tolerance, and the pulses
- * it applied in *pulses (0 when the first verify read already passed). Reads and pulses are
- * counted once at the end (the counters are sums, nothing reads them in between). */
-static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
-                             uint32_t target, uint32_t *pulses) {
+ * it applied in *npulses (0 when the first verify read already passed). Reads and pulses are
+ * counted once at the end (the counters are sums, nothing reads them in between). The device
+ * in locals over the loop (written back once): through d and g, each pulse's stores and the
+ * next read's loads were on the loop's chain of dependent steps. */
+static inline uint32_t write_verify(mt_regs_t *regs, int64_t c2c_mul, cursor_t *cw, mt_dev_t *d,
+                                    uint16_t *g, uint32_t target, uint32_t *npulses) {
+  cursor_t cl = *cw, *c = &cl; /* in registers over the loop */
   const uint32_t *cfg = regs->cfg;
-  const int64_t tol = cfg[MT_CFG_WV_TOL];
+  const int64_t tol = cfg[MT_CFG_WV_TOL], sigma = cfg[MT_CFG_READ_SIGMA];
+  const int64_t gmin = d->gmin, gmax = d->gmax;
+  uint32_t fault = d->fault, pulses = d->pulses;
+  int64_t gv = *g;
   uint32_t reads = 0, sets = 0, ok = 0, n = 0;
-  /* The device and the lane in locals over the loop (written back once): through d, g and
-   * r, each pulse's stores and the next read's loads were on the loop's chain of dependent
-   * steps. */
-  mt_dev_t dl = *d;
-  uint16_t gl = *g;
-  mt_xoshiro_t rl = *r;
   for (uint32_t it = 0; it <= MT_MAX_WV_ITER; it++) {
-    int64_t sensed = mt_cell_sense(cfg, &rl, gl);
+    int64_t sensed = gv + mt_gnoise(sigma, draw(c)); /* mt_cell_sense */
     reads++;
     int64_t err = sensed - (int64_t)target;
     if (err <= tol && -err <= tol) {
@@ -85,14 +139,17 @@ static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint
       break;
     }
     if (it == cfg[MT_CFG_WV_MAX_ITER]) break;
-    mt_cell_step(cfg, &rl, &dl, &gl, err < 0, 1);
-    sets += err < 0;
+    int set = err < 0;
+    pulses_z(cfg, c2c_mul, c, &fault, &pulses, &gv, set ? d->step_set : d->step_rst,
+             set ? d->a_set : d->a_rst, gmin, gmax, set, 1);
+    sets += (uint32_t)set;
     n++;
   }
-  *d = dl;
-  *g = gl;
-  *r = rl;
-  *pulses = n;
+  *g = (uint16_t)gv;
+  d->fault = (uint8_t)fault;
+  d->pulses = pulses;
+  *cw = cl;
+  *npulses = n;
   mt_count(regs, MT_CNT_VERIFY_READS, reads);
   mt_count(regs, MT_CNT_SET_PULSES, sets);
   mt_count(regs, MT_CNT_RESET_PULSES, n - sets);
@@ -101,45 +158,60 @@ static uint32_t write_verify(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint
 
 /* Open-loop: the pulse-index difference between the old and the new level; returns the pulses
  * applied. */
-static uint32_t open_loop(mt_regs_t *regs, mt_xoshiro_t *r, mt_dev_t *d, uint16_t *g,
-                      uint32_t p_old, uint32_t p_new) {
+static uint32_t open_loop(mt_regs_t *regs, cursor_t *c, mt_dev_t *d, uint16_t *g,
+                          uint32_t p_old, uint32_t p_new) {
+  const uint32_t *cfg = regs->cfg;
   int set = p_new > p_old;
   uint32_t n = set ? p_new - p_old : p_old - p_new;
   /* SET_LEVELS and the state image check bound every pulse index (the PROGRAM time bound). */
   MT_ASSERT(p_old <= MT_MAX_PULSE_INDEX && p_new <= MT_MAX_PULSE_INDEX);
-  mt_cell_pulses(regs, r, d, g, set, n);
+  uint32_t fault = d->fault, pulses = d->pulses;
+  int64_t gv = *g;
+  pulses_z(cfg, cfg[MT_CFG_C2C_MUL], c, &fault, &pulses, &gv, set ? d->step_set : d->step_rst,
+           set ? d->a_set : d->a_rst, d->gmin, d->gmax, set, n);
+  *g = (uint16_t)gv;
+  d->fault = (uint8_t)fault;
+  d->pulses = pulses;
+  mt_count(regs, set ? MT_CNT_SET_PULSES : MT_CNT_RESET_PULSES, n);
   return n;
 }
 
-uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t col,
-                           uint32_t q, uint32_t flags, uint32_t *wv_fail) {
+uint32_t mt_weight_program(mt_regs_t *regs, mt_draws_t *db, mt_tile_t *t, uint32_t row,
+                           uint32_t col, uint32_t q, uint32_t flags, uint32_t *wv_fail) {
   MT_ASSERT(row < MT_ROWS && col < MT_COLS && q < regs->levels && regs->configured);
   uint32_t old = t->level[row][col];
   if (old == q && !(flags & MT_PROG_FORCE)) {
     mt_count(regs, MT_CNT_UPDATES_SKIPPED, 1);
     return 0;
   }
-  mt_xoshiro_t *r = &regs->lanes[col % MT_LANES];
+  cursor_t c = {db, col % MT_LANES, db->pos[col % MT_LANES]};
   const uint32_t *e = regs->level_table[q];
   const uint32_t *e_old = old < regs->levels ? regs->level_table[old] : 0;
   for (uint32_t k = 0; k < 2; k++) {
     mt_dev_t *d = &t->dev[row][col][k];
     uint16_t *g = &t->g[k][row][col];
     uint32_t shift = 16u * k; /* plus device in the low half-words */
-    uint32_t pulses;
+    uint32_t pulses, target = (e[0] >> shift) & 0xFFFFu;
+    uint32_t ok = 1;
     if (flags & MT_PROG_OPEN_LOOP) {
       uint32_t p_old = e_old ? (e_old[1] >> shift) & 0xFFFFu : 0;
-      pulses = open_loop(regs, r, d, g, p_old, (e[1] >> shift) & 0xFFFFu);
-    } else if (!write_verify(regs, r, d, g, (e[0] >> shift) & 0xFFFFu, &pulses)) {
+      pulses = open_loop(regs, &c, d, g, p_old, (e[1] >> shift) & 0xFFFFu);
+    } else if (regs->cfg[MT_CFG_C2C_MUL] == 0) {
+      ok = write_verify(regs, 0, &c, d, g, target, &pulses); /* see mt_cell_run */
+    } else {
+      ok = write_verify(regs, regs->cfg[MT_CFG_C2C_MUL], &c, d, g, target, &pulses);
+    }
+    if (!ok) {
       (*wv_fail)++;
       mt_count(regs, MT_CNT_WV_FAILURES, 1);
     }
     /* State-dependent spread: the state relaxes after a write. A device that took no pulse
      * (verified at the first read, or no open-loop step) was only read, and a read does not
      * move it; the draw is taken either way so the lane's stream does not depend on it. */
-    int64_t relax = mt_noise(r, e[2] & 0xFFFFu);
+    int64_t relax = mt_gnoise(e[2] & 0xFFFFu, draw(&c));
     if (d->fault == MT_FAULT_NONE && pulses != 0) *g = mt_clamp16(*g + relax, d->gmin, d->gmax);
   }
+  db->pos[c.l] = c.pos;
   t->level[row][col] = (uint16_t)q;
   mt_count(regs, MT_CNT_CELLS_PROGRAMMED, 1);
   return 1;

@@ -74,6 +74,28 @@ static inline int64_t mt_pulse_mean(const uint32_t *cfg, uint32_t step, uint32_t
   return s + (((int64_t)a * dist) >> 16);
 }
 
+/* A pulse's mean step at conductance gv (between the device's bounds gmin, gmax). */
+static inline int64_t mt_pulse_dg(const uint32_t *cfg, uint32_t step, uint32_t a, int64_t gmin,
+                                  int64_t gmax, int64_t gv, int set) {
+  return mt_pulse_mean(cfg, step, a, set ? gmax - gv : gv - gmin, (uint32_t)gv, set);
+}
+
+/* The c2c noise amplitude of a pulse of mean step dg. */
+static inline int64_t mt_pulse_amp(int64_t dg, int64_t c2c_mul, int64_t c2c_add) {
+  return ((dg * c2c_mul) >> 16) + c2c_add;
+}
+
+/* The conductance after a pulse of step dgn (mean plus noise) from gv. */
+static inline int64_t mt_pulse_land(int64_t gv, int64_t dgn, int set, int64_t gmin, int64_t gmax) {
+  return mt_clamp16(set ? gv + dgn : gv - dgn, gmin, gmax);
+}
+
+/* A pulse's wear: the lifetime count (saturating) and the endurance limit. */
+static inline void mt_pulse_wear(uint32_t *pulses, uint32_t *fault, uint32_t endurance) {
+  if (*pulses != 0xFFFFFFFFu) (*pulses)++;
+  if (endurance != 0 && *pulses >= endurance && *fault == MT_FAULT_NONE) *fault = MT_FAULT_WORN;
+}
+
 /* mt_cell_step with the relative c2c factor c2c_mul passed in: mt_cell_step calls it with a
  * literal 0 where the configuration has none, so that the noise amplitude folds to the
  * constant c2c_add and the draw leaves the pulse's chain of dependent arithmetic through
@@ -90,15 +112,12 @@ static inline void mt_cell_run(const uint32_t *cfg, int64_t c2c_mul, mt_xoshiro_
 #pragma HLS LOOP_TRIPCOUNT max = 65535
     if (k >= n) break;
     if (fault == MT_FAULT_NONE) {
-      int64_t dg = mt_pulse_mean(cfg, step, a, set ? gmax - gv : gv - gmin, (uint32_t)gv, set);
-      int64_t amp = ((dg * c2c_mul) >> 16) + c2c_add;
-      int64_t dgn = dg + mt_noise(r, amp);
-      gv = mt_clamp16(set ? gv + dgn : gv - dgn, gmin, gmax);
+      int64_t dg = mt_pulse_dg(cfg, step, a, gmin, gmax, gv, set);
+      gv = mt_pulse_land(gv, dg + mt_noise(r, mt_pulse_amp(dg, c2c_mul, c2c_add)), set, gmin, gmax);
     } else {
       (void)mt_xoshiro_next(r); /* a failed device's pulse takes its draw too */
     }
-    if (pulses != 0xFFFFFFFFu) pulses++;
-    if (endurance != 0 && pulses >= endurance && fault == MT_FAULT_NONE) fault = MT_FAULT_WORN;
+    mt_pulse_wear(&pulses, &fault, endurance);
   }
   *g = (uint16_t)gv;
   d->fault = (uint8_t)fault;
@@ -135,11 +154,29 @@ static inline int32_t mt_cell_sense(const uint32_t *cfg, mt_xoshiro_t *r, uint16
   return (int32_t)(g + mt_noise(r, cfg[MT_CFG_READ_SIGMA]));
 }
 
-/* Programs weight (row, col) of a tile to level q. Returns 1 if programmed,
- * 0 if skipped because the stored level already matched; *wv_fail counts
+/* The draws of the lanes over one command that programs weights, computed a run of
+ * MT_GAUSS_RUN at a time (mt_gauss_run): a write-verify step then loads its sample instead of
+ * computing it on the device's chain of dependent steps. Each lane stands past its run until
+ * mt_draws_end sets it back to the draws taken, so the lanes end exactly as if every draw
+ * had been taken from them one by one. Lives on the command's stack. */
+typedef struct {
+  mt_xoshiro_t *lanes;           /* the device's lanes */
+  mt_xoshiro_t start[MT_LANES];  /* each lane's state before its run */
+  uint32_t pos[MT_LANES];        /* draws of the run taken; MT_GAUSS_RUN when none is left */
+  int16_t z[MT_LANES][MT_GAUSS_RUN];
+} mt_draws_t;
+
+/* Starts drawing ahead from lanes (no run yet). */
+void mt_draws_begin(mt_draws_t *db, mt_xoshiro_t lanes[MT_LANES]);
+
+/* Sets every lane to the position of the draws taken. */
+void mt_draws_end(mt_draws_t *db);
+
+/* Programs weight (row, col) of a tile to level q, its draws from db. Returns 1 if
+ * programmed, 0 if skipped because the stored level already matched; *wv_fail counts
  * devices whose write-verify did not converge. */
-uint32_t mt_weight_program(mt_regs_t *regs, mt_tile_t *t, uint32_t row, uint32_t col,
-                           uint32_t q, uint32_t flags, uint32_t *wv_fail);
+uint32_t mt_weight_program(mt_regs_t *regs, mt_draws_t *db, mt_tile_t *t, uint32_t row,
+                           uint32_t col, uint32_t q, uint32_t flags, uint32_t *wv_fail);
 
 /* Level of hidden weight h: clamp(floor((h + L*2^15) / 2^16), 0, L-1). */
 uint32_t mt_level_of_hidden(int32_t h, uint32_t levels);

@@ -140,3 +140,11 @@ void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int
                     int16_t *zb) {
   gauss_groups(lanes, col0, n, 1, za, zb);
 }
+
+void mt_gauss_run(mt_xoshiro_t *r, int16_t z[MT_GAUSS_RUN]) {
+  uint32_t u[MT_GAUSS_RUN];
+  mt_xoshiro_t rl = *r;
+  for (uint32_t i = 0; i < MT_GAUSS_RUN; i++) u[i] = mt_xoshiro_next(&rl);
+  for (uint32_t i = 0; i < MT_GAUSS_RUN; i++) z[i] = gauss_lane(u[i]);
+  *r = rl;
+}

@@ -124,5 +124,12 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z);
 void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
                     int16_t *zb);
 
+/* Draws of one lane computed ahead (the golden model's write-verify, hls/mt_device.c). */
+#define MT_GAUSS_RUN 32u
+
+/* z[i] = the next MT_GAUSS_RUN draws of lane r in order (mt_gauss of each), r advanced past
+ * them: the uniforms one after the other (a lane is a serial generator), then their
+ * transforms side by side. */
+void mt_gauss_run(mt_xoshiro_t *r, int16_t z[MT_GAUSS_RUN]);
 
 #endif

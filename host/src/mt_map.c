@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mt_compact_row.h"
 #include "mt_protocol.h"
 
 static uint32_t blocks(uint32_t n, uint32_t per) { return (n + per - 1) / per; }
@@ -48,7 +49,8 @@ int mt_map_init(mt_layer_map_t *m, uint32_t n_in, uint32_t n_out, uint32_t first
   m->max_batch = max_batch;
   m->dac_max = (float)((1u << (dac_bits - 1)) - 1u);
   m->level = malloc((size_t)n_in * n_out * sizeof *m->level);
-  m->entries = malloc((size_t)MT_ROWS * MT_COLS * sizeof *m->entries);
+  /* 16 words of room past a tile's entries for mt_compact_levels' vector stores */
+  m->entries = malloc(((size_t)MT_ROWS * MT_COLS + 16) * sizeof *m->entries);
   m->qrow = malloc((size_t)MT_COLS * sizeof *m->qrow);
   m->xq = malloc((size_t)max_batch * MT_ROWS * sizeof *m->xq);
   m->yq = malloc((size_t)max_batch * MT_COLS * sizeof *m->yq);
@@ -124,13 +126,8 @@ static int program(mt_layer_map_t *m, mt_dev *dev, const float *w, const float *
           unchanged += width;
           continue;
         }
-        /* Compacted without branches: a changed weight is a coin flip for
-         * the branch predictor. */
-        uint32_t n0 = n, row = (i - rb * MT_ROWS) << 20;
-        for (uint32_t j = 0; j < width; j++) {
-          m->entries[n] = row | j << 8 | m->qrow[j];
-          n += all || m->qrow[j] != m->level[k0 + j];
-        }
+        uint32_t n0 = n;
+        n += mt_compact_levels(m->entries + n, m->qrow, m->level + k0, i - rb * MT_ROWS, width, all);
         unchanged += width - (n - n0);
       }
       if (res) res->skipped += unchanged;

@@ -1533,6 +1533,39 @@ static void bit_exact_fabrication_pulses_programming(void **state) {
     if (round == 0) assert_true(fails > 0 && programmed < 600);
     ref_compare_tile(d, 1, ref, level, (mt_xoshiro_t *)lanes);
   }
+  /* Without relative c2c noise (the model's pulses take another path then): a pulse train on
+   * rows 14..17 and write-verify on rows 18..21, both with the remaining noise. */
+  cfg[MT_CFG_C2C_MUL] = 0;
+  cfg[MT_CFG_C2C_ADD] = 300;
+  cfg[MT_CFG_ENDURANCE] = 0;
+  TU_OK(tdev_configure(d, cfg));
+  p[0] = 1;
+  for (uint32_t e = 0; e < 2000; e++) {
+    uint32_t i = (uint32_t)tu_rng_range(&rng, 14, 17), j = (uint32_t)tu_rng_range(&rng, 0, MT_COLS - 1);
+    uint32_t k = (uint32_t)tu_rng_range(&rng, 0, 1);
+    int32_t n = tu_rng_range(&rng, -64, 63);
+    p[1 + e] = tdev_pulse_entry(i, j, k, n);
+    for (int32_t c = 0; c < abs(n); c++) ref_pulse(cfg, &lanes[j % MT_LANES], &ref[i][j][k], n > 0);
+  }
+  TU_OK(tdev_run(d, MT_OP_PULSE, p, 2001));
+  ref_compare_tile(d, 1, ref, level, (mt_xoshiro_t *)lanes);
+  p[1] = 0;
+  for (uint32_t e = 0; e < 600; e++) {
+    uint32_t i = (uint32_t)tu_rng_range(&rng, 18, 21), j = (uint32_t)tu_rng_range(&rng, 0, MT_COLS - 1);
+    uint32_t q = (uint32_t)tu_rng_range(&rng, 0, 5);
+    p[2 + e] = tdev_entry(i, j, q);
+    if (level[i][j] == q) continue;
+    for (uint32_t k = 0; k < 2; k++) {
+      ref_dev_t *dv = &ref[i][j][k];
+      uint32_t pulses_before = dv->pulses;
+      (void)ref_write_verify(cfg, &lanes[j % MT_LANES], dv, (lt[1 + 3 * q] >> (16 * k)) & 0xFFFFu);
+      int16_t z = tu_ref_z(&lanes[j % MT_LANES]);
+      if (dv->fault == MT_FAULT_NONE && dv->pulses != pulses_before) dv->g = tu_ref_clamp(dv->g + tu_ref_gnoise(lt[3 + 3 * q], z), dv->gmin, dv->gmax);
+    }
+    level[i][j] = (uint16_t)q;
+  }
+  TU_OK(tdev_run(d, MT_OP_PROGRAM, p, 602));
+  ref_compare_tile(d, 1, ref, level, (mt_xoshiro_t *)lanes);
   free(p);
   tdev_free(d);
 }

@@ -619,11 +619,28 @@ static void gauss_pairs_equals_sequential(void **state) {
     }
 }
 
+/* A lane's run of draws computed ahead equals its draws one by one, lane state included
+ * (write-verify's runs). */
+static void gauss_run_equals_sequential(void **state) {
+  (void)state;
+  mt_xoshiro_t a[MT_LANES], b[MT_LANES];
+  mt_lanes_seed(a, 777);
+  mt_lanes_seed(b, 777);
+  for (uint32_t round = 0; round < 3 * MT_LANES; round++) {
+    int16_t z[MT_GAUSS_RUN];
+    uint32_t l = (round * 7) % MT_LANES;
+    mt_gauss_run(&a[l], z);
+    for (uint32_t k = 0; k < MT_GAUSS_RUN; k++) assert_int_equal(z[k], mt_gauss(&b[l]));
+    assert_memory_equal(a, b, sizeof a);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(clz31_shifter_matches_builtin),
       cmocka_unit_test(gauss_columns_equals_sequential),
       cmocka_unit_test(gauss_pairs_equals_sequential),
+      cmocka_unit_test(gauss_run_equals_sequential),
       cmocka_unit_test(gauss_lanewise_equals_reference),
       cmocka_unit_test(test_splitmix64_kat),
       cmocka_unit_test(test_xoshiro_kat),

@@ -22,6 +22,8 @@
 
 int64_t portable_floor_shift(int64_t v, uint32_t s);
 uint32_t portable_compact_row(uint32_t *out, const int32_t *p, uint32_t i, uint32_t n);
+uint32_t portable_compact_levels(uint32_t *out, const uint16_t *q, const uint16_t *old, uint32_t i,
+                                 uint32_t n, int all);
 
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
@@ -103,10 +105,46 @@ static void compact_row_paths_agree(void **state) {
     }
 }
 
+/* Every row length 1..MT_COLS with every number of changed levels 0..n at random places
+ * (levels 0..255 and LEVEL_NONE programmed before), with and without `all`: the same entries
+ * (the reference's) from both paths. */
+static void compact_levels_paths_agree(void **state) {
+  (void)state;
+  /* the vector path may write up to 16 words past its entries */
+  static uint32_t fast[MT_COLS + 16], portable[MT_COLS + 16], want[MT_COLS];
+  uint16_t q[MT_COLS], old[MT_COLS];
+  uint32_t place[MT_COLS];
+  uint64_t rng = 3;
+  for (uint32_t n = 1; n <= MT_COLS; n++)
+    for (uint32_t nc = 0; nc <= n; nc++)
+      for (int all = 0; all <= 1; all++) {
+        for (uint32_t j = 0; j < n; j++) place[j] = j;
+        for (uint32_t j = 0; j < nc; j++) {
+          uint32_t r = j + (uint32_t)(splitmix64(&rng) % (n - j)), t = place[j];
+          place[j] = place[r], place[r] = t;
+        }
+        for (uint32_t j = 0; j < n; j++) old[j] = q[j] = (uint16_t)(splitmix64(&rng) % 256);
+        for (uint32_t j = 0; j < nc; j++) {
+          uint32_t k = place[j];
+          old[k] = splitmix64(&rng) % 4 == 0 ? MT_LEVEL_NONE : (uint16_t)((q[k] + 1 + splitmix64(&rng) % 255) % 256);
+        }
+        uint32_t i = (uint32_t)(splitmix64(&rng) % MT_ROWS), nw = 0;
+        for (uint32_t j = 0; j < n; j++)
+          if (all || q[j] != old[j]) want[nw++] = i << 20 | j << 8 | q[j];
+        uint32_t nf = mt_compact_levels(fast, q, old, i, n, all);
+        uint32_t np = portable_compact_levels(portable, q, old, i, n, all);
+        if (nf != nw || np != nw || memcmp(fast, want, nw * sizeof *want) != 0 ||
+            memcmp(portable, want, nw * sizeof *want) != 0)
+          fail_msg("row %u of %u levels, %u changed, all %d: fast %u entries, portable %u, want %u "
+                   "(or other entries)", i, n, nc, all, nf, np, nw);
+      }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(floor_shift_paths_agree),
     cmocka_unit_test(compact_row_paths_agree),
+    cmocka_unit_test(compact_levels_paths_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
