@@ -1408,6 +1408,22 @@ static uint32_t ref_write_verify(const uint32_t *cfg, mt_xoshiro_t *r, ref_dev_t
   }
 }
 
+/* A PULSE command of n random entries on rows row0..row1 (n pulses in nlo..nhi each) into p,
+ * applied to the reference as well: run by the caller. Returns the payload length. */
+static uint32_t ref_pulse_train(const uint32_t *cfg, tu_rng_t *rng, mt_xoshiro_t *lanes,
+                                ref_dev_t (*ref)[MT_COLS][2], uint32_t *p, uint32_t n,
+                                int32_t row0, int32_t row1, int32_t nlo, int32_t nhi) {
+  p[0] = 1;
+  for (uint32_t e = 0; e < n; e++) {
+    uint32_t i = (uint32_t)tu_rng_range(rng, row0, row1), j = (uint32_t)tu_rng_range(rng, 0, MT_COLS - 1);
+    uint32_t k = (uint32_t)tu_rng_range(rng, 0, 1);
+    int32_t c = tu_rng_range(rng, nlo, nhi);
+    p[1 + e] = tdev_pulse_entry(i, j, k, c);
+    for (int32_t x = 0; x < abs(c); x++) ref_pulse(cfg, &lanes[j % MT_LANES], &ref[i][j][k], c > 0);
+  }
+  return 1 + n;
+}
+
 static void ref_compare_tile(tdev_t *d, uint32_t tile, ref_dev_t (*ref)[MT_COLS][2],
                              uint16_t (*level)[MT_COLS], mt_xoshiro_t *lanes) {
   uint32_t *img = tu_tile_image(d, tile);
@@ -1475,15 +1491,8 @@ static void bit_exact_fabrication_pulses_programming(void **state) {
   mt_lanes_seed(lanes, nseed);
   tu_rng_t rng = {0xB17};
   uint32_t *p = malloc(3001 * sizeof *p);
-  p[0] = 1;
-  for (uint32_t e = 0; e < 3000; e++) {
-    uint32_t i = (uint32_t)tu_rng_range(&rng, 0, 7), j = (uint32_t)tu_rng_range(&rng, 0, MT_COLS - 1);
-    uint32_t k = (uint32_t)tu_rng_range(&rng, 0, 1);
-    int32_t n = tu_rng_range(&rng, -63, 63);
-    p[1 + e] = tdev_pulse_entry(i, j, k, n);
-    for (int32_t c = 0; c < abs(n); c++) ref_pulse(cfg, &lanes[j % MT_LANES], &ref[i][j][k], n > 0);
-  }
-  TU_OK(tdev_run(d, MT_OP_PULSE, p, 3001));
+  TU_OK(tdev_run(d, MT_OP_PULSE, p,
+                 ref_pulse_train(cfg, &rng, lanes, ref, p, 3000, 0, 7, -63, 63)));
   uint32_t worn = 0;
   for (uint32_t i = 0; i < 8; i++)
     for (uint32_t j = 0; j < MT_COLS; j++) worn += (ref[i][j][0].fault == MT_FAULT_WORN) + (ref[i][j][1].fault == MT_FAULT_WORN);
@@ -1539,15 +1548,8 @@ static void bit_exact_fabrication_pulses_programming(void **state) {
   cfg[MT_CFG_C2C_ADD] = 300;
   cfg[MT_CFG_ENDURANCE] = 0;
   TU_OK(tdev_configure(d, cfg));
-  p[0] = 1;
-  for (uint32_t e = 0; e < 2000; e++) {
-    uint32_t i = (uint32_t)tu_rng_range(&rng, 14, 17), j = (uint32_t)tu_rng_range(&rng, 0, MT_COLS - 1);
-    uint32_t k = (uint32_t)tu_rng_range(&rng, 0, 1);
-    int32_t n = tu_rng_range(&rng, -64, 63);
-    p[1 + e] = tdev_pulse_entry(i, j, k, n);
-    for (int32_t c = 0; c < abs(n); c++) ref_pulse(cfg, &lanes[j % MT_LANES], &ref[i][j][k], n > 0);
-  }
-  TU_OK(tdev_run(d, MT_OP_PULSE, p, 2001));
+  TU_OK(tdev_run(d, MT_OP_PULSE, p,
+                 ref_pulse_train(cfg, &rng, lanes, ref, p, 2000, 14, 17, -64, 63)));
   ref_compare_tile(d, 1, ref, level, (mt_xoshiro_t *)lanes);
   p[1] = 0;
   for (uint32_t e = 0; e < 600; e++) {
