@@ -57,10 +57,23 @@ module mt_eng_prog #(
   // for its region's n cells. Compared as n against values of len registered in S_LEN, so that
   // S_CHK2 has no adder behind the region's product: n == len - 5, or n == 2 len - 10 or
   // 2 len - 11 (33 bits, so that a huge len cannot wrap onto n).
+  // The compares are registered too (wlen_ok_q; S_CHK2 takes two cycles, chk2_q): from n_q,
+  // which synthesis keeps in the region product's DSP output register, through them into the
+  // state register was the AC701 device's slowest path (6.46 ns at t14c 4cea7fa).
   logic [32:0] len_m5_q, len_x2_m10_q, len_x2_m11_q;
-  logic        wlen_ok;
-  assign wlen_ok = kind_q == K_MWRITE ? {1'b0, n_q} == len_m5_q
-                   : ({1'b0, n_q} == len_x2_m10_q || {1'b0, n_q} == len_x2_m11_q);
+  logic        wlen_ok_q, chk2_q;
+  always_ff @(posedge clk_i)
+    wlen_ok_q <= kind_q == K_MWRITE ? {1'b0, n_q} == len_m5_q
+                 : ({1'b0, n_q} == len_x2_m10_q || {1'b0, n_q} == len_x2_m11_q);
+  // The entry loop's end, registered as each entry ends (S_NEXT's compare of the index with the
+  // count, behind the state decode, was the next slowest path): last_q says that the entry
+  // S_NEXT would fetch is past the last. n_m1_q and len_m1_q are ready long before the loop.
+  logic [31:0] n_m1_q, len_m1_q;
+  logic        last_q;
+  always_ff @(posedge clk_i) begin
+    n_m1_q <= n_q - 32'd1;
+    len_m1_q <= len_q - 32'd1;
+  end
   logic [31:0] k_q;              // payload word (validation; PROGRAM/PULSE entries)
   logic [31:0] kc_q;             // META cell index
   logic [31:0] i_q, j_q;         // META row, column
@@ -283,7 +296,9 @@ module mt_eng_prog #(
       S_HDR0: pl_addr_o = PL_AW'(1);
       S_HDR: pl_addr_o = PL_AW'(k_q + 32'd2);
       S_CHK: pl_addr_o = PL_AW'(k_q);
-      S_CHK2, S_VAL0: pl_addr_o = PL_AW'(k_q + 32'd1);
+      // S_CHK2's second cycle (chk2_q) and S_VAL0 issue the second entry, two ahead of S_VAL.
+      S_CHK2: pl_addr_o = PL_AW'(chk2_q ? k_q + 32'd1 : k_q);
+      S_VAL0: pl_addr_o = PL_AW'(k_q + 32'd1);
       S_VAL: pl_addr_o = PL_AW'(k_q + 32'd2);
       S_NEXT: pl_addr_o = PL_AW'(cur_pl);
       S_LOAD: begin
@@ -378,8 +393,8 @@ module mt_eng_prog #(
           end
         end
         S_CHK2: begin
-          if (!wlen_ok) state_q <= S_DONE;
-          else state_q <= kind_q == K_MWRITE ? S_VAL : S_NEED;
+          if (chk2_q && !wlen_ok_q) state_q <= S_DONE;
+          else if (chk2_q) state_q <= kind_q == K_MWRITE ? S_VAL : S_NEED;
         end
         S_VAL0: state_q <= S_VAL;
         S_VAL: begin
@@ -395,8 +410,7 @@ module mt_eng_prog #(
         S_NEED: state_q <= cap_q < 32'd3 ? S_DONE : S_INIT;
         S_INIT: state_q <= S_NEXT;
         S_NEXT: begin
-          if (kind_q[1] ? kc_q == n_q : k_q == len_q)
-            state_q <= kind_q == K_PULSE ? S_DONE : S_RESP;
+          if (last_q) state_q <= kind_q == K_PULSE ? S_DONE : S_RESP;
           else state_q <= S_EWAIT;
         end
         S_EWAIT: state_q <= S_ENTRY;
@@ -487,6 +501,7 @@ module mt_eng_prog #(
       end
       S_CHK: begin
         n_q <= region_cells;
+        chk2_q <= 1'b0;
         k_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
         if (tile >= TILES32) fail(MT_ST_ERR_TILE, 32'd0, tile);
         else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
@@ -498,7 +513,10 @@ module mt_eng_prog #(
         else if (kind_q == K_PROG) fail(MT_ST_ERR_PARAM, 32'd1, hdr_q[1]);
         else fail(MT_ST_ERR_RANGE, region_word, region_val);
       end
-      S_CHK2: fail(MT_ST_ERR_LENGTH, len_q, kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1));
+      S_CHK2: begin
+        chk2_q <= 1'b1;
+        fail(MT_ST_ERR_LENGTH, len_q, kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1));
+      end
       S_VAL: begin
         k_q <= k_q + 32'd1;
         fail(kind_q == K_MWRITE || e_row >= ROWS32 || e_col >= COLS32 ? MT_ST_ERR_RANGE
@@ -512,6 +530,7 @@ module mt_eng_prog #(
         nout_q <= kind_q == K_PULSE ? 32'd0 : 32'd3;
         k_q <= kind_q == K_PROG ? 32'd2 : 32'd1;
         kc_q <= '0;
+        last_q <= kind_q[1] ? n_q == 32'd0 : len_q == (kind_q == K_PROG ? 32'd2 : 32'd1);
         i_q <= hdr_q[1];
         j_q <= hdr_q[3];
         programmed_q <= '0;
@@ -612,6 +631,7 @@ module mt_eng_prog #(
   task automatic next_entry();
     k_q <= k_q + 32'd1;
     kc_q <= kc_q + 32'd1;
+    last_q <= kind_q[1] ? kc_q == n_m1_q : k_q == len_m1_q;
     if (j_q + 32'd1 == hdr_q[3] + hdr_q[4]) begin
       j_q <= hdr_q[3];
       i_q <= i_q + 32'd1;
