@@ -44,8 +44,6 @@ module mt_regfile #(
   localparam int unsigned G_COUNTERS = G_LANES + LANES * 4;
   localparam int unsigned G_FABRICATED = G_COUNTERS + CNT_COUNT * 2;
   localparam int unsigned G_END = G_FABRICATED + 2;
-  // A configuration field's index is as wide as the generated CFG_COUNT needs.
-  localparam int unsigned CFW = $clog2(CFG_COUNT);
   localparam logic [31:0] VERSION_WORD = (MT_PROTO_MAJOR << 16) | MT_PROTO_MINOR;
   localparam int unsigned META_WORDS = MT_META_TABLE_SIZE / 2;  // two Q0.16 entries per word
 
@@ -160,7 +158,6 @@ module mt_regfile #(
   localparam logic G_SEED_ODD = 1'(G_SEED % 2);
   logic [NRG-1:0]  rg_d, rg_q;      // one-hot region of the address (0 past G_END)
   logic [10:0]     ra_q;
-  logic [CFW-1:0]  rcfg_q;          // configuration field
   logic [LNW-1:0]  rlane_q;         // lane state word
   logic [4:0]      rcnt_q;          // counter word
   logic            rw1_q;           // word of the seed / fabricated flags
@@ -180,10 +177,47 @@ module mt_regfile #(
   always_ff @(posedge clk_i) begin
     rg_q <= rg_d;
     ra_q <= g_raddr_i;
-    rcfg_q <= CFW'(g_raddr_i - 11'(G_CFG));
     rlane_q <= LNW'(g_raddr_i - 11'(G_LANES));
     rcnt_q <= 5'(g_raddr_i - 11'(G_COUNTERS));
     rw1_q <= g_raddr_i[0] ^ G_SEED_ODD;  // G_FABRICATED - G_SEED is even
+  end
+
+  // Configuration words for the image read port: a block-RAM copy of cfg_q at the words' own
+  // image addresses (G_CFG..G_LEVELS-1 < 128, so the low 7 address bits index it with no
+  // subtract), written with cfg_q and read by address. It replaces the 81:1 multiplexer of
+  // cfg_q, which the ECP5 could not route: its select nets (ra_q and the field index) drove about 2 000 LUT
+  // inputs each and were the most congested nets of the device (docs/rtl.md, "ECP5: where
+  // router2 congests"). The engines still read cfg_q directly. The power-on clear zeroes it as
+  // rst_i zeroes cfg_q (no image read runs while busy_o is high). The RAM returns the old word
+  // when it is written in the cycle of the read; cfg_q, which stage 2 read, would have had the
+  // new one, so that case takes the write data (cw_hit_q), and the word stays bit-exact.
+  localparam int unsigned CRW = $clog2(G_LEVELS);
+  (* ram_style = "block" *) logic [31:0] cmem_q [2**CRW];
+  logic            cw_we;
+  logic [CRW-1:0]  cw_addr;
+  logic [31:0]     cw_data;
+  logic [31:0]     cr_data_q, cw_data_q;
+  logic            cw_hit_q;
+  logic            g_is_cfg;
+  assign g_is_cfg = g_addr_i >= 11'(G_CFG) && g_addr_i < 11'(G_LEVELS);
+  always_comb begin
+    if (!clr_q[8]) begin
+      cw_we = clr_q < 9'(2**CRW);
+      cw_addr = clr_q[CRW-1:0];
+      cw_data = '0;
+    end else begin
+      cw_we = g_we_i && g_is_cfg;
+      cw_addr = CRW'(g_addr_i);
+      cw_data = g_wdata_i;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (cw_we) cmem_q[cw_addr] <= cw_data;
+    cr_data_q <= cmem_q[CRW'(g_raddr_i)];
+  end
+  always_ff @(posedge clk_i) begin
+    cw_hit_q <= g_we_i && g_is_cfg && g_addr_i == g_raddr_i;
+    cw_data_q <= g_wdata_i;
   end
 
   // Stage 2: the level-table entry and word of the address, for the table's read port.
@@ -397,7 +431,7 @@ module mt_regfile #(
     rreg_d = '0;
     if (rg_q[RG_VERSION]) rreg_d = rreg_d | VERSION_WORD;
     if (rg_q[RG_CONFIGURED]) rreg_d = rreg_d | {31'd0, configured_q};
-    if (rg_q[RG_CFG]) rreg_d = rreg_d | cfg_q[32*rcfg_q +: 32];
+    if (rg_q[RG_CFG]) rreg_d = rreg_d | (cw_hit_q ? cw_data_q : cr_data_q);
     if (rg_q[RG_LEVELS]) rreg_d = rreg_d | {23'd0, levels_q};
     if (rg_q[RG_SEED]) rreg_d = rreg_d | seed_q[32*rw1_q +: 32];
     if (rg_q[RG_LANES]) rreg_d = rreg_d | nz_state_i[32*rlane_q +: 32];
