@@ -7,11 +7,7 @@
 
 #include "mt_compact_row.h"
 #include "mt_fixed.h"
-
-int64_t portable_floor_shift(int64_t v, uint32_t s);
-uint32_t portable_compact_row(uint32_t *out, const int32_t *p, uint32_t i, uint32_t n);
-uint32_t portable_compact_levels(uint32_t *out, const uint16_t *q, const uint16_t *old, uint32_t i,
-                                 uint32_t n, int all);
+#include "portable_paths.h"
 
 int64_t portable_floor_shift(int64_t v, uint32_t s) { return mt_floor_shift(v, s); }
 

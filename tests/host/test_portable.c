@@ -15,15 +15,12 @@
 #include "mt_compact_row.h"
 #include "mt_fixed.h"
 #include "mt_protocol.h"
+#include "portable_paths.h"
 
 #ifdef MT_FORCE_PORTABLE
 #error "the fast paths' side: built without MT_FORCE_PORTABLE"
 #endif
 
-int64_t portable_floor_shift(int64_t v, uint32_t s);
-uint32_t portable_compact_row(uint32_t *out, const int32_t *p, uint32_t i, uint32_t n);
-uint32_t portable_compact_levels(uint32_t *out, const uint16_t *q, const uint16_t *old, uint32_t i,
-                                 uint32_t n, int all);
 
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
