@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mt_compact_row.h"
+#include "mt_pulse_row.h"
 #include "mt_device.h"
 #include "mt_protocol.h"
 #include "mt_rng.h"
@@ -125,6 +126,16 @@ static double nominal_rst(const uint32_t *cfg, uint32_t g) {
   return (double)mt_pulse_mean(cfg, cfg[MT_CFG_STEP_RST], cfg[MT_CFG_A_RST], g > gmin ? g - gmin : 0, g, 0);
 }
 
+/* Whether layer pl's n gains are one value per direction (bit for bit): what
+ * mt_pulse_layer.uniform_gains says, set wherever the gains are written. */
+static int gains_uniform(const mt_pulse_layer *pl, size_t n) {
+  for (size_t k = 1; k < n; k++)
+    if (memcmp(&pl->gain_set[k], &pl->gain_set[0], sizeof(float)) != 0 ||
+        memcmp(&pl->gain_rst[k], &pl->gain_rst[0], sizeof(float)) != 0)
+      return 0;
+  return 1;
+}
+
 static uint32_t tile_of(const mt_layer_map_t *m, uint32_t rb, uint32_t cb) {
   return m->first_tile + rb * m->col_blocks + cb;
 }
@@ -202,6 +213,7 @@ int mt_pulse_init(mt_pulse_state *s, const mt_pulse_opts *o, const mt_preset_t *
       pl->gain_set[k] = o->ssm ? s->nom_set : naive;
       pl->gain_rst[k] = o->ssm ? s->nom_rst : naive;
     }
+    pl->uniform_gains = 1;
   }
   s->entries = malloc(ENTRY_CAP * sizeof *s->entries);
   s->gp = malloc(MT_ROWS * MT_COLS * sizeof *s->gp);
@@ -363,6 +375,7 @@ static int reinit_layer(mt_pulse_state *s, mt_dev *dev, uint32_t l, const float 
     shrink(pl->gain_set, vs, n, 0.25f * s->nom_set);
     shrink(pl->gain_rst, vr, n, 0.25f * s->nom_rst);
   }
+  pl->uniform_gains = gains_uniform(pl, n); /* (also where a measurement failed half-way) */
   /* Closed-loop programming of G+ to ref + w / w_per_g with the measured gains. */
   for (uint32_t round = 0; rc == MT_OK && round < INIT_ROUNDS; round++) {
     uint32_t sent = 0;
@@ -458,47 +471,15 @@ static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile,
   return flush(s, dev, tile, &ne);
 }
 
-/* Whether g[0..n) are all zero (either sign). On the bits, so that the loop vectorizes
- * (a NaN counts as non-zero, and plans no pulse either way). */
-static int all_zero(const float *g, uint32_t n) {
-  uint32_t any = 0;
-  for (uint32_t j = 0; j < n; j++) {
-    uint32_t b;
-    memcpy(&b, g + j, sizeof b);
-    any |= b & 0x7FFFFFFFu;
-  }
-  return any == 0;
-}
-
-/* sgd-pulse's plan of one row: p[j] = the signed pulse count of the wanted change
- * -lr g[j] / w_per_g, mt_pulse_round_nearest of its size over the gain of its direction.
- * The rounding is written without branches or calls (the same value for every input,
- * NaN included) so the loop vectorizes. Returns whether any p[j] is non-zero. */
-static int plan_nearest(int32_t *restrict p, const float *restrict g, const float *restrict gs,
-                        const float *restrict gr, float lr, float w_per_g, uint32_t n) {
-  for (uint32_t j = 0; j < n; j++) {
-    float d = -lr * g[j] / w_per_g; /* wanted change of g+, g units */
-    float up = gs[j], down = gr[j]; /* both loaded: a conditional load does not vectorize */
-    float x = fabsf(d) / (d > 0 ? up : down);
-    /* !(x > 0) (NaN too) gives 0; x >= MT_PULSE_MAX gives MT_PULSE_MAX, as floor(63.5) */
-    x = x > 0 ? (x < (float)MT_PULSE_MAX ? x : (float)MT_PULSE_MAX) : 0.0f;
-    int32_t c = (int32_t)(x + 0.5f); /* floorf of a value >= 0.5: the conversion truncates */
-    p[j] = d > 0 ? c : -c;
-  }
-  /* A loop of its own: gcc does not vectorize the one above with this reduction in it. */
-  int32_t any = 0;
-  for (uint32_t j = 0; j < n; j++) any |= p[j];
-  return any != 0;
-}
-
 int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
   const int ssm = s->o.ssm, comp = s->o.ssm && s->o.compensate;
   const float beta = s->o.momentum;
   for (uint32_t l = 0; l < s->n_layers; l++) {
     const mt_layer_map_t *m = &s->maps[l];
     mt_pulse_layer *pl = &s->layer[l];
-    /* ssm's weight momentum is taken row by row below, where the plan reads it from cache */
-    const float *g = ssm ? pl->vel_w : wk->gw[l];
+    /* ssm's weight momentum is taken row by row below (mt_ssm_row), where the plan reads it
+     * from cache; a row with no gradient plans no pulse and takes no stochastic-rounding draw
+     * (dead ReLU units, blank pixels at batch 1): most rows of the first layer */
     if (ssm) mt_pulse_momentum(pl->vel_b, wk->gb[l], m->n_out, beta);
     const float *gb = ssm ? pl->vel_b : wk->gb[l];
     for (uint32_t j = 0; j < m->n_out; j++) net->b[l][j] -= lr * gb[j];
@@ -508,24 +489,24 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
         mt_region r = block_region(m, rb, cb);
         for (uint32_t i = 0; i < r.nrows; i++) {
           size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
-          if (ssm) mt_pulse_momentum(pl->vel_w + k0, wk->gw[l] + k0, r.ncols, beta);
-          /* A row with no gradient plans no pulse and takes no stochastic-rounding draw
-           * (dead ReLU units, blank pixels at batch 1): most rows of the first layer. */
-          if (all_zero(g + k0, r.ncols)) continue;
-          int32_t pr[MT_COLS];
-          if (ssm) {
-            mt_pulse_plan_stochastic(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
+          if (!ssm) {
+            ne += mt_sgd_row(s->entries + ne, wk->gw[l] + k0, pl->gain_set + k0, pl->gain_rst + k0,
+                             pl->uniform_gains, lr, pl->w_per_g, i, r.ncols);
+          } else if (!comp) {
+            ne += mt_ssm_row(s->entries + ne, pl->vel_w + k0, wk->gw[l] + k0, pl->gain_set + k0,
+                             pl->gain_rst + k0, pl->uniform_gains, lr, pl->w_per_g, beta, i,
+                             r.ncols, &s->rng);
+          } else {
+            /* with compensation the plan is kept, for compensate() to read back */
+            mt_pulse_momentum(pl->vel_w + k0, wk->gw[l] + k0, r.ncols, beta);
+            if (mt_all_zero(pl->vel_w + k0, r.ncols)) continue;
+            int32_t pr[MT_COLS];
+            mt_pulse_plan_stochastic(pr, pl->vel_w + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
                                      pl->w_per_g, r.ncols, &s->rng);
-            /* Only compensation reads the plan back (not saved in checkpoints). */
-            if (comp) {
-              int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
-              for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
-            }
-          } else if (!plan_nearest(pr, g + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
-                                   pl->w_per_g, r.ncols)) {
-            continue; /* (sgd-pulse reads planned nowhere) */
+            int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
+            for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
+            ne += mt_compact_row(s->entries + ne, pr, i, r.ncols);
           }
-          ne += mt_compact_row(s->entries + ne, pr, i, r.ncols);
         }
         if (ne == 0) continue;
         /* ssm compensation: G+ of every weight to pulse, before the pulses (one READ_LIST,
@@ -584,6 +565,7 @@ int mt_pulse_load(mt_pulse_state *s, mt_rbuf *b, char *err, size_t errlen) {
         return -1;
       }
     }
+    pl->uniform_gains = gains_uniform(pl, n);
   }
   if (b->short_read) {
     snprintf(err, errlen, "the pulse trainer's state is cut short");

@@ -39,6 +39,8 @@ typedef struct {
 typedef struct {
   float w_per_g;              /* weight of one g unit of g+ - g- */
   float *gain_set, *gain_rst; /* g units per pulse of each G+ device (nominal, or measured) */
+  int uniform_gains;          /* every gain_set is one value, every gain_rst one value (the
+                               * nominal gains): the row plans load none (mt_pulse_row.h) */
   float *vel_w, *vel_b;       /* momentum */
   int8_t *planned;            /* ssm: pulses of this step per weight (workspace) */
   uint16_t *g_before;         /* G+ read before the pulses (workspace) */

@@ -1,9 +1,13 @@
 /* The portable code paths against the fast ones the library builds on this host:
- * mt_floor_shift (hls/mt_fixed.h: GCC's arithmetic shift, or the 2^62 offset) and
- * mt_compact_row (host/src/mt_compact_row.h: AVX-512 where the host has it, or the loop).
+ * mt_floor_shift (hls/mt_fixed.h: GCC's arithmetic shift, or the 2^62 offset),
+ * mt_compact_row and mt_compact_levels (host/src/mt_compact_row.h: AVX-512 where the host has
+ * it, or the loop) and the pulse steps' rows mt_sgd_row and mt_ssm_row (host/src/mt_pulse_row.h:
+ * AVX-512 in one pass, or the step's parts one after the other).
  * This file is built with the host's vector units ($(ARCH)), tests/host/portable_paths.c with
  * MT_FORCE_PORTABLE; both are checked against a plain reference as well, so the test still
  * means something where the two builds take the same path (ARCH=, no AVX-512). */
+#include <float.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +19,7 @@
 #include "mt_compact_row.h"
 #include "mt_fixed.h"
 #include "mt_protocol.h"
+#include "mt_pulse_row.h"
 #include "portable_paths.h"
 
 #ifdef MT_FORCE_PORTABLE
@@ -137,11 +142,104 @@ static void compact_levels_paths_agree(void **state) {
       }
 }
 
+/* A gradient or velocity of the kinds a pulse step meets: zeros of both signs (blank pixels,
+ * dead units), magnitudes from subnormal to far past MT_PULSE_MAX pulses, NaN and infinities,
+ * and every mantissa. zeros is the chance of a zero in 16. */
+static float any_gradient(uint64_t *rng, uint32_t zeros) {
+  static const float special[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e-30f, 1e-40f, -1e-44f,
+                                  FLT_MIN, -FLT_MAX, 0.5f, -1.0f};
+  uint64_t r = splitmix64(rng);
+  if ((r & 15) < zeros) return r >> 4 & 1 ? -0.0f : 0.0f;
+  if ((r >> 4 & 63) == 0) return special[(r >> 10) % (sizeof special / sizeof *special)];
+  /* a random mantissa at 2^-40 .. 2^3, most of them 2^-16 .. 2^0 */
+  int e = (r >> 10 & 3) == 0 ? (int)((r >> 12) % 44) - 40 : (int)((r >> 12) % 17) - 16;
+  float m = 1.0f + (float)(r >> 40) / 16777216.0f;
+  return ldexpf(r >> 20 & 1 ? -m : m, e);
+}
+
+/* The reference of a row: per weight the rounding functions of mt_algo_ssm.c (the step's
+ * definition, test_ssm), in column order, and the entries of the non-zero counts. With v, ssm
+ * (the momentum first, no draw for a row of zero velocities), else sgd-pulse on g. */
+static uint32_t row_reference(uint32_t *out, float *v, const float *g, const float *gs,
+                              const float *gr, float lr, float w_per_g, float beta, uint32_t i,
+                              uint32_t n, uint64_t *rng) {
+  const float *x = g;
+  if (v) {
+    int any = 0;
+    for (uint32_t j = 0; j < n; j++) {
+      v[j] = beta * v[j] + g[j];
+      any |= v[j] != 0 || v[j] != v[j];
+    }
+    if (!any) return 0;
+    x = v;
+  }
+  uint32_t ne = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    float d = -lr * x[j] / w_per_g, a = fabsf(d) / (d > 0 ? gs[j] : gr[j]);
+    int32_t c = (int32_t)(v ? mt_pulse_round_stochastic(a, rng) : mt_pulse_round_nearest(a));
+    if (c != 0) out[ne++] = i << 20 | j << 8 | ((uint32_t)(d > 0 ? c : -c) & 0x7Fu);
+  }
+  return ne;
+}
+
+/* Every row length 1..MT_COLS, rows from all zero to none zero, gains one value per direction
+ * (uniform) or each its own, at several learning rates, weight scales and momenta: the same
+ * entries, velocities and generator state (the reference's) from both paths of mt_sgd_row and
+ * mt_ssm_row. */
+static void pulse_rows_paths_agree(void **state) {
+  (void)state;
+  static const struct {
+    float lr, w_per_g, beta;
+  } set[] = {{0.05f, 1.0f / 4096, 0.9f}, {0.001f, 3.1e-4f, 0.5f}, {1.0f, 2e-6f, 0.99f}, {0.02f, 0.7f, 0.0f}};
+  static const uint32_t zeros[] = {0, 4, 12, 16};
+  /* the vector paths may write up to 16 words past their entries */
+  static uint32_t fast[MT_COLS + 16], portable[MT_COLS + 16], want[MT_COLS];
+  float g[MT_COLS], gs[MT_COLS], gr[MT_COLS], vf[MT_COLS], vp[MT_COLS], vw[MT_COLS];
+  uint64_t rng = 4;
+  uint32_t rows = 0, entries = 0;
+  for (uint32_t n = 1; n <= MT_COLS; n++)
+    for (size_t c = 0; c < sizeof set / sizeof *set; c++)
+      for (size_t z = 0; z < sizeof zeros / sizeof *zeros; z++)
+        for (int uniform = 0; uniform <= 1; uniform++) {
+          const float lr = set[c].lr, wpg = set[c].w_per_g, beta = set[c].beta;
+          float us = 0.25f + (float)(splitmix64(&rng) % 1024) / 256, ur = 0.25f + (float)(splitmix64(&rng) % 1024) / 256;
+          for (uint32_t j = 0; j < n; j++) {
+            gs[j] = uniform ? us : 0.25f + (float)(splitmix64(&rng) % 1024) / 256;
+            gr[j] = uniform ? ur : 0.25f + (float)(splitmix64(&rng) % 1024) / 256;
+            g[j] = any_gradient(&rng, zeros[z]);
+            vf[j] = vp[j] = vw[j] = any_gradient(&rng, zeros[z]);
+          }
+          uint32_t i = (uint32_t)(splitmix64(&rng) % MT_ROWS);
+          /* sgd-pulse */
+          uint32_t nw = row_reference(want, NULL, g, gs, gr, lr, wpg, beta, i, n, NULL);
+          uint32_t nf = mt_sgd_row(fast, g, gs, gr, uniform, lr, wpg, i, n);
+          uint32_t np = portable_sgd_row(portable, g, gs, gr, uniform, lr, wpg, i, n);
+          if (nf != nw || np != nw || memcmp(fast, want, nw * sizeof *want) != 0 ||
+              memcmp(portable, want, nw * sizeof *want) != 0)
+            fail_msg("sgd-pulse row %u of %u (set %zu, zeros %u/16, uniform %d): fast %u entries, "
+                     "portable %u, want %u (or other entries)", i, n, c, zeros[z], uniform, nf, np, nw);
+          /* ssm, from one generator state (its draws) */
+          uint64_t s0 = splitmix64(&rng), sf = s0, sp = s0, sw = s0;
+          nw = row_reference(want, vw, g, gs, gr, lr, wpg, beta, i, n, &sw);
+          nf = mt_ssm_row(fast, vf, g, gs, gr, uniform, lr, wpg, beta, i, n, &sf);
+          np = portable_ssm_row(portable, vp, g, gs, gr, uniform, lr, wpg, beta, i, n, &sp);
+          if (nf != nw || np != nw || memcmp(fast, want, nw * sizeof *want) != 0 ||
+              memcmp(portable, want, nw * sizeof *want) != 0 || sf != sw || sp != sw ||
+              memcmp(vf, vw, n * sizeof *vw) != 0 || memcmp(vp, vw, n * sizeof *vw) != 0)
+            fail_msg("ssm row %u of %u (set %zu, zeros %u/16, uniform %d): fast %u entries, portable "
+                     "%u, want %u (or other entries, velocities or generator)", i, n, c, zeros[z],
+                     uniform, nf, np, nw);
+          rows++, entries += nw;
+        }
+  print_message("%u rows, %u ssm entries\n", rows, entries);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(floor_shift_paths_agree),
     cmocka_unit_test(compact_row_paths_agree),
     cmocka_unit_test(compact_levels_paths_agree),
+    cmocka_unit_test(pulse_rows_paths_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
