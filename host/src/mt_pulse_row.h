@@ -121,6 +121,7 @@ static inline uint32_t mt_sgd_row(uint32_t *restrict out, const float *restrict 
     const __m512 xc = _mm512_maskz_min_ps(_mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ), x, max);
     const __m512i c = _mm512_cvttps_epi32(_mm512_add_ps(xc, _mm512_set1_ps(0.5f)));
     const __m512i p = _mm512_mask_sub_epi32(c, (__mmask16)~pos, _mm512_setzero_si512(), c);
+    /* no branch on whether the block has a pulse (a coin flip): a branch was 15-20% slower */
     ne += mt_row_entries16(out + ne, p, _mm512_test_epi32_mask(p, p), i, j0);
   }
   return ne;
@@ -185,7 +186,7 @@ static inline uint32_t mt_ssm_row(uint32_t *restrict out, float *restrict v, con
     }
     c = _mm512_mask_mov_epi32(c, _mm512_cmp_ps_mask(x, max, _CMP_GE_OQ), _mm512_set1_epi32((int)MT_PULSE_MAX));
     const __m512i p = _mm512_mask_sub_epi32(c, (__mmask16)~pos, _mm512_setzero_si512(), c);
-    /* no branch on nz: whether a block of ssm's plan has a pulse is a coin flip */
+    /* no branch on whether the block has a pulse (as mt_sgd_row) */
     ne += mt_row_entries16(out + ne, p, _mm512_test_epi32_mask(p, p), i, j0);
   }
   *rng = x0 + draws * gm;
