@@ -471,7 +471,8 @@ static int compensate(mt_pulse_state *s, mt_dev *dev, uint32_t l, uint32_t tile,
   return flush(s, dev, tile, &ne);
 }
 
-int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr) {
+int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk,
+                  uint32_t batch, float lr) {
   const int ssm = s->o.ssm, comp = s->o.ssm && s->o.compensate;
   const float beta = s->o.momentum;
   for (uint32_t l = 0; l < s->n_layers; l++) {
@@ -490,6 +491,9 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
         for (uint32_t i = 0; i < r.nrows; i++) {
           size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
           if (!ssm) {
+            /* A row without input has a +0 gradient (mt_nn.h): it is not even read (blank
+             * pixels at batch 1, most rows of the first layer). */
+            if (mt_mlp_grad_row_unfed(net, wk, l, batch, rb * MT_ROWS + i)) continue;
             ne += mt_sgd_row(s->entries + ne, wk->gw[l] + k0, pl->gain_set + k0, pl->gain_rst + k0,
                              pl->uniform_gains, lr, pl->w_per_g, i, r.ncols);
           } else if (!comp) {
@@ -611,7 +615,7 @@ static int pulse_after_forward(mt_trainer *t) {
 }
 
 static int pulse_step(mt_trainer *t) {
-  return mt_pulse_step(t->state, t->dev, &t->net, &t->wk, t->o->lr) == MT_OK
+  return mt_pulse_step(t->state, t->dev, &t->net, &t->wk, t->o->batch, t->o->lr) == MT_OK
              ? 0
              : mt_trainer_dev_fail(t);
 }

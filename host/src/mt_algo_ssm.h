@@ -76,9 +76,10 @@ int mt_pulse_program_init(mt_pulse_state *s, mt_dev *dev, const mt_mlp_t *net);
 /* Reads the weights of layers first.. from the device into net->w. */
 int mt_pulse_read_weights(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, uint32_t first);
 
-/* One training step from the gradients in wk: biases on the host, weights by
- * pulses. */
-int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk, float lr);
+/* One training step from the gradients in wk of at most `batch` examples (the run's batch
+ * size): biases on the host, weights by pulses. */
+int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_work_t *wk,
+                  uint32_t batch, float lr);
 
 /* Checkpoints (the algorithm's section, mt_train_ckpt.c): everything a later step
  * reads that is not derived from the options and the preset: the stochastic-rounding generator, the compensation count, and

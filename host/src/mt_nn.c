@@ -627,6 +627,15 @@ void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch) {
   }
 }
 
+int mt_mlp_grad_row_unfed(const mt_mlp_t *m, const mt_mlp_work_t *wk, uint32_t l, uint32_t batch,
+                          uint32_t i) {
+  if (is_conv(m, l)) return 0;
+  const float *in = wk->act[l] + i;
+  for (uint32_t b = 0; b < batch; b++, in += m->sizes[l])
+    if (*in != 0.0f) return 0; /* (NaN included) */
+  return 1;
+}
+
 void mt_mlp_sgd(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr) {
   for (uint32_t l = 0; l < m->n_layers; l++) {
     axpy(m->w[l], -lr, wk->gw[l], n_w(m, l));

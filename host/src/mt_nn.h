@@ -157,6 +157,14 @@ float mt_mlp_loss(const mt_mlp_t *m, mt_mlp_work_t *wk, const uint8_t *labels, u
  * float weights of m (ReLU derivative: cached act > 0): fills wk->gw, wk->gb
  * and the hidden deltas. */
 void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch);
+/* After mt_mlp_backward of `batch` examples (or of fewer: the rows of wk->act past them hold
+ * earlier inputs, which only make the answer 0 more often): 1 if input i of fully connected
+ * layer l was 0 in every one of them, so that row i of wk->gw[l] is exactly +0 in every column
+ * (a zero input's terms are skipped, not multiplied, whatever the deltas); else 0, and 0 for a
+ * conv layer (backward has overwritten its patches). Lets a caller skip reading the row; a
+ * row can be zero for other reasons too. */
+int mt_mlp_grad_row_unfed(const mt_mlp_t *m, const mt_mlp_work_t *wk, uint32_t l, uint32_t batch,
+                          uint32_t i);
 /* Plain SGD step: w -= lr * gw, b -= lr * gb (and gamma, beta with BatchNorm). */
 void mt_mlp_sgd(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr);
 /* The BatchNorm part of it only: gamma -= lr * g_gamma, beta -= lr * g_beta (nothing without). */

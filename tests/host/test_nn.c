@@ -865,6 +865,63 @@ static void batchnorm_forward_statistics(void **state) {
   mt_mlp_free(&m);
 }
 
+/* mt_mlp_grad_row_unfed: a row of a fully connected layer whose input is 0 (either sign) in
+ * every example of the batch is reported, and its gradient row is +0 in every column, even
+ * with infinite deltas (0 x inf would be NaN); a row with an input in any example is not; a
+ * conv layer never is. */
+static void unfed_rows_have_zero_gradients(void **state) {
+  (void)state;
+  const uint32_t sizes[] = {12, 6, 3}, B = 3;
+  mt_mlp_t m;
+  make_net(&m, sizes, 2, 5);
+  mt_mlp_work_t wk;
+  assert_int_equal(mt_mlp_work_init(&wk, &m, B), 0);
+  float x[3 * 12];
+  uint64_t s = 9;
+  fill_uniform(x, 3 * 12, -1.0f, 1.0f, &s);
+  for (uint32_t b = 0; b < B; b++) {
+    x[b * 12 + 2] = 0.0f;
+    x[b * 12 + 11] = -0.0f;
+    x[b * 12 + 7] = b == 1 ? 0.5f : 0.0f; /* fed in one example only */
+  }
+  const uint8_t y[3] = {0, 1, 2};
+  for (int inf = 0; inf <= 1; inf++) {
+    assert_int_equal(mt_mlp_forward(&m, &wk, x, B, NULL, NULL), 0);
+    (void)mt_mlp_loss(&m, &wk, y, B, NULL);
+    if (inf)
+      for (uint32_t q = 0; q < B * 3; q++) wk.delta[2][q] = q % 2 ? INFINITY : -INFINITY;
+    mt_mlp_backward(&m, &wk, B);
+    for (uint32_t l = 0; l < 2; l++)
+      for (uint32_t i = 0; i < sizes[l]; i++) {
+        int fed = 0;
+        for (uint32_t b = 0; b < B; b++) fed |= wk.act[l][b * sizes[l] + i] != 0.0f;
+        assert_int_equal(mt_mlp_grad_row_unfed(&m, &wk, l, B, i), !fed);
+        if (l == 0) assert_int_equal(!fed, i == 2 || i == 11);
+        for (uint32_t j = 0; !fed && j < sizes[l + 1]; j++) {
+          uint32_t bits;
+          memcpy(&bits, &wk.gw[l][i * sizes[l + 1] + j], sizeof bits);
+          assert_int_equal(bits, 0); /* +0 */
+        }
+      }
+  }
+  mt_mlp_work_free(&wk);
+  mt_mlp_free(&m);
+  /* a conv layer: never (its patches are gone after backward) */
+  uint32_t cs[MT_NN_MAX_LAYERS + 1], nl;
+  mt_layer_spec spec[MT_NN_MAX_LAYERS];
+  assert_int_equal(mt_net_parse("6x6x1-c3x2-p2-3", cs, spec, &nl, NULL, 0), 0);
+  assert_int_equal(mt_net_init(&m, cs, spec, nl, 3), 0);
+  assert_int_equal(mt_mlp_work_init(&wk, &m, 1), 0);
+  float xc[36] = {0};
+  assert_int_equal(mt_mlp_forward(&m, &wk, xc, 1, NULL, NULL), 0);
+  (void)mt_mlp_loss(&m, &wk, y, 1, NULL);
+  mt_mlp_backward(&m, &wk, 1);
+  assert_int_equal(mt_mlp_grad_row_unfed(&m, &wk, 0, 1, 0), 0);
+  assert_int_equal(mt_mlp_grad_row_unfed(&m, &wk, 1, 1, 0), 1); /* the fc layer after it: no input */
+  mt_mlp_work_free(&wk);
+  mt_mlp_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parse_accepts_good_specs),
@@ -885,6 +942,7 @@ int main(void) {
       cmocka_unit_test(batchnorm_gradients_match_finite_differences),
       cmocka_unit_test(batchnorm_conv_gradients_match_finite_differences),
       cmocka_unit_test(batchnorm_forward_statistics),
+      cmocka_unit_test(unfed_rows_have_zero_gradients),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
