@@ -95,6 +95,12 @@ def reg_name(sig):
     return base.lstrip("\\")
 
 
+def reg_key(sig):
+    """The register a cut removes: every generate copy at once (u_noise.g_lane[*].u_lane.head_q),
+    since they are the same RTL and the same fix."""
+    return re.sub(r"\[\d+\]", "[*]", reg_name(sig))
+
+
 def named(sig):
     return sig.startswith("\\")
 
@@ -168,7 +174,7 @@ def main():
     by_reg = {}
     for name, (typ, conns) in cells.items():
         if typ in FF_TYPES and "Q" in conns and named(conns["Q"]):
-            by_reg.setdefault(reg_name(conns["Q"]), []).append(name)
+            by_reg.setdefault(reg_key(conns["Q"]), []).append(name)
     y = Yosys(a.yosys)
     y.run(f"read_rtlil {nl}")
     y.run("delete =A:blackbox")
@@ -214,7 +220,7 @@ def main():
         elif etyp in FF_TYPES and named(econ.get("Q", "")):
             end_name = f"{reg_name(econ['Q'])} [{econ['Q'].split(' [')[-1]}" \
                 if " [" in econ["Q"] else reg_name(econ["Q"])
-            cut = [(c, p) for c in by_reg.get(reg_name(econ["Q"]), [end_cell])
+            cut = [(c, p) for c in by_reg.get(reg_key(econ["Q"]), [end_cell])
                    for p in FF_TYPES[etyp]]
         else:
             end_name = end_cell
