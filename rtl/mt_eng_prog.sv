@@ -137,6 +137,10 @@ module mt_eng_prog #(
   logic [6:0]  pn;               // PULSE count field
   logic [6:0]  pn_abs;
   logic [31:0] out_word;
+  // The response's second word (requested − programmed), registered: nothing it reads changes
+  // in S_RESP, and rk_q = 1 is S_RESP's second cycle. Computed as the word was written, the
+  // subtract sat between the region product's register and the response buffer's data pins.
+  logic [31:0] skipped_q;
 
   // Noise of amplitude amp for a Q3.12 sample: floor((amp * z + 2^11) / 2^12).
   function automatic logic signed [33:0] gnoise(input logic [15:0] amp, input logic [15:0] z);
@@ -283,8 +287,7 @@ module mt_eng_prog #(
 
     case (rk_q)
       2'd0: out_word = programmed_q;
-      2'd1: out_word = (kind_q == K_PROG ? len_q - 32'd2
-                       : (kind_q == K_MWRITE ? n_q : requests_q)) - programmed_q;
+      2'd1: out_word = skipped_q;
       default: out_word = wv_q;
     endcase
   end
@@ -468,6 +471,11 @@ module mt_eng_prog #(
         default: state_q <= S_IDLE;
       endcase
     end
+  end
+
+  always_ff @(posedge clk_i) begin
+    skipped_q <= (kind_q == K_PROG ? len_q - 32'd2 : (kind_q == K_MWRITE ? n_q : requests_q))
+                 - programmed_q;
   end
 
   always_ff @(posedge clk_i) begin
