@@ -33,7 +33,8 @@ def fail(msg):
 
 
 def parse_netlist(path):
-    """The top module's name, wire widths and cells {name: (type, {port: sig text})}."""
+    """The top module's name, wire widths and cells {name as sta prints it: (type,
+    {port: sig text}, name in RTLIL)}."""
     top, widths, cells = None, {}, {}
     cur, attrs, in_top = None, [], False
     with open(path) as f:
@@ -58,8 +59,9 @@ def parse_netlist(path):
                 widths[toks[-1]] = int(toks[3]) if len(toks) >= 4 and toks[2] == "width" else 1
             elif line.startswith("  cell "):
                 _, typ, name = line.split(None, 2)
-                cur = name.strip()
-                cells[cur] = (typ.lstrip("\\"), {})
+                # sta prints public names without their backslash: key them that way.
+                cur = name.strip().lstrip("\\")
+                cells[cur] = (typ.lstrip("\\"), {}, name.strip())
             elif cur is not None and line.startswith("    connect "):
                 _, port, sig = line.strip().split(None, 2)
                 cells[cur][1][port.lstrip("\\")] = sig
@@ -172,7 +174,7 @@ def main():
     top, widths, cells = parse_netlist(nl)
     # Flip-flops by the RTL register their Q drives.
     by_reg = {}
-    for name, (typ, conns) in cells.items():
+    for name, (typ, conns, _) in cells.items():
         if typ in FF_TYPES and "Q" in conns and named(conns["Q"]):
             by_reg.setdefault(reg_key(conns["Q"]), []).append(name)
     y = Yosys(a.yosys)
@@ -182,7 +184,7 @@ def main():
     # sta changes the design (it cannot run twice), so every run starts from a saved copy
     # with all the cuts so far applied again.
     y.run("design -save base")
-    blocks, cmds = [], []
+    blocks, cmds, stopped = [], [], None
     for k in range(a.n):
         tmp = os.path.join(a.dir, "sta_paths.tmp")
         if cmds:
@@ -208,8 +210,8 @@ def main():
             start = next((s for s in reversed(steps)
                           if s[2] == "<primary input>" and ".clk_i" not in s[1]
                           and s[1].lstrip(chr(92)) != "clk_i"), steps[-1])
-        etyp, econ = cells.get(end_cell, ("?", {}))
-        styp, scon = cells.get(start[1], ("?", {}))
+        etyp, econ, _ = cells.get(end_cell, ("?", {}, None))
+        styp, scon, _ = cells.get(start[1], ("?", {}, None))
         if "->" in end_pin:
             # The path ends at an output pin with no timing check after it (a module output).
             # Tie the arc's input pin: every other path through it is no slower than this one,
@@ -252,12 +254,13 @@ def main():
         # Cut the endpoint (tie its pins) for the next run.
         n0 = len(cmds)
         for c, p in cut:
-            typ, conns = cells.get(c, ("?", {}))
+            typ, conns, rtlil_name = cells.get(c, ("?", {}, None))
             if p in conns:
                 tie = FF_TIE[p] if typ in FF_TYPES else f"{sig_width(conns[p], widths)}'0"
-                cmds.append(f"connect -port {c} {p} {tie}")
+                cmds.append(f"connect -port {rtlil_name} {p} {tie}")
         if len(cmds) == n0:
-            fail(f"path {k + 1}: nothing to cut at {end_cell} ({end_pin})")
+            stopped = f"path {k + 1}: nothing to cut at {end_cell} ({end_pin}); stopped there"
+            break
     y.close()
     os.remove(os.path.join(a.dir, "sta_paths.tmp"))
     out = a.out or os.path.join(a.dir, "paths.txt")
@@ -266,6 +269,8 @@ def main():
                 f"(scripts/sta_paths.py; Yosys sta, cell delays only, no routing)\n")
         f.write("".join(blocks))
     print(f"sta_paths: {len(blocks)} paths in {out}")
+    if stopped:
+        fail(stopped)
 
 
 if __name__ == "__main__":
