@@ -161,7 +161,8 @@ EQ_TESTS := $(EQ_TEST_BIN) $(EQ_TEST_R4_BIN) $(EQ_TRAIN_BIN) $(EQ_TRAIN_USB_BIN)
 # reproduce.sh --quick (with the sanitizer build of memtile), compare_runs.sh (two of its runs), the XDC port check,
 # `make bitstream` without Vivado, and sweep.py (pytest; and against a real single-node Slurm
 # that the test starts and stops, docs/sweeps.md), memtile meta-sweep on a tiny grid
-# (docs/meta-sweep.md; two Yosys runs of the unit, about a minute).
+# (docs/meta-sweep.md; two Yosys runs of the unit, about a minute), scripts/sta_paths.py on one
+# unit synthesized for the AC701 (about 30 s).
 # tests/install: make install into a temporary prefix and use it from outside the tree;
 # tests/python: the Python binding (python/, docs/python.md) on build/libmemtile.so.0.
 INSTALL_TESTS := tests/install/test_install.sh tests/python/run_pytest.sh
@@ -170,7 +171,7 @@ SCRIPT_TESTS := tests/scripts/test_claims_table.py tests/scripts/test_gen_protoc
   tests/scripts/test_bitstream_novivado.sh tests/scripts/test_sweep.py \
   tests/scripts/test_sweep_slurm.sh tests/scripts/test_synth_ecp5.sh tests/scripts/test_compare_runs.sh \
   tests/scripts/test_meta_sweep.py tests/scripts/test_lint_board.sh \
-  tests/scripts/test_fidelity_table.py
+  tests/scripts/test_fidelity_table.py tests/scripts/test_sta_paths.sh
 
 all: $(BUILD)/libmtmodel.a $(TOOL_BIN)
 

@@ -471,12 +471,19 @@ module mt_device #(
   // An engine starts once every earlier event is counted and the noise lanes have finished a
   // SEED or a load: a lane's state_o is only the committed state once its draws are queued
   // again, and STATE_READ reads it.
-  logic can_start;
+  // The start is decoded from registers only (can_start_q, eng_sel_q, len_ok_q): decoded from
+  // op_q, len_q and the lanes in one cycle, it reached every engine's state register through a
+  // carry chain and three LUT levels (the AC701's worst path at f246cb1), and on the ECP5 it
+  // was the routed critical path. While a command waits in S_EXEC no engine runs, so nothing
+  // clears can_start once it is set (asserted below): the registered value a cycle late is
+  // exact, and it costs no cycle when the lanes were ready before the command's last word.
+  logic can_start, can_start_q, len_ok_q;
+  logic [NENG-1:0] eng_sel_q;
   assign can_start = !cnt_busy && &nz_avail;
 
   always_comb begin
     eng_start = '0;
-    if (state_q == S_EXEC && can_start && len_q <= CMD_WORDS) eng_start[engine_of(op_q)] = 1'b1;
+    if (state_q == S_EXEC && can_start_q && len_ok_q) eng_start = eng_sel_q;
   end
 
   always_ff @(posedge clk_i) begin
@@ -486,8 +493,10 @@ module mt_device #(
       clr_q <= '0;
       done_o <= 1'b0;
       cycles_o <= '0;
+      can_start_q <= 1'b0;
     end else begin
       cycles_o <= cycles_o + 64'd1;
+      can_start_q <= can_start;
       done_o <= 1'b0;
       if (issue) iss_q <= iss_q + 1;
       case (state_q)
@@ -509,6 +518,7 @@ module mt_device #(
           else if (s_hs) begin
             eng_cap_q <= cap_q - w_q - 32'(MT_HDR_WORDS);
             op_q <= s_axis_tdata_i[31:24];
+            eng_sel_q <= NENG'(1) << engine_of(s_axis_tdata_i[31:24]);
             tag_q <= s_axis_tdata_i[23:16];
             if (s_axis_tlast_i) truncated(32'd0, 32'd0, 32'd1);
             else state_q <= S_CMD1;
@@ -516,6 +526,7 @@ module mt_device #(
         end
         S_CMD1: if (s_hs) begin
           len_q <= s_axis_tdata_i;
+          len_ok_q <= s_axis_tdata_i <= CMD_WORDS;
           k_q <= '0;
           if (s_axis_tlast_i && s_axis_tdata_i != 0) truncated(s_axis_tdata_i, 32'd0, 32'd2);
           else if (s_axis_tdata_i == 0) begin
@@ -531,12 +542,12 @@ module mt_device #(
           end else if (s_axis_tlast_i) truncated(len_q, k_q + 1, k_q + 3);
         end
         S_EXEC: begin
-          if (len_q > CMD_WORDS) begin
+          if (!len_ok_q) begin
             st_q <= 16'(MT_ST_ERR_LENGTH);
             det0_q <= len_q;
             det1_q <= CMD_WORDS;
             begin_response();
-          end else if (can_start) state_q <= S_WAIT;
+          end else if (can_start_q) state_q <= S_WAIT;
         end
         S_WAIT: if (b_done) begin
           st_q <= b_status;
@@ -604,6 +615,14 @@ module mt_device #(
       e_lm_wdata[e*(LANES*16) +: (LANES*16)], e_hm_addr[e*(MEM_AW) +: (MEM_AW)],
       e_hm_we[e*(LANES) +: (LANES)], e_hm_wdata[e*(LANES*32) +: (LANES*32)]
     };
+  end
+  // The registered start condition (can_start_q) is only exact if nothing clears can_start
+  // while a command waits to start.
+  always_ff @(posedge clk_i) begin
+    if (!rst_i) begin
+      assert (!(state_q == S_EXEC && can_start_q) || can_start)
+      else $error("mt_device: can_start fell while a command waited in S_EXEC");
+    end
   end
   mt_bus_check #(.NENG(NENG)) u_bus_check (
     .clk_i(clk_i), .rst_i(rst_i), .start_i(eng_start), .done_i(e_done), .drives_i(e_drives)

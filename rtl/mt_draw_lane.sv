@@ -93,7 +93,11 @@ module mt_draw_lane #(
   logic [HW-2:0]   st_wa;
   logic [31:0]     u0, u1;
   logic [HW-1:0]   reserved;
-  logic [HW-1:0]   ready;
+  logic [HW-1:0]   ready_d;
+  logic            avail_q;        // this cycle's avail_o, computed in the last cycle
+  logic            live_d;
+  logic [HW-1:0]   head_d;
+  logic [HW-2:0]   zpair_d;
   logic [1:0]      n_take;
   logic [AW:0]     head_p1;
   logic [AW-1:0]   ra0, ra1;
@@ -105,14 +109,17 @@ module mt_draw_lane #(
   // Both transforms see the same valid stream, so one valid_o is enough; avail needs only
   // ready >= 2 and the bank addresses only (head+1)/2.
   logic unused_bits;
-  assign unused_bits = ^{zv1, ready[0], head_p1[0]};
+  assign unused_bits = ^{zv1, ready_d[0], head_p1[0]};
 
   // Outputs to the consumer: registers and queue reads only, in a block of their own, so
   // that an engine may compute take_i from avail_o, u_o and z_o in the same cycle without a
   // (real or, for Verilator, block-level) combinational loop.
+  // avail_o is a register: computed from the state a cycle ahead, it is the same value as
+  // live_q && ready >= 2 (ready = 2·zpair_q − head_q), without the subtract and compare between
+  // the lane's pointers and an engine's take_i, which decides on the avail_o of several lanes
+  // (the AC701's second-worst path at f246cb1: one lane's head_q to another lane's head_q).
   always_comb begin
-    ready    = {zpair_q, 1'b0} - head_q;
-    avail_o  = live_q && ready[HW-1:1] != '0;
+    avail_o  = avail_q;
     head_p1  = head_q[AW:0] + 1'b1;
     ra0      = head_p1[AW:1];
     ra1      = head_q[AW:1];
@@ -152,21 +159,31 @@ module mt_draw_lane #(
 
   assign n_take = avail_o ? (take_i[1] ? 2'd2 : {1'b0, take_i[0]}) : 2'd0;
 
-  always_ff @(posedge clk_i) begin
-    if (rst_i || kill_i) begin
-      live_q <= 1'b0;
-    end else if (load_i) begin
-      live_q <= 1'b1;
-    end
-    // Not on kill_i: state_o keeps reading the committed state through head_q.
+  // The next cycle's control state, as the block below registers it.
+  always_comb begin
+    if (rst_i || kill_i) live_d = 1'b0;
+    else if (load_i) live_d = 1'b1;
+    else live_d = live_q;
     if (rst_i || load_i) begin
-      head_q  <= '0;
-      wpair_q <= '0;
-      zpair_q <= '0;
+      head_d  = '0;
+      zpair_d = '0;
     end else begin
-      head_q  <= head_q + HW'(n_take);
+      head_d  = head_q + HW'(n_take);
+      zpair_d = zpair_q + (HW-1)'(zv0);
+    end
+    ready_d = {zpair_d, 1'b0} - head_d;
+  end
+
+  always_ff @(posedge clk_i) begin
+    live_q  <= live_d;
+    avail_q <= live_d && ready_d[HW-1:1] != '0;
+    // Not on kill_i: state_o keeps reading the committed state through head_q.
+    head_q  <= head_d;
+    zpair_q <= zpair_d;
+    if (rst_i || load_i) begin
+      wpair_q <= '0;
+    end else begin
       wpair_q <= wpair_q + (HW-1)'(gen);
-      zpair_q <= zpair_q + (HW-1)'(zv0);
     end
     if (rst_i || flush) begin
       uv_q    <= 1'b0;

@@ -80,7 +80,7 @@ module mt_eng_prog #(
   logic [31:0] programmed_q, wv_q, requests_q;
   logic [1:0]  rk_q;             // response word
   // the weight being worked on
-  logic [11:0] row_q, col_q;
+  logic [11:0] col_q;
   logic [7:0]  q_q;              // level to program
   logic [31:0] hin_q;            // META_WRITE hidden value
   logic [15:0] upd_q;            // META_UPDATE update
@@ -102,7 +102,11 @@ module mt_eng_prog #(
   logic [31:0] eo1_q, e0_q, e1_q, e2_q;
 
   // ---- derived values
-  logic [31:0] lane32, group32, addr32;
+  logic [31:0] lane32, next_row, next_col, next_addr;
+  // The weight's word address in the tile memories, computed in S_ENTRY from the row and column
+  // being loaded: (tile * ROWS + row) * GROUPS + col / LANES is two carry chains, and computed
+  // from row_q/col_q it sat between them and every memory address (the U250's worst path).
+  logic [MEM_AW-1:0] addr_q;
   logic [LANES-1:0] lane_oh;
   // The weight's record out of the memories' read words (mt_eng_lanerec.vh).
   localparam int unsigned LW = (LANES > 1) ? $clog2(LANES) : 1;
@@ -133,6 +137,10 @@ module mt_eng_prog #(
   logic [6:0]  pn;               // PULSE count field
   logic [6:0]  pn_abs;
   logic [31:0] out_word;
+  // The response's second word (requested − programmed), registered: nothing it reads changes
+  // in S_RESP, and rk_q = 1 is S_RESP's second cycle. Computed as the word was written, the
+  // subtract sat between the region product's register and the response buffer's data pins.
+  logic [31:0] skipped_q;
 
   // Noise of amplitude amp for a Q3.12 sample: floor((amp * z + 2^11) / 2^12).
   function automatic logic signed [33:0] gnoise(input logic [15:0] amp, input logic [15:0] z);
@@ -245,9 +253,10 @@ module mt_eng_prog #(
     cur_pl = kind_q == K_MUPD ? 32'd5 + (kc_q >> 1)
            : (kind_q == K_MWRITE ? 32'd5 + kc_q : k_q);
 
-    lane32  = {20'd0, col_q} % LANES;
-    group32 = {20'd0, col_q} / LANES;
-    addr32  = (tile * ROWS32 + {20'd0, row_q}) * GROUPS + group32;
+    lane32    = {20'd0, col_q} % LANES;
+    next_row  = kind_q[1] ? {20'd0, i_q[11:0]} : e_row;
+    next_col  = kind_q[1] ? {20'd0, j_q[11:0]} : e_col;
+    next_addr = (tile * ROWS32 + next_row) * GROUPS + next_col / LANES;
     lane_oh = '0;
     lane_oh[lane32[$clog2(LANES)-1:0]] = 1'b1;
     draw_ok = avail_q;
@@ -278,8 +287,7 @@ module mt_eng_prog #(
 
     case (rk_q)
       2'd0: out_word = programmed_q;
-      2'd1: out_word = (kind_q == K_PROG ? len_q - 32'd2
-                       : (kind_q == K_MWRITE ? n_q : requests_q)) - programmed_q;
+      2'd1: out_word = skipped_q;
       default: out_word = wv_q;
     endcase
   end
@@ -302,10 +310,10 @@ module mt_eng_prog #(
       S_VAL: pl_addr_o = PL_AW'(k_q + 32'd2);
       S_NEXT: pl_addr_o = PL_AW'(cur_pl);
       S_LOAD: begin
-        gm_addr_o = MEM_AW'(addr32);
-        dm_addr_o = MEM_AW'(addr32);
-        lm_addr_o = MEM_AW'(addr32);
-        hm_addr_o = MEM_AW'(addr32);
+        gm_addr_o = addr_q;
+        dm_addr_o = addr_q;
+        lm_addr_o = addr_q;
+        hm_addr_o = addr_q;
       end
       S_META1: begin
         if (kind_q == K_MUPD) cnt_inc_o[32*MT_CNT_META_UPDATES +: 32] = 32'd1;
@@ -341,10 +349,10 @@ module mt_eng_prog #(
         if (dk_q) cnt_inc_o[32*MT_CNT_CELLS_PROGRAMMED +: 32] = 32'd1;
       end
       S_STORE: begin
-        gm_addr_o = MEM_AW'(addr32);
-        dm_addr_o = MEM_AW'(addr32);
-        lm_addr_o = MEM_AW'(addr32);
-        hm_addr_o = MEM_AW'(addr32);
+        gm_addr_o = addr_q;
+        dm_addr_o = addr_q;
+        lm_addr_o = addr_q;
+        hm_addr_o = addr_q;
         gm_we_o = {lane_oh, lane_oh};
         dm_we_o = {lane_oh, lane_oh};
         lm_we_o = lane_oh;
@@ -466,6 +474,11 @@ module mt_eng_prog #(
   end
 
   always_ff @(posedge clk_i) begin
+    skipped_q <= (kind_q == K_PROG ? len_q - 32'd2 : (kind_q == K_MWRITE ? n_q : requests_q))
+                 - programmed_q;
+  end
+
+  always_ff @(posedge clk_i) begin
     if (rst_i) avail_q <= 1'b0;
     else avail_q <= nz_avail_i[lane32[$clog2(LANES)-1:0]] && nz_take_o == '0;
   end
@@ -539,13 +552,8 @@ module mt_eng_prog #(
         rk_q <= '0;
       end
       S_ENTRY: begin
-        if (kind_q[1]) begin
-          row_q <= i_q[11:0];
-          col_q <= j_q[11:0];
-        end else begin
-          row_q <= pl_data_i[31:20];
-          col_q <= pl_data_i[19:8];
-        end
+        col_q <= next_col[11:0];
+        addr_q <= MEM_AW'(next_addr);
         q_q <= pl_data_i[7:0];
         hin_q <= pl_data_i;
         upd_q <= kc_q[0] ? pl_data_i[31:16] : pl_data_i[15:0];
@@ -644,7 +652,7 @@ module mt_eng_prog #(
                            g_rdata_i, lt_data_i, e2_q[31:16],
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
                            cfg_idxshift[31:5], cfg_hbits[31:6], cfg_frac[31:5], cfg_round[31:1],
-                           cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], lane32, group32, addr32, sense_noise,
+                           cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], lane32, next_addr, sense_noise,
                            spread_noise, region_cells64[63:32], e_row, e_col, hin_q,
                            nz_avail_i, gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
 

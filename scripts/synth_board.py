@@ -49,7 +49,10 @@ BOARDS = {
     "u250": {"part": "xcu250", "family": "xcup", "top": "mt_device", "opts": "-nolutram",
              "params": {"TILES": 4, "ROWS": 128, "COLS": 128, "LANES": 16, "CMD_WORDS": 65536}},
     "ecp5": {"part": "lfe5u-85f", "family": "ecp5", "top": "mt_pins_top",
-             "params": {"TILES": 1, "ROWS": 32, "COLS": 32, "LANES": 2, "CMD_WORDS": 8192},
+             # 8x8: the geometry that places and routes. 32x32 fills all 156 multipliers and
+             # router2 did not converge on it (7.7 k overused wires at iteration 17, then
+             # rising; docs/rtl.md, "ECP5: routed").
+             "params": {"TILES": 1, "ROWS": 8, "COLS": 8, "LANES": 2, "CMD_WORDS": 4096},
              # nextpnr-ecp5's options besides the part, target and report files.
              # --placer=static: with the default HeAP placer router2 never converged on the
              # device (stalled at 11-24 k overused wires); after the static placer (about 30%
