@@ -400,7 +400,11 @@ module mt_device #(
   } state_e;
 
   state_e      state_q;
-  logic [31:0] cap_q;       // rsp_cap of the transfer
+  // Response words left of the transfer's rsp_cap (rsp_cap − words written), and whether a
+  // header and two detail words still fit: kept as registers, since the subtract and compare
+  // decided s_axis_tready_o and the state in one cycle (the AC701's worst path at e28f436).
+  logic [31:0] room_q;
+  logic        room_ok_q;
   logic [31:0] w_q;         // response words written so far
   logic [31:0] pos_q;       // command words consumed so far
   logic [31:0] k_q;         // payload words received of the current command
@@ -412,7 +416,7 @@ module mt_device #(
 
   logic s_hs;
   assign s_hs = s_axis_tvalid_i && s_axis_tready_o;
-  assign s_axis_tready_o = state_q == S_CMD0 && (cap_q - w_q >= 32'(MT_HDR_WORDS + 2)) ||
+  assign s_axis_tready_o = state_q == S_CMD0 && room_ok_q ||
                            state_q == S_CMD1 || state_q == S_PAYLOAD || state_q == S_DRAIN;
   assign pl_we = state_q == S_PAYLOAD && s_hs && len_q <= CMD_WORDS;
   assign pl_waddr = PL_AW'(k_q);
@@ -425,7 +429,7 @@ module mt_device #(
   assign st_ok = st_q == 16'(MT_ST_OK);
   assign items = 32'(MT_HDR_WORDS) + (st_ok ? nout_q : 32'd2);
   assign last_rsp = ended_q || st_q == 16'(MT_ST_ERR_OVERFLOW) || st_q == 16'(MT_ST_ERR_TRUNCATED) ||
-                    (cap_q - w_q - items < 32'(MT_HDR_WORDS + 2));
+                    (room_q - items < 32'(MT_HDR_WORDS + 2));
 
   logic [31:0] iss_q;       // next item to issue
   logic        infl_q;      // an item was issued last cycle
@@ -506,7 +510,8 @@ module mt_device #(
           if (!clearing_q && !rf_busy) state_q <= S_IDLE;
         end
         S_IDLE: if (s_axis_tvalid_i) begin
-          cap_q <= rsp_cap_i;
+          room_q <= rsp_cap_i;
+          room_ok_q <= rsp_cap_i >= 32'(MT_HDR_WORDS + 2);
           w_q <= '0;
           pos_q <= '0;
           state_q <= S_CMD0;
@@ -514,9 +519,9 @@ module mt_device #(
         S_CMD0: begin
           ended_q <= 1'b0;
           // No room for an error response: the transfer stops before this command.
-          if (cap_q - w_q < 32'(MT_HDR_WORDS + 2)) state_q <= S_DRAIN;
+          if (!room_ok_q) state_q <= S_DRAIN;
           else if (s_hs) begin
-            eng_cap_q <= cap_q - w_q - 32'(MT_HDR_WORDS);
+            eng_cap_q <= room_q - 32'(MT_HDR_WORDS);
             op_q <= s_axis_tdata_i[31:24];
             eng_sel_q <= NENG'(1) << engine_of(s_axis_tdata_i[31:24]);
             tag_q <= s_axis_tdata_i[23:16];
@@ -558,6 +563,8 @@ module mt_device #(
         end
         S_RESP: if (iss_q >= items && !infl_q && cnt_q == 0) begin
           w_q <= w_q + items;
+          room_q <= room_q - items;
+          room_ok_q <= room_q - items >= 32'(MT_HDR_WORDS + 2);
           if (st_q != 16'(MT_ST_ERR_OVERFLOW)) pos_q <= pos_q + (st_q == 16'(MT_ST_ERR_TRUNCATED)
                                                           ? cmd_words_q : 32'(MT_HDR_WORDS) + len_q);
           if (ended_q) state_q <= S_FIN;
