@@ -222,8 +222,9 @@ def main():
         elif etyp in FF_TYPES and named(econ.get("Q", "")):
             end_name = f"{reg_name(econ['Q'])} [{econ['Q'].split(' [')[-1]}" \
                 if " [" in econ["Q"] else reg_name(econ["Q"])
+            # (each bit with its own kind's pins: a register mixes FDRE and FDSE bits)
             cut = [(c, p) for c in by_reg.get(reg_key(econ["Q"]), [end_cell])
-                   for p in FF_TYPES[etyp]]
+                   for p in FF_TYPES[cells[c][0]]]
         else:
             end_name = end_cell
             pin = end_pin.split(".")[-1]
