@@ -93,7 +93,8 @@ module mt_draw_lane #(
   logic [HW-2:0]   st_wa;
   logic [31:0]     u0, u1;
   logic [HW-1:0]   reserved;
-  logic [HW-1:0]   ready_d;
+  logic [HW-1:0]   ready_n;        // draws ready next cycle if none were taken now
+  logic [2:0]      avail_if;       // avail next cycle if 0, 1 or 2 are taken now
   logic            avail_q;        // this cycle's avail_o, computed in the last cycle
   logic            live_d;
   logic [HW-1:0]   head_d;
@@ -109,7 +110,7 @@ module mt_draw_lane #(
   // Both transforms see the same valid stream, so one valid_o is enough; avail needs only
   // ready >= 2 and the bank addresses only (head+1)/2.
   logic unused_bits;
-  assign unused_bits = ^{zv1, ready_d[0], head_p1[0]};
+  assign unused_bits = ^{zv1, head_p1[0]};
 
   // Outputs to the consumer: registers and queue reads only, in a block of their own, so
   // that an engine may compute take_i from avail_o, u_o and z_o in the same cycle without a
@@ -118,6 +119,8 @@ module mt_draw_lane #(
   // live_q && ready >= 2 (ready = 2·zpair_q − head_q), without the subtract and compare between
   // the lane's pointers and an engine's take_i, which decides on the avail_o of several lanes
   // (the AC701's second-worst path at f246cb1: one lane's head_q to another lane's head_q).
+  // The next value is computed for each take (0, 1, 2) from registers, and the take only picks
+  // one, so that no subtract follows an engine's take either.
   always_comb begin
     avail_o  = avail_q;
     head_p1  = head_q[AW:0] + 1'b1;
@@ -171,12 +174,17 @@ module mt_draw_lane #(
       head_d  = head_q + HW'(n_take);
       zpair_d = zpair_q + (HW-1)'(zv0);
     end
-    ready_d = {zpair_d, 1'b0} - head_d;
+    // A take is at most what is ready (it needs avail_o), so ready_n - n_take does not wrap,
+    // and it is >= 2 exactly when ready_n >= 2 + n_take. Reset and load empty the queue.
+    ready_n = {zpair_q + (HW-1)'(zv0), 1'b0} - head_q;
+    avail_if[0] = ready_n >= HW'(2);
+    avail_if[1] = ready_n >= HW'(3);
+    avail_if[2] = ready_n >= HW'(4);
   end
 
   always_ff @(posedge clk_i) begin
     live_q  <= live_d;
-    avail_q <= live_d && ready_d[HW-1:1] != '0;
+    avail_q <= live_d && !(rst_i || load_i) && avail_if[n_take];
     // Not on kill_i: state_o keeps reading the committed state through head_q.
     head_q  <= head_d;
     zpair_q <= zpair_d;
