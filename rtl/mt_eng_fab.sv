@@ -338,6 +338,17 @@ module mt_eng_fab #(
   assign d4_i = d3_e_q[38:32];
   logic [40:0]          d13_v;
   assign d13_v = d12_m >> (24 + 32'(ds_q[12]));
+  // The floor compare d13_v < gmin_d, done before the shift: floor(m / 2^k) < f exactly when
+  // m < f * 2^k, and f * 2^(24 + s) is known from stage 4 on, so it is registered at stage 12
+  // beside the product (its bits above m's 41 in one flag). The compare then runs beside the
+  // shift instead of behind it: the shift and the compare in series were the engine's slowest
+  // path (5.19 ns alone).
+  logic [57:0]          d12_fl;
+  assign d12_fl = 58'(dms_q[11]) << (24 + 32'(ds_q[11]));
+  logic [40:0]          d12_fl_q;
+  logic                 d12_flhi_q;
+  logic                 d13_lt;
+  assign d13_lt = d12_flhi_q || d12_m < d12_fl_q;
   mt_umul25x25 #(.OW(49)) u_dm1 (
     .clk_i(clk_i), .a_i(d4_f_q), .b_i(d4_t_q), .c_i(HALF24), .p_o(d6_m)
   );
@@ -393,7 +404,9 @@ module mt_eng_fab #(
     d6_x_q <= d5_x_q[3:0];
     d7_x_q <= d6_x_q;
     d8_t_q <= mt_drift_exp2({2'd0, d7_x_q});
-    d13_g_q <= !dks_q[12] ? dgs_q[12] : d13_v < 41'(dms_q[12]) ? dms_q[12] : d13_v[15:0];
+    d12_fl_q <= d12_fl[40:0];
+    d12_flhi_q <= |d12_fl[57:41];
+    d13_g_q <= !dks_q[12] ? dgs_q[12] : d13_lt ? dms_q[12] : d13_v[15:0];
     // Decoded here so that the write enable leaves a register (the decode behind the index's
     // shift-register stage was the engine's slowest output, 5.6 ns of cell delay).
     d13_we_q <= DEVS'(1) << di_q[12];
@@ -745,6 +758,6 @@ module mt_eng_fab #(
   wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,
                          dm_rdata_i, lm_rdata_i, hm_rdata_i, fb_u_i, fb_z_i, tile[31:6],
                          cfg_i, p_q[5][31:1], p_q[2][31:6], p_q[3][31:23],
-                         d3_e_q[15:0], d6_m[23:0], d8_m[23:0], d10_m[23:0]};
+                         d3_e_q[15:0], d6_m[23:0], d8_m[23:0], d10_m[23:0], d13_v[40:16]};
 endmodule
 `default_nettype wire
