@@ -55,7 +55,7 @@ module mt_eng_mvm #(
   localparam int unsigned AW = PW + $clog2(ROWS) + 1;
   localparam int unsigned SQW = 31 + $clog2(ROWS) + 1;
 
-  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_CHECK, S_RUN, S_DONE} state_e;
+  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_PRE, S_CHECK, S_RUN, S_DONE} state_e;
 
   state_e      state_q;
   logic [31:0] len_q;
@@ -89,9 +89,16 @@ module mt_eng_mvm #(
   assign want_out = 32'(p_q[1][15:0]) * 32'(out_words[15:0]);
   // Registered for S_CHECK (p_q is complete one cycle before it): the products and the
   // compares after them in one cycle were the AC701 device's slowest path.
+  // Their compares are registered in S_PRE, one cycle more per MVM command (none per vector;
+  // cap_i holds for the whole command): the products leave DSP48 output registers (1.7 ns
+  // clock-to-out), and want_out_q > cap_i in front of S_CHECK's chain of checks was the
+  // engine's slowest path alone (4.85 ns).
+  logic len_bad_q, out_over_q;
   always_ff @(posedge clk_i) begin
     want_len_q <= want_len;
     want_out_q <= want_out;
+    len_bad_q <= len_q != want_len_q;
+    out_over_q <= want_out_q > cap_i;
   end
   logic tile_fab;
   assign tile_fab = fabricated_i[p_q[0][5:0]];
@@ -518,9 +525,10 @@ module mt_eng_mvm #(
             fi_q <= fi_q + 3'd1;
           end else begin
             fv_q <= 1'b0;
-            if (!fv_q && !fv2_q) state_q <= S_CHECK;
+            if (!fv_q && !fv2_q) state_q <= S_PRE;
           end
         end
+        S_PRE: state_q <= S_CHECK;               // len_bad_q, out_over_q
         S_CHECK: begin
           state_q <= S_DONE;
           if (len_q < 4) fail(MT_ST_ERR_LENGTH, len_q, 32'd4);
@@ -530,8 +538,8 @@ module mt_eng_mvm #(
           else if (p_q[1] == 0 || p_q[1] > MT_MAX_BATCH) fail(MT_ST_ERR_RANGE, 32'd1, p_q[1]);
           else if (p_q[2] == 0 || p_q[2] > ROWS) fail(MT_ST_ERR_RANGE, 32'd2, p_q[2]);
           else if (p_q[3] == 0 || p_q[3] > COLS) fail(MT_ST_ERR_RANGE, 32'd3, p_q[3]);
-          else if (len_q != want_len_q) fail(MT_ST_ERR_LENGTH, len_q, want_len_q);
-          else if (want_out_q > cap_i) fail(MT_ST_ERR_OVERFLOW, want_out_q, cap_i);
+          else if (len_bad_q) fail(MT_ST_ERR_LENGTH, len_q, want_len_q);
+          else if (out_over_q) fail(MT_ST_ERR_OVERFLOW, want_out_q, cap_i);
           else begin
             nout_q <= want_out_q;
             mode_q <= cfg_i[32*MT_CFG_READ_MODE +: 2];
