@@ -387,6 +387,9 @@ module mt_eng_mvm #(
     a_pair = hold_pairs[{a_w_q[PAW-1:0], HSH'(0)} +: 2*AW];
   end
   logic [47:0]      amp_q;                       // sigma * isqrt(2 sum x^2)
+  logic [39:0]      amp_lo_q;                    // its two partial products
+  logic [23:0]      amp_hi_q;
+  logic             amp_v_q;                     // they were taken last cycle
   logic [31:0]      a_left_q;                    // vectors still to convert
   // A vector's snapshot is pending from its last issue (snp_pend_q) and may be taken from
   // the cycle after its last accumulation was written (snp_rdy_q) once the ADC is idle. The
@@ -429,10 +432,17 @@ module mt_eng_mvm #(
   assign bias = adc_shift_q != 0 ? 65'sd1 <<< (adc_shift_q - 6'd1) : 65'sd0;
 
   always_ff @(posedge clk_i) begin
+    // amp = nroot * sigma (32x16) as two products that fit a DSP48 each (24x16 and 8x16),
+    // registered at the snapshot and added in the next cycle: as one product it was two
+    // cascaded DSPs feeding the read-noise DSPs' A registers, the engine's slowest path alone
+    // (4.73 ns). amp_q is first read by a2, two cycles after the snapshot; the previous
+    // vector's last word read it in the cycle of the snapshot at the latest.
     if (snap) begin
-      // The previous vector's last word used amp_q in the cycle before at the latest.
-      amp_q <= 48'(nroot_q) * 48'(sigma_q);
+      amp_lo_q <= 40'(nroot_q[23:0]) * 40'(sigma_q);
+      amp_hi_q <= 24'(nroot_q[31:24]) * 24'(sigma_q);
     end
+    amp_v_q <= snap;
+    if (amp_v_q) amp_q <= 48'(amp_lo_q) + {amp_hi_q, 24'd0};
     if (a_go) begin
       a1_acc_q[0] <= 64'($signed(a_pair[AW-1:0]));
       a1_acc_q[1] <= 64'($signed(a_pair[2*AW-1:AW]));
