@@ -343,8 +343,9 @@ module mt_eng_fab #(
   // beside the product (its bits above m's 41 in one flag). The compare then runs beside the
   // shift instead of behind it: the shift and the compare in series were the engine's slowest
   // path (5.19 ns alone).
-  logic [57:0]          d12_fl;
-  assign d12_fl = 58'(dms_q[11]) << (24 + 32'(ds_q[11]));
+  // (Shifted at stage 11 and split at stage 12: the shift and the OR of its top bits in one
+  // cycle, behind the shift register of gmin_d, were the engine's next slowest path, 4.73 ns.)
+  logic [57:0]          d11_fl_q;
   logic [40:0]          d12_fl_q;
   logic                 d12_flhi_q;
   logic                 d13_lt;
@@ -404,8 +405,9 @@ module mt_eng_fab #(
     d6_x_q <= d5_x_q[3:0];
     d7_x_q <= d6_x_q;
     d8_t_q <= mt_drift_exp2({2'd0, d7_x_q});
-    d12_fl_q <= d12_fl[40:0];
-    d12_flhi_q <= |d12_fl[57:41];
+    d11_fl_q <= 58'(dms_q[10]) << (24 + 32'(ds_q[10]));
+    d12_fl_q <= d11_fl_q[40:0];
+    d12_flhi_q <= |d11_fl_q[57:41];
     d13_g_q <= !dks_q[12] ? dgs_q[12] : d13_lt ? dms_q[12] : d13_v[15:0];
     // Decoded here so that the write enable leaves a register (the decode behind the index's
     // shift-register stage was the engine's slowest output, 5.6 ns of cell delay).
