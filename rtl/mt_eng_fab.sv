@@ -338,6 +338,18 @@ module mt_eng_fab #(
   assign d4_i = d3_e_q[38:32];
   logic [40:0]          d13_v;
   assign d13_v = d12_m >> (24 + 32'(ds_q[12]));
+  // The floor compare d13_v < gmin_d, done before the shift: floor(m / 2^k) < f exactly when
+  // m < f * 2^k, and f * 2^(24 + s) is known from stage 4 on, so it is registered at stage 12
+  // beside the product (its bits above m's 41 in one flag). The compare then runs beside the
+  // shift instead of behind it: the shift and the compare in series were the engine's slowest
+  // path (5.19 ns alone).
+  // (Shifted at stage 11 and split at stage 12: the shift and the OR of its top bits in one
+  // cycle, behind the shift register of gmin_d, were the engine's next slowest path, 4.73 ns.)
+  logic [57:0]          d11_fl_q;
+  logic [40:0]          d12_fl_q;
+  logic                 d12_flhi_q;
+  logic                 d13_lt;
+  assign d13_lt = d12_flhi_q || d12_m < d12_fl_q;
   mt_umul25x25 #(.OW(49)) u_dm1 (
     .clk_i(clk_i), .a_i(d4_f_q), .b_i(d4_t_q), .c_i(HALF24), .p_o(d6_m)
   );
@@ -393,7 +405,10 @@ module mt_eng_fab #(
     d6_x_q <= d5_x_q[3:0];
     d7_x_q <= d6_x_q;
     d8_t_q <= mt_drift_exp2({2'd0, d7_x_q});
-    d13_g_q <= !dks_q[12] ? dgs_q[12] : d13_v < 41'(dms_q[12]) ? dms_q[12] : d13_v[15:0];
+    d11_fl_q <= 58'(dms_q[10]) << (24 + 32'(ds_q[10]));
+    d12_fl_q <= d11_fl_q[40:0];
+    d12_flhi_q <= |d11_fl_q[57:41];
+    d13_g_q <= !dks_q[12] ? dgs_q[12] : d13_lt ? dms_q[12] : d13_v[15:0];
     // Decoded here so that the write enable leaves a register (the decode behind the index's
     // shift-register stage was the engine's slowest output, 5.6 ns of cell delay).
     d13_we_q <= DEVS'(1) << di_q[12];
@@ -416,8 +431,17 @@ module mt_eng_fab #(
   function automatic logic entry_bad(input logic [31:0] e);
     entry_bad = 32'(e[31:20]) >= ROWS || 32'(e[19:8]) >= COLS || e[7:0] != 8'd0;
   endfunction
-  logic [31:0] n_entries;
-  assign n_entries = len_q - 32'(MT_PL_READ_LIST_WORDS);
+  // READ_LIST's entry count and its compares, registered from len_q (set at the start, many
+  // cycles before S_LCHK ends; cap_i holds for the whole command): the subtract and the
+  // compare with cap_i in front of S_LCHK's state decision were this engine's slowest path
+  // alone (4.90 ns).
+  logic [31:0] n_entries_q;
+  logic        n_over_q, n_zero_q;
+  always_ff @(posedge clk_i) begin
+    n_entries_q <= len_q - 32'(MT_PL_READ_LIST_WORDS);
+    n_over_q <= n_entries_q > cap_i;
+    n_zero_q <= n_entries_q == 32'd0;
+  end
   logic r_go;
   assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_wa_q
                 && (probe || nz_avail_i[r_lane_q]);
@@ -630,15 +654,15 @@ module mt_eng_fab #(
             fail(MT_ST_ERR_RANGE, ld2_q, pl_data_i);
             state_q <= S_DONE;
           end else if (!lv_q && !lv2_q && lk_q >= len_q) begin
-            if (n_entries > cap_i) begin
-              fail(MT_ST_ERR_OVERFLOW, n_entries, cap_i);
+            if (n_over_q) begin
+              fail(MT_ST_ERR_OVERFLOW, n_entries_q, cap_i);
               state_q <= S_DONE;
             end else begin
-              nout_q <= n_entries;
+              nout_q <= n_entries_q;
               r_n_q <= 32'd0;
               lk_q <= MT_PL_READ_LIST_WORDS;
               lf_q <= 2'd0;
-              state_q <= n_entries == 0 ? S_DONE : S_LFETCH;
+              state_q <= n_zero_q ? S_DONE : S_LFETCH;
             end
           end
         end
@@ -745,6 +769,6 @@ module mt_eng_fab #(
   wire unused_inputs = ^{lt_data_i, mt_data_i, g_rdata_i, levels_i, nz_u_i, nz_state_i,
                          dm_rdata_i, lm_rdata_i, hm_rdata_i, fb_u_i, fb_z_i, tile[31:6],
                          cfg_i, p_q[5][31:1], p_q[2][31:6], p_q[3][31:23],
-                         d3_e_q[15:0], d6_m[23:0], d8_m[23:0], d10_m[23:0]};
+                         d3_e_q[15:0], d6_m[23:0], d8_m[23:0], d10_m[23:0], d13_v[40:16]};
 endmodule
 `default_nettype wire

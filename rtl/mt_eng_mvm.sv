@@ -55,7 +55,7 @@ module mt_eng_mvm #(
   localparam int unsigned AW = PW + $clog2(ROWS) + 1;
   localparam int unsigned SQW = 31 + $clog2(ROWS) + 1;
 
-  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_CHECK, S_RUN, S_DONE} state_e;
+  typedef enum logic [2:0] {S_IDLE, S_FETCH, S_PRE, S_CHECK, S_RUN, S_DONE} state_e;
 
   state_e      state_q;
   logic [31:0] len_q;
@@ -89,9 +89,16 @@ module mt_eng_mvm #(
   assign want_out = 32'(p_q[1][15:0]) * 32'(out_words[15:0]);
   // Registered for S_CHECK (p_q is complete one cycle before it): the products and the
   // compares after them in one cycle were the AC701 device's slowest path.
+  // Their compares are registered in S_PRE, one cycle more per MVM command (none per vector;
+  // cap_i holds for the whole command): the products leave DSP48 output registers (1.7 ns
+  // clock-to-out), and want_out_q > cap_i in front of S_CHECK's chain of checks was the
+  // engine's slowest path alone (4.85 ns).
+  logic len_bad_q, out_over_q;
   always_ff @(posedge clk_i) begin
     want_len_q <= want_len;
     want_out_q <= want_out;
+    len_bad_q <= len_q != want_len_q;
+    out_over_q <= want_out_q > cap_i;
   end
   logic tile_fab;
   assign tile_fab = fabricated_i[p_q[0][5:0]];
@@ -380,6 +387,9 @@ module mt_eng_mvm #(
     a_pair = hold_pairs[{a_w_q[PAW-1:0], HSH'(0)} +: 2*AW];
   end
   logic [47:0]      amp_q;                       // sigma * isqrt(2 sum x^2)
+  logic [39:0]      amp_lo_q;                    // its two partial products
+  logic [23:0]      amp_hi_q;
+  logic             amp_v_q;                     // they were taken last cycle
   logic [31:0]      a_left_q;                    // vectors still to convert
   // A vector's snapshot is pending from its last issue (snp_pend_q) and may be taken from
   // the cycle after its last accumulation was written (snp_rdy_q) once the ADC is idle. The
@@ -422,10 +432,17 @@ module mt_eng_mvm #(
   assign bias = adc_shift_q != 0 ? 65'sd1 <<< (adc_shift_q - 6'd1) : 65'sd0;
 
   always_ff @(posedge clk_i) begin
+    // amp = nroot * sigma (32x16) as two products that fit a DSP48 each (24x16 and 8x16),
+    // registered at the snapshot and added in the next cycle: as one product it was two
+    // cascaded DSPs feeding the read-noise DSPs' A registers, the engine's slowest path alone
+    // (4.73 ns). amp_q is first read by a2, two cycles after the snapshot; the previous
+    // vector's last word read it in the cycle of the snapshot at the latest.
     if (snap) begin
-      // The previous vector's last word used amp_q in the cycle before at the latest.
-      amp_q <= 48'(nroot_q) * 48'(sigma_q);
+      amp_lo_q <= 40'(nroot_q[23:0]) * 40'(sigma_q);
+      amp_hi_q <= 24'(nroot_q[31:24]) * 24'(sigma_q);
     end
+    amp_v_q <= snap;
+    if (amp_v_q) amp_q <= 48'(amp_lo_q) + {amp_hi_q, 24'd0};
     if (a_go) begin
       a1_acc_q[0] <= 64'($signed(a_pair[AW-1:0]));
       a1_acc_q[1] <= 64'($signed(a_pair[2*AW-1:AW]));
@@ -518,9 +535,10 @@ module mt_eng_mvm #(
             fi_q <= fi_q + 3'd1;
           end else begin
             fv_q <= 1'b0;
-            if (!fv_q && !fv2_q) state_q <= S_CHECK;
+            if (!fv_q && !fv2_q) state_q <= S_PRE;
           end
         end
+        S_PRE: state_q <= S_CHECK;               // len_bad_q, out_over_q
         S_CHECK: begin
           state_q <= S_DONE;
           if (len_q < 4) fail(MT_ST_ERR_LENGTH, len_q, 32'd4);
@@ -530,8 +548,8 @@ module mt_eng_mvm #(
           else if (p_q[1] == 0 || p_q[1] > MT_MAX_BATCH) fail(MT_ST_ERR_RANGE, 32'd1, p_q[1]);
           else if (p_q[2] == 0 || p_q[2] > ROWS) fail(MT_ST_ERR_RANGE, 32'd2, p_q[2]);
           else if (p_q[3] == 0 || p_q[3] > COLS) fail(MT_ST_ERR_RANGE, 32'd3, p_q[3]);
-          else if (len_q != want_len_q) fail(MT_ST_ERR_LENGTH, len_q, want_len_q);
-          else if (want_out_q > cap_i) fail(MT_ST_ERR_OVERFLOW, want_out_q, cap_i);
+          else if (len_bad_q) fail(MT_ST_ERR_LENGTH, len_q, want_len_q);
+          else if (out_over_q) fail(MT_ST_ERR_OVERFLOW, want_out_q, cap_i);
           else begin
             nout_q <= want_out_q;
             mode_q <= cfg_i[32*MT_CFG_READ_MODE +: 2];
