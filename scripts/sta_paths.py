@@ -60,11 +60,11 @@ def parse_netlist(path):
             elif line.startswith("  cell "):
                 _, typ, name = line.split(None, 2)
                 # sta prints public names without their backslash: key them that way.
-                cur = name.strip().lstrip("\\")
-                cells[cur] = (typ.lstrip("\\"), {}, name.strip())
+                cur = bare(name.strip())
+                cells[cur] = (bare(typ), {}, name.strip())
             elif cur is not None and line.startswith("    connect "):
                 _, port, sig = line.strip().split(None, 2)
-                cells[cur][1][port.lstrip("\\")] = sig
+                cells[cur][1][bare(port)] = sig
             elif line.startswith("  end"):
                 cur = None
     if top is None or not cells:
@@ -93,14 +93,18 @@ def sig_width(sig, widths):
 
 def reg_name(sig):
     """The RTL signal a flip-flop's Q drives: "\\u_prog.state_q [4]" -> "u_prog.state_q"."""
-    base = sig.split(" [")[0].strip()
-    return base.lstrip("\\")
+    return bare(sig.split(" [")[0].strip())
 
 
 def reg_key(sig):
     """The register a cut removes: every generate copy at once (u_noise.g_lane[*].u_lane.head_q),
     since they are the same RTL and the same fix."""
     return re.sub(r"\[\d+\]", "[*]", reg_name(sig))
+
+
+def bare(name):
+    """A public RTLIL name as sta prints it and a designer reads it: without its backslash."""
+    return name.lstrip("\\")
 
 
 def named(sig):
@@ -137,6 +141,7 @@ class Yosys:
 
 STEP = re.compile(r"^\s+(\d+) (\S+) \(([^)]*)\)$")
 PRIMARY = re.compile(r"^\s+0\s+(.*) \(<primary input>\)$")
+CLOCK_ARC = re.compile(r"\.(C|CLK\w*)->")  # a register's clock-to-output arc
 
 
 def parse_sta(text):
@@ -203,13 +208,10 @@ def main():
             break
         end_cell, end_pin = steps[0][1], steps[0][2]
         # The startpoint: the first register (a clock-to-output arc), else the input port.
-        start = next((s for s in reversed(steps) if "->" in s[2] and s[0] > 0
-                      and not s[2].startswith("BUFG")
-                      and re.search(r"\.(C|CLK\w*)->", s[2])), None)
+        start = next((s for s in reversed(steps) if CLOCK_ARC.search(s[2])), None)
         if start is None:
-            start = next((s for s in reversed(steps)
-                          if s[2] == "<primary input>" and ".clk_i" not in s[1]
-                          and s[1].lstrip(chr(92)) != "clk_i"), steps[-1])
+            start = next((s for s in reversed(steps) if s[2] == "<primary input>"
+                          and bare(s[1]) != "clk_i"), steps[-1])
         etyp, econ, _ = cells.get(end_cell, ("?", {}, None))
         styp, scon, _ = cells.get(start[1], ("?", {}, None))
         if "->" in end_pin:
@@ -220,8 +222,7 @@ def main():
             end_name = f"{end_cell}.{out_pin} (an output pin with no timing check after it)"
             cut = [(end_cell, in_pin)]
         elif etyp in FF_TYPES and named(econ.get("Q", "")):
-            end_name = f"{reg_name(econ['Q'])} [{econ['Q'].split(' [')[-1]}" \
-                if " [" in econ["Q"] else reg_name(econ["Q"])
+            end_name = bare(econ["Q"])
             # (each bit with its own kind's pins: a register mixes FDRE and FDSE bits)
             cut = [(c, p) for c in by_reg.get(reg_key(econ["Q"]), [end_cell])
                    for p in FF_TYPES[cells[c][0]]]
@@ -230,15 +231,15 @@ def main():
             pin = end_pin.split(".")[-1]
             cut = [(end_cell, pin)]
         if styp in FF_TYPES and named(scon.get("Q", "")):
-            start_name = scon["Q"].lstrip("\\")
+            start_name = bare(scon["Q"])
         elif start[2] == "<primary input>":
-            start_name = f"input port {start[1].lstrip(chr(92))}"
+            start_name = f"input port {bare(start[1])}"
         else:
             start_name = f"{start[1]} ({start[2]})"
         levels = {}
         for s in steps[1:]:
             t = s[2].split(".")[0]
-            if "->" not in s[2] or t == "BUFG" or re.search(r"\.(C|CLK\w*)->", s[2]):
+            if "->" not in s[2] or t == "BUFG" or CLOCK_ARC.search(s[2]):
                 continue
             levels[t] = levels.get(t, 0) + 1
         nets = []
@@ -250,7 +251,7 @@ def main():
             f"   end:    {end_name} ({etyp}.{end_pin.split('.')[-1]})\n"
             f"   start:  {start_name} ({styp})\n"
             f"   levels: {', '.join(f'{v} {t}' for t, v in sorted(levels.items()))}\n"
-            f"   named nets, start to end: {'; '.join(n.lstrip(chr(92)) for n in nets) or '-'}\n")
+            f"   named nets, start to end: {'; '.join(bare(n) for n in nets) or '-'}\n")
         print(blocks[-1], end="", flush=True)
         # Cut the endpoint (tie its pins) for the next run.
         n0 = len(cmds)
