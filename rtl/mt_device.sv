@@ -423,13 +423,23 @@ module mt_device #(
   assign busy_o = state_q != S_IDLE;
 
   // Response items: header word 0, header word 1, then the detail words or n_out payload words.
-  logic [31:0] items;
+  // The count, its last index and whether this response ends the transfer's are registers,
+  // loaded every cycle from st_q, nout_q and room_q, which hold through S_RESP: from st_q
+  // through the add and its compares into the item FIFO was the AC701 device's path #5 at
+  // e28f436 (5.76 ns). items_q and items_m1_q are exact from S_RESP's second cycle, last_rsp_q
+  // from its third: the first cycle issues item 0 without them (a response has at least the
+  // two header words, rsp_first_q below), the first push (item 0, second cycle) is not the last
+  // item, and the earliest end of S_RESP is its fourth cycle.
+  logic [31:0] items_q, items_m1_q;
   logic        st_ok;
-  logic        last_rsp;  // this command's response ends the transfer's response
+  logic        last_rsp_q;  // this command's response ends the transfer's response
   assign st_ok = st_q == 16'(MT_ST_OK);
-  assign items = 32'(MT_HDR_WORDS) + (st_ok ? nout_q : 32'd2);
-  assign last_rsp = ended_q || st_q == 16'(MT_ST_ERR_OVERFLOW) || st_q == 16'(MT_ST_ERR_TRUNCATED) ||
-                    (room_q - items < 32'(MT_HDR_WORDS + 2));
+  always_ff @(posedge clk_i) begin
+    items_q <= 32'(MT_HDR_WORDS) + (st_ok ? nout_q : 32'd2);
+    items_m1_q <= 32'(MT_HDR_WORDS - 1) + (st_ok ? nout_q : 32'd2);
+    last_rsp_q <= ended_q || st_q == 16'(MT_ST_ERR_OVERFLOW) || st_q == 16'(MT_ST_ERR_TRUNCATED)
+                  || (room_q - items_q < 32'(MT_HDR_WORDS + 2));
+  end
 
   logic [31:0] iss_q;       // next item to issue
   logic        infl_q;      // an item was issued last cycle
@@ -439,7 +449,9 @@ module mt_device #(
   logic [2:0]  cnt_q;
   logic        issue, push, pop;
   logic [31:0] item_data;
-  assign issue = state_q == S_RESP && iss_q < items && (3'(cnt_q) + 3'(infl_q) <= 3'd3);
+  logic        rsp_first_q;  // the first cycle of S_RESP
+  assign issue = state_q == S_RESP && (rsp_first_q || iss_q < items_q)
+                 && (3'(cnt_q) + 3'(infl_q) <= 3'd3);
   assign rsp_raddr = PL_AW'(iss_q - 32'(MT_HDR_WORDS));
   assign push = infl_q;
   assign pop = m_axis_tvalid_o && m_axis_tready_i;
@@ -457,7 +469,7 @@ module mt_device #(
   assign m_axis_tlast_o = fifo_q[rd_q][32];
 
   always_ff @(posedge clk_i) begin
-    if (push) fifo_q[wr_q] <= {last_rsp && infl_idx_q == items - 1, item_data};
+    if (push) fifo_q[wr_q] <= {last_rsp_q && infl_idx_q == items_m1_q, item_data};
     if (rst_i) begin
       rd_q <= '0;
       wr_q <= '0;
@@ -501,6 +513,7 @@ module mt_device #(
     end else begin
       cycles_o <= cycles_o + 64'd1;
       can_start_q <= can_start;
+      rsp_first_q <= 1'b0;
       done_o <= 1'b0;
       if (issue) iss_q <= iss_q + 1;
       case (state_q)
@@ -561,14 +574,14 @@ module mt_device #(
           nout_q <= b_n_out;
           begin_response();
         end
-        S_RESP: if (iss_q >= items && !infl_q && cnt_q == 0) begin
-          w_q <= w_q + items;
-          room_q <= room_q - items;
-          room_ok_q <= room_q - items >= 32'(MT_HDR_WORDS + 2);
+        S_RESP: if (!rsp_first_q && iss_q >= items_q && !infl_q && cnt_q == 0) begin
+          w_q <= w_q + items_q;
+          room_q <= room_q - items_q;
+          room_ok_q <= room_q - items_q >= 32'(MT_HDR_WORDS + 2);
           if (st_q != 16'(MT_ST_ERR_OVERFLOW)) pos_q <= pos_q + (st_q == 16'(MT_ST_ERR_TRUNCATED)
                                                           ? cmd_words_q : 32'(MT_HDR_WORDS) + len_q);
           if (ended_q) state_q <= S_FIN;
-          else if (last_rsp) state_q <= S_DRAIN;
+          else if (last_rsp_q) state_q <= S_DRAIN;
           else state_q <= S_CMD0;
         end
         S_DRAIN: if (s_hs && s_axis_tlast_i) state_q <= S_FIN;
@@ -585,6 +598,7 @@ module mt_device #(
 
   task automatic begin_response();
     iss_q <= '0;
+    rsp_first_q <= 1'b1;
     state_q <= S_RESP;
   endtask
 

@@ -7,9 +7,10 @@
 // Every command is a fetch of its first payload words, a decision, and at most two loops over
 // an index: a check loop (read payload word, test it) and a move loop (read a source word,
 // write it to the response buffer or the register file). A payload word arrives two cycles
-// after its address (the payload buffer's output is registered), as does a register-file word;
-// the tile memories' words arrive one cycle after. So a loop issues index i while it consumes
-// the payload data of index i-2 (vld2_q, di2_q) or the tile data of index i-1 (vld_q, di_q).
+// after its address (the payload buffer's output is registered), as does a register-file word
+// and a tile memory's word (one cycle to the memory's read word, one more to this engine's
+// register of the cell's slot, tw_q). So a loop issues index i while it consumes the data of
+// index i-2 (vld2_q, di2_q); only INFO's words, computed here, come a cycle after (vld_q, di_q).
 module mt_eng_ctl #(
 `include "mt_eng_params.vh"
 ) (
@@ -311,10 +312,15 @@ module mt_eng_ctl #(
   // Outputs: all zero unless this engine is the active one.
   logic active;
   assign active = state_q != S_IDLE;
-  // Moves whose source word arrives two cycles after its address: the payload's and the
-  // register file's. The others (INFO, the tile memories) take one.
+  // Moves whose source word arrives two cycles after its address: all but INFO's.
   logic move2;
-  assign move2 = move_q != M_INFO && move_q != M_LEVELS && move_q != M_HIDDEN;
+  assign move2 = move_q != M_INFO;
+  // The cell's slot of the tile memories' read word, registered: from the memory's read word
+  // through the lane select into the response buffer's data was the AC701 device's path #4 at
+  // e28f436 (5.79 ns). lane_q is the lane of the word arriving now.
+  logic [31:0] tw_q;
+  always_ff @(posedge clk_i)
+    tw_q <= move_q == M_LEVELS ? {16'd0, lm_rdata_i[16*lane_q +: 16]} : hm_rdata_i[32*lane_q +: 32];
 
   always_comb begin
 `include "mt_eng_idle.vh"
@@ -346,18 +352,15 @@ module mt_eng_ctl #(
         default: begin
           rsp_we_o = 1'b1;
           rsp_addr_o = PL_AW'(di2_q);
-          rsp_data_o = move_q == M_STATS ? g_rdata_i : pl_data_i;
+          rsp_data_o = move_q == M_STATS ? g_rdata_i
+                     : (move_q == M_LEVELS || move_q == M_HIDDEN) ? tw_q : pl_data_i;
         end
       endcase
     end
     if (state_q == S_MOVE && !move2 && vld_q) begin
       rsp_we_o = 1'b1;
       rsp_addr_o = PL_AW'(di_q);
-      case (move_q)
-        M_INFO: rsp_data_o = info_word(di_q);
-        M_LEVELS: rsp_data_o = {16'd0, lm_rdata_i[16*lane_q +: 16]};
-        default: rsp_data_o = hm_rdata_i[32*lane_q +: 32];
-      endcase
+      rsp_data_o = info_word(di_q);
     end
     // Final single-word writes of CONFIGURE (configured = 1), SET_LEVELS (L) and SEED.
     if (state_q == S_TAIL && status_q == 0) begin

@@ -89,7 +89,6 @@ module mt_eng_prog #(
   logic        set_q;
   logic [15:0] pcnt_q, pi_q;     // pulses to apply, applied
   logic [10:0] it_q;             // write-verify iteration
-  logic [15:0] z_q;
   logic [15:0] g_q [2];
   logic [135:0] dev_q [2];
   logic [15:0] lvl_q;
@@ -128,9 +127,15 @@ module mt_eng_prog #(
   logic [15:0] p_old, p_new, target;
   logic [15:0] g_cur, gmin_cur, gmax_cur;
   logic [7:0]  fault_cur;
-  logic signed [33:0] sense_noise, sense_err, tol_s;
-  logic signed [33:0] spread_noise, spread_v;
+  logic signed [33:0] tol_s;
   logic [15:0] spread_g;
+  // A read's noise product with gnoise's rounding term, taken with the draw (S_VDRAW: read
+  // sigma, S_SDRAW: the entry's spread; the DSP's post-adder and output register), and
+  // g - target, kept as a register: S_VSUM and S_SSUM then add once. The product, the
+  // rounding add and both operands' adds behind it in one cycle were the AC701 device's path
+  // #10 at e28f436 (5.71 ns).
+  logic signed [33:0] nprod_q;
+  logic signed [16:0] gt_q;
   // A read's noisy sum, registered (S_VSUM, S_SSUM) before its compare or clamp: the noise
   // multiply, the adds and the compare in one cycle were the engine's slowest path.
   logic signed [33:0] verr_q, spread_q;
@@ -141,13 +146,6 @@ module mt_eng_prog #(
   // in S_RESP, and rk_q = 1 is S_RESP's second cycle. Computed as the word was written, the
   // subtract sat between the region product's register and the response buffer's data pins.
   logic [31:0] skipped_q;
-
-  // Noise of amplitude amp for a Q3.12 sample: floor((amp * z + 2^11) / 2^12).
-  function automatic logic signed [33:0] gnoise(input logic [15:0] amp, input logic [15:0] z);
-    logic signed [33:0] p;
-    p = $signed({18'd0, amp}) * $signed({{18{z[15]}}, z}) + 34'sd2048;
-    gnoise = p >>> 12;
-  endfunction
 
   // clamp16(v, lo, hi) of hls/mt_device.c: the lower bound is tested first.
   function automatic logic [15:0] clamp16(input logic signed [33:0] v, input logic [15:0] lo,
@@ -274,12 +272,7 @@ module mt_eng_prog #(
     fault_cur = dev_q[dk_q][103:96];
 
     // Verify read: sensed = g + noise(read_sigma); converged when |sensed - target| <= tol.
-    sense_noise = gnoise(cfg_sigma[15:0], z_q);
-    sense_err   = $signed({18'd0, g_cur}) + sense_noise - $signed({18'd0, target});
     tol_s       = $signed({2'd0, cfg_tol});
-    // State-dependent spread: noise of amplitude entry word 2 (low half).
-    spread_noise = gnoise(e2_q[15:0], z_q);
-    spread_v     = $signed({18'd0, g_cur}) + spread_noise;
     spread_g     = clamp16(spread_q, gmin_cur, gmax_cur);
 
     pn     = pl_data_i[6:0];
@@ -480,7 +473,18 @@ module mt_eng_prog #(
 
   always_ff @(posedge clk_i) begin
     if (rst_i) avail_q <= 1'b0;
-    else avail_q <= nz_avail_i[lane32[$clog2(LANES)-1:0]] && nz_take_o == '0;
+    else avail_q <= nz_avail_i[lane32[$clog2(LANES)-1:0]]
+                    && !((state_q == S_PDRAW || state_q == S_VDRAW || state_q == S_SDRAW) && draw_ok);
+  end
+
+  // Noise of amplitude amp for a Q3.12 sample z is floor((amp * z + 2^11) / 2^12) (gnoise of
+  // hls/mt_device.c): the product and the rounding term here, the shift and the sum in
+  // S_VSUM/S_SSUM. g_cur and target hold from S_VDRAW on, so gt_q is current by S_VSUM.
+  always_ff @(posedge clk_i) begin
+    gt_q <= $signed({1'b0, g_cur}) - $signed({1'b0, target});
+    if ((state_q == S_VDRAW || state_q == S_SDRAW) && draw_ok)
+      nprod_q <= $signed({18'd0, state_q == S_SDRAW ? e2_q[15:0] : cfg_sigma[15:0]})
+                 * $signed({{18{draw_z[15]}}, draw_z}) + 34'sd2048;
   end
 
   // ---- datapath (no reset: every register is written before it is read in a command)
@@ -610,9 +614,8 @@ module mt_eng_prog #(
           it_q <= it_q + 11'd1;
         end
       end
-      S_VDRAW, S_SDRAW: if (draw_ok) z_q <= draw_z;
-      S_VSUM: verr_q <= sense_err;
-      S_SSUM: spread_q <= spread_v;
+      S_VSUM: verr_q <= $signed({{17{gt_q[16]}}, gt_q}) + (nprod_q >>> 12);
+      S_SSUM: spread_q <= $signed({18'd0, g_cur}) + (nprod_q >>> 12);
       S_VCHK: begin
         set_q <= verr_q < 34'sd0;
         if (!(verr_q <= tol_s && -verr_q <= tol_s)
@@ -652,8 +655,8 @@ module mt_eng_prog #(
                            g_rdata_i, lt_data_i, e2_q[31:16],
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
                            cfg_idxshift[31:5], cfg_hbits[31:6], cfg_frac[31:5], cfg_round[31:1],
-                           cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], lane32, next_addr, sense_noise,
-                           spread_noise, region_cells64[63:32], e_row, e_col, hin_q,
+                           cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], lane32, next_addr,
+                           region_cells64[63:32], e_row, e_col, hin_q,
                            nz_avail_i, gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
 
 endmodule

@@ -170,20 +170,28 @@ module mt_eng_state #(
 
   // TILE read: the addressed record's slots (mt_eng_lanerec.vh), and record word dj_q of them.
 `include "mt_eng_lanerec.vh"
+  // The lane's slots are registered (rl_q) before the word select, a cycle after the line
+  // arrives: the memories' read word through both selects into oword_q was the AC701 device's
+  // path #7 at e28f436 (5.75 ns). The select then reads dj2_q, the word's index a cycle later.
   wire [LANES*512-1:0] rd_lanes = lane_records(gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i);
-  wire [LREC-1:0] rd_lane = rd_lanes[{dl_q, 9'd0} +: LREC];
-  wire [15:0] rd_gp = rd_lane[15:0];
-  wire [15:0] rd_gn = rd_lane[31:16];
-  wire [135:0] rd_dp = rd_lane[32 +: 136];
-  wire [135:0] rd_dn = rd_lane[168 +: 136];
-  wire [15:0] rd_lv = rd_lane[304 +: 16];
-  wire [31:0] rd_hv = rd_lane[320 +: 32];
+  logic [LREC-1:0] rl_q;
+  logic [JW-1:0]   dj2_q;
+  always_ff @(posedge clk_i) begin
+    rl_q <= rd_lanes[{dl_q, 9'd0} +: LREC];
+    dj2_q <= dj_q;
+  end
+  wire [15:0] rd_gp = rl_q[15:0];
+  wire [15:0] rd_gn = rl_q[31:16];
+  wire [135:0] rd_dp = rl_q[32 +: 136];
+  wire [135:0] rd_dn = rl_q[168 +: 136];
+  wire [15:0] rd_lv = rl_q[304 +: 16];
+  wire [31:0] rd_hv = rl_q[320 +: 32];
   logic [31:0] rd_word;
   always_comb begin
-    case (dj_q)
+    case (dj2_q)
       4'd0: rd_word = {rd_gn, rd_gp};
       4'd1, 4'd2, 4'd3, 4'd4, 4'd5, 4'd6, 4'd7, 4'd8:
-        rd_word = dev_field(dj_q[0] ? rd_dp : rd_dn, 2'((dj_q - 4'd1) >> 1));
+        rd_word = dev_field(dj2_q[0] ? rd_dp : rd_dn, 2'((dj2_q - 4'd1) >> 1));
       4'd9: rd_word = {rd_lv, rd_dn[103:96], rd_dp[103:96]};
       default: rd_word = rd_hv;
     endcase
@@ -401,14 +409,11 @@ module mt_eng_state #(
           dv_d = 1'b1;
           if (st_q == S_TRD) {a_d, l_d, j_d} = next_pos(a_q, l_q, j_q);
         end
-        if (st_q == S_GRD) begin
-          ov_d = dv2_q;
-          oidx_d = didx2_q;
-          oword_d = g_rdata_i;
-        end else begin
-          ov_d = dv_q;
-          oword_d = rd_word;
-        end
+        // Both words arrive two cycles after their address: the register file's read, and
+        // the tile memories' line with its lane registered (rl_q).
+        ov_d = dv2_q;
+        oidx_d = didx2_q;
+        oword_d = st_q == S_GRD ? g_rdata_i : rd_word;
         if (ov_q && oidx_q == total - CW'(1)) begin
           ok = 1'b1;
           nout_d = cnt_q;

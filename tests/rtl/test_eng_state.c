@@ -738,7 +738,7 @@ static void cycle_counts(void **state) {
     state_read(0, 0, 3, n, n, &c);
     assert_int_equal(c, 12 + n);
     state_read(1, 1, 12345, n, n, &c);
-    assert_int_equal(c, 11 + 2 * dw + n);
+    assert_int_equal(c, 12 + 2 * dw + n);
   }
   state_read(0, 0, 0, 4, 3, &c); /* ERR_OVERFLOW */
   assert_int_equal(c, 9);
