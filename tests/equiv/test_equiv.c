@@ -36,7 +36,10 @@
 #define RSP_MAX (MT_MAX_PAYLOAD + MT_HDR_WORDS)
 #define HIDDEN_MAX MT_HIDDEN_MAX
 #define UNKNOWN_WEIGHT 2u /* weight of unknown opcodes in the random mix */
-#define STREAM_LEN 1000u /* random commands per stream (each stream starts from reset) */
+/* Random commands per stream (each stream starts from reset with the next preset): the
+ * default 2000 commands then run all four presets, so that both builds (MVM_R 1 and 4) see
+ * every read mode in the random mix, none (neurosim-agsi, ideal) included. */
+#define STREAM_LEN 500u
 #define CHECK_EVERY 500u /* state comparison interval within a stream, in commands */
 #define MAX_XFER_CMDS 8u
 
