@@ -80,8 +80,15 @@ module mt_eng_fab #(
   // Tile of the command: word 2 for FABRICATE and DRIFT, word 0 for READ_CELLS.
   logic [31:0] tile;
   assign tile = is_fab_q || is_drift_q ? p_q[2] : p_q[0];
-  logic tile_fab;
-  assign tile_fab = fabricated_i[tile[5:0]];
+  // The tile's compares and its fabricated bit, registered like the region check (p_q is
+  // complete a cycle before S_PRE; fabricated_i holds for the command): the 32-bit compare
+  // with TILES in front of S_CHECK's chain of checks and the state register's reset was the
+  // engine's slowest path alone (4.59 ns at t14e).
+  logic tile_bad_q, tile_fab_q;
+  always_ff @(posedge clk_i) begin
+    tile_bad_q <= tile >= TILES;
+    tile_fab_q <= fabricated_i[tile[5:0]];
+  end
 
   // ---------------------------------------------------------------- FABRICATE
   // Per-command constants of the draws: role r = 0..5 is gmin, gmax, step_set, step_rst,
@@ -550,7 +557,7 @@ module mt_eng_fab #(
           state_q <= S_DONE;
           if (is_fab_q) begin
             if (len_q != 3) fail(MT_ST_ERR_LENGTH, len_q, 32'd3);
-            else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, 32'd2, p_q[2]);
+            else if (tile_bad_q) fail(MT_ST_ERR_TILE, 32'd2, p_q[2]);
             else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[2]);
             else begin
               wait_q <= 2'd2;
@@ -558,9 +565,9 @@ module mt_eng_fab #(
             end
           end else if (is_drift_q) begin
             if (len_q != MT_PL_DRIFT_WORDS) fail(MT_ST_ERR_LENGTH, len_q, MT_PL_DRIFT_WORDS);
-            else if (p_q[2] >= TILES) fail(MT_ST_ERR_TILE, MT_PL_DRIFT_TILE, p_q[2]);
+            else if (tile_bad_q) fail(MT_ST_ERR_TILE, MT_PL_DRIFT_TILE, p_q[2]);
             else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[2]);
-            else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[2]);
+            else if (!tile_fab_q) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[2]);
             else if (p_q[3] > MT_DRIFT_MAX_LOG2)
               fail(MT_ST_ERR_PARAM, MT_PL_DRIFT_LOG2_RATIO, p_q[3]);
             else begin
@@ -569,9 +576,9 @@ module mt_eng_fab #(
             end
           end else if (is_list_q) begin
             if (len_q < MT_PL_READ_LIST_WORDS) fail(MT_ST_ERR_LENGTH, len_q, MT_PL_READ_LIST_WORDS);
-            else if (p_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
+            else if (tile_bad_q) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
             else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[0]);
-            else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
+            else if (!tile_fab_q) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
             else if (p_q[MT_PL_READ_LIST_FLAGS] > MT_READ_PROBE)
               fail(MT_ST_ERR_PARAM, MT_PL_READ_LIST_FLAGS, p_q[MT_PL_READ_LIST_FLAGS]);
             else begin
@@ -582,9 +589,9 @@ module mt_eng_fab #(
             end
           end else begin
             if (len_q != 6) fail(MT_ST_ERR_LENGTH, len_q, 32'd6);
-            else if (p_q[0] >= TILES) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
+            else if (tile_bad_q) fail(MT_ST_ERR_TILE, 32'd0, p_q[0]);
             else if (!configured_i) fail(MT_ST_ERR_STATE, MT_STATE_NOT_CONFIGURED, p_q[0]);
-            else if (!tile_fab) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
+            else if (!tile_fab_q) fail(MT_ST_ERR_STATE, MT_STATE_NOT_FABRICATED, p_q[0]);
             else if (region_bad_q) fail(MT_ST_ERR_RANGE, region_idx_q, region_val_q);
             else if (p_q[5] > MT_READ_PROBE) fail(MT_ST_ERR_PARAM, 32'd5, p_q[5]);
             else if (region_over_q) fail(MT_ST_ERR_OVERFLOW, region_words_q[31:0], cap_i);
