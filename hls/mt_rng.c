@@ -96,10 +96,9 @@ _Static_assert((MT_LANES & (MT_LANES - 1u)) == 0, "lanes are taken mod MT_LANES 
  * (one array per state word), so each step below works on all lanes at once: in the HLS
  * kernel one group of MT_LANES columns per clock. Column col0 + jj draws from lane
  * (col0 + jj) mod MT_LANES; a group of MT_LANES consecutive columns uses every lane once, and
- * a partial last group advances only the lanes it uses. Without transform (mt_lanes_skip_pairs)
- * the lanes advance alike and nothing is written to za, zb. */
+ * a partial last group advances only the lanes it uses. */
 static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n,
-                                uint32_t two, uint32_t transform, int16_t *za, int16_t *zb) {
+                                uint32_t two, int16_t *za, int16_t *zb) {
   uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], ua[MT_LANES], ub[MT_LANES];
   int16_t zla[MT_LANES], zlb[MT_LANES];
 #pragma HLS ARRAY_PARTITION variable = s0 type = complete
@@ -122,7 +121,6 @@ static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uin
       ua[l] = lanes_next(s0, s1, s2, s3, l, on);
       ub[l] = lanes_next(s0, s1, s2, s3, l, on && two);
     }
-    if (!transform) continue;
     for (uint32_t l = 0; l < MT_LANES; l++) zla[l] = gauss_lane(ua[l]), zlb[l] = gauss_lane(ub[l]);
     for (uint32_t r = 0; r < MT_LANES; r++) {
       uint32_t jj = g * MT_LANES + r, l = (col0 + r) & (MT_LANES - 1u);
@@ -135,17 +133,36 @@ static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uin
 }
 
 void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
-  gauss_groups(lanes, 0, n, 0, 1, z, z);
+  gauss_groups(lanes, 0, n, 0, z, z);
 }
 
 void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
                     int16_t *zb) {
-  gauss_groups(lanes, col0, n, 1, 1, za, zb);
+  gauss_groups(lanes, col0, n, 1, za, zb);
 }
 
-void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n) {
-  int16_t none[MT_COLS]; /* never written: gauss_groups stops before the transforms */
-  gauss_groups(lanes, col0, n, 1, 0, none, none);
+void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n) {
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], draws[MT_LANES];
+#pragma HLS ARRAY_PARTITION variable = s0 type = complete
+#pragma HLS ARRAY_PARTITION variable = s1 type = complete
+#pragma HLS ARRAY_PARTITION variable = s2 type = complete
+#pragma HLS ARRAY_PARTITION variable = s3 type = complete
+#pragma HLS ARRAY_PARTITION variable = draws type = complete
+  for (uint32_t l = 0; l < MT_LANES; l++) {
+    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+    /* lane l serves the columns jj = o, o + MT_LANES, ... below n, two draws a row each */
+    uint32_t o = (l - col0) & (MT_LANES - 1u);
+    draws[l] = o < n ? 2u * nrows * ((n - o + MT_LANES - 1u) / MT_LANES) : 0u;
+  }
+  /* only a lane's number of draws matters: it is a serial generator, and no value is used */
+  const uint32_t most = 2u * nrows * ((n + MT_LANES - 1u) / MT_LANES);
+  for (uint32_t t = 0; t < 2u * MT_ROWS * ((MT_COLS + MT_LANES - 1u) / MT_LANES); t++) {
+#pragma HLS PIPELINE II = 1
+    if (t >= most) break;
+    for (uint32_t l = 0; l < MT_LANES; l++) (void)lanes_next(s0, s1, s2, s3, l, t < draws[l]);
+  }
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
 }
 
 void mt_gauss_run(mt_xoshiro_t *r, int16_t z[MT_GAUSS_RUN]) {

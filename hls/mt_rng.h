@@ -124,9 +124,10 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z);
 void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
                     int16_t *zb);
 
-/* The lane states mt_gauss_pairs leaves, without the draws' transforms: where the noise's
- * amplitude is 0 (no read noise) every draw adds mt_gnoise(0, z) = 0, whatever z is. */
-void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n);
+/* The lane states that nrows calls of mt_gauss_pairs(lanes, col0, n, ...) leave, without the
+ * draws (READ_CELLS of a region where the noise's amplitude is 0: every draw would add
+ * mt_gnoise(0, z) = 0, whatever z is). nrows <= MT_ROWS, n <= MT_COLS. */
+void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n);
 
 /* Draws of one lane computed ahead (the golden model's write-verify, hls/mt_device.c). */
 #define MT_GAUSS_RUN 32u
