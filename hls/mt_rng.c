@@ -83,10 +83,14 @@ static inline uint32_t lanes_next(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint
   n0 ^= n3;
   n2 ^= t;
   n3 = mt_rotl32(n3, 11);
-  s0[l] = on ? n0 : s0[l];
-  s1[l] = on ? n1 : s1[l];
-  s2[l] = on ? n2 : s2[l];
-  s3[l] = on ? n3 : s3[l];
+  /* a select on the bits: gcc turns the ?: form into masked stores, which the next step's
+   * loads of the lane cannot take their value from until they are written (a stall per step
+   * where the lanes are side by side) */
+  const uint32_t keep = on ? 0u : 0xFFFFFFFFu;
+  s0[l] = (n0 & ~keep) | (s0[l] & keep);
+  s1[l] = (n1 & ~keep) | (s1[l] & keep);
+  s2[l] = (n2 & ~keep) | (s2[l] & keep);
+  s3[l] = (n3 & ~keep) | (s3[l] & keep);
   return u;
 }
 
