@@ -1,5 +1,6 @@
 /* Noise sources of the device. This file is the bit-exact reference for rtl/: every
- * operation is integer, every loop has a constant trip count, and every signed shift
+ * operation is integer, every loop is bounded by a constant (a trip count, or the maximum of
+ * its LOOP_TRIPCOUNT), and every signed shift
  * of a possibly negative value goes through mt_floor_shift so the result does not depend
  * on the compiler (C leaves >> of negative values implementation-defined; Verilog >>>
  * is floor). Algorithm: docs/protocol.md, "Random numbers". */
@@ -96,23 +97,19 @@ static inline uint32_t lanes_next(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint
 
 _Static_assert((MT_LANES & (MT_LANES - 1u)) == 0, "lanes are taken mod MT_LANES by a mask");
 
-/* mt_gauss_columns (one draw a column, col0 = 0) and mt_gauss_pairs (two): lanes side by side
- * (one array per state word), so each step below works on all lanes at once: in the HLS
- * kernel one group of MT_LANES columns per clock. Column col0 + jj draws from lane
- * (col0 + jj) mod MT_LANES; a group of MT_LANES consecutive columns uses every lane once, and
- * a partial last group advances only the lanes it uses. */
-static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n,
-                                uint32_t two, int16_t *za, int16_t *zb) {
-  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], ua[MT_LANES], ub[MT_LANES];
-  int16_t zla[MT_LANES], zlb[MT_LANES];
+/* mt_gauss_columns: lanes side by side (one array per state word), so each step below works on
+ * all lanes at once: in the HLS kernel one group of MT_LANES columns per clock. Column j draws
+ * from lane j mod MT_LANES; a group of MT_LANES consecutive columns uses every lane once, and a
+ * partial last group advances only the lanes it uses. */
+void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_LANES];
+  int16_t zl[MT_LANES];
 #pragma HLS ARRAY_PARTITION variable = s0 type = complete
 #pragma HLS ARRAY_PARTITION variable = s1 type = complete
 #pragma HLS ARRAY_PARTITION variable = s2 type = complete
 #pragma HLS ARRAY_PARTITION variable = s3 type = complete
-#pragma HLS ARRAY_PARTITION variable = ua type = complete
-#pragma HLS ARRAY_PARTITION variable = ub type = complete
-#pragma HLS ARRAY_PARTITION variable = zla type = complete
-#pragma HLS ARRAY_PARTITION variable = zlb type = complete
+#pragma HLS ARRAY_PARTITION variable = u type = complete
+#pragma HLS ARRAY_PARTITION variable = zl type = complete
   /* Every lane reads two knots per clock: the table (280 constants) becomes logic. */
 #pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
   for (uint32_t l = 0; l < MT_LANES; l++)
@@ -120,29 +117,59 @@ static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uin
   for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
 #pragma HLS PIPELINE II = 1
     if (g * MT_LANES >= n) break;
-    for (uint32_t l = 0; l < MT_LANES; l++) {
-      uint32_t on = g * MT_LANES + ((l - col0) & (MT_LANES - 1u)) < n;
-      ua[l] = lanes_next(s0, s1, s2, s3, l, on);
-      ub[l] = lanes_next(s0, s1, s2, s3, l, on && two);
-    }
-    for (uint32_t l = 0; l < MT_LANES; l++) zla[l] = gauss_lane(ua[l]), zlb[l] = gauss_lane(ub[l]);
-    for (uint32_t r = 0; r < MT_LANES; r++) {
-      uint32_t jj = g * MT_LANES + r, l = (col0 + r) & (MT_LANES - 1u);
-      if (jj < n) za[jj] = zla[l];
-      if (jj < n && two) zb[jj] = zlb[l];
-    }
+    for (uint32_t l = 0; l < MT_LANES; l++)
+      u[l] = lanes_next(s0, s1, s2, s3, l, g * MT_LANES + l < n);
+    for (uint32_t l = 0; l < MT_LANES; l++) zl[l] = gauss_lane(u[l]);
+    for (uint32_t l = 0; l < MT_LANES; l++)
+      if (g * MT_LANES + l < n) z[g * MT_LANES + l] = zl[l];
   }
   for (uint32_t l = 0; l < MT_LANES; l++)
     lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
 }
 
-void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
-  gauss_groups(lanes, 0, n, 0, z, z);
-}
-
-void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
-                    int16_t *zb) {
-  gauss_groups(lanes, col0, n, 1, za, zb);
+/* READ_CELLS' draws: the lanes side by side as in mt_gauss_columns, over all the rows, and the
+ * transforms afterwards in one loop over the cells (a row of fewer than MT_LANES columns leaves
+ * lanes idle, and a loop over a row's few cells would be mostly its ends). */
+void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n,
+                    int16_t *za, int16_t *zb) {
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], xa[MT_LANES], xb[MT_LANES];
+  /* the uniforms of the region's cells in order, and MT_LANES past it: a group stores all its
+   * lanes, the cells past the row's end taken again by the next row */
+  uint32_t ua[MT_GAUSS_PAIRS_MAX + MT_LANES], ub[MT_GAUSS_PAIRS_MAX + MT_LANES];
+#pragma HLS ARRAY_PARTITION variable = s0 type = complete
+#pragma HLS ARRAY_PARTITION variable = s1 type = complete
+#pragma HLS ARRAY_PARTITION variable = s2 type = complete
+#pragma HLS ARRAY_PARTITION variable = s3 type = complete
+#pragma HLS ARRAY_PARTITION variable = xa type = complete
+#pragma HLS ARRAY_PARTITION variable = xb type = complete
+#pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+  for (uint32_t i = 0; i < MT_GAUSS_PAIRS_MAX; i++) {
+    if (i >= nrows) break;
+    for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
+#pragma HLS PIPELINE II = 1
+      if (g * MT_LANES >= n) break;
+      for (uint32_t l = 0; l < MT_LANES; l++) {
+        uint32_t on = g * MT_LANES + ((l - col0) & (MT_LANES - 1u)) < n;
+        xa[l] = lanes_next(s0, s1, s2, s3, l, on);
+        xb[l] = lanes_next(s0, s1, s2, s3, l, on);
+      }
+      /* column g * MT_LANES + r of the row draws from lane col0 + r */
+      for (uint32_t r = 0; r < MT_LANES; r++) {
+        ua[i * n + g * MT_LANES + r] = xa[(col0 + r) & (MT_LANES - 1u)];
+        ub[i * n + g * MT_LANES + r] = xb[(col0 + r) & (MT_LANES - 1u)];
+      }
+    }
+  }
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  for (uint32_t k = 0; k < nrows * n; k++) {
+#pragma HLS LOOP_TRIPCOUNT max = MT_GAUSS_PAIRS_MAX
+#pragma HLS PIPELINE II = 1
+    za[k] = gauss_lane(ua[k]);
+    zb[k] = gauss_lane(ub[k]);
+  }
 }
 
 void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n) {

@@ -493,6 +493,20 @@ static void bit_exact_reads_and_mvm_noise(void **state) {
       assert_int_equal(d->out[i * 100 + j], want);
     }
   print_message("bit-exact reads: %u of 2000 clamped\n", clamped);
+  /* READ_CELLS of rows 0..40, columns 5..104: its draws come in five batches of rows
+   * (MT_GAUSS_PAIRS_MAX cells), the last of one row */
+  uint32_t rd2[6] = {0, 0, 41, 5, 100, 0};
+  TU_OK(tdev_run(d, MT_OP_READ_CELLS, rd2, 6));
+  for (uint32_t i = 0; i < 41; i++)
+    for (uint32_t j = 0; j < 100; j++) {
+      uint32_t want = 0, col = 5 + j;
+      for (uint32_t k = 0; k < 2; k++) {
+        int64_t v = g[2 * TU_W(i, col) + k] +
+                    tu_ref_gnoise(cfg[MT_CFG_READ_SIGMA], tu_ref_z(&lanes[col % MT_LANES]));
+        want |= (uint32_t)tu_ref_clamp(v, 0, 65535) << (16 * k);
+      }
+      assert_int_equal(d->out[i * 100 + j], want);
+    }
   /* MVMs in both noise modes */
   static int32_t x[NV * NR];
   tu_rng_t rng = {109};
