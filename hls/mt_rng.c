@@ -100,16 +100,14 @@ _Static_assert((MT_LANES & (MT_LANES - 1u)) == 0, "lanes are taken mod MT_LANES 
 /* mt_gauss_columns: lanes side by side (one array per state word), so each step below works on
  * all lanes at once: in the HLS kernel one group of MT_LANES columns per clock. Column j draws
  * from lane j mod MT_LANES; a group of MT_LANES consecutive columns uses every lane once, and a
- * partial last group advances only the lanes it uses. */
+ * partial last group advances only the lanes it uses. The uniforms first, then their transforms
+ * in one loop over the columns (none for the lanes a partial group leaves idle). */
 void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
-  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_LANES];
-  int16_t zl[MT_LANES];
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_COLS + MT_LANES];
 #pragma HLS ARRAY_PARTITION variable = s0 type = complete
 #pragma HLS ARRAY_PARTITION variable = s1 type = complete
 #pragma HLS ARRAY_PARTITION variable = s2 type = complete
 #pragma HLS ARRAY_PARTITION variable = s3 type = complete
-#pragma HLS ARRAY_PARTITION variable = u type = complete
-#pragma HLS ARRAY_PARTITION variable = zl type = complete
   /* Every lane reads two knots per clock: the table (280 constants) becomes logic. */
 #pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
   for (uint32_t l = 0; l < MT_LANES; l++)
@@ -118,13 +116,15 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
 #pragma HLS PIPELINE II = 1
     if (g * MT_LANES >= n) break;
     for (uint32_t l = 0; l < MT_LANES; l++)
-      u[l] = lanes_next(s0, s1, s2, s3, l, g * MT_LANES + l < n);
-    for (uint32_t l = 0; l < MT_LANES; l++) zl[l] = gauss_lane(u[l]);
-    for (uint32_t l = 0; l < MT_LANES; l++)
-      if (g * MT_LANES + l < n) z[g * MT_LANES + l] = zl[l];
+      u[g * MT_LANES + l] = lanes_next(s0, s1, s2, s3, l, g * MT_LANES + l < n);
   }
   for (uint32_t l = 0; l < MT_LANES; l++)
     lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  for (uint32_t j = 0; j < n; j++) {
+#pragma HLS LOOP_TRIPCOUNT max = MT_COLS
+#pragma HLS PIPELINE II = 1
+    z[j] = gauss_lane(u[j]);
+  }
 }
 
 /* READ_CELLS' draws: the lanes side by side as in mt_gauss_columns, over all the rows, and the
