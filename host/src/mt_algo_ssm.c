@@ -604,6 +604,10 @@ static void pulse_destroy(mt_trainer *t) {
 static int pulse_setup(mt_trainer *t) {
   const mt_train_opts *o = t->o;
   const int ssm = o->algo == MT_ALGO_SSM;
+  /* sgd-pulse reads no gradient row of an unfed input (mt_pulse_step asks over o->batch
+   * examples, the workspace's max_batch, as backward does): backward need not clear them
+   * (ssm's momentum reads every row) */
+  t->wk.gw_fed_only = !ssm;
   mt_pulse_opts po = {.ssm = ssm,
                       .compensate = ssm && o->ssm_compensate,
                       .calibrate = ssm && o->ssm_calibrate,
