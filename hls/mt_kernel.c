@@ -356,15 +356,15 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
   const uint32_t chunk = MT_GAUSS_PAIRS_MAX / ncols;
   uint32_t n = 0;
   for (uint32_t i0 = c->p[1]; i0 < c->p[1] + c->p[2]; i0 += chunk) {
-#pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
+  #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
     const uint32_t rows = c->p[1] + c->p[2] - i0 < chunk ? c->p[1] + c->p[2] - i0 : chunk;
     int16_t zp[MT_GAUSS_PAIRS_MAX], zm[MT_GAUSS_PAIRS_MAX];
     if (noisy) mt_gauss_pairs(c->regs->lanes, col0, rows, ncols, zp, zm);
     for (uint32_t i = i0; i < i0 + rows; i++) {
-#pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
+    #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
       const int16_t *zpi = zp + (i - i0) * ncols, *zmi = zm + (i - i0) * ncols;
       for (uint32_t jj = 0; jj < ncols; jj++) {
-#pragma HLS LOOP_TRIPCOUNT max = MT_COLS
+      #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
         int32_t vp = t->g[MT_DEV_PLUS][i][col0 + jj], vm = t->g[MT_DEV_MINUS][i][col0 + jj];
         if (noisy) {
           vp = (int32_t)(vp + mt_gnoise(sigma, zpi[jj]));

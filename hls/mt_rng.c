@@ -1,9 +1,9 @@
 /* Noise sources of the device. This file is the bit-exact reference for rtl/: every
- * operation is integer, every loop is bounded by a constant (a trip count, or the maximum of
- * its LOOP_TRIPCOUNT), and every signed shift
- * of a possibly negative value goes through mt_floor_shift so the result does not depend
- * on the compiler (C leaves >> of negative values implementation-defined; Verilog >>>
- * is floor). Algorithm: docs/protocol.md, "Random numbers". */
+ * operation is integer, every loop is bounded by a constant (its trip count, or the maximum
+ * its LOOP_TRIPCOUNT declares), and every signed shift of a possibly negative value goes
+ * through mt_floor_shift so the result does not depend on the compiler (C leaves >> of
+ * negative values implementation-defined; Verilog >>> is floor). Algorithm:
+ * docs/protocol.md, "Random numbers". */
 #include "mt_rng.h"
 
 void mt_lanes_seed(mt_xoshiro_t lanes[MT_LANES], uint64_t seed) {
