@@ -251,9 +251,9 @@ $(BUILD)/san/tests/%: $(BUILD)/san/tests/%.o $(SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) $^ -o $@ -lcmocka $(LIBS)
 
 # test_portable compares the code paths chosen by the compiler and the host (mt_floor_shift,
-# mt_compact_row, mt_compact_levels, mt_sgd_row, mt_ssm_row) with their portable versions: it
-# is built with the host's vector units ($(ARCH)), and links tests/host/portable_paths.c, the
-# same code built with MT_FORCE_PORTABLE.
+# mt_compact_row, mt_compact_levels, mt_sgd_row, mt_ssm_row, mt_ssm_rows) with their portable
+# versions: it is built with the host's vector units ($(ARCH)), and links
+# tests/host/portable_paths.c, the same code built with MT_FORCE_PORTABLE.
 $(BUILD)/san/tests/host/test_portable.o: SAN_CFLAGS += $(ARCH)
 $(BUILD)/san/tests/host/portable_paths.o: DEFS += -DMT_FORCE_PORTABLE
 $(BUILD)/san/tests/host/test_portable: $(BUILD)/san/tests/host/portable_paths.o

@@ -345,23 +345,35 @@ static uint32_t op_read_cells(mt_ctx_t *c) {
   const mt_tile_t *t = &c->tiles[c->p[0]];
   const uint32_t col0 = c->p[3], ncols = c->p[4];
   const int64_t sigma = c->regs->cfg[MT_CFG_READ_SIGMA];
+  /* Without read noise every draw adds 0 (and the sense range holds every conductance): the
+   * lanes advance as the region's draws would, all at once. */
+  const uint32_t noisy = !(flags & MT_READ_PROBE) && sigma != 0;
+  if (!(flags & MT_READ_PROBE) && sigma == 0)
+    mt_lanes_skip_pairs(c->regs->lanes, col0, c->p[2], ncols);
+  /* The draws of as many rows at a time as MT_GAUSS_PAIRS_MAX cells: the values of sense_pair
+   * cell by cell (G+ then G- from the column's lane), each draw's noise sigma-scaled as
+   * mt_cell_sense. */
+  const uint32_t chunk = MT_GAUSS_PAIRS_MAX / ncols;
   uint32_t n = 0;
-  for (uint32_t i = c->p[1]; i < c->p[1] + c->p[2]; i++) {
+  for (uint32_t i0 = c->p[1]; i0 < c->p[1] + c->p[2]; i0 += chunk) {
   #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
-    /* A row's draws a group of lanes at a time: the values of sense_pair cell by cell (G+
-     * then G- from the column's lane), each draw's noise sigma-scaled as mt_cell_sense. */
-    int16_t zp[MT_COLS], zm[MT_COLS];
-    if (!(flags & MT_READ_PROBE)) mt_gauss_pairs(c->regs->lanes, col0, ncols, zp, zm);
-    for (uint32_t jj = 0; jj < ncols; jj++) {
-    #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
-      int32_t vp = t->g[MT_DEV_PLUS][i][col0 + jj], vm = t->g[MT_DEV_MINUS][i][col0 + jj];
-      if (!(flags & MT_READ_PROBE)) {
-        vp = (int32_t)(vp + mt_gnoise(sigma, zp[jj]));
-        vm = (int32_t)(vm + mt_gnoise(sigma, zm[jj]));
-        vp = vp < 0 ? 0 : (vp > 65535 ? 65535 : vp); /* sense-amplifier range */
-        vm = vm < 0 ? 0 : (vm > 65535 ? 65535 : vm);
+    const uint32_t rows = c->p[1] + c->p[2] - i0 < chunk ? c->p[1] + c->p[2] - i0 : chunk;
+    int16_t zp[MT_GAUSS_PAIRS_MAX], zm[MT_GAUSS_PAIRS_MAX];
+    if (noisy) mt_gauss_pairs(c->regs->lanes, col0, rows, ncols, zp, zm);
+    for (uint32_t i = i0; i < i0 + rows; i++) {
+    #pragma HLS LOOP_TRIPCOUNT max = MT_ROWS
+      const int16_t *zpi = zp + (i - i0) * ncols, *zmi = zm + (i - i0) * ncols;
+      for (uint32_t jj = 0; jj < ncols; jj++) {
+      #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
+        int32_t vp = t->g[MT_DEV_PLUS][i][col0 + jj], vm = t->g[MT_DEV_MINUS][i][col0 + jj];
+        if (noisy) {
+          vp = (int32_t)(vp + mt_gnoise(sigma, zpi[jj]));
+          vm = (int32_t)(vm + mt_gnoise(sigma, zmi[jj]));
+          vp = vp < 0 ? 0 : (vp > 65535 ? 65535 : vp); /* sense-amplifier range */
+          vm = vm < 0 ? 0 : (vm > 65535 ? 65535 : vm);
+        }
+        c->out[n++] = (uint32_t)vp | (uint32_t)vm << 16;
       }
-      c->out[n++] = (uint32_t)vp | (uint32_t)vm << 16;
     }
   }
   count_reads(c, n, flags);

@@ -1,8 +1,9 @@
 /* Noise sources of the device. This file is the bit-exact reference for rtl/: every
- * operation is integer, every loop has a constant trip count, and every signed shift
- * of a possibly negative value goes through mt_floor_shift so the result does not depend
- * on the compiler (C leaves >> of negative values implementation-defined; Verilog >>>
- * is floor). Algorithm: docs/protocol.md, "Random numbers". */
+ * operation is integer, every loop is bounded by a constant (its trip count, or the maximum
+ * its LOOP_TRIPCOUNT declares), and every signed shift of a possibly negative value goes
+ * through mt_floor_shift so the result does not depend on the compiler (C leaves >> of
+ * negative values implementation-defined; Verilog >>> is floor). Algorithm:
+ * docs/protocol.md, "Random numbers". */
 #include "mt_rng.h"
 
 void mt_lanes_seed(mt_xoshiro_t lanes[MT_LANES], uint64_t seed) {
@@ -83,32 +84,30 @@ static inline uint32_t lanes_next(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint
   n0 ^= n3;
   n2 ^= t;
   n3 = mt_rotl32(n3, 11);
-  s0[l] = on ? n0 : s0[l];
-  s1[l] = on ? n1 : s1[l];
-  s2[l] = on ? n2 : s2[l];
-  s3[l] = on ? n3 : s3[l];
+  /* a select on the bits: gcc turns the ?: form into masked stores, which the next step's
+   * loads of the lane cannot take their value from until they are written (a stall per step
+   * where the lanes are side by side) */
+  const uint32_t keep = on ? 0u : 0xFFFFFFFFu;
+  s0[l] = (n0 & ~keep) | (s0[l] & keep);
+  s1[l] = (n1 & ~keep) | (s1[l] & keep);
+  s2[l] = (n2 & ~keep) | (s2[l] & keep);
+  s3[l] = (n3 & ~keep) | (s3[l] & keep);
   return u;
 }
 
 _Static_assert((MT_LANES & (MT_LANES - 1u)) == 0, "lanes are taken mod MT_LANES by a mask");
 
-/* mt_gauss_columns (one draw a column, col0 = 0) and mt_gauss_pairs (two): lanes side by side
- * (one array per state word), so each step below works on all lanes at once: in the HLS
- * kernel one group of MT_LANES columns per clock. Column col0 + jj draws from lane
- * (col0 + jj) mod MT_LANES; a group of MT_LANES consecutive columns uses every lane once, and
- * a partial last group advances only the lanes it uses. */
-static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n,
-                                uint32_t two, int16_t *za, int16_t *zb) {
-  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], ua[MT_LANES], ub[MT_LANES];
-  int16_t zla[MT_LANES], zlb[MT_LANES];
+/* mt_gauss_columns: lanes side by side (one array per state word), so each step below works on
+ * all lanes at once: in the HLS kernel one group of MT_LANES columns per clock. Column j draws
+ * from lane j mod MT_LANES; a group of MT_LANES consecutive columns uses every lane once, and a
+ * partial last group advances only the lanes it uses. The uniforms first, then their transforms
+ * in one loop over the columns (none for the lanes a partial group leaves idle). */
+void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], u[MT_COLS + MT_LANES];
 #pragma HLS ARRAY_PARTITION variable = s0 type = complete
 #pragma HLS ARRAY_PARTITION variable = s1 type = complete
 #pragma HLS ARRAY_PARTITION variable = s2 type = complete
 #pragma HLS ARRAY_PARTITION variable = s3 type = complete
-#pragma HLS ARRAY_PARTITION variable = ua type = complete
-#pragma HLS ARRAY_PARTITION variable = ub type = complete
-#pragma HLS ARRAY_PARTITION variable = zla type = complete
-#pragma HLS ARRAY_PARTITION variable = zlb type = complete
   /* Every lane reads two knots per clock: the table (280 constants) becomes logic. */
 #pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
   for (uint32_t l = 0; l < MT_LANES; l++)
@@ -116,29 +115,85 @@ static inline void gauss_groups(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uin
   for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
 #pragma HLS PIPELINE II = 1
     if (g * MT_LANES >= n) break;
-    for (uint32_t l = 0; l < MT_LANES; l++) {
-      uint32_t on = g * MT_LANES + ((l - col0) & (MT_LANES - 1u)) < n;
-      ua[l] = lanes_next(s0, s1, s2, s3, l, on);
-      ub[l] = lanes_next(s0, s1, s2, s3, l, on && two);
-    }
-    for (uint32_t l = 0; l < MT_LANES; l++) zla[l] = gauss_lane(ua[l]), zlb[l] = gauss_lane(ub[l]);
-    for (uint32_t r = 0; r < MT_LANES; r++) {
-      uint32_t jj = g * MT_LANES + r, l = (col0 + r) & (MT_LANES - 1u);
-      if (jj < n) za[jj] = zla[l];
-      if (jj < n && two) zb[jj] = zlb[l];
+    for (uint32_t l = 0; l < MT_LANES; l++)
+      u[g * MT_LANES + l] = lanes_next(s0, s1, s2, s3, l, g * MT_LANES + l < n);
+  }
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  for (uint32_t j = 0; j < n; j++) {
+#pragma HLS LOOP_TRIPCOUNT max = MT_COLS
+#pragma HLS PIPELINE II = 1
+    z[j] = gauss_lane(u[j]);
+  }
+}
+
+/* READ_CELLS' draws: the lanes side by side as in mt_gauss_columns, over all the rows, and the
+ * transforms afterwards in one loop over the cells (a row of fewer than MT_LANES columns leaves
+ * lanes idle, and a loop over a row's few cells would be mostly its ends). */
+void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n,
+                    int16_t *za, int16_t *zb) {
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], xa[MT_LANES], xb[MT_LANES];
+  /* the uniforms of the region's cells in order, and MT_LANES past it: a group stores all its
+   * lanes, the cells past the row's end taken again by the next row */
+  uint32_t ua[MT_GAUSS_PAIRS_MAX + MT_LANES], ub[MT_GAUSS_PAIRS_MAX + MT_LANES];
+#pragma HLS ARRAY_PARTITION variable = s0 type = complete
+#pragma HLS ARRAY_PARTITION variable = s1 type = complete
+#pragma HLS ARRAY_PARTITION variable = s2 type = complete
+#pragma HLS ARRAY_PARTITION variable = s3 type = complete
+#pragma HLS ARRAY_PARTITION variable = xa type = complete
+#pragma HLS ARRAY_PARTITION variable = xb type = complete
+#pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+  for (uint32_t i = 0; i < MT_GAUSS_PAIRS_MAX; i++) {
+    if (i >= nrows) break;
+    for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
+#pragma HLS PIPELINE II = 1
+      if (g * MT_LANES >= n) break;
+      for (uint32_t l = 0; l < MT_LANES; l++) {
+        uint32_t on = g * MT_LANES + ((l - col0) & (MT_LANES - 1u)) < n;
+        xa[l] = lanes_next(s0, s1, s2, s3, l, on);
+        xb[l] = lanes_next(s0, s1, s2, s3, l, on);
+      }
+      /* column g * MT_LANES + r of the row draws from lane col0 + r */
+      for (uint32_t r = 0; r < MT_LANES; r++) {
+        ua[i * n + g * MT_LANES + r] = xa[(col0 + r) & (MT_LANES - 1u)];
+        ub[i * n + g * MT_LANES + r] = xb[(col0 + r) & (MT_LANES - 1u)];
+      }
     }
   }
   for (uint32_t l = 0; l < MT_LANES; l++)
     lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  for (uint32_t k = 0; k < nrows * n; k++) {
+#pragma HLS LOOP_TRIPCOUNT max = MT_GAUSS_PAIRS_MAX
+#pragma HLS PIPELINE II = 1
+    za[k] = gauss_lane(ua[k]);
+    zb[k] = gauss_lane(ub[k]);
+  }
 }
 
-void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
-  gauss_groups(lanes, 0, n, 0, z, z);
-}
-
-void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
-                    int16_t *zb) {
-  gauss_groups(lanes, col0, n, 1, za, zb);
+void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n) {
+  uint32_t s0[MT_LANES], s1[MT_LANES], s2[MT_LANES], s3[MT_LANES], draws[MT_LANES];
+#pragma HLS ARRAY_PARTITION variable = s0 type = complete
+#pragma HLS ARRAY_PARTITION variable = s1 type = complete
+#pragma HLS ARRAY_PARTITION variable = s2 type = complete
+#pragma HLS ARRAY_PARTITION variable = s3 type = complete
+#pragma HLS ARRAY_PARTITION variable = draws type = complete
+  for (uint32_t l = 0; l < MT_LANES; l++) {
+    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+    /* lane l serves the columns jj = o, o + MT_LANES, ... below n, two draws a row each */
+    uint32_t o = (l - col0) & (MT_LANES - 1u);
+    draws[l] = o < n ? 2u * nrows * ((n - o + MT_LANES - 1u) / MT_LANES) : 0u;
+  }
+  /* only a lane's number of draws matters: it is a serial generator, and no value is used */
+  const uint32_t most = 2u * nrows * ((n + MT_LANES - 1u) / MT_LANES);
+  for (uint32_t t = 0; t < 2u * MT_ROWS * ((MT_COLS + MT_LANES - 1u) / MT_LANES); t++) {
+#pragma HLS PIPELINE II = 1
+    if (t >= most) break;
+    for (uint32_t l = 0; l < MT_LANES; l++) (void)lanes_next(s0, s1, s2, s3, l, t < draws[l]);
+  }
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
 }
 
 void mt_gauss_run(mt_xoshiro_t *r, int16_t z[MT_GAUSS_RUN]) {

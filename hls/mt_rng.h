@@ -118,11 +118,20 @@ static inline int16_t mt_gauss(mt_xoshiro_t *r) { return mt_gauss_icdf(mt_xoshir
  * at a time (the per-column read noise of an MVM). n <= MT_COLS. */
 void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z);
 
-/* za[jj] then zb[jj] = two draws from lane (col0 + jj) mod MT_LANES, for jj = 0..n-1 in order:
- * the same values and lane states as 2n calls of mt_gauss in that order, a group of lanes at
- * a time (the G+ and G- read noise of a row of READ_CELLS). n <= MT_COLS. */
-void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n, int16_t *za,
-                    int16_t *zb);
+/* The most cells of one call of mt_gauss_pairs. */
+#define MT_GAUSS_PAIRS_MAX 1024u
+
+/* The G+ and G- read noise of READ_CELLS of rows 0..nrows-1, columns col0..col0+n-1 (nrows * n
+ * <= MT_GAUSS_PAIRS_MAX, n <= MT_COLS): row by row, za[i n + jj] then zb[i n + jj] = two draws
+ * from lane (col0 + jj) mod MT_LANES for jj = 0..n-1 in order; the same values and lane states
+ * as 2 nrows n calls of mt_gauss in that order. */
+void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n,
+                    int16_t *za, int16_t *zb);
+
+/* The lane states mt_gauss_pairs leaves, without the draws (READ_CELLS of a region where the
+ * noise's amplitude is 0: every draw would add mt_gnoise(0, z) = 0, whatever z is). nrows <=
+ * MT_ROWS, n <= MT_COLS. */
+void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows, uint32_t n);
 
 /* Draws of one lane computed ahead (the golden model's write-verify, hls/mt_device.c). */
 #define MT_GAUSS_RUN 32u

@@ -488,28 +488,37 @@ int mt_pulse_step(mt_pulse_state *s, mt_dev *dev, mt_mlp_t *net, const mt_mlp_wo
       for (uint32_t cb = 0; cb < m->col_blocks; cb++) {
         uint32_t tile = tile_of(m, rb, cb), ne = 0;
         mt_region r = block_region(m, rb, cb);
-        for (uint32_t i = 0; i < r.nrows; i++) {
-          size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
-          if (!ssm) {
-            /* A row without input has a +0 gradient (mt_nn.h): it is not even read (blank
-             * pixels at batch 1, most rows of the first layer). */
-            if (mt_mlp_grad_row_unfed(net, wk, l, batch, rb * MT_ROWS + i)) continue;
-            ne += mt_sgd_row(s->entries + ne, wk->gw[l] + k0, pl->gain_set + k0, pl->gain_rst + k0,
-                             pl->uniform_gains, lr, pl->w_per_g, i, r.ncols);
-          } else if (!comp) {
-            ne += mt_ssm_row(s->entries + ne, pl->vel_w + k0, wk->gw[l] + k0, pl->gain_set + k0,
-                             pl->gain_rst + k0, pl->uniform_gains, lr, pl->w_per_g, beta, i,
-                             r.ncols, &s->rng);
-          } else {
-            /* with compensation the plan is kept, for compensate() to read back */
-            mt_pulse_momentum(pl->vel_w + k0, wk->gw[l] + k0, r.ncols, beta);
-            if (mt_all_zero(pl->vel_w + k0, r.ncols)) continue;
-            int32_t pr[MT_COLS];
-            mt_pulse_plan_stochastic(pr, pl->vel_w + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
-                                     pl->w_per_g, r.ncols, &s->rng);
-            int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
-            for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
-            ne += mt_compact_row(s->entries + ne, pr, i, r.ncols);
+        if (ssm && !comp && r.ncols == m->n_out) {
+          /* the layer's outputs fit the tile: its rows are one after the other in the layer's
+           * arrays, and go through in one pass */
+          size_t k0 = (size_t)rb * MT_ROWS * m->n_out;
+          ne = mt_ssm_rows(s->entries, pl->vel_w + k0, wk->gw[l] + k0, pl->gain_set + k0,
+                           pl->gain_rst + k0, pl->uniform_gains, lr, pl->w_per_g, beta, r.nrows,
+                           r.ncols, &s->rng);
+        } else {
+          for (uint32_t i = 0; i < r.nrows; i++) {
+            size_t k0 = (size_t)(rb * MT_ROWS + i) * m->n_out + cb * MT_COLS;
+            if (!ssm) {
+              /* A row without input has a +0 gradient (mt_nn.h): it is not even read (blank
+               * pixels at batch 1, most rows of the first layer). */
+              if (mt_mlp_grad_row_unfed(net, wk, l, batch, rb * MT_ROWS + i)) continue;
+              ne += mt_sgd_row(s->entries + ne, wk->gw[l] + k0, pl->gain_set + k0,
+                               pl->gain_rst + k0, pl->uniform_gains, lr, pl->w_per_g, i, r.ncols);
+            } else if (!comp) {
+              ne += mt_ssm_row(s->entries + ne, pl->vel_w + k0, wk->gw[l] + k0, pl->gain_set + k0,
+                               pl->gain_rst + k0, pl->uniform_gains, lr, pl->w_per_g, beta, i,
+                               r.ncols, &s->rng);
+            } else {
+              /* with compensation the plan is kept, for compensate() to read back */
+              mt_pulse_momentum(pl->vel_w + k0, wk->gw[l] + k0, r.ncols, beta);
+              if (mt_all_zero(pl->vel_w + k0, r.ncols)) continue;
+              int32_t pr[MT_COLS];
+              mt_pulse_plan_stochastic(pr, pl->vel_w + k0, pl->gain_set + k0, pl->gain_rst + k0, lr,
+                                       pl->w_per_g, r.ncols, &s->rng);
+              int8_t *planned = pl->planned + k0; /* (a store through pl->planned may alias pl) */
+              for (uint32_t j = 0; j < r.ncols; j++) planned[j] = (int8_t)pr[j];
+              ne += mt_compact_row(s->entries + ne, pr, i, r.ncols);
+            }
           }
         }
         if (ne == 0) continue;
@@ -595,6 +604,10 @@ static void pulse_destroy(mt_trainer *t) {
 static int pulse_setup(mt_trainer *t) {
   const mt_train_opts *o = t->o;
   const int ssm = o->algo == MT_ALGO_SSM;
+  /* sgd-pulse reads no gradient row of an unfed input (mt_pulse_step asks over o->batch
+   * examples, the workspace's max_batch, as backward does): backward need not clear them
+   * (ssm's momentum reads every row) */
+  t->wk.gw_fed_only = !ssm;
   mt_pulse_opts po = {.ssm = ssm,
                       .compensate = ssm && o->ssm_compensate,
                       .calibrate = ssm && o->ssm_calibrate,

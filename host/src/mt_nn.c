@@ -556,13 +556,22 @@ float mt_mlp_loss(const mt_mlp_t *m, mt_mlp_work_t *wk, const uint8_t *labels, u
 
 /* ---- backward ------------------------------------------------------------ */
 
+/* Whether in[0], in[stride], ... in[(rows - 1) stride] are all 0 (either sign; NaN is not). */
+static int input_unfed(const float *in, uint32_t stride, uint32_t rows) {
+  for (uint32_t b = 0; b < rows; b++, in += stride)
+    if (*in != 0.0f) return 0;
+  return 1;
+}
+
 /* gw = act^T * delta, one row i at a time: row i is the combination of the
- * delta rows weighted by column i of the activations. */
-static void grad_weights(float *restrict gw, const float *restrict act,
-                         const float *restrict delta, uint32_t batch, uint32_t n_in,
-                         uint32_t n_out) {
-  for (uint32_t i = 0; i < n_in; i++)
+ * delta rows weighted by column i of the activations. With unfed_rows (>= batch) a row whose
+ * input is 0 in all of act's first unfed_rows rows is left as it was (gw_fed_only). */
+static void grad_weights(float *restrict gw, const float *restrict act, const float *restrict delta,
+                         uint32_t batch, uint32_t n_in, uint32_t n_out, uint32_t unfed_rows) {
+  for (uint32_t i = 0; i < n_in; i++) {
+    if (unfed_rows && input_unfed(act + i, n_in, unfed_rows)) continue;
     lincomb(gw + (size_t)i * n_out, act + i, n_in, delta, batch, n_out);
+  }
 }
 
 static void grad_bias(float *restrict gb, const float *restrict delta, uint32_t batch,
@@ -594,7 +603,7 @@ static void backward_conv(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t l, uint
   const uint32_t n = batch * mt_mlp_positions(m, l);
   mt_pool_backward(s, wk->z[l], wk->delta[l + 1], batch, wk->dz[l]);
   if (mt_mlp_has_bn(m, l)) bn_backward(m, wk, l, wk->dz[l], n, cols);
-  grad_weights(wk->gw[l], wk->cols[l], wk->dz[l], n, rows, cols);
+  grad_weights(wk->gw[l], wk->cols[l], wk->dz[l], n, rows, cols, 0);
   if (mt_mlp_has_bn(m, l)) memset(wk->gb[l], 0, cols * sizeof *wk->gb[l]);
   else grad_bias(wk->gb[l], wk->dz[l], n, cols);
   if (l == 0) return;
@@ -620,7 +629,8 @@ void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch) {
     }
     const uint32_t n_in = m->sizes[l], n_out = m->sizes[l + 1];
     if (mt_mlp_has_bn(m, l)) bn_backward(m, wk, l, wk->delta[l + 1], batch, n_out);
-    grad_weights(wk->gw[l], wk->act[l], wk->delta[l + 1], batch, n_in, n_out);
+    grad_weights(wk->gw[l], wk->act[l], wk->delta[l + 1], batch, n_in, n_out,
+                 wk->gw_fed_only ? wk->max_batch : 0);
     if (mt_mlp_has_bn(m, l)) memset(wk->gb[l], 0, n_out * sizeof *wk->gb[l]);
     else grad_bias(wk->gb[l], wk->delta[l + 1], batch, n_out);
     if (l > 0) grad_hidden(wk->delta[l], wk->act[l], wk->delta[l + 1], m->w[l], batch, n_in, n_out);
@@ -629,11 +639,7 @@ void mt_mlp_backward(const mt_mlp_t *m, mt_mlp_work_t *wk, uint32_t batch) {
 
 int mt_mlp_grad_row_unfed(const mt_mlp_t *m, const mt_mlp_work_t *wk, uint32_t l, uint32_t batch,
                           uint32_t i) {
-  if (is_conv(m, l)) return 0;
-  const float *in = wk->act[l] + i;
-  for (uint32_t b = 0; b < batch; b++, in += m->sizes[l])
-    if (*in != 0.0f) return 0; /* (NaN included) */
-  return 1;
+  return !is_conv(m, l) && input_unfed(wk->act[l] + i, m->sizes[l], batch);
 }
 
 void mt_mlp_sgd(mt_mlp_t *m, const mt_mlp_work_t *wk, float lr) {

@@ -117,6 +117,11 @@ typedef struct {  /* per-batch workspace, allocated once for max_batch */
    * pass (rows x cols, rows as the layer's matrix product), 1/sqrt(var + eps) it used, whether
    * those were the batch's statistics, and the gradients of gamma and beta. */
   int bn_train; /* set by the caller: 1 = training forward passes (batch statistics) */
+  /* Set by the caller: 1 = backward writes no gradient row of a fully connected layer's input
+   * that mt_mlp_grad_row_unfed(..., max_batch, i) reports (the row would be +0; it keeps what it
+   * held), for a caller that reads no such row (sgd-pulse): clearing them was most of the
+   * backward pass's weight gradient at batch 1 (blank pixels). */
+  int gw_fed_only;
   float *bn_xhat[MT_NN_MAX_LAYERS], *bn_istd[MT_NN_MAX_LAYERS];
   int bn_batch_stats[MT_NN_MAX_LAYERS];
   float *g_gamma[MT_NN_MAX_LAYERS], *g_beta[MT_NN_MAX_LAYERS];

@@ -455,7 +455,8 @@ static void mvm_dac_and_adc_clipping(void **state) {
  * from lane col % LANES; MVM processes the vectors in order; read_mode 1 draws, for each
  * row and then each column, the plus and then the minus read noise from lane col % LANES
  * (for every cell, whatever its input); read_mode 2 draws one Gaussian per column after
- * the rows, with amplitude isqrt(2 sum x^2) * read_sigma. Outputs and final lane states
+ * the rows, with amplitude isqrt(2 sum x^2) * read_sigma; READ_CELLS without read noise
+ * draws as with it. Outputs and final lane states
  * are compared exactly with tu_ref_*; the inputs include zeros and clipped values. */
 static void bit_exact_reads_and_mvm_noise(void **state) {
   (void)state;
@@ -492,6 +493,20 @@ static void bit_exact_reads_and_mvm_noise(void **state) {
       assert_int_equal(d->out[i * 100 + j], want);
     }
   print_message("bit-exact reads: %u of 2000 clamped\n", clamped);
+  /* READ_CELLS of rows 0..40, columns 5..104: its draws come in five batches of rows
+   * (MT_GAUSS_PAIRS_MAX cells), the last of one row */
+  uint32_t rd2[6] = {0, 0, 41, 5, 100, 0};
+  TU_OK(tdev_run(d, MT_OP_READ_CELLS, rd2, 6));
+  for (uint32_t i = 0; i < 41; i++)
+    for (uint32_t j = 0; j < 100; j++) {
+      uint32_t want = 0, col = 5 + j;
+      for (uint32_t k = 0; k < 2; k++) {
+        int64_t v = g[2 * TU_W(i, col) + k] +
+                    tu_ref_gnoise(cfg[MT_CFG_READ_SIGMA], tu_ref_z(&lanes[col % MT_LANES]));
+        want |= (uint32_t)tu_ref_clamp(v, 0, 65535) << (16 * k);
+      }
+      assert_int_equal(d->out[i * 100 + j], want);
+    }
   /* MVMs in both noise modes */
   static int32_t x[NV * NR];
   tu_rng_t rng = {109};
@@ -529,6 +544,19 @@ static void bit_exact_reads_and_mvm_noise(void **state) {
       }
     }
   }
+  /* READ_CELLS without read noise: the conductances as they are, the lanes advanced by the
+   * same draws (rows 0..4, columns 9..35: two partial groups of lanes) */
+  cfg[MT_CFG_READ_SIGMA] = 0;
+  TU_OK(tdev_configure(d, cfg));
+  uint32_t rd0[6] = {0, 0, 5, 9, 27, 0};
+  TU_OK(tdev_run(d, MT_OP_READ_CELLS, rd0, 6));
+  for (uint32_t i = 0; i < 5; i++)
+    for (uint32_t j = 0; j < 27; j++) {
+      uint32_t col = 9 + j;
+      (void)tu_ref_z(&lanes[col % MT_LANES]);
+      (void)tu_ref_z(&lanes[col % MT_LANES]);
+      assert_int_equal(d->out[i * 27 + j], (uint32_t)g[2 * TU_W(i, col)] | (uint32_t)g[2 * TU_W(i, col) + 1] << 16);
+    }
   uint32_t got[4 * MT_LANES];
   tu_lanes(d, got);
   assert_memory_equal(got, lanes, sizeof got);

@@ -592,12 +592,16 @@ static void gauss_columns_equals_sequential(void **state) {
   }
 }
 
-/* Batched pair draws equal 2n sequential draws (G+ then G- per column, from the column's
- * lane), lane states included, for regions that start at any column. */
+/* Batched pair draws of READ_CELLS equal 2 nrows n sequential draws (row by row, G+ then G- per
+ * column, from the column's lane), lane states included, for regions that start at any column
+ * and have 1 to as many rows as MT_GAUSS_PAIRS_MAX allows; skipping a region's pairs leaves the
+ * lanes where drawing them does. */
 static void gauss_pairs_equals_sequential(void **state) {
   (void)state;
   static const uint32_t sizes[] = {1, 15, 16, 17, 31, 100, 127, 128};
   static const uint32_t starts[] = {0, 1, 5, 15, 16, 27};
+  static int16_t za[MT_GAUSS_PAIRS_MAX], zb[MT_GAUSS_PAIRS_MAX], ra[MT_GAUSS_PAIRS_MAX],
+      rb[MT_GAUSS_PAIRS_MAX];
   for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
     for (size_t c = 0; c < sizeof starts / sizeof *starts; c++) {
       uint32_t col0 = starts[c], n = sizes[k];
@@ -605,15 +609,23 @@ static void gauss_pairs_equals_sequential(void **state) {
       mt_xoshiro_t a[MT_LANES], b[MT_LANES];
       mt_lanes_seed(a, 7 + k + 31 * c);
       mt_lanes_seed(b, 7 + k + 31 * c);
-      int16_t za[MT_COLS], zb[MT_COLS], ra[MT_COLS], rb[MT_COLS];
       for (int round = 0; round < 3; round++) {
-        mt_gauss_pairs(a, col0, n, za, zb);
-        for (uint32_t j = 0; j < n; j++) {
-          ra[j] = mt_gauss(&b[(col0 + j) % MT_LANES]);
-          rb[j] = mt_gauss(&b[(col0 + j) % MT_LANES]);
+        uint32_t most = MT_GAUSS_PAIRS_MAX / n, nrows = round == 0 ? 1 : (round == 1 ? 3 : most);
+        mt_gauss_pairs(a, col0, nrows, n, za, zb);
+        for (uint32_t i = 0; i < nrows * n; i++) {
+          ra[i] = mt_gauss(&b[(col0 + i % n) % MT_LANES]);
+          rb[i] = mt_gauss(&b[(col0 + i % n) % MT_LANES]);
         }
-        assert_memory_equal(za, ra, n * sizeof *za);
-        assert_memory_equal(zb, rb, n * sizeof *zb);
+        assert_memory_equal(za, ra, nrows * n * sizeof *za);
+        assert_memory_equal(zb, rb, nrows * n * sizeof *zb);
+        assert_memory_equal(a, b, sizeof a);
+        /* READ_CELLS of as many rows without read noise (up to MT_ROWS) */
+        nrows = nrows > MT_ROWS ? MT_ROWS : nrows;
+        mt_lanes_skip_pairs(a, col0, nrows, n);
+        for (uint32_t i = 0; i < nrows * n; i++) {
+          (void)mt_gauss(&b[(col0 + i % n) % MT_LANES]);
+          (void)mt_gauss(&b[(col0 + i % n) % MT_LANES]);
+        }
         assert_memory_equal(a, b, sizeof a);
       }
     }

@@ -31,3 +31,9 @@ uint32_t portable_ssm_row(uint32_t *out, float *v, const float *g, const float *
                           uint64_t *rng) {
   return mt_ssm_row(out, v, g, gs, gr, uniform, lr, w_per_g, beta, i, n, rng);
 }
+
+uint32_t portable_ssm_rows(uint32_t *out, float *v, const float *g, const float *gs,
+                           const float *gr, int uniform, float lr, float w_per_g, float beta,
+                           uint32_t nrows, uint32_t n, uint64_t *rng) {
+  return mt_ssm_rows(out, v, g, gs, gr, uniform, lr, w_per_g, beta, nrows, n, rng);
+}

@@ -13,4 +13,7 @@ uint32_t portable_sgd_row(uint32_t *out, const float *g, const float *gs, const 
 uint32_t portable_ssm_row(uint32_t *out, float *v, const float *g, const float *gs, const float *gr,
                           int uniform, float lr, float w_per_g, float beta, uint32_t i, uint32_t n,
                           uint64_t *rng);
+uint32_t portable_ssm_rows(uint32_t *out, float *v, const float *g, const float *gs,
+                           const float *gr, int uniform, float lr, float w_per_g, float beta,
+                           uint32_t nrows, uint32_t n, uint64_t *rng);
 #endif

@@ -868,7 +868,8 @@ static void batchnorm_forward_statistics(void **state) {
 /* mt_mlp_grad_row_unfed: a row of a fully connected layer whose input is 0 (either sign) in
  * every example of the batch is reported, and its gradient row is +0 in every column, even
  * with infinite deltas (0 x inf would be NaN); a row with an input in any example is not; a
- * conv layer never is. */
+ * conv layer never is. With gw_fed_only backward writes the other rows alike and leaves
+ * those. */
 static void unfed_rows_have_zero_gradients(void **state) {
   (void)state;
   const uint32_t sizes[] = {12, 6, 3}, B = 3;
@@ -904,6 +905,27 @@ static void unfed_rows_have_zero_gradients(void **state) {
         }
       }
   }
+  /* gw_fed_only: the same rows as the others, the unfed ones left as they were (here NaN) */
+  mt_mlp_work_t wf;
+  assert_int_equal(mt_mlp_work_init(&wf, &m, B), 0);
+  wf.gw_fed_only = 1;
+  for (uint32_t l = 0; l < 2; l++)
+    for (uint32_t k = 0; k < sizes[l] * sizes[l + 1]; k++) wf.gw[l][k] = NAN;
+  assert_int_equal(mt_mlp_forward(&m, &wk, x, B, NULL, NULL), 0);
+  (void)mt_mlp_loss(&m, &wk, y, B, NULL);
+  mt_mlp_backward(&m, &wk, B);
+  assert_int_equal(mt_mlp_forward(&m, &wf, x, B, NULL, NULL), 0);
+  (void)mt_mlp_loss(&m, &wf, y, B, NULL);
+  mt_mlp_backward(&m, &wf, B);
+  for (uint32_t l = 0; l < 2; l++)
+    for (uint32_t i = 0; i < sizes[l]; i++) {
+      const float *want = wk.gw[l] + i * sizes[l + 1], *got = wf.gw[l] + i * sizes[l + 1];
+      if (mt_mlp_grad_row_unfed(&m, &wf, l, B, i))
+        for (uint32_t j = 0; j < sizes[l + 1]; j++) assert_true(isnan(got[j]));
+      else
+        assert_memory_equal(got, want, sizes[l + 1] * sizeof *got);
+    }
+  mt_mlp_work_free(&wf);
   mt_mlp_work_free(&wk);
   mt_mlp_free(&m);
   /* a conv layer: never (its patches are gone after backward) */

@@ -1,8 +1,8 @@
 /* The portable code paths against the fast ones the library builds on this host:
  * mt_floor_shift (hls/mt_fixed.h: GCC's arithmetic shift, or the 2^62 offset),
  * mt_compact_row and mt_compact_levels (host/src/mt_compact_row.h: AVX-512 where the host has
- * it, or the loop) and the pulse steps' rows mt_sgd_row and mt_ssm_row (host/src/mt_pulse_row.h:
- * AVX-512 in one pass, or the step's parts one after the other).
+ * it, or the loop) and the pulse steps' rows mt_sgd_row, mt_ssm_row and mt_ssm_rows
+ * (host/src/mt_pulse_row.h: AVX-512 in one pass, or the step's parts one after the other).
  * This file is built with the host's vector units ($(ARCH)), tests/host/portable_paths.c with
  * MT_FORCE_PORTABLE; both are checked against a plain reference as well, so the test still
  * means something where the two builds take the same path (ARCH=, no AVX-512). */
@@ -234,12 +234,65 @@ static void pulse_rows_paths_agree(void **state) {
   print_message("%u rows, %u ssm entries\n", rows, entries);
 }
 
+/* Whole tiles of rows one after the other (mt_ssm_rows, whose AVX-512 blocks run on across the
+ * rows' ends): every row length 1..MT_COLS at a few row counts up to MT_ROWS, rows with and
+ * without zero velocities, gains uniform or each its own: the entries, velocities and generator
+ * state of the reference applied row by row. */
+static void ssm_rows_paths_agree(void **state) {
+  (void)state;
+  enum { N = MT_ROWS * MT_COLS };
+  static const uint32_t zeros[] = {0, 4, 16};
+  static uint32_t fast[N + 16], portable[N + 16], want[N];
+  static float g[N], gs[N], gr[N], vf[N], vp[N], vw[N];
+  const float lr = 0.001f, wpg = 3.1e-4f, beta = 0.9f;
+  uint64_t rng = 5;
+  uint32_t regions = 0;
+  for (uint32_t n = 1; n <= MT_COLS; n++)
+    for (uint32_t t = 0; t < 3; t++) {
+      /* a row count of 1, one of 2..17, and every 37th row length a whole tile's */
+      uint32_t nrows =
+          t == 0 ? 1
+                 : (t == 1 ? 2 + (n * 7) % 16 : (n % 37 == 0 || n == 100 || n == 10 ? MT_ROWS : 3));
+      int uniform = (n + t) % 2;
+      float us = 0.25f + (float)(splitmix64(&rng) % 1024) / 256,
+            ur = 0.25f + (float)(splitmix64(&rng) % 1024) / 256;
+      for (uint32_t i = 0; i < nrows; i++) {
+        /* a row of zeros now and then (dead units), the rest with zeros at some rate */
+        uint32_t z = zeros[splitmix64(&rng) % 3];
+        for (uint32_t j = 0; j < n; j++) {
+          uint32_t k = i * n + j;
+          gs[k] = uniform ? us : 0.25f + (float)(splitmix64(&rng) % 1024) / 256;
+          gr[k] = uniform ? ur : 0.25f + (float)(splitmix64(&rng) % 1024) / 256;
+          g[k] = any_gradient(&rng, z);
+          vf[k] = vp[k] = vw[k] = any_gradient(&rng, z);
+        }
+      }
+      uint64_t s0 = splitmix64(&rng), sf = s0, sp = s0, sw = s0;
+      uint32_t nw = 0;
+      for (uint32_t i = 0; i < nrows; i++)
+        nw += row_reference(want + nw, vw + i * n, g + i * n, gs + i * n, gr + i * n, lr, wpg, beta,
+                            i, n, &sw);
+      uint32_t nf = mt_ssm_rows(fast, vf, g, gs, gr, uniform, lr, wpg, beta, nrows, n, &sf);
+      uint32_t np =
+          portable_ssm_rows(portable, vp, g, gs, gr, uniform, lr, wpg, beta, nrows, n, &sp);
+      if (nf != nw || np != nw || memcmp(fast, want, nw * sizeof *want) != 0 ||
+          memcmp(portable, want, nw * sizeof *want) != 0 || sf != sw || sp != sw ||
+          memcmp(vf, vw, nrows * n * sizeof *vw) != 0 ||
+          memcmp(vp, vw, nrows * n * sizeof *vw) != 0)
+        fail_msg(
+            "ssm rows: %u rows of %u (uniform %d): fast %u entries, portable %u, want %u (or "
+            "other entries, velocities or generator)",
+            nrows, n, uniform, nf, np, nw);
+      regions++;
+    }
+  print_message("%u regions\n", regions);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(floor_shift_paths_agree),
-    cmocka_unit_test(compact_row_paths_agree),
-    cmocka_unit_test(compact_levels_paths_agree),
-    cmocka_unit_test(pulse_rows_paths_agree),
+      cmocka_unit_test(floor_shift_paths_agree),    cmocka_unit_test(compact_row_paths_agree),
+      cmocka_unit_test(compact_levels_paths_agree), cmocka_unit_test(pulse_rows_paths_agree),
+      cmocka_unit_test(ssm_rows_paths_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
