@@ -321,7 +321,11 @@ module mt_device #(
         .raddr_i(gm_raddr), .rdata_o(gr_rdata[(k*GROUPS + g)*LANES*32 +: LANES*32]));
     end
   end
-  assign gm_rdata = gr_rdata[32'(gm_bank_q) * COLS * 32 + 32'(gm_grp_q) * LANES * 32 +: LANES * 32];
+  // The bank's row, then the group's word: two selects at shifted offsets (at power-of-two
+  // sizes), not one at the sum bank·COLS·32 + group·LANES·32, an adder in front of the mux.
+  logic [COLS*32-1:0] gm_bank_row;
+  assign gm_bank_row = gr_rdata[32'(gm_bank_q) * COLS * 32 +: COLS * 32];
+  assign gm_rdata = gm_bank_row[32'(gm_grp_q) * LANES * 32 +: LANES * 32];
   mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES*2), .SLOT_W(136)) u_dm (
     .clk_i(clk_i), .waddr_i(dm_a), .we_i(dm_we), .wdata_i(dm_wd), .raddr_i(dm_a), .rdata_o(dm_rdata));
   mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES), .SLOT_W(16)) u_lm (

@@ -469,13 +469,21 @@ module mt_eng_fab #(
   logic [PL_AW-1:0]  rs_n_q;
   (* mem2reg *) logic [15:0]       rs_g_q [2];
   (* mem2reg *) logic [15:0]       rs_z_q [2];
+  // The lane's words are picked at offsets {r_lane_q, 0...}: written as 16·(k·LANES + lane)
+  // and 32·lane in 32 bits, the offsets made Yosys build adders and range checks as carry
+  // chains between r_lane_q and these registers.
+  logic [16*LANES-1:0] r_gp, r_gn;
+  logic [31:0]         r_zw;
+  assign r_gp = gm_rdata_i[0 +: 16*LANES];
+  assign r_gn = gm_rdata_i[16*LANES +: 16*LANES];
+  assign r_zw = nz_z_i[{r_lane_q, 5'd0} +: 32];
   always_ff @(posedge clk_i) begin
     if (r_go) begin
       rs_n_q <= PL_AW'(r_n_q);
-      for (int k = 0; k < 2; k++) begin
-        rs_g_q[k] <= gm_rdata_i[16*(k*LANES + 32'(r_lane_q)) +: 16];
-        rs_z_q[k] <= nz_z_i[32*32'(r_lane_q) + 16*k +: 16];
-      end
+      rs_g_q[0] <= r_gp[{r_lane_q, 4'd0} +: 16];
+      rs_g_q[1] <= r_gn[{r_lane_q, 4'd0} +: 16];
+      rs_z_q[0] <= r_zw[15:0];
+      rs_z_q[1] <= r_zw[31:16];
     end
   end
   // Stage 3: the read noise's product with mt_gnoise's rounding term registered (the DSP's
@@ -764,7 +772,8 @@ module mt_eng_fab #(
     fab_set_o = done_o && is_fab_q && status_q == 0;
     if (fab_set_o) fab_tile_o = p_q[2][5:0];
 
-    if (r_go && !probe) nz_take_o[2*r_lane_q +: 2] = 2'd2;
+    for (int l = 0; l < LANES; l++)
+      if (r_go && !probe && r_lane_q == LW'(l)) nz_take_o[2*l +: 2] = 2'd2;
     if (rt_v_q) begin
       rsp_we_o = 1'b1;
       rsp_addr_o = rt_n_q;

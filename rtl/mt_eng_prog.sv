@@ -80,7 +80,6 @@ module mt_eng_prog #(
   logic [31:0] programmed_q, wv_q, requests_q;
   logic [1:0]  rk_q;             // response word
   // the weight being worked on
-  logic [11:0] col_q;
   logic [7:0]  q_q;              // level to program
   logic [31:0] hin_q;            // META_WRITE hidden value
   logic [15:0] upd_q;            // META_UPDATE update
@@ -101,20 +100,27 @@ module mt_eng_prog #(
   logic [31:0] eo1_q, e0_q, e1_q, e2_q;
 
   // ---- derived values
-  logic [31:0] lane32, next_row, next_col, next_addr;
+  logic [31:0] next_row, next_col, next_addr;
   // The weight's word address in the tile memories, computed in S_ENTRY from the row and column
   // being loaded: (tile * ROWS + row) * GROUPS + col / LANES is two carry chains, and computed
   // from row_q/col_q it sat between them and every memory address (the U250's worst path).
   logic [MEM_AW-1:0] addr_q;
-  logic [LANES-1:0] lane_oh;
-  // The weight's record out of the memories' read words (mt_eng_lanerec.vh).
+  // The weight's lane (its column mod LANES) and the same one-hot, registered in S_ENTRY with
+  // its word address: the takes and the lane selects are then a decode of registers. A take
+  // written as a part-select at 2·lane of the column's 32-bit lane index (col mod LANES) made
+  // Yosys build the offset and its range checks as carry chains, and from the column's
+  // register through them into a lane's head pointer was the AC701 device's slowest path
+  // (6.31 ns at t14f 5fb6b42).
   localparam int unsigned LW = (LANES > 1) ? $clog2(LANES) : 1;
+  logic [LW-1:0]    lane_q;
+  logic [LANES-1:0] lane_oh_q;
+  // The weight's record out of the memories' read words (mt_eng_lanerec.vh).
 `include "mt_eng_lanerec.vh"
   logic [LANES*512-1:0] rd_lanes;
   logic [LREC-1:0]      rd_lane;
   always_comb begin
     rd_lanes = lane_records(gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i);
-    rd_lane = rd_lanes[{lane32[LW-1:0], 9'd0} +: LREC];
+    rd_lane = rd_lanes[{lane_q, 9'd0} +: LREC];
   end
   logic        draw_ok;
   logic [15:0] draw_z;
@@ -129,13 +135,17 @@ module mt_eng_prog #(
   logic [7:0]  fault_cur;
   logic signed [33:0] tol_s;
   logic [15:0] spread_g;
-  // A read's noise product with gnoise's rounding term, taken with the draw (S_VDRAW: read
-  // sigma, S_SDRAW: the entry's spread; the DSP's post-adder and output register), and
-  // g - target, kept as a register: S_VSUM and S_SSUM then add once. The product, the
-  // rounding add and both operands' adds behind it in one cycle were the AC701 device's path
-  // #10 at e28f436 (5.71 ns).
-  logic signed [33:0] nprod_q;
+  // The draw of a read (S_VDRAW, S_SDRAW), and g - target, kept as a register (g_cur and
+  // target hold from S_VDRAW on, so gt_q is current by S_VSUM).
+  logic [15:0]        z_q;
   logic signed [16:0] gt_q;
+  // A read's sum as one product and one add: g + floor((amp z + 2^11) / 2^12) (gnoise of
+  // hls/mt_device.c) = floor((g 2^12 + 2^11 + amp z) / 2^12), since g 2^12 is a multiple of
+  // 2^12; for the verify read g - target takes g's place. The product, the rounding add and
+  // the two adds after it in one cycle were the AC701 device's path #10 at e28f436 (5.71
+  // ns); a DSP's multiply and post-adder do this one (S_VSUM: read sigma, S_SSUM: the
+  // entry's spread, word 2's low half).
+  logic signed [33:0] rsum;
   // A read's noisy sum, registered (S_VSUM, S_SSUM) before its compare or clamp: the noise
   // multiply, the adds and the compare in one cycle were the engine's slowest path.
   logic signed [33:0] verr_q, spread_q;
@@ -251,14 +261,11 @@ module mt_eng_prog #(
     cur_pl = kind_q == K_MUPD ? 32'd5 + (kc_q >> 1)
            : (kind_q == K_MWRITE ? 32'd5 + kc_q : k_q);
 
-    lane32    = {20'd0, col_q} % LANES;
     next_row  = kind_q[1] ? {20'd0, i_q[11:0]} : e_row;
     next_col  = kind_q[1] ? {20'd0, j_q[11:0]} : e_col;
     next_addr = (tile * ROWS32 + next_row) * GROUPS + next_col / LANES;
-    lane_oh = '0;
-    lane_oh[lane32[$clog2(LANES)-1:0]] = 1'b1;
     draw_ok = avail_q;
-    draw_z  = nz_z_i[32*lane32[$clog2(LANES)-1:0] +: 16];
+    draw_z  = nz_z_i[{lane_q, 5'd0} +: 16];
 
     open_loop  = kind_q == K_PROG ? hdr_q[1][0] : cfg_mprog != 32'd0;
     force_prog = kind_q == K_PROG && hdr_q[1][1];
@@ -323,14 +330,14 @@ module mt_eng_prog #(
       S_LTO: lt_addr_o = q_q;
       S_PDRAW: begin
         if (draw_ok) begin
-          nz_take_o[2*lane32[$clog2(LANES)-1:0] +: 2] = 2'd1;
+          for (int l = 0; l < LANES; l++) if (lane_oh_q[l]) nz_take_o[2*l +: 2] = 2'd1;
           pu_valid = 1'b1;
           if (set_q) cnt_inc_o[32*MT_CNT_SET_PULSES +: 32] = 32'd1;
           else cnt_inc_o[32*MT_CNT_RESET_PULSES +: 32] = 32'd1;
         end
       end
       S_VDRAW, S_SDRAW: begin
-        if (draw_ok) nz_take_o[2*lane32[$clog2(LANES)-1:0] +: 2] = 2'd1;
+        if (draw_ok) for (int l = 0; l < LANES; l++) if (lane_oh_q[l]) nz_take_o[2*l +: 2] = 2'd1;
       end
       S_VCHK: begin
         cnt_inc_o[32*MT_CNT_VERIFY_READS +: 32] = 32'd1;
@@ -346,10 +353,10 @@ module mt_eng_prog #(
         dm_addr_o = addr_q;
         lm_addr_o = addr_q;
         hm_addr_o = addr_q;
-        gm_we_o = {lane_oh, lane_oh};
-        dm_we_o = {lane_oh, lane_oh};
-        lm_we_o = lane_oh;
-        hm_we_o = lane_oh;
+        gm_we_o = {lane_oh_q, lane_oh_q};
+        dm_we_o = {lane_oh_q, lane_oh_q};
+        lm_we_o = lane_oh_q;
+        hm_we_o = lane_oh_q;
         gm_wdata_o = {{LANES{g_q[1]}}, {LANES{g_q[0]}}};
         dm_wdata_o = {{LANES{dev_q[1]}}, {LANES{dev_q[0]}}};
         lm_wdata_o = {LANES{lvl_q}};
@@ -382,13 +389,13 @@ module mt_eng_prog #(
             state_q <= S_CHK;
         end
         S_CHK: begin
-          if (tile >= TILES32 || !configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
-              || !fabricated_i[tile[5:0]]) state_q <= S_DONE;
+          if (tile_bad_q || !configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
+              || !tile_fab_q) state_q <= S_DONE;
           else if (kind_q == K_PROG) begin
-            if (hdr_q[1] > (MT_PROG_OPEN_LOOP | MT_PROG_FORCE)) state_q <= S_DONE;
-            else state_q <= len_q > 32'd2 ? S_VAL0 : S_NEED;
+            if (flags_bad_q) state_q <= S_DONE;
+            else state_q <= len_gt2_q ? S_VAL0 : S_NEED;
           end else if (kind_q == K_PULSE) begin
-            state_q <= len_q > 32'd1 ? S_VAL0 : S_INIT;
+            state_q <= len_gt1_q ? S_VAL0 : S_INIT;
           end else begin
             state_q <= region_bad ? S_DONE : S_CHK2;
           end
@@ -466,6 +473,22 @@ module mt_eng_prog #(
     end
   end
 
+  // S_CHK's compares, registered as their operands arrive: the tile's (header word 0) and
+  // PROGRAM's flags (word 1) in S_HDR, the length's from len_q (set at the start; fabricated_i
+  // holds for the command). From the flags word through its 32-bit compare and the chain of
+  // checks into the state register was the AC701 device's path #4 at t14f 5fb6b42 (5.71 ns).
+  logic tile_bad_q, tile_fab_q, flags_bad_q, len_gt1_q, len_gt2_q;
+  always_ff @(posedge clk_i) begin
+    if (state_q == S_HDR && k_q[2:0] == 3'd0) begin
+      tile_bad_q <= pl_data_i >= TILES32;
+      tile_fab_q <= fabricated_i[pl_data_i[5:0]];
+    end
+    if (state_q == S_HDR && k_q[2:0] == 3'd1)
+      flags_bad_q <= pl_data_i > (MT_PROG_OPEN_LOOP | MT_PROG_FORCE);
+    len_gt1_q <= len_q > 32'd1;
+    len_gt2_q <= len_q > 32'd2;
+  end
+
   always_ff @(posedge clk_i) begin
     skipped_q <= (kind_q == K_PROG ? len_q - 32'd2 : (kind_q == K_MWRITE ? n_q : requests_q))
                  - programmed_q;
@@ -473,19 +496,15 @@ module mt_eng_prog #(
 
   always_ff @(posedge clk_i) begin
     if (rst_i) avail_q <= 1'b0;
-    else avail_q <= nz_avail_i[lane32[$clog2(LANES)-1:0]]
+    else avail_q <= nz_avail_i[lane_q]
                     && !((state_q == S_PDRAW || state_q == S_VDRAW || state_q == S_SDRAW) && draw_ok);
   end
 
-  // Noise of amplitude amp for a Q3.12 sample z is floor((amp * z + 2^11) / 2^12) (gnoise of
-  // hls/mt_device.c): the product and the rounding term here, the shift and the sum in
-  // S_VSUM/S_SSUM. g_cur and target hold from S_VDRAW on, so gt_q is current by S_VSUM.
-  always_ff @(posedge clk_i) begin
-    gt_q <= $signed({1'b0, g_cur}) - $signed({1'b0, target});
-    if ((state_q == S_VDRAW || state_q == S_SDRAW) && draw_ok)
-      nprod_q <= $signed({18'd0, state_q == S_SDRAW ? e2_q[15:0] : cfg_sigma[15:0]})
-                 * $signed({{18{draw_z[15]}}, draw_z}) + 34'sd2048;
-  end
+  always_ff @(posedge clk_i) gt_q <= $signed({1'b0, g_cur}) - $signed({1'b0, target});
+  always_comb
+    rsum = (state_q == S_SSUM ? $signed({6'd0, g_cur, 12'h800}) : $signed({{5{gt_q[16]}}, gt_q, 12'h800}))
+           + $signed({18'd0, state_q == S_SSUM ? e2_q[15:0] : cfg_sigma[15:0]})
+             * $signed({{18{z_q[15]}}, z_q});
 
   // ---- datapath (no reset: every register is written before it is read in a command)
   // A check state loads the result its failure gives; the control block then goes to S_DONE
@@ -520,9 +539,8 @@ module mt_eng_prog #(
         n_q <= region_cells;
         chk2_q <= 1'b0;
         k_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
-        if (tile >= TILES32) fail(MT_ST_ERR_TILE, 32'd0, tile);
-        else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0)
-                 || !fabricated_i[tile[5:0]])
+        if (tile_bad_q) fail(MT_ST_ERR_TILE, 32'd0, tile);
+        else if (!configured_i || (kind_q != K_PULSE && levels_i == 9'd0) || !tile_fab_q)
           fail(MT_ST_ERR_STATE,
                !configured_i ? MT_STATE_NOT_CONFIGURED
                : (kind_q != K_PULSE && levels_i == 9'd0 ? MT_STATE_NO_LEVELS : MT_STATE_NOT_FABRICATED),
@@ -556,7 +574,8 @@ module mt_eng_prog #(
         rk_q <= '0;
       end
       S_ENTRY: begin
-        col_q <= next_col[11:0];
+        lane_q <= LW'(next_col % LANES);
+        lane_oh_q <= LANES'(1) << LW'(next_col % LANES);
         addr_q <= MEM_AW'(next_addr);
         q_q <= pl_data_i[7:0];
         hin_q <= pl_data_i;
@@ -614,8 +633,9 @@ module mt_eng_prog #(
           it_q <= it_q + 11'd1;
         end
       end
-      S_VSUM: verr_q <= $signed({{17{gt_q[16]}}, gt_q}) + (nprod_q >>> 12);
-      S_SSUM: spread_q <= $signed({18'd0, g_cur}) + (nprod_q >>> 12);
+      S_VDRAW, S_SDRAW: if (draw_ok) z_q <= draw_z;
+      S_VSUM: verr_q <= rsum >>> 12;
+      S_SSUM: spread_q <= rsum >>> 12;
       S_VCHK: begin
         set_q <= verr_q < 34'sd0;
         if (!(verr_q <= tol_s && -verr_q <= tol_s)
@@ -655,7 +675,7 @@ module mt_eng_prog #(
                            g_rdata_i, lt_data_i, e2_q[31:16],
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
                            cfg_idxshift[31:5], cfg_hbits[31:6], cfg_frac[31:5], cfg_round[31:1],
-                           cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], lane32, next_addr,
+                           cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], next_addr,
                            region_cells64[63:32], e_row, e_col, hin_q,
                            nz_avail_i, gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
 
