@@ -59,6 +59,7 @@ module mt_eng_fab #(
   logic [31:0] det0_q, det1_q, nout_q;
   logic [1:0]  wait_q;             // seeding: cycles left before fb_avail_i means the new seed
 `include "mt_eng_fail.vh"
+`include "mt_gnoise.vh"
 
   // ---------------------------------------------------------------- checks
   logic [31:0] region_idx_q, region_val_q;
@@ -225,13 +226,8 @@ module mt_eng_fab #(
       amp1_q <= i_role1 < 3'd6 ? amp_r[i_role1] : 16'd0;
     end
 
-  // mt_gnoise(amp, z) = floor((amp*z + 2^11) / 2^12) for a 16-bit amplitude: the product
-  // and its rounding term here (a DSP48 with its post-adder), registered in stage 2; bits
+  // The noise's product and rounding term (mt_gnoise.vh) are registered in stage 2; bits
   // [33:12] of it are the noise.
-  function automatic logic signed [33:0] gnoise16_p(input logic [15:0] amp,
-                                                    input logic [15:0] z);
-    gnoise16_p = $signed({18'd0, amp}) * $signed({{18{z[15]}}, z}) + 34'sd2048;
-  endfunction
 
   function automatic logic [15:0] clamp16(input logic signed [FW-1:0] v, input logic [15:0] lo);
     if (v < $signed({{(FW - 16){1'b0}}, lo})) clamp16 = lo;
@@ -259,8 +255,8 @@ module mt_eng_fab #(
         if (role1_s2_q < 3'd6) f_q[{1'b0, dev1_s2_q} * 6 + 4'(role1_s2_q)] <= v1;
       end
       if (s1_v_q) begin
-        p0_q <= gnoise16_p(amp0_q, s1_z_q[32*l +: 16]);
-        p1_q <= gnoise16_p(amp1_q, s1_z_q[32*l+16 +: 16]);
+        p0_q <= gnoise_p(amp0_q, s1_z_q[32*l +: 16]);
+        p1_q <= gnoise_p(amp1_q, s1_z_q[32*l+16 +: 16]);
         // The uniform is the last draw of device 0 (phase 3) or device 1 (phase 6).
         if (s1_ph_q == 3'd3 || s1_ph_q == 3'd6) begin
           lo_q[s1_ph_q == 3'd6] <= 33'(s1_u_q[32*l +: 32]) < 33'(p_low);
@@ -397,7 +393,7 @@ module mt_eng_fab #(
       dms_q[k] <= dms_q[k-1];
       dks_q[k] <= dks_q[k-1];
     end
-    d1_p_q <= $signed({18'd0, d_sd}) * $signed({{18{d0_z_q[15]}}, d0_z_q}) + 34'sd2048;
+    d1_p_q <= gnoise_p(d_sd, d0_z_q);
     d2_nu_q <= d2_v < -22'sd65535 || d2_v > 22'sd65535 ? 16'hFFFF
              : d2_v < 0 ? 16'(-d2_v) : d2_v[15:0];
     d3_e_q <= 39'(d2_nu_q) * 39'(d_l);
@@ -497,8 +493,7 @@ module mt_eng_fab #(
     rt_n_q <= rs_n_q;
     for (int k = 0; k < 2; k++) begin
       rt_g_q[k] <= rs_g_q[k];
-      rt_p_q[k] <= $signed({18'd0, cfg_i[32*MT_CFG_READ_SIGMA +: 16]})
-                   * $signed({{18{rs_z_q[k][15]}}, rs_z_q[k]}) + 34'sd2048;
+      rt_p_q[k] <= gnoise_p(cfg_i[32*MT_CFG_READ_SIGMA +: 16], rs_z_q[k]);
     end
   end
   (* mem2reg *) logic [15:0] sensed [2];

@@ -67,6 +67,7 @@ module mt_eng_mvm #(
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
 `include "mt_eng_fail.vh"
+`include "mt_gnoise.vh"
 
   // Command constants, taken at the check.
   logic [1:0]       mode_q;
@@ -283,10 +284,8 @@ module mt_eng_mvm #(
     if (mc_go) begin
       m1_x_q <= mc_x;
       for (int l = 0; l < LANES; l++) begin
-        m1_pp_q[l] <= $signed({18'd0, sigma_q}) * $signed({{18{nz_z_i[32*l+15]}}, nz_z_i[32*l +: 16]})
-                      + 34'sd2048;
-        m1_pn_q[l] <= $signed({18'd0, sigma_q}) * $signed({{18{nz_z_i[32*l+31]}}, nz_z_i[32*l+16 +: 16]})
-                      + 34'sd2048;
+        m1_pp_q[l] <= gnoise_p(sigma_q, nz_z_i[32*l +: 16]);
+        m1_pn_q[l] <= gnoise_p(sigma_q, nz_z_i[32*l+16 +: 16]);
       end
       mfirst_q[1] <= mcp_row0_q;
       mlast_q[1] <= mcp_last_q;

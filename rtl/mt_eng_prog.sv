@@ -50,9 +50,11 @@ module mt_eng_prog #(
   logic [15:0] status_q;
   logic [31:0] det0_q, det1_q, nout_q;
 `include "mt_eng_fail.vh"
+`include "mt_gnoise.vh"
   // header words
   logic [31:0] hdr_q [5];
-  logic [31:0] n_q;              // cells of a META region
+  // The cells of a META region: the registered region check's count (stable while hdr_q is).
+  logic [31:0] n_q;
   // A META region command's length must be 5 + n (META_WRITE) or 5 + ceil(n/2) (META_UPDATE)
   // for its region's n cells. Compared as n against values of len registered in S_LEN, so that
   // S_CHK2 has no adder behind the region's product: n == len - 5, or n == 2 len - 10 or
@@ -60,6 +62,7 @@ module mt_eng_prog #(
   // The compares are registered too (wlen_ok_q; S_CHK2 takes two cycles, chk2_q): from n_q,
   // which synthesis keeps in the region product's DSP output register, through them into the
   // state register was the AC701 device's slowest path (6.46 ns at t14c 4cea7fa).
+  // S_CHK2's first cycle reads the region check's registered result (u_region below).
   logic [32:0] len_m5_q, len_x2_m10_q, len_x2_m11_q;
   logic        wlen_ok_q, chk2_q;
   always_ff @(posedge clk_i)
@@ -126,7 +129,7 @@ module mt_eng_prog #(
   logic [15:0] draw_z;
   logic [31:0] cfg_sigma, cfg_tol, cfg_maxit, cfg_mul, cfg_add, cfg_end, cfg_inshift,
                cfg_idxshift, cfg_mprog;
-  logic [31:0] e_row, e_col, tile, region_cells;
+  logic [31:0] e_row, e_col, tile;
   logic [31:0] cur_pl;           // the payload word of the current entry / cell
   logic        open_loop;
   logic        force_prog;
@@ -166,13 +169,16 @@ module mt_eng_prog #(
   endfunction
 
   // ---- region of META_WRITE / META_UPDATE (check_region in the model)
-  logic        region_bad;
-  logic [31:0] region_word, region_val;
-  logic [63:0] region_cells64;
-  mt_region_check #(.ROWS(ROWS), .COLS(COLS)) u_region (
-    .row0_i(hdr_q[1]), .nrows_i(hdr_q[2]), .col0_i(hdr_q[3]), .ncols_i(hdr_q[4]),
-    .bad_o(region_bad), .bad_word_o(region_word), .bad_val_o(region_val),
-    .cells_o(region_cells64)
+  // Registered: its result is read in S_CHK2, a cycle after the last header word is in hdr_q.
+  // The region's compares read in S_CHK, from hdr_q through them and S_CHK's decode into the
+  // state register's reset, were the AC701 device's slowest path (5.96 ns at t14f c683f72).
+  logic        region_bad_q;
+  logic [31:0] region_word_q, region_val_q;
+  logic [63:0] region_cells_q;
+  mt_region_check_q #(.ROWS(ROWS), .COLS(COLS)) u_region (
+    .clk_i, .row0_i(hdr_q[1]), .nrows_i(hdr_q[2]), .col0_i(hdr_q[3]), .ncols_i(hdr_q[4]),
+    .bad_q_o(region_bad_q), .bad_word_q_o(region_word_q), .bad_val_q_o(region_val_q),
+    .cells_q_o(region_cells_q)
   );
 
   // ---- pulse unit
@@ -257,7 +263,7 @@ module mt_eng_prog #(
     e_row = {20'd0, pl_data_i[31:20]};
     e_col = {20'd0, pl_data_i[19:8]};
     // n_q is only used once the region passed, when u_region's count is exact.
-    region_cells = region_cells64[31:0];
+    n_q = region_cells_q[31:0];
     cur_pl = kind_q == K_MUPD ? 32'd5 + (kc_q >> 1)
            : (kind_q == K_MWRITE ? 32'd5 + kc_q : k_q);
 
@@ -397,11 +403,11 @@ module mt_eng_prog #(
           end else if (kind_q == K_PULSE) begin
             state_q <= len_gt1_q ? S_VAL0 : S_INIT;
           end else begin
-            state_q <= region_bad ? S_DONE : S_CHK2;
+            state_q <= S_CHK2;
           end
         end
         S_CHK2: begin
-          if (chk2_q && !wlen_ok_q) state_q <= S_DONE;
+          if (!chk2_q ? region_bad_q : !wlen_ok_q) state_q <= S_DONE;
           else if (chk2_q) state_q <= kind_q == K_MWRITE ? S_VAL : S_NEED;
         end
         S_VAL0: state_q <= S_VAL;
@@ -502,9 +508,9 @@ module mt_eng_prog #(
 
   always_ff @(posedge clk_i) gt_q <= $signed({1'b0, g_cur}) - $signed({1'b0, target});
   always_comb
-    rsum = (state_q == S_SSUM ? $signed({6'd0, g_cur, 12'h800}) : $signed({{5{gt_q[16]}}, gt_q, 12'h800}))
-           + $signed({18'd0, state_q == S_SSUM ? e2_q[15:0] : cfg_sigma[15:0]})
-             * $signed({{18{z_q[15]}}, z_q});
+    rsum = gnoise_mac(state_q == S_SSUM ? e2_q[15:0] : cfg_sigma[15:0], z_q,
+                      state_q == S_SSUM ? $signed({6'd0, g_cur, 12'h800})
+                                        : $signed({{5{gt_q[16]}}, gt_q, 12'h800}));
 
   // ---- datapath (no reset: every register is written before it is read in a command)
   // A check state loads the result its failure gives; the control block then goes to S_DONE
@@ -536,7 +542,6 @@ module mt_eng_prog #(
         k_q <= k_q + 32'd1;
       end
       S_CHK: begin
-        n_q <= region_cells;
         chk2_q <= 1'b0;
         k_q <= kind_q == K_PROG ? 32'd2 : (kind_q == K_PULSE ? 32'd1 : 32'd5);
         if (tile_bad_q) fail(MT_ST_ERR_TILE, 32'd0, tile);
@@ -546,11 +551,11 @@ module mt_eng_prog #(
                : (kind_q != K_PULSE && levels_i == 9'd0 ? MT_STATE_NO_LEVELS : MT_STATE_NOT_FABRICATED),
                tile);
         else if (kind_q == K_PROG) fail(MT_ST_ERR_PARAM, 32'd1, hdr_q[1]);
-        else fail(MT_ST_ERR_RANGE, region_word, region_val);
       end
       S_CHK2: begin
         chk2_q <= 1'b1;
-        fail(MT_ST_ERR_LENGTH, len_q, kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1));
+        if (!chk2_q) fail(MT_ST_ERR_RANGE, region_word_q, region_val_q);
+        else fail(MT_ST_ERR_LENGTH, len_q, kind_q == K_MWRITE ? 32'd5 + n_q : 32'd5 + ((n_q + 32'd1) >> 1));
       end
       S_VAL: begin
         k_q <= k_q + 32'd1;
@@ -676,7 +681,7 @@ module mt_eng_prog #(
                            cfg_mul[31:16], cfg_add[31:16], cfg_sigma[31:16], cfg_inshift[31:5],
                            cfg_idxshift[31:5], cfg_hbits[31:6], cfg_frac[31:5], cfg_round[31:1],
                            cfg_tlog2[31:4], cfg_ebits[31:5], cfg_rule[31:1], next_addr,
-                           region_cells64[63:32], e_row, e_col, hin_q,
+                           region_cells_q[63:32], e_row, e_col, hin_q,
                            nz_avail_i, gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i};
 
 endmodule

@@ -249,6 +249,43 @@ module mt_regfile #(
     .raddr_i(7'(ra_q - 11'(G_META))), .rdata_o(mt_g_rdata)
   );
 
+  // Register writes land a cycle after the shared bus's: the word's decode (each register
+  // word's compare with its own constant) is registered as one enable per word, with the data.
+  // From the control engine's write (its address add, the bus's OR) through the decode into the
+  // enables of the configuration registers across the die was the ECP5 device's critical path
+  // (23.65 ns placed and routed at t14f af5c3d2, 21.7 ns of it routing). cnt_busy_o holds the
+  // next command back until the write has landed, so no engine reads a register early.
+  localparam int unsigned NGW = 3 + CFG_COUNT + 4 + 2 * CNT_COUNT;
+  localparam int unsigned GW_CONFIGURED = 0, GW_LEVELS = 1, GW_CFG = 2,
+                          GW_SEED = GW_CFG + CFG_COUNT, GW_FAB = GW_SEED + 2,
+                          GW_CNT = GW_FAB + 2;
+  logic [NGW-1:0] gw_d, gw_q;
+  logic           gw_v_q;
+  logic [31:0]    gw_data_q;
+  always_comb begin
+    gw_d = '0;
+    gw_d[GW_CONFIGURED] = g_addr_i == 11'(G_CONFIGURED);
+    gw_d[GW_LEVELS] = g_addr_i == 11'(G_LEVELS);
+    for (int unsigned i = 0; i < CFG_COUNT; i++) gw_d[GW_CFG + i] = g_addr_i == 11'(G_CFG + i);
+    for (int unsigned i = 0; i < 2; i++) begin
+      gw_d[GW_SEED + i] = g_addr_i == 11'(G_SEED + i);
+      gw_d[GW_FAB + i] = g_addr_i == 11'(G_FABRICATED + i);
+    end
+    for (int unsigned i = 0; i < 2 * CNT_COUNT; i++)
+      gw_d[GW_CNT + i] = g_addr_i == 11'(G_COUNTERS + i);
+    if (!g_we_i) gw_d = '0;
+  end
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      gw_q <= '0;
+      gw_v_q <= 1'b0;
+    end else begin
+      gw_q <= gw_d;
+      gw_v_q <= g_we_i;
+    end
+    gw_data_q <= g_wdata_i;
+  end
+
   // Counters: increments are registered (the counters add them there). Their costs are
   // computed per cost from a pending sum: n * e summed over increments equals (sum of n) * e
   // modulo 2^64, and the energy and latency fields cannot change while increments are pending
@@ -298,7 +335,8 @@ module mt_regfile #(
     chunk = a == 2'd0 ? s[15:0] : a == 2'd1 ? s[31:16] : s[47:32];
   endfunction
 
-  assign cnt_busy_o = (|cnt_inc_i) || inc_v_q || (|pnz_q) || (|act_q) || (|vld_q);
+  // (gw_v_q: a register write is still to land; the next command starts after it.)
+  assign cnt_busy_o = (|cnt_inc_i) || inc_v_q || (|pnz_q) || (|act_q) || (|vld_q) || gw_v_q;
 
   always_ff @(posedge clk_i) begin
     inc_q <= cnt_inc_i;
@@ -404,22 +442,20 @@ module mt_regfile #(
         cnt_q <= '0;
       end
       if (fab_set_q) fab_q <= fab_q | fab_oh_q;
-      // Each register word compares the address with its own constant: a part-select at
+      // Each register word has its own registered enable (gw_q above): a part-select at
       // 32 * (address - base) put a subtract and a shifter in front of every bit (the
       // device's slowest path, 8.5 ns of cell delay on Artix-7).
-      if (g_we_i) begin
-        if (g_addr_i == 11'(G_CONFIGURED)) configured_q <= g_wdata_i[0];
-        for (int unsigned i = 0; i < CFG_COUNT; i++)
-          if (g_addr_i == 11'(G_CFG + i)) cfg_q[32*i +: 32] <= g_wdata_i;
-        if (g_addr_i == 11'(G_LEVELS)) levels_q <= g_wdata_i[8:0];
-        for (int unsigned i = 0; i < 2; i++) begin
-          if (g_addr_i == 11'(G_SEED + i)) seed_q[32*i +: 32] <= g_wdata_i;
-          if (g_addr_i == 11'(G_FABRICATED + i)) fab_q[32*i +: 32] <= g_wdata_i;
-        end
-        for (int unsigned c = 0; c < CNT_COUNT; c++)
-          for (int unsigned h = 0; h < 2; h++)
-            if (g_addr_i == 11'(G_COUNTERS + 2*c + h)) cnt_q[64*c + 32*h +: 32] <= g_wdata_i;
+      if (gw_q[GW_CONFIGURED]) configured_q <= gw_data_q[0];
+      for (int unsigned i = 0; i < CFG_COUNT; i++)
+        if (gw_q[GW_CFG + i]) cfg_q[32*i +: 32] <= gw_data_q;
+      if (gw_q[GW_LEVELS]) levels_q <= gw_data_q[8:0];
+      for (int unsigned i = 0; i < 2; i++) begin
+        if (gw_q[GW_SEED + i]) seed_q[32*i +: 32] <= gw_data_q;
+        if (gw_q[GW_FAB + i]) fab_q[32*i +: 32] <= gw_data_q;
       end
+      for (int unsigned c = 0; c < CNT_COUNT; c++)
+        for (int unsigned h = 0; h < 2; h++)
+          if (gw_q[GW_CNT + 2*c + h]) cnt_q[64*c + 32*h +: 32] <= gw_data_q;
     end
   end
 
