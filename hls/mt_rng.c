@@ -95,6 +95,23 @@ static inline uint32_t lanes_next(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint
   return u;
 }
 
+/* The lanes' states into the side-by-side arrays of the functions below (one array per state
+ * word, partitioned there), and back. */
+static inline void lanes_load(const mt_xoshiro_t lanes[MT_LANES], uint32_t s0[MT_LANES],
+                              uint32_t s1[MT_LANES], uint32_t s2[MT_LANES], uint32_t s3[MT_LANES]) {
+#pragma HLS INLINE
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+}
+
+static inline void lanes_store(mt_xoshiro_t lanes[MT_LANES], const uint32_t s0[MT_LANES],
+                               const uint32_t s1[MT_LANES], const uint32_t s2[MT_LANES],
+                               const uint32_t s3[MT_LANES]) {
+#pragma HLS INLINE
+  for (uint32_t l = 0; l < MT_LANES; l++)
+    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+}
+
 _Static_assert((MT_LANES & (MT_LANES - 1u)) == 0, "lanes are taken mod MT_LANES by a mask");
 
 /* mt_gauss_columns: lanes side by side (one array per state word), so each step below works on
@@ -110,16 +127,14 @@ void mt_gauss_columns(mt_xoshiro_t lanes[MT_LANES], uint32_t n, int16_t *z) {
 #pragma HLS ARRAY_PARTITION variable = s3 type = complete
   /* Every lane reads two knots per clock: the table (280 constants) becomes logic. */
 #pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
-  for (uint32_t l = 0; l < MT_LANES; l++)
-    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+  lanes_load(lanes, s0, s1, s2, s3);
   for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
 #pragma HLS PIPELINE II = 1
     if (g * MT_LANES >= n) break;
     for (uint32_t l = 0; l < MT_LANES; l++)
       u[g * MT_LANES + l] = lanes_next(s0, s1, s2, s3, l, g * MT_LANES + l < n);
   }
-  for (uint32_t l = 0; l < MT_LANES; l++)
-    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  lanes_store(lanes, s0, s1, s2, s3);
   for (uint32_t j = 0; j < n; j++) {
 #pragma HLS LOOP_TRIPCOUNT max = MT_COLS
 #pragma HLS PIPELINE II = 1
@@ -143,8 +158,7 @@ void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows,
 #pragma HLS ARRAY_PARTITION variable = xa type = complete
 #pragma HLS ARRAY_PARTITION variable = xb type = complete
 #pragma HLS ARRAY_PARTITION variable = mt_gauss_knots type = complete
-  for (uint32_t l = 0; l < MT_LANES; l++)
-    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
+  lanes_load(lanes, s0, s1, s2, s3);
   for (uint32_t i = 0; i < MT_GAUSS_PAIRS_MAX; i++) {
     if (i >= nrows) break;
     for (uint32_t g = 0; g < (MT_COLS + MT_LANES - 1) / MT_LANES; g++) {
@@ -162,8 +176,7 @@ void mt_gauss_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t nrows,
       }
     }
   }
-  for (uint32_t l = 0; l < MT_LANES; l++)
-    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  lanes_store(lanes, s0, s1, s2, s3);
   for (uint32_t k = 0; k < nrows * n; k++) {
 #pragma HLS LOOP_TRIPCOUNT max = MT_GAUSS_PAIRS_MAX
 #pragma HLS PIPELINE II = 1
@@ -179,8 +192,8 @@ void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n
 #pragma HLS ARRAY_PARTITION variable = s2 type = complete
 #pragma HLS ARRAY_PARTITION variable = s3 type = complete
 #pragma HLS ARRAY_PARTITION variable = draws type = complete
+  lanes_load(lanes, s0, s1, s2, s3);
   for (uint32_t l = 0; l < MT_LANES; l++) {
-    s0[l] = lanes[l].s[0], s1[l] = lanes[l].s[1], s2[l] = lanes[l].s[2], s3[l] = lanes[l].s[3];
     /* lane l serves the columns jj = o, o + MT_LANES, ... below n, two draws a row each */
     uint32_t o = (l - col0) & (MT_LANES - 1u);
     draws[l] = o < n ? 2u * nrows * ((n - o + MT_LANES - 1u) / MT_LANES) : 0u;
@@ -192,8 +205,7 @@ void mt_lanes_skip_pairs(mt_xoshiro_t lanes[MT_LANES], uint32_t col0, uint32_t n
     if (t >= most) break;
     for (uint32_t l = 0; l < MT_LANES; l++) (void)lanes_next(s0, s1, s2, s3, l, t < draws[l]);
   }
-  for (uint32_t l = 0; l < MT_LANES; l++)
-    lanes[l].s[0] = s0[l], lanes[l].s[1] = s1[l], lanes[l].s[2] = s2[l], lanes[l].s[3] = s3[l];
+  lanes_store(lanes, s0, s1, s2, s3);
 }
 
 void mt_gauss_run(mt_xoshiro_t *r, int16_t z[MT_GAUSS_RUN]) {
