@@ -303,9 +303,12 @@ module mt_eng_fab #(
   assign d_addr = word_addr(p_q[2], d_row_q, d_grp_q);
   // The word's gm and dm words arrive one cycle after S_DRD presents the address, and stay
   // while it is held (in S_DRUN, which writes only slots already read); lane l's draws
-  // {G-, G+} stay on fb_z_i until S_DNEXT takes them.
-  logic                 d_ready;
-  assign d_ready = state_q == S_DRD && wait_q == 0 && &fb_avail_i;
+  // {G-, G+} stay on fb_z_i until S_DNEXT takes them. The devices' fields are picked from a
+  // registered copy of the words (dp_*_q below), complete a cycle after they arrive: S_DRD
+  // lasts at least two cycles (drd_q: it was S_DRD in the last cycle too).
+  logic                 d_ready, drd_q;
+  assign d_ready = state_q == S_DRD && drd_q && wait_q == 0 && &fb_avail_i;
+  always_ff @(posedge clk_i) drd_q <= state_q == S_DRD;
   logic [DW:0]          d_i_q;                   // device fed next
   logic [22:0]          d_l;                     // log2_ratio (<= DRIFT_MAX_LOG2 = 2^22)
   assign d_l = p_q[3][22:0];
@@ -369,24 +372,30 @@ module mt_eng_fab #(
 
   // The word's fields per device, as arrays: picking one is a 2*LANES-way mux of its own
   // width (a variable part-select of the whole dm word would be a shifter over all of it).
+  // The memories' fields are registered first (every cycle; the words stay while S_DRUN holds
+  // the address, and a slot written back is one already picked): from the gm block RAM's
+  // output through the device layer's and this pick's multiplexers into stage 0 was the AC701
+  // device's next slowest path (5.53 ns at t14f c683f72).
   (* mem2reg *) logic [15:0] dp_z [DEVS];        // device k*LANES + l: lane l's draw k
-  (* mem2reg *) logic [15:0] dp_g [DEVS];
-  (* mem2reg *) logic [15:0] dp_min [DEVS];
-  logic [DEVS-1:0]      dp_ok;
+  (* mem2reg *) logic [15:0] dp_g_q [DEVS];
+  (* mem2reg *) logic [15:0] dp_min_q [DEVS];
+  logic [DEVS-1:0]      dp_ok_q;
   for (genvar c = 0; c < DEVS; c++) begin : g_dpick
     assign dp_z[c] = fb_z_i[32*(c % LANES) + 16*(c / LANES) +: 16];
-    assign dp_g[c] = gm_rdata_i[16*c +: 16];
-    assign dp_min[c] = dm_rdata_i[DMW*c +: 16];
-    assign dp_ok[c] = dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
+    always_ff @(posedge clk_i) begin
+      dp_g_q[c] <= gm_rdata_i[16*c +: 16];
+      dp_min_q[c] <= dm_rdata_i[DMW*c +: 16];
+      dp_ok_q[c] <= dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
+    end
   end
 
   always_ff @(posedge clk_i) begin
     // 0: the device's draw and fields
     d0_z_q <= dp_z[d_dev];
     di_q[0] <= d_dev;
-    dgs_q[0] <= dp_g[d_dev];
-    dms_q[0] <= dp_min[d_dev];
-    dks_q[0] <= dp_ok[d_dev];
+    dgs_q[0] <= dp_g_q[d_dev];
+    dms_q[0] <= dp_min_q[d_dev];
+    dks_q[0] <= dp_ok_q[d_dev];
     for (int k = 1; k < ND - 1; k++) begin
       di_q[k] <= di_q[k-1];
       dgs_q[k] <= dgs_q[k-1];
