@@ -293,7 +293,11 @@ module mt_device #(
   // The conductance memory is banked by row for the MVM engine (docs/rtl.md, "Tile memories"):
   // bank k holds the rows = k mod MVM_R, one whole row (a memory per lane group side by side)
   // per word, so MVM reads MVM_R rows per cycle (gr_*). The shared gm bus still addresses one (tile, row,
-  // group) word: it writes that group's slots of its row and reads them back, 1 cycle later.
+  // group) word: it writes that group's slots of its row and reads them back, 2 cycles later.
+  // Every tile memory has its block RAM's output register (OUT_REG): a read word arrives two
+  // cycles after its address, from a register. The RAMs' clock-to-output time (about 2.5 ns on
+  // Artix-7) in front of the multiplexers that pick a lane's slots was on the AC701 device's
+  // slowest paths (the gm word into DRIFT's pipeline, 5.53 ns at t14f c683f72).
   localparam int unsigned GR_WORDS = TILES * ROWS / MVM_R;
   localparam int unsigned GR_AW = $clog2(GR_WORDS);
   localparam int unsigned GRP_W = GROUPS > 1 ? $clog2(GROUPS) : 1;
@@ -302,8 +306,8 @@ module mt_device #(
   logic [GR_AW-1:0]           gr_addr, gm_word, gm_raddr;
   logic [MVM_R*COLS*32-1:0]   gr_rdata;
   logic [MEM_AW-1:0]          gm_row;          // tile * ROWS + row of gm_a
-  logic [GRP_W-1:0]           gm_grp, gm_grp_q;
-  logic [BANK_W-1:0]          gm_bank, gm_bank_q;
+  logic [GRP_W-1:0]           gm_grp, gm_grp_q, gm_grp_q2;
+  logic [BANK_W-1:0]          gm_bank, gm_bank_q, gm_bank_q2;
   assign gm_row = MEM_AW'(32'(gm_a) / GROUPS);
   assign gm_grp = GRP_W'(32'(gm_a) % GROUPS);
   assign gm_bank = BANK_W'(32'(gm_row) % MVM_R);
@@ -312,10 +316,12 @@ module mt_device #(
   always_ff @(posedge clk_i) begin
     gm_grp_q <= gm_grp;
     gm_bank_q <= gm_bank;
+    gm_grp_q2 <= gm_grp_q;
+    gm_bank_q2 <= gm_bank_q;
   end
   for (genvar k = 0; k < MVM_R; k++) begin : g_gm_bank
     for (genvar g = 0; g < GROUPS; g++) begin : g_grp
-      mt_sram #(.WORDS(GR_WORDS), .SLOTS(LANES*2), .SLOT_W(16)) u_gm (
+      mt_sram #(.WORDS(GR_WORDS), .SLOTS(LANES*2), .SLOT_W(16), .OUT_REG(1'b1)) u_gm (
         .clk_i(clk_i), .waddr_i(gm_word),
         .we_i(32'(gm_bank) == k && 32'(gm_grp) == g ? gm_we : '0), .wdata_i(gm_wd),
         .raddr_i(gm_raddr), .rdata_o(gr_rdata[(k*GROUPS + g)*LANES*32 +: LANES*32]));
@@ -324,13 +330,13 @@ module mt_device #(
   // The bank's row, then the group's word: two selects at shifted offsets (at power-of-two
   // sizes), not one at the sum bank·COLS·32 + group·LANES·32, an adder in front of the mux.
   logic [COLS*32-1:0] gm_bank_row;
-  assign gm_bank_row = gr_rdata[32'(gm_bank_q) * COLS * 32 +: COLS * 32];
-  assign gm_rdata = gm_bank_row[32'(gm_grp_q) * LANES * 32 +: LANES * 32];
-  mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES*2), .SLOT_W(136)) u_dm (
+  assign gm_bank_row = gr_rdata[32'(gm_bank_q2) * COLS * 32 +: COLS * 32];
+  assign gm_rdata = gm_bank_row[32'(gm_grp_q2) * LANES * 32 +: LANES * 32];
+  mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES*2), .SLOT_W(136), .OUT_REG(1'b1)) u_dm (
     .clk_i(clk_i), .waddr_i(dm_a), .we_i(dm_we), .wdata_i(dm_wd), .raddr_i(dm_a), .rdata_o(dm_rdata));
-  mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES), .SLOT_W(16)) u_lm (
+  mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES), .SLOT_W(16), .OUT_REG(1'b1)) u_lm (
     .clk_i(clk_i), .waddr_i(lm_a), .we_i(lm_we), .wdata_i(lm_wd), .raddr_i(lm_a), .rdata_o(lm_rdata));
-  mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES), .SLOT_W(32)) u_hm (
+  mt_sram #(.WORDS(MEM_WORDS), .SLOTS(LANES), .SLOT_W(32), .OUT_REG(1'b1)) u_hm (
     .clk_i(clk_i), .waddr_i(hm_a), .we_i(hm_we), .wdata_i(hm_wd), .raddr_i(hm_a), .rdata_o(hm_rdata));
 
   // ---------------------------------------------------------------- engines

@@ -97,7 +97,7 @@ module mt_eng_ctl #(
   // Tile-memory address and slot of the region cell (row_q, col_q) of tile a_q[0].
   logic [MEM_AW-1:0] cell_addr;
   logic [LW-1:0]     cell_lane;
-  logic [LW-1:0]     lane_q;       // lane of the cell whose word arrives now
+  logic [LW-1:0]     lane_q, lane2_q;  // lane of the cell whose word is read, arrives now
   assign cell_addr = MEM_AW'((a_q[0] * ROWS + row_q) * GROUPS + (col_q >> LW));
   assign cell_lane = LW'(col_q);
 
@@ -315,12 +315,13 @@ module mt_eng_ctl #(
   // Moves whose source word arrives two cycles after its address: all but INFO's.
   logic move2;
   assign move2 = move_q != M_INFO;
-  // The cell's slot of the tile memories' read word, registered: from the memory's read word
-  // through the lane select into the response buffer's data was the AC701 device's path #4 at
-  // e28f436 (5.79 ns). lane_q is the lane of the word arriving now.
-  logic [31:0] tw_q;
-  always_ff @(posedge clk_i)
-    tw_q <= move_q == M_LEVELS ? {16'd0, lm_rdata_i[16*lane_q +: 16]} : hm_rdata_i[32*lane_q +: 32];
+  // The cell's slot of the tile memories' read word, which arrives from their output registers
+  // two cycles after its address (lane2_q is its lane). From the memory's unregistered read
+  // word through the lane select into the response buffer's data was the AC701 device's path
+  // #4 at e28f436 (5.79 ns).
+  logic [31:0] tw;
+  always_ff @(posedge clk_i) lane2_q <= lane_q;
+  assign tw = move_q == M_LEVELS ? {16'd0, lm_rdata_i[16*lane2_q +: 16]} : hm_rdata_i[32*lane2_q +: 32];
 
   always_comb begin
 `include "mt_eng_idle.vh"
@@ -353,7 +354,7 @@ module mt_eng_ctl #(
           rsp_we_o = 1'b1;
           rsp_addr_o = PL_AW'(di2_q);
           rsp_data_o = move_q == M_STATS ? g_rdata_i
-                     : (move_q == M_LEVELS || move_q == M_HIDDEN) ? tw_q : pl_data_i;
+                     : (move_q == M_LEVELS || move_q == M_HIDDEN) ? tw : pl_data_i;
         end
       endcase
     end

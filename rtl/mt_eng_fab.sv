@@ -301,11 +301,10 @@ module mt_eng_fab #(
   assign d_last_word = d_row_q == ROWS - 1 && d_grp_q == GROUPS - 1;
   logic [MEM_AW-1:0]    d_addr;
   assign d_addr = word_addr(p_q[2], d_row_q, d_grp_q);
-  // The word's gm and dm words arrive one cycle after S_DRD presents the address, and stay
-  // while it is held (in S_DRUN, which writes only slots already read); lane l's draws
-  // {G-, G+} stay on fb_z_i until S_DNEXT takes them. The devices' fields are picked from a
-  // registered copy of the words (dp_*_q below), complete a cycle after they arrive: S_DRD
-  // lasts at least two cycles (drd_q: it was S_DRD in the last cycle too).
+  // The word's gm and dm words arrive two cycles after S_DRD presents the address (from the
+  // memories' output registers), and stay while it is held (in S_DRUN, which writes only
+  // slots already read); lane l's draws {G-, G+} stay on fb_z_i until S_DNEXT takes them.
+  // S_DRD lasts at least two cycles (drd_q: it was S_DRD in the last cycle too).
   logic                 d_ready, drd_q;
   assign d_ready = state_q == S_DRD && drd_q && wait_q == 0 && &fb_avail_i;
   always_ff @(posedge clk_i) drd_q <= state_q == S_DRD;
@@ -372,30 +371,27 @@ module mt_eng_fab #(
 
   // The word's fields per device, as arrays: picking one is a 2*LANES-way mux of its own
   // width (a variable part-select of the whole dm word would be a shifter over all of it).
-  // The memories' fields are registered first (every cycle; the words stay while S_DRUN holds
-  // the address, and a slot written back is one already picked): from the gm block RAM's
-  // output through the device layer's and this pick's multiplexers into stage 0 was the AC701
-  // device's next slowest path (5.53 ns at t14f c683f72).
+  // From the gm block RAM's unregistered output through the device layer's and this pick's
+  // multiplexers into stage 0 was the AC701 device's slowest path after META's region check
+  // (5.53 ns at t14f c683f72); the memories' output registers took the RAM out of it.
   (* mem2reg *) logic [15:0] dp_z [DEVS];        // device k*LANES + l: lane l's draw k
-  (* mem2reg *) logic [15:0] dp_g_q [DEVS];
-  (* mem2reg *) logic [15:0] dp_min_q [DEVS];
-  logic [DEVS-1:0]      dp_ok_q;
+  (* mem2reg *) logic [15:0] dp_g [DEVS];
+  (* mem2reg *) logic [15:0] dp_min [DEVS];
+  logic [DEVS-1:0]      dp_ok;
   for (genvar c = 0; c < DEVS; c++) begin : g_dpick
     assign dp_z[c] = fb_z_i[32*(c % LANES) + 16*(c / LANES) +: 16];
-    always_ff @(posedge clk_i) begin
-      dp_g_q[c] <= gm_rdata_i[16*c +: 16];
-      dp_min_q[c] <= dm_rdata_i[DMW*c +: 16];
-      dp_ok_q[c] <= dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
-    end
+    assign dp_g[c] = gm_rdata_i[16*c +: 16];
+    assign dp_min[c] = dm_rdata_i[DMW*c +: 16];
+    assign dp_ok[c] = dm_rdata_i[DMW*c + 96 +: 2] == MT_FAULT_NONE;
   end
 
   always_ff @(posedge clk_i) begin
     // 0: the device's draw and fields
     d0_z_q <= dp_z[d_dev];
     di_q[0] <= d_dev;
-    dgs_q[0] <= dp_g_q[d_dev];
-    dms_q[0] <= dp_min_q[d_dev];
-    dks_q[0] <= dp_ok_q[d_dev];
+    dgs_q[0] <= dp_g[d_dev];
+    dms_q[0] <= dp_min[d_dev];
+    dks_q[0] <= dp_ok[d_dev];
     for (int k = 1; k < ND - 1; k++) begin
       di_q[k] <= di_q[k-1];
       dgs_q[k] <= dgs_q[k-1];
@@ -435,8 +431,9 @@ module mt_eng_fab #(
   // product-and-sum, its compare with the word requested and the lane's take behind it were
   // the U250 device's slowest path (7.46 ns at t14b 93eb0eb). r_rb_q is the address of the
   // region's first group in the current row (READ_CELLS).
-  logic [MEM_AW-1:0] r_wa_q, r_rb_q, r_wa0_q, r_addr_q;
+  logic [MEM_AW-1:0] r_wa_q, r_rb_q, r_wa0_q, r_addr_q, r_addr2_q;
   logic              r_addr_v_q;   // r_addr_q was requested last cycle
+  logic              r_addr_v2_q;  // r_addr2_q was requested two cycles ago: its word is here
   logic              probe;
   assign probe = is_list_q ? p_q[MT_PL_READ_LIST_FLAGS][0] : p_q[5][0];
   // A READ_LIST entry that names no cell (list_entry_bad in the model).
@@ -455,7 +452,7 @@ module mt_eng_fab #(
     n_zero_q <= n_entries_q == 32'd0;
   end
   logic r_go;
-  assign r_go = state_q == S_READ && r_iss_q && r_addr_v_q && r_addr_q == r_wa_q
+  assign r_go = state_q == S_READ && r_iss_q && r_addr_v2_q && r_addr2_q == r_wa_q
                 && (probe || nz_avail_i[r_lane_q]);
   // The region's last column and row, registered: p_q is complete cycles before S_READ, and
   // the three-operand sums in front of the compares and the walk's multiplexers were the
@@ -524,6 +521,7 @@ module mt_eng_fab #(
       wr_v_q <= 1'b0;
       r_iss_q <= 1'b0;
       r_addr_v_q <= 1'b0;
+      r_addr_v2_q <= 1'b0;
       rs_v_q <= 1'b0;
       rt_v_q <= 1'b0;
       dv_q <= '0;
@@ -538,6 +536,8 @@ module mt_eng_fab #(
       rt_v_q <= rs_v_q;
       r_addr_v_q <= state_q == S_READ;
       r_addr_q <= r_wa_q;
+      r_addr_v2_q <= r_addr_v_q;
+      r_addr2_q <= r_addr_q;
       case (state_q)
         S_IDLE: if (start_i) begin
           is_fab_q <= op_i == MT_OP_FABRICATE;

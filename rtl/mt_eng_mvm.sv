@@ -298,13 +298,14 @@ module mt_eng_mvm #(
     end
   end
 
-  // m1 -> m2: the memory row arrives and is registered; read_mode 1's per-lane noise
-  // n+ - n- (one draw pair per lane, the lane's column of the group).
-  logic [R*COLS*32-1:0]    m2_row_q;
+  // m1 -> m2: the memory row arrives, in the memories' output registers (gr_rdata_i is the
+  // row of the issue two cycles back: that register is the m2 row register); read_mode 1's
+  // per-lane noise n+ - n- (one draw pair per lane, the lane's column of the group).
+  logic [R*COLS*32-1:0]    m2_row;
+  assign m2_row = gr_rdata_i;
   (* mem2reg *) logic signed [DW-1:0]    m2_nz_q [LANES];
   logic [R*16-1:0]         m2_x_q;
   always_ff @(posedge clk_i) begin
-    m2_row_q <= gr_rdata_i;
     m2_x_q <= m1_x_q;
     for (int l = 0; l < LANES; l++)
       m2_nz_q[l] <= mode1 ? $signed(m1_pp_q[l][33:12]) - $signed(m1_pn_q[l][33:12]) : '0;
@@ -323,8 +324,8 @@ module mt_eng_mvm #(
     (* mem2reg *) logic signed [15:0]   m3_a_q [R];
     for (genvar k = 0; k < R; k++) begin : g_row
       logic [15:0] gp, gn;
-      assign gp = m2_row_q[k*COLS*32 + G*LANES*32 + 16*L +: 16];
-      assign gn = m2_row_q[k*COLS*32 + G*LANES*32 + 16*(LANES + L) +: 16];
+      assign gp = m2_row[k*COLS*32 + G*LANES*32 + 16*L +: 16];
+      assign gn = m2_row[k*COLS*32 + G*LANES*32 + 16*(LANES + L) +: 16];
       always_ff @(posedge clk_i) begin
         m3_a_q[k] <= m2_x_q[16*k +: 16];
         m3_b_q[k] <= $signed(DW'(gp)) - $signed(DW'(gn)) + m2_nz_q[L];

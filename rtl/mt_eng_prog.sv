@@ -117,7 +117,11 @@ module mt_eng_prog #(
   localparam int unsigned LW = (LANES > 1) ? $clog2(LANES) : 1;
   logic [LW-1:0]    lane_q;
   logic [LANES-1:0] lane_oh_q;
-  // The weight's record out of the memories' read words (mt_eng_lanerec.vh).
+  // The weight's record out of the memories' read words (mt_eng_lanerec.vh), which arrive two
+  // cycles after S_LOAD's address, from the memories' output registers: S_LOADW takes two
+  // cycles (lw2_q: it was S_LOADW in the last cycle too) and loads the record in its second.
+  logic lw2_q;
+  always_ff @(posedge clk_i) lw2_q <= state_q == S_LOADW;
 `include "mt_eng_lanerec.vh"
   logic [LANES*512-1:0] rd_lanes;
   logic [LREC-1:0]      rd_lane;
@@ -435,7 +439,7 @@ module mt_eng_prog #(
           else state_q <= S_LOAD;
         end
         S_LOAD: state_q <= S_LOADW;
-        S_LOADW: begin
+        S_LOADW: if (lw2_q) begin
           case (kind_q)
             K_PULSE: state_q <= S_PDRAW;
             K_PROG: state_q <= S_WP;
@@ -596,7 +600,7 @@ module mt_eng_prog #(
           next_entry();
         end
       end
-      S_LOADW: begin
+      S_LOADW: if (lw2_q) begin
         g_q[0] <= rd_lane[15:0];
         g_q[1] <= rd_lane[31:16];
         dev_q[0] <= rd_lane[32 +: 136];

@@ -72,8 +72,8 @@ module mt_eng_state #(
   logic [CW-1:0] iss_q, iss_d;
   logic dv_q, dv_d;
   logic [CW-1:0] didx_q, didx_d;
-  logic dv2_q;
-  logic [CW-1:0] didx2_q;
+  logic dv2_q, dv3_q;
+  logic [CW-1:0] didx2_q, didx3_q;
   logic ov_q, ov_d;
   logic [CW-1:0] oidx_q, oidx_d;
   logic [31:0] oword_q, oword_d;
@@ -170,15 +170,20 @@ module mt_eng_state #(
 
   // TILE read: the addressed record's slots (mt_eng_lanerec.vh), and record word dj_q of them.
 `include "mt_eng_lanerec.vh"
-  // The lane's slots are registered (rl_q) before the word select, a cycle after the line
-  // arrives: the memories' read word through both selects into oword_q was the AC701 device's
-  // path #7 at e28f436 (5.75 ns). The select then reads dj2_q, the word's index a cycle later.
+  // The line arrives two cycles after its address, from the memories' output registers (dl2_q
+  // is its lane), and the lane's slots are registered (rl_q) before the word select: the
+  // memories' read word through both selects into oword_q was the AC701 device's path #7 at
+  // e28f436 (5.75 ns). The select then reads dj3_q, the word's index two cycles later: a TILE
+  // read's word reaches oword_q a cycle after a GLOBAL read's (dv3_q, didx3_q).
   wire [LANES*512-1:0] rd_lanes = lane_records(gm_rdata_i, dm_rdata_i, lm_rdata_i, hm_rdata_i);
   logic [LREC-1:0] rl_q;
-  logic [JW-1:0]   dj2_q;
+  logic [LW-1:0]   dl2_q;
+  logic [JW-1:0]   dj2_q, dj3_q;
   always_ff @(posedge clk_i) begin
-    rl_q <= rd_lanes[{dl_q, 9'd0} +: LREC];
+    dl2_q <= dl_q;
+    rl_q <= rd_lanes[{dl2_q, 9'd0} +: LREC];
     dj2_q <= dj_q;
+    dj3_q <= dj2_q;
   end
   wire [15:0] rd_gp = rl_q[15:0];
   wire [15:0] rd_gn = rl_q[31:16];
@@ -188,10 +193,10 @@ module mt_eng_state #(
   wire [31:0] rd_hv = rl_q[320 +: 32];
   logic [31:0] rd_word;
   always_comb begin
-    case (dj2_q)
+    case (dj3_q)
       4'd0: rd_word = {rd_gn, rd_gp};
       4'd1, 4'd2, 4'd3, 4'd4, 4'd5, 4'd6, 4'd7, 4'd8:
-        rd_word = dev_field(dj2_q[0] ? rd_dp : rd_dn, 2'((dj2_q - 4'd1) >> 1));
+        rd_word = dev_field(dj3_q[0] ? rd_dp : rd_dn, 2'((dj3_q - 4'd1) >> 1));
       4'd9: rd_word = {rd_lv, rd_dn[103:96], rd_dp[103:96]};
       default: rd_word = rd_hv;
     endcase
@@ -409,10 +414,10 @@ module mt_eng_state #(
           dv_d = 1'b1;
           if (st_q == S_TRD) {a_d, l_d, j_d} = next_pos(a_q, l_q, j_q);
         end
-        // Both words arrive two cycles after their address: the register file's read, and
-        // the tile memories' line with its lane registered (rl_q).
-        ov_d = dv2_q;
-        oidx_d = didx2_q;
+        // The register file's word arrives two cycles after its address, the tile memories'
+        // line with its lane registered (rl_q) three.
+        ov_d = st_q == S_GRD ? dv2_q : dv3_q;
+        oidx_d = st_q == S_GRD ? didx2_q : didx3_q;
         oword_d = st_q == S_GRD ? g_rdata_i : rd_word;
         if (ov_q && oidx_q == total - CW'(1)) begin
           ok = 1'b1;
@@ -568,15 +573,18 @@ module mt_eng_state #(
       done_q <= 1'b0;
       dv_q <= 1'b0;
       dv2_q <= 1'b0;
+      dv3_q <= 1'b0;
       ov_q <= 1'b0;
     end else begin
       st_q <= st_d;
       done_q <= done_d;
       dv_q <= dv_d;
       dv2_q <= dv_q;
+      dv3_q <= dv2_q;
       ov_q <= ov_d;
     end
     didx2_q <= didx_q;
+    didx3_q <= didx2_q;
     wr_q <= wr_d;
     hc_q <= hc_d;
     sec_q <= sec_d;
