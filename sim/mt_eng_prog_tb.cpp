@@ -1,6 +1,6 @@
 // Verilated rtl/mt_eng_prog.sv in a simulated environment (sim/mt_prog_tb.h): the buffers,
-// tables and tile memories are the caller's arrays, served with the 1-cycle read latency of
-// docs/rtl.md; the noise lanes serve the xoshiro128++ draws of the caller's lane states. The
+// tables and tile memories are the caller's arrays, served with the read latencies of
+// docs/rtl.md (two cycles for the payload buffer, the meta table and the tile memories); the noise lanes serve the xoshiro128++ draws of the caller's lane states. The
 // lanes' readiness is random (refill_pct) but, as in mt_draw_lanes, a ready draw only goes
 // away when it is taken.
 #include <cstring>
@@ -115,6 +115,9 @@ int tb_eng_run(tb_eng_t *t, tb_eng_env_t *e, uint32_t op, uint32_t len, uint32_t
   uint32_t pl_a = 0, lt_a = 0, mt_a = 0, gm_a = 0, dm_a = 0, lm_a = 0, hm_a = 0;
   uint32_t mt_a2 = 0; // the meta table answers two cycles after its address (mt_regfile)
   uint32_t pl_a2 = 0; // so does the payload buffer (its output register)
+  // and so do the tile memories (theirs); the engine never reads a word within two cycles of
+  // writing it, so reading the arrays a cycle late gives the RAMs' words
+  uint32_t gm_a2 = 0, dm_a2 = 0, lm_a2 = 0, hm_a2 = 0;
   for (uint64_t c = 0; c < max_cycles; c++) {
     // Inputs of this cycle: read data of last cycle's addresses, lanes.
     m.start_i = c == 0;
@@ -122,14 +125,14 @@ int tb_eng_run(tb_eng_t *t, tb_eng_env_t *e, uint32_t op, uint32_t len, uint32_t
     for (unsigned w = 0; w < 3; w++) m.lt_data_i[w] = e->level_table[3 * (lt_a & 255u) + w];
     m.mt_data_i = e->meta_table[mt_a2 & 255u];
     for (unsigned s = 0; s < 2 * kLanes; s++) {
-      uint32_t g = e->gm[gm_a * 2 * kLanes + s];
+      uint32_t g = e->gm[gm_a2 * 2 * kLanes + s];
       put_bits(m.gm_rdata_i, 16 * s, 16, &g);
-      put_bits(m.dm_rdata_i, 136 * s, 136, &e->dm[(dm_a * 2 * kLanes + s) * 5]);
+      put_bits(m.dm_rdata_i, 136 * s, 136, &e->dm[(dm_a2 * 2 * kLanes + s) * 5]);
     }
     for (unsigned l = 0; l < kLanes; l++) {
-      uint32_t v = e->lm[lm_a * kLanes + l];
+      uint32_t v = e->lm[lm_a2 * kLanes + l];
       put_bits(m.lm_rdata_i, 16 * l, 16, &v);
-      put_bits(m.hm_rdata_i, 32 * l, 32, &e->hm[hm_a * kLanes + l]);
+      put_bits(m.hm_rdata_i, 32 * l, 32, &e->hm[hm_a2 * kLanes + l]);
     }
     uint32_t avail = 0;
     for (unsigned l = 0; l < kLanes; l++) {
@@ -162,6 +165,10 @@ int tb_eng_run(tb_eng_t *t, tb_eng_env_t *e, uint32_t op, uint32_t len, uint32_t
     lt_a = m.lt_addr_o;
     mt_a2 = mt_a;
     mt_a = m.mt_addr_o;
+    gm_a2 = gm_a;
+    dm_a2 = dm_a;
+    lm_a2 = lm_a;
+    hm_a2 = hm_a;
     gm_a = m.gm_addr_o % kWords;
     dm_a = m.dm_addr_o % kWords;
     lm_a = m.lm_addr_o % kWords;
