@@ -670,7 +670,12 @@ module mt_eng_state #(
     nz_load_o = (st_q == S_LOAD);
     nz_load_state_o = lst_q;
 
-    if ((st_q == S_TRD && issue) || tile_we) begin
+    // A TILE read drives its address in every S_TRD cycle, not only the issuing ones (a read
+    // has no effect, and the data stage follows the issue): the issue decision (the state's
+    // counters and the GLOBAL gap) in front of the memories' address was the ECP5 device's
+    // critical path at t14g 48569c9 (24.5 ns placed and routed, where the small tile memories
+    // are distributed RAM read in the address's cycle).
+    if (st_q == S_TRD || tile_we) begin
       gm_addr_o = a_q;
       dm_addr_o = a_q;
       lm_addr_o = a_q;
