@@ -129,6 +129,9 @@ SIM_GEOM_ref4 := 16 128 128 4
 SIM_GEOM_small := 4 32 32
 # The small geometry with the MVM engine at R = 4 rows per cycle (4th word: MVM_R, default 1).
 SIM_GEOM_small4 := 4 32 32 4
+# The reference geometry compiled with clang's profile instrumentation: the training build of
+# VL_PGO (below).
+SIM_GEOM_ref_instr := $(SIM_GEOM_ref)
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
 # The USB core (FT601 bridge, FIFOs, frame engine, device) at the reference geometry, for
@@ -443,10 +446,57 @@ sim_rows = $(word 2,$(SIM_GEOM_$1))
 sim_cols = $(word 3,$(SIM_GEOM_$1))
 sim_r = $(or $(word 4,$(SIM_GEOM_$1)),1)
 
+# Profile-guided optimization of the reference device (make VL_PGO=1; docs/rtl.md, "Simulation
+# speed: where the time goes"): libmtsim_ref.a, the model behind verilator:// in the tools,
+# bench_rtl and libmemtile.so, compiled by clang with the profile of a fixed training run
+# (`bench_rtl --quick` linked with an instrumented copy, ref_instr, Verilated from the same
+# sources). Off by default: it adds a second reference-device build and the training run, and
+# `make test` runs that device only through the tools. Only the ref model: the profile is of
+# its C++; the USB core and the small geometries are other C++. A change of VL_PGO rebuilds
+# the ref model (VL_PGO_FILE holds the value it was built with; a tree from before the file
+# counts as built without); a new profile recompiles it (its objects do not depend on the
+# profile file, so the stamp's rule removes them).
+VL_PGO ?=
+LLVM_PROFDATA ?= llvm-profdata-14
+PGO_DIR := $(RTL_BUILD)/pgo
+PGO_PROFILE := $(PGO_DIR)/mt_device_ref.profdata
+PGO_BENCH := $(PGO_DIR)/bench_rtl_instr
+ifneq ($(VL_PGO),)
+ifeq ($(VL_CLANG),)
+$(error VL_PGO=1 needs clang++ as VL_CXX (scripts/deps.sh installs clang-14))
+endif
+# A profile older than the C++ it is used on (functions changed since) is ignored function by
+# function, so the build stays correct; clang warns of that, and of functions without counts.
+VL_PGO_FLAGS_ref := -CFLAGS -fprofile-instr-use=$(abspath $(PGO_PROFILE)) \
+  -CFLAGS -Wno-profile-instr-out-of-date -CFLAGS -Wno-profile-instr-unprofiled \
+  -CFLAGS -Wno-profile-instr-missing
+$(RTL_BUILD)/vl/mt_device_ref.stamp: $(PGO_PROFILE)
+endif
+VL_PGO_FLAGS_ref_instr := -CFLAGS -fprofile-instr-generate
+VL_PGO_FILE := $(RTL_BUILD)/vl/mt_device_ref.pgo
+$(RTL_BUILD)/vl/mt_device_ref.stamp: $(VL_PGO_FILE)
+$(VL_PGO_FILE): FORCE | $(VL_VERSION_FILE)
+	@mkdir -p $(@D)
+	@if [ ! -f $@ ] && [ -z "$(VL_PGO)" ]; then echo > $@; touch -d @0 $@; \
+	elif [ "$$(cat $@ 2>/dev/null)" != "$(VL_PGO)" ]; then \
+	  rm -rf $(RTL_BUILD)/vl/mt_device_ref; echo "$(VL_PGO)" > $@; fi
+
+# The training run: bench_rtl's first part on an eighth of the tile (about 1.5 M cycles, 20 s
+# of CPU instrumented), deterministic.
+$(PGO_BENCH): $(BUILD)/rel/tests/bench/bench_rtl.o $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) \
+    $(RTL_BUILD)/libmtsim_ref_instr.a $(USBSIM_LIB_REF) $(BUILD)/libmtmodel.a
+	@mkdir -p $(@D)
+	$(VL_CXX) -fprofile-instr-generate $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+$(PGO_PROFILE): $(PGO_BENCH)
+	rm -f $(PGO_DIR)/train.profraw
+	LLVM_PROFILE_FILE=$(abspath $(PGO_DIR))/train.profraw $(PGO_BENCH) --quick >$(PGO_DIR)/train.log
+	$(LLVM_PROFDATA) merge -o $@ $(PGO_DIR)/train.profraw
+
 $(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	@touch $@.start
-	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
+	$(if $(VL_PGO_FLAGS_$*),rm -f $(RTL_BUILD)/vl/mt_device_$*/*.o $(RTL_BUILD)/vl/mt_device_$*/*.gch)
+	$(VERILATOR) $(VL_FLAGS) $(VL_PGO_FLAGS_$*) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) -GMVM_R=$(call sim_r,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
 	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }
