@@ -45,7 +45,7 @@ TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%) $(BUILD)/rel/tests/bench/bench_mvm_r4
 
-.PHONY: all deps deps-ok test test-run test-long test-xrt run lint lint-board bench clean check-generated check-layering generate \
+.PHONY: all deps deps-ok test test-run test-long test-xrt run lint lint-board bench clean check-generated check-layering generate prof-rtl test-pgo \
   synth xclbin check-kernel vitis-stream fuzz bitstream install uninstall shared
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
@@ -130,8 +130,9 @@ SIM_GEOM_small := 4 32 32
 # The small geometry with the MVM engine at R = 4 rows per cycle (4th word: MVM_R, default 1).
 SIM_GEOM_small4 := 4 32 32 4
 # The reference geometry compiled with clang's profile instrumentation: the training build of
-# VL_PGO (below).
+# VL_PGO (below); and Verilated for a per-RTL-block profile (make prof-rtl, below).
 SIM_GEOM_ref_instr := $(SIM_GEOM_ref)
+SIM_GEOM_ref_prof := $(SIM_GEOM_ref)
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
 # The USB core (FT601 bridge, FIFOs, frame engine, device) at the reference geometry, for
@@ -467,12 +468,12 @@ $(error VL_PGO=1 needs clang++ as VL_CXX (scripts/deps.sh installs clang-14))
 endif
 # A profile older than the C++ it is used on (functions changed since) is ignored function by
 # function, so the build stays correct; clang warns of that, and of functions without counts.
-VL_PGO_FLAGS_ref := -CFLAGS -fprofile-instr-use=$(abspath $(PGO_PROFILE)) \
+VL_EXTRA_FLAGS_ref := -CFLAGS -fprofile-instr-use=$(abspath $(PGO_PROFILE)) \
   -CFLAGS -Wno-profile-instr-out-of-date -CFLAGS -Wno-profile-instr-unprofiled \
   -CFLAGS -Wno-profile-instr-missing
 $(RTL_BUILD)/vl/mt_device_ref.stamp: $(PGO_PROFILE)
 endif
-VL_PGO_FLAGS_ref_instr := -CFLAGS -fprofile-instr-generate
+VL_EXTRA_FLAGS_ref_instr := -CFLAGS -fprofile-instr-generate
 VL_PGO_FILE := $(RTL_BUILD)/vl/mt_device_ref.pgo
 $(RTL_BUILD)/vl/mt_device_ref.stamp: $(VL_PGO_FILE)
 $(VL_PGO_FILE): FORCE | $(VL_VERSION_FILE)
@@ -492,11 +493,57 @@ $(PGO_PROFILE): $(PGO_BENCH)
 	LLVM_PROFILE_FILE=$(abspath $(PGO_DIR))/train.profraw $(PGO_BENCH) --quick >$(PGO_DIR)/train.log
 	$(LLVM_PROFDATA) merge -o $@ $(PGO_DIR)/train.profraw
 
+# The profile-guided reference model, end to end: the CLI's training run on it logs the same
+# epochs as on model:// (test_train_equiv, at the reference geometry), and its bench_rtl
+# --quick counts the same cycles, pulses and reads as the training run did on the instrumented
+# model (the same C++ without the profile). Not in make test (it builds the reference model
+# twice more); afterwards a build without VL_PGO=1 rebuilds that model once.
+test-pgo: deps-ok
+	@$(MAKE) --no-print-directory VL_PGO=1 $(EQ_TRAIN_BIN) $(BUILD)/san/bin/memtile \
+	  $(BUILD)/rel/tests/bench/bench_rtl
+	$(EQ_TRAIN_BIN)
+	$(BUILD)/rel/tests/bench/bench_rtl --quick >$(PGO_DIR)/check.log
+	@sed 's/ in [0-9.]* s.*//' $(PGO_DIR)/train.log >$(PGO_DIR)/train.counts
+	@sed 's/ in [0-9.]* s.*//' $(PGO_DIR)/check.log >$(PGO_DIR)/check.counts
+	diff $(PGO_DIR)/train.counts $(PGO_DIR)/check.counts
+	@echo "test-pgo: the profile-guided model counts the same cycles as the instrumented one"
+
+# Per-RTL-block profile of the reference device (docs/rtl.md, "Simulation speed: where the
+# time goes"): Verilated with --prof-cfuncs, which makes each always block or assignment a C++
+# function named after its module and line (..._PROF__<module>__l<line>), compiled without
+# inlining those functions (the runtime's inline helpers still inline) and without gprof's
+# -pg, then `bench_rtl --quick` under perf for at most PROF_SECONDS of wall time (stopped, it
+# still leaves a whole profile of what ran); the samples summed by module and by source line.
+# Tens of times slower than the real model (a call per block, and the runtime's accessors not
+# inlined either): shares, not speed.
+VL_EXTRA_FLAGS_ref_prof := --prof-cfuncs -CFLAGS -fno-inline-functions -MAKEFLAGS CFG_CXXFLAGS_PROFILE=
+PROF_DIR := $(BUILD)/prof
+PROF_TOP ?= 25
+PROF_SECONDS ?= 600
+$(PROF_DIR)/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) \
+    $(RTL_BUILD)/libmtsim_ref_prof.a $(USBSIM_LIB_REF) $(BUILD)/libmtmodel.a
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+prof-rtl: $(PROF_DIR)/bench_rtl
+	perf record -q -F 999 -o $(PROF_DIR)/perf.data -- timeout $(PROF_SECONDS) $< --quick \
+	  >$(PROF_DIR)/bench.log || [ $$? -eq 124 ]
+	perf report -q -i $(PROF_DIR)/perf.data --stdio --sort sym -g none --percent-limit 0 \
+	  >$(PROF_DIR)/report.txt 2>/dev/null
+	@sed -n 's/^ *\([0-9.]*\)%.*__PROF__\([A-Za-z0-9_]*\)__l\([0-9]*\).*/\1 \2 \3/p' \
+	  $(PROF_DIR)/report.txt >$(PROF_DIR)/blocks.txt
+	@echo "by module: % of all samples, % of the block functions' samples"; awk '{m[$$2] += $$1; \
+	  t += $$1} END {for (k in m) printf "%6.2f %6.2f  %s\n", m[k], 100 * m[k] / t, k}' \
+	  $(PROF_DIR)/blocks.txt | sort -rn
+	@echo "by source line, top $(PROF_TOP): the same, and how many instances had samples"; \
+	  awk '{b[$$2 ":" $$3] += $$1; n[$$2 ":" $$3]++; t += $$1} END {for (k in b) \
+	  printf "%6.2f %6.2f %4d  %s\n", b[k], 100 * b[k] / t, n[k], k}' $(PROF_DIR)/blocks.txt \
+	  | sort -rn | head -n $(PROF_TOP)
+
 $(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	@touch $@.start
-	$(if $(VL_PGO_FLAGS_$*),rm -f $(RTL_BUILD)/vl/mt_device_$*/*.o $(RTL_BUILD)/vl/mt_device_$*/*.gch)
-	$(VERILATOR) $(VL_FLAGS) $(VL_PGO_FLAGS_$*) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
+	$(if $(VL_EXTRA_FLAGS_$*),rm -f $(RTL_BUILD)/vl/mt_device_$*/*.o $(RTL_BUILD)/vl/mt_device_$*/*.gch)
+	$(VERILATOR) $(VL_FLAGS) $(VL_EXTRA_FLAGS_$*) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) -GMVM_R=$(call sim_r,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
 	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }
