@@ -482,7 +482,7 @@ $(VL_PGO_FILE): FORCE | $(VL_VERSION_FILE)
 	elif [ "$$(cat $@ 2>/dev/null)" != "$(VL_PGO)" ]; then \
 	  rm -rf $(RTL_BUILD)/vl/mt_device_ref; echo "$(VL_PGO)" > $@; fi
 
-# The training run: bench_rtl's first part on an eighth of the tile (about 1.5 M cycles, 20 s
+# The training run: bench_rtl's first part on an eighth of the tile (1.79 M cycles, about 10 s
 # of CPU instrumented), deterministic.
 $(PGO_BENCH): $(BUILD)/rel/tests/bench/bench_rtl.o $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) \
     $(RTL_BUILD)/libmtsim_ref_instr.a $(USBSIM_LIB_REF) $(BUILD)/libmtmodel.a
@@ -511,11 +511,10 @@ test-pgo: deps-ok
 # Per-RTL-block profile of the reference device (docs/rtl.md, "Simulation speed: where the
 # time goes"): Verilated with --prof-cfuncs, which makes each always block or assignment a C++
 # function named after its module and line (..._PROF__<module>__l<line>), compiled without
-# inlining those functions (the runtime's inline helpers still inline) and without gprof's
-# -pg, then `bench_rtl --quick` under perf for at most PROF_SECONDS of wall time (stopped, it
+# inlining those functions (nor the runtime's templates and helpers that are not marked
+# inline) and without gprof's -pg, then `bench_rtl --quick` under perf for at most PROF_SECONDS of wall time (stopped, it
 # still leaves a whole profile of what ran); the samples summed by module and by source line.
-# Tens of times slower than the real model (a call per block, and the runtime's accessors not
-# inlined either): shares, not speed.
+# Tens of times slower than the real model (a call per block): shares, not speed.
 VL_EXTRA_FLAGS_ref_prof := --prof-cfuncs -CFLAGS -fno-inline-functions -MAKEFLAGS CFG_CXXFLAGS_PROFILE=
 PROF_DIR := $(BUILD)/prof
 PROF_TOP ?= 25
