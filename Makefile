@@ -45,7 +45,7 @@ TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/bin/%)
 SAN_TOOL_BIN := $(TOOL_SRC:host/tools/%.c=$(BUILD)/san/bin/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/rel/%) $(BUILD)/rel/tests/bench/bench_mvm_r4
 
-.PHONY: all deps deps-ok test test-run test-long test-xrt run lint lint-board bench clean check-generated check-layering generate \
+.PHONY: all deps deps-ok test test-run test-long test-xrt run lint lint-board bench clean check-generated check-layering generate prof-rtl test-pgo \
   synth xclbin check-kernel vitis-stream fuzz bitstream install uninstall shared
 
 # RTL (docs/rtl.md): Verilator models of rtl/ (and sim/ test tops) in build/rtl/vl/<top>,
@@ -129,6 +129,10 @@ SIM_GEOM_ref4 := 16 128 128 4
 SIM_GEOM_small := 4 32 32
 # The small geometry with the MVM engine at R = 4 rows per cycle (4th word: MVM_R, default 1).
 SIM_GEOM_small4 := 4 32 32 4
+# The reference geometry compiled with clang's profile instrumentation: the training build of
+# VL_PGO (below); and Verilated for a per-RTL-block profile (make prof-rtl, below).
+SIM_GEOM_ref_instr := $(SIM_GEOM_ref)
+SIM_GEOM_ref_prof := $(SIM_GEOM_ref)
 SIM_LIB_REF := $(RTL_BUILD)/libmtsim_ref.a
 SIM_LIB_SMALL := $(RTL_BUILD)/libmtsim_small.a
 # The USB core (FT601 bridge, FIFOs, frame engine, device) at the reference geometry, for
@@ -443,10 +447,102 @@ sim_rows = $(word 2,$(SIM_GEOM_$1))
 sim_cols = $(word 3,$(SIM_GEOM_$1))
 sim_r = $(or $(word 4,$(SIM_GEOM_$1)),1)
 
+# Profile-guided optimization of the reference device (make VL_PGO=1; docs/rtl.md, "Simulation
+# speed: where the time goes"): libmtsim_ref.a, the model behind verilator:// in the tools,
+# bench_rtl and libmemtile.so, compiled by clang with the profile of a fixed training run
+# (`bench_rtl --quick` linked with an instrumented copy, ref_instr, Verilated from the same
+# sources). Off by default: it adds a second reference-device build and the training run, and
+# `make test` runs that device only through the tools. Only the ref model: the profile is of
+# its C++; the USB core and the small geometries are other C++. A change of VL_PGO rebuilds
+# the ref model (VL_PGO_FILE holds the value it was built with; a tree from before the file
+# counts as built without); a new profile recompiles it (its objects do not depend on the
+# profile file, so the stamp's rule removes them).
+VL_PGO ?=
+LLVM_PROFDATA ?= llvm-profdata-14
+PGO_DIR := $(RTL_BUILD)/pgo
+PGO_PROFILE := $(PGO_DIR)/mt_device_ref.profdata
+PGO_BENCH := $(PGO_DIR)/bench_rtl_instr
+ifneq ($(VL_PGO),)
+ifeq ($(VL_CLANG),)
+$(error VL_PGO=1 needs clang++ as VL_CXX (scripts/deps.sh installs clang-14))
+endif
+# A profile older than the C++ it is used on (functions changed since) is ignored function by
+# function, so the build stays correct; clang warns of that, and of functions without counts.
+VL_EXTRA_FLAGS_ref := -CFLAGS -fprofile-instr-use=$(abspath $(PGO_PROFILE)) \
+  -CFLAGS -Wno-profile-instr-out-of-date -CFLAGS -Wno-profile-instr-unprofiled \
+  -CFLAGS -Wno-profile-instr-missing
+$(RTL_BUILD)/vl/mt_device_ref.stamp: $(PGO_PROFILE)
+endif
+VL_EXTRA_FLAGS_ref_instr := -CFLAGS -fprofile-instr-generate
+VL_PGO_FILE := $(RTL_BUILD)/vl/mt_device_ref.pgo
+$(RTL_BUILD)/vl/mt_device_ref.stamp: $(VL_PGO_FILE)
+$(VL_PGO_FILE): FORCE | $(VL_VERSION_FILE)
+	@mkdir -p $(@D)
+	@if [ ! -f $@ ] && [ -z "$(VL_PGO)" ]; then echo > $@; touch -d @0 $@; \
+	elif [ "$$(cat $@ 2>/dev/null)" != "$(VL_PGO)" ]; then \
+	  rm -rf $(RTL_BUILD)/vl/mt_device_ref; echo "$(VL_PGO)" > $@; fi
+
+# The training run: bench_rtl's first part on an eighth of the tile (1.79 M cycles, about 10 s
+# of CPU instrumented), deterministic.
+$(PGO_BENCH): $(BUILD)/rel/tests/bench/bench_rtl.o $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) \
+    $(RTL_BUILD)/libmtsim_ref_instr.a $(USBSIM_LIB_REF) $(BUILD)/libmtmodel.a
+	@mkdir -p $(@D)
+	$(VL_CXX) -fprofile-instr-generate $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+$(PGO_PROFILE): $(PGO_BENCH)
+	rm -f $(PGO_DIR)/train.profraw
+	LLVM_PROFILE_FILE=$(abspath $(PGO_DIR))/train.profraw $(PGO_BENCH) --quick >$(PGO_DIR)/train.log
+	$(LLVM_PROFDATA) merge -o $@ $(PGO_DIR)/train.profraw
+
+# The profile-guided reference model, end to end: the CLI's training run on it logs the same
+# epochs as on model:// (test_train_equiv, at the reference geometry), and its bench_rtl
+# --quick counts the same cycles, pulses and reads as the training run did on the instrumented
+# model (the same C++ without the profile). Not in make test (it builds the reference model
+# twice more); afterwards a build without VL_PGO=1 rebuilds that model once.
+test-pgo: deps-ok
+	@$(MAKE) --no-print-directory VL_PGO=1 $(EQ_TRAIN_BIN) $(BUILD)/san/bin/memtile \
+	  $(BUILD)/rel/tests/bench/bench_rtl
+	$(EQ_TRAIN_BIN)
+	$(BUILD)/rel/tests/bench/bench_rtl --quick >$(PGO_DIR)/check.log
+	@sed 's/ in [0-9.]* s.*//' $(PGO_DIR)/train.log >$(PGO_DIR)/train.counts
+	@sed 's/ in [0-9.]* s.*//' $(PGO_DIR)/check.log >$(PGO_DIR)/check.counts
+	diff $(PGO_DIR)/train.counts $(PGO_DIR)/check.counts
+	@echo "test-pgo: the profile-guided model counts the same cycles as the instrumented one"
+
+# Per-RTL-block profile of the reference device (docs/rtl.md, "Simulation speed: where the
+# time goes"): Verilated with --prof-cfuncs, which makes each always block or assignment a C++
+# function named after its module and line (..._PROF__<module>__l<line>), compiled without
+# inlining those functions (nor the runtime's templates and helpers that are not marked
+# inline) and without gprof's -pg, then `bench_rtl --quick` under perf for at most PROF_SECONDS of wall time (stopped, it
+# still leaves a whole profile of what ran); the samples summed by module and by source line.
+# Tens of times slower than the real model (a call per block): shares, not speed.
+VL_EXTRA_FLAGS_ref_prof := --prof-cfuncs -CFLAGS -fno-inline-functions -MAKEFLAGS CFG_CXXFLAGS_PROFILE=
+PROF_DIR := $(BUILD)/prof
+PROF_TOP ?= 25
+PROF_SECONDS ?= 600
+$(PROF_DIR)/bench_rtl: $(BUILD)/rel/tests/bench/bench_rtl.o $(addprefix $(BUILD)/rel/,$(VL_BACKEND_SRC:.c=.o)) \
+    $(RTL_BUILD)/libmtsim_ref_prof.a $(USBSIM_LIB_REF) $(BUILD)/libmtmodel.a
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $^ -o $@ $(LIBS) $(TOOL_VL_LIBS)
+prof-rtl: $(PROF_DIR)/bench_rtl
+	perf record -q -F 999 -o $(PROF_DIR)/perf.data -- timeout $(PROF_SECONDS) $< --quick \
+	  >$(PROF_DIR)/bench.log || [ $$? -eq 124 ]
+	perf report -q -i $(PROF_DIR)/perf.data --stdio --sort sym -g none --percent-limit 0 \
+	  >$(PROF_DIR)/report.txt 2>/dev/null
+	@sed -n 's/^ *\([0-9.]*\)%.*__PROF__\([A-Za-z0-9_]*\)__l\([0-9]*\).*/\1 \2 \3/p' \
+	  $(PROF_DIR)/report.txt >$(PROF_DIR)/blocks.txt
+	@echo "by module: % of all samples, % of the block functions' samples"; awk '{m[$$2] += $$1; \
+	  t += $$1} END {for (k in m) printf "%6.2f %6.2f  %s\n", m[k], 100 * m[k] / t, k}' \
+	  $(PROF_DIR)/blocks.txt | sort -rn
+	@echo "by source line, top $(PROF_TOP): the same, and how many instances had samples"; \
+	  awk '{b[$$2 ":" $$3] += $$1; n[$$2 ":" $$3]++; t += $$1} END {for (k in b) \
+	  printf "%6.2f %6.2f %4d  %s\n", b[k], 100 * b[k] / t, n[k], k}' $(PROF_DIR)/blocks.txt \
+	  | sort -rn | head -n $(PROF_TOP)
+
 $(RTL_BUILD)/vl/mt_device_%.stamp: $(RTL_DEPS) $(VL_VERSION_FILE)
 	@mkdir -p $(RTL_BUILD)/vl
 	@touch $@.start
-	$(VERILATOR) $(VL_FLAGS) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
+	$(if $(VL_EXTRA_FLAGS_$*),rm -f $(RTL_BUILD)/vl/mt_device_$*/*.o $(RTL_BUILD)/vl/mt_device_$*/*.gch)
+	$(VERILATOR) $(VL_FLAGS) $(VL_EXTRA_FLAGS_$*) --trace-fst -GTILES=$(call sim_tiles,$*) -GROWS=$(call sim_rows,$*) \
 	  -GCOLS=$(call sim_cols,$*) -GMVM_R=$(call sim_r,$*) --top-module mt_device --Mdir $(RTL_BUILD)/vl/mt_device_$* \
 	  rtl/mt_device.sv >$(RTL_BUILD)/vl/mt_device_$*.log 2>&1 \
 	  || { cat $(RTL_BUILD)/vl/mt_device_$*.log; exit 1; }

