@@ -2,9 +2,10 @@
 // Simple dual-port RAM with a write enable per slot: the shape of every memory of the device
 // (payload and response buffers, tile memories), so that synthesis maps them all to block RAM.
 // Synchronous read; a read of the address being written returns the old data. OUT_REG = 1
-// adds the block RAM's output register (DOA_REG/DOB_REG): the word arrives two cycles after its
-// address, and the RAM's clock-to-output time (2.5 ns of an unregistered Artix-7 read) is no
-// longer in front of the logic that uses it.
+// adds an output register: the word arrives two cycles after its address, and the RAM's
+// clock-to-output time (2.5 ns of an unregistered Artix-7 read) is no longer in front of the
+// logic that uses it. Yosys 0.23 puts it into the RAMB36's DOA_REG/DOB_REG for the payload
+// buffer, but keeps it in the fabric for the wide tile memories (docs/rtl.md, t14h).
 module mt_sram #(
   parameter int unsigned WORDS = 1024,
   parameter int unsigned SLOTS = 1,
